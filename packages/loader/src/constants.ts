@@ -1,0 +1,108 @@
+// Numeric constants of the bpf(2) ABI, as declared in the kernel's include/uapi/linux/bpf.h.
+// Only the subset the loader and its callers use is listed; every value is the kernel's own
+// enumerator value, so these tables are the single place where uapi numbers appear.
+
+/** `enum bpf_cmd`: the first argument of bpf(2). */
+export const BpfCommand = {
+  MAP_CREATE: 0,
+  MAP_LOOKUP_ELEM: 1,
+  MAP_UPDATE_ELEM: 2,
+  MAP_DELETE_ELEM: 3,
+  MAP_GET_NEXT_KEY: 4,
+  PROG_LOAD: 5,
+  PROG_TEST_RUN: 10,
+} as const;
+/** A value of {@link BpfCommand}. */
+export type BpfCommand = (typeof BpfCommand)[keyof typeof BpfCommand];
+
+/** `enum bpf_map_type`. */
+export const MapType = {
+  HASH: 1,
+  ARRAY: 2,
+  PROG_ARRAY: 3,
+  PERF_EVENT_ARRAY: 4,
+  PERCPU_HASH: 5,
+  PERCPU_ARRAY: 6,
+  STACK_TRACE: 7,
+  CGROUP_ARRAY: 8,
+  LRU_HASH: 9,
+  LRU_PERCPU_HASH: 10,
+  LPM_TRIE: 11,
+  ARRAY_OF_MAPS: 12,
+  HASH_OF_MAPS: 13,
+  QUEUE: 22,
+  STACK: 23,
+  RINGBUF: 27,
+  BLOOM_FILTER: 30,
+} as const;
+/** A value of {@link MapType}. */
+export type MapType = (typeof MapType)[keyof typeof MapType];
+
+/** `enum bpf_prog_type`. */
+export const ProgramType = {
+  SOCKET_FILTER: 1,
+  KPROBE: 2,
+  SCHED_CLS: 3,
+  SCHED_ACT: 4,
+  TRACEPOINT: 5,
+  XDP: 6,
+  PERF_EVENT: 7,
+  CGROUP_SKB: 8,
+  CGROUP_SOCK: 9,
+  LWT_IN: 10,
+  LWT_OUT: 11,
+  LWT_XMIT: 12,
+  SOCK_OPS: 13,
+  SK_SKB: 14,
+  SK_MSG: 16,
+  RAW_TRACEPOINT: 17,
+  FLOW_DISSECTOR: 22,
+  SYSCALL: 31,
+} as const;
+/** A value of {@link ProgramType}. */
+export type ProgramType = (typeof ProgramType)[keyof typeof ProgramType];
+
+/** `enum bpf_attach_type` (the values a program may name as its expected attach type). */
+export const AttachType = {
+  CGROUP_INET_INGRESS: 0,
+  CGROUP_INET_EGRESS: 1,
+  FLOW_DISSECTOR: 17,
+  XDP: 37,
+  TRACE_KPROBE_MULTI: 42,
+} as const;
+/** A value of {@link AttachType}. */
+export type AttachType = (typeof AttachType)[keyof typeof AttachType];
+
+/** Flags of BPF_MAP_UPDATE_ELEM. */
+export const UpdateFlags = {
+  /** Create a new element or update an existing one. */
+  ANY: 0,
+  /** Create only: fail with EEXIST when the key exists. */
+  NOEXIST: 1,
+  /** Update only: fail with ENOENT when the key does not exist. */
+  EXIST: 2,
+} as const;
+
+/** `src_reg` value of an `lddw` whose immediate is a map file descriptor. */
+export const BPF_PSEUDO_MAP_FD = 1;
+
+/** Opcode byte of `lddw` (BPF_LD | BPF_IMM | BPF_DW), the only instruction a map relocation may target. */
+export const LDDW_OPCODE = 0x18;
+
+/** Length of the kernel's object names (`BPF_OBJ_NAME_LEN`), including the terminating NUL. */
+export const BPF_OBJ_NAME_LEN = 16;
+
+/** Map types whose values the kernel stores once per possible CPU. */
+export const PER_CPU_MAP_TYPES: ReadonlySet<number> = new Set<number>([
+  MapType.PERCPU_HASH,
+  MapType.PERCPU_ARRAY,
+  MapType.LRU_PERCPU_HASH,
+]);
+
+/** Name of a {@link BpfCommand} value, for error messages. */
+export function commandName(command: number): string {
+  for (const [name, value] of Object.entries(BpfCommand)) {
+    if (value === command) return `BPF_${name}`;
+  }
+  return `bpf command ${command}`;
+}
