@@ -1,1 +1,13 @@
-export {};
+/**
+ * @luabpf/ir — the SSA intermediate representation shared by the Lua front end, the
+ * optimisation passes and the eBPF backend.
+ *
+ * @packageDocumentation
+ */
+export * from "./errors.js";
+export * from "./types.js";
+export * from "./opcodes.js";
+export * from "./core.js";
+export * from "./module.js";
+export * from "./builder.js";
+export * from "./cfg.js";

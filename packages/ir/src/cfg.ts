@@ -1,0 +1,171 @@
+/**
+ * CFG edit helpers that keep predecessor lists and phi incoming pairs in agreement:
+ * split an edge, split a block, redirect a branch, fold a conditional branch, remove a
+ * block or every unreachable block.
+ *
+ * Predecessor lists follow the terminators automatically (see core.ts); what these helpers
+ * add is the phi bookkeeping, which needs knowledge of intent.
+ */
+import { BasicBlock, Function, Instruction, type Value } from "./core.js";
+import { assert, InternalError } from "./errors.js";
+import { voidType } from "./types.js";
+
+function terminatorOf(bb: BasicBlock): Instruction {
+  const t = bb.terminator;
+  if (!t) throw new InternalError(`@bb${bb.id} has no terminator`);
+  return t;
+}
+
+/** Replaces, in every phi of `bb`, the first incoming block `from` by `to`. */
+export function replacePhiIncomingBlock(bb: BasicBlock, from: BasicBlock, to: BasicBlock): void {
+  for (const phi of bb.phis()) {
+    const i = phi.incomingIndex(from);
+    if (i >= 0) phi.incoming[i] = to;
+  }
+}
+
+/**
+ * Splits the edge `from → to` by inserting a new block that jumps to `to`. With several
+ * edges between the two blocks, `edgeIndex` picks the terminator target slot (default: the
+ * first that goes to `to`). Returns the new block, placed after `from` in layout order.
+ */
+export function splitEdge(from: BasicBlock, to: BasicBlock, edgeIndex?: number): BasicBlock {
+  const term = terminatorOf(from);
+  const slot = edgeIndex ?? term.targets.indexOf(to);
+  assert(slot >= 0 && term.targets[slot] === to, () => `splitEdge: no edge @bb${from.id} -> @bb${to.id}`);
+  const fn = from.parent!;
+  const mid = fn.createBlock({ after: from });
+  const br = fn.createInstruction("br", voidType, voidType);
+  br.targets.push(to);
+  mid.append(br);
+  term.setTarget(slot, mid);
+  replacePhiIncomingBlock(to, from, mid);
+  return mid;
+}
+
+/**
+ * Splits `inst`'s block before `inst`: `inst` and everything after it move to a new block
+ * placed right after, and the old block ends with `br new`. Phis in the successors now
+ * receive their values from the new block. `inst` must not be a phi.
+ */
+export function splitBlock(inst: Instruction): BasicBlock {
+  const bb = inst.block;
+  assert(bb, "splitBlock: instruction not in a block");
+  assert(!inst.isPhi, "splitBlock: cannot split at a phi");
+  const fn = bb.parent!;
+  const tail = fn.createBlock({ after: bb });
+  const oldSuccs = [...new Set(bb.succs)];
+  for (let i: Instruction | undefined = inst; i; ) {
+    const next: Instruction | undefined = i.next;
+    i.moveToEnd(tail);
+    i = next;
+  }
+  for (const s of oldSuccs) {
+    for (const phi of s.phis()) for (let k = 0; k < phi.incoming.length; k++) if (phi.incoming[k] === bb) phi.incoming[k] = tail;
+  }
+  const br = fn.createInstruction("br", voidType, voidType);
+  br.targets.push(tail);
+  bb.append(br);
+  return tail;
+}
+
+/**
+ * Makes the edge `from → oldTarget` go to `newTarget`. Phis of `oldTarget` lose their pair
+ * from `from`; phis of `newTarget` gain one, whose value `incoming(phi)` supplies (required
+ * when `newTarget` has phis).
+ */
+export function redirectBranch(
+  from: BasicBlock,
+  oldTarget: BasicBlock,
+  newTarget: BasicBlock,
+  incoming?: (phi: Instruction) => Value,
+  edgeIndex?: number,
+): void {
+  const term = terminatorOf(from);
+  const slot = edgeIndex ?? term.targets.indexOf(oldTarget);
+  assert(slot >= 0 && term.targets[slot] === oldTarget, () => `redirectBranch: no edge @bb${from.id} -> @bb${oldTarget.id}`);
+  for (const phi of oldTarget.phis()) phi.removeIncoming(from);
+  for (const phi of newTarget.phis()) {
+    if (!incoming) throw new InternalError(`redirectBranch: @bb${newTarget.id} has phis and no incoming values were given`);
+    phi.addIncoming(incoming(phi), from);
+  }
+  term.setTarget(slot, newTarget);
+}
+
+/**
+ * Replaces the conditional branch ending `bb` by an unconditional one to the side
+ * `taken` (true: first target). The other target loses its phi pair from `bb` (unless
+ * both targets are the same block, in which case one of the two pairs goes).
+ */
+export function foldConditionalBranch(bb: BasicBlock, taken: boolean): void {
+  const term = terminatorOf(bb);
+  assert(term.opcode === "condbr", "foldConditionalBranch: block does not end in condbr");
+  const keep = term.targets[taken ? 0 : 1]!;
+  const drop = term.targets[taken ? 1 : 0]!;
+  for (const phi of drop.phis()) phi.removeIncoming(bb);
+  term.erase();
+  const br = bb.parent!.createInstruction("br", voidType, voidType);
+  br.targets.push(keep);
+  br.loc = term.loc;
+  bb.append(br);
+}
+
+/**
+ * Removes `bb`, which must have no predecessors (see {@link removeUnreachableBlocks} for
+ * a group of blocks that refer to each other).
+ */
+export function removeBlock(bb: BasicBlock): void {
+  const fn = bb.parent;
+  assert(fn, "removeBlock: block is not in a function");
+  fn.removeBlock(bb);
+}
+
+/** The blocks reachable from the entry, in depth-first preorder. */
+export function reachableBlocks(fn: Function): Set<BasicBlock> {
+  const seen = new Set<BasicBlock>();
+  const stack = [fn.entry];
+  while (stack.length > 0) {
+    const bb = stack.pop()!;
+    if (seen.has(bb)) continue;
+    seen.add(bb);
+    for (let i = bb.succs.length - 1; i >= 0; i--) stack.push(bb.succs[i]!);
+  }
+  return seen;
+}
+
+/**
+ * Removes every block not reachable from the entry, with their edges into reachable
+ * blocks (phi pairs included). Values defined in dead blocks may be used only by dead
+ * blocks. Returns the number of blocks removed.
+ */
+export function removeUnreachableBlocks(fn: Function): number {
+  const live = reachableBlocks(fn);
+  const dead = fn.blocks.filter((b) => !live.has(b));
+  if (dead.length === 0) return 0;
+  for (const bb of dead) {
+    for (const s of new Set(bb.succs)) {
+      if (!live.has(s)) continue;
+      for (const phi of s.phis()) while (phi.incomingIndex(bb) >= 0) phi.removeIncoming(bb);
+    }
+    for (const i of bb.instructions()) i.dropOperands();
+  }
+  for (const bb of dead) {
+    const term = bb.terminator;
+    if (term) term.unlink();
+  }
+  for (const bb of dead) {
+    for (const i of bb.instructions().reverse()) {
+      if (i.uses.length > 0) {
+        const u = i.uses[0]!;
+        throw new InternalError(`removeUnreachableBlocks: %${i.id} in dead @bb${bb.id} is used by %${u.user.id} in a live block`);
+      }
+      i.unlink();
+    }
+  }
+  const deadSet = new Set(dead);
+  const kept = fn.blocks.filter((b) => !deadSet.has(b));
+  fn.blocks.length = 0;
+  fn.blocks.push(...kept);
+  for (const bb of dead) bb.parent = undefined;
+  return dead.length;
+}

@@ -1,0 +1,517 @@
+/**
+ * The SSA IR core: values with users lists, instructions, basic blocks and functions.
+ *
+ * Invariants kept here (and recomputed from scratch by the verifier):
+ * - every value's `uses` list holds exactly one entry `(user, index)` per operand slot
+ *   that refers to it; only `setOperand`, `replaceAllUsesWith`, `dropOperands`, `erase`
+ *   and construction touch operands;
+ * - every block's `preds` list holds one entry per CFG edge into it (a `condbr` with both
+ *   targets equal contributes two), kept in agreement with the terminators that are linked
+ *   into blocks; moving, erasing and retargeting a terminator updates it;
+ * - instructions of a block form a doubly linked list (O(1) insert and erase anywhere).
+ *
+ * Phi incoming pairs are `(operand i, incoming[i])`; keeping them equal to the block's
+ * predecessors is the job of the CFG edit helpers in `cfg.ts`.
+ */
+import { assert, InternalError, type SourceLocation } from "./errors.js";
+import { OPCODES, type Opcode, type OpInfo } from "./opcodes.js";
+import { normalizeConstant, type PtrType, type Type } from "./types.js";
+
+/** One operand slot that refers to a value. */
+export interface Use {
+  readonly user: Instruction;
+  readonly index: number;
+}
+
+/** Anything an operand can refer to: a constant, a parameter, or an instruction result. */
+export abstract class Value {
+  abstract readonly kind: "constant" | "param" | "instruction";
+  /** Users of this value, one entry per operand slot. Maintained by the mutation methods. */
+  readonly uses: Use[] = [];
+  constructor(
+    /** Dense id, unique within the function; printed as `%id` for params and instructions. */
+    public readonly id: number,
+    public type: Type,
+  ) {}
+
+  get hasUses(): boolean {
+    return this.uses.length > 0;
+  }
+
+  /** Makes every user of this value use `other` instead. O(number of uses). */
+  replaceAllUsesWith(other: Value): void {
+    if (other === this) return;
+    while (this.uses.length > 0) {
+      const u = this.uses[this.uses.length - 1]!;
+      u.user.setOperand(u.index, other);
+    }
+  }
+
+  /** @internal */
+  addUse(user: Instruction, index: number): void {
+    this.uses.push({ user, index });
+  }
+  /** @internal */
+  removeUse(user: Instruction, index: number): void {
+    const uses = this.uses;
+    for (let i = uses.length - 1; i >= 0; i--) {
+      const u = uses[i]!;
+      if (u.user === user && u.index === index) {
+        uses.splice(i, 1);
+        return;
+      }
+    }
+    throw new InternalError(`users list of %${this.id} lacks (%${user.id}, ${index})`);
+  }
+}
+
+/** A 64-bit exact integer constant of a given type, interned per function. */
+export class Constant extends Value {
+  readonly kind = "constant" as const;
+  constructor(
+    id: number,
+    type: Type,
+    /** The value, wrapped to the signed range of `type`. */
+    public readonly value: bigint,
+  ) {
+    super(id, type);
+  }
+}
+
+/** A function parameter. */
+export class Param extends Value {
+  readonly kind = "param" as const;
+  constructor(
+    id: number,
+    type: Type,
+    public readonly index: number,
+    public name?: string,
+  ) {
+    super(id, type);
+  }
+}
+
+/** Opcode-specific attributes; each opcode uses the ones its shape needs. */
+export interface InstructionAttrs {
+  /** Byte offset for load, store, atomic and pktload. */
+  offset?: number;
+  /** Bytes and alignment for alloca. */
+  size?: number;
+  align?: number;
+  /** Helper id for `call T helper N`. */
+  helper?: number;
+  /** Callee name for `call T @f`. */
+  callee?: string;
+  /** Map name for mapref. */
+  map?: string;
+}
+
+/** An instruction; also the value of its result (`type` is void when there is none). */
+export class Instruction extends Value {
+  readonly kind = "instruction" as const;
+  readonly operands: Value[] = [];
+  /** Branch targets (br: 1, condbr: 2 — true then false). */
+  readonly targets: BasicBlock[] = [];
+  /** Phi only: `incoming[i]` is the predecessor that operand i flows in from. */
+  readonly incoming: BasicBlock[] = [];
+  /** The block this instruction is linked into, if any. */
+  block: BasicBlock | undefined;
+  prev: Instruction | undefined;
+  next: Instruction | undefined;
+  offset = 0;
+  size = 0;
+  align = 0;
+  helper: number | undefined;
+  callee: string | undefined;
+  map: string | undefined;
+  loc: SourceLocation | undefined;
+
+  constructor(
+    id: number,
+    public readonly opcode: Opcode,
+    /** The result type (void when the instruction produces no value). */
+    type: Type,
+    /** The printed type parameter `T` (see opcodes.ts). */
+    public typeParam: Type,
+    operands: readonly Value[] = [],
+    attrs: InstructionAttrs = {},
+  ) {
+    super(id, type);
+    for (const v of operands) this.appendOperand(v);
+    if (attrs.offset !== undefined) this.offset = attrs.offset;
+    if (attrs.size !== undefined) this.size = attrs.size;
+    if (attrs.align !== undefined) this.align = attrs.align;
+    this.helper = attrs.helper;
+    this.callee = attrs.callee;
+    this.map = attrs.map;
+  }
+
+  get info(): OpInfo {
+    return OPCODES[this.opcode];
+  }
+  get isTerminator(): boolean {
+    return OPCODES[this.opcode].terminator;
+  }
+  get isPhi(): boolean {
+    return this.opcode === "phi";
+  }
+  /** The function this instruction belongs to (through its block). */
+  get parentFunction(): Function | undefined {
+    return this.block?.parent;
+  }
+
+  operand(i: number): Value {
+    const v = this.operands[i];
+    if (!v) throw new InternalError(`%${this.id} (${this.opcode}) has no operand ${i}`);
+    return v;
+  }
+
+  /** Replaces operand `i`, keeping both users lists right. */
+  setOperand(i: number, v: Value): void {
+    const old = this.operands[i];
+    assert(old !== undefined, `setOperand: %${this.id} has no operand ${i}`);
+    if (old === v) return;
+    old.removeUse(this, i);
+    this.operands[i] = v;
+    v.addUse(this, i);
+  }
+
+  /** Appends an operand (calls, phis, ret). */
+  appendOperand(v: Value): void {
+    const i = this.operands.length;
+    this.operands.push(v);
+    v.addUse(this, i);
+  }
+
+  /** Removes operand `i`, renumbering the uses of later operands. O(operands + their uses). */
+  removeOperand(i: number): void {
+    const n = this.operands.length;
+    assert(i >= 0 && i < n, `removeOperand: %${this.id} has no operand ${i}`);
+    for (let k = i; k < n; k++) this.operands[k]!.removeUse(this, k);
+    this.operands.splice(i, 1);
+    for (let k = i; k < n - 1; k++) this.operands[k]!.addUse(this, k);
+    if (this.opcode === "phi") this.incoming.splice(i, 1);
+  }
+
+  /** Drops every operand reference (so that mutually dependent dead code can be erased). */
+  dropOperands(): void {
+    for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.removeUse(this, k);
+    this.operands.length = 0;
+    this.incoming.length = 0;
+  }
+
+  // ---- phis ----
+
+  /** Adds the incoming pair `(value, from)` to a phi. */
+  addIncoming(value: Value, from: BasicBlock): void {
+    assert(this.opcode === "phi", `addIncoming on ${this.opcode}`);
+    this.appendOperand(value);
+    this.incoming.push(from);
+  }
+  /** The index of the first incoming pair from `from`, or -1. */
+  incomingIndex(from: BasicBlock): number {
+    return this.incoming.indexOf(from);
+  }
+  /** The value flowing in from `from`. */
+  incomingValue(from: BasicBlock): Value {
+    const i = this.incoming.indexOf(from);
+    if (i < 0) throw new InternalError(`phi %${this.id} has no incoming value from @bb${from.id}`);
+    return this.operands[i]!;
+  }
+  /** Removes the first incoming pair from `from`. */
+  removeIncoming(from: BasicBlock): void {
+    const i = this.incoming.indexOf(from);
+    assert(i >= 0, () => `phi %${this.id} has no incoming pair from @bb${from.id}`);
+    this.removeOperand(i);
+  }
+
+  // ---- branch targets ----
+
+  /** Retargets edge `i` of a terminator, keeping predecessor lists right. */
+  setTarget(i: number, bb: BasicBlock): void {
+    const old = this.targets[i];
+    assert(old !== undefined, `setTarget: %${this.id} has no target ${i}`);
+    if (old === bb) return;
+    if (this.block) removeOne(old.preds, this.block);
+    this.targets[i] = bb;
+    if (this.block) bb.preds.push(this.block);
+  }
+
+  // ---- placement ----
+
+  /** Inserts this (unlinked) instruction before `pos`. */
+  insertBefore(pos: Instruction): void {
+    const bb = pos.block;
+    assert(bb !== undefined, "insertBefore: position is not in a block");
+    bb.link(this, pos.prev, pos);
+  }
+  /** Inserts this (unlinked) instruction after `pos`. */
+  insertAfter(pos: Instruction): void {
+    const bb = pos.block;
+    assert(bb !== undefined, "insertAfter: position is not in a block");
+    bb.link(this, pos, pos.next);
+  }
+  /** Moves this instruction before `pos` (possibly into another block). */
+  moveBefore(pos: Instruction): void {
+    this.unlink();
+    this.insertBefore(pos);
+  }
+  /** Moves this instruction after `pos`. */
+  moveAfter(pos: Instruction): void {
+    this.unlink();
+    this.insertAfter(pos);
+  }
+  /** Moves this instruction to the end of `bb`. */
+  moveToEnd(bb: BasicBlock): void {
+    this.unlink();
+    bb.append(this);
+  }
+
+  /** Unlinks this instruction from its block without touching operands or users. */
+  unlink(): void {
+    this.block?.unlinkInstruction(this);
+  }
+
+  /**
+   * Removes this instruction from its block and drops its operands. Its result must be
+   * unused (use `replaceAllUsesWith` first).
+   */
+  erase(): void {
+    if (this.uses.length > 0) {
+      throw new InternalError(`erase: %${this.id} (${this.opcode}) still has ${this.uses.length} users`);
+    }
+    this.unlink();
+    this.dropOperands();
+  }
+}
+
+function removeOne<T>(list: T[], x: T): void {
+  const i = list.lastIndexOf(x);
+  if (i < 0) throw new InternalError("predecessor list out of sync with terminators");
+  list.splice(i, 1);
+}
+
+/** A basic block: a linked list of instructions, phis first, one terminator last. */
+export class BasicBlock {
+  first: Instruction | undefined;
+  last: Instruction | undefined;
+  /** Predecessors, one entry per incoming edge, maintained with the terminators. */
+  readonly preds: BasicBlock[] = [];
+  /** Number of linked instructions. */
+  size = 0;
+
+  constructor(
+    /** Dense id, unique in the function; printed as `@bbN`. */
+    public readonly id: number,
+    public parent: Function | undefined,
+  ) {}
+
+  /** The terminator, if the block has one. */
+  get terminator(): Instruction | undefined {
+    return this.last && this.last.isTerminator ? this.last : undefined;
+  }
+  /** Successors in terminator order (a block may appear twice). */
+  get succs(): readonly BasicBlock[] {
+    return this.terminator?.targets ?? EMPTY_BLOCKS;
+  }
+
+  /** The block's instructions as an array (a snapshot; safe to mutate the block while iterating). */
+  instructions(): Instruction[] {
+    const out: Instruction[] = [];
+    for (let i = this.first; i; i = i.next) out.push(i);
+    return out;
+  }
+  *[Symbol.iterator](): IterableIterator<Instruction> {
+    for (let i = this.first; i; ) {
+      const next = i.next;
+      yield i;
+      i = next;
+    }
+  }
+  /** The leading phi instructions. */
+  phis(): Instruction[] {
+    const out: Instruction[] = [];
+    for (let i = this.first; i && i.opcode === "phi"; i = i.next) out.push(i);
+    return out;
+  }
+  /** The first instruction that is not a phi. */
+  firstNonPhi(): Instruction | undefined {
+    let i = this.first;
+    while (i && i.opcode === "phi") i = i.next;
+    return i;
+  }
+
+  /** Appends an unlinked instruction. */
+  append(inst: Instruction): void {
+    this.link(inst, this.last, undefined);
+  }
+  /** Prepends an unlinked instruction. */
+  prepend(inst: Instruction): void {
+    this.link(inst, undefined, this.first);
+  }
+
+  /** @internal Links `inst` between `prev` and `next` (neighbours in this block). */
+  link(inst: Instruction, prev: Instruction | undefined, next: Instruction | undefined): void {
+    assert(inst.block === undefined, () => `%${inst.id} is already in @bb${inst.block!.id}`);
+    inst.block = this;
+    inst.prev = prev;
+    inst.next = next;
+    if (prev) prev.next = inst;
+    else this.first = inst;
+    if (next) next.prev = inst;
+    else this.last = inst;
+    this.size++;
+    if (inst.targets.length > 0) for (const t of inst.targets) t.preds.push(this);
+  }
+  /** @internal */
+  unlinkInstruction(inst: Instruction): void {
+    assert(inst.block === this, "unlink: instruction not in this block");
+    if (inst.targets.length > 0) for (const t of inst.targets) removeOne(t.preds, this);
+    if (inst.prev) inst.prev.next = inst.next;
+    else this.first = inst.next;
+    if (inst.next) inst.next.prev = inst.prev;
+    else this.last = inst.prev;
+    inst.block = inst.prev = inst.next = undefined;
+    this.size--;
+  }
+}
+
+const EMPTY_BLOCKS: readonly BasicBlock[] = Object.freeze([]);
+
+/** Program metadata of a function that is an eBPF program entry point. */
+export interface ProgramInfo {
+  /** ELF section name, e.g. `socket`, `xdp`, `kprobe/do_sys_open`. */
+  section: string;
+  /** Program type, e.g. `socket_filter`, `xdp`, `sched_cls`, `kprobe`. */
+  type: string;
+}
+
+/** A function: parameters and blocks (the first block is the entry). */
+export class Function {
+  readonly params: Param[] = [];
+  readonly blocks: BasicBlock[] = [];
+  program: ProgramInfo | undefined;
+  private nextValueId = 0;
+  private nextBlockId = 0;
+  private readonly constants = new Map<string, Constant>();
+
+  constructor(
+    public name: string,
+    paramTypes: readonly Type[],
+    public returnType: Type,
+  ) {
+    paramTypes.forEach((t, i) => this.params.push(new Param(this.newValueId(), t, i)));
+  }
+
+  get entry(): BasicBlock {
+    const bb = this.blocks[0];
+    if (!bb) throw new InternalError(`function ${this.name} has no blocks`);
+    return bb;
+  }
+
+  /** Upper bound (exclusive) of value ids: size arrays indexed by value id with it. */
+  get valueIdBound(): number {
+    return this.nextValueId;
+  }
+  /** Upper bound (exclusive) of block ids. */
+  get blockIdBound(): number {
+    return this.nextBlockId;
+  }
+
+  /** @internal Allocates a value id; `reserve` lets the parser keep printed ids. */
+  newValueId(reserve?: number): number {
+    if (reserve !== undefined) {
+      this.nextValueId = Math.max(this.nextValueId, reserve + 1);
+      return reserve;
+    }
+    return this.nextValueId++;
+  }
+
+  /** The interned constant `value` of type `type` (wrapped to the type's width). */
+  constant(type: Type, value: bigint | number): Constant {
+    const v = normalizeConstant(type, BigInt(value));
+    const key = `${type.kind === "int" ? type.bits : type.kind === "ptr" ? `p${type.region ?? ""}` : "v"}:${v}`;
+    let c = this.constants.get(key);
+    if (!c) {
+      c = new Constant(this.newValueId(), type, v);
+      this.constants.set(key, c);
+    }
+    return c;
+  }
+  /** Every constant created so far, in creation order. */
+  allConstants(): Constant[] {
+    return [...this.constants.values()];
+  }
+
+  /** Creates a new empty block, appended to the block list (or inserted after `after`). */
+  createBlock(options: { after?: BasicBlock; id?: number } = {}): BasicBlock {
+    let id: number;
+    if (options.id !== undefined) {
+      id = options.id;
+      this.nextBlockId = Math.max(this.nextBlockId, id + 1);
+    } else id = this.nextBlockId++;
+    const bb = new BasicBlock(id, this);
+    if (options.after) {
+      const i = this.blocks.indexOf(options.after);
+      assert(i >= 0, "createBlock: `after` is not in this function");
+      this.blocks.splice(i + 1, 0, bb);
+    } else this.blocks.push(bb);
+    return bb;
+  }
+
+  /** Creates an unlinked instruction with a fresh id. */
+  createInstruction(
+    opcode: Opcode,
+    type: Type,
+    typeParam: Type,
+    operands: readonly Value[] = [],
+    attrs: InstructionAttrs = {},
+    id?: number,
+  ): Instruction {
+    return new Instruction(this.newValueId(id), opcode, type, typeParam, operands, attrs);
+  }
+
+  /**
+   * Detaches a block from the function. The block must have no predecessors; its
+   * instructions are erased (their results must be unused outside the block), and phis in
+   * its successors lose their incoming pairs from it.
+   */
+  removeBlock(bb: BasicBlock): void {
+    assert(bb.parent === this, "removeBlock: block not in this function");
+    assert(bb.preds.length === 0, () => `removeBlock: @bb${bb.id} still has predecessors`);
+    for (const s of bb.succs) for (const phi of s.phis()) if (phi.incomingIndex(bb) >= 0) phi.removeIncoming(bb);
+    const insts = bb.instructions();
+    for (const i of insts) i.dropOperands();
+    for (const i of insts.reverse()) {
+      if (i.uses.length > 0) throw new InternalError(`removeBlock: %${i.id} in @bb${bb.id} is used elsewhere`);
+      i.unlink();
+    }
+    this.blocks.splice(this.blocks.indexOf(bb), 1);
+    bb.parent = undefined;
+  }
+
+  /** All instructions in block order. */
+  *instructions(): IterableIterator<Instruction> {
+    for (const bb of this.blocks) for (let i = bb.first; i; i = i.next) yield i;
+  }
+
+  /** Number of linked instructions. */
+  get instructionCount(): number {
+    let n = 0;
+    for (const bb of this.blocks) n += bb.size;
+    return n;
+  }
+}
+
+/** Narrowing helper: is `v` an instruction with the given opcode? */
+export function isInstruction(v: Value, opcode?: Opcode): v is Instruction {
+  return v.kind === "instruction" && (opcode === undefined || (v as Instruction).opcode === opcode);
+}
+/** Narrowing helper: is `v` a constant? */
+export function isConstant(v: Value): v is Constant {
+  return v.kind === "constant";
+}
+/** The region a pointer-typed value points into, if known. */
+export function regionOf(v: Value): PtrType["region"] {
+  return v.type.kind === "ptr" ? v.type.region : undefined;
+}

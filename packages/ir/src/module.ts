@@ -1,0 +1,119 @@
+/**
+ * The module: functions, maps, named struct types with C layout, and the license.
+ */
+import { assert, InternalError } from "./errors.js";
+import { Function } from "./core.js";
+import type { IntType, Type } from "./types.js";
+
+/** Map kinds, named as in the Lua dialect and `BPF_MAP_TYPE_*`. */
+export const MAP_KINDS = ["array", "hash", "percpu_array", "percpu_hash", "lru_hash", "lru_percpu_hash", "prog_array", "perf_event_array", "ringbuf"] as const;
+export type MapKind = (typeof MAP_KINDS)[number];
+
+/** A field of a struct type. */
+export interface StructField {
+  readonly name: string;
+  readonly type: DataType;
+  /** Byte offset, computed with C layout rules. */
+  readonly offset: number;
+}
+
+/** A named struct type laid out like C (each field aligned to its own alignment). */
+export interface StructType {
+  readonly kind: "struct";
+  readonly name: string;
+  readonly fields: readonly StructField[];
+  readonly size: number;
+  readonly align: number;
+}
+
+/** A fixed-size array inside a struct. */
+export interface ArrayType {
+  readonly kind: "array";
+  readonly element: DataType;
+  readonly count: number;
+  readonly size: number;
+}
+
+/** Types of data in memory: map keys and values, struct fields. */
+export type DataType = IntType | StructType | ArrayType;
+
+/** Alignment of a data type in bytes. */
+export function alignOf(t: DataType): number {
+  switch (t.kind) {
+    case "int":
+      return t.size;
+    case "struct":
+      return t.align;
+    case "array":
+      return alignOf(t.element);
+  }
+}
+
+/** Builds a struct type with C layout from `(name, type)` fields. */
+export function defineStruct(name: string, fields: readonly { name: string; type: DataType }[]): StructType {
+  let offset = 0;
+  let align = 1;
+  const laid: StructField[] = [];
+  for (const f of fields) {
+    const a = alignOf(f.type);
+    offset = Math.ceil(offset / a) * a;
+    laid.push({ name: f.name, type: f.type, offset });
+    offset += f.type.size;
+    align = Math.max(align, a);
+  }
+  return { kind: "struct", name, fields: laid, size: Math.ceil(offset / align) * align || 0, align };
+}
+
+/** An array type of `count` elements. */
+export function arrayOf(element: DataType, count: number): ArrayType {
+  return { kind: "array", element, count, size: element.size * count };
+}
+
+/** A map declaration. */
+export interface MapDecl {
+  name: string;
+  kind: MapKind;
+  key: DataType;
+  value: DataType;
+  maxEntries: number;
+  flags: number;
+}
+
+/** A compilation unit: what becomes one ELF object. */
+export class Module {
+  readonly functions: Function[] = [];
+  readonly maps: MapDecl[] = [];
+  readonly structs: StructType[] = [];
+  license = "GPL";
+
+  /** Creates a function and adds it to the module. */
+  addFunction(name: string, paramTypes: readonly Type[], returnType: Type): Function {
+    assert(!this.functions.some((f) => f.name === name), `duplicate function ${name}`);
+    const fn = new Function(name, paramTypes, returnType);
+    this.functions.push(fn);
+    return fn;
+  }
+  getFunction(name: string): Function | undefined {
+    return this.functions.find((f) => f.name === name);
+  }
+
+  /** Declares a map; names are unique. */
+  addMap(decl: MapDecl): MapDecl {
+    if (this.maps.some((m) => m.name === decl.name)) throw new InternalError(`duplicate map ${decl.name}`);
+    this.maps.push(decl);
+    return decl;
+  }
+  getMap(name: string): MapDecl | undefined {
+    return this.maps.find((m) => m.name === name);
+  }
+
+  /** Registers a named struct type. */
+  addStruct(s: StructType): StructType {
+    if (this.structs.some((x) => x.name === s.name)) throw new InternalError(`duplicate struct ${s.name}`);
+    this.structs.push(s);
+    return s;
+  }
+  getStruct(name: string): StructType | undefined {
+    return this.structs.find((s) => s.name === name);
+  }
+}
