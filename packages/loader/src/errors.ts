@@ -19,6 +19,10 @@ export class BpfError extends Error {
   readonly code: string;
   /** The bpf(2) command that failed, e.g. `"BPF_MAP_CREATE"`. */
   readonly command: string;
+  /** The `enum bpf_cmd` value of {@link BpfError.command}. */
+  readonly commandNumber: number;
+  /** What was being done, e.g. `"map counts"`; prefixed to the message. */
+  readonly context: string | undefined;
 
   /**
    * @param command the `enum bpf_cmd` value that failed
@@ -32,6 +36,8 @@ export class BpfError extends Error {
     this.errno = errno;
     this.code = name;
     this.command = what;
+    this.commandNumber = command;
+    this.context = context;
   }
 }
 

@@ -1,0 +1,424 @@
+// Loading a whole BPF object into the kernel: create its maps, bind each map relocation by
+// rewriting the `lddw` it points at into a map-fd load, infer each program's type from its
+// section name, and load the programs. The result holds the file descriptors and offers
+// handles to run programs and to read and write maps.
+//
+// The input shape is the `BpfObject` the @luabpf/elf reader produces, restated structurally
+// so this package does not import the ELF package's types.
+//
+// Failure is atomic: if any map or program fails, every descriptor created so far is closed
+// before the error propagates, wrapped with the name of the map or program.
+import { readFileSync } from "node:fs";
+import { BPF_PSEUDO_MAP_FD, LDDW_OPCODE, PER_CPU_MAP_TYPES } from "./constants.js";
+import { BpfError, LoaderError, VerifierError } from "./errors.js";
+import { KNOWN_SECTIONS, programTypeForSection } from "./sections.js";
+import {
+  close,
+  mapCreate,
+  mapDelete,
+  mapLookup,
+  mapNextKey,
+  mapUpdate,
+  progLoad,
+  progTestRun,
+  type TestRunResult,
+} from "./syscall.js";
+
+/** A map relocation: the `lddw` at byte `offset` of the program's code must load map `symbol`. */
+export interface ObjectRelocation {
+  offset: number;
+  symbol: string;
+}
+
+/** A program of an object, as the ELF reader gives it. */
+export interface ObjectProgram {
+  name: string;
+  section: string;
+  /** Instructions, 8-byte slots. */
+  code: Uint8Array;
+  relocations: readonly ObjectRelocation[];
+}
+
+/** A map definition of an object. */
+export interface ObjectMap {
+  name: string;
+  /** A {@link MapType} value. */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
+
+/** A BPF object to load (structurally the `BpfObject` of @luabpf/elf). */
+export interface BpfObjectInput {
+  license: string;
+  programs: readonly ObjectProgram[];
+  maps: readonly ObjectMap[];
+}
+
+/** Options of {@link loadObject}. */
+export interface LoadObjectOptions {
+  /** Verifier log level for every program (see ProgLoadOptions.logLevel). */
+  logLevel?: number;
+  /**
+   * Program types by program name, overriding inference from the section name; for sections
+   * that follow no libbpf convention.
+   */
+  programTypes?: Readonly<Record<string, { type: number; expectedAttachType?: number }>>;
+}
+
+/** Options of {@link ProgramHandle.testRun}. */
+export interface ProgramRunOptions {
+  /** How many times to run; default 1. */
+  repeat?: number;
+  /** Context passed in (e.g. a `struct __sk_buff`). */
+  ctxIn?: Uint8Array;
+}
+
+/** A loaded program. */
+export interface ProgramHandle {
+  readonly name: string;
+  readonly section: string;
+  /** The {@link ProgramType} it was loaded as. */
+  readonly type: number;
+  readonly fd: number;
+  /** Runs the program in the kernel on `packet` (BPF_PROG_TEST_RUN). */
+  testRun(packet: Uint8Array, options?: ProgramRunOptions): TestRunResult;
+}
+
+interface MapHandleBase {
+  readonly name: string;
+  readonly fd: number;
+  /** The {@link MapType} it was created as. */
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  /** Removes `key`; false when it was absent. Array maps cannot delete (throws EINVAL). */
+  delete(key: Uint8Array): boolean;
+  /** Every key, in the kernel's iteration order (BPF_MAP_GET_NEXT_KEY). */
+  keys(): IterableIterator<Uint8Array>;
+}
+
+/** A map holding one value per key. */
+export interface PlainMapHandle extends MapHandleBase {
+  readonly perCpu: false;
+  /** The value under `key`, or undefined. */
+  get(key: Uint8Array): Uint8Array | undefined;
+  /** Stores `value` (exactly `valueSize` bytes); `flags` is an UpdateFlags value. */
+  set(key: Uint8Array, value: Uint8Array, flags?: number): void;
+  /** Every key with its value. */
+  entries(): IterableIterator<[Uint8Array, Uint8Array]>;
+}
+
+/**
+ * A per-CPU map: each key holds one value per possible CPU. Values are read and written as
+ * arrays indexed by CPU position in /sys/devices/system/cpu/possible.
+ */
+export interface PerCpuMapHandle extends MapHandleBase {
+  readonly perCpu: true;
+  /** Number of possible CPUs, the length of every value array. */
+  readonly cpuCount: number;
+  /** The per-CPU values under `key` (each `valueSize` bytes), or undefined. */
+  get(key: Uint8Array): Uint8Array[] | undefined;
+  /** Stores one value per CPU, or the same value on every CPU when given one `valueSize`-byte array. */
+  set(key: Uint8Array, value: Uint8Array | readonly Uint8Array[], flags?: number): void;
+  /** Every key with its per-CPU values. */
+  entries(): IterableIterator<[Uint8Array, Uint8Array[]]>;
+}
+
+/** A created map; narrow on `perCpu`. */
+export type MapHandle = PlainMapHandle | PerCpuMapHandle;
+
+/** A loaded object. Call {@link LoadedObject.close} to release its kernel objects. */
+export interface LoadedObject {
+  readonly programs: ReadonlyMap<string, ProgramHandle>;
+  readonly maps: ReadonlyMap<string, MapHandle>;
+  /** Closes every program and map descriptor; idempotent. */
+  close(): void;
+}
+
+/**
+ * Creates the object's maps, binds its relocations, and loads its programs.
+ *
+ * @throws LoaderError for an object that is malformed before any kernel call can judge it
+ *   (a relocation not at an `lddw`, an unknown map symbol, a section with no known type)
+ * @throws VerifierError when the verifier rejects a program (message names the program)
+ * @throws BpfError when the kernel refuses a map or program for another reason
+ */
+export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = {}): LoadedObject {
+  const fds: number[] = [];
+  const maps = new Map<string, MapHandle>();
+  const programs = new Map<string, ProgramHandle>();
+  try {
+    for (const map of object.maps) {
+      if (maps.has(map.name)) throw new LoaderError(`map ${map.name}: defined twice`);
+      const fd = withContext(`map ${map.name}`, () =>
+        mapCreate({
+          type: map.type,
+          keySize: map.keySize,
+          valueSize: map.valueSize,
+          maxEntries: map.maxEntries,
+          flags: map.flags,
+          name: map.name,
+        }),
+      );
+      fds.push(fd);
+      maps.set(map.name, makeMapHandle(map, fd));
+    }
+    for (const program of object.programs) {
+      const where = `program ${program.name} (section ${program.section})`;
+      if (programs.has(program.name)) throw new LoaderError(`${where}: defined twice`);
+      const kind = options.programTypes?.[program.name] ?? programTypeForSection(program.section);
+      if (!kind) {
+        throw new LoaderError(
+          `${where}: cannot infer the program type from the section name; known: ${KNOWN_SECTIONS.join(", ")}`,
+        );
+      }
+      const insns = bindMapRelocations(program, maps, where);
+      const fd = withContext(where, () =>
+        progLoad({
+          type: kind.type,
+          insns,
+          license: object.license,
+          name: program.name,
+          ...(kind.expectedAttachType === undefined ? {} : { expectedAttachType: kind.expectedAttachType }),
+          ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
+        }),
+      );
+      fds.push(fd);
+      programs.set(program.name, {
+        name: program.name,
+        section: program.section,
+        type: kind.type,
+        fd,
+        testRun: (packet, runOptions = {}) =>
+          progTestRun(fd, {
+            data: packet,
+            repeat: runOptions.repeat ?? 1,
+            ...(runOptions.ctxIn ? { ctxIn: runOptions.ctxIn } : {}),
+          }),
+      });
+    }
+  } catch (error) {
+    closeAll(fds);
+    throw error;
+  }
+  let closed = false;
+  return {
+    programs,
+    maps,
+    close() {
+      if (closed) return;
+      closed = true;
+      closeAll(fds);
+    },
+  };
+}
+
+/**
+ * Reads an ELF object with @luabpf/elf's `readObject` and loads it (see {@link loadObject}).
+ * The ELF package is imported on first use only.
+ */
+export async function loadObjectFile(path: string, options: LoadObjectOptions = {}): Promise<LoadedObject> {
+  const bytes = readFileSync(path);
+  const elf = (await import("@luabpf/elf")) as unknown as { readObject?: (bytes: Uint8Array) => BpfObjectInput };
+  if (typeof elf.readObject !== "function") {
+    throw new LoaderError(`${path}: @luabpf/elf does not export readObject yet`);
+  }
+  let object: BpfObjectInput;
+  try {
+    object = elf.readObject(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (error) {
+    throw new LoaderError(`${path}: not a readable BPF object`, { cause: error });
+  }
+  return withContext(path, () => loadObject(object, options));
+}
+
+/**
+ * A copy of the program's code in which every relocated `lddw` loads the map's fd:
+ * src_reg (high nibble of byte 1) = BPF_PSEUDO_MAP_FD, imm (bytes 4–7, little-endian) = fd.
+ * The second slot of the `lddw` (the upper 32 bits of the immediate) stays zero.
+ */
+export function bindMapRelocations(
+  program: ObjectProgram,
+  maps: ReadonlyMap<string, { fd: number }>,
+  where = `program ${program.name}`,
+): Uint8Array {
+  const code = new Uint8Array(program.code);
+  const view = new DataView(code.buffer);
+  for (const [index, relocation] of program.relocations.entries()) {
+    const fail = (why: string): never => {
+      throw new LoaderError(`${where}: relocation ${index} (offset ${relocation.offset}, symbol ${relocation.symbol}): ${why}`);
+    };
+    const { offset } = relocation;
+    if (!Number.isInteger(offset) || offset % 8 !== 0) fail("offset is not at an instruction boundary");
+    if (offset < 0 || offset + 16 > code.length) fail(`an lddw there would lie outside the ${code.length}-byte code`);
+    if (code[offset] !== LDDW_OPCODE) fail(`instruction opcode is 0x${code[offset]!.toString(16)}, not lddw (0x18)`);
+    const map = maps.get(relocation.symbol) ?? fail(`no map named ${relocation.symbol} in the object`);
+    code[offset + 1] = (code[offset + 1]! & 0x0f) | (BPF_PSEUDO_MAP_FD << 4);
+    view.setInt32(offset + 4, map.fd, true);
+    view.setInt32(offset + 12, 0, true);
+  }
+  return code;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Map handles
+
+let possibleCpuCount: number | undefined;
+
+/**
+ * Number of possible CPUs: the kernel lays per-CPU values out once per possible CPU
+ * (for_each_possible_cpu), so the count of CPUs listed in /sys/devices/system/cpu/possible
+ * (e.g. "0-3" or "0-3,8-11"), not the online count, sizes every per-CPU value buffer.
+ */
+export function possibleCpus(): number {
+  if (possibleCpuCount !== undefined) return possibleCpuCount;
+  const text = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
+  possibleCpuCount = parseCpuList(text);
+  return possibleCpuCount;
+}
+
+/** Counts the CPUs of a kernel CPU list such as "0-3,8-11" or "0". */
+export function parseCpuList(text: string): number {
+  let count = 0;
+  for (const range of text.split(",")) {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(range.trim());
+    if (!match) throw new LoaderError(`cannot parse CPU list "${text}"`);
+    const first = Number(match[1]);
+    const last = match[2] === undefined ? first : Number(match[2]);
+    count += last - first + 1;
+  }
+  return count;
+}
+
+/** Bytes a per-CPU value occupies per CPU in lookup/update buffers: the value size rounded up to 8. */
+export function perCpuStride(valueSize: number): number {
+  return Math.ceil(valueSize / 8) * 8;
+}
+
+function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
+  const checkKey = (key: Uint8Array): void => {
+    if (key.byteLength !== map.keySize) {
+      throw new RangeError(`map ${map.name}: key must be ${map.keySize} bytes, got ${key.byteLength}`);
+    }
+  };
+  const checkValue = (value: Uint8Array): void => {
+    if (value.byteLength !== map.valueSize) {
+      throw new RangeError(`map ${map.name}: value must be ${map.valueSize} bytes, got ${value.byteLength}`);
+    }
+  };
+  const base = {
+    name: map.name,
+    fd,
+    type: map.type,
+    keySize: map.keySize,
+    valueSize: map.valueSize,
+    maxEntries: map.maxEntries,
+    delete(key: Uint8Array): boolean {
+      checkKey(key);
+      return mapDelete(fd, key);
+    },
+    *keys(): IterableIterator<Uint8Array> {
+      let key = mapNextKey(fd, undefined, map.keySize);
+      while (key) {
+        yield key;
+        key = mapNextKey(fd, key, map.keySize);
+      }
+    },
+  };
+  if (!PER_CPU_MAP_TYPES.has(map.type)) {
+    const handle: PlainMapHandle = {
+      ...base,
+      perCpu: false,
+      get(key) {
+        checkKey(key);
+        return mapLookup(fd, key, map.valueSize);
+      },
+      set(key, value, flags = 0) {
+        checkKey(key);
+        checkValue(value);
+        mapUpdate(fd, key, value, flags);
+      },
+      *entries() {
+        for (const key of base.keys()) {
+          const value = mapLookup(fd, key, map.valueSize);
+          if (value) yield [key, value];
+        }
+      },
+    };
+    return handle;
+  }
+  const cpuCount = possibleCpus();
+  const stride = perCpuStride(map.valueSize);
+  const split = (block: Uint8Array): Uint8Array[] =>
+    Array.from({ length: cpuCount }, (_, cpu) => block.slice(cpu * stride, cpu * stride + map.valueSize));
+  const handle: PerCpuMapHandle = {
+    ...base,
+    perCpu: true,
+    cpuCount,
+    get(key) {
+      checkKey(key);
+      const block = mapLookup(fd, key, stride * cpuCount);
+      return block && split(block);
+    },
+    set(key, value, flags = 0) {
+      checkKey(key);
+      const values = value instanceof Uint8Array ? Array.from({ length: cpuCount }, () => value) : value;
+      if (values.length !== cpuCount) {
+        throw new RangeError(`map ${map.name}: expected ${cpuCount} per-CPU values, got ${values.length}`);
+      }
+      const block = new Uint8Array(stride * cpuCount);
+      values.forEach((v, cpu) => {
+        checkValue(v);
+        block.set(v, cpu * stride);
+      });
+      mapUpdate(fd, key, block, flags);
+    },
+    *entries() {
+      for (const key of base.keys()) {
+        const block = mapLookup(fd, key, stride * cpuCount);
+        if (block) yield [key, split(block)];
+      }
+    },
+  };
+  return handle;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Runs `f`; a BpfError, VerifierError or LoaderError it throws is rethrown as the same class
+ * with `context` prefixed (the original kept as the cause). An inner context that `context`
+ * already begins with ("program p" inside "program p (section socket)") is not repeated.
+ */
+function withContext<T>(context: string, f: () => T): T {
+  try {
+    return f();
+  } catch (error) {
+    if (error instanceof BpfError) {
+      const inner = error.context;
+      const combined = inner && !context.startsWith(inner) ? `${context}: ${inner}` : context;
+      if (error instanceof VerifierError) {
+        throw new VerifierError(error.commandNumber, error.errno, error.log, combined, { cause: error });
+      }
+      throw new BpfError(error.commandNumber, error.errno, combined, { cause: error });
+    }
+    if (error instanceof LoaderError && !error.message.startsWith(context)) {
+      throw new LoaderError(`${context}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+function closeAll(fds: number[]): void {
+  for (const fd of fds.splice(0).reverse()) {
+    try {
+      close(fd);
+    } catch {
+      // Closing is best effort: a descriptor that cannot be closed is already gone.
+    }
+  }
+}
