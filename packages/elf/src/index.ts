@@ -1,1 +1,61 @@
-export {};
+// @luabpf/elf — writes and reads eBPF relocatable ELF objects (the format clang
+// emits and libbpf loads), including BTF and `.BTF.ext` func info. Stands alone:
+// no dependency on the rest of luabpf.
+//
+//   BpfObject ──writeObject──▶ bytes (ELF64 LE, EM_BPF, ET_REL) ──readObject──▶ BpfObject
+//
+// Modules: object.ts (data model), validate.ts + elf-writer.ts (writer),
+// elf-file.ts + object-reader.ts (reader), btf-types.ts / btf-encoder.ts /
+// btf-decoder.ts (BTF), btf-maps.ts (libbpf map layout), btf-ext.ts (.BTF.ext).
+
+export type { BpfObject, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "./object.js";
+export { writeObject, type WriteOptions } from "./elf-writer.js";
+export { readObject, readObjectBtf } from "./object-reader.js";
+export { parseElf, parseRelocations, type ElfFile, type ElfRelocation, type ElfSection, type ElfSymbolEntry } from "./elf-file.js";
+export { ElfError } from "./errors.js";
+export {
+  btfInt,
+  btfSizeof,
+  btfVoid,
+  describeBtfType,
+  skipModifiers,
+  type BtfArray,
+  type BtfComposite,
+  type BtfDatasec,
+  type BtfDatasecEntry,
+  type BtfDeclTag,
+  type BtfEnum,
+  type BtfEnum64,
+  type BtfFloat,
+  type BtfFunc,
+  type BtfFuncProto,
+  type BtfFwd,
+  type BtfInt,
+  type BtfLinkage,
+  type BtfMember,
+  type BtfParam,
+  type BtfPtr,
+  type BtfQualifier,
+  type BtfType,
+  type BtfTypedef,
+  type BtfTypeTag,
+  type BtfVar,
+  type BtfVoid,
+} from "./btf-types.js";
+export { BtfBuilder, encodeBtf } from "./btf-encoder.js";
+export { decodeBtf, type BtfTable } from "./btf-decoder.js";
+export { decodeBtfExt, encodeBtfExt, type BtfExt, type BtfExtSection, type FuncInfo, type LineInfo } from "./btf-ext.js";
+export { mapDefinitionType, parseMapDefinition } from "./btf-maps.js";
+export {
+  BPF_INSN_SIZE,
+  BPF_LDDW,
+  BtfKind,
+  Elf,
+  MapFlag,
+  MapType,
+  RelocType,
+  SectionFlag,
+  SectionType,
+  SymbolBind,
+  SymbolType,
+} from "./constants.js";

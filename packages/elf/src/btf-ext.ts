@@ -1,0 +1,120 @@
+// `.BTF.ext`: per-section instruction metadata that libbpf hands to the kernel with
+// each program. We write and read func info (one record per program: the
+// instruction offset and the id of its BTF FUNC) and line info; CO-RE relocations
+// are neither written nor read. Layout (libbpf's btf.h,
+// struct btf_ext_header): magic, version, flags, hdr_len, then (offset, length)
+// pairs relative to the end of the header; each info block is a record size
+// followed by per-section groups {sec_name_off, num_info, records...}. In an ELF
+// object, instruction offsets are in bytes; libbpf divides them by 8 when loading.
+
+import { ByteReader, ByteWriter } from "./bytes.js";
+import { BTF_EXT_HEADER_SIZE, BTF_FUNC_INFO_SIZE, BTF_LINE_INFO_SIZE, BTF_MAGIC, BTF_VERSION } from "./constants.js";
+import { ElfError, withContext } from "./errors.js";
+
+/** One func-info record: the FUNC type id of the function starting at `insnOffset` bytes. */
+export interface FuncInfo {
+  insnOffset: number;
+  typeId: number;
+}
+/** One line-info record (offsets into the BTF string section). */
+export interface LineInfo {
+  insnOffset: number;
+  fileNameOffset: number;
+  lineOffset: number;
+  /** line number << 10 | column, as in struct bpf_line_info. */
+  lineCol: number;
+}
+export interface BtfExtSection<T> {
+  /** Offset of the section name in the `.BTF` string section. */
+  sectionNameOffset: number;
+  records: T[];
+}
+/** Decoded `.BTF.ext`. */
+export interface BtfExt {
+  funcInfo: BtfExtSection<FuncInfo>[];
+  lineInfo: BtfExtSection<LineInfo>[];
+}
+
+/** Encodes func info and line info (no CO-RE relocations). */
+export function encodeBtfExt(
+  funcInfo: readonly BtfExtSection<FuncInfo>[],
+  lineInfo: readonly BtfExtSection<LineInfo>[] = [],
+): Uint8Array {
+  const funcs = new ByteWriter().u32(BTF_FUNC_INFO_SIZE);
+  for (const section of funcInfo) {
+    funcs.u32(section.sectionNameOffset).u32(section.records.length);
+    for (const record of section.records) funcs.u32(record.insnOffset).u32(record.typeId);
+  }
+  const funcBytes = funcs.finish();
+  // An info block holding only its record size makes libbpf reject the whole .BTF.ext
+  // ("no records", -EINVAL), so an empty block has length 0 instead.
+  const lines = new ByteWriter();
+  if (lineInfo.some((section) => section.records.length > 0)) {
+    lines.u32(BTF_LINE_INFO_SIZE);
+    for (const section of lineInfo) {
+      if (section.records.length === 0) continue;
+      lines.u32(section.sectionNameOffset).u32(section.records.length);
+      for (const record of section.records) {
+        lines.u32(record.insnOffset).u32(record.fileNameOffset).u32(record.lineOffset).u32(record.lineCol);
+      }
+    }
+  }
+  const lineBytes = lines.finish();
+  return new ByteWriter()
+    .u16(BTF_MAGIC)
+    .u8(BTF_VERSION)
+    .u8(0)
+    .u32(BTF_EXT_HEADER_SIZE)
+    .u32(0) // func_info_off
+    .u32(funcBytes.length)
+    .u32(funcBytes.length) // line_info_off
+    .u32(lineBytes.length)
+    .u32(funcBytes.length + lineBytes.length) // core_relo_off
+    .u32(0) // core_relo_len
+    .bytes(funcBytes)
+    .bytes(lineBytes)
+    .finish();
+}
+
+/** Decodes func info and line info of a `.BTF.ext` blob (CO-RE relocations are skipped). */
+export function decodeBtfExt(bytes: Uint8Array): BtfExt {
+  const reader = new ByteReader(bytes, ".BTF.ext");
+  if (reader.u16(0) !== BTF_MAGIC) throw new ElfError(`.BTF.ext: bad magic 0x${reader.u16(0).toString(16)}`);
+  const headerLength = reader.u32(4);
+  if (headerLength < 24) throw new ElfError(`.BTF.ext: header length ${headerLength} too small`);
+  const block = <T>(what: string, field: number, minRecord: number, read: (at: number) => T): BtfExtSection<T>[] =>
+    withContext(`.BTF.ext ${what}`, () => {
+      const start = headerLength + reader.u32(field);
+      const length = reader.u32(field + 4);
+      if (length === 0) return [];
+      reader.check(start, length);
+      const end = start + length;
+      const recordSize = reader.u32(start);
+      if (recordSize < minRecord) throw new ElfError(`record size ${recordSize} < ${minRecord}`);
+      const sections: BtfExtSection<T>[] = [];
+      let at = start + 4;
+      while (at < end) {
+        const sectionNameOffset = reader.u32(at);
+        const count = reader.u32(at + 4);
+        at += 8;
+        if (at + count * recordSize > end) throw new ElfError(`section group ${sections.length} runs past the block`);
+        const records: T[] = [];
+        for (let index = 0; index < count; index++) records.push(read(at + index * recordSize));
+        at += count * recordSize;
+        sections.push({ sectionNameOffset, records });
+      }
+      return sections;
+    });
+  return {
+    funcInfo: block("func info", 8, BTF_FUNC_INFO_SIZE, (at) => ({
+      insnOffset: reader.u32(at),
+      typeId: reader.u32(at + 4),
+    })),
+    lineInfo: block("line info", 16, BTF_LINE_INFO_SIZE, (at) => ({
+      insnOffset: reader.u32(at),
+      fileNameOffset: reader.u32(at + 4),
+      lineOffset: reader.u32(at + 8),
+      lineCol: reader.u32(at + 12),
+    })),
+  };
+}

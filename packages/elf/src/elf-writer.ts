@@ -1,0 +1,272 @@
+// ELF64 little-endian relocatable writer for eBPF (EM_BPF, ET_REL), producing what
+// libbpf's bpf_object__open expects from clang output:
+//
+//   [0] null  [1] .strtab  then per code section: <section>, .rel<section>
+//   license  .maps  .BTF  .BTF.ext  .symtab
+//
+// Three steps: plan the section list (so every index is known), collect the symbols
+// (null symbol, locals, then globals: programs, `_license`, maps; sh_info of
+// .symtab is the first global, per the gABI), then encode contents and lay them out:
+// ELF header, contents in section order aligned to sh_addralign, section headers.
+// Nothing depends on hash-map iteration order or time, so the output is a pure
+// function of the input (byte-identical across runs).
+
+import { ByteWriter, StringTable, utf8 } from "./bytes.js";
+import { BtfBuilder } from "./btf-encoder.js";
+import { encodeBtfExt, type BtfExtSection, type FuncInfo, type LineInfo } from "./btf-ext.js";
+import { mapDefinitionType } from "./btf-maps.js";
+import { btfVoid, type BtfDatasecEntry, type BtfType } from "./btf-types.js";
+import { Elf, RelocType, SectionFlag, SectionType, SymbolBind, SymbolType } from "./constants.js";
+import { ElfError } from "./errors.js";
+import type { BpfObject, ObjectProgram } from "./object.js";
+import { validateObject } from "./validate.js";
+
+/** Options of {@link writeObject}. */
+export interface WriteOptions {
+  /** Emit `.BTF.ext` with func info for each program (default true). */
+  btfExt?: boolean;
+}
+
+interface Section {
+  name: string;
+  type: number;
+  flags: number;
+  data: Uint8Array;
+  align: number;
+  entrySize: number;
+  link: number;
+  info: number;
+}
+
+interface ElfSymbol {
+  name: string;
+  bind: number;
+  type: number;
+  section: number;
+  value: number;
+  size: number;
+}
+
+/** Serialises `object` as an eBPF ELF relocatable file. Throws ElfError on invalid input. */
+export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint8Array {
+  validateObject(object);
+  const emitBtfExt = options.btfExt ?? true;
+
+  // 1. Plan sections. Code sections group programs by name, in order of first appearance.
+  const groups = new Map<string, ObjectProgram[]>();
+  for (const program of object.programs) {
+    const group = groups.get(program.section);
+    if (group) group.push(program);
+    else groups.set(program.section, [program]);
+  }
+  const plan = ["", ".strtab"];
+  for (const [name, programs] of groups) {
+    plan.push(name);
+    if (programs.some((program) => program.relocations.length > 0)) plan.push(`.rel${name}`);
+  }
+  plan.push("license");
+  if (object.maps.length > 0) plan.push(".maps");
+  plan.push(".BTF");
+  if (emitBtfExt) plan.push(".BTF.ext");
+  plan.push(".symtab");
+  const indexOf = (name: string): number => {
+    const index = plan.indexOf(name);
+    if (index < 0) throw new ElfError(`internal: section ${name} was not planned`);
+    return index;
+  };
+
+  // 2. Symbols, with the map definitions' sizes and `.maps` offsets.
+  const symbols: ElfSymbol[] = [];
+  const codeOffsets = new Map<ObjectProgram, number>();
+  for (const [name, programs] of groups) {
+    let offset = 0;
+    for (const program of programs) {
+      codeOffsets.set(program, offset);
+      symbols.push({
+        name: program.name,
+        bind: SymbolBind.global,
+        type: SymbolType.func,
+        section: indexOf(name),
+        value: offset,
+        size: program.code.length,
+      });
+      offset += program.code.length;
+    }
+  }
+  const licenseBytes = new Uint8Array([...utf8(object.license), 0]);
+  symbols.push({
+    name: "_license",
+    bind: SymbolBind.global,
+    type: SymbolType.object,
+    section: indexOf("license"),
+    value: 0,
+    size: licenseBytes.length,
+  });
+  const mapEntries: BtfDatasecEntry[] = [];
+  let mapsSize = 0;
+  for (const map of object.maps) {
+    const definition = mapDefinitionType(map);
+    mapEntries.push({
+      var: { kind: "var", name: map.name, type: definition, linkage: "global" },
+      offset: mapsSize,
+      size: definition.size,
+    });
+    symbols.push({
+      name: map.name,
+      bind: SymbolBind.global,
+      type: SymbolType.object,
+      section: indexOf(".maps"),
+      value: mapsSize,
+      size: definition.size,
+    });
+    mapsSize += definition.size;
+  }
+  // Locals first (a stable sort keeps input order within each class); index 0 is the null symbol.
+  symbols.sort((a, b) => Number(a.bind !== SymbolBind.local) - Number(b.bind !== SymbolBind.local));
+  const firstGlobal = symbols.findIndex((symbol) => symbol.bind !== SymbolBind.local);
+  const symbolIndex = new Map(symbols.map((symbol, index) => [symbol.name, index + 1]));
+
+  // 3. Contents.
+  const names = new StringTable();
+  const nameOffsets = plan.map((name) => names.add(name));
+  const contents = new Map<string, Uint8Array>();
+  const btf = new BtfBuilder();
+  const intType: BtfType = { kind: "int", name: "int", size: 4, signed: true };
+  const proto: BtfType = {
+    kind: "func_proto",
+    ret: intType,
+    params: [{ name: "ctx", type: { kind: "ptr", target: btfVoid } }],
+  };
+  const funcInfo: BtfExtSection<FuncInfo>[] = [];
+  const lineInfo: BtfExtSection<LineInfo>[] = [];
+  for (const [name, programs] of groups) {
+    const code = new ByteWriter();
+    const relocations = new ByteWriter();
+    const records: FuncInfo[] = [];
+    const lineRecords: LineInfo[] = [];
+    for (const program of programs) {
+      const start = codeOffsets.get(program)!;
+      code.bytes(program.code);
+      records.push({ insnOffset: start, typeId: btf.add({ kind: "func", name: program.name, proto, linkage: "global" }) });
+      // The kernel requires line info to begin at each function's first instruction.
+      const lines = program.lines ?? [];
+      if (lines[0]?.offset !== 0) lineRecords.push({ insnOffset: start, fileNameOffset: 0, lineOffset: 0, lineCol: 0 });
+      for (const line of lines) {
+        lineRecords.push({
+          insnOffset: start + line.offset,
+          fileNameOffset: btf.strings.add(line.file),
+          lineOffset: btf.strings.add(line.text),
+          lineCol: ((line.line << 10) | line.column) >>> 0,
+        });
+      }
+      for (const relocation of program.relocations) {
+        const index = symbolIndex.get(relocation.symbol)!; // validateObject checked it exists
+        relocations.u64(start + relocation.offset).u32(RelocType.bpf64_64).u32(index);
+      }
+    }
+    funcInfo.push({ sectionNameOffset: btf.strings.add(name), records });
+    lineInfo.push({ sectionNameOffset: btf.strings.add(name), records: lineRecords });
+    contents.set(name, code.finish());
+    contents.set(`.rel${name}`, relocations.finish());
+  }
+  if (mapEntries.length > 0) btf.add({ kind: "datasec", name: ".maps", size: mapsSize, vars: mapEntries });
+  contents.set("license", licenseBytes);
+  contents.set(".maps", new Uint8Array(mapsSize));
+  contents.set(".BTF", btf.finish());
+  if (emitBtfExt) contents.set(".BTF.ext", encodeBtfExt(funcInfo, lineInfo));
+  const symtab = new ByteWriter().bytes(new Uint8Array(Elf.symbolSize)); // null symbol
+  for (const symbol of symbols) {
+    symtab
+      .u32(names.add(symbol.name))
+      .u8((symbol.bind << 4) | symbol.type)
+      .u8(0) // st_other: STV_DEFAULT
+      .u16(symbol.section)
+      .u64(symbol.value)
+      .u64(symbol.size);
+  }
+  contents.set(".symtab", symtab.finish());
+  contents.set(".strtab", names.finish()); // last: symbol names were added above
+
+  const sections = plan.map((name): Section => {
+    const data = contents.get(name) ?? new Uint8Array(0);
+    const base = { name, data, entrySize: 0, link: 0, info: 0 };
+    if (name === "") return { ...base, type: SectionType.null, flags: 0, align: 0 };
+    if (name === ".strtab") return { ...base, type: SectionType.strtab, flags: 0, align: 1 };
+    if (name === ".symtab") {
+      return {
+        ...base,
+        type: SectionType.symtab,
+        flags: 0,
+        align: 8,
+        entrySize: Elf.symbolSize,
+        link: indexOf(".strtab"),
+        info: firstGlobal < 0 ? symbols.length + 1 : firstGlobal + 1,
+      };
+    }
+    if (name === "license" || name === ".maps") {
+      return { ...base, type: SectionType.progbits, flags: SectionFlag.alloc | SectionFlag.write, align: name === ".maps" ? 8 : 1 };
+    }
+    if (name === ".BTF" || name === ".BTF.ext") return { ...base, type: SectionType.progbits, flags: 0, align: 4 };
+    if (groups.has(name)) {
+      return { ...base, type: SectionType.progbits, flags: SectionFlag.alloc | SectionFlag.execInstr, align: 8 };
+    }
+    // The only other planned sections are relocations (`.rel` + code section name).
+    return {
+      ...base,
+      type: SectionType.rel,
+      flags: SectionFlag.infoLink,
+      align: 8,
+      entrySize: Elf.relSize,
+      link: indexOf(".symtab"),
+      info: indexOf(name.slice(".rel".length)),
+    };
+  });
+  return layout(sections, nameOffsets, indexOf(".strtab"));
+}
+
+function layout(sections: Section[], nameOffsets: number[], stringTableIndex: number): Uint8Array {
+  const out = new ByteWriter();
+  out.bytes(new Uint8Array(Elf.headerSize)); // filled in at the end
+  const offsets = sections.map((section) => {
+    if (section.type === SectionType.null) return 0;
+    out.align(Math.max(section.align, 1));
+    const offset = out.size;
+    out.bytes(section.data);
+    return offset;
+  });
+  out.align(8);
+  const sectionHeaderOffset = out.size;
+  sections.forEach((section, index) => {
+    out
+      .u32(nameOffsets[index]!)
+      .u32(section.type)
+      .u64(section.flags)
+      .u64(0) // sh_addr
+      .u64(offsets[index]!)
+      .u64(section.data.length)
+      .u32(section.link)
+      .u32(section.info)
+      .u64(section.align)
+      .u64(section.entrySize);
+  });
+  const bytes = out.finish();
+  const header = new ByteWriter()
+    .bytes(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, Elf.classElf64, Elf.dataLsb, Elf.versionCurrent, 0]))
+    .bytes(new Uint8Array(8)) // EI_ABIVERSION and padding
+    .u16(Elf.typeRel)
+    .u16(Elf.machineBpf)
+    .u32(Elf.versionCurrent)
+    .u64(0) // e_entry
+    .u64(0) // e_phoff
+    .u64(sectionHeaderOffset)
+    .u32(0) // e_flags
+    .u16(Elf.headerSize)
+    .u16(0) // e_phentsize
+    .u16(0) // e_phnum
+    .u16(Elf.sectionHeaderSize)
+    .u16(sections.length)
+    .u16(stringTableIndex)
+    .finish();
+  bytes.set(header, 0);
+  return bytes;
+}

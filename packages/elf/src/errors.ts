@@ -1,0 +1,30 @@
+// ElfError: the one error class of @luabpf/elf. Messages carry their location as a
+// path of contexts ("section socket: relocation 3: symbol 9 out of range"); callers
+// wrap lower-level failures with `{ cause }` as they cross layers, so the chain says
+// both where and why.
+
+/** Error thrown by the ELF/BTF writer and reader; `message` starts with its context. */
+export class ElfError extends Error {
+  override readonly name = "ElfError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Runs `body`, rewrapping any failure as an ElfError whose message is prefixed with
+ * `context` and whose `cause` is the original error. Nested calls build the path.
+ */
+export function withContext<T>(context: string, body: () => T): T {
+  try {
+    return body();
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ElfError(`${context}: ${detail}`, { cause: error });
+  }
+}
+
+/** Internal invariant: unreachable switch arm. */
+export function assertNever(value: never, what: string): never {
+  throw new ElfError(`unexpected ${what}: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,181 @@
+// eBPF object reader: ELF container (elf-file.ts) → BpfObject, interpreting the
+// libbpf conventions the way bpf_object__open does:
+//  - programs are STT_FUNC symbols in executable sections (except `.text`, which
+//    holds bpf-to-bpf subprograms that we do not support);
+//  - relocations come from the SHT_REL section whose sh_info names the code section;
+//    only R_BPF_64_64 (lddw of a map or data address) is accepted;
+//  - maps are the VARs of the BTF DATASEC `.maps`, located by their ELF symbols
+//    (clang leaves DATASEC offsets to be patched by .rel.BTF, so libbpf — and we —
+//    take offsets from the symbol table);
+//  - the license is the NUL-terminated contents of section `license`.
+
+import { decodeBtf, type BtfTable } from "./btf-decoder.js";
+import { decodeBtfExt, type BtfExt } from "./btf-ext.js";
+import { parseMapDefinition } from "./btf-maps.js";
+import { skipModifiers } from "./btf-types.js";
+import { BPF_INSN_SIZE, Elf, RelocType, SectionFlag, SectionType, SymbolType } from "./constants.js";
+import { ElfError, withContext } from "./errors.js";
+import { parseElf, parseRelocations, type ElfFile, type ElfSection } from "./elf-file.js";
+import type { BpfObject, ObjectLine, ObjectMap, ObjectProgram } from "./object.js";
+
+/** Parses an eBPF ELF object (writer output or clang's). Throws ElfError with context. */
+export function readObject(bytes: Uint8Array): BpfObject {
+  const elf = parseElf(bytes);
+  if (elf.type !== Elf.typeRel) throw new ElfError(`ELF type ${elf.type} is not ET_REL`);
+  if (elf.machine !== Elf.machineBpf) throw new ElfError(`ELF machine ${elf.machine} is not EM_BPF (247)`);
+  if (elf.symbols.length === 0) throw new ElfError("no symbol table");
+  const btfSection = elf.sections.find((section) => section.name === ".BTF");
+  const btf = btfSection ? withContext("section .BTF", () => decodeBtf(btfSection.data)) : undefined;
+  const located = readPrograms(elf);
+  const extSection = elf.sections.find((section) => section.name === ".BTF.ext");
+  if (btf && extSection) withContext("section .BTF.ext", () => attachLines(located, btf, decodeBtfExt(extSection.data)));
+  return { license: readLicense(elf), programs: located.map((entry) => entry.program), maps: readMaps(elf, btf) };
+}
+
+/** Parses only the `.BTF` section of an object (for tools that want the types). */
+export function readObjectBtf(bytes: Uint8Array): BtfTable | undefined {
+  const elf = parseElf(bytes);
+  const section = elf.sections.find((candidate) => candidate.name === ".BTF");
+  return section ? withContext("section .BTF", () => decodeBtf(section.data)) : undefined;
+}
+
+function readLicense(elf: ElfFile): string {
+  const section = elf.sections.find((candidate) => candidate.name === "license");
+  if (section === undefined) return "";
+  const end = section.data.indexOf(0);
+  return new TextDecoder().decode(section.data.subarray(0, end < 0 ? section.data.length : end));
+}
+
+function isCodeSection(section: ElfSection): boolean {
+  return (
+    section.type === SectionType.progbits &&
+    (section.flags & SectionFlag.execInstr) !== 0 &&
+    section.size > 0 &&
+    section.name !== ".text"
+  );
+}
+
+/** A program and the section offset of its first instruction. */
+interface LocatedProgram {
+  program: ObjectProgram;
+  start: number;
+}
+
+function readPrograms(elf: ElfFile): LocatedProgram[] {
+  const programs: LocatedProgram[] = [];
+  for (const section of elf.sections.filter(isCodeSection)) {
+    withContext(`section ${section.name}`, () => {
+      if (section.size % BPF_INSN_SIZE !== 0) throw new ElfError(`size ${section.size} is not a multiple of 8`);
+      const functions = elf.symbols
+        .filter((symbol) => symbol.section === section.index && symbol.type === SymbolType.func)
+        .sort((a, b) => a.value - b.value || a.index - b.index);
+      if (functions.length === 0) throw new ElfError("no STT_FUNC symbol names a program");
+      const here = functions.map((symbol) =>
+        withContext(`program ${symbol.name}`, () => {
+          if (symbol.value % BPF_INSN_SIZE !== 0 || symbol.size % BPF_INSN_SIZE !== 0 || symbol.size === 0) {
+            throw new ElfError(`value ${symbol.value} / size ${symbol.size} not a non-empty run of instructions`);
+          }
+          if (symbol.value + symbol.size > section.size) {
+            throw new ElfError(`extends past the section end (${symbol.value}+${symbol.size} > ${section.size})`);
+          }
+          return {
+            start: symbol.value,
+            program: {
+              name: symbol.name,
+              section: section.name,
+              code: section.data.slice(symbol.value, symbol.value + symbol.size),
+              relocations: [],
+            } satisfies ObjectProgram as ObjectProgram,
+          };
+        }),
+      );
+      const relocationSections = elf.sections.filter(
+        (candidate) =>
+          (candidate.type === SectionType.rel || candidate.type === SectionType.rela) && candidate.info === section.index,
+      );
+      for (const relocationSection of relocationSections) {
+        withContext(`section ${relocationSection.name}`, () => {
+          if (relocationSection.type === SectionType.rela) throw new ElfError("SHT_RELA is not used by eBPF");
+          parseRelocations(relocationSection, elf.symbols.length).forEach((relocation, index) =>
+            withContext(`relocation ${index}`, () => {
+              if (relocation.type === RelocType.none) return;
+              const symbol = elf.symbols[relocation.symbol]!;
+              if (relocation.type === RelocType.bpf64_32) {
+                throw new ElfError(`call relocation against ${symbol.name}: bpf-to-bpf calls are not supported`);
+              }
+              if (relocation.type !== RelocType.bpf64_64) {
+                throw new ElfError(`relocation type ${relocation.type} against ${symbol.name} is not supported`);
+              }
+              const owner = here.find(
+                (entry) => relocation.offset >= entry.start && relocation.offset < entry.start + entry.program.code.length,
+              );
+              if (owner === undefined) throw new ElfError(`offset ${relocation.offset} is outside every program`);
+              const offset = relocation.offset - owner.start;
+              if (offset % BPF_INSN_SIZE !== 0 || offset + 2 * BPF_INSN_SIZE > owner.program.code.length) {
+                throw new ElfError(`offset ${relocation.offset} is not the start of an lddw in ${owner.program.name}`);
+              }
+              owner.program.relocations.push({ offset, symbol: symbol.name });
+            }),
+          );
+        });
+      }
+      for (const entry of here) {
+        entry.program.relocations.sort((a, b) => a.offset - b.offset);
+        programs.push(entry);
+      }
+    });
+  }
+  return programs;
+}
+
+/**
+ * Distributes `.BTF.ext` line info over the programs of each section. All-empty
+ * records (no file, no text, line 0) carry nothing and are left out, which is what
+ * makes writer output round-trip when the program had no lines.
+ */
+function attachLines(programs: LocatedProgram[], btf: BtfTable, ext: BtfExt): void {
+  for (const section of ext.lineInfo) {
+    const name = btf.stringAt(section.sectionNameOffset);
+    const inSection = programs.filter((entry) => entry.program.section === name);
+    section.records.forEach((record, index) =>
+      withContext(`line info ${name}[${index}]`, () => {
+        const file = btf.stringAt(record.fileNameOffset);
+        const text = btf.stringAt(record.lineOffset);
+        const line = record.lineCol >>> 10;
+        const column = record.lineCol & 0x3ff;
+        if (file === "" && text === "" && line === 0 && column === 0) return;
+        const owner = inSection.find(
+          (entry) => record.insnOffset >= entry.start && record.insnOffset < entry.start + entry.program.code.length,
+        );
+        if (owner === undefined) return; // lines of .text subprograms or of code outside any symbol
+        const entry: ObjectLine = { offset: record.insnOffset - owner.start, file, line, column, text };
+        (owner.program.lines ??= []).push(entry);
+      }),
+    );
+  }
+}
+
+function readMaps(elf: ElfFile, btf: BtfTable | undefined): ObjectMap[] {
+  if (elf.sections.some((section) => section.name === "maps")) {
+    throw new ElfError("section maps: legacy (struct bpf_map_def) maps are not supported; use BTF-defined .maps");
+  }
+  const mapsSection = elf.sections.find((section) => section.name === ".maps");
+  if (mapsSection === undefined) return [];
+  return withContext("section .maps", () => {
+    const symbols = elf.symbols.filter((symbol) => symbol.section === mapsSection.index && symbol.type !== SymbolType.section);
+    if (symbols.length === 0) return [];
+    if (btf === undefined) throw new ElfError("BTF-defined maps need a .BTF section");
+    const datasec = btf.types.find((type) => type.kind === "datasec" && type.name === ".maps");
+    if (datasec === undefined || datasec.kind !== "datasec") throw new ElfError("no BTF DATASEC .maps");
+    const maps = datasec.vars.map((entry, index) =>
+      withContext(`DATASEC entry ${index}`, () => {
+        const variable = skipModifiers(entry.var);
+        if (variable.kind !== "var") throw new ElfError(`entry is a ${variable.kind}, not a var`);
+        const symbol = symbols.find((candidate) => candidate.name === variable.name);
+        if (symbol === undefined) throw new ElfError(`map ${variable.name} has no symbol in .maps`);
+        return { offset: symbol.value, map: parseMapDefinition(variable.name, variable.type) };
+      }),
+    );
+    return maps.sort((a, b) => a.offset - b.offset).map((entry) => entry.map);
+  });
+}

@@ -1,0 +1,77 @@
+// The in-memory form of an eBPF object file: what the writer consumes and the reader
+// produces. Kept free of ELF details (section indices, symbol tables) so that the
+// code generator and the loader only deal with programs, maps and relocations.
+
+import type { BtfType } from "./btf-types.js";
+
+/** A reference from an instruction to a symbol, resolved by the loader (libbpf or ours). */
+export interface ObjectRelocation {
+  /**
+   * Byte offset of the instruction within the program's `code`. For a program that
+   * is alone in its section (always the case for writer output) this is also the
+   * offset within the section, i.e. the ELF r_offset.
+   */
+  offset: number;
+  /** Name of the referenced symbol: a map name (or a section name for section symbols). */
+  symbol: string;
+}
+
+/**
+ * Source position of the instructions starting at `offset` (until the next line's
+ * offset): becomes a `.BTF.ext` line-info record, which `bpftool prog dump xlated`
+ * prints between instructions and the verifier quotes in its log.
+ */
+export interface ObjectLine {
+  /** Byte offset within the program's `code`; a multiple of 8, not the second half of an lddw. */
+  offset: number;
+  file: string;
+  /** 1-based line number (< 2^22); 0 means unknown. */
+  line: number;
+  /** 1-based column (< 1024); 0 means unknown. */
+  column: number;
+  /** The source text of that line. */
+  text: string;
+}
+
+/** One eBPF program: an entry point in a code section. */
+export interface ObjectProgram {
+  /** Function name (ELF symbol and BTF FUNC name); a C identifier. */
+  name: string;
+  /** libbpf section name, which selects the program type: `socket`, `xdp`, `kprobe/do_sys_open`, ... */
+  section: string;
+  /** Instructions: a multiple of 8 bytes (an `lddw` occupies two slots). */
+  code: Uint8Array;
+  /** `R_BPF_64_64` relocations; each must point at an `lddw` whose map address libbpf fills in. */
+  relocations: ObjectRelocation[];
+  /**
+   * Line info, in increasing offset order. Optional: when absent (or not starting at
+   * offset 0) the writer adds an all-empty record at offset 0 because the kernel
+   * wants line info to start at the first instruction, and the reader leaves such
+   * all-empty records out.
+   */
+  lines?: ObjectLine[];
+}
+
+/** A BTF-defined map in the `.maps` section. */
+export interface ObjectMap {
+  name: string;
+  /** BPF_MAP_TYPE_* (see {@link MapType}). */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** BPF_F_* map flags (`map_flags`); 0 if none. */
+  flags: number;
+  /** BTF type of the key; when absent the writer emits `key_size` instead. */
+  key?: BtfType;
+  /** BTF type of the value; when absent the writer emits `value_size` instead. */
+  value?: BtfType;
+}
+
+/** A relocatable eBPF object: what `clang -target bpf -c` produces and libbpf loads. */
+export interface BpfObject {
+  /** Contents of the `license` section, e.g. "GPL" (GPL-only helpers need a GPL-compatible one). */
+  license: string;
+  programs: ObjectProgram[];
+  maps: ObjectMap[];
+}

@@ -1,0 +1,80 @@
+// Input checks of the writer, done before any byte is emitted so that a bad object is
+// reported with its location (program, relocation index) instead of producing an ELF
+// file that libbpf or the kernel reject later with a less helpful message.
+
+import { BPF_INSN_SIZE, BPF_LDDW } from "./constants.js";
+import { ElfError, withContext } from "./errors.js";
+import type { BpfObject } from "./object.js";
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Section names the writer uses itself; a program may not claim them. */
+const reservedSections = new Set(["", ".strtab", ".symtab", "license", ".maps", ".BTF", ".BTF.ext", "version"]);
+
+/** Throws ElfError describing the first problem of `object`, if any. */
+export function validateObject(object: BpfObject): void {
+  if (object.license.includes("\0")) throw new ElfError("license contains a NUL byte");
+  const symbolNames = new Set(["_license"]);
+  const claim = (name: string) => {
+    if (!identifier.test(name)) throw new ElfError(`name ${JSON.stringify(name)} is not a C identifier`);
+    if (symbolNames.has(name)) throw new ElfError(`symbol name ${name} is used twice`);
+    symbolNames.add(name);
+  };
+  object.maps.forEach((map, index) =>
+    withContext(`map ${index} (${map.name})`, () => {
+      claim(map.name);
+      for (const field of ["type", "keySize", "valueSize", "maxEntries", "flags"] as const) {
+        const value = map[field];
+        if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+          throw new ElfError(`${field} ${value} is not a u32`);
+        }
+      }
+    }),
+  );
+  const mapNames = new Set(object.maps.map((map) => map.name));
+  object.programs.forEach((program, index) =>
+    withContext(`program ${index} (${program.name})`, () => {
+      claim(program.name);
+      if (reservedSections.has(program.section) || program.section.startsWith(".rel")) {
+        throw new ElfError(`section name ${JSON.stringify(program.section)} is reserved`);
+      }
+      if (program.section.includes("\0")) throw new ElfError("section name contains a NUL byte");
+      const code = program.code;
+      if (code.length === 0 || code.length % BPF_INSN_SIZE !== 0) {
+        throw new ElfError(`code size ${code.length} is not a positive multiple of ${BPF_INSN_SIZE}`);
+      }
+      let previous = -1;
+      (program.lines ?? []).forEach((line, lineIndex) =>
+        withContext(`line ${lineIndex}`, () => {
+          const { offset } = line;
+          if (!Number.isInteger(offset) || offset % BPF_INSN_SIZE !== 0 || offset < 0 || offset >= code.length) {
+            throw new ElfError(`offset ${offset} is not an instruction of the program`);
+          }
+          if (offset <= previous) throw new ElfError(`offset ${offset} does not increase (previous ${previous})`);
+          if (code[offset] === 0) throw new ElfError(`offset ${offset} is the second half of an lddw`);
+          if (!Number.isInteger(line.line) || line.line < 0 || line.line >= 1 << 22) {
+            throw new ElfError(`line number ${line.line} out of range`);
+          }
+          if (!Number.isInteger(line.column) || line.column < 0 || line.column >= 1 << 10) {
+            throw new ElfError(`column ${line.column} out of range`);
+          }
+          previous = offset;
+        }),
+      );
+      program.relocations.forEach((relocation, relocationIndex) =>
+        withContext(`relocation ${relocationIndex}`, () => {
+          const { offset, symbol } = relocation;
+          if (!Number.isInteger(offset) || offset % BPF_INSN_SIZE !== 0 || offset < 0) {
+            throw new ElfError(`offset ${offset} is not at an instruction boundary`);
+          }
+          if (offset + 2 * BPF_INSN_SIZE > code.length) {
+            throw new ElfError(`offset ${offset}: an lddw needs 16 bytes, code has ${code.length}`);
+          }
+          if (code[offset] !== BPF_LDDW) {
+            throw new ElfError(`offset ${offset}: opcode 0x${code[offset]!.toString(16)} is not lddw (0x18)`);
+          }
+          if (!mapNames.has(symbol)) throw new ElfError(`symbol ${JSON.stringify(symbol)} is not a map`);
+        }),
+      );
+    }),
+  );
+}
