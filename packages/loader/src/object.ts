@@ -4,11 +4,13 @@
 // handles to run programs and to read and write maps.
 //
 // The input shape is the `BpfObject` the @luabpf/elf reader produces, restated structurally
-// so this package does not import the ELF package's types.
+// (only the fields the loader reads) so objects from any source can be loaded; loadObjectFile
+// assigns readObject's result to it, so the compiler checks the two stay compatible.
 //
 // Failure is atomic: if any map or program fails, every descriptor created so far is closed
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
+import { readObject } from "@luabpf/elf";
 import { BPF_PSEUDO_MAP_FD, LDDW_OPCODE, PER_CPU_MAP_TYPES } from "./constants.js";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
 import { KNOWN_SECTIONS, programTypeForSection } from "./sections.js";
@@ -218,20 +220,19 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
 }
 
 /**
- * Reads an ELF object with @luabpf/elf's `readObject` and loads it (see {@link loadObject}).
- * The ELF package is imported on first use only.
+ * Reads an eBPF ELF object file with @luabpf/elf's `readObject` and loads it
+ * (see {@link loadObject}); errors are prefixed with the path.
+ *
+ * @throws LoaderError when the file is not a readable BPF object (the ELF error is the cause)
  */
-export async function loadObjectFile(path: string, options: LoadObjectOptions = {}): Promise<LoadedObject> {
+export function loadObjectFile(path: string, options: LoadObjectOptions = {}): LoadedObject {
   const bytes = readFileSync(path);
-  const elf = (await import("@luabpf/elf")) as unknown as { readObject?: (bytes: Uint8Array) => BpfObjectInput };
-  if (typeof elf.readObject !== "function") {
-    throw new LoaderError(`${path}: @luabpf/elf does not export readObject yet`);
-  }
   let object: BpfObjectInput;
   try {
-    object = elf.readObject(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    object = readObject(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (error) {
-    throw new LoaderError(`${path}: not a readable BPF object`, { cause: error });
+    const reason = error instanceof Error ? `: ${error.message}` : "";
+    throw new LoaderError(`${path}: not a readable BPF object${reason}`, { cause: error });
   }
   return withContext(path, () => loadObject(object, options));
 }

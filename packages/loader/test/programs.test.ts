@@ -124,6 +124,17 @@ describe.skipIf(!kernel)("programs on the kernel", () => {
     });
   });
 
+  it("a verifier log larger than the initial buffer is retried with the size the kernel reports", () => {
+    // 40 moves then an exit without r0: the level-2 log lists every instruction's state.
+    const insns = program(...Array.from({ length: 40 }, (_, i) => movImm(R2, i)), exit());
+    const error = catchError(() => progLoad({ type: ProgramType.XDP, insns, license: "GPL", logLevel: 2, logSize: 128 }));
+    expect(error).toBeInstanceOf(VerifierError);
+    const log = (error as VerifierError).log;
+    expect(log.length).toBeGreaterThan(128);
+    expect(log.startsWith("func#0 @0")).toBe(true); // the head survived: the whole log was returned
+    expect(log).toContain("R0 !read_ok");
+  });
+
   it("a refusal without a verifier log is a plain BpfError", () => {
     const error = catchError(() => progLoad({ type: 9999, insns: program(movImm(R0, 0), exit()), license: "GPL" }));
     expect(error).toBeInstanceOf(BpfError);
