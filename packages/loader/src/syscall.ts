@@ -5,6 +5,10 @@
 //
 // The attr size passed to the kernel is the size of the command's own struct: the kernel
 // accepts a shorter attr and treats the missing tail as zero (bpf_check_uarg_tail_zero).
+//
+// The element wrappers do not know the map's key and value sizes: the kernel reads exactly
+// key_size / value_size bytes behind the pointers, so callers must pass buffers of those sizes
+// (the map handles of object.ts check them).
 import { closeSync } from "node:fs";
 import { BPF_OBJ_NAME_LEN, BpfCommand } from "./constants.js";
 import { BpfError, VerifierError } from "./errors.js";
