@@ -1,0 +1,9 @@
+/**
+ * Analyses of the IR: block orders, dominators, dominance frontiers, natural loops, and
+ * graph views of the CFG.
+ */
+export * from "./order.js";
+export * from "./dominators.js";
+export * from "./frontiers.js";
+export * from "./loops.js";
+export * from "./graph.js";

@@ -1,0 +1,740 @@
+/**
+ * The IR verifier: a list of named checks ({@link CHECKS}), each returning every error it
+ * finds with its location and printed context (Binaryen's pass-debug mode, LLVM's
+ * Verifier). The pass manager runs it after each pass and names the pass that broke the IR.
+ *
+ * The invariants maintained incrementally by core.ts — users lists and predecessor lists —
+ * are recomputed here from scratch and compared (QBE recomputes them; this is our safety
+ * net for keeping them). SSA dominance uses the Cooper–Harvey–Kennedy dominator tree
+ * (analysis/dominators.ts) built from the terminators, so it is meaningful even when the
+ * predecessor lists are wrong.
+ *
+ * The verifier never throws on malformed IR: instruction lists are walked with a cycle
+ * guard, and context is printed with the printer, which tolerates missing operands. Checks
+ * are written so that one defect is reported by one check where possible (for example a
+ * use of a value defined in an unreachable block is reported by `unreachable-code`, not
+ * also by `ssa-dominance`). Cost: O(instructions + operands + edges) plus the dominator
+ * tree.
+ */
+import { DominatorTree } from "./analysis/dominators.js";
+import { BasicBlock, Function, Instruction, type Value } from "./core.js";
+import { InternalError } from "./errors.js";
+import type { Module } from "./module.js";
+import { OPCODES } from "./opcodes.js";
+import { printBlockRef, printFunctionHeader, printInstruction, printValue } from "./print.js";
+import { i64, typeToString, voidType, type Type } from "./types.js";
+
+/** One verifier finding. */
+export interface VerifierError {
+  /** The name of the check that found it (an entry of {@link CHECKS}). */
+  check: string;
+  message: string;
+  /** The function's name (`<module>` for module-level findings). */
+  function: string;
+  /** The block id, when the error is located in a block. */
+  block?: number;
+  /** The value id of the offending instruction, when there is one. */
+  instruction?: number;
+  /** The printed instruction, block header or function header. */
+  context: string;
+}
+
+/** A named verifier check. */
+export interface VerifierCheck {
+  readonly name: string;
+  readonly description: string;
+  run(cx: VerifyContext): void;
+}
+
+/** Guard against cyclic instruction lists: no real block is this long. */
+const MAX_BLOCK_LENGTH = 10_000_000;
+
+/** State shared by the checks of one function: snapshots, lazily built analyses, the error list. */
+export class VerifyContext {
+  readonly errors: VerifierError[] = [];
+  /** The instructions of each block of `fn.blocks` (indexed like `fn.blocks`), walked with a cycle guard. */
+  readonly blockInstructions: Instruction[][];
+  /** Instructions reachable through the `next` links of the function's blocks. */
+  readonly linked = new Set<Instruction>();
+  /** Blocks in `fn.blocks` (the membership test for branch targets and phi incoming blocks). */
+  readonly blockSet: Set<BasicBlock>;
+  private readonly check: string[] = [];
+  private dtCache: DominatorTree | undefined;
+  private ordinals: Map<Instruction, number> | undefined;
+  private preds: Map<BasicBlock, BasicBlock[]> | undefined;
+
+  constructor(
+    readonly fn: Function,
+    readonly module: Module | undefined,
+  ) {
+    this.blockSet = new Set(fn.blocks);
+    this.blockInstructions = fn.blocks.map((bb) => {
+      const out: Instruction[] = [];
+      const seen = new Set<Instruction>();
+      for (let i = bb.first; i && !seen.has(i) && out.length < MAX_BLOCK_LENGTH; i = i.next) {
+        seen.add(i);
+        out.push(i);
+      }
+      return out;
+    });
+    for (const list of this.blockInstructions) for (const i of list) this.linked.add(i);
+  }
+
+  /** @internal Runs `check` with its name attached to the errors it reports. */
+  runCheck(check: VerifierCheck): void {
+    this.check.push(check.name);
+    try {
+      check.run(this);
+    } finally {
+      this.check.pop();
+    }
+  }
+
+  /** Every walked instruction with its block, in layout order. */
+  *instructions(): IterableIterator<[Instruction, BasicBlock]> {
+    const blocks = this.fn.blocks;
+    for (let k = 0; k < blocks.length; k++) for (const i of this.blockInstructions[k]!) yield [i, blocks[k]!];
+  }
+
+  /** The dominator tree (computed from the terminators on first use). */
+  get dominators(): DominatorTree {
+    return (this.dtCache ??= DominatorTree.compute(this.fn));
+  }
+
+  /** Position of a linked instruction within its block. */
+  ordinal(inst: Instruction): number {
+    if (!this.ordinals) {
+      this.ordinals = new Map();
+      for (const list of this.blockInstructions) list.forEach((i, k) => this.ordinals!.set(i, k));
+    }
+    return this.ordinals.get(inst) ?? -1;
+  }
+
+  /**
+   * Predecessors recomputed from every linked instruction with branch targets (one entry
+   * per edge), the relation core.ts maintains `preds` against.
+   */
+  recomputedPreds(bb: BasicBlock): BasicBlock[] {
+    if (!this.preds) {
+      this.preds = new Map();
+      for (const [inst, from] of this.instructions()) {
+        for (const t of inst.targets) {
+          let list = this.preds.get(t);
+          if (!list) this.preds.set(t, (list = []));
+          list.push(from);
+        }
+      }
+    }
+    return this.preds.get(bb) ?? [];
+  }
+
+  /** Reports an error at an instruction. */
+  errorAt(inst: Instruction, message: string): void {
+    const e: VerifierError = { check: this.currentCheck, message, function: this.fn.name, instruction: inst.id, context: printInstruction(inst) };
+    if (inst.block) e.block = inst.block.id;
+    this.errors.push(e);
+  }
+  /** Reports an error at a block header. */
+  errorAtBlock(bb: BasicBlock, message: string): void {
+    this.errors.push({ check: this.currentCheck, message, function: this.fn.name, block: bb.id, context: `${printBlockRef(bb)}:` });
+  }
+  /** Reports an error about the function as a whole, or a parameter or constant. */
+  errorAtFunction(message: string, context = printFunctionHeader(this.fn)): void {
+    this.errors.push({ check: this.currentCheck, message, function: this.fn.name, context });
+  }
+  /** Reports an error at a value, whatever kind it is. */
+  errorAtValue(v: Value, message: string): void {
+    if (v instanceof Instruction) this.errorAt(v, message);
+    else this.errorAtFunction(message, `${v.kind} ${printValue(v)}: ${typeToString(v.type)}`);
+  }
+
+  private get currentCheck(): string {
+    return this.check[this.check.length - 1] ?? "?";
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+const ref = (bb: BasicBlock): string => printBlockRef(bb);
+const ty = (t: Type): string => typeToString(t);
+const refs = (list: readonly BasicBlock[]): string => (list.length === 0 ? "none" : list.map(ref).join(", "));
+
+/** Can a value of type `from` flow into a slot of type `to`? Equal types, or any pointer into an untagged `ptr` slot. */
+function assignable(from: Type, to: Type): boolean {
+  return from === to || (from.kind === "ptr" && to.kind === "ptr" && to.region === undefined);
+}
+
+/** Multiset difference `a − b` over blocks, sorted by id for stable messages. */
+function multisetMinus(a: readonly BasicBlock[], b: readonly BasicBlock[]): BasicBlock[] {
+  const count = new Map<BasicBlock, number>();
+  for (const x of b) count.set(x, (count.get(x) ?? 0) + 1);
+  const out: BasicBlock[] = [];
+  for (const x of a) {
+    const c = count.get(x) ?? 0;
+    if (c > 0) count.set(x, c - 1);
+    else out.push(x);
+  }
+  return out.sort((x, y) => x.id - y.id);
+}
+
+// ---------------------------------------------------------------------------------------
+// Structure
+
+const duplicateIds: VerifierCheck = {
+  name: "duplicate-ids",
+  description: "block ids and value ids are unique within the function and below its id bounds",
+  run(cx) {
+    const fn = cx.fn;
+    const blocks = new Map<number, BasicBlock>();
+    for (const bb of fn.blocks) {
+      const other = blocks.get(bb.id);
+      if (other && other !== bb) cx.errorAtBlock(bb, `block id ${bb.id} is used by two blocks`);
+      blocks.set(bb.id, bb);
+      if (bb.id < 0 || bb.id >= fn.blockIdBound) cx.errorAtBlock(bb, `block id ${bb.id} is outside [0, ${fn.blockIdBound})`);
+    }
+    const values = new Map<number, Value>();
+    const visit = (v: Value): void => {
+      const other = values.get(v.id);
+      if (other && other !== v) cx.errorAtValue(v, `value id %${v.id} is used by two values (${other.kind} and ${v.kind})`);
+      values.set(v.id, v);
+      if (v.id < 0 || v.id >= fn.valueIdBound) cx.errorAtValue(v, `value id %${v.id} is outside [0, ${fn.valueIdBound})`);
+    };
+    for (const p of fn.params) visit(p);
+    for (const c of fn.allConstants()) visit(c);
+    for (const [inst] of cx.instructions()) visit(inst);
+  },
+};
+
+const blockParent: VerifierCheck = {
+  name: "block-parent",
+  description: "every block's parent is the function, and no block is listed twice",
+  run(cx) {
+    const seen = new Set<BasicBlock>();
+    for (const bb of cx.fn.blocks) {
+      if (bb.parent !== cx.fn) cx.errorAtBlock(bb, `block's parent is ${bb.parent ? `function ${bb.parent.name}` : "unset"}`);
+      if (seen.has(bb)) cx.errorAtBlock(bb, `block is listed twice in the function`);
+      seen.add(bb);
+    }
+  },
+};
+
+const instructionList: VerifierCheck = {
+  name: "instruction-list",
+  description: "block back pointers, prev/next links, first/last and size agree",
+  run(cx) {
+    cx.fn.blocks.forEach((bb, k) => {
+      const list = cx.blockInstructions[k]!;
+      let prev: Instruction | undefined;
+      for (const inst of list) {
+        if (inst.block !== bb) cx.errorAt(inst, `instruction is linked into ${ref(bb)} but its block is ${inst.block ? ref(inst.block) : "unset"}`);
+        if (inst.prev !== prev) cx.errorAt(inst, `prev link is ${inst.prev ? `%${inst.prev.id}` : "unset"}, expected ${prev ? `%${prev.id}` : "unset"}`);
+        prev = inst;
+      }
+      const tail = list[list.length - 1];
+      if (tail?.next) cx.errorAt(tail.next, `instruction list of ${ref(bb)} is cyclic or too long`);
+      if (bb.last !== tail) cx.errorAtBlock(bb, `last instruction is ${bb.last ? `%${bb.last.id}` : "unset"}, expected ${tail ? `%${tail.id}` : "unset"}`);
+      if (bb.size !== list.length) cx.errorAtBlock(bb, `size is ${bb.size} but the block holds ${list.length} instructions`);
+    });
+  },
+};
+
+const terminators: VerifierCheck = {
+  name: "terminator",
+  description: "every block ends in exactly one terminator and has none in the middle",
+  run(cx) {
+    cx.fn.blocks.forEach((bb, k) => {
+      const list = cx.blockInstructions[k]!;
+      const last = list[list.length - 1];
+      if (!last) cx.errorAtBlock(bb, "block is empty (it needs a terminator)");
+      else if (!last.isTerminator) cx.errorAt(last, `block ${ref(bb)} does not end in a terminator`);
+      for (let n = 0; n < list.length - 1; n++) {
+        const inst = list[n]!;
+        if (inst.isTerminator) cx.errorAt(inst, `terminator ${inst.opcode} in the middle of ${ref(bb)}`);
+      }
+    });
+  },
+};
+
+const phiPlacement: VerifierCheck = {
+  name: "phi-placement",
+  description: "phis only at the start of a block",
+  run(cx) {
+    for (const list of cx.blockInstructions) {
+      let seenNonPhi: Instruction | undefined;
+      for (const inst of list) {
+        if (!inst.isPhi) seenNonPhi ??= inst;
+        else if (seenNonPhi) cx.errorAt(inst, `phi after non-phi %${seenNonPhi.id} (phis must open the block)`);
+      }
+    }
+  },
+};
+
+const entryBlock: VerifierCheck = {
+  name: "entry-block",
+  description: "the function has an entry block and no edge goes into it",
+  run(cx) {
+    const entry = cx.fn.blocks[0];
+    if (!entry) {
+      cx.errorAtFunction("function has no blocks");
+      return;
+    }
+    const preds = cx.recomputedPreds(entry);
+    if (preds.length > 0) cx.errorAtBlock(entry, `entry block has predecessors: ${refs([...preds].sort((a, b) => a.id - b.id))}`);
+  },
+};
+
+const branchTargets: VerifierCheck = {
+  name: "branch-targets",
+  description: "branch targets are blocks of this function",
+  run(cx) {
+    for (const [inst] of cx.instructions()) {
+      inst.targets.forEach((t, k) => {
+        if (!cx.blockSet.has(t)) cx.errorAt(inst, `target ${k} ${ref(t)} is not a block of this function`);
+      });
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// Per-opcode rules
+
+const operandCounts: VerifierCheck = {
+  name: "operand-count",
+  description: "operand, target and incoming counts follow the opcode table",
+  run(cx) {
+    for (const [inst] of cx.instructions()) {
+      const info = OPCODES[inst.opcode];
+      const n = inst.operands.length;
+      if (typeof info.operands === "number") {
+        if (n !== info.operands) cx.errorAt(inst, `${inst.opcode} takes ${info.operands} operand(s), has ${n}`);
+      } else if (inst.opcode === "call" && n > 5) cx.errorAt(inst, `call has ${n} arguments (eBPF allows at most 5)`);
+      if (inst.opcode === "ret" && n > 1) cx.errorAt(inst, `ret takes at most one operand, has ${n}`);
+      const targets = inst.opcode === "br" ? 1 : inst.opcode === "condbr" ? 2 : 0;
+      if (inst.targets.length !== targets) cx.errorAt(inst, `${inst.opcode} takes ${targets} target(s), has ${inst.targets.length}`);
+      const incoming = inst.isPhi ? n : 0;
+      if (inst.incoming.length !== incoming) cx.errorAt(inst, `${inst.opcode} has ${inst.incoming.length} incoming block(s), expected ${incoming}`);
+    }
+  },
+};
+
+/** Type rules of one instruction; returns messages (operand-count problems are left to `operand-count`). */
+function typeErrors(inst: Instruction, fn: Function): string[] {
+  const out: string[] = [];
+  const T = inst.typeParam;
+  const ops = inst.operands;
+  const info = OPCODES[inst.opcode];
+  const expectResult = (t: Type): void => {
+    if (inst.type !== t) out.push(`result type is ${ty(inst.type)}, expected ${ty(t)}`);
+  };
+  const expectOperand = (i: number, ok: (t: Type) => boolean, what: string): void => {
+    const v = ops[i];
+    if (v && !ok(v.type)) out.push(`operand ${i} (${printValue(v)}) has type ${ty(v.type)}, expected ${what}`);
+  };
+  const isT = (t: Type): boolean => assignable(t, T);
+  const isInt = (t: Type): boolean => t.kind === "int";
+  const isPtr = (t: Type): boolean => t.kind === "ptr";
+  switch (info.shape) {
+    case "binary":
+    case "unary":
+      if (T.kind !== "int") out.push(`type parameter ${ty(T)} is not an integer type`);
+      if (inst.opcode === "bswap" && T.kind === "int" && T.bits < 16) out.push(`bswap needs i16, i32 or i64, not ${ty(T)}`);
+      expectResult(T);
+      for (let i = 0; i < ops.length; i++) expectOperand(i, (t) => t === T, ty(T));
+      break;
+    case "cast": {
+      const to = inst.type;
+      if (T.kind !== "int" || to.kind !== "int") out.push(`${inst.opcode} casts between integer types, not ${ty(T)} to ${ty(to)}`);
+      else if (inst.opcode === "trunc" ? to.bits >= T.bits : to.bits <= T.bits)
+        out.push(`${inst.opcode} from ${ty(T)} to ${ty(to)} is not a ${inst.opcode === "trunc" ? "narrowing" : "widening"}`);
+      expectOperand(0, (t) => t === T, ty(T));
+      break;
+    }
+    case "compare":
+      if (T.kind === "void") out.push("compare of void operands");
+      expectResult(i64);
+      for (let i = 0; i < ops.length; i++) expectOperand(i, (t) => t === T || (isPtr(t) && isPtr(T)), ty(T));
+      break;
+    case "select":
+      if (T.kind === "void") out.push("select of void values");
+      expectResult(T);
+      expectOperand(0, isInt, "an integer condition");
+      expectOperand(1, isT, ty(T));
+      expectOperand(2, isT, ty(T));
+      break;
+    case "ptradd":
+      if (T.kind !== "ptr") out.push(`ptradd type ${ty(T)} is not a pointer type`);
+      expectResult(T);
+      expectOperand(0, (t) => t === T, ty(T));
+      expectOperand(1, (t) => t === i64, "i64");
+      break;
+    case "copy":
+      if (T.kind === "void") out.push("copy of void");
+      expectResult(T);
+      expectOperand(0, isT, ty(T));
+      break;
+    case "load":
+      if (T.kind === "void") out.push("load of void");
+      expectResult(T);
+      expectOperand(0, isPtr, "a pointer address");
+      break;
+    case "store":
+      if (T.kind === "void") out.push("store of void");
+      expectResult(voidType);
+      expectOperand(0, isT, ty(T));
+      expectOperand(1, isPtr, "a pointer address");
+      break;
+    case "atomic":
+      if (T.kind !== "int" || T.bits < 32) out.push(`atomic operations work on i32 or i64, not ${ty(T)}`);
+      if (inst.opcode === "atomic.fetch_add") expectResult(T);
+      else if (inst.type.kind !== "void") out.push(`${inst.opcode} has no result, but its type is ${ty(inst.type)}`);
+      expectOperand(0, isPtr, "a pointer address");
+      expectOperand(1, (t) => t === T, ty(T));
+      break;
+    case "pktload":
+      if (T.kind !== "int" || T.bits > 32) out.push(`pktload reads at most 4 bytes, not ${ty(T)}`);
+      expectResult(T);
+      expectOperand(0, isPtr, "the context pointer");
+      expectOperand(1, (t) => t === i64, "i64");
+      break;
+    case "alloca":
+    case "mapref": {
+      const region = info.shape === "alloca" ? "stack" : "map";
+      if (inst.type.kind !== "ptr" || inst.type.region !== region) out.push(`result type is ${ty(inst.type)}, expected ptr.${region}`);
+      break;
+    }
+    case "call":
+      expectResult(T);
+      for (let i = 0; i < ops.length; i++) expectOperand(i, (t) => t.kind !== "void", "a scalar argument");
+      break;
+    case "phi":
+      if (T.kind === "void") out.push("phi of void");
+      expectResult(T);
+      for (let i = 0; i < ops.length; i++) expectOperand(i, isT, ty(T));
+      break;
+    case "br":
+    case "unreachable":
+      expectResult(voidType);
+      break;
+    case "condbr":
+      expectResult(voidType);
+      expectOperand(0, isInt, "an integer condition");
+      break;
+    case "ret": {
+      expectResult(voidType);
+      const v = ops[0];
+      if (fn.returnType.kind === "void") {
+        if (v) out.push(`void function ${fn.name} returns a value`);
+      } else if (!v) out.push(`function ${fn.name} returns ${ty(fn.returnType)}, but ret has no value`);
+      else if (!assignable(v.type, fn.returnType)) out.push(`returned value ${printValue(v)} has type ${ty(v.type)}, function returns ${ty(fn.returnType)}`);
+      break;
+    }
+  }
+  return out;
+}
+
+const types: VerifierCheck = {
+  name: "types",
+  description: "operand and result types follow the rules of each opcode shape (opcodes.ts, builder.ts)",
+  run(cx) {
+    for (const [inst] of cx.instructions()) for (const m of typeErrors(inst, cx.fn)) cx.errorAt(inst, m);
+  },
+};
+
+const attributes: VerifierCheck = {
+  name: "attributes",
+  description: "opcode attributes: alloca size and alignment, offsets, call targets, map names",
+  run(cx) {
+    for (const [inst] of cx.instructions()) {
+      const shape = OPCODES[inst.opcode].shape;
+      if (shape === "alloca") {
+        if (!(Number.isInteger(inst.size) && inst.size > 0)) cx.errorAt(inst, `alloca size ${inst.size} is not a positive integer`);
+        if (!(Number.isInteger(inst.align) && inst.align > 0 && (inst.align & (inst.align - 1)) === 0)) cx.errorAt(inst, `alloca alignment ${inst.align} is not a power of two`);
+      }
+      if ((shape === "load" || shape === "store" || shape === "atomic" || shape === "pktload") && !Number.isInteger(inst.offset))
+        cx.errorAt(inst, `offset ${inst.offset} is not an integer`);
+      if (shape === "call") {
+        const hasHelper = inst.helper !== undefined;
+        const hasCallee = inst.callee !== undefined;
+        if (hasHelper === hasCallee) cx.errorAt(inst, `call needs exactly one of a helper id and a callee`);
+        if (hasHelper && !(Number.isInteger(inst.helper) && inst.helper! >= 0)) cx.errorAt(inst, `helper id ${inst.helper} is not a non-negative integer`);
+        if (hasCallee && inst.callee === "") cx.errorAt(inst, `callee name is empty`);
+      }
+      if (shape === "mapref" && !inst.map) cx.errorAt(inst, `mapref has no map name`);
+    }
+  },
+};
+
+const symbols: VerifierCheck = {
+  name: "symbols",
+  description: "(with a module) maprefs name declared maps; callees are module functions with matching arity",
+  run(cx) {
+    const m = cx.module;
+    if (!m) return;
+    for (const [inst] of cx.instructions()) {
+      if (inst.opcode === "mapref" && inst.map && !m.getMap(inst.map)) cx.errorAt(inst, `map @${inst.map} is not declared in the module`);
+      if (inst.opcode === "call" && inst.callee) {
+        const callee = m.getFunction(inst.callee);
+        if (!callee) cx.errorAt(inst, `callee @${inst.callee} is not a function of the module`);
+        else if (callee.params.length !== inst.operands.length)
+          cx.errorAt(inst, `callee @${inst.callee} takes ${callee.params.length} argument(s), call passes ${inst.operands.length}`);
+      }
+    }
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// SSA and CFG
+
+const foreignValues: VerifierCheck = {
+  name: "foreign-values",
+  description: "every operand is a parameter, constant or linked instruction of this function",
+  run(cx) {
+    const fn = cx.fn;
+    const params = new Set<Value>(fn.params);
+    const constants = new Set<Value>(fn.allConstants());
+    for (const [inst] of cx.instructions()) {
+      inst.operands.forEach((v, k) => {
+        switch (v.kind) {
+          case "param":
+            if (!params.has(v)) cx.errorAt(inst, `operand ${k} is parameter %${v.id} of another function`);
+            break;
+          case "constant":
+            if (!constants.has(v)) cx.errorAt(inst, `operand ${k} is constant ${printValue(v)} not interned in this function`);
+            break;
+          case "instruction": {
+            const def = v as Instruction;
+            if (cx.linked.has(def)) break;
+            const owner = def.block?.parent;
+            const where = !def.block ? "which is not linked into any block (erased or unlinked)" : owner !== fn ? `from ${owner ? `function ${owner.name}` : "a detached block"}` : "which is not linked into its block";
+            cx.errorAt(inst, `operand ${k} is %${def.id} (${def.opcode}) ${where}`);
+            break;
+          }
+        }
+      });
+    }
+  },
+};
+
+const users: VerifierCheck = {
+  name: "users",
+  description: "every value's users list equals a recomputation: one Use per operand slot, none stale",
+  run(cx) {
+    const fn = cx.fn;
+    // Values whose users lists are checked: this function's values and every operand.
+    const values = new Set<Value>([...fn.params, ...fn.allConstants()]);
+    for (const [inst] of cx.instructions()) {
+      values.add(inst);
+      for (const v of inst.operands) values.add(v);
+    }
+    const ownValues = new Set<Value>([...fn.params, ...fn.allConstants(), ...cx.linked]);
+    const found = new Map<Instruction, Uint8Array>();
+    for (const [inst] of cx.instructions()) found.set(inst, new Uint8Array(inst.operands.length));
+    for (const v of values) {
+      const own = ownValues.has(v);
+      for (const u of v.uses) {
+        const slots = found.get(u.user);
+        if (!slots) {
+          // A user outside this function: stale when the value is ours (the user was erased,
+          // unlinked or belongs elsewhere); foreign values may have users in their own function.
+          if (own && u.user.operands[u.index] === v)
+            cx.errorAtValue(v, `users list of ${printValue(v)} holds (%${u.user.id}, ${u.index}), an instruction not linked into this function`);
+          else if (own) cx.errorAtValue(v, `users list of ${printValue(v)} holds a stale entry (%${u.user.id}, ${u.index})`);
+          continue;
+        }
+        if (u.user.operands[u.index] !== v) {
+          cx.errorAtValue(v, `users list of ${printValue(v)} holds a stale entry (%${u.user.id}, ${u.index})`);
+          continue;
+        }
+        if (slots[u.index]) {
+          cx.errorAtValue(v, `users list of ${printValue(v)} holds (%${u.user.id}, ${u.index}) twice`);
+          continue;
+        }
+        slots[u.index] = 1;
+      }
+    }
+    for (const [inst, slots] of found) {
+      slots.forEach((ok, k) => {
+        if (!ok) cx.errorAt(inst, `users list of ${printValue(inst.operands[k]!)} lacks the entry for operand ${k} of %${inst.id}`);
+      });
+    }
+  },
+};
+
+const predecessors: VerifierCheck = {
+  name: "predecessors",
+  description: "every block's predecessor list equals a recomputation from the terminators (as a multiset)",
+  run(cx) {
+    for (const bb of cx.fn.blocks) {
+      const expected = cx.recomputedPreds(bb);
+      const missing = multisetMinus(expected, bb.preds);
+      const stale = multisetMinus(bb.preds, expected);
+      if (missing.length > 0 || stale.length > 0) {
+        const parts: string[] = [];
+        if (missing.length > 0) parts.push(`missing ${refs(missing)}`);
+        if (stale.length > 0) parts.push(`stale ${refs(stale)}`);
+        cx.errorAtBlock(bb, `predecessor list disagrees with the terminators: ${parts.join("; ")}`);
+      }
+    }
+  },
+};
+
+const phiIncoming: VerifierCheck = {
+  name: "phi-incoming",
+  description: "each phi's incoming blocks equal the block's predecessors as a multiset",
+  run(cx) {
+    for (const [inst, bb] of cx.instructions()) {
+      if (!inst.isPhi) continue;
+      const expected = cx.recomputedPreds(bb);
+      const missing = multisetMinus(expected, inst.incoming);
+      const extra = multisetMinus(inst.incoming, expected);
+      if (missing.length > 0) cx.errorAt(inst, `phi lacks incoming value(s) from predecessor(s) ${refs(missing)}`);
+      if (extra.length > 0) cx.errorAt(inst, `phi has incoming value(s) from ${refs(extra)}, which ${extra.length === 1 ? "is not a predecessor" : "are not predecessors"} (or too many)`);
+    }
+  },
+};
+
+/** Where operand `k` of `user` is used: the end of the incoming block for a phi, the user itself otherwise. */
+function useBlock(user: Instruction, k: number, bb: BasicBlock): BasicBlock | undefined {
+  return user.isPhi ? user.incoming[k] : bb;
+}
+
+const ssaDominance: VerifierCheck = {
+  name: "ssa-dominance",
+  description: "every use is dominated by its definition (phi uses at the end of the incoming block; unreachable uses are not checked)",
+  run(cx) {
+    const dt = cx.dominators;
+    for (const [user, bb] of cx.instructions()) {
+      user.operands.forEach((v, k) => {
+        if (v.kind !== "instruction") return;
+        const def = v as Instruction;
+        const defBlock = def.block;
+        // Foreign or unlinked definitions are `foreign-values` errors; definitions in
+        // unreachable blocks used from reachable code are `unreachable-code` errors.
+        if (!cx.linked.has(def) || !defBlock || !cx.blockSet.has(defBlock) || !dt.isReachable(defBlock)) return;
+        const at = useBlock(user, k, bb);
+        if (!at || !cx.blockSet.has(at) || !dt.isReachable(at)) return;
+        let ok: boolean;
+        if (user.isPhi) ok = dt.dominates(defBlock, at);
+        else if (defBlock === at) ok = cx.ordinal(def) < cx.ordinal(user);
+        else ok = dt.strictlyDominates(defBlock, at);
+        if (!ok) {
+          const where = user.isPhi ? `at the end of ${ref(at)}` : `in ${ref(at)}`;
+          cx.errorAt(user, `operand ${k} %${def.id} (defined in ${ref(defBlock)}) does not dominate its use ${where}`);
+        }
+      });
+    }
+  },
+};
+
+const unreachableCode: VerifierCheck = {
+  name: "unreachable-code",
+  description: "unreachable blocks may exist, but reachable code uses no value they define",
+  run(cx) {
+    const dt = cx.dominators;
+    for (const [user, bb] of cx.instructions()) {
+      user.operands.forEach((v, k) => {
+        if (v.kind !== "instruction") return;
+        const def = v as Instruction;
+        const defBlock = def.block;
+        if (!cx.linked.has(def) || !defBlock || !cx.blockSet.has(defBlock) || dt.isReachable(defBlock)) return;
+        const at = useBlock(user, k, bb);
+        if (at && cx.blockSet.has(at) && dt.isReachable(at))
+          cx.errorAt(user, `operand ${k} %${def.id} is defined in unreachable ${ref(defBlock)} but used in reachable ${ref(at)}`);
+      });
+    }
+  },
+};
+
+const programInfo: VerifierCheck = {
+  name: "program",
+  description: "program metadata, when set, has a non-empty section and type",
+  run(cx) {
+    const p = cx.fn.program;
+    if (!p) return;
+    if (typeof p.section !== "string" || p.section === "") cx.errorAtFunction("program section is empty");
+    if (typeof p.type !== "string" || p.type === "") cx.errorAtFunction("program type is empty");
+  },
+};
+
+/** The checks run on every function, in order. */
+export const CHECKS: readonly VerifierCheck[] = [
+  duplicateIds,
+  blockParent,
+  instructionList,
+  terminators,
+  phiPlacement,
+  entryBlock,
+  branchTargets,
+  operandCounts,
+  types,
+  attributes,
+  symbols,
+  foreignValues,
+  users,
+  predecessors,
+  phiIncoming,
+  ssaDominance,
+  unreachableCode,
+  programInfo,
+];
+
+/** The names of {@link CHECKS}. */
+export const CHECK_NAMES: readonly string[] = CHECKS.map((c) => c.name);
+
+/**
+ * Verifies one function and returns every error found (empty when valid). With `module`,
+ * map names and callees are resolved against it.
+ */
+export function verifyFunction(fn: Function, module?: Module): VerifierError[] {
+  const cx = new VerifyContext(fn, module);
+  for (const check of CHECKS) {
+    try {
+      cx.runCheck(check);
+    } catch (cause) {
+      // A check must not throw; if it does on IR broken in an unforeseen way, report that.
+      cx.errorAtFunction(`check ${check.name} crashed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    }
+  }
+  return cx.errors;
+}
+
+/** Verifies every function of a module, plus module-level rules (unique function and map names). */
+export function verifyModule(m: Module): VerifierError[] {
+  const errors: VerifierError[] = [];
+  const names = new Set<string>();
+  for (const fn of m.functions) {
+    if (names.has(fn.name)) errors.push({ check: "module", message: `function @${fn.name} is defined twice`, function: "<module>", context: printFunctionHeader(fn) });
+    names.add(fn.name);
+  }
+  const maps = new Set<string>();
+  for (const map of m.maps) {
+    if (maps.has(map.name)) errors.push({ check: "module", message: `map @${map.name} is declared twice`, function: "<module>", context: `map @${map.name}` });
+    maps.add(map.name);
+  }
+  for (const fn of m.functions) errors.push(...verifyFunction(fn, m));
+  return errors;
+}
+
+/** One error per paragraph: `[check] @function @bbN %id: message` then the indented context. */
+export function formatVerifierErrors(errors: readonly VerifierError[]): string {
+  return errors
+    .map((e) => {
+      let where = `@${e.function}`;
+      if (e.block !== undefined) where += ` @bb${e.block}`;
+      if (e.instruction !== undefined) where += ` %${e.instruction}`;
+      return `[${e.check}] ${where}: ${e.message}\n    ${e.context}`;
+    })
+    .join("\n");
+}
+
+/**
+ * Throws an {@link InternalError} listing every verifier error of `target`, if any. `when`
+ * says where the check happens, e.g. `"after pass gvn"`.
+ */
+export function assertValid(target: Module | Function, when?: string): void {
+  const errors = target instanceof Function ? verifyFunction(target) : verifyModule(target);
+  if (errors.length === 0) return;
+  const n = `${errors.length} error${errors.length === 1 ? "" : "s"}`;
+  throw new InternalError(`invalid IR${when ? ` ${when}` : ""} (${n}):\n${formatVerifierErrors(errors)}`);
+}
