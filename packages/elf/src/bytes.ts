@@ -79,11 +79,14 @@ export class ByteWriter {
 /** Bounds-checked little-endian reads from a fixed byte array at absolute offsets. */
 export class ByteReader {
   private readonly view: DataView;
+  readonly bytes: Uint8Array;
 
   constructor(
-    readonly bytes: Uint8Array,
+    bytes: Uint8Array,
     private readonly what = "buffer",
   ) {
+    // A plain Uint8Array view, so slices are Uint8Array even when given a Node Buffer.
+    this.bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
