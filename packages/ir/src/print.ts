@@ -14,7 +14,7 @@
  * the verifier uses it to show the context of the errors it finds. Cost: linear in the
  * size of the output.
  */
-import type { BasicBlock, Function, Instruction, Value } from "./core.js";
+import { isConstant, type BasicBlock, type Function, type Instruction, type Value } from "./core.js";
 import type { DataType, MapDecl, Module, StructType } from "./module.js";
 import { OPCODES, type OpShape } from "./opcodes.js";
 import { i64, ptr, typeToString, type Type } from "./types.js";
@@ -72,7 +72,7 @@ export function printBlockRef(bb: BasicBlock | undefined): string {
 
 /** The operand token of a value: `%id` for params and instructions, the decimal for constants. */
 export function printValue(v: Value): string {
-  return v.kind === "constant" ? String((v as Value & { value: bigint }).value) : `%${v.id}`;
+  return isConstant(v) ? String(v.value) : `%${v.id}`;
 }
 
 /** An operand in position `rule`: like {@link printValue}, typed when the constant's type is not the implied one. */
