@@ -11,3 +11,8 @@ export * from "./core.js";
 export * from "./module.js";
 export * from "./builder.js";
 export * from "./cfg.js";
+export * from "./print.js";
+export * from "./parse.js";
+export * from "./equal.js";
+export * from "./verify.js";
+export * from "./analysis/index.js";
