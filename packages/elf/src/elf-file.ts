@@ -54,8 +54,11 @@ export interface ElfFile {
 /** Parses the ELF container; throws ElfError on anything malformed or not ELF64-LE. */
 export function parseElf(bytes: Uint8Array): ElfFile {
   const reader = new ByteReader(bytes, "ELF file");
+  const magic = [0x7f, 0x45, 0x4c, 0x46];
+  if (magic.some((byte, index) => index < bytes.length && bytes[index] !== byte)) {
+    throw new ElfError("not an ELF file (bad magic)");
+  }
   if (bytes.length < Elf.headerSize) throw new ElfError(`ELF file truncated: ${bytes.length} bytes, header needs 64`);
-  if (reader.u32(0) !== 0x464c457f) throw new ElfError("not an ELF file (bad magic)");
   if (reader.u8(4) !== Elf.classElf64) throw new ElfError(`ELF class ${reader.u8(4)} is not ELFCLASS64`);
   if (reader.u8(5) !== Elf.dataLsb) throw new ElfError(`ELF data encoding ${reader.u8(5)} is not little-endian`);
   const type = reader.u16(16);
@@ -149,17 +152,20 @@ function parseSymbols(symtab: ElfSection, sections: ElfSection[]): ElfSymbolEntr
   return symbols;
 }
 
-/** Entries of a SHT_REL section; symbol indices are checked against `symbolCount`. */
+/**
+ * Entries of a SHT_REL section; symbol indices are checked against `symbolCount`.
+ * Error messages start at the relocation; callers prefix the section.
+ */
 export function parseRelocations(section: ElfSection, symbolCount: number): ElfRelocation[] {
-  if (section.type !== SectionType.rel) throw new ElfError(`section ${section.name} is not SHT_REL`);
-  if (section.size % Elf.relSize !== 0) throw new ElfError(`section ${section.name}: size ${section.size} is not a multiple of 16`);
+  if (section.type !== SectionType.rel) throw new ElfError(`not SHT_REL (type ${section.type})`);
+  if (section.size % Elf.relSize !== 0) throw new ElfError(`size ${section.size} is not a multiple of 16`);
   const reader = new ByteReader(section.data, section.name);
   const relocations: ElfRelocation[] = [];
   for (let index = 0; index < section.size / Elf.relSize; index++) {
     const at = index * Elf.relSize;
     const relocation = { offset: reader.u64(at), type: reader.u32(at + 8), symbol: reader.u32(at + 12) };
     if (relocation.symbol >= symbolCount) {
-      throw new ElfError(`section ${section.name}: relocation ${index}: symbol ${relocation.symbol} out of range (${symbolCount} symbols)`);
+      throw new ElfError(`relocation ${index}: symbol ${relocation.symbol} out of range (${symbolCount} symbols)`);
     }
     relocations.push(relocation);
   }
