@@ -1,0 +1,92 @@
+// Symbolic assembler: label resolution across two-slot lddw, offset range checks, relocation slots.
+
+import { describe, expect, it } from "vitest";
+import {
+  asmInsn, asmJump, asmLabel, asmReloc, assemble, decodeInsns, encodeInsns, exit, gotol, ja, jmp32Reg, jmpImm, lddw,
+  ldMapFd, mov64Imm, type AsmItem,
+} from "../src/isa/index.js";
+
+describe("assemble", () => {
+  it("resolves a forward jump across a lddw (two slots)", () => {
+    const { insns, relocations, labels } = assemble([
+      asmJump(jmpImm("jeq", 1, 0, 0), "out"), // slot 0
+      asmReloc(ldMapFd(2), "counters"), // slots 1-2
+      asmInsn(mov64Imm(0, 1)), // slot 3
+      asmLabel("out"),
+      asmInsn(exit()), // slot 4
+    ]);
+    expect(insns[0]).toEqual(jmpImm("jeq", 1, 0, 3));
+    expect(labels.get("out")).toBe(4);
+    expect(relocations).toEqual([{ slot: 1, symbol: "counters" }]);
+  });
+
+  it("resolves a backward jump across a lddw", () => {
+    const { insns } = assemble([
+      asmLabel("top"),
+      asmInsn(lddw(1, 0x1_0000_0000n)), // slots 0-1
+      asmInsn(mov64Imm(0, 1)), // slot 2
+      asmJump(ja(0), "top"), // slot 3: off = 0 - 4
+      asmJump(gotol(0), "top"), // slot 4: imm = 0 - 5
+    ]);
+    expect(insns[2]).toEqual(ja(-4));
+    expect(insns[3]).toEqual(gotol(-5));
+  });
+
+  it("resolves a jump to the next instruction as off 0 and to itself as -1", () => {
+    const { insns } = assemble([asmJump(ja(9), "next"), asmLabel("next"), asmLabel("self"), asmJump(jmp32Reg("jne", 1, 2, 9), "self")]);
+    expect(insns.map((i) => i.off)).toEqual([0, -1]);
+  });
+
+  it("reports relocation slots in 8-byte units, counting earlier lddw as two slots", () => {
+    const { insns, relocations } = assemble([
+      asmReloc(ldMapFd(1), "a"),
+      asmInsn(lddw(2, 5n)),
+      asmInsn(mov64Imm(3, 0)),
+      asmReloc(ldMapFd(4), "b"),
+      asmInsn(exit()),
+    ]);
+    expect(relocations).toEqual([{ slot: 0, symbol: "a" }, { slot: 5, symbol: "b" }]); // a: 0-1, lddw: 2-3, mov: 4
+    const bytes = encodeInsns(insns);
+    for (const r of relocations) expect(bytes[r.slot * 8]).toBe(0x18);
+    expect(decodeInsns(bytes)).toEqual(insns);
+  });
+
+  it("accepts offsets at the int16 limits and rejects one beyond, naming the label", () => {
+    const filler = (n: number): AsmItem[] => Array.from({ length: n }, () => asmInsn(mov64Imm(0, 0)));
+    expect(assemble([asmJump(ja(0), "far"), ...filler(32767), asmLabel("far"), asmInsn(exit())]).insns[0]!.off).toBe(32767);
+    expect(() => assemble([asmJump(ja(0), "far"), ...filler(32768), asmLabel("far"), asmInsn(exit())])).toThrow(
+      /item 0 \(slot 0\): jump to "far" is 32768 slots away, beyond the int16 range/,
+    );
+    const back = assemble([asmLabel("top"), ...filler(32767), asmJump(ja(0), "top")]);
+    expect(back.insns.at(-1)!.off).toBe(-32768);
+    expect(() => assemble([asmLabel("top"), ...filler(32768), asmJump(ja(0), "top")])).toThrow(/-32769 slots away/);
+    // gotol carries a 32-bit offset, so the same distance is fine.
+    expect(assemble([asmJump(gotol(0), "far"), ...filler(40000), asmLabel("far")]).insns[0]!.imm).toBe(40000);
+  });
+
+  it("rejects undefined and duplicate labels, non-jumps and non-lddw relocations", () => {
+    expect(() => assemble([asmJump(ja(0), "nowhere")])).toThrow(/undefined label "nowhere"/);
+    expect(() => assemble([asmLabel("x"), asmLabel("x")])).toThrow(/item 1: label "x" is defined twice/);
+    expect(() => assemble([asmLabel("x"), asmJump(exit(), "x")])).toThrow(/is not a relative jump/);
+    expect(() => assemble([asmReloc(mov64Imm(1, 0), "m")])).toThrow(/relocation against "m" needs a lddw/);
+    expect(() => assemble([asmInsn({ ...exit(), dst: 3 })])).toThrow(/item 0 \(slot 0\): invalid instruction/);
+  });
+
+  it("does not mutate its input", () => {
+    const jump = ja(0);
+    assemble([asmJump(jump, "l"), asmLabel("l")]);
+    expect(jump).toEqual(ja(0));
+  });
+
+  it("handles long programs", () => {
+    const items: AsmItem[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      items.push(asmLabel(`l${i}`), asmReloc(ldMapFd(1), `m${i}`), asmJump(jmpImm("jeq", 1, 0, 0), `l${Math.max(0, i - 1)}`));
+    }
+    const { insns, relocations } = assemble(items);
+    expect(insns).toHaveLength(100_000);
+    expect(relocations[49_999]).toEqual({ slot: 3 * 49_999, symbol: "m49999" });
+    // Label l(i) is at slot 3i, the jump of iteration i at 3i + 2 targets l(i-1): off = 3(i-1) - (3i + 3) = -6.
+    expect(insns[99_999]!.off).toBe(-6);
+  });
+});
