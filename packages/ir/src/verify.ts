@@ -52,10 +52,15 @@ const MAX_BLOCK_LENGTH = 10_000_000;
 /** State shared by the checks of one function: snapshots, lazily built analyses, the error list. */
 export class VerifyContext {
   readonly errors: VerifierError[] = [];
-  /** The instructions of each block of `fn.blocks` (indexed like `fn.blocks`), walked with a cycle guard. */
+  /** The distinct blocks of `fn.blocks`, in order (a block listed twice is a `block-parent` error). */
+  readonly blocks: BasicBlock[];
+  /** The instructions of each block of `blocks` (same indices), walked with a cycle guard. */
   readonly blockInstructions: Instruction[][];
-  /** Instructions reachable through the `next` links of the function's blocks. */
-  readonly linked = new Set<Instruction>();
+  /**
+   * Instructions reachable through the `next` links of the function's blocks, with the
+   * block whose list holds them (which is what counts when `inst.block` is wrong).
+   */
+  readonly linked = new Map<Instruction, BasicBlock>();
   /** Blocks in `fn.blocks` (the membership test for branch targets and phi incoming blocks). */
   readonly blockSet: Set<BasicBlock>;
   private readonly check: string[] = [];
@@ -68,7 +73,8 @@ export class VerifyContext {
     readonly module: Module | undefined,
   ) {
     this.blockSet = new Set(fn.blocks);
-    this.blockInstructions = fn.blocks.map((bb) => {
+    this.blocks = [...this.blockSet];
+    this.blockInstructions = this.blocks.map((bb) => {
       const out: Instruction[] = [];
       const seen = new Set<Instruction>();
       for (let i = bb.first; i && !seen.has(i) && out.length < MAX_BLOCK_LENGTH; i = i.next) {
@@ -77,7 +83,9 @@ export class VerifyContext {
       }
       return out;
     });
-    for (const list of this.blockInstructions) for (const i of list) this.linked.add(i);
+    this.blockInstructions.forEach((list, k) => {
+      for (const i of list) this.linked.set(i, this.blocks[k]!);
+    });
   }
 
   /** @internal Runs `check` with its name attached to the errors it reports. */
@@ -92,7 +100,7 @@ export class VerifyContext {
 
   /** Every walked instruction with its block, in layout order. */
   *instructions(): IterableIterator<[Instruction, BasicBlock]> {
-    const blocks = this.fn.blocks;
+    const blocks = this.blocks;
     for (let k = 0; k < blocks.length; k++) for (const i of this.blockInstructions[k]!) yield [i, blocks[k]!];
   }
 
@@ -131,7 +139,8 @@ export class VerifyContext {
   /** Reports an error at an instruction. */
   errorAt(inst: Instruction, message: string): void {
     const e: VerifierError = { check: this.currentCheck, message, function: this.fn.name, instruction: inst.id, context: printInstruction(inst) };
-    if (inst.block) e.block = inst.block.id;
+    const bb = this.linked.get(inst) ?? inst.block;
+    if (bb) e.block = bb.id;
     this.errors.push(e);
   }
   /** Reports an error at a block header. */
@@ -223,7 +232,7 @@ const instructionList: VerifierCheck = {
   name: "instruction-list",
   description: "block back pointers, prev/next links, first/last and size agree",
   run(cx) {
-    cx.fn.blocks.forEach((bb, k) => {
+    cx.blocks.forEach((bb, k) => {
       const list = cx.blockInstructions[k]!;
       let prev: Instruction | undefined;
       for (const inst of list) {
@@ -243,7 +252,7 @@ const terminators: VerifierCheck = {
   name: "terminator",
   description: "every block ends in exactly one terminator and has none in the middle",
   run(cx) {
-    cx.fn.blocks.forEach((bb, k) => {
+    cx.blocks.forEach((bb, k) => {
       const list = cx.blockInstructions[k]!;
       const last = list[list.length - 1];
       if (!last) cx.errorAtBlock(bb, "block is empty (it needs a terminator)");
@@ -527,7 +536,7 @@ const users: VerifierCheck = {
       values.add(inst);
       for (const v of inst.operands) values.add(v);
     }
-    const ownValues = new Set<Value>([...fn.params, ...fn.allConstants(), ...cx.linked]);
+    const ownValues = new Set<Value>([...fn.params, ...fn.allConstants(), ...cx.linked.keys()]);
     const found = new Map<Instruction, Uint8Array>();
     for (const [inst] of cx.instructions()) found.set(inst, new Uint8Array(inst.operands.length));
     for (const v of values) {
@@ -565,7 +574,7 @@ const predecessors: VerifierCheck = {
   name: "predecessors",
   description: "every block's predecessor list equals a recomputation from the terminators (as a multiset)",
   run(cx) {
-    for (const bb of cx.fn.blocks) {
+    for (const bb of cx.blocks) {
       const expected = cx.recomputedPreds(bb);
       const missing = multisetMinus(expected, bb.preds);
       const stale = multisetMinus(bb.preds, expected);
@@ -608,7 +617,7 @@ const ssaDominance: VerifierCheck = {
       user.operands.forEach((v, k) => {
         if (v.kind !== "instruction") return;
         const def = v as Instruction;
-        const defBlock = def.block;
+        const defBlock = cx.linked.get(def);
         // Foreign or unlinked definitions are `foreign-values` errors; definitions in
         // unreachable blocks used from reachable code are `unreachable-code` errors.
         if (!cx.linked.has(def) || !defBlock || !cx.blockSet.has(defBlock) || !dt.isReachable(defBlock)) return;
@@ -636,7 +645,7 @@ const unreachableCode: VerifierCheck = {
       user.operands.forEach((v, k) => {
         if (v.kind !== "instruction") return;
         const def = v as Instruction;
-        const defBlock = def.block;
+        const defBlock = cx.linked.get(def);
         if (!cx.linked.has(def) || !defBlock || !cx.blockSet.has(defBlock) || dt.isReachable(defBlock)) return;
         const at = useBlock(user, k, bb);
         if (at && cx.blockSet.has(at) && dt.isReachable(at))
