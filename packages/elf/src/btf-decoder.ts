@@ -6,7 +6,7 @@
 
 import { ByteReader } from "./bytes.js";
 import { BTF_HEADER_SIZE, BTF_MAGIC, BtfIntEncoding, BtfKind } from "./constants.js";
-import { ElfError, withContext } from "./errors.js";
+import { ElfError, assertNever, withContext } from "./errors.js";
 import { btfVoid, type BtfLinkage, type BtfType } from "./btf-types.js";
 
 /** Decoded `.BTF`: the types by id and the raw string section. */
@@ -260,5 +260,7 @@ function link(
     case "float":
     case "fwd":
       return;
+    default:
+      assertNever(type, "BTF kind");
   }
 }

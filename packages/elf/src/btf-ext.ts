@@ -40,26 +40,12 @@ export function encodeBtfExt(
   funcInfo: readonly BtfExtSection<FuncInfo>[],
   lineInfo: readonly BtfExtSection<LineInfo>[] = [],
 ): Uint8Array {
-  const funcs = new ByteWriter().u32(BTF_FUNC_INFO_SIZE);
-  for (const section of funcInfo) {
-    funcs.u32(section.sectionNameOffset).u32(section.records.length);
-    for (const record of section.records) funcs.u32(record.insnOffset).u32(record.typeId);
-  }
-  const funcBytes = funcs.finish();
-  // An info block holding only its record size makes libbpf reject the whole .BTF.ext
-  // ("no records", -EINVAL), so an empty block has length 0 instead.
-  const lines = new ByteWriter();
-  if (lineInfo.some((section) => section.records.length > 0)) {
-    lines.u32(BTF_LINE_INFO_SIZE);
-    for (const section of lineInfo) {
-      if (section.records.length === 0) continue;
-      lines.u32(section.sectionNameOffset).u32(section.records.length);
-      for (const record of section.records) {
-        lines.u32(record.insnOffset).u32(record.fileNameOffset).u32(record.lineOffset).u32(record.lineCol);
-      }
-    }
-  }
-  const lineBytes = lines.finish();
+  const funcBytes = infoBlock(BTF_FUNC_INFO_SIZE, funcInfo, (writer, record) =>
+    writer.u32(record.insnOffset).u32(record.typeId),
+  );
+  const lineBytes = infoBlock(BTF_LINE_INFO_SIZE, lineInfo, (writer, record) =>
+    writer.u32(record.insnOffset).u32(record.fileNameOffset).u32(record.lineOffset).u32(record.lineCol),
+  );
   return new ByteWriter()
     .u16(BTF_MAGIC)
     .u8(BTF_VERSION)
@@ -74,6 +60,28 @@ export function encodeBtfExt(
     .bytes(funcBytes)
     .bytes(lineBytes)
     .finish();
+}
+
+/**
+ * One info block: record size, then {sec_name_off, num_info, records} per section.
+ * A block holding only its record size makes libbpf reject the whole .BTF.ext
+ * ("has no records", -EINVAL), so an empty block is written with length 0, and
+ * sections without records are left out.
+ */
+function infoBlock<T>(
+  recordSize: number,
+  sections: readonly BtfExtSection<T>[],
+  write: (writer: ByteWriter, record: T) => void,
+): Uint8Array {
+  const writer = new ByteWriter();
+  const nonEmpty = sections.filter((section) => section.records.length > 0);
+  if (nonEmpty.length === 0) return writer.finish();
+  writer.u32(recordSize);
+  for (const section of nonEmpty) {
+    writer.u32(section.sectionNameOffset).u32(section.records.length);
+    for (const record of section.records) write(writer, record);
+  }
+  return writer.finish();
 }
 
 /** Decodes func info and line info of a `.BTF.ext` blob (CO-RE relocations are skipped). */

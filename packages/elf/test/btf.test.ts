@@ -162,4 +162,11 @@ describe(".BTF.ext", () => {
     expect(decodeBtfExt(encodeBtfExt(funcInfo, lineInfo))).toEqual({ funcInfo, lineInfo });
     expect(decodeBtfExt(encodeBtfExt(funcInfo))).toEqual({ funcInfo, lineInfo: [] });
   });
+  it("writes empty blocks with length 0 (libbpf rejects a block without records)", () => {
+    const bytes = encodeBtfExt([{ sectionNameOffset: 1, records: [] }]);
+    const view = new DataView(bytes.buffer);
+    expect(view.getUint32(4, true)).toBe(32); // hdr_len
+    expect([12, 20, 28].map((at) => view.getUint32(at, true))).toEqual([0, 0, 0]); // block lengths
+    expect(bytes.length).toBe(32);
+  });
 });
