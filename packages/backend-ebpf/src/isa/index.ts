@@ -3,7 +3,7 @@
 
 export {
   InsnClass, Source, SIZES, Mode, ALU_BINARY_OPS, ALU_OTHER_OPS, JMP_OPS, ATOMIC_OPS, ATOMIC_FETCH, PseudoSrc, CallSrc,
-  INSN_FORMS, LDDW_CODE, formByName, lookupForm, isKnownCode, classOf, templatePlaceholders,
+  INSN_FORMS, LDDW_CODE, formByName, formsWithCode, lookupForm, isKnownCode, classOf, templatePlaceholders,
   type InsnClassName, type SizeInfo, type SizeName, type AluOpInfo, type CpuVersion, type AluBinaryOp, type JmpOpInfo,
   type JmpOp, type JmpCondOp, type AtomicOpInfo, type AtomicOp, type Placeholder, type InsnField, type InsnForm,
 } from "./opcodes.js";

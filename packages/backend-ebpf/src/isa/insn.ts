@@ -7,7 +7,7 @@
 
 import {
   ALU_BINARY_OPS, ALU_OTHER_OPS, ATOMIC_OPS, CallSrc, InsnClass, JMP_OPS, LDDW_CODE, Mode, PseudoSrc, SIZES, Source,
-  lookupForm,
+  formsWithCode, lookupForm,
   type AluBinaryOp, type AtomicOp, type InsnField, type InsnForm, type JmpCondOp, type SizeName,
 } from "./opcodes.js";
 
@@ -75,7 +75,7 @@ export function checkInsn(insn: Insn): InsnForm {
   if (!isIntIn(insn.dst, 0, 15) || !isIntIn(insn.src, 0, 15)) fail("register fields must be 0..15");
   if (!isIntIn(insn.off, -0x8000, 0x7fff)) fail(`off ${insn.off} does not fit in int16`);
   if (!isIntIn(insn.imm, -0x80000000, 0x7fffffff)) fail(`imm ${insn.imm} does not fit in int32`);
-  const form = lookupForm(insn) ?? fail("no instruction form has this opcode with these off/imm/src selectors");
+  const form = lookupForm(insn) ?? fail(noFormReason(insn));
   const used = (field: InsnField): boolean => form.operands.has(field) || form.select[field as "off" | "imm"] !== undefined;
   if (insn.code === LDDW_CODE) {
     if (insn.imm64 === undefined) fail("lddw needs imm64");
@@ -96,6 +96,19 @@ export function checkInsn(insn: Insn): InsnForm {
     if (!used(field) && insn[field] !== 0) fail(`${form.name} does not use ${field}, which must be 0`);
   }
   return form;
+}
+
+function noFormReason(insn: Insn): string {
+  const candidates = formsWithCode(insn.code);
+  if (candidates.length === 0) return `no instruction form has opcode 0x${insn.code.toString(16)}`;
+  const needs = candidates.map((f) => {
+    const parts: string[] = [];
+    if (f.select.off !== undefined) parts.push(`off=${f.select.off}`);
+    if (f.select.imm !== undefined) parts.push(`imm=0x${f.select.imm.toString(16)}`);
+    if (f.select.srcNonZero !== undefined) parts.push(f.select.srcNonZero ? "src!=0" : "src=0");
+    return `${f.name} (${parts.join(", ")})`;
+  });
+  return `no instruction form matches off=${insn.off} imm=${insn.imm} src=${insn.src} for opcode 0x${insn.code.toString(16)}; it needs ${needs.join(" or ")}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -409,6 +409,11 @@ export function lookupForm(fields: { code: number; src: number; off: number; imm
   );
 }
 
+/** The forms that share an opcode byte (empty for an unknown opcode). */
+export function formsWithCode(code: number): readonly InsnForm[] {
+  return FORMS_BY_CODE.get(code) ?? [];
+}
+
 /** Whether an opcode byte is known at all (some form uses it). */
 export function isKnownCode(code: number): boolean {
   return FORMS_BY_CODE.has(code);

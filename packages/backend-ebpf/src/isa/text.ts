@@ -135,7 +135,7 @@ function parseBigInt(token: string): bigint {
 
 function parseRanged(token: string, lo: number, hi: number, what: string): number {
   const value = parseBigInt(token);
-  if (value < BigInt(lo) || value > BigInt(hi)) throw new IsaError(`${what} ${token.trim()} is out of range ${lo}..${hi}`);
+  if (value < BigInt(lo) || value > BigInt(hi)) throw new IsaError(`${what} ${token.replace(/\s+/g, "")} is out of range ${lo}..${hi}`);
   return Number(value);
 }
 
