@@ -1,1 +1,13 @@
-export {};
+/**
+ * @luabpf/backend-ebpf — instruction selection, register allocation and emission of
+ * eBPF code from the IR, plus the eBPF instruction-set layer (encoder, decoder,
+ * assembler, objdump-syntax printer).
+ *
+ * @packageDocumentation
+ */
+export * from "./isa/index.js";
+export * from "./mir.js";
+export { selectFunction } from "./isel.js";
+export { allocateRegisters, liveness as machineLiveness, type RegAllocStats } from "./regalloc.js";
+export { emitFunction, layoutFrame, MAX_STACK } from "./emit.js";
+export { compileFunction, compileModule, splitCriticalEdges, type CompiledProgram } from "./compile.js";

@@ -1,0 +1,170 @@
+/**
+ * Emission: allocated machine IR → eBPF instructions through the symbolic assembler.
+ *
+ * Lays out the stack frame (program stack data first, spill slots below it; the kernel
+ * allows 512 bytes), expands the pseudo instructions (`frameaddr`, `setcc`, `select`),
+ * drops jumps to the next block and inverts a conditional jump over an unconditional one.
+ */
+import { CompileError, InternalError } from "@luabpf/ir";
+import {
+  alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmReloc, assemble, atomic, atomicAdd, call, endian, exit, ja,
+  jmp32Imm, jmp32Reg, jmpImm, jmpReg, lddw, ldAbs, ldInd, ldMapFd, ldxMem, mov64Reg, movsx64, neg32, neg64, stMem, stxMem,
+  type AsmItem, type AsmResult, type Insn, type JmpCondOp,
+} from "./isa/index.js";
+import { FP, isVirtual, type MAddr, type MFunction, type MInst } from "./mir.js";
+
+/** The eBPF stack limit. */
+export const MAX_STACK = 512;
+
+const INVERT: Partial<Record<JmpCondOp, JmpCondOp>> = {
+  jeq: "jne", jne: "jeq", jgt: "jle", jle: "jgt", jge: "jlt", jlt: "jge", jsgt: "jsle", jsle: "jsgt", jsge: "jslt", jslt: "jsge",
+};
+
+/** Assigns each frame slot its offset below r10; returns the frame size. */
+export function layoutFrame(mf: MFunction): number {
+  let top = 0;
+  // Program data first (in declaration order), spill slots after: deterministic.
+  const order = [...mf.slots.keys()].sort((a, b) => Number(!!mf.slots[a]!.spill) - Number(!!mf.slots[b]!.spill) || a - b);
+  for (const k of order) {
+    const s = mf.slots[k]!;
+    top = Math.ceil((top + s.size) / s.align) * s.align;
+    s.offset = top;
+  }
+  return top;
+}
+
+/** Emits `mf` (registers allocated, frame laid out) as instructions and map relocations. */
+export function emitFunction(mf: MFunction): AsmResult {
+  const frameSize = layoutFrame(mf);
+  if (frameSize > MAX_STACK) {
+    throw new CompileError({
+      severity: "error",
+      message: `program ${mf.name} needs a ${frameSize}-byte stack frame; eBPF allows at most ${MAX_STACK} bytes`,
+    });
+  }
+  const items: AsmItem[] = [];
+  let local = 0;
+  const reg = (r: number): number => {
+    if (isVirtual(r)) throw new InternalError(`emit: virtual register ${r} left after allocation`);
+    return r;
+  };
+  const mem = (a: MAddr): { base: number; off: number } => {
+    if ("base" in a) return { base: reg(a.base), off: a.off };
+    const s = mf.slots[a.slot];
+    if (!s || s.offset === undefined) throw new InternalError(`emit: frame slot ${a.slot} has no offset`);
+    return { base: FP, off: a.off - s.offset };
+  };
+  const jcc = (op: JmpCondOp, w: 32 | 64, a: number, b: number | undefined, imm: number | undefined, target: string): void => {
+    const insn: Insn =
+      b !== undefined ? (w === 32 ? jmp32Reg(op, a, b, 0) : jmpReg(op, a, b, 0)) : w === 32 ? jmp32Imm(op, a, imm!, 0) : jmpImm(op, a, imm!, 0);
+    items.push(asmJump(insn, target));
+  };
+  const label = (b: number): string => `LBB${b}`;
+
+  // Jump threading: a block that is only `ja X` forwards its jumps to X.
+  const forward = (b: number): number => {
+    for (let hops = 0; hops < mf.blocks.length; hops++) {
+      const insts = mf.blocks[b]!.insts;
+      if (insts.length !== 1 || insts[0]!.k !== "ja" || insts[0]!.target === b) return b;
+      b = insts[0]!.target;
+    }
+    return b;
+  };
+  for (const block of mf.blocks) for (const i of block.insts) if (i.k === "ja" || i.k === "jcc") i.target = forward(i.target);
+
+  mf.blocks.forEach((block, bi) => {
+    items.push(asmLabel(label(bi)));
+    const insts = block.insts.slice();
+    // Branch layout: fall through where possible.
+    const last = insts[insts.length - 1];
+    const prev = insts[insts.length - 2];
+    if (last?.k === "ja" && last.target === bi + 1) insts.pop();
+    else if (last?.k === "ja" && prev?.k === "jcc" && prev.target === bi + 1 && INVERT[prev.op]) {
+      insts.pop();
+      insts[insts.length - 1] = { ...prev, op: INVERT[prev.op]!, target: last.target };
+    }
+    for (const i of insts) emitOne(i);
+  });
+
+  function emitOne(i: MInst): void {
+    switch (i.k) {
+      case "alu":
+        if (i.src !== undefined) items.push(asmInsn(i.w === 64 ? alu64Reg(i.op, reg(i.dst), reg(i.src)) : alu32Reg(i.op, reg(i.dst), reg(i.src))));
+        else items.push(asmInsn(i.w === 64 ? alu64Imm(i.op, reg(i.dst), i.imm!) : alu32Imm(i.op, reg(i.dst), i.imm!)));
+        return;
+      case "neg":
+        items.push(asmInsn(i.w === 64 ? neg64(reg(i.dst)) : neg32(reg(i.dst))));
+        return;
+      case "end":
+        items.push(asmInsn(endian(i.kind, reg(i.dst), i.bits)));
+        return;
+      case "movsx":
+        items.push(asmInsn(movsx64(reg(i.dst), reg(i.src), i.bits)));
+        return;
+      case "ldx": {
+        const m = mem(i.addr);
+        items.push(asmInsn(ldxMem(i.size, reg(i.dst), m.base, m.off)));
+        return;
+      }
+      case "stx": {
+        const m = mem(i.addr);
+        items.push(asmInsn(stxMem(i.size, m.base, reg(i.src), m.off)));
+        return;
+      }
+      case "st": {
+        const m = mem(i.addr);
+        items.push(asmInsn(stMem(i.size, m.base, m.off, i.imm)));
+        return;
+      }
+      case "lddw":
+        items.push(asmInsn(lddw(reg(i.dst), i.imm)));
+        return;
+      case "ldmap":
+        items.push(asmReloc(ldMapFd(reg(i.dst)), i.map));
+        return;
+      case "frameaddr": {
+        const m = mem({ slot: i.slot, off: i.off });
+        items.push(asmInsn(mov64Reg(reg(i.dst), FP)));
+        if (m.off !== 0) items.push(asmInsn(alu64Imm("add", reg(i.dst), m.off)));
+        return;
+      }
+      case "ldpkt":
+        items.push(asmInsn(i.index !== undefined ? ldInd(i.size, reg(i.index), i.imm) : ldAbs(i.size, i.imm)));
+        return;
+      case "atomic": {
+        const m = mem(i.addr);
+        items.push(asmInsn(i.fetch ? atomic("fetch_add", i.size, m.base, reg(i.src), m.off) : atomicAdd(i.size, m.base, reg(i.src), m.off)));
+        return;
+      }
+      case "call":
+        items.push(asmInsn(call(i.helper)));
+        return;
+      case "setcc": {
+        const after = `.Ltmp${local++}`;
+        items.push(asmInsn(alu64Imm("mov", reg(i.dst), 1)));
+        jcc(i.op, i.w, reg(i.a), i.b !== undefined ? reg(i.b) : undefined, i.imm, after);
+        items.push(asmInsn(alu64Imm("mov", reg(i.dst), 0)));
+        items.push(asmLabel(after));
+        return;
+      }
+      case "select": {
+        const after = `.Ltmp${local++}`;
+        items.push(asmInsn(mov64Reg(reg(i.dst), reg(i.t))));
+        jcc("jne", 64, reg(i.cond), undefined, 0, after);
+        items.push(asmInsn(mov64Reg(reg(i.dst), reg(i.f))));
+        items.push(asmLabel(after));
+        return;
+      }
+      case "jcc":
+        jcc(i.op, i.w, reg(i.a), i.b !== undefined ? reg(i.b) : undefined, i.imm, label(i.target));
+        return;
+      case "ja":
+        items.push(asmJump(ja(0), label(i.target)));
+        return;
+      case "exit":
+        items.push(asmInsn(exit()));
+        return;
+    }
+  }
+  return assemble(items);
+}
