@@ -2,7 +2,7 @@
 // the templates in INSN_FORMS: a printer, a parser (template -> anchored regular expression), and a
 // listing printer that reproduces objdump's full output with addresses and raw bytes.
 //
-// Fidelity notes, checked against llvm-objdump-16/-19 by test/isa-llvm.test.ts:
+// Fidelity notes, checked against llvm-objdump-16/-19 by test/isa-encoding.test.ts:
 // - Immediates print in hex by default, as `llvm-objdump -d` does since LLVM 16 (`--print-imm-hex`);
 //   `hex: false` gives the `--no-print-imm-hex` form.
 // - Narrow (8/16/32-bit) loads and stores print rN by default, like plain `llvm-objdump -d`;
