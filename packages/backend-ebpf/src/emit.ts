@@ -8,7 +8,7 @@
 import { CompileError, InternalError } from "@luabpf/ir";
 import {
   alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmReloc, assemble, atomic, atomicAdd, call, endian, exit, ja,
-  jmp32Imm, jmp32Reg, jmpImm, jmpReg, lddw, ldAbs, ldInd, ldMapFd, ldxMem, mov64Reg, movsx64, neg32, neg64, stMem, stxMem,
+  jmp32Imm, jmp32Reg, jmpImm, jmpReg, lddw, ldAbs, ldInd, ldxMem, mov64Reg, movsx64, neg32, neg64, stMem, stxMem,
   type AsmItem, type AsmResult, type Insn, type JmpCondOp,
 } from "./isa/index.js";
 import { FP, isVirtual, type MAddr, type MFunction, type MInst } from "./mir.js";
@@ -120,7 +120,7 @@ export function emitFunction(mf: MFunction): AsmResult {
         items.push(asmInsn(lddw(reg(i.dst), i.imm)));
         return;
       case "ldmap":
-        items.push(asmReloc(ldMapFd(reg(i.dst)), i.map));
+        items.push(asmReloc(lddw(reg(i.dst), 0n), i.map)); // src 0 as clang emits; the loader sets BPF_PSEUDO_MAP_FD
         return;
       case "frameaddr": {
         const m = mem({ slot: i.slot, off: i.off });
