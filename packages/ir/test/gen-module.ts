@@ -53,9 +53,9 @@ class Tape {
     const x = this.numbers[this.pos++] ?? 0;
     return x % n;
   }
-  /** True with probability about p. */
+  /** True with probability about p (false on an exhausted tape). */
   chance(p: number): boolean {
-    return this.below(1000) < p * 1000;
+    return this.below(1000) >= (1 - p) * 1000;
   }
   pick<T>(xs: readonly T[]): T {
     if (xs.length === 0) throw new Error("pick from an empty list");
