@@ -1,1 +1,52 @@
-export {};
+/**
+ * @luabpf/passes — the optimiser: a pass manager with an analysis manager, a textual
+ * pipeline registry, a generic dataflow solver, liveness, and the scalar passes
+ * (sccp, instcombine, dce, gvn, simplify-cfg, strength-reduce).
+ *
+ * ```ts
+ * import { PassManager, parsePipeline, pipelineForLevel } from "@luabpf/passes";
+ * const pm = new PassManager(parsePipeline("sccp,dce(aggressive=false)"), { verify: true });
+ * const report = pm.run(module);
+ * console.log(formatStatistics(report));
+ * ```
+ *
+ * See docs/writing-a-pass.md and docs/passes.md.
+ *
+ * @packageDocumentation
+ */
+export { AnalysisManager, Preserved, StaleAnalysisError, defineAnalysis, type AnalysisKey, type FunctionAnalyses } from "./analysis-manager.js";
+export {
+  defineFunctionPass,
+  defineModulePass,
+  passToString,
+  type FunctionPass,
+  type FunctionPassContext,
+  type ModulePass,
+  type ModulePassContext,
+  type OptionsSchema,
+  type Pass,
+  type PassFactory,
+  type PassResult,
+} from "./pass.js";
+export {
+  PassError,
+  PassManager,
+  PassVerificationError,
+  formatStatistics,
+  type PassManagerOptions,
+  type PassRecord,
+  type PipelineReport,
+} from "./pass-manager.js";
+export { PassRegistry, PipelineError, describeOptions } from "./registry.js";
+export { PIPELINES, defaultRegistry, parsePipeline, pipelineForLevel, type OptLevel } from "./pipelines.js";
+export { solveDataflow, type DataflowProblem, type DataflowResult, type Lattice } from "./dataflow.js";
+export { blockOrderAnalysis, dominanceFrontierAnalysis, dominatorTreeAnalysis, loopInfoAnalysis, type BlockOrder } from "./analysis/cfg.js";
+export { Liveness, computeLiveness, livenessAnalysis, type LiveRange, type LiveSegment } from "./analysis/liveness.js";
+export { BitSet } from "./util/bitset.js";
+export { evaluate, isFoldable, log2Exact, shiftAmount, tryEvaluate, type FoldableOpcode } from "./util/fold.js";
+export { sccp, solveSccp, type SccpResult } from "./passes/sccp.js";
+export { instcombine } from "./passes/instcombine.js";
+export { dce, writeOnlySlots } from "./passes/dce.js";
+export { gvn } from "./passes/gvn.js";
+export { simplifyCfg } from "./passes/simplify-cfg.js";
+export { strengthReduce } from "./passes/strength-reduce.js";

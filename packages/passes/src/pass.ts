@@ -1,0 +1,169 @@
+/**
+ * What a pass is: a small typed object with a name, a description, its options and a
+ * `run` function that reports what it changed (LLVM's new pass manager; Binaryen's
+ * `Pass`). Function passes see one function at a time; module passes see the module.
+ *
+ * A pass object needs no registration: `pm.add(myPass)` runs it. The helpers
+ * {@link defineFunctionPass} / {@link defineModulePass} add typed options validated by a
+ * zod schema, a factory that creates configured pass objects, and what the name registry
+ * (textual pipelines) needs.
+ */
+import type { Function, Module } from "@luabpf/ir";
+import { z } from "zod";
+import type { FunctionAnalyses, Preserved } from "./analysis-manager.js";
+
+/**
+ * What `run` returns: `false` (nothing changed: every analysis stays valid), `true`
+ * (changed: the analyses in the pass's `preserves` stay valid, none if it has none), or an
+ * explicit {@link Preserved} set.
+ */
+export type PassResult = boolean | Preserved;
+
+/** What a function pass gets besides the function. */
+export interface FunctionPassContext {
+  /** The module being compiled, when the pass manager runs on a module. */
+  readonly module: Module | undefined;
+  /** Analyses of the function, computed on demand and cached. */
+  readonly analyses: FunctionAnalyses;
+  /** Adds `amount` (default 1) to the statistic `name` of this pass ("folded", "phis-removed"...). */
+  stat(name: string, amount?: number): void;
+}
+
+/** What a module pass gets besides the module. */
+export interface ModulePassContext {
+  /** The analyses of one function. */
+  analyses(fn: Function): FunctionAnalyses;
+  stat(name: string, amount?: number): void;
+}
+
+interface PassCommon<O> {
+  /** The registry name (`sccp`, `simplify-cfg`): lower-case words joined by dashes. */
+  readonly name: string;
+  /** One line saying what the pass does. */
+  readonly description: string;
+  /** The options this instance was created with (printed in pipeline text). */
+  readonly options?: O;
+  /** The option defaults, to print only the options that differ. */
+  readonly defaults?: O;
+  /** Analyses still valid after `run` returned `true`; default: none. */
+  readonly preserves?: Preserved;
+}
+
+/** A pass over one function at a time. */
+export interface FunctionPass<O = unknown> extends PassCommon<O> {
+  readonly kind: "function";
+  run(fn: Function, ctx: FunctionPassContext): PassResult;
+}
+
+/** A pass over the whole module (inlining, global dead-function removal...). */
+export interface ModulePass<O = unknown> extends PassCommon<O> {
+  readonly kind: "module";
+  run(module: Module, ctx: ModulePassContext): PassResult;
+}
+
+/** Any pass. */
+export type Pass = FunctionPass<any> | ModulePass<any>;
+
+/** A zod object schema of pass options (booleans, numbers, strings, enums; each with a default). */
+export type OptionsSchema = z.ZodObject<z.ZodRawShape>;
+
+/**
+ * A configured-pass factory: call it (with options, or none for the defaults) to get a pass
+ * object. Carries what the registry needs to build passes from text.
+ */
+export interface PassFactory<S extends OptionsSchema = OptionsSchema> {
+  (options?: z.input<S>): Pass & { readonly options: z.output<S> };
+  readonly passName: string;
+  readonly description: string;
+  readonly kind: "function" | "module";
+  /** The zod schema validating the options (strict: unknown keys are errors). */
+  readonly schema: S;
+}
+
+interface PassSpec<S extends OptionsSchema> {
+  name: string;
+  description: string;
+  /** Options and their defaults; omit for a pass without options. */
+  options?: S;
+  preserves?: Preserved;
+}
+
+const NO_OPTIONS = z.object({});
+
+function makeFactory<S extends OptionsSchema, P extends Pass>(
+  spec: PassSpec<S>,
+  kind: "function" | "module",
+  build: (options: z.output<S>) => P,
+): PassFactory<S> {
+  assertPassName(spec.name);
+  const schema = (spec.options ?? NO_OPTIONS).strict() as unknown as S;
+  const defaults = schema.parse({}) as z.output<S>;
+  const factory = ((options?: z.input<S>) => {
+    const parsed = schema.safeParse(options ?? {});
+    if (!parsed.success) throw new TypeError(`pass ${spec.name}: bad options: ${z.prettifyError(parsed.error)}`);
+    return { ...build(parsed.data as z.output<S>), defaults };
+  }) as unknown as PassFactory<S>;
+  Object.defineProperties(factory, {
+    passName: { value: spec.name },
+    description: { value: spec.description },
+    kind: { value: kind },
+    schema: { value: schema },
+  });
+  return factory;
+}
+
+/**
+ * Defines a function pass with typed options. `run` receives the validated options.
+ *
+ * ```ts
+ * export const myPass = defineFunctionPass({
+ *   name: "my-pass", description: "...",
+ *   options: z.object({ limit: z.number().int().default(8).describe("...") }),
+ *   preserves: Preserved.cfg(),
+ *   run(fn, ctx, options) { ...; return changed; },
+ * });
+ * pm.add(myPass({ limit: 4 }));
+ * ```
+ */
+export function defineFunctionPass<S extends OptionsSchema = typeof NO_OPTIONS>(
+  spec: PassSpec<S> & { run(fn: Function, ctx: FunctionPassContext, options: z.output<S>): PassResult },
+): PassFactory<S> {
+  return makeFactory(spec, "function", (options) => ({
+    kind: "function",
+    name: spec.name,
+    description: spec.description,
+    options,
+    preserves: spec.preserves,
+    run: (fn: Function, ctx: FunctionPassContext) => spec.run(fn, ctx, options),
+  }));
+}
+
+/** Defines a module pass with typed options (see {@link defineFunctionPass}). */
+export function defineModulePass<S extends OptionsSchema = typeof NO_OPTIONS>(
+  spec: PassSpec<S> & { run(module: Module, ctx: ModulePassContext, options: z.output<S>): PassResult },
+): PassFactory<S> {
+  return makeFactory(spec, "module", (options) => ({
+    kind: "module",
+    name: spec.name,
+    description: spec.description,
+    options,
+    preserves: spec.preserves,
+    run: (module: Module, ctx: ModulePassContext) => spec.run(module, ctx, options),
+  }));
+}
+
+const PASS_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+function assertPassName(name: string): void {
+  if (!PASS_NAME.test(name)) throw new TypeError(`pass name '${name}' must be lower-case words joined by dashes`);
+}
+
+/** The pipeline-text form of one configured pass: `name` or `name(key=value,...)` for non-default options. */
+export function passToString(pass: Pass): string {
+  const opts = pass.options as Record<string, unknown> | undefined;
+  const defaults = pass.defaults as Record<string, unknown> | undefined;
+  if (!opts || typeof opts !== "object") return pass.name;
+  const parts = Object.keys(opts)
+    .filter((k) => !defaults || defaults[k] !== opts[k])
+    .map((k) => `${k}=${String(opts[k])}`);
+  return parts.length ? `${pass.name}(${parts.join(",")})` : pass.name;
+}

@@ -1,0 +1,112 @@
+/**
+ * `gvn`: dominator-based global value numbering and redundant load elimination.
+ *
+ * Pure expressions (the opcode table's `pure`): a walk of the dominator tree in preorder
+ * with a scoped hash table from an expression key — opcode, type parameter, result type,
+ * attributes and operand value numbers, commutative operands sorted — to the first value
+ * computing it (the "hash-based" value numbering of Briggs, Cooper & Simpson, "Value
+ * Numbering", 1997). A later instruction with the same key in a dominated block is
+ * replaced by that value. Phis are keyed by their block and incoming pairs.
+ *
+ * Loads: within a block, and along chains of blocks whose only predecessor is their
+ * dominator-tree parent, a table maps (address value, offset, type) to the loaded or
+ * stored value. `load` and `pktload` (same context, index, offset, type) reuse an earlier
+ * one; a `store` makes its value available for a later load of the same address (store to
+ * load forwarding). Any other memory writer — store to another address, atomic, call —
+ * clears the table (no alias analysis: conservative and simple). A `pktload` that did not
+ * abort the first time will not abort the second time with the same operands.
+ *
+ * The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × operands).
+ */
+import type { BasicBlock, Instruction, Value } from "@luabpf/ir";
+import { typeToString } from "@luabpf/ir";
+import { z } from "zod";
+import { Preserved } from "../analysis-manager.js";
+import { dominatorTreeAnalysis } from "../analysis/cfg.js";
+import { defineFunctionPass } from "../pass.js";
+
+function attrsKey(i: Instruction): string {
+  return `${i.offset}/${i.size}/${i.align}/${i.helper ?? ""}/${i.callee ?? ""}/${i.map ?? ""}`;
+}
+
+/** The value-numbering key of a pure instruction. */
+function expressionKey(i: Instruction): string {
+  let ids = i.operands.map((v) => v.id);
+  if (i.info.commutative && ids[0]! > ids[1]!) ids = [ids[1]!, ids[0]!, ...ids.slice(2)];
+  const head = `${i.opcode} ${typeToString(i.typeParam)} ${typeToString(i.type)} ${attrsKey(i)}`;
+  if (i.isPhi) return `${head} @${i.block!.id} ${i.operands.map((v, k) => `${v.id}:${i.incoming[k]!.id}`).join(",")}`;
+  return `${head} ${ids.join(",")}`;
+}
+
+function loadKey(i: Instruction): string {
+  // load: [address]; pktload: [ctx, index]; store: [value, address].
+  const addr = i.opcode === "store" ? [i.operands[1]!] : i.operands;
+  const kind = i.opcode === "pktload" ? "pkt" : "mem";
+  return `${kind} ${typeToString(i.typeParam)} ${i.offset} ${addr.map((v) => v.id).join(",")}`;
+}
+
+export const gvn = defineFunctionPass({
+  name: "gvn",
+  description: "global value numbering over the dominator tree (pure instructions) and redundant load elimination",
+  options: z.object({
+    loads: z.boolean().default(true).describe("also remove redundant loads and packet loads"),
+  }),
+  preserves: Preserved.cfg(),
+  run(fn, ctx, { loads }) {
+    const dt = ctx.analyses.get(dominatorTreeAnalysis);
+    const table = new Map<string, Value>();
+    let changed = false;
+    const replace = (inst: Instruction, v: Value, stat: string) => {
+      inst.replaceAllUsesWith(v);
+      inst.erase();
+      ctx.stat(stat);
+      changed = true;
+    };
+    // Explicit-stack preorder walk; each frame undoes its table insertions when popped.
+    type Frame = { bb: BasicBlock; undo: string[]; loadsIn: Map<string, Value> | undefined; entered: boolean };
+    const stack: Frame[] = [{ bb: fn.entry, undo: [], loadsIn: undefined, entered: false }];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.entered) {
+        for (const k of frame.undo) table.delete(k);
+        stack.pop();
+        continue;
+      }
+      frame.entered = true;
+      const bb = frame.bb;
+      const avail = frame.loadsIn ?? new Map<string, Value>();
+      for (const inst of bb.instructions()) {
+        const op = inst.opcode;
+        if (inst.info.pure && op !== "copy") {
+          const key = expressionKey(inst);
+          const prior = table.get(key);
+          if (prior) replace(inst, prior, "expressions-numbered");
+          else {
+            table.set(key, inst);
+            frame.undo.push(key);
+          }
+          continue;
+        }
+        if (!loads) continue;
+        if (op === "load" || op === "pktload") {
+          const key = loadKey(inst);
+          const prior = avail.get(key);
+          if (prior && prior.type === inst.type) replace(inst, prior, op === "load" ? "loads-removed" : "pktloads-removed");
+          else avail.set(key, inst);
+        } else if (op === "store") {
+          avail.clear();
+          avail.set(loadKey(inst), inst.operands[0]!);
+        } else if (inst.info.memory === "write" || inst.info.memory === "readwrite") {
+          avail.clear();
+        }
+      }
+      const kids = dt.children(bb);
+      for (let k = kids.length - 1; k >= 0; k--) {
+        const c = kids[k]!;
+        const chain = loads && c.preds.length === 1 && c.preds[0] === bb;
+        stack.push({ bb: c, undo: [], loadsIn: chain ? new Map(avail) : undefined, entered: false });
+      }
+    }
+    return changed;
+  },
+});

@@ -1,0 +1,167 @@
+/**
+ * `instcombine`: local algebraic simplification with exact 64-bit semantics.
+ *
+ * Rules (T = the instruction's type, bits = its width; all wrap like the interpreter):
+ *   fold       every `foldable` instruction with constant operands (util/fold.ts)
+ *   identity   x+0, x-0, x*1, x/1, x|0, x^0, x&-1, x<<0, x>>0, ptradd p,0 → x;  copy x → x
+ *   absorb     x*0, x&0, 0<<y, 0>>y → 0;  x|-1 → -1;  x%1 → 0
+ *   eBPF div   x/0 → 0;  x%0 → x
+ *   self       x-x, x^x → 0;  x&x, x|x → x;  select c,a,a → a;  eq/ule/uge/sle/sge x,x → 1, the others → 0
+ *   involution neg(neg x), not(not x) → x;  trunc(zext/sext x) to x's type → x
+ *   select     select k,a,b with constant k → a or b
+ *   reduce     x * 2^k → x << k
+ *   canonical  constants to the right of commutative ops (compares swap their predicate);
+ *              shift amounts reduced modulo the width
+ *
+ * A worklist revisits the users of every replaced instruction, so chains simplify in one
+ * run. The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × rules).
+ */
+import { SWAPPED_COMPARE, bitsOf, type CompareOpcode, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { Preserved } from "../analysis-manager.js";
+import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
+import { isFoldable, evaluate, log2Exact } from "../util/fold.js";
+import { allInstructions, constValue, eraseDeadTree } from "../util/ir.js";
+
+const TRUE_ON_EQUAL = new Set(["eq", "ule", "uge", "sle", "sge"]);
+
+/** A rewrite: replace by a value, or `undefined` for no change (in-place changes return the instruction itself). */
+type Rewrite = Value | undefined;
+
+function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Rewrite {
+  const op = inst.opcode;
+  const ops = inst.operands;
+  const T = inst.typeParam;
+  const bits = bitsOf(T) || 64;
+  const zero = () => fn.constant(inst.type, 0n);
+
+  if (isFoldable(op) && ops.every((v) => v.kind === "constant")) {
+    ctx.stat("folded");
+    return fn.constant(inst.type, evaluate(op, T, inst.type, ops.map((v) => constValue(v)!)));
+  }
+  if (op === "copy") return ops[0];
+  if (op === "ptradd") return constValue(ops[1]!) === 0n ? ops[0] : undefined;
+  if (op === "select") {
+    const c = constValue(ops[0]!);
+    if (c !== undefined) return ops[c !== 0n ? 1 : 2];
+    return ops[1] === ops[2] ? ops[1] : undefined;
+  }
+  if (inst.info.shape === "unary") {
+    const x = ops[0]!;
+    if ((op === "neg" || op === "not") && x.kind === "instruction" && (x as Instruction).opcode === op) return (x as Instruction).operands[0];
+    return undefined;
+  }
+  if (op === "trunc") {
+    const x = ops[0]!;
+    if (x.kind === "instruction" && ((x as Instruction).opcode === "zext" || (x as Instruction).opcode === "sext")) {
+      const src = (x as Instruction).operands[0]!;
+      if (src.type === inst.type) return src;
+    }
+    return undefined;
+  }
+  if (inst.info.shape === "compare") {
+    const [a, b] = [ops[0]!, ops[1]!];
+    if (a === b) return fn.constant(inst.type, TRUE_ON_EQUAL.has(op) ? 1n : 0n);
+    if (a.kind === "constant" && b.kind !== "constant") {
+      const swapped = fn.createInstruction(SWAPPED_COMPARE[op as CompareOpcode], inst.type, T, [b, a]);
+      swapped.loc = inst.loc;
+      swapped.insertBefore(inst);
+      ctx.stat("canonicalized");
+      return swapped;
+    }
+    return undefined;
+  }
+  if (inst.info.shape !== "binary") return undefined;
+
+  let [a, b] = [ops[0]!, ops[1]!];
+  if (inst.info.commutative && a.kind === "constant" && b.kind !== "constant") {
+    inst.setOperand(0, b);
+    inst.setOperand(1, a);
+    [a, b] = [b, a];
+    ctx.stat("canonicalized");
+  }
+  const k = constValue(b);
+  const allOnes = k !== undefined && BigInt.asUintN(bits, k) === BigInt.asUintN(bits, -1n);
+  switch (op) {
+    case "add":
+    case "or":
+    case "xor":
+      if (k === 0n) return a;
+      if (op === "or" && allOnes) return b;
+      if (a === b) return op === "xor" ? zero() : op === "or" ? a : undefined;
+      return undefined;
+    case "sub":
+      if (k === 0n) return a;
+      return a === b ? zero() : undefined;
+    case "and":
+      if (k === 0n) return b;
+      if (allOnes) return a;
+      return a === b ? a : undefined;
+    case "mul": {
+      if (k === undefined) return undefined;
+      if (k === 0n) return b;
+      const log = log2Exact(bits, k);
+      if (log === 0) return a;
+      if (log > 0) {
+        const shl = fn.createInstruction("shl", inst.type, T, [a, fn.constant(T, BigInt(log))]);
+        shl.loc = inst.loc;
+        shl.insertBefore(inst);
+        ctx.stat("mul-to-shl");
+        return shl;
+      }
+      return undefined;
+    }
+    case "udiv":
+    case "sdiv":
+      if (k === 0n) return zero(); // eBPF: x / 0 = 0
+      return k === 1n ? a : undefined;
+    case "urem":
+    case "srem":
+      if (k === 0n) return a; // eBPF: x % 0 = x
+      return k === 1n ? zero() : undefined;
+    case "shl":
+    case "lshr":
+    case "ashr": {
+      if (constValue(a) === 0n) return a;
+      if (k === undefined) return undefined;
+      const amount = BigInt.asUintN(bits, k) % BigInt(bits);
+      if (amount === 0n) return a;
+      if (amount !== k) {
+        inst.setOperand(1, fn.constant(b.type, amount));
+        ctx.stat("canonicalized");
+        return inst;
+      }
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+export const instcombine = defineFunctionPass({
+  name: "instcombine",
+  description: "algebraic identities, constant folding and canonicalisation of single instructions (exact 64-bit semantics)",
+  preserves: Preserved.cfg(),
+  run(fn, ctx) {
+    let changed = false;
+    const work = allInstructions(fn).reverse(); // pop() visits in block order
+    const queued = new Set(work);
+    while (work.length > 0) {
+      const inst = work.pop()!;
+      queued.delete(inst);
+      if (!inst.block || inst.info.sideEffects || inst.type.kind === "void") continue;
+      const r = simplify(inst, fn, ctx);
+      if (r === undefined) continue;
+      changed = true;
+      if (r === inst) {
+        for (const u of inst.uses) if (!queued.has(u.user)) (queued.add(u.user), work.push(u.user));
+        if (!queued.has(inst)) (queued.add(inst), work.push(inst));
+        continue;
+      }
+      ctx.stat("simplified");
+      for (const u of inst.uses) if (!queued.has(u.user)) (queued.add(u.user), work.push(u.user));
+      if (r.kind === "instruction" && !queued.has(r as Instruction)) (queued.add(r as Instruction), work.push(r as Instruction));
+      inst.replaceAllUsesWith(r);
+      eraseDeadTree(inst);
+    }
+    return changed;
+  },
+});

@@ -1,0 +1,198 @@
+/**
+ * `simplify-cfg`: control-flow cleanups, iterated to a fixed point.
+ *
+ * 1. Fold branches: `condbr k, T, F` with constant k, and `condbr c, X, X`, become `br`.
+ * 2. Remove blocks unreachable from the entry.
+ * 3. Remove trivial phis: all incoming values equal (ignoring the phi itself), or a phi
+ *    in a block with one predecessor.
+ * 4. Merge a block into its predecessor when that predecessor ends with `br` to it and is
+ *    its only predecessor.
+ * 5. Remove forwarding blocks (only `br C`, no phis): predecessors jump straight to C, and
+ *    C's phis get the forwarded value for each of them. Skipped when a predecessor already
+ *    reaches C and C has phis (one block cannot send two values to one phi).
+ * 6. Thread jumps over constant branches: a block B made of phis, pure instructions used
+ *    only inside B, and a `condbr`, whose condition is a constant when evaluated with the
+ *    phi values coming from predecessor P: P jumps directly to the known target
+ *    (skipped when the target would receive two edges from P and has phis).
+ *
+ * Changes the CFG: preserves nothing when it changed something. Cost: O(blocks +
+ * instructions) per round; rounds are bounded by the number of blocks removed.
+ */
+import {
+  foldConditionalBranch,
+  redirectBranch,
+  removeUnreachableBlocks,
+  type BasicBlock,
+  type Function,
+  type Instruction,
+  type Value,
+} from "@luabpf/ir";
+import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
+import { isFoldable, evaluate } from "../util/fold.js";
+import { constValue } from "../util/ir.js";
+
+function foldBranches(fn: Function, ctx: FunctionPassContext): boolean {
+  let changed = false;
+  for (const bb of fn.blocks) {
+    const t = bb.terminator;
+    if (t?.opcode !== "condbr") continue;
+    const k = constValue(t.operands[0]!);
+    if (k !== undefined) foldConditionalBranch(bb, k !== 0n);
+    else if (t.targets[0] === t.targets[1]) foldConditionalBranch(bb, true);
+    else continue;
+    ctx.stat("branches-folded");
+    changed = true;
+  }
+  return changed;
+}
+
+/** The value a trivial phi equals, or undefined. */
+function trivialPhiValue(phi: Instruction): Value | undefined {
+  let same: Value | undefined;
+  for (const v of phi.operands) {
+    if (v === phi || v === same) continue;
+    if (same !== undefined) return undefined;
+    same = v;
+  }
+  return same;
+}
+
+function removeTrivialPhis(fn: Function, ctx: FunctionPassContext): boolean {
+  let changed = false;
+  let again = true;
+  while (again) {
+    again = false;
+    for (const bb of fn.blocks) {
+      for (const phi of bb.phis()) {
+        const v = trivialPhiValue(phi);
+        if (v === undefined) continue;
+        phi.replaceAllUsesWith(v);
+        phi.erase();
+        ctx.stat("phis-removed");
+        changed = again = true;
+      }
+    }
+  }
+  return changed;
+}
+
+/** Merges `succ` into `bb` when `bb` ends in `br succ` and is its only predecessor. */
+function mergeBlocks(fn: Function, ctx: FunctionPassContext): boolean {
+  let changed = false;
+  for (const bb of [...fn.blocks]) {
+    if (bb.parent !== fn) continue;
+    for (;;) {
+      const t = bb.terminator;
+      if (t?.opcode !== "br") break;
+      const succ = t.targets[0]!;
+      if (succ === bb || succ === fn.entry || succ.preds.length !== 1) break;
+      for (const phi of succ.phis()) {
+        phi.replaceAllUsesWith(phi.operands[0]!);
+        phi.erase();
+      }
+      t.erase();
+      const newSuccs = new Set(succ.succs);
+      for (const inst of succ.instructions()) inst.moveToEnd(bb);
+      for (const s of newSuccs) for (const phi of s.phis()) for (let k = 0; k < phi.incoming.length; k++) if (phi.incoming[k] === succ) phi.incoming[k] = bb;
+      fn.removeBlock(succ);
+      ctx.stat("blocks-merged");
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+function removeForwardingBlocks(fn: Function, ctx: FunctionPassContext): boolean {
+  let changed = false;
+  for (const bb of [...fn.blocks]) {
+    if (bb.parent !== fn || bb === fn.entry || bb.first !== bb.last || bb.first?.opcode !== "br") continue;
+    const target = bb.first.targets[0]!;
+    if (target === bb) continue;
+    const hasPhis = target.first?.isPhi ?? false;
+    if (hasPhis && bb.preds.some((p) => target.preds.includes(p))) continue;
+    if (hasPhis && new Set(bb.preds).size !== bb.preds.length) continue;
+    for (const p of [...new Set(bb.preds)]) {
+      const slots = p.terminator!.targets;
+      for (let s = 0; s < slots.length; s++) {
+        if (slots[s] !== bb) continue;
+        redirectBranch(p, bb, target, (phi) => phi.incomingValue(bb), s);
+      }
+    }
+    fn.removeBlock(bb);
+    ctx.stat("forwarding-blocks-removed");
+    changed = true;
+  }
+  return changed;
+}
+
+/** The condition of `bb`'s condbr evaluated with the phi values from `pred`, if constant. */
+function conditionFrom(bb: BasicBlock, pred: BasicBlock): bigint | undefined {
+  const known = new Map<Value, bigint>();
+  for (let i = bb.first; i; i = i.next) {
+    if (i.isPhi) {
+      const k = constValue(i.incomingValue(pred));
+      if (k !== undefined) known.set(i, k);
+      continue;
+    }
+    if (i.opcode === "condbr") {
+      const c = i.operands[0]!;
+      return constValue(c) ?? known.get(c);
+    }
+    if (!isFoldable(i.opcode)) return undefined;
+    const args: bigint[] = [];
+    for (const v of i.operands) {
+      const k = constValue(v) ?? known.get(v);
+      if (k === undefined) break;
+      args.push(k);
+    }
+    if (args.length === i.operands.length) known.set(i, evaluate(i.opcode, i.typeParam, i.type, args));
+  }
+  return undefined;
+}
+
+function threadJumps(fn: Function, ctx: FunctionPassContext): boolean {
+  let changed = false;
+  for (const bb of [...fn.blocks]) {
+    if (bb.parent !== fn || bb === fn.entry || bb.terminator?.opcode !== "condbr") continue;
+    // Every instruction of bb must be pure (or the condbr) and used only inside bb.
+    let ok = true;
+    for (let i = bb.first; i && ok; i = i.next) {
+      if (i.opcode === "condbr") continue;
+      if (!isFoldable(i.opcode) && !i.isPhi) ok = false;
+      else if (i.uses.some((u) => u.user.block !== bb || (u.user.isPhi && u.user.block === bb))) ok = false;
+    }
+    if (!ok) continue;
+    for (const p of [...new Set(bb.preds)]) {
+      if (p === bb || bb.preds.filter((x) => x === p).length !== 1) continue;
+      const k = conditionFrom(bb, p);
+      if (k === undefined) continue;
+      const target = bb.terminator!.targets[k !== 0n ? 0 : 1]!;
+      if (target === bb) continue;
+      if (target.first?.isPhi && target.preds.includes(p)) continue;
+      redirectBranch(p, bb, target, (phi) => phi.incomingValue(bb));
+      ctx.stat("jumps-threaded");
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+export const simplifyCfg = defineFunctionPass({
+  name: "simplify-cfg",
+  description: "fold constant branches, remove unreachable/forwarding blocks and trivial phis, merge straight-line blocks, thread jumps",
+  run(fn, ctx) {
+    let changed = false;
+    for (let round = 0; round < 1000; round++) {
+      let c = foldBranches(fn, ctx);
+      const removed = removeUnreachableBlocks(fn);
+      if (removed) ctx.stat("blocks-unreachable", removed);
+      c = removeTrivialPhis(fn, ctx) || removed > 0 || c;
+      c = mergeBlocks(fn, ctx) || c;
+      c = removeForwardingBlocks(fn, ctx) || c;
+      c = threadJumps(fn, ctx) || c;
+      if (!c) break;
+      changed = true;
+    }
+    return changed;
+  },
+});

@@ -1,0 +1,41 @@
+/**
+ * The built-in registry and the canned optimisation pipelines.
+ *
+ * -O0 runs nothing; -O1 folds constants, simplifies, removes dead code and cleans the
+ * CFG once; -O2 adds value numbering and strength reduction and runs the scalar
+ * cleanup twice, since CFG simplification exposes new constants (merged blocks, threaded
+ * jumps) and value numbering exposes new dead code.
+ */
+import type { Pass } from "./pass.js";
+import { PassRegistry } from "./registry.js";
+import { dce } from "./passes/dce.js";
+import { gvn } from "./passes/gvn.js";
+import { instcombine } from "./passes/instcombine.js";
+import { sccp } from "./passes/sccp.js";
+import { simplifyCfg } from "./passes/simplify-cfg.js";
+import { strengthReduce } from "./passes/strength-reduce.js";
+
+/** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
+export const defaultRegistry: PassRegistry = new PassRegistry().register(sccp, instcombine, dce, gvn, simplifyCfg, strengthReduce);
+
+/** Optimisation levels. */
+export type OptLevel = 0 | 1 | 2;
+
+/** The pipeline text of each level (what `-O<n>` runs). */
+export const PIPELINES: Readonly<Record<OptLevel, string>> = {
+  0: "",
+  1: "sccp,instcombine,dce,simplify-cfg",
+  2: "sccp,instcombine,simplify-cfg,gvn,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
+};
+
+/** Fresh pass objects for `-O<level>`. */
+export function pipelineForLevel(level: OptLevel, registry: PassRegistry = defaultRegistry): Pass[] {
+  const text = PIPELINES[level];
+  if (text === undefined) throw new RangeError(`no optimisation level ${String(level)} (valid: 0, 1, 2)`);
+  return registry.parse(text);
+}
+
+/** Builds a pipeline from text with the default registry (see {@link PassRegistry.parse}). */
+export function parsePipeline(text: string, registry: PassRegistry = defaultRegistry): Pass[] {
+  return registry.parse(text);
+}

@@ -1,0 +1,197 @@
+/**
+ * The pass-name registry and the textual pipeline syntax (CLI `-passes=`, file-test
+ * headers). A pipeline is built — and validated — before anything runs:
+ *
+ *   pipeline := item ("," item)*
+ *   item     := name [ "(" option ("," option)* ")" ]
+ *   option   := key "=" value          value: true | false | integer | word
+ *
+ * e.g. `sccp,instcombine,dce(aggressive=false),simplify-cfg`. Options are checked by each
+ * pass's zod schema (strict: unknown keys are errors). Every problem of the text is
+ * reported at once in a {@link PipelineError} that lists the valid pass names or the
+ * pass's options with their types and defaults.
+ */
+import { z } from "zod";
+import type { OptionsSchema, Pass, PassFactory } from "./pass.js";
+
+/** A bad pipeline text: every problem found, plus help. */
+export class PipelineError extends Error {
+  constructor(
+    readonly pipeline: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`invalid pass pipeline '${pipeline}':\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "PipelineError";
+  }
+}
+
+/** The syntax of one item, checked with zod before looking names up. */
+const itemSyntax = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/, "a pass name is lower-case letters, digits and dashes"),
+  options: z.array(z.tuple([z.string().regex(/^[a-z][a-zA-Z0-9-]*$/, "bad option name"), z.union([z.boolean(), z.number(), z.string()])])),
+});
+
+/** Maps pass names to factories. */
+export class PassRegistry {
+  private readonly factories = new Map<string, PassFactory<OptionsSchema>>();
+
+  /** Registers a factory made with `defineFunctionPass`/`defineModulePass`. Names are unique. */
+  register(...factories: PassFactory<any>[]): this {
+    for (const f of factories) {
+      if (this.factories.has(f.passName)) throw new TypeError(`pass '${f.passName}' is already registered`);
+      this.factories.set(f.passName, f);
+    }
+    return this;
+  }
+  get(name: string): PassFactory<OptionsSchema> | undefined {
+    return this.factories.get(name);
+  }
+  has(name: string): boolean {
+    return this.factories.has(name);
+  }
+  /** Registered names, sorted. */
+  names(): string[] {
+    return [...this.factories.keys()].sort();
+  }
+  /** A copy to which more passes can be added without touching this one. */
+  clone(): PassRegistry {
+    const r = new PassRegistry();
+    for (const f of this.factories.values()) r.register(f);
+    return r;
+  }
+
+  /** Builds the passes of a pipeline text; throws {@link PipelineError} listing every problem. */
+  parse(text: string): Pass[] {
+    const problems: string[] = [];
+    const passes: Pass[] = [];
+    const items = splitItems(text, problems);
+    for (const item of items) {
+      const syntax = itemSyntax.safeParse(item);
+      if (!syntax.success) {
+        problems.push(`'${item.raw}': ${syntax.error.issues.map((i) => i.message).join("; ")}`);
+        continue;
+      }
+      const factory = this.factories.get(item.name);
+      if (!factory) {
+        const near = this.names().filter((n) => editDistance(n, item.name) <= 2);
+        problems.push(`unknown pass '${item.name}'${near.length ? ` (did you mean ${near.map((n) => `'${n}'`).join(" or ")}?)` : ""}; valid passes: ${this.names().join(", ")}`);
+        continue;
+      }
+      const options: Record<string, unknown> = {};
+      for (const [k, v] of item.options) {
+        if (k in options) problems.push(`${item.name}: option '${k}' given twice`);
+        options[k] = v;
+      }
+      const parsed = factory.schema.safeParse(options);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => (i.path.length ? `option '${i.path.join(".")}': ${i.message}` : i.message)).join("; ");
+        problems.push(`${item.name}: ${issues}; valid options: ${describeOptions(factory.schema) || "(none)"}`);
+        continue;
+      }
+      passes.push(factory(parsed.data as never));
+    }
+    if (problems.length) throw new PipelineError(text, problems);
+    return passes;
+  }
+
+  /** Help text: every pass with its description and options. */
+  help(): string {
+    return this.names()
+      .map((n) => {
+        const f = this.factories.get(n)!;
+        const opts = describeOptions(f.schema);
+        return `${n}${f.kind === "module" ? " (module)" : ""}: ${f.description}${opts ? `\n    options: ${opts}` : ""}`;
+      })
+      .join("\n");
+  }
+}
+
+/** `name: type = default (description)` for every option of a schema. */
+export function describeOptions(schema: OptionsSchema): string {
+  const defaults = schema.safeParse({});
+  return Object.entries(schema.shape)
+    .map(([k, t]) => {
+      const type = zodTypeName(t as z.ZodType);
+      const d = defaults.success ? (defaults.data as Record<string, unknown>)[k] : undefined;
+      const desc = (t as z.ZodType).description;
+      return `${k}: ${type}${d !== undefined ? ` = ${String(d)}` : ""}${desc ? ` (${desc})` : ""}`;
+    })
+    .join(", ");
+}
+
+function zodTypeName(t: z.ZodType): string {
+  const def = (t as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; entries?: Record<string, string> } } })._zod.def;
+  if (def.type === "default" || def.type === "optional" || def.type === "prefault") return zodTypeName(def.innerType!);
+  if (def.type === "enum" && def.entries) return Object.values(def.entries).join("|");
+  return def.type;
+}
+
+interface RawItem {
+  raw: string;
+  name: string;
+  options: [string, boolean | number | string][];
+}
+
+/** Splits `a,b(x=1,y=2),c` at top-level commas and parses each item's options. */
+function splitItems(text: string, problems: string[]): RawItem[] {
+  const items: RawItem[] = [];
+  const pieces: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of text) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (depth < 0) {
+      problems.push(`unbalanced ')' in '${text}'`);
+      return [];
+    }
+    if (ch === "," && depth === 0) {
+      pieces.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  if (depth !== 0) {
+    problems.push(`unbalanced '(' in '${text}'`);
+    return [];
+  }
+  pieces.push(cur);
+  if (pieces.length === 1 && pieces[0]!.trim() === "") return [];
+  for (const piece of pieces) {
+    const raw = piece.trim();
+    const m = /^([^()]*)(?:\((.*)\))?$/s.exec(raw);
+    if (!raw || !m) {
+      problems.push(raw ? `cannot parse '${raw}'` : "empty pass name (stray comma?)");
+      continue;
+    }
+    const options: RawItem["options"] = [];
+    const body = m[2]?.trim();
+    if (body) {
+      for (const opt of body.split(",")) {
+        const eq = opt.indexOf("=");
+        if (eq < 0) {
+          problems.push(`${m[1]!.trim()}: option '${opt.trim()}' needs a value (key=value)`);
+          continue;
+        }
+        options.push([opt.slice(0, eq).trim(), parseValue(opt.slice(eq + 1).trim())]);
+      }
+    }
+    items.push({ raw, name: m[1]!.trim(), options });
+  }
+  return items;
+}
+
+function parseValue(s: string): boolean | number | string {
+  if (s === "true") return true;
+  if (s === "false") return false;
+  if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+  return s;
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
