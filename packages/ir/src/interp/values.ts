@@ -8,8 +8,8 @@
  * may still be a plain bigint (the null result of `map_lookup_elem`, or an integer loaded
  * as `ptr`); dereferencing one is an {@link InterpError}.
  */
-import { isConstant, type Instruction } from "../core.js";
-import { typeToString } from "../types.js";
+import type { Instruction } from "../core.js";
+import { printInstruction } from "../print.js";
 import type { MapInstance } from "./maps.js";
 
 /** What a memory object is: a stack slot, the context, the packet, a map value, a map. */
@@ -112,42 +112,12 @@ export class InterpError extends Error {
   }
 }
 
-/**
- * A one-line rendering of an instruction for error messages, close to the textual IR
- * (kept here so that the interpreter does not depend on the printer).
- */
+/** The instruction as printed in the textual IR, for error messages. */
 export function describeInstruction(inst: Instruction): string {
-  const ops = inst.operands.map((v) => (isConstant(v) ? v.value.toString() : `%${v.id}`));
-  let args: string;
-  switch (inst.opcode) {
-    case "phi":
-      args = ops.map((o, i) => `[${o}, @bb${inst.incoming[i]?.id ?? "?"}]`).join(", ");
-      break;
-    case "load":
-    case "store":
-    case "atomic.add":
-    case "atomic.fetch_add":
-    case "pktload":
-      args = [...ops, String(inst.offset)].join(", ");
-      break;
-    case "alloca":
-      args = `${inst.size}, ${inst.align}`;
-      break;
-    case "call":
-      args = `${inst.callee !== undefined ? `@${inst.callee}` : `helper ${inst.helper}`}(${ops.join(", ")})`;
-      break;
-    case "mapref":
-      args = `@${inst.map}`;
-      break;
-    case "zext":
-    case "sext":
-    case "trunc":
-      args = `${ops.join(", ")} to ${typeToString(inst.type)}`;
-      break;
-    default:
-      args = [...ops, ...inst.targets.map((b) => `@bb${b.id}`)].join(", ");
+  try {
+    return printInstruction(inst);
+  } catch {
+    // Malformed instructions may not print; the id and opcode still locate them.
+    return `%${inst.id} (${inst.opcode})`;
   }
-  const lhs = inst.type.kind === "void" ? "" : `%${inst.id} = `;
-  const t = inst.typeParam.kind === "void" || inst.opcode === "alloca" || inst.opcode === "mapref" ? "" : ` ${typeToString(inst.typeParam)}`;
-  return `${lhs}${inst.opcode}${t}${args ? ` ${args}` : ""}`;
 }
