@@ -6,6 +6,7 @@
 // - one test per parser error, with its message and line:column;
 // - modulesEqual finds each kind of difference (it is the oracle of the property, so it
 //   must be able to fail).
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { isConstant, type Function, type Instruction, type Value } from "../src/core.js";
@@ -203,6 +204,14 @@ describe("printing and parsing every shape", () => {
 });
 
 describe("parser conveniences", () => {
+  test("the example of docs/ir.md parses and prints back unchanged (but for its comment)", () => {
+    const doc = readFileSync(new URL("../../../docs/ir.md", import.meta.url), "utf8");
+    const example = /## 3\. Textual form\n\n```\n([^`]*)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const m = parseModule(example!, { file: "docs/ir.md" });
+    expect(printModule(m)).toBe(example!.replace(/^; comment to end of line\n/, ""));
+  });
+
   test("forward references: phis of later values, uses before definitions in layout order", () => {
     const text = `func @loop(i64 %0) -> i64 {
 @bb0:
