@@ -16,3 +16,4 @@ export * from "./parse.js";
 export * from "./equal.js";
 export * from "./verify.js";
 export * from "./analysis/index.js";
+export * from "./interp.js";
