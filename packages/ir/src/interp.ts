@@ -23,7 +23,7 @@ export { evalBinary, evalCast, evalCompare, evalUnary } from "./interp/arith.js"
 export { BUILTIN_HELPERS, HelperId, type HelperFn, type InterpContext } from "./interp/helpers.js";
 export { BPF_ANY, BPF_EXIST, BPF_NOEXIST, MapInstance, MapState, type MapBytes } from "./interp/maps.js";
 export type { CtxPointerKind } from "./interp/memory.js";
-export { ctxPointer, InterpError, InterpPointer, MemoryObject, type InterpLocation, type InterpValue, type MemoryKind } from "./interp/values.js";
+export { ctxPointer, formatValue, InterpError, InterpPointer, MemoryObject, type InterpLocation, type InterpValue, type MemoryKind } from "./interp/values.js";
 
 /** An argument: a value, a JS integer, or `"ctx"` for a pointer to the start of the context. */
 export type InterpArg = InterpValue | number | "ctx";

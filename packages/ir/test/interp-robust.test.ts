@@ -17,7 +17,7 @@ function argFor(t: Type, seed: bigint): InterpArg {
 function outcome(f: () => InterpResult): string {
   try {
     const r = f();
-    return `value ${r.value} steps ${r.steps}`;
+    return `value ${r.value} steps ${r.steps} maps ${JSON.stringify(r.maps.snapshot())}`;
   } catch (e) {
     if (e instanceof InterpError) return `trap ${e.message}`;
     throw e;

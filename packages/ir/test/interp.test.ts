@@ -490,6 +490,31 @@ func @f() -> i64 {
     expect(value(text, "f")).toBe(42n);
   });
 
+  test("pointer compares: by offset within an object; only eq/ne across objects", () => {
+    const text = `
+func @f(i64 %0) -> i64 {
+@bb0:
+  %1 = alloca 8, align 8
+  %2 = ptradd ptr.stack %1, %0
+  %3 = ult ptr.stack %1, %2
+  %4 = eq ptr.stack %2, 0
+  %5 = add i64 %3, %4
+  ret %5
+}
+func @g() -> i64 {
+@bb0:
+  %1 = alloca 8, align 8
+  %2 = alloca 8, align 8
+  %3 = ne ptr.stack %1, %2
+  %4 = ult ptr.stack %1, %2
+  ret %3
+}`;
+    expect(value(text, "f", [4n])).toBe(1n);
+    expect(value(text, "f", [0n])).toBe(0n);
+    expect(value(text, "f", [-4n])).toBe(0n); // signed offsets: below the object start
+    expect(trap(() => run(text, "g")).message).toMatch(/ordered compare ult of <stack %1> and <stack %2>/);
+  });
+
   test("null and integer pointers cannot be dereferenced", () => {
     const text = `
 func @f(ptr %0) -> i64 {
@@ -866,6 +891,23 @@ func @spill() -> i64 {
     expect(trap(() => run(text, "g")).message).toMatch(/through a map handle/);
     maps.get("h").update(1, 99);
     expect(trap(() => interpret(m, "spill", [], { maps })).message).toMatch(/pointers may only be spilled to the stack/);
+  });
+
+  test("snapshot(): deterministic contents for differential tests (arrays: non-zero values only)", () => {
+    const m = parseModule(`${COUNTER}\n${HASH}`);
+    const before = MapState.fromModule(m);
+    before.get("seen").update(5, 1);
+    const after = before.clone();
+    interpret(m, "count", [3n], { maps: before });
+    interpret(m, "add", [5n, 2n], { maps: before });
+    expect(before.snapshot()).toEqual({
+      counts: [["03000000", "0100000000000000"]],
+      seen: [["0500000000000000", "0300000000000000"]],
+    });
+    expect(after.snapshot()).not.toEqual(before.snapshot());
+    interpret(m, "add", [5n, 2n], { maps: after });
+    interpret(m, "count", [3n], { maps: after });
+    expect(after.snapshot()).toEqual(before.snapshot());
   });
 
   test("map keys must be initialised stack bytes", () => {

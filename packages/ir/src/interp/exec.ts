@@ -274,7 +274,7 @@ function noTerminator(bb: BasicBlock): Terminator {
 function compileEdge(from: BasicBlock, slot: number, term: Instruction, blocks: Map<BasicBlock, CompiledBlock>): Edge {
   const to = term.targets[slot]!;
   const cto = blocks.get(to);
-  if (!cto) return { to: undefined as unknown as CompiledBlock, src: [], dst: [], tmp: [], error: `branch to @bb${to.id}, which is not in the function` };
+  if (!cto) return { to: blocks.get(from)!, src: [], dst: [], tmp: [], error: `branch to @bb${to.id}, which is not in the function` };
   // With several edges from `from` to `to` (condbr with equal targets), the k-th edge uses
   // the k-th incoming pair from `from`, or the first if there are fewer.
   let occurrence = 0;

@@ -44,6 +44,12 @@ function keyString(key: Uint8Array): string {
   return s;
 }
 
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += bytes[i]!.toString(16).padStart(2, "0");
+  return s;
+}
+
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
@@ -235,6 +241,25 @@ export class MapInstance {
       .map((e): [Uint8Array, Uint8Array] => [e.key.slice(), e.object.bytes.slice()]);
   }
 
+  /** False for kinds the interpreter cannot look into (prog_array, perf_event_array, ringbuf). */
+  get hasStorage(): boolean {
+    return this.array !== undefined || this.hash !== undefined;
+  }
+
+  /** `[keyHex, valueHex]` pairs in `entries()` order; array maps list only non-zero values. */
+  snapshot(): [key: string, value: string][] {
+    this.storage();
+    if (this.array) {
+      const out: [string, string][] = [];
+      // forEach skips the holes of the sparse array, in index order.
+      this.array.forEach((o, i) => {
+        if (o && o.bytes.some((b) => b !== 0)) out.push([hex(encodeBytes(i, this.keySize, "key")), hex(o.bytes)]);
+      });
+      return out;
+    }
+    return this.entries().map(([k, v]) => [hex(k), hex(v)]);
+  }
+
   /** A deep copy (pointers into this map do not point into the copy). */
   clone(): MapInstance {
     const c = new MapInstance(this.decl);
@@ -274,6 +299,20 @@ export class MapState {
   /** Map names in sorted order. */
   names(): string[] {
     return [...this.maps.keys()].sort();
+  }
+
+  /**
+   * A plain, deterministic description of all contents for equality checks in
+   * differential tests: per map (sorted by name), `[keyHex, valueHex]` pairs in `entries()`
+   * order, where array maps list only their non-zero values.
+   */
+  snapshot(): Record<string, [key: string, value: string][]> {
+    const out: Record<string, [string, string][]> = {};
+    for (const name of this.names()) {
+      const m = this.maps.get(name)!;
+      if (m.hasStorage) out[name] = m.snapshot();
+    }
+    return out;
   }
 
   /** A deep copy, e.g. to run two versions of a function from the same state. */
