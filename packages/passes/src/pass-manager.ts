@@ -75,7 +75,11 @@ export class PassVerificationError extends InternalError {
     readonly before: string,
     readonly after: string,
   ) {
-    super(`pass '${passName}' produced invalid IR in function @${functionName}:\n${errors}\n\n; IR before ${passName}:\n${before}\n; IR after ${passName}:\n${after}`);
+    super(
+      passName === "<input>"
+        ? `the input of the pipeline is invalid IR in function @${functionName}:\n${errors}\n\n; IR:\n${before}`
+        : `pass '${passName}' produced invalid IR in function @${functionName}:\n${errors}\n\n; IR before ${passName}:\n${before}\n; IR after ${passName}:\n${after}`,
+    );
     this.name = "PassVerificationError";
   }
 }

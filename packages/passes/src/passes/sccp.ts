@@ -15,11 +15,12 @@
  *
  * Preserves: everything when nothing changed; the CFG analyses when no branch was folded.
  */
-import { foldConditionalBranch, isConstant, removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { isConstant, removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { isFoldable, evaluate } from "../util/fold.js";
 import { eraseIfDead } from "../util/ir.js";
+import { foldBranch } from "../util/cfg.js";
 
 /** ⊤ is `undefined`, ⊥ is {@link OVERDEFINED}, a constant is its bigint. */
 const OVERDEFINED = "overdefined" as const;
@@ -161,7 +162,7 @@ export const sccp = defineFunctionPass({
         const c = term.operands[0]!;
         const known = isConstant(c) ? c.value : undefined;
         if (known !== undefined) {
-          foldConditionalBranch(bb, known !== 0n);
+          foldBranch(bb, known !== 0n);
           ctx.stat("branches-folded");
           changed = cfgChanged = true;
         }
