@@ -1,0 +1,89 @@
+/**
+ * User diagnostics of the Lua front end: source locations of luaparse nodes, a helper
+ * that throws a located {@link CompileError}, and a collector that lets independent parts
+ * of a file (top-level statements, program bodies) report their errors together.
+ *
+ * Every message names the construct at fault; the location is the 1-based line and
+ * column where that construct starts.
+ */
+import { CompileError, type Diagnostic, type SourceLocation } from "@luabpf/ir";
+import type * as lua from "luaparse";
+
+/** Anything luaparse produced that may carry a location. */
+export type Located = { loc?: lua.Node["loc"] };
+
+/** The 1-based position where `node` starts in `file`. */
+export function locationOf(file: string, node: Located): SourceLocation {
+  const start = node.loc?.start;
+  // luaparse columns are 0-based; nodes without a location (never with `locations: true`)
+  // fall back to the start of the file rather than hiding the error.
+  return { file, line: start?.line ?? 1, column: (start?.column ?? 0) + 1 };
+}
+
+/** An error diagnostic at `node`. */
+export function errorAt(file: string, node: Located, message: string): Diagnostic {
+  return { severity: "error", message, location: locationOf(file, node) };
+}
+
+/** Throws a {@link CompileError} with one diagnostic at `node`. */
+export function fail(file: string, node: Located, message: string): never {
+  throw new CompileError(errorAt(file, node, message));
+}
+
+/**
+ * Collects diagnostics from independent units of work. `attempt` runs a unit and records
+ * the {@link CompileError} it throws; anything else (an internal error) propagates.
+ */
+export class DiagnosticBag {
+  readonly diagnostics: Diagnostic[] = [];
+
+  get hasErrors(): boolean {
+    return this.diagnostics.some((d) => d.severity === "error");
+  }
+
+  add(d: Diagnostic): void {
+    this.diagnostics.push(d);
+  }
+
+  /** Runs `work`; on a CompileError records its diagnostics and returns undefined. */
+  attempt<T>(work: () => T): T | undefined {
+    try {
+      return work();
+    } catch (e) {
+      if (e instanceof CompileError) {
+        this.diagnostics.push(...e.diagnostics);
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  /** Throws every collected diagnostic as one CompileError, if there are errors. */
+  throwIfErrors(): void {
+    if (this.hasErrors) throw new CompileError(sortDiagnostics(this.diagnostics));
+  }
+}
+
+/** Source order (file, line, column), stable for diagnostics at the same place. */
+function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
+  return ds
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => {
+      const la = a.d.location;
+      const lb = b.d.location;
+      if (la && lb) {
+        if (la.line !== lb.line) return la.line - lb.line;
+        if (la.column !== lb.column) return la.column - lb.column;
+      }
+      return a.i - b.i;
+    })
+    .map((x) => x.d);
+}
+
+/**
+ * An error without diagnostics: aborts the current unit of work after a use of a name
+ * whose declaration already failed, so that one mistake is reported once.
+ */
+export function silentError(): CompileError {
+  return new CompileError([]);
+}
