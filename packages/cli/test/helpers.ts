@@ -1,0 +1,45 @@
+// Shared helpers of the CLI's end-to-end tests.
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "../src/main.js";
+
+export const ROOT = join(import.meta.dirname, "../../..");
+export const example = (name: string): string => join(ROOT, "examples", name);
+export const readExample = (name: string): string => readFileSync(example(name), "utf8");
+
+/** Runs the CLI in process; returns exit status and captured output. */
+export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+/** Is an external tool on PATH? In CI a missing tool is a failure, not a skip. */
+export function haveTool(name: string): boolean {
+  const ok = spawnSync("sh", ["-c", `command -v ${name}`]).status === 0;
+  if (!ok && process.env.CI) throw new Error(`${name} is required in CI (apt-get install it in .ci/run)`);
+  return ok;
+}
+
+export function run(cmd: string, args: string[]): { stdout: string; stderr: string; status: number } {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status ?? -1 };
+}
+
+export function ensureBpffs(): void {
+  execFileSync("sh", ["-c", "mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf"]);
+}
+
+/** A little-endian unsigned integer from bytes. */
+export function le(b: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+  return v;
+}
+export function leBytes(v: bigint, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = Number((v >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
