@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench:size`: code size against clang. For every example with a C twin in
 // bench/size/, compiles ours (-O2) and clang's (clang-16 -O2 -target bpf -mcpu=v3) and
-// prints per program our instruction slots, clang's, and the ratio (lower is better).
+// prints per program our instruction slots (-g only adds the .BTF libbpf needs), clang's, and the ratio (lower is better).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,7 +28,7 @@ try {
     const lua = join(root, "examples", `${name}.lua`);
     const ours = compileSource(readFileSync(lua, "utf8"), { file: `examples/${name}.lua`, optLevel: 2 });
     const obj = join(tmp, `${name}.o`);
-    execFileSync("clang-16", ["-O2", "-target", "bpf", "-mcpu=v3", `-I/usr/include/${multiarch}`, "-c", join(root, "bench/size", twin), "-o", obj]);
+    execFileSync("clang-16", ["-O2", "-g", "-target", "bpf", "-mcpu=v3", `-I/usr/include/${multiarch}`, "-c", join(root, "bench/size", twin), "-o", obj]);
     const theirs = readObject(readFileSync(obj));
     const ourSlots = ours.object.programs.reduce((n, p) => n + p.code.length / 8, 0);
     const clangSlots = theirs.programs.reduce((n, p) => n + p.code.length / 8, 0);
