@@ -56,8 +56,21 @@ const fitsI32 = (v: bigint): boolean => v >= -0x80000000n && v <= 0x7fffffffn;
 /** The constant's bits as the register holds them (zero-extended from its width). */
 const regBits = (c: Constant): bigint => BigInt.asUintN(bitsOf(c), c.value);
 
-export interface SelectedFunction {
-  mir: MFunction;
+/**
+ * The width from which a value is known to be zero-extended in its register: loads and
+ * packet loads of N bytes, and zext of a narrower value (64 when nothing is known).
+ */
+function zeroExtendedFrom(v: Value): number {
+  if (!isInstruction(v)) return 64;
+  switch (v.opcode) {
+    case "load":
+    case "pktload":
+      return v.type.size * 8;
+    case "zext":
+      return bitsOf(v.operands[0]!);
+    default:
+      return bitsOf(v);
+  }
 }
 
 /** Selects machine instructions for `fn`, whose critical edges must be split. */
@@ -269,6 +282,7 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
           }
         } else if (to === 32) {
           if (isConstant(a)) loadConst(dst, inst.parentFunction!.constant(inst.type, a.value));
+          else if (zeroExtendedFrom(a) <= 32) valueInto(dst, a); // the upper half is already zero
           else emit({ k: "alu", op: "mov", w: 32, dst, src: use(a) });
         } else {
           valueInto(dst, a);
