@@ -23,14 +23,16 @@ export interface DriverOptions {
   verifyEach?: boolean;
   /** Where printed IR goes. */
   log?: (text: string) => void;
+  /** Keep the optimised IR's text in the result (`--emit ir`). */
+  keepIr?: boolean;
 }
 
 export interface CompileResult {
   module: Module;
   programs: CompiledProgram[];
   object: BpfObject;
-  /** The IR as printed before code generation (after optimisation). */
-  ir: string;
+  /** The IR after optimisation, as it reaches code generation (printed for `--emit ir`). */
+  ir: string | undefined;
   /** What the optimisation pipeline did. */
   report: PipelineReport;
 }
@@ -92,7 +94,7 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
 export function compileSource(source: string, options: DriverOptions): CompileResult {
   const module = compileLua(source, { file: options.file });
   const report = optimize(module, options);
-  const ir = printModule(module);
+  const ir = options.keepIr ? printModule(module) : undefined;
   const { programs, object } = codegen(module);
   return { module, programs, object, ir, report };
 }

@@ -106,9 +106,10 @@ async function compileCommand(p: Parsed, io: CliIo, sources: Map<string, string>
     printAfterAll: p.printAfterAll,
     printAfter: p.printAfter,
     log: io.stderr,
+    keepIr: p.emit === "ir",
   });
   if (p.stats) io.stderr(driver.formatStats(result));
-  if (p.emit === "ir") return io.stdout(result.ir);
+  if (p.emit === "ir") return io.stdout(result.ir ?? "");
   if (p.emit === "asm") {
     const asm = driver.formatAssembly(basename(p.output ?? p.input.replace(/\.lua$/, "") + ".o"), result.programs);
     if (p.output) return writeAtomically(p.output, new TextEncoder().encode(asm));
