@@ -78,10 +78,11 @@ class BodyLowering implements Emitter {
     this.b.loc = locationOf(this.file, node);
     const top = new Map<string, Binding>();
     this.scopes.push(top);
+    const vararg = params.find((p) => p.type === "VarargLiteral");
+    if (vararg) this.fail(vararg, "varargs are not supported");
     if (params.length > 1) this.fail(params[1]!, `a ${this.decl.kindName} program takes one parameter (its context), not ${params.length}`);
     const param = params[0];
-    if (param) {
-      if (param.type === "VarargLiteral") this.fail(param, "varargs are not supported");
+    if (param && param.type === "Identifier") {
       this.fn.params[0]!.name = param.name;
       top.set(param.name, { kind: "static", value: { kind: "context" } });
     }
@@ -560,7 +561,7 @@ class BodyLowering implements Emitter {
    * through their integer view (nil and false are 0, true is 1).
    */
   private number(rv: RValue, node: lua.Node, verb: string): Value {
-    const what = (t: string): string => `attempt to ${verb} ${t}${node.type === "Identifier" ? ` (local '${node.name}')` : ""}`;
+    const what = (t: string): string => `attempt to ${verb} ${t}${this.nameHint(node)}`;
     if (rv.kind === "cond") return this.fail(node, what("a boolean value"));
     if (rv.kind === "static") {
       const v = rv.value;
@@ -573,6 +574,13 @@ class BodyLowering implements Emitter {
     const t = this.ops.knownType(rv);
     if (t === "nil" || t === "boolean") return this.fail(node, what(`a ${t} value`));
     return rv.payload;
+  }
+
+  /** Lua's "(local 'x')" / "(upvalue 'x')" suffix of error messages about a named value. */
+  private nameHint(node: lua.Node): string {
+    if (node.type !== "Identifier") return "";
+    const kind = this.lookupLocal(node.name) ? "local" : this.decl.fn.scope.has(node.name) ? "upvalue" : "global";
+    return ` (${kind} '${node.name}')`;
   }
 
   // ---- expressions ----
