@@ -103,10 +103,9 @@ describe("toy target", () => {
     const call = inst([pUse(0), pDef(0)], [1]);
     const fn: RegAllocFunction = {
       numVRegs: 4,
-      blocks: [block([konst(0), konst(1), konst(2), copy(3, 2), inst([fixedUse(3, 0)]), call, twoAddr(0, 1), ret(0)])],
+      // The argument copy writes p0 directly; the call reads it.
+      blocks: [block([konst(0), konst(1), konst(2), copy(3, 2), { operands: [use(3), pDef(0)], clobbers: [], copy: true }, call, twoAddr(0, 1), ret(0)])],
     };
-    // The fixed use is a separate instruction here; the call itself reads p0.
-    fn.blocks[0]!.insts[4] = { operands: [use(3), pDef(0)], clobbers: [], copy: true };
     const out = allocate(fn, toy(4));
     expect(out.stats.spills).toBe(0);
     const regsOf = (v: number) => new Set(fn.blocks[0]!.insts.slice(0, 7).flatMap((i, k) => i.operands.map((o, j) => ("vreg" in o && o.vreg === v ? out.allocs[k]![j] : undefined))).filter((a) => a).map((a) => JSON.stringify(a)));
