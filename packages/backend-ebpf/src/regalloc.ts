@@ -1,28 +1,58 @@
 /**
- * Graph-colouring register allocation on machine IR (Chaitin 1982 with Briggs et al.
- * 1994 optimistic colouring and biased colour choice for copies).
+ * Register allocation of machine IR: an adapter from MIR to the target-independent
+ * allocator interface of `@luabpf/passes` (regalloc2-style: operands with constraints,
+ * clobbers, copies; see packages/passes/src/regalloc/interface.ts), and back.
  *
- * Physical registers r0..r9 are precoloured nodes; helper calls clobber r0..r5 so that a
- * value live across a call interferes with them and lands in r6..r9 or is spilled.
- * Spilled values are rewritten into short-lived temporaries around each use and def,
- * with 8-byte frame slots, and allocation repeats until everything colours.
+ * The eBPF register convention, as the allocator sees it:
+ * - r0 holds helper results and the program's return value (precoloured operands);
+ * - r1–r5 carry helper arguments and are clobbered by helper calls (and `ldpkt`);
+ * - r6–r9 are preserved across calls, so values live across a call land there or spill;
+ * - r10 is the read-only frame pointer: never allocated, never an operand.
+ * ALU instructions are two-address: `dst op= src` reads and writes dst, described as a
+ * def tied (reuse constraint) to the dst use. Spill slots become 8-byte frame slots that
+ * `layoutFrame` places below the program's own stack data.
+ *
+ * The default allocator is iterated register coalescing. When `LUABPF_CHECK_REGALLOC=1`
+ * (or `{ check: true }`), the independent checker proves each allocation.
  */
 import { InternalError } from "@luabpf/ir";
-import { FIRST_VREG, isCopy, isVirtual, mapRegs, regEffects, type MFunction, type MInst, type MReg } from "./mir.js";
+import {
+  allocateIrc,
+  checkAllocation,
+  formatAllocation,
+  type Allocation,
+  type Operand,
+  type RegAllocFunction,
+  type RegAllocInst,
+  type RegAllocOutput,
+  type RegAllocStats as CoreStats,
+  type RegAllocTarget,
+  type RegisterAllocator,
+} from "@luabpf/passes";
+import { FIRST_VREG, isVirtual, mapRegs, regEffects, type MFunction, type MInst, type MReg } from "./mir.js";
 
-/** Allocatable registers (r10 is the read-only frame pointer). */
-const K = 10;
-/** Colour preference: scratch registers first, callee-saved last. */
-const PREFERENCE = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+/** Allocation statistics: spills, reloads, copies removed and coalesced, spill slots, rounds. */
+export type RegAllocStats = CoreStats;
 
-export interface RegAllocStats {
-  spills: number;
-  reloads: number;
-  copiesRemoved: number;
-  rounds: number;
+/** The eBPF machine as the allocator sees it. */
+export const EBPF_TARGET: RegAllocTarget = {
+  name: "ebpf",
+  numRegs: 11,
+  // Call-clobbered registers first: a value not live across a call should not occupy a
+  // preserved register that a call-crossing value needs. Interference with call clobbers
+  // steers the call-crossing values to r6–r9.
+  allocatable: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  regName: (r) => `r${r}`,
+};
+
+export interface AllocateOptions {
+  /** Run the independent checker (default: environment variable `LUABPF_CHECK_REGALLOC=1`). */
+  check?: boolean;
+  /** Another allocator behind the same interface (default: iterated register coalescing). */
+  allocator?: RegisterAllocator;
 }
 
-/** Live-in sets per block, by iterating backward dataflow to a fixpoint. */
+/** Live-in / live-out sets per block of `mf` (virtual and physical registers). */
 export function liveness(mf: MFunction): { liveIn: Set<MReg>[]; liveOut: Set<MReg>[] } {
   const n = mf.blocks.length;
   const gen: Set<MReg>[] = [];
@@ -57,186 +87,104 @@ export function liveness(mf: MFunction): { liveIn: Set<MReg>[]; liveOut: Set<MRe
   return { liveIn, liveOut };
 }
 
-interface Graph {
-  adj: Map<MReg, Set<MReg>>;
-  moves: Map<MReg, MReg[]>;
-  cost: Map<MReg, number>;
-}
+/** The operand of MIR register `r`. */
+const operand = (kind: "use" | "def", r: MReg, extra: Partial<{ early: boolean; tiedTo: number }> = {}): Operand => {
+  if (!isVirtual(r)) return { kind, preg: r, ...(extra.early ? { early: true } : {}) };
+  return {
+    kind,
+    vreg: r - FIRST_VREG,
+    constraint: extra.tiedTo !== undefined ? { kind: "reuse", operand: extra.tiedTo } : { kind: "any" },
+    ...(extra.early ? { early: true } : {}),
+  };
+};
 
-function buildGraph(mf: MFunction, noSpill: Set<MReg>): Graph {
-  const { liveOut } = liveness(mf);
-  const adj = new Map<MReg, Set<MReg>>();
-  const moves = new Map<MReg, MReg[]>();
-  const cost = new Map<MReg, number>();
-  const node = (r: MReg): Set<MReg> => {
-    let s = adj.get(r);
-    if (!s) adj.set(r, (s = new Set()));
-    return s;
-  };
-  const edge = (a: MReg, b: MReg): void => {
-    if (a === b || (!isVirtual(a) && !isVirtual(b))) return;
-    node(a).add(b);
-    node(b).add(a);
-  };
-  const addMove = (a: MReg, b: MReg): void => {
-    (moves.get(a) ?? moves.set(a, []).get(a)!).push(b);
-    (moves.get(b) ?? moves.set(b, []).get(b)!).push(a);
-  };
-  mf.blocks.forEach((b, bi) => {
-    const weight = 10 ** Math.min(b.loopDepth, 6);
-    const live = new Set(liveOut[bi]);
-    for (let k = b.insts.length - 1; k >= 0; k--) {
-      const inst = b.insts[k]!;
-      const e = regEffects(inst);
-      for (const r of [...e.uses, ...e.defs]) {
-        if (isVirtual(r)) {
-          node(r);
-          cost.set(r, (cost.get(r) ?? 0) + (noSpill.has(r) ? Infinity : weight));
-        }
-      }
-      const copySrc = e.copy ? e.uses[0] : undefined;
-      if (copySrc !== undefined) addMove(e.defs[0]!, copySrc);
-      for (const d of [...e.defs, ...e.clobbers]) for (const l of live) if (l !== copySrc || !e.defs.includes(d)) edge(d, l);
-      if (e.earlyClobber) for (const d of e.defs) for (const u of e.uses) edge(d, u);
-      for (const d of e.defs) live.delete(d);
-      for (const d of e.clobbers) live.delete(d);
-      for (const u of e.uses) live.add(u);
-    }
-  });
-  return { adj, moves, cost };
-}
-
-/** Colours the graph; returns the colouring and the nodes that must be spilled. */
-function color(g: Graph): { colors: Map<MReg, number>; spilled: MReg[] } {
-  const vregs = [...g.adj.keys()].filter(isVirtual).sort((a, b) => a - b);
-  const degree = new Map<MReg, number>();
-  for (const v of vregs) degree.set(v, g.adj.get(v)!.size);
-  const removed = new Set<MReg>();
-  const stack: MReg[] = [];
-  const remaining = new Set(vregs);
-  const low: MReg[] = vregs.filter((v) => degree.get(v)! < K);
-  const remove = (v: MReg): void => {
-    remaining.delete(v);
-    removed.add(v);
-    stack.push(v);
-    for (const n of g.adj.get(v)!) {
-      if (!isVirtual(n) || removed.has(n)) continue;
-      const d = degree.get(n)! - 1;
-      degree.set(n, d);
-      if (d === K - 1) low.push(n);
-    }
-  };
-  while (remaining.size > 0) {
-    let v: MReg | undefined;
-    while (low.length > 0) {
-      const c = low.pop()!;
-      if (remaining.has(c)) {
-        v = c;
-        break;
-      }
-    }
-    if (v === undefined) {
-      // Potential spill: the cheapest per unit of degree; pushed optimistically (Briggs).
-      let best: MReg | undefined;
-      let bestScore = Infinity;
-      for (const c of remaining) {
-        const score = g.cost.get(c)! / Math.max(1, degree.get(c)!);
-        if (best === undefined || score < bestScore) {
-          best = c;
-          bestScore = score;
-        }
-      }
-      v = best!;
-    }
-    remove(v);
+/** Describes one MIR instruction through the allocator interface. */
+export function describeInst(i: MInst): RegAllocInst {
+  const e = regEffects(i);
+  const operands: Operand[] = e.uses.map((r) => operand("use", r));
+  for (const d of e.defs) {
+    // Two-address forms read and write the same register: a def tied to that use.
+    const tied = e.uses.indexOf(d);
+    operands.push(operand("def", d, { early: e.earlyClobber, ...(tied >= 0 ? { tiedTo: tied } : {}) }));
   }
-  const colors = new Map<MReg, number>();
-  const spilled: MReg[] = [];
-  while (stack.length > 0) {
-    const v = stack.pop()!;
-    const forbidden = new Set<number>();
-    for (const n of g.adj.get(v)!) {
-      const c = isVirtual(n) ? colors.get(n) : n;
-      if (c !== undefined) forbidden.add(c);
-    }
-    let choice: number | undefined;
-    for (const m of g.moves.get(v) ?? []) {
-      const c = isVirtual(m) ? colors.get(m) : m;
-      if (c !== undefined && !forbidden.has(c)) {
-        choice = c;
-        break;
-      }
-    }
-    if (choice === undefined) choice = PREFERENCE.find((c) => !forbidden.has(c));
-    if (choice === undefined) spilled.push(v);
-    else colors.set(v, choice);
-  }
-  return { colors, spilled };
+  return { operands, clobbers: e.clobbers, copy: e.copy };
 }
 
-/** Rewrites each spilled register into temporaries loaded/stored around each instruction. */
-function rewriteSpills(mf: MFunction, spilled: MReg[], noSpill: Set<MReg>, stats: RegAllocStats): void {
-  const slotOf = new Map<MReg, number>();
-  for (const s of spilled) slotOf.set(s, mf.slots.push({ size: 8, align: 8, spill: true }) - 1);
+/** `mf` through the allocator interface. */
+export function describeFunction(mf: MFunction): RegAllocFunction {
+  return {
+    numVRegs: Math.max(0, mf.nextVReg - FIRST_VREG),
+    blocks: mf.blocks.map((b) => ({ insts: b.insts.map(describeInst), succs: b.succs, loopDepth: b.loopDepth })),
+  };
+}
+
+/** Allocates physical registers for every virtual register of `mf`, in place (spill slots are added to its frame). */
+export function allocateRegisters(mf: MFunction, options: AllocateOptions = {}): RegAllocStats {
+  const fn = describeFunction(mf);
+  let out: RegAllocOutput;
+  try {
+    out = (options.allocator ?? allocateIrc)(fn, EBPF_TARGET);
+  } catch (e) {
+    throw new InternalError(`register allocation of ${mf.name}: ${(e as Error).message}`, { cause: e });
+  }
+  if (options.check ?? process.env.LUABPF_CHECK_REGALLOC === "1") {
+    try {
+      checkAllocation(fn, EBPF_TARGET, out);
+    } catch (e) {
+      throw new InternalError(`register allocation of ${mf.name} failed the checker: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  applyAllocation(mf, out);
+  return out.stats;
+}
+
+/** Rewrites `mf` with an allocation: registers replaced, copies materialised or dropped, edits inserted. */
+export function applyAllocation(mf: MFunction, out: RegAllocOutput): void {
+  const slotBase = mf.slots.length;
+  for (let s = 0; s < out.numSpillSlots; s++) mf.slots.push({ size: 8, align: 8, spill: true });
+  const before = new Map<number, MInst[]>();
+  const after = new Map<number, MInst[]>();
+  const reg = (a: Allocation): MReg => {
+    if (a.kind !== "reg") throw new InternalError(`regalloc: expected a register, got ${formatAllocation(a, EBPF_TARGET)}`);
+    return a.reg;
+  };
+  const move = (from: Allocation, to: Allocation): MInst => {
+    if (from.kind === "reg" && to.kind === "reg") return { k: "alu", op: "mov", w: 64, dst: to.reg, src: from.reg };
+    if (from.kind === "stack" && to.kind === "reg") return { k: "ldx", size: "DW", dst: to.reg, addr: { slot: slotBase + from.slot, off: 0 } };
+    if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg };
+    throw new InternalError("regalloc: stack-to-stack move");
+  };
+  for (const e of out.edits) {
+    const m = e.pos === "before" ? before : after;
+    (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to));
+  }
+  let id = 0;
   for (const b of mf.blocks) {
-    const out: MInst[] = [];
+    const insts: MInst[] = [];
     for (const inst of b.insts) {
-      const e = regEffects(inst);
-      const touched = [...new Set([...e.uses, ...e.defs])].filter((r) => slotOf.has(r));
-      if (touched.length === 0) {
-        out.push(inst);
-        continue;
-      }
-      const temp = new Map<MReg, MReg>();
-      for (const r of touched) {
-        const t = mf.nextVReg++;
-        noSpill.add(t);
-        temp.set(r, t);
-        if (e.uses.includes(r)) {
-          out.push({ k: "ldx", size: "DW", dst: t, addr: { slot: slotOf.get(r)!, off: 0 } });
-          stats.reloads++;
-        }
-      }
-      mapRegs(inst, (r) => temp.get(r) ?? r);
-      out.push(inst);
-      for (const r of touched) {
-        if (e.defs.includes(r)) {
-          out.push({ k: "stx", size: "DW", addr: { slot: slotOf.get(r)!, off: 0 }, src: temp.get(r)! });
-          stats.spills++;
-        }
-      }
-    }
-    b.insts = out;
-  }
-}
-
-/** Allocates physical registers for every virtual register of `mf`, in place. */
-export function allocateRegisters(mf: MFunction): RegAllocStats {
-  const stats: RegAllocStats = { spills: 0, reloads: 0, copiesRemoved: 0, rounds: 0 };
-  const noSpill = new Set<MReg>();
-  for (;;) {
-    stats.rounds++;
-    if (stats.rounds > 50) throw new InternalError(`register allocation of ${mf.name} does not converge`);
-    const g = buildGraph(mf, noSpill);
-    const { colors, spilled } = color(g);
-    if (spilled.length > 0) {
-      if (spilled.some((s) => noSpill.has(s))) throw new InternalError(`register allocation of ${mf.name}: a spill temporary could not be coloured`);
-      rewriteSpills(mf, spilled, noSpill, stats);
-      continue;
-    }
-    for (const b of mf.blocks) {
-      for (const inst of b.insts) {
-        mapRegs(inst, (r) => {
-          if (!isVirtual(r)) return r;
-          const c = colors.get(r);
-          if (c === undefined) throw new InternalError(`v${r - FIRST_VREG} has no register`);
-          return c;
+      const k = id++;
+      insts.push(...(before.get(k) ?? []));
+      const allocs = out.allocs[k]!;
+      const ops = describeInst(inst).operands;
+      if (regEffects(inst).copy) {
+        const [src, dst] = allocs as [Allocation, Allocation];
+        const same = src.kind === dst.kind && (src.kind === "reg" ? src.reg === (dst as { reg: number }).reg : src.slot === (dst as { slot: number }).slot);
+        if (!same) insts.push(move(src, dst));
+      } else {
+        const regOf = new Map<MReg, MReg>();
+        ops.forEach((o, j) => {
+          if (!("vreg" in o)) return;
+          const r = o.vreg + FIRST_VREG;
+          const p = reg(allocs[j]!);
+          const prev = regOf.get(r);
+          if (prev !== undefined && prev !== p) throw new InternalError(`regalloc: v${o.vreg} in two registers in one instruction`);
+          regOf.set(r, p);
         });
+        mapRegs(inst, (r) => regOf.get(r) ?? r);
+        insts.push(inst);
       }
-      const before = b.insts.length;
-      b.insts = b.insts.filter((i) => !(isCopy(i) && i.dst === i.src));
-      stats.copiesRemoved += before - b.insts.length;
+      insts.push(...(after.get(k) ?? []));
     }
-    return stats;
+    b.insts = insts;
   }
 }
