@@ -56,7 +56,7 @@ const programs = fc.tuple(tapeArb, fc.array(inputArb, { minLength: 3, maxLength:
 describe("differential: interpreter before and after", () => {
   for (const pass of defaultRegistry.names()) {
     test(`pass ${pass}`, () => {
-      fc.assert(fc.property(programs, ([tape, inputs]) => void checkPipeline(pass, tape, inputs)), { numRuns: Math.round(300 * SCALE) });
+      fc.assert(fc.property(programs, ([tape, inputs]) => void checkPipeline(pass, tape, inputs)), { numRuns: Math.round(500 * SCALE) });
     });
   }
   test("non-default options: dce(aggressive=false), gvn(loads=false)", () => {
@@ -70,7 +70,7 @@ describe("differential: interpreter before and after", () => {
           const report = checkPipeline(PIPELINES[level], tape, inputs);
           for (const p of report.passes) for (const [k, v] of Object.entries(p.stats)) totals.set(`${p.name}:${k}`, (totals.get(`${p.name}:${k}`) ?? 0) + v);
         }),
-        { numRuns: Math.round(700 * SCALE) },
+        { numRuns: Math.round(1200 * SCALE) },
       );
       // The pipeline must actually do something on these programs (a test that cannot fail is a defect).
       expect(totals.get("sccp:constants-folded") ?? 0).toBeGreaterThan(0);
