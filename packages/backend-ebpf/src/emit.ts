@@ -72,14 +72,31 @@ export function emitFunction(mf: MFunction): AsmResult {
   };
   for (const block of mf.blocks) for (const i of block.insts) if (i.k === "ja" || i.k === "jcc") i.target = forward(i.target);
 
-  mf.blocks.forEach((block, bi) => {
+  // The kernel rejects unreachable instructions: emit only blocks reachable by jumps and
+  // fall-through from the entry (threading may have orphaned forwarding blocks).
+  const reachable = new Uint8Array(mf.blocks.length);
+  const work = [0];
+  while (work.length > 0) {
+    const b = work.pop()!;
+    if (reachable[b]) continue;
+    reachable[b] = 1;
+    const insts = mf.blocks[b]!.insts;
+    for (const i of insts) if (i.k === "ja" || i.k === "jcc") work.push(i.target);
+    const last = insts[insts.length - 1];
+    if (!last || (last.k !== "ja" && last.k !== "exit")) if (b + 1 < mf.blocks.length) work.push(b + 1);
+  }
+  const order = mf.blocks.map((_, b) => b).filter((b) => reachable[b]);
+
+  order.forEach((bi, k) => {
+    const next = order[k + 1];
+    const block = mf.blocks[bi]!;
     items.push(asmLabel(label(bi)));
     const insts = block.insts.slice();
     // Branch layout: fall through where possible.
     const last = insts[insts.length - 1];
     const prev = insts[insts.length - 2];
-    if (last?.k === "ja" && last.target === bi + 1) insts.pop();
-    else if (last?.k === "ja" && prev?.k === "jcc" && prev.target === bi + 1 && INVERT[prev.op]) {
+    if (last?.k === "ja" && last.target === next) insts.pop();
+    else if (last?.k === "ja" && prev?.k === "jcc" && prev.target === next && INVERT[prev.op]) {
       insts.pop();
       insts[insts.length - 1] = { ...prev, op: INVERT[prev.op]!, target: last.target };
     }

@@ -1,5 +1,5 @@
 // End to end on the real kernel: Lua → object → loader → verifier → BPF_PROG_TEST_RUN.
-import { describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import { buildPacket, kernelOrSkip, loadObject, type LoadedObject, type PlainMapHandle } from "@luabpf/loader";
 import { compileSource } from "../src/driver.js";
 import { asSeenByPacketSocket } from "../src/run.js";
@@ -7,8 +7,10 @@ import { le, leBytes, readExample } from "./helpers.js";
 
 const kernel = kernelOrSkip();
 
+/** Every test runs at each optimisation level: the kernel must accept both and agree. */
+let optLevel: 0 | 2 = 2;
 function load(source: string, file = "test.lua"): LoadedObject {
-  return loadObject(compileSource(source, { file }).object);
+  return loadObject(compileSource(source, { file, optLevel, verifyEach: true }).object);
 }
 function program(obj: LoadedObject, section: string) {
   const p = [...obj.programs.values()].find((x) => x.section === section);
@@ -29,7 +31,11 @@ function runTc(obj: LoadedObject, spec: string, repeat = 1): number {
 }
 const asTc = (source: string): string => source.replace("bpf.socket(", "bpf.tc(");
 
-describe.skipIf(!kernel)("end to end on the kernel", () => {
+describe.skipIf(!kernel).each([0, 2] as const)("end to end on the kernel at -O%i", (level) => {
+  beforeEach(() => {
+    optLevel = level;
+  });
+
   test("per-protocol packet counter (array map, xadd) as socket filter and as tc", () => {
     for (const [source, run] of [
       [readExample("proto-count.lua"), runSocket],
