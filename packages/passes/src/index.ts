@@ -50,3 +50,4 @@ export { dce, writeOnlySlots } from "./passes/dce.js";
 export { gvn } from "./passes/gvn.js";
 export { simplifyCfg } from "./passes/simplify-cfg.js";
 export { strengthReduce } from "./passes/strength-reduce.js";
+export * from "./regalloc/index.js";
