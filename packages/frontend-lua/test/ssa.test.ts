@@ -1,0 +1,99 @@
+/**
+ * The Braun et al. SSA builder on hand-built CFGs: phis at joins, trivial phis removed,
+ * incomplete phis in unsealed loop headers completed (and removed when trivial, with the
+ * removal cascading to the phis that used them).
+ */
+import { Builder, Function, i64, verifyFunction } from "@luabpf/ir";
+import { describe, expect, test } from "vitest";
+import { SsaBuilder } from "../src/ssa.js";
+
+function setup() {
+  const fn = new Function("f", [i64], i64);
+  const b = new Builder(fn);
+  const ssa = new SsaBuilder(fn);
+  return { fn, b, ssa, p: fn.params[0]! };
+}
+
+describe("SsaBuilder", () => {
+  test("a join of two different definitions gets a phi; equal ones do not", () => {
+    const { fn, b, ssa, p } = setup();
+    const x = ssa.newVariable(i64, "x");
+    const y = ssa.newVariable(i64, "y");
+    const [entry, then, other, join] = [fn.createBlock(), fn.createBlock(), fn.createBlock(), fn.createBlock()];
+    ssa.seal(entry);
+    ssa.write(y, entry, p);
+    b.atEnd(entry).condBr(p, then, other);
+    ssa.seal(then);
+    ssa.seal(other);
+    ssa.write(x, then, b.const(1));
+    b.atEnd(then).br(join);
+    ssa.write(x, other, b.const(2));
+    b.atEnd(other).br(join);
+    ssa.seal(join);
+    const vx = ssa.read(x, join);
+    const vy = ssa.read(y, join);
+    expect(vx.kind === "instruction" && vx.opcode).toBe("phi");
+    expect(vy).toBe(p);
+    b.atEnd(join).ret(b.add(vx, vy));
+    expect(verifyFunction(fn)).toEqual([]);
+    expect(join.phis()).toHaveLength(1);
+  });
+
+  test("an incomplete phi of a loop header is removed when the loop does not change the variable", () => {
+    const { fn, b, ssa, p } = setup();
+    const x = ssa.newVariable(i64, "x");
+    const i = ssa.newVariable(i64, "i");
+    const [entry, header, body, exit] = [fn.createBlock(), fn.createBlock(), fn.createBlock(), fn.createBlock()];
+    ssa.seal(entry);
+    ssa.write(x, entry, p);
+    ssa.write(i, entry, b.const(0));
+    b.atEnd(entry).br(header);
+    // Header not sealed: the back edge does not exist yet.
+    const iv = ssa.read(i, header);
+    const xv = ssa.read(x, header);
+    const cond = b.atEnd(header).compare("slt", iv, xv);
+    b.condBr(cond, body, exit);
+    ssa.seal(body);
+    ssa.write(i, body, b.atEnd(body).add(ssa.read(i, body), b.const(1)));
+    b.br(header);
+    ssa.seal(header);
+    ssa.seal(exit);
+    b.atEnd(exit).ret(ssa.read(i, exit));
+    expect(header.phis()).toHaveLength(1); // i only; x's phi was trivial
+    expect(cond.operand(1)).toBe(p); // the use of x's phi now uses p
+    expect(verifyFunction(fn)).toEqual([]);
+  });
+
+  test("trivial phi removal cascades through nested loops", () => {
+    const { fn, b, ssa, p } = setup();
+    const x = ssa.newVariable(i64, "x");
+    const [entry, outer, inner, innerBody, innerExit, exit] = [1, 2, 3, 4, 5, 6].map(() => fn.createBlock());
+    ssa.seal(entry!);
+    ssa.write(x, entry!, p);
+    b.atEnd(entry!).br(outer!);
+    b.atEnd(outer!).br(inner!);
+    b.atEnd(inner!).condBr(p, innerBody!, innerExit!);
+    ssa.seal(innerBody!);
+    // Reads through the unsealed inner and outer headers: two incomplete phis.
+    const use = b.atEnd(innerBody!).add(ssa.read(x, innerBody!), b.const(1));
+    expect(use.operand(0).kind).toBe("instruction");
+    b.condBr(use, inner!, innerExit!);
+    ssa.seal(inner!);
+    ssa.seal(innerExit!);
+    b.atEnd(innerExit!).condBr(p, outer!, exit!);
+    ssa.seal(outer!);
+    ssa.seal(exit!);
+    b.atEnd(exit!).ret(ssa.read(x, exit!));
+    expect(fn.blocks.flatMap((bb) => bb.phis())).toHaveLength(0);
+    expect(use.operand(0)).toBe(p);
+    expect(verifyFunction(fn)).toEqual([]);
+  });
+
+  test("reads in blocks without predecessors see the variable's undefined value", () => {
+    const { fn, b, ssa } = setup();
+    const x = ssa.newVariable(i64, "x", fn.constant(i64, 3));
+    const dead = fn.createBlock();
+    ssa.seal(dead);
+    expect(ssa.read(x, dead)).toBe(b.const(3));
+  });
+});
