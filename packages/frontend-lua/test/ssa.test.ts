@@ -3,7 +3,7 @@
  * incomplete phis in unsealed loop headers completed (and removed when trivial, with the
  * removal cascading to the phis that used them).
  */
-import { Builder, Function, i64, verifyFunction } from "@luabpf/ir";
+import { Builder, Function, i64, isInstruction, verifyFunction } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { SsaBuilder } from "../src/ssa.js";
 
@@ -32,7 +32,7 @@ describe("SsaBuilder", () => {
     ssa.seal(join);
     const vx = ssa.read(x, join);
     const vy = ssa.read(y, join);
-    expect(vx.kind === "instruction" && vx.opcode).toBe("phi");
+    expect(isInstruction(vx, "phi")).toBe(true);
     expect(vy).toBe(p);
     b.atEnd(join).ret(b.add(vx, vy));
     expect(verifyFunction(fn)).toEqual([]);
