@@ -6,9 +6,20 @@
  * A `condbr` whose two targets are the same block gives one edge of kind "both" (the
  * graphology graph is a simple graph).
  */
-import { DirectedGraph } from "graphology";
+import { createRequire } from "node:module";
+import type { DirectedGraph } from "graphology";
 import type { BasicBlock, Function, Instruction } from "../core.js";
 import { printInstruction } from "../print.js";
+
+/**
+ * graphology is loaded on first use: most compilations never export a graph, and the
+ * command line's start-up time should not pay for it.
+ */
+let graphology: typeof import("graphology") | undefined;
+function loadGraphology(): typeof import("graphology") {
+  graphology ??= createRequire(import.meta.url)("graphology") as typeof import("graphology");
+  return graphology;
+}
 
 /** The kind of a CFG edge: the true or false side of a `condbr`, both of them, or a `br`. */
 export type CfgEdgeKind = "true" | "false" | "both" | "jump";
@@ -53,7 +64,7 @@ function edgesOf(bb: BasicBlock): Edge[] {
 
 /** The CFG of `fn` as a graphology directed graph (node keys `bb<N>`, edge keys `bbA->bbB`). */
 export function cfgToGraph(fn: Function): DirectedGraph<CfgNodeAttributes, CfgEdgeAttributes> {
-  const g = new DirectedGraph<CfgNodeAttributes, CfgEdgeAttributes>();
+  const g = new (loadGraphology().DirectedGraph)<CfgNodeAttributes, CfgEdgeAttributes>();
   fn.blocks.forEach((bb, i) => g.addNode(blockKey(bb), { block: bb.id, instructions: bb.size, entry: i === 0 }));
   for (const bb of fn.blocks) {
     for (const e of edgesOf(bb)) {
