@@ -3,7 +3,7 @@
  * offending construct (file:line:column, 1-based) with its exact message. Also: several
  * errors are reported together, and no other exception escapes on bad input.
  */
-import { CompileError } from "@luabpf/ir";
+import { CompileError, verifyModule } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { compileLua } from "../src/index.js";
 import { diagnostics, errorOf } from "./helpers.js";
@@ -210,6 +210,58 @@ describe("reporting", () => {
       } catch (e) {
         expect(e, `${src}: ${String(e)}`).toBeInstanceOf(CompileError);
         expect((e as CompileError).diagnostics.length, src).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
+describe("robustness", () => {
+  /** Deterministic xorshift PRNG. */
+  function rng(seed: number): () => number {
+    let s = seed >>> 0 || 1;
+    return () => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return (s >>> 0) / 2 ** 32;
+    };
+  }
+
+  const base = `
+local bpf = require('bpf')
+local m = bpf.map('hash', 64, 'uint32_t', 'uint64_t')
+local N = 3
+bpf.socket(function (skb)
+  local v = m[pkt.ip.src]
+  if not v then m[pkt.ip.src] = skb.len else xadd(m[pkt.ip.src], 1) end
+  for i = 1, N do v = (v or 0) + i // 2 end
+  while skb.len > 10 and v ~= nil do break end
+  return pkt.ip.tcp.dst_port == 80 and skb.len or 0
+end)
+bpf.kprobe('f', function (r) m[pid_tgid()] = time() return r.parm1 end)
+`;
+  const tokens = base.match(/[A-Za-z_][A-Za-z_0-9]*|\d+|'[^']*'|[^\sA-Za-z_0-9]/g)!;
+  const pieces = ["nil", "true", "1.5", "'s'", "{}", "...", "(", ")", "=", "==", "+", "//", "..", "not", "and", "end", "local", "pkt", "skb", "m", "x", "[", "]", ".", ":", ",", "return", "break", "function"];
+
+  test("mutated programs compile or throw a CompileError, nothing else", () => {
+    const next = rng(12345);
+    for (let n = 0; n < 400; n++) {
+      const t = [...tokens];
+      const edits = 1 + Math.floor(next() * 3);
+      for (let k = 0; k < edits; k++) {
+        const i = Math.floor(next() * t.length);
+        const r = next();
+        if (r < 0.4) t.splice(i, 1);
+        else if (r < 0.7) t[i] = pieces[Math.floor(next() * pieces.length)]!;
+        else t.splice(i, 0, pieces[Math.floor(next() * pieces.length)]!);
+      }
+      const src = t.join(" ");
+      try {
+        const m = compileLua(src, { file: "fuzz.lua" });
+        expect(verifyModule(m), src).toEqual([]);
+      } catch (e) {
+        if (!(e instanceof CompileError)) throw new Error(`non-CompileError on:\n${src}\n${String(e)}`, { cause: e });
+        expect(e.diagnostics.length, src).toBeGreaterThan(0);
       }
     }
   });
