@@ -14,7 +14,7 @@ import type * as lua from "luaparse";
 import { C_TYPES, MAP_DEFAULTS, MAP_TYPES, PROGRAM_KINDS, type CType, type ProgramKind } from "./builtins.js";
 import { DiagnosticBag, fail, silentError } from "./diagnostics.js";
 import { ARITH_OPERATORS, evalBinary, parseNumericLiteral, wrap, type ArithOperator } from "./integer.js";
-import { describeStatic, type MapInfo, type StaticScope, type StaticValue } from "./values.js";
+import { describeStatic, type MapInfo, type StaticValue } from "./values.js";
 import type { MapKind } from "@luabpf/ir";
 
 /** A program declared at the top level. */
@@ -95,8 +95,7 @@ class TopLevelEvaluator {
         return;
       }
       case "AssignmentStatement":
-        this.fail(stmt, "only declarations are allowed at the top level: assignments must be 'local' declarations");
-      // eslint-disable-next-line no-fallthrough
+        return this.fail(stmt, "only declarations are allowed at the top level: assignments must be 'local' declarations");
       default:
         this.fail(stmt, `only declarations are allowed at the top level (maps, programs, constants and local functions), not ${statementName(stmt)}`);
     }
@@ -324,6 +323,3 @@ function expressionName(e: lua.Expression): string {
       return e.type;
   }
 }
-
-/** For tests and messages: the program kinds known. */
-export type { MapInfo, StaticScope };

@@ -19,7 +19,7 @@
  * Cost: each read is O(1) when the block defines the variable, otherwise proportional to
  * the blocks walked back to a definition (each gets the definition recorded).
  */
-import { assert, BasicBlock, Builder, Function, isInstruction, type Instruction, type Type, type Value } from "@luabpf/ir";
+import { assert, BasicBlock, Builder, Function, type Instruction, type Type, type Value } from "@luabpf/ir";
 
 /** A source variable, by number. */
 export type SsaVariable = number;
@@ -176,9 +176,4 @@ export function removeTrivialPhis(fn: Function): number {
     }
   }
   return removed;
-}
-
-/** Is `v` a phi? */
-export function isPhi(v: Value): v is Instruction {
-  return isInstruction(v, "phi");
 }
