@@ -9,6 +9,7 @@ import { genProgram } from "./gen-ir.js";
 import { liveAcrossCalls, swapLoop } from "./programs.js";
 
 const PACKET = buildPacket("tcp,dport=80");
+process.env.LUABPF_CHECK_REGALLOC = "1";
 
 function runInKernel(m: Module): { kernel: number; expected: number; spills: number } {
   const expected = interpret(m, "prog", ["ctx"], { packet: PACKET, maps: MapState.fromModule(m) });
