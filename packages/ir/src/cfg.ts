@@ -16,10 +16,26 @@ function terminatorOf(bb: BasicBlock): Instruction {
   return t;
 }
 
-/** Replaces, in every phi of `bb`, the first incoming block `from` by `to`. */
-export function replacePhiIncomingBlock(bb: BasicBlock, from: BasicBlock, to: BasicBlock): void {
+/**
+ * The index of the `n`-th incoming pair from `from` in `phi`. When a terminator has
+ * several edges to the same block, the n-th pair from it belongs to its n-th such edge.
+ */
+function nthIncoming(phi: Instruction, from: BasicBlock, n: number): number {
+  for (let i = 0; i < phi.incoming.length; i++) if (phi.incoming[i] === from && n-- === 0) return i;
+  return -1;
+}
+
+/** Which of `term`'s edges to `target` slot `slot` is (0 for the first such edge). */
+function edgeOccurrence(term: Instruction, slot: number): number {
+  let n = 0;
+  for (let k = 0; k < slot; k++) if (term.targets[k] === term.targets[slot]) n++;
+  return n;
+}
+
+/** Replaces, in every phi of `bb`, the `occurrence`-th incoming block `from` (default the first) by `to`. */
+export function replacePhiIncomingBlock(bb: BasicBlock, from: BasicBlock, to: BasicBlock, occurrence = 0): void {
   for (const phi of bb.phis()) {
-    const i = phi.incomingIndex(from);
+    const i = nthIncoming(phi, from, occurrence);
     if (i >= 0) phi.incoming[i] = to;
   }
 }
@@ -38,8 +54,9 @@ export function splitEdge(from: BasicBlock, to: BasicBlock, edgeIndex?: number):
   const br = fn.createInstruction("br", voidType, voidType);
   br.targets.push(to);
   mid.append(br);
+  const occurrence = edgeOccurrence(term, slot);
   term.setTarget(slot, mid);
-  replacePhiIncomingBlock(to, from, mid);
+  replacePhiIncomingBlock(to, from, mid, occurrence);
   return mid;
 }
 
@@ -84,7 +101,8 @@ export function redirectBranch(
   const term = terminatorOf(from);
   const slot = edgeIndex ?? term.targets.indexOf(oldTarget);
   assert(slot >= 0 && term.targets[slot] === oldTarget, () => `redirectBranch: no edge @bb${from.id} -> @bb${oldTarget.id}`);
-  for (const phi of oldTarget.phis()) phi.removeIncoming(from);
+  const occurrence = edgeOccurrence(term, slot);
+  for (const phi of oldTarget.phis()) phi.removeOperand(nthIncoming(phi, from, occurrence));
   for (const phi of newTarget.phis()) {
     if (!incoming) throw new InternalError(`redirectBranch: @bb${newTarget.id} has phis and no incoming values were given`);
     phi.addIncoming(incoming(phi), from);
@@ -102,7 +120,10 @@ export function foldConditionalBranch(bb: BasicBlock, taken: boolean): void {
   assert(term.opcode === "condbr", "foldConditionalBranch: block does not end in condbr");
   const keep = term.targets[taken ? 0 : 1]!;
   const drop = term.targets[taken ? 1 : 0]!;
-  for (const phi of drop.phis()) phi.removeIncoming(bb);
+  // With both edges into one block, drop the pair of the edge that goes (the second pair
+  // belongs to the false edge).
+  const occurrence = keep === drop && taken ? 1 : 0;
+  for (const phi of drop.phis()) phi.removeOperand(nthIncoming(phi, bb, occurrence));
   term.erase();
   const br = bb.parent!.createInstruction("br", voidType, voidType);
   br.targets.push(keep);

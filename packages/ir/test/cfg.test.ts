@@ -1,9 +1,10 @@
 // CFG edit helpers on diamonds and loops: predecessors, successors, phi incoming pairs,
 // and a clean verifier afterwards.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, test } from "vitest";
 import { Builder } from "../src/builder.js";
 import { foldConditionalBranch, reachableBlocks, redirectBranch, removeBlock, removeUnreachableBlocks, splitBlock, splitEdge } from "../src/cfg.js";
-import { BasicBlock, Function, Instruction } from "../src/core.js";
+import { BasicBlock, Constant, Function, Instruction } from "../src/core.js";
+import { parseModule } from "../src/parse.js";
 import { i64 } from "../src/types.js";
 import { verifyFunction } from "../src/verify.js";
 
@@ -276,5 +277,41 @@ describe("removing blocks", () => {
     B.unreachable();
     i2.setOperand(1, d);
     expect(() => removeUnreachableBlocks(fn)).toThrow(/used by .* in a live block/);
+  });
+});
+
+describe("two edges into one block", () => {
+  // condbr %c, @j, @j with a phi taking 1 on the true edge and 2 on the false edge.
+  const build = () =>
+    parseModule(`func @f(i64 %0) -> i64 {
+@bb0:
+  condbr %0, @bb1, @bb1
+@bb1:
+  %1 = phi i64 [1, @bb0], [2, @bb0]
+  ret %1
+}`).functions[0]!;
+  const values = (fn: Function): bigint[] => fn.blocks.flatMap((b) => b.phis()).flatMap((p) => p.operands.map((v) => (v as Constant).value));
+
+  test("folding to the true edge keeps the true edge's value", () => {
+    const fn = build();
+    foldConditionalBranch(fn.entry, true);
+    expect(values(fn)).toEqual([1n]);
+    expect(verifyFunction(fn)).toEqual([]);
+  });
+
+  test("folding to the false edge keeps the false edge's value", () => {
+    const fn = build();
+    foldConditionalBranch(fn.entry, false);
+    expect(values(fn)).toEqual([2n]);
+    expect(verifyFunction(fn)).toEqual([]);
+  });
+
+  test("splitting the second edge moves the second pair", () => {
+    const fn = build();
+    const mid = splitEdge(fn.entry, fn.blocks[1]!, 1);
+    const phi = fn.blocks.find((b) => b.phis().length > 0)!.phis()[0]!;
+    expect(phi.incoming.map((b) => b.id)).toEqual([fn.entry.id, mid.id]);
+    expect((phi.incomingValue(mid) as Constant).value).toBe(2n);
+    expect(verifyFunction(fn)).toEqual([]);
   });
 });
