@@ -1,7 +1,7 @@
 // The verifier on a large function: linear behaviour, no recursion.
 import { expect, it } from "vitest";
 import { Builder } from "../src/builder.js";
-import { Function } from "../src/core.js";
+import { Function, type Value } from "../src/core.js";
 import { i64 } from "../src/types.js";
 import { verifyFunction } from "../src/verify.js";
 
@@ -9,7 +9,7 @@ it("verifies a function of 37.5k blocks (a chain of diamonds) without errors", (
   const fn = new Function("big", [i64], i64);
   const B = new Builder(fn);
   let bb = fn.createBlock();
-  let acc = fn.params[0]!;
+  let acc: Value = fn.params[0]!;
   for (let k = 0; k < 12_500; k++) {
     const [t, f, j] = [fn.createBlock(), fn.createBlock(), fn.createBlock()];
     B.atEnd(bb).condBr(acc, t, f);
