@@ -8,6 +8,15 @@
 export * from "./isa/index.js";
 export * from "./mir.js";
 export { selectFunction } from "./isel.js";
-export { allocateRegisters, liveness as machineLiveness, type RegAllocStats } from "./regalloc.js";
+export {
+  allocateRegisters,
+  applyAllocation,
+  describeFunction,
+  describeInst,
+  EBPF_TARGET,
+  liveness as machineLiveness,
+  type AllocateOptions,
+  type RegAllocStats,
+} from "./regalloc.js";
 export { emitFunction, layoutFrame, MAX_STACK } from "./emit.js";
 export { compileFunction, compileModule, splitCriticalEdges, type CompiledProgram } from "./compile.js";

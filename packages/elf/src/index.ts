@@ -59,3 +59,4 @@ export {
   SymbolBind,
   SymbolType,
 } from "./constants.js";
+export { StringTable } from "./bytes.js";
