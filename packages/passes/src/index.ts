@@ -50,4 +50,8 @@ export { dce, writeOnlySlots } from "./passes/dce.js";
 export { gvn } from "./passes/gvn.js";
 export { simplifyCfg } from "./passes/simplify-cfg.js";
 export { strengthReduce } from "./passes/strength-reduce.js";
+export { redundantStore } from "./passes/redundant-store.js";
+export { mapLookupCse } from "./passes/map-lookup-cse.js";
+export { correlatedBranch } from "./passes/correlated-branch.js";
+export { helperEffects, callEffects, mayAlias, type HelperEffects } from "./util/memory.js";
 export * from "./regalloc/index.js";

@@ -4,7 +4,10 @@
  * -O0 runs nothing; -O1 folds constants, simplifies, removes dead code and cleans the
  * CFG once; -O2 adds value numbering and strength reduction and runs the scalar
  * cleanup twice, since CFG simplification exposes new constants (merged blocks, threaded
- * jumps) and value numbering exposes new dead code.
+ * jumps) and value numbering exposes new dead code. Redundant stores go first (a key
+ * slot stored again with the same value); after value numbering has merged the `mapref`s,
+ * a repeated lookup of that key reuses the first, and correlated-branch folds its
+ * now-repeated null check.
  */
 import type { Pass } from "./pass.js";
 import { PassRegistry } from "./registry.js";
@@ -14,9 +17,22 @@ import { instcombine } from "./passes/instcombine.js";
 import { sccp } from "./passes/sccp.js";
 import { simplifyCfg } from "./passes/simplify-cfg.js";
 import { strengthReduce } from "./passes/strength-reduce.js";
+import { redundantStore } from "./passes/redundant-store.js";
+import { mapLookupCse } from "./passes/map-lookup-cse.js";
+import { correlatedBranch } from "./passes/correlated-branch.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
-export const defaultRegistry: PassRegistry = new PassRegistry().register(sccp, instcombine, dce, gvn, simplifyCfg, strengthReduce);
+export const defaultRegistry: PassRegistry = new PassRegistry().register(
+  sccp,
+  instcombine,
+  dce,
+  gvn,
+  simplifyCfg,
+  strengthReduce,
+  redundantStore,
+  mapLookupCse,
+  correlatedBranch,
+);
 
 /** Optimisation levels. */
 export type OptLevel = 0 | 1 | 2;
@@ -25,7 +41,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "sccp,instcombine,dce,simplify-cfg",
-  2: "sccp,instcombine,simplify-cfg,gvn,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
+  2: "sccp,instcombine,simplify-cfg,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
 };
 
 /** Fresh pass objects for `-O<level>`. */

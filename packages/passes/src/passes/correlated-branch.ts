@@ -1,0 +1,100 @@
+/**
+ * `correlated-branch`: folds a `condbr` whose condition was already decided by a dominating
+ * branch (correlated conditions). If block B ends in `condbr c, T, F` with T ≠ F and T's
+ * only predecessor is B, then c is nonzero everywhere T dominates (and zero everywhere F
+ * dominates, symmetrically): SSA values do not change, and every path to such a block
+ * last left B through that edge. A later `condbr` on c — or on a compare with the same
+ * operands as a decided compare, or its swapped or inverted form (`ne p, 0` decides
+ * `eq p, 0` and `ne 0, p`) — becomes a `br` (`util/cfg.ts` `foldBranch`, which keeps the
+ * right phi pairs when both targets are one block). simplify-cfg then merges the blocks.
+ *
+ * Facts are collected in a walk of the dominator tree with a scoped table; folds are
+ * applied after the walk (removing edges only removes paths, so facts stay true), then
+ * unreachable blocks are removed. Cost: O(blocks + instructions).
+ */
+import type { BasicBlock, CompareOpcode, Instruction, Value } from "@luabpf/ir";
+import { INVERTED_COMPARE, SWAPPED_COMPARE, removeUnreachableBlocks, typeToString } from "@luabpf/ir";
+import { z } from "zod";
+import { dominatorTreeAnalysis } from "../analysis/cfg.js";
+import { defineFunctionPass } from "../pass.js";
+import { foldBranch } from "../util/cfg.js";
+
+function compareKey(op: CompareOpcode, t: Instruction["typeParam"], a: Value, b: Value): string {
+  return `${op} ${typeToString(t)} ${a.id},${b.id}`;
+}
+
+function isCompare(v: Value): v is Instruction & { opcode: CompareOpcode } {
+  return v.kind === "instruction" && (v as Instruction).info.shape === "compare";
+}
+
+/** The facts "c is nonzero" (`holds`) or "c is zero" add: (key, truth) pairs. */
+function factsOf(c: Value, holds: boolean): [string, boolean][] {
+  const out: [string, boolean][] = [[`v${c.id}`, holds]];
+  if (isCompare(c)) {
+    const [a, b] = [c.operands[0]!, c.operands[1]!];
+    const op = c.opcode;
+    out.push([compareKey(op, c.typeParam, a, b), holds]);
+    out.push([compareKey(SWAPPED_COMPARE[op], c.typeParam, b, a), holds]);
+    out.push([compareKey(INVERTED_COMPARE[op], c.typeParam, a, b), !holds]);
+    out.push([compareKey(INVERTED_COMPARE[SWAPPED_COMPARE[op]], c.typeParam, b, a), !holds]);
+  }
+  return out;
+}
+
+/** What the facts say about condition `c`, if anything. */
+function lookup(facts: Map<string, boolean>, c: Value): boolean | undefined {
+  const direct = facts.get(`v${c.id}`);
+  if (direct !== undefined || !isCompare(c)) return direct;
+  return facts.get(compareKey(c.opcode, c.typeParam, c.operands[0]!, c.operands[1]!));
+}
+
+export const correlatedBranch = defineFunctionPass({
+  name: "correlated-branch",
+  description: "fold conditional branches decided by a dominating branch on the same condition",
+  options: z.object({}),
+  run(fn, ctx) {
+    const dt = ctx.analyses.get(dominatorTreeAnalysis);
+    const facts = new Map<string, boolean>();
+    const folds: [BasicBlock, boolean][] = [];
+    type Frame = { bb: BasicBlock; undo: [string, boolean | undefined][]; entered: boolean };
+    const stack: Frame[] = [{ bb: fn.entry, undo: [], entered: false }];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.entered) {
+        for (let k = frame.undo.length - 1; k >= 0; k--) {
+          const [key, old] = frame.undo[k]!;
+          if (old === undefined) facts.delete(key);
+          else facts.set(key, old);
+        }
+        stack.pop();
+        continue;
+      }
+      frame.entered = true;
+      const bb = frame.bb;
+      // The edge into bb decides its predecessor's condition when bb has no other way in.
+      const pred = bb !== fn.entry && bb.preds.length === 1 && bb.preds[0] !== bb ? bb.preds[0]! : undefined;
+      const pt = pred?.terminator;
+      if (pt && pt.opcode === "condbr" && pt.targets[0] !== pt.targets[1]) {
+        for (const [key, v] of factsOf(pt.operands[0]!, pt.targets[0] === bb)) {
+          frame.undo.push([key, facts.get(key)]);
+          facts.set(key, v);
+        }
+      }
+      const term = bb.terminator;
+      if (term && term.opcode === "condbr") {
+        const known = lookup(facts, term.operands[0]!);
+        if (known !== undefined) folds.push([bb, known]);
+      }
+      const kids = dt.children(bb);
+      for (let k = kids.length - 1; k >= 0; k--) stack.push({ bb: kids[k]!, undo: [], entered: false });
+    }
+    for (const [bb, taken] of folds) {
+      foldBranch(bb, taken);
+      ctx.stat("branches-folded");
+    }
+    if (folds.length === 0) return false;
+    const removed = removeUnreachableBlocks(fn);
+    if (removed) ctx.stat("blocks-unreachable", removed);
+    return true;
+  },
+});
