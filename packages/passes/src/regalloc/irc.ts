@@ -117,8 +117,18 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
   const activeMoves = new Set<number>();
   let coalesced = 0;
 
-  const nodeMoves = (n: Node): number[] => moveList[n]!.filter((m) => activeMoves.has(m) || worklistMoves.has(m));
-  const moveRelated = (n: Node): boolean => moveList[n]!.some((m) => activeMoves.has(m) || worklistMoves.has(m));
+  // The moves of each node that may still coalesce. A move that leaves the active and
+  // worklist sets never returns to them, so pruning this list as it is read keeps the
+  // queries amortised linear (re-filtering `moveList` made them quadratic for registers
+  // such as r1 that collect a move at every call). `moveList` itself keeps every move
+  // for the colour bias in `select`.
+  const pendingMoves: number[][] = moveList.map((l) => l.slice());
+  const nodeMoves = (n: Node): number[] => {
+    const live = pendingMoves[n]!.filter((m) => activeMoves.has(m) || worklistMoves.has(m));
+    pendingMoves[n] = live;
+    return live;
+  };
+  const moveRelated = (n: Node): boolean => nodeMoves(n).length > 0;
   const adjacent = (n: Node): Node[] => [...adj[n]!].filter((m) => !onStack[m] && !coalescedNode[m]);
   const getAlias = (n: Node): Node => {
     while (coalescedNode[n]) n = alias[n]!;
@@ -158,7 +168,8 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
     if (!freezeWorklist.delete(v)) spillWorklist.delete(v);
     coalescedNode[v] = 1;
     alias[v] = u;
-    moveList[u]!.push(...moveList[v]!);
+    for (const m of moveList[v]!) moveList[u]!.push(m);
+    for (const m of pendingMoves[v]!) pendingMoves[u]!.push(m);
     cost[u]! += cost[v]!;
     enableMoves([v]);
     for (const t of adjacent(v)) {
