@@ -27,6 +27,7 @@ export {
   type Pass,
   type PassFactory,
   type PassResult,
+  type PassSpec,
 } from "./pass.js";
 export {
   PassError,
@@ -44,7 +45,7 @@ export { blockOrderAnalysis, dominanceFrontierAnalysis, dominatorTreeAnalysis, l
 export { Liveness, computeLiveness, livenessAnalysis, type LiveRange, type LiveSegment } from "./analysis/liveness.js";
 export { BitSet } from "./util/bitset.js";
 export { evaluate, isFoldable, log2Exact, shiftAmount, tryEvaluate, type FoldableOpcode } from "./util/fold.js";
-export { sccp, solveSccp, type SccpResult } from "./passes/sccp.js";
+export { OVERDEFINED, sccp, solveSccp, type LatticeValue, type SccpResult } from "./passes/sccp.js";
 export { instcombine } from "./passes/instcombine.js";
 export { dce, writeOnlySlots } from "./passes/dce.js";
 export { gvn } from "./passes/gvn.js";

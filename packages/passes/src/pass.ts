@@ -80,7 +80,7 @@ export interface PassFactory<S extends OptionsSchema = OptionsSchema> {
   readonly schema: S;
 }
 
-interface PassSpec<S extends OptionsSchema> {
+export interface PassSpec<S extends OptionsSchema> {
   name: string;
   description: string;
   /** Options and their defaults; omit for a pass without options. */

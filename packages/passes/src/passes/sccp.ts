@@ -22,9 +22,10 @@ import { isFoldable, evaluate } from "../util/fold.js";
 import { eraseIfDead } from "../util/ir.js";
 import { foldBranch } from "../util/cfg.js";
 
-/** ⊤ is `undefined`, ⊥ is {@link OVERDEFINED}, a constant is its bigint. */
-const OVERDEFINED = "overdefined" as const;
-type LatticeValue = undefined | bigint | typeof OVERDEFINED;
+/** ⊥ of the SCCP lattice: not a constant. */
+export const OVERDEFINED = "overdefined" as const;
+/** The SCCP lattice: ⊤ is `undefined`, ⊥ is {@link OVERDEFINED}, a constant is its bigint. */
+export type LatticeValue = undefined | bigint | typeof OVERDEFINED;
 
 function meet(a: LatticeValue, b: LatticeValue): LatticeValue {
   if (a === undefined) return b;
