@@ -56,6 +56,11 @@ const fitsI32 = (v: bigint): boolean => v >= -0x80000000n && v <= 0x7fffffffn;
 /** The constant's bits as the register holds them (zero-extended from its width). */
 const regBits = (c: Constant): bigint => BigInt.asUintN(bitsOf(c), c.value);
 
+/** Constants, stack addresses and map addresses are recomputed at each use, not kept in registers. */
+function isRematerialisable(v: Value): boolean {
+  return isConstant(v) || isInstruction(v, "alloca") || isInstruction(v, "mapref");
+}
+
 /**
  * The width from which a value is known to be zero-extended in its register: loads and
  * packet loads of N bytes, and zext of a narrower value (64 when nothing is known).
@@ -124,7 +129,7 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
   };
   /** A register holding `v`. */
   const use = (v: Value): MReg => {
-    if (isConstant(v) || isInstruction(v, "alloca") || isInstruction(v, "mapref")) {
+    if (isRematerialisable(v)) {
       const t = fresh();
       valueInto(t, v);
       return t;
@@ -190,7 +195,7 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
     const regCopies: { dst: MReg; src: MReg }[] = [];
     const late: { dst: MReg; src: Value }[] = [];
     for (const c of copies) {
-      if (isConstant(c.src) || isInstruction(c.src, "alloca") || isInstruction(c.src, "mapref")) late.push(c);
+      if (isRematerialisable(c.src)) late.push(c);
       else if (vreg(c.src) !== c.dst) regCopies.push({ dst: c.dst, src: vreg(c.src) });
     }
     const pending = regCopies;
@@ -369,10 +374,10 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
         // Register arguments first (their sources may not live in r1..r5 across this
         // sequence: interference makes sure), then rematerialisable ones.
         args.forEach((a, k) => {
-          if (!(isConstant(a) || isInstruction(a, "alloca") || isInstruction(a, "mapref"))) valueInto(k + 1, a);
+          if (!isRematerialisable(a)) valueInto(k + 1, a);
         });
         args.forEach((a, k) => {
-          if (isConstant(a) || isInstruction(a, "alloca") || isInstruction(a, "mapref")) valueInto(k + 1, a);
+          if (isRematerialisable(a)) valueInto(k + 1, a);
         });
         emit({ k: "call", helper: inst.helper!, nargs: args.length });
         if (inst.type.kind !== "void") emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: 0 });
