@@ -4,8 +4,8 @@
  * reverse postorder" formulation of Cooper, Harvey & Kennedy, "Iterative data-flow
  * analysis, revisited", 2004; Binaryen's `analysis/lattice.h` has the same shape).
  *
- * Liveness ({@link ./analysis/liveness.ts}) and the dense conditional constant propagation
- * in the tests are instances; SCCP uses the same constant lattice sparsely.
+ * Liveness (analysis/liveness.ts) and dense conditional constant propagation
+ * (analysis/constants.ts) are instances; SCCP uses the same constant lattice sparsely.
  *
  * Forward problems visit blocks in reverse postorder, backward ones in postorder, so that
  * on acyclic regions every block is processed after all the blocks it depends on and

@@ -46,6 +46,8 @@ export { Liveness, computeLiveness, livenessAnalysis, type LiveRange, type LiveS
 export { BitSet } from "./util/bitset.js";
 export { evaluate, isFoldable, log2Exact, shiftAmount, tryEvaluate, type FoldableOpcode } from "./util/fold.js";
 export { OVERDEFINED, sccp, solveSccp, type LatticeValue, type SccpResult } from "./passes/sccp.js";
+export { meet } from "./util/constant-lattice.js";
+export { denseConstants, type ConstantFacts } from "./analysis/constants.js";
 export { instcombine } from "./passes/instcombine.js";
 export { dce, writeOnlySlots } from "./passes/dce.js";
 export { gvn } from "./passes/gvn.js";

@@ -22,17 +22,9 @@ import { isFoldable, evaluate } from "../util/fold.js";
 import { eraseIfDead } from "../util/ir.js";
 import { foldBranch } from "../util/cfg.js";
 
-/** ⊥ of the SCCP lattice: not a constant. */
-export const OVERDEFINED = "overdefined" as const;
-/** The SCCP lattice: ⊤ is `undefined`, ⊥ is {@link OVERDEFINED}, a constant is its bigint. */
-export type LatticeValue = undefined | bigint | typeof OVERDEFINED;
+import { meet, OVERDEFINED, type LatticeValue } from "../util/constant-lattice.js";
 
-function meet(a: LatticeValue, b: LatticeValue): LatticeValue {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  if (a === OVERDEFINED || b === OVERDEFINED) return OVERDEFINED;
-  return a === b ? a : OVERDEFINED;
-}
+export { OVERDEFINED, type LatticeValue };
 
 /** The result of the analysis half of SCCP (exported for tests and other tools). */
 export interface SccpResult {
