@@ -14,7 +14,6 @@ export {
   describeFunction,
   describeInst,
   EBPF_TARGET,
-  liveness as machineLiveness,
   type AllocateOptions,
   type RegAllocStats,
 } from "./regalloc.js";

@@ -52,41 +52,6 @@ export interface AllocateOptions {
   allocator?: RegisterAllocator;
 }
 
-/** Live-in / live-out sets per block of `mf` (virtual and physical registers). */
-export function liveness(mf: MFunction): { liveIn: Set<MReg>[]; liveOut: Set<MReg>[] } {
-  const n = mf.blocks.length;
-  const gen: Set<MReg>[] = [];
-  const kill: Set<MReg>[] = [];
-  for (const b of mf.blocks) {
-    const g = new Set<MReg>();
-    const k = new Set<MReg>();
-    for (const i of b.insts) {
-      const e = regEffects(i);
-      for (const u of e.uses) if (!k.has(u)) g.add(u);
-      for (const d of e.defs) k.add(d);
-      for (const d of e.clobbers) k.add(d);
-    }
-    gen.push(g);
-    kill.push(k);
-  }
-  const liveIn = mf.blocks.map(() => new Set<MReg>());
-  const liveOut = mf.blocks.map(() => new Set<MReg>());
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (let bi = n - 1; bi >= 0; bi--) {
-      const out = liveOut[bi]!;
-      for (const s of mf.blocks[bi]!.succs) for (const r of liveIn[s]!) out.add(r);
-      const inn = liveIn[bi]!;
-      const before = inn.size;
-      for (const r of gen[bi]!) inn.add(r);
-      for (const r of out) if (!kill[bi]!.has(r)) inn.add(r);
-      if (inn.size !== before) changed = true;
-    }
-  }
-  return { liveIn, liveOut };
-}
-
 /** The operand of MIR register `r`. */
 const operand = (kind: "use" | "def", r: MReg, extra: Partial<{ early: boolean; tiedTo: number }> = {}): Operand => {
   if (!isVirtual(r)) return { kind, preg: r, ...(extra.early ? { early: true } : {}) };

@@ -2,7 +2,7 @@
  * `luabpf run`: loads an object into the kernel, test-runs each program that the kernel
  * can run (`BPF_PROG_TEST_RUN`) on a packet, and prints verdicts and the maps' contents.
  */
-import type { BpfObject } from "@luabpf/elf";
+import { MapType, type BpfObject } from "@luabpf/elf";
 import { bpfAvailable, buildPacket, loadObject, type MapHandle } from "@luabpf/loader";
 import type { CliIo } from "./main.js";
 
@@ -83,7 +83,7 @@ export function runObject(object: BpfObject, options: RunOptions, io: CliIo): nu
     const kinds = new Map(object.maps.map((m) => [m.name, m.type]));
     for (const [name, handle] of loaded.maps) {
       const t = kinds.get(name);
-      io.stdout(formatMap(name, handle, t === 2 || t === 6).join("\n") + "\n");
+      io.stdout(formatMap(name, handle, t === MapType.array || t === MapType.percpu_array).join("\n") + "\n");
     }
   } finally {
     loaded.close();
