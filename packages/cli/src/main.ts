@@ -151,7 +151,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       return argv.length === 0 ? 1 : 0;
     }
     if (argv.includes("--version")) {
-      io.stdout("luabpf 0.1.0\n");
+      const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+      io.stdout(`luabpf ${pkg.version}\n`);
       return 0;
     }
     const p = parseArgs(argv);
