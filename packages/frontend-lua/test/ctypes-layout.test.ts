@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { alignOf, builtinCScope, CScope, parseCDeclarations, parseCTypeName, resolve, sizeOf, scalarInt, type CRecord, type CType } from "../src/ctypes/index.js";
+import { cAlignof, builtinCScope, CScope, parseCDeclarations, parseCTypeName, cResolve, cSizeof, cScalarInt, type CRecord, type CType } from "../src/ctypes/index.js";
 
 const haveClang = spawnSync("sh", ["-c", "command -v clang-16 && command -v llvm-objcopy-16"]).status === 0;
 if (!haveClang && process.env.CI) throw new Error("clang-16 and llvm-objcopy-16 are required in CI");
@@ -32,7 +32,7 @@ function recordProbes(spelling: string, r: CRecord, prefix: string, base: number
       if (m.name !== undefined) bits.push({ type: outer.spelling, path: prefix + m.name, size: outer.size, bitOffset: bitBase + m.bitOffset!, bitSize: m.bitSize });
       continue;
     }
-    const inner = resolve(m.type);
+    const inner = cResolve(m.type);
     if (m.name !== undefined) probes.push({ expr: `__builtin_offsetof(${outer.spelling}, ${prefix}${m.name})`, ours: base + m.offset });
     if (inner.kind === "struct" || inner.kind === "union") {
       const nextPrefix = m.name !== undefined ? `${prefix}${m.name}.` : prefix;
@@ -43,13 +43,13 @@ function recordProbes(spelling: string, r: CRecord, prefix: string, base: number
 
 function probesFor(spelling: string, t: CType): { probes: Probe[]; bits: BitProbe[] } {
   const probes: Probe[] = [
-    { expr: `sizeof(${spelling})`, ours: sizeOf(t) },
-    { expr: `_Alignof(${spelling})`, ours: alignOf(t) },
+    { expr: `sizeof(${spelling})`, ours: cSizeof(t) },
+    { expr: `_Alignof(${spelling})`, ours: cAlignof(t) },
   ];
   const bits: BitProbe[] = [];
-  const r = resolve(t);
-  if (r.kind === "struct" || r.kind === "union") recordProbes(spelling, r, "", 0, 0, probes, bits, { spelling, size: sizeOf(t) });
-  const si = scalarInt(t);
+  const r = cResolve(t);
+  if (r.kind === "struct" || r.kind === "union") recordProbes(spelling, r, "", 0, 0, probes, bits, { spelling, size: cSizeof(t) });
+  const si = cScalarInt(t);
   if (si) probes.push({ expr: `((${spelling})-1 < 0)`, ours: si.signed ? 1 : 0 });
   return { probes, bits };
 }
@@ -85,7 +85,7 @@ function clangValues(decls: string, probes: readonly Probe[], bits: readonly Bit
 
 let currentScope: CScope;
 function parseAlign(b: BitProbe): number {
-  return alignOf(parseCTypeName(b.type, currentScope));
+  return cAlignof(parseCTypeName(b.type, currentScope));
 }
 
 function setBits(bytes: Uint8Array): { offset: number; size: number } {

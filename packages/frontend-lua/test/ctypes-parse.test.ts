@@ -1,7 +1,7 @@
 // The C declaration parser: type names as bcc programs write them, declarations, and the
 // errors bad declarations get (with the offset of the token at fault).
 import { describe, expect, it } from "vitest";
-import { builtinCScope, CDeclError, CScope, describeCType, evaluateCConstant, findMember, parseCDeclarations, parseCTypeName, resolve, sizeOf, type CRecord } from "../src/ctypes/index.js";
+import { builtinCScope, CDeclError, CScope, describeCType, evaluateCConstant, cFindMember, parseCDeclarations, parseCTypeName, cResolve, cSizeof, type CRecord } from "../src/ctypes/index.js";
 
 const fresh = () => new CScope(builtinCScope());
 
@@ -32,7 +32,7 @@ describe("type names", () => {
     for (const [text, spelled, size] of cases) {
       const t = parseCTypeName(text, s);
       expect(describeCType(t), text).toBe(spelled);
-      expect(sizeOf(t), text).toBe(size);
+      expect(cSizeof(t), text).toBe(size);
     }
   });
 
@@ -46,10 +46,10 @@ describe("type names", () => {
 
   it("finds members through anonymous records", () => {
     const s = fresh();
-    const t = resolve(parseCTypeName("struct { int a; union { int b; struct { char c, d; }; }; }", s)) as CRecord;
-    expect(findMember(t, "b")?.offset).toBe(4);
-    expect(findMember(t, "d")?.offset).toBe(5);
-    expect(findMember(t, "zz")).toBeUndefined();
+    const t = cResolve(parseCTypeName("struct { int a; union { int b; struct { char c, d; }; }; }", s)) as CRecord;
+    expect(cFindMember(t, "b")?.offset).toBe(4);
+    expect(cFindMember(t, "d")?.offset).toBe(5);
+    expect(cFindMember(t, "zz")).toBeUndefined();
   });
 });
 
@@ -65,12 +65,12 @@ describe("declarations", () => {
        struct bpf { static const int LD = 0x00; static const int F_FAST_STACK_CMP = 1 << 9; };`,
       s,
     );
-    expect(sizeOf(parseCTypeName("node_t", s))).toBe(16);
+    expect(cSizeof(parseCTypeName("node_t", s))).toBe(16);
     expect(s.lookupConstant("N")?.value).toBe(8n);
     expect(evaluateCConstant("N + A", s)).toBe(11n);
-    const bpf = resolve(parseCTypeName("struct bpf", s)) as CRecord;
+    const bpf = cResolve(parseCTypeName("struct bpf", s)) as CRecord;
     expect(bpf.constants.get("F_FAST_STACK_CMP")).toBe(512n);
-    expect(sizeOf(bpf)).toBe(0);
+    expect(cSizeof(bpf)).toBe(0);
   });
 
   it("allows an identical typedef again but not a conflicting one", () => {

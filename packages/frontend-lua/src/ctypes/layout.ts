@@ -17,7 +17,7 @@
  * The tests compare every case with clang-16's `sizeof`, `_Alignof`, `offsetof` and
  * bit positions on the same declarations.
  */
-import { alignOf, resolve, sizeOf, type CMember, type CType } from "./types.js";
+import { cAlignof, cResolve, cSizeof, type CMember, type CType } from "@luabpf/ir";
 
 /** A member as declared, before layout. */
 export interface DeclaredMember {
@@ -51,7 +51,7 @@ export function layoutRecord(kind: "struct" | "union", declared: readonly Declar
   let align = 1;
   let bit = 0; // struct: the next free bit; union: the largest member size in bits
   for (const d of declared) {
-    const typeAlign = alignOf(d.type);
+    const typeAlign = cAlignof(d.type);
     const packed = attrs.packed || d.packed === true;
     if (d.bitWidth !== undefined) {
       const unitBits = typeAlign * 8;
@@ -62,7 +62,7 @@ export function layoutRecord(kind: "struct" | "union", declared: readonly Declar
         if (kind === "struct") bit = roundUp(bit, unitBits);
         continue;
       }
-      if (kind === "struct" && !packed && (at % unitBits) + w > sizeOf(d.type) * 8) at = roundUp(at, unitBits);
+      if (kind === "struct" && !packed && (at % unitBits) + w > cSizeof(d.type) * 8) at = roundUp(at, unitBits);
       members.push({ name: d.name, type: d.type, offset: Math.floor(at / 8), bitOffset: at, bitSize: w });
       if (d.name !== undefined) align = Math.max(align, packed ? 1 : typeAlign, d.aligned ?? 1);
       bit = kind === "union" ? Math.max(bit, w) : at + w;
@@ -72,7 +72,7 @@ export function layoutRecord(kind: "struct" | "union", declared: readonly Declar
     const offset = kind === "union" ? 0 : roundUp(Math.ceil(bit / 8), memberAlign);
     members.push({ name: d.name, type: d.type, offset });
     align = Math.max(align, memberAlign);
-    const end = (offset + sizeOf(d.type)) * 8;
+    const end = (offset + cSizeof(d.type)) * 8;
     bit = kind === "union" ? Math.max(bit, end) : end;
   }
   align = Math.max(align, attrs.aligned ?? 1);
@@ -81,6 +81,6 @@ export function layoutRecord(kind: "struct" | "union", declared: readonly Declar
 
 /** Whether `t` can be a bit-field's declared type (an integer or enum). */
 export function bitFieldCapable(t: CType): boolean {
-  const r = resolve(t);
+  const r = cResolve(t);
   return r.kind === "int" || r.kind === "enum";
 }

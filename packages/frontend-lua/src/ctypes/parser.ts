@@ -15,22 +15,22 @@ import { bitFieldCapable, layoutRecord, type DeclaredMember } from "./layout.js"
 import { CDeclError, tokenizeC, type CToken } from "./lexer.js";
 import type { CScope } from "./scope.js";
 import {
-  arrayOfC,
+  cArrayOf,
   C_INTS,
   C_VOID,
   describeCType,
-  isComplete,
-  pointerTo,
-  resolve,
-  scalarInt,
-  sizeOf,
-  alignOf,
-  typedefOf,
+  cIsComplete,
+  cPointerTo,
+  cResolve,
+  cScalarInt,
+  cSizeof,
+  cAlignof,
+  cTypedefOf,
   type CEnum,
   type CInt,
   type CRecord,
   type CType,
-} from "./types.js";
+} from "@luabpf/ir";
 
 /** Parses `text` as a sequence of declarations into `scope`. */
 export function parseCDeclarations(text: string, scope: CScope): void {
@@ -77,7 +77,7 @@ interface Specifiers {
   attrs: Attributes;
   /** The specifiers declared a struct/union without a tag (a candidate anonymous member). */
   anonymousRecord: boolean;
-  /** Only a tag was declared (`struct x;`, `struct x { ... };`): no declarator needed. */
+  /** Only a tag was declared (`struct x;`, `struct x { ... };`): no cDeclarator needed. */
   declaresTag: boolean;
 }
 
@@ -173,14 +173,14 @@ class CParser {
     if (prior && !sameType(resolveTypedef(prior), type)) {
       this.fail(d.nameToken!, `conflicting types for typedef '${name}' (was '${describeCType(resolveTypedef(prior))}')`);
     }
-    this.scope.defineTypedef(name, typedefOf(name, type));
+    this.scope.defineTypedef(name, cTypedefOf(name, type));
   }
 
   private declareConstant(spec: Specifiers, d: Declarator, type: CType, value: bigint, at: CToken): void {
-    if (spec.storage !== "static" || !scalarInt(type)) this.fail(at, "only 'static const' integer declarations can have a value");
+    if (spec.storage !== "static" || !cScalarInt(type)) this.fail(at, "only 'static const' integer declarations can have a value");
     const name = d.name!;
     if (this.scope.ownConstant(name)) this.fail(d.nameToken!, `redefinition of constant '${name}'`);
-    this.scope.defineConstant(name, { value: convert(value, scalarInt(type)!), type });
+    this.scope.defineConstant(name, { value: convert(value, cScalarInt(type)!), type });
   }
 
   /** Declaration specifiers: storage class, qualifiers, type specifiers and attributes. */
@@ -317,7 +317,7 @@ class CParser {
     this.expect(")", "closing __attribute__");
   }
 
-  /** Attributes after a declarator or record body. */
+  /** Attributes after a cDeclarator or record body. */
   private attributes(): Attributes {
     const attrs: Attributes = { packed: false, aligned: undefined };
     while (this.isIdent("__attribute__") || this.isIdent("__attribute")) this.attributeList(attrs);
@@ -394,8 +394,8 @@ class CParser {
         const t = d.apply(spec.type);
         this.expect("=", `after static member '${d.name}'`);
         const v = this.constantExpression();
-        if (!scalarInt(t)) this.fail(d.nameToken!, "static members must be integer constants");
-        constants.set(d.name!, convert(v, scalarInt(t)!));
+        if (!cScalarInt(t)) this.fail(d.nameToken!, "static members must be integer constants");
+        constants.set(d.name!, convert(v, cScalarInt(t)!));
       } while (this.accept(","));
       this.expect(";");
       return;
@@ -447,19 +447,19 @@ class CParser {
 
   private addMember(record: CRecord, out: DeclaredMember[], m: DeclaredMember, at: CToken): void {
     const what = m.name !== undefined ? `member '${m.name}'` : "anonymous member";
-    const r = resolve(m.type);
+    const r = cResolve(m.type);
     if (m.bitWidth !== undefined) {
       if (!bitFieldCapable(m.type)) this.fail(at, `bit-field ${what} has non-integer type '${describeCType(m.type)}'`);
-      if (m.bitWidth > sizeOf(m.type) * 8) this.fail(at, `width of bit-field ${what} (${m.bitWidth} bits) exceeds its type (${sizeOf(m.type) * 8} bits)`);
+      if (m.bitWidth > cSizeof(m.type) * 8) this.fail(at, `width of bit-field ${what} (${m.bitWidth} bits) exceeds its type (${cSizeof(m.type) * 8} bits)`);
       if (m.bitWidth === 0 && m.name !== undefined) this.fail(at, `named bit-field '${m.name}' has zero width`);
     } else if (r.kind === "function") this.fail(at, `${what} has function type; use a function pointer`);
     else if (r.kind === "array" && r.count === undefined) {
       if (record.kind === "union") this.fail(at, `flexible array ${what} in a union`);
       // A flexible array member must be last; checked when the next member arrives.
-    } else if (!isComplete(m.type)) this.fail(at, `${what} has incomplete type '${describeCType(m.type)}'`);
+    } else if (!cIsComplete(m.type)) this.fail(at, `${what} has incomplete type '${describeCType(m.type)}'`);
     const prev = out[out.length - 1];
     if (prev) {
-      const pr = resolve(prev.type);
+      const pr = cResolve(prev.type);
       if (pr.kind === "array" && pr.count === undefined) this.fail(at, `flexible array member '${prev.name}' must be the last member`);
     }
     if (m.name !== undefined && out.some((o) => o.name === m.name)) this.fail(at, `duplicate member '${m.name}'`);
@@ -516,7 +516,7 @@ class CParser {
   // ---- declarators ----
 
   /**
-   * A declarator; the result applies it to a base type (inside-out: `*a[4]` is an array
+   * A cDeclarator; the result applies it to a base type (inside-out: `*a[4]` is an array
    * of pointers, `(*a)[4]` a pointer to an array). `abstract` allows (and then requires)
    * the name to be absent.
    */
@@ -558,8 +558,8 @@ class CParser {
         }
         this.expect("]", "closing the array size");
         suffixes.push((t) => {
-          if (!isComplete(t)) this.fail(open, `array has incomplete element type '${describeCType(t)}'`);
-          return arrayOfC(t, count);
+          if (!cIsComplete(t)) this.fail(open, `array has incomplete element type '${describeCType(t)}'`);
+          return cArrayOf(t, count);
         });
         continue;
       }
@@ -577,7 +577,7 @@ class CParser {
       nameToken: nameToken ?? inner?.nameToken,
       apply: (base) => {
         let t = base;
-        for (let i = 0; i < pointers; i++) t = pointerTo(t);
+        for (let i = 0; i < pointers; i++) t = cPointerTo(t);
         for (let k = suffixes.length - 1; k >= 0; k--) t = suffixes[k]!(t);
         return inner ? inner.apply(t) : t;
       },
@@ -616,9 +616,9 @@ class CParser {
       const spec = this.specifiers(false);
       const d = this.isPunct(",") || this.isPunct(")") ? undefined : this.parameterDeclarator();
       let t = d ? d.apply(spec.type) : spec.type;
-      const r = resolve(t);
-      if (r.kind === "array") t = pointerTo(r.element);
-      else if (r.kind === "function") t = pointerTo(t);
+      const r = cResolve(t);
+      if (r.kind === "array") t = cPointerTo(r.element);
+      else if (r.kind === "function") t = cPointerTo(t);
       params.push(t);
     } while (this.accept(","));
     this.expect(")", "closing the parameter list");
@@ -746,7 +746,7 @@ class CParser {
             const type = this.typeName();
             this.expect(")", "closing the cast");
             const v = this.unary();
-            const it = scalarInt(type);
+            const it = cScalarInt(type);
             if (!it) this.fail(t, `cannot cast to '${describeCType(type)}' in a constant expression`);
             return convert(v, it);
           }
@@ -768,8 +768,8 @@ class CParser {
         if (!this.startsType(this.peek())) this.fail(this.peek(), `${t.text} needs a type name here`);
         const type = this.typeName();
         this.expect(")");
-        if (!isComplete(type)) this.fail(t, `${t.text} of incomplete type '${describeCType(type)}'`);
-        return BigInt(t.text === "sizeof" ? sizeOf(type) : alignOf(type));
+        if (!cIsComplete(type)) this.fail(t, `${t.text} of incomplete type '${describeCType(type)}'`);
+        return BigInt(t.text === "sizeof" ? cSizeof(type) : cAlignof(type));
       }
       const c = this.scope.lookupConstant(t.text);
       if (!c) this.fail(t, `'${t.text}' is not a constant`);
@@ -838,7 +838,7 @@ function convert(v: bigint, t: CInt): bigint {
 }
 
 function isConstInt(t: CType): boolean {
-  return scalarInt(t) !== undefined;
+  return cScalarInt(t) !== undefined;
 }
 
 function resolveTypedef(t: CType): CType {
@@ -847,8 +847,8 @@ function resolveTypedef(t: CType): CType {
 
 /** Structural type identity (records and enums by identity). */
 function sameType(a: CType, b: CType): boolean {
-  const x = resolve(a);
-  const y = resolve(b);
+  const x = cResolve(a);
+  const y = cResolve(b);
   if (x === y) return true;
   if (x.kind !== y.kind) return false;
   switch (x.kind) {

@@ -5,7 +5,7 @@
  * eBPF program expects (`uint32_t`, `u64`, `__be16`, `size_t`, `pid_t`, ...), as LuaJIT's
  * FFI and the kernel headers define them.
  */
-import { C_INTS, typedefOf, type CEnum, type CInt, type CRecord, type CType } from "./types.js";
+import { C_INTS, cTypedefOf, type CEnum, type CInt, type CRecord, type CType } from "@luabpf/ir";
 
 export type CTagged = CRecord | CEnum;
 
@@ -89,7 +89,7 @@ let builtinScope: CScope | undefined;
 export function builtinCScope(): CScope {
   if (!builtinScope) {
     builtinScope = new CScope();
-    for (const [name, t] of fixedWidth()) builtinScope.defineTypedef(name, typedefOf(name, t));
+    for (const [name, t] of fixedWidth()) builtinScope.defineTypedef(name, cTypedefOf(name, t));
   }
   return builtinScope;
 }

@@ -1,13 +1,15 @@
 /**
- * The C type model of `ffi.cdef` declarations and type names: integers, pointers, arrays,
- * structs and unions (with bit-fields and anonymous members), enums, typedefs, functions
- * and void.
+ * The C type model of data in memory: integers, pointers, arrays, structs and unions
+ * (with bit-fields and anonymous members), enums, typedefs, functions and void. The Lua
+ * front end builds these from `ffi.cdef` declarations and type names; map declarations
+ * carry them (`MapDecl.keyType`/`valueType`) so that the object's BTF describes keys and
+ * values as C does, and {@link dataTypeOfC} gives the layout view the IR works with.
  *
  * Types are plain immutable objects, except records and enums, which are created
  * incomplete when their tag is first seen (`struct node *next;`) and completed in place
  * when their body is parsed, so that self-referential types need no indirection. Every
  * size and offset is the one clang computes for `-target bpf` (an LP64, little-endian
- * target whose `char` is signed); layout.ts implements the rules.
+ * target whose `char` is signed); the front end's ctypes/layout.ts implements the rules.
  *
  * Qualifiers (`const`, `volatile`) are accepted and dropped: they change nothing in an
  * eBPF program's layout or code.
@@ -92,6 +94,10 @@ export interface CFunction {
 
 export type CType = CInt | CVoid | CPointer | CArray | CRecord | CEnum | CTypedef | CFunction;
 
+import { InternalError } from "./errors.js";
+import { arrayOf, defineStruct, type DataType } from "./module.js";
+import { i64, i8, intTypeOfSize } from "./types.js";
+
 // ---- constructors ----
 
 function int(name: string, size: 1 | 2 | 4 | 8, signed: boolean, extra: { char?: boolean; bool?: boolean } = {}): CInt {
@@ -116,37 +122,37 @@ export const C_INTS = {
 
 export const C_VOID: CVoid = Object.freeze({ kind: "void" });
 
-export function pointerTo(target: CType): CPointer {
+export function cPointerTo(target: CType): CPointer {
   return { kind: "pointer", target };
 }
 
-export function arrayOfC(element: CType, count: number | undefined): CArray {
+export function cArrayOf(element: CType, count: number | undefined): CArray {
   return { kind: "array", element, count };
 }
 
-export function typedefOf(name: string, target: CType): CTypedef {
+export function cTypedefOf(name: string, target: CType): CTypedef {
   return { kind: "typedef", name, target };
 }
 
 // ---- queries ----
 
 /** `t` without its typedef names. */
-export function resolve(t: CType): Exclude<CType, CTypedef> {
+export function cResolve(t: CType): Exclude<CType, CTypedef> {
   let r: CType = t;
   while (r.kind === "typedef") r = r.target;
   return r;
 }
 
 /** Integer-like: integers and enums (what arithmetic and scalar loads apply to). */
-export function scalarInt(t: CType): CInt | undefined {
-  const r = resolve(t);
+export function cScalarInt(t: CType): CInt | undefined {
+  const r = cResolve(t);
   if (r.kind === "int") return r;
   if (r.kind === "enum") return r.underlying;
   return undefined;
 }
 
-export function isComplete(t: CType): boolean {
-  const r = resolve(t);
+export function cIsComplete(t: CType): boolean {
+  const r = cResolve(t);
   switch (r.kind) {
     case "void":
     case "function":
@@ -157,22 +163,22 @@ export function isComplete(t: CType): boolean {
     case "enum":
       return r.values !== undefined;
     case "array":
-      return isComplete(r.element);
+      return cIsComplete(r.element);
     default:
       return true;
   }
 }
 
 /** `sizeof(t)` in bytes (0 for incomplete types, void and flexible arrays). */
-export function sizeOf(t: CType): number {
-  const r = resolve(t);
+export function cSizeof(t: CType): number {
+  const r = cResolve(t);
   switch (r.kind) {
     case "int":
       return r.size;
     case "pointer":
       return 8;
     case "array":
-      return r.count === undefined ? 0 : r.count * sizeOf(r.element);
+      return r.count === undefined ? 0 : r.count * cSizeof(r.element);
     case "struct":
     case "union":
       return r.members === undefined ? 0 : r.size;
@@ -185,15 +191,15 @@ export function sizeOf(t: CType): number {
 }
 
 /** `_Alignof(t)` in bytes. */
-export function alignOf(t: CType): number {
-  const r = resolve(t);
+export function cAlignof(t: CType): number {
+  const r = cResolve(t);
   switch (r.kind) {
     case "int":
       return r.size;
     case "pointer":
       return 8;
     case "array":
-      return alignOf(r.element);
+      return cAlignof(r.element);
     case "struct":
     case "union":
       return r.align;
@@ -215,13 +221,13 @@ export interface FoundMember {
 }
 
 /** Looks `name` up among a record's members, descending into anonymous records. */
-export function findMember(record: CRecord, name: string): FoundMember | undefined {
+export function cFindMember(record: CRecord, name: string): FoundMember | undefined {
   for (const m of record.members ?? []) {
     if (m.name === name) return { member: m, offset: m.offset, ...(m.bitOffset !== undefined ? { bitOffset: m.bitOffset } : {}) };
     if (m.name === undefined && m.bitSize === undefined) {
-      const inner = resolve(m.type);
+      const inner = cResolve(m.type);
       if (inner.kind === "struct" || inner.kind === "union") {
-        const found = findMember(inner, name);
+        const found = cFindMember(inner, name);
         if (found) {
           return {
             member: found.member,
@@ -236,13 +242,13 @@ export function findMember(record: CRecord, name: string): FoundMember | undefin
 }
 
 /** The names of a record's members (anonymous members contribute theirs), for messages. */
-export function memberNames(record: CRecord): string[] {
+export function cMemberNames(record: CRecord): string[] {
   const out: string[] = [];
   for (const m of record.members ?? []) {
     if (m.name !== undefined) out.push(m.name);
     else if (m.bitSize === undefined) {
-      const inner = resolve(m.type);
-      if (inner.kind === "struct" || inner.kind === "union") out.push(...memberNames(inner));
+      const inner = cResolve(m.type);
+      if (inner.kind === "struct" || inner.kind === "union") out.push(...cMemberNames(inner));
     }
   }
   return out;
@@ -250,11 +256,11 @@ export function memberNames(record: CRecord): string[] {
 
 /** The C spelling of a type, as in a declaration without a name (`char [16]`, `struct x *`). */
 export function describeCType(t: CType): string {
-  return declarator(t, "");
+  return cDeclarator(t, "");
 }
 
 /** The C declaration of `name` with type `t` (`char comm[16]`, `int (*f)(int)`). */
-export function declarator(t: CType, name: string): string {
+export function cDeclarator(t: CType, name: string): string {
   switch (t.kind) {
     case "int":
       return join(t.name, name);
@@ -269,18 +275,54 @@ export function declarator(t: CType, name: string): string {
       return join(t.tag !== undefined ? `enum ${t.tag}` : "enum {...}", name);
     case "pointer": {
       const inner = t.target.kind === "array" || t.target.kind === "function" ? `(*${name})` : `*${name}`;
-      return declarator(t.target, inner);
+      return cDeclarator(t.target, inner);
     }
     case "array":
-      return declarator(t.element, `${name}[${t.count ?? ""}]`);
+      return cDeclarator(t.element, `${name}[${t.count ?? ""}]`);
     case "function": {
       const params = t.params.map((p) => describeCType(p));
       if (t.variadic) params.push("...");
-      return declarator(t.result, `${name}(${params.length > 0 ? params.join(", ") : "void"})`);
+      return cDeclarator(t.result, `${name}(${params.length > 0 ? params.join(", ") : "void"})`);
     }
   }
 }
 
 function join(base: string, name: string): string {
   return name === "" ? base : `${base} ${name}`;
+}
+
+/**
+ * The IR's layout view of a complete C object type: integers of the same size, pointers
+ * as i64, arrays element-wise, and structs as IR structs with the C offsets. Records the
+ * IR's struct form cannot express (unions, bit-fields, packed or over-aligned members)
+ * become a byte array of the same size; the C view keeps their full description.
+ */
+export function dataTypeOfC(t: CType): DataType {
+  const r = cResolve(t);
+  switch (r.kind) {
+    case "int":
+      return intTypeOfSize(r.size);
+    case "enum":
+      return intTypeOfSize(r.underlying.size);
+    case "pointer":
+      return i64;
+    case "array":
+      return arrayOf(dataTypeOfC(r.element), r.count ?? 0);
+    case "struct":
+    case "union": {
+      const members = r.members ?? [];
+      const natural = r.kind === "struct" && members.every((m) => m.name !== undefined && m.bitSize === undefined);
+      if (natural) {
+        const s = defineStruct(
+          r.tag ?? "",
+          members.map((m) => ({ name: m.name!, type: dataTypeOfC(m.type) })),
+        );
+        if (s.size === r.size && s.fields.every((f, i) => f.offset === members[i]!.offset)) return s;
+      }
+      return arrayOf(i8, r.size);
+    }
+    case "void":
+    case "function":
+      throw new InternalError(`dataTypeOfC: ${describeCType(t)} is not an object type`);
+  }
 }
