@@ -5,8 +5,8 @@
 import { compileModule, encodeInsns, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
 import { btfInt, MapType, writeObject, type BpfObject, type BtfType, type ObjectMap } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
-import { CompileError, printModule, type DataType, type MapDecl, type Module } from "@luabpf/ir";
-import { formatStatistics, parsePipeline, PassManager, PipelineError, pipelineForLevel, type PipelineReport } from "@luabpf/passes";
+import { CompileError, formatVerifierErrors, InternalError, printModule, verifyModule, type DataType, type MapDecl, type Module } from "@luabpf/ir";
+import { formatStatistics, parsePipeline, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PipelineReport } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -94,9 +94,37 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
 export function compileSource(source: string, options: DriverOptions): CompileResult {
   const module = compileLua(source, { file: options.file });
   const report = optimize(module, options);
+  verifyBeforeCodegen(module, source, options);
   const ir = options.keepIr ? printModule(module) : undefined;
   const { programs, object } = codegen(module);
   return { module, programs, object, ir, report };
+}
+
+/**
+ * Verifies the IR once before code generation, always: a front-end or pass bug must stop
+ * here as an internal error, not reach the kernel as a miscompile. Cost: one verifier run
+ * (linear plus a dominator tree). When the IR is broken, the compile is repeated with
+ * verification after every stage, only to name the stage that broke it.
+ *
+ * @throws InternalError naming the stage and listing the verifier's findings
+ */
+export function verifyBeforeCodegen(module: Module, source: string, options: DriverOptions): void {
+  const errors = verifyModule(module);
+  if (errors.length === 0) return;
+  throw new InternalError(`invalid IR before code generation, produced by ${brokenStage(source, options)}:\n${formatVerifierErrors(errors)}`);
+}
+
+/** Which stage first produces invalid IR for `source`: the front end, a named pass, or (not reproduced) the pipeline. */
+function brokenStage(source: string, options: DriverOptions): string {
+  try {
+    const fresh = compileLua(source, { file: options.file });
+    if (verifyModule(fresh).length > 0) return "the front end (frontend-lua)";
+    optimize(fresh, { ...options, verifyEach: true, printAfterAll: false, printAfter: [] });
+  } catch (e) {
+    if (e instanceof PassVerificationError) return e.passName === "<input>" ? "the front end (frontend-lua)" : `pass '${e.passName}' (on @${e.functionName})`;
+    return `the optimisation pipeline (repeating the compile failed: ${e instanceof Error ? e.message : String(e)})`;
+  }
+  return "the optimisation pipeline";
 }
 
 /** `--stats`: the pass statistics and, per program, the register allocator's. */
