@@ -179,6 +179,31 @@ export const MapFlag = {
   noUserConv: 1 << 18,
 } as const satisfies Record<string, number>;
 
+/** Flags and flag fields of helper arguments (`BPF_F_*`, `BPF_RB_*` of the helper documentation). */
+export const HelperFlag = {
+  /** `get_stackid`/`get_stack`: frames to skip (low 8 bits). */
+  SKIP_FIELD_MASK: 0xff,
+  /** `get_stackid`/`get_stack`: the user stack instead of the kernel stack. */
+  USER_STACK: 1 << 8,
+  /** `get_stackid`: compare stacks by hash only. */
+  FAST_STACK_CMP: 1 << 9,
+  /** `get_stackid`: reuse the id of a colliding stack. */
+  REUSE_STACKID: 1 << 10,
+  /** `get_stack`: build ids and offsets instead of addresses. */
+  USER_BUILD_ID: 1 << 11,
+  /** `perf_event_output`/`skb_output`: the perf event array index (low 32 bits). */
+  INDEX_MASK: 0xffffffff,
+  /** `perf_event_output`: the index of the current CPU (`BPF_F_CURRENT_CPU`, all index bits set). */
+  CURRENT_CPU: 0xffffffff,
+  /** `ringbuf_output`/`submit`/`discard`: do not wake up the consumer. */
+  RB_NO_WAKEUP: 1 << 0,
+  /** `ringbuf_output`/`submit`/`discard`: always wake up the consumer. */
+  RB_FORCE_WAKEUP: 1 << 1,
+} as const satisfies Record<string, number>;
+
+/** `flags` of `ringbuf_query`: which quantity to return. */
+export const RingbufQuery = { AVAIL_DATA: 0, RING_SIZE: 1, CONS_POS: 2, PROD_POS: 3 } as const satisfies Record<string, number>;
+
 /** `src_reg` of an `lddw`: what its immediate means (`BPF_PSEUDO_MAP_FD`, ...; 0 is a plain constant). */
 export const PseudoSrc = {
   MAP_FD: 1,

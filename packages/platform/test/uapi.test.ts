@@ -10,11 +10,13 @@ import {
   BpfCommand,
   BPF_FUNC,
   HELPERS,
+  HelperFlag,
   LinkType,
   MAP_TYPES,
   MapFlag,
   PROGRAM_TYPES,
   PseudoSrc,
+  RingbufQuery,
   UpdateFlag,
   helperById,
   helperSignature,
@@ -47,9 +49,10 @@ function enumerators(name: string): Map<string, number> {
 
 /** `#define`d or enum constants `NAME = value` / `#define NAME value` of the header. */
 function constant(name: string): number {
-  const m = new RegExp(`(?:#define\\s+${name}\\s+\\(?([0-9xU< ]+)\\)?|\\b${name}\\s*=\\s*\\(?([0-9xU< ]+)\\)?)`).exec(header!);
+  const m = new RegExp(`(?:#define\\s+${name}\\s+\\(?([0-9a-fxUL< ]+)\\)?|\\b${name}\\s*=\\s*\\(?([0-9a-fxUL< ]+|[A-Z_]+)\\)?)`).exec(header!);
   expect(m, `${name} in ${HEADER}`).not.toBeNull();
-  const text = (m![1] ?? m![2]!).replace(/U/g, "").trim();
+  const text = (m![1] ?? m![2]!).replace(/U?L*\b/g, "").trim();
+  if (/^[A-Z_]+$/.test(text)) return constant(text);
   const shift = /^(\d+)\s*<<\s*(\d+)$/.exec(text);
   return shift ? Number(shift[1]) << Number(shift[2]) : Number(text);
 }
@@ -114,6 +117,8 @@ describe.skipIf(header === undefined)(`platform tables agree with ${HEADER}`, ()
     expect(PseudoSrc.MAP_FD).toBe(constant("BPF_PSEUDO_MAP_FD"));
     expect(PseudoSrc.MAP_VALUE).toBe(constant("BPF_PSEUDO_MAP_VALUE"));
     expect(PseudoSrc.FUNC).toBe(constant("BPF_PSEUDO_FUNC"));
+    for (const [name, value] of Object.entries(HelperFlag)) expect(value, name).toBe(constant(name.startsWith("RB_") ? `BPF_${name}` : `BPF_F_${name}`));
+    for (const [name, value] of Object.entries(RingbufQuery)) expect(value, name).toBe(constant(`BPF_RB_${name}`));
   });
 });
 
