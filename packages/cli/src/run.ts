@@ -7,7 +7,8 @@
 import type { BpfObject } from "@luabpf/elf";
 import { bpfAvailable, buildPacket, loadObject, type MapHandle } from "@luabpf/loader";
 import { mapTypeById, programTypeById, TC_ACTIONS, XDP_ACTIONS, type ProgramResult } from "@luabpf/platform";
-import type { CliIo } from "./main.js";
+import { KernelUnavailableError } from "./errors.js";
+import type { CliIo } from "./io.js";
 
 /** The verdict a return value means for a program whose results mean `result`. */
 export function verdict(result: ProgramResult, retval: number): string {
@@ -72,8 +73,7 @@ export interface RunOptions {
 export function runObject(object: BpfObject, options: RunOptions, io: CliIo): number {
   const available = bpfAvailable();
   if (!available.ok) {
-    io.stderr(`luabpf: error: cannot use bpf(2) here: ${available.reason}\n`);
-    return 1;
+    throw new KernelUnavailableError(`cannot use bpf(2) here: ${available.reason}`);
   }
   const packet = buildPacket(options.packet);
   const loaded = loadObject(object);

@@ -5,6 +5,7 @@ import { MAP_TYPE_NAMES, type MapTypeName } from "@luabpf/platform";
 import { assert, InternalError } from "./errors.js";
 import { Function } from "./core.js";
 import type { IntType, Type } from "./types.js";
+import type { CType } from "./ctypes.js";
 
 /** A map kind: a map type of the platform table (`hash`, `percpu_array`, `ringbuf`, ...). */
 export type MapKind = Exclude<MapTypeName, "unspec">;
@@ -83,10 +84,17 @@ export function arrayOf(element: DataType, count: number): ArrayType {
 export interface MapDecl {
   name: string;
   kind: MapKind;
+  /** Layout views of the key and value (what code generation needs: sizes and offsets). */
   key: DataType;
   value: DataType;
   maxEntries: number;
   flags: number;
+  /**
+   * The C types of the key and value, when the front end knows them (for BTF: field
+   * names, signedness, character arrays, bit-fields). `key`/`value` are their layout.
+   */
+  keyType?: CType;
+  valueType?: CType;
 }
 
 /** A compilation unit: what becomes one ELF object. */
