@@ -2,12 +2,12 @@
  * The compiler driver, usable in process: Lua source → IR → passes → eBPF → ELF object.
  * The command line is a thin shell around it; benchmarks and tests call it directly.
  */
-import { compileModule, encodeInsns, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
-import { btfInt, MapType, writeObject, type BpfObject, type BtfType, type ObjectMap } from "@luabpf/elf";
+import { compileModule, packageObject, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
+import { writeObject, type BpfObject } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
-import { CompileError, printModule, type DataType, type MapDecl, type Module } from "@luabpf/ir";
+import { CompileError, formatVerifierErrors, InternalError, printModule, verifyModule, type Module } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
-import { defaultRegistry, formatStatistics, PassManager, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
+import { defaultRegistry, formatStatistics, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -40,38 +40,41 @@ export interface CompileResult {
   report: PipelineReport;
 }
 
-const INT_NAMES: Record<number, string> = { 1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long" };
-
-function btfOf(t: DataType): BtfType | undefined {
-  return t.kind === "int" ? btfInt(INT_NAMES[t.size]!, t.size, false) : undefined;
-}
-
-/** The ELF description of a map declaration. */
-export function objectMap(decl: MapDecl): ObjectMap {
-  const type = (MapType as Record<string, number>)[decl.kind];
-  if (type === undefined) throw new CompileError({ severity: "error", message: `map ${decl.name}: unsupported map type ${decl.kind}` });
-  const m: ObjectMap = { name: decl.name, type, keySize: decl.key.size, valueSize: decl.value.size, maxEntries: decl.maxEntries, flags: decl.flags };
-  const key = btfOf(decl.key);
-  const value = btfOf(decl.value);
-  if (key) m.key = key;
-  if (value) m.value = value;
-  return m;
-}
-
-/** Generates code for an IR module and packs it into an object description. */
-export function codegen(module: Module): { programs: CompiledProgram[]; object: BpfObject } {
+/**
+ * Generates code for an IR module and packs it into an object description.
+ *
+ * The IR is verified first, always: a front-end or pass bug must stop here as an internal
+ * error, not reach the kernel as a miscompile. Cost: one verifier run (linear plus a
+ * dominator tree). When it fails, `reproduce` (if given) repeats the compile that produced
+ * `module` with verification after every stage, only to name the stage that broke it.
+ *
+ * @throws InternalError when the IR is invalid, naming the stage and listing the findings
+ */
+export function codegen(module: Module, reproduce?: () => void): { programs: CompiledProgram[]; object: BpfObject } {
+  verifyBeforeCodegen(module, reproduce);
   const programs = compileModule(module);
-  const object: BpfObject = {
-    license: module.license,
-    programs: programs.map((p) => ({
-      name: p.name,
-      section: p.section,
-      code: encodeInsns(p.insns),
-      relocations: p.relocations.map((r) => ({ offset: r.slot * 8, symbol: r.symbol })),
-    })),
-    maps: module.maps.map(objectMap),
-  };
-  return { programs, object };
+  return { programs, object: packageObject(module, programs) };
+}
+
+/**
+ * Throws an {@link InternalError} if `module` is invalid IR (see {@link codegen}); `reproduce`
+ * repeats its compile with `verifyEach`, so that the pass manager names the stage.
+ */
+export function verifyBeforeCodegen(module: Module, reproduce?: () => void): void {
+  const errors = verifyModule(module);
+  if (errors.length === 0) return;
+  throw new InternalError(`invalid IR before code generation, produced by ${brokenStage(reproduce)}:\n${formatVerifierErrors(errors)}`);
+}
+
+function brokenStage(reproduce: (() => void) | undefined): string {
+  if (!reproduce) return "an unidentified stage";
+  try {
+    reproduce();
+  } catch (e) {
+    if (e instanceof PassVerificationError) return e.passName === "<input>" ? "the front end (frontend-lua)" : `pass '${e.passName}' (on @${e.functionName})`;
+    return `an unidentified stage (repeating the compile failed: ${e instanceof Error ? e.message : String(e)})`;
+  }
+  return "an unidentified stage (not reproduced with verification after every pass)";
 }
 
 /** Runs the optimisation pipeline the options ask for over `module`, in place. */
@@ -94,6 +97,11 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
   return pm.run(module);
 }
 
+/** `options` with verification after every pass and nothing printed (to name a stage that broke the IR). */
+export function quietVerifyEach<T extends Omit<DriverOptions, "file">>(options: T): T {
+  return { ...options, verifyEach: true, printAfterAll: false, printAfter: [], log: undefined };
+}
+
 /** The front end: Lua source → IR module (throws CompileError on bad input). */
 export function frontend(source: string, file: string): Module {
   return compileLua(source, { file });
@@ -104,7 +112,7 @@ export function compileSource(source: string, options: DriverOptions): CompileRe
   const module = frontend(source, options.file);
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
-  const { programs, object } = codegen(module);
+  const { programs, object } = codegen(module, () => optimize(frontend(source, options.file), quietVerifyEach(options)));
   return { module, programs, object, ir, report };
 }
 
