@@ -25,9 +25,10 @@ import { removeTrivialPhis, SsaBuilder, type SsaVariable } from "../ssa.js";
 import { describeStatic, lookupClosure, type Closure, type ProgramDecl, type StaticValue } from "../values.js";
 import type { ModuleLowering } from "./module.js";
 import { expression, isDataStatic, staticToDyn } from "./expressions.js";
-import { describeRValue, loadScalar, placeBindingShape, requireAddress, type PlaceShape } from "./memory.js";
+import { describeRValue, isAggregate, loadScalar, placeBindingShape, requireAddress, storeToPlace, type PlaceShape } from "./memory.js";
 import { storeElement } from "./maps.js";
-import { storeToPlace } from "./memory.js";
+import { packetOffset } from "./packet.js";
+import type { HeaderName } from "../dissectors.js";
 import { NIL_VALUE, type Place, type RValue } from "./values.js";
 import { BODY_GLOBALS } from "./library.js";
 
@@ -38,6 +39,8 @@ export type Binding =
   | { readonly kind: "place"; readonly ptr: SsaVariable; readonly nonNull: SsaVariable; readonly shape: PlaceShape; readonly name: string }
   /** A C pointer into kernel or user memory. */
   | { readonly kind: "pointer"; readonly addr: SsaVariable; readonly target: CType; readonly space: "kernel" | "user"; readonly name: string }
+  /** A packet position whose offset may change (`udp = udp + label + 1`): its header and byte offset. */
+  | { readonly kind: "packet"; header: HeaderName; readonly offset: SsaVariable; readonly name: string }
   | { readonly kind: "static"; readonly value: StaticValue };
 
 const MIN_INTEGER = -(1n << 63n);
@@ -247,9 +250,15 @@ export class BodyLowering {
     return s;
   }
 
-  /** A fresh stack object of `size` bytes in the entry block (the program's stack budget is checked by the unit). */
+  /** A fresh stack slot of `size` bytes in the entry block, for the compiler's own use. */
   allocate(size: number, align: number): Value {
     this.unit.useStack(this.fn, size);
+    return this.slotBuilder.alloca(Math.max(size, 1), Math.min(Math.max(align, 1), 8));
+  }
+
+  /** A stack object the program asked for (`ffi.new`, a format string): over 512 bytes is an error at `node`. */
+  allocateObject(size: number, align: number, node: lua.Node): Value {
+    this.unit.useStack(this.fn, size, node);
     return this.slotBuilder.alloca(Math.max(size, 1), Math.min(Math.max(align, 1), 8));
   }
 
@@ -289,37 +298,65 @@ export class BodyLowering {
   /** Declares a local bound to `value` in the innermost scope. */
   declareLocal(id: lua.Identifier, value: RValue): void {
     const scope = this.scopes[this.scopes.length - 1]!;
-    scope.set(id.name, this.newBinding(id, value));
+    scope.set(id.name, this.bindValue(id.name, value, this.referenceLocals.has(id) || (value.kind === "static" && value.value.kind === "packet" && this.assignedLocals.has(id))));
   }
 
-  /** The binding a new local holding `value` gets (writing its initial value). */
-  private newBinding(id: lua.Identifier, value: RValue): Binding {
+  /**
+   * The binding a new local holding `value` gets (writing its initial value). C
+   * aggregates and `ffi.new` objects are references; a scalar map element is a reference
+   * only when the body uses it as one (`v[0] = ...`, `xadd(v, n)`: `asReference`), and
+   * otherwise the number it holds (or nil), as in Lua; scalar fields are numbers.
+   */
+  bindValue(name: string, value: RValue, asReference = false): Binding {
+    if (value.kind === "static" && value.value.kind === "packet" && (asReference || value.value.position.index !== undefined)) {
+      const binding: Binding = { kind: "packet", header: value.value.position.header, offset: this.ssa.newVariable(i64, `${name}.offset`), name };
+      this.ssa.write(binding.offset, this.cur, packetOffset(this, value.value.position));
+      return binding;
+    }
     if (value.kind === "static" && !isDataStatic(value.value)) return { kind: "static", value: value.value };
-    if (value.kind === "place") {
+    if (value.kind === "place" && (isAggregate(value.place.type) || (value.place.whole && (value.place.region !== "map_value" || asReference)))) {
       const place = value.place;
-      const shape = placeBindingShape(this, place, id);
+      const shape = placeBindingShape(this, place);
       const binding: Binding = {
         kind: "place",
-        ptr: this.ssa.newVariable(shape.ptrType, `${id.name}.ptr`),
-        nonNull: this.ssa.newVariable(i64, `${id.name}.nonnull`, this.b.const(1)),
+        ptr: this.ssa.newVariable(shape.ptrType, `${name}.ptr`),
+        nonNull: this.ssa.newVariable(i64, `${name}.nonnull`, this.b.const(1)),
         shape,
-        name: id.name,
+        name,
       };
       this.writePlace(binding, place);
       return binding;
     }
     if (value.kind === "pointer") {
-      const binding: Binding = { kind: "pointer", addr: this.ssa.newVariable(i64, `${id.name}.addr`), target: value.pointer.target, space: value.pointer.space, name: id.name };
+      const binding: Binding = { kind: "pointer", addr: this.ssa.newVariable(i64, `${name}.addr`), target: value.pointer.target, space: value.pointer.space, name };
       this.ssa.write(binding.addr, this.cur, value.pointer.addr);
       return binding;
     }
     const binding: Binding = {
       kind: "var",
-      tag: this.ssa.newVariable(i64, `${id.name}.tag`, this.tagUndefined),
-      payload: this.ssa.newVariable(i64, id.name),
+      tag: this.ssa.newVariable(i64, `${name}.tag`, this.tagUndefined),
+      payload: this.ssa.newVariable(i64, name),
     };
-    this.writeVar(binding, this.toDyn(value, id));
+    this.writeVar(binding, this.toDyn(value, { type: "Identifier", name } as lua.Identifier));
     return binding;
+  }
+
+  /** Locals (by declaring identifier) that later statements use as references; see bindValue. */
+  private readonly referenceLocals = new Set<lua.Identifier>();
+
+  /** Locals assigned after their declaration (a packet position that moves needs a run-time offset). */
+  private readonly assignedLocals = new Set<lua.Identifier>();
+
+  /** Finds the locals of `stmts` used as references, or assigned, after their declaration. */
+  private scanReferences(stmts: readonly lua.Statement[]): void {
+    stmts.forEach((s, i) => {
+      if (s.type !== "LocalStatement") return;
+      for (const id of s.variables) {
+        const rest = stmts.slice(i + 1);
+        if (usesAsReference(rest, id.name)) this.referenceLocals.add(id);
+        if (assigns(rest, id.name)) this.assignedLocals.add(id);
+      }
+    });
   }
 
   writeVar(binding: Extract<Binding, { kind: "var" }>, d: Dyn): void {
@@ -333,11 +370,14 @@ export class BodyLowering {
 
   /** Points a reference local at `place` (its address and null state). */
   writePlace(binding: Extract<Binding, { kind: "place" }>, place: Place): void {
-    const shape = binding.shape;
-    // A reference keeps the whole value's address: fields and elements are addressed from it.
-    const base = shape.region === "map_value" ? place.base : requireAddress(this, place);
-    this.ssa.write(binding.ptr, this.cur, base);
-    this.ssa.write(binding.nonNull, this.cur, place.nonNull);
+    if (place.region === "map_value" && place.offset === 0 && !place.index) {
+      // A map value may be absent: keep its address and null state; fields are addressed from it.
+      this.ssa.write(binding.ptr, this.cur, place.base);
+      this.ssa.write(binding.nonNull, this.cur, place.nonNull);
+      return;
+    }
+    this.ssa.write(binding.ptr, this.cur, requireAddress(this, place));
+    this.ssa.write(binding.nonNull, this.cur, this.b.const(1));
   }
 
   readPlace(binding: Extract<Binding, { kind: "place" }>): Place {
@@ -362,6 +402,7 @@ export class BodyLowering {
   // ---- statements ----
 
   block(stmts: readonly lua.Statement[]): void {
+    this.scanReferences(stmts);
     for (const s of stmts) this.at(s, () => this.statement(s));
   }
 
@@ -474,6 +515,13 @@ export class BodyLowering {
       case "pointer":
         if (value.kind !== "pointer") return this.fail(target, `'${target.name}' holds a C pointer; it cannot be assigned ${describeRValue(this, value)}`);
         return this.ssa.write(local.addr, this.cur, value.pointer.addr);
+      case "packet":
+        if (value.kind !== "static" || value.value.kind !== "packet") {
+          return this.fail(target, `'${target.name}' is a position in the packet; it cannot be assigned ${describeRValue(this, value)}`);
+        }
+        // As in bcc, the header the local is read as follows the assignments in source order.
+        local.header = value.value.position.header;
+        return this.ssa.write(local.offset, this.cur, packetOffset(this, value.value.position));
       case "static":
         return this.fail(target, `cannot assign to '${target.name}': it refers to ${describeStatic(local.value)}, which cannot change`);
     }
@@ -829,6 +877,8 @@ export class BodyLowering {
       if (v.kind === "poisoned") throw silentError();
       if (v.kind === "nil" || v.kind === "boolean") return this.fail(node, what(`a ${v.kind} value`));
       if (v.kind === "string") return this.fail(node, `${what("a string value")} (strings can be compared, used as map keys, copied into C buffers and printed)`);
+      // A packet position is its byte offset (bcc: `data + 7 > skb.len`).
+      if (v.kind === "packet") return packetOffset(this, v.position);
       return this.fail(node, what(describeStatic(v)));
     }
     if (rv.kind === "place") {
@@ -858,6 +908,35 @@ export class BodyLowering {
   static pointerType(region: "stack" | "map_value" | "ctx"): Type {
     return ptrType(region === "map_value" ? "map_value_or_null" : region);
   }
+}
+
+/** Whether a statement uses local `name` as a reference: `name[i]`, `name.f`, `xadd(name, n)`. */
+function usesAsReference(stmts: readonly lua.Statement[], name: string): boolean {
+  let found = false;
+  const visit = (node: unknown): void => {
+    if (found || !node || typeof node !== "object") return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    const n = node as lua.Node;
+    if ((n.type === "IndexExpression" || n.type === "MemberExpression") && n.base.type === "Identifier" && n.base.name === name) found = true;
+    if (n.type === "CallExpression" && n.base.type === "Identifier" && n.base.name === "xadd" && n.arguments[0]?.type === "Identifier" && n.arguments[0].name === name) found = true;
+    for (const [k, v] of Object.entries(n)) if (k !== "loc" && k !== "range") visit(v);
+  };
+  visit(stmts);
+  return found;
+}
+
+/** Whether a statement assigns local `name` (`name = ...`). */
+function assigns(stmts: readonly lua.Statement[], name: string): boolean {
+  let found = false;
+  const visit = (node: unknown): void => {
+    if (found || !node || typeof node !== "object") return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    const n = node as lua.Node;
+    if (n.type === "AssignmentStatement" && n.variables.some((v) => v.type === "Identifier" && v.name === name)) found = true;
+    for (const [k, v] of Object.entries(n)) if (k !== "loc" && k !== "range") visit(v);
+  };
+  visit(stmts);
+  return found;
 }
 
 /** Two C types that a reference local may hold in turn (the same type, or the same size and kind). */

@@ -28,7 +28,7 @@ import type * as lua from "luaparse";
 import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
 import type { FunctionValue, StaticValue } from "../values.js";
 import { BodyLowering, type Binding } from "./body.js";
-import { pointerTypeOf } from "./memory.js";
+import { pointerTypeOf, requireAddress as requireAddressOf } from "./memory.js";
 import { NIL_VALUE, staticValue, type Place, type RValue } from "./values.js";
 
 /** How one argument is passed. */
@@ -114,7 +114,6 @@ function plan(L: BodyLowering, v: RValue, node: lua.Node): ArgPlan {
   }
 }
 
-import { requireAddress as requireAddressOf } from "./memory.js";
 
 function planKey(p: ArgPlan): string {
   switch (p.kind) {
@@ -193,7 +192,7 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
         const nonNull = p.nonNull ? fn.params[k++]! : callee.b.const(1);
         if (p.nonNull) fn.params[k - 1]!.name = `${name}.nonnull`;
         const place: Place = { ...p.place, base: ptr, offset: 0, nonNull, ...(p.nonNull ? {} : { index: undefined }) } as Place;
-        bindings.push(callee.bindValue(name, { kind: "place", place: stripIndex(place) }));
+        bindings.push(callee.bindValue(name, { kind: "place", place: stripIndex(place) }, true));
         return;
       }
       case "pointer": {
@@ -232,7 +231,6 @@ function finishReturns(L: BodyLowering, returns: readonly { block: import("@luab
   const result: ResultKind = shapes.length === 0 || all("nil") ? "nil" : all("bool") ? "bool" : all("number") ? "number" : "dyn";
   for (const r of returns) {
     L.b.atEnd(r.block);
-    L.b.loc = L.b.loc ?? undefined;
     const v = r.value;
     if (result === "nil") {
       L.b.ret(L.b.const(0));

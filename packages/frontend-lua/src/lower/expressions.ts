@@ -7,7 +7,7 @@
 import { BasicBlock, i32, i64, type Value } from "@luabpf/ir";
 import type * as lua from "luaparse";
 import { silentError } from "../diagnostics.js";
-import { contextField, HEADERS } from "../dissectors.js";
+import { contextField } from "../dissectors.js";
 import { ARITH_OPERATORS, parseNumericLiteral, wrap, type ArithOperator } from "../integer.js";
 import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
 import { describeStatic, StaticTable, type StaticValue } from "../values.js";
@@ -16,7 +16,7 @@ import { callLuaFunction } from "./calls.js";
 import { callLibrary, libraryMember } from "./library.js";
 import { mapElement } from "./maps.js";
 import { derefPointer, describeRValue, elementPlace, fieldPlace } from "./memory.js";
-import { packetIndex, packetMember, packetSlice } from "./packet.js";
+import { packetAdvance, packetIndex, packetMember, packetSlice } from "./packet.js";
 import { compareWithString, isStringValue } from "./strings.js";
 import { NIL_VALUE, staticValue, type RValue } from "./values.js";
 
@@ -24,7 +24,7 @@ const COMPARE_OPS = { "<": "slt", "<=": "sle", ">": "sgt", ">=": "sge" } as cons
 
 /** Compile-time values that are plain data (they become run-time values in locals). */
 export function isDataStatic(v: StaticValue): boolean {
-  return v.kind === "integer" || v.kind === "boolean" || v.kind === "nil" || v.kind === "string";
+  return v.kind === "integer" || v.kind === "boolean" || v.kind === "nil";
 }
 
 /** The run-time form of a compile-time value. */
@@ -101,6 +101,8 @@ function identifier(L: BodyLowering, e: lua.Identifier): RValue {
       return { kind: "place", place: L.readPlace(binding) };
     case "pointer":
       return { kind: "pointer", pointer: { addr: L.ssa.read(binding.addr, L.current), target: binding.target, space: binding.space } };
+    case "packet":
+      return staticValue({ kind: "packet", position: { header: binding.header, offset: 0, index: L.ssa.read(binding.offset, L.current) } });
     case "static":
       return staticValue(binding.value);
   }
@@ -223,6 +225,10 @@ function binary(L: BodyLowering, e: lua.BinaryExpression): RValue {
   if (op === "..") return L.fail(e, "string concatenation '..' is not supported in program bodies");
   const left = L.expression(e.left);
   const right = L.expression(e.right);
+  if ((op === "+" || op === "-") && left.kind === "static" && left.value.kind === "packet") {
+    // bcc: a dissector plus a number is a position further into the packet.
+    return packetAdvance(L, left.value.position, L.number(right, e.right, "perform arithmetic on"), op === "-");
+  }
   if (op === "/") {
     // bcc compiles `/` to eBPF's division: unsigned 64-bit, x / 0 == 0.
     const a = L.number(left, e.left, "perform arithmetic on");

@@ -15,7 +15,7 @@
  * right before the helper call that reads it.
  */
 import { BPF_FUNC, mapType, UpdateFlag } from "@luabpf/platform";
-import { cResolve, cScalarInt, cSizeof, describeCType, intTypeOfSize, ptrType, type Value } from "@luabpf/ir";
+import { cResolve, cScalarInt, cSizeof, describeCType, intTypeOfSize, ptrType, type CType, type Value } from "@luabpf/ir";
 import type * as lua from "luaparse";
 import { constantValue, TAG_NIL } from "../runtime.js";
 import type { MapInfo } from "../values.js";
@@ -38,8 +38,18 @@ export function mapElement(L: BodyLowering, map: MapInfo, key: RValue, keyNode: 
   const keyPtr = keyAddress(L, map, key, keyNode);
   const m = L.b.mapRef(map.decl.name);
   const p = L.at(node, () => L.b.callHelper(BPF_FUNC.map_lookup_elem, [m, keyPtr], ptrType("map_value_or_null")));
-  const place: Place = { region: "map_value", base: p, offset: 0, type: map.value, nonNull: L.b.const(0), whole: true };
+  const place: Place = { region: "map_value", base: p, offset: 0, type: scalarView(map.value), nonNull: L.b.const(0), whole: true };
   return { kind: "place", place };
+}
+
+/**
+ * A one-element array of a scalar (`uint64_t [1]`, how bcc's own tests declare keys and
+ * values) stands for its element: `m[k]` reads and `xadd`s it as a number.
+ */
+function scalarView(t: CType): CType {
+  const r = cResolve(t);
+  if (r.kind === "array" && r.count === 1 && cScalarInt(r.element)) return r.element;
+  return t;
 }
 
 /** A pointer to the key bytes of `map` for `key`. */
@@ -61,7 +71,7 @@ export function keyAddress(L: BodyLowering, map: MapInfo, key: RValue, node: lua
     else storeScalar(L, slot, size, b.const(stringAsInteger(L, key.value.value, node, size)));
     return slot;
   }
-  if (isAggregate(map.key)) return L.fail(node, `map '${map.decl.name}' has '${describeCType(map.key)}' keys: build one with ffi.new and use it as the key, not ${describeRValue(L, key)}`);
+  if (isAggregate(scalarView(map.key))) return L.fail(node, `map '${map.decl.name}' has '${describeCType(map.key)}' keys: build one with ffi.new and use it as the key, not ${describeRValue(L, key)}`);
   const slot = L.slot("key", size);
   storeScalar(L, slot, size, L.number(key, node, "use as a map key"));
   return slot;
@@ -90,15 +100,17 @@ function valueAddress(L: BodyLowering, map: MapInfo, value: RValue, node: lua.No
     stringBytesInto(L, slot, size, value.value.value, node);
     return slot;
   }
-  if (isAggregate(map.value)) return L.fail(node, `map '${map.decl.name}' holds '${describeCType(map.value)}' values: store one built with ffi.new (or another map's value), not ${describeRValue(L, value)}`);
+  if (isAggregate(scalarView(map.value))) return L.fail(node, `map '${map.decl.name}' holds '${describeCType(map.value)}' values: store one built with ffi.new (or another map's value), not ${describeRValue(L, value)}`);
   const slot = L.slot("value", size);
   storeScalar(L, slot, size, scalarValue(L, value, node));
   return slot;
 }
 
 /** `m[k] = v`: update, or delete when the value is nil (decided at run time if need be). */
-export function storeElement(L: BodyLowering, map: MapInfo, key: RValue, keyNode: lua.Node, value: RValue, node: lua.Node): void {
+export function storeElement(L: BodyLowering, map: MapInfo, key: RValue, keyNode: lua.Node, valueIn: RValue, node: lua.Node): void {
   checkLookup(L, map, node, "write");
+  // Another map's element read as a number is nil when absent: `m[k] = other[j]` then deletes.
+  const value: RValue = valueIn.kind === "place" && valueIn.place.whole && !isAggregate(valueIn.place.type) ? { kind: "dyn", ...L.toDyn(valueIn, node) } : valueIn;
   const isNilConst = value.kind === "static" && value.value.kind === "nil";
   const mayBeNil = value.kind === "dyn" && constantValue(value.tag) === undefined;
   const update = () => {
@@ -115,6 +127,8 @@ export function storeElement(L: BodyLowering, map: MapInfo, key: RValue, keyNode
   };
   if (isNilConst || (value.kind === "dyn" && constantValue(value.tag) === TAG_NIL)) return L.at(node, remove);
   if (!mayBeNil) return L.at(node, update);
+  // Array elements always exist: a value that turns out nil leaves the element as it is.
+  const arrayLike = mapType(map.decl.kind).isArrayLike();
   const d = value as Extract<RValue, { kind: "dyn" }>;
   L.at(node, () => {
     const isNil = L.b.compare("eq", d.tag, L.b.const(TAG_NIL));
@@ -125,7 +139,7 @@ export function storeElement(L: BodyLowering, map: MapInfo, key: RValue, keyNode
     L.seal(del);
     L.seal(upd);
     L.setCurrent(del);
-    remove();
+    if (!arrayLike) remove();
     L.branch(join);
     L.setCurrent(upd);
     update();

@@ -46,9 +46,8 @@ export function pointerTypeOf(region: Region): Type {
   }
 }
 
-export function placeBindingShape(L: BodyLowering, place: Place, id: lua.Identifier): PlaceShape {
+export function placeBindingShape(L: BodyLowering, place: Place): PlaceShape {
   void L;
-  void id;
   const whole = place.whole === true && place.offset === 0 && place.index === undefined;
   return { region: place.region, type: place.type, ptrType: pointerTypeOf(place.region), whole, ...(place.space ? { space: place.space } : {}) };
 }
@@ -89,6 +88,21 @@ export function requireAddress(L: BodyLowering, place: Place): Value {
     L.markNonNull(place);
   }
   return addressOf(L, place);
+}
+
+/**
+ * The pointer and constant offset of `place` for a load or store (`load T %p, off`): the
+ * dynamic index, if any, is added to the pointer; the offset stays in the instruction.
+ * Checks a map value for null once per reference, like {@link requireAddress}.
+ */
+export function requireBase(L: BodyLowering, place: Place): { ptr: Value; offset: number } {
+  if (place.region === "map_value" && constantValue(place.nonNull) !== 1n) {
+    L.abortUnless(L.ops.compare("ne", place.base, L.fn.constant(place.base.type, 0)));
+    L.markNonNull(place);
+  }
+  if (place.region === "memory") return { ptr: addressOf(L, place), offset: 0 };
+  const ptr = place.index ? L.b.ptrAdd(place.base, place.index) : place.base;
+  return { ptr, offset: place.offset };
 }
 
 /** `base + offset + index`, without a null check. */
@@ -223,8 +237,8 @@ function rawLoad(L: BodyLowering, place: Place, node: lua.Node): Value {
     probeRead(L, tmp, b.const(size), addr, place.space ?? L.unit.addressSpace(L.program), false);
     v = b.load(it, tmp, 0);
   } else {
-    const addr = requireAddress(L, place);
-    v = b.load(it, addr, 0);
+    const { ptr, offset } = requireBase(L, place);
+    v = b.load(it, ptr, offset);
   }
   if (place.bit) {
     // Extract the bit-field: shift it to the top, then back down (arithmetically if signed).
@@ -271,19 +285,19 @@ export function storeToPlace(L: BodyLowering, place: Place, value: RValue, node:
   const ct = scalarOf(L, place, node);
   const v = scalarValue(L, value, node);
   const it = intTypeOfSize(ct.size);
-  const addr = requireAddress(L, place);
+  const { ptr: addr, offset } = requireBase(L, place);
   if (place.bit) {
     const { shift, size } = place.bit;
     const mask = ((1n << BigInt(size)) - 1n) << BigInt(shift);
-    const old = b.load(it, addr, 0);
+    const old = b.load(it, addr, offset);
     const old64 = ct.size === 8 ? old : b.cast("zext", old, i64);
     const cleared = b.and(old64, b.const(~mask));
     const field = b.and(b.shl(v, b.const(shift)), b.const(mask));
     const merged = b.or(cleared, field);
-    b.store(ct.size === 8 ? merged : b.cast("trunc", merged, it), addr, 0);
+    b.store(ct.size === 8 ? merged : b.cast("trunc", merged, it), addr, offset);
     return;
   }
-  b.store(ct.size === 8 ? v : b.cast("trunc", v, it), addr, 0);
+  b.store(ct.size === 8 ? v : b.cast("trunc", v, it), addr, offset);
 }
 
 /** A value stored into a C scalar: numbers as they are, booleans 1/0, nil 0 (its integer view). */

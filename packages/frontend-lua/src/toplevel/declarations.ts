@@ -18,7 +18,7 @@
  * `bpf(fn)` that no attach call takes is a socket filter, bcc's default context.
  */
 import type * as lua from "luaparse";
-import { C_INTS, cArrayOf, cIsComplete, cSizeof, cTypedefOf, dataTypeOfC, describeCType, type CType, type MapKind } from "@luabpf/ir";
+import { arrayOf, i8, C_INTS, cArrayOf, cIsComplete, cSizeof, cTypedefOf, dataTypeOfC, describeCType, type CType, type MapKind } from "@luabpf/ir";
 import { isMapTypeName, MAP_TYPE_NAMES, mapType } from "@luabpf/platform";
 import { PROGRAM_KINDS, MAP_DEFAULTS } from "../builtins.js";
 import { describeStatic, NIL, type FunctionValue, type MapInfo, type ProgramDecl, type StaticValue } from "../values.js";
@@ -225,8 +225,8 @@ export function declareMap(t: TopLevelInterpreter, args: StaticValue[], node: lu
   const decl = {
     name: "",
     kind,
-    key: keySize === 0 ? dataTypeOfC(C_INTS.int) : dataTypeOfC(key),
-    value: keySize === 0 ? dataTypeOfC(C_INTS.int) : dataTypeOfC(value),
+    key: keySize === 0 ? arrayOf(i8, 0) : dataTypeOfC(key),
+    value: keySize === 0 ? arrayOf(i8, 0) : dataTypeOfC(value),
     maxEntries,
     flags: 0,
     ...(keySize === 0 ? {} : { keyType: key, valueType: value }),

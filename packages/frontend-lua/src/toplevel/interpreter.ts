@@ -20,7 +20,7 @@
 import type * as lua from "luaparse";
 import { CompileError, type Diagnostic } from "@luabpf/ir";
 import { builtinCScope, CDeclError, CScope } from "../ctypes/index.js";
-import { DiagnosticBag, errorAt, fail, locationOf, silentError } from "../diagnostics.js";
+import { DiagnosticBag, errorAt, fail, locateInString, locationOf, silentError } from "../diagnostics.js";
 import { evalBinary, parseNumericLiteral, wrap, ARITH_OPERATORS, type ArithOperator } from "../integer.js";
 import type { ParsedChunk } from "../parse.js";
 import { Cell, Clock, describeStatic, Env, NIL, POISONED, StaticTable, type MapInfo, type ProgramDecl, type StaticValue } from "../values.js";
@@ -65,7 +65,23 @@ const CALL_DEPTH = 200;
 export function evaluateTopLevel(parsed: ParsedChunk, file: string, bag: DiagnosticBag): TopLevel {
   const t = new TopLevelInterpreter(file, parsed, bag);
   t.run(parsed.chunk);
+  assignMapNames(t.maps);
   return { maps: t.maps, programs: t.programs, cscope: t.cscope };
+}
+
+/** Names maps after the locals they were first bound to (uniquely), and unbound maps `map_N`. */
+function assignMapNames(maps: readonly MapInfo[]): void {
+  const taken = new Set<string>();
+  const unique = (base: string): string => {
+    let name = base;
+    for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
+    taken.add(name);
+    return name;
+  };
+  for (const m of maps) if (m.localName !== undefined) m.decl.name = unique(m.localName);
+  maps.forEach((m, i) => {
+    if (m.localName === undefined) m.decl.name = unique(`map_${i + 1}`);
+  });
 }
 
 /** Mutable state of the statement being executed: its environment (a `local` may open a new frame). */
@@ -125,7 +141,7 @@ export class TopLevelInterpreter {
           // Later uses of the names this statement declares stay silent.
           if (stmt.type === "LocalStatement") for (const id of stmt.variables) this.declare(frame, id.name, POISONED);
           if (stmt.type === "FunctionDeclaration" && stmt.isLocal && stmt.identifier?.type === "Identifier") this.declare(frame, stmt.identifier.name, POISONED);
-          this.bag.add(...e.diagnostics);
+          for (const d of e.diagnostics) this.bag.add(d);
           continue;
         }
         throw e;
@@ -384,7 +400,7 @@ export class TopLevelInterpreter {
         return this.table(e, env);
       case "MemberExpression":
         if (e.indexer === ":") return this.fail(e, "a method needs a call: obj:method(...)");
-        return this.index(this.expression(e.base, env), { kind: "string", value: e.identifier.name }, e);
+        return this.index(this.expression(e.base, env), { kind: "string", value: e.identifier.name }, e.identifier);
       case "IndexExpression":
         return this.index(this.expression(e.base, env), this.expression(e.index, env), e);
       case "CallExpression":
@@ -614,23 +630,7 @@ export class TopLevelInterpreter {
    * string otherwise.
    */
   locatedCError(e: CDeclError, node: lua.Node): CompileError {
-    const base = locationOf(this.file, node);
-    let loc = base;
-    if (node.type === "StringLiteral") {
-      const raw = node.raw;
-      const long = /^\[(=*)\[(\r?\n)?/.exec(raw);
-      const plain = !long && raw.length >= 2 && raw.slice(1, -1) === node.value;
-      if (long || plain) {
-        const before = node.value.slice(0, e.offset);
-        const lines = before.split("\n");
-        const prefix = long ? long[0] : raw[0]!;
-        const prefixLines = prefix.split("\n").length - 1;
-        if (lines.length === 1 && prefixLines === 0) loc = { ...base, column: base.column + prefix.length + before.length };
-        else if (lines.length === 1) loc = { ...base, line: base.line + prefixLines, column: 1 + before.length };
-        else loc = { ...base, line: base.line + prefixLines + lines.length - 1, column: 1 + lines[lines.length - 1]!.length };
-      }
-    }
-    return new CompileError({ severity: "error", message: `C declaration: ${e.message}`, location: loc });
+    return new CompileError({ severity: "error", message: `C declaration: ${e.message}`, location: locateInString(this.file, node, e.offset) ?? locationOf(this.file, node) });
   }
 
   /** The source location of `node`. */
