@@ -369,7 +369,6 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
       case "mapref":
         return; // rematerialised at each use
       case "call": {
-        if (inst.callee !== undefined) throw new InternalError(`isel: calls to functions (${inst.callee}) are not supported yet`);
         const args = inst.operands;
         // Register arguments first (their sources may not live in r1..r5 across this
         // sequence: interference makes sure), then rematerialisable ones.
@@ -379,7 +378,7 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
         args.forEach((a, k) => {
           if (isRematerialisable(a)) valueInto(k + 1, a);
         });
-        emit({ k: "call", helper: inst.helper!, nargs: args.length });
+        emit(inst.callee !== undefined ? { k: "call", helper: -1, nargs: args.length, callee: inst.callee } : { k: "call", helper: inst.helper!, nargs: args.length });
         if (inst.type.kind !== "void") emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: 0 });
         return;
       }

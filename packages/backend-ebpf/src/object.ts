@@ -43,7 +43,11 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
       name: p.name,
       section: p.section,
       code: encodeInsns(p.insns),
-      relocations: p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
+      relocations: [
+        ...p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
+        ...p.textCalls.map((slot) => ({ offset: slot * INSN_SIZE, symbol: ".text", type: "call" as const })),
+      ].sort((a, b) => a.offset - b.offset),
+      ...(p.subprogram ? { subprogram: true } : {}),
     })),
     maps: module.maps.map(objectMap),
   };

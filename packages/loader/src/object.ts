@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { readObject, type BpfObject, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
 import { KNOWN_SECTIONS, LDDW_OPCODE, PseudoSrc, mapTypeById, programTypeForSection } from "@luabpf/platform";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
+import { linkCalls } from "./link.js";
 import {
   close,
   mapCreate,
@@ -134,7 +135,12 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
       fds.push(fd);
       maps.set(map.name, makeMapHandle(map, fd));
     }
+    // Functions programs call (`.text`) are not programs: they are linked into their callers.
+    const subprograms = object.programs
+      .filter((p) => p.subprogram)
+      .map((p) => ({ program: p, code: bindMapRelocations(p, maps, `function ${p.name} (.text)`) }));
     for (const program of object.programs) {
+      if (program.subprogram) continue;
       const where = `program ${program.name} (section ${program.section})`;
       if (programs.has(program.name)) throw new LoaderError(`${where}: defined twice`);
       const kind = options.programTypes?.[program.name] ?? programTypeForSection(program.section);
@@ -143,7 +149,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
           `${where}: cannot infer the program type from the section name; known: ${KNOWN_SECTIONS.join(", ")}`,
         );
       }
-      const insns = bindMapRelocations(program, maps, where);
+      const insns = linkCalls(program, bindMapRelocations(program, maps, where), subprograms, where);
       const fd = withContext(where, () =>
         progLoad({
           type: kind.type,
@@ -215,6 +221,7 @@ export function bindMapRelocations(
   const code = new Uint8Array(program.code);
   const view = new DataView(code.buffer);
   for (const [index, relocation] of program.relocations.entries()) {
+    if (relocation.type === "call") continue; // linked by link.ts
     const fail = (why: string): never => {
       throw new LoaderError(`${where}: relocation ${index} (offset ${relocation.offset}, symbol ${relocation.symbol}): ${why}`);
     };
