@@ -38,7 +38,7 @@ export function mapElement(L: BodyLowering, map: MapInfo, key: RValue, keyNode: 
   const keyPtr = keyAddress(L, map, key, keyNode);
   const m = L.b.mapRef(map.decl.name);
   const p = L.at(node, () => L.b.callHelper(BPF_FUNC.map_lookup_elem, [m, keyPtr], ptrType("map_value_or_null")));
-  const place: Place = { region: "map_value", base: p, offset: 0, type: scalarView(map.value), nonNull: L.b.const(0), whole: true };
+  const place: Place = { region: "map_value", base: p, offset: 0, type: scalarView(map.value), nonNull: L.b.const(0), whole: true, map: map.decl.name };
   return { kind: "place", place };
 }
 
@@ -162,8 +162,8 @@ export function atomicAdd(L: BodyLowering, target: RValue, n: Value, targetNode:
   const r = cResolve(place.type);
   if (!ct || place.bit) return L.fail(targetNode, `xadd needs a number to add to, not ${describeRValue(L, target)}: ${usage}`);
   if (ct.size < 4) {
-    const where = place.whole && place.region === "map_value" ? "map value" : `'${describeCType(place.type)}'`;
-    return L.fail(targetNode, `xadd needs a 32- or 64-bit ${where === "map value" ? "map value" : "number"}, but ${where === "map value" ? `the map holds ${ct.size * 8}-bit values` : `${where} is ${ct.size * 8}-bit`}`);
+    if (place.map !== undefined) return L.fail(targetNode, `xadd needs a 32- or 64-bit map value, but map '${place.map}' holds ${ct.size * 8}-bit values`);
+    return L.fail(targetNode, `xadd needs a 32- or 64-bit number, but '${describeCType(place.type)}' is ${ct.size * 8}-bit`);
   }
   void r;
   if (place.region === "ctx" || place.region === "memory") return L.fail(targetNode, `xadd cannot change ${describeRValue(L, target)}`);

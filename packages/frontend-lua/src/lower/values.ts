@@ -67,6 +67,8 @@ export interface Place {
   readonly nonNull: Value;
   /** The whole value of a map element (`m[k]`): read as a number, an absent element is nil. */
   readonly whole?: boolean;
+  /** For a whole map element: the map's name (for messages). */
+  readonly map?: string;
   /** The local this place came from, to record null checks in. */
   readonly binding?: PlaceBinding;
   readonly space?: AddressSpace;

@@ -23,7 +23,7 @@ import { isMapTypeName, MAP_TYPE_NAMES, mapType } from "@luabpf/platform";
 import { PROGRAM_KINDS, MAP_DEFAULTS } from "../builtins.js";
 import { describeStatic, NIL, type FunctionValue, type MapInfo, type ProgramDecl, type StaticValue } from "../values.js";
 import { ctypeArg } from "./library.js";
-import { UserSpace, type TopLevelInterpreter } from "./interpreter.js";
+import type { TopLevelInterpreter } from "./interpreter.js";
 
 /** How each `bpf.<name>` program declaration is written. */
 interface DeclarationForm {
@@ -195,7 +195,6 @@ export function declareMap(t: TopLevelInterpreter, args: StaticValue[], node: lu
   let maxEntries: number = MAP_DEFAULTS.maxEntries;
   const maxArg = args[1];
   if (maxArg && maxArg.kind !== "nil") {
-    if (maxArg.kind === "opaque") throw new UserSpace(`uses ${maxArg.what}`);
     if (maxArg.kind === "integer" && maxArg.value > 0n && maxArg.value <= 0xffff_ffffn) maxEntries = Number(maxArg.value);
     else return t.fail(at(1), "max_entries must be a positive integer (below 2^32)");
   }

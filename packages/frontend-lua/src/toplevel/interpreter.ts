@@ -56,7 +56,7 @@ export interface TopLevel {
   readonly cscope: CScope;
 }
 
-/** How many statements and expressions the top level may evaluate. */
+/** How many statements and expressions one top-level statement may evaluate. */
 const STEP_BUDGET = 2_000_000;
 /** How deep compile-time function calls may nest. */
 const CALL_DEPTH = 200;
@@ -121,6 +121,8 @@ export class TopLevelInterpreter {
   run(chunk: lua.Chunk): void {
     const frame: Frame = { env: new Env(this.globals) };
     for (const stmt of chunk.body) {
+      // Each top-level statement gets the whole budget.
+      this.steps = 0;
       const start = this.clock.now;
       const logStart = this.writeLog.length;
       try {
