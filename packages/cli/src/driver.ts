@@ -5,9 +5,9 @@
 import { compileModule, packageObject, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
 import { writeObject, type BpfObject } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
-import { CompileError, formatVerifierErrors, InternalError, printModule, verifyModule, type Module } from "@luabpf/ir";
+import { CompileError, formatVerifierErrors, InternalError, printModule, verifyModule, type Diagnostic, type Module } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
-import { defaultRegistry, formatStatistics, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
+import { defaultRegistry, inline, formatStatistics, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -28,6 +28,14 @@ export interface DriverOptions {
   keepIr?: boolean;
   /** The registry that `passes` and `printAfter` names are looked up in (default: the built-in passes). */
   registry?: PassRegistry;
+  /** The `inline` pass's threshold in the -O pipelines (`--inline-threshold`). */
+  inlineThreshold?: number;
+  /** How numbers read in conditions (`--compat`); default: Lua's way, or the file's pragma. */
+  compat?: "lua" | "bcc";
+  /** Warnings are errors (`-Werror`). */
+  warningsAsErrors?: boolean;
+  /** Receives each warning of the front end (the CLI prints them as `file:line:col: warning:`). */
+  onWarning?: (d: Diagnostic) => void;
 }
 
 export interface CompileResult {
@@ -83,6 +91,8 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
   const registry = options.registry ?? defaultRegistry;
   try {
     passes = options.passes !== undefined ? registry.parse(options.passes) : pipelineForLevel(options.optLevel ?? 2, registry);
+    const threshold = options.inlineThreshold;
+    if (threshold !== undefined && options.passes === undefined) passes = passes.map((p) => (p.name === "inline" ? inline({ threshold }) : p));
   } catch (e) {
     if (e instanceof PipelineError) throw new CompileError({ severity: "error", message: `--passes: ${e.message}` });
     throw e;
@@ -102,17 +112,28 @@ export function quietVerifyEach<T extends Omit<DriverOptions, "file">>(options: 
   return { ...options, verifyEach: true, printAfterAll: false, printAfter: [], log: undefined };
 }
 
-/** The front end: Lua source → IR module (throws CompileError on bad input). */
-export function frontend(source: string, file: string): Module {
-  return compileLua(source, { file });
+/** What the front end takes from the driver's options. */
+export type FrontendOptions = Pick<DriverOptions, "compat" | "warningsAsErrors" | "onWarning">;
+
+/** The front end: Lua source → IR module (throws CompileError on bad input); warnings go to `onWarning`. */
+export function frontend(source: string, file: string, options: FrontendOptions = {}): Module {
+  const warnings: Diagnostic[] = [];
+  const module = compileLua(source, {
+    file,
+    warnings,
+    ...(options.compat ? { compat: options.compat } : {}),
+    ...(options.warningsAsErrors ? { warningsAsErrors: true } : {}),
+  });
+  for (const w of warnings) options.onWarning?.(w);
+  return module;
 }
 
 /** Compiles Lua source into an object description (throws CompileError on bad input). */
 export function compileSource(source: string, options: DriverOptions): CompileResult {
-  const module = frontend(source, options.file);
+  const module = frontend(source, options.file, options);
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
-  const { programs, object } = codegen(module, () => optimize(frontend(source, options.file), quietVerifyEach(options)));
+  const { programs, object } = codegen(module, () => optimize(frontend(source, options.file, { compat: options.compat }), quietVerifyEach(options)));
   return { module, programs, object, ir, report };
 }
 

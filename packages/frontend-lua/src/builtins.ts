@@ -33,9 +33,9 @@ function programKind(prefix: string, form: "symbol" | "optional name"): ProgramK
   const rule = sectionRuleByPrefix(prefix);
   if (!rule) throw new InternalError(`no section rule for ${prefix}`);
   const type = PROGRAM_TYPES[rule.type];
-  // Tracepoint contexts are per tracepoint (its format); the dialect has no fields for them yet.
-  const struct = type.context === undefined ? (rule.type === "tracepoint" ? { name: "tracepoint args", size: 0, fields: [] } : undefined) : CONTEXT_STRUCTS[type.context];
-  if (!struct) throw new InternalError(`no context layout for program type ${type.name}`);
+  // Contexts without a layout in the platform table (a tracepoint's is its format, a raw
+  // tracepoint's the traced function's arguments) have no fields in the dialect yet.
+  const struct = (type.context !== undefined ? CONTEXT_STRUCTS[type.context] : undefined) ?? { name: type.context ?? `${prefix} context`, size: 0, fields: [] };
   const needsSymbol = form === "symbol";
   return {
     type: type.name,
@@ -56,6 +56,7 @@ export const PROGRAM_KINDS: Readonly<Record<string, ProgramKind>> = {
   uprobe: programKind("uprobe", "symbol"),
   uretprobe: programKind("uretprobe", "symbol"),
   tracepoint: programKind("tracepoint", "symbol"),
+  raw_tracepoint: programKind("raw_tracepoint", "symbol"),
 };
 
 /** bcc's defaults for omitted `bpf.map` arguments. */

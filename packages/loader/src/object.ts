@@ -42,6 +42,8 @@ export interface ProgramRunOptions {
   repeat?: number;
   /** Context passed in (e.g. a `struct __sk_buff`). */
   ctxIn?: Uint8Array;
+  /** Run on `ctxIn` alone, without a packet (raw tracepoints; see TestRunOptions.ctxOnly). */
+  ctxOnly?: boolean;
 }
 
 /** A loaded program. */
@@ -171,6 +173,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
             data: packet,
             repeat: runOptions.repeat ?? 1,
             ...(runOptions.ctxIn ? { ctxIn: runOptions.ctxIn } : {}),
+            ...(runOptions.ctxOnly ? { ctxOnly: true } : {}),
           }),
       });
     }

@@ -243,6 +243,11 @@ export interface TestRunOptions {
   repeat?: number;
   /** Capacity of the output packet buffer; default input length + 4096 (room for XDP/tc growth). */
   dataOutSize?: number;
+  /**
+   * Run on the context alone (raw tracepoints): no packet in or out, no repeat count and no
+   * context out, which the kernel refuses for such program types.
+   */
+  ctxOnly?: boolean;
 }
 
 /** What {@link progTestRun} observed. */
@@ -259,6 +264,15 @@ export interface TestRunResult {
 
 /** BPF_PROG_TEST_RUN: runs a loaded program on `data` inside the kernel without attaching it. */
 export function progTestRun(fd: number, options: TestRunOptions): TestRunResult {
+  if (options.ctxOnly) {
+    const ctx = nativeCopy(options.ctxIn ?? new Uint8Array(0));
+    const a = nativeBuffer(80);
+    a.writeUInt32LE(fd, 0);
+    a.writeUInt32LE(ctx.byteLength, 40);
+    a.writeBigUInt64LE(addressOf(ctx), 48);
+    call(BpfCommand.PROG_TEST_RUN, a);
+    return { retval: a.readUInt32LE(4), duration: a.readUInt32LE(36), dataOut: new Uint8Array(0) };
+  }
   const data = nativeCopy(options.data);
   const dataOut = nativeBuffer(options.dataOutSize ?? options.data.byteLength + 4096);
   const ctxIn = options.ctxIn ? nativeCopy(options.ctxIn) : undefined;

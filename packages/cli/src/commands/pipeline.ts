@@ -11,7 +11,7 @@ import type { OptionValues } from "../options.js";
 import { listOption, stringOption } from "./command.js";
 
 /** The pipeline part of the driver's options, from parsed command-line values. */
-export type PipelineChoice = Pick<DriverOptions, "optLevel" | "passes" | "printAfter" | "printAfterAll" | "registry">;
+export type PipelineChoice = Pick<DriverOptions, "optLevel" | "passes" | "printAfter" | "printAfterAll" | "registry" | "inlineThreshold" | "compat" | "warningsAsErrors">;
 
 /**
  * Reads and checks the pipeline options. `registry` is the pass registry in effect
@@ -34,7 +34,13 @@ export async function pipelineChoice(values: OptionValues, command: string, regi
   if (unknown.length > 0) {
     throw new UsageError(`--print-after: unknown pass ${unknown.map((n) => `'${n}'`).join(", ")}; valid passes: ${reg.names().join(", ")}`, command);
   }
+  const threshold = stringOption(values, "inline-threshold");
+  if (threshold !== undefined && !/^\d+$/.test(threshold)) throw new UsageError("--inline-threshold takes a number (0 or more)", command);
+  const compat = stringOption(values, "compat") as "lua" | "bcc" | undefined;
   return {
+    ...(threshold !== undefined ? { inlineThreshold: Number(threshold) } : {}),
+    ...(compat ? { compat } : {}),
+    ...(stringOption(values, "W") === "error" ? { warningsAsErrors: true } : {}),
     optLevel: Number(stringOption(values, "O") ?? "2") as 0 | 1 | 2,
     ...(passes !== undefined ? { passes } : {}),
     printAfter,

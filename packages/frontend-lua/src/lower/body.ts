@@ -252,14 +252,17 @@ export class BodyLowering {
 
   /** A fresh stack slot of `size` bytes in the entry block, for the compiler's own use. */
   allocate(size: number, align: number): Value {
+    void align;
     this.unit.useStack(this.fn, size);
-    return this.slotBuilder.alloca(Math.max(size, 1), Math.min(Math.max(align, 1), 8));
+    // Every object starts 8-byte aligned: copies and zero-fills use the widest accesses.
+    return this.slotBuilder.alloca(Math.max(size, 1), 8);
   }
 
   /** A stack object the program asked for (`ffi.new`, a format string): over 512 bytes is an error at `node`. */
   allocateObject(size: number, align: number, node: lua.Node): Value {
+    void align;
     this.unit.useStack(this.fn, size, node);
-    return this.slotBuilder.alloca(Math.max(size, 1), Math.min(Math.max(align, 1), 8));
+    return this.slotBuilder.alloca(Math.max(size, 1), 8);
   }
 
   // ---- scopes and variables ----

@@ -47,6 +47,7 @@ export const PROGRAM_DECLARATIONS: Readonly<Record<string, DeclarationForm>> = {
   uprobe: { kind: "uprobe", target: "uprobe", retKind: "uretprobe", extra: ["retprobe", "pid", "cpu", "group_fd"], usage: "bpf.uprobe('/path/to/binary:symbol', function (ptregs) ... end[, retprobe])" },
   uretprobe: { kind: "uretprobe", target: "uprobe", extra: ["pid", "cpu", "group_fd"], usage: "bpf.uretprobe('/path/to/binary:symbol', function (ptregs) ... end)" },
   tracepoint: { kind: "tracepoint", target: "tracepoint", extra: ["pid", "cpu", "group_fd"], usage: "bpf.tracepoint('category/name', function (args) ... end)" },
+  raw_tracepoint: { kind: "raw_tracepoint", target: "kprobe", extra: [], usage: "bpf.raw_tracepoint('name', function (ctx) ... end)" },
 };
 
 /**
