@@ -4,7 +4,7 @@
  *   split critical edges → instruction selection (leaves SSA) → register allocation
  *   → frame layout and emission
  */
-import { CompileError, DominatorTree, InternalError, LoopInfo, splitEdge, type Function as IrFunction, type Module } from "@luabpf/ir";
+import { CompileError, DominatorTree, InternalError, LoopInfo, splitEdge, type Function as IrFunction, type Module, type SourceLocation } from "@luabpf/ir";
 import { emitFunction } from "./emit.js";
 import type { AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
@@ -50,8 +50,27 @@ export function compileFunction(fn: IrFunction): CompiledProgram {
   const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
   const mf = selectFunction(fn, (bb) => loops.depth(bb));
   const stats = allocateRegisters(mf);
-  const { insns, relocations } = emitFunction(mf);
+  const { insns, relocations } = withProgramLocation(fn, () => emitFunction(mf));
   return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, stats };
+}
+
+/**
+ * Runs `f`; a diagnostic it reports without a location (the stack frame limit) gets the
+ * location where the program's body starts: the earliest location among its instructions.
+ */
+function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof CompileError) || e.diagnostics.every((d) => d.location)) throw e;
+    let first: SourceLocation | undefined;
+    for (const inst of fn.instructions()) {
+      const l = inst.loc;
+      if (l && (!first || l.line < first.line || (l.line === first.line && l.column < first.column))) first = l;
+    }
+    if (!first) throw e;
+    throw new CompileError(e.diagnostics.map((d) => (d.location ? d : { ...d, location: first })), { cause: e });
+  }
 }
 
 /** Compiles every program of the module. The module is consumed (critical edges get split). */
