@@ -10,7 +10,22 @@ export const BpfCommand = {
   MAP_DELETE_ELEM: 3,
   MAP_GET_NEXT_KEY: 4,
   PROG_LOAD: 5,
+  OBJ_PIN: 6,
+  OBJ_GET: 7,
+  PROG_ATTACH: 8,
+  PROG_DETACH: 9,
   PROG_TEST_RUN: 10,
+  PROG_GET_FD_BY_ID: 13,
+  MAP_GET_FD_BY_ID: 14,
+  OBJ_GET_INFO_BY_FD: 15,
+  RAW_TRACEPOINT_OPEN: 17,
+  BTF_LOAD: 18,
+  BTF_GET_FD_BY_ID: 19,
+  MAP_LOOKUP_BATCH: 24,
+  LINK_CREATE: 28,
+  LINK_GET_FD_BY_ID: 30,
+  LINK_GET_NEXT_ID: 31,
+  LINK_DETACH: 34,
 } as const;
 /** A value of {@link BpfCommand}. */
 export type BpfCommand = (typeof BpfCommand)[keyof typeof BpfCommand];
@@ -57,6 +72,7 @@ export const ProgramType = {
   SK_MSG: 16,
   RAW_TRACEPOINT: 17,
   FLOW_DISSECTOR: 22,
+  TRACING: 26,
   SYSCALL: 31,
 } as const;
 /** A value of {@link ProgramType}. */
@@ -67,11 +83,39 @@ export const AttachType = {
   CGROUP_INET_INGRESS: 0,
   CGROUP_INET_EGRESS: 1,
   FLOW_DISSECTOR: 17,
+  TRACE_RAW_TP: 23,
+  TRACE_FENTRY: 24,
+  TRACE_FEXIT: 25,
   XDP: 37,
+  PERF_EVENT: 41,
   TRACE_KPROBE_MULTI: 42,
+  TCX_INGRESS: 46,
+  TCX_EGRESS: 47,
 } as const;
 /** A value of {@link AttachType}. */
 export type AttachType = (typeof AttachType)[keyof typeof AttachType];
+
+/** `enum bpf_link_type`: what `bpftool link` prints as a link's type. */
+export const LinkType = {
+  RAW_TRACEPOINT: 1,
+  TRACING: 2,
+  XDP: 6,
+  PERF_EVENT: 7,
+  KPROBE_MULTI: 8,
+  TCX: 11,
+} as const;
+/** A value of {@link LinkType}. */
+export type LinkType = (typeof LinkType)[keyof typeof LinkType];
+
+/** `XDP_FLAGS_*` of an XDP link (include/uapi/linux/if_link.h): which driver hook runs the program. */
+export const XdpFlags = {
+  /** Generic (skb) mode: works on every device, after the skb is built. */
+  SKB_MODE: 1 << 1,
+  /** Native (driver) mode: the driver runs the program before allocating an skb. */
+  DRV_MODE: 1 << 2,
+  /** Offloaded to the NIC. */
+  HW_MODE: 1 << 3,
+} as const;
 
 /** Flags of BPF_MAP_UPDATE_ELEM. */
 export const UpdateFlags = {

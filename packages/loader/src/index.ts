@@ -1,14 +1,31 @@
 // @luabpf/loader: runs luabpf's eBPF output on the real kernel through bpf(2).
 //
-//   syscall.ts   typed wrappers of single bpf(2) commands (map create/lookup/update/delete/
-//                next-key, program load with verifier log, test run), over ffi.ts (koffi → libc)
-//   object.ts    whole-object loading: maps, map relocations, program types, handles
-//   sections.ts  program type inference from section names (libbpf conventions)
-//   packet.ts    Ethernet/IPv4/TCP/UDP/ICMP test packets from short spec strings
-//   kernel.ts    "does bpf(2) work here?" probe and the test-skipping policy
+//   syscall.ts          typed wrappers of single bpf(2) commands (map create/lookup/update/
+//                       delete/next-key, program load with verifier log, test run), over ffi.ts
+//                       (koffi → libc)
+//   syscall-objects.ts  BTF load, pin/get, object info, batch lookup, link create, raw tp open
+//   libc.ts             epoll, eventfd, mmap, ioctl, sockets, setns through koffi
+//   object.ts           whole-object loading: maps (with BTF), relocations, program types, handles
+//   object-btf.ts       map key/value BTF for the kernel; record types of event maps
+//   sections.ts         section names → program type, attach type and hook (libbpf conventions)
+//   kernel-btf.ts       vmlinux BTF ids of tracing targets
+//   attach.ts           attach(program, target) → Attachment; targets from section names
+//     attach-net.ts     XDP and tcx links, socket filters on packet sockets
+//     attach-trace.ts   tracepoints, raw tracepoints, uprobes/kprobes, fentry/fexit/tp_btf
+//     perf-event.ts     perf_event_open: tracepoint ids, uprobe/kprobe PMUs, bpf-output events
+//     host-elf.ts       function symbol → file offset in host binaries (uprobes)
+//   poller.ts           epoll waits on a worker thread, shared by every event stream
+//   events.ts           the async iterator common to both event readers
+//     ringbuf.ts        ring buffer reader (mmap'ed consumer/producer pages)
+//     perfbuf.ts        perf event array reader (one perf ring per CPU)
+//   btf-value.ts        C values ↔ JavaScript by BTF type; name=value and JSON presentation
+//   typed-map.ts        map access by C values
+//   pinned.ts           maps pinned in bpffs, opened with their kernel BTF types
+//   packet.ts           Ethernet/IPv4/TCP/UDP/ICMP test packets from short spec strings
+//   kernel.ts           "does bpf(2) work here?" probe and the test-skipping policy
 
-export { AttachType, BpfCommand, MapType, PER_CPU_MAP_TYPES, ProgramType, UpdateFlags } from "./constants.js";
-export { BpfError, LoaderError, VerifierError, describeErrno } from "./errors.js";
+export { AttachType, BpfCommand, LinkType, MapType, PER_CPU_MAP_TYPES, ProgramType, UpdateFlags, XdpFlags } from "./constants.js";
+export { BpfError, LoaderError, OsError, VerifierError, describeErrno } from "./errors.js";
 export {
   close,
   mapCreate,
@@ -34,6 +51,7 @@ export {
   type BpfObjectInput,
   type LoadObjectOptions,
   type LoadedObject,
+  makeMapHandle,
   type MapHandle,
   type ObjectMap,
   type ObjectProgram,
@@ -43,7 +61,56 @@ export {
   type ProgramHandle,
   type ProgramRunOptions,
 } from "./object.js";
-export { KNOWN_SECTIONS, programTypeForSection, type SectionProgramType } from "./sections.js";
+export {
+  KNOWN_SECTIONS,
+  programTypeForSection,
+  sectionRule,
+  type SectionHook,
+  type SectionProgramType,
+  type SectionRule,
+} from "./sections.js";
+export {
+  btfFdById,
+  btfLoad,
+  btfRawData,
+  linkCreate,
+  linkDetach,
+  linkFdById,
+  linkIds,
+  linkInfo,
+  mapInfo,
+  mapLookupBatch,
+  objGet,
+  objPin,
+  rawTracepointOpen,
+  type LinkCreateOptions,
+  type MapInfo,
+} from "./syscall-objects.js";
+export {
+  attach,
+  describeTarget,
+  targetForSection,
+  type AttachableProgram,
+  type AttachTarget,
+  type Attachment,
+  type InterfaceRef,
+  type SectionTargetOptions,
+  type XdpMode,
+} from "./attach.js";
+export { resolveInterface } from "./attach-net.js";
+export { resolveBinary } from "./attach-trace.js";
+export { Perf, openProbe, openTracepoint, perfEventOpen, probePmu, tracefsRoot, tracepointId, type ProbeSpec } from "./perf-event.js";
+export { functionSymbols, symbolFileOffset, type HostSymbol } from "./host-elf.js";
+export { vmlinuxBtf, vmlinuxTypeId } from "./kernel-btf.js";
+export { RECORD_TAG_PREFIX, RECORD_VAR_PREFIX, findTypeByName, recordTypeOf } from "./object-btf.js";
+export { Poller } from "./poller.js";
+export { EventStream, type EventRecord, type EventStreamOptions } from "./events.js";
+export { RingBufferReader, type RingBufferMap } from "./ringbuf.js";
+export { PerfBufferReader, onlineCpus, type PerfBufferOptions, type PerfEventArrayMap } from "./perfbuf.js";
+export { decodeValue, encodeValue, formatValue, plainIntType, sizeOf, toJsonValue, type CValue } from "./btf-value.js";
+export { typedMap, type TypedMap } from "./typed-map.js";
+export { bpfObjectKind, openPinnedMap, pinnedPaths, type PinnedMap } from "./pinned.js";
+export { Os, interfaceIndex, recvNonBlocking, sendTo, setns, socket, bind } from "./libc.js";
 export {
   DESTINATION_MAC,
   ETH_HEADER_LEN,

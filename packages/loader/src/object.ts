@@ -7,13 +7,20 @@
 // (only the fields the loader reads) so objects from any source can be loaded; loadObjectFile
 // assigns readObject's result to it, so the compiler checks the two stay compatible.
 //
+// Maps with BTF key/value types are created with a BTF object describing them (object-btf.ts);
+// when the kernel refuses that BTF, the map is created without it, as libbpf does. Tracing
+// programs (fentry/fexit/tp_btf) are loaded with the vmlinux BTF id of their target.
+//
 // Failure is atomic: if any map or program fails, every descriptor created so far is closed
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
-import { readObject } from "@luabpf/elf";
-import { BPF_PSEUDO_MAP_FD, LDDW_OPCODE, PER_CPU_MAP_TYPES } from "./constants.js";
+import { readObject, readObjectBtf, type BtfType } from "@luabpf/elf";
+import { BPF_PSEUDO_MAP_FD, LDDW_OPCODE, MapType, PER_CPU_MAP_TYPES } from "./constants.js";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
-import { KNOWN_SECTIONS, programTypeForSection } from "./sections.js";
+import { vmlinuxTypeId } from "./kernel-btf.js";
+import { buildMapBtf, recordTypeOf } from "./object-btf.js";
+import { KNOWN_SECTIONS, sectionRule } from "./sections.js";
+import { btfLoad, mapLookupBatch, objPin } from "./syscall-objects.js";
 import {
   close,
   mapCreate,
@@ -50,6 +57,10 @@ export interface ObjectMap {
   valueSize: number;
   maxEntries: number;
   flags: number;
+  /** BTF type of the key, when known. */
+  key?: BtfType;
+  /** BTF type of the value, when known. */
+  value?: BtfType;
 }
 
 /** A BPF object to load (structurally the `BpfObject` of @luabpf/elf). */
@@ -57,6 +68,11 @@ export interface BpfObjectInput {
   license: string;
   programs: readonly ObjectProgram[];
   maps: readonly ObjectMap[];
+  /**
+   * The object's whole BTF type list (readObjectBtf's `types`), where ring buffer and perf
+   * array record types are found (see object-btf.ts for the convention).
+   */
+  btfTypes?: readonly BtfType[];
 }
 
 /** Options of {@link loadObject}. */
@@ -84,6 +100,8 @@ export interface ProgramHandle {
   readonly section: string;
   /** The {@link ProgramType} it was loaded as. */
   readonly type: number;
+  /** The {@link AttachType} it was loaded with, if any. */
+  readonly expectedAttachType: number | undefined;
   readonly fd: number;
   /** Runs the program in the kernel on `packet` (BPF_PROG_TEST_RUN). */
   testRun(packet: Uint8Array, options?: ProgramRunOptions): TestRunResult;
@@ -101,6 +119,14 @@ interface MapHandleBase {
   delete(key: Uint8Array): boolean;
   /** Every key, in the kernel's iteration order (BPF_MAP_GET_NEXT_KEY). */
   keys(): IterableIterator<Uint8Array>;
+  /** BTF type of keys, when the object declared one. */
+  readonly keyType: BtfType | undefined;
+  /** BTF type of values, when the object declared one. */
+  readonly valueType: BtfType | undefined;
+  /** Ring buffers and perf event arrays: the C type of their records, when declared. */
+  readonly recordType: BtfType | undefined;
+  /** Pins the map at `path` in a bpffs mount (BPF_OBJ_PIN). */
+  pin(path: string): void;
 }
 
 /** A map holding one value per key. */
@@ -112,6 +138,11 @@ export interface PlainMapHandle extends MapHandleBase {
   set(key: Uint8Array, value: Uint8Array, flags?: number): void;
   /** Every key with its value. */
   entries(): IterableIterator<[Uint8Array, Uint8Array]>;
+  /**
+   * Every key with its value in batches of `batchSize` (BPF_MAP_LOOKUP_BATCH): one system call
+   * per batch instead of two per element. Throws BpfError for map types without batch support.
+   */
+  lookupBatch(batchSize?: number): Array<[Uint8Array, Uint8Array]>;
 }
 
 /**
@@ -128,6 +159,8 @@ export interface PerCpuMapHandle extends MapHandleBase {
   set(key: Uint8Array, value: Uint8Array | readonly Uint8Array[], flags?: number): void;
   /** Every key with its per-CPU values. */
   entries(): IterableIterator<[Uint8Array, Uint8Array[]]>;
+  /** Every key with its per-CPU values, in batches (see PlainMapHandle.lookupBatch). */
+  lookupBatch(batchSize?: number): Array<[Uint8Array, Uint8Array[]]>;
 }
 
 /** A created map; narrow on `perCpu`. */
@@ -154,9 +187,11 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
   const maps = new Map<string, MapHandle>();
   const programs = new Map<string, ProgramHandle>();
   try {
-    for (const map of object.maps) {
+    const btf = mapBtf(object.maps, fds);
+    for (const declared of object.maps) {
+      const map = withKernelDefaults(declared);
       if (maps.has(map.name)) throw new LoaderError(`map ${map.name}: defined twice`);
-      const fd = withContext(`map ${map.name}`, () =>
+      const create = (withBtf: boolean) =>
         mapCreate({
           type: map.type,
           keySize: map.keySize,
@@ -164,19 +199,43 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
           maxEntries: map.maxEntries,
           flags: map.flags,
           name: map.name,
-        }),
-      );
+          ...(withBtf && btf?.ids.has(map.name)
+            ? { btf: { fd: btf.fd, keyTypeId: btf.ids.get(map.name)!.key, valueTypeId: btf.ids.get(map.name)!.value } }
+            : {}),
+        });
+      const fd = withContext(`map ${map.name}`, () => {
+        if (!btf?.ids.has(map.name)) return create(false);
+        try {
+          return create(true);
+        } catch (error) {
+          // A kernel that refuses the types (an older kernel, a type it cannot check) still
+          // gets the map; only typed dumps by other tools are lost.
+          if (error instanceof BpfError) return create(false);
+          throw error;
+        }
+      });
       fds.push(fd);
-      maps.set(map.name, makeMapHandle(map, fd));
+      const record = object.btfTypes ? recordTypeOf(object.btfTypes, map.name) : undefined;
+      maps.set(map.name, makeMapHandle(map, fd, record));
     }
     for (const program of object.programs) {
       const where = `program ${program.name} (section ${program.section})`;
       if (programs.has(program.name)) throw new LoaderError(`${where}: defined twice`);
-      const kind = options.programTypes?.[program.name] ?? programTypeForSection(program.section);
+      const matched = sectionRule(program.section);
+      const kind = options.programTypes?.[program.name] ?? matched?.rule;
       if (!kind) {
         throw new LoaderError(
           `${where}: cannot infer the program type from the section name; known: ${KNOWN_SECTIONS.join(", ")}`,
         );
+      }
+      let attachBtfId: number | undefined;
+      const kernelBtf = matched?.rule.kernelBtf;
+      if (kernelBtf && !options.programTypes?.[program.name]) {
+        const name = kernelBtf.namePrefix + matched.target;
+        attachBtfId = vmlinuxTypeId(kernelBtf.kind, name);
+        if (attachBtfId === undefined) {
+          throw new LoaderError(`${where}: the kernel has no ${kernelBtf.kind === "func" ? "function" : "tracepoint"} ${matched.target} in its BTF`);
+        }
       }
       const insns = bindMapRelocations(program, maps, where);
       const fd = withContext(where, () =>
@@ -186,6 +245,7 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
           license: object.license,
           name: program.name,
           ...(kind.expectedAttachType === undefined ? {} : { expectedAttachType: kind.expectedAttachType }),
+          ...(attachBtfId === undefined ? {} : { attachBtfId }),
           ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
         }),
       );
@@ -194,6 +254,7 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
         name: program.name,
         section: program.section,
         type: kind.type,
+        expectedAttachType: kind.expectedAttachType,
         fd,
         testRun: (packet, runOptions = {}) =>
           progTestRun(fd, {
@@ -229,7 +290,9 @@ export function loadObjectFile(path: string, options: LoadObjectOptions = {}): L
   const bytes = readFileSync(path);
   let object: BpfObjectInput;
   try {
-    object = readObject(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const btf = readObjectBtf(data);
+    object = { ...readObject(data), ...(btf ? { btfTypes: btf.types } : {}) };
   } catch (error) {
     const reason = error instanceof Error ? `: ${error.message}` : "";
     throw new LoaderError(`${path}: not a readable BPF object${reason}`, { cause: error });
@@ -300,7 +363,44 @@ export function perCpuStride(valueSize: number): number {
   return Math.ceil(valueSize / 8) * 8;
 }
 
-function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
+/**
+ * What libbpf fills in for a perf event array that leaves them out: 4-byte keys and values
+ * (a CPU index and a perf event descriptor) and one entry per possible CPU.
+ */
+function withKernelDefaults(map: ObjectMap): ObjectMap {
+  if (map.type !== MapType.PERF_EVENT_ARRAY) return map;
+  return {
+    ...map,
+    keySize: map.keySize || 4,
+    valueSize: map.valueSize || 4,
+    maxEntries: map.maxEntries || possibleCpus(),
+  };
+}
+
+/**
+ * Loads the BTF of the maps that have key and value types (see object-btf.ts); its descriptor
+ * joins `fds`. Undefined when no map is typed or the kernel refuses the BTF (maps are then
+ * created without types).
+ */
+function mapBtf(maps: readonly ObjectMap[], fds: number[]): { fd: number; ids: Map<string, { key: number; value: number }> } | undefined {
+  const built = buildMapBtf(maps);
+  if (!built) return undefined;
+  try {
+    const fd = btfLoad(built.bytes, "map key/value types");
+    fds.push(fd);
+    return { fd, ids: built.ids };
+  } catch (error) {
+    if (error instanceof BpfError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * A handle for map descriptor `fd` described by `map` (sizes, type and optional BTF types);
+ * the caller keeps ownership of the descriptor. Used for created maps and for pinned maps
+ * opened again (pinned.ts).
+ */
+export function makeMapHandle(map: ObjectMap, fd: number, recordType: BtfType | undefined): MapHandle {
   const checkKey = (key: Uint8Array): void => {
     if (key.byteLength !== map.keySize) {
       throw new RangeError(`map ${map.name}: key must be ${map.keySize} bytes, got ${key.byteLength}`);
@@ -318,6 +418,12 @@ function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
     keySize: map.keySize,
     valueSize: map.valueSize,
     maxEntries: map.maxEntries,
+    keyType: map.key,
+    valueType: map.value,
+    recordType,
+    pin(path: string): void {
+      objPin(fd, path);
+    },
     delete(key: Uint8Array): boolean {
       checkKey(key);
       return mapDelete(fd, key);
@@ -348,6 +454,9 @@ function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
           const value = mapLookup(fd, key, map.valueSize);
           if (value) yield [key, value];
         }
+      },
+      lookupBatch(batchSize) {
+        return mapLookupBatch(fd, map.keySize, map.valueSize, batchSize);
       },
     };
     return handle;
@@ -383,6 +492,9 @@ function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
         const block = mapLookup(fd, key, stride * cpuCount);
         if (block) yield [key, split(block)];
       }
+    },
+    lookupBatch(batchSize) {
+      return mapLookupBatch(fd, map.keySize, stride * cpuCount, batchSize).map(([key, block]) => [key, split(block)]);
     },
   };
   return handle;
