@@ -4,7 +4,8 @@
  */
 import { MapType, type BpfObject } from "@luabpf/elf";
 import { bpfAvailable, buildPacket, loadObject, type MapHandle } from "@luabpf/loader";
-import type { CliIo } from "./main.js";
+import { KernelUnavailableError } from "./errors.js";
+import type { CliIo } from "./io.js";
 
 const XDP_VERDICTS = ["XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"];
 const TC_VERDICTS: Record<number, string> = { [-1]: "TC_ACT_UNSPEC", 0: "TC_ACT_OK", 1: "TC_ACT_RECLASSIFY", 2: "TC_ACT_SHOT", 3: "TC_ACT_PIPE", 4: "TC_ACT_STOLEN", 5: "TC_ACT_QUEUED", 6: "TC_ACT_REPEAT", 7: "TC_ACT_REDIRECT" };
@@ -65,8 +66,7 @@ export interface RunOptions {
 export function runObject(object: BpfObject, options: RunOptions, io: CliIo): number {
   const available = bpfAvailable();
   if (!available.ok) {
-    io.stderr(`luabpf: error: cannot use bpf(2) here: ${available.reason}\n`);
-    return 1;
+    throw new KernelUnavailableError(`cannot use bpf(2) here: ${available.reason}`);
   }
   const packet = buildPacket(options.packet);
   const loaded = loadObject(object);
