@@ -4,6 +4,7 @@
 import { assert, InternalError } from "./errors.js";
 import { Function } from "./core.js";
 import type { IntType, Type } from "./types.js";
+import type { CType } from "./ctypes.js";
 
 /** Map kinds, named as in the Lua dialect and `BPF_MAP_TYPE_*`. */
 export const MAP_KINDS = ["array", "hash", "percpu_array", "percpu_hash", "lru_hash", "lru_percpu_hash", "prog_array", "perf_event_array", "ringbuf"] as const;
@@ -73,10 +74,17 @@ export function arrayOf(element: DataType, count: number): ArrayType {
 export interface MapDecl {
   name: string;
   kind: MapKind;
+  /** Layout views of the key and value (what code generation needs: sizes and offsets). */
   key: DataType;
   value: DataType;
   maxEntries: number;
   flags: number;
+  /**
+   * The C types of the key and value, when the front end knows them (for BTF: field
+   * names, signedness, character arrays, bit-fields). `key`/`value` are their layout.
+   */
+  keyType?: CType;
+  valueType?: CType;
 }
 
 /** A compilation unit: what becomes one ELF object. */
