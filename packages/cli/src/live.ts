@@ -16,9 +16,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, rmdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import type { BpfObject, BtfType } from "@luabpf/elf";
+import { MapType } from "@luabpf/platform";
 import {
   LoaderError,
-  MapType,
   PerfBufferReader,
   RingBufferReader,
   attach,
@@ -28,7 +29,6 @@ import {
   targetForSection,
   toJsonValue,
   type Attachment,
-  type BpfObjectInput,
   type EventRecord,
   type EventStream,
   type LoadedObject,
@@ -57,6 +57,8 @@ export interface LiveOptions {
   command?: readonly string[];
   /** Stops the run when aborted (the command line wires SIGINT and SIGTERM to it). */
   signal?: AbortSignal;
+  /** The object's BTF types, where the record types of event maps are found. */
+  btfTypes?: readonly BtfType[];
 }
 
 function hex(bytes: Uint8Array): string {
@@ -64,14 +66,14 @@ function hex(bytes: Uint8Array): string {
 }
 
 /** Loads, attaches, runs and cleans up; returns the exit status. */
-export async function runLive(object: BpfObjectInput, options: LiveOptions, io: CliIo): Promise<number> {
+export async function runLive(object: BpfObject, options: LiveOptions, io: CliIo): Promise<number> {
   const available = bpfAvailable();
   if (!available.ok) throw new KernelUnavailableError(`cannot use bpf(2) here: ${available.reason}`);
   const json = options.json ?? false;
   const print = (text: string) => io.stdout(text);
   const emitJson = (value: unknown) => print(`${JSON.stringify(value)}\n`);
 
-  const loaded: LoadedObject = loadObject(object);
+  const loaded: LoadedObject = loadObject(object, options.btfTypes ? { btfTypes: options.btfTypes } : {});
   const attachments: Attachment[] = [];
   const readers: EventStream[] = [];
   const pins: string[] = [];
@@ -91,7 +93,7 @@ export async function runLive(object: BpfObjectInput, options: LiveOptions, io: 
     }
   };
 
-  const eventMaps = [...loaded.maps.values()].filter((m) => m.type === MapType.RINGBUF || m.type === MapType.PERF_EVENT_ARRAY);
+  const eventMaps = [...loaded.maps.values()].filter((m) => m.type === MapType.ringbuf || m.type === MapType.perf_event_array);
   const printRecord = (record: EventRecord) => {
     if (json) {
       emitJson({
@@ -148,7 +150,7 @@ export async function runLive(object: BpfObjectInput, options: LiveOptions, io: 
     }
 
     for (const handle of eventMaps) {
-      readers.push(handle.type === MapType.RINGBUF ? new RingBufferReader(handle) : new PerfBufferReader(handle));
+      readers.push(handle.type === MapType.ringbuf ? new RingBufferReader(handle) : new PerfBufferReader(handle));
     }
 
     // Nothing else may keep the event loop alive (no readers, no timers): without this timer

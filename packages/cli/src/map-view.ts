@@ -16,28 +16,30 @@
  * Keys and values are decoded by their BTF types (`typedMap` of @luabpf/loader); ring buffers
  * and perf event arrays hold events, not entries, and are not shown.
  */
-import { MapType, formatValue, toJsonValue, typedMap, type CValue, type MapHandle } from "@luabpf/loader";
+import { formatValue, toJsonValue, typedMap, type CValue, type MapHandle } from "@luabpf/loader";
+import { MapType } from "@luabpf/platform";
 
 /** What kind of display a map gets. */
 export type MapShape = "scalar" | "log2-hist" | "linear-hist" | "table" | "events" | "none";
 
 const NOT_ITERABLE: ReadonlySet<number> = new Set([
-  MapType.PROG_ARRAY,
-  MapType.PERF_EVENT_ARRAY,
-  MapType.RINGBUF,
-  MapType.QUEUE,
-  MapType.STACK,
-  MapType.BLOOM_FILTER,
-  MapType.ARRAY_OF_MAPS,
-  MapType.HASH_OF_MAPS,
-  MapType.CGROUP_ARRAY,
+  MapType.prog_array,
+  MapType.perf_event_array,
+  MapType.ringbuf,
+  MapType.queue,
+  MapType.stack,
+  MapType.bloom_filter,
+  MapType.array_of_maps,
+  MapType.hash_of_maps,
+  MapType.cgroup_array,
+  MapType.user_ringbuf,
 ]);
 
-const ARRAY_TYPES: ReadonlySet<number> = new Set([MapType.ARRAY, MapType.PERCPU_ARRAY]);
+const ARRAY_TYPES: ReadonlySet<number> = new Set([MapType.array, MapType.percpu_array]);
 
 /** The display a map gets (see the file comment for the rules). */
 export function mapShape(map: { name: string; type: number; maxEntries: number }): MapShape {
-  if (map.type === MapType.RINGBUF || map.type === MapType.PERF_EVENT_ARRAY) return "events";
+  if (map.type === MapType.ringbuf || map.type === MapType.perf_event_array) return "events";
   if (NOT_ITERABLE.has(map.type)) return "none";
   if (map.name === "hist" || map.name.endsWith("_hist")) return "log2-hist";
   if (map.name === "lhist" || map.name.endsWith("_lhist")) return "linear-hist";

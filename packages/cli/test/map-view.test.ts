@@ -2,7 +2,9 @@
 // sorted by value, zero array entries left out, per-CPU values summed, log2 and linear
 // histograms with bpftrace's labels and bars. Maps are real kernel maps filled by the test.
 import { describe, expect, it } from "vitest";
-import { MapType, kernelOrSkip, loadObject, typedMap, type ObjectMap } from "@luabpf/loader";
+import type { ObjectMap } from "@luabpf/elf";
+import { kernelOrSkip, loadObject, typedMap } from "@luabpf/loader";
+import { MapType } from "@luabpf/platform";
 import { histogramBuckets, mapJson, mapShape, renderHistogram, renderMap } from "../src/map-view.js";
 
 const u32 = { kind: "int", name: "u32", size: 4, signed: false } as const;
@@ -11,14 +13,14 @@ const map = (name: string, type: number, maxEntries: number): ObjectMap => ({ na
 
 describe("map shapes", () => {
   it("follows the type and the name", () => {
-    expect(mapShape({ name: "total", type: MapType.ARRAY, maxEntries: 1 })).toBe("scalar");
-    expect(mapShape({ name: "total", type: MapType.PERCPU_ARRAY, maxEntries: 1 })).toBe("scalar");
-    expect(mapShape({ name: "lat_hist", type: MapType.ARRAY, maxEntries: 64 })).toBe("log2-hist");
-    expect(mapShape({ name: "hist", type: MapType.HASH, maxEntries: 64 })).toBe("log2-hist");
-    expect(mapShape({ name: "size_lhist", type: MapType.HASH, maxEntries: 64 })).toBe("linear-hist");
-    expect(mapShape({ name: "history", type: MapType.HASH, maxEntries: 64 })).toBe("table");
-    expect(mapShape({ name: "events", type: MapType.RINGBUF, maxEntries: 4096 })).toBe("events");
-    expect(mapShape({ name: "jumps", type: MapType.PROG_ARRAY, maxEntries: 4 })).toBe("none");
+    expect(mapShape({ name: "total", type: MapType.array, maxEntries: 1 })).toBe("scalar");
+    expect(mapShape({ name: "total", type: MapType.percpu_array, maxEntries: 1 })).toBe("scalar");
+    expect(mapShape({ name: "lat_hist", type: MapType.array, maxEntries: 64 })).toBe("log2-hist");
+    expect(mapShape({ name: "hist", type: MapType.hash, maxEntries: 64 })).toBe("log2-hist");
+    expect(mapShape({ name: "size_lhist", type: MapType.hash, maxEntries: 64 })).toBe("linear-hist");
+    expect(mapShape({ name: "history", type: MapType.hash, maxEntries: 64 })).toBe("table");
+    expect(mapShape({ name: "events", type: MapType.ringbuf, maxEntries: 4096 })).toBe("events");
+    expect(mapShape({ name: "jumps", type: MapType.prog_array, maxEntries: 4 })).toBe("none");
   });
 
   it("draws a histogram as bpftrace does", () => {
@@ -52,7 +54,7 @@ describe.skipIf(!kernelOrSkip())("maps on the kernel", () => {
   };
 
   it("tables sort by value, arrays leave zeros out, scalars print alone", () => {
-    withMaps([map("counts", MapType.HASH, 16), map("slots", MapType.ARRAY, 8), map("total", MapType.ARRAY, 1)], (get) => {
+    withMaps([map("counts", MapType.hash, 16), map("slots", MapType.array, 8), map("total", MapType.array, 1)], (get) => {
       const counts = typedMap(get("counts"));
       counts.set(1, 30n);
       counts.set(2, 10n);
@@ -75,7 +77,7 @@ describe.skipIf(!kernelOrSkip())("maps on the kernel", () => {
   });
 
   it("log2 histograms span the lowest to the highest non-empty bucket; per-CPU counts are summed", () => {
-    withMaps([map("lat_hist", MapType.PERCPU_ARRAY, 64)], (get) => {
+    withMaps([map("lat_hist", MapType.percpu_array, 64)], (get) => {
       const hist = typedMap(get("lat_hist"));
       hist.set(2, 3n); // on every CPU
       hist.set(4, 1n);
@@ -89,7 +91,7 @@ describe.skipIf(!kernelOrSkip())("maps on the kernel", () => {
   });
 
   it("linear histograms take the step from the keys (bucket lower bounds)", () => {
-    withMaps([map("size_lhist", MapType.HASH, 64)], (get) => {
+    withMaps([map("size_lhist", MapType.hash, 64)], (get) => {
       const hist = typedMap(get("size_lhist"));
       hist.set(20, 2n);
       hist.set(50, 1n);

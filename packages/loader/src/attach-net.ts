@@ -5,7 +5,7 @@
 // attached, and only then is the socket bound to ETH_P_ALL on the interface. Binding last means
 // no packet can reach the socket before its filter is in place.
 import type { AttachableProgram, AttachedParts, InterfaceRef, XdpMode } from "./attach.js";
-import { AttachType, XdpFlags } from "./constants.js";
+import { AttachType, XdpFlag } from "@luabpf/platform";
 import { LoaderError } from "./errors.js";
 import { Os, bind, interfaceIndex, setsockoptInt, socket } from "./libc.js";
 import { closeDescriptors } from "./attach.js";
@@ -25,9 +25,9 @@ export function resolveInterface(iface: InterfaceRef): number {
 }
 
 const XDP_MODE_FLAGS: Readonly<Record<XdpMode, number>> = {
-  native: XdpFlags.DRV_MODE,
-  generic: XdpFlags.SKB_MODE,
-  offload: XdpFlags.HW_MODE,
+  native: XdpFlag.DRV_MODE,
+  generic: XdpFlag.SKB_MODE,
+  offload: XdpFlag.HW_MODE,
 };
 
 /** XDP through a link; without a mode the kernel picks native when the driver supports it. */
@@ -35,7 +35,7 @@ export function attachXdp(program: AttachableProgram, iface: InterfaceRef, mode:
   const ifindex = resolveInterface(iface);
   const description = `xdp on ${iface}${mode ? ` (${mode})` : ""}`;
   const linkFd = linkCreate(
-    { progFd: program.fd, attachType: AttachType.XDP, target: ifindex, flags: mode ? XDP_MODE_FLAGS[mode] : 0 },
+    { progFd: program.fd, attachType: AttachType.xdp, target: ifindex, flags: mode ? XDP_MODE_FLAGS[mode] : 0 },
     `program ${program.name}: ${description}`,
   );
   return { description, linkFd, fds: [linkFd] };
@@ -46,7 +46,7 @@ export function attachTc(program: AttachableProgram, iface: InterfaceRef, direct
   const ifindex = resolveInterface(iface);
   const description = `tc ${direction} on ${iface}`;
   const linkFd = linkCreate(
-    { progFd: program.fd, attachType: direction === "ingress" ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS, target: ifindex },
+    { progFd: program.fd, attachType: direction === "ingress" ? AttachType.tcx_ingress : AttachType.tcx_egress, target: ifindex },
     `program ${program.name}: ${description} (tcx link)`,
   );
   return { description, linkFd, fds: [linkFd] };

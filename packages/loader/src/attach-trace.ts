@@ -10,7 +10,7 @@ import { accessSync, constants as fsConstants, existsSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { AttachableProgram, AttachedParts, AttachTarget } from "./attach.js";
 import { closeDescriptors } from "./attach.js";
-import { AttachType } from "./constants.js";
+import { AttachType } from "@luabpf/platform";
 import { LoaderError } from "./errors.js";
 import { symbolFileOffset } from "./host-elf.js";
 import { ioctlInt } from "./libc.js";
@@ -20,7 +20,7 @@ import { linkCreate, rawTracepointOpen } from "./syscall-objects.js";
 /** Puts a BPF perf-event link on perf event `perfFd` (which the attachment then owns). */
 function linkPerfEvent(program: AttachableProgram, perfFd: number, description: string): AttachedParts {
   try {
-    const linkFd = linkCreate({ progFd: program.fd, attachType: AttachType.PERF_EVENT, target: perfFd }, `program ${program.name}: ${description}`);
+    const linkFd = linkCreate({ progFd: program.fd, attachType: AttachType.perf_event, target: perfFd }, `program ${program.name}: ${description}`);
     ioctlInt(perfFd, Perf.IOC_ENABLE, 0, description);
     return { description, linkFd, fds: [perfFd, linkFd] };
   } catch (error) {
@@ -91,7 +91,7 @@ export function attachPerfEventProbe(
 export function attachTracing(program: AttachableProgram): AttachedParts {
   const attachType = program.expectedAttachType;
   if (attachType === undefined) throw new LoaderError(`program ${program.name}: a tracing program needs its attach type from loading`);
-  const description = attachType === AttachType.TRACE_FEXIT ? "fexit" : attachType === AttachType.TRACE_RAW_TP ? "tp_btf" : "fentry";
+  const description = attachType === AttachType.trace_fexit ? "fexit" : attachType === AttachType.trace_raw_tp ? "tp_btf" : "fentry";
   const linkFd = linkCreate({ progFd: program.fd, attachType, target: 0 }, `program ${program.name}: ${description}`);
   return { description, linkFd, fds: [linkFd] };
 }

@@ -14,14 +14,14 @@
 //   fentry/fexit    BPF_LINK_CREATE(BPF_TRACE_FENTRY/FEXIT) for a program loaded with the
 //   tp_btf          target's vmlinux BTF id (object.ts)                                attach-trace.ts
 //
-// `targetForSection` reads the target from a libbpf-style section name (the hook column of
-// sections.ts says which kind, the part after "/" says where), so a whole object can be
-// attached without the caller knowing its programs.
+// `targetForSection` reads the target from a libbpf-style section name (the `hook` column of
+// @luabpf/platform's section rules says which kind, the part after "/" says where), so a whole
+// object can be attached without the caller knowing its programs.
 import { closeSync as closeFd } from "node:fs";
 import { LoaderError } from "./errors.js";
 import { attachSocket, attachTc, attachXdp } from "./attach-net.js";
 import { attachPerfEventProbe, attachRawTracepoint, attachTracing, attachTracepoint } from "./attach-trace.js";
-import { sectionRule } from "./sections.js";
+import { sectionRule } from "@luabpf/platform";
 import { objPin } from "./syscall-objects.js";
 
 /** An interface by name (`"eth0"`) or index. */
@@ -162,24 +162,28 @@ export interface SectionTargetOptions {
  * @throws LoaderError when the section needs a target it does not name (an interface, a probe)
  */
 export function targetForSection(section: string, options: SectionTargetOptions = {}): AttachTarget | undefined {
-  const matched = sectionRule(section);
-  if (!matched) throw new LoaderError(`section ${section}: not a known program section`);
-  const { rule, target } = matched;
+  const rule = sectionRule(section);
+  if (!rule) throw new LoaderError(`section ${section}: not a known program section`);
+  const slash = section.indexOf("/");
+  const target = slash < 0 ? "" : section.slice(slash + 1);
   const needIface = (): InterfaceRef => {
     if (options.iface === undefined) {
-      throw new LoaderError(`section ${section}: a ${rule.hook.replace(/-.*/, "")} program needs an interface (none given)`);
+      throw new LoaderError(`section ${section}: a ${rule.hook} program needs an interface (none given)`);
     }
     return options.iface;
   };
   switch (rule.hook) {
     case "none":
+    case "perf_event":
       return undefined;
     case "xdp":
       return { kind: "xdp", iface: needIface(), ...(options.xdpMode ? { mode: options.xdpMode } : {}) };
-    case "tc-ingress":
-    case "tc-egress": {
-      const direction = target === "egress" ? "egress" : target === "" || target === "ingress" ? "ingress" : undefined;
-      if (!direction) throw new LoaderError(`section ${section}: tc direction must be ingress or egress`);
+    case "tc": {
+      // tc actions run inside a classifier's action list; only classifiers attach to a hook.
+      if (rule.type !== "sched_cls") return undefined;
+      // `tc/egress`, `tcx/egress`; any other target of `tc` (libbpf allows names) is ingress.
+      const direction = target === "egress" ? "egress" : rule.prefix === "tcx" && target !== "ingress" ? undefined : "ingress";
+      if (!direction) throw new LoaderError(`section ${section}: a tcx section is tcx/ingress or tcx/egress`);
       return { kind: "tc", iface: needIface(), direction };
     }
     case "socket":
@@ -206,6 +210,7 @@ export function targetForSection(section: string, options: SectionTargetOptions 
     }
     case "uprobe":
     case "uretprobe": {
+      if (target === "") throw new LoaderError(`section ${section}: a bare uprobe section is attached by the API with its binary and function`);
       const match = /^(.+):([\w.@]+?)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(target);
       if (!match) throw new LoaderError(`section ${section}: a uprobe section is uprobe/<binary>:<function>[+<offset>]`);
       return {
@@ -220,7 +225,7 @@ export function targetForSection(section: string, options: SectionTargetOptions 
     case "tracing":
       return { kind: "tracing" };
     default:
-      return assertNever(rule.hook as never);
+      return assertNever(rule.hook);
   }
 }
 

@@ -1,4 +1,5 @@
-// @luabpf/loader: runs luabpf's eBPF output on the real kernel through bpf(2).
+// @luabpf/loader: runs luabpf's eBPF output on the real kernel through bpf(2). Numbers of the
+// kernel ABI (commands, map/program/attach types, section rules) come from @luabpf/platform.
 //
 //   syscall.ts          typed wrappers of single bpf(2) commands (map create/lookup/update/
 //                       delete/next-key, program load with verifier log, test run), over ffi.ts
@@ -7,7 +8,6 @@
 //   libc.ts             epoll, eventfd, mmap, ioctl, sockets, setns through koffi
 //   object.ts           whole-object loading: maps (with BTF), relocations, program types, handles
 //   object-btf.ts       map key/value BTF for the kernel; record types of event maps
-//   sections.ts         section names → program type, attach type and hook (libbpf conventions)
 //   kernel-btf.ts       vmlinux BTF ids of tracing targets
 //   attach.ts           attach(program, target) → Attachment; targets from section names
 //     attach-net.ts     XDP and tcx links, socket filters on packet sockets
@@ -24,8 +24,7 @@
 //   packet.ts           Ethernet/IPv4/TCP/UDP/ICMP test packets from short spec strings
 //   kernel.ts           "does bpf(2) work here?" probe and the test-skipping policy
 
-export { AttachType, BpfCommand, LinkType, MapType, PER_CPU_MAP_TYPES, ProgramType, UpdateFlags, XdpFlags } from "./constants.js";
-export { BpfError, LoaderError, OsError, VerifierError, describeErrno } from "./errors.js";
+export { BpfError, LoaderError, OsError, VerifierError, commandName, describeErrno } from "./errors.js";
 export {
   close,
   mapCreate,
@@ -48,27 +47,30 @@ export {
   parseCpuList,
   perCpuStride,
   possibleCpus,
-  type BpfObjectInput,
   type LoadObjectOptions,
   type LoadedObject,
   makeMapHandle,
   type MapHandle,
-  type ObjectMap,
-  type ObjectProgram,
-  type ObjectRelocation,
   type PerCpuMapHandle,
   type PlainMapHandle,
   type ProgramHandle,
   type ProgramRunOptions,
 } from "./object.js";
 export {
-  KNOWN_SECTIONS,
-  programTypeForSection,
-  sectionRule,
-  type SectionHook,
-  type SectionProgramType,
-  type SectionRule,
-} from "./sections.js";
+  DESTINATION_MAC,
+  ETH_HEADER_LEN,
+  IPV4_HEADER_LEN,
+  PACKET_DEFAULTS,
+  PacketSpecError,
+  SOURCE_MAC,
+  buildPacket,
+  headersLength,
+  internetChecksum,
+  parseIpv4,
+  parsePacketSpec,
+  type PacketProtocol,
+  type PacketSpec,
+} from "./packet.js";
 export {
   btfFdById,
   btfLoad,
@@ -110,20 +112,5 @@ export { PerfBufferReader, onlineCpus, type PerfBufferOptions, type PerfEventArr
 export { decodeValue, encodeValue, formatValue, plainIntType, sizeOf, toJsonValue, type CValue } from "./btf-value.js";
 export { typedMap, type TypedMap } from "./typed-map.js";
 export { bpfObjectKind, openPinnedMap, pinnedPaths, type PinnedMap } from "./pinned.js";
-export { Os, interfaceIndex, recvNonBlocking, sendTo, setns, socket, bind } from "./libc.js";
-export {
-  DESTINATION_MAC,
-  ETH_HEADER_LEN,
-  IPV4_HEADER_LEN,
-  PACKET_DEFAULTS,
-  PacketSpecError,
-  SOURCE_MAC,
-  buildPacket,
-  headersLength,
-  internetChecksum,
-  parseIpv4,
-  parsePacketSpec,
-  type PacketProtocol,
-  type PacketSpec,
-} from "./packet.js";
+export { Os, bind, interfaceIndex, recvNonBlocking, sendTo, setns, socket } from "./libc.js";
 export { REQUIRE_KERNEL_ENV, bpfAvailable, kernelOrSkip, type BpfAvailability, type KernelOrSkipOptions } from "./kernel.js";

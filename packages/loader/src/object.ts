@@ -3,9 +3,8 @@
 // section name, and load the programs. The result holds the file descriptors and offers
 // handles to run programs and to read and write maps.
 //
-// The input shape is the `BpfObject` the @luabpf/elf reader produces, restated structurally
-// (only the fields the loader reads) so objects from any source can be loaded; loadObjectFile
-// assigns readObject's result to it, so the compiler checks the two stay compatible.
+// The input is the `BpfObject` of @luabpf/elf (what its reader produces and the compiler
+// packages); program types come from @luabpf/platform's section rules.
 //
 // Maps with BTF key/value types are created with a BTF object describing them (object-btf.ts);
 // when the kernel refuses that BTF, the map is created without it, as libbpf does. Tracing
@@ -14,12 +13,11 @@
 // Failure is atomic: if any map or program fails, every descriptor created so far is closed
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
-import { readObject, readObjectBtf, type BtfType } from "@luabpf/elf";
-import { BPF_PSEUDO_MAP_FD, LDDW_OPCODE, MapType, PER_CPU_MAP_TYPES } from "./constants.js";
+import { readObject, readObjectBtf, type BpfObject, type BtfType, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
+import { AttachType, KNOWN_SECTIONS, LDDW_OPCODE, MapType, PROGRAM_TYPES, PseudoSrc, mapTypeById, sectionRule } from "@luabpf/platform";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
 import { vmlinuxTypeId } from "./kernel-btf.js";
 import { buildMapBtf, recordTypeOf } from "./object-btf.js";
-import { KNOWN_SECTIONS, sectionRule } from "./sections.js";
 import { btfLoad, mapLookupBatch, objPin } from "./syscall-objects.js";
 import {
   close,
@@ -33,48 +31,6 @@ import {
   type TestRunResult,
 } from "./syscall.js";
 
-/** A map relocation: the `lddw` at byte `offset` of the program's code must load map `symbol`. */
-export interface ObjectRelocation {
-  offset: number;
-  symbol: string;
-}
-
-/** A program of an object, as the ELF reader gives it. */
-export interface ObjectProgram {
-  name: string;
-  section: string;
-  /** Instructions, 8-byte slots. */
-  code: Uint8Array;
-  relocations: readonly ObjectRelocation[];
-}
-
-/** A map definition of an object. */
-export interface ObjectMap {
-  name: string;
-  /** A {@link MapType} value. */
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-  /** BTF type of the key, when known. */
-  key?: BtfType;
-  /** BTF type of the value, when known. */
-  value?: BtfType;
-}
-
-/** A BPF object to load (structurally the `BpfObject` of @luabpf/elf). */
-export interface BpfObjectInput {
-  license: string;
-  programs: readonly ObjectProgram[];
-  maps: readonly ObjectMap[];
-  /**
-   * The object's whole BTF type list (readObjectBtf's `types`), where ring buffer and perf
-   * array record types are found (see object-btf.ts for the convention).
-   */
-  btfTypes?: readonly BtfType[];
-}
-
 /** Options of {@link loadObject}. */
 export interface LoadObjectOptions {
   /** Verifier log level for every program (see ProgLoadOptions.logLevel). */
@@ -84,6 +40,12 @@ export interface LoadObjectOptions {
    * that follow no libbpf convention.
    */
   programTypes?: Readonly<Record<string, { type: number; expectedAttachType?: number }>>;
+  /**
+   * The object's whole BTF type list (readObjectBtf's `types`), where the record types of
+   * ring buffers and perf event arrays are found (see object-btf.ts for the convention).
+   * loadObjectFile passes it.
+   */
+  btfTypes?: readonly BtfType[];
 }
 
 /** Options of {@link ProgramHandle.testRun}. */
@@ -98,9 +60,9 @@ export interface ProgramRunOptions {
 export interface ProgramHandle {
   readonly name: string;
   readonly section: string;
-  /** The {@link ProgramType} it was loaded as. */
+  /** The `BPF_PROG_TYPE_*` value it was loaded as (`programTypeById` of @luabpf/platform). */
   readonly type: number;
-  /** The {@link AttachType} it was loaded with, if any. */
+  /** The `BPF_*` attach type it was loaded with, if any. */
   readonly expectedAttachType: number | undefined;
   readonly fd: number;
   /** Runs the program in the kernel on `packet` (BPF_PROG_TEST_RUN). */
@@ -110,7 +72,7 @@ export interface ProgramHandle {
 interface MapHandleBase {
   readonly name: string;
   readonly fd: number;
-  /** The {@link MapType} it was created as. */
+  /** The `BPF_MAP_TYPE_*` value it was created as. */
   readonly type: number;
   readonly keySize: number;
   readonly valueSize: number;
@@ -134,7 +96,7 @@ export interface PlainMapHandle extends MapHandleBase {
   readonly perCpu: false;
   /** The value under `key`, or undefined. */
   get(key: Uint8Array): Uint8Array | undefined;
-  /** Stores `value` (exactly `valueSize` bytes); `flags` is an UpdateFlags value. */
+  /** Stores `value` (exactly `valueSize` bytes); `flags` is an `UpdateFlag` value (@luabpf/platform). */
   set(key: Uint8Array, value: Uint8Array, flags?: number): void;
   /** Every key with its value. */
   entries(): IterableIterator<[Uint8Array, Uint8Array]>;
@@ -182,7 +144,7 @@ export interface LoadedObject {
  * @throws VerifierError when the verifier rejects a program (message names the program)
  * @throws BpfError when the kernel refuses a map or program for another reason
  */
-export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = {}): LoadedObject {
+export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): LoadedObject {
   const fds: number[] = [];
   const maps = new Map<string, MapHandle>();
   const programs = new Map<string, ProgramHandle>();
@@ -191,7 +153,8 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
     for (const declared of object.maps) {
       const map = withKernelDefaults(declared);
       if (maps.has(map.name)) throw new LoaderError(`map ${map.name}: defined twice`);
-      const create = (withBtf: boolean) =>
+      const ids = btf?.ids.get(map.name);
+      const create = (typed: boolean) =>
         mapCreate({
           type: map.type,
           keySize: map.keySize,
@@ -199,12 +162,10 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
           maxEntries: map.maxEntries,
           flags: map.flags,
           name: map.name,
-          ...(withBtf && btf?.ids.has(map.name)
-            ? { btf: { fd: btf.fd, keyTypeId: btf.ids.get(map.name)!.key, valueTypeId: btf.ids.get(map.name)!.value } }
-            : {}),
+          ...(typed && btf && ids ? { btf: { fd: btf.fd, keyTypeId: ids.key, valueTypeId: ids.value } } : {}),
         });
       const fd = withContext(`map ${map.name}`, () => {
-        if (!btf?.ids.has(map.name)) return create(false);
+        if (!ids) return create(false);
         try {
           return create(true);
         } catch (error) {
@@ -215,26 +176,31 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
         }
       });
       fds.push(fd);
-      const record = object.btfTypes ? recordTypeOf(object.btfTypes, map.name) : undefined;
+      const record = options.btfTypes ? recordTypeOf(options.btfTypes, map.name) : undefined;
       maps.set(map.name, makeMapHandle(map, fd, record));
     }
     for (const program of object.programs) {
       const where = `program ${program.name} (section ${program.section})`;
       if (programs.has(program.name)) throw new LoaderError(`${where}: defined twice`);
-      const matched = sectionRule(program.section);
-      const kind = options.programTypes?.[program.name] ?? matched?.rule;
+      const rule = sectionRule(program.section);
+      const override = options.programTypes?.[program.name];
+      const kind =
+        override ??
+        (rule && {
+          type: PROGRAM_TYPES[rule.type].id,
+          ...(rule.expectedAttachType ? { expectedAttachType: AttachType[rule.expectedAttachType] } : {}),
+        });
       if (!kind) {
         throw new LoaderError(
           `${where}: cannot infer the program type from the section name; known: ${KNOWN_SECTIONS.join(", ")}`,
         );
       }
       let attachBtfId: number | undefined;
-      const kernelBtf = matched?.rule.kernelBtf;
-      if (kernelBtf && !options.programTypes?.[program.name]) {
-        const name = kernelBtf.namePrefix + matched.target;
-        attachBtfId = vmlinuxTypeId(kernelBtf.kind, name);
+      if (rule?.kernelBtf && !override) {
+        const target = program.section.slice(program.section.indexOf("/") + 1);
+        attachBtfId = vmlinuxTypeId(rule.kernelBtf.kind, rule.kernelBtf.namePrefix + target);
         if (attachBtfId === undefined) {
-          throw new LoaderError(`${where}: the kernel has no ${kernelBtf.kind === "func" ? "function" : "tracepoint"} ${matched.target} in its BTF`);
+          throw new LoaderError(`${where}: the kernel has no ${rule.kernelBtf.kind === "func" ? "function" : "tracepoint"} ${target} in its BTF`);
         }
       }
       const insns = bindMapRelocations(program, maps, where);
@@ -288,16 +254,17 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
  */
 export function loadObjectFile(path: string, options: LoadObjectOptions = {}): LoadedObject {
   const bytes = readFileSync(path);
-  let object: BpfObjectInput;
+  let object: BpfObject;
+  let btfTypes: readonly BtfType[] | undefined;
   try {
     const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const btf = readObjectBtf(data);
-    object = { ...readObject(data), ...(btf ? { btfTypes: btf.types } : {}) };
+    object = readObject(data);
+    btfTypes = readObjectBtf(data)?.types;
   } catch (error) {
     const reason = error instanceof Error ? `: ${error.message}` : "";
     throw new LoaderError(`${path}: not a readable BPF object${reason}`, { cause: error });
   }
-  return withContext(path, () => loadObject(object, options));
+  return withContext(path, () => loadObject(object, { ...(btfTypes ? { btfTypes } : {}), ...options }));
 }
 
 /**
@@ -321,7 +288,7 @@ export function bindMapRelocations(
     if (offset < 0 || offset + 16 > code.length) fail(`an lddw there would lie outside the ${code.length}-byte code`);
     if (code[offset] !== LDDW_OPCODE) fail(`instruction opcode is 0x${code[offset]!.toString(16)}, not lddw (0x18)`);
     const map = maps.get(relocation.symbol) ?? fail(`no map named ${relocation.symbol} in the object`);
-    code[offset + 1] = (code[offset + 1]! & 0x0f) | (BPF_PSEUDO_MAP_FD << 4);
+    code[offset + 1] = (code[offset + 1]! & 0x0f) | (PseudoSrc.MAP_FD << 4);
     view.setInt32(offset + 4, map.fd, true);
     view.setInt32(offset + 12, 0, true);
   }
@@ -368,13 +335,8 @@ export function perCpuStride(valueSize: number): number {
  * (a CPU index and a perf event descriptor) and one entry per possible CPU.
  */
 function withKernelDefaults(map: ObjectMap): ObjectMap {
-  if (map.type !== MapType.PERF_EVENT_ARRAY) return map;
-  return {
-    ...map,
-    keySize: map.keySize || 4,
-    valueSize: map.valueSize || 4,
-    maxEntries: map.maxEntries || possibleCpus(),
-  };
+  if (map.type !== MapType.perf_event_array) return map;
+  return { ...map, keySize: map.keySize || 4, valueSize: map.valueSize || 4, maxEntries: map.maxEntries || possibleCpus() };
 }
 
 /**
@@ -436,7 +398,7 @@ export function makeMapHandle(map: ObjectMap, fd: number, recordType: BtfType | 
       }
     },
   };
-  if (!PER_CPU_MAP_TYPES.has(map.type)) {
+  if (!mapTypeById(map.type)?.hasPerCpuValue()) {
     const handle: PlainMapHandle = {
       ...base,
       perCpu: false,

@@ -13,7 +13,7 @@
 //   PERF_RECORD_LOST body: u64 id, u64 lost — samples dropped because this ring was full.
 import { readFileSync } from "node:fs";
 import type { BtfType } from "@luabpf/elf";
-import { MapType } from "./constants.js";
+import { MapType } from "@luabpf/platform";
 import { LoaderError } from "./errors.js";
 import { EventStream, type EventStreamOptions } from "./events.js";
 import { Os, ioctlInt, memoryView, mmapShared, munmap, pageSize } from "./libc.js";
@@ -65,7 +65,7 @@ export class PerfBufferReader extends EventStream {
 
   constructor(map: PerfEventArrayMap, options: PerfBufferOptions = {}) {
     super(map.name, options.recordType ?? map.recordType, options.poller);
-    if (map.type !== MapType.PERF_EVENT_ARRAY) throw new LoaderError(`map ${map.name} is not a perf event array (type ${map.type})`);
+    if (map.type !== MapType.perf_event_array) throw new LoaderError(`map ${map.name} is not a perf event array (type ${map.type})`);
     const pages = options.pagesPerCpu ?? 64;
     if (!Number.isInteger(pages) || pages <= 0 || (pages & (pages - 1)) !== 0) {
       throw new LoaderError(`perf buffer ${map.name}: pages per CPU must be a power of two, not ${pages}`);

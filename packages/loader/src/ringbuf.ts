@@ -14,7 +14,7 @@
 // Lost records: the kernel counts none. A program learns of a full buffer from
 // bpf_ringbuf_reserve/output failing and must count that itself (the throughput benchmark does).
 import type { BtfType } from "@luabpf/elf";
-import { MapType } from "./constants.js";
+import { MapType } from "@luabpf/platform";
 import { LoaderError } from "./errors.js";
 import { EventStream, type EventStreamOptions } from "./events.js";
 import { Os, memoryView, mmapShared, munmap, pageSize } from "./libc.js";
@@ -47,7 +47,7 @@ export class RingBufferReader extends EventStream {
 
   constructor(map: RingBufferMap, options: EventStreamOptions = {}) {
     super(map.name, options.recordType ?? map.recordType, options.poller);
-    if (map.type !== MapType.RINGBUF) throw new LoaderError(`map ${map.name} is not a ring buffer (type ${map.type})`);
+    if (map.type !== MapType.ringbuf) throw new LoaderError(`map ${map.name} is not a ring buffer (type ${map.type})`);
     this.fd = map.fd;
     this.size = map.maxEntries;
     this.page = pageSize();

@@ -3,7 +3,7 @@
 // the two attach commands that create links (BPF_LINK_CREATE, BPF_RAW_TRACEPOINT_OPEN).
 // Same conventions as syscall.ts: one zeroed attr per call, offsets written next to each
 // command (checked against this kernel's `union bpf_attr` with offsetof), errors as BpfError.
-import { BpfCommand } from "./constants.js";
+import { BpfCommand } from "@luabpf/platform";
 import { BpfError } from "./errors.js";
 import { addressOf, nativeBuffer, nativeCopy, rawBpf } from "./ffi.js";
 import { call } from "./syscall.js";

@@ -6,8 +6,9 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { BtfType } from "@luabpf/elf";
+import type { ObjectMap } from "@luabpf/elf";
+import { MapType } from "@luabpf/platform";
 import {
-  MapType,
   bpfObjectKind,
   decodeValue,
   encodeValue,
@@ -20,7 +21,6 @@ import {
   possibleCpus,
   toJsonValue,
   typedMap,
-  type ObjectMap,
 } from "../src/index.js";
 import { hasTool, openDescriptorCount, sh } from "./attach-support.js";
 
@@ -90,7 +90,7 @@ describe("the value codec", () => {
 describe.skipIf(!kernel)("typed maps on the kernel", () => {
   it("creates maps with their BTF types and reads and writes C values", () => {
     const before = openDescriptorCount();
-    withMaps([{ name: "stats", type: MapType.HASH, keySize: 4, valueSize: 24, maxEntries: 512, flags: 0, key: u32, value: stats }], (object) => {
+    withMaps([{ name: "stats", type: MapType.hash, keySize: 4, valueSize: 24, maxEntries: 512, flags: 0, key: u32, value: stats }], (object) => {
       const handle = object.maps.get("stats")!;
       const info = mapInfo(handle.fd);
       expect(info.btfId).toBeGreaterThan(0);
@@ -116,7 +116,7 @@ describe.skipIf(!kernel)("typed maps on the kernel", () => {
   });
 
   it("batch lookup returns the same entries as iteration, over several batches", () => {
-    withMaps([{ name: "h", type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1024, flags: 0, key: u32, value: u64 }], (object) => {
+    withMaps([{ name: "h", type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 1024, flags: 0, key: u32, value: u64 }], (object) => {
       const map = typedMap(object.maps.get("h")!);
       for (let i = 0; i < 300; i++) map.set(i * 7, BigInt(i) * 1000n);
       const byKey = (a: [unknown, unknown], b: [unknown, unknown]) => Number(a[0]) - Number(b[0]);
@@ -128,7 +128,7 @@ describe.skipIf(!kernel)("typed maps on the kernel", () => {
   });
 
   it("per-CPU maps read one value per possible CPU", () => {
-    withMaps([{ name: "pc", type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0, key: u32, value: u64 }], (object) => {
+    withMaps([{ name: "pc", type: MapType.percpu_array, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0, key: u32, value: u64 }], (object) => {
       const map = typedMap(object.maps.get("pc")!);
       expect(map.perCpu).toBe(true);
       map.set(1, 5n);
@@ -146,8 +146,8 @@ describe.skipIf(!kernel)("typed maps on the kernel", () => {
     try {
       withMaps(
         [
-          { name: "stats", type: MapType.HASH, keySize: 4, valueSize: 24, maxEntries: 8, flags: 0, key: u32, value: stats },
-          { name: "raw", type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2, flags: 0 },
+          { name: "stats", type: MapType.hash, keySize: 4, valueSize: 24, maxEntries: 8, flags: 0, key: u32, value: stats },
+          { name: "raw", type: MapType.array, keySize: 4, valueSize: 8, maxEntries: 2, flags: 0 },
         ],
         (object) => {
           typedMap(object.maps.get("stats")!).set(7, { count: 3n, name: "x" });

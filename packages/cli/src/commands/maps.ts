@@ -50,8 +50,8 @@ async function runMaps(ctx: CommandContext): Promise<number> {
     }
     paths.push(...(isDirectory ? loader.pinnedPaths(operand) : [operand]));
   }
-  const typeName = (value: number): string =>
-    Object.entries(loader.MapType).find(([, n]) => n === value)?.[0].toLowerCase() ?? `type ${value}`;
+  const { mapTypeById } = await import("@luabpf/platform");
+  const typeName = (value: number): string => mapTypeById(value)?.name ?? `type ${value}`;
   let status = 0;
   for (const path of paths) {
     let map;

@@ -111,7 +111,7 @@ async function runRun(ctx: CommandContext): Promise<number> {
       return run.runObject(object, { packet, repeat }, io);
     }
     const btf = elf.readObjectBtf(bytes);
-    const loaded = { ...elf.readObject(bytes), ...(btf ? { btfTypes: btf.types } : {}) };
+    const loaded = elf.readObject(bytes);
     const { runLive } = await import("../live.js");
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -132,6 +132,7 @@ async function runRun(ctx: CommandContext): Promise<number> {
           ...(values.json ? { json: true } : {}),
           ...(pinDir !== undefined ? { pin: pinDir } : {}),
           ...(ctx.trailing ? { command: ctx.trailing } : {}),
+          ...(btf ? { btfTypes: btf.types } : {}),
           signal: controller.signal,
         },
         io,
