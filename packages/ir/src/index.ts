@@ -11,6 +11,7 @@ export * from "./core.js";
 export * from "./module.js";
 export * from "./builder.js";
 export * from "./cfg.js";
+export * from "./motion.js";
 export * from "./print.js";
 export * from "./parse.js";
 export * from "./equal.js";
