@@ -58,5 +58,5 @@ export { mapLookupCse } from "./passes/map-lookup-cse.js";
 export { correlatedBranch } from "./passes/correlated-branch.js";
 export { loopSimplify } from "./passes/loop-simplify.js";
 export { licm } from "./passes/licm.js";
-export { helperEffects, callEffects, mayAlias, type HelperEffects } from "./util/memory.js";
+export { callEffects, mayAlias } from "./util/memory.js";
 export * from "./regalloc/index.js";
