@@ -33,12 +33,15 @@ export {
   PassError,
   PassManager,
   PassVerificationError,
+  formatPassTimes,
   formatStatistics,
   type PassManagerOptions,
   type PassRecord,
   type PipelineReport,
 } from "./pass-manager.js";
 export { PassRegistry, PipelineError, describeOptions } from "./registry.js";
+export { PassLoadError, loadPassModule, passFactoriesOf } from "./load.js";
+export { diffLines, unifiedDiff, type DiffLine } from "./util/diff.js";
 export { PIPELINES, defaultRegistry, parsePipeline, pipelineForLevel, type OptLevel } from "./pipelines.js";
 export { solveDataflow, type DataflowProblem, type DataflowResult, type Lattice } from "./dataflow.js";
 export { blockOrderAnalysis, dominanceFrontierAnalysis, dominatorTreeAnalysis, loopInfoAnalysis, postDominatorTreeAnalysis, type BlockOrder } from "./analysis/cfg.js";
