@@ -20,6 +20,14 @@ export interface DriverOptions {
   printAfterAll?: boolean;
   /** Print the IR after the passes of these names (to `log`). */
   printAfter?: readonly string[];
+  /** Print the IR before the passes of these names, or before every pass (to `log`). */
+  printBefore?: readonly string[] | "all";
+  /** After each pass run that changed a function, print a diff (to `log`). */
+  printChanged?: boolean;
+  /** Print only these functions. */
+  printFunctions?: readonly string[];
+  /** Run only the first N pass executions and print each one's number (to `log`); -1: all. */
+  bisectLimit?: number;
   /** Verify the IR after every pass (tests turn it on). */
   verifyEach?: boolean;
   /** Where printed IR goes. */
@@ -57,10 +65,15 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
     throw e;
   }
   const printAfter = options.printAfterAll ? "all" : options.printAfter && options.printAfter.length > 0 ? options.printAfter : undefined;
+  const printBefore = options.printBefore === "all" || (options.printBefore?.length ?? 0) > 0 ? options.printBefore : undefined;
   const log = options.log;
   const pm = new PassManager(passes, {
     verify: options.verifyEach ?? false,
     ...(printAfter ? { printAfter, printChangedOnly: false } : {}),
+    ...(printBefore ? { printBefore } : {}),
+    ...(options.printChanged ? { printChanged: true } : {}),
+    ...(options.printFunctions ? { printFunctions: options.printFunctions } : {}),
+    ...(options.bisectLimit !== undefined ? { bisectLimit: options.bisectLimit, ...(log ? { onBisect: (line: string) => log(line + "\n") } : {}) } : {}),
     ...(log ? { onPrint: log } : {}),
   });
   return pm.run(module);

@@ -105,11 +105,13 @@ export class PassVerificationError extends InternalError {
     /** The pass's origin (its module, for a loaded pass). */
     readonly origin?: string,
   ) {
-    super(
+    const text =
       passName === "<input>"
         ? `the input of the pipeline is invalid IR in function @${functionName}:\n${errors}\n\n; IR:\n${before}`
-        : `pass '${passName}'${origin ? ` (from ${origin})` : ""} produced invalid IR in function @${functionName}:\n${errors}\n\n; IR before ${passName}:\n${before}\n; IR after ${passName}:\n${after}`,
-    );
+        : `pass '${passName}'${origin ? ` (from ${origin})` : ""} produced invalid IR in function @${functionName}:\n${errors}\n\n; IR before ${passName}:\n${before}\n; IR after ${passName}:\n${after}`;
+    super(text);
+    // A loaded pass breaking the IR is not a bug in luabpf: no "internal error" framing.
+    if (origin) this.message = text.trimEnd();
     this.name = "PassVerificationError";
   }
 }

@@ -104,6 +104,7 @@ async function runCompile(ctx: CommandContext): Promise<number> {
       const modules = unit.inputs.map((input) => ({ file: input.name, module: driver.frontend(texts.get(input)!, input.name) }));
       const module = modules.length === 1 ? modules[0]!.module : (await import("../link.js")).linkModules(modules);
       const report = driver.optimize(module, { ...pipeline, log: io.stderr });
+      if (pipeline.timePasses) io.stderr((await import("@luabpf/passes")).formatPassTimes(report));
       let data: string | Uint8Array;
       if (emit === "ir" || emit === "dot" || emit === "dot=cfg") {
         if (values.stats) io.stderr(driver.formatPassStats(report));
