@@ -7,7 +7,7 @@ import { writeObject, type BpfObject } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
 import { CompileError, formatVerifierErrors, InternalError, printModule, verifyModule, type Module } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
-import { defaultRegistry, formatStatistics, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
+import { defaultRegistry, formatStatistics, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -79,6 +79,9 @@ function brokenStage(reproduce: (() => void) | undefined): string {
   try {
     reproduce();
   } catch (e) {
+    // A pass loaded with --load-pass (it has an origin) broke the IR or threw: its failure,
+    // reported as such (exit 1, naming the pass), not a bug in luabpf.
+    if ((e instanceof PassVerificationError || e instanceof PassError) && e.origin !== undefined) throw e;
     if (e instanceof PassVerificationError) return e.passName === "<input>" ? "the front end (frontend-lua)" : `pass '${e.passName}' (on @${e.functionName})`;
     return `an unidentified stage (repeating the compile failed: ${e instanceof Error ? e.message : String(e)})`;
   }
@@ -112,7 +115,7 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
 
 /** `options` with verification after every pass and nothing printed (to name a stage that broke the IR). */
 export function quietVerifyEach<T extends Omit<DriverOptions, "file">>(options: T): T {
-  return { ...options, verifyEach: true, printAfterAll: false, printAfter: [], log: undefined };
+  return { ...options, verifyEach: true, printAfterAll: false, printAfter: [], printBefore: [], printChanged: false, log: undefined };
 }
 
 /** The front end: Lua source → IR module (throws CompileError on bad input). */

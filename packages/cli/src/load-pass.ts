@@ -31,9 +31,12 @@ export async function resolve(specifier, context, next) {
 
 let hooked = false;
 
-/** Registers the resolution fallback once per process (not under vitest, which resolves on its own). */
+/**
+ * Registers the resolution fallback once per process — not when this module runs from its
+ * TypeScript source (in-process tests under vitest, which resolves modules on its own).
+ */
 function shareLuabpfModules(): void {
-  if (hooked || process.env.VITEST) return;
+  if (hooked || import.meta.url.endsWith(".ts")) return;
   hooked = true;
   const urls: Record<string, string> = {};
   for (const name of SHARED) {

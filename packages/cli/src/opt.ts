@@ -9,9 +9,9 @@
  * {@link runOpt} directly with the same request, so `; run:` lines test exactly what the
  * command does.
  */
-import { CompileError, formatVerifierErrors, InternalError, parseModule, printFunction, printModule, verifyModule, type Module } from "@luabpf/ir";
+import { CompileError, formatVerifierErrors, parseModule, printFunction, printModule, verifyModule, type Module } from "@luabpf/ir";
 import { formatPassTimes, type PipelineReport } from "@luabpf/passes";
-import { codegen, formatAssembly, formatPassStats, formatStats, frontend, optimize, type DriverOptions } from "./driver.js";
+import { codegen, formatAssembly, formatPassStats, formatStats, frontend, optimize, quietVerifyEach, verifyBeforeCodegen, type DriverOptions } from "./driver.js";
 import { formatRunOutcome, interpretFunction, type InterpRunRequest } from "./interp-run.js";
 
 /** What `opt` can emit. */
@@ -62,24 +62,15 @@ export function readModule(req: Pick<OptRequest, "file" | "text" | "language">):
   return module;
 }
 
-/**
- * Verifies the pipeline's output. When it is invalid, the pipeline is repeated on a fresh
- * copy of the input with verification after every pass, so that the pass that broke it is
- * named (a {@link PassVerificationError}, which for a loaded pass is the user's error).
- */
-function verifyOutput(module: Module, reproduce: () => void): void {
-  const errors = verifyModule(module);
-  if (errors.length === 0) return;
-  reproduce(); // throws PassVerificationError naming the pass
-  throw new InternalError(`the pipeline produced invalid IR, but not again when repeated with verification after every pass:\n${formatVerifierErrors(errors)}`);
-}
-
 /** Runs one `opt` invocation. Throws CompileError (bad input), PassError/PassVerificationError, UsageError. */
 export async function runOpt(req: OptRequest): Promise<OptResult> {
   const module = readModule(req);
   const pipeline = { ...req.pipeline, ...(req.pipeline.passes === undefined && req.pipeline.optLevel === undefined ? { passes: "" } : {}) };
   const report = optimize(module, { ...pipeline, log: req.log });
-  verifyOutput(module, () => void optimize(readModule(req), { ...pipeline, verifyEach: true }));
+  // Verified like the input; a broken output is blamed on the pass that broke it, found
+  // by repeating the pipeline with verification after every pass.
+  const reproduce = () => void optimize(readModule(req), quietVerifyEach(pipeline));
+  verifyBeforeCodegen(module, reproduce);
   if (req.stats && req.emit !== "asm" && req.emit !== "obj") req.log(formatPassStats(report));
   if (req.timePasses) req.log(formatPassTimes(report));
   const shown = module.functions.filter((fn) => !req.functions || req.functions.length === 0 || req.functions.includes(fn.name));
@@ -99,7 +90,7 @@ export async function runOpt(req: OptRequest): Promise<OptResult> {
     }
     case "asm":
     case "obj": {
-      const { programs, object } = codegen(module);
+      const { programs, object } = codegen(module, reproduce);
       if (req.stats) req.log(formatStats({ report, programs }));
       if (req.emit === "asm") output = formatAssembly(req.file.replace(/^.*\//, "").replace(/\.(lua|ir)$/, "") + ".o", programs);
       else output = (await import("@luabpf/elf")).writeObject(object);
