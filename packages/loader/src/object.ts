@@ -10,7 +10,7 @@
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
 import { readObject, type BpfObject, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
-import { KNOWN_SECTIONS, LDDW_OPCODE, PseudoSrc, mapTypeById, programTypeForSection } from "@luabpf/platform";
+import { KNOWN_SECTIONS, LDDW_OPCODE, PseudoSrc, mapTypeById, programTypeForSection, sectionRule } from "@luabpf/platform";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
 import {
   close,
@@ -137,6 +137,9 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
     for (const program of object.programs) {
       const where = `program ${program.name} (section ${program.section})`;
       if (programs.has(program.name)) throw new LoaderError(`${where}: defined twice`);
+      if (!options.programTypes?.[program.name] && sectionRule(program.section)?.kernelBtf) {
+        throw new LoaderError(`${where}: loading programs that attach through kernel BTF (fentry, fexit, tp_btf) is not supported yet`);
+      }
       const kind = options.programTypes?.[program.name] ?? programTypeForSection(program.section);
       if (!kind) {
         throw new LoaderError(

@@ -118,11 +118,15 @@ export type Hook =
   | "tracepoint" // a static tracepoint (tracefs category/name)
   | "raw_tracepoint" // a raw tracepoint by name
   | "perf_event" // a perf event (sampling)
+  | "fentry" // kernel function entry through a BPF trampoline (BTF)
+  | "fexit" // kernel function exit through a BPF trampoline (BTF)
+  | "tp_btf" // a BTF-typed raw tracepoint
+  | "tcx" // tcx ingress/egress of a network device (BPF links)
   | "none"; // run only on demand (BPF_PROG_RUN)
 
 /** A section-name convention (libbpf `section_defs[]`). */
 export interface SectionRule {
-  /** The section name, or the part before `/`. */
+  /** The section name, or the part before `/target` (may itself contain `/`: `tcx/ingress`). */
   readonly prefix: string;
   readonly type: ProgramTypeName;
   /** The attach type the kernel wants at load time, if any. */
@@ -132,15 +136,25 @@ export interface SectionRule {
   /** `prefix/target` is a valid section name (the target: a function, tracepoint, interface...). */
   readonly withTarget: boolean;
   readonly hook: Hook;
+  /** The target is a kernel function or tracepoint whose vmlinux BTF id the load needs (`attach_btf_id`). */
+  readonly kernelBtf: boolean;
 }
 
-const rule = (prefix: string, type: ProgramTypeName, hook: Hook, shape: "bare" | "target" | "both", expectedAttachType?: AttachTypeName): SectionRule =>
+const rule = (
+  prefix: string,
+  type: ProgramTypeName,
+  hook: Hook,
+  shape: "bare" | "target" | "both",
+  expectedAttachType?: AttachTypeName,
+  kernelBtf = false,
+): SectionRule =>
   Object.freeze({
     prefix,
     type,
     hook,
     bare: shape !== "target",
     withTarget: shape !== "bare",
+    kernelBtf,
     ...(expectedAttachType ? { expectedAttachType } : {}),
   });
 
@@ -161,6 +175,11 @@ export const SECTION_RULES: readonly SectionRule[] = Object.freeze([
   rule("raw_tp", "raw_tracepoint", "raw_tracepoint", "target"),
   rule("perf_event", "perf_event", "perf_event", "bare"),
   rule("syscall", "syscall", "none", "bare"),
+  rule("fentry", "tracing", "fentry", "target", "trace_fentry", true),
+  rule("fexit", "tracing", "fexit", "target", "trace_fexit", true),
+  rule("tp_btf", "tracing", "tp_btf", "target", "trace_raw_tp", true),
+  rule("tcx/ingress", "sched_cls", "tcx", "bare", "tcx_ingress"),
+  rule("tcx/egress", "sched_cls", "tcx", "bare", "tcx_egress"),
 ]);
 
 /** The section names or `name/…` patterns {@link sectionRule} understands, for messages. */
@@ -173,12 +192,33 @@ export function sectionRuleByPrefix(prefix: string): SectionRule | undefined {
   return SECTION_RULES.find((r) => r.prefix === prefix);
 }
 
+/** A section name split by the rule it follows. */
+export interface ParsedSection {
+  readonly rule: SectionRule;
+  /** What follows `prefix/` (a function, `path:symbol`, `category/name`, ...); undefined for a bare section. */
+  readonly target: string | undefined;
+}
+
+/**
+ * The rule a section name follows and its target, or undefined when it follows none. A
+ * section matches a rule when it is exactly a bare rule's prefix, or a targeted rule's
+ * prefix, `/` and a non-empty target; the longest matching prefix wins.
+ */
+export function parseSection(section: string): ParsedSection | undefined {
+  let best: ParsedSection | undefined;
+  for (const r of SECTION_RULES) {
+    if (best && best.rule.prefix.length >= r.prefix.length) continue;
+    if (r.bare && section === r.prefix) best = { rule: r, target: undefined };
+    else if (r.withTarget && section.length > r.prefix.length + 1 && section.startsWith(`${r.prefix}/`)) {
+      best = { rule: r, target: section.slice(r.prefix.length + 1) };
+    }
+  }
+  return best;
+}
+
 /** The rule a section name follows, or undefined when it follows none. */
 export function sectionRule(section: string): SectionRule | undefined {
-  const slash = section.indexOf("/");
-  const prefix = slash < 0 ? section : section.slice(0, slash);
-  const hasTarget = slash >= 0 && slash < section.length - 1;
-  return SECTION_RULES.find((r) => r.prefix === prefix && (hasTarget ? r.withTarget : r.bare));
+  return parseSection(section)?.rule;
 }
 
 /** What the kernel needs at load time for a program: its `BPF_PROG_TYPE_*` and, if needed, its expected attach type. */

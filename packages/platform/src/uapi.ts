@@ -232,6 +232,15 @@ export const MAX_CALL_ARGS = 5;
 /** The stack a program (each frame) may use, in bytes (`MAX_BPF_STACK`). */
 export const MAX_STACK = 512;
 
+/** `XDP_FLAGS_*` of linux/if_link.h: how an XDP program is attached to a device. */
+export const XdpFlag = {
+  UPDATE_IF_NOEXIST: 1 << 0,
+  SKB_MODE: 1 << 1,
+  DRV_MODE: 1 << 2,
+  HW_MODE: 1 << 3,
+  REPLACE: 1 << 4,
+} as const satisfies Record<string, number>;
+
 /** `enum xdp_action`, indexed by value. */
 export const XDP_ACTIONS = ["XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"] as const;
 

@@ -1,6 +1,6 @@
 // Questions readers ask the tables: section rules, map type properties.
 import { describe, expect, test } from "vitest";
-import { AttachType, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, mapTypeById, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
+import { AttachType, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, mapTypeById, parseSection, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
 
 describe("section rules", () => {
   test.each([
@@ -18,6 +18,9 @@ describe("section rules", () => {
     ["tp/sched/sched_switch", "tracepoint", "tracepoint"],
     ["raw_tp/sys_enter", "raw_tracepoint", "raw_tracepoint"],
     ["perf_event", "perf_event", "perf_event"],
+    ["fentry/do_nanosleep", "tracing", "fentry"],
+    ["tp_btf/sched_switch", "tracing", "tp_btf"],
+    ["tcx/ingress", "sched_cls", "tcx"],
   ])("%s is a %s program on the %s hook", (section, type, hook) => {
     expect(sectionRule(section)).toMatchObject({ type, hook });
     expect(programTypeForSection(section)?.type).toBe(PROGRAM_TYPES[type as keyof typeof PROGRAM_TYPES].id);
@@ -31,6 +34,16 @@ describe("section rules", () => {
   test("xdp programs name their expected attach type at load time", () => {
     expect(programTypeForSection("xdp")).toEqual({ type: ProgramType.xdp, expectedAttachType: AttachType.xdp });
     expect(programTypeForSection("socket")).toEqual({ type: ProgramType.socket_filter });
+  });
+
+  test("targets, and the longest prefix wins", () => {
+    expect(parseSection("uprobe//bin/bash:readline")).toMatchObject({ rule: { prefix: "uprobe" }, target: "/bin/bash:readline" });
+    expect(parseSection("tracepoint/sched/sched_switch")?.target).toBe("sched/sched_switch");
+    expect(parseSection("xdp")?.target).toBeUndefined();
+    expect(parseSection("tcx/ingress")).toMatchObject({ rule: { prefix: "tcx/ingress", expectedAttachType: "tcx_ingress" }, target: undefined });
+    expect(programTypeForSection("fentry/do_nanosleep")).toEqual({ type: ProgramType.tracing, expectedAttachType: AttachType.trace_fentry });
+    expect(sectionRule("fentry/x")?.kernelBtf).toBe(true);
+    expect(sectionRule("kprobe/x")?.kernelBtf).toBe(false);
   });
 
   test("known sections, for messages", () => {

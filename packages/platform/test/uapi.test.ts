@@ -18,6 +18,7 @@ import {
   PseudoSrc,
   RingbufQuery,
   UpdateFlag,
+  XdpFlag,
   helperById,
   helperSignature,
   isHelperName,
@@ -120,6 +121,16 @@ describe.skipIf(header === undefined)(`platform tables agree with ${HEADER}`, ()
     for (const [name, value] of Object.entries(HelperFlag)) expect(value, name).toBe(constant(name.startsWith("RB_") ? `BPF_${name}` : `BPF_F_${name}`));
     for (const [name, value] of Object.entries(RingbufQuery)) expect(value, name).toBe(constant(`BPF_RB_${name}`));
   });
+});
+
+const IF_LINK = "/usr/include/linux/if_link.h";
+test.skipIf(!existsSync(IF_LINK))(`XDP flags agree with ${IF_LINK}`, () => {
+  const text = readFileSync(IF_LINK, "utf8");
+  for (const [name, value] of Object.entries(XdpFlag)) {
+    const m = new RegExp(`#define\\s+XDP_FLAGS_${name}\\s+\\(1U << (\\d+)\\)`).exec(text);
+    expect(m, name).not.toBeNull();
+    expect(value, name).toBe(1 << Number(m![1]));
+  }
 });
 
 describe("the tables themselves", () => {
