@@ -117,16 +117,13 @@ export type Hook =
   | "uretprobe" // user function return
   | "tracepoint" // a static tracepoint (tracefs category/name)
   | "raw_tracepoint" // a raw tracepoint by name
+  | "tracing" // a kernel function or BTF tracepoint through a BPF trampoline (fentry, fexit, tp_btf)
   | "perf_event" // a perf event (sampling)
-  | "fentry" // kernel function entry through a BPF trampoline (BTF)
-  | "fexit" // kernel function exit through a BPF trampoline (BTF)
-  | "tp_btf" // a BTF-typed raw tracepoint
-  | "tcx" // tcx ingress/egress of a network device (BPF links)
   | "none"; // run only on demand (BPF_PROG_RUN)
 
 /** A section-name convention (libbpf `section_defs[]`). */
 export interface SectionRule {
-  /** The section name, or the part before `/target` (may itself contain `/`: `tcx/ingress`). */
+  /** The section name, or the part before `/`. */
   readonly prefix: string;
   readonly type: ProgramTypeName;
   /** The attach type the kernel wants at load time, if any. */
@@ -136,8 +133,13 @@ export interface SectionRule {
   /** `prefix/target` is a valid section name (the target: a function, tracepoint, interface...). */
   readonly withTarget: boolean;
   readonly hook: Hook;
-  /** The target is a kernel function or tracepoint whose vmlinux BTF id the load needs (`attach_btf_id`). */
-  readonly kernelBtf: boolean;
+  /**
+   * Tracing programs are verified against the BTF of what they attach to: they load with
+   * `attach_btf_id`, the vmlinux BTF id of the type of `kind` named `namePrefix` + the
+   * section's target (`fentry/do_sys_open` → func `do_sys_open`; `tp_btf/sched_switch` →
+   * typedef `btf_trace_sched_switch`).
+   */
+  readonly kernelBtf?: { readonly kind: "func" | "typedef"; readonly namePrefix: string };
 }
 
 const rule = (
@@ -146,7 +148,7 @@ const rule = (
   hook: Hook,
   shape: "bare" | "target" | "both",
   expectedAttachType?: AttachTypeName,
-  kernelBtf = false,
+  kernelBtf?: SectionRule["kernelBtf"],
 ): SectionRule =>
   Object.freeze({
     prefix,
@@ -154,8 +156,8 @@ const rule = (
     hook,
     bare: shape !== "target",
     withTarget: shape !== "bare",
-    kernelBtf,
     ...(expectedAttachType ? { expectedAttachType } : {}),
+    ...(kernelBtf ? { kernelBtf: Object.freeze(kernelBtf) } : {}),
   });
 
 /** The section conventions understood, in match order. */
@@ -163,23 +165,23 @@ export const SECTION_RULES: readonly SectionRule[] = Object.freeze([
   rule("socket", "socket_filter", "socket", "both"),
   rule("xdp", "xdp", "xdp", "both", "xdp"),
   rule("tc", "sched_cls", "tc", "both"),
+  rule("tcx", "sched_cls", "tc", "target"),
   rule("classifier", "sched_cls", "tc", "both"),
   rule("action", "sched_act", "tc", "both"),
   rule("kprobe", "kprobe", "kprobe", "target"),
   rule("kretprobe", "kprobe", "kretprobe", "target"),
-  rule("uprobe", "kprobe", "uprobe", "target"),
-  rule("uretprobe", "kprobe", "uretprobe", "target"),
+  // Bare: the binary and function are given when attaching (libbpf's "uprobe+").
+  rule("uprobe", "kprobe", "uprobe", "both"),
+  rule("uretprobe", "kprobe", "uretprobe", "both"),
   rule("tracepoint", "tracepoint", "tracepoint", "target"),
   rule("tp", "tracepoint", "tracepoint", "target"),
   rule("raw_tracepoint", "raw_tracepoint", "raw_tracepoint", "target"),
   rule("raw_tp", "raw_tracepoint", "raw_tracepoint", "target"),
+  rule("fentry", "tracing", "tracing", "target", "trace_fentry", { kind: "func", namePrefix: "" }),
+  rule("fexit", "tracing", "tracing", "target", "trace_fexit", { kind: "func", namePrefix: "" }),
+  rule("tp_btf", "tracing", "tracing", "target", "trace_raw_tp", { kind: "typedef", namePrefix: "btf_trace_" }),
   rule("perf_event", "perf_event", "perf_event", "bare"),
   rule("syscall", "syscall", "none", "bare"),
-  rule("fentry", "tracing", "fentry", "target", "trace_fentry", true),
-  rule("fexit", "tracing", "fexit", "target", "trace_fexit", true),
-  rule("tp_btf", "tracing", "tp_btf", "target", "trace_raw_tp", true),
-  rule("tcx/ingress", "sched_cls", "tcx", "bare", "tcx_ingress"),
-  rule("tcx/egress", "sched_cls", "tcx", "bare", "tcx_egress"),
 ]);
 
 /** The section names or `name/…` patterns {@link sectionRule} understands, for messages. */
@@ -192,33 +194,12 @@ export function sectionRuleByPrefix(prefix: string): SectionRule | undefined {
   return SECTION_RULES.find((r) => r.prefix === prefix);
 }
 
-/** A section name split by the rule it follows. */
-export interface ParsedSection {
-  readonly rule: SectionRule;
-  /** What follows `prefix/` (a function, `path:symbol`, `category/name`, ...); undefined for a bare section. */
-  readonly target: string | undefined;
-}
-
-/**
- * The rule a section name follows and its target, or undefined when it follows none. A
- * section matches a rule when it is exactly a bare rule's prefix, or a targeted rule's
- * prefix, `/` and a non-empty target; the longest matching prefix wins.
- */
-export function parseSection(section: string): ParsedSection | undefined {
-  let best: ParsedSection | undefined;
-  for (const r of SECTION_RULES) {
-    if (best && best.rule.prefix.length >= r.prefix.length) continue;
-    if (r.bare && section === r.prefix) best = { rule: r, target: undefined };
-    else if (r.withTarget && section.length > r.prefix.length + 1 && section.startsWith(`${r.prefix}/`)) {
-      best = { rule: r, target: section.slice(r.prefix.length + 1) };
-    }
-  }
-  return best;
-}
-
 /** The rule a section name follows, or undefined when it follows none. */
 export function sectionRule(section: string): SectionRule | undefined {
-  return parseSection(section)?.rule;
+  const slash = section.indexOf("/");
+  const prefix = slash < 0 ? section : section.slice(0, slash);
+  const hasTarget = slash >= 0 && slash < section.length - 1;
+  return SECTION_RULES.find((r) => r.prefix === prefix && (hasTarget ? r.withTarget : r.bare));
 }
 
 /** What the kernel needs at load time for a program: its `BPF_PROG_TYPE_*` and, if needed, its expected attach type. */

@@ -144,6 +144,18 @@ export const LinkType = {
 /** A name of {@link LinkType}. */
 export type LinkTypeName = keyof typeof LinkType;
 
+/** `XDP_FLAGS_*` of an XDP attachment (include/uapi/linux/if_link.h): which driver hook runs the program. */
+export const XdpFlag = {
+  /** Fail if a program is already attached (netlink attach only; links always do). */
+  UPDATE_IF_NOEXIST: 1 << 0,
+  /** Generic (skb) mode: works on every device, after the skb is built. */
+  SKB_MODE: 1 << 1,
+  /** Native (driver) mode: the driver runs the program before allocating an skb. */
+  DRV_MODE: 1 << 2,
+  /** Offloaded to the NIC. */
+  HW_MODE: 1 << 3,
+} as const satisfies Record<string, number>;
+
 /** Flags of `BPF_MAP_UPDATE_ELEM` and of the `bpf_map_update_elem` helper. */
 export const UpdateFlag = {
   /** Create a new element or update an existing one (`BPF_ANY`). */
@@ -231,15 +243,6 @@ export const MAX_CALL_ARGS = 5;
 
 /** The stack a program (each frame) may use, in bytes (`MAX_BPF_STACK`). */
 export const MAX_STACK = 512;
-
-/** `XDP_FLAGS_*` of linux/if_link.h: how an XDP program is attached to a device. */
-export const XdpFlag = {
-  UPDATE_IF_NOEXIST: 1 << 0,
-  SKB_MODE: 1 << 1,
-  DRV_MODE: 1 << 2,
-  HW_MODE: 1 << 3,
-  REPLACE: 1 << 4,
-} as const satisfies Record<string, number>;
 
 /** `enum xdp_action`, indexed by value. */
 export const XDP_ACTIONS = ["XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"] as const;

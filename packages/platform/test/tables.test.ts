@@ -1,6 +1,6 @@
 // Questions readers ask the tables: section rules, map type properties.
 import { describe, expect, test } from "vitest";
-import { AttachType, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, mapTypeById, parseSection, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
+import { AttachType, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, mapTypeById, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
 
 describe("section rules", () => {
   test.each([
@@ -14,13 +14,18 @@ describe("section rules", () => {
     ["kprobe/do_nanosleep", "kprobe", "kprobe"],
     ["kretprobe/do_nanosleep", "kprobe", "kretprobe"],
     ["uprobe/bin:fn", "kprobe", "uprobe"],
+    ["uprobe", "kprobe", "uprobe"],
+    ["tcx/egress", "sched_cls", "tc"],
+    ["fentry/do_sys_openat2", "tracing", "tracing"],
+    ["fexit/do_sys_openat2", "tracing", "tracing"],
+    ["tp_btf/sched_switch", "tracing", "tracing"],
     ["tracepoint/syscalls/sys_enter_write", "tracepoint", "tracepoint"],
     ["tp/sched/sched_switch", "tracepoint", "tracepoint"],
     ["raw_tp/sys_enter", "raw_tracepoint", "raw_tracepoint"],
     ["perf_event", "perf_event", "perf_event"],
-    ["fentry/do_nanosleep", "tracing", "fentry"],
-    ["tp_btf/sched_switch", "tracing", "tp_btf"],
-    ["tcx/ingress", "sched_cls", "tcx"],
+    ["fentry/do_nanosleep", "tracing", "tracing"],
+    ["tp_btf/sched_switch", "tracing", "tracing"],
+    ["tcx/ingress", "sched_cls", "tc"],
   ])("%s is a %s program on the %s hook", (section, type, hook) => {
     expect(sectionRule(section)).toMatchObject({ type, hook });
     expect(programTypeForSection(section)?.type).toBe(PROGRAM_TYPES[type as keyof typeof PROGRAM_TYPES].id);
@@ -31,19 +36,21 @@ describe("section rules", () => {
     expect(programTypeForSection(section)).toBeUndefined();
   });
 
+  test("tracing programs name their attach type and the vmlinux BTF type they are verified against", () => {
+    expect(programTypeForSection("fentry/f")).toEqual({ type: ProgramType.tracing, expectedAttachType: AttachType.trace_fentry });
+    expect(sectionRule("fexit/f")?.kernelBtf).toEqual({ kind: "func", namePrefix: "" });
+    expect(sectionRule("tp_btf/sys_enter")).toMatchObject({ expectedAttachType: "trace_raw_tp", kernelBtf: { kind: "typedef", namePrefix: "btf_trace_" } });
+  });
+
   test("xdp programs name their expected attach type at load time", () => {
     expect(programTypeForSection("xdp")).toEqual({ type: ProgramType.xdp, expectedAttachType: AttachType.xdp });
     expect(programTypeForSection("socket")).toEqual({ type: ProgramType.socket_filter });
   });
 
-  test("targets, and the longest prefix wins", () => {
-    expect(parseSection("uprobe//bin/bash:readline")).toMatchObject({ rule: { prefix: "uprobe" }, target: "/bin/bash:readline" });
-    expect(parseSection("tracepoint/sched/sched_switch")?.target).toBe("sched/sched_switch");
-    expect(parseSection("xdp")?.target).toBeUndefined();
-    expect(parseSection("tcx/ingress")).toMatchObject({ rule: { prefix: "tcx/ingress", expectedAttachType: "tcx_ingress" }, target: undefined });
+  test("tracing sections load against kernel BTF", () => {
     expect(programTypeForSection("fentry/do_nanosleep")).toEqual({ type: ProgramType.tracing, expectedAttachType: AttachType.trace_fentry });
-    expect(sectionRule("fentry/x")?.kernelBtf).toBe(true);
-    expect(sectionRule("kprobe/x")?.kernelBtf).toBe(false);
+    expect(sectionRule("fentry/x")?.kernelBtf).toEqual({ kind: "func", namePrefix: "" });
+    expect(sectionRule("kprobe/x")?.kernelBtf).toBeUndefined();
   });
 
   test("known sections, for messages", () => {
