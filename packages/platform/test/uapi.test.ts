@@ -123,16 +123,6 @@ describe.skipIf(header === undefined)(`platform tables agree with ${HEADER}`, ()
   });
 });
 
-const IF_LINK = "/usr/include/linux/if_link.h";
-test.skipIf(!existsSync(IF_LINK))(`XDP flags agree with ${IF_LINK}`, () => {
-  const text = readFileSync(IF_LINK, "utf8");
-  for (const [name, value] of Object.entries(XdpFlag)) {
-    const m = new RegExp(`#define\\s+XDP_FLAGS_${name}\\s+\\(1U << (\\d+)\\)`).exec(text);
-    expect(m, name).not.toBeNull();
-    expect(value, name).toBe(1 << Number(m![1]));
-  }
-});
-
 describe("the tables themselves", () => {
   test("helper rows are indexed by id and have unique names", () => {
     HELPERS.forEach((h, i) => expect(h.id).toBe(i));
