@@ -45,6 +45,7 @@ export {
 } from "./btf-types.js";
 export { BtfBuilder, encodeBtf } from "./btf-encoder.js";
 export { decodeBtf, type BtfTable } from "./btf-decoder.js";
+export { BtfIndex, readBtfFile, type BtfEntry } from "./btf-index.js";
 export { decodeBtfExt, encodeBtfExt, type BtfExt, type BtfExtSection, type FuncInfo, type LineInfo } from "./btf-ext.js";
 export { mapDefinitionType, parseMapDefinition } from "./btf-maps.js";
 export {
