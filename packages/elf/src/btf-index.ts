@@ -102,7 +102,8 @@ export interface BtfEntry<T extends BtfType = BtfType> {
   readonly type: T;
 }
 
-type KindOf<K extends BtfType["kind"]> = Extract<BtfType, { kind: K }>;
+/** The variant of BtfType whose `kind` admits K (struct and union share BtfComposite). */
+type KindOf<K extends BtfType["kind"], T extends BtfType = BtfType> = T extends BtfType ? (K extends T["kind"] ? T : never) : never;
 
 /** A BTF blob decoded on demand. */
 export class BtfIndex {
@@ -261,21 +262,6 @@ export class BtfIndex {
       throw new ElfError(`reference to type ${id}, but there are ${this.count - 1} types`);
     }
     return this.offsets[id]!;
-  }
-
-  private nameIndex(): Map<string, number[]> {
-    if (this.names) return this.names;
-    const names = new Map<string, number[]>();
-    for (let id = 1; id < this.count; id++) {
-      const nameOffset = this.reader.u32(this.offsets[id]!);
-      if (nameOffset === 0) continue;
-      const name = this.stringAt(nameOffset);
-      const ids = names.get(name);
-      if (ids) ids.push(id);
-      else names.set(name, [id]);
-    }
-    this.names = names;
-    return names;
   }
 
   /** Creates the object of type `id`; references are getters that decode on first use. */

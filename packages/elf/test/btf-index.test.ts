@@ -14,6 +14,7 @@ import {
   skipModifiers,
   writeObject,
   type BtfComposite,
+  type BtfFunc,
   type BtfType,
 } from "../src/index.js";
 
@@ -123,7 +124,7 @@ describe.skipIf(!existsSync(VMLINUX))("the running kernel's BTF", () => {
     expect(describeBtfType(member("comm").type)).toBe("char[16]");
     expect(describeBtfType(member("real_parent").type)).toBe("struct task_struct *");
     expect(skipModifiers(member("tgid").type)).toMatchObject({ kind: "int", size: 4, signed: true });
-    const proto = index.find("func", "do_sys_openat2")!.type.proto;
+    const proto = (index.find("func", "do_sys_openat2")!.type as BtfFunc).proto;
     expect(proto.kind === "func_proto" && proto.params.map((p) => p.name)).toEqual(["dfd", "filename", "how"]);
   });
 });
