@@ -235,12 +235,36 @@ export class BtfIndex {
     for (let at = indexOfBytes(haystack, needle, 1); at >= 0; at = indexOfBytes(haystack, needle, at + 1)) {
       if (haystack[at - 1] === 0 && haystack[at + needle.length] === 0) wanted.add(at);
     }
+    return this.idsWithNameOffsets(wanted);
+  }
+
+  private idsWithNameOffsets(offsets: ReadonlySet<number>): number[] {
     const ids: number[] = [];
     const nameOffsets = this.nameOffsets;
-    for (const offset of wanted) {
+    for (const offset of offsets) {
       for (let id = nameOffsets.indexOf(offset, 1); id >= 0; id = nameOffsets.indexOf(offset, id + 1)) ids.push(id);
     }
     return ids.sort((a, b) => a - b);
+  }
+
+  /**
+   * Ids of every type whose *essential* name is `essential`: the name itself or the name
+   * followed by a `___flavour` suffix (`task_struct___v2`), as libbpf's CO-RE candidate
+   * search compares names. In id order.
+   */
+  idsWithEssentialName(essential: string): number[] {
+    if (essential === "") return [];
+    const wanted = new Set<number>();
+    const needle = utf8(essential);
+    const haystack = this.stringBuffer();
+    const end = needle.length;
+    for (let at = indexOfBytes(haystack, needle, 1); at >= 0; at = indexOfBytes(haystack, needle, at + 1)) {
+      if (haystack[at - 1] !== 0) continue;
+      const after = haystack[at + end];
+      const flavoured = after === 0x5f && haystack[at + end + 1] === 0x5f && haystack[at + end + 2] === 0x5f;
+      if (after === 0 || flavoured) wanted.add(at);
+    }
+    return this.idsWithNameOffsets(wanted);
   }
 
   /** The names of every type of kind `kind` (for "did you mean" messages; decodes every such name). */

@@ -3,6 +3,7 @@
 //   syscall.ts   typed wrappers of single bpf(2) commands (map create/lookup/update/delete/
 //                next-key, program load with verifier log, test run), over ffi.ts (koffi → libc)
 //   object.ts    whole-object loading: maps, map relocations, program types, handles
+//   core.ts      CO-RE: .BTF.ext field/type/enum relocations applied against a target BTF
 //   packet.ts    Ethernet/IPv4/TCP/UDP/ICMP test packets from short spec strings
 //   kernel.ts    "does bpf(2) work here?" probe and the test-skipping policy
 
@@ -53,3 +54,12 @@ export {
   type PacketSpec,
 } from "./packet.js";
 export { REQUIRE_KERNEL_ENV, bpfAvailable, kernelOrSkip, type BpfAvailability, type KernelOrSkipOptions } from "./kernel.js";
+export {
+  CORE_POISON_HELPER,
+  VMLINUX_BTF_PATH,
+  applyCoreRelocations,
+  essentialName,
+  loadBtfFile,
+  runningKernelBtf,
+  type CoreRelocationResult,
+} from "./core.js";

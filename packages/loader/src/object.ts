@@ -9,7 +9,8 @@
 // Failure is atomic: if any map or program fails, every descriptor created so far is closed
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
-import { readObject, type BpfObject, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
+import { readObject, type BpfObject, type BtfIndex, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
+import { applyCoreRelocations, loadBtfFile, runningKernelBtf } from "./core.js";
 import { KNOWN_SECTIONS, LDDW_OPCODE, PseudoSrc, mapTypeById, programTypeForSection } from "@luabpf/platform";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
 import {
@@ -33,6 +34,12 @@ export interface LoadObjectOptions {
    * that follow no libbpf convention.
    */
   programTypes?: Readonly<Record<string, { type: number; expectedAttachType?: number }>>;
+  /**
+   * The BTF that CO-RE relocations are applied against (core.ts): a file (raw BTF or an ELF
+   * with `.BTF`) or an index. Default: the running kernel's, read only when a program has
+   * CO-RE relocations.
+   */
+  targetBtf?: string | BtfIndex;
 }
 
 /** Options of {@link ProgramHandle.testRun}. */
@@ -118,6 +125,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
   const fds: number[] = [];
   const maps = new Map<string, MapHandle>();
   const programs = new Map<string, ProgramHandle>();
+  let target: BtfIndex | undefined;
   try {
     for (const map of object.maps) {
       if (maps.has(map.name)) throw new LoaderError(`map ${map.name}: defined twice`);
@@ -143,7 +151,12 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
           `${where}: cannot infer the program type from the section name; known: ${KNOWN_SECTIONS.join(", ")}`,
         );
       }
-      const insns = bindMapRelocations(program, maps, where);
+      let relocated = program;
+      if (program.coreRelocations && program.coreRelocations.length > 0) {
+        target ??= typeof options.targetBtf === "string" ? loadBtfFile(options.targetBtf) : (options.targetBtf ?? runningKernelBtf());
+        relocated = { ...program, code: applyCoreRelocations(program, target).code };
+      }
+      const insns = bindMapRelocations(relocated, maps, where);
       const fd = withContext(where, () =>
         progLoad({
           type: kind.type,
