@@ -23,6 +23,9 @@ describe("section rules", () => {
     ["tp/sched/sched_switch", "tracepoint", "tracepoint"],
     ["raw_tp/sys_enter", "raw_tracepoint", "raw_tracepoint"],
     ["perf_event", "perf_event", "perf_event"],
+    ["fentry/do_nanosleep", "tracing", "tracing"],
+    ["tp_btf/sched_switch", "tracing", "tracing"],
+    ["tcx/ingress", "sched_cls", "tc"],
   ])("%s is a %s program on the %s hook", (section, type, hook) => {
     expect(sectionRule(section)).toMatchObject({ type, hook });
     expect(programTypeForSection(section)?.type).toBe(PROGRAM_TYPES[type as keyof typeof PROGRAM_TYPES].id);
@@ -42,6 +45,12 @@ describe("section rules", () => {
   test("xdp programs name their expected attach type at load time", () => {
     expect(programTypeForSection("xdp")).toEqual({ type: ProgramType.xdp, expectedAttachType: AttachType.xdp });
     expect(programTypeForSection("socket")).toEqual({ type: ProgramType.socket_filter });
+  });
+
+  test("tracing sections load against kernel BTF", () => {
+    expect(programTypeForSection("fentry/do_nanosleep")).toEqual({ type: ProgramType.tracing, expectedAttachType: AttachType.trace_fentry });
+    expect(sectionRule("fentry/x")?.kernelBtf).toEqual({ kind: "func", namePrefix: "" });
+    expect(sectionRule("kprobe/x")?.kernelBtf).toBeUndefined();
   });
 
   test("known sections, for messages", () => {
