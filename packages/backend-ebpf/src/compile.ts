@@ -1,18 +1,24 @@
 /**
  * The backend driver: IR module → per-program eBPF instructions and map relocations.
  *
- *   split critical edges → instruction selection (leaves SSA) → register allocation
- *   → frame layout and emission → linking of BPF-to-BPF calls (link.ts)
+ *   leave SSA + instruction selection (leave-ssa.ts, isel.ts) → register allocation
+ *   (regalloc.ts) → frame layout and emission (emit.ts) → linking of BPF-to-BPF calls
+ *   (link.ts)
  *
  * Programs are compiled with every function they call (transitively); those functions
  * become subprograms in `.text`, as clang lays them out.
+ *
+ * The IR module is only read: compiling it twice gives the same code, and it can be
+ * printed or interpreted afterwards.
  */
-import { CompileError, DominatorTree, InternalError, LoopInfo, splitEdge, type Function as IrFunction, type Module } from "@luabpf/ir";
+import { CompileError, DominatorTree, InternalError, LoopInfo, type Function as IrFunction, type Module, type SourceLocation } from "@luabpf/ir";
+import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction, type CallSite } from "./emit.js";
 import { linkCalls } from "./link.js";
 import type { AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
-import { allocateRegisters, type RegAllocStats } from "./regalloc.js";
+import type { MFunction } from "./mir.js";
+import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
 
 export interface CompiledProgram {
   /** Function (and ELF symbol) name. */
@@ -34,34 +40,16 @@ export interface CompiledProgram {
   subprogram: boolean;
 }
 
-/**
- * Splits every critical edge (from a block with several successors to one with several
- * predecessors) that leads into phis: the copies that replace those phis need a place
- * of their own on that edge. Edges into phi-free blocks need no split.
- */
-export function splitCriticalEdges(fn: IrFunction): number {
-  let n = 0;
-  for (const bb of [...fn.blocks]) {
-    const term = bb.terminator;
-    if (!term || term.targets.length < 2) continue;
-    for (let k = 0; k < term.targets.length; k++) {
-      const s = term.targets[k]!;
-      if (s.preds.length > 1 && s.first?.opcode === "phi") {
-        splitEdge(bb, s, k);
-        n++;
-      }
-    }
-  }
-  return n;
+/** Instruction selection of `fn` with loop depths for spill costs. */
+function select(fn: IrFunction): MFunction {
+  return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)));
 }
 
 /** Compiles one function: a program, or (without `fn.program`) a subprogram for `.text`. */
 export function compileFunction(fn: IrFunction): CompiledProgram {
-  splitCriticalEdges(fn);
-  const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
-  const mf = selectFunction(fn, (bb) => loops.depth(bb));
+  const mf = select(fn);
   const stats = allocateRegisters(mf);
-  const { insns, relocations, calls, frameSize } = emitFunction(mf);
+  const { insns, relocations, calls, frameSize } = withProgramLocation(fn, () => emitFunction(mf));
   const subprogram = !fn.program;
   return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, stats, calls, textCalls: [], frameSize, subprogram };
 }
@@ -74,9 +62,27 @@ export function calleesOf(fn: IrFunction): string[] {
 }
 
 /**
+ * Runs `f`; a diagnostic it reports without a location (the stack frame limit) gets the
+ * location where the program's body starts: the earliest location among its instructions.
+ */
+function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof CompileError) || e.diagnostics.every((d) => d.location)) throw e;
+    let first: SourceLocation | undefined;
+    for (const inst of fn.instructions()) {
+      const l = inst.loc;
+      if (l && (!first || l.line < first.line || (l.line === first.line && l.column < first.column))) first = l;
+    }
+    if (!first) throw e;
+    throw new CompileError(e.diagnostics.map((d) => (d.location ? d : { ...d, location: first })), { cause: e });
+  }
+}
+
+/**
  * Compiles every program of the module and the functions they call, then links the
- * calls. The module is consumed (critical edges get split). Functions no program calls
- * are not compiled.
+ * calls (the module is not modified). Functions no program calls are not compiled.
  */
 export function compileModule(m: Module): CompiledProgram[] {
   const needed = new Set<string>();
@@ -104,4 +110,13 @@ export function compileModule(m: Module): CompiledProgram[] {
   }
   linkCalls(out);
   return out;
+}
+
+/**
+ * The register allocation problem of `fn` as the allocator sees it (blocks, operands with
+ * constraints, clobbers, copies; see `@luabpf/passes` regalloc/interface.ts), for tools
+ * that show interference graphs or try other allocators. Solve it against `EBPF_TARGET`.
+ */
+export function allocationProblem(fn: IrFunction): RegAllocFunction {
+  return describeFunction(select(fn));
 }

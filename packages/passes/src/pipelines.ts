@@ -21,6 +21,8 @@ import { redundantStore } from "./passes/redundant-store.js";
 import { mapLookupCse } from "./passes/map-lookup-cse.js";
 import { correlatedBranch } from "./passes/correlated-branch.js";
 import { inline } from "./passes/inline.js";
+import { licm } from "./passes/licm.js";
+import { loopSimplify } from "./passes/loop-simplify.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -34,6 +36,8 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   mapLookupCse,
   correlatedBranch,
   inline,
+  loopSimplify,
+  licm,
 );
 
 /** Optimisation levels. */

@@ -198,6 +198,10 @@ export function declareMap(t: TopLevelInterpreter, args: StaticValue[], node: lu
   if (maxArg && maxArg.kind !== "nil") {
     if (maxArg.kind === "integer" && maxArg.value > 0n && maxArg.value <= 0xffff_ffffn) maxEntries = Number(maxArg.value);
     else return t.fail(at(1), "max_entries must be a positive integer (below 2^32)");
+    const limit = info.maxEntries;
+    if (limit !== undefined && maxEntries > limit) {
+      return t.fail(at(1), `${kind} maps hold at most ${limit} (2^${Math.log2(limit)}) entries: the kernel refuses larger hash tables`);
+    }
   }
   let key: CType;
   let value: CType;
