@@ -49,7 +49,7 @@ export function emitFunction(mf: MFunction): EmittedFunction {
   if (frameSize > MAX_STACK) {
     throw new CompileError({
       severity: "error",
-      message: `${mf.name} needs a ${frameSize}-byte stack frame; eBPF allows at most ${MAX_STACK} bytes`,
+      message: `program ${mf.name} needs a ${frameSize}-byte stack frame; eBPF allows at most ${MAX_STACK} bytes`,
     });
   }
   const items: AsmItem[] = [];

@@ -30,8 +30,11 @@ export function objectMap(decl: MapDecl): ObjectMap {
   };
   const key = btfOf(decl.key);
   const value = btfOf(decl.value);
-  if (key) m.key = key;
-  if (value) m.value = value;
+  // Both or neither: the kernel refuses a map with a key type and no value type.
+  if (key && value) {
+    m.key = key;
+    m.value = value;
+  }
   return m;
 }
 
