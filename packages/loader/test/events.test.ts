@@ -162,6 +162,21 @@ describe.skipIf(!kernel || tools.length > 0)("event readers", () => {
     }
   });
 
+  it("a perf buffer can batch wakeups; what is not yet announced is still read by readAvailable()", async () => {
+    expect(() => new PerfBufferReader(object.maps.get("perf")!, { wakeupEvents: 0 })).toThrow(/wakeupEvents/);
+    const reader = new PerfBufferReader(object.maps.get("perf")!, { wakeupEvents: 8 });
+    try {
+      const start = emitted();
+      openFiles(20); // at least 10 on one CPU: that CPU wakes the reader
+      const first = await reader.next();
+      const rest = reader.readAvailable();
+      const seqs = [first.value!, ...rest].map((r) => (r.value as unknown as Event).seq).sort((a, b) => a - b);
+      expect(seqs).toEqual(Array.from({ length: emitted() - start }, (_, i) => start + i));
+    } finally {
+      await reader.close();
+    }
+  });
+
   it("refuses maps of the wrong type", () => {
     expect(() => new RingBufferReader(object.maps.get("perf")!)).toThrow(/not a ring buffer/);
     expect(() => new PerfBufferReader(object.maps.get("rb")!)).toThrow(/not a perf event array/);
