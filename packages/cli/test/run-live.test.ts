@@ -123,6 +123,19 @@ describe.skipIf(!tools)("luabpf run attached (tracepoint fixture in C)", () => {
     expect(loadedProgramNames()).not.toContain("trace_opens");
   });
 
+  it("--interval prints the maps while running, then once more at exit", () => {
+    const r = luabpf(["run", object, "--interval", "0.4", "--duration", "1.5", "--json"]);
+    expect(r.code).toBe(0);
+    const dumps = r.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; map?: string })
+      .filter((line) => line.map === "counts");
+    // Three interval dumps at 0.4, 0.8, 1.2 s and the final one (a loaded machine may lose one).
+    expect(dumps.length).toBeGreaterThanOrEqual(3);
+    expect(dumps.length).toBeLessThanOrEqual(4);
+  });
+
   it.each(["SIGINT", "SIGTERM"] as const)("%s detaches cleanly and still prints the final maps", async (signal) => {
     const run = new Background(["run", object]);
     await run.waitFor("stderr", /running/);
