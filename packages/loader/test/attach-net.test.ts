@@ -122,6 +122,8 @@ describe.skipIf(!kernel || tools.length > 0)("network hooks on a veth pair in pr
     expect(hits().other).toBeGreaterThanOrEqual(4);
 
     attachment.close();
+    // The link id leaving `bpftool link` is what proves the tcx detach (bpftool 7.1, Debian's,
+    // does not list tcx links under `bpftool net`); `bpftool net` proves no netlink tc filter.
     expect(bpftoolLinkIds()).not.toContain(linkId);
     const net = pair.bpftoolNet(pair.nsB)[0]!;
     expect(net.tc).toEqual([]);
