@@ -16,7 +16,7 @@ import { BIN, ROOT, example, haveTool, luabpf } from "./helpers.js";
 import { closeSync } from "node:fs";
 
 const kernel = kernelOrSkip();
-const tools = kernel && haveTool("clang-16") && haveTool("bpftool") && haveTool("ip");
+const tools = kernel && haveTool("clang-16") && haveTool("bpftool") && haveTool("ip") && haveTool("llvm-objcopy-16");
 const dir = mkdtempSync(join(tmpdir(), "luabpf-live-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -231,6 +231,32 @@ describe.skipIf(!tools)("luabpf run attached: Lua socket, tc and XDP programs on
     expect(stderr).toMatch(/attached xdp to xdp on .* \(generic\)/);
     expect(received).toBe(0);
     expect((lines.find((l) => l.map === "dropped") as { value: number }).value).toBeGreaterThanOrEqual(5);
+  });
+
+  it("the interface recorded in the object (.luabpf.attach) is used without --iface", async () => {
+    const object = join(dir, "proto-count.o");
+    expect(luabpf(["compile", example("proto-count.lua"), "-o", object]).code).toBe(0);
+    const notes = join(dir, "attach.jsonl");
+    writeFileSync(notes, `${JSON.stringify({ program: "socket", interface: pair.ifB })}\n`);
+    expect(spawnSync("llvm-objcopy-16", ["--add-section", `.luabpf.attach=${notes}`, object]).status).toBe(0);
+    const receiver = pair.within(pair.nsB, () => udpReceiver(pair.ipB, 9003));
+    try {
+      const run = new Background(["run", object, "--json"], pair.nsB);
+      await run.waitFor("stderr", /running/);
+      expect(run.stderr).toMatch(new RegExp(`attached socket to socket filter on ${pair.ifB}`));
+      pair.within(pair.nsA, () => sendUdp(pair.ipB, 9003, 3));
+      await sleep(200);
+      run.child.kill("SIGINT");
+      expect((await run.exited).code).toBe(0);
+      const counts = run.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { map?: string; entries?: Array<{ key: number; value: number }> })
+        .find((l) => l.map === "counts");
+      expect(counts?.entries?.find((e) => e.key === 17)?.value).toBeGreaterThanOrEqual(3);
+    } finally {
+      closeSync(receiver);
+    }
   });
 
   it("a socket program without --iface is a usage-level error naming what is missing", () => {

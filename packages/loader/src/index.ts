@@ -91,6 +91,7 @@ export {
 export {
   attach,
   describeTarget,
+  targetForProgram,
   targetForSection,
   type AttachableProgram,
   type AttachTarget,
