@@ -16,7 +16,7 @@ import { OPCODE_NAMES } from "../src/opcodes.js";
 import { parseFunction, parseModule } from "../src/parse.js";
 import { printBlockRef, printFunction, printInstruction, printModule, printValue } from "../src/print.js";
 import { i16, i32, i64, i8, ptrType, voidType } from "../src/types.js";
-import { arbitraryModule, buildModule } from "./gen-module.js";
+import { arbitraryModule, buildModule } from "@luabpf/test-support";
 
 /** The `n`-th instruction (in layout order) of the function. */
 function nth(fn: Function, n: number): Instruction {

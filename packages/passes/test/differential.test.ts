@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { parseModule, printModule, type Module } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { PassManager, PIPELINES, defaultRegistry, formatStatistics, type PipelineReport } from "../src/index.js";
-import { buildProgram, inputArb, tapeArb, type ProgramInput } from "./gen-program.js";
+import { buildProgram, inputArb, tapeArb, type ProgramInput } from "@luabpf/test-support";
 import { interpret, InterpError } from "./interp.js";
 
 const SCALE = Number(process.env.LUABPF_PROPERTY_RUNS ?? 1);

@@ -19,7 +19,7 @@ import {
   loopSimplify,
   postDominatorTreeAnalysis,
 } from "../src/index.js";
-import { buildProgram, tapeArb } from "./gen-program.js";
+import { buildProgram, tapeArb } from "@luabpf/test-support";
 
 function loopsOf(fn: Function) {
   return new AnalysisManager().get(fn, loopInfoAnalysis);
