@@ -1,7 +1,7 @@
 // The textual IR: printer, parser and structural equality.
 //
 // - property: parse(print(m)) is structurally equal to m, and print(parse(print(m))) is
-//   the same text, for 1,000 random modules (gen-module.ts);
+//   the same text, for 1,000 random modules (@luabpf/test-support gen-module.ts);
 // - hand-written examples of every opcode shape, with the structure they parse to;
 // - one test per parser error, with its message and line:column;
 // - modulesEqual finds each kind of difference (it is the oracle of the property, so it
