@@ -8,10 +8,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kernelOrSkip } from "@luabpf/loader";
-import { VethPair, drainSocket, mountTracefs, sendUdp, sleep, udpReceiver } from "../../loader/test/attach-support.js";
+import { VethPair, compileBpfC, drainSocket, mountTracefs, sendUdp, sleep, udpReceiver } from "@luabpf/test-support";
 import { BIN, ROOT, example, haveTool, luabpf } from "./helpers.js";
 import { closeSync } from "node:fs";
 
@@ -22,15 +21,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A copy of cat named so that the fixture program reports its opens (it matches the name). */
 const OPENER = join(dir, "lbpf_opener");
-
-function compileFixture(): string {
-  const machine = spawnSync("uname", ["-m"], { encoding: "utf8" }).stdout.trim();
-  const output = join(dir, "opens.bpf.o");
-  const source = fileURLToPath(new URL("./c/opens.bpf.c", import.meta.url));
-  const r = spawnSync("clang-16", ["-O2", "-g", "-target", "bpf", "-mcpu=v3", `-I/usr/include/${machine}-linux-gnu`, "-c", source, "-o", output], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`clang-16 failed: ${r.stderr}`);
-  return output;
-}
 
 /** Names of the BPF programs loaded in the kernel now. */
 function loadedProgramNames(): string[] {
@@ -74,7 +64,7 @@ describe.skipIf(!tools)("luabpf run attached (tracepoint fixture in C)", () => {
   let object: string;
   beforeAll(() => {
     mountTracefs();
-    object = compileFixture();
+    object = compileBpfC(new URL("./c/", import.meta.url), "opens");
     copyFileSync("/bin/cat", OPENER);
   });
 

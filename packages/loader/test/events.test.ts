@@ -18,9 +18,10 @@ import {
   type Attachment,
   type LoadedObject,
 } from "../src/index.js";
-import { compileBpfC, hasTool, mountTracefs, openDescriptorCount, sleep } from "./attach-support.js";
+import { compileBpfC, hasTool, mountTracefs, openDescriptorCount, sleep } from "@luabpf/test-support";
 
 const kernel = kernelOrSkip();
+const C_DIR = new URL("./c/", import.meta.url);
 const tools = ["clang-16"].filter((tool) => !hasTool(tool));
 if (kernel && tools.length > 0 && process.env.CI) throw new Error(`event tests need ${tools.join(", ")}`);
 
@@ -43,7 +44,7 @@ describe.skipIf(!kernel || tools.length > 0)("event readers", () => {
 
   beforeEach(() => {
     descriptorsBefore = openDescriptorCount();
-    object = loadObjectFile(compileBpfC("trace_events"));
+    object = loadObjectFile(compileBpfC(C_DIR, "trace_events"));
     // Only this process's openat calls produce events.
     typedMap(object.maps.get("config")!).set(0, process.pid);
     const program = object.programs.get("count_openat")!;
