@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { runFileTest } from "../../passes/test/filetest.js";
+import { runFileTest } from "@luabpf/test-support";
 import { optRunner } from "../../passes/test/opt-runner.js";
 
 const DIR = join(import.meta.dirname, "files");

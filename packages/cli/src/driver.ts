@@ -159,19 +159,15 @@ export async function formatCfgDot(module: Module): Promise<string> {
 
 /**
  * `--emit dot=interference`: each program's register interference graph, as instruction
- * selection hands it to the register allocator, with the register each value got. The
- * module is consumed (critical edges get split), as by {@link codegen}.
+ * selection hands it to the register allocator, with the register each value got.
  */
 export async function formatInterferenceDot(module: Module): Promise<string> {
-  const { describeFunction, EBPF_TARGET, selectFunction, splitCriticalEdges } = await import("@luabpf/backend-ebpf");
+  const { allocationProblem, EBPF_TARGET } = await import("@luabpf/backend-ebpf");
   const { allocateIrc, allocationOfVRegs, interferenceGraph, interferenceToDot } = await import("@luabpf/passes");
-  const { DominatorTree, LoopInfo } = await import("@luabpf/ir");
   let out = "";
   for (const fn of module.functions) {
     if (!fn.program) continue;
-    splitCriticalEdges(fn);
-    const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
-    const described = describeFunction(selectFunction(fn, (bb) => loops.depth(bb)));
+    const described = allocationProblem(fn);
     const placed = allocationOfVRegs(described, allocateIrc(described, EBPF_TARGET));
     out += interferenceToDot(fn.name, interferenceGraph(described, EBPF_TARGET), EBPF_TARGET, placed);
   }

@@ -6,8 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { fileCheck, parseDirectives } from "./filecheck.js";
-import { bless, parseFileTest, splitWords } from "./filetest.js";
+import { bless, fileCheck, parseDirectives, parseFileTest, splitWords } from "@luabpf/test-support";
 import { optRunner } from "./opt-runner.js";
 
 const check = (output: string, directives: string, prefixes = ["check"]) => fileCheck(output, parseDirectives(directives, prefixes), { file: "t" });

@@ -4,7 +4,7 @@
  * use it, as LLVM's tests use the tools built from LLVM.)
  */
 import { main } from "luabpf";
-import type { OptRunner } from "./filetest.js";
+import type { OptRunner } from "@luabpf/test-support";
 
 export function optRunner(path: string): OptRunner {
   return async (args) => {
