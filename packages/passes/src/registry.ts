@@ -1,5 +1,5 @@
 /**
- * The pass-name registry and the textual pipeline syntax (CLI `-passes=`, file-test
+ * The pass-name registry and the textual pipeline syntax (CLI `--passes`, file-test
  * headers). A pipeline is built — and validated — before anything runs:
  *
  *   pipeline := item ("," item)*
