@@ -14,7 +14,10 @@
  *   file tests (`; run:` lines through a given `luabpf opt` runner, `; exec:` lines, bless);
  * - fixtures.ts `diamond`, `countingLoop`, `summingLoop`: small IR functions; random-cfg.ts
  *   `cfg`/`arbCfg`/`arbValidCfg`/`addEdgePhis`: random control-flow graphs for analyses;
- * - errors.ts `catchError`.
+ * - errors.ts `catchError`;
+ * - kernel-fixtures.ts: network namespaces joined by a veth pair (`VethPair`), UDP senders and
+ *   receivers, clang-built BPF objects (`compileBpfC`), cc-built binaries, tracefs, descriptor
+ *   counts and `bpftool link` ids, for the kernel attach tests of loader and cli.
  *
  * Imported from tests only; the packages under test stay free of it.
  *
@@ -29,3 +32,4 @@ export * from "./filetest.js";
 export * from "./gen-module.js";
 export * from "./gen-program.js";
 export * from "./gen-ir.js";
+export * from "./kernel-fixtures.js";
