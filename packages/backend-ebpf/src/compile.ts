@@ -4,7 +4,7 @@
  *   split critical edges → instruction selection (leaves SSA) → register allocation
  *   → frame layout and emission
  */
-import { CompileError, DominatorTree, InternalError, LoopInfo, splitEdge, type Function as IrFunction, type Module } from "@luabpf/ir";
+import { CompileError, DominatorTree, InternalError, LoopInfo, splitEdge, timePhase, type Function as IrFunction, type Module, type PhaseTimes } from "@luabpf/ir";
 import { emitFunction } from "./emit.js";
 import type { AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
@@ -43,24 +43,33 @@ export function splitCriticalEdges(fn: IrFunction): number {
   return n;
 }
 
+/** Options of {@link compileFunction} and {@link compileModule}. */
+export interface BackendOptions {
+  /** Adds the time spent in instruction selection, register allocation and emission to this record. */
+  times?: PhaseTimes;
+}
+
 /** Compiles one program function. */
-export function compileFunction(fn: IrFunction): CompiledProgram {
+export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
   if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
-  splitCriticalEdges(fn);
-  const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
-  const mf = selectFunction(fn, (bb) => loops.depth(bb));
-  const stats = allocateRegisters(mf);
-  const { insns, relocations } = emitFunction(mf);
+  const { times } = options;
+  const mf = timePhase(times, "isel", () => {
+    splitCriticalEdges(fn);
+    const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
+    return selectFunction(fn, (bb) => loops.depth(bb));
+  });
+  const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
+  const { insns, relocations } = timePhase(times, "emit", () => emitFunction(mf));
   return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, stats };
 }
 
 /** Compiles every program of the module. The module is consumed (critical edges get split). */
-export function compileModule(m: Module): CompiledProgram[] {
+export function compileModule(m: Module, options: BackendOptions = {}): CompiledProgram[] {
   const out: CompiledProgram[] = [];
   for (const fn of m.functions) {
     if (!fn.program) continue;
     try {
-      out.push(compileFunction(fn));
+      out.push(compileFunction(fn, options));
     } catch (e) {
       if (e instanceof CompileError || e instanceof InternalError) throw e;
       throw new InternalError(`backend failed on ${fn.name}: ${(e as Error).message}`, { cause: e });

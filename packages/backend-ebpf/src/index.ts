@@ -18,4 +18,4 @@ export {
   type RegAllocStats,
 } from "./regalloc.js";
 export { emitFunction, layoutFrame, MAX_STACK } from "./emit.js";
-export { compileFunction, compileModule, splitCriticalEdges, type CompiledProgram } from "./compile.js";
+export { compileFunction, compileModule, splitCriticalEdges, type BackendOptions, type CompiledProgram } from "./compile.js";

@@ -5,7 +5,7 @@
 import { compileModule, encodeInsns, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
 import { btfInt, MapType, writeObject, type BpfObject, type BtfType, type ObjectMap } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
-import { CompileError, printModule, type DataType, type MapDecl, type Module } from "@luabpf/ir";
+import { CompileError, printModule, timePhase, type DataType, type MapDecl, type Module, type PhaseTimes } from "@luabpf/ir";
 import { formatStatistics, parsePipeline, PassManager, PipelineError, pipelineForLevel, type PipelineReport } from "@luabpf/passes";
 
 export interface DriverOptions {
@@ -25,6 +25,8 @@ export interface DriverOptions {
   log?: (text: string) => void;
   /** Keep the optimised IR's text in the result (`--emit ir`). */
   keepIr?: boolean;
+  /** Adds the milliseconds spent in each phase (parse, ssa, passes, isel, regalloc, emit; elf in {@link compileToElf}) to this record. */
+  times?: PhaseTimes;
 }
 
 export interface CompileResult {
@@ -56,9 +58,9 @@ export function objectMap(decl: MapDecl): ObjectMap {
 }
 
 /** Generates code for an IR module and packs it into an object description. */
-export function codegen(module: Module): { programs: CompiledProgram[]; object: BpfObject } {
-  const programs = compileModule(module);
-  const object: BpfObject = {
+export function codegen(module: Module, times?: PhaseTimes): { programs: CompiledProgram[]; object: BpfObject } {
+  const programs = compileModule(module, { times });
+  const object: BpfObject = timePhase(times, "emit", () => ({
     license: module.license,
     programs: programs.map((p) => ({
       name: p.name,
@@ -67,7 +69,7 @@ export function codegen(module: Module): { programs: CompiledProgram[]; object: 
       relocations: p.relocations.map((r) => ({ offset: r.slot * 8, symbol: r.symbol })),
     })),
     maps: module.maps.map(objectMap),
-  };
+  }));
   return { programs, object };
 }
 
@@ -87,15 +89,15 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
     ...(printAfter ? { printAfter, printChangedOnly: false } : {}),
     ...(log ? { onPrint: log } : {}),
   });
-  return pm.run(module);
+  return timePhase(options.times, "passes", () => pm.run(module));
 }
 
 /** Compiles Lua source into an object description (throws CompileError on bad input). */
 export function compileSource(source: string, options: DriverOptions): CompileResult {
-  const module = compileLua(source, { file: options.file });
+  const module = compileLua(source, { file: options.file, times: options.times });
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
-  const { programs, object } = codegen(module);
+  const { programs, object } = codegen(module, options.times);
   return { module, programs, object, ir, report };
 }
 
@@ -111,7 +113,8 @@ export function formatStats(result: CompileResult): string {
 
 /** Compiles Lua source to the bytes of an ELF object. */
 export function compileToElf(source: string, options: DriverOptions): Uint8Array {
-  return writeObject(compileSource(source, options).object);
+  const { object } = compileSource(source, options);
+  return timePhase(options.times, "elf", () => writeObject(object));
 }
 
 /** The programs as `llvm-objdump -d` prints them. */
