@@ -105,7 +105,7 @@ export class LoopInfo {
       const members = new Set(l.blocks);
       const exits = new Set<BasicBlock>();
       for (const bb of l.blocks) for (const s of bb.succs) if (!members.has(s) && !exits.has(s)) exits.add(s);
-      l.exits.push(...exits);
+      for (const x of exits) l.exits.push(x);
     }
     const innermost = new Int32Array(bound).fill(-1);
     for (let id = 0; id < bound; id++) {
