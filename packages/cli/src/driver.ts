@@ -2,11 +2,12 @@
  * The compiler driver, usable in process: Lua source → IR → passes → eBPF → ELF object.
  * The command line is a thin shell around it; benchmarks and tests call it directly.
  */
-import { compileModule, encodeInsns, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
-import { btfInt, MapType, writeObject, type BpfObject, type BtfType, type ObjectMap } from "@luabpf/elf";
+import { compileModule, packageObject, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
+import { writeObject, type BpfObject } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
-import { CompileError, printModule, timePhase, type DataType, type MapDecl, type Module, type PhaseTimes } from "@luabpf/ir";
-import { formatStatistics, parsePipeline, PassManager, PipelineError, pipelineForLevel, type PipelineReport } from "@luabpf/passes";
+import { CompileError, formatVerifierErrors, InternalError, printModule, timePhase, verifyModule, type Module, type PhaseTimes } from "@luabpf/ir";
+import { cfgToDot } from "@luabpf/ir";
+import { defaultRegistry, formatStatistics, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -25,7 +26,12 @@ export interface DriverOptions {
   log?: (text: string) => void;
   /** Keep the optimised IR's text in the result (`--emit ir`). */
   keepIr?: boolean;
-  /** Adds the milliseconds spent in each phase (parse, ssa, passes, isel, regalloc, emit; elf in {@link compileToElf}) to this record. */
+  /** The registry that `passes` and `printAfter` names are looked up in (default: the built-in passes). */
+  registry?: PassRegistry;
+  /**
+   * Adds the milliseconds spent in each phase to this record: parse, ssa, passes, verify
+   * (the check before code generation), isel, regalloc, emit; elf in {@link compileToElf}.
+   */
   times?: PhaseTimes;
 }
 
@@ -39,45 +45,49 @@ export interface CompileResult {
   report: PipelineReport;
 }
 
-const INT_NAMES: Record<number, string> = { 1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long" };
-
-function btfOf(t: DataType): BtfType | undefined {
-  return t.kind === "int" ? btfInt(INT_NAMES[t.size]!, t.size, false) : undefined;
-}
-
-/** The ELF description of a map declaration. */
-export function objectMap(decl: MapDecl): ObjectMap {
-  const type = (MapType as Record<string, number>)[decl.kind];
-  if (type === undefined) throw new CompileError({ severity: "error", message: `map ${decl.name}: unsupported map type ${decl.kind}` });
-  const m: ObjectMap = { name: decl.name, type, keySize: decl.key.size, valueSize: decl.value.size, maxEntries: decl.maxEntries, flags: decl.flags };
-  const key = btfOf(decl.key);
-  const value = btfOf(decl.value);
-  if (key) m.key = key;
-  if (value) m.value = value;
-  return m;
-}
-
-/** Generates code for an IR module and packs it into an object description. */
-export function codegen(module: Module, times?: PhaseTimes): { programs: CompiledProgram[]; object: BpfObject } {
+/**
+ * Generates code for an IR module and packs it into an object description.
+ *
+ * The IR is verified first, always: a front-end or pass bug must stop here as an internal
+ * error, not reach the kernel as a miscompile. Cost: one verifier run (linear plus a
+ * dominator tree). When it fails, `reproduce` (if given) repeats the compile that produced
+ * `module` with verification after every stage, only to name the stage that broke it.
+ *
+ * @throws InternalError when the IR is invalid, naming the stage and listing the findings
+ */
+export function codegen(module: Module, reproduce?: () => void, times?: PhaseTimes): { programs: CompiledProgram[]; object: BpfObject } {
+  timePhase(times, "verify", () => verifyBeforeCodegen(module, reproduce));
   const programs = compileModule(module, { times });
-  const object: BpfObject = timePhase(times, "emit", () => ({
-    license: module.license,
-    programs: programs.map((p) => ({
-      name: p.name,
-      section: p.section,
-      code: encodeInsns(p.insns),
-      relocations: p.relocations.map((r) => ({ offset: r.slot * 8, symbol: r.symbol })),
-    })),
-    maps: module.maps.map(objectMap),
-  }));
-  return { programs, object };
+  return { programs, object: timePhase(times, "emit", () => packageObject(module, programs)) };
+}
+
+/**
+ * Throws an {@link InternalError} if `module` is invalid IR (see {@link codegen}); `reproduce`
+ * repeats its compile with `verifyEach`, so that the pass manager names the stage.
+ */
+export function verifyBeforeCodegen(module: Module, reproduce?: () => void): void {
+  const errors = verifyModule(module);
+  if (errors.length === 0) return;
+  throw new InternalError(`invalid IR before code generation, produced by ${brokenStage(reproduce)}:\n${formatVerifierErrors(errors)}`);
+}
+
+function brokenStage(reproduce: (() => void) | undefined): string {
+  if (!reproduce) return "an unidentified stage";
+  try {
+    reproduce();
+  } catch (e) {
+    if (e instanceof PassVerificationError) return e.passName === "<input>" ? "the front end (frontend-lua)" : `pass '${e.passName}' (on @${e.functionName})`;
+    return `an unidentified stage (repeating the compile failed: ${e instanceof Error ? e.message : String(e)})`;
+  }
+  return "an unidentified stage (not reproduced with verification after every pass)";
 }
 
 /** Runs the optimisation pipeline the options ask for over `module`, in place. */
 export function optimize(module: Module, options: Omit<DriverOptions, "file">): PipelineReport {
   let passes;
+  const registry = options.registry ?? defaultRegistry;
   try {
-    passes = options.passes !== undefined ? parsePipeline(options.passes) : pipelineForLevel(options.optLevel ?? 2);
+    passes = options.passes !== undefined ? registry.parse(options.passes) : pipelineForLevel(options.optLevel ?? 2, registry);
   } catch (e) {
     if (e instanceof PipelineError) throw new CompileError({ severity: "error", message: `--passes: ${e.message}` });
     throw e;
@@ -92,17 +102,33 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
   return timePhase(options.times, "passes", () => pm.run(module));
 }
 
+/** `options` with verification after every pass and nothing printed (to name a stage that broke the IR). */
+export function quietVerifyEach<T extends Omit<DriverOptions, "file">>(options: T): T {
+  return { ...options, verifyEach: true, printAfterAll: false, printAfter: [], log: undefined };
+}
+
+/** The front end: Lua source → IR module (throws CompileError on bad input). */
+export function frontend(source: string, file: string, times?: PhaseTimes): Module {
+  return compileLua(source, { file, times });
+}
+
 /** Compiles Lua source into an object description (throws CompileError on bad input). */
 export function compileSource(source: string, options: DriverOptions): CompileResult {
-  const module = compileLua(source, { file: options.file, times: options.times });
+  const module = frontend(source, options.file, options.times);
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
-  const { programs, object } = codegen(module, options.times);
+  const reproduce = (): void => void optimize(frontend(source, options.file), quietVerifyEach({ ...options, times: undefined }));
+  const { programs, object } = codegen(module, reproduce, options.times);
   return { module, programs, object, ir, report };
 }
 
+/** `--stats` when no code is generated: the pass statistics. */
+export function formatPassStats(report: PipelineReport): string {
+  return formatStatistics(report) + "\n";
+}
+
 /** `--stats`: the pass statistics and, per program, the register allocator's. */
-export function formatStats(result: CompileResult): string {
+export function formatStats(result: Pick<CompileResult, "report" | "programs">): string {
   const lines = [formatStatistics(result.report)];
   for (const p of result.programs) {
     const s = p.stats;
@@ -117,8 +143,35 @@ export function compileToElf(source: string, options: DriverOptions): Uint8Array
   return timePhase(options.times, "elf", () => writeObject(object));
 }
 
-/** The programs as `llvm-objdump -d` prints them. */
-export function formatAssembly(fileName: string, programs: readonly CompiledProgram[]): string {
+/** `--emit dot`: the CFG of every function, one Graphviz digraph each, instructions in the nodes. */
+export async function formatCfgDot(module: Module): Promise<string> {
+  return module.functions.map((fn) => cfgToDot(fn, { instructions: true })).join("");
+}
+
+/**
+ * `--emit dot=interference`: each program's register interference graph, as instruction
+ * selection hands it to the register allocator, with the register each value got. The
+ * module is consumed (critical edges get split), as by {@link codegen}.
+ */
+export async function formatInterferenceDot(module: Module): Promise<string> {
+  const { describeFunction, EBPF_TARGET, selectFunction, splitCriticalEdges } = await import("@luabpf/backend-ebpf");
+  const { allocateIrc, allocationOfVRegs, interferenceGraph, interferenceToDot } = await import("@luabpf/passes");
+  const { DominatorTree, LoopInfo } = await import("@luabpf/ir");
+  let out = "";
+  for (const fn of module.functions) {
+    if (!fn.program) continue;
+    splitCriticalEdges(fn);
+    const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
+    const described = describeFunction(selectFunction(fn, (bb) => loops.depth(bb)));
+    const placed = allocationOfVRegs(described, allocateIrc(described, EBPF_TARGET));
+    out += interferenceToDot(fn.name, interferenceGraph(described, EBPF_TARGET), EBPF_TARGET, placed);
+  }
+  return out;
+}
+
+/** The programs as `llvm-objdump -d` prints them (with `sources`, interleaved with the source lines). */
+export function formatAssembly(fileName: string, programs: readonly CompiledProgram[], sources?: ReadonlyMap<string, string>): string {
+  void sources;
   return printObjdump(
     fileName,
     programs.map((p) => ({ name: p.section, insns: p.insns, symbols: [{ slot: 0, name: p.name }] })),

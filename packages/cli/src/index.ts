@@ -4,5 +4,8 @@
  * @packageDocumentation
  */
 export * from "./driver.js";
-export { main, type CliIo } from "./main.js";
+export { main } from "./main.js";
+export type { CliIo } from "./io.js";
+export { linkModules, type LinkInput } from "./link.js";
+export { annotateLog, explainRejection, findRejection, lineOfSlot, verifyObject, VerifierRejection } from "./verify.js";
 export { runObject, verdict, type RunOptions } from "./run.js";

@@ -1,202 +1,177 @@
 /**
- * The `luabpf` command line. Keeps start-up small: only argument parsing happens before
- * the command's modules are imported. Library code throws; only this file exits.
+ * The `luabpf` command line: `luabpf COMMAND [options] OPERANDS`, `luabpf help [COMMAND]`,
+ * `luabpf --version`. Keeps start-up small: only argument parsing happens before the
+ * command's modules load the compiler. Library code throws; only this file decides exit
+ * statuses — 0 success, 1 bad input (compile errors, verifier rejections, files that
+ * cannot be read or written), 2 bad usage, 70 internal errors (EX_SOFTWARE) — and only
+ * the entry point at the bottom touches the process.
  */
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { readFileSync } from "node:fs";
+import { COMMANDS, findCommand } from "./commands/index.js";
+import { DiagnosticPrinter, useColour, type CliDiagnostic, type RenderOptions } from "./diagnostics.js";
+import { IoError, KernelUnavailableError, UsageError } from "./errors.js";
+import type { CliIo } from "./io.js";
+import { formatHelp, parseCommandLine, synopsis } from "./options.js";
 
-const USAGE = `usage:
-  luabpf compile FILE.lua [-o FILE.o] [--emit obj|asm|ir] [-O0|-O1|-O2] [--passes LIST]
-                 [--print-after-all] [--print-after NAME] [--stats]
-  luabpf run FILE.lua|FILE.o [--packet SPEC] [--repeat N]
-  luabpf --help | --version
+export type { CliIo } from "./io.js";
 
-  --emit asm   print the eBPF assembly (llvm-objdump -d syntax) instead of writing an object
-  --emit ir    print the IR that reaches code generation
-  --packet     test packet, e.g. tcp,dport=80  udp,sport=53  icmp  tcp,src=10.0.0.1,len=200
-`;
-
-class UsageError extends Error {}
-
-export interface CliIo {
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
+/** `luabpf --help`: the commands and where to read more. */
+function generalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    "usage: luabpf COMMAND [options] FILE...",
+    "",
+    "Compiles programs in bcc's Lua dialect to eBPF ELF objects that libbpf, bpftool and the kernel load.",
+    "",
+    "commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    `  ${"help".padEnd(width)}Print a command's options: luabpf help COMMAND (or luabpf COMMAND --help).`,
+    "",
+    "  luabpf --version    print the version",
+    "",
+  ].join("\n");
 }
 
-interface Parsed {
-  command: string;
-  input?: string;
-  output?: string;
-  emit: "obj" | "asm" | "ir";
-  optLevel: 0 | 1 | 2;
-  passes?: string;
-  printAfterAll: boolean;
-  printAfter: string[];
-  stats: boolean;
-  packet: string;
-  repeat: number;
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return `luabpf ${pkg.version}\n`;
 }
 
-function parseArgs(argv: readonly string[]): Parsed {
-  const p: Parsed = { command: "", emit: "obj", optLevel: 2, printAfterAll: false, printAfter: [], stats: false, packet: "tcp,dport=80", repeat: 1 };
-  const rest = [...argv];
-  const value = (flag: string): string => {
-    const v = rest.shift();
-    if (v === undefined) throw new UsageError(`${flag} needs a value`);
-    return v;
+/**
+ * The rendering options before the command line is parsed (a usage error is reported
+ * in the format asked for, even when the error is elsewhere on the line).
+ */
+function renderOptionsFromArgv(argv: readonly string[], io: CliIo): RenderOptions {
+  const valueOf = (name: string): string | undefined => {
+    let found: string | undefined;
+    argv.forEach((a, i) => {
+      if (a.startsWith(`--${name}=`)) found = a.slice(name.length + 3);
+      else if (a === `--${name}` && i + 1 < argv.length) found = argv[i + 1];
+    });
+    return found;
   };
-  while (rest.length > 0) {
-    const a = rest.shift()!;
-    if (a === "-o") p.output = value(a);
-    else if (a === "--emit") {
-      const e = value(a);
-      if (e !== "obj" && e !== "asm" && e !== "ir") throw new UsageError(`--emit takes obj, asm or ir, not '${e}'`);
-      p.emit = e;
-    } else if (/^-O[012]$/.test(a)) p.optLevel = Number(a[2]) as 0 | 1 | 2;
-    else if (a === "--passes") p.passes = value(a);
-    else if (a === "--print-after-all") p.printAfterAll = true;
-    else if (a === "--print-after") p.printAfter.push(value(a));
-    else if (a === "--stats") p.stats = true;
-    else if (a === "--packet") p.packet = value(a);
-    else if (a === "--repeat") {
-      const n = Number(value(a));
-      if (!Number.isInteger(n) || n < 1) throw new UsageError("--repeat takes a positive integer");
-      p.repeat = n;
-    } else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a}`);
-    else if (!p.command) p.command = a;
-    else if (!p.input) p.input = a;
-    else throw new UsageError(`unexpected argument ${a}`);
-  }
-  return p;
-}
-
-function readSource(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-/** Writes through a temporary file and a rename, so a failed run leaves no partial output. */
-function writeAtomically(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean up
-    }
-    throw new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-async function compileCommand(p: Parsed, io: CliIo, sources: Map<string, string>): Promise<void> {
-  if (!p.input) throw new UsageError("compile needs an input file");
-  const source = readSource(p.input);
-  sources.set(p.input, source);
-  const driver = await import("./driver.js");
-  const result = driver.compileSource(source, {
-    file: p.input,
-    optLevel: p.optLevel,
-    passes: p.passes,
-    printAfterAll: p.printAfterAll,
-    printAfter: p.printAfter,
-    log: io.stderr,
-    keepIr: p.emit === "ir",
-  });
-  if (p.stats) io.stderr(driver.formatStats(result));
-  if (p.emit === "ir") return io.stdout(result.ir ?? "");
-  if (p.emit === "asm") {
-    const asm = driver.formatAssembly(basename(p.output ?? p.input.replace(/\.lua$/, "") + ".o"), result.programs);
-    if (p.output) return writeAtomically(p.output, new TextEncoder().encode(asm));
-    return io.stdout(asm);
-  }
-  const { writeObject } = await import("@luabpf/elf");
-  const out = p.output ?? p.input.replace(/\.lua$/, "") + ".o";
-  writeAtomically(out, writeObject(result.object));
-}
-
-async function runCommand(p: Parsed, io: CliIo, sources: Map<string, string>): Promise<number> {
-  if (!p.input) throw new UsageError("run needs an input file (.lua or .o)");
-  const run = await import("./run.js");
-  let object;
-  if (p.input.endsWith(".o")) {
-    const { readObject } = await import("@luabpf/elf");
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(p.input);
-    } catch (e) {
-      throw new UsageError(`cannot read ${p.input}: ${(e as NodeJS.ErrnoException).code}`);
-    }
-    object = readObject(bytes);
-  } else {
-    const source = readSource(p.input);
-    sources.set(p.input, source);
-    const driver = await import("./driver.js");
-    object = driver.compileSource(source, { file: p.input, optLevel: p.optLevel, passes: p.passes }).object;
-  }
-  return run.runObject(object, { packet: p.packet, repeat: p.repeat }, io);
+  const format = valueOf("diagnostics-format") === "json" ? "json" : "text";
+  const color = useColour(valueOf("color") ?? "auto", io.stderrIsTTY ?? false, io.env ?? process.env);
+  return { format, color: format === "text" && color };
 }
 
 /** Runs the command line; returns the exit status. Never throws. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const sources = new Map<string, string>();
+  const printer = new DiagnosticPrinter(io.stderr, sources, renderOptionsFromArgv(argv, io));
+  const report = (e: unknown): Promise<number> => reportError(e, printer);
   try {
-    if (argv.includes("--help") || argv.includes("-h") || argv.length === 0) {
-      io.stdout(USAGE);
-      return argv.length === 0 ? 1 : 0;
+    const [first, ...rest] = argv;
+    if (first === undefined) {
+      io.stderr(generalHelp());
+      return 2;
     }
-    if (argv.includes("--version")) {
-      const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-      io.stdout(`luabpf ${pkg.version}\n`);
+    if (first === "--help" || first === "-h") {
+      io.stdout(generalHelp());
       return 0;
     }
-    const p = parseArgs(argv);
-    switch (p.command) {
-      case "compile":
-        await compileCommand(p, io, sources);
-        return 0;
-      case "run":
-        return await runCommand(p, io, sources);
-      default:
-        throw new UsageError(p.command ? `unknown command '${p.command}'` : "no command given");
+    if (first === "--version" || first === "-V") {
+      io.stdout(version());
+      return 0;
     }
+    if (first === "help") {
+      if (rest.length > 1) throw new UsageError(`help takes one command name, not '${rest.join(" ")}'`);
+      if (rest.length === 0) {
+        io.stdout(generalHelp());
+        return 0;
+      }
+      const command = findCommand(rest[0]!);
+      if (!command) throw new UsageError(`no command '${rest[0]}' (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
+      io.stdout(formatHelp(command));
+      return 0;
+    }
+    if (first.startsWith("-")) throw new UsageError(`expected a command before '${first}' (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
+    const command = findCommand(first);
+    if (!command) throw new UsageError(`unknown command '${first}' (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
+    const { values, operands } = parseCommandLine(command, rest);
+    if (values.help) {
+      io.stdout(formatHelp(command));
+      return 0;
+    }
+    return await command.run({ io, values, operands, sources, diagnostics: printer, report });
   } catch (e) {
-    return report(e, io, sources);
+    return report(e);
   }
 }
 
-async function report(e: unknown, io: CliIo, sources: Map<string, string>): Promise<number> {
-  const err = e as Error & { diagnostics?: unknown; name?: string };
+/** The diagnostic for an error and the exit status it stands for. */
+function classify(e: unknown): { diagnostics: CliDiagnostic[]; status: number; usage?: string } {
+  const err = e as Error & { diagnostics?: unknown; log?: string };
   if (e instanceof UsageError) {
-    io.stderr(`luabpf: error: ${e.message}\n${USAGE}`);
-    return 2;
+    const command = e.command ? findCommand(e.command) : undefined;
+    const hint = command ? `usage: ${synopsis(command)}\n(see 'luabpf help ${command.name}')` : "(see 'luabpf --help')";
+    return { diagnostics: [{ severity: "error", category: "usage", message: e.message }], status: 2, usage: hint };
+  }
+  if (e instanceof IoError) return { diagnostics: [{ severity: "error", category: "io", message: e.message }], status: 1 };
+  if (e instanceof KernelUnavailableError) return { diagnostics: [{ severity: "error", category: "kernel", message: e.message }], status: 1 };
+  if (err?.name === "VerifierRejection" && Array.isArray(err.diagnostics)) {
+    const [d] = err.diagnostics as CliDiagnostic[];
+    return { diagnostics: [{ ...d!, category: "verifier", detail: `verifier log:\n${indent(err.log ?? "")}` }], status: 1 };
   }
   if (err?.name === "CompileError" && Array.isArray(err.diagnostics)) {
-    const { renderDiagnostic } = await import("./diagnostics.js");
-    for (const d of err.diagnostics) io.stderr(renderDiagnostic(d, sources) + "\n");
-    return 1;
+    return { diagnostics: (err.diagnostics as CliDiagnostic[]).map((d) => ({ ...d, category: "compile" })), status: 1 };
   }
-  if (err?.name === "VerifierError" || err?.name === "BpfError" || err?.name === "LoaderError" || err?.name === "ElfError" || err?.name === "PacketSpecError") {
-    io.stderr(`luabpf: error: ${err.message}\n`);
-    return 1;
+  if (err?.name === "VerifierError") {
+    return { diagnostics: [{ severity: "error", category: "verifier", message: err.message }], status: 1 };
   }
-  if (err?.name === "InternalError") {
-    io.stderr(`luabpf: ${err.message}\n`);
-    return 70;
+  if (err?.name === "BpfError" || err?.name === "LoaderError" || err?.name === "ElfError" || err?.name === "PacketSpecError") {
+    return { diagnostics: [{ severity: "error", category: "kernel", message: err.message }], status: 1 };
   }
-  io.stderr(`luabpf: internal error: ${err?.message ?? String(e)} (this is a bug in luabpf; please report it with the input that caused it)\n`);
-  if (process.env.LUABPF_DEBUG) io.stderr(`${err?.stack}\n`);
-  return 70;
+  if (err?.name === "InternalError" || err?.name === "PassVerificationError") {
+    return { diagnostics: [{ severity: "error", category: "internal", message: err.message }], status: 70 };
+  }
+  const message = `internal error: ${err?.message ?? String(e)} (this is a bug in luabpf; please report it with the input that caused it)`;
+  return { diagnostics: [{ severity: "error", category: "internal", message }], status: 70 };
 }
+
+/** The exit status an error stands for: 2 usage, 1 bad input, 70 internal (see the file comment). */
+export function exitStatusOf(e: unknown): number {
+  return classify(e).status;
+}
+
+async function reportError(e: unknown, printer: DiagnosticPrinter): Promise<number> {
+  const { diagnostics, status, usage } = classify(e);
+  for (const d of diagnostics) printer.print(d);
+  if (usage && printer.options.format === "text") printer.raw(`${usage}\n`);
+  if (status === 70 && process.env.LUABPF_DEBUG) printer.raw(`${(e as Error)?.stack}\n`);
+  return status;
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");
+}
+
+// ---- the process ----
 
 const isEntry = process.argv[1] !== undefined && /luabpf(\.js)?$|main\.(js|ts)$/.test(process.argv[1]);
 if (isEntry) {
-  main(process.argv.slice(2), { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) }).then((code) => {
+  // `luabpf ... | head`: a closed pipe ends the output, not the process with a stack trace.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  const io: CliIo = {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    stdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    },
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    env: process.env,
+  };
+  main(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
   });
 }

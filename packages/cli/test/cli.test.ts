@@ -54,11 +54,11 @@ describe("luabpf compile", () => {
     expect(total2).toBeLessThan(total0);
   });
 
-  test("--passes runs a textual pipeline; a bad one is a clear error", async () => {
+  test("--passes runs a textual pipeline; a bad one is a usage error", async () => {
     const ok = await cli("compile", example("tcp-port-filter.lua"), "--passes", "sccp,dce", "--emit", "asm");
     expect(ok.code).toBe(0);
     const bad = await cli("compile", example("tcp-port-filter.lua"), "--passes", "sccp,frobnicate");
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/frobnicate/);
     expect(bad.stderr).toMatch(/sccp/); // the valid names are listed
   });

@@ -55,9 +55,9 @@ describe("compile errors", () => {
     expect((await cli("frob", "x.lua")).stderr).toMatch(/unknown command 'frob'/);
   });
 
-  test("a missing input file is an error, not a crash", async () => {
+  test("a missing input file is bad input (exit 1), one line without the usage text", async () => {
     const r = await cli("compile", join(dir, "missing.lua"));
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/cannot read .*missing\.lua: ENOENT/);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^luabpf: error: cannot read .*missing\.lua: No such file or directory\n$/);
   });
 });

@@ -12,8 +12,31 @@ export const readExample = (name: string): string => readFileSync(example(name),
 export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
-  const code = await main(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  const code = await main(args, {
+    stdout: (s) => (stdout += typeof s === "string" ? s : Buffer.from(s).toString("latin1")),
+    stderr: (s) => (stderr += s),
+    env: {},
+  });
   return { code, stdout, stderr };
+}
+
+/** The command as users run it: a real `node packages/cli/bin/luabpf.js` process. */
+export const BIN = join(ROOT, "packages/cli/bin/luabpf.js");
+
+/**
+ * Runs `luabpf args...` as a process (standard input from `input`), with an environment
+ * free of colour settings unless `env` adds some. Output is captured as bytes and text.
+ */
+export function luabpf(args: readonly string[], options: { input?: string | Uint8Array; env?: Record<string, string>; cwd?: string } = {}) {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== "NO_COLOR" && k !== "FORCE_COLOR") env[k] = v;
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    input: options.input ?? "",
+    env: { ...env, ...options.env },
+    cwd: options.cwd ?? ROOT,
+    maxBuffer: 64 << 20,
+  });
+  return { code: r.status ?? -1, signal: r.signal, stdoutBytes: r.stdout, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
 }
 
 /** Is an external tool on PATH? In CI a missing tool is a failure, not a skip. */

@@ -1,8 +1,9 @@
 // Reader: round trip of writer output, and robustness on truncated, garbage and
 // corrupted input (always an ElfError, never a RangeError/TypeError).
+import { MapType } from "@luabpf/platform";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ElfError, MapType, readObject, writeObject, type BpfObject } from "../src/index.js";
+import { ElfError, readObject, writeObject, type BpfObject } from "../src/index.js";
 import { lookupProgram, returnZero, sampleObject } from "./fixtures.js";
 
 const throwsElfError = (body: () => unknown): ElfError => {

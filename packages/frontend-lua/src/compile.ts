@@ -11,7 +11,7 @@ import { InternalError, Module, CompileError, timePhase, type PhaseTimes } from 
 import { evaluateTopLevel } from "./compile-time.js";
 import { DiagnosticBag } from "./diagnostics.js";
 import { lowerProgram } from "./lower.js";
-import { parseLua } from "./parse.js";
+import { parseLua, type ParsedChunk } from "./parse.js";
 
 /** Options of {@link compileLua}. */
 export interface CompileLuaOptions {
@@ -28,11 +28,11 @@ export interface CompileLuaOptions {
  */
 export function compileLua(source: string, options: CompileLuaOptions): Module {
   const { file, times } = options;
-  const chunk = timePhase(times, "parse", () => parseLua(source, file));
+  const { chunk } = timePhase(times, "parse", () => parseLua(source, file));
   return timePhase(times, "ssa", () => lowerChunk(chunk, file));
 }
 
-function lowerChunk(chunk: ReturnType<typeof parseLua>, file: string): Module {
+function lowerChunk(chunk: ParsedChunk["chunk"], file: string): Module {
   const bag = new DiagnosticBag();
   const top = evaluateTopLevel(chunk, file, bag);
   const module = new Module();

@@ -5,7 +5,7 @@
  */
 
 /** The compiler's phases, in pipeline order. */
-export const PHASES = ["parse", "ssa", "passes", "isel", "regalloc", "emit", "elf"] as const;
+export const PHASES = ["parse", "ssa", "passes", "verify", "isel", "regalloc", "emit", "elf"] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** Milliseconds spent per phase (summed over functions and calls). */

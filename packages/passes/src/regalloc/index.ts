@@ -6,3 +6,4 @@
 export * from "./interface.js";
 export { allocateIrc, ircAllocator, RegAllocError, type IrcOptions } from "./allocate.js";
 export { checkAllocation, RegAllocCheckError } from "./checker.js";
+export { allocationOfVRegs, interferenceGraph, interferenceToDot, type InterferenceGraph, type InterferenceNode } from "./interference.js";

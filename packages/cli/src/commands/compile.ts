@@ -1,0 +1,138 @@
+/**
+ * `luabpf compile`: Lua source → ELF object (or IR, assembly, CFG or interference graph
+ * as text), one output per input or, with `--link`, one for all of them; `--verify`
+ * also loads the object into the kernel's verifier and reports a rejection at its Lua line.
+ */
+import type { Module } from "@luabpf/ir";
+import { UsageError } from "../errors.js";
+import { planOutputs, readInputs, writeOutput, type Input } from "../io.js";
+import { DIAGNOSTIC_OPTIONS, HELP_OPTIONS, PIPELINE_OPTIONS } from "../options.js";
+import { stringOption, type Command, type CommandContext } from "./command.js";
+import { pipelineChoice } from "./pipeline.js";
+
+/** What `--emit` can produce, with the extension of its files under `-o DIR`. */
+const EMIT_KINDS = {
+  obj: ".o",
+  asm: ".s",
+  ir: ".ir",
+  dot: ".dot",
+  "dot=cfg": ".dot",
+  "dot=interference": ".dot",
+} as const;
+type EmitKind = keyof typeof EMIT_KINDS;
+
+export const compileCommand: Command = {
+  name: "compile",
+  summary: "Compile Lua programs to eBPF ELF objects (or print their IR, assembly or control-flow graphs).",
+  operands: "FILE.lua...",
+  minOperands: 1,
+  maxOperands: Infinity,
+  options: {
+    o: {
+      type: "string",
+      short: "o",
+      valueName: "PATH",
+      description: "write to PATH ('-': standard output); with several inputs, PATH is a directory",
+    },
+    emit: {
+      type: "string",
+      valueName: "KIND",
+      choices: Object.keys(EMIT_KINDS),
+      default: "obj",
+      description: "obj (ELF object, default), asm (llvm-objdump -d syntax), ir, dot (CFG per function), dot=interference",
+    },
+    source: {
+      type: "boolean",
+      negatable: true,
+      default: true,
+      description: "--emit asm: interleave the Lua source lines as llvm-objdump -S does (--no-source: off)",
+    },
+    link: { type: "boolean", description: "link every input into one object; maps of the same name become one map" },
+    verify: {
+      type: "boolean",
+      description: "load the object into the kernel's verifier (without running it); a rejection is an error at its Lua line",
+    },
+    ...PIPELINE_OPTIONS,
+    ...DIAGNOSTIC_OPTIONS,
+    ...HELP_OPTIONS,
+  },
+  details: `Without -o, an object goes next to its input (prog.lua -> prog.o) and text goes to
+standard output. '-' as an input reads standard input. --emit dot prints the CFG of each
+function after the pipeline (with --passes, after those passes); dot=interference prints
+each program's register interference graph. Exit status: 0 success, 1 bad input (compile
+error, verifier rejection, unreadable file), 2 bad usage, 70 internal error.
+
+examples:
+  luabpf compile prog.lua                      # writes prog.o
+  luabpf compile prog.lua -o - | llvm-objdump -S -
+  luabpf compile a.lua b.lua -o out/           # out/a.o, out/b.o
+  luabpf compile --link a.lua b.lua -o ab.o    # one object, shared maps
+  luabpf compile prog.lua --emit dot | dot -Tsvg > cfg.svg
+  luabpf compile prog.lua --verify --passes sccp,dce`,
+  run: runCompile,
+};
+
+/** One output: the inputs it is compiled from. */
+interface Unit {
+  path: string;
+  inputs: Input[];
+}
+
+async function runCompile(ctx: CommandContext): Promise<number> {
+  const { values, io } = ctx;
+  const emit = stringOption(values, "emit") as EmitKind;
+  const output = stringOption(values, "o");
+  const link = values.link === true;
+  const pipeline = await pipelineChoice(values, "compile");
+  if (link && emit === "obj" && output === undefined) throw new UsageError("--link writes one object: name it with -o FILE", "compile");
+  if (values.verify && emit !== "obj" && emit !== "asm") throw new UsageError(`--verify needs code: it does not go with --emit ${emit}`, "compile");
+
+  const inputs = await readInputs(ctx.operands, io);
+  const decoder = new TextDecoder();
+  const texts = new Map<Input, string>();
+  for (const input of inputs) {
+    const text = decoder.decode(input.bytes);
+    texts.set(input, text);
+    ctx.sources.set(input.name, text);
+  }
+  const units: Unit[] = link ? [{ path: inputs[0]!.path, inputs }] : inputs.map((i) => ({ path: i.path, inputs: [i] }));
+  const destinations = planOutputs(units, output, EMIT_KINDS[emit], emit === "obj");
+
+  const driver = await import("../driver.js");
+  let status = 0;
+  for (const [k, unit] of units.entries()) {
+    try {
+      const link = unit.inputs.length === 1 ? undefined : (await import("../link.js")).linkModules;
+      const front = (): Module => {
+        const modules = unit.inputs.map((input) => ({ file: input.name, module: driver.frontend(texts.get(input)!, input.name) }));
+        return link ? link(modules) : modules[0]!.module;
+      };
+      const module = front();
+      const report = driver.optimize(module, { ...pipeline, log: io.stderr });
+      let data: string | Uint8Array;
+      if (emit === "ir" || emit === "dot" || emit === "dot=cfg") {
+        if (values.stats) io.stderr(driver.formatPassStats(report));
+        data = emit === "ir" ? (await import("@luabpf/ir")).printModule(module) : await driver.formatCfgDot(module);
+      } else if (emit === "dot=interference") {
+        if (values.stats) io.stderr(driver.formatPassStats(report));
+        data = await driver.formatInterferenceDot(module);
+      } else {
+        // Verified first; if broken, the compile is repeated with verification after every pass to name the culprit.
+        const { programs, object } = driver.codegen(module, () => driver.optimize(front(), driver.quietVerifyEach(pipeline)));
+        if (values.stats) io.stderr(driver.formatStats({ report, programs }));
+        if (values.verify) await (await import("../verify.js")).verifyObject(object);
+        if (emit === "asm") {
+          // The banner names the object the listing is of, as llvm-objdump does: the input's .o.
+          const objectName = unit.path === "-" ? "stdin.o" : unit.path.replace(/^.*\//, "").replace(/\.lua$/, "") + ".o";
+          data = driver.formatAssembly(objectName, programs, values.source === false ? undefined : ctx.sources);
+        } else data = (await import("@luabpf/elf")).writeObject(object);
+      }
+      writeOutput(destinations[k]!, data, io);
+    } catch (e) {
+      // Usage errors concern the whole command line; anything else concerns this input only.
+      if (e instanceof UsageError) throw e;
+      status = Math.max(status, await ctx.report(e));
+    }
+  }
+  return status;
+}

@@ -1,0 +1,228 @@
+/**
+ * The command line's shared option layer, on `node:util` `parseArgs`.
+ *
+ * Each command declares its options as a table of {@link OptionSpec}s (name, type, value
+ * name, help text, allowed values); option groups that several commands share (output,
+ * optimisation pipeline, diagnostics) are declared once here and spread into those
+ * tables. From one table come the parser configuration (`--name value`, `--name=value`,
+ * `-o FILE`, `-ofile`, `-O2`, repeated options, `--no-NAME` for booleans), the checks
+ * (unknown options and bad values are {@link UsageError}s, exit status 2) and the help
+ * text of `luabpf help CMD` / `luabpf CMD --help`. Adding an option to a command is one
+ * row in its table; adding a command is one entry in `commands/index.ts`.
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "./errors.js";
+
+/** One option of a command. */
+export interface OptionSpec {
+  type: "string" | "boolean";
+  /** One-letter alias (`-o`, `-O`). */
+  short?: string;
+  /** May be given several times; the values are collected in order. */
+  multiple?: boolean;
+  /** Placeholder for the value in help (`FILE`, `LIST`). */
+  valueName?: string;
+  /** Allowed values (checked; listed in help). A value may also be `choice=detail` when the choice ends in `=`. */
+  choices?: readonly string[];
+  /** Default, as the parser sees it. */
+  default?: string | boolean;
+  /** For booleans: `--no-NAME` is accepted and sets it to false. */
+  negatable?: boolean;
+  /** One line of help. */
+  description: string;
+  /** Left out of help (aliases, internal switches). */
+  hidden?: boolean;
+}
+
+/** An ordered table of options by long name. */
+export type OptionTable = Readonly<Record<string, OptionSpec>>;
+
+/** What a command declares about itself (the implementation is loaded only when it runs). */
+export interface CommandSpec {
+  name: string;
+  /** One line for `luabpf --help`. */
+  summary: string;
+  /** Positional arguments in the synopsis, e.g. `FILE.lua...`. */
+  operands: string;
+  /** Minimum and maximum number of positional arguments. */
+  minOperands: number;
+  maxOperands: number;
+  options: OptionTable;
+  /** Paragraphs after the option list (examples, notes). */
+  details?: string;
+}
+
+/** Parsed options: strings, booleans, or lists for `multiple` options. */
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface ParsedCommandLine {
+  values: OptionValues;
+  operands: string[];
+}
+
+// ---- shared option groups ----
+
+/** `--help` on every command. */
+export const HELP_OPTIONS = {
+  help: { type: "boolean", short: "h", description: "print this command's usage and options" },
+} as const satisfies OptionTable;
+
+/** Diagnostics rendering, on every command. */
+export const DIAGNOSTIC_OPTIONS = {
+  color: {
+    type: "string",
+    valueName: "WHEN",
+    choices: ["auto", "always", "never"],
+    default: "auto",
+    description: "colour diagnostics: auto (on a terminal, unless NO_COLOR is set), always, never",
+  },
+  "diagnostics-format": {
+    type: "string",
+    valueName: "FORMAT",
+    choices: ["text", "json"],
+    default: "text",
+    description: "text (file:line:col: error: ..., source line and caret) or json (one JSON object per line)",
+  },
+} as const satisfies OptionTable;
+
+/** The optimisation pipeline, on every command that compiles. */
+export const PIPELINE_OPTIONS = {
+  O: { type: "string", short: "O", valueName: "LEVEL", choices: ["0", "1", "2"], default: "2", description: "optimisation level: -O0, -O1 or -O2 (default)" },
+  passes: { type: "string", valueName: "LIST", description: "run this pass pipeline instead of -O's, e.g. sccp,gvn,dce(aggressive=false)" },
+  "print-after": { type: "string", multiple: true, valueName: "PASS", description: "print the IR after each run of PASS (to stderr); repeatable" },
+  "print-after-all": { type: "boolean", description: "print the IR after every pass (to stderr)" },
+  stats: { type: "boolean", description: "print pass and register allocation statistics (to stderr)" },
+} as const satisfies OptionTable;
+
+// ---- parsing ----
+
+/**
+ * Parses `argv` (the arguments after the command name) against `spec`. Throws
+ * {@link UsageError} for unknown options, missing or bad values, and wrong operand counts.
+ */
+export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): ParsedCommandLine {
+  const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }> = {};
+  for (const [name, o] of Object.entries(spec.options)) {
+    config[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  }
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...argv], options: config, strict: true, allowPositionals: true, allowNegative: true });
+  } catch (e) {
+    throw new UsageError(parseArgsMessage(spec, e as Error & { code?: string }), spec.name);
+  }
+  const values: OptionValues = {};
+  for (const [name, o] of Object.entries(spec.options)) {
+    let v = parsed.values[name] as string | boolean | string[] | undefined;
+    if (typeof v === "boolean" && o.type === "string") {
+      throw new UsageError(`option '${display(name, o)}' needs a value`, spec.name);
+    }
+    if (v === false && o.type === "boolean" && !o.negatable && argv.includes(`--no-${name}`)) {
+      throw new UsageError(`unknown option '--no-${name}'`, spec.name);
+    }
+    if (o.choices && v !== undefined) for (const one of Array.isArray(v) ? v : [v]) checkChoice(spec, name, o, String(one));
+    if (v === undefined && o.default !== undefined) v = o.default;
+    values[name] = v;
+  }
+  const operands = parsed.positionals;
+  if (values.help) return { values, operands };
+  if (operands.length < spec.minOperands) {
+    throw new UsageError(spec.minOperands === 1 ? `${spec.name} needs an input file` : `${spec.name} needs ${spec.operands}`, spec.name);
+  }
+  if (operands.length > spec.maxOperands) {
+    throw new UsageError(`unexpected argument '${operands[spec.maxOperands]}' (${spec.name} takes ${spec.operands})`, spec.name);
+  }
+  return { values, operands };
+}
+
+function checkChoice(spec: CommandSpec, name: string, o: OptionSpec, value: string): void {
+  const ok = o.choices!.some((c) => (c.endsWith("=") ? value.startsWith(c) && value.length > c.length : c === value));
+  if (!ok) {
+    const list = o.choices!.map((c) => (c.endsWith("=") ? `${c}...` : c));
+    throw new UsageError(`option '${display(name, o)}' takes ${list.slice(0, -1).join(", ")}${list.length > 1 ? " or " : ""}${list.at(-1)}, not '${value}'`, spec.name);
+  }
+}
+
+/** parseArgs' errors, reworded: they mention `--` and JavaScript-isms users need not know. */
+function parseArgsMessage(spec: CommandSpec, e: Error & { code?: string }): string {
+  const m = /'([^']+)'/.exec(e.message);
+  const raw = m?.[1] ?? "";
+  switch (e.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
+      const near = nearestOption(spec, raw);
+      return `unknown option '${raw}'${near ? ` (did you mean '${near}'?)` : ""}`;
+    }
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      if (/does not take an argument/.test(e.message)) return `option '${raw.split(/[ =]/)[0]}' does not take a value`;
+      const opt = /(--?[\w-]+)(?=[ >]|$)/.exec(e.message)?.[1] ?? raw;
+      const name = opt.replace(/^-+/, "");
+      const o = spec.options[name] ?? Object.values(spec.options).find((x) => x.short === name);
+      if (/ambiguous/.test(e.message)) return `option '${o ? display(name, o) : opt}' needs a value (write ${o?.short ? `-${o.short} ` : `--${name}=`}VALUE if the value starts with '-')`;
+      return `option '${o ? display(name, o) : opt}' needs a value`;
+    }
+    default:
+      return e.message;
+  }
+}
+
+function nearestOption(spec: CommandSpec, raw: string): string | undefined {
+  const bare = raw.replace(/^-+/, "").split("=")[0]!;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of Object.keys(spec.options)) {
+    const d = editDistance(name, bare);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best === undefined ? undefined : name(best, spec.options[best]!);
+  function name(n: string, o: OptionSpec): string {
+    return o.short && n.length === 1 ? `-${n}` : `--${n}`;
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** How an option is written (`-O`, `--emit`). */
+function display(name: string, o: OptionSpec): string {
+  return o.short && name.length === 1 ? `-${name}` : `--${name}`;
+}
+
+// ---- help ----
+
+/** The synopsis line of a command. */
+export function synopsis(spec: CommandSpec): string {
+  return `luabpf ${spec.name} [options] ${spec.operands}`;
+}
+
+/** `luabpf help CMD`: synopsis, summary, every option with its value and help, then details. */
+export function formatHelp(spec: CommandSpec): string {
+  const rows: [string, string][] = [];
+  for (const [name, o] of Object.entries(spec.options)) {
+    if (o.hidden) continue;
+    const value = o.type === "string" ? (o.choices && o.choices.length <= 4 && !o.choices.some((c) => c.endsWith("=")) ? o.choices.join("|") : (o.valueName ?? "VALUE")) : "";
+    let left: string;
+    if (o.short && name.length === 1) left = `-${name}${value}`;
+    else {
+      const long = `--${o.negatable ? `[no-]` : ""}${name}${value ? `=${value}` : ""}`;
+      left = o.short ? `-${o.short}, ${long}` : long;
+    }
+    if (name === "o") left = `-o ${o.valueName ?? "FILE"}`;
+    rows.push([left, o.description]);
+  }
+  const width = Math.min(32, Math.max(...rows.map(([l]) => l.length)) + 2);
+  const lines = [`usage: ${synopsis(spec)}`, "", spec.summary, "", "options:"];
+  for (const [left, text] of rows) lines.push(left.length + 2 > width ? `  ${left}\n  ${" ".repeat(width)}${text}` : `  ${left.padEnd(width)}${text}`);
+  if (spec.details) lines.push("", spec.details.trimEnd());
+  return lines.join("\n") + "\n";
+}
