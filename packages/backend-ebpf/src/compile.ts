@@ -1,14 +1,19 @@
 /**
  * The backend driver: IR module → per-program eBPF instructions and map relocations.
  *
- *   split critical edges → instruction selection (leaves SSA) → register allocation
- *   → frame layout and emission
+ *   leave SSA + instruction selection (leave-ssa.ts, isel.ts) → register allocation
+ *   (regalloc.ts) → frame layout and emission (emit.ts)
+ *
+ * The IR module is only read: compiling it twice gives the same code, and it can be
+ * printed or interpreted afterwards.
  */
-import { CompileError, DominatorTree, InternalError, LoopInfo, splitEdge, timePhase, type Function as IrFunction, type Module, type PhaseTimes } from "@luabpf/ir";
+import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
+import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction } from "./emit.js";
 import type { AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
-import { allocateRegisters, type RegAllocStats } from "./regalloc.js";
+import type { MFunction } from "./mir.js";
+import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
 
 export interface CompiledProgram {
   /** Function (and ELF symbol) name. */
@@ -22,25 +27,9 @@ export interface CompiledProgram {
   stats: RegAllocStats;
 }
 
-/**
- * Splits every critical edge (from a block with several successors to one with several
- * predecessors) that leads into phis: the copies that replace those phis need a place
- * of their own on that edge. Edges into phi-free blocks need no split.
- */
-export function splitCriticalEdges(fn: IrFunction): number {
-  let n = 0;
-  for (const bb of [...fn.blocks]) {
-    const term = bb.terminator;
-    if (!term || term.targets.length < 2) continue;
-    for (let k = 0; k < term.targets.length; k++) {
-      const s = term.targets[k]!;
-      if (s.preds.length > 1 && s.first?.opcode === "phi") {
-        splitEdge(bb, s, k);
-        n++;
-      }
-    }
-  }
-  return n;
+/** Instruction selection of `fn` with loop depths for spill costs. */
+function select(fn: IrFunction): MFunction {
+  return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)));
 }
 
 /** Options of {@link compileFunction} and {@link compileModule}. */
@@ -53,17 +42,32 @@ export interface BackendOptions {
 export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
   if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
   const { times } = options;
-  const mf = timePhase(times, "isel", () => {
-    splitCriticalEdges(fn);
-    const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
-    return selectFunction(fn, (bb) => loops.depth(bb));
-  });
+  const mf = timePhase(times, "isel", () => select(fn));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
-  const { insns, relocations } = timePhase(times, "emit", () => emitFunction(mf));
+  const { insns, relocations } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
   return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, stats };
 }
 
-/** Compiles every program of the module. The module is consumed (critical edges get split). */
+/**
+ * Runs `f`; a diagnostic it reports without a location (the stack frame limit) gets the
+ * location where the program's body starts: the earliest location among its instructions.
+ */
+function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof CompileError) || e.diagnostics.every((d) => d.location)) throw e;
+    let first: SourceLocation | undefined;
+    for (const inst of fn.instructions()) {
+      const l = inst.loc;
+      if (l && (!first || l.line < first.line || (l.line === first.line && l.column < first.column))) first = l;
+    }
+    if (!first) throw e;
+    throw new CompileError(e.diagnostics.map((d) => (d.location ? d : { ...d, location: first })), { cause: e });
+  }
+}
+
+/** Compiles every program of the module (the module is not modified). */
 export function compileModule(m: Module, options: BackendOptions = {}): CompiledProgram[] {
   const out: CompiledProgram[] = [];
   for (const fn of m.functions) {
@@ -76,4 +80,13 @@ export function compileModule(m: Module, options: BackendOptions = {}): Compiled
     }
   }
   return out;
+}
+
+/**
+ * The register allocation problem of `fn` as the allocator sees it (blocks, operands with
+ * constraints, clobbers, copies; see `@luabpf/passes` regalloc/interface.ts), for tools
+ * that show interference graphs or try other allocators. Solve it against `EBPF_TARGET`.
+ */
+export function allocationProblem(fn: IrFunction): RegAllocFunction {
+  return describeFunction(select(fn));
 }

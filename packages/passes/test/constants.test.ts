@@ -7,7 +7,7 @@ import { describe, expect, test } from "vitest";
 import { parseModule, type Function } from "@luabpf/ir";
 import { denseConstants } from "../src/analysis/constants.js";
 import { solveSccp } from "../src/passes/sccp.js";
-import { buildProgram, tapeArb } from "./gen-program.js";
+import { buildProgram, tapeArb } from "@luabpf/test-support";
 
 function compare(fn: Function): number {
   const dense = denseConstants(fn);

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import {
+  CoreReloKind,
   AttachType,
   BpfCommand,
   BPF_FUNC,
@@ -18,6 +19,7 @@ import {
   PseudoSrc,
   RingbufQuery,
   UpdateFlag,
+  XdpFlag,
   helperById,
   helperSignature,
   isHelperName,
@@ -86,6 +88,13 @@ describe.skipIf(header === undefined)(`platform tables agree with ${HEADER}`, ()
     for (const [enumerator, value] of enumerators("bpf_cmd")) expect((BpfCommand as Record<string, number>)[enumerator.replace(/^BPF_/, "")], enumerator).toBe(value);
   });
 
+  test("CO-RE relocation kinds", () => {
+    const kinds = enumerators("bpf_core_relo_kind");
+    expect(kinds.size).toBe(Object.keys(CoreReloKind).length);
+    for (const [enumerator, value] of kinds)
+      expect((CoreReloKind as Record<string, number>)[enumerator.replace(/^BPF_CORE_/, "").toLowerCase()], enumerator).toBe(value);
+  });
+
   test("helpers: ids, names and documented prototypes", () => {
     const mapper = header!.slice(header!.search(/#define _{2,3}BPF_FUNC_MAPPER\(/));
     const names = [...mapper.slice(0, mapper.indexOf("/* */") >= 0 ? mapper.indexOf("/* */") : mapper.indexOf("This helper list")).matchAll(/\bFN\(([a-z0-9_]+)(?:,\s*(\d+))?/g)];
@@ -148,5 +157,14 @@ describe("the tables themselves", () => {
     expect(helperSignature(helperById(BPF_FUNC.ktime_get_ns)!)).toEqual({ result: "u64", params: [] });
     expect(helperSignature(helperById(BPF_FUNC.trace_printk)!)!.params.at(-1)).toEqual({ type: "...", name: "..." });
     expect(helperSignature(helperById(0)!)).toBeUndefined();
+  });
+});
+
+const IF_LINK = "/usr/include/linux/if_link.h";
+describe.skipIf(!existsSync(IF_LINK))(`XDP flags agree with ${IF_LINK}`, () => {
+  test.each(Object.entries(XdpFlag))("XDP_FLAGS_%s", (name, value) => {
+    const m = new RegExp(`#define\\s+XDP_FLAGS_${name}\\s+\\(1U << (\\d+)\\)`).exec(readFileSync(IF_LINK, "utf8"));
+    expect(m, `XDP_FLAGS_${name}`).not.toBeNull();
+    expect(value).toBe(1 << Number(m![1]));
   });
 });
