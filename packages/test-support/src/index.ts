@@ -12,7 +12,10 @@
  *     backend (interpreter vs VM vs kernel);
  * - filecheck.ts `fileCheck`: FileCheck-style directives over text output;
  * - fixtures.ts `diamond`, `countingLoop`, `summingLoop`: small IR functions;
- * - errors.ts `catchError`.
+ * - errors.ts `catchError`;
+ * - kernel-fixtures.ts: network namespaces joined by a veth pair (`VethPair`), UDP senders and
+ *   receivers, clang-built BPF objects (`compileBpfC`), cc-built binaries, tracefs, descriptor
+ *   counts and `bpftool link` ids, for the kernel attach tests of loader and cli.
  *
  * Imported from tests only; the packages under test stay free of it.
  *
@@ -25,3 +28,4 @@ export * from "./filecheck.js";
 export * from "./gen-module.js";
 export * from "./gen-program.js";
 export * from "./gen-ir.js";
+export * from "./kernel-fixtures.js";
