@@ -11,7 +11,7 @@
  * The IR module is only read: compiling it twice gives the same code, and it can be
  * printed or interpreted afterwards.
  */
-import { CompileError, DominatorTree, InternalError, LoopInfo, type Function as IrFunction, type Module, type SourceLocation } from "@luabpf/ir";
+import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction, type CallSite } from "./emit.js";
 import { linkCalls } from "./link.js";
@@ -45,11 +45,18 @@ function select(fn: IrFunction): MFunction {
   return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)));
 }
 
+/** Options of {@link compileFunction} and {@link compileModule}. */
+export interface BackendOptions {
+  /** Adds the time spent in instruction selection, register allocation and emission to this record. */
+  times?: PhaseTimes;
+}
+
 /** Compiles one function: a program, or (without `fn.program`) a subprogram for `.text`. */
-export function compileFunction(fn: IrFunction): CompiledProgram {
-  const mf = select(fn);
-  const stats = allocateRegisters(mf);
-  const { insns, relocations, calls, frameSize } = withProgramLocation(fn, () => emitFunction(mf));
+export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
+  const { times } = options;
+  const mf = timePhase(times, "isel", () => select(fn));
+  const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
+  const { insns, relocations, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
   const subprogram = !fn.program;
   return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, stats, calls, textCalls: [], frameSize, subprogram };
 }
@@ -84,7 +91,7 @@ function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
  * Compiles every program of the module and the functions they call, then links the
  * calls (the module is not modified). Functions no program calls are not compiled.
  */
-export function compileModule(m: Module): CompiledProgram[] {
+export function compileModule(m: Module, options: BackendOptions = {}): CompiledProgram[] {
   const needed = new Set<string>();
   const work = m.functions.filter((f) => f.program).map((f) => f.name);
   while (work.length > 0) {
@@ -102,7 +109,7 @@ export function compileModule(m: Module): CompiledProgram[] {
   for (const fn of m.functions) {
     if (!fn.program && !needed.has(fn.name)) continue;
     try {
-      out.push(compileFunction(fn));
+      out.push(compileFunction(fn, options));
     } catch (e) {
       if (e instanceof CompileError || e instanceof InternalError) throw e;
       throw new InternalError(`backend failed on ${fn.name}: ${(e as Error).message}`, { cause: e });

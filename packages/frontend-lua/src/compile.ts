@@ -9,10 +9,10 @@
  * together as one {@link CompileError}; warnings go to `options.warnings` (or become
  * errors with `warningsAsErrors`).
  */
-import { InternalError, Module, CompileError, type Diagnostic } from "@luabpf/ir";
+import { InternalError, Module, CompileError, timePhase, type Diagnostic, type PhaseTimes } from "@luabpf/ir";
 import { DiagnosticBag } from "./diagnostics.js";
 import { ModuleLowering, type Compat } from "./lower/module.js";
-import { parseLua } from "./parse.js";
+import { parseLua, type ParsedChunk } from "./parse.js";
 import { evaluateTopLevel } from "./toplevel/interpreter.js";
 
 /** Options of {@link compileLua}. */
@@ -29,6 +29,8 @@ export interface CompileLuaOptions {
   warnings?: Diagnostic[];
   /** Warnings are errors (`-Werror`). */
   warningsAsErrors?: boolean;
+  /** Adds the time spent parsing (`parse`) and building SSA (`ssa`, the top level included) to this record. */
+  times?: PhaseTimes;
 }
 
 /** `-- luabpf: compat=bcc` in a comment line of the file. */
@@ -41,8 +43,13 @@ const PRAGMA = /^[ \t]*--[ \t]*luabpf:[ \t]*compat[ \t]*=[ \t]*(bcc|lua)\b/m;
  * other exception on bad input.
  */
 export function compileLua(source: string, options: CompileLuaOptions): Module {
+  const { file, times } = options;
+  const parsed = timePhase(times, "parse", () => parseLua(source, file));
+  return timePhase(times, "ssa", () => lowerFile(source, parsed, options));
+}
+
+function lowerFile(source: string, parsed: ParsedChunk, options: CompileLuaOptions): Module {
   const { file } = options;
-  const parsed = parseLua(source, file);
   const bag = new DiagnosticBag();
   const top = evaluateTopLevel(parsed, file, bag);
   const module = new Module();
