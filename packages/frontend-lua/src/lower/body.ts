@@ -240,7 +240,7 @@ export class BodyLowering {
    * allocated once in the entry block and reused by every access: each use writes it
    * right before the helper call that reads it.
    */
-  slot(purpose: string, size: number, align = 8): Value {
+  slot(purpose: string, size: number, align = naturalAlign(size)): Value {
     const name = `${purpose}/${size}/${align}`;
     let s = this.slots.get(name);
     if (!s) {
@@ -250,12 +250,15 @@ export class BodyLowering {
     return s;
   }
 
-  /** A fresh stack slot of `size` bytes in the entry block, for the compiler's own use. */
+  /**
+   * A fresh stack slot of `size` bytes in the entry block, for the compiler's own use,
+   * aligned to `align` (the widest access its users make). Not over-aligning matters: the
+   * verifier prunes states worse when a 4-byte key sits in half of an 8-byte slot (a
+   * loop before a map access took it ten times the work).
+   */
   allocate(size: number, align: number): Value {
-    void align;
     this.unit.useStack(this.fn, size);
-    // Every object starts 8-byte aligned: copies and zero-fills use the widest accesses.
-    return this.slotBuilder.alloca(Math.max(size, 1), 8);
+    return this.slotBuilder.alloca(Math.max(size, 1), Math.min(Math.max(align, 1), 8));
   }
 
   /** A stack object the program asked for (`ffi.new`, a format string): over 512 bytes is an error at `node`. */
@@ -926,6 +929,13 @@ function usesAsReference(stmts: readonly lua.Statement[], name: string): boolean
   };
   visit(stmts);
   return found;
+}
+
+/** The largest power of two not above `size`, at most 8: the natural alignment of a slot of that size. */
+function naturalAlign(size: number): number {
+  let a = 1;
+  while (a * 2 <= Math.min(size, 8)) a *= 2;
+  return a;
 }
 
 /** Whether a statement assigns local `name` (`name = ...`). */
