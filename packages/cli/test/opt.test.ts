@@ -151,7 +151,7 @@ describe("luabpf opt", () => {
     expect(dot.stdout).toMatch(/^digraph "f" \{\n/);
     expect(dot.stdout.match(/^digraph/gm)).toHaveLength(1);
     expect(dot.stdout).toContain("bb1 -> bb2 [label=\"T\", color=darkgreen];");
-    const asm = luabpf(["opt", lua, "-O2", "--passes", "licm", "--emit", "asm"]);
+    const asm = luabpf(["opt", lua, "--passes", "O2,licm", "--emit", "asm"]);
     expect(asm.code).toBe(0);
     expect(asm.stdout).toMatch(/Disassembly of section socket:\n\n0000000000000000 <socket>:\n/);
     // licm: the multiply by 3 comes before the loop's back edge target.
