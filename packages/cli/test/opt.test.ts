@@ -120,6 +120,9 @@ describe("luabpf opt", () => {
       "; *** IR after dce on @f ***",
       "; *** IR after dce on @g ***",
     ]);
+    const afterOne = luabpf(["opt", LOOP, "--passes", "sccp,dce,sccp", "--print-after", "sccp", "--filter-function", "g"]);
+    expect(afterOne.stderr.split("\n").filter((l) => l.startsWith("; ***"))).toEqual(["; *** IR after sccp on @g ***", "; *** IR after sccp on @g ***"]);
+    expect(luabpf(["opt", LOOP, "--passes", "sccp,dce", "--print-after-all"]).stderr).toBe(after.stderr);
     const beforeAll = luabpf(["opt", LOOP, "--passes", "sccp", "--print-before", "all", "--filter-function", "f"]);
     expect(beforeAll.stderr.split("\n").filter((l) => l.startsWith("; ***"))).toEqual(["; *** IR before sccp on @f ***"]);
     expect(beforeAll.stdout).not.toContain("func @g");
