@@ -10,7 +10,7 @@
 import { CompileError, DominatorTree, InternalError, LoopInfo, type Function as IrFunction, type Module } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction } from "./emit.js";
-import type { AsmRelocation, Insn } from "./isa/index.js";
+import type { AsmCoreRelocation, AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
 import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
@@ -24,6 +24,8 @@ export interface CompiledProgram {
   type: string;
   insns: Insn[];
   relocations: AsmRelocation[];
+  /** Instructions materialising CO-RE relocations of the module (their immediates are filled in by packageObject). */
+  coreRelocations: AsmCoreRelocation[];
   stats: RegAllocStats;
 }
 
@@ -37,8 +39,8 @@ export function compileFunction(fn: IrFunction): CompiledProgram {
   if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
   const mf = select(fn);
   const stats = allocateRegisters(mf);
-  const { insns, relocations } = emitFunction(mf);
-  return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, stats };
+  const { insns, relocations, coreRelocations } = emitFunction(mf);
+  return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, coreRelocations, stats };
 }
 
 /** Compiles every program of the module (the module is not modified). */

@@ -19,6 +19,8 @@ import type { BasicBlock, Function, Instruction, Value } from "../src/core.js";
 import { arrayOf, defineStruct, MAP_KINDS, Module, type DataType, type StructType } from "../src/module.js";
 import { OPCODE_NAMES, OPCODES, type AtomicOpcode, type BinaryOpcode, type CastOpcode, type CompareOpcode, type OpShape, type UnaryOpcode } from "../src/opcodes.js";
 import { printModule } from "../src/print.js";
+import { C_INTS, C_VOID, cTypedefOf, type CType } from "../src/ctypes.js";
+import { CoreReloKind, type CoreReloKindName } from "@luabpf/platform";
 import { i16, i32, i64, i8, ptr, ptrType, REGIONS, voidType, type IntType, type Type } from "../src/types.js";
 
 /** Constants worth trying at every width (the constant pool wraps them to the type). */
@@ -120,6 +122,18 @@ export function buildModule(numbers: readonly number[], bigs: readonly bigint[])
       maxEntries: t.below(100000),
       flags: t.below(16),
     });
+  }
+  for (let i = 0, n = t.below(3); i < n; i++) {
+    // CO-RE relocations name C types only by spelling in IR text, as the parser recreates them.
+    const tag = t.pick(["task_struct", "sk_buff", "x"]);
+    const type: CType = t.pick([
+      { kind: "struct", tag, members: undefined, size: 0, align: 1, constants: new Map() } as CType,
+      { kind: "union", tag, members: undefined, size: 0, align: 1, constants: new Map() } as CType,
+      { kind: "enum", tag, underlying: C_INTS.int, values: undefined } as CType,
+      cTypedefOf("pid_t", C_VOID),
+    ]);
+    const path = Array.from({ length: t.below(4) }, (_, k) => (k > 0 && t.chance(0.3) ? t.below(40) : t.pick(["comm", "real_parent", "a_b"])));
+    m.addCoreRelocation({ name: t.chance(0.15) ? `core #${i}` : `core${i}`, kind: t.pick(Object.keys(CoreReloKind) as CoreReloKindName[]), type, path, value: t.constant() });
   }
   const sigs: Signature[] = [];
   for (let i = 0, n = 1 + t.below(4); i < n; i++) {
@@ -270,6 +284,9 @@ class FunctionGen {
       case "mapref":
         if (this.m.maps.length > 0) inst = b.mapRef(t.pick(this.m.maps).name);
         break;
+      case "coreval":
+        if (this.m.coreRelocations.length > 0) inst = b.coreValue(t.pick(this.m.coreRelocations).name);
+        break;
     }
     if (inst) this.add(inst);
   }
@@ -294,7 +311,7 @@ class FunctionGen {
   }
 }
 
-const SHAPES: readonly OpShape[] = ["binary", "unary", "cast", "compare", "select", "ptradd", "copy", "load", "store", "atomic", "pktload", "alloca", "call", "mapref"];
+const SHAPES: readonly OpShape[] = ["binary", "unary", "cast", "compare", "select", "ptradd", "copy", "load", "store", "atomic", "pktload", "alloca", "call", "mapref", "coreval"];
 
 /** Random well-formed modules (see the file comment). */
 export function arbitraryModule(): fc.Arbitrary<Module> {
