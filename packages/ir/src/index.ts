@@ -7,6 +7,7 @@
 export * from "./errors.js";
 export * from "./types.js";
 export * from "./opcodes.js";
+export * from "./typing.js";
 export * from "./core.js";
 export * from "./module.js";
 export * from "./ctypes.js";

@@ -16,13 +16,15 @@
  * also by `ssa-dominance`). Cost: O(instructions + operands + edges) plus the dominator
  * tree.
  */
+import { MAX_CALL_ARGS } from "@luabpf/platform";
 import { DominatorTree } from "./analysis/dominators.js";
 import { BasicBlock, Function, Instruction, type Value } from "./core.js";
 import { InternalError } from "./errors.js";
 import type { Module } from "./module.js";
 import { OPCODES } from "./opcodes.js";
 import { printBlockRef, printFunctionHeader, printInstruction, printValue } from "./print.js";
-import { i64, typeToString, voidType, type Type } from "./types.js";
+import { typeToString, type Type } from "./types.js";
+import { assignable, signatureErrors } from "./typing.js";
 
 /** One verifier finding. */
 export interface VerifierError {
@@ -169,11 +171,6 @@ const ref = (bb: BasicBlock): string => printBlockRef(bb);
 const ty = (t: Type): string => typeToString(t);
 const refs = (list: readonly BasicBlock[]): string => (list.length === 0 ? "none" : list.map(ref).join(", "));
 
-/** Can a value of type `from` flow into a slot of type `to`? Equal types, or any pointer into an untagged `ptr` slot. */
-function assignable(from: Type, to: Type): boolean {
-  return from === to || (from.kind === "ptr" && to.kind === "ptr" && to.region === undefined);
-}
-
 /** Multiset difference `a − b` over blocks, sorted by id for stable messages. */
 function multisetMinus(a: readonly BasicBlock[], b: readonly BasicBlock[]): BasicBlock[] {
   const count = new Map<BasicBlock, number>();
@@ -317,7 +314,7 @@ const operandCounts: VerifierCheck = {
       const n = inst.operands.length;
       if (typeof info.operands === "number") {
         if (n !== info.operands) cx.errorAt(inst, `${inst.opcode} takes ${info.operands} operand(s), has ${n}`);
-      } else if (inst.opcode === "call" && n > 5) cx.errorAt(inst, `call has ${n} arguments (eBPF allows at most 5)`);
+      } else if (inst.opcode === "call" && n > MAX_CALL_ARGS) cx.errorAt(inst, `call has ${n} arguments (eBPF allows at most ${MAX_CALL_ARGS})`);
       if (inst.opcode === "ret" && n > 1) cx.errorAt(inst, `ret takes at most one operand, has ${n}`);
       const targets = inst.opcode === "br" ? 1 : inst.opcode === "condbr" ? 2 : 0;
       if (inst.targets.length !== targets) cx.errorAt(inst, `${inst.opcode} takes ${targets} target(s), has ${inst.targets.length}`);
@@ -327,127 +324,26 @@ const operandCounts: VerifierCheck = {
   },
 };
 
-/** Type rules of one instruction; returns messages (operand-count problems are left to `operand-count`). */
+/**
+ * Type rules of one instruction (the opcode table's signature column, through typing.ts);
+ * returns messages (operand-count problems are left to `operand-count`). `ret` checks its
+ * value against the function's return type itself, to say which function.
+ */
 function typeErrors(inst: Instruction, fn: Function): string[] {
-  const out: string[] = [];
-  const T = inst.typeParam;
   const ops = inst.operands;
-  const info = OPCODES[inst.opcode];
-  const expectResult = (t: Type): void => {
-    if (inst.type !== t) out.push(`result type is ${ty(inst.type)}, expected ${ty(t)}`);
-  };
-  const expectOperand = (i: number, ok: (t: Type) => boolean, what: string): void => {
-    const v = ops[i];
-    if (v && !ok(v.type)) out.push(`operand ${i} (${printValue(v)}) has type ${ty(v.type)}, expected ${what}`);
-  };
-  const isT = (t: Type): boolean => assignable(t, T);
-  const isInt = (t: Type): boolean => t.kind === "int";
-  const isPtr = (t: Type): boolean => t.kind === "ptr";
-  switch (info.shape) {
-    case "binary":
-    case "unary":
-      if (T.kind !== "int") out.push(`type parameter ${ty(T)} is not an integer type`);
-      if (inst.opcode === "bswap" && T.kind === "int" && T.bits < 16) out.push(`bswap needs i16, i32 or i64, not ${ty(T)}`);
-      expectResult(T);
-      for (let i = 0; i < ops.length; i++) expectOperand(i, (t) => t === T, ty(T));
-      break;
-    case "cast": {
-      const to = inst.type;
-      if (T.kind !== "int" || to.kind !== "int") out.push(`${inst.opcode} casts between integer types, not ${ty(T)} to ${ty(to)}`);
-      else if (inst.opcode === "trunc" ? to.bits >= T.bits : to.bits <= T.bits)
-        out.push(`${inst.opcode} from ${ty(T)} to ${ty(to)} is not a ${inst.opcode === "trunc" ? "narrowing" : "widening"}`);
-      expectOperand(0, (t) => t === T, ty(T));
-      break;
-    }
-    case "compare":
-      if (T.kind === "void") out.push("compare of void operands");
-      expectResult(i64);
-      for (let i = 0; i < ops.length; i++) expectOperand(i, (t) => t === T || (isPtr(t) && isPtr(T)), ty(T));
-      break;
-    case "select":
-      if (T.kind === "void") out.push("select of void values");
-      expectResult(T);
-      expectOperand(0, isInt, "an integer condition");
-      expectOperand(1, isT, ty(T));
-      expectOperand(2, isT, ty(T));
-      break;
-    case "ptradd":
-      if (T.kind !== "ptr") out.push(`ptradd type ${ty(T)} is not a pointer type`);
-      expectResult(T);
-      expectOperand(0, (t) => t === T, ty(T));
-      expectOperand(1, (t) => t === i64, "i64");
-      break;
-    case "copy":
-      if (T.kind === "void") out.push("copy of void");
-      expectResult(T);
-      expectOperand(0, isT, ty(T));
-      break;
-    case "load":
-      if (T.kind === "void") out.push("load of void");
-      expectResult(T);
-      expectOperand(0, isPtr, "a pointer address");
-      break;
-    case "store":
-      if (T.kind === "void") out.push("store of void");
-      expectResult(voidType);
-      expectOperand(0, isT, ty(T));
-      expectOperand(1, isPtr, "a pointer address");
-      break;
-    case "atomic":
-      if (T.kind !== "int" || T.bits < 32) out.push(`atomic operations work on i32 or i64, not ${ty(T)}`);
-      if (inst.opcode === "atomic.fetch_add") expectResult(T);
-      else if (inst.type.kind !== "void") out.push(`${inst.opcode} has no result, but its type is ${ty(inst.type)}`);
-      expectOperand(0, isPtr, "a pointer address");
-      expectOperand(1, (t) => t === T, ty(T));
-      break;
-    case "pktload":
-      if (T.kind !== "int" || T.bits > 32) out.push(`pktload reads at most 4 bytes, not ${ty(T)}`);
-      expectResult(T);
-      expectOperand(0, isPtr, "the context pointer");
-      expectOperand(1, (t) => t === i64, "i64");
-      break;
-    case "alloca":
-    case "mapref": {
-      const region = info.shape === "alloca" ? "stack" : "map";
-      if (inst.type.kind !== "ptr" || inst.type.region !== region) out.push(`result type is ${ty(inst.type)}, expected ptr.${region}`);
-      break;
-    }
-    case "coreval":
-      if (inst.type !== i64) out.push(`result type is ${ty(inst.type)}, expected i64`);
-      break;
-    case "call":
-      expectResult(T);
-      for (let i = 0; i < ops.length; i++) expectOperand(i, (t) => t.kind !== "void", "a scalar argument");
-      break;
-    case "phi":
-      if (T.kind === "void") out.push("phi of void");
-      expectResult(T);
-      for (let i = 0; i < ops.length; i++) expectOperand(i, isT, ty(T));
-      break;
-    case "br":
-    case "unreachable":
-      expectResult(voidType);
-      break;
-    case "condbr":
-      expectResult(voidType);
-      expectOperand(0, isInt, "an integer condition");
-      break;
-    case "ret": {
-      expectResult(voidType);
-      const v = ops[0];
-      if (fn.returnType.kind === "void") {
-        if (v) out.push(`void function ${fn.name} returns a value`);
-      } else if (!v) out.push(`function ${fn.name} returns ${ty(fn.returnType)}, but ret has no value`);
-      else if (!assignable(v.type, fn.returnType)) out.push(`returned value ${printValue(v)} has type ${ty(v.type)}, function returns ${ty(fn.returnType)}`);
-      break;
-    }
-  }
+  if (inst.opcode !== "ret") return signatureErrors(inst.opcode, inst.type, inst.typeParam, ops, (i) => printValue(ops[i]!));
+  const out = signatureErrors("ret", inst.type, inst.typeParam, [], () => "");
+  const v = ops[0];
+  if (fn.returnType.kind === "void") {
+    if (v) out.push(`void function ${fn.name} returns a value`);
+  } else if (!v) out.push(`function ${fn.name} returns ${ty(fn.returnType)}, but ret has no value`);
+  else if (!assignable(v.type, fn.returnType)) out.push(`returned value ${printValue(v)} has type ${ty(v.type)}, function returns ${ty(fn.returnType)}`);
   return out;
 }
 
 const types: VerifierCheck = {
   name: "types",
-  description: "operand and result types follow the rules of each opcode shape (opcodes.ts, builder.ts)",
+  description: "operand and result types follow the signature of each opcode (opcodes.ts `sig`, typing.ts)",
   run(cx) {
     for (const [inst] of cx.instructions()) for (const m of typeErrors(inst, cx.fn)) cx.errorAt(inst, m);
   },

@@ -150,6 +150,15 @@ class FunctionGen {
     if (list && list.length > 0 && !this.t.chance(0.3)) return this.t.pick(list);
     return this.fn.constant(type, constant(this.t));
   }
+  /**
+   * A value assignable to a slot of type `type`: for the untagged `ptr`, sometimes a
+   * pointer into a region (the assignability rule every reader of the opcode signatures
+   * must agree on), otherwise a value of `type` itself.
+   */
+  private slotValue(type: Type): Value {
+    if (type === ptr && this.t.chance(0.4)) return this.pointer();
+    return this.value(type);
+  }
   private intValue(): Value {
     return this.value(this.t.pick(INT_TYPES));
   }
@@ -184,7 +193,7 @@ class FunctionGen {
       for (let k = t.below(9); k > 0; k--) this.instruction();
       this.terminator();
     }
-    for (const phi of phis) for (const pred of phi.block!.preds) phi.addIncoming(this.value(phi.type), pred);
+    for (const phi of phis) for (const pred of phi.block!.preds) phi.addIncoming(this.slotValue(phi.type), pred);
   }
 
   private instruction(): void {
@@ -221,21 +230,27 @@ class FunctionGen {
       }
       case "select": {
         const ty = t.pick(SCALAR_TYPES);
-        inst = b.select(this.intValue(), this.value(ty), this.value(ty));
+        if (ty === ptr) inst = b.create("select", ptr, ptr, [this.intValue(), this.slotValue(ptr), this.slotValue(ptr)]);
+        else inst = b.select(this.intValue(), this.value(ty), this.value(ty));
         break;
       }
       case "ptradd":
         inst = b.ptrAdd(this.pointer(), this.value(i64));
         break;
-      case "copy":
-        inst = b.copy(this.value(t.pick(SCALAR_TYPES)));
+      case "copy": {
+        const ty = t.pick(SCALAR_TYPES);
+        inst = b.copy(this.slotValue(ty), ty);
         break;
+      }
       case "load":
         inst = b.load(t.pick(SCALAR_TYPES), this.pointer(), t.below(1024) - 512);
         break;
-      case "store":
-        b.store(this.value(t.pick(SCALAR_TYPES)), this.pointer(), t.below(64));
+      case "store": {
+        const ty = t.pick(SCALAR_TYPES);
+        if (ty === ptr) b.create("store", voidType, ptr, [this.slotValue(ptr), this.pointer()], { offset: t.below(64) });
+        else b.store(this.value(ty), this.pointer(), t.below(64));
         break;
+      }
       case "atomic":
         inst = b.atomic(t.pick(ATOMIC), this.pointer(), this.value(t.pick([i32, i64])), t.below(64));
         break;
@@ -272,7 +287,7 @@ class FunctionGen {
     switch (t.below(8)) {
       case 0:
       case 1:
-        b.ret(fn.returnType.kind === "void" ? undefined : this.value(fn.returnType));
+        b.ret(fn.returnType.kind === "void" ? undefined : this.slotValue(fn.returnType));
         break;
       case 2:
       case 3:
