@@ -184,6 +184,11 @@ export interface ProgLoadOptions {
   /** Initial verifier log buffer size in bytes (default 1 MiB); grown when the kernel asks. */
   logSize?: number;
   /**
+   * Receives the verifier's log of a program it accepted (with `logLevel` 4, its statistics:
+   * `processed N insns ...`, what `luabpf experiment` reports).
+   */
+  onLog?: (log: string) => void;
+  /**
    * The BTF type id of the kernel function or tracepoint a tracing program (fentry, fexit,
    * tp_btf) attaches to, in vmlinux BTF unless `attachBtfObjFd` names a module's BTF.
    */
@@ -229,7 +234,10 @@ export function progLoad(options: ProgLoadOptions): number {
     attr.writeUInt32LE(options.attachBtfId ?? 0, 108);
     attr.writeUInt32LE(options.attachBtfObjFd ?? 0, 112);
     const { ret, errno } = rawBpf(BpfCommand.PROG_LOAD, attr);
-    if (ret >= 0) return ret;
+    if (ret >= 0) {
+      options.onLog?.(decodeLog(log));
+      return ret;
+    }
     const trueSize = attr.readUInt32LE(140);
     if (errno === ENOSPC && attempt === 0 && logSize < MAX_LOG_SIZE) {
       logSize = Math.min(MAX_LOG_SIZE, Math.max(trueSize + 1, logSize * 4));
