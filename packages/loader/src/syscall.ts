@@ -271,6 +271,11 @@ export interface TestRunOptions {
   repeat?: number;
   /** Capacity of the output packet buffer; default input length + 4096 (room for XDP/tc growth). */
   dataOutSize?: number;
+  /**
+   * Ask for the context back (default true when `ctxIn` is given). Raw tracepoint programs
+   * refuse any output buffer: run them with empty `data`, `repeat: 0` and `ctxOut: false`.
+   */
+  ctxOut?: boolean;
 }
 
 /** What {@link progTestRun} observed. */
@@ -288,9 +293,10 @@ export interface TestRunResult {
 /** BPF_PROG_TEST_RUN: runs a loaded program on `data` inside the kernel without attaching it. */
 export function progTestRun(fd: number, options: TestRunOptions): TestRunResult {
   const data = nativeCopy(options.data);
-  const dataOut = nativeBuffer(options.dataOutSize ?? options.data.byteLength + 4096);
+  // No data in, no data out: program types run on a context only refuse an output buffer.
+  const dataOut = nativeBuffer(options.data.byteLength === 0 ? 0 : (options.dataOutSize ?? options.data.byteLength + 4096));
   const ctxIn = options.ctxIn ? nativeCopy(options.ctxIn) : undefined;
-  const ctxOut = ctxIn ? nativeBuffer(ctxIn.byteLength) : undefined;
+  const ctxOut = ctxIn && options.ctxOut !== false ? nativeBuffer(ctxIn.byteLength) : undefined;
   const attr = nativeBuffer(80);
   attr.writeUInt32LE(fd, 0);
   attr.writeUInt32LE(data.byteLength, 8);
@@ -298,10 +304,12 @@ export function progTestRun(fd: number, options: TestRunOptions): TestRunResult 
   attr.writeBigUInt64LE(addressOf(data), 16);
   attr.writeBigUInt64LE(addressOf(dataOut), 24);
   attr.writeUInt32LE(options.repeat ?? 1, 32);
-  if (ctxIn && ctxOut) {
+  if (ctxIn) {
     attr.writeUInt32LE(ctxIn.byteLength, 40);
-    attr.writeUInt32LE(ctxOut.byteLength, 44);
     attr.writeBigUInt64LE(addressOf(ctxIn), 48);
+  }
+  if (ctxOut) {
+    attr.writeUInt32LE(ctxOut.byteLength, 44);
     attr.writeBigUInt64LE(addressOf(ctxOut), 56);
   }
   call(BpfCommand.PROG_TEST_RUN, attr);
