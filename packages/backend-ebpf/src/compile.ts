@@ -15,7 +15,7 @@ import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type F
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction, type CallSite } from "./emit.js";
 import { linkCalls } from "./link.js";
-import type { AsmRelocation, Insn } from "./isa/index.js";
+import type { AsmCoreRelocation, AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
 import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
@@ -29,6 +29,8 @@ export interface CompiledProgram {
   type: string;
   insns: Insn[];
   relocations: AsmRelocation[];
+  /** Instructions materialising CO-RE relocations of the module (their immediates are filled in by packageObject). */
+  coreRelocations: AsmCoreRelocation[];
   stats: RegAllocStats;
   /** BPF-to-BPF call sites (their `imm` is filled in by linking). */
   calls: CallSite[];
@@ -56,9 +58,9 @@ export function compileFunction(fn: IrFunction, options: BackendOptions = {}): C
   const { times } = options;
   const mf = timePhase(times, "isel", () => select(fn));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
-  const { insns, relocations, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
+  const { insns, relocations, coreRelocations, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
   const subprogram = !fn.program;
-  return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, stats, calls, textCalls: [], frameSize, subprogram };
+  return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, stats, calls, textCalls: [], frameSize, subprogram };
 }
 
 /** The functions `fn` calls (BPF-to-BPF), in instruction order. */

@@ -64,8 +64,8 @@ export interface ProgramRunOptions {
   repeat?: number;
   /** Context passed in (e.g. a `struct __sk_buff`). */
   ctxIn?: Uint8Array;
-  /** Run on `ctxIn` alone, without a packet (raw tracepoints; see TestRunOptions.ctxOnly). */
-  ctxOnly?: boolean;
+  /** Ask for the context back (default true with `ctxIn`); raw tracepoints need `false`, empty data and `repeat: 0`. */
+  ctxOut?: boolean;
 }
 
 /** A loaded program. */
@@ -254,7 +254,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
             data: packet,
             repeat: runOptions.repeat ?? 1,
             ...(runOptions.ctxIn ? { ctxIn: runOptions.ctxIn } : {}),
-            ...(runOptions.ctxOnly ? { ctxOnly: true } : {}),
+            ...(runOptions.ctxOut === false ? { ctxOut: false } : {}),
           }),
       });
     }

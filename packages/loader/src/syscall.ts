@@ -272,10 +272,10 @@ export interface TestRunOptions {
   /** Capacity of the output packet buffer; default input length + 4096 (room for XDP/tc growth). */
   dataOutSize?: number;
   /**
-   * Run on the context alone (raw tracepoints): no packet in or out, no repeat count and no
-   * context out, which the kernel refuses for such program types.
+   * Ask for the context back (default true when `ctxIn` is given). Raw tracepoint programs
+   * refuse any output buffer: run them with empty `data`, `repeat: 0` and `ctxOut: false`.
    */
-  ctxOnly?: boolean;
+  ctxOut?: boolean;
 }
 
 /** What {@link progTestRun} observed. */
@@ -292,19 +292,11 @@ export interface TestRunResult {
 
 /** BPF_PROG_TEST_RUN: runs a loaded program on `data` inside the kernel without attaching it. */
 export function progTestRun(fd: number, options: TestRunOptions): TestRunResult {
-  if (options.ctxOnly) {
-    const ctx = nativeCopy(options.ctxIn ?? new Uint8Array(0));
-    const a = nativeBuffer(80);
-    a.writeUInt32LE(fd, 0);
-    a.writeUInt32LE(ctx.byteLength, 40);
-    a.writeBigUInt64LE(addressOf(ctx), 48);
-    call(BpfCommand.PROG_TEST_RUN, a);
-    return { retval: a.readUInt32LE(4), duration: a.readUInt32LE(36), dataOut: new Uint8Array(0) };
-  }
   const data = nativeCopy(options.data);
-  const dataOut = nativeBuffer(options.dataOutSize ?? options.data.byteLength + 4096);
+  // No data in, no data out: program types run on a context only refuse an output buffer.
+  const dataOut = nativeBuffer(options.data.byteLength === 0 ? 0 : (options.dataOutSize ?? options.data.byteLength + 4096));
   const ctxIn = options.ctxIn ? nativeCopy(options.ctxIn) : undefined;
-  const ctxOut = ctxIn ? nativeBuffer(ctxIn.byteLength) : undefined;
+  const ctxOut = ctxIn && options.ctxOut !== false ? nativeBuffer(ctxIn.byteLength) : undefined;
   const attr = nativeBuffer(80);
   attr.writeUInt32LE(fd, 0);
   attr.writeUInt32LE(data.byteLength, 8);
@@ -312,10 +304,12 @@ export function progTestRun(fd: number, options: TestRunOptions): TestRunResult 
   attr.writeBigUInt64LE(addressOf(data), 16);
   attr.writeBigUInt64LE(addressOf(dataOut), 24);
   attr.writeUInt32LE(options.repeat ?? 1, 32);
-  if (ctxIn && ctxOut) {
+  if (ctxIn) {
     attr.writeUInt32LE(ctxIn.byteLength, 40);
-    attr.writeUInt32LE(ctxOut.byteLength, 44);
     attr.writeBigUInt64LE(addressOf(ctxIn), 48);
+  }
+  if (ctxOut) {
+    attr.writeUInt32LE(ctxOut.byteLength, 44);
     attr.writeBigUInt64LE(addressOf(ctxOut), 56);
   }
   call(BpfCommand.PROG_TEST_RUN, attr);
