@@ -46,6 +46,13 @@ function intArg(args: InterpValue[], i: number, helper: string): bigint {
   return v;
 }
 
+/** A buffer size argument: a u32 the kernel would accept (at most the 512-byte stack; the verifier refuses more). */
+function sizeArg(args: InterpValue[], i: number, helper: string): number {
+  const v = intArg(args, i, helper);
+  if (v < 0n || v > 512n) throw new InterpError(`${helper}: size argument ${i + 1} is ${v}, not 0..512`);
+  return Number(v);
+}
+
 /** The implementations, by helper name. */
 const IMPLEMENTATIONS: Partial<Record<HelperName, HelperFn>> = {
   map_lookup_elem: (args, ctx) => {
@@ -70,7 +77,7 @@ const IMPLEMENTATIONS: Partial<Record<HelperName, HelperFn>> = {
   // Stand-ins for the current task and the outside world: root, a fixed name, no reader.
   get_current_uid_gid: () => 0n,
   get_current_comm: (args, ctx) => {
-    const size = Number(intArg(args, 1, "get_current_comm"));
+    const size = sizeArg(args, 1, "get_current_comm");
     const name = new TextEncoder().encode("luabpf-interp").slice(0, Math.max(0, size - 1));
     const out = new Uint8Array(size);
     out.set(name);
@@ -78,21 +85,21 @@ const IMPLEMENTATIONS: Partial<Record<HelperName, HelperFn>> = {
     return 0n;
   },
   perf_event_output: (args, ctx) => {
-    ctx.readBytes(arg(args, 3, "perf_event_output"), Number(intArg(args, 4, "perf_event_output")));
+    ctx.readBytes(arg(args, 3, "perf_event_output"), sizeArg(args, 4, "perf_event_output"));
     return -2n; // -ENOENT: no reader holds this CPU's slot
   },
   ringbuf_output: (args, ctx) => {
-    ctx.readBytes(arg(args, 1, "ringbuf_output"), Number(intArg(args, 2, "ringbuf_output")));
+    ctx.readBytes(arg(args, 1, "ringbuf_output"), sizeArg(args, 2, "ringbuf_output"));
     return 0n;
   },
-  trace_printk: (args, ctx) => BigInt(ctx.readBytes(arg(args, 0, "trace_printk"), Number(intArg(args, 1, "trace_printk"))).length),
+  trace_printk: (args, ctx) => BigInt(ctx.readBytes(arg(args, 0, "trace_printk"), sizeArg(args, 1, "trace_printk")).length),
   get_stackid: () => -14n, // -EFAULT: the interpreter has no stack to walk
   // No kernel or user memory: the read fails and the kernel zero-fills the destination.
   ...Object.fromEntries(
     (["probe_read", "probe_read_str", "probe_read_kernel", "probe_read_user", "probe_read_kernel_str", "probe_read_user_str"] as const).map((name) => [
       name,
       ((args, ctx) => {
-        ctx.writeBytes(arg(args, 0, name), new Uint8Array(Number(intArg(args, 1, name))));
+        ctx.writeBytes(arg(args, 0, name), new Uint8Array(sizeArg(args, 1, name)));
         return -14n;
       }) satisfies HelperFn,
     ]),
