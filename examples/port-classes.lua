@@ -4,13 +4,7 @@ local bpf = require('bpf')
 local WELL_KNOWN, REGISTERED, DYNAMIC = 0, 1, 2
 local bytes = bpf.map('percpu_array', 3, 'uint32_t', 'uint64_t')
 
-local function class(port)
-  if port < 1024 then return WELL_KNOWN end
-  if port < 49152 then return REGISTERED end
-  return DYNAMIC
-end
-
-bpf.socket(function (skb)
+local function by_port_class(skb)
   local proto = pkt.ip.proto
   local port = -1
   if proto == 6 then
@@ -23,4 +17,6 @@ bpf.socket(function (skb)
   if port < 1024 then c = WELL_KNOWN elseif port < 49152 then c = REGISTERED end
   xadd(bytes[c], skb.len)
   return 0
-end)
+end
+
+bpf.socket(by_port_class)
