@@ -11,11 +11,14 @@
  * reported at once in a {@link PipelineError} that lists the valid pass names or the
  * pass's options with their types and defaults.
  */
+import { LuabpfError } from "@luabpf/platform/errors";
 import { z } from "zod";
 import type { OptionsSchema, Pass, PassFactory } from "./pass.js";
 
 /** A bad pipeline text: every problem found, plus help. */
-export class PipelineError extends Error {
+export class PipelineError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category = "usage" as const;
   constructor(
     readonly pipeline: string,
     readonly problems: readonly string[],
