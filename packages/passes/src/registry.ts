@@ -150,11 +150,11 @@ export function describeOptions(schema: OptionsSchema): string {
     .join(", ");
 }
 
+/** The option's type for help texts, through zod's public schema API. */
 function zodTypeName(t: z.ZodType): string {
-  const def = (t as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; entries?: Record<string, string> } } })._zod.def;
-  if (def.type === "default" || def.type === "optional" || def.type === "prefault") return zodTypeName(def.innerType!);
-  if (def.type === "enum" && def.entries) return Object.values(def.entries).join("|");
-  return def.type;
+  if (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodPrefault) return zodTypeName(t.unwrap() as z.ZodType);
+  if (t instanceof z.ZodEnum) return (t.options as readonly (string | number)[]).join("|");
+  return t.type;
 }
 
 interface RawItem {
