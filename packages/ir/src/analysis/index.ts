@@ -8,3 +8,4 @@ export * from "./postdominators.js";
 export * from "./frontiers.js";
 export * from "./loops.js";
 export * from "./graph.js";
+export * from "./callgraph.js";
