@@ -7,7 +7,7 @@
  * program's own types in their instruction's immediate and a `.BTF.ext` record with the
  * pruned local type (core-btf.ts).
  */
-import { btfInt, type BpfObject, type BtfType, type ObjectMap } from "@luabpf/elf";
+import { btfInt, type BpfObject, type BtfType, type ObjectAttach, type ObjectMap } from "@luabpf/elf";
 import { InternalError, type DataType, type MapDecl, type Module } from "@luabpf/ir";
 import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
 import type { CompiledProgram } from "./compile.js";
@@ -45,6 +45,22 @@ export function objectMap(decl: MapDecl): ObjectMap {
   return m;
 }
 
+/**
+ * The object's attach data of a program from what its declaration said (`bpf.socket('lo', f)`,
+ * a uprobe's binary, a pid...): the fields the loader reads; bcc's "any" (-1) pid or CPU is left out.
+ */
+function attachOf(said: Readonly<Record<string, string | number | boolean>> | undefined): { attach?: ObjectAttach } {
+  if (!said) return {};
+  const attach: ObjectAttach = {};
+  for (const key of ["interface", "symbol", "path"] as const) if (typeof said[key] === "string") attach[key] = said[key];
+  if (typeof said.retprobe === "boolean") attach.retprobe = said.retprobe;
+  for (const key of ["pid", "cpu"] as const) {
+    const v = said[key];
+    if (typeof v === "number" && Number.isInteger(v) && v >= 0) attach[key] = v;
+  }
+  return Object.keys(attach).length > 0 ? { attach } : {};
+}
+
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
   const core = module.coreRelocations.length > 0 ? new CoreLocalTypes(module.coreRelocations) : undefined;
@@ -70,6 +86,7 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
         ].sort((a, b) => a.offset - b.offset),
         ...(coreRelocations.length > 0 ? { coreRelocations } : {}),
         ...(p.subprogram ? { subprogram: true } : {}),
+        ...attachOf(module.getFunction(p.name)?.program?.attach),
       };
     }),
     maps: module.maps.map(objectMap),

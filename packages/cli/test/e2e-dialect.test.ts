@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { buildPacket, kernelOrSkip, loadObject, type LoadedObject, type PlainMapHandle } from "@luabpf/loader";
+import { readObject, writeObject } from "@luabpf/elf";
 import { compileSource, type DriverOptions } from "../src/driver.js";
 import { asSeenByPacketSocket } from "../src/run.js";
 import { le, leBytes, readExample } from "./helpers.js";
@@ -220,5 +221,30 @@ end)`;
 describe.skipIf(!kernel)("programs that cannot be test-run are verified", () => {
   test.each(["readline-trace.lua", "offcpu-stacks.lua"])("%s loads at -O0 and -O2", (file) => {
     for (const optLevel of [0, 2] as const) load(readExample(file), { optLevel }).close();
+  });
+});
+
+describe("attach data of bcc's declaration forms (.luabpf.attach)", () => {
+  const SOURCE = `
+local ffi = require('ffi')
+local bpf = require('bpf')
+local prog = bpf(function (skb) return 0 end)
+bpf.socket('lo', prog)
+bpf.uprobe('/bin/bash:readline', function (ptregs) return 0 end, true, 4242, -1)
+bpf.kprobe('myprobe:do_sys_openat2', function (ptregs) return 0 end)
+`;
+  test("the interface, binary, symbol and pid are written to the object and read back", () => {
+    const bytes = writeObject(compileSource(SOURCE, { file: "attach.lua" }).object);
+    const programs = readObject(bytes).programs;
+    const bySection = (s: string) => programs.find((p) => p.section === s)?.attach;
+    expect(bySection("socket")).toEqual({ interface: "lo" });
+    // bcc's pid -1 and cpu -1 mean "any": left out.
+    expect(bySection("uretprobe//bin/bash:readline")).toEqual({ path: "/bin/bash", symbol: "readline", pid: 4242 });
+    expect(bySection("kprobe/do_sys_openat2")).toEqual({ symbol: "do_sys_openat2" });
+    // Deterministic: the same source gives the same bytes.
+    expect(writeObject(compileSource(SOURCE, { file: "attach.lua" }).object)).toEqual(bytes);
+  });
+  test.skipIf(!kernel)("the object still loads (the section is not a program)", () => {
+    load(SOURCE).close();
   });
 });
