@@ -136,7 +136,7 @@ export class CoreLocalTypes {
     if (known) return known;
     switch (t.kind) {
       case "int":
-        return this.remember(t, { kind: "int", name: t.name, size: t.size, signed: t.signed, ...(t.char ? { char: true } : {}), ...(t.bool ? { bool: true } : {}) });
+        return this.remember(t, { kind: "int", name: t.name, size: t.size, signed: t.signed, ...(t.bool ? { bool: true } : {}) });
       case "void":
         return { kind: "void" };
       case "pointer": {
