@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export * from "./errors.js";
+export * from "./timing.js";
 export * from "./types.js";
 export * from "./opcodes.js";
 export * from "./typing.js";

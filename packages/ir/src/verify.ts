@@ -51,7 +51,13 @@ export interface VerifierCheck {
 /** Guard against cyclic instruction lists: no real block is this long. */
 const MAX_BLOCK_LENGTH = 10_000_000;
 
-/** State shared by the checks of one function: snapshots, lazily built analyses, the error list. */
+/**
+ * State shared by the checks of one function: snapshots, lazily built analyses, the error list.
+ *
+ * The walked instructions are also kept as one flat array (`insts`, with `instBlocks` and
+ * `ordinals` at the same index) so that checks loop over arrays instead of generators and
+ * maps: the verifier runs before every code generation, on million-instruction functions too.
+ */
 export class VerifyContext {
   readonly errors: VerifierError[] = [];
   /** The distinct blocks of `fn.blocks`, in order (a block listed twice is a `block-parent` error). */
@@ -63,11 +69,14 @@ export class VerifyContext {
    * block whose list holds them (which is what counts when `inst.block` is wrong).
    */
   readonly linked = new Map<Instruction, BasicBlock>();
+  /** Every walked instruction in layout order, with its block and its position in the block. */
+  readonly insts: Instruction[] = [];
+  readonly instBlocks: BasicBlock[] = [];
+  readonly ordinals: number[] = [];
   /** Blocks in `fn.blocks` (the membership test for branch targets and phi incoming blocks). */
   readonly blockSet: Set<BasicBlock>;
   private readonly check: string[] = [];
   private dtCache: DominatorTree | undefined;
-  private ordinals: Map<Instruction, number> | undefined;
   private preds: Map<BasicBlock, BasicBlock[]> | undefined;
 
   constructor(
@@ -76,17 +85,23 @@ export class VerifyContext {
   ) {
     this.blockSet = new Set(fn.blocks);
     this.blocks = [...this.blockSet];
+    const linked = this.linked;
     this.blockInstructions = this.blocks.map((bb) => {
       const out: Instruction[] = [];
-      const seen = new Set<Instruction>();
-      for (let i = bb.first; i && !seen.has(i) && out.length < MAX_BLOCK_LENGTH; i = i.next) {
-        seen.add(i);
+      // Cycle guard: an instruction already walked in this block ends the walk.
+      for (let i = bb.first; i && linked.get(i) !== bb && out.length < MAX_BLOCK_LENGTH; i = i.next) {
+        linked.set(i, bb);
         out.push(i);
       }
       return out;
     });
     this.blockInstructions.forEach((list, k) => {
-      for (const i of list) this.linked.set(i, this.blocks[k]!);
+      const bb = this.blocks[k]!;
+      for (let n = 0; n < list.length; n++) {
+        this.insts.push(list[n]!);
+        this.instBlocks.push(bb);
+        this.ordinals.push(n);
+      }
     });
   }
 
@@ -102,8 +117,7 @@ export class VerifyContext {
 
   /** Every walked instruction with its block, in layout order. */
   *instructions(): IterableIterator<[Instruction, BasicBlock]> {
-    const blocks = this.blocks;
-    for (let k = 0; k < blocks.length; k++) for (const i of this.blockInstructions[k]!) yield [i, blocks[k]!];
+    for (let k = 0; k < this.insts.length; k++) yield [this.insts[k]!, this.instBlocks[k]!];
   }
 
   /** The dominator tree (computed from the terminators on first use). */
@@ -111,13 +125,11 @@ export class VerifyContext {
     return (this.dtCache ??= DominatorTree.compute(this.fn));
   }
 
-  /** Position of a linked instruction within its block. */
+  /** Position of a linked instruction within its block (its last listing), or -1. */
   ordinal(inst: Instruction): number {
-    if (!this.ordinals) {
-      this.ordinals = new Map();
-      for (const list of this.blockInstructions) list.forEach((i, k) => this.ordinals!.set(i, k));
-    }
-    return this.ordinals.get(inst) ?? -1;
+    const bb = this.linked.get(inst);
+    if (!bb) return -1;
+    return this.blockInstructions[this.blocks.indexOf(bb)]!.lastIndexOf(inst);
   }
 
   /**
@@ -127,11 +139,13 @@ export class VerifyContext {
   recomputedPreds(bb: BasicBlock): BasicBlock[] {
     if (!this.preds) {
       this.preds = new Map();
-      for (const [inst, from] of this.instructions()) {
-        for (const t of inst.targets) {
+      for (let k = 0; k < this.insts.length; k++) {
+        const targets = this.insts[k]!.targets;
+        for (let j = 0; j < targets.length; j++) {
+          const t = targets[j]!;
           let list = this.preds.get(t);
           if (!list) this.preds.set(t, (list = []));
-          list.push(from);
+          list.push(this.instBlocks[k]!);
         }
       }
     }
@@ -173,6 +187,10 @@ const refs = (list: readonly BasicBlock[]): string => (list.length === 0 ? "none
 
 /** Multiset difference `a − b` over blocks, sorted by id for stable messages. */
 function multisetMinus(a: readonly BasicBlock[], b: readonly BasicBlock[]): BasicBlock[] {
+  // Fast paths for the usual one or two edges.
+  if (a.length === 0) return [];
+  if (a.length === 1 && b.includes(a[0]!)) return [];
+  if (a.length === 2 && b.length === 2 && ((a[0] === b[0] && a[1] === b[1]) || (a[0] === b[1] && a[1] === b[0]))) return [];
   const count = new Map<BasicBlock, number>();
   for (const x of b) count.set(x, (count.get(x) ?? 0) + 1);
   const out: BasicBlock[] = [];
@@ -199,16 +217,20 @@ const duplicateIds: VerifierCheck = {
       blocks.set(bb.id, bb);
       if (bb.id < 0 || bb.id >= fn.blockIdBound) cx.errorAtBlock(bb, `block id ${bb.id} is outside [0, ${fn.blockIdBound})`);
     }
-    const values = new Map<number, Value>();
+    // By id: an array for ids inside the bound, a map for the others (errors anyway).
+    const values: (Value | undefined)[] = new Array(fn.valueIdBound);
+    const outside = new Map<number, Value>();
     const visit = (v: Value): void => {
-      const other = values.get(v.id);
+      const inside = v.id >= 0 && v.id < fn.valueIdBound;
+      const other = inside ? values[v.id] : outside.get(v.id);
       if (other && other !== v) cx.errorAtValue(v, `value id %${v.id} is used by two values (${other.kind} and ${v.kind})`);
-      values.set(v.id, v);
-      if (v.id < 0 || v.id >= fn.valueIdBound) cx.errorAtValue(v, `value id %${v.id} is outside [0, ${fn.valueIdBound})`);
+      if (inside) values[v.id] = v;
+      else outside.set(v.id, v);
+      if (!inside) cx.errorAtValue(v, `value id %${v.id} is outside [0, ${fn.valueIdBound})`);
     };
     for (const p of fn.params) visit(p);
     for (const c of fn.allConstants()) visit(c);
-    for (const [inst] of cx.instructions()) visit(inst);
+    for (const inst of cx.insts) visit(inst);
   },
 };
 
@@ -294,7 +316,7 @@ const branchTargets: VerifierCheck = {
   name: "branch-targets",
   description: "branch targets are blocks of this function",
   run(cx) {
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       inst.targets.forEach((t, k) => {
         if (!cx.blockSet.has(t)) cx.errorAt(inst, `target ${k} ${ref(t)} is not a block of this function`);
       });
@@ -309,7 +331,7 @@ const operandCounts: VerifierCheck = {
   name: "operand-count",
   description: "operand, target and incoming counts follow the opcode table",
   run(cx) {
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       const info = OPCODES[inst.opcode];
       const n = inst.operands.length;
       if (typeof info.operands === "number") {
@@ -345,7 +367,7 @@ const types: VerifierCheck = {
   name: "types",
   description: "operand and result types follow the signature of each opcode (opcodes.ts `sig`, typing.ts)",
   run(cx) {
-    for (const [inst] of cx.instructions()) for (const m of typeErrors(inst, cx.fn)) cx.errorAt(inst, m);
+    for (const inst of cx.insts) for (const m of typeErrors(inst, cx.fn)) cx.errorAt(inst, m);
   },
 };
 
@@ -353,7 +375,7 @@ const attributes: VerifierCheck = {
   name: "attributes",
   description: "opcode attributes: alloca size and alignment, offsets, call targets, map names",
   run(cx) {
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       const shape = OPCODES[inst.opcode].shape;
       if (shape === "alloca") {
         if (!(Number.isInteger(inst.size) && inst.size > 0)) cx.errorAt(inst, `alloca size ${inst.size} is not a positive integer`);
@@ -369,18 +391,22 @@ const attributes: VerifierCheck = {
         if (hasCallee && inst.callee === "") cx.errorAt(inst, `callee name is empty`);
       }
       if (shape === "mapref" && !inst.map) cx.errorAt(inst, `mapref has no map name`);
+      if (shape === "coreval" && !inst.core) cx.errorAt(inst, `coreval has no CO-RE relocation name`);
     }
   },
 };
 
 const symbols: VerifierCheck = {
   name: "symbols",
-  description: "(with a module) maprefs name declared maps; callees are module functions with matching arity",
+  description: "(with a module) maprefs name declared maps, corevals declared CO-RE relocations; callees are module functions with matching arity",
   run(cx) {
     const m = cx.module;
     if (!m) return;
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       if (inst.opcode === "mapref" && inst.map && !m.getMap(inst.map)) cx.errorAt(inst, `map @${inst.map} is not declared in the module`);
+      if (inst.opcode === "coreval" && inst.core && !m.getCoreRelocation(inst.core)) {
+        cx.errorAt(inst, `CO-RE relocation @${inst.core} is not declared in the module`);
+      }
       if (inst.opcode === "call" && inst.callee) {
         const callee = m.getFunction(inst.callee);
         if (!callee) cx.errorAt(inst, `callee @${inst.callee} is not a function of the module`);
@@ -401,7 +427,7 @@ const foreignValues: VerifierCheck = {
     const fn = cx.fn;
     const params = new Set<Value>(fn.params);
     const constants = new Set<Value>(fn.allConstants());
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       inst.operands.forEach((v, k) => {
         switch (v.kind) {
           case "param":
@@ -430,41 +456,52 @@ const users: VerifierCheck = {
   run(cx) {
     const fn = cx.fn;
     // Values whose users lists are checked: this function's values and every operand.
-    const values = new Set<Value>([...fn.params, ...fn.allConstants()]);
-    for (const [inst] of cx.instructions()) {
-      values.add(inst);
-      for (const v of inst.operands) values.add(v);
+    // Operand slots are numbered flatly: instruction k's slots start at base[k].
+    const own = new Set<Value>(fn.params);
+    for (const c of fn.allConstants()) own.add(c);
+    const isOwn = (v: Value): boolean => (v.kind === "instruction" ? cx.linked.has(v as Instruction) : own.has(v));
+    const values: Value[] = [...own];
+    const instIndex = new Map<Instruction, number>();
+    const base = new Int32Array(cx.insts.length + 1);
+    for (let k = 0; k < cx.insts.length; k++) {
+      const inst = cx.insts[k]!;
+      if (!instIndex.has(inst)) values.push(inst);
+      instIndex.set(inst, k);
+      base[k + 1] = base[k]! + inst.operands.length;
     }
-    const ownValues = new Set<Value>([...fn.params, ...fn.allConstants(), ...cx.linked.keys()]);
-    const found = new Map<Instruction, Uint8Array>();
-    for (const [inst] of cx.instructions()) found.set(inst, new Uint8Array(inst.operands.length));
+    const foreign = new Set<Value>();
+    for (const inst of cx.insts) for (const v of inst.operands) if (!isOwn(v)) foreign.add(v);
+    for (const v of foreign) values.push(v);
+    const found = new Uint8Array(base[cx.insts.length]!);
     for (const v of values) {
-      const own = ownValues.has(v);
+      const ownValue = isOwn(v);
       for (const u of v.uses) {
-        const slots = found.get(u.user);
-        if (!slots) {
+        const k = instIndex.get(u.user);
+        if (k === undefined) {
           // A user outside this function: stale when the value is ours (the user was erased,
           // unlinked or belongs elsewhere); foreign values may have users in their own function.
-          if (own && u.user.operands[u.index] === v)
+          if (ownValue && u.user.operands[u.index] === v)
             cx.errorAtValue(v, `users list of ${printValue(v)} holds (%${u.user.id}, ${u.index}), an instruction not linked into this function`);
-          else if (own) cx.errorAtValue(v, `users list of ${printValue(v)} holds a stale entry (%${u.user.id}, ${u.index})`);
+          else if (ownValue) cx.errorAtValue(v, `users list of ${printValue(v)} holds a stale entry (%${u.user.id}, ${u.index})`);
           continue;
         }
         if (u.user.operands[u.index] !== v) {
           cx.errorAtValue(v, `users list of ${printValue(v)} holds a stale entry (%${u.user.id}, ${u.index})`);
           continue;
         }
-        if (slots[u.index]) {
+        const slot = base[k]! + u.index;
+        if (found[slot]) {
           cx.errorAtValue(v, `users list of ${printValue(v)} holds (%${u.user.id}, ${u.index}) twice`);
           continue;
         }
-        slots[u.index] = 1;
+        found[slot] = 1;
       }
     }
-    for (const [inst, slots] of found) {
-      slots.forEach((ok, k) => {
-        if (!ok) cx.errorAt(inst, `users list of ${printValue(inst.operands[k]!)} lacks the entry for operand ${k} of %${inst.id}`);
-      });
+    // An instruction listed twice (a block-parent error) is checked once, at its last listing.
+    for (const [inst, k] of instIndex) {
+      for (let j = 0; j < inst.operands.length; j++) {
+        if (!found[base[k]! + j]) cx.errorAt(inst, `users list of ${printValue(inst.operands[j]!)} lacks the entry for operand ${j} of %${inst.id}`);
+      }
     }
   },
 };
@@ -491,8 +528,10 @@ const phiIncoming: VerifierCheck = {
   name: "phi-incoming",
   description: "each phi's incoming blocks equal the block's predecessors as a multiset",
   run(cx) {
-    for (const [inst, bb] of cx.instructions()) {
+    for (let n = 0; n < cx.insts.length; n++) {
+      const inst = cx.insts[n]!;
       if (!inst.isPhi) continue;
+      const bb = cx.instBlocks[n]!;
       const expected = cx.recomputedPreds(bb);
       const missing = multisetMinus(expected, inst.incoming);
       const extra = multisetMinus(inst.incoming, expected);
@@ -512,25 +551,35 @@ const ssaDominance: VerifierCheck = {
   description: "every use is dominated by its definition (phi uses at the end of the incoming block; unreachable uses are not checked)",
   run(cx) {
     const dt = cx.dominators;
-    for (const [user, bb] of cx.instructions()) {
-      user.operands.forEach((v, k) => {
-        if (v.kind !== "instruction") return;
+    // Position of each instruction in the block that lists it last (as `linked` says).
+    const ordinal = new Map<Instruction, number>();
+    for (let n = 0; n < cx.insts.length; n++) {
+      const inst = cx.insts[n]!;
+      if (cx.linked.get(inst) === cx.instBlocks[n]) ordinal.set(inst, cx.ordinals[n]!);
+    }
+    for (let n = 0; n < cx.insts.length; n++) {
+      const user = cx.insts[n]!;
+      const bb = cx.instBlocks[n]!;
+      const operands = user.operands;
+      for (let k = 0; k < operands.length; k++) {
+        const v = operands[k]!;
+        if (v.kind !== "instruction") continue;
         const def = v as Instruction;
         const defBlock = cx.linked.get(def);
         // Foreign or unlinked definitions are `foreign-values` errors; definitions in
         // unreachable blocks used from reachable code are `unreachable-code` errors.
-        if (!cx.linked.has(def) || !defBlock || !cx.blockSet.has(defBlock) || !dt.isReachable(defBlock)) return;
+        if (!defBlock || !cx.blockSet.has(defBlock) || !dt.isReachable(defBlock)) continue;
         const at = useBlock(user, k, bb);
-        if (!at || !cx.blockSet.has(at) || !dt.isReachable(at)) return;
+        if (!at || !cx.blockSet.has(at) || !dt.isReachable(at)) continue;
         let ok: boolean;
         if (user.isPhi) ok = dt.dominates(defBlock, at);
-        else if (defBlock === at) ok = cx.ordinal(def) < cx.ordinal(user);
+        else if (defBlock === at) ok = ordinal.get(def)! < (ordinal.get(user) ?? -1);
         else ok = dt.strictlyDominates(defBlock, at);
         if (!ok) {
           const where = user.isPhi ? `at the end of ${ref(at)}` : `in ${ref(at)}`;
           cx.errorAt(user, `operand ${k} %${def.id} (defined in ${ref(defBlock)}) does not dominate its use ${where}`);
         }
-      });
+      }
     }
   },
 };
@@ -540,16 +589,19 @@ const unreachableCode: VerifierCheck = {
   description: "unreachable blocks may exist, but reachable code uses no value they define",
   run(cx) {
     const dt = cx.dominators;
-    for (const [user, bb] of cx.instructions()) {
-      user.operands.forEach((v, k) => {
-        if (v.kind !== "instruction") return;
+    for (let n = 0; n < cx.insts.length; n++) {
+      const user = cx.insts[n]!;
+      const operands = user.operands;
+      for (let k = 0; k < operands.length; k++) {
+        const v = operands[k]!;
+        if (v.kind !== "instruction") continue;
         const def = v as Instruction;
         const defBlock = cx.linked.get(def);
-        if (!cx.linked.has(def) || !defBlock || !cx.blockSet.has(defBlock) || dt.isReachable(defBlock)) return;
-        const at = useBlock(user, k, bb);
+        if (!defBlock || !cx.blockSet.has(defBlock) || dt.isReachable(defBlock)) continue;
+        const at = useBlock(user, k, cx.instBlocks[n]!);
         if (at && cx.blockSet.has(at) && dt.isReachable(at))
           cx.errorAt(user, `operand ${k} %${def.id} is defined in unreachable ${ref(defBlock)} but used in reachable ${ref(at)}`);
-      });
+      }
     }
   },
 };
