@@ -26,6 +26,7 @@
  */
 import {
   bitsOf,
+  foldConditionalBranch,
   isConstant,
   isInstruction,
   redirectBranch,
@@ -44,7 +45,6 @@ import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis, dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { transferRange, valueRangesAnalysis, type ValueRanges } from "../analysis/value-ranges.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
-import { foldBranch } from "../util/cfg.js";
 import { isFoldable } from "../util/fold.js";
 import { eraseDeadTree } from "../util/ir.js";
 import { constantOf, refineByCompare, constantRange, type Range } from "../util/range-lattice.js";
@@ -301,7 +301,7 @@ export const rangeSimplify = defineFunctionPass({
       if (term?.opcode === "condbr" && term.targets[0] !== term.targets[1]) {
         const [t, f] = [ranges.isEdgeExecutable(bb, 0), ranges.isEdgeExecutable(bb, 1)];
         if (t !== f) {
-          foldBranch(bb, t);
+          foldConditionalBranch(bb, t);
           ctx.stat("branches-folded");
           changed = cfgChanged = true;
         }
