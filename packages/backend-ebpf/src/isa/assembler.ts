@@ -1,5 +1,5 @@
 // Symbolic assembler: resolves label references of jumps to relative slot offsets and collects
-// relocations for lddw map references.
+// relocations for lddw map references and CO-RE relocations of instructions.
 //
 // Passes over the items: the first assigns each item its slot (lddw takes 2) and records
 // label slots; the last patches each jump with off = target - (slot + 1) (imm for gotol), checking
@@ -45,7 +45,9 @@ export type AsmItem =
   /** A relative jump (ja, gotol, conditional) whose offset is resolved to `target`. */
   | { readonly kind: "jump"; readonly insn: Insn; readonly target: string }
   /** A lddw whose immediate the loader patches with `symbol` (a map, typically). */
-  | { readonly kind: "reloc"; readonly insn: Insn; readonly symbol: string };
+  | { readonly kind: "reloc"; readonly insn: Insn; readonly symbol: string }
+  /** An instruction whose immediate (or offset) the loader rewrites for CO-RE relocation `name`. */
+  | { readonly kind: "core"; readonly insn: Insn; readonly name: string };
 
 /** A relocation: the lddw at 8-byte slot `slot` refers to `symbol`. */
 export interface AsmRelocation {
@@ -55,12 +57,20 @@ export interface AsmRelocation {
   symbol: string;
 }
 
+/** A CO-RE relocation: the instruction at slot `slot` materialises relocation `name`. */
+export interface AsmCoreRelocation {
+  slot: number;
+  name: string;
+}
+
 /** Assembler output. */
 export interface AsmResult {
   /** Resolved instructions. */
   insns: Insn[];
   /** Relocations in slot order. */
   relocations: AsmRelocation[];
+  /** CO-RE relocations in slot order. */
+  coreRelocations: AsmCoreRelocation[];
   /** Slot of every label. */
   labels: Map<string, number>;
 }
@@ -83,6 +93,11 @@ export function asmJump(insn: Insn, target: string): AsmItem {
 /** Item constructor: a lddw (e.g. `ldMapFd(1)`) relocated against `symbol`. */
 export function asmReloc(insn: Insn, symbol: string): AsmItem {
   return { kind: "reloc", insn, symbol };
+}
+
+/** Item constructor: an instruction carrying CO-RE relocation `name`. */
+export function asmCore(insn: Insn, name: string): AsmItem {
+  return { kind: "core", insn, name };
 }
 
 /**
@@ -125,6 +140,7 @@ export function assemble(items: readonly AsmItem[], options: AsmOptions = {}): A
 
   const insns: Insn[] = [];
   const relocations: AsmRelocation[] = [];
+  const coreRelocations: AsmCoreRelocation[] = [];
   const push = (insn: Insn, index: number, at: number): void => {
     let form;
     try {
@@ -177,11 +193,14 @@ export function assemble(items: readonly AsmItem[], options: AsmOptions = {}): A
         if (item.insn.code !== LDDW_CODE) fail(`relocation against "${item.symbol}" needs a lddw, got ${describeInsn(item.insn)}`);
         relocations.push({ slot: at, symbol: item.symbol });
         return push({ ...item.insn }, index, at);
+      case "core":
+        coreRelocations.push({ slot: at, name: item.name });
+        return push({ ...item.insn }, index, at);
       default:
         return assertNever(item);
     }
   });
-  return { insns, relocations, labels };
+  return { insns, relocations, coreRelocations, labels };
 }
 
 /** A conditional jump (not ja or gotol). */
