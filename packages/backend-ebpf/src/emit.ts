@@ -218,7 +218,7 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): AsmResul
     throw new CompileError(
       {
         severity: "error",
-        message: `program ${mf.name}: a jump spans ${Math.abs(e.distance).toLocaleString("en-US")} instructions, beyond the ±32,767 of a 16-bit jump offset on -mcpu=v${cpu}; compile with -mcpu=v4 (long jumps with gotol) or make the program smaller`,
+        message: `program ${mf.name} is too large: a jump spans ${Math.abs(e.distance)} instructions, beyond the ±32,767 of a 16-bit jump offset on -mcpu=v${cpu}; compile with -mcpu=v4 (long jumps with gotol) or make the program smaller`,
       },
       { cause: e },
     );

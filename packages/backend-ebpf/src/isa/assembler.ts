@@ -13,19 +13,8 @@
 // so slots are reassigned until no jump changes: jumps only ever grow, so this terminates, in
 // practice after one or two extra passes. Without v4 an out-of-range jump is a JumpRangeError.
 
-import { IsaError, checkInsn, describeInsn, gotol, insnSlots, invertJump, isGotol, isRelativeJump, ja, type Insn } from "./insn.js";
+import { IsaError, JumpRangeError, checkInsn, describeInsn, gotol, insnSlots, invertJump, isGotol, isRelativeJump, ja, type Insn } from "./insn.js";
 import { LDDW_CODE, type CpuVersion } from "./opcodes.js";
-
-/** A jump whose offset does not fit the 16 bits of the target CPU's jumps. */
-export class JumpRangeError extends IsaError {
-  constructor(
-    message: string,
-    /** The jump's distance in slots. */
-    readonly distance: number,
-  ) {
-    super(message);
-  }
-}
 
 /** Options of {@link assemble}. */
 export interface AsmOptions {
@@ -169,7 +158,9 @@ export function assemble(items: readonly AsmItem[], options: AsmOptions = {}): A
         if (target === undefined) fail(`jump to undefined label "${item.target}"`);
         const delta = target! - (at + 1);
         if (isGotol(item.insn)) {
-          if (delta < -0x80000000 || delta > 0x7fffffff) fail(`gotol to "${item.target}" is ${delta} slots away, beyond int32`);
+          if (delta < -0x80000000 || delta > 0x7fffffff) {
+            throw new JumpRangeError(`item ${index} (slot ${at}): gotol to "${item.target}" is ${delta} slots away, beyond int32`, delta);
+          }
           return push({ ...item.insn, imm: delta }, index, at);
         }
         if (long[index]) {
