@@ -74,6 +74,8 @@ export interface GenerateOptions {
   readonly loopDepth?: number;
   /** Runs per program (default 3). */
   readonly runs?: number;
+  /** Iterations of nested loops multiplied, at most (default 16: cheap to verify). */
+  readonly maxTrips?: number;
 }
 
 /** A generated program with its inputs. */
@@ -278,7 +280,7 @@ function forHeader(g: ProgramBuilder, variable: string): { header: string; trips
 }
 
 /** Whether another loop nested here stays cheap to run and to verify. */
-const loopAllowed = (g: ProgramBuilder): boolean => g.loopDepth < g.options.loopDepth && g.tripProduct <= 16 && g.budget > 2;
+const loopAllowed = (g: ProgramBuilder): boolean => g.loopDepth < g.options.loopDepth && g.tripProduct <= g.options.maxTrips && g.budget > 2;
 
 function loop(g: ProgramBuilder, trips: number, f: () => string): string {
   g.loopDepth++;
@@ -507,6 +509,7 @@ export class Generator {
       expressionDepth: options.expressionDepth ?? 4,
       loopDepth: options.loopDepth ?? 2,
       runs: options.runs ?? 3,
+      maxTrips: options.maxTrips ?? 16,
     };
     const g = new ProgramBuilder(rng, this, opts);
     const top: string[] = [];
