@@ -7,7 +7,7 @@
  * The IR module is only read: compiling it twice gives the same code, and it can be
  * printed or interpreted afterwards.
  */
-import { CompileError, DominatorTree, InternalError, LoopInfo, type Function as IrFunction, type Module, type SourceLocation } from "@luabpf/ir";
+import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction } from "./emit.js";
 import type { AsmRelocation, Insn } from "./isa/index.js";
@@ -32,12 +32,19 @@ function select(fn: IrFunction): MFunction {
   return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)));
 }
 
+/** Options of {@link compileFunction} and {@link compileModule}. */
+export interface BackendOptions {
+  /** Adds the time spent in instruction selection, register allocation and emission to this record. */
+  times?: PhaseTimes;
+}
+
 /** Compiles one program function. */
-export function compileFunction(fn: IrFunction): CompiledProgram {
+export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
   if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
-  const mf = select(fn);
-  const stats = allocateRegisters(mf);
-  const { insns, relocations } = withProgramLocation(fn, () => emitFunction(mf));
+  const { times } = options;
+  const mf = timePhase(times, "isel", () => select(fn));
+  const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
+  const { insns, relocations } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
   return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, stats };
 }
 
@@ -61,12 +68,12 @@ function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
 }
 
 /** Compiles every program of the module (the module is not modified). */
-export function compileModule(m: Module): CompiledProgram[] {
+export function compileModule(m: Module, options: BackendOptions = {}): CompiledProgram[] {
   const out: CompiledProgram[] = [];
   for (const fn of m.functions) {
     if (!fn.program) continue;
     try {
-      out.push(compileFunction(fn));
+      out.push(compileFunction(fn, options));
     } catch (e) {
       if (e instanceof CompileError || e instanceof InternalError) throw e;
       throw new InternalError(`backend failed on ${fn.name}: ${(e as Error).message}`, { cause: e });

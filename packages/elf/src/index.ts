@@ -9,9 +9,9 @@
 // elf-file.ts + object-reader.ts (reader), btf-types.ts / btf-encoder.ts /
 // btf-decoder.ts (BTF), btf-maps.ts (libbpf map layout), btf-ext.ts (.BTF.ext).
 
-export type { BpfObject, ObjectCoreRelocation, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "./object.js";
+export type { BpfObject, ObjectAttach, ObjectCoreRelocation, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "./object.js";
 export { writeObject, type WriteOptions } from "./elf-writer.js";
-export { readObject, readObjectBtf } from "./object-reader.js";
+export { ATTACH_SECTION, readObject, readObjectBtf } from "./object-reader.js";
 export { parseElf, parseRelocations, type ElfFile, type ElfRelocation, type ElfSection, type ElfSymbolEntry } from "./elf-file.js";
 export { ElfError } from "./errors.js";
 export {

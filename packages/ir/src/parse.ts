@@ -20,9 +20,10 @@
 import { BasicBlock, Function, type Instruction, type InstructionAttrs, type Value } from "./core.js";
 import { CompileError, type SourceLocation } from "./errors.js";
 import { arrayOf, defineStruct, MAP_KINDS, Module, type DataType, type MapKind, type StructType } from "./module.js";
-import { isOpcode, OPCODES, type Opcode, type OpShape } from "./opcodes.js";
+import { isOpcode, OPCODES, type Opcode } from "./opcodes.js";
 import { constantTypeAt, printName } from "./print.js";
-import { bitsOf, i64, isInt, parseType, ptrType, typeToString, voidType, type Type } from "./types.js";
+import { bitsOf, isInt, parseType, ptrType, typeToString, voidType, type Type } from "./types.js";
+import { acceptsOperand, describeOperandRule, operandRule, resultPresence, resultTypeOf } from "./typing.js";
 
 /** Options of {@link parseModule} and {@link parseFunction}. */
 export interface ParseOptions {
@@ -201,87 +202,6 @@ interface SynBlock {
   readonly id: number;
   readonly tok: Token;
   readonly insts: SynInst[];
-}
-
-/** Shapes whose instructions always, never, or optionally produce a value. */
-function resultRule(shape: OpShape): "required" | "none" | "optional" {
-  switch (shape) {
-    case "store":
-    case "br":
-    case "condbr":
-    case "ret":
-    case "unreachable":
-      return "none";
-    case "atomic":
-    case "call":
-      return "optional";
-    default:
-      return "required";
-  }
-}
-
-/** What an operand position accepts (opcodes.ts); `undefined` when any scalar will do. */
-type OperandRule = { kind: "exact"; type: Type } | { kind: "int" } | { kind: "ptr" } | { kind: "scalar" };
-
-function operandRule(shape: OpShape, T: Type, i: number): OperandRule {
-  const exact = { kind: "exact", type: T } as const;
-  switch (shape) {
-    case "binary":
-    case "unary":
-    case "cast":
-    case "copy":
-    case "phi":
-    case "ret":
-      return exact;
-    case "compare":
-      return T.kind === "ptr" ? { kind: "ptr" } : exact;
-    case "select":
-      return i === 0 ? { kind: "int" } : exact;
-    case "condbr":
-      return { kind: "int" };
-    case "ptradd":
-      return i === 0 ? exact : { kind: "exact", type: i64 };
-    case "pktload":
-      return i === 0 ? { kind: "ptr" } : { kind: "exact", type: i64 };
-    case "load":
-      return { kind: "ptr" };
-    case "store":
-      return i === 0 ? exact : { kind: "ptr" };
-    case "atomic":
-      return i === 0 ? { kind: "ptr" } : exact;
-    case "call":
-    case "alloca":
-    case "mapref":
-    case "br":
-    case "unreachable":
-      return { kind: "scalar" };
-  }
-}
-
-function accepts(rule: OperandRule, t: Type): boolean {
-  switch (rule.kind) {
-    case "exact":
-      return t === rule.type;
-    case "int":
-      return t.kind === "int";
-    case "ptr":
-      return t.kind === "ptr";
-    case "scalar":
-      return t.kind !== "void";
-  }
-}
-
-function describeRule(rule: OperandRule): string {
-  switch (rule.kind) {
-    case "exact":
-      return `type ${typeToString(rule.type)}`;
-    case "int":
-      return "an integer type";
-    case "ptr":
-      return "a pointer type";
-    case "scalar":
-      return "an integer or pointer type";
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -582,9 +502,10 @@ class Parser {
     this.next();
     const opcode = opTok.text;
     const shape = OPCODES[opcode].shape;
-    const rule = resultRule(shape);
-    if (rule === "required" && !result) this.fail(opTok, `\`${opcode}\` produces a value: write \`%N = ${opcode} ...\``);
-    if (rule === "none" && result) this.fail(result.tok, `\`${opcode}\` produces no value and cannot be assigned to ${describe(result.tok)}`);
+    const presence = resultPresence(opcode);
+    const needsResult = (): never => this.fail(opTok, `\`${opcode}\` produces a value: write \`%N = ${opcode} ...\``);
+    if (presence === "required" && !result) needsResult();
+    if (presence === "none" && result) this.fail(result.tok, `\`${opcode}\` produces no value and cannot be assigned to ${describe(result.tok)}`);
 
     let typeParam: Type = voidType;
     let toType: Type | undefined;
@@ -705,8 +626,9 @@ class Parser {
       case "unreachable":
         break;
     }
-    if (result && rule === "optional" && typeParam.kind === "void") {
-      this.fail(result.tok, `\`${opcode}\` of type void produces no value and cannot be assigned to ${describe(result.tok)}`);
+    if (presence === "by-type") {
+      if (result && typeParam.kind === "void") this.fail(result.tok, `\`${opcode}\` of type void produces no value and cannot be assigned to ${describe(result.tok)}`);
+      if (!result && typeParam.kind !== "void") needsResult();
     }
     return { opcode, opTok, result, typeParam, toType, operands, targets, incoming, attrs, mapTok, calleeTok };
   }
@@ -755,23 +677,7 @@ class FunctionBuilder {
   }
 
   private resultType(si: SynInst): Type {
-    switch (OPCODES[si.opcode].shape) {
-      case "cast":
-        return si.toType!;
-      case "compare":
-        return i64;
-      case "atomic":
-      case "call":
-        return si.result ? si.typeParam : voidType;
-      case "store":
-      case "br":
-      case "condbr":
-      case "ret":
-      case "unreachable":
-        return voidType;
-      default:
-        return si.typeParam;
-    }
+    return resultTypeOf(si.opcode, si.typeParam, si.toType);
   }
 
   private block(ref: SynBlockRef): BasicBlock {
@@ -784,11 +690,11 @@ class FunctionBuilder {
     const shape = OPCODES[si.opcode].shape;
     const T = this.typeParam(si);
     si.operands.forEach((o, i) => {
-      const rule = operandRule(shape, T, i);
-      const v = this.operand(o, constantTypeAt(shape, T, i));
-      if (!accepts(rule, v.type)) {
+      const rule = operandRule(si.opcode, i) ?? "scalar";
+      const v = this.operand(o, constantTypeAt(si.opcode, T, i));
+      if (!acceptsOperand(rule, T, v.type)) {
         const what = o.kind === "value" ? `%${o.id}` : "constant";
-        this.p.fail(o.tok, `type mismatch: operand ${i + 1} of \`${si.opcode}\` must have ${describeRule(rule)}, but ${what} has type ${typeToString(v.type)}`);
+        this.p.fail(o.tok, `type mismatch: operand ${i + 1} of \`${si.opcode}\` must have ${describeOperandRule(rule, T)}, but ${what} has type ${typeToString(v.type)}`);
       }
       if (shape === "phi") inst.addIncoming(v, this.block(si.incoming[i]!));
       else inst.appendOperand(v);

@@ -1,6 +1,7 @@
 // Reading a perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY) the way libbpf's perf_buffer does:
 // for every online CPU, open a software "bpf-output" perf event on that CPU
-// (PERF_COUNT_SW_BPF_OUTPUT, PERF_SAMPLE_RAW, a wakeup per sample), mmap its ring (one metadata
+// (PERF_COUNT_SW_BPF_OUTPUT, PERF_SAMPLE_RAW, a wakeup per sample unless `wakeupEvents` batches
+// them), mmap its ring (one metadata
 // page + 2^n data pages), enable it, and store its descriptor in the map at the CPU's index;
 // bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, ...) then writes into the current CPU's ring.
 //
@@ -34,6 +35,12 @@ export interface PerfEventArrayMap {
 export interface PerfBufferOptions extends EventStreamOptions {
   /** Data pages per CPU, a power of two (default 64: 256 KiB per CPU with 4 KiB pages). */
   pagesPerCpu?: number;
+  /**
+   * Wake the reader after this many samples on a CPU (default 1, as libbpf: every record is
+   * seen at once). Larger values cost the producer far fewer wakeups, at the price of latency:
+   * up to N-1 records per CPU wait for the next wakeup (or for readAvailable()/close()).
+   */
+  wakeupEvents?: number;
 }
 
 /** The CPU numbers listed in /sys/devices/system/cpu/online (e.g. "0-3,6"). */
@@ -55,6 +62,7 @@ interface CpuRing {
   length: number;
   meta: BigUint64Array;
   data: Uint8Array;
+  view: DataView;
   dataSize: number;
 }
 
@@ -70,6 +78,8 @@ export class PerfBufferReader extends EventStream {
     if (!Number.isInteger(pages) || pages <= 0 || (pages & (pages - 1)) !== 0) {
       throw new LoaderError(`perf buffer ${map.name}: pages per CPU must be a power of two, not ${pages}`);
     }
+    const wakeup = options.wakeupEvents ?? 1;
+    if (!Number.isInteger(wakeup) || wakeup < 1) throw new LoaderError(`perf buffer ${map.name}: wakeupEvents must be a positive integer, not ${wakeup}`);
     this.mapFd = map.fd;
     const page = pageSize();
     try {
@@ -77,7 +87,7 @@ export class PerfBufferReader extends EventStream {
         if (cpu >= map.maxEntries) break;
         const context = `perf buffer ${map.name} CPU ${cpu}`;
         const fd = perfEventOpen(
-          { type: Perf.TYPE_SOFTWARE, config: BigInt(Perf.COUNT_SW_BPF_OUTPUT), sampleType: Perf.SAMPLE_RAW, wakeupEvents: 1 },
+          { type: Perf.TYPE_SOFTWARE, config: BigInt(Perf.COUNT_SW_BPF_OUTPUT), sampleType: Perf.SAMPLE_RAW, wakeupEvents: wakeup },
           -1,
           cpu,
           context,
@@ -94,7 +104,16 @@ export class PerfBufferReader extends EventStream {
         const meta = new BigUint64Array(memory, 0, page / 8);
         const dataOffset = Number(meta[1040 / 8]) || page;
         const dataSize = Number(meta[1048 / 8]) || pages * page;
-        this.rings.push({ cpu, fd, address, length, meta, data: new Uint8Array(memory, dataOffset, dataSize), dataSize });
+        this.rings.push({
+          cpu,
+          fd,
+          address,
+          length,
+          meta,
+          data: new Uint8Array(memory, dataOffset, dataSize),
+          view: new DataView(memory, dataOffset, dataSize),
+          dataSize,
+        });
         ioctlInt(fd, Perf.IOC_ENABLE, 0, context);
         const key = new Uint8Array(4);
         new DataView(key.buffer).setUint32(0, cpu, true);
@@ -126,19 +145,31 @@ export class PerfBufferReader extends EventStream {
     const size = BigInt(ring.dataSize);
     while (tail < head) {
       const start = Number(tail % size);
-      const header = this.copy(ring, start, 8);
-      const view = new DataView(header.buffer);
-      const type = view.getUint32(0, true);
-      const recordSize = view.getUint16(6, true);
+      // Records are 8-byte aligned and the data size is a power of two, so a header never wraps.
+      const type = ring.view.getUint32(start, true);
+      const recordSize = ring.view.getUint16(start + 6, true);
       if (recordSize < 8) break; // malformed: stop rather than spin
-      const body = this.copy(ring, (start + 8) % ring.dataSize, recordSize - 8);
-      const bodyView = new DataView(body.buffer);
-      if (type === Perf.RECORD_SAMPLE && body.length >= 4) {
-        const rawSize = bodyView.getUint32(0, true);
-        out(ring.cpu, body.slice(4, 4 + rawSize));
-        count++;
-      } else if (type === Perf.RECORD_LOST && body.length >= 16) {
-        this.lost += Number(bodyView.getBigUint64(8, true));
+      const bodyStart = (start + 8) % ring.dataSize;
+      const bodyLength = recordSize - 8;
+      if (bodyStart + bodyLength <= ring.dataSize) {
+        // The common case: the record is contiguous; only the sample's bytes are copied.
+        if (type === Perf.RECORD_SAMPLE && bodyLength >= 4) {
+          const rawSize = ring.view.getUint32(bodyStart, true);
+          out(ring.cpu, ring.data.slice(bodyStart + 4, bodyStart + 4 + Math.min(rawSize, bodyLength - 4)));
+          count++;
+        } else if (type === Perf.RECORD_LOST && bodyLength >= 16) {
+          this.lost += Number(ring.view.getBigUint64(bodyStart + 8, true));
+        }
+      } else {
+        const body = this.copy(ring, bodyStart, bodyLength);
+        const bodyView = new DataView(body.buffer);
+        if (type === Perf.RECORD_SAMPLE && body.length >= 4) {
+          const rawSize = bodyView.getUint32(0, true);
+          out(ring.cpu, body.slice(4, 4 + rawSize));
+          count++;
+        } else if (type === Perf.RECORD_LOST && body.length >= 16) {
+          this.lost += Number(bodyView.getBigUint64(8, true));
+        }
       }
       tail += BigInt(recordSize);
       Atomics.store(ring.meta, 1032 / 8, tail);

@@ -14,12 +14,13 @@
  * always yields the smallest choice, so every tape builds a module.
  */
 import fc from "fast-check";
-import { Builder } from "../src/builder.js";
-import type { BasicBlock, Function, Instruction, Value } from "../src/core.js";
-import { arrayOf, defineStruct, MAP_KINDS, Module, type DataType, type StructType } from "../src/module.js";
-import { OPCODE_NAMES, OPCODES, type AtomicOpcode, type BinaryOpcode, type CastOpcode, type CompareOpcode, type OpShape, type UnaryOpcode } from "../src/opcodes.js";
-import { printModule } from "../src/print.js";
-import { i16, i32, i64, i8, ptr, ptrType, REGIONS, voidType, type IntType, type Type } from "../src/types.js";
+import {
+  arrayOf, Builder, defineStruct, i16, i32, i64, i8, MAP_KINDS, Module, OPCODE_NAMES, OPCODES, printModule, ptr, ptrType, REGIONS, voidType,
+  type AtomicOpcode, type BasicBlock, type BinaryOpcode, type CastOpcode, type CompareOpcode, type DataType, type Function, type Instruction,
+  type IntType, type OpShape, type StructType, type Type, type UnaryOpcode, type Value,
+} from "@luabpf/ir";
+import { HELPERS } from "@luabpf/platform";
+import { Tape } from "./tape.js";
 
 /** Constants worth trying at every width (the constant pool wraps them to the type). */
 export const EXTREME_CONSTANTS: readonly bigint[] = [
@@ -39,38 +40,15 @@ const UNARY = opcodesOfShape("unary") as UnaryOpcode[];
 const COMPARE = opcodesOfShape("compare") as CompareOpcode[];
 const ATOMIC = opcodesOfShape("atomic") as AtomicOpcode[];
 
-/** Reads choices off the tape. */
-class Tape {
-  private pos = 0;
-  private bigPos = 0;
-  constructor(
-    private readonly numbers: readonly number[],
-    private readonly bigs: readonly bigint[],
-  ) {}
-  /** A number in [0, n). */
-  below(n: number): number {
-    if (n <= 1) return 0;
-    const x = this.numbers[this.pos++] ?? 0;
-    return x % n;
-  }
-  /** True with probability about p (false on an exhausted tape). */
-  chance(p: number): boolean {
-    return this.below(1000) >= (1 - p) * 1000;
-  }
-  pick<T>(xs: readonly T[]): T {
-    if (xs.length === 0) throw new Error("pick from an empty list");
-    return xs[this.below(xs.length)]!;
-  }
-  /** A constant: an extreme, a small number, or a random 64-bit one. */
-  constant(): bigint {
-    switch (this.below(3)) {
-      case 0:
-        return this.pick(EXTREME_CONSTANTS);
-      case 1:
-        return BigInt(this.below(21) - 10);
-      default:
-        return this.bigs.length > 0 ? this.bigs[this.bigPos++ % this.bigs.length]! : 0n;
-    }
+/** A constant: an extreme, a small number, or one of the tape's large constants. */
+function constant(t: Tape): bigint {
+  switch (t.below(3)) {
+    case 0:
+      return t.pick(EXTREME_CONSTANTS);
+    case 1:
+      return BigInt(t.below(21) - 10);
+    default:
+      return t.big();
   }
 }
 
@@ -158,7 +136,16 @@ class FunctionGen {
   private value(type: Type): Value {
     const list = this.pool.get(type);
     if (list && list.length > 0 && !this.t.chance(0.3)) return this.t.pick(list);
-    return this.fn.constant(type, this.t.constant());
+    return this.fn.constant(type, constant(this.t));
+  }
+  /**
+   * A value assignable to a slot of type `type`: for the untagged `ptr`, sometimes a
+   * pointer into a region (the assignability rule every reader of the opcode signatures
+   * must agree on), otherwise a value of `type` itself.
+   */
+  private slotValue(type: Type): Value {
+    if (type === ptr && this.t.chance(0.4)) return this.pointer();
+    return this.value(type);
   }
   private intValue(): Value {
     return this.value(this.t.pick(INT_TYPES));
@@ -167,7 +154,7 @@ class FunctionGen {
   private pointer(): Value {
     const ptrs = [...this.pool.entries()].filter(([ty]) => ty.kind === "ptr").flatMap(([, vs]) => vs);
     if (ptrs.length > 0 && !this.t.chance(0.1)) return this.t.pick(ptrs);
-    return this.fn.constant(this.t.pick(SCALAR_TYPES.filter((ty) => ty.kind === "ptr")), this.t.constant());
+    return this.fn.constant(this.t.pick(SCALAR_TYPES.filter((ty) => ty.kind === "ptr")), constant(this.t));
   }
 
   run(): void {
@@ -194,7 +181,7 @@ class FunctionGen {
       for (let k = t.below(9); k > 0; k--) this.instruction();
       this.terminator();
     }
-    for (const phi of phis) for (const pred of phi.block!.preds) phi.addIncoming(this.value(phi.type), pred);
+    for (const phi of phis) for (const pred of phi.block!.preds) phi.addIncoming(this.slotValue(phi.type), pred);
   }
 
   private instruction(): void {
@@ -231,21 +218,27 @@ class FunctionGen {
       }
       case "select": {
         const ty = t.pick(SCALAR_TYPES);
-        inst = b.select(this.intValue(), this.value(ty), this.value(ty));
+        if (ty === ptr) inst = b.create("select", ptr, ptr, [this.intValue(), this.slotValue(ptr), this.slotValue(ptr)]);
+        else inst = b.select(this.intValue(), this.value(ty), this.value(ty));
         break;
       }
       case "ptradd":
         inst = b.ptrAdd(this.pointer(), this.value(i64));
         break;
-      case "copy":
-        inst = b.copy(this.value(t.pick(SCALAR_TYPES)));
+      case "copy": {
+        const ty = t.pick(SCALAR_TYPES);
+        inst = b.copy(this.slotValue(ty), ty);
         break;
+      }
       case "load":
         inst = b.load(t.pick(SCALAR_TYPES), this.pointer(), t.below(1024) - 512);
         break;
-      case "store":
-        b.store(this.value(t.pick(SCALAR_TYPES)), this.pointer(), t.below(64));
+      case "store": {
+        const ty = t.pick(SCALAR_TYPES);
+        if (ty === ptr) b.create("store", voidType, ptr, [this.slotValue(ptr), this.pointer()], { offset: t.below(64) });
+        else b.store(this.value(ty), this.pointer(), t.below(64));
         break;
+      }
       case "atomic":
         inst = b.atomic(t.pick(ATOMIC), this.pointer(), this.value(t.pick([i32, i64])), t.below(64));
         break;
@@ -260,7 +253,7 @@ class FunctionGen {
           Array.from({ length: n }, (_, i) => this.value(types?.[i] ?? t.pick(SCALAR_TYPES)));
         if (t.chance(0.5)) {
           const ret = t.chance(0.2) ? voidType : t.pick(SCALAR_TYPES);
-          inst = b.callHelper(t.below(212), args(t.below(6)), ret);
+          inst = b.callHelper(t.below(HELPERS.length), args(t.below(6)), ret);
         } else {
           const sig = t.pick(this.sigs);
           inst = b.callFunction(sig.name, args(sig.params.length, sig.params), sig.ret);
@@ -279,7 +272,7 @@ class FunctionGen {
     switch (t.below(8)) {
       case 0:
       case 1:
-        b.ret(fn.returnType.kind === "void" ? undefined : this.value(fn.returnType));
+        b.ret(fn.returnType.kind === "void" ? undefined : this.slotValue(fn.returnType));
         break;
       case 2:
       case 3:
