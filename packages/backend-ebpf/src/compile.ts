@@ -10,7 +10,7 @@
 import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction } from "./emit.js";
-import type { AsmRelocation, Insn } from "./isa/index.js";
+import type { AsmCoreRelocation, AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
 import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
@@ -24,6 +24,8 @@ export interface CompiledProgram {
   type: string;
   insns: Insn[];
   relocations: AsmRelocation[];
+  /** Instructions materialising CO-RE relocations of the module (their immediates are filled in by packageObject). */
+  coreRelocations: AsmCoreRelocation[];
   stats: RegAllocStats;
 }
 
@@ -44,8 +46,8 @@ export function compileFunction(fn: IrFunction, options: BackendOptions = {}): C
   const { times } = options;
   const mf = timePhase(times, "isel", () => select(fn));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
-  const { insns, relocations } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
-  return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, stats };
+  const { insns, relocations, coreRelocations } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
+  return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, coreRelocations, stats };
 }
 
 /**

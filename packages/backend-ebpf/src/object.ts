@@ -3,13 +3,16 @@
  * `BpfObject` of @luabpf/elf (what `writeObject` turns into an ELF file and the loader
  * loads). Map type numbers come from the platform table; keys and values of integer type
  * get BTF integer types named as clang names them, so bpftool prints them readably.
- * Relocations become byte offsets of their `lddw`s.
+ * Relocations become byte offsets of their `lddw`s; CO-RE relocations get the value for the
+ * program's own types in their instruction's immediate and a `.BTF.ext` record with the
+ * pruned local type (core-btf.ts).
  */
 import { btfInt, type BpfObject, type BtfType, type ObjectMap } from "@luabpf/elf";
-import type { DataType, MapDecl, Module } from "@luabpf/ir";
+import { InternalError, type DataType, type MapDecl, type Module } from "@luabpf/ir";
 import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
 import type { CompiledProgram } from "./compile.js";
-import { encodeInsns } from "./isa/index.js";
+import { CoreLocalTypes } from "./core-btf.js";
+import { encodeInsns, type Insn } from "./isa/index.js";
 
 /** clang's names of the unsigned integer types, by size. */
 const INT_NAMES: Readonly<Record<number, string>> = { 1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long" };
@@ -37,14 +40,27 @@ export function objectMap(decl: MapDecl): ObjectMap {
 
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
+  const core = module.coreRelocations.length > 0 ? new CoreLocalTypes(module.coreRelocations) : undefined;
   return {
     license: module.license,
-    programs: programs.map((p) => ({
-      name: p.name,
-      section: p.section,
-      code: encodeInsns(p.insns),
-      relocations: p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
-    })),
+    programs: programs.map((p) => {
+      const insns: Insn[] = [...p.insns];
+      const coreRelocations = p.coreRelocations.map((r) => {
+        const decl = module.getCoreRelocation(r.name);
+        if (!decl || !core) throw new InternalError(`program ${p.name}: CO-RE relocation ${r.name} is not declared`);
+        const slot = insns[r.slot]!;
+        if (decl.value < -0x80000000n || decl.value > 0x7fffffffn) throw new InternalError(`CO-RE ${r.name}: value ${decl.value} does not fit an immediate`);
+        insns[r.slot] = { ...slot, imm: Number(decl.value) };
+        return core.objectRelocation(decl, r.slot * INSN_SIZE);
+      });
+      return {
+        name: p.name,
+        section: p.section,
+        code: encodeInsns(insns),
+        relocations: p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
+        ...(coreRelocations.length > 0 ? { coreRelocations } : {}),
+      };
+    }),
     maps: module.maps.map(objectMap),
   };
 }

@@ -222,6 +222,11 @@ export class Builder {
     return this.typed("mapref", t, [], { map: name });
   }
 
+  /** The value of CO-RE relocation `name` of the module (an i64 the loader may rewrite). */
+  coreValue(name: string): Instruction {
+    return this.create("coreval", i64, i64, [], { core: name });
+  }
+
   // ---- SSA and control flow ----
 
   /** An empty phi of type `type`; add pairs with `addIncoming`. Inserts after existing phis. */

@@ -118,6 +118,8 @@ export interface InstructionAttrs {
   callee?: string;
   /** Map name for mapref. */
   map?: string;
+  /** CO-RE relocation name for coreval. */
+  core?: string;
 }
 
 /** An instruction; also the value of its result (`type` is void when there is none). */
@@ -140,6 +142,7 @@ export class Instruction extends Value {
   helper: number | undefined;
   callee: string | undefined;
   map: string | undefined;
+  core: string | undefined;
   loc: SourceLocation | undefined;
 
   constructor(
@@ -160,6 +163,7 @@ export class Instruction extends Value {
     this.helper = attrs.helper;
     this.callee = attrs.callee;
     this.map = attrs.map;
+    this.core = attrs.core;
   }
 
   get info(): OpInfo {

@@ -30,6 +30,7 @@ export type OpShape =
   | "alloca" // %r = alloca size, align     no operands        result ptr.stack
   | "call" // [%r =] call T helper N (args) / call T @f(args)
   | "mapref" // %r = mapref @name           no operands        result ptr.map
+  | "coreval" // %r = coreval @name         no operands        result i64 (a CO-RE relocated constant)
   | "phi" // %r = phi T [v, @bb], ...
   | "br" // br @bb
   | "condbr" // condbr c, @t, @f            operand (any int)
@@ -164,6 +165,11 @@ export const OPCODES = {
   alloca: { operands: 0, shape: "alloca", pure: false, commutative: false, foldable: false, memory: "none", sideEffects: false, terminator: false, sig: sig("any", [], "ptr.stack") },
   call: effect("call", "variadic", "readwrite", sig("any", { each: "scalar" }, "T")),
   mapref: { ...pureArith, operands: 0, shape: "mapref", commutative: false, foldable: false, sig: sig("any", [], "ptr.map") },
+  /**
+   * A constant the loader may rewrite for the target kernel (a CO-RE relocation of the
+   * module): pure, but never folded — its value is known only at load time.
+   */
+  coreval: { ...pureArith, operands: 0, shape: "coreval", commutative: false, foldable: false, sig: sig("any", [], "i64") },
   phi: { operands: "variadic", shape: "phi", pure: false, commutative: false, foldable: false, memory: "none", sideEffects: false, terminator: false, sig: sig("value", { each: "T" }, "T", { paramError: "phi of void" }) },
   br: term("br", 0, TERMINATOR_SIG([])),
   condbr: term("condbr", 1, TERMINATOR_SIG(["int"])),

@@ -15,7 +15,8 @@
  * size of the output.
  */
 import { isConstant, type BasicBlock, type Function, type Instruction, type Value } from "./core.js";
-import type { DataType, MapDecl, Module, StructType } from "./module.js";
+import { describeCType } from "./ctypes.js";
+import type { CoreAccessStep, CoreRelocation, DataType, MapDecl, Module, StructType } from "./module.js";
 import { OPCODES, type Opcode } from "./opcodes.js";
 import { typeToString, type Type } from "./types.js";
 import { impliedConstantType } from "./typing.js";
@@ -98,6 +99,9 @@ export function printInstruction(inst: Instruction): string {
     case "mapref":
       body = `${opc} ${printName(inst.map)}`;
       break;
+    case "coreval":
+      body = `${opc} ${printName(inst.core)}`;
+      break;
     case "phi": {
       const n = Math.max(inst.operands.length, inst.incoming.length);
       const pairs = Array.from({ length: n }, (_, i) => `[${op(i)}, ${printBlockRef(inst.incoming[i])}]`);
@@ -176,7 +180,17 @@ function printMap(m: MapDecl, defined: ReadonlySet<StructType>): string {
   );
 }
 
-/** A whole module: license, structs, maps, then functions, separated by blank lines. */
+/** A CO-RE access path as C writes it: `real_parent.tgid`, `comm[3]`. */
+export function printCorePath(path: readonly CoreAccessStep[]): string {
+  return path.map((step, i) => (typeof step === "number" ? `[${step}]` : i === 0 ? step : `.${step}`)).join("");
+}
+
+function printCoreRelocation(r: CoreRelocation): string {
+  const path = r.path.length > 0 ? `, access ${JSON.stringify(printCorePath(r.path))}` : "";
+  return `core ${printName(r.name)} : ${r.kind}, type ${JSON.stringify(describeCType(r.type))}${path}, value ${r.value}`;
+}
+
+/** A whole module: license, structs, maps, CO-RE relocations, then functions, separated by blank lines. */
 export function printModule(m: Module): string {
   let s = `license ${JSON.stringify(m.license)}\n`;
   const defined = new Set<StructType>();
@@ -190,6 +204,10 @@ export function printModule(m: Module): string {
   if (m.maps.length > 0) {
     s += "\n";
     for (const map of m.maps) s += printMap(map, defined) + "\n";
+  }
+  if (m.coreRelocations.length > 0) {
+    s += "\n";
+    for (const r of m.coreRelocations) s += printCoreRelocation(r) + "\n";
   }
   for (const fn of m.functions) s += "\n" + printFunction(fn);
   return s;

@@ -391,18 +391,22 @@ const attributes: VerifierCheck = {
         if (hasCallee && inst.callee === "") cx.errorAt(inst, `callee name is empty`);
       }
       if (shape === "mapref" && !inst.map) cx.errorAt(inst, `mapref has no map name`);
+      if (shape === "coreval" && !inst.core) cx.errorAt(inst, `coreval has no CO-RE relocation name`);
     }
   },
 };
 
 const symbols: VerifierCheck = {
   name: "symbols",
-  description: "(with a module) maprefs name declared maps; callees are module functions with matching arity",
+  description: "(with a module) maprefs name declared maps, corevals declared CO-RE relocations; callees are module functions with matching arity",
   run(cx) {
     const m = cx.module;
     if (!m) return;
     for (const inst of cx.insts) {
       if (inst.opcode === "mapref" && inst.map && !m.getMap(inst.map)) cx.errorAt(inst, `map @${inst.map} is not declared in the module`);
+      if (inst.opcode === "coreval" && inst.core && !m.getCoreRelocation(inst.core)) {
+        cx.errorAt(inst, `CO-RE relocation @${inst.core} is not declared in the module`);
+      }
       if (inst.opcode === "call" && inst.callee) {
         const callee = m.getFunction(inst.callee);
         if (!callee) cx.errorAt(inst, `callee @${inst.callee} is not a function of the module`);

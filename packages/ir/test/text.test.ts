@@ -313,8 +313,11 @@ describe("parser errors", () => {
     ["duplicate field", "struct @a { i8 x, i16 x }\n", "1:23", "duplicate field `x` in struct `@a`"],
     ["pointer field", "struct @a { ptr x }\n", "1:13", "expected a data type (integer, `[N x T]` or `@struct`), found `ptr`"],
     ["duplicate license", 'license "GPL"\nlicense "MIT"\n', "2:1", "duplicate license"],
-    ["unknown top-level item", "function @f() -> void {\n}\n", "1:1", "expected `license`, `struct`, `map` or `func`, found `function`"],
+    ["unknown top-level item", "function @f() -> void {\n}\n", "1:1", "expected `license`, `struct`, `map`, `core` or `func`, found `function`"],
     ["unterminated string", 'license "GPL\n', "1:9", "unterminated string"],
+    ["unknown CO-RE kind", 'core @c : field_offset, type "struct x", value 1\n', "1:11", /^unknown CO-RE relocation kind `field_offset` \(expected one of field_byte_offset, /],
+    ["bad CO-RE type", 'core @c : type_size, type "struct", value 1\n', "1:27", /^expected a C type name such as "struct task_struct"/],
+    ["bad CO-RE path", 'core @c : field_exists, type "struct x", access "a..b", value 1\n', "1:49", /^expected an access path such as "real_parent.comm\[2\]"/],
     ["unexpected character", fn("  ret %0 # no"), "3:10", "unexpected character `#`"],
     ["bad value name", fn("  ret %x"), "3:7", "a value name is `%` followed by a decimal id, e.g. `%3`"],
   ])("%s", (_name, text, where, message) => {

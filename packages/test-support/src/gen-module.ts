@@ -15,11 +15,11 @@
  */
 import fc from "fast-check";
 import {
-  arrayOf, Builder, defineStruct, i16, i32, i64, i8, MAP_KINDS, Module, OPCODE_NAMES, OPCODES, printModule, ptr, ptrType, REGIONS, voidType,
-  type AtomicOpcode, type BasicBlock, type BinaryOpcode, type CastOpcode, type CompareOpcode, type DataType, type Function, type Instruction,
+  arrayOf, Builder, C_INTS, C_VOID, cTypedefOf, defineStruct, i16, i32, i64, i8, MAP_KINDS, Module, OPCODE_NAMES, OPCODES, printModule, ptr, ptrType, REGIONS, voidType,
+  type AtomicOpcode, type BasicBlock, type BinaryOpcode, type CastOpcode, type CompareOpcode, type CType, type DataType, type Function, type Instruction,
   type IntType, type OpShape, type StructType, type Type, type UnaryOpcode, type Value,
 } from "@luabpf/ir";
-import { HELPERS } from "@luabpf/platform";
+import { CoreReloKind, HELPERS, type CoreReloKindName } from "@luabpf/platform";
 import { Tape } from "./tape.js";
 
 /** Constants worth trying at every width (the constant pool wraps them to the type). */
@@ -98,6 +98,18 @@ export function buildModule(numbers: readonly number[], bigs: readonly bigint[])
       maxEntries: t.below(100000),
       flags: t.below(16),
     });
+  }
+  for (let i = 0, n = t.below(3); i < n; i++) {
+    // CO-RE relocations name C types only by spelling in IR text, as the parser recreates them.
+    const tag = t.pick(["task_struct", "sk_buff", "x"]);
+    const type: CType = t.pick([
+      { kind: "struct", tag, members: undefined, size: 0, align: 1, constants: new Map() } as CType,
+      { kind: "union", tag, members: undefined, size: 0, align: 1, constants: new Map() } as CType,
+      { kind: "enum", tag, underlying: C_INTS.int, values: undefined } as CType,
+      cTypedefOf("pid_t", C_VOID),
+    ]);
+    const path = Array.from({ length: t.below(4) }, (_, k) => (k > 0 && t.chance(0.3) ? t.below(40) : t.pick(["comm", "real_parent", "a_b"])));
+    m.addCoreRelocation({ name: t.chance(0.15) ? `core #${i}` : `core${i}`, kind: t.pick(Object.keys(CoreReloKind) as CoreReloKindName[]), type, path, value: BigInt.asIntN(64, constant(t)) });
   }
   const sigs: Signature[] = [];
   for (let i = 0, n = 1 + t.below(4); i < n; i++) {
@@ -263,6 +275,9 @@ class FunctionGen {
       case "mapref":
         if (this.m.maps.length > 0) inst = b.mapRef(t.pick(this.m.maps).name);
         break;
+      case "coreval":
+        if (this.m.coreRelocations.length > 0) inst = b.coreValue(t.pick(this.m.coreRelocations).name);
+        break;
     }
     if (inst) this.add(inst);
   }
@@ -287,7 +302,7 @@ class FunctionGen {
   }
 }
 
-const SHAPES: readonly OpShape[] = ["binary", "unary", "cast", "compare", "select", "ptradd", "copy", "load", "store", "atomic", "pktload", "alloca", "call", "mapref"];
+const SHAPES: readonly OpShape[] = ["binary", "unary", "cast", "compare", "select", "ptradd", "copy", "load", "store", "atomic", "pktload", "alloca", "call", "mapref", "coreval"];
 
 /** Random well-formed modules (see the file comment). */
 export function arbitraryModule(): fc.Arbitrary<Module> {
