@@ -23,16 +23,20 @@ function btfOf(t: DataType): BtfType | undefined {
 
 /** The ELF description of a map declaration. */
 export function objectMap(decl: MapDecl): ObjectMap {
+  // Map types without keys or values (ring buffers have neither) take sizes 0, whatever the declaration says.
+  const type = MAP_TYPES[decl.kind];
+  const keyless = type.requiredKeySize() === 0;
+  const valueless = type.requiredValueSize() === 0;
   const m: ObjectMap = {
     name: decl.name,
-    type: MAP_TYPES[decl.kind].id,
-    keySize: decl.key.size,
-    valueSize: decl.value.size,
+    type: type.id,
+    keySize: keyless ? 0 : decl.key.size,
+    valueSize: valueless ? 0 : decl.value.size,
     maxEntries: decl.maxEntries,
     flags: decl.flags,
   };
-  const key = btfOf(decl.key);
-  const value = btfOf(decl.value);
+  const key = keyless ? undefined : btfOf(decl.key);
+  const value = valueless ? undefined : btfOf(decl.value);
   if (key) m.key = key;
   if (value) m.value = value;
   return m;

@@ -1,5 +1,6 @@
 /**
- * Analyses of the IR: block orders, dominators, post-dominators, dominance frontiers, natural loops, and
+ * Analyses of the IR: block orders, dominators, post-dominators, dominance frontiers, natural loops,
+ * the verifier's reference rule (acquired references released on every path), and
  * graph views of the CFG.
  */
 export * from "./order.js";
@@ -8,3 +9,4 @@ export * from "./postdominators.js";
 export * from "./frontiers.js";
 export * from "./loops.js";
 export * from "./graph.js";
+export * from "./references.js";
