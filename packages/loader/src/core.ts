@@ -26,7 +26,7 @@
 // (BtfIndex.idsWithEssentialName), and only the types on the access paths are decoded.
 import { readFileSync } from "node:fs";
 import { BtfIndex, readBtfFile, skipModifiers, type BtfComposite, type BtfType, type ObjectCoreRelocation } from "@luabpf/elf";
-import { INSN_SIZE, LDDW_OPCODE } from "@luabpf/platform";
+import { coreReloKindsOf, INSN_SIZE, LDDW_OPCODE } from "@luabpf/platform";
 import { LoaderError } from "./errors.js";
 
 /** The immediate of the call that poisons an unrelocatable instruction (libbpf's "bad relo"). */
@@ -118,17 +118,9 @@ class CoreError extends Error {}
 // ---------------------------------------------------------------------------------------
 // Specs: an access path resolved in one BTF.
 
-type FieldKind = "field_byte_offset" | "field_byte_size" | "field_exists" | "field_signed" | "field_lshift_u64" | "field_rshift_u64";
-const FIELD_KINDS: ReadonlySet<string> = new Set<FieldKind>([
-  "field_byte_offset",
-  "field_byte_size",
-  "field_exists",
-  "field_signed",
-  "field_lshift_u64",
-  "field_rshift_u64",
-]);
-const TYPE_KINDS: ReadonlySet<string> = new Set(["type_id_local", "type_id_target", "type_exists", "type_size", "type_matches"]);
-const ENUM_KINDS: ReadonlySet<string> = new Set(["enumval_exists", "enumval_value"]);
+const FIELD_KINDS: ReadonlySet<string> = coreReloKindsOf("field");
+const TYPE_KINDS: ReadonlySet<string> = coreReloKindsOf("type");
+const ENUM_KINDS: ReadonlySet<string> = coreReloKindsOf("enumval");
 
 /** One step of a spec: a named member of `parent`, or an array element / the root object (no name). */
 interface Accessor {
