@@ -299,12 +299,6 @@ export function coreReloKindsOf(c: CoreReloClass): ReadonlySet<CoreReloKindName>
 /** Size of `struct bpf_core_relo` (insn_off, type_id, access_str_off, kind: four u32). */
 export const CORE_RELO_SIZE = 16;
 
-/** Opcode byte of `lddw` (BPF_LD | BPF_IMM | BPF_DW), the only instruction a map relocation may target. */
-export const LDDW_OPCODE = 0x18;
-
-/** Size of one instruction slot in bytes (an `lddw` takes two). */
-export const INSN_SIZE = 8;
-
 /** Length of the kernel's object names (`BPF_OBJ_NAME_LEN`), including the terminating NUL. */
 export const BPF_OBJ_NAME_LEN = 16;
 

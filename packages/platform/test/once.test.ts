@@ -1,9 +1,9 @@
 // Each eBPF fact lives once: no source file outside this package writes a map type's,
 // program type's or helper's kernel number next to its name, interprets a section name by
-// its prefix, or asks a map kind's properties by spelling (`kind.startsWith("lru")`). The
-// patterns are the shapes such restatements took before the tables existed; the test also
-// checks that each pattern does find the table it guards, so a renamed table cannot leave
-// a pattern that matches nothing anywhere.
+// its prefix, restates an opcode field's encoding, or asks a map kind's properties by
+// spelling (`kind.startsWith("lru")`). The patterns are the shapes such restatements took
+// before the tables existed; the test also checks that each pattern does find the table it
+// guards, so a renamed table cannot leave a pattern that matches nothing anywhere.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -59,6 +59,11 @@ const FACTS: readonly { what: string; pattern: RegExp; home: string }[] = [
     home: "packages/platform/src/helpers.ts",
   },
   { what: "a section rule", pattern: new RegExp(`(?:startsWith\\(\\s*"(?:${prefixes})[/"]|rule\\("(?:${prefixes})",)`), home: "packages/platform/src/programs.ts" },
+  {
+    what: "an opcode field's encoding",
+    pattern: /\bLDX\s*[:=]\s*0x01\b|\b(?:CLASS|BPF)_(?:LDX?|STX?|ALU(?:64)?|JMP(?:32)?)\s*=\s*0x|\bOP_(?:CALL|JA|EXIT)\s*=\s*0x|\{\s*4:\s*0x00,\s*2:\s*0x08/,
+    home: "packages/platform/src/isa.ts",
+  },
   { what: "a map kind's property by spelling", pattern: /\b(?:kind|type|name)\.(?:startsWith|endsWith|includes)\(\s*"(?:lru|percpu|array|hash)/, home: "" },
 ];
 
