@@ -8,7 +8,7 @@ import { compareObservations, difftest } from "../src/difftest.js";
 import { defaultGenerator } from "../src/generate.js";
 import { runOnKernel } from "../src/kernel.js";
 import { runOracle } from "../src/oracle.js";
-import { WorkerPool } from "../src/pool.js";
+import { cpuTimeMs, WorkerPool } from "../src/pool.js";
 import { candidateEdits, reduceProgram } from "../src/reduce.js";
 
 const kernel = kernelOrSkip();
@@ -26,6 +26,17 @@ describe("the worker pool", () => {
     const bad = await pool.run({ kind: "compile", source: "bpf.socket(function (skb) return skb.nope end)", optLevel: 0 });
     expect(bad.kind === "done" && bad.response.kind === "classified" ? bad.response.class : bad.kind).toBe("located");
   }, SLOW_START);
+
+  test("times tasks by the worker's CPU time, which busy work increases and waiting does not", async () => {
+    const before = cpuTimeMs(process.pid)!;
+    const spinUntil = process.cpuUsage().user + 300_000;
+    while (process.cpuUsage().user < spinUntil);
+    const busy = cpuTimeMs(process.pid)! - before;
+    expect(busy).toBeGreaterThanOrEqual(250);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(cpuTimeMs(process.pid)! - before - busy).toBeLessThan(200);
+    expect(cpuTimeMs(2 ** 30)).toBeUndefined();
+  });
 });
 
 describe("the generator", () => {
