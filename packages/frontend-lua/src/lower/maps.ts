@@ -120,7 +120,11 @@ export function storeElement(L: BodyLowering, map: MapInfo, key: RValue, keyNode
     L.b.callHelper(BPF_FUNC.map_update_elem, [m, k, v, L.b.const(UpdateFlag.ANY)]);
   };
   const remove = () => {
-    if (mapType(map.decl.kind).isArrayLike()) return L.fail(node, `elements of ${map.kind} map '${map.decl.name}' cannot be deleted (they always exist)`);
+    if (mapType(map.decl.kind).isArrayLike()) {
+      // bcc emitted a delete, which the kernel refuses (EINVAL) without effect: nothing to do.
+      L.unit.warn(node, `assigning nil to an element of ${map.kind} map '${map.decl.name}' does nothing: array elements always exist (store 0 to clear it)`);
+      return;
+    }
     const k = keyAddress(L, map, key, keyNode);
     const m = L.b.mapRef(map.decl.name);
     L.b.callHelper(BPF_FUNC.map_delete_elem, [m, k]);
