@@ -15,12 +15,13 @@
  * The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × table size).
  */
 import type { BasicBlock, Instruction, Value } from "@luabpf/ir";
-import { typeToString } from "@luabpf/ir";
+import { isInstruction, typeToString } from "@luabpf/ir";
+import { helperById } from "@luabpf/platform";
 import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
-import { callEffects, mayAlias } from "../util/memory.js";
+import { callEffects, mayAlias, pointerRoot } from "../util/memory.js";
 
 /** What memory is known to hold: key → (address, value). */
 type Available = Map<string, { address: Value; value: Value }>;
@@ -31,6 +32,27 @@ function slotKey(typeParam: Instruction["typeParam"], offset: number | undefined
 
 function killAliasing(avail: Available, address: Value): void {
   for (const [k, e] of avail) if (mayAlias(e.address, address)) avail.delete(k);
+}
+
+/**
+ * What a call that may write memory leaves known. A helper reaches the program's stack only
+ * through the pointers it is given, and writes none through a `map_key` or `map_value`
+ * argument (the platform table's classes, the kernel's read-only `ARG_PTR_TO_MAP_KEY` /
+ * `_VALUE`): entries on stack slots stay unless another pointer argument may alias them.
+ * Everything else (map values, the context, the packet), and everything after a call of
+ * an IR function or of a helper whose arguments the table does not describe, is forgotten.
+ */
+function killForCall(avail: Available, call: Instruction): void {
+  const args = call.callee === undefined ? helperById(call.helper!)?.args : undefined;
+  if (!args) {
+    avail.clear();
+    return;
+  }
+  const readOnly = (k: number): boolean => args[k] === "map_key" || args[k] === "map_value";
+  for (const [key, e] of avail) {
+    const onStack = isInstruction(pointerRoot(e.address), "alloca");
+    if (!onStack || call.operands.some((a, k) => a.type.kind === "ptr" && !readOnly(k) && mayAlias(a, e.address))) avail.delete(key);
+  }
 }
 
 /** The effect of `inst` on `avail`; for a store, whether memory already held its value. */
@@ -48,7 +70,7 @@ function transfer(avail: Available, inst: Instruction): boolean {
   } else if (op === "atomic.add" || op === "atomic.fetch_add") {
     killAliasing(avail, inst.operands[0]!);
   } else if (op === "call") {
-    if (callEffects(inst).writesMemory) avail.clear();
+    if (callEffects(inst).writesMemory) killForCall(avail, inst);
   } else if (inst.info.memory === "write" || inst.info.memory === "readwrite") {
     avail.clear(); // an opcode this pass does not know: be conservative
   }
