@@ -64,6 +64,8 @@ export { inline, inlineCall, cost as inlineCost } from "./passes/inline.js";
 export { loopSimplify } from "./passes/loop-simplify.js";
 export { licm } from "./passes/licm.js";
 export { rangeSimplify } from "./passes/range-simplify.js";
+export { ifConvert } from "./passes/if-convert.js";
+export { hoistStores } from "./passes/hoist-stores.js";
 export { solveValueRanges, transferRange, valueRangesAnalysis, type ValueRanges } from "./analysis/value-ranges.js";
 export * as rangeLattice from "./util/range-lattice.js";
 export type { Range } from "./util/range-lattice.js";
