@@ -21,7 +21,7 @@
 // --budget: a size is skipped when the previous one's time, scaled, exceeds S seconds (600).
 //
 // --quick (CI, packages/cli/test/bench-speed.test.ts, so that it cannot rot): two examples,
-// three process rounds, scaling at 1k instructions only.
+// one process round, scaling at 1k instructions only (figures from it mean nothing).
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -58,7 +58,7 @@ if (opts.child) {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, node ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   if (tables.has("1")) await warmTable(quick);
   if (tables.has("2")) processTable(quick);
-  if (tables.has("3")) scalingTable(quick);
+  if (tables.has("3")) await scalingTable(quick);
 }
 
 // ---- 1. warm in-process ----------------------------------------------------------------
@@ -136,8 +136,7 @@ function processTable(quick) {
         argv: ["clang-16", "-O2", "-target", "bpf", "-mcpu=v3", `-I/usr/include/${multiarch}`, "-c", join(root, `bench/size/${example}.c`), "-o", join(tmp, "c.o")],
       });
     }
-    for (const c of commands) if (cpuMs(c.argv) < 0) throw new Error(`${c.name} failed`);
-    const rounds = quick ? 3 : 21;
+    const rounds = quick ? 1 : 21;
     const cpu = commands.map(() => []);
     const ratio = commands.map(() => []);
     for (let r = 0; r < rounds; r++) {
@@ -147,6 +146,7 @@ function processTable(quick) {
         t[i] = cpuMs(commands[i].argv);
       }
       t.forEach((x, i) => {
+        if (x < 0) throw new Error(`${commands[i].name} failed`);
         cpu[i].push(x);
         ratio[i].push(x / t[0]);
       });
@@ -162,7 +162,7 @@ function processTable(quick) {
 
 // ---- 3. scaling ------------------------------------------------------------------------
 
-function scalingTable(quick) {
+async function scalingTable(quick) {
   const maxIr = Number(opts["max-ir"] ?? (quick ? 1_000 : 1_000_000));
   const shapes = opts.shapes ? opts.shapes.split(",") : SHAPES;
   const sizes = [1_000, 10_000, 100_000, 1_000_000].filter((n) => n <= maxIr);
@@ -173,7 +173,7 @@ function scalingTable(quick) {
   const budgetMs = Number(opts.budget ?? (quick ? 60 : 600)) * 1000;
   const growth = [];
   for (const shape of shapes) {
-    const perUnit = irPerUnit(shape);
+    const perUnit = await irPerUnit(shape);
     let previous;
     const nsPerInsn = {};
     for (const size of sizes) {
@@ -182,7 +182,7 @@ function scalingTable(quick) {
         console.log(`${shape.padEnd(9)}${pad(size, 10)}  skipped (estimated over ${budgetMs / 1000} s)`);
         continue;
       }
-      const r = spawnSync(process.execPath, ["--max-old-space-size=4096", import.meta.filename, "--child", JSON.stringify({ shape, units })], {
+      const r = spawnSync(process.execPath, ["--max-old-space-size=4096", import.meta.filename, "--child", JSON.stringify({ shape, units, quick })], {
         encoding: "utf8",
         maxBuffer: 1 << 24,
       });
@@ -203,22 +203,19 @@ function scalingTable(quick) {
   if (growth.length > 0) console.log(`time per IR instruction, growth from 10k: ${growth.join(", ")}`);
 }
 
-/** IR instructions per unit of `shape` (from a small compile in this process). */
-function irPerUnit(shape) {
-  const r = spawnSync(process.execPath, [import.meta.filename, "--child", JSON.stringify({ shape, units: 200, countOnly: true })], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`counting ${shape} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout).ir / 200;
+/** IR instructions per unit of `shape` (the front end's output for 200 units, in this process). */
+async function irPerUnit(shape) {
+  const { frontend } = await import(driverPath);
+  const m = frontend(generate(shape, 200), "gen.lua");
+  return m.functions.reduce((n, f) => n + f.instructionCount, 0) / 200;
 }
 
 /** In a child process: compile one generated program, print its figures as JSON. */
-async function child({ shape, units, countOnly }) {
+async function child({ shape, units, quick }) {
   const { frontend, optimize, codegen } = await import(driverPath);
   const { writeObject } = await import(join(root, "packages/elf/dist/index.js"));
   const irCount = (m) => m.functions.reduce((n, f) => n + f.instructionCount, 0);
-  if (countOnly) {
-    console.log(JSON.stringify({ ir: irCount(frontend(generate(shape, units), "gen.lua")) }));
-    return;
-  }
+
   const compile = (source, times) => {
     const module = frontend(source, "gen.lua", times);
     const ir = irCount(module);
@@ -229,7 +226,7 @@ async function child({ shape, units, countOnly }) {
     if (times) times.elf = performance.now() - t;
     return { ir, ebpf: programs.reduce((n, p) => n + p.insns.length, 0) };
   };
-  compile(generate(shape, Math.min(units, 500)), undefined);
+  compile(generate(shape, quick ? 2 : Math.min(units, 500)), undefined);
   const source = generate(shape, units);
   const times = {};
   const t0 = performance.now();

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { expect, test } from "vitest";
 import { ROOT } from "./helpers.js";
 
-test("bench:speed --quick prints the three tables", () => {
+// Not a time limit: a generous timeout for its ~15 processes on a loaded 2-core machine.
+test("bench:speed --quick prints the three tables", { timeout: 600_000 }, () => {
   const r = spawnSync(process.execPath, [join(ROOT, "scripts/bench-speed.js"), "--quick"], { encoding: "utf8", cwd: ROOT });
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
