@@ -19,3 +19,4 @@ export {
 } from "./regalloc.js";
 export { emitFunction, layoutFrame, MAX_STACK } from "./emit.js";
 export { compileFunction, compileModule, splitCriticalEdges, type CompiledProgram } from "./compile.js";
+export { objectMap, packageObject } from "./object.js";

@@ -1,8 +1,9 @@
 // End to end on the kernel: programs with more values live across helper calls than
 // r6–r9 can hold, and phi cycles in loops, compile (spilling), pass the verifier, and
 // compute what the IR interpreter computes on the same packet.
+import { MapType } from "@luabpf/platform";
 import { interpret, MapState, type Module } from "@luabpf/ir";
-import { buildPacket, kernelOrSkip, loadObject, MapType } from "@luabpf/loader";
+import { buildPacket, kernelOrSkip, loadObject } from "@luabpf/loader";
 import { describe, expect, test } from "vitest";
 import { compileModule, encodeInsns } from "../src/index.js";
 import { genProgram } from "./gen-ir.js";
@@ -18,8 +19,8 @@ function runInKernel(m: Module): { kernel: number; expected: number; spills: num
     license: "GPL",
     programs: [{ name: p!.name, section: "tc", code: encodeInsns(p!.insns), relocations: p!.relocations.map((r) => ({ offset: r.slot * 8, symbol: r.symbol })) }],
     maps: [
-      { name: "h", type: MapType.HASH, keySize: 8, valueSize: 8, maxEntries: 8, flags: 0 },
-      ...(m.maps.some((d) => d.name === "a") ? [{ name: "a", type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }] : []),
+      { name: "h", type: MapType.hash, keySize: 8, valueSize: 8, maxEntries: 8, flags: 0 },
+      ...(m.maps.some((d) => d.name === "a") ? [{ name: "a", type: MapType.array, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }] : []),
     ],
   });
   try {

@@ -2,10 +2,10 @@
  * The compiler driver, usable in process: Lua source → IR → passes → eBPF → ELF object.
  * The command line is a thin shell around it; benchmarks and tests call it directly.
  */
-import { compileModule, encodeInsns, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
-import { btfInt, MapType, writeObject, type BpfObject, type BtfType, type ObjectMap } from "@luabpf/elf";
+import { compileModule, packageObject, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
+import { writeObject, type BpfObject } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
-import { CompileError, printModule, type DataType, type MapDecl, type Module } from "@luabpf/ir";
+import { CompileError, printModule, type Module } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
 import { defaultRegistry, formatStatistics, PassManager, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
 
@@ -40,38 +40,10 @@ export interface CompileResult {
   report: PipelineReport;
 }
 
-const INT_NAMES: Record<number, string> = { 1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long" };
-
-function btfOf(t: DataType): BtfType | undefined {
-  return t.kind === "int" ? btfInt(INT_NAMES[t.size]!, t.size, false) : undefined;
-}
-
-/** The ELF description of a map declaration. */
-export function objectMap(decl: MapDecl): ObjectMap {
-  const type = (MapType as Record<string, number>)[decl.kind];
-  if (type === undefined) throw new CompileError({ severity: "error", message: `map ${decl.name}: unsupported map type ${decl.kind}` });
-  const m: ObjectMap = { name: decl.name, type, keySize: decl.key.size, valueSize: decl.value.size, maxEntries: decl.maxEntries, flags: decl.flags };
-  const key = btfOf(decl.key);
-  const value = btfOf(decl.value);
-  if (key) m.key = key;
-  if (value) m.value = value;
-  return m;
-}
-
 /** Generates code for an IR module and packs it into an object description. */
 export function codegen(module: Module): { programs: CompiledProgram[]; object: BpfObject } {
   const programs = compileModule(module);
-  const object: BpfObject = {
-    license: module.license,
-    programs: programs.map((p) => ({
-      name: p.name,
-      section: p.section,
-      code: encodeInsns(p.insns),
-      relocations: p.relocations.map((r) => ({ offset: r.slot * 8, symbol: r.symbol })),
-    })),
-    maps: module.maps.map(objectMap),
-  };
-  return { programs, object };
+  return { programs, object: packageObject(module, programs) };
 }
 
 /** Runs the optimisation pipeline the options ask for over `module`, in place. */

@@ -1,21 +1,28 @@
 /**
  * `luabpf run`: loads an object into the kernel, test-runs each program that the kernel
- * can run (`BPF_PROG_TEST_RUN`) on a packet, and prints verdicts and the maps' contents.
+ * can run on a packet (`BPF_PROG_TEST_RUN`), and prints verdicts and the maps' contents.
+ * What to feed a program and what its return value means follow from the type it was
+ * loaded as (the platform's program type table).
  */
-import { MapType, type BpfObject } from "@luabpf/elf";
+import type { BpfObject } from "@luabpf/elf";
 import { bpfAvailable, buildPacket, loadObject, type MapHandle } from "@luabpf/loader";
+import { mapTypeById, programTypeById, TC_ACTIONS, XDP_ACTIONS, type ProgramResult } from "@luabpf/platform";
 import { KernelUnavailableError } from "./errors.js";
 import type { CliIo } from "./io.js";
 
-const XDP_VERDICTS = ["XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"];
-const TC_VERDICTS: Record<number, string> = { [-1]: "TC_ACT_UNSPEC", 0: "TC_ACT_OK", 1: "TC_ACT_RECLASSIFY", 2: "TC_ACT_SHOT", 3: "TC_ACT_PIPE", 4: "TC_ACT_STOLEN", 5: "TC_ACT_QUEUED", 6: "TC_ACT_REPEAT", 7: "TC_ACT_REDIRECT" };
-
-/** The verdict a return value means for a program section. */
-export function verdict(section: string, retval: number): string {
-  if (section === "xdp" || section.startsWith("xdp/")) return XDP_VERDICTS[retval] ?? `unknown XDP action ${retval}`;
-  if (section === "tc" || section.startsWith("tc/") || section.startsWith("classifier")) return TC_VERDICTS[retval | 0] ?? `tc action ${retval | 0}`;
-  if (section === "socket" || section.startsWith("socket/")) return retval === 0 ? "drop" : `accept (keep ${retval} bytes)`;
-  return `return ${retval}`;
+/** The verdict a return value means for a program whose results mean `result`. */
+export function verdict(result: ProgramResult, retval: number): string {
+  switch (result) {
+    case "xdp_action":
+      return XDP_ACTIONS[retval] ?? `unknown XDP action ${retval}`;
+    case "tc_action":
+      return TC_ACTIONS[retval | 0] ?? `tc action ${retval | 0}`;
+    case "socket_filter":
+      return retval === 0 ? "drop" : `accept (keep ${retval} bytes)`;
+    case "cgroup_verdict":
+    case "integer":
+      return `return ${retval}`;
+  }
 }
 
 /** Little-endian unsigned integer of up to 8 bytes, as decimal; longer values in hex. */
@@ -72,18 +79,19 @@ export function runObject(object: BpfObject, options: RunOptions, io: CliIo): nu
   const loaded = loadObject(object);
   try {
     for (const prog of loaded.programs.values()) {
-      if (prog.section.startsWith("kprobe/") || prog.section.startsWith("kretprobe/") || prog.section.startsWith("tracepoint/")) {
+      const type = programTypeById(prog.type);
+      const input = type?.testRun;
+      if (input !== "packet_l2" && input !== "packet_l3") {
         io.stdout(`program ${prog.name} (${prog.section}): loaded; the kernel cannot test-run this program type\n`);
         continue;
       }
-      const r = prog.testRun(prog.section === "socket" ? asSeenByPacketSocket(packet) : packet, { repeat: options.repeat });
-      io.stdout(`program ${prog.name} (${prog.section}): ${verdict(prog.section, r.retval)}, return value ${r.retval}` +
+      // A socket filter sees frames from their Ethernet header on a packet socket.
+      const r = prog.testRun(type!.name === "socket_filter" ? asSeenByPacketSocket(packet) : packet, { repeat: options.repeat });
+      io.stdout(`program ${prog.name} (${prog.section}): ${verdict(type!.result, r.retval)}, return value ${r.retval}` +
         `${options.repeat > 1 ? ` (${options.repeat} runs, ${r.duration} ns each)` : ""}\n`);
     }
-    const kinds = new Map(object.maps.map((m) => [m.name, m.type]));
     for (const [name, handle] of loaded.maps) {
-      const t = kinds.get(name);
-      io.stdout(formatMap(name, handle, t === MapType.array || t === MapType.percpu_array).join("\n") + "\n");
+      io.stdout(formatMap(name, handle, mapTypeById(handle.type)?.isArrayLike() ?? false).join("\n") + "\n");
     }
   } finally {
     loaded.close();

@@ -1,6 +1,7 @@
 // Numeric constants of ELF64 (System V gABI), the eBPF ELF conventions libbpf follows,
 // and BTF (kernel Documentation/bpf/btf.rst). Defined once here; writer and reader
-// both import them, so a value cannot drift between the two directions.
+// both import them, so a value cannot drift between the two directions. The eBPF numbers
+// (map types, the `lddw` opcode, the instruction size) come from @luabpf/platform.
 
 /** ELF identification and header values used for eBPF relocatable objects. */
 export const Elf = {
@@ -54,62 +55,6 @@ export const RelocType = {
   bpf64NoDyld32: 4,
   /** pc-relative call to a bpf-to-bpf subprogram. */
   bpf64_32: 10,
-} as const;
-
-/** Size of one eBPF instruction slot; `lddw` takes two. */
-export const BPF_INSN_SIZE = 8;
-
-/** Opcode byte of `lddw` (BPF_LD | BPF_IMM | BPF_DW). */
-export const BPF_LDDW = 0x18;
-
-/** BPF_MAP_TYPE_* values from the kernel's uapi/linux/bpf.h. */
-export const MapType = {
-  unspec: 0,
-  hash: 1,
-  array: 2,
-  prog_array: 3,
-  perf_event_array: 4,
-  percpu_hash: 5,
-  percpu_array: 6,
-  stack_trace: 7,
-  cgroup_array: 8,
-  lru_hash: 9,
-  lru_percpu_hash: 10,
-  lpm_trie: 11,
-  array_of_maps: 12,
-  hash_of_maps: 13,
-  devmap: 14,
-  sockmap: 15,
-  cpumap: 16,
-  xskmap: 17,
-  sockhash: 18,
-  cgroup_storage: 19,
-  reuseport_sockarray: 20,
-  percpu_cgroup_storage: 21,
-  queue: 22,
-  stack: 23,
-  sk_storage: 24,
-  devmap_hash: 25,
-  struct_ops: 26,
-  ringbuf: 27,
-  inode_storage: 28,
-  task_storage: 29,
-  bloom_filter: 30,
-  user_ringbuf: 31,
-  cgrp_storage: 32,
-  arena: 33,
-} as const satisfies Record<string, number>;
-
-/** BPF_F_* map flags commonly used in `map_flags`. */
-export const MapFlag = {
-  noPrealloc: 1 << 0,
-  noCommonLru: 1 << 1,
-  numaNode: 1 << 2,
-  rdonly: 1 << 3,
-  wronly: 1 << 4,
-  rdonlyProg: 1 << 7,
-  wronlyProg: 1 << 8,
-  mmapable: 1 << 10,
 } as const;
 
 /** BTF_KIND_* numbers. */

@@ -1,6 +1,7 @@
 // @luabpf/elf — writes and reads eBPF relocatable ELF objects (the format clang
-// emits and libbpf loads), including BTF and `.BTF.ext` func info. Stands alone:
-// no dependency on the rest of luabpf.
+// emits and libbpf loads), including BTF and `.BTF.ext` func info. Stands alone but for
+// @luabpf/platform, the dependency-free table of eBPF numbers (map types, `lddw`): no
+// dependency on the compiler, no third-party dependency.
 //
 //   BpfObject ──writeObject──▶ bytes (ELF64 LE, EM_BPF, ET_REL) ──readObject──▶ BpfObject
 //
@@ -48,12 +49,8 @@ export { decodeBtf, type BtfTable } from "./btf-decoder.js";
 export { decodeBtfExt, encodeBtfExt, type BtfExt, type BtfExtSection, type FuncInfo, type LineInfo } from "./btf-ext.js";
 export { mapDefinitionType, parseMapDefinition } from "./btf-maps.js";
 export {
-  BPF_INSN_SIZE,
-  BPF_LDDW,
   BtfKind,
   Elf,
-  MapFlag,
-  MapType,
   RelocType,
   SectionFlag,
   SectionType,

@@ -61,7 +61,7 @@ export interface ObjectProgram {
 /** A BTF-defined map in the `.maps` section. */
 export interface ObjectMap {
   name: string;
-  /** BPF_MAP_TYPE_* (see {@link MapType}). */
+  /** A `BPF_MAP_TYPE_*` value (`MapType` of @luabpf/platform). */
   type: number;
   keySize: number;
   valueSize: number;

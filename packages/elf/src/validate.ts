@@ -2,7 +2,7 @@
 // reported with its location (program, relocation index) instead of producing an ELF
 // file that libbpf or the kernel reject later with a less helpful message.
 
-import { BPF_INSN_SIZE, BPF_LDDW } from "./constants.js";
+import { INSN_SIZE as BPF_INSN_SIZE, LDDW_OPCODE } from "@luabpf/platform";
 import { ElfError, withContext } from "./errors.js";
 import type { BpfObject } from "./object.js";
 
@@ -69,7 +69,7 @@ export function validateObject(object: BpfObject): void {
           if (offset + 2 * BPF_INSN_SIZE > code.length) {
             throw new ElfError(`offset ${offset}: an lddw needs 16 bytes, code has ${code.length}`);
           }
-          if (code[offset] !== BPF_LDDW) {
+          if (code[offset] !== LDDW_OPCODE) {
             throw new ElfError(`offset ${offset}: opcode 0x${code[offset]!.toString(16)} is not lddw (0x18)`);
           }
           if (!mapNames.has(symbol)) throw new ElfError(`symbol ${JSON.stringify(symbol)} is not a map`);

@@ -1,6 +1,7 @@
 // BTF encoder/decoder: exact bytes for a small table (encoding checked by hand
 // against Documentation/bpf/btf.rst), round trips of every kind, deduplication,
 // cycles and malformed input.
+import { MapType } from "@luabpf/platform";
 import { describe, expect, it } from "vitest";
 import {
   BtfBuilder,
@@ -13,7 +14,6 @@ import {
   encodeBtfExt,
   mapDefinitionType,
   parseMapDefinition,
-  MapType,
   type BtfComposite,
   type BtfType,
 } from "../src/index.js";

@@ -1,5 +1,6 @@
 // Hand-encoded programs and objects shared by the tests.
-import { MapType, type BpfObject, type BtfType } from "../src/index.js";
+import { MapType } from "@luabpf/platform";
+import { type BpfObject, type BtfType } from "../src/index.js";
 
 const hex = (text: string): Uint8Array =>
   new Uint8Array(text.trim().split(/\s+/).map((byte) => Number.parseInt(byte, 16)));

@@ -1,8 +1,9 @@
 // Reader: round trip of writer output, and robustness on truncated, garbage and
 // corrupted input (always an ElfError, never a RangeError/TypeError).
+import { MapType } from "@luabpf/platform";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_PROGRAM_PROTO, ElfError, MapType, readObject, writeObject, type BpfObject } from "../src/index.js";
+import { DEFAULT_PROGRAM_PROTO, ElfError, readObject, writeObject, type BpfObject, type BtfType } from "../src/index.js";
 import { lookupProgram, returnZero, sampleObject } from "./fixtures.js";
 
 const throwsElfError = (body: () => unknown): ElfError => {
@@ -36,7 +37,7 @@ describe("readObject round trip", () => {
 
   it("round-trips program prototypes", () => {
     const object = sampleObject();
-    const skb = { kind: "struct", name: "__sk_buff", size: 4, members: [{ name: "len", bitOffset: 0, type: { kind: "int", name: "unsigned int", size: 4, signed: false } }] } as const;
+    const skb: BtfType = { kind: "struct", name: "__sk_buff", size: 4, members: [{ name: "len", bitOffset: 0, type: { kind: "int", name: "unsigned int", size: 4, signed: false } }] };
     object.programs[0]!.proto = {
       kind: "func_proto",
       ret: { kind: "int", name: "long", size: 8, signed: true },

@@ -2,10 +2,11 @@
 // decoders), bpftool/libbpf (BTF parsing, object opening, relocation) and the kernel
 // itself (BTF and program verification on `prog loadall`), and clang-16 output read
 // by our reader. Skipped when a tool is missing outside CI (see tools.ts).
+import { MapType, MapFlag } from "@luabpf/platform";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect } from "vitest";
-import { MapFlag, MapType, readObject, writeObject, type BpfObject } from "../src/index.js";
+import { readObject, writeObject, type BpfObject } from "../src/index.js";
 import { sampleObject } from "./fixtures.js";
 import { itWith, run, withPinDir, withTempDir, writeTemp } from "./tools.js";
 

@@ -1,9 +1,9 @@
 // Writer: determinism, ELF structure (read back with our generic ELF parser, which
 // is checked against llvm-readelf in tools.test.ts) and input validation.
+import { MapType } from "@luabpf/platform";
 import { describe, expect, it } from "vitest";
 import {
   ElfError,
-  MapType,
   RelocType,
   SectionFlag,
   SectionType,

@@ -21,7 +21,8 @@
  * by every access: each is written right before the helper call that reads it.
  */
 import { BasicBlock, Builder, Function, i64, i8, intTypeOfSize, ptrType, type IntType, type Value } from "@luabpf/ir";
-import { HELPER, type CType } from "./builtins.js";
+import { BPF_FUNC, UpdateFlag } from "@luabpf/platform";
+import type { CType } from "./builtins.js";
 import { HEADERS, type ContextField, type HeaderField, type HeaderName } from "./dissectors.js";
 import type { Dyn } from "./runtime.js";
 import { TAG_NIL, TAG_NUMBER } from "./runtime.js";
@@ -87,7 +88,7 @@ export class Accesses {
   private lookup(map: MapInfo, key: Value): Value {
     const keySlot = this.storeKey(map, key);
     const m = this.e.b.mapRef(map.decl.name);
-    return this.e.b.callHelper(HELPER.mapLookup, [m, keySlot], ptrType("map_value_or_null"));
+    return this.e.b.callHelper(BPF_FUNC.map_lookup_elem, [m, keySlot], ptrType("map_value_or_null"));
   }
 
   private nonNull(p: Value): Value {
@@ -121,7 +122,7 @@ export class Accesses {
     const valueSlot = this.slot("value", map.value.type.size);
     b.store(this.narrow(value, map.value.type), valueSlot);
     const m = b.mapRef(map.decl.name);
-    b.callHelper(HELPER.mapUpdate, [m, keySlot, valueSlot, b.const(0)]);
+    b.callHelper(BPF_FUNC.map_update_elem, [m, keySlot, valueSlot, b.const(UpdateFlag.ANY)]);
   }
 
   /** `map[key] = nil` (`map_delete_elem`). */
@@ -129,7 +130,7 @@ export class Accesses {
     const b = this.e.b;
     const keySlot = this.storeKey(map, key);
     const m = b.mapRef(map.decl.name);
-    b.callHelper(HELPER.mapDelete, [m, keySlot]);
+    b.callHelper(BPF_FUNC.map_delete_elem, [m, keySlot]);
   }
 
   /** `xadd(map[key], n)`: atomically adds `n` to the element if it exists. */

@@ -1,15 +1,18 @@
 /**
  * The declarative tables of the dialect's library: program kinds (`bpf.socket`, ...),
  * map kinds and key/value C types (`bpf.map`), and the helper-calling builtins available
- * in program bodies (`time()`, ...).
+ * in program bodies (`time()`, ...). What a program kind, map kind or helper *is* comes
+ * from the platform table (@luabpf/platform); these tables say only what the dialect
+ * calls them and how a declaration is written.
  */
-import { i16, i32, i64, i8, type IntType, type MapKind } from "@luabpf/ir";
-import { PT_REGS, SK_BUFF, XDP_MD, type ContextLayout } from "./dissectors.js";
+import { i16, i32, i64, i8, InternalError, type IntType, type MapKind } from "@luabpf/ir";
+import { CONTEXT_STRUCTS, PROGRAM_TYPES, sectionRuleByPrefix, type HelperName, type ProgramTypeName } from "@luabpf/platform";
+import { contextView, type ContextLayout } from "./dissectors.js";
 
 /** A kind of program declaration, `bpf.<name>(...)`. */
 export interface ProgramKind {
   /** libbpf program type. */
-  readonly type: string;
+  readonly type: ProgramTypeName;
   /** The ELF section; `symbol` is the kprobe target. */
   section(symbol: string): string;
   /** The first argument is a kernel symbol (`bpf.kprobe('do_sys_open', fn)`). */
@@ -21,12 +24,34 @@ export interface ProgramKind {
   readonly packetAccess: boolean;
 }
 
+/**
+ * A program kind whose programs go into section `prefix` (with `/symbol` appended when it
+ * needs a symbol); the program type, context and packet access follow from the platform's
+ * section rule for `prefix`.
+ */
+function programKind(prefix: string, form: "symbol" | "optional name"): ProgramKind {
+  const rule = sectionRuleByPrefix(prefix);
+  if (!rule) throw new InternalError(`no section rule for ${prefix}`);
+  const type = PROGRAM_TYPES[rule.type];
+  const struct = type.context === undefined ? undefined : CONTEXT_STRUCTS[type.context];
+  if (!struct) throw new InternalError(`no context layout for program type ${type.name}`);
+  const needsSymbol = form === "symbol";
+  return {
+    type: type.name,
+    section: needsSymbol ? (s) => `${prefix}/${s}` : () => prefix,
+    needsSymbol,
+    optionalName: !needsSymbol,
+    context: contextView(struct, type.legacyPacketLoads),
+    packetAccess: type.legacyPacketLoads,
+  };
+}
+
 export const PROGRAM_KINDS: Readonly<Record<string, ProgramKind>> = {
-  socket: { type: "socket_filter", section: () => "socket", needsSymbol: false, optionalName: true, context: SK_BUFF, packetAccess: true },
-  tc: { type: "sched_cls", section: () => "tc", needsSymbol: false, optionalName: true, context: SK_BUFF, packetAccess: true },
-  xdp: { type: "xdp", section: () => "xdp", needsSymbol: false, optionalName: true, context: XDP_MD, packetAccess: false },
-  kprobe: { type: "kprobe", section: (s) => `kprobe/${s}`, needsSymbol: true, optionalName: false, context: PT_REGS, packetAccess: false },
-  kretprobe: { type: "kprobe", section: (s) => `kretprobe/${s}`, needsSymbol: true, optionalName: false, context: PT_REGS, packetAccess: false },
+  socket: programKind("socket", "optional name"),
+  tc: programKind("tc", "optional name"),
+  xdp: programKind("xdp", "optional name"),
+  kprobe: programKind("kprobe", "symbol"),
+  kretprobe: programKind("kretprobe", "symbol"),
 };
 
 /** Map kinds `bpf.map` accepts. */
@@ -75,11 +100,8 @@ export const C_TYPES: Readonly<Record<string, CType>> = {
 };
 
 /** Builtin functions of program bodies that call an eBPF helper without arguments. */
-export const HELPER_BUILTINS: Readonly<Record<string, { readonly helper: number; readonly description: string }>> = {
-  time: { helper: 5, description: "bpf_ktime_get_ns: monotonic time in nanoseconds" },
-  cpu: { helper: 8, description: "bpf_get_smp_processor_id: the current CPU" },
-  pid_tgid: { helper: 14, description: "bpf_get_current_pid_tgid: tgid << 32 | pid" },
+export const HELPER_BUILTINS: Readonly<Record<string, { readonly helper: HelperName; readonly description: string }>> = {
+  time: { helper: "ktime_get_ns", description: "monotonic time in nanoseconds" },
+  cpu: { helper: "get_smp_processor_id", description: "the current CPU" },
+  pid_tgid: { helper: "get_current_pid_tgid", description: "tgid << 32 | pid" },
 };
-
-/** eBPF helper ids used by map accesses. */
-export const HELPER = { mapLookup: 1, mapUpdate: 2, mapDelete: 3 } as const;

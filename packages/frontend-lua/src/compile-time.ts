@@ -16,6 +16,7 @@ import { DiagnosticBag, fail, silentError } from "./diagnostics.js";
 import { ARITH_OPERATORS, evalBinary, parseNumericLiteral, wrap, type ArithOperator } from "./integer.js";
 import { describeStatic, type MapInfo, type StaticValue } from "./values.js";
 import type { MapKind } from "@luabpf/ir";
+import { MAP_TYPES as PLATFORM_MAP_TYPES } from "@luabpf/platform";
 
 /** A program declared at the top level. */
 export interface ProgramDecl {
@@ -225,8 +226,9 @@ class TopLevelEvaluator {
     }
     const key = this.cType(args[2], "key");
     const value = this.cType(args[3], "value");
-    if ((kind === "array" || kind === "percpu_array") && key.type.size !== 4) {
-      return this.fail(args[2] ?? e, `${kind} maps need a 4-byte key type such as uint32_t`);
+    const keySize = PLATFORM_MAP_TYPES[kind].requiredKeySize();
+    if (keySize !== undefined && key.type.size !== keySize) {
+      return this.fail(args[2] ?? e, `${kind} maps need a ${keySize}-byte key type such as uint32_t`);
     }
     const info: MapInfo = {
       decl: { name: "", kind, key: key.type, value: value.type, maxEntries, flags: 0 },

@@ -26,7 +26,7 @@ export interface CompileLuaOptions {
  */
 export function compileLua(source: string, options: CompileLuaOptions): Module {
   const { file } = options;
-  const chunk = parseLua(source, file);
+  const { chunk } = parseLua(source, file);
   const bag = new DiagnosticBag();
   const top = evaluateTopLevel(chunk, file, bag);
   const module = new Module();

@@ -1,13 +1,13 @@
 /**
- * Data tables: the layouts of the program contexts (`struct __sk_buff`, `struct xdp_md`,
- * x86-64 `struct pt_regs`) and of the packet headers the `pkt` dissectors read (Ethernet,
- * IPv4, IPv6, TCP, UDP, ICMP), after bcc's Lua `proto.lua`.
+ * Data tables: the dialect's view of the program contexts (built from the context layouts
+ * of @luabpf/platform: `struct __sk_buff`, `struct xdp_md`, x86-64 `struct pt_regs`) and
+ * the layouts of the packet headers the `pkt` dissectors read (Ethernet, IPv4, IPv6, TCP,
+ * UDP, ICMP), after bcc's Lua `proto.lua`.
  *
- * Context offsets are those of the kernel's `include/uapi/linux/bpf.h` and
- * `arch/x86/include/asm/ptrace.h`. Header offsets are relative to the header's start;
- * multi-byte fields are big-endian on the wire and are read with classic packet loads,
- * which return them in host order.
+ * Header offsets are relative to the header's start; multi-byte fields are big-endian on
+ * the wire and are read with classic packet loads, which return them in host order.
  */
+import type { ContextStruct, RegisterContext } from "@luabpf/platform";
 
 /** A readable field of a program context. */
 export interface ContextField {
@@ -16,7 +16,7 @@ export interface ContextField {
   readonly size: 4 | 8;
 }
 
-/** A program context struct. */
+/** A program context struct, as program bodies see it (`ctx.len`, `ctx.parm1`). */
 export interface ContextLayout {
   /** The C struct name, for messages. */
   readonly struct: string;
@@ -25,68 +25,29 @@ export interface ContextLayout {
   readonly aliases: Readonly<Record<string, string>>;
 }
 
-function u32Fields(entries: Record<string, number>): Record<string, ContextField> {
-  const out: Record<string, ContextField> = {};
-  for (const [name, offset] of Object.entries(entries)) out[name] = { offset, size: 4 };
-  return out;
+/**
+ * The fields of `struct` a program body can read as numbers: 4- and 8-byte scalar fields.
+ * Arrays, narrower fields and C pointers (`__bpf_md_ptr`) are left out; so are the packet
+ * pointers (`data`, `data_end`, ...) when the program reads its packet through `pkt`
+ * (`hidePacketPointers`). Register contexts get bcc's aliases: `parm1`..`parm5` for the
+ * argument registers, `ret` for the return value register, `fp` for the frame pointer.
+ */
+export function contextView(struct: ContextStruct, hidePacketPointers: boolean): ContextLayout {
+  const fields: Record<string, ContextField> = {};
+  for (const f of struct.fields) {
+    if (f.count !== undefined || (f.size !== 4 && f.size !== 8) || f.type === "__bpf_md_ptr") continue;
+    if (hidePacketPointers && f.pointer?.startsWith("packet")) continue;
+    fields[f.name] = { offset: f.offset, size: f.size };
+  }
+  const aliases: Record<string, string> = {};
+  if ("argumentRegisters" in struct) {
+    const regs = struct as RegisterContext;
+    regs.argumentRegisters.slice(0, 5).forEach((r, i) => (aliases[`parm${i + 1}`] = r));
+    aliases.ret = regs.returnRegister;
+    aliases.fp = regs.framePointer;
+  }
+  return { struct: struct.name, fields, aliases };
 }
-
-/** `struct __sk_buff` (socket filters and tc classifiers). Pointer fields are left out. */
-export const SK_BUFF: ContextLayout = {
-  struct: "__sk_buff",
-  fields: {
-    ...u32Fields({
-      len: 0,
-      pkt_type: 4,
-      mark: 8,
-      queue_mapping: 12,
-      protocol: 16,
-      vlan_present: 20,
-      vlan_tci: 24,
-      vlan_proto: 28,
-      priority: 32,
-      ingress_ifindex: 36,
-      ifindex: 40,
-      tc_index: 44,
-      // cb[5] occupies 48..67
-      hash: 68,
-      tc_classid: 72,
-      // data 76, data_end 80: packet pointers, not numbers (use `pkt` instead)
-      napi_id: 84,
-      family: 88,
-      remote_ip4: 92,
-      local_ip4: 96,
-      // remote_ip6[4] 100..115, local_ip6[4] 116..131
-      remote_port: 132,
-      local_port: 136,
-      // data_meta 140, flow_keys 144 (pointer)
-      wire_len: 160,
-      gso_segs: 164,
-      // sk 168 (pointer)
-      gso_size: 176,
-    }),
-    tstamp: { offset: 152, size: 8 },
-    hwtstamp: { offset: 184, size: 8 },
-  },
-  aliases: {},
-};
-
-/** `struct xdp_md` (XDP programs). `data`, `data_end` and `data_meta` read as 32-bit values. */
-export const XDP_MD: ContextLayout = {
-  struct: "xdp_md",
-  fields: u32Fields({ data: 0, data_end: 4, data_meta: 8, ingress_ifindex: 12, rx_queue_index: 16, egress_ifindex: 20 }),
-  aliases: {},
-};
-
-const PT_REGS_X86_64 = ["r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si", "di", "orig_ax", "ip", "cs", "flags", "sp", "ss"];
-
-/** x86-64 `struct pt_regs` (kprobes): 8-byte registers, with bcc's argument aliases. */
-export const PT_REGS: ContextLayout = {
-  struct: "pt_regs",
-  fields: Object.fromEntries(PT_REGS_X86_64.map((name, i) => [name, { offset: i * 8, size: 8 } satisfies ContextField])),
-  // The System V argument registers; `ret` is the return value register (PT_REGS_RC).
-  aliases: { parm1: "di", parm2: "si", parm3: "dx", parm4: "cx", parm5: "r8", ret: "ax", fp: "bp" },
-};
 
 /** Resolves `name` (or an alias) in a context layout. */
 export function contextField(layout: ContextLayout, name: string): ContextField | undefined {

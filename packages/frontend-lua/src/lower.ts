@@ -15,6 +15,7 @@
  * Every instruction carries the location of the expression or statement it came from.
  */
 import { BasicBlock, Builder, type Function, type Module, removeUnreachableBlocks, i64, ptrType, type Value } from "@luabpf/ir";
+import { BPF_FUNC } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { Accesses, type Emitter } from "./access.js";
 import { HELPER_BUILTINS } from "./builtins.js";
@@ -686,7 +687,7 @@ class BodyLowering implements Emitter {
       case "builtin":
         if (v.name === "xadd") return this.xadd(e, args);
         if (args.length > 0) return this.fail(args[0]!, `${v.name}() takes no arguments`);
-        return this.ops.number(this.b.callHelper(HELPER_BUILTINS[v.name]!.helper, []));
+        return this.ops.number(this.b.callHelper(BPF_FUNC[HELPER_BUILTINS[v.name]!.helper], []));
       case "library":
         return this.fail(callee, `${describeStatic(v)} can only be called at the top level of the file`);
       case "function":

@@ -1,15 +1,35 @@
 /**
  * Parsing: luaparse with Lua 5.3 syntax (integer division and bitwise operators), node
  * locations and ranges. luaparse's SyntaxError becomes a located {@link CompileError}.
+ *
+ * LuaJIT's 64-bit integer literals (`5ULL`, `5LL`, `0x1ULL`), which bcc programs use,
+ * are not Lua 5.3 syntax: a small scan over the source (skipping strings and comments)
+ * finds them first, records each suffix by the literal's offset, and blanks the suffix
+ * out with spaces so that every line and column stays where it was. The lowering asks
+ * {@link ParsedChunk.cdataSuffix} for a literal's suffix.
  */
 import { CompileError, InternalError } from "@luabpf/ir";
 import luaparse from "luaparse";
 import type * as lua from "luaparse";
 
-/** Parses `source`; throws a CompileError on a syntax error. */
-export function parseLua(source: string, file: string): lua.Chunk {
+/** A parsed file and what the pre-scan found. */
+export interface ParsedChunk {
+  readonly chunk: lua.Chunk;
+  /** The LuaJIT cdata suffix of the numeric literal starting at `offset`, if any. */
+  cdataSuffix(literal: lua.NumericLiteral): "ULL" | "LL" | undefined;
+}
+
+/** Parses `source`; throws a CompileError on a syntax error or a binary file. */
+export function parseLua(source: string, file: string): ParsedChunk {
+  const binary = binaryOffset(source);
+  if (binary !== undefined) {
+    const { line, column } = position(source, binary);
+    throw new CompileError({ severity: "error", message: "this is not a Lua source file (it contains binary data)", location: { file, line, column } });
+  }
+  const { text, suffixes } = extractCdataSuffixes(source);
+  let chunk: lua.Chunk;
   try {
-    return luaparse.parse(source, {
+    chunk = luaparse.parse(text, {
       locations: true,
       ranges: true,
       luaVersion: "5.3",
@@ -28,11 +48,119 @@ export function parseLua(source: string, file: string): lua.Chunk {
     }
     throw new InternalError(`luaparse failed unexpectedly: ${String(e)}`, { cause: e });
   }
+  return {
+    chunk,
+    cdataSuffix: (literal) => {
+      const range = (literal as Ranged).range;
+      return range ? suffixes.get(range[0]) : undefined;
+    },
+  };
 }
+
+/** Nodes carry `range` (character offsets) when parsed with `ranges: true`; the typings omit it. */
+export type Ranged = { range?: [number, number] };
 
 /** The extra fields luaparse puts on its SyntaxError (column is 0-based). */
 interface LuaSyntaxError extends SyntaxError {
   line: number;
   column: number;
   index: number;
+}
+
+/** The offset of the first NUL or other control byte no text file holds, if any. */
+function binaryOffset(source: string): number | undefined {
+  // eslint-disable-next-line no-control-regex
+  const m = /[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]/.exec(source);
+  return m ? m.index : undefined;
+}
+
+function position(source: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset; i++) {
+    if (source.charCodeAt(i) === 10) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/**
+ * Finds numeric literals with a LuaJIT `ULL`/`LL` suffix outside strings and comments;
+ * returns the source with those suffixes replaced by spaces, and the suffix by literal
+ * start offset.
+ */
+export function extractCdataSuffixes(source: string): { text: string; suffixes: Map<number, "ULL" | "LL"> } {
+  const suffixes = new Map<number, "ULL" | "LL">();
+  let out: string[] | undefined;
+  const n = source.length;
+  let i = 0;
+  const longBracket = (at: number): number | undefined => {
+    // `[` `=`* `[` → the level, or undefined.
+    if (source[at] !== "[") return undefined;
+    let k = at + 1;
+    while (source[k] === "=") k++;
+    return source[k] === "[" ? k - at - 1 : undefined;
+  };
+  while (i < n) {
+    const c = source[i]!;
+    if (c === "-" && source[i + 1] === "-") {
+      const level = longBracket(i + 2);
+      if (level !== undefined) {
+        const close = source.indexOf(`]${"=".repeat(level)}]`, i + 4 + level);
+        i = close < 0 ? n : close + level + 2;
+      } else {
+        while (i < n && source[i] !== "\n") i++;
+      }
+      continue;
+    }
+    if (c === "[") {
+      const level = longBracket(i);
+      if (level !== undefined) {
+        const close = source.indexOf(`]${"=".repeat(level)}]`, i + 2 + level);
+        i = close < 0 ? n : close + level + 2;
+        continue;
+      }
+    }
+    if (c === '"' || c === "'") {
+      i++;
+      while (i < n && source[i] !== c && source[i] !== "\n") i += source[i] === "\\" ? 2 : 1;
+      i++;
+      continue;
+    }
+    if (/[A-Za-z_]/.test(c)) {
+      while (i < n && /[A-Za-z0-9_]/.test(source[i]!)) i++;
+      continue;
+    }
+    if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(source[i + 1] ?? ""))) {
+      const start = i;
+      if (c === "0" && (source[i + 1] === "x" || source[i + 1] === "X")) {
+        i += 2;
+        while (i < n && /[0-9a-fA-F.]/.test(source[i]!)) i++;
+        if (/[pP]/.test(source[i] ?? "")) {
+          i++;
+          if (/[+-]/.test(source[i] ?? "")) i++;
+          while (i < n && /[0-9]/.test(source[i]!)) i++;
+        }
+      } else {
+        while (i < n && /[0-9.]/.test(source[i]!)) i++;
+        if (/[eE]/.test(source[i] ?? "")) {
+          i++;
+          if (/[+-]/.test(source[i] ?? "")) i++;
+          while (i < n && /[0-9]/.test(source[i]!)) i++;
+        }
+      }
+      const m = /^(?:[uU][lL][lL]|[lL][lL])(?![A-Za-z0-9_])/.exec(source.slice(i, i + 4));
+      if (m) {
+        suffixes.set(start, /^[uU]/.test(m[0]) ? "ULL" : "LL");
+        out ??= source.split("");
+        for (let k = 0; k < m[0].length; k++) out[i + k] = " ";
+        i += m[0].length;
+      }
+      continue;
+    }
+    i++;
+  }
+  return { text: out ? out.join("") : source, suffixes };
 }

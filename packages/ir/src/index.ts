@@ -9,6 +9,7 @@ export * from "./types.js";
 export * from "./opcodes.js";
 export * from "./core.js";
 export * from "./module.js";
+export * from "./ctypes.js";
 export * from "./builder.js";
 export * from "./cfg.js";
 export * from "./print.js";

@@ -20,8 +20,8 @@ import type { CtxPointerKind } from "./interp/memory.js";
 import { CTX_PLACEHOLDER, InterpError, InterpPointer, MemoryObject, type InterpValue } from "./interp/values.js";
 
 export { evalBinary, evalCast, evalCompare, evalUnary } from "./interp/arith.js";
-export { BUILTIN_HELPERS, HelperId, type HelperFn, type InterpContext } from "./interp/helpers.js";
-export { BPF_ANY, BPF_EXIST, BPF_NOEXIST, MapInstance, MapState, type MapBytes } from "./interp/maps.js";
+export { BUILTIN_HELPERS, type HelperFn, type InterpContext } from "./interp/helpers.js";
+export { MapInstance, MapState, type MapBytes } from "./interp/maps.js";
 export type { CtxPointerKind } from "./interp/memory.js";
 export { ctxPointer, formatValue, InterpError, InterpPointer, MemoryObject, type InterpLocation, type InterpValue, type MemoryKind } from "./interp/values.js";
 

@@ -1,13 +1,24 @@
 /**
  * The module: functions, maps, named struct types with C layout, and the license.
  */
+import { MAP_TYPE_NAMES, type MapTypeName } from "@luabpf/platform";
 import { assert, InternalError } from "./errors.js";
 import { Function } from "./core.js";
 import type { IntType, Type } from "./types.js";
+import type { CType } from "./ctypes.js";
 
-/** Map kinds, named as in the Lua dialect and `BPF_MAP_TYPE_*`. */
-export const MAP_KINDS = ["array", "hash", "percpu_array", "percpu_hash", "lru_hash", "lru_percpu_hash", "prog_array", "perf_event_array", "ringbuf"] as const;
-export type MapKind = (typeof MAP_KINDS)[number];
+/** A map kind: a map type of the platform table (`hash`, `percpu_array`, `ringbuf`, ...). */
+export type MapKind = Exclude<MapTypeName, "unspec">;
+
+/**
+ * The map kinds a `map` declaration may name: every map type of @luabpf/platform's table,
+ * the two basic kinds first (messages list them in this order), then by `BPF_MAP_TYPE_*`.
+ */
+export const MAP_KINDS: readonly MapKind[] = Object.freeze([
+  "array",
+  "hash",
+  ...MAP_TYPE_NAMES.filter((k): k is MapKind => k !== "unspec" && k !== "array" && k !== "hash"),
+]);
 
 /** A field of a struct type. */
 export interface StructField {
@@ -73,10 +84,17 @@ export function arrayOf(element: DataType, count: number): ArrayType {
 export interface MapDecl {
   name: string;
   kind: MapKind;
+  /** Layout views of the key and value (what code generation needs: sizes and offsets). */
   key: DataType;
   value: DataType;
   maxEntries: number;
   flags: number;
+  /**
+   * The C types of the key and value, when the front end knows them (for BTF: field
+   * names, signedness, character arrays, bit-fields). `key`/`value` are their layout.
+   */
+  keyType?: CType;
+  valueType?: CType;
 }
 
 /** A compilation unit: what becomes one ELF object. */

@@ -2,7 +2,15 @@
 // errno; a program the verifier refuses becomes a VerifierError that also carries the verifier's
 // log, since that log, not the errno, is what explains the rejection.
 import { getSystemErrorMap } from "node:util";
-import { commandName } from "./constants.js";
+import { BpfCommand } from "@luabpf/platform";
+
+/** Name of a bpf(2) command value (`BPF_MAP_CREATE`), for error messages. */
+export function commandName(command: number): string {
+  for (const [name, value] of Object.entries(BpfCommand)) {
+    if (value === command) return `BPF_${name}`;
+  }
+  return `bpf command ${command}`;
+}
 
 /** Name (`"EPERM"`) and description (`"operation not permitted"`) of an errno value. */
 export function describeErrno(errno: number): { name: string; message: string } {

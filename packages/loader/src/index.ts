@@ -3,12 +3,10 @@
 //   syscall.ts   typed wrappers of single bpf(2) commands (map create/lookup/update/delete/
 //                next-key, program load with verifier log, test run), over ffi.ts (koffi → libc)
 //   object.ts    whole-object loading: maps, map relocations, program types, handles
-//   sections.ts  program type inference from section names (libbpf conventions)
 //   packet.ts    Ethernet/IPv4/TCP/UDP/ICMP test packets from short spec strings
 //   kernel.ts    "does bpf(2) work here?" probe and the test-skipping policy
 
-export { AttachType, BpfCommand, MapType, PER_CPU_MAP_TYPES, ProgramType, UpdateFlags } from "./constants.js";
-export { BpfError, LoaderError, VerifierError, describeErrno } from "./errors.js";
+export { BpfError, LoaderError, VerifierError, commandName, describeErrno } from "./errors.js";
 export {
   close,
   mapCreate,
@@ -31,19 +29,14 @@ export {
   parseCpuList,
   perCpuStride,
   possibleCpus,
-  type BpfObjectInput,
   type LoadObjectOptions,
   type LoadedObject,
   type MapHandle,
-  type ObjectMap,
-  type ObjectProgram,
-  type ObjectRelocation,
   type PerCpuMapHandle,
   type PlainMapHandle,
   type ProgramHandle,
   type ProgramRunOptions,
 } from "./object.js";
-export { KNOWN_SECTIONS, programTypeForSection, type SectionProgramType } from "./sections.js";
 export {
   DESTINATION_MAC,
   ETH_HEADER_LEN,

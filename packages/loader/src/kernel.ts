@@ -1,7 +1,7 @@
 // Probing whether this process can use bpf(2), and the policy tests follow when it cannot:
 // skip locally, fail in CI. The probe creates (and closes) the smallest possible array map,
 // which needs the same privilege as everything else the loader does, without loading a program.
-import { MapType } from "./constants.js";
+import { MapType } from "@luabpf/platform";
 import { close, mapCreate } from "./syscall.js";
 
 /** Whether bpf(2) works here, and why not when it does not. */
@@ -16,7 +16,7 @@ let cached: BpfAvailability | undefined;
 export function bpfAvailable(): BpfAvailability {
   if (cached) return cached;
   try {
-    const fd = mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, name: "luabpf_probe" });
+    const fd = mapCreate({ type: MapType.array, keySize: 4, valueSize: 4, maxEntries: 1, name: "luabpf_probe" });
     close(fd);
     cached = { ok: true };
   } catch (error) {

@@ -3,17 +3,15 @@
 // section name, and load the programs. The result holds the file descriptors and offers
 // handles to run programs and to read and write maps.
 //
-// The input shape is the `BpfObject` the @luabpf/elf reader produces, restated structurally
-// (only the fields the loader reads) so objects from any source can be loaded; loadObjectFile
-// assigns readObject's result to it, so the compiler checks the two stay compatible.
+// The input is the `BpfObject` of @luabpf/elf (what its reader produces and the compiler
+// packages); program types come from @luabpf/platform's section rules.
 //
 // Failure is atomic: if any map or program fails, every descriptor created so far is closed
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
-import { readObject } from "@luabpf/elf";
-import { BPF_PSEUDO_MAP_FD, LDDW_OPCODE, PER_CPU_MAP_TYPES } from "./constants.js";
+import { readObject, type BpfObject, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
+import { KNOWN_SECTIONS, LDDW_OPCODE, PseudoSrc, mapTypeById, programTypeForSection } from "@luabpf/platform";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
-import { KNOWN_SECTIONS, programTypeForSection } from "./sections.js";
 import {
   close,
   mapCreate,
@@ -25,39 +23,6 @@ import {
   progTestRun,
   type TestRunResult,
 } from "./syscall.js";
-
-/** A map relocation: the `lddw` at byte `offset` of the program's code must load map `symbol`. */
-export interface ObjectRelocation {
-  offset: number;
-  symbol: string;
-}
-
-/** A program of an object, as the ELF reader gives it. */
-export interface ObjectProgram {
-  name: string;
-  section: string;
-  /** Instructions, 8-byte slots. */
-  code: Uint8Array;
-  relocations: readonly ObjectRelocation[];
-}
-
-/** A map definition of an object. */
-export interface ObjectMap {
-  name: string;
-  /** A {@link MapType} value. */
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-}
-
-/** A BPF object to load (structurally the `BpfObject` of @luabpf/elf). */
-export interface BpfObjectInput {
-  license: string;
-  programs: readonly ObjectProgram[];
-  maps: readonly ObjectMap[];
-}
 
 /** Options of {@link loadObject}. */
 export interface LoadObjectOptions {
@@ -82,7 +47,7 @@ export interface ProgramRunOptions {
 export interface ProgramHandle {
   readonly name: string;
   readonly section: string;
-  /** The {@link ProgramType} it was loaded as. */
+  /** The `BPF_PROG_TYPE_*` value it was loaded as (`programTypeById` of @luabpf/platform). */
   readonly type: number;
   readonly fd: number;
   /** Runs the program in the kernel on `packet` (BPF_PROG_TEST_RUN). */
@@ -92,7 +57,7 @@ export interface ProgramHandle {
 interface MapHandleBase {
   readonly name: string;
   readonly fd: number;
-  /** The {@link MapType} it was created as. */
+  /** The `BPF_MAP_TYPE_*` value it was created as. */
   readonly type: number;
   readonly keySize: number;
   readonly valueSize: number;
@@ -108,7 +73,7 @@ export interface PlainMapHandle extends MapHandleBase {
   readonly perCpu: false;
   /** The value under `key`, or undefined. */
   get(key: Uint8Array): Uint8Array | undefined;
-  /** Stores `value` (exactly `valueSize` bytes); `flags` is an UpdateFlags value. */
+  /** Stores `value` (exactly `valueSize` bytes); `flags` is an `UpdateFlag` value (@luabpf/platform). */
   set(key: Uint8Array, value: Uint8Array, flags?: number): void;
   /** Every key with its value. */
   entries(): IterableIterator<[Uint8Array, Uint8Array]>;
@@ -149,7 +114,7 @@ export interface LoadedObject {
  * @throws VerifierError when the verifier rejects a program (message names the program)
  * @throws BpfError when the kernel refuses a map or program for another reason
  */
-export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = {}): LoadedObject {
+export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): LoadedObject {
   const fds: number[] = [];
   const maps = new Map<string, MapHandle>();
   const programs = new Map<string, ProgramHandle>();
@@ -227,7 +192,7 @@ export function loadObject(object: BpfObjectInput, options: LoadObjectOptions = 
  */
 export function loadObjectFile(path: string, options: LoadObjectOptions = {}): LoadedObject {
   const bytes = readFileSync(path);
-  let object: BpfObjectInput;
+  let object: BpfObject;
   try {
     object = readObject(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (error) {
@@ -258,7 +223,7 @@ export function bindMapRelocations(
     if (offset < 0 || offset + 16 > code.length) fail(`an lddw there would lie outside the ${code.length}-byte code`);
     if (code[offset] !== LDDW_OPCODE) fail(`instruction opcode is 0x${code[offset]!.toString(16)}, not lddw (0x18)`);
     const map = maps.get(relocation.symbol) ?? fail(`no map named ${relocation.symbol} in the object`);
-    code[offset + 1] = (code[offset + 1]! & 0x0f) | (BPF_PSEUDO_MAP_FD << 4);
+    code[offset + 1] = (code[offset + 1]! & 0x0f) | (PseudoSrc.MAP_FD << 4);
     view.setInt32(offset + 4, map.fd, true);
     view.setInt32(offset + 12, 0, true);
   }
@@ -330,7 +295,7 @@ function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
       }
     },
   };
-  if (!PER_CPU_MAP_TYPES.has(map.type)) {
+  if (!mapTypeById(map.type)?.hasPerCpuValue()) {
     const handle: PlainMapHandle = {
       ...base,
       perCpu: false,

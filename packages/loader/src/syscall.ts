@@ -10,7 +10,7 @@
 // key_size / value_size bytes behind the pointers, so callers must pass buffers of those sizes
 // (the map handles of object.ts check them).
 import { closeSync } from "node:fs";
-import { BPF_OBJ_NAME_LEN, BpfCommand } from "./constants.js";
+import { BPF_OBJ_NAME_LEN, BpfCommand } from "@luabpf/platform";
 import { BpfError, VerifierError } from "./errors.js";
 import { addressOf, nativeBuffer, nativeCopy, rawBpf } from "./ffi.js";
 
@@ -105,7 +105,7 @@ export function mapLookup(fd: number, key: Uint8Array, valueSize: number): Uint8
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
-/** BPF_MAP_UPDATE_ELEM: stores `value` under `key`; `flags` is an {@link UpdateFlags} value. */
+/** BPF_MAP_UPDATE_ELEM: stores `value` under `key`; `flags` is an `UpdateFlag` value (@luabpf/platform). */
 export function mapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags = 0): void {
   const keyBuffer = nativeCopy(key);
   const valueBuffer = nativeCopy(value);

@@ -4,6 +4,7 @@
 //   bytes 4–7 imm (s32)
 // Deliberately independent of @luabpf/backend-ebpf, so a bug there cannot hide here.
 
+import { BPF_FUNC } from "@luabpf/platform";
 export function slot(opcode: number, dst: number, src: number, off: number, imm: number): Uint8Array {
   const bytes = new Uint8Array(8);
   const view = new DataView(bytes.buffer);
@@ -51,8 +52,8 @@ export const exit = () => slot(0x95, 0, 0, 0, 0);
 export const lddw = (dst: number, imm: bigint) =>
   program(slot(0x18, dst, 0, 0, Number(BigInt.asIntN(32, imm))), slot(0, 0, 0, 0, Number(BigInt.asIntN(32, imm >> 32n))));
 
-/** Helper ids (enum bpf_func_id). */
-export const BPF_FUNC_map_lookup_elem = 1;
+/** Helper ids come from the platform table. */
+export const BPF_FUNC_map_lookup_elem = BPF_FUNC.map_lookup_elem;
 
 /** Little-endian encodings of map keys and values. */
 export const u32 = (value: number) => {

@@ -1,11 +1,12 @@
 // End-to-end with the ELF package: an object written by @luabpf/elf's writeObject is read back
 // by loadObjectFile (through readObject) and run on the kernel.
+import { MapType } from "@luabpf/platform";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeObject } from "@luabpf/elf";
 import { describe, expect, it } from "vitest";
-import { MapType, buildPacket, kernelOrSkip, loadObjectFile } from "../src/index.js";
+import { buildPacket, kernelOrSkip, loadObjectFile } from "../src/index.js";
 import { BPF_FUNC_map_lookup_elem, R0, R1, R2, R10, addImm, atomicAdd64, call, exit, jeqImm, lddw, movImm, movReg, program, readU64, stw, u32 } from "./asm.js";
 
 const kernel = kernelOrSkip();
@@ -26,7 +27,7 @@ describe.skipIf(!kernel)("loadObjectFile", () => {
     );
     const bytes = writeObject({
       license: "GPL",
-      maps: [{ name: "packets", type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 }],
+      maps: [{ name: "packets", type: MapType.array, keySize: 4, valueSize: 8, maxEntries: 1, flags: 0 }],
       programs: [{ name: "count_packets", section: "xdp", code, relocations: [{ offset: 24, symbol: "packets" }] }],
     });
     const dir = mkdtempSync(join(tmpdir(), "luabpf-loader-"));

@@ -1,10 +1,10 @@
 // Kernel tests of the map wrappers and map handles: every common map type is created,
 // written, read, iterated and (where the type allows) deleted from, on the real kernel.
+import { MapType, UpdateFlag } from "@luabpf/platform";
+import { type ObjectMap } from "@luabpf/elf";
 import { describe, expect, it } from "vitest";
 import {
   BpfError,
-  MapType,
-  UpdateFlags,
   close,
   kernelOrSkip,
   loadObject,
@@ -17,7 +17,6 @@ import {
   perCpuStride,
   possibleCpus,
   type MapHandle,
-  type ObjectMap,
   type PerCpuMapHandle,
   type PlainMapHandle,
 } from "../src/index.js";
@@ -53,11 +52,11 @@ describe("per-CPU layout helpers", () => {
 
 describe.skipIf(!kernel)("map syscalls on the kernel", () => {
   it("hash: update, lookup, next_key, delete through the raw wrappers", () => {
-    const fd = mapCreate({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 8, name: "raw-hash!" });
+    const fd = mapCreate({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 8, name: "raw-hash!" });
     try {
       expect(mapLookup(fd, u32(1), 8)).toBeUndefined();
       mapUpdate(fd, u32(1), u64(100));
-      mapUpdate(fd, u32(2), u64(200), UpdateFlags.NOEXIST);
+      mapUpdate(fd, u32(2), u64(200), UpdateFlag.NOEXIST);
       expect(readU64(mapLookup(fd, u32(1), 8)!)).toBe(100n);
       const keys: number[] = [];
       for (let key = mapNextKey(fd, undefined, 4); key; key = mapNextKey(fd, key, 4)) keys.push(readU32(key));
@@ -71,15 +70,15 @@ describe.skipIf(!kernel)("map syscalls on the kernel", () => {
   });
 
   it("reports errno names and the command in BpfError", () => {
-    const fd = mapCreate({ type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 1 });
+    const fd = mapCreate({ type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 1 });
     try {
       mapUpdate(fd, u32(1), u64(1));
-      const exists = catchError(() => mapUpdate(fd, u32(1), u64(2), UpdateFlags.NOEXIST));
+      const exists = catchError(() => mapUpdate(fd, u32(1), u64(2), UpdateFlag.NOEXIST));
       expect(exists).toBeInstanceOf(BpfError);
       expect(exists).toMatchObject({ code: "EEXIST", command: "BPF_MAP_UPDATE_ELEM" });
       const full = catchError(() => mapUpdate(fd, u32(2), u64(2)));
       expect(full).toMatchObject({ code: "E2BIG" });
-      const missing = catchError(() => mapUpdate(fd, u32(3), u64(3), UpdateFlags.EXIST));
+      const missing = catchError(() => mapUpdate(fd, u32(3), u64(3), UpdateFlag.EXIST));
       expect(missing).toMatchObject({ code: "ENOENT" });
     } finally {
       close(fd);
@@ -92,7 +91,7 @@ describe.skipIf(!kernel)("map syscalls on the kernel", () => {
   });
 
   it("array: every index exists, holds zero, cannot be deleted", () => {
-    withMap<PlainMapHandle>({ name: "arr", type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }, (map) => {
+    withMap<PlainMapHandle>({ name: "arr", type: MapType.array, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }, (map) => {
       expect(map.perCpu).toBe(false);
       expect(readU64(map.get(u32(3))!)).toBe(0n);
       expect(map.get(u32(4))).toBeUndefined();
@@ -112,7 +111,7 @@ describe.skipIf(!kernel)("map syscalls on the kernel", () => {
   });
 
   it("hash: set, get, iterate, delete through a handle", () => {
-    withMap<PlainMapHandle>({ name: "hsh", type: MapType.HASH, keySize: 4, valueSize: 4, maxEntries: 16, flags: 0 }, (map) => {
+    withMap<PlainMapHandle>({ name: "hsh", type: MapType.hash, keySize: 4, valueSize: 4, maxEntries: 16, flags: 0 }, (map) => {
       for (const k of [5, 9, 1]) map.set(u32(k), u32(k * 10));
       expect(sortedU32Keys(map.keys())).toEqual([1, 5, 9]);
       const entries = new Map([...map.entries()].map(([k, v]) => [readU32(k), readU32(v)]));
@@ -120,12 +119,12 @@ describe.skipIf(!kernel)("map syscalls on the kernel", () => {
       expect(map.delete(u32(5))).toBe(true);
       expect(map.delete(u32(5))).toBe(false);
       expect(sortedU32Keys(map.keys())).toEqual([1, 9]);
-      expect(catchError(() => map.set(u32(1), u32(0), UpdateFlags.NOEXIST))).toMatchObject({ code: "EEXIST" });
+      expect(catchError(() => map.set(u32(1), u32(0), UpdateFlag.NOEXIST))).toMatchObject({ code: "EEXIST" });
     });
   });
 
   it("lru_hash: keeps at most maxEntries keys and the newest key survives", () => {
-    withMap<PlainMapHandle>({ name: "lru", type: MapType.LRU_HASH, keySize: 4, valueSize: 8, maxEntries: 64, flags: 0 }, (map) => {
+    withMap<PlainMapHandle>({ name: "lru", type: MapType.lru_hash, keySize: 4, valueSize: 8, maxEntries: 64, flags: 0 }, (map) => {
       for (let k = 0; k < 200; k++) map.set(u32(k), u64(k));
       const keys = sortedU32Keys(map.keys());
       expect(keys.length).toBeGreaterThan(0);
@@ -138,7 +137,7 @@ describe.skipIf(!kernel)("map syscalls on the kernel", () => {
 
   it("percpu_array: one value per possible CPU", () => {
     const cpus = possibleCpus();
-    withMap<PerCpuMapHandle>({ name: "pca", type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, flags: 0 }, (map) => {
+    withMap<PerCpuMapHandle>({ name: "pca", type: MapType.percpu_array, keySize: 4, valueSize: 4, maxEntries: 2, flags: 0 }, (map) => {
       expect(map.perCpu).toBe(true);
       expect(map.cpuCount).toBe(cpus);
       expect(map.get(u32(0))!.map(readU32)).toEqual(new Array(cpus).fill(0));
@@ -157,7 +156,7 @@ describe.skipIf(!kernel)("map syscalls on the kernel", () => {
 
   it("percpu_hash: per-CPU values under hash keys, with value sizes not a multiple of 8", () => {
     const cpus = possibleCpus();
-    withMap<PerCpuMapHandle>({ name: "pch", type: MapType.PERCPU_HASH, keySize: 8, valueSize: 12, maxEntries: 8, flags: 0 }, (map) => {
+    withMap<PerCpuMapHandle>({ name: "pch", type: MapType.percpu_hash, keySize: 8, valueSize: 12, maxEntries: 8, flags: 0 }, (map) => {
       const value = (cpu: number) => Uint8Array.from({ length: 12 }, (_, i) => cpu * 16 + i);
       map.set(u64(77), Array.from({ length: cpus }, (_, cpu) => value(cpu)));
       const got = map.get(u64(77))!;

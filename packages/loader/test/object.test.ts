@@ -1,22 +1,18 @@
 // Tests of whole-object loading: relocation binding (pure), section-name inference (pure),
 // and on the kernel a counter program whose map is bound through a relocation, run with
 // repeat = 5 against each counter map type.
+import { KNOWN_SECTIONS, MapType, ProgramType, programTypeForSection } from "@luabpf/platform";
+import { type BpfObject, type ObjectMap } from "@luabpf/elf";
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   BpfError,
-  KNOWN_SECTIONS,
   LoaderError,
-  MapType,
-  ProgramType,
   VerifierError,
   bindMapRelocations,
   buildPacket,
   kernelOrSkip,
   loadObject,
-  programTypeForSection,
-  type BpfObjectInput,
-  type ObjectMap,
 } from "../src/index.js";
 import {
   BPF_FUNC_map_lookup_elem,
@@ -63,7 +59,7 @@ function counterProgram(key: number): Uint8Array {
 }
 const COUNTER_LDDW_OFFSET = 3 * 8;
 
-function counterObject(mapType: number, key = 1, section = "socket"): BpfObjectInput {
+function counterObject(mapType: number, key = 1, section = "socket"): BpfObject {
   return {
     license: "GPL",
     maps: [{ name: "counts", type: mapType, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }],
@@ -75,17 +71,17 @@ function counterObject(mapType: number, key = 1, section = "socket"): BpfObjectI
 
 describe("section names", () => {
   it.each([
-    ["socket", ProgramType.SOCKET_FILTER],
-    ["socket/filter", ProgramType.SOCKET_FILTER],
-    ["xdp", ProgramType.XDP],
-    ["tc", ProgramType.SCHED_CLS],
-    ["tc/ingress", ProgramType.SCHED_CLS],
-    ["classifier", ProgramType.SCHED_CLS],
-    ["kprobe/do_nanosleep", ProgramType.KPROBE],
-    ["kretprobe/do_nanosleep", ProgramType.KPROBE],
-    ["tracepoint/syscalls/sys_enter_write", ProgramType.TRACEPOINT],
-    ["tp/sched/sched_switch", ProgramType.TRACEPOINT],
-    ["raw_tp/sys_enter", ProgramType.RAW_TRACEPOINT],
+    ["socket", ProgramType.socket_filter],
+    ["socket/filter", ProgramType.socket_filter],
+    ["xdp", ProgramType.xdp],
+    ["tc", ProgramType.sched_cls],
+    ["tc/ingress", ProgramType.sched_cls],
+    ["classifier", ProgramType.sched_cls],
+    ["kprobe/do_nanosleep", ProgramType.kprobe],
+    ["kretprobe/do_nanosleep", ProgramType.kprobe],
+    ["tracepoint/syscalls/sys_enter_write", ProgramType.tracepoint],
+    ["tp/sched/sched_switch", ProgramType.tracepoint],
+    ["raw_tp/sys_enter", ProgramType.raw_tracepoint],
   ])("%s is program type %i", (section, type) => {
     expect(programTypeForSection(section)?.type).toBe(type);
   });
@@ -95,7 +91,7 @@ describe("section names", () => {
   });
 
   it("xdp programs declare the XDP attach type, as libbpf does", () => {
-    expect(programTypeForSection("xdp")).toEqual({ type: ProgramType.XDP, expectedAttachType: 37 });
+    expect(programTypeForSection("xdp")).toEqual({ type: ProgramType.xdp, expectedAttachType: 37 });
   });
 });
 
@@ -131,9 +127,9 @@ describe.skipIf(!kernel)("objects on the kernel", () => {
   const packet = buildPacket("udp,sport=53,dport=1000");
 
   it.each([
-    ["array", MapType.ARRAY, false],
-    ["hash", MapType.HASH, true],
-    ["lru_hash", MapType.LRU_HASH, true],
+    ["array", MapType.array, false],
+    ["hash", MapType.hash, true],
+    ["lru_hash", MapType.lru_hash, true],
   ])("counter in a %s map reaches 5 after repeat = 5", (_, type, needsKey) => {
     const loaded = loadObject(counterObject(type));
     try {
@@ -152,8 +148,8 @@ describe.skipIf(!kernel)("objects on the kernel", () => {
   });
 
   it.each([
-    ["percpu_array", MapType.PERCPU_ARRAY, false],
-    ["percpu_hash", MapType.PERCPU_HASH, true],
+    ["percpu_array", MapType.percpu_array, false],
+    ["percpu_hash", MapType.percpu_hash, true],
   ])("counter in a %s map sums to 5 over CPUs after repeat = 5", (_, type, needsKey) => {
     const loaded = loadObject(counterObject(type, 2, "tc"));
     try {
@@ -172,9 +168,9 @@ describe.skipIf(!kernel)("objects on the kernel", () => {
   });
 
   it("loads several programs of different types sharing one map", () => {
-    const object: BpfObjectInput = {
+    const object: BpfObject = {
       license: "GPL",
-      maps: [{ name: "counts", type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }],
+      maps: [{ name: "counts", type: MapType.array, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }],
       programs: [
         { name: "on_socket", section: "socket", code: counterProgram(0), relocations: [{ offset: COUNTER_LDDW_OFFSET, symbol: "counts" }] },
         { name: "on_xdp", section: "xdp", code: counterProgram(1), relocations: [{ offset: COUNTER_LDDW_OFFSET, symbol: "counts" }] },
@@ -185,10 +181,10 @@ describe.skipIf(!kernel)("objects on the kernel", () => {
     const loaded = loadObject(object);
     try {
       expect([...loaded.programs.values()].map((p) => [p.name, p.type])).toEqual([
-        ["on_socket", ProgramType.SOCKET_FILTER],
-        ["on_xdp", ProgramType.XDP],
-        ["on_tc", ProgramType.SCHED_CLS],
-        ["on_kprobe", ProgramType.KPROBE],
+        ["on_socket", ProgramType.socket_filter],
+        ["on_xdp", ProgramType.xdp],
+        ["on_tc", ProgramType.sched_cls],
+        ["on_kprobe", ProgramType.kprobe],
       ]);
       loaded.programs.get("on_socket")!.testRun(packet, { repeat: 1 });
       loaded.programs.get("on_xdp")!.testRun(packet, { repeat: 2 });
@@ -203,9 +199,9 @@ describe.skipIf(!kernel)("objects on the kernel", () => {
 
   it("a verifier rejection names the program and section, and closes what was created", () => {
     const before = openFdCount();
-    const object: BpfObjectInput = {
+    const object: BpfObject = {
       license: "GPL",
-      maps: [{ name: "counts", type: MapType.HASH, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }],
+      maps: [{ name: "counts", type: MapType.hash, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 }],
       programs: [
         { name: "good", section: "xdp", code: program(movImm(R0, 2), exit()), relocations: [] },
         { name: "bad", section: "socket", code: exit(), relocations: [] },
@@ -219,25 +215,25 @@ describe.skipIf(!kernel)("objects on the kernel", () => {
   });
 
   it("a map the kernel refuses is a BpfError naming the map", () => {
-    const bad: ObjectMap = { name: "huge_key", type: MapType.ARRAY, keySize: 8, valueSize: 8, maxEntries: 1, flags: 0 };
+    const bad: ObjectMap = { name: "huge_key", type: MapType.array, keySize: 8, valueSize: 8, maxEntries: 1, flags: 0 };
     const error = catchError(() => loadObject({ license: "GPL", maps: [bad], programs: [] }));
     expect(error).toBeInstanceOf(BpfError);
     expect((error as Error).message).toMatch(/^map huge_key: BPF_MAP_CREATE failed: EINVAL/);
   });
 
   it("an unknown section is a LoaderError listing the known ones", () => {
-    const error = catchError(() => loadObject(counterObject(MapType.ARRAY, 1, "mysection")));
+    const error = catchError(() => loadObject(counterObject(MapType.array, 1, "mysection")));
     expect(error).toBeInstanceOf(LoaderError);
     expect((error as Error).message).toContain("program count (section mysection): cannot infer the program type");
     expect((error as Error).message).toContain(KNOWN_SECTIONS.join(", "));
   });
 
   it("programTypes overrides inference from the section name", () => {
-    const loaded = loadObject(counterObject(MapType.ARRAY, 1, "mysection"), {
-      programTypes: { count: { type: ProgramType.SCHED_CLS } },
+    const loaded = loadObject(counterObject(MapType.array, 1, "mysection"), {
+      programTypes: { count: { type: ProgramType.sched_cls } },
     });
     try {
-      expect(loaded.programs.get("count")!.type).toBe(ProgramType.SCHED_CLS);
+      expect(loaded.programs.get("count")!.type).toBe(ProgramType.sched_cls);
     } finally {
       loaded.close();
     }
@@ -245,7 +241,7 @@ describe.skipIf(!kernel)("objects on the kernel", () => {
 
   it("close() releases every descriptor and is idempotent", () => {
     const before = openFdCount();
-    const loaded = loadObject(counterObject(MapType.HASH));
+    const loaded = loadObject(counterObject(MapType.hash));
     expect(openFdCount()).toBe(before + 2);
     loaded.close();
     loaded.close();

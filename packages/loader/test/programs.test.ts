@@ -10,10 +10,10 @@
 //   offset 0 reads the first destination MAC byte.
 // - XDP: the program sees the whole frame; XDP_PASS leaves data_out equal to the input.
 // Every network test run needs at least 14 bytes of input (an Ethernet header).
+import { ProgramType } from "@luabpf/platform";
 import { describe, expect, it } from "vitest";
 import {
   BpfError,
-  ProgramType,
   VerifierError,
   buildPacket,
   close,
@@ -44,7 +44,7 @@ describe.skipIf(!kernel)("programs on the kernel", () => {
   const packet = buildPacket("tcp,dport=80,len=120");
 
   it("socket filter: skb->len is the frame length minus the Ethernet header", () => {
-    withProgram({ type: ProgramType.SOCKET_FILTER, insns: SKB_LEN, license: "GPL", name: "skb_len" }, (fd) => {
+    withProgram({ type: ProgramType.socket_filter, insns: SKB_LEN, license: "GPL", name: "skb_len" }, (fd) => {
       const result = progTestRun(fd, { data: packet, repeat: 1 });
       expect(packet.length).toBe(120);
       expect(result.retval).toBe(packet.length - 14);
@@ -54,31 +54,31 @@ describe.skipIf(!kernel)("programs on the kernel", () => {
     });
     for (const spec of ["udp,sport=53,dport=1000", "icmp", "tcp,len=1400"]) {
       const other = buildPacket(spec);
-      withProgram({ type: ProgramType.SOCKET_FILTER, insns: SKB_LEN, license: "GPL" }, (fd) => {
+      withProgram({ type: ProgramType.socket_filter, insns: SKB_LEN, license: "GPL" }, (fd) => {
         expect(progTestRun(fd, { data: other }).retval).toBe(other.length - 14);
       });
     }
   });
 
   it("socket filter: packet data starts at the IPv4 header", () => {
-    withProgram({ type: ProgramType.SOCKET_FILTER, insns: FIRST_BYTE, license: "GPL" }, (fd) => {
+    withProgram({ type: ProgramType.socket_filter, insns: FIRST_BYTE, license: "GPL" }, (fd) => {
       expect(progTestRun(fd, { data: packet }).retval).toBe(0x45);
     });
   });
 
   it("sched_cls: skb->len is the whole frame and data starts at the MAC header", () => {
-    withProgram({ type: ProgramType.SCHED_CLS, insns: SKB_LEN, license: "GPL", name: "tc_len" }, (fd) => {
+    withProgram({ type: ProgramType.sched_cls, insns: SKB_LEN, license: "GPL", name: "tc_len" }, (fd) => {
       const result = progTestRun(fd, { data: packet, repeat: 3 });
       expect(result.retval).toBe(packet.length);
       expect([...result.dataOut]).toEqual([...packet]);
     });
-    withProgram({ type: ProgramType.SCHED_CLS, insns: FIRST_BYTE, license: "GPL" }, (fd) => {
+    withProgram({ type: ProgramType.sched_cls, insns: FIRST_BYTE, license: "GPL" }, (fd) => {
       expect(progTestRun(fd, { data: packet }).retval).toBe(packet[0]);
     });
   });
 
   it("xdp: returns XDP_PASS and leaves the packet unchanged", () => {
-    withProgram({ type: ProgramType.XDP, insns: program(movImm(R0, XDP_PASS), exit()), license: "GPL", name: "pass" }, (fd) => {
+    withProgram({ type: ProgramType.xdp, insns: program(movImm(R0, XDP_PASS), exit()), license: "GPL", name: "pass" }, (fd) => {
       const result = progTestRun(fd, { data: packet, repeat: 10 });
       expect(result.retval).toBe(XDP_PASS);
       expect([...result.dataOut]).toEqual([...packet]);
@@ -86,23 +86,23 @@ describe.skipIf(!kernel)("programs on the kernel", () => {
   });
 
   it("retval is reported as an unsigned 32-bit number", () => {
-    withProgram({ type: ProgramType.SOCKET_FILTER, insns: program(movImm(R0, -1), exit()), license: "GPL" }, (fd) => {
+    withProgram({ type: ProgramType.socket_filter, insns: program(movImm(R0, -1), exit()), license: "GPL" }, (fd) => {
       expect(progTestRun(fd, { data: packet }).retval).toBe(0xffffffff);
     });
   });
 
   it("loads a kprobe program and a tracepoint program (load only)", () => {
     const returnZero = program(movImm(R0, 0), exit());
-    withProgram({ type: ProgramType.KPROBE, insns: returnZero, license: "GPL", name: "do_nanosleep" }, (fd) => {
+    withProgram({ type: ProgramType.kprobe, insns: returnZero, license: "GPL", name: "do_nanosleep" }, (fd) => {
       expect(fd).toBeGreaterThan(2);
     });
-    withProgram({ type: ProgramType.TRACEPOINT, insns: returnZero, license: "GPL", name: "tp" }, (fd) => {
+    withProgram({ type: ProgramType.tracepoint, insns: returnZero, license: "GPL", name: "tp" }, (fd) => {
       expect(fd).toBeGreaterThan(2);
     });
   });
 
   it("exit without setting r0: VerifierError quoting 'R0 !read_ok'", () => {
-    const error = catchError(() => progLoad({ type: ProgramType.SOCKET_FILTER, insns: exit(), license: "GPL", name: "no_r0" }));
+    const error = catchError(() => progLoad({ type: ProgramType.socket_filter, insns: exit(), license: "GPL", name: "no_r0" }));
     expect(error).toBeInstanceOf(VerifierError);
     const verifierError = error as VerifierError;
     expect(verifierError.log).toContain("R0 !read_ok");
@@ -113,13 +113,13 @@ describe.skipIf(!kernel)("programs on the kernel", () => {
 
   it("reading an uninitialised register: VerifierError quoting 'R2 !read_ok'", () => {
     const insns = program(movReg(R0, R2), exit());
-    const error = catchError(() => progLoad({ type: ProgramType.XDP, insns, license: "GPL" }));
+    const error = catchError(() => progLoad({ type: ProgramType.xdp, insns, license: "GPL" }));
     expect(error).toBeInstanceOf(VerifierError);
     expect((error as VerifierError).message).toContain("R2 !read_ok");
   });
 
   it("log level 2 still loads a valid program (the log is collected, not an error)", () => {
-    withProgram({ type: ProgramType.XDP, insns: program(movImm(R0, XDP_PASS), exit()), license: "GPL", logLevel: 2, logSize: 128 }, (fd) => {
+    withProgram({ type: ProgramType.xdp, insns: program(movImm(R0, XDP_PASS), exit()), license: "GPL", logLevel: 2, logSize: 128 }, (fd) => {
       expect(progTestRun(fd, { data: packet }).retval).toBe(XDP_PASS);
     });
   });
@@ -127,7 +127,7 @@ describe.skipIf(!kernel)("programs on the kernel", () => {
   it("a verifier log larger than the initial buffer is retried with the size the kernel reports", () => {
     // 40 moves then an exit without r0: the level-2 log lists every instruction's state.
     const insns = program(...Array.from({ length: 40 }, (_, i) => movImm(R2, i)), exit());
-    const error = catchError(() => progLoad({ type: ProgramType.XDP, insns, license: "GPL", logLevel: 2, logSize: 128 }));
+    const error = catchError(() => progLoad({ type: ProgramType.xdp, insns, license: "GPL", logLevel: 2, logSize: 128 }));
     expect(error).toBeInstanceOf(VerifierError);
     const log = (error as VerifierError).log;
     expect(log.length).toBeGreaterThan(128);
@@ -143,12 +143,12 @@ describe.skipIf(!kernel)("programs on the kernel", () => {
   });
 
   it("rejects code that is not whole instructions before calling the kernel", () => {
-    expect(() => progLoad({ type: ProgramType.XDP, insns: new Uint8Array(12), license: "GPL" })).toThrow(RangeError);
-    expect(() => progLoad({ type: ProgramType.XDP, insns: new Uint8Array(0), license: "GPL" })).toThrow(RangeError);
+    expect(() => progLoad({ type: ProgramType.xdp, insns: new Uint8Array(12), license: "GPL" })).toThrow(RangeError);
+    expect(() => progLoad({ type: ProgramType.xdp, insns: new Uint8Array(0), license: "GPL" })).toThrow(RangeError);
   });
 
   it("test run on a packet shorter than an Ethernet header fails with EINVAL", () => {
-    withProgram({ type: ProgramType.XDP, insns: program(movImm(R0, XDP_PASS), exit()), license: "GPL" }, (fd) => {
+    withProgram({ type: ProgramType.xdp, insns: program(movImm(R0, XDP_PASS), exit()), license: "GPL" }, (fd) => {
       expect(catchError(() => progTestRun(fd, { data: new Uint8Array(10) }))).toMatchObject({
         code: "EINVAL",
         command: "BPF_PROG_TEST_RUN",

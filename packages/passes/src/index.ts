@@ -56,5 +56,5 @@ export { strengthReduce } from "./passes/strength-reduce.js";
 export { redundantStore } from "./passes/redundant-store.js";
 export { mapLookupCse } from "./passes/map-lookup-cse.js";
 export { correlatedBranch } from "./passes/correlated-branch.js";
-export { helperEffects, callEffects, mayAlias, type HelperEffects } from "./util/memory.js";
+export { callEffects, mayAlias } from "./util/memory.js";
 export * from "./regalloc/index.js";

@@ -1,9 +1,11 @@
 /**
- * eBPF helper functions known to the interpreter: the map helpers, with the kernel's
- * return conventions (0 or a negative errno), and deterministic stand-ins for the clock,
- * the current task and the CPU number. Hosts add or override helpers through
- * `interpret(..., { helpers })`.
+ * The interpreter's implementations of eBPF helpers, keyed by the helper's name in the
+ * platform table (@luabpf/platform, which holds the ids, prototypes and effects): the map
+ * helpers, with the kernel's return conventions (0 or a negative errno), and deterministic
+ * stand-ins for the clock, the current task and the CPU number. Hosts add or override
+ * helpers through `interpret(..., { helpers })`.
  */
+import { BPF_FUNC, UpdateFlag, type HelperName } from "@luabpf/platform";
 import type { Module } from "../module.js";
 import type { MapInstance, MapState } from "./maps.js";
 import { InterpError, InterpPointer, type InterpValue } from "./values.js";
@@ -32,16 +34,6 @@ export interface InterpContext {
  */
 export type HelperFn = (args: InterpValue[], ctx: InterpContext) => InterpValue | number;
 
-/** Kernel helper ids (`BPF_FUNC_*`) the interpreter implements. */
-export const HelperId = {
-  map_lookup_elem: 1,
-  map_update_elem: 2,
-  map_delete_elem: 3,
-  ktime_get_ns: 5,
-  get_smp_processor_id: 8,
-  get_current_pid_tgid: 14,
-} as const;
-
 function arg(args: InterpValue[], i: number, helper: string): InterpValue {
   const v = args[i];
   if (v === undefined) throw new InterpError(`${helper}: missing argument ${i + 1}`);
@@ -54,26 +46,32 @@ function intArg(args: InterpValue[], i: number, helper: string): bigint {
   return v;
 }
 
-/** The built-in helpers, by id. */
-export const BUILTIN_HELPERS: Readonly<Record<number, HelperFn>> = {
-  [HelperId.map_lookup_elem]: (args, ctx) => {
+/** The implementations, by helper name. */
+const IMPLEMENTATIONS: Partial<Record<HelperName, HelperFn>> = {
+  map_lookup_elem: (args, ctx) => {
     const map = ctx.mapOf(arg(args, 0, "map_lookup_elem"));
     const key = ctx.readBytes(arg(args, 1, "map_lookup_elem"), map.keySize);
     const o = map.lookupObject(key);
     return o ? new InterpPointer(o, 0n) : 0n;
   },
-  [HelperId.map_update_elem]: (args, ctx) => {
+  map_update_elem: (args, ctx) => {
     const map = ctx.mapOf(arg(args, 0, "map_update_elem"));
     const key = ctx.readBytes(arg(args, 1, "map_update_elem"), map.keySize);
     const value = ctx.readBytes(arg(args, 2, "map_update_elem"), map.valueSize);
     const flags = BigInt.asUintN(64, intArg(args, 3, "map_update_elem"));
-    return map.update(key, value, flags > 2n ? -1 : Number(flags));
+    // Flags the interpreter does not model (BPF_F_LOCK, ...) are refused like unknown ones.
+    return map.update(key, value, flags > BigInt(UpdateFlag.EXIST) ? -1 : Number(flags));
   },
-  [HelperId.map_delete_elem]: (args, ctx) => {
+  map_delete_elem: (args, ctx) => {
     const map = ctx.mapOf(arg(args, 0, "map_delete_elem"));
     return map.delete(ctx.readBytes(arg(args, 1, "map_delete_elem"), map.keySize));
   },
-  [HelperId.ktime_get_ns]: (_args, ctx) => ctx.time,
-  [HelperId.get_smp_processor_id]: (_args, ctx) => ctx.cpu,
-  [HelperId.get_current_pid_tgid]: (_args, ctx) => ctx.pidTgid,
+  ktime_get_ns: (_args, ctx) => ctx.time,
+  get_smp_processor_id: (_args, ctx) => ctx.cpu,
+  get_current_pid_tgid: (_args, ctx) => ctx.pidTgid,
 };
+
+/** The built-in helpers, by id. */
+export const BUILTIN_HELPERS: Readonly<Record<number, HelperFn>> = Object.freeze(
+  Object.fromEntries(Object.entries(IMPLEMENTATIONS).map(([name, fn]) => [BPF_FUNC[name as HelperName], fn])),
+);

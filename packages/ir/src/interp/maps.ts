@@ -1,25 +1,26 @@
 /**
  * Map state of the interpreter: real key/value stores, one `Uint8Array` per entry.
  *
- * - Array maps (`array`, `percpu_array`) hold a zeroed value for every index below
- *   `maxEntries` (materialised lazily); keys are little-endian u32 indices; entries cannot
- *   be deleted.
- * - Hash maps (`hash`, `percpu_hash`) start empty and refuse new keys when full (-E2BIG).
- *   LRU variants evict the least recently used entry instead.
+ * Which kind of store a map gets is read from the platform table (@luabpf/platform):
+ * - Array-like maps with byte values (`array`, `percpu_array`) hold a zeroed value for
+ *   every index below `maxEntries` (materialised lazily); keys are little-endian u32
+ *   indices; entries cannot be deleted.
+ * - Hash-like maps with byte keys and values (`hash`, `percpu_hash`, `lru_hash`, ...)
+ *   start empty and refuse new keys when full (-E2BIG). LRU variants evict the least
+ *   recently used entry instead.
  * - Per-CPU variants behave as on a machine with one CPU.
+ * - Other kinds (ring buffers, program arrays, ...) have no storage here.
  *
  * A value lives in a {@link MemoryObject} so that pointers returned by `map_lookup_elem`
  * read and write the entry itself. Updating an existing entry copies into the same bytes
  * (pointers stay valid); deleting or evicting it kills the object, so later accesses
  * through old pointers are errors.
  */
+import { MAP_TYPES, UpdateFlag } from "@luabpf/platform";
 import type { MapDecl, MapKind, Module } from "../module.js";
 import { InterpError, MemoryObject } from "./values.js";
 
-/** `BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`. */
-export const BPF_ANY = 0;
-export const BPF_NOEXIST = 1;
-export const BPF_EXIST = 2;
+const { ANY: BPF_ANY, NOEXIST: BPF_NOEXIST, EXIST: BPF_EXIST } = UpdateFlag;
 
 /** Errno values returned (negated) by the map helpers. */
 export const ENOENT = 2;
@@ -35,8 +36,13 @@ interface HashEntry {
   readonly object: MemoryObject;
 }
 
-const ARRAY_KINDS: ReadonlySet<MapKind> = new Set(["array", "percpu_array"]);
-const HASH_KINDS: ReadonlySet<MapKind> = new Set(["hash", "percpu_hash", "lru_hash", "lru_percpu_hash"]);
+/** The store the interpreter keeps for a map kind. */
+function storageOf(kind: MapKind): "array" | "hash" | undefined {
+  const t = MAP_TYPES[kind];
+  if (t.value !== "bytes") return undefined;
+  if (t.isArrayLike()) return "array";
+  return t.isHashLike() && t.key === "bytes" ? "hash" : undefined;
+}
 
 function keyString(key: Uint8Array): string {
   let s = "";
@@ -98,8 +104,9 @@ export class MapInstance {
     this.maxEntries = decl.maxEntries;
     this.handle = new MemoryObject("map", `map ${decl.name}`, new Uint8Array(0));
     this.handle.map = this;
-    if (ARRAY_KINDS.has(decl.kind)) this.array = [];
-    else if (HASH_KINDS.has(decl.kind)) this.hash = new Map();
+    const storage = storageOf(decl.kind);
+    if (storage === "array") this.array = [];
+    else if (storage === "hash") this.hash = new Map();
   }
 
   /** Whether this map kind stores entries the interpreter can look up. */
@@ -153,7 +160,7 @@ export class MapInstance {
   }
 
   private get isLru(): boolean {
-    return this.kind === "lru_hash" || this.kind === "lru_percpu_hash";
+    return MAP_TYPES[this.kind].lru;
   }
 
   /** A copy of the value of `key`, or undefined when absent. */
@@ -241,7 +248,7 @@ export class MapInstance {
       .map((e): [Uint8Array, Uint8Array] => [e.key.slice(), e.object.bytes.slice()]);
   }
 
-  /** False for kinds the interpreter cannot look into (prog_array, perf_event_array, ringbuf). */
+  /** False for kinds the interpreter keeps no store for (prog_array, perf_event_array, ringbuf, ...). */
   get hasStorage(): boolean {
     return this.array !== undefined || this.hash !== undefined;
   }

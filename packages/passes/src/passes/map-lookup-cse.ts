@@ -1,5 +1,5 @@
 /**
- * `map-lookup-cse`: a `call helper 1 (m, k)` (map_lookup_elem) with the same map value and
+ * `map-lookup-cse`: a `call helper 1 (m, k)` (`map_lookup_elem`, by the platform table) with the same map value and
  * the same key pointer as an earlier lookup on every path to it is replaced by the earlier
  * result, when in between no store or atomic may have written the key bytes and no call
  * may have changed a map or written memory (`util/memory.ts`: update, delete, unknown
@@ -17,7 +17,8 @@
  * analyses. Cost: O(instructions × table size).
  */
 import type { BasicBlock, Instruction } from "@luabpf/ir";
-import { HelperId, isInstruction } from "@luabpf/ir";
+import { isInstruction } from "@luabpf/ir";
+import { BPF_FUNC, MAP_TYPES } from "@luabpf/platform";
 import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
@@ -28,7 +29,7 @@ import { callEffects, mayAlias } from "../util/memory.js";
 type Lookups = Map<string, Instruction>;
 
 function isLookup(inst: Instruction): boolean {
-  return inst.opcode === "call" && inst.callee === undefined && inst.helper === HelperId.map_lookup_elem && inst.operands.length === 2;
+  return inst.opcode === "call" && inst.callee === undefined && inst.helper === BPF_FUNC.map_lookup_elem && inst.operands.length === 2;
 }
 
 export const mapLookupCse = defineFunctionPass({
@@ -41,7 +42,7 @@ export const mapLookupCse = defineFunctionPass({
     const mayReorder = (lookup: Instruction): boolean => {
       const m = lookup.operands[0]!;
       const decl = isInstruction(m, "mapref") && m.map !== undefined ? ctx.module?.getMap(m.map) : undefined;
-      return decl === undefined || decl.kind.startsWith("lru");
+      return decl === undefined || MAP_TYPES[decl.kind].lru;
     };
     let changed = false;
     const stack: { bb: BasicBlock; lookups: Lookups }[] = [{ bb: fn.entry, lookups: new Map() }];

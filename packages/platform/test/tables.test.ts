@@ -1,0 +1,72 @@
+// Questions readers ask the tables: section rules, map type properties.
+import { describe, expect, test } from "vitest";
+import { AttachType, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, mapTypeById, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
+
+describe("section rules", () => {
+  test.each([
+    ["socket", "socket_filter", "socket"],
+    ["socket/filter", "socket_filter", "socket"],
+    ["xdp", "xdp", "xdp"],
+    ["tc", "sched_cls", "tc"],
+    ["tc/ingress", "sched_cls", "tc"],
+    ["classifier", "sched_cls", "tc"],
+    ["action", "sched_act", "tc"],
+    ["kprobe/do_nanosleep", "kprobe", "kprobe"],
+    ["kretprobe/do_nanosleep", "kprobe", "kretprobe"],
+    ["uprobe/bin:fn", "kprobe", "uprobe"],
+    ["tracepoint/syscalls/sys_enter_write", "tracepoint", "tracepoint"],
+    ["tp/sched/sched_switch", "tracepoint", "tracepoint"],
+    ["raw_tp/sys_enter", "raw_tracepoint", "raw_tracepoint"],
+    ["perf_event", "perf_event", "perf_event"],
+  ])("%s is a %s program on the %s hook", (section, type, hook) => {
+    expect(sectionRule(section)).toMatchObject({ type, hook });
+    expect(programTypeForSection(section)?.type).toBe(PROGRAM_TYPES[type as keyof typeof PROGRAM_TYPES].id);
+  });
+
+  test.each(["kprobe", "kprobe/", "perf_event/x", "mysection", "xdpfoo", ""])("%j follows no rule", (section) => {
+    expect(sectionRule(section)).toBeUndefined();
+    expect(programTypeForSection(section)).toBeUndefined();
+  });
+
+  test("xdp programs name their expected attach type at load time", () => {
+    expect(programTypeForSection("xdp")).toEqual({ type: ProgramType.xdp, expectedAttachType: AttachType.xdp });
+    expect(programTypeForSection("socket")).toEqual({ type: ProgramType.socket_filter });
+  });
+
+  test("known sections, for messages", () => {
+    expect(KNOWN_SECTIONS).toContain("socket");
+    expect(KNOWN_SECTIONS).toContain("kprobe/…");
+    expect(KNOWN_SECTIONS).not.toContain("kprobe");
+  });
+});
+
+describe("map types", () => {
+  test("numbers by name and back", () => {
+    expect(MapType.hash).toBe(1);
+    expect(MapType.ringbuf).toBe(27);
+    for (const t of Object.values(MAP_TYPES)) expect(mapTypeById(t.id)).toBe(t);
+    expect(mapTypeById(9999)).toBeUndefined();
+    expect(MAP_TYPES.percpu_array.kernelName).toBe("BPF_MAP_TYPE_PERCPU_ARRAY");
+  });
+
+  test("properties", () => {
+    const arrays = Object.values(MAP_TYPES).filter((t) => t.isArrayLike()).map((t) => t.name);
+    expect(arrays).toEqual(["array", "percpu_array", "array_of_maps"]);
+    expect(Object.values(MAP_TYPES).filter((t) => t.hasPerCpuValue()).map((t) => t.name)).toEqual([
+      "percpu_hash", "percpu_array", "lru_percpu_hash", "percpu_cgroup_storage",
+    ]);
+    expect(Object.values(MAP_TYPES).filter((t) => t.lru).map((t) => t.name)).toEqual(["lru_hash", "lru_percpu_hash"]);
+    expect(MAP_TYPES.hash.lookupMayBeNull()).toBe(true);
+    expect(MAP_TYPES.array.lookupMayBeNull()).toBe(false);
+    expect(MAP_TYPES.ringbuf.canLookup()).toBe(false);
+    expect(MAP_TYPES.array.requiredKeySize()).toBe(4);
+    expect(MAP_TYPES.ringbuf.requiredKeySize()).toBe(0);
+    expect(MAP_TYPES.ringbuf.requiredValueSize()).toBe(0);
+    expect(MAP_TYPES.hash.requiredKeySize()).toBeUndefined();
+  });
+
+  test("program types by number", () => {
+    expect(programTypeById(ProgramType.sched_cls)).toMatchObject({ name: "sched_cls", context: "__sk_buff", legacyPacketLoads: true, testRun: "packet_l2" });
+    expect(programTypeById(1234)).toBeUndefined();
+  });
+});
