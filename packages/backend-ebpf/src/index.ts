@@ -20,3 +20,4 @@ export {
 export { emitFunction, layoutFrame, MAX_STACK } from "./emit.js";
 export { compileFunction, compileModule, splitCriticalEdges, type CompiledProgram } from "./compile.js";
 export { objectMap, packageObject } from "./object.js";
+export { BtfTypes } from "./btf.js";

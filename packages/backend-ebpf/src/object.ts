@@ -1,25 +1,19 @@
 /**
  * Object packaging: compiled programs and the module's map declarations → the
  * `BpfObject` of @luabpf/elf (what `writeObject` turns into an ELF file and the loader
- * loads). Map type numbers come from the platform table; keys and values of integer type
- * get BTF integer types named as clang names them, so bpftool prints them readably.
+ * loads). Map type numbers come from the platform table; keys and values get the BTF of
+ * their C types (btf.ts), programs their prototypes with the real context struct.
  * Relocations become byte offsets of their `lddw`s.
  */
-import { btfInt, type BpfObject, type BtfType, type ObjectMap } from "@luabpf/elf";
-import type { DataType, MapDecl, Module } from "@luabpf/ir";
+import type { BpfObject, ObjectMap } from "@luabpf/elf";
+import type { MapDecl, Module } from "@luabpf/ir";
 import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
+import { BtfTypes } from "./btf.js";
 import type { CompiledProgram } from "./compile.js";
 import { encodeInsns } from "./isa/index.js";
 
-/** clang's names of the unsigned integer types, by size. */
-const INT_NAMES: Readonly<Record<number, string>> = { 1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long" };
-
-function btfOf(t: DataType): BtfType | undefined {
-  return t.kind === "int" ? btfInt(INT_NAMES[t.size]!, t.size, false) : undefined;
-}
-
-/** The ELF description of a map declaration. */
-export function objectMap(decl: MapDecl): ObjectMap {
+/** The ELF description of a map declaration (`types`: the object's BTF types, shared between maps). */
+export function objectMap(decl: MapDecl, types: BtfTypes = new BtfTypes()): ObjectMap {
   const m: ObjectMap = {
     name: decl.name,
     type: MAP_TYPES[decl.kind].id,
@@ -28,8 +22,8 @@ export function objectMap(decl: MapDecl): ObjectMap {
     maxEntries: decl.maxEntries,
     flags: decl.flags,
   };
-  const key = btfOf(decl.key);
-  const value = btfOf(decl.value);
+  const key = types.ofData(decl.key, decl.keyType);
+  const value = types.ofData(decl.value, decl.valueType);
   if (key) m.key = key;
   if (value) m.value = value;
   return m;
@@ -37,14 +31,19 @@ export function objectMap(decl: MapDecl): ObjectMap {
 
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
+  const types = new BtfTypes();
   return {
     license: module.license,
-    programs: programs.map((p) => ({
-      name: p.name,
-      section: p.section,
-      code: encodeInsns(p.insns),
-      relocations: p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
-    })),
-    maps: module.maps.map(objectMap),
+    programs: programs.map((p) => {
+      const fn = module.getFunction(p.name);
+      return {
+        name: p.name,
+        section: p.section,
+        code: encodeInsns(p.insns),
+        relocations: p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
+        ...(fn ? { proto: types.programProto(fn) } : {}),
+      };
+    }),
+    maps: module.maps.map((decl) => objectMap(decl, types)),
   };
 }
