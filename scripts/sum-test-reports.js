@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = process.argv[2] ?? ".test-reports";
-const expected = ["platform", "ir", "passes", "backend-ebpf", "elf", "frontend-lua", "loader", "cli"];
+const expected = ["platform", "ir", "passes", "backend-ebpf", "elf", "frontend-lua", "loader", "cli", "check"];
 let passed = 0, failed = 0, skipped = 0;
 const seen = new Set();
 for (const file of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {

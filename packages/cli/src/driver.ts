@@ -5,9 +5,9 @@
 import { compileModule, packageObject, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
 import { writeObject, type BpfObject } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
-import { CompileError, printModule, type Module } from "@luabpf/ir";
+import { CompileError, formatVerifierErrors, InternalError, printModule, verifyModule, type Module } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
-import { defaultRegistry, formatStatistics, PassManager, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
+import { defaultRegistry, formatStatistics, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -40,10 +40,41 @@ export interface CompileResult {
   report: PipelineReport;
 }
 
-/** Generates code for an IR module and packs it into an object description. */
-export function codegen(module: Module): { programs: CompiledProgram[]; object: BpfObject } {
+/**
+ * Generates code for an IR module and packs it into an object description.
+ *
+ * The IR is verified first, always: a front-end or pass bug must stop here as an internal
+ * error, not reach the kernel as a miscompile. Cost: one verifier run (linear plus a
+ * dominator tree). When it fails, `reproduce` (if given) repeats the compile that produced
+ * `module` with verification after every stage, only to name the stage that broke it.
+ *
+ * @throws InternalError when the IR is invalid, naming the stage and listing the findings
+ */
+export function codegen(module: Module, reproduce?: () => void): { programs: CompiledProgram[]; object: BpfObject } {
+  verifyBeforeCodegen(module, reproduce);
   const programs = compileModule(module);
   return { programs, object: packageObject(module, programs) };
+}
+
+/**
+ * Throws an {@link InternalError} if `module` is invalid IR (see {@link codegen}); `reproduce`
+ * repeats its compile with `verifyEach`, so that the pass manager names the stage.
+ */
+export function verifyBeforeCodegen(module: Module, reproduce?: () => void): void {
+  const errors = verifyModule(module);
+  if (errors.length === 0) return;
+  throw new InternalError(`invalid IR before code generation, produced by ${brokenStage(reproduce)}:\n${formatVerifierErrors(errors)}`);
+}
+
+function brokenStage(reproduce: (() => void) | undefined): string {
+  if (!reproduce) return "an unidentified stage";
+  try {
+    reproduce();
+  } catch (e) {
+    if (e instanceof PassVerificationError) return e.passName === "<input>" ? "the front end (frontend-lua)" : `pass '${e.passName}' (on @${e.functionName})`;
+    return `an unidentified stage (repeating the compile failed: ${e instanceof Error ? e.message : String(e)})`;
+  }
+  return "an unidentified stage (not reproduced with verification after every pass)";
 }
 
 /** Runs the optimisation pipeline the options ask for over `module`, in place. */
@@ -66,6 +97,11 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
   return pm.run(module);
 }
 
+/** `options` with verification after every pass and nothing printed (to name a stage that broke the IR). */
+export function quietVerifyEach<T extends Omit<DriverOptions, "file">>(options: T): T {
+  return { ...options, verifyEach: true, printAfterAll: false, printAfter: [], log: undefined };
+}
+
 /** The front end: Lua source → IR module (throws CompileError on bad input). */
 export function frontend(source: string, file: string): Module {
   return compileLua(source, { file });
@@ -76,7 +112,7 @@ export function compileSource(source: string, options: DriverOptions): CompileRe
   const module = frontend(source, options.file);
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
-  const { programs, object } = codegen(module);
+  const { programs, object } = codegen(module, () => optimize(frontend(source, options.file), quietVerifyEach(options)));
   return { module, programs, object, ir, report };
 }
 

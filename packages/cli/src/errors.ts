@@ -20,7 +20,7 @@ export class IoError extends Error {
   override name = "IoError";
   constructor(
     readonly path: string,
-    readonly operation: "read" | "write" | "create",
+    readonly operation: "read" | "write" | "create" | "run",
     readonly code: string | undefined,
     detail: string,
   ) {
@@ -28,7 +28,7 @@ export class IoError extends Error {
   }
 
   /** Wraps a Node.js file-system error with what was being done. */
-  static from(path: string, operation: "read" | "write" | "create", e: unknown): IoError {
+  static from(path: string, operation: "read" | "write" | "create" | "run", e: unknown): IoError {
     const err = e as NodeJS.ErrnoException;
     return new IoError(path, operation, err.code, describeCode(err));
   }

@@ -88,12 +88,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (first.startsWith("-")) throw new UsageError(`expected a command before '${first}' (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
     const command = findCommand(first);
     if (!command) throw new UsageError(`unknown command '${first}' (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
-    const { values, operands } = parseCommandLine(command, rest);
+    const { values, operands, trailing } = parseCommandLine(command, rest);
     if (values.help) {
       io.stdout(formatHelp(command));
       return 0;
     }
-    return await command.run({ io, values, operands, sources, diagnostics: printer, report });
+    return await command.run({ io, values, operands, ...(trailing ? { trailing } : {}), sources, diagnostics: printer, report });
   } catch (e) {
     return report(e);
   }
@@ -119,7 +119,7 @@ function classify(e: unknown): { diagnostics: CliDiagnostic[]; status: number; u
   if (err?.name === "VerifierError") {
     return { diagnostics: [{ severity: "error", category: "verifier", message: err.message }], status: 1 };
   }
-  if (err?.name === "BpfError" || err?.name === "LoaderError" || err?.name === "ElfError" || err?.name === "PacketSpecError") {
+  if (err?.name === "BpfError" || err?.name === "LoaderError" || err?.name === "OsError" || err?.name === "ElfError" || err?.name === "PacketSpecError") {
     return { diagnostics: [{ severity: "error", category: "kernel", message: err.message }], status: 1 };
   }
   if (err?.name === "InternalError" || err?.name === "PassVerificationError") {

@@ -50,6 +50,11 @@ export interface CommandSpec {
   options: OptionTable;
   /** Paragraphs after the option list (examples, notes). */
   details?: string;
+  /**
+   * Arguments after a `--` are not parsed but handed to the command as a command line of its
+   * own (`luabpf run trace.lua -- ls /`); the text shown in the synopsis, e.g. `[-- COMMAND...]`.
+   */
+  trailing?: string;
 }
 
 /** Parsed options: strings, booleans, or lists for `multiple` options. */
@@ -58,6 +63,8 @@ export type OptionValues = Record<string, string | boolean | string[] | undefine
 export interface ParsedCommandLine {
   values: OptionValues;
   operands: string[];
+  /** For commands with {@link CommandSpec.trailing}: the arguments after `--`, if `--` was given. */
+  trailing?: string[];
 }
 
 // ---- shared option groups ----
@@ -100,7 +107,10 @@ export const PIPELINE_OPTIONS = {
  * Parses `argv` (the arguments after the command name) against `spec`. Throws
  * {@link UsageError} for unknown options, missing or bad values, and wrong operand counts.
  */
-export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): ParsedCommandLine {
+export function parseCommandLine(spec: CommandSpec, allArgs: readonly string[]): ParsedCommandLine {
+  const dash = spec.trailing ? allArgs.indexOf("--") : -1;
+  const argv = dash >= 0 ? allArgs.slice(0, dash) : allArgs;
+  const trailing = dash >= 0 ? allArgs.slice(dash + 1) : undefined;
   const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }> = {};
   for (const [name, o] of Object.entries(spec.options)) {
     config[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
@@ -125,14 +135,15 @@ export function parseCommandLine(spec: CommandSpec, argv: readonly string[]): Pa
     values[name] = v;
   }
   const operands = parsed.positionals;
-  if (values.help) return { values, operands };
+  if (values.help) return { values, operands, ...(trailing ? { trailing } : {}) };
   if (operands.length < spec.minOperands) {
     throw new UsageError(spec.minOperands === 1 ? `${spec.name} needs an input file` : `${spec.name} needs ${spec.operands}`, spec.name);
   }
   if (operands.length > spec.maxOperands) {
     throw new UsageError(`unexpected argument '${operands[spec.maxOperands]}' (${spec.name} takes ${spec.operands})`, spec.name);
   }
-  return { values, operands };
+  if (trailing && trailing.length === 0) throw new UsageError(`'--' must be followed by a command`, spec.name);
+  return { values, operands, ...(trailing ? { trailing } : {}) };
 }
 
 function checkChoice(spec: CommandSpec, name: string, o: OptionSpec, value: string): void {
@@ -202,7 +213,7 @@ function display(name: string, o: OptionSpec): string {
 
 /** The synopsis line of a command. */
 export function synopsis(spec: CommandSpec): string {
-  return `luabpf ${spec.name} [options] ${spec.operands}`;
+  return `luabpf ${spec.name} [options] ${spec.operands}${spec.trailing ? ` ${spec.trailing}` : ""}`;
 }
 
 /** `luabpf help CMD`: synopsis, summary, every option with its value and help, then details. */

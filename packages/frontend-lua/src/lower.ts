@@ -37,6 +37,17 @@ const BODY_GLOBALS: ReadonlySet<string> = new Set(["pkt", "xadd", ...Object.keys
 
 const COMPARE_OPS = { "<": "slt", "<=": "sle", ">": "sgt", ">=": "sge" } as const;
 
+const MIN_INTEGER = -(1n << 63n);
+const MAX_INTEGER = (1n << 63n) - 1n;
+
+/** The tests of a numeric `for` loop (see `forNumeric`). */
+interface ForTests {
+  /** Ends the current block: into the loop (`body`) or past it (`exit`). */
+  enter(body: BasicBlock, exit: BasicBlock): void;
+  /** Ends the current block after the iteration with counter `i`: to `exit` if it was the last, else to `next`. */
+  latch(i: Value, exit: BasicBlock, next: BasicBlock): void;
+}
+
 /** Lowers program `decl` into a new function `name` of `module`. */
 export function lowerProgram(module: Module, decl: ProgramDecl, name: string, file: string): Function {
   const fn = module.addFunction(name, [ptrType("ctx")], i64);
@@ -155,6 +166,8 @@ class BodyLowering implements Emitter {
 
   merge(incoming: readonly { block: BasicBlock; value: Dyn }[]): Dyn {
     const live = incoming.filter((x) => this.cur.preds.includes(x.block));
+    // In code that cannot run any value will do; a number reports no spurious type error.
+    if (live.length === 0) return { tag: this.tagUndefined, payload: this.b.const(0) };
     return { tag: this.mergeOne(live.map((x) => [x.block, x.value.tag])), payload: this.mergeOne(live.map((x) => [x.block, x.value.payload])) };
   }
 
@@ -428,41 +441,38 @@ class BodyLowering implements Emitter {
   }
 
   /**
-   * `for v = start, limit, step`: Lua 5.4 precomputes an iteration count so that the loop
-   * cannot overflow: with step > 0 it runs when start <= limit, `(limit - start) // step`
-   * more times (unsigned division); with step < 0 symmetrically. A zero step (a Lua error)
-   * is rejected when constant and runs no iteration otherwise.
+   * `for v = start, limit, step`, with Lua 5.4's meaning: the bounds and step are
+   * evaluated once, and the loop runs while the next value would not pass the limit,
+   * without overflowing (Lua precomputes an iteration count for that).
+   *
+   * The shape is the one clang gives a C loop, which the kernel verifier bounds cheaply:
+   * a test on entry, then at the bottom of each iteration the counter itself is compared
+   * with a loop-invariant bound, so that the verifier narrows the counter's range on the
+   * branch it follows (no trip count, no division, no second induction variable):
+   *
+   *   step = 1:   exit when v >= limit        step = -1:  exit when v <= limit
+   *   step = k:   exit when v > limit - k     (k < 0: when v < limit - k)
+   *
+   * `limit - k` is folded when the limit is a constant; at run time a separate test
+   * catches its overflow (the next value would pass the limit, whatever `v`). A run-time
+   * step picks the direction by its sign; a zero step (a Lua error) runs no iteration,
+   * and a constant zero step is rejected.
    */
   private forNumeric(s: lua.ForNumericStatement): void {
     const start = this.number(this.expression(s.start), s.start, "use as a 'for' initial value");
     const limit = this.number(this.expression(s.end), s.end, "use as a 'for' limit");
     const step = s.step ? this.number(this.expression(s.step), s.step, "use as a 'for' step") : this.b.const(1);
-    const b = this.b;
     const k = constantValue(step);
-    let enter: Value;
-    let count: Value;
-    if (k !== undefined) {
-      if (k === 0n) this.fail(s.step!, "'for' step is zero");
-      const up = k > 0n;
-      enter = this.ops.compare(up ? "sle" : "sge", start, limit);
-      const span = up ? this.ops.arith("-", limit, start) : this.ops.arith("-", start, limit);
-      const stride = up ? k : -k;
-      count = stride === 1n ? span : this.udiv(span, b.const(stride));
-    } else {
-      const up = b.compare("sgt", step, b.const(0));
-      const inRange = b.select(up, b.compare("sle", start, limit), b.compare("sge", start, limit));
-      enter = b.and(inRange, b.compare("ne", step, b.const(0)));
-      const countUp = this.udiv(b.sub(limit, start), step);
-      const countDown = this.udiv(b.sub(start, limit), b.unary("neg", step));
-      count = b.select(up, countUp, countDown);
-    }
+    if (k === 0n) this.fail(s.step!, "'for' step is zero");
     const index = this.ssa.newVariable(i64, "for.index");
-    const remaining = this.ssa.newVariable(i64, "for.count");
     const header = this.newBlock();
     const exit = this.newBlock();
+    const tests = this.at(s, () => this.forTests(start, limit, step));
     this.ssa.write(index, this.cur, start);
-    this.ssa.write(remaining, this.cur, count);
-    this.condBranch(enter, header, exit);
+    this.at(s, () => tests.enter(header, exit));
+    // A loop that cannot run: its body is dead code, like code after `return`.
+    const neverRuns = header.preds.length === 0;
+    if (neverRuns) this.seal(header);
     this.setCurrent(header);
     this.loop(exit, () =>
       this.withScope(() => {
@@ -473,22 +483,90 @@ class BodyLowering implements Emitter {
     );
     this.at(s, () => {
       const i = this.ssa.read(index, this.cur);
-      const c = this.ssa.read(remaining, this.cur);
       const next = this.newBlock();
-      this.condBranch(b.compare("eq", c, b.const(0)), exit, next);
+      tests.latch(i, exit, next);
       this.seal(next);
       this.setCurrent(next);
       this.ssa.write(index, this.cur, this.ops.arith("+", i, step));
-      this.ssa.write(remaining, this.cur, this.ops.arith("-", c, b.const(1)));
       this.branch(header);
     });
-    this.seal(header);
+    if (!neverRuns) this.seal(header);
     this.seal(exit);
     this.setCurrent(exit);
   }
 
-  private udiv(a: Value, d: Value): Value {
-    return this.b.binary("udiv", a, d);
+  /**
+   * The entry and bottom tests of a numeric `for` (see {@link forNumeric}); loop-invariant
+   * values are computed now, in the block before the loop.
+   */
+  private forTests(start: Value, limit: Value, step: Value): ForTests {
+    const b = this.b;
+    const k = constantValue(step);
+    if (k !== undefined) {
+      const up = k > 0n;
+      const beyond = up ? "sgt" : "slt";
+      const enter = (body: BasicBlock, exit: BasicBlock): void => this.condBranch(this.ops.compare(up ? "sle" : "sge", start, limit), body, exit);
+      if (k === 1n || k === -1n) {
+        return { enter, latch: (i, exit, next) => this.condBranch(this.ops.compare(up ? "sge" : "sle", i, limit), exit, next) };
+      }
+      const kl = constantValue(limit);
+      if (kl !== undefined) {
+        // limit - k outside the 64-bit range: after the first value the next one always passes the limit.
+        const bound = kl - k;
+        if (bound < MIN_INTEGER || bound > MAX_INTEGER) return { enter, latch: (_i, exit) => this.branch(exit) };
+        return { enter, latch: (i, exit, next) => this.condBranch(this.ops.compare(beyond, i, b.const(bound)), exit, next) };
+      }
+      const bound = b.sub(limit, step);
+      // limit - k overflows exactly when the limit is within |k| of the end of the range.
+      const overflow = up ? this.ops.compare("slt", limit, b.const(MIN_INTEGER + k)) : this.ops.compare("sgt", limit, b.const(MAX_INTEGER + k));
+      return { enter, latch: (i, exit, next) => this.branchAny([overflow, () => this.ops.compare(beyond, i, bound)], exit, next) };
+    }
+    // Run-time step: its sign picks the direction at run time.
+    const zero = b.const(0);
+    const up = b.compare("sgt", step, zero);
+    const bound = b.sub(limit, step);
+    return {
+      enter: (body, exit) => {
+        const ifUp = this.newBlock();
+        const ifNotUp = this.newBlock();
+        this.condBranch(up, ifUp, ifNotUp);
+        this.seal(ifUp);
+        this.seal(ifNotUp);
+        this.setCurrent(ifUp);
+        this.condBranch(b.compare("sle", start, limit), body, exit);
+        this.setCurrent(ifNotUp);
+        // A zero step runs no iteration.
+        this.branchAny([() => b.compare("eq", step, zero), () => b.compare("slt", start, limit)], exit, body);
+      },
+      latch: (i, exit, next) => {
+        const ifUp = this.newBlock();
+        const ifDown = this.newBlock();
+        this.condBranch(up, ifUp, ifDown);
+        this.seal(ifUp);
+        this.seal(ifDown);
+        // limit - step wrapped around iff it moved the wrong way.
+        this.setCurrent(ifUp);
+        this.branchAny([() => b.compare("sgt", bound, limit), () => b.compare("sgt", i, bound)], exit, next);
+        this.setCurrent(ifDown);
+        this.branchAny([() => b.compare("slt", bound, limit), () => b.compare("slt", i, bound)], exit, next);
+      },
+    };
+  }
+
+  /**
+   * Branches to `ifAny` if any condition holds (tested in order, each in its own block,
+   * so that every test is a branch the verifier learns from), else to `otherwise`.
+   * A condition given as a function is computed in the block that tests it.
+   */
+  private branchAny(conds: readonly (Value | (() => Value))[], ifAny: BasicBlock, otherwise: BasicBlock): void {
+    conds.forEach((c, n) => {
+      const cond = typeof c === "function" ? c() : c;
+      if (n === conds.length - 1) return this.condBranch(cond, ifAny, otherwise);
+      const more = this.newBlock();
+      this.condBranch(cond, ifAny, more);
+      this.seal(more);
+      this.setCurrent(more);
+    });
   }
 
   // ---- conditions ----

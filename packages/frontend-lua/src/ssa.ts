@@ -4,8 +4,8 @@
  *
  * Source variables are numbered; the lowering writes a variable's value in a block
  * (`write`) and reads it (`read`). A read that finds no definition in its block looks
- * through the predecessors: with one predecessor it recurses, with several it places a
- * phi (first recorded as the variable's value, which breaks cycles) and fills its operands
+ * through the predecessors: with one predecessor it continues there, with several it places
+ * a phi (first recorded as the variable's value, which breaks cycles) and fills its operands
  * from every predecessor. A block whose predecessors are not all known yet (a loop header
  * before its back edges exist) is not *sealed*: reads there create *incomplete* phis whose
  * operands are added when `seal` is called. A phi whose operands are all the same value
@@ -13,8 +13,21 @@
  * the phis that used it are checked again, which yields minimal SSA for the reducible
  * CFGs the structured lowering produces.
  *
- * Removed phis stay in a replacement table so that definitions recorded before the
- * removal resolve to the value that replaced them.
+ * Differences from the paper's recursive pseudo-code, each for a failure it had here:
+ * - `read` walks the predecessors with an explicit stack, so a long chain of blocks or
+ *   joins cannot overflow the JavaScript stack.
+ * - A chain of single-predecessor blocks that loops back on itself without a definition
+ *   (the body of a loop that never runs: its header's only predecessor is the back edge)
+ *   reads as undefined instead of recursing forever.
+ * - A phi whose operands are still being collected ("in progress") is never judged
+ *   trivial by the cascade of another removal: with half its operands it might look
+ *   trivial and be erased while the read that created it still fills it.
+ * - Every value handed out or recorded as an operand is first resolved through the
+ *   replacement table, so an erased phi is never used; the table therefore stays acyclic
+ *   (an erased phi is never the replacement of another) and `resolve` terminates.
+ * - A phi with no operand besides itself (only in code that cannot run) becomes the
+ *   variable's undefined value, not zero: for a tag variable zero would mean nil and
+ *   turn unreachable code into a type error.
  *
  * Cost: each read is O(1) when the block defines the variable, otherwise proportional to
  * the blocks walked back to a definition (each gets the definition recorded).
@@ -23,6 +36,13 @@ import { assert, BasicBlock, Builder, Function, type Instruction, type Type, typ
 
 /** A source variable, by number. */
 export type SsaVariable = number;
+
+/** A step of `read`'s walk that waits for the value at the end of a predecessor. */
+type Frame =
+  /** `block` has one predecessor: its value is the predecessor's. `outer` restores `chain`. */
+  | { readonly kind: "single"; readonly block: BasicBlock; readonly outer: number | undefined }
+  /** `phi` of a sealed block collects one operand per predecessor; `next` is the next one. */
+  | { readonly kind: "phi"; readonly phi: Instruction; readonly block: BasicBlock; next: number };
 
 export class SsaBuilder {
   private readonly types: Type[] = [];
@@ -33,6 +53,10 @@ export class SsaBuilder {
   private readonly sealed = new Set<number>();
   /** block id → variable → its incomplete phi. */
   private readonly incompletePhis = new Map<number, Map<SsaVariable, Instruction>>();
+  /** The phis this builder placed, with their variable (others are never judged here). */
+  private readonly phiVariable = new Map<Instruction, SsaVariable>();
+  /** Phis whose operands are being collected. */
+  private readonly inProgress = new Set<Instruction>();
   /** Removed trivial phis → the value that replaced them. */
   private readonly replaced = new Map<Value, Value>();
   private readonly phiBuilder: Builder;
@@ -61,9 +85,76 @@ export class SsaBuilder {
 
   /** The value of `variable` at the current end of `block`. */
   read(variable: SsaVariable, block: BasicBlock): Value {
-    const def = this.currentDef[variable]!.get(block.id);
-    if (def !== undefined) return this.resolve(def);
-    return this.readRecursive(variable, block);
+    const defs = this.currentDef[variable]!;
+    const stack: Frame[] = [];
+    /**
+     * Block id → the number of phi frames below its latest "single" frame. Meeting a block
+     * again with no phi frame pushed since (the same count) is a cycle of single-predecessor
+     * blocks without a definition; across a phi frame it is not (the phi is the value).
+     */
+    const chain = new Map<number, number>();
+    let phiFrames = 0;
+    let at: BasicBlock | undefined = block;
+    let value: Value = this.undefinedValue(variable);
+    for (;;) {
+      // Walk back from `at` until a value is known.
+      while (at !== undefined) {
+        const def = defs.get(at.id);
+        if (def !== undefined) {
+          value = this.resolve(def);
+          at = undefined;
+        } else if (!this.sealed.has(at.id)) {
+          const phi = this.newPhi(variable, at);
+          let pending = this.incompletePhis.get(at.id);
+          if (!pending) this.incompletePhis.set(at.id, (pending = new Map()));
+          pending.set(variable, phi);
+          this.write(variable, at, phi);
+          value = phi;
+          at = undefined;
+        } else if (at.preds.length === 0 || (at.preds.length === 1 && chain.get(at.id) === phiFrames)) {
+          // Unreachable code (after a return or break, or a loop that never runs): any value will do.
+          value = this.undefinedValue(variable);
+          this.write(variable, at, value);
+          at = undefined;
+        } else if (at.preds.length === 1) {
+          stack.push({ kind: "single", block: at, outer: chain.get(at.id) });
+          chain.set(at.id, phiFrames);
+          at = at.preds[0]!;
+        } else {
+          const phi = this.newPhi(variable, at);
+          // Recorded before the operands are read, so that cycles through this block end here.
+          this.write(variable, at, phi);
+          this.inProgress.add(phi);
+          stack.push({ kind: "phi", phi, block: at, next: 0 });
+          phiFrames++;
+          at = at.preds[0]!;
+        }
+      }
+      // Hand the value to the frames waiting for it.
+      while (at === undefined) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) return this.resolve(value);
+        if (top.kind === "single") {
+          stack.pop();
+          if (top.outer === undefined) chain.delete(top.block.id);
+          else chain.set(top.block.id, top.outer);
+          this.write(variable, top.block, value);
+          continue;
+        }
+        const preds = top.block.preds;
+        top.phi.addIncoming(this.resolve(value), preds[top.next]!);
+        top.next++;
+        if (top.next < preds.length) {
+          at = preds[top.next]!;
+          break;
+        }
+        stack.pop();
+        phiFrames--;
+        this.inProgress.delete(top.phi);
+        value = this.tryRemoveTrivialPhi(top.phi);
+        this.write(variable, top.block, value);
+      }
+    }
   }
 
   isSealed(block: BasicBlock): boolean {
@@ -77,103 +168,106 @@ export class SsaBuilder {
     const pending = this.incompletePhis.get(block.id);
     if (!pending) return;
     this.incompletePhis.delete(block.id);
-    for (const [variable, phi] of pending) this.addPhiOperands(variable, phi);
+    // Collect every operand first: completing one phi may cascade into another of the same block.
+    for (const phi of pending.values()) this.inProgress.add(phi);
+    for (const [variable, phi] of pending) {
+      for (const pred of block.preds) phi.addIncoming(this.read(variable, pred), pred);
+    }
+    for (const phi of pending.values()) this.inProgress.delete(phi);
+    for (const phi of pending.values()) if (phi.block !== undefined) this.tryRemoveTrivialPhi(phi);
   }
 
-  /** Follows the replacements of removed phis. */
+  /**
+   * Follows the replacements of removed phis. The table is acyclic (see the file
+   * comment); the bound turns a broken invariant into an internal error, not a hang.
+   */
   resolve(v: Value): Value {
     let r = v;
-    for (let next = this.replaced.get(r); next !== undefined; next = this.replaced.get(r)) r = next;
+    for (let steps = 0, next = this.replaced.get(r); next !== undefined; next = this.replaced.get(r)) {
+      r = next;
+      assert(++steps <= this.replaced.size, () => "ssa: cycle in the phi replacement table");
+    }
+    // Path compression: later lookups of `v` take one step.
+    if (r !== v) this.replaced.set(v, r);
     return r;
   }
 
-  private readRecursive(variable: SsaVariable, block: BasicBlock): Value {
-    let value: Value;
-    if (!this.sealed.has(block.id)) {
-      const phi = this.newPhi(variable, block);
-      let pending = this.incompletePhis.get(block.id);
-      if (!pending) this.incompletePhis.set(block.id, (pending = new Map()));
-      pending.set(variable, phi);
-      value = phi;
-    } else if (block.preds.length === 1) {
-      value = this.read(variable, block.preds[0]!);
-    } else if (block.preds.length === 0) {
-      // Unreachable code (after a return or break): any value will do.
-      value = this.undefinedValue(variable);
-    } else {
-      const phi = this.newPhi(variable, block);
-      // Recorded before the operands are read, so that cycles through this block end here.
-      this.write(variable, block, phi);
-      value = this.addPhiOperands(variable, phi);
-    }
-    this.write(variable, block, value);
-    return value;
-  }
-
   private newPhi(variable: SsaVariable, block: BasicBlock): Instruction {
-    return this.phiBuilder.phi(this.types[variable]!, block);
+    const phi = this.phiBuilder.phi(this.types[variable]!, block);
+    this.phiVariable.set(phi, variable);
+    return phi;
   }
 
   private undefinedValue(variable: SsaVariable): Value {
     return this.undefinedValues[variable] ?? this.fn.constant(this.types[variable]!, 0);
   }
 
-  private addPhiOperands(variable: SsaVariable, phi: Instruction): Value {
-    const block = phi.block!;
-    // One pair per incoming edge, in predecessor order (a block may appear twice).
-    for (const pred of block.preds) phi.addIncoming(this.read(variable, pred), pred);
-    return this.tryRemoveTrivialPhi(phi);
-  }
-
+  /**
+   * Replaces `phi` by its only operand if it is trivial, then re-examines the complete
+   * phis of this builder that used it (a worklist, not recursion). Returns the value that
+   * now stands for `phi` (itself if it stays).
+   */
   private tryRemoveTrivialPhi(phi: Instruction): Value {
-    let same: Value | undefined;
-    for (const op of phi.operands) {
-      if (op === same || op === phi) continue;
-      if (same !== undefined) return phi; // merges at least two values: not trivial
-      same = op;
+    const work: Instruction[] = [phi];
+    while (work.length > 0) {
+      const p = work.pop()!;
+      if (p.block === undefined || this.inProgress.has(p)) continue; // already removed / still filling
+      let same: Value | undefined;
+      let trivial = true;
+      for (const op of p.operands) {
+        if (op === same || op === p) continue;
+        if (same !== undefined) {
+          trivial = false; // merges at least two values
+          break;
+        }
+        same = op;
+      }
+      if (!trivial) continue;
+      // A phi with no operand other than itself is in unreachable code.
+      const replacement = same ?? this.undefinedValue(this.phiVariable.get(p)!);
+      for (const u of p.uses) {
+        const user = u.user;
+        if (user === p || !this.phiVariable.has(user) || user.block === undefined) continue;
+        // A phi still waiting for its block to be sealed has no operands yet to judge.
+        if (this.sealed.has(user.block.id)) work.push(user);
+      }
+      p.replaceAllUsesWith(replacement);
+      p.erase();
+      this.phiVariable.delete(p);
+      this.replaced.set(p, replacement);
     }
-    // A phi with no operand other than itself is in unreachable code or undefined.
-    const replacement = same ?? this.fn.constant(phi.type, 0);
-    const phiUsers = new Set<Instruction>();
-    for (const u of phi.uses) if (u.user !== phi && u.user.isPhi) phiUsers.add(u.user);
-    phi.replaceAllUsesWith(replacement);
-    phi.erase();
-    this.replaced.set(phi, replacement);
-    for (const user of phiUsers) {
-      // A phi still waiting for its block to be sealed has no operands yet to judge.
-      if (user.block && this.sealed.has(user.block.id)) this.tryRemoveTrivialPhi(user);
-    }
-    return replacement;
+    return this.resolve(phi);
   }
 }
 
 /**
  * Removes phis that became trivial after CFG clean-up (e.g. when unreachable
- * predecessors were removed), until none is left. Returns the number removed.
+ * predecessors were removed), with a worklist: a removal re-examines the phis that used
+ * the removed one. Returns the number removed.
  */
 export function removeTrivialPhis(fn: Function): number {
   let removed = 0;
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const bb of fn.blocks) {
-      for (const phi of bb.phis()) {
-        let same: Value | undefined;
-        let trivial = true;
-        for (const op of phi.operands) {
-          if (op === same || op === phi) continue;
-          if (same !== undefined) {
-            trivial = false;
-            break;
-          }
-          same = op;
-        }
-        if (!trivial) continue;
-        phi.replaceAllUsesWith(same ?? fn.constant(phi.type, 0));
-        phi.erase();
-        removed++;
-        changed = true;
+  const work: Instruction[] = [];
+  for (const bb of fn.blocks) work.push(...bb.phis());
+  work.reverse();
+  while (work.length > 0) {
+    const phi = work.pop()!;
+    if (phi.block === undefined) continue;
+    let same: Value | undefined;
+    let trivial = true;
+    for (const op of phi.operands) {
+      if (op === same || op === phi) continue;
+      if (same !== undefined) {
+        trivial = false;
+        break;
       }
+      same = op;
     }
+    if (!trivial) continue;
+    for (const u of phi.uses) if (u.user !== phi && u.user.isPhi) work.push(u.user);
+    phi.replaceAllUsesWith(same ?? fn.constant(phi.type, 0));
+    phi.erase();
+    removed++;
   }
   return removed;
 }

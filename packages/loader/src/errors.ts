@@ -62,6 +62,25 @@ export class VerifierError extends BpfError {
   }
 }
 
+/** A libc call the loader made (epoll, mmap, perf_event_open, socket, ...) that failed. */
+export class OsError extends Error {
+  override name = "OsError";
+  /** The numeric errno. */
+  readonly errno: number;
+  /** The errno's symbolic name, e.g. `"ENOENT"`. */
+  readonly code: string;
+  /** The function that failed, e.g. `"perf_event_open"`. */
+  readonly syscall: string;
+
+  constructor(syscall: string, errno: number, context?: string, options?: ErrorOptions) {
+    const { name, message } = describeErrno(errno);
+    super(`${context ? `${context}: ` : ""}${syscall} failed: ${name} (${message})`, options);
+    this.errno = errno;
+    this.code = name;
+    this.syscall = syscall;
+  }
+}
+
 /** An object that cannot be loaded for a reason found before or between kernel calls. */
 export class LoaderError extends Error {
   override name = "LoaderError";

@@ -14,20 +14,25 @@ import { createRequire } from "node:module";
 
 type Koffi = typeof import("koffi");
 
-/** `__NR_bpf` per Node architecture name (arch/x86/entry/syscalls/syscall_64.tbl, asm-generic/unistd.h). */
-const BPF_SYSCALL_NUMBER: Readonly<Record<string, number>> = {
-  x64: 321,
-  arm64: 280,
-  riscv64: 280,
-  loong64: 280,
-  ia32: 357,
+/**
+ * System call numbers per Node architecture name (arch/x86/entry/syscalls/syscall_64.tbl,
+ * include/uapi/asm-generic/unistd.h for the architectures that share the generic table).
+ */
+const SYSCALL_NUMBERS: Readonly<Record<string, { bpf: number; perfEventOpen: number }>> = {
+  x64: { bpf: 321, perfEventOpen: 298 },
+  arm64: { bpf: 280, perfEventOpen: 241 },
+  riscv64: { bpf: 280, perfEventOpen: 241 },
+  loong64: { bpf: 280, perfEventOpen: 241 },
+  ia32: { bpf: 357, perfEventOpen: 336 },
 };
 
 interface Native {
   readonly koffi: Koffi;
+  readonly libc: ReturnType<Koffi["load"]>;
   /** `long syscall(long number, ...)`, declared variadic as glibc declares it. */
   readonly syscall: (...args: unknown[]) => unknown;
   readonly bpfNumber: number;
+  readonly perfEventOpenNumber: number;
 }
 
 let native: Native | undefined;
@@ -37,16 +42,22 @@ function bindNative(): Native {
   if (process.platform !== "linux") {
     throw new Error(`bpf(2) exists only on Linux (this is ${process.platform})`);
   }
-  const bpfNumber = BPF_SYSCALL_NUMBER[process.arch];
-  if (bpfNumber === undefined) {
+  const numbers = SYSCALL_NUMBERS[process.arch];
+  if (numbers === undefined) {
     throw new Error(`the bpf(2) system call number of architecture ${process.arch} is not known`);
   }
   const require = createRequire(import.meta.url);
   const koffi = require("koffi") as Koffi;
   const libc = koffi.load("libc.so.6");
   const syscall = libc.func("long syscall(long number, ...)") as (...args: unknown[]) => unknown;
-  native = { koffi, syscall, bpfNumber };
+  native = { koffi, libc, syscall, bpfNumber: numbers.bpf, perfEventOpenNumber: numbers.perfEventOpen };
   return native;
+}
+
+/** koffi and libc, bound on first use (for libc.ts, which declares the other functions it calls). */
+export function nativeLibrary(): { koffi: Koffi; libc: ReturnType<Koffi["load"]> } {
+  const { koffi, libc } = bindNative();
+  return { koffi, libc };
 }
 
 /** The result of one raw bpf(2) call: its return value, and errno when it is negative. */
@@ -62,6 +73,18 @@ export interface RawResult {
 export function rawBpf(cmd: number, attr: Buffer): RawResult {
   const { koffi, syscall, bpfNumber } = bindNative();
   const ret = Number(syscall(bpfNumber, "int", cmd, "void *", attr, "unsigned int", attr.length));
+  return { ret, errno: ret < 0 ? koffi.errno() : 0 };
+}
+
+/**
+ * Calls `perf_event_open(attr, pid, cpu, group_fd, flags)` (there is no libc wrapper). Returns
+ * the new descriptor, or a negative value and errno.
+ */
+export function rawPerfEventOpen(attr: Buffer, pid: number, cpu: number, groupFd: number, flags: number): RawResult {
+  const { koffi, syscall, perfEventOpenNumber } = bindNative();
+  const ret = Number(
+    syscall(perfEventOpenNumber, "void *", attr, "int", pid, "int", cpu, "int", groupFd, "unsigned long", flags),
+  );
   return { ret, errno: ret < 0 ? koffi.errno() : 0 };
 }
 

@@ -6,12 +6,19 @@
 // The input is the `BpfObject` of @luabpf/elf (what its reader produces and the compiler
 // packages); program types come from @luabpf/platform's section rules.
 //
+// Maps with BTF key/value types are created with a BTF object describing them (object-btf.ts);
+// when the kernel refuses that BTF, the map is created without it, as libbpf does. Tracing
+// programs (fentry/fexit/tp_btf) are loaded with the vmlinux BTF id of their target.
+//
 // Failure is atomic: if any map or program fails, every descriptor created so far is closed
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
-import { readObject, type BpfObject, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
-import { KNOWN_SECTIONS, LDDW_OPCODE, PseudoSrc, mapTypeById, programTypeForSection } from "@luabpf/platform";
+import { readObject, readObjectBtf, type BpfObject, type BtfType, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
+import { AttachType, KNOWN_SECTIONS, LDDW_OPCODE, MapType, PROGRAM_TYPES, PseudoSrc, mapTypeById, sectionRule } from "@luabpf/platform";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
+import { vmlinuxTypeId } from "./kernel-btf.js";
+import { buildMapBtf, recordTypeOf } from "./object-btf.js";
+import { btfLoad, mapLookupBatch, objPin } from "./syscall-objects.js";
 import {
   close,
   mapCreate,
@@ -33,6 +40,12 @@ export interface LoadObjectOptions {
    * that follow no libbpf convention.
    */
   programTypes?: Readonly<Record<string, { type: number; expectedAttachType?: number }>>;
+  /**
+   * The object's whole BTF type list (readObjectBtf's `types`), where the record types of
+   * ring buffers and perf event arrays are found (see object-btf.ts for the convention).
+   * loadObjectFile passes it.
+   */
+  btfTypes?: readonly BtfType[];
 }
 
 /** Options of {@link ProgramHandle.testRun}. */
@@ -49,6 +62,8 @@ export interface ProgramHandle {
   readonly section: string;
   /** The `BPF_PROG_TYPE_*` value it was loaded as (`programTypeById` of @luabpf/platform). */
   readonly type: number;
+  /** The `BPF_*` attach type it was loaded with, if any. */
+  readonly expectedAttachType: number | undefined;
   readonly fd: number;
   /** Runs the program in the kernel on `packet` (BPF_PROG_TEST_RUN). */
   testRun(packet: Uint8Array, options?: ProgramRunOptions): TestRunResult;
@@ -66,6 +81,14 @@ interface MapHandleBase {
   delete(key: Uint8Array): boolean;
   /** Every key, in the kernel's iteration order (BPF_MAP_GET_NEXT_KEY). */
   keys(): IterableIterator<Uint8Array>;
+  /** BTF type of keys, when the object declared one. */
+  readonly keyType: BtfType | undefined;
+  /** BTF type of values, when the object declared one. */
+  readonly valueType: BtfType | undefined;
+  /** Ring buffers and perf event arrays: the C type of their records, when declared. */
+  readonly recordType: BtfType | undefined;
+  /** Pins the map at `path` in a bpffs mount (BPF_OBJ_PIN). */
+  pin(path: string): void;
 }
 
 /** A map holding one value per key. */
@@ -77,6 +100,11 @@ export interface PlainMapHandle extends MapHandleBase {
   set(key: Uint8Array, value: Uint8Array, flags?: number): void;
   /** Every key with its value. */
   entries(): IterableIterator<[Uint8Array, Uint8Array]>;
+  /**
+   * Every key with its value in batches of `batchSize` (BPF_MAP_LOOKUP_BATCH): one system call
+   * per batch instead of two per element. Throws BpfError for map types without batch support.
+   */
+  lookupBatch(batchSize?: number): Array<[Uint8Array, Uint8Array]>;
 }
 
 /**
@@ -93,6 +121,8 @@ export interface PerCpuMapHandle extends MapHandleBase {
   set(key: Uint8Array, value: Uint8Array | readonly Uint8Array[], flags?: number): void;
   /** Every key with its per-CPU values. */
   entries(): IterableIterator<[Uint8Array, Uint8Array[]]>;
+  /** Every key with its per-CPU values, in batches (see PlainMapHandle.lookupBatch). */
+  lookupBatch(batchSize?: number): Array<[Uint8Array, Uint8Array[]]>;
 }
 
 /** A created map; narrow on `perCpu`. */
@@ -119,9 +149,12 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
   const maps = new Map<string, MapHandle>();
   const programs = new Map<string, ProgramHandle>();
   try {
-    for (const map of object.maps) {
+    const btf = mapBtf(object.maps, fds);
+    for (const declared of object.maps) {
+      const map = withKernelDefaults(declared);
       if (maps.has(map.name)) throw new LoaderError(`map ${map.name}: defined twice`);
-      const fd = withContext(`map ${map.name}`, () =>
+      const ids = btf?.ids.get(map.name);
+      const create = (typed: boolean) =>
         mapCreate({
           type: map.type,
           keySize: map.keySize,
@@ -129,19 +162,46 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
           maxEntries: map.maxEntries,
           flags: map.flags,
           name: map.name,
-        }),
-      );
+          ...(typed && btf && ids ? { btf: { fd: btf.fd, keyTypeId: ids.key, valueTypeId: ids.value } } : {}),
+        });
+      const fd = withContext(`map ${map.name}`, () => {
+        if (!ids) return create(false);
+        try {
+          return create(true);
+        } catch (error) {
+          // A kernel that refuses the types (an older kernel, a type it cannot check) still
+          // gets the map; only typed dumps by other tools are lost.
+          if (error instanceof BpfError) return create(false);
+          throw error;
+        }
+      });
       fds.push(fd);
-      maps.set(map.name, makeMapHandle(map, fd));
+      const record = options.btfTypes ? recordTypeOf(options.btfTypes, map.name) : undefined;
+      maps.set(map.name, makeMapHandle(map, fd, record));
     }
     for (const program of object.programs) {
       const where = `program ${program.name} (section ${program.section})`;
       if (programs.has(program.name)) throw new LoaderError(`${where}: defined twice`);
-      const kind = options.programTypes?.[program.name] ?? programTypeForSection(program.section);
+      const rule = sectionRule(program.section);
+      const override = options.programTypes?.[program.name];
+      const kind =
+        override ??
+        (rule && {
+          type: PROGRAM_TYPES[rule.type].id,
+          ...(rule.expectedAttachType ? { expectedAttachType: AttachType[rule.expectedAttachType] } : {}),
+        });
       if (!kind) {
         throw new LoaderError(
           `${where}: cannot infer the program type from the section name; known: ${KNOWN_SECTIONS.join(", ")}`,
         );
+      }
+      let attachBtfId: number | undefined;
+      if (rule?.kernelBtf && !override) {
+        const target = program.section.slice(program.section.indexOf("/") + 1);
+        attachBtfId = vmlinuxTypeId(rule.kernelBtf.kind, rule.kernelBtf.namePrefix + target);
+        if (attachBtfId === undefined) {
+          throw new LoaderError(`${where}: the kernel has no ${rule.kernelBtf.kind === "func" ? "function" : "tracepoint"} ${target} in its BTF`);
+        }
       }
       const insns = bindMapRelocations(program, maps, where);
       const fd = withContext(where, () =>
@@ -151,6 +211,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
           license: object.license,
           name: program.name,
           ...(kind.expectedAttachType === undefined ? {} : { expectedAttachType: kind.expectedAttachType }),
+          ...(attachBtfId === undefined ? {} : { attachBtfId }),
           ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
         }),
       );
@@ -159,6 +220,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
         name: program.name,
         section: program.section,
         type: kind.type,
+        expectedAttachType: kind.expectedAttachType,
         fd,
         testRun: (packet, runOptions = {}) =>
           progTestRun(fd, {
@@ -193,13 +255,16 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
 export function loadObjectFile(path: string, options: LoadObjectOptions = {}): LoadedObject {
   const bytes = readFileSync(path);
   let object: BpfObject;
+  let btfTypes: readonly BtfType[] | undefined;
   try {
-    object = readObject(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    object = readObject(data);
+    btfTypes = readObjectBtf(data)?.types;
   } catch (error) {
     const reason = error instanceof Error ? `: ${error.message}` : "";
     throw new LoaderError(`${path}: not a readable BPF object${reason}`, { cause: error });
   }
-  return withContext(path, () => loadObject(object, options));
+  return withContext(path, () => loadObject(object, { ...(btfTypes ? { btfTypes } : {}), ...options }));
 }
 
 /**
@@ -265,7 +330,39 @@ export function perCpuStride(valueSize: number): number {
   return Math.ceil(valueSize / 8) * 8;
 }
 
-function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
+/**
+ * What libbpf fills in for a perf event array that leaves them out: 4-byte keys and values
+ * (a CPU index and a perf event descriptor) and one entry per possible CPU.
+ */
+function withKernelDefaults(map: ObjectMap): ObjectMap {
+  if (map.type !== MapType.perf_event_array) return map;
+  return { ...map, keySize: map.keySize || 4, valueSize: map.valueSize || 4, maxEntries: map.maxEntries || possibleCpus() };
+}
+
+/**
+ * Loads the BTF of the maps that have key and value types (see object-btf.ts); its descriptor
+ * joins `fds`. Undefined when no map is typed or the kernel refuses the BTF (maps are then
+ * created without types).
+ */
+function mapBtf(maps: readonly ObjectMap[], fds: number[]): { fd: number; ids: Map<string, { key: number; value: number }> } | undefined {
+  const built = buildMapBtf(maps);
+  if (!built) return undefined;
+  try {
+    const fd = btfLoad(built.bytes, "map key/value types");
+    fds.push(fd);
+    return { fd, ids: built.ids };
+  } catch (error) {
+    if (error instanceof BpfError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * A handle for map descriptor `fd` described by `map` (sizes, type and optional BTF types);
+ * the caller keeps ownership of the descriptor. Used for created maps and for pinned maps
+ * opened again (pinned.ts).
+ */
+export function makeMapHandle(map: ObjectMap, fd: number, recordType: BtfType | undefined): MapHandle {
   const checkKey = (key: Uint8Array): void => {
     if (key.byteLength !== map.keySize) {
       throw new RangeError(`map ${map.name}: key must be ${map.keySize} bytes, got ${key.byteLength}`);
@@ -283,6 +380,12 @@ function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
     keySize: map.keySize,
     valueSize: map.valueSize,
     maxEntries: map.maxEntries,
+    keyType: map.key,
+    valueType: map.value,
+    recordType,
+    pin(path: string): void {
+      objPin(fd, path);
+    },
     delete(key: Uint8Array): boolean {
       checkKey(key);
       return mapDelete(fd, key);
@@ -313,6 +416,9 @@ function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
           const value = mapLookup(fd, key, map.valueSize);
           if (value) yield [key, value];
         }
+      },
+      lookupBatch(batchSize) {
+        return mapLookupBatch(fd, map.keySize, map.valueSize, batchSize);
       },
     };
     return handle;
@@ -348,6 +454,9 @@ function makeMapHandle(map: ObjectMap, fd: number): MapHandle {
         const block = mapLookup(fd, key, stride * cpuCount);
         if (block) yield [key, split(block)];
       }
+    },
+    lookupBatch(batchSize) {
+      return mapLookupBatch(fd, map.keySize, stride * cpuCount, batchSize).map(([key, block]) => [key, split(block)]);
     },
   };
   return handle;

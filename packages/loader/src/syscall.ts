@@ -19,7 +19,8 @@ const ENOENT = 2;
 /** ENOSPC: the verifier log or the test-run output buffer was too small. */
 const ENOSPC = 28;
 
-function call(cmd: number, attr: Buffer, context?: string): number {
+/** One bpf(2) call whose negative result becomes a {@link BpfError}. */
+export function call(cmd: number, attr: Buffer, context?: string): number {
   const { ret, errno } = rawBpf(cmd, attr);
   if (ret < 0) throw new BpfError(cmd, errno, context);
   return ret;
@@ -29,7 +30,7 @@ function call(cmd: number, attr: Buffer, context?: string): number {
  * Writes a kernel object name: at most 15 bytes of `[A-Za-z0-9_.]` (the kernel rejects any other
  * byte with EINVAL), other characters replaced by `_`, NUL-terminated by the zeroed buffer.
  */
-function writeObjectName(attr: Buffer, offset: number, name: string): void {
+export function writeObjectName(attr: Buffer, offset: number, name: string): void {
   const safe = sanitizeObjectName(name);
   attr.write(safe, offset, BPF_OBJ_NAME_LEN - 1, "latin1");
 }
@@ -63,6 +64,11 @@ export interface MapCreateOptions {
   flags?: number;
   /** Shown by bpftool; sanitized to 15 bytes of `[A-Za-z0-9_.]`. */
   name?: string;
+  /**
+   * BTF describing the key and value (from {@link btfLoad}); with it `bpftool map dump` and
+   * `luabpf maps` print typed values. Type ids 0 leave the key or value untyped.
+   */
+  btf?: { fd: number; keyTypeId: number; valueTypeId: number };
 }
 
 /** BPF_MAP_CREATE: creates a map and returns its file descriptor. */
@@ -74,6 +80,11 @@ export function mapCreate(options: MapCreateOptions): number {
   attr.writeUInt32LE(options.maxEntries, 12);
   attr.writeUInt32LE(options.flags ?? 0, 16);
   if (options.name) writeObjectName(attr, 28, options.name);
+  if (options.btf) {
+    attr.writeUInt32LE(options.btf.fd, 48);
+    attr.writeUInt32LE(options.btf.keyTypeId, 52);
+    attr.writeUInt32LE(options.btf.valueTypeId, 56);
+  }
   return call(BpfCommand.MAP_CREATE, attr, options.name ? `map ${options.name}` : undefined);
 }
 
@@ -172,6 +183,13 @@ export interface ProgLoadOptions {
   logLevel?: number;
   /** Initial verifier log buffer size in bytes (default 1 MiB); grown when the kernel asks. */
   logSize?: number;
+  /**
+   * The BTF type id of the kernel function or tracepoint a tracing program (fentry, fexit,
+   * tp_btf) attaches to, in vmlinux BTF unless `attachBtfObjFd` names a module's BTF.
+   */
+  attachBtfId?: number;
+  /** A BTF object descriptor that `attachBtfId` refers to (0 or absent: vmlinux). */
+  attachBtfObjFd?: number;
 }
 
 /** Largest verifier log buffer the loader will allocate (the kernel's limit is 1 GiB). */
@@ -208,6 +226,8 @@ export function progLoad(options: ProgLoadOptions): number {
     attr.writeBigUInt64LE(addressOf(log), 32);
     if (options.name) writeObjectName(attr, 48, options.name);
     attr.writeUInt32LE(options.expectedAttachType ?? 0, 68);
+    attr.writeUInt32LE(options.attachBtfId ?? 0, 108);
+    attr.writeUInt32LE(options.attachBtfObjFd ?? 0, 112);
     const { ret, errno } = rawBpf(BpfCommand.PROG_LOAD, attr);
     if (ret >= 0) return ret;
     const trueSize = attr.readUInt32LE(140);

@@ -117,6 +117,7 @@ export type Hook =
   | "uretprobe" // user function return
   | "tracepoint" // a static tracepoint (tracefs category/name)
   | "raw_tracepoint" // a raw tracepoint by name
+  | "tracing" // a kernel function or BTF tracepoint through a BPF trampoline (fentry, fexit, tp_btf)
   | "perf_event" // a perf event (sampling)
   | "none"; // run only on demand (BPF_PROG_RUN)
 
@@ -132,9 +133,23 @@ export interface SectionRule {
   /** `prefix/target` is a valid section name (the target: a function, tracepoint, interface...). */
   readonly withTarget: boolean;
   readonly hook: Hook;
+  /**
+   * Tracing programs are verified against the BTF of what they attach to: they load with
+   * `attach_btf_id`, the vmlinux BTF id of the type of `kind` named `namePrefix` + the
+   * section's target (`fentry/do_sys_open` → func `do_sys_open`; `tp_btf/sched_switch` →
+   * typedef `btf_trace_sched_switch`).
+   */
+  readonly kernelBtf?: { readonly kind: "func" | "typedef"; readonly namePrefix: string };
 }
 
-const rule = (prefix: string, type: ProgramTypeName, hook: Hook, shape: "bare" | "target" | "both", expectedAttachType?: AttachTypeName): SectionRule =>
+const rule = (
+  prefix: string,
+  type: ProgramTypeName,
+  hook: Hook,
+  shape: "bare" | "target" | "both",
+  expectedAttachType?: AttachTypeName,
+  kernelBtf?: SectionRule["kernelBtf"],
+): SectionRule =>
   Object.freeze({
     prefix,
     type,
@@ -142,6 +157,7 @@ const rule = (prefix: string, type: ProgramTypeName, hook: Hook, shape: "bare" |
     bare: shape !== "target",
     withTarget: shape !== "bare",
     ...(expectedAttachType ? { expectedAttachType } : {}),
+    ...(kernelBtf ? { kernelBtf: Object.freeze(kernelBtf) } : {}),
   });
 
 /** The section conventions understood, in match order. */
@@ -149,16 +165,21 @@ export const SECTION_RULES: readonly SectionRule[] = Object.freeze([
   rule("socket", "socket_filter", "socket", "both"),
   rule("xdp", "xdp", "xdp", "both", "xdp"),
   rule("tc", "sched_cls", "tc", "both"),
+  rule("tcx", "sched_cls", "tc", "target"),
   rule("classifier", "sched_cls", "tc", "both"),
   rule("action", "sched_act", "tc", "both"),
   rule("kprobe", "kprobe", "kprobe", "target"),
   rule("kretprobe", "kprobe", "kretprobe", "target"),
-  rule("uprobe", "kprobe", "uprobe", "target"),
-  rule("uretprobe", "kprobe", "uretprobe", "target"),
+  // Bare: the binary and function are given when attaching (libbpf's "uprobe+").
+  rule("uprobe", "kprobe", "uprobe", "both"),
+  rule("uretprobe", "kprobe", "uretprobe", "both"),
   rule("tracepoint", "tracepoint", "tracepoint", "target"),
   rule("tp", "tracepoint", "tracepoint", "target"),
   rule("raw_tracepoint", "raw_tracepoint", "raw_tracepoint", "target"),
   rule("raw_tp", "raw_tracepoint", "raw_tracepoint", "target"),
+  rule("fentry", "tracing", "tracing", "target", "trace_fentry", { kind: "func", namePrefix: "" }),
+  rule("fexit", "tracing", "tracing", "target", "trace_fexit", { kind: "func", namePrefix: "" }),
+  rule("tp_btf", "tracing", "tracing", "target", "trace_raw_tp", { kind: "typedef", namePrefix: "btf_trace_" }),
   rule("perf_event", "perf_event", "perf_event", "bare"),
   rule("syscall", "syscall", "none", "bare"),
 ]);

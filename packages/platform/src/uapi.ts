@@ -144,6 +144,18 @@ export const LinkType = {
 /** A name of {@link LinkType}. */
 export type LinkTypeName = keyof typeof LinkType;
 
+/** `XDP_FLAGS_*` of an XDP attachment (include/uapi/linux/if_link.h): which driver hook runs the program. */
+export const XdpFlag = {
+  /** Fail if a program is already attached (netlink attach only; links always do). */
+  UPDATE_IF_NOEXIST: 1 << 0,
+  /** Generic (skb) mode: works on every device, after the skb is built. */
+  SKB_MODE: 1 << 1,
+  /** Native (driver) mode: the driver runs the program before allocating an skb. */
+  DRV_MODE: 1 << 2,
+  /** Offloaded to the NIC. */
+  HW_MODE: 1 << 3,
+} as const satisfies Record<string, number>;
+
 /** Flags of `BPF_MAP_UPDATE_ELEM` and of the `bpf_map_update_elem` helper. */
 export const UpdateFlag = {
   /** Create a new element or update an existing one (`BPF_ANY`). */

@@ -14,6 +14,11 @@ describe("section rules", () => {
     ["kprobe/do_nanosleep", "kprobe", "kprobe"],
     ["kretprobe/do_nanosleep", "kprobe", "kretprobe"],
     ["uprobe/bin:fn", "kprobe", "uprobe"],
+    ["uprobe", "kprobe", "uprobe"],
+    ["tcx/egress", "sched_cls", "tc"],
+    ["fentry/do_sys_openat2", "tracing", "tracing"],
+    ["fexit/do_sys_openat2", "tracing", "tracing"],
+    ["tp_btf/sched_switch", "tracing", "tracing"],
     ["tracepoint/syscalls/sys_enter_write", "tracepoint", "tracepoint"],
     ["tp/sched/sched_switch", "tracepoint", "tracepoint"],
     ["raw_tp/sys_enter", "raw_tracepoint", "raw_tracepoint"],
@@ -26,6 +31,12 @@ describe("section rules", () => {
   test.each(["kprobe", "kprobe/", "perf_event/x", "mysection", "xdpfoo", ""])("%j follows no rule", (section) => {
     expect(sectionRule(section)).toBeUndefined();
     expect(programTypeForSection(section)).toBeUndefined();
+  });
+
+  test("tracing programs name their attach type and the vmlinux BTF type they are verified against", () => {
+    expect(programTypeForSection("fentry/f")).toEqual({ type: ProgramType.tracing, expectedAttachType: AttachType.trace_fentry });
+    expect(sectionRule("fexit/f")?.kernelBtf).toEqual({ kind: "func", namePrefix: "" });
+    expect(sectionRule("tp_btf/sys_enter")).toMatchObject({ expectedAttachType: "trace_raw_tp", kernelBtf: { kind: "typedef", namePrefix: "btf_trace_" } });
   });
 
   test("xdp programs name their expected attach type at load time", () => {

@@ -18,6 +18,7 @@ import {
   PseudoSrc,
   RingbufQuery,
   UpdateFlag,
+  XdpFlag,
   helperById,
   helperSignature,
   isHelperName,
@@ -148,5 +149,14 @@ describe("the tables themselves", () => {
     expect(helperSignature(helperById(BPF_FUNC.ktime_get_ns)!)).toEqual({ result: "u64", params: [] });
     expect(helperSignature(helperById(BPF_FUNC.trace_printk)!)!.params.at(-1)).toEqual({ type: "...", name: "..." });
     expect(helperSignature(helperById(0)!)).toBeUndefined();
+  });
+});
+
+const IF_LINK = "/usr/include/linux/if_link.h";
+describe.skipIf(!existsSync(IF_LINK))(`XDP flags agree with ${IF_LINK}`, () => {
+  test.each(Object.entries(XdpFlag))("XDP_FLAGS_%s", (name, value) => {
+    const m = new RegExp(`#define\\s+XDP_FLAGS_${name}\\s+\\(1U << (\\d+)\\)`).exec(readFileSync(IF_LINK, "utf8"));
+    expect(m, `XDP_FLAGS_${name}`).not.toBeNull();
+    expect(value).toBe(1 << Number(m![1]));
   });
 });

@@ -14,6 +14,8 @@ export interface CommandContext {
   /** Parsed options (defaults filled in) and operands. */
   values: OptionValues;
   operands: string[];
+  /** Arguments after `--`, for commands that declare `trailing` (undefined when no `--` was given). */
+  trailing?: string[];
   /** Source texts by file name, for the source line under each diagnostic. */
   sources: Map<string, string>;
   diagnostics: DiagnosticPrinter;

@@ -3,6 +3,7 @@
  * as text), one output per input or, with `--link`, one for all of them; `--verify`
  * also loads the object into the kernel's verifier and reports a rejection at its Lua line.
  */
+import type { Module } from "@luabpf/ir";
 import { UsageError } from "../errors.js";
 import { planOutputs, readInputs, writeOutput, type Input } from "../io.js";
 import { DIAGNOSTIC_OPTIONS, HELP_OPTIONS, PIPELINE_OPTIONS } from "../options.js";
@@ -101,8 +102,12 @@ async function runCompile(ctx: CommandContext): Promise<number> {
   let status = 0;
   for (const [k, unit] of units.entries()) {
     try {
-      const modules = unit.inputs.map((input) => ({ file: input.name, module: driver.frontend(texts.get(input)!, input.name) }));
-      const module = modules.length === 1 ? modules[0]!.module : (await import("../link.js")).linkModules(modules);
+      const link = unit.inputs.length === 1 ? undefined : (await import("../link.js")).linkModules;
+      const front = (): Module => {
+        const modules = unit.inputs.map((input) => ({ file: input.name, module: driver.frontend(texts.get(input)!, input.name) }));
+        return link ? link(modules) : modules[0]!.module;
+      };
+      const module = front();
       const report = driver.optimize(module, { ...pipeline, log: io.stderr });
       let data: string | Uint8Array;
       if (emit === "ir" || emit === "dot" || emit === "dot=cfg") {
@@ -112,7 +117,8 @@ async function runCompile(ctx: CommandContext): Promise<number> {
         if (values.stats) io.stderr(driver.formatPassStats(report));
         data = await driver.formatInterferenceDot(module);
       } else {
-        const { programs, object } = driver.codegen(module);
+        // Verified first; if broken, the compile is repeated with verification after every pass to name the culprit.
+        const { programs, object } = driver.codegen(module, () => driver.optimize(front(), driver.quietVerifyEach(pipeline)));
         if (values.stats) io.stderr(driver.formatStats({ report, programs }));
         if (values.verify) await (await import("../verify.js")).verifyObject(object);
         if (emit === "asm") {

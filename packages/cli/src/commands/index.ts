@@ -5,9 +5,10 @@
  */
 import type { Command } from "./command.js";
 import { compileCommand } from "./compile.js";
+import { mapsCommand } from "./maps.js";
 import { runCommand } from "./run.js";
 
-export const COMMANDS: readonly Command[] = [compileCommand, runCommand];
+export const COMMANDS: readonly Command[] = [compileCommand, runCommand, mapsCommand];
 
 /** The command called `name`, if there is one. */
 export function findCommand(name: string): Command | undefined {

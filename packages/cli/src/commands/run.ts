@@ -1,7 +1,12 @@
 /**
- * `luabpf run`: compiles a Lua file (or reads an object), loads it into the kernel, test-runs
- * each program on a packet (`BPF_PROG_TEST_RUN`) and prints verdicts and the maps. A
- * verifier rejection is reported at the Lua line of the rejected instruction.
+ * `luabpf run`: compiles a Lua file (or reads an object) and loads it into the kernel. With
+ * `--packet`, test-runs each program on that packet (`BPF_PROG_TEST_RUN`) and prints verdicts
+ * and maps (run.ts). Without it, attaches every program to its hook and runs live until
+ * Ctrl-C, `--duration` or the end of the command after `--`, printing events and maps
+ * (live.ts). A verifier rejection is reported at the Lua line of the rejected instruction.
+ *
+ * A Lua input is compiled, written as an ELF object in memory and read back, so that a .lua
+ * and its .o run the same way (record types and attach data are read from the object).
  */
 import { IoError, UsageError } from "../errors.js";
 import { readInputs } from "../io.js";
@@ -11,43 +16,82 @@ import { pipelineChoice } from "./pipeline.js";
 
 export const runCommand: Command = {
   name: "run",
-  summary: "Load a program into the kernel and test-run it on a packet (BPF_PROG_TEST_RUN); print verdicts and maps.",
+  summary: "Load programs into the kernel and attach them (events and maps shown live), or test-run them on a packet.",
   operands: "FILE.lua|FILE.o",
+  trailing: "[-- COMMAND [ARG...]]",
   minOperands: 1,
   maxOperands: 1,
   options: {
     packet: {
       type: "string",
       valueName: "SPEC",
-      default: "tcp,dport=80",
-      description: "test packet, e.g. tcp,dport=80  udp,sport=53  icmp  tcp,src=10.0.0.1,len=200",
+      description: "test-run each program on this packet instead of attaching, e.g. tcp,dport=80  udp,sport=53  icmp",
     },
-    repeat: { type: "string", valueName: "N", default: "1", description: "run each program N times (BPF_PROG_TEST_RUN repeat)" },
+    repeat: { type: "string", valueName: "N", default: "1", description: "with --packet: run each program N times (BPF_PROG_TEST_RUN repeat)" },
+    iface: { type: "string", valueName: "NAME", description: "the interface socket, tc and XDP programs attach to" },
+    "xdp-mode": {
+      type: "string",
+      valueName: "MODE",
+      choices: ["native", "generic"],
+      description: "XDP in the driver (native) or after the skb is built (generic); default: native where supported",
+    },
+    duration: { type: "string", valueName: "SECONDS", description: "stop after this many seconds" },
+    interval: { type: "string", valueName: "SECONDS", description: "also print the maps every this many seconds" },
+    json: { type: "boolean", description: "print one JSON object per line: events, lost counts, maps" },
+    pin: { type: "string", valueName: "DIR", description: "pin maps and links in this bpffs directory while running (removed at exit)" },
+    pid: { type: "string", valueName: "PID", description: "limit uprobes to this process" },
     ...PIPELINE_OPTIONS,
     ...DIAGNOSTIC_OPTIONS,
     ...HELP_OPTIONS,
   },
-  details: `Needs bpf(2) (root or CAP_BPF). Socket filters see the packet from its Ethernet
-header, as on a packet socket. A .o input is loaded as it is ('-' reads Lua from standard
-input).
+  details: `Needs bpf(2) (root or CAP_BPF). Without --packet every program is attached to the hook
+its section names: tracepoint/CAT/NAME, raw_tp/NAME, tp_btf/NAME, fentry/FN, fexit/FN,
+kprobe/SYM, uprobe/PATH:FUNC, and socket, tc, xdp on --iface. Events of ring buffers and
+perf event arrays print as they arrive, decoded by their record type (a luabpf.record BTF
+tag on the map); at exit, and every --interval, each map prints: scalars, tables sorted by
+value, and maps named hist / *_hist (log2) or lhist / *_lhist (linear) as histograms.
+Ctrl-C, SIGTERM, --duration or the end of COMMAND stop the run; every program is detached
+and every pin removed on the way out. With --packet, socket filters see the packet from
+its Ethernet header, as on a packet socket. A .o input is loaded as it is ('-' reads Lua
+from standard input).
 
 examples:
-  luabpf run examples/proto-count.lua --packet udp,dport=53 --repeat 3
-  luabpf run prog.o --packet tcp,dport=80,len=120`,
+  luabpf run opens.lua --duration 5
+  luabpf run opens.o --json -- ls /
+  luabpf run xdp-drop.lua --iface eth0 --xdp-mode generic --interval 1
+  luabpf run examples/proto-count.lua --packet udp,dport=53 --repeat 3`,
   run: runRun,
 };
+
+function seconds(values: CommandContext["values"], name: string): number | undefined {
+  const text = stringOption(values, name);
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} takes a positive number of seconds, not '${text}'`, "run");
+  return n;
+}
 
 async function runRun(ctx: CommandContext): Promise<number> {
   const { values, io } = ctx;
   const repeat = Number(stringOption(values, "repeat"));
   if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError("--repeat takes a positive integer", "run");
+  const packet = stringOption(values, "packet");
+  const live = packet === undefined;
+  if (!live && ctx.trailing) throw new UsageError("'-- COMMAND' runs a command while programs are attached; it cannot be combined with --packet", "run");
+  const duration = seconds(values, "duration");
+  const interval = seconds(values, "interval");
+  const pidText = stringOption(values, "pid");
+  const pid = pidText === undefined ? undefined : Number(pidText);
+  if (pid !== undefined && (!Number.isInteger(pid) || pid <= 0)) throw new UsageError(`--pid takes a process id, not '${pidText}'`, "run");
   const pipeline = await pipelineChoice(values, "run");
   const [input] = await readInputs(ctx.operands, io);
-  const run = await import("../run.js");
+
+  const elf = await import("@luabpf/elf");
+  let bytes: Uint8Array;
   let object;
   if (input!.path.endsWith(".o")) {
-    const { readObject } = await import("@luabpf/elf");
-    object = readObject(input!.bytes);
+    bytes = input!.bytes;
+    object = elf.readObject(bytes);
   } else {
     if (input!.bytes.length >= 4 && input!.bytes[0] === 0x7f && input!.bytes[1] === 0x45) {
       throw new IoError(input!.path, "read", undefined, "this is an ELF file: name it FILE.o to run it as an object");
@@ -58,10 +102,45 @@ async function runRun(ctx: CommandContext): Promise<number> {
     const result = driver.compileSource(source, { file: input!.name, ...pipeline, log: io.stderr });
     if (values.stats) io.stderr(driver.formatStats(result));
     object = result.object;
+    bytes = elf.writeObject(object);
   }
   const { explainRejection } = await import("../verify.js");
   try {
-    return run.runObject(object, { packet: stringOption(values, "packet")!, repeat }, io);
+    if (packet !== undefined) {
+      const run = await import("../run.js");
+      return run.runObject(object, { packet, repeat }, io);
+    }
+    const btf = elf.readObjectBtf(bytes);
+    const loaded = elf.readObject(bytes);
+    const { runLive } = await import("../live.js");
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      const iface = stringOption(values, "iface");
+      const xdpMode = stringOption(values, "xdp-mode") as "native" | "generic" | undefined;
+      const pinDir = stringOption(values, "pin");
+      return await runLive(
+        loaded,
+        {
+          ...(iface !== undefined ? { iface } : {}),
+          ...(xdpMode ? { xdpMode } : {}),
+          ...(pid !== undefined ? { pid } : {}),
+          ...(duration !== undefined ? { duration } : {}),
+          ...(interval !== undefined ? { interval } : {}),
+          ...(values.json ? { json: true } : {}),
+          ...(pinDir !== undefined ? { pin: pinDir } : {}),
+          ...(ctx.trailing ? { command: ctx.trailing } : {}),
+          ...(btf ? { btfTypes: btf.types } : {}),
+          signal: controller.signal,
+        },
+        io,
+      );
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
   } catch (e) {
     throw explainRejection(e, object);
   }

@@ -1,0 +1,162 @@
+/**
+ * The kernel side of differential testing: compile a program file with the luabpf driver
+ * at one optimisation level, load it (the real verifier decides), run its program with
+ * `BPF_PROG_TEST_RUN` on a sequence of inputs, and read every map entry back.
+ *
+ * Results are plain data (numbers as decimal strings) so that they can be compared with
+ * the Lua 5.4 oracle's, printed, and sent between processes.
+ */
+import { CompileError, InternalError } from "@luabpf/ir";
+import { BpfError, LoaderError, loadObject, VerifierError, type LoadedObject, type MapHandle } from "@luabpf/loader";
+import { compileSource } from "luabpf";
+
+/** One run of a program: the packet (from its Ethernet header) and the context fields a test run may set. */
+export interface ProgramInput {
+  /** The frame, from the Ethernet header. */
+  readonly packet: Uint8Array;
+  /** `skb.mark` (default 0). */
+  readonly mark?: number;
+  /** `skb.priority` (default 0). */
+  readonly priority?: number;
+}
+
+/**
+ * Map contents: map name → key → value, both as unsigned decimal integers of the map's key
+ * and value widths. Array maps list only their non-zero elements (every key of an array
+ * exists, holding zero until written); hash maps list every element.
+ */
+export type MapSnapshot = Record<string, Record<string, string>>;
+
+/** What running a program on a sequence of inputs observed. */
+export interface Observation {
+  /** The return value of each run, as the kernel reports it (the low 32 bits, unsigned). */
+  readonly returns: number[];
+  /** Every map after the last run. */
+  readonly maps: MapSnapshot;
+}
+
+/** The outcome of compiling, loading and running a program file on the kernel. */
+export type KernelOutcome =
+  | { readonly kind: "ok"; readonly observation: Observation }
+  /** The compiler refused the file (a located user error). */
+  | { readonly kind: "compile-error"; readonly message: string }
+  /** The compiler failed: an internal error or an unexpected exception — always a bug. */
+  | { readonly kind: "internal-error"; readonly message: string }
+  /** The kernel verifier rejected an object the compiler produced. */
+  | { readonly kind: "rejected"; readonly message: string }
+  /** The kernel refused something else (a map, a program type). */
+  | { readonly kind: "load-error"; readonly message: string };
+
+/**
+ * `struct __sk_buff` fields that `BPF_PROG_TEST_RUN` accepts in `ctx_in` for skb programs
+ * (the kernel rejects non-zero bytes anywhere else), by byte offset.
+ */
+const SKB_CTX_IN = { mark: 8, priority: 32 } as const;
+/**
+ * `sizeof(struct __sk_buff)` (its BTF says 192 on Linux 6.18): the kernel writes the whole
+ * context back to `ctx_out`, of the size of `ctx_in`, and refuses a smaller buffer (ENOSPC).
+ */
+const SKB_CTX_IN_SIZE = 192;
+
+/** The `ctx_in` of a socket or tc test run. */
+export function skbContextIn(input: ProgramInput): Uint8Array {
+  const bytes = new Uint8Array(SKB_CTX_IN_SIZE);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(SKB_CTX_IN.mark, (input.mark ?? 0) >>> 0, true);
+  view.setUint32(SKB_CTX_IN.priority, (input.priority ?? 0) >>> 0, true);
+  return bytes;
+}
+
+/** Options of {@link runOnKernel}. */
+export interface KernelRunOptions {
+  /** File name for diagnostics. */
+  readonly file?: string;
+  readonly optLevel: 0 | 1 | 2;
+  /** Inputs, run in order; maps keep their contents from one run to the next. */
+  readonly inputs: readonly ProgramInput[];
+}
+
+/**
+ * Compiles `source`, loads it and runs its (only) socket or tc program on each input.
+ * Never throws for a program the compiler or kernel refuses: the outcome says which.
+ */
+export function runOnKernel(source: string, options: KernelRunOptions): KernelOutcome {
+  let object;
+  try {
+    object = compileSource(source, { file: options.file ?? "prog.lua", optLevel: options.optLevel }).object;
+  } catch (e) {
+    if (e instanceof CompileError) return { kind: "compile-error", message: e.message };
+    return { kind: "internal-error", message: e instanceof InternalError ? e.message : String((e as Error)?.stack ?? e) };
+  }
+  const runnable = object.programs.filter((p) => p.section === "socket" || p.section === "tc");
+  if (runnable.length !== 1) return { kind: "load-error", message: `expected one socket or tc program, found ${runnable.length}` };
+  const program = runnable[0]!;
+  let loaded: LoadedObject;
+  try {
+    loaded = loadObject(object);
+  } catch (e) {
+    if (e instanceof VerifierError) return { kind: "rejected", message: e.message };
+    if (e instanceof BpfError || e instanceof LoaderError) return { kind: "load-error", message: e.message };
+    throw e;
+  }
+  try {
+    const handle = loaded.programs.get(program.name)!;
+    const returns = options.inputs.map((input) => {
+      const packet = program.section === "socket" ? asSeenByPacketSocket(input.packet) : input.packet;
+      return handle.testRun(packet, { ctxIn: skbContextIn(input) }).retval;
+    });
+    const kinds = new Map(object.maps.map((m) => [m.name, m.type]));
+    const maps: MapSnapshot = {};
+    for (const [name, map] of loaded.maps) maps[name] = snapshot(map, isArrayKind(kinds.get(name)));
+    return { kind: "ok", observation: { returns, maps } };
+  } finally {
+    loaded.close();
+  }
+}
+
+/**
+ * \`BPF_PROG_TEST_RUN\` hands a socket filter the packet from its network header (it consumes
+ * an Ethernet header first); a copy of the Ethernet header in front makes the program see
+ * exactly \`frame\`, as on a packet socket. (The same rule as \`luabpf run\`.)
+ */
+export function asSeenByPacketSocket(frame: Uint8Array): Uint8Array {
+  const out = new Uint8Array(frame.length + 14);
+  out.set(frame.subarray(0, 14), 0);
+  out.set(frame, 14);
+  return out;
+}
+
+/** Array map types (elements always exist): `array` = 2, `percpu_array` = 6. */
+function isArrayKind(type: number | undefined): boolean {
+  return type === 2 || type === 6;
+}
+
+/** Little-endian bytes as an unsigned decimal integer. */
+export function unsignedLe(bytes: Uint8Array): string {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+  return v.toString();
+}
+
+/**
+ * A map's entries. A per-CPU map's test runs all happen on the CPU the test ran on; its
+ * value is the sum over CPUs (every other CPU's copy is still zero).
+ */
+function snapshot(map: MapHandle, array: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
+  const entries: [Uint8Array, Uint8Array | Uint8Array[]][] = [...(map.entries() as Iterable<[Uint8Array, Uint8Array | Uint8Array[]]>)];
+  const width = BigInt(map.valueSize * 8);
+  for (const [key, value] of entries) {
+    const v = Array.isArray(value) ? BigInt.asUintN(Number(width), value.reduce((s, x) => s + BigInt(unsignedLe(x)), 0n)).toString() : unsignedLe(value);
+    if (array && v === "0") continue;
+    out[unsignedLe(key)] = v;
+  }
+  return sortKeys(out);
+}
+
+/** The same record with keys in numeric order (stable printing and comparison). */
+export function sortKeys(r: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(r).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0))) out[k] = r[k]!;
+  return out;
+}

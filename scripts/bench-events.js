@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// `npm run bench:events`: how many records per second @luabpf/loader reads from a ring buffer
+// and from a perf event array, and how many are lost, against the built dist (run `npx tsc -b`
+// first; needs root, clang-16, cc and tracefs).
+//
+// Producer: bench/events/producer.c, a separate process making N getppid system calls as fast as
+// it can; bench/events/events.bpf.c, on the syscalls/sys_enter_getppid tracepoint, emits one
+// record per call of that process (16, 64 or 256 bytes) to the ring buffer (4 MiB) or the perf
+// array (64 pages = 256 KiB per CPU). Consumer: this process, `for await` over the loader's reader
+// (epoll on a worker thread), counting records, raw or decoded by a BTF struct type.
+// Columns: records the program emitted, records read, lost (ring buffer: reservations the kernel
+// refused because the buffer was full, counted by the program; perf: the kernel's
+// PERF_RECORD_LOST counts, and "missing" = emitted - read - lost for samples whose loss record
+// had not been flushed when the producer ended), read throughput (records read / time from the
+// producer's start to the last record), and the producer's own call rate.
+// Environment: BENCH_EVENTS_N calls per run (default 500000).
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import {
+  PerfBufferReader,
+  RingBufferReader,
+  attach,
+  bpfAvailable,
+  loadObjectFile,
+  targetForSection,
+  typedMap,
+} from "../packages/loader/dist/index.js";
+
+const root = join(import.meta.dirname, "..");
+const calls = Number(process.env.BENCH_EVENTS_N ?? 500000);
+const available = bpfAvailable();
+if (!available.ok) {
+  console.error(`bench:events needs bpf(2): ${available.reason}`);
+  process.exit(1);
+}
+if (!existsSync("/sys/kernel/tracing/events")) execFileSync("mount", ["-t", "tracefs", "nodev", "/sys/kernel/tracing"]);
+
+const dir = mkdtempSync(join(tmpdir(), "luabpf-bench-events-"));
+const machine = spawnSync("uname", ["-m"], { encoding: "utf8" }).stdout.trim();
+const object = join(dir, "events.bpf.o");
+const producer = join(dir, "producer");
+execFileSync("clang-16", ["-O2", "-g", "-target", "bpf", "-mcpu=v3", `-I/usr/include/${machine}-linux-gnu`, "-c", join(root, "bench/events/events.bpf.c"), "-o", object]);
+execFileSync("cc", ["-O2", "-o", producer, join(root, "bench/events/producer.c")]);
+
+const loaded = loadObjectFile(object);
+const program = loaded.programs.get("emit");
+const link = attach(program, targetForSection(program.section));
+const config = typedMap(loaded.maps.get("config"));
+const stats = typedMap(loaded.maps.get("stats"));
+const u64 = { kind: "int", name: "u64", size: 8, signed: false };
+const recordType = { kind: "struct", name: "record", size: 16, members: [{ name: "seq", type: u64, bitOffset: 0 }, { name: "time_ns", type: u64, bitOffset: 64 }] };
+
+async function measure(kind, size, decode) {
+  stats.set(0, 0n);
+  stats.set(1, 0n);
+  const options = decode ? { recordType } : {};
+  const reader = kind === "ring buffer" ? new RingBufferReader(loaded.maps.get("ring"), options) : new PerfBufferReader(loaded.maps.get("perf"), options);
+  const child = spawn(producer, [String(calls)], { stdio: ["pipe", "pipe", "inherit"] });
+  let producerRate = 0;
+  child.stdout.on("data", (d) => (producerRate = Number(String(d).trim())));
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  config.set(0, child.pid);
+  config.set(1, size);
+  config.set(2, kind === "ring buffer" ? 0 : 1);
+  let received = 0;
+  let last = 0;
+  let checksum = 0n;
+  const start = performance.now();
+  child.stdin.end("\n");
+  exited.then(async () => {
+    // Wait until the buffers are quiet, then stop the reader (the loop below ends).
+    for (let before = -1; before !== received; ) {
+      before = received;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await reader.close();
+  });
+  for await (const record of reader) {
+    received++;
+    last = performance.now();
+    if (decode) checksum += record.value.seq;
+  }
+  await exited;
+  config.set(0, 0);
+  const emitted = Number(stats.get(0));
+  const lost = kind === "ring buffer" ? Number(stats.get(1)) : reader.lost;
+  const seconds = (last - start) / 1000;
+  void checksum;
+  return { emitted, received, lost, missing: emitted - received - lost, rate: received / seconds, producerRate };
+}
+
+const fmt = (n) => Math.round(n).toLocaleString("en-US");
+console.log(`event throughput, ${fmt(calls)} getppid calls per run, ${machine}, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} CPUs`);
+console.log(`${"buffer".padEnd(12)}${"bytes".padStart(6)}${"decode".padStart(8)}${"emitted".padStart(11)}${"read".padStart(11)}${"lost".padStart(9)}${"missing".padStart(9)}${"read/s".padStart(12)}${"calls/s".padStart(12)}`);
+try {
+  for (const kind of ["ring buffer", "perf array"]) {
+    for (const size of [16, 64, 256]) {
+      for (const decode of [false, true]) {
+        if (decode && size !== 16) continue;
+        const r = await measure(kind, size, decode);
+        console.log(
+          `${kind.padEnd(12)}${String(size).padStart(6)}${(decode ? "yes" : "no").padStart(8)}${fmt(r.emitted).padStart(11)}${fmt(r.received).padStart(11)}${fmt(r.lost).padStart(9)}${fmt(r.missing).padStart(9)}${fmt(r.rate).padStart(12)}${fmt(r.producerRate).padStart(12)}`,
+        );
+      }
+    }
+  }
+} finally {
+  link.close();
+  loaded.close();
+  rmSync(dir, { recursive: true, force: true });
+}
