@@ -107,7 +107,21 @@ export function frontend(source: string, file: string): Module {
   return compileLua(source, { file });
 }
 
-/** Compiles Lua source into an object description (throws CompileError on bad input). */
+/**
+ * Compiles Lua source into an object description (throws CompileError on bad input).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeObject } from "@luabpf/elf";
+ * import { compileSource } from "luabpf";
+ *
+ * const source = "local bpf = require('bpf')\nbpf.xdp(function (ctx)\n  return 2\nend)\n";
+ * const result = compileSource(source, { file: "pass.lua", optLevel: 2 });
+ * assert.deepEqual(result.object.programs.map((p) => p.section), ["xdp"]);
+ * assert.ok(writeObject(result.object).length > 0);
+ * ```
+ */
 export function compileSource(source: string, options: DriverOptions): CompileResult {
   const module = frontend(source, options.file);
   const report = optimize(module, options);

@@ -62,7 +62,26 @@ interface ElfSymbol {
   size: number;
 }
 
-/** Serialises `object` as an eBPF ELF relocatable file. Throws ElfError on invalid input. */
+/**
+ * Serialises `object` as an eBPF ELF relocatable file, byte-for-byte deterministically.
+ * Throws ElfError on invalid input.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readObject, writeObject } from "@luabpf/elf";
+ *
+ * // r0 = 2; exit  — an XDP program that passes every packet.
+ * const code = Uint8Array.from([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+ * const bytes = writeObject({
+ *   license: "GPL",
+ *   programs: [{ name: "pass", section: "xdp", code, relocations: [], lines: [{ offset: 0, file: "pass.lua", line: 2, column: 3, text: "return 2" }] }],
+ *   maps: [],
+ * });
+ * const back = readObject(bytes);
+ * assert.deepEqual(back.programs.map((p) => [p.name, p.section, p.lines?.[0]?.line]), [["pass", "xdp", 2]]);
+ * ```
+ */
 export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint8Array {
   validateObject(object);
   const emitBtfExt = options.btfExt ?? true;
