@@ -1,14 +1,19 @@
 /**
  * The backend driver: IR module → per-program eBPF instructions and map relocations.
  *
- *   split critical edges → instruction selection (leaves SSA) → register allocation
- *   → frame layout and emission
+ *   leave SSA + instruction selection (leave-ssa.ts, isel.ts) → register allocation
+ *   (regalloc.ts) → frame layout and emission (emit.ts)
+ *
+ * The IR module is only read: compiling it twice gives the same code, and it can be
+ * printed or interpreted afterwards.
  */
-import { CompileError, DominatorTree, InternalError, LoopInfo, splitEdge, type Function as IrFunction, type Module } from "@luabpf/ir";
+import { CompileError, DominatorTree, InternalError, LoopInfo, type Function as IrFunction, type Module } from "@luabpf/ir";
+import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction } from "./emit.js";
 import type { AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
-import { allocateRegisters, type RegAllocStats } from "./regalloc.js";
+import type { MFunction } from "./mir.js";
+import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
 
 export interface CompiledProgram {
   /** Function (and ELF symbol) name. */
@@ -22,39 +27,21 @@ export interface CompiledProgram {
   stats: RegAllocStats;
 }
 
-/**
- * Splits every critical edge (from a block with several successors to one with several
- * predecessors) that leads into phis: the copies that replace those phis need a place
- * of their own on that edge. Edges into phi-free blocks need no split.
- */
-export function splitCriticalEdges(fn: IrFunction): number {
-  let n = 0;
-  for (const bb of [...fn.blocks]) {
-    const term = bb.terminator;
-    if (!term || term.targets.length < 2) continue;
-    for (let k = 0; k < term.targets.length; k++) {
-      const s = term.targets[k]!;
-      if (s.preds.length > 1 && s.first?.opcode === "phi") {
-        splitEdge(bb, s, k);
-        n++;
-      }
-    }
-  }
-  return n;
+/** Instruction selection of `fn` with loop depths for spill costs. */
+function select(fn: IrFunction): MFunction {
+  return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)));
 }
 
 /** Compiles one program function. */
 export function compileFunction(fn: IrFunction): CompiledProgram {
   if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
-  splitCriticalEdges(fn);
-  const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
-  const mf = selectFunction(fn, (bb) => loops.depth(bb));
+  const mf = select(fn);
   const stats = allocateRegisters(mf);
   const { insns, relocations } = emitFunction(mf);
   return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, stats };
 }
 
-/** Compiles every program of the module. The module is consumed (critical edges get split). */
+/** Compiles every program of the module (the module is not modified). */
 export function compileModule(m: Module): CompiledProgram[] {
   const out: CompiledProgram[] = [];
   for (const fn of m.functions) {
@@ -67,4 +54,13 @@ export function compileModule(m: Module): CompiledProgram[] {
     }
   }
   return out;
+}
+
+/**
+ * The register allocation problem of `fn` as the allocator sees it (blocks, operands with
+ * constraints, clobbers, copies; see `@luabpf/passes` regalloc/interface.ts), for tools
+ * that show interference graphs or try other allocators. Solve it against `EBPF_TARGET`.
+ */
+export function allocationProblem(fn: IrFunction): RegAllocFunction {
+  return describeFunction(select(fn));
 }

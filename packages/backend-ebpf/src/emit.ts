@@ -2,19 +2,17 @@
  * Emission: allocated machine IR → eBPF instructions through the symbolic assembler.
  *
  * Lays out the stack frame (program stack data first, spill slots below it; the kernel
- * allows 512 bytes), expands the pseudo instructions (`frameaddr`, `setcc`, `select`),
+ * allows `MAX_STACK` = 512 bytes), expands the pseudo instructions (`frameaddr`, `setcc`, `select`),
  * drops jumps to the next block and inverts a conditional jump over an unconditional one.
  */
-import { CompileError, InternalError } from "@luabpf/ir";
+import { assertNever, CompileError, InternalError } from "@luabpf/ir";
+import { MAX_STACK } from "@luabpf/platform";
 import {
   alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmReloc, assemble, atomic, atomicAdd, call, endian, exit, ja,
   jmp32Imm, jmp32Reg, jmpImm, jmpReg, lddw, ldAbs, ldInd, ldxMem, mov64Reg, movsx64, neg32, neg64, stMem, stxMem,
   type AsmItem, type AsmResult, type Insn, type JmpCondOp,
 } from "./isa/index.js";
 import { FP, isVirtual, type MAddr, type MFunction, type MInst } from "./mir.js";
-
-/** The eBPF stack limit. */
-export const MAX_STACK = 512;
 
 const INVERT: Partial<Record<JmpCondOp, JmpCondOp>> = {
   jeq: "jne", jne: "jeq", jgt: "jle", jle: "jgt", jge: "jlt", jlt: "jge", jsgt: "jsle", jsle: "jsgt", jsge: "jslt", jslt: "jsge",
@@ -181,6 +179,8 @@ export function emitFunction(mf: MFunction): AsmResult {
       case "exit":
         items.push(asmInsn(exit()));
         return;
+      default:
+        assertNever(i, "machine instruction");
     }
   }
   return assemble(items);

@@ -1,23 +1,16 @@
 /**
- * @luabpf/backend-ebpf — instruction selection, register allocation and emission of
- * eBPF code from the IR, plus the eBPF instruction-set layer (encoder, decoder,
- * assembler, objdump-syntax printer).
+ * @luabpf/backend-ebpf — eBPF code generation from the IR (leaving SSA, instruction
+ * selection, register allocation, emission), object packaging, and the eBPF
+ * instruction-set layer (encoder, decoder, assembler, objdump-syntax printer).
+ *
+ * The machine IR and the stages that work on it are internal; the public surface is the
+ * compile entry points, the object packager, the target description for allocation tools,
+ * and the ISA layer.
  *
  * @packageDocumentation
  */
 export * from "./isa/index.js";
-export * from "./mir.js";
-export { selectFunction } from "./isel.js";
-export {
-  allocateRegisters,
-  applyAllocation,
-  describeFunction,
-  describeInst,
-  EBPF_TARGET,
-  type AllocateOptions,
-  type RegAllocStats,
-} from "./regalloc.js";
-export { emitFunction, layoutFrame, MAX_STACK } from "./emit.js";
-export { compileFunction, compileModule, splitCriticalEdges, type CompiledProgram } from "./compile.js";
+export { allocationProblem, compileFunction, compileModule, type CompiledProgram } from "./compile.js";
+export { EBPF_TARGET, type RegAllocStats } from "./regalloc.js";
 export { objectMap, packageObject } from "./object.js";
 export { BtfTypes } from "./btf.js";

@@ -4,27 +4,30 @@
  * A tree-less, one-instruction-at-a-time selector with a few folds that matter for
  * eBPF code size: immediates in ALU/jump/store forms, compare+branch fusion, stack and
  * map addresses rematerialised at their uses, alloca-based addresses folded into
- * r10-relative accesses. Leaving SSA happens here too: critical edges must already be
- * split (see `compile.ts`), and every phi becomes a virtual register written by a
- * sequentialised parallel copy at the end of each predecessor.
+ * r10-relative accesses. Machine blocks follow the layout of `leave-ssa.ts` (IR blocks
+ * plus edge blocks for critical edges into phis); every phi becomes a virtual register
+ * written by a sequentialised parallel copy where control leaves each predecessor.
+ * The IR is only read.
  *
  * Register convention for narrow integers: a value of type iN (N < 64) is held
  * zero-extended in its 64-bit register. i32 arithmetic uses ALU32 (which zeroes the upper
  * half for free); i8/i16 results of operations that can carry out are masked.
  */
 import {
+  assertNever,
   InternalError,
   isConstant,
   isInstruction,
-  type BasicBlock,
   type CompareOpcode,
   type Constant,
   type Function as IrFunction,
   type Instruction,
+  type LoopInfo,
   type Value,
 } from "@luabpf/ir";
 import type { AluBinaryOp, JmpCondOp, SizeName } from "./isa/index.js";
-import { FIRST_VREG, newVReg, type MAddr, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
+import { BlockLayout, sequentializeCopies } from "./leave-ssa.js";
+import { ARG_REGS, FIRST_VREG, newVReg, PKT_CTX_REG, RET_REG, type MAddr, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
 
 const JCC: Record<CompareOpcode, JmpCondOp> = {
   eq: "jeq", ne: "jne", ult: "jlt", ule: "jle", ugt: "jgt", uge: "jge", slt: "jslt", sle: "jsle", sgt: "jsgt", sge: "jsge",
@@ -56,6 +59,15 @@ const fitsI32 = (v: bigint): boolean => v >= -0x80000000n && v <= 0x7fffffffn;
 /** The constant's bits as the register holds them (zero-extended from its width). */
 const regBits = (c: Constant): bigint => BigInt.asUintN(bitsOf(c), c.value);
 
+/** A compare lowered to eBPF: jump condition, width, and operands (a register and a register or immediate). */
+interface LoweredCompare {
+  op: JmpCondOp;
+  w: 32 | 64;
+  a: MReg;
+  b?: MReg;
+  imm?: number;
+}
+
 /** Constants, stack addresses and map addresses are recomputed at each use, not kept in registers. */
 function isRematerialisable(v: Value): boolean {
   return isConstant(v) || isInstruction(v, "alloca") || isInstruction(v, "mapref");
@@ -78,11 +90,10 @@ function zeroExtendedFrom(v: Value): number {
   }
 }
 
-/** Selects machine instructions for `fn`, whose critical edges must be split. */
-export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => number): MFunction {
+/** Selects machine instructions for `fn` (leaving SSA on the way; `fn` is not modified). */
+export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
   const mf: MFunction = { name: fn.name, blocks: [], slots: [], nextVReg: FIRST_VREG };
-  const blockIndex = new Map<BasicBlock, number>();
-  fn.blocks.forEach((bb, i) => blockIndex.set(bb, i));
+  const layout = new BlockLayout(fn);
   const vregOf = new Map<Value, MReg>();
   const slotOf = new Map<Instruction, number>();
   const folded = new Set<Instruction>();
@@ -112,9 +123,9 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
     return r;
   };
 
-  /** Loads a constant into register `dst`. */
-  const loadConst = (dst: MReg, c: Constant): void => {
-    const u = regBits(c);
+  /** Loads the constant `value` of a `bits`-wide integer type into register `dst` (zero-extended from `bits`). */
+  const loadImm = (dst: MReg, bits: number, value: bigint): void => {
+    const u = BigInt.asUintN(bits, value);
     const s = BigInt.asIntN(64, u);
     if (fitsI32(s)) emit({ k: "alu", op: "mov", w: 64, dst, imm: Number(s) });
     else if (u <= 0xffffffffn) emit({ k: "alu", op: "mov", w: 32, dst, imm: Number(BigInt.asIntN(32, u)) });
@@ -122,7 +133,7 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
   };
   /** Computes `v` into register `dst` (rematerialising constants, stack and map addresses). */
   const valueInto = (dst: MReg, v: Value): void => {
-    if (isConstant(v)) return loadConst(dst, v);
+    if (isConstant(v)) return loadImm(dst, bitsOf(v), v.value);
     if (isInstruction(v, "alloca")) return emit({ k: "frameaddr", dst, slot: slotOf.get(v)!, off: 0 });
     if (isInstruction(v, "mapref")) return emit({ k: "ldmap", dst, map: v.map! });
     emit({ k: "alu", op: "mov", w: 64, dst, src: vreg(v) });
@@ -161,57 +172,47 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
     return t;
   };
 
-  /** Emits a conditional jump for compare `op` of `a` and `b`. */
-  const branch = (op: CompareOpcode, a: Value, b: Value, target: number): void => {
+  /**
+   * Lowers compare `op` of `a` and `b` (for a jump or a setcc): a constant goes to the
+   * right (the condition swapped), i32 compares use JMP32, narrower signed compares
+   * sign-extend both sides to 64 bits, and a right side that fits becomes an immediate.
+   */
+  const lowerCompare = (op: CompareOpcode, a: Value, b: Value): LoweredCompare => {
     const bits = Math.max(bitsOf(a), bitsOf(b));
-    let w: 32 | 64 = bits === 32 ? 32 : 64;
     let jop = JCC[op];
     if (isConstant(a) && !isConstant(b)) {
       [a, b] = [b, a];
       jop = SWAP[jop];
     }
-    let ra: MReg;
-    let bImm: number | undefined;
-    let rb: MReg | undefined;
-    if (bits < 32 && SIGNED_CMP.has(op)) {
-      ra = signExtended(a);
-      rb = signExtended(b);
-      w = 64;
-    } else {
-      ra = use(a);
-      bImm = imm(b, w === 32);
-      if (bImm === undefined) rb = use(b);
-    }
-    emit(rb !== undefined ? { k: "jcc", op: jop, w, a: ra, b: rb, target } : { k: "jcc", op: jop, w, a: ra, imm: bImm!, target });
+    if (bits < 32 && SIGNED_CMP.has(op)) return { op: jop, w: 64, a: signExtended(a), b: signExtended(b) };
+    const w: 32 | 64 = bits === 32 ? 32 : 64;
+    const ra = use(a);
+    const bi = imm(b, w === 32);
+    return bi !== undefined ? { op: jop, w, a: ra, imm: bi } : { op: jop, w, a: ra, b: use(b) };
   };
 
-  const phiCopies = (from: BasicBlock): void => {
-    const copies: { dst: MReg; src: Value }[] = [];
-    for (const s of new Set(from.succs)) for (const phi of s.phis()) copies.push({ dst: vreg(phi), src: phi.incomingValue(from) });
-    parallelCopy(copies);
+  /** Emits a conditional jump to `target` for compare `op` of `a` and `b`. */
+  const branch = (op: CompareOpcode, a: Value, b: Value, target: number): void => {
+    const c = lowerCompare(op, a, b);
+    emit(c.b !== undefined ? { k: "jcc", op: c.op, w: c.w, a: c.a, b: c.b, target } : { k: "jcc", op: c.op, w: c.w, a: c.a, imm: c.imm!, target });
   };
-  /** Sequentialises a parallel copy; a temporary is used only to break a cycle. */
-  const parallelCopy = (copies: { dst: MReg; src: Value }[]): void => {
+
+  /**
+   * The copies into the phis of the blocks control enters when it leaves layout block `b`:
+   * register-to-register copies as one sequentialised parallel copy, then the
+   * rematerialised values (constants, stack and map addresses), which read no register.
+   */
+  const phiCopies = (b: (typeof layout.blocks)[number]): void => {
+    // Destinations get their registers first, then sources (virtual register numbering is
+    // part of the output: keep it stable).
+    const copies = layout.phiCopies(b).map(({ phi, src }) => ({ dst: vreg(phi), src }));
     const regCopies: { dst: MReg; src: MReg }[] = [];
     const late: { dst: MReg; src: Value }[] = [];
     for (const c of copies) {
       if (isRematerialisable(c.src)) late.push(c);
       else if (vreg(c.src) !== c.dst) regCopies.push({ dst: c.dst, src: vreg(c.src) });
     }
-    const pending = regCopies;
-    while (pending.length > 0) {
-      const ready = pending.findIndex((c) => !pending.some((o) => o !== c && o.src === c.dst));
-      if (ready >= 0) {
-        const [c] = pending.splice(ready, 1);
-        emit({ k: "alu", op: "mov", w: 64, dst: c!.dst, src: c!.src });
-        continue;
-      }
-      // Every pending copy is on a cycle: save one destination's old value and redirect readers.
-      const d = pending[0]!.dst;
-      const t = fresh();
-      emit({ k: "alu", op: "mov", w: 64, dst: t, src: d });
-      for (const c of pending) if (c.src === d) c.src = t;
-    }
+    sequentializeCopies(regCopies, fresh, (dst, src) => emit({ k: "alu", op: "mov", w: 64, dst, src }));
     for (const c of late) valueInto(c.dst, c.src);
   };
 
@@ -279,14 +280,14 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
         const to = bitsOf(inst);
         if (op === "zext") valueInto(dst, a);
         else if (op === "sext") {
-          if (isConstant(a)) loadConst(dst, inst.parentFunction!.constant(inst.type, a.value));
+          if (isConstant(a)) loadImm(dst, to, a.value);
           else {
             emit({ k: "movsx", dst, src: use(a), bits: bitsOf(a) as 8 | 16 | 32 });
             if (to === 32) emit({ k: "alu", op: "mov", w: 32, dst, src: dst });
             else mask(dst, to);
           }
         } else if (to === 32) {
-          if (isConstant(a)) loadConst(dst, inst.parentFunction!.constant(inst.type, a.value));
+          if (isConstant(a)) loadImm(dst, to, a.value);
           else if (zeroExtendedFrom(a) <= 32) valueInto(dst, a); // the upper half is already zero
           else emit({ k: "alu", op: "mov", w: 32, dst, src: use(a) });
         } else {
@@ -297,23 +298,9 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
       }
       case "compare": {
         if (folded.has(inst)) return;
-        const [a0, b0] = [inst.operands[0]!, inst.operands[1]!];
-        const bits = Math.max(bitsOf(a0), bitsOf(b0));
-        let [a, b] = [a0, b0];
-        let jop = JCC[op as CompareOpcode];
-        if (isConstant(a) && !isConstant(b)) {
-          [a, b] = [b, a];
-          jop = SWAP[jop];
-        }
         const dst = vreg(inst);
-        if (bits < 32 && SIGNED_CMP.has(op as CompareOpcode)) {
-          emit({ k: "setcc", op: jop, w: 64, dst, a: signExtended(a), b: signExtended(b) });
-          return;
-        }
-        const w: 32 | 64 = bits === 32 ? 32 : 64;
-        const ra = use(a);
-        const bi = imm(b, w === 32);
-        emit(bi !== undefined ? { k: "setcc", op: jop, w, dst, a: ra, imm: bi } : { k: "setcc", op: jop, w, dst, a: ra, b: use(b) });
+        const c = lowerCompare(op as CompareOpcode, inst.operands[0]!, inst.operands[1]!);
+        emit(c.b !== undefined ? { k: "setcc", op: c.op, w: c.w, dst, a: c.a, b: c.b } : { k: "setcc", op: c.op, w: c.w, dst, a: c.a, imm: c.imm! });
         return;
       }
       case "select": {
@@ -358,11 +345,11 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
       }
       case "pktload": {
         const [ctx, index] = [inst.operands[0]!, inst.operands[1]!];
-        valueInto(6, ctx);
+        valueInto(PKT_CTX_REG, ctx);
         const size = sizeOf(inst.type.size) as "B" | "H" | "W";
         if (isConstant(index)) emit({ k: "ldpkt", size, imm: Number(index.value) + inst.offset });
         else emit({ k: "ldpkt", size, index: use(index), imm: inst.offset });
-        emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: 0 });
+        emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: RET_REG });
         return;
       }
       case "alloca":
@@ -374,26 +361,26 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
         // Register arguments first (their sources may not live in r1..r5 across this
         // sequence: interference makes sure), then rematerialisable ones.
         args.forEach((a, k) => {
-          if (!isRematerialisable(a)) valueInto(k + 1, a);
+          if (!isRematerialisable(a)) valueInto(ARG_REGS[k]!, a);
         });
         args.forEach((a, k) => {
-          if (isRematerialisable(a)) valueInto(k + 1, a);
+          if (isRematerialisable(a)) valueInto(ARG_REGS[k]!, a);
         });
         emit({ k: "call", helper: inst.helper!, nargs: args.length });
-        if (inst.type.kind !== "void") emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: 0 });
+        if (inst.type.kind !== "void") emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: RET_REG });
         return;
       }
       case "phi":
         vreg(inst);
         return;
       case "br":
-        phiCopies(inst.block!);
-        emit({ k: "ja", target: blockIndex.get(inst.targets[0]!)! });
+        phiCopies(current);
+        emit({ k: "ja", target: layout.target(inst.block!, 0) });
         return;
       case "condbr": {
-        phiCopies(inst.block!);
+        phiCopies(current);
         const c = inst.operands[0]!;
-        const [t, f] = [blockIndex.get(inst.targets[0]!)!, blockIndex.get(inst.targets[1]!)!];
+        const [t, f] = [layout.target(inst.block!, 0), layout.target(inst.block!, 1)];
         if (isInstruction(c) && folded.has(c)) branch(c.opcode as CompareOpcode, c.operands[0]!, c.operands[1]!, t);
         else if (isConstant(c)) {
           emit({ k: "ja", target: c.value !== 0n ? t : f });
@@ -404,27 +391,33 @@ export function selectFunction(fn: IrFunction, loopDepth?: (bb: BasicBlock) => n
       }
       case "ret": {
         const v = inst.operands[0];
-        if (v) valueInto(0, v);
-        else emit({ k: "alu", op: "mov", w: 64, dst: 0, imm: 0 });
+        if (v) valueInto(RET_REG, v);
+        else emit({ k: "alu", op: "mov", w: 64, dst: RET_REG, imm: 0 });
         emit({ k: "exit" });
         return;
       }
       case "unreachable":
-        emit({ k: "alu", op: "mov", w: 64, dst: 0, imm: 0 });
+        emit({ k: "alu", op: "mov", w: 64, dst: RET_REG, imm: 0 });
         emit({ k: "exit" });
         return;
-      case "mapref" as never:
-        return;
+      default:
+        assertNever(info.shape, "opcode shape");
     }
-    throw new InternalError(`isel: unhandled opcode ${op}`);
   };
 
-  fn.blocks.forEach((bb, index) => {
+  let current = layout.blocks[0]!;
+  layout.blocks.forEach((b, index) => {
     out = [];
-    if (index === 0) fn.params.forEach((p, k) => emit({ k: "alu", op: "mov", w: 64, dst: vreg(p), src: k + 1 }));
-    for (let i = bb.first; i; i = i.next) selectInstruction(i);
-    const block: MBlock = { index, insts: out, succs: bb.succs.map((s) => blockIndex.get(s)!), loopDepth: loopDepth?.(bb) ?? 0 };
-    mf.blocks.push(block);
+    current = b;
+    if (b.kind === "block") {
+      if (index === 0) fn.params.forEach((p, k) => emit({ k: "alu", op: "mov", w: 64, dst: vreg(p), src: ARG_REGS[k]! }));
+      for (let i = b.bb.first; i; i = i.next) selectInstruction(i);
+    } else {
+      // An edge block: the phi copies of its edge, then on to the edge's target.
+      phiCopies(b);
+      emit({ k: "ja", target: layout.indexOf(b.to) });
+    }
+    mf.blocks.push({ index, insts: out, succs: layout.succs(b), loopDepth: layout.loopDepth(b, loops) } satisfies MBlock);
   });
   return mf;
 }

@@ -8,10 +8,21 @@
  * defined. Stack accesses name a frame slot (`slot`) instead of r10 plus an offset; the
  * frame is laid out after allocation, when spill slots are known.
  */
-import type { AluBinaryOp, EndianKind, JmpCondOp, SizeName } from "./isa/index.js";
+import { assertNever } from "@luabpf/ir";
+import { Reg, type AluBinaryOp, type EndianKind, type JmpCondOp, type SizeName } from "./isa/index.js";
 
+/** Virtual registers are numbered from here up; below are the physical r0..r10. */
 export const FIRST_VREG = 16;
-export const FP = 10;
+/** The read-only frame pointer, r10: never allocated, never a register operand. */
+export const FP = Reg.FP;
+/** Helper results and the program's return value. */
+export const RET_REG = Reg.R0;
+/** Helper arguments, in order; clobbered by calls. */
+export const ARG_REGS: readonly MReg[] = [Reg.R1, Reg.R2, Reg.R3, Reg.R4, Reg.R5];
+/** Registers a helper call (and a legacy packet load) destroys besides its result r0. */
+export const CALL_CLOBBERS: readonly MReg[] = ARG_REGS;
+/** The context register of legacy packet loads (`ldpkt` reads the packet through r6). */
+export const PKT_CTX_REG = Reg.R6;
 export type MReg = number;
 
 export const isVirtual = (r: MReg): boolean => r >= FIRST_VREG;
@@ -78,128 +89,123 @@ export function newVReg(f: MFunction): MReg {
   return f.nextVReg++;
 }
 
-/** Registers an instruction reads, writes and clobbers. */
-export interface RegEffects {
-  uses: MReg[];
-  defs: MReg[];
-  /** Physical registers destroyed (beyond defs). */
-  clobbers: MReg[];
-  /** Defs must not share a register with uses. */
-  earlyClobber: boolean;
-  /** A register-to-register copy `defs[0] = uses[0]`. */
-  copy: boolean;
+/**
+ * How {@link visitOperands} shows an instruction's register operands (Cranelift's
+ * `OperandVisitor`). Register fields of the instruction are replaced by what `use` and
+ * `def` return, so one visit both lists and rewrites them; implicit fixed registers (a
+ * call's r1..r5 and r0, `ldpkt`'s r6, `exit`'s r0) are shown too, and what is returned
+ * for them is ignored. The frame pointer is never shown: it is not an allocatable operand.
+ */
+export interface OperandVisitor {
+  /** A register read. */
+  use(r: MReg): MReg;
+  /** A register written; `early`: written before the uses are read, so it must not share their registers. */
+  def(r: MReg, early: boolean): MReg;
+  /** A physical register destroyed besides the defs. */
+  clobber(r: MReg): void;
 }
 
-const CALLER_SAVED = [0, 1, 2, 3, 4, 5];
-const addrUses = (a: MAddr): MReg[] => ("base" in a ? [a.base] : []);
-const nofp = (rs: MReg[]): MReg[] => rs.filter((r) => r !== FP);
-
-export function regEffects(i: MInst): RegEffects {
-  const e = (uses: MReg[], defs: MReg[], clobbers: MReg[] = [], earlyClobber = false, copy = false): RegEffects => ({
-    uses: nofp(uses),
-    defs,
-    clobbers,
-    earlyClobber,
-    copy,
-  });
-  switch (i.k) {
-    case "alu":
-      if (i.op === "mov") return i.src !== undefined ? e([i.src], [i.dst], [], false, i.w === 64) : e([], [i.dst]);
-      return e(i.src !== undefined ? [i.dst, i.src] : [i.dst], [i.dst]);
-    case "neg":
-    case "end":
-      return e([i.dst], [i.dst]);
-    case "movsx":
-      return e([i.src], [i.dst]);
-    case "ldx":
-      return e(addrUses(i.addr), [i.dst]);
-    case "stx":
-      return e([...addrUses(i.addr), i.src], []);
-    case "st":
-      return e(addrUses(i.addr), []);
-    case "lddw":
-    case "ldmap":
-    case "frameaddr":
-      return e([], [i.dst]);
-    case "ldpkt":
-      return e(i.index !== undefined ? [6, i.index] : [6], [0], [1, 2, 3, 4, 5]);
-    case "atomic":
-      return e([...addrUses(i.addr), i.src], i.fetch ? [i.src] : []);
-    case "call":
-      return e([1, 2, 3, 4, 5].slice(0, i.nargs), [0], CALLER_SAVED.filter((r) => r !== 0));
-    case "setcc":
-      return e(i.b !== undefined ? [i.a, i.b] : [i.a], [i.dst], [], true);
-    case "select":
-      return e([i.cond, i.t, i.f], [i.dst], [], true);
-    case "jcc":
-      return e(i.b !== undefined ? [i.a, i.b] : [i.a], []);
-    case "ja":
-      return e([], []);
-    case "exit":
-      return e([0], []);
-  }
-}
-
-/** Rewrites every register operand of `i` through `f` (in place). */
-export function mapRegs(i: MInst, f: (r: MReg) => MReg): void {
-  const g = (r: MReg): MReg => (r === FP ? r : f(r));
+/**
+ * Visits the register operands of `i` in a fixed order — every use, then every def, then
+ * the clobbers — and writes back the registers the visitor returns (in place). The order
+ * is part of the allocator interface: operand `k` of an instruction is the `k`-th
+ * register visited. Every visit sees the instruction's original registers; a field that
+ * is both read and written (two-address forms) takes what `def` returns.
+ */
+export function visitOperands(i: MInst, v: OperandVisitor): void {
+  const use = (r: MReg): MReg => (r === FP ? r : v.use(r));
   const addr = (a: MAddr): void => {
-    if ("base" in a) a.base = g(a.base);
+    if ("base" in a) a.base = use(a.base);
   };
   switch (i.k) {
-    case "alu":
-      i.dst = g(i.dst);
-      if (i.src !== undefined) i.src = g(i.src);
+    case "alu": {
+      // `dst op= src` reads dst (except a plain mov), then writes it: a two-address form,
+      // whose one field gets the register the def is given (the allocator ties the two).
+      const dst = i.dst;
+      if (i.op !== "mov") use(dst);
+      if (i.src !== undefined) i.src = use(i.src);
+      i.dst = v.def(dst, false);
       return;
+    }
     case "neg":
-    case "end":
-    case "lddw":
-    case "ldmap":
-    case "frameaddr":
-      i.dst = g(i.dst);
+    case "end": {
+      const dst = i.dst;
+      use(dst);
+      i.dst = v.def(dst, false);
       return;
+    }
     case "movsx":
-      i.dst = g(i.dst);
-      i.src = g(i.src);
+      i.src = use(i.src);
+      i.dst = v.def(i.dst, false);
       return;
     case "ldx":
-      i.dst = g(i.dst);
       addr(i.addr);
+      i.dst = v.def(i.dst, false);
       return;
     case "stx":
-      i.src = g(i.src);
       addr(i.addr);
+      i.src = use(i.src);
       return;
     case "st":
       addr(i.addr);
       return;
-    case "ldpkt":
-      if (i.index !== undefined) i.index = g(i.index);
+    case "lddw":
+    case "ldmap":
+    case "frameaddr":
+      i.dst = v.def(i.dst, false);
       return;
-    case "atomic":
-      i.src = g(i.src);
+    case "ldpkt":
+      v.use(PKT_CTX_REG);
+      if (i.index !== undefined) i.index = use(i.index);
+      v.def(RET_REG, false);
+      for (const r of CALL_CLOBBERS) v.clobber(r);
+      return;
+    case "atomic": {
       addr(i.addr);
+      const src = i.src;
+      i.src = use(src);
+      if (i.fetch) i.src = v.def(src, false); // the old value comes back in src
+      return;
+    }
+    case "call":
+      for (const r of ARG_REGS.slice(0, i.nargs)) v.use(r);
+      v.def(RET_REG, false);
+      for (const r of CALL_CLOBBERS) v.clobber(r);
       return;
     case "setcc":
-      i.dst = g(i.dst);
-      i.a = g(i.a);
-      if (i.b !== undefined) i.b = g(i.b);
+      i.a = use(i.a);
+      if (i.b !== undefined) i.b = use(i.b);
+      i.dst = v.def(i.dst, true);
       return;
     case "select":
-      i.dst = g(i.dst);
-      i.cond = g(i.cond);
-      i.t = g(i.t);
-      i.f = g(i.f);
+      i.cond = use(i.cond);
+      i.t = use(i.t);
+      i.f = use(i.f);
+      i.dst = v.def(i.dst, true);
       return;
     case "jcc":
-      i.a = g(i.a);
-      if (i.b !== undefined) i.b = g(i.b);
+      i.a = use(i.a);
+      if (i.b !== undefined) i.b = use(i.b);
       return;
-    case "call":
     case "ja":
-    case "exit":
       return;
+    case "exit":
+      v.use(RET_REG);
+      return;
+    default:
+      assertNever(i, "machine instruction");
   }
+}
+
+/** The registers `i` reads, writes and clobbers, in {@link visitOperands} order (a collecting visit). */
+export function operandsOf(i: MInst): { uses: MReg[]; defs: MReg[]; early: boolean; clobbers: MReg[] } {
+  const out = { uses: [] as MReg[], defs: [] as MReg[], early: false, clobbers: [] as MReg[] };
+  visitOperands(i, {
+    use: (r) => (out.uses.push(r), r),
+    def: (r, early) => (out.defs.push(r), (out.early ||= early), r),
+    clobber: (r) => void out.clobbers.push(r),
+  });
+  return out;
 }
 
 /** Is `i` a 64-bit register copy? */

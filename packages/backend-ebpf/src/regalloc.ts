@@ -29,7 +29,7 @@ import {
   type RegAllocTarget,
   type RegisterAllocator,
 } from "@luabpf/passes";
-import { FIRST_VREG, isVirtual, mapRegs, regEffects, type MFunction, type MInst, type MReg } from "./mir.js";
+import { FIRST_VREG, isCopy, isVirtual, operandsOf, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
 
 /** Allocation statistics: spills, reloads, copies removed and coalesced, spill slots, rounds. */
 export type RegAllocStats = CoreStats;
@@ -63,16 +63,21 @@ const operand = (kind: "use" | "def", r: MReg, extra: Partial<{ early: boolean; 
   };
 };
 
-/** Describes one MIR instruction through the allocator interface. */
+/**
+ * Describes one MIR instruction through the allocator interface: its operands in
+ * {@link visitOperands} order. A def of a register the instruction also reads is tied to
+ * (reuses) the first such use: two-address forms (`dst op= src`, `neg`, a fetching atomic)
+ * must, and since an instruction's registers are rewritten per virtual register, any other
+ * instruction reading and writing one virtual register must keep it in one physical register.
+ */
 export function describeInst(i: MInst): RegAllocInst {
-  const e = regEffects(i);
+  const e = operandsOf(i);
   const operands: Operand[] = e.uses.map((r) => operand("use", r));
   for (const d of e.defs) {
-    // Two-address forms read and write the same register: a def tied to that use.
     const tied = e.uses.indexOf(d);
-    operands.push(operand("def", d, { early: e.earlyClobber, ...(tied >= 0 ? { tiedTo: tied } : {}) }));
+    operands.push(operand("def", d, { early: e.early, ...(tied >= 0 ? { tiedTo: tied } : {}) }));
   }
-  return { operands, clobbers: e.clobbers, copy: e.copy };
+  return { operands, clobbers: e.clobbers, copy: isCopy(i) };
 }
 
 /** `mf` through the allocator interface. */
@@ -131,7 +136,7 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput): void {
       insts.push(...(before.get(k) ?? []));
       const allocs = out.allocs[k]!;
       const ops = describeInst(inst).operands;
-      if (regEffects(inst).copy) {
+      if (isCopy(inst)) {
         const [src, dst] = allocs as [Allocation, Allocation];
         const same = src.kind === dst.kind && (src.kind === "reg" ? src.reg === (dst as { reg: number }).reg : src.slot === (dst as { slot: number }).slot);
         if (!same) insts.push(move(src, dst));
@@ -145,7 +150,8 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput): void {
           if (prev !== undefined && prev !== p) throw new InternalError(`regalloc: v${o.vreg} in two registers in one instruction`);
           regOf.set(r, p);
         });
-        mapRegs(inst, (r) => regOf.get(r) ?? r);
+        const rewrite = (r: MReg): MReg => regOf.get(r) ?? r;
+        visitOperands(inst, { use: rewrite, def: rewrite, clobber: () => {} });
         insts.push(inst);
       }
       insts.push(...(after.get(k) ?? []));

@@ -3,18 +3,14 @@
 // never share a register, and no value sits in a register that interferes with it
 // (a call clobber, a fixed operand). Checked on random programs through the real backend.
 import fc from "fast-check";
-import { DominatorTree, LoopInfo } from "@luabpf/ir";
 import { allocateIrc, allocationOfVRegs, interferenceGraph, interferenceToDot } from "@luabpf/passes";
 import { expect, test } from "vitest";
-import { describeFunction, EBPF_TARGET, selectFunction, splitCriticalEdges } from "../src/index.js";
+import { allocationProblem, EBPF_TARGET } from "../src/index.js";
 import { genProgram } from "./gen-ir.js";
 import { liveAcrossCalls } from "./programs.js";
 
 function described(m: ReturnType<typeof genProgram>) {
-  const fn = m.getFunction("prog")!;
-  splitCriticalEdges(fn);
-  const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
-  return describeFunction(selectFunction(fn, (bb) => loops.depth(bb)));
+  return allocationProblem(m.getFunction("prog")!);
 }
 
 function checkAgainstAllocation(fn: ReturnType<typeof described>): number {

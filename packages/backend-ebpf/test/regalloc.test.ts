@@ -4,7 +4,8 @@
 import { CompileError, interpret, MapState, type Module } from "@luabpf/ir";
 import { checkAllocation, RegAllocCheckError } from "@luabpf/passes";
 import { beforeAll, describe, expect, test } from "vitest";
-import { compileModule, printInsn, selectFunction, splitCriticalEdges } from "../src/index.js";
+import { compileModule, printInsn } from "../src/index.js";
+import { selectFunction } from "../src/isel.js";
 import { describeFunction, EBPF_TARGET } from "../src/regalloc.js";
 import { allocateIrc } from "@luabpf/passes";
 import { liveAcrossCalls, swapLoop } from "./programs.js";
@@ -71,9 +72,7 @@ describe("values live across helper calls", () => {
 describe("adapter and checker", () => {
   test("the MIR description marks two-address ALU defs as tied and calls as clobbering r1–r5", () => {
     const m = liveAcrossCalls(6, 1);
-    const fn = m.getFunction("prog")!;
-    splitCriticalEdges(fn);
-    const mf = selectFunction(fn);
+    const mf = selectFunction(m.getFunction("prog")!);
     const d = describeFunction(mf);
     const insts = d.blocks.flatMap((b) => b.insts);
     const call = insts.find((i) => i.clobbers.length > 0 && i.operands.some((o) => "preg" in o && o.kind === "def" && o.preg === 0))!;

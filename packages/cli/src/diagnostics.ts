@@ -13,7 +13,7 @@
 import type { Diagnostic, SourceLocation } from "@luabpf/ir";
 
 /** Where a diagnostic comes from. */
-export type DiagnosticCategory = "compile" | "verifier" | "usage" | "io" | "kernel" | "internal";
+export type DiagnosticCategory = "compile" | "verifier" | "usage" | "io" | "kernel" | "pass" | "internal";
 
 /** A diagnostic as the command line reports it. */
 export interface CliDiagnostic {

@@ -7,7 +7,7 @@ import { writeObject, type BpfObject } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
 import { CompileError, formatVerifierErrors, InternalError, printModule, verifyModule, type Module } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
-import { defaultRegistry, formatStatistics, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
+import { defaultRegistry, formatStatistics, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -20,6 +20,14 @@ export interface DriverOptions {
   printAfterAll?: boolean;
   /** Print the IR after the passes of these names (to `log`). */
   printAfter?: readonly string[];
+  /** Print the IR before the passes of these names, or before every pass (to `log`). */
+  printBefore?: readonly string[] | "all";
+  /** After each pass run that changed a function, print a diff (to `log`). */
+  printChanged?: boolean;
+  /** Print only these functions. */
+  printFunctions?: readonly string[];
+  /** Run only the first N pass executions and print each one's number (to `log`); -1: all. */
+  bisectLimit?: number;
   /** Verify the IR after every pass (tests turn it on). */
   verifyEach?: boolean;
   /** Where printed IR goes. */
@@ -71,6 +79,9 @@ function brokenStage(reproduce: (() => void) | undefined): string {
   try {
     reproduce();
   } catch (e) {
+    // A pass loaded with --load-pass (it has an origin) broke the IR or threw: its failure,
+    // reported as such (exit 1, naming the pass), not a bug in luabpf.
+    if ((e instanceof PassVerificationError || e instanceof PassError) && e.origin !== undefined) throw e;
     if (e instanceof PassVerificationError) return e.passName === "<input>" ? "the front end (frontend-lua)" : `pass '${e.passName}' (on @${e.functionName})`;
     return `an unidentified stage (repeating the compile failed: ${e instanceof Error ? e.message : String(e)})`;
   }
@@ -88,10 +99,15 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
     throw e;
   }
   const printAfter = options.printAfterAll ? "all" : options.printAfter && options.printAfter.length > 0 ? options.printAfter : undefined;
+  const printBefore = options.printBefore === "all" || (options.printBefore?.length ?? 0) > 0 ? options.printBefore : undefined;
   const log = options.log;
   const pm = new PassManager(passes, {
     verify: options.verifyEach ?? false,
     ...(printAfter ? { printAfter, printChangedOnly: false } : {}),
+    ...(printBefore ? { printBefore } : {}),
+    ...(options.printChanged ? { printChanged: true } : {}),
+    ...(options.printFunctions ? { printFunctions: options.printFunctions } : {}),
+    ...(options.bisectLimit !== undefined ? { bisectLimit: options.bisectLimit, ...(log ? { onBisect: (line: string) => log(line + "\n") } : {}) } : {}),
     ...(log ? { onPrint: log } : {}),
   });
   return pm.run(module);
@@ -99,7 +115,7 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
 
 /** `options` with verification after every pass and nothing printed (to name a stage that broke the IR). */
 export function quietVerifyEach<T extends Omit<DriverOptions, "file">>(options: T): T {
-  return { ...options, verifyEach: true, printAfterAll: false, printAfter: [], log: undefined };
+  return { ...options, verifyEach: true, printAfterAll: false, printAfter: [], printBefore: [], printChanged: false, log: undefined };
 }
 
 /** The front end: Lua source → IR module (throws CompileError on bad input). */
@@ -157,19 +173,15 @@ export async function formatCfgDot(module: Module): Promise<string> {
 
 /**
  * `--emit dot=interference`: each program's register interference graph, as instruction
- * selection hands it to the register allocator, with the register each value got. The
- * module is consumed (critical edges get split), as by {@link codegen}.
+ * selection hands it to the register allocator, with the register each value got.
  */
 export async function formatInterferenceDot(module: Module): Promise<string> {
-  const { describeFunction, EBPF_TARGET, selectFunction, splitCriticalEdges } = await import("@luabpf/backend-ebpf");
+  const { allocationProblem, EBPF_TARGET } = await import("@luabpf/backend-ebpf");
   const { allocateIrc, allocationOfVRegs, interferenceGraph, interferenceToDot } = await import("@luabpf/passes");
-  const { DominatorTree, LoopInfo } = await import("@luabpf/ir");
   let out = "";
   for (const fn of module.functions) {
     if (!fn.program) continue;
-    splitCriticalEdges(fn);
-    const loops = LoopInfo.compute(fn, DominatorTree.compute(fn));
-    const described = describeFunction(selectFunction(fn, (bb) => loops.depth(bb)));
+    const described = allocationProblem(fn);
     const placed = allocationOfVRegs(described, allocateIrc(described, EBPF_TARGET));
     out += interferenceToDot(fn.name, interferenceGraph(described, EBPF_TARGET), EBPF_TARGET, placed);
   }

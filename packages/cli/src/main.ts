@@ -122,6 +122,12 @@ function classify(e: unknown): { diagnostics: CliDiagnostic[]; status: number; u
   if (err?.name === "BpfError" || err?.name === "LoaderError" || err?.name === "OsError" || err?.name === "ElfError" || err?.name === "PacketSpecError") {
     return { diagnostics: [{ severity: "error", category: "kernel", message: err.message }], status: 1 };
   }
+  // A researcher's pass (loaded with --load-pass) that throws or breaks the IR, or a pass
+  // module that cannot be loaded: the user's error, reported with the pass's name.
+  if (err?.name === "PassLoadError") return { diagnostics: [{ severity: "error", category: "pass", message: err.message }], status: 1 };
+  if ((err?.name === "PassError" || err?.name === "PassVerificationError") && typeof (err as { origin?: unknown }).origin === "string") {
+    return { diagnostics: [{ severity: "error", category: "pass", message: err.message }], status: 1 };
+  }
   if (err?.name === "InternalError" || err?.name === "PassVerificationError") {
     return { diagnostics: [{ severity: "error", category: "internal", message: err.message }], status: 70 };
   }

@@ -92,13 +92,40 @@ export const DIAGNOSTIC_OPTIONS = {
   },
 } as const satisfies OptionTable;
 
-/** The optimisation pipeline, on every command that compiles. */
+/**
+ * The optimisation pipeline and its instrumentation (LLVM `opt`'s options), on every
+ * command that runs passes.
+ */
 export const PIPELINE_OPTIONS = {
   O: { type: "string", short: "O", valueName: "LEVEL", choices: ["0", "1", "2"], default: "2", description: "optimisation level: -O0, -O1 or -O2 (default)" },
   passes: { type: "string", valueName: "LIST", description: "run this pass pipeline instead of -O's, e.g. sccp,gvn,dce(aggressive=false)" },
-  "print-after": { type: "string", multiple: true, valueName: "PASS", description: "print the IR after each run of PASS (to stderr); repeatable" },
+  "load-pass": {
+    type: "string",
+    multiple: true,
+    valueName: "FILE",
+    description: "load the passes an ES module exports, for --passes and the print options; repeatable",
+  },
+  "verify-each": {
+    type: "boolean",
+    description: "verify the IR after every pass; invalid IR is an error naming the pass, the function and the rule, with the IR before and after",
+  },
+  "print-before": { type: "string", multiple: true, valueName: "PASS", description: "print the IR before each run of PASS, or of every pass with 'all' (to stderr); repeatable" },
+  "print-after": { type: "string", multiple: true, valueName: "PASS", description: "print the IR after each run of PASS, or of every pass with 'all' (to stderr); repeatable" },
   "print-after-all": { type: "boolean", description: "print the IR after every pass (to stderr)" },
+  "print-changed": { type: "boolean", description: "after each pass run that changed a function, print the change as a unified diff (to stderr)" },
+  "filter-function": {
+    type: "string",
+    multiple: true,
+    valueName: "NAME",
+    description: "limit the --print-* options (and opt's --emit ir/dot) to function NAME; repeatable",
+  },
+  "opt-bisect-limit": {
+    type: "string",
+    valueName: "N",
+    description: "run only the first N pass executions (a pass on a function), skip the rest, and print each one's number (to stderr); -1 runs all",
+  },
   stats: { type: "boolean", description: "print pass and register allocation statistics (to stderr)" },
+  "time-passes": { type: "boolean", description: "print the time each pass took (to stderr)" },
 } as const satisfies OptionTable;
 
 // ---- parsing ----

@@ -1,7 +1,7 @@
 // `.BTF.ext`: per-section instruction metadata that libbpf hands to the kernel with
 // each program. We write and read func info (one record per program: the
-// instruction offset and the id of its BTF FUNC) and line info; CO-RE relocations
-// are neither written nor read. Layout (libbpf's btf.h,
+// instruction offset and the id of its BTF FUNC), line info and CO-RE relocations
+// (struct bpf_core_relo: instruction, local type id, access string, kind). Layout (libbpf's btf.h,
 // struct btf_ext_header): magic, version, flags, hdr_len, then (offset, length)
 // pairs relative to the end of the header; each info block is a record size
 // followed by per-section groups {sec_name_off, num_info, records...}. In an ELF
@@ -10,6 +10,7 @@
 import { ByteReader, ByteWriter } from "./bytes.js";
 import { BTF_EXT_HEADER_SIZE, BTF_FUNC_INFO_SIZE, BTF_LINE_INFO_SIZE, BTF_MAGIC, BTF_VERSION } from "./constants.js";
 import { ElfError, withContext } from "./errors.js";
+import { CORE_RELO_SIZE } from "@luabpf/platform";
 
 /** One func-info record: the FUNC type id of the function starting at `insnOffset` bytes. */
 export interface FuncInfo {
@@ -24,6 +25,19 @@ export interface LineInfo {
   /** line number << 10 | column, as in struct bpf_line_info. */
   lineCol: number;
 }
+/**
+ * One CO-RE relocation record (`struct bpf_core_relo`): the loader computes `kind` for
+ * the local type `typeId` and access string against the target kernel's BTF and patches
+ * the instruction at `insnOffset` bytes.
+ */
+export interface CoreRelocationInfo {
+  insnOffset: number;
+  typeId: number;
+  /** Offset of the access string ("0:1:2", or an enumerator index) in the BTF strings. */
+  accessStringOffset: number;
+  /** A `CoreReloKind` value of @luabpf/platform. */
+  kind: number;
+}
 export interface BtfExtSection<T> {
   /** Offset of the section name in the `.BTF` string section. */
   sectionNameOffset: number;
@@ -33,18 +47,23 @@ export interface BtfExtSection<T> {
 export interface BtfExt {
   funcInfo: BtfExtSection<FuncInfo>[];
   lineInfo: BtfExtSection<LineInfo>[];
+  coreRelocations: BtfExtSection<CoreRelocationInfo>[];
 }
 
-/** Encodes func info and line info (no CO-RE relocations). */
+/** Encodes func info, line info and CO-RE relocations. */
 export function encodeBtfExt(
   funcInfo: readonly BtfExtSection<FuncInfo>[],
   lineInfo: readonly BtfExtSection<LineInfo>[] = [],
+  coreRelocations: readonly BtfExtSection<CoreRelocationInfo>[] = [],
 ): Uint8Array {
   const funcBytes = infoBlock(BTF_FUNC_INFO_SIZE, funcInfo, (writer, record) =>
     writer.u32(record.insnOffset).u32(record.typeId),
   );
   const lineBytes = infoBlock(BTF_LINE_INFO_SIZE, lineInfo, (writer, record) =>
     writer.u32(record.insnOffset).u32(record.fileNameOffset).u32(record.lineOffset).u32(record.lineCol),
+  );
+  const coreBytes = infoBlock(CORE_RELO_SIZE, coreRelocations, (writer, record) =>
+    writer.u32(record.insnOffset).u32(record.typeId).u32(record.accessStringOffset).u32(record.kind),
   );
   return new ByteWriter()
     .u16(BTF_MAGIC)
@@ -56,9 +75,10 @@ export function encodeBtfExt(
     .u32(funcBytes.length) // line_info_off
     .u32(lineBytes.length)
     .u32(funcBytes.length + lineBytes.length) // core_relo_off
-    .u32(0) // core_relo_len
+    .u32(coreBytes.length)
     .bytes(funcBytes)
     .bytes(lineBytes)
+    .bytes(coreBytes)
     .finish();
 }
 
@@ -84,7 +104,7 @@ function infoBlock<T>(
   return writer.finish();
 }
 
-/** Decodes func info and line info of a `.BTF.ext` blob (CO-RE relocations are skipped). */
+/** Decodes a `.BTF.ext` blob (a header without the CO-RE fields, as old writers emit, has none). */
 export function decodeBtfExt(bytes: Uint8Array): BtfExt {
   const reader = new ByteReader(bytes, ".BTF.ext");
   if (reader.u16(0) !== BTF_MAGIC) throw new ElfError(`.BTF.ext: bad magic 0x${reader.u16(0).toString(16)}`);
@@ -124,5 +144,14 @@ export function decodeBtfExt(bytes: Uint8Array): BtfExt {
       lineOffset: reader.u32(at + 8),
       lineCol: reader.u32(at + 12),
     })),
+    coreRelocations:
+      headerLength >= BTF_EXT_HEADER_SIZE
+        ? block("CO-RE relocations", 24, CORE_RELO_SIZE, (at) => ({
+            insnOffset: reader.u32(at),
+            typeId: reader.u32(at + 4),
+            accessStringOffset: reader.u32(at + 8),
+            kind: reader.u32(at + 12),
+          }))
+        : [],
   };
 }

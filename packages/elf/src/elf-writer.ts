@@ -17,7 +17,8 @@
 
 import { ByteWriter, StringTable, utf8 } from "./bytes.js";
 import { BtfBuilder } from "./btf-encoder.js";
-import { encodeBtfExt, type BtfExtSection, type FuncInfo, type LineInfo } from "./btf-ext.js";
+import { encodeBtfExt, type BtfExtSection, type CoreRelocationInfo, type FuncInfo, type LineInfo } from "./btf-ext.js";
+import { CoreReloKind } from "@luabpf/platform";
 import { mapDefinitionType } from "./btf-maps.js";
 import { btfVoid, type BtfDatasecEntry, type BtfFuncProto } from "./btf-types.js";
 import { DEBUG_SECTIONS, encodeDwarf, wantsDwarf, type PlacedProgram } from "./dwarf.js";
@@ -181,11 +182,13 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   const btf = new BtfBuilder();
   const funcInfo: BtfExtSection<FuncInfo>[] = [];
   const lineInfo: BtfExtSection<LineInfo>[] = [];
+  const coreInfo: BtfExtSection<CoreRelocationInfo>[] = [];
   for (const [name, programs] of groups) {
     const code = new ByteWriter();
     const relocations = new ByteWriter();
     const records: FuncInfo[] = [];
     const lineRecords: LineInfo[] = [];
+    const coreRecords: CoreRelocationInfo[] = [];
     for (const program of programs) {
       const start = codeOffsets.get(program)!;
       code.bytes(program.code);
@@ -201,6 +204,14 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
           lineCol: ((line.line << 10) | line.column) >>> 0,
         });
       }
+      for (const relocation of program.coreRelocations ?? []) {
+        coreRecords.push({
+          insnOffset: start + relocation.offset,
+          typeId: btf.add(relocation.type),
+          accessStringOffset: btf.strings.add(relocation.access),
+          kind: CoreReloKind[relocation.kind],
+        });
+      }
       for (const relocation of program.relocations) {
         const index = symbolIndex.get(relocation.symbol)!; // validateObject checked it exists
         relocations.u64(start + relocation.offset).u32(RelocType.bpf64_64).u32(index);
@@ -208,6 +219,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     }
     funcInfo.push({ sectionNameOffset: btf.strings.add(name), records });
     lineInfo.push({ sectionNameOffset: btf.strings.add(name), records: lineRecords });
+    coreInfo.push({ sectionNameOffset: btf.strings.add(name), records: coreRecords });
     contents.set(name, code.finish());
     contents.set(`.rel${name}`, relocations.finish());
   }
@@ -215,7 +227,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   contents.set("license", licenseBytes);
   contents.set(".maps", new Uint8Array(mapsSize));
   contents.set(".BTF", btf.finish());
-  if (emitBtfExt) contents.set(".BTF.ext", encodeBtfExt(funcInfo, lineInfo));
+  if (emitBtfExt) contents.set(".BTF.ext", encodeBtfExt(funcInfo, lineInfo, coreInfo));
   if (emitDwarf) {
     const layout = new Map<string, { programs: PlacedProgram[]; size: number }>();
     for (const [name, programs] of groups) {

@@ -9,7 +9,7 @@
 // elf-file.ts + object-reader.ts (reader), btf-types.ts / btf-encoder.ts /
 // btf-decoder.ts (BTF), btf-maps.ts (libbpf map layout), btf-ext.ts (.BTF.ext).
 
-export type { BpfObject, ObjectDebugInfo, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "./object.js";
+export type { BpfObject, ObjectCoreRelocation, ObjectDebugInfo, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "./object.js";
 export { DEFAULT_PROGRAM_PROTO, writeObject, type WriteOptions } from "./elf-writer.js";
 export { DEBUG_SECTIONS, Dwarf, encodeDwarf, type DebugRelocation, type DebugSection, type DwarfOptions, type PlacedProgram } from "./dwarf.js";
 export { readObject, readObjectBtf } from "./object-reader.js";
@@ -46,7 +46,16 @@ export {
 } from "./btf-types.js";
 export { BtfBuilder, encodeBtf } from "./btf-encoder.js";
 export { decodeBtf, type BtfTable } from "./btf-decoder.js";
-export { decodeBtfExt, encodeBtfExt, type BtfExt, type BtfExtSection, type FuncInfo, type LineInfo } from "./btf-ext.js";
+export { BtfIndex, readBtfFile, type BtfEntry } from "./btf-index.js";
+export {
+  decodeBtfExt,
+  encodeBtfExt,
+  type BtfExt,
+  type BtfExtSection,
+  type CoreRelocationInfo,
+  type FuncInfo,
+  type LineInfo,
+} from "./btf-ext.js";
 export { mapDefinitionType, parseMapDefinition } from "./btf-maps.js";
 export {
   BtfKind,

@@ -15,11 +15,11 @@ import { decodeBtf, type BtfTable } from "./btf-decoder.js";
 import { decodeBtfExt, type BtfExt } from "./btf-ext.js";
 import { parseMapDefinition } from "./btf-maps.js";
 import { skipModifiers, type BtfType } from "./btf-types.js";
-import { INSN_SIZE as BPF_INSN_SIZE } from "@luabpf/platform";
+import { CoreReloKind, INSN_SIZE as BPF_INSN_SIZE, type CoreReloKindName } from "@luabpf/platform";
 import { Elf, RelocType, SectionFlag, SectionType, SymbolType } from "./constants.js";
 import { ElfError, withContext } from "./errors.js";
 import { parseElf, parseRelocations, type ElfFile, type ElfSection } from "./elf-file.js";
-import type { BpfObject, ObjectLine, ObjectMap, ObjectProgram } from "./object.js";
+import type { BpfObject, ObjectCoreRelocation, ObjectLine, ObjectMap, ObjectProgram } from "./object.js";
 
 /** Parses an eBPF ELF object (writer output or clang's). Throws ElfError with context. */
 export function readObject(bytes: Uint8Array): BpfObject {
@@ -32,7 +32,13 @@ export function readObject(bytes: Uint8Array): BpfObject {
   const located = readPrograms(elf);
   if (btf) attachPrototypes(located, btf);
   const extSection = elf.sections.find((section) => section.name === ".BTF.ext");
-  if (btf && extSection) withContext("section .BTF.ext", () => attachLines(located, btf, decodeBtfExt(extSection.data)));
+  if (btf && extSection) {
+    withContext("section .BTF.ext", () => {
+      const ext = decodeBtfExt(extSection.data);
+      attachLines(located, btf, ext);
+      attachCoreRelocations(located, btf, ext);
+    });
+  }
   return { license: readLicense(elf), programs: located.map((entry) => entry.program), maps: readMaps(elf, btf) };
 }
 
@@ -167,6 +173,38 @@ function attachLines(programs: LocatedProgram[], btf: BtfTable, ext: BtfExt): vo
       }),
     );
   }
+}
+
+const CORE_KIND_NAMES = new Map<number, CoreReloKindName>(
+  Object.entries(CoreReloKind).map(([name, value]) => [value, name as CoreReloKindName]),
+);
+
+/** Distributes `.BTF.ext` CO-RE relocation records over the programs of each section. */
+function attachCoreRelocations(programs: LocatedProgram[], btf: BtfTable, ext: BtfExt): void {
+  for (const section of ext.coreRelocations) {
+    const name = btf.stringAt(section.sectionNameOffset);
+    const inSection = programs.filter((entry) => entry.program.section === name);
+    section.records.forEach((record, index) =>
+      withContext(`CO-RE relocation ${name}[${index}]`, () => {
+        const kind = CORE_KIND_NAMES.get(record.kind);
+        if (kind === undefined) throw new ElfError(`unknown kind ${record.kind}`);
+        const type = btf.types[record.typeId];
+        if (type === undefined) throw new ElfError(`type id ${record.typeId} out of range`);
+        const owner = inSection.find(
+          (entry) => record.insnOffset >= entry.start && record.insnOffset < entry.start + entry.program.code.length,
+        );
+        if (owner === undefined) return; // relocations in .text subprograms or outside any symbol
+        const relocation: ObjectCoreRelocation = {
+          offset: record.insnOffset - owner.start,
+          kind,
+          type,
+          access: btf.stringAt(record.accessStringOffset),
+        };
+        (owner.program.coreRelocations ??= []).push(relocation);
+      }),
+    );
+  }
+  for (const entry of programs) entry.program.coreRelocations?.sort((a, b) => a.offset - b.offset);
 }
 
 function readMaps(elf: ElfFile, btf: BtfTable | undefined): ObjectMap[] {

@@ -2,6 +2,7 @@
 // produces. Kept free of ELF details (section indices, symbol tables) so that the
 // code generator and the loader only deal with programs, maps and relocations.
 
+import type { CoreReloKindName } from "@luabpf/platform";
 import type { BtfFuncProto, BtfType } from "./btf-types.js";
 
 /** A reference from an instruction to a symbol, resolved by the loader (libbpf or ours). */
@@ -33,6 +34,29 @@ export interface ObjectLine {
   text: string;
 }
 
+/**
+ * A CO-RE relocation (`.BTF.ext` core_relo record): the loader (libbpf, or ours) computes
+ * `kind` for the access `access` into the local type `type` against the target kernel's
+ * BTF, and rewrites the instruction at `offset` with the result: the immediate of an ALU
+ * or `lddw` instruction, or the offset of a load or store.
+ */
+export interface ObjectCoreRelocation {
+  /** Byte offset of the instruction within the program's `code`. */
+  offset: number;
+  kind: CoreReloKindName;
+  /**
+   * The local type (written into `.BTF`): for field kinds the struct or union the access
+   * starts from; it need only hold the members accessed (libbpf matches members by name).
+   */
+  type: BtfType;
+  /**
+   * libbpf's access string: for field kinds `0` (the root object) followed by `:`-separated
+   * member indices (into `members` of each aggregate on the path) and array indices, e.g.
+   * `0:5:2`; `0` for type kinds; the enumerator's index for enum value kinds.
+   */
+  access: string;
+}
+
 /** One eBPF program: an entry point in a code section. */
 export interface ObjectProgram {
   /** Function name (ELF symbol and BTF FUNC name); a C identifier. */
@@ -56,6 +80,8 @@ export interface ObjectProgram {
    * context parameter against the program type's context struct by name.
    */
   proto?: BtfFuncProto;
+  /** CO-RE relocations, in increasing offset order; absent when none. */
+  coreRelocations?: ObjectCoreRelocation[];
 }
 
 /** A BTF-defined map in the `.maps` section. */

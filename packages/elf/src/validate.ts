@@ -2,7 +2,7 @@
 // reported with its location (program, relocation index) instead of producing an ELF
 // file that libbpf or the kernel reject later with a less helpful message.
 
-import { INSN_SIZE as BPF_INSN_SIZE, LDDW_OPCODE } from "@luabpf/platform";
+import { CoreReloKind, INSN_SIZE as BPF_INSN_SIZE, LDDW_OPCODE } from "@luabpf/platform";
 import { ElfError, withContext } from "./errors.js";
 import type { BpfObject } from "./object.js";
 
@@ -58,6 +58,24 @@ export function validateObject(object: BpfObject): void {
             throw new ElfError(`column ${line.column} out of range`);
           }
           previous = offset;
+        }),
+      );
+      let previousCore = -1;
+      (program.coreRelocations ?? []).forEach((relocation, relocationIndex) =>
+        withContext(`CO-RE relocation ${relocationIndex}`, () => {
+          const { offset } = relocation;
+          if (!Number.isInteger(offset) || offset % BPF_INSN_SIZE !== 0 || offset < 0 || offset >= code.length) {
+            throw new ElfError(`offset ${offset} is not an instruction of the program`);
+          }
+          if (offset > 0 && code[offset - BPF_INSN_SIZE] === LDDW_OPCODE && code[offset] === 0) {
+            throw new ElfError(`offset ${offset} is the second half of an lddw`);
+          }
+          if (offset < previousCore) throw new ElfError(`offset ${offset} decreases (previous ${previousCore})`);
+          if (!Object.hasOwn(CoreReloKind, relocation.kind)) throw new ElfError(`unknown kind ${JSON.stringify(relocation.kind)}`);
+          if (!/^\d+(:\d+)*$/.test(relocation.access)) {
+            throw new ElfError(`access string ${JSON.stringify(relocation.access)} is not colon-separated indices`);
+          }
+          previousCore = offset;
         }),
       );
       program.relocations.forEach((relocation, relocationIndex) =>

@@ -159,8 +159,8 @@ describe(".BTF.ext", () => {
   it("round-trips func and line info", () => {
     const funcInfo = [{ sectionNameOffset: 5, records: [{ insnOffset: 0, typeId: 3 }, { insnOffset: 64, typeId: 4 }] }];
     const lineInfo = [{ sectionNameOffset: 5, records: [{ insnOffset: 0, fileNameOffset: 1, lineOffset: 2, lineCol: (7 << 10) | 3 }] }];
-    expect(decodeBtfExt(encodeBtfExt(funcInfo, lineInfo))).toEqual({ funcInfo, lineInfo });
-    expect(decodeBtfExt(encodeBtfExt(funcInfo))).toEqual({ funcInfo, lineInfo: [] });
+    expect(decodeBtfExt(encodeBtfExt(funcInfo, lineInfo))).toEqual({ funcInfo, lineInfo, coreRelocations: [] });
+    expect(decodeBtfExt(encodeBtfExt(funcInfo))).toEqual({ funcInfo, lineInfo: [], coreRelocations: [] });
   });
   it("writes empty blocks with length 0 (libbpf rejects a block without records)", () => {
     const bytes = encodeBtfExt([{ sectionNameOffset: 1, records: [] }]);

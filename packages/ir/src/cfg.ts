@@ -1,11 +1,13 @@
 /**
  * CFG edit helpers that keep predecessor lists and phi incoming pairs in agreement:
- * split an edge, split a block, redirect a branch, fold a conditional branch, remove a
- * block or every unreachable block.
+ * split an edge, split a block, split a block's predecessors (LLVM's
+ * `SplitBlockPredecessors`, the tool for preheaders, single latches and dedicated exits),
+ * redirect a branch, fold a conditional branch, remove a block or every unreachable block.
  *
  * Predecessor lists follow the terminators automatically (see core.ts); what these helpers
  * add is the phi bookkeeping, which needs knowledge of intent.
  */
+import type { Loop, LoopInfo } from "./analysis/loops.js";
 import { BasicBlock, Function, Instruction, type Value } from "./core.js";
 import { assert, InternalError } from "./errors.js";
 import { voidType } from "./types.js";
@@ -109,6 +111,76 @@ export function splitBlock(inst: Instruction): BasicBlock {
   br.targets.push(tail);
   bb.append(br);
   return tail;
+}
+
+/**
+ * Moves the edges from `preds` into `bb` onto a new block that jumps to `bb`: every edge
+ * from a listed block (both edges of a `condbr` whose targets are both `bb`) now enters the
+ * new block. In each phi of `bb`, the pairs from the listed blocks leave: when they carry
+ * one value it flows in from the new block directly; otherwise a new phi in the new block
+ * merges them (pairs in their original order, so the k-th pair still belongs to the k-th
+ * edge) and flows in. The new block is placed right before `bb` in layout order.
+ *
+ * Every listed block must be a predecessor of `bb`. Returns the new block. Cost:
+ * O(phis × pairs + edges). Dominators and loops are stale afterwards, except that the
+ * caller may record the new block with {@link LoopInfo.addBlock}.
+ */
+export function splitPredecessors(bb: BasicBlock, preds: readonly BasicBlock[]): BasicBlock {
+  const fn = bb.parent;
+  assert(fn, "splitPredecessors: block is not in a function");
+  const moving = new Set(preds);
+  assert(moving.size > 0, "splitPredecessors: no predecessors given");
+  for (const p of moving) assert(bb.preds.includes(p), () => `splitPredecessors: @bb${p.id} is not a predecessor of @bb${bb.id}`);
+  const at = fn.blocks.indexOf(bb);
+  const mid = at > 0 ? fn.createBlock({ after: fn.blocks[at - 1]! }) : fn.createBlock();
+  if (at === 0) {
+    // A new block cannot go before the entry; keep the entry first and put it right after.
+    fn.blocks.splice(fn.blocks.indexOf(mid), 1);
+    fn.blocks.splice(1, 0, mid);
+  }
+  for (const phi of bb.phis()) {
+    const values: Value[] = [];
+    const from: BasicBlock[] = [];
+    for (let k = phi.incoming.length - 1; k >= 0; k--) {
+      if (!moving.has(phi.incoming[k]!)) continue;
+      values.unshift(phi.operands[k]!);
+      from.unshift(phi.incoming[k]!);
+      phi.removeOperand(k);
+    }
+    let merged: Value = values[0]!;
+    if (values.some((v) => v !== merged)) {
+      const np = fn.createInstruction("phi", phi.type, phi.typeParam);
+      np.loc = phi.loc;
+      values.forEach((v, k) => np.addIncoming(v, from[k]!));
+      mid.append(np);
+      merged = np;
+    }
+    phi.addIncoming(merged, mid);
+  }
+  for (const p of moving) {
+    const term = terminatorOf(p);
+    for (let slot = 0; slot < term.targets.length; slot++) if (term.targets[slot] === bb) term.setTarget(slot, mid);
+  }
+  const br = fn.createInstruction("br", voidType, voidType);
+  br.targets.push(bb);
+  mid.append(br);
+  return mid;
+}
+
+/**
+ * Gives `loop` a preheader if it has none: the header's predecessors outside the loop are
+ * split off onto one new block ({@link splitPredecessors}). With `info`, the new block is
+ * recorded in the loops around `loop`. Returns the preheader (the existing one if any).
+ * Requires a reachable header with at least one predecessor outside the loop.
+ */
+export function insertPreheader(loop: Loop, info?: LoopInfo): BasicBlock {
+  const existing = loop.preheader();
+  if (existing) return existing;
+  const entering = loop.entering();
+  assert(entering.length > 0, () => `insertPreheader: loop at @bb${loop.header.id} has no entering block`);
+  const ph = splitPredecessors(loop.header, entering);
+  info?.addBlock(ph, loop.parent);
+  return ph;
 }
 
 /**

@@ -12,6 +12,7 @@ export * from "./module.js";
 export * from "./ctypes.js";
 export * from "./builder.js";
 export * from "./cfg.js";
+export * from "./motion.js";
 export * from "./print.js";
 export * from "./parse.js";
 export * from "./equal.js";

@@ -40,12 +40,26 @@ export interface OpInfo {
   /** Fixed operand count, or "variadic" (call, phi). */
   readonly operands: number | "variadic";
   readonly shape: OpShape;
-  /** No side effects and no memory access: removable when unused, CSE-able, hoistable. */
+  /**
+   * The result is a function of the operands alone, and computing it touches no memory,
+   * has no effect and cannot trap: a pass may delete it when unused, merge two equal ones
+   * (CSE, GVN), and move it anywhere its operands are available — hoist it out of a loop,
+   * speculate it above a branch, sink it. Division is pure because eBPF defines x/0.
+   * `phi` is not: its value depends on the edge its block was entered by, so it cannot
+   * leave its block (GVN still merges two phis of one block with the same pairs).
+   * `load` is not either: whether a load may move depends on the memory (see
+   * `REGION_INFO` in types.ts and `isSpeculatable`/`mayWriteMemory` in motion.ts).
+   */
   readonly pure: boolean;
   /** Operands 0 and 1 may be swapped. */
   readonly commutative: boolean;
   /** The constant folder can evaluate it when all operands are constants. */
   readonly foldable: boolean;
+  /**
+   * How the instruction touches memory: `read` instructions may be reordered with other
+   * reads, and with writes that cannot alias them; `write`/`readwrite` ones order memory.
+   * (For `call` the helper-effects table in @luabpf/passes refines this per helper.)
+   */
   readonly memory: MemoryEffect;
   /** Must be kept even if its result is unused (stores, calls, packet loads that may abort). */
   readonly sideEffects: boolean;
@@ -106,7 +120,7 @@ export const OPCODES = {
   alloca: { operands: 0, shape: "alloca", pure: false, commutative: false, foldable: false, memory: "none", sideEffects: false, terminator: false },
   call: effect("call", "variadic", "readwrite"),
   mapref: { ...pureArith, operands: 0, shape: "mapref", commutative: false, foldable: false },
-  phi: { operands: "variadic", shape: "phi", pure: true, commutative: false, foldable: false, memory: "none", sideEffects: false, terminator: false },
+  phi: { operands: "variadic", shape: "phi", pure: false, commutative: false, foldable: false, memory: "none", sideEffects: false, terminator: false },
   br: term("br", 0),
   condbr: term("condbr", 1),
   ret: term("ret", "variadic"),

@@ -12,6 +12,31 @@ export type IntBits = 8 | 16 | 32 | 64;
 export const REGIONS = ["ctx", "stack", "packet", "packet_end", "map_value", "map_value_or_null", "map"] as const;
 export type Region = (typeof REGIONS)[number];
 
+/** What a pass may assume about the memory behind a pointer into a region. */
+export interface RegionInfo {
+  /**
+   * A `load` through a pointer of this region cannot trap and has no effect wherever the
+   * pointer is available, so it may be speculated (hoisted out of a loop, above a branch)
+   * when no write in between may alias it. True for the context: the kernel checks each
+   * context access's offset statically, whatever path reaches it. False for the stack
+   * (reading a slot before its store is rejected), the packet (each access needs the bounds
+   * check on its own path) and map values (other CPUs and user space may update an entry
+   * while the program runs, and programs poll them: every read is kept where it is).
+   */
+  readonly speculativeLoads: boolean;
+}
+
+/** Facts about each region's memory, read by the motion rules (motion.ts). */
+export const REGION_INFO: Readonly<Record<Region, RegionInfo>> = {
+  ctx: { speculativeLoads: true },
+  stack: { speculativeLoads: false },
+  packet: { speculativeLoads: false },
+  packet_end: { speculativeLoads: false },
+  map_value: { speculativeLoads: false },
+  map_value_or_null: { speculativeLoads: false },
+  map: { speculativeLoads: false },
+};
+
 export interface IntType {
   readonly kind: "int";
   readonly bits: IntBits;

@@ -9,6 +9,7 @@
 //   object.ts           whole-object loading: maps (with BTF), relocations, program types, handles
 //   object-btf.ts       map key/value BTF for the kernel; record types of event maps
 //   kernel-btf.ts       vmlinux BTF ids of tracing targets
+//   core.ts             CO-RE: .BTF.ext field/type/enum relocations applied against a target BTF
 //   attach.ts           attach(program, target) → Attachment; targets from section names
 //     attach-net.ts     XDP and tcx links, socket filters on packet sockets
 //     attach-trace.ts   tracepoints, raw tracepoints, uprobes/kprobes, fentry/fexit/tp_btf
@@ -114,3 +115,12 @@ export { typedMap, type TypedMap } from "./typed-map.js";
 export { bpfObjectKind, openPinnedMap, pinnedPaths, type PinnedMap } from "./pinned.js";
 export { Os, bind, interfaceIndex, recvNonBlocking, sendTo, setns, socket } from "./libc.js";
 export { REQUIRE_KERNEL_ENV, bpfAvailable, kernelOrSkip, type BpfAvailability, type KernelOrSkipOptions } from "./kernel.js";
+export {
+  CORE_POISON_HELPER,
+  VMLINUX_BTF_PATH,
+  applyCoreRelocations,
+  essentialName,
+  loadBtfFile,
+  runningKernelBtf,
+  type CoreRelocationResult,
+} from "./core.js";

@@ -13,8 +13,9 @@
 // Failure is atomic: if any map or program fails, every descriptor created so far is closed
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
-import { readObject, readObjectBtf, type BpfObject, type BtfType, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
+import { readObject, readObjectBtf, type BpfObject, type BtfIndex, type BtfType, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
 import { AttachType, KNOWN_SECTIONS, LDDW_OPCODE, MapType, PROGRAM_TYPES, PseudoSrc, mapTypeById, sectionRule } from "@luabpf/platform";
+import { applyCoreRelocations, loadBtfFile, runningKernelBtf } from "./core.js";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
 import { vmlinuxTypeId } from "./kernel-btf.js";
 import { buildMapBtf, recordTypeOf } from "./object-btf.js";
@@ -40,6 +41,12 @@ export interface LoadObjectOptions {
    * that follow no libbpf convention.
    */
   programTypes?: Readonly<Record<string, { type: number; expectedAttachType?: number }>>;
+  /**
+   * The BTF that CO-RE relocations are applied against (core.ts): a file (raw BTF or an ELF
+   * with `.BTF`) or an index. Default: the running kernel's, read only when a program has
+   * CO-RE relocations.
+   */
+  targetBtf?: string | BtfIndex;
   /**
    * The object's whole BTF type list (readObjectBtf's `types`), where the record types of
    * ring buffers and perf event arrays are found (see object-btf.ts for the convention).
@@ -148,6 +155,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
   const fds: number[] = [];
   const maps = new Map<string, MapHandle>();
   const programs = new Map<string, ProgramHandle>();
+  let coreTarget: BtfIndex | undefined;
   try {
     const btf = mapBtf(object.maps, fds);
     for (const declared of object.maps) {
@@ -203,7 +211,12 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
           throw new LoaderError(`${where}: the kernel has no ${rule.kernelBtf.kind === "func" ? "function" : "tracepoint"} ${target} in its BTF`);
         }
       }
-      const insns = bindMapRelocations(program, maps, where);
+      let relocated = program;
+      if (program.coreRelocations && program.coreRelocations.length > 0) {
+        coreTarget ??= typeof options.targetBtf === "string" ? loadBtfFile(options.targetBtf) : (options.targetBtf ?? runningKernelBtf());
+        relocated = { ...program, code: applyCoreRelocations(program, coreTarget).code };
+      }
+      const insns = bindMapRelocations(relocated, maps, where);
       const fd = withContext(where, () =>
         progLoad({
           type: kind.type,

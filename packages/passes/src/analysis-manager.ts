@@ -88,6 +88,14 @@ export interface FunctionAnalyses {
   get<T>(key: AnalysisKey<T>): T;
   /** The cached result, without computing it. */
   cached<T>(key: AnalysisKey<T>): T | undefined;
+  /**
+   * Drops cached results inside a pass, after it edited the function, so that the next
+   * `get` computes them afresh: with no argument every analysis; with a {@link Preserved}
+   * set, what it does not keep; with keys, those analyses (and the ones that depend on
+   * them). Example: a pass that inserted preheaders calls `invalidate()` (or
+   * `invalidate(Preserved.none())`) and then reads fresh loops and dominators.
+   */
+  invalidate(what?: Preserved | AnalysisKey<unknown>, ...more: AnalysisKey<unknown>[]): void;
 }
 
 /** Thrown in debug mode when a pass claims to preserve an analysis it changed. */
@@ -112,6 +120,11 @@ export class AnalysisManager {
     return {
       get: (key) => this.get(fn, key),
       cached: (key) => this.cache.get(fn)?.get(key) as never,
+      invalidate: (what, ...more) => {
+        if (what === undefined) return this.invalidate(fn, Preserved.none());
+        if (what instanceof Preserved) return this.invalidate(fn, what);
+        this.invalidateKeys(fn, [what, ...more]);
+      },
     };
   }
 
@@ -144,6 +157,15 @@ export class AnalysisManager {
       return (k.dependsOn ?? []).every((d) => keep(d, seen));
     };
     for (const k of [...m.keys()]) if (!keep(k, new Set())) m.delete(k);
+  }
+
+  /** Drops the cached `keys` of `fn` and every cached analysis that depends on one of them. */
+  invalidateKeys(fn: Function, keys: readonly AnalysisKey<unknown>[]): void {
+    const m = this.cache.get(fn);
+    if (!m) return;
+    const dropped = new Set(keys);
+    const dependsOnDropped = (k: AnalysisKey<unknown>): boolean => dropped.has(k) || (k.dependsOn ?? []).some(dependsOnDropped);
+    for (const k of [...m.keys()]) if (dependsOnDropped(k)) m.delete(k);
   }
 
   /** Forgets everything about `fn` (or every function). */

@@ -33,15 +33,18 @@ export {
   PassError,
   PassManager,
   PassVerificationError,
+  formatPassTimes,
   formatStatistics,
   type PassManagerOptions,
   type PassRecord,
   type PipelineReport,
 } from "./pass-manager.js";
 export { PassRegistry, PipelineError, describeOptions } from "./registry.js";
+export { PassLoadError, loadPassModule, passFactoriesOf } from "./load.js";
+export { diffLines, unifiedDiff, type DiffLine } from "./util/diff.js";
 export { PIPELINES, defaultRegistry, parsePipeline, pipelineForLevel, type OptLevel } from "./pipelines.js";
 export { solveDataflow, type DataflowProblem, type DataflowResult, type Lattice } from "./dataflow.js";
-export { blockOrderAnalysis, dominanceFrontierAnalysis, dominatorTreeAnalysis, loopInfoAnalysis, type BlockOrder } from "./analysis/cfg.js";
+export { blockOrderAnalysis, dominanceFrontierAnalysis, dominatorTreeAnalysis, loopInfoAnalysis, postDominatorTreeAnalysis, type BlockOrder } from "./analysis/cfg.js";
 export { Liveness, computeLiveness, livenessAnalysis, type LiveRange, type LiveSegment } from "./analysis/liveness.js";
 export { BitSet } from "./util/bitset.js";
 export { evaluate, isFoldable, log2Exact, shiftAmount, tryEvaluate, type FoldableOpcode } from "./util/fold.js";
@@ -56,5 +59,7 @@ export { strengthReduce } from "./passes/strength-reduce.js";
 export { redundantStore } from "./passes/redundant-store.js";
 export { mapLookupCse } from "./passes/map-lookup-cse.js";
 export { correlatedBranch } from "./passes/correlated-branch.js";
+export { loopSimplify } from "./passes/loop-simplify.js";
+export { licm } from "./passes/licm.js";
 export { callEffects, mayAlias } from "./util/memory.js";
 export * from "./regalloc/index.js";

@@ -1,17 +1,28 @@
 /**
  * The pass manager: runs a sequence of passes over a module (or one function), with the
- * instrumentation a compiler researcher needs to trust and measure it:
+ * instrumentation a compiler researcher needs to trust and measure it — what LLVM's `opt`
+ * offers from its command line:
  *
  * - `verify`: runs the IR verifier on the input and after every pass execution; a failure
- *   throws {@link PassVerificationError} naming the pass and function with the IR before
- *   and after (Binaryen's pass-debug mode);
+ *   throws {@link PassVerificationError} naming the pass, the function and the broken
+ *   rule, with the IR before and after (Binaryen's pass-debug mode, `-verify-each`);
  * - `checkAnalyses`: after each pass, recomputes every analysis the pass claimed to
  *   preserve and compares (LLVM's `-verify-analysis-invalidation`);
- * - `printAfter`: prints the function after the named passes (or all) to `onPrint`;
+ * - `printBefore` / `printAfter`: prints the function before / after the named passes (or
+ *   all); `printChanged`: after each execution that changed the function, a unified diff
+ *   of its text (`-print-changed=diff`); `printFunctions` limits all printing to some
+ *   functions (`-filter-print-funcs`);
  * - per-pass timing and statistics: instructions/blocks removed and added, and every
- *   `ctx.stat(...)` counter of the pass;
- * - `stopAfter: n`: runs only the first n pass executions (one execution = one pass on one
- *   function), for bisecting a miscompile (LLVM's `-opt-bisect-limit`).
+ *   `ctx.stat(...)` counter of the pass (`-time-passes`, `-stats`);
+ * - `bisectLimit: n`: numbers every pass execution from 1 (one execution = one function
+ *   pass on one function, or one module pass), runs those up to n and skips the rest,
+ *   reporting each as `BISECT: running pass (k) NAME on @f` or `BISECT: NOT running pass
+ *   (k) ...` (LLVM's `-opt-bisect-limit`; -1 runs everything and only numbers it);
+ *   `stopAfter: n` stops after n executions instead of skipping.
+ *
+ * A pass that throws is wrapped in {@link PassError}; with `verify` on, the IR before it is
+ * attached. Errors carry the pass's `origin`, so a driver can report a researcher's pass
+ * failing as that pass's failure rather than as a bug in luabpf.
  *
  * Order: pass by pass, each function pass over all functions in module order (Binaryen's
  * order), so "after pass k" is a whole-module state. Output is deterministic.
@@ -19,6 +30,7 @@
 import { formatVerifierErrors, Function, InternalError, printFunction, verifyFunction, type Module } from "@luabpf/ir";
 import { AnalysisManager, Preserved } from "./analysis-manager.js";
 import { passToString, type Pass, type PassResult } from "./pass.js";
+import { unifiedDiff } from "./util/diff.js";
 
 /** Options of a {@link PassManager}. */
 export interface PassManagerOptions {
@@ -26,13 +38,23 @@ export interface PassManagerOptions {
   verify?: boolean;
   /** Check that analyses a pass claims to preserve equal fresh ones. Default false. */
   checkAnalyses?: boolean;
+  /** Print the function before these passes (by name), or before every pass. */
+  printBefore?: readonly string[] | "all";
   /** Print the function after these passes (by name), or after every pass. */
   printAfter?: readonly string[] | "all";
-  /** Print only changed functions (default true). */
+  /** With `printAfter`: print only when the pass changed the function (default true). */
   printChangedOnly?: boolean;
+  /** After every execution that changed a function's text, print a unified diff of it. */
+  printChanged?: boolean;
+  /** Limit `printBefore`/`printAfter`/`printChanged` to functions with these names. */
+  printFunctions?: readonly string[];
   /** Where printed IR goes; default: collected in {@link PipelineReport.printed} only. */
   onPrint?: (text: string) => void;
-  /** Run at most this many pass executions (bisection). */
+  /** Run only the executions numbered 1..n (from 1), skip the rest; -1: run all. Each is reported to `onBisect`. */
+  bisectLimit?: number;
+  /** Receives one `BISECT: ...` line per pass execution when `bisectLimit` is set. */
+  onBisect?: (line: string) => void;
+  /** Run at most this many pass executions, then stop. */
   stopAfter?: number;
   /** An analysis manager to share (default: a fresh one per manager). */
   analyses?: AnalysisManager;
@@ -64,6 +86,12 @@ export interface PipelineReport {
   stoppedAfter: string | undefined;
   /** Printed IR snapshots, in order. */
   readonly printed: string[];
+  /** With `bisectLimit`: the `BISECT:` lines, in order. */
+  readonly bisect: string[];
+  /** Time spent verifying (input and after each pass), in milliseconds. */
+  verifyMs: number;
+  /** For each function, the last pass that reported changing it (`"name"` or absent): for error messages. */
+  readonly lastChange: Map<string, string>;
 }
 
 /** The IR became invalid during a pass. */
@@ -74,12 +102,16 @@ export class PassVerificationError extends InternalError {
     readonly errors: string,
     readonly before: string,
     readonly after: string,
+    /** The pass's origin (its module, for a loaded pass). */
+    readonly origin?: string,
   ) {
-    super(
+    const text =
       passName === "<input>"
         ? `the input of the pipeline is invalid IR in function @${functionName}:\n${errors}\n\n; IR:\n${before}`
-        : `pass '${passName}' produced invalid IR in function @${functionName}:\n${errors}\n\n; IR before ${passName}:\n${before}\n; IR after ${passName}:\n${after}`,
-    );
+        : `pass '${passName}'${origin ? ` (from ${origin})` : ""} produced invalid IR in function @${functionName}:\n${errors}\n\n; IR before ${passName}:\n${before}\n; IR after ${passName}:\n${after}`;
+    super(text);
+    // A loaded pass breaking the IR is not a bug in luabpf: no "internal error" framing.
+    if (origin) this.message = text.trimEnd();
     this.name = "PassVerificationError";
   }
 }
@@ -91,9 +123,12 @@ export class PassError extends Error {
     readonly functionName: string,
     readonly before: string | undefined,
     options: { cause: unknown },
+    /** The pass's origin (its module, for a loaded pass). */
+    readonly origin?: string,
   ) {
     const msg = options.cause instanceof Error ? options.cause.message : String(options.cause);
-    super(`pass '${passName}' failed on function @${functionName}: ${msg}${before ? `\n; IR before ${passName}:\n${before}` : ""}`, options);
+    const fnText = functionName === "<module>" ? "the module" : `function @${functionName}`;
+    super(`pass '${passName}'${origin ? ` (from ${origin})` : ""} failed on ${fnText}: ${msg}${before ? `\n; IR before ${passName}:\n${before}` : ""}`, options);
     this.name = "PassError";
   }
 }
@@ -107,6 +142,21 @@ export function formatStatistics(report: PipelineReport): string {
     for (const k of keys) lines.push(`    ${String(p.stats[k]).padStart(8)}  ${k}`);
   }
   return lines.join("\n");
+}
+
+/**
+ * `-time-passes`: wall time per pipeline position, largest first, with its share of the
+ * total, then verification and the total (LLVM's "Pass execution timing report").
+ */
+export function formatPassTimes(report: PipelineReport): string {
+  const total = report.passes.reduce((t, p) => t + p.timeMs, 0) + report.verifyMs;
+  const pct = (ms: number) => (total > 0 ? ((100 * ms) / total).toFixed(1) : "0.0").padStart(5);
+  const rows = [...report.passes].sort((a, b) => b.timeMs - a.timeMs || a.index - b.index);
+  const lines = ["===-------------------------------------------------------------------------===", "                      Pass execution timing report", "===-------------------------------------------------------------------------===", `  Total: ${total.toFixed(3)} ms`, "", "      ms      %  runs  pass"];
+  for (const p of rows) lines.push(`${p.timeMs.toFixed(3).padStart(8)} ${pct(p.timeMs)}% ${String(p.executions).padStart(5)}  #${p.index} ${p.text}`);
+  if (report.verifyMs > 0) lines.push(`${report.verifyMs.toFixed(3).padStart(8)} ${pct(report.verifyMs)}%        verifier`);
+  lines.push(`${total.toFixed(3).padStart(8)} 100.0%        total`);
+  return lines.join("\n") + "\n";
 }
 
 /**
@@ -167,18 +217,35 @@ export class PassManager {
       executions: 0,
       stoppedAfter: undefined,
       printed: [],
+      bisect: [],
+      verifyMs: 0,
+      lastChange: new Map(),
     };
     if (o.verify) {
+      const t0 = performance.now();
       for (const fn of functions) {
         const errors = verifyFunction(fn, module);
         if (errors.length) throw new PassVerificationError("<input>", fn.name, formatVerifierErrors(errors), printFunction(fn), printFunction(fn));
       }
+      report.verifyMs += performance.now() - t0;
     }
     const limit = o.stopAfter ?? Infinity;
-    const shouldPrint = (p: Pass) => o.printAfter === "all" || (o.printAfter?.includes(p.name) ?? false);
+    const selected = (names: readonly string[] | "all" | undefined, p: Pass) => names === "all" || (names?.includes(p.name) ?? false);
+    const shown = (fn: Function) => !o.printFunctions || o.printFunctions.includes(fn.name);
     const print = (text: string) => {
       report.printed.push(text);
       o.onPrint?.(text);
+    };
+    let numbered = 0;
+    /** The bisection decision for the next execution (true: run it). */
+    const bisect = (pass: Pass, unit: string): boolean => {
+      if (o.bisectLimit === undefined) return true;
+      numbered++;
+      const run = o.bisectLimit < 0 || numbered <= o.bisectLimit;
+      const line = `BISECT: ${run ? "running" : "NOT running"} pass (${numbered}) ${passToString(pass)} on ${unit}`;
+      report.bisect.push(line);
+      o.onBisect?.(line);
+      return run;
     };
 
     for (let k = 0; k < this.passes.length; k++) {
@@ -187,75 +254,89 @@ export class PassManager {
       const stat = (name: string, amount = 1) => {
         rec.stats[name] = (rec.stats[name] ?? 0) + amount;
       };
-      if (pass.kind === "module") {
-        if (!module) throw new TypeError(`module pass '${pass.name}' cannot run on a single function`);
-        if (report.executions >= limit) return report;
-        const before = o.verify ? functions.map(printFunction) : undefined;
+      // The functions an execution can change, and what to snapshot of them before it.
+      const execute = (unit: string, fns: readonly Function[], body: () => PassResult): void => {
+        if (!bisect(pass, unit)) return;
+        const printingBefore = selected(o.printBefore, pass);
+        for (const fn of fns) if (printingBefore && shown(fn)) print(`; *** IR before ${passToString(pass)} on @${fn.name} ***\n${printFunction(fn)}`);
+        const needText = o.verify || o.printChanged;
+        const before = needText ? fns.map(printFunction) : undefined;
+        const sizes = fns.map((fn) => [fn.instructionCount, fn.blocks.length] as const);
         const t0 = performance.now();
-        let result: PassResult;
+        let preserved: Preserved;
         try {
-          result = pass.run(module, { analyses: (fn) => this.analyses.forFunction(fn), stat });
+          preserved = toPreserved(pass, body());
         } catch (cause) {
-          throw new PassError(pass.name, "<module>", before?.join("\n"), { cause });
+          throw new PassError(pass.name, fns.length === 1 && unit !== "<module>" ? fns[0]!.name : "<module>", o.verify ? before?.join("\n") : undefined, { cause }, pass.origin);
         }
         rec.timeMs += performance.now() - t0;
         rec.executions++;
         report.executions++;
-        report.stoppedAfter = `${pass.name} on <module>`;
-        const preserved = toPreserved(pass, result);
+        report.stoppedAfter = `${pass.name} on ${unit}`;
         if (!preserved.isAll) rec.changed++;
-        for (const fn of module.functions) this.afterExecution(pass, fn, module, preserved, before?.[functions.indexOf(fn)] ?? "", shouldPrint(pass), print);
+        // A module pass may have added or removed functions: look at the module as it is now.
+        const touched = unit === "<module>" && module ? module.functions.slice() : fns;
+        touched.forEach((fn) => {
+          const i = fns.indexOf(fn);
+          if (i >= 0) {
+            const dInsts = fn.instructionCount - sizes[i]![0];
+            const dBlocks = fn.blocks.length - sizes[i]![1];
+            if (dInsts < 0) stat("instructions-removed", -dInsts);
+            if (dInsts > 0) stat("instructions-added", dInsts);
+            if (dBlocks < 0) stat("blocks-removed", -dBlocks);
+            if (dBlocks > 0) stat("blocks-added", dBlocks);
+          }
+          this.afterExecution(pass, fn, module, preserved, before?.[i] ?? "", report, print, shown(fn));
+        });
+      };
+      if (pass.kind === "module") {
+        if (!module) throw new TypeError(`module pass '${pass.name}' cannot run on a single function`);
+        if (report.executions >= limit) return report;
+        execute("<module>", module.functions.slice(), () => pass.run(module, { analyses: (fn) => this.analyses.forFunction(fn), stat }));
         continue;
       }
       for (const fn of functions) {
         if (report.executions >= limit) return report;
-        const before = o.verify ? printFunction(fn) : undefined;
-        const insts0 = fn.instructionCount;
-        const blocks0 = fn.blocks.length;
-        const t0 = performance.now();
-        let result: PassResult;
-        try {
-          result = pass.run(fn, { module, analyses: this.analyses.forFunction(fn), stat });
-        } catch (cause) {
-          throw new PassError(pass.name, fn.name, before, { cause });
-        }
-        rec.timeMs += performance.now() - t0;
-        rec.executions++;
-        report.executions++;
-        report.stoppedAfter = `${pass.name} on @${fn.name}`;
-        const preserved = toPreserved(pass, result);
-        if (!preserved.isAll) rec.changed++;
-        const dInsts = fn.instructionCount - insts0;
-        const dBlocks = fn.blocks.length - blocks0;
-        if (dInsts < 0) stat("instructions-removed", -dInsts);
-        if (dInsts > 0) stat("instructions-added", dInsts);
-        if (dBlocks < 0) stat("blocks-removed", -dBlocks);
-        if (dBlocks > 0) stat("blocks-added", dBlocks);
-        this.afterExecution(pass, fn, module, preserved, before ?? "", shouldPrint(pass), print);
+        execute(`@${fn.name}`, [fn], () => pass.run(fn, { module, analyses: this.analyses.forFunction(fn), stat }));
       }
     }
     report.stoppedAfter = undefined;
     return report;
   }
 
-  private afterExecution(pass: Pass, fn: Function, module: Module | undefined, preserved: Preserved, before: string, printIt: boolean, print: (t: string) => void): void {
+  private afterExecution(pass: Pass, fn: Function, module: Module | undefined, preserved: Preserved, before: string, report: PipelineReport, print: (t: string) => void, shown: boolean): void {
     const o = this.options;
+    let after: string | undefined;
     if (o.verify) {
+      const t0 = performance.now();
       const errors = verifyFunction(fn, module);
-      if (errors.length) throw new PassVerificationError(pass.name, fn.name, formatVerifierErrors(errors), before, printFunction(fn));
+      report.verifyMs += performance.now() - t0;
+      if (errors.length) throw new PassVerificationError(pass.name, fn.name, formatVerifierErrors(errors), before, (after = printFunction(fn)), pass.origin);
     }
+    if (!preserved.isAll) report.lastChange.set(fn.name, pass.name);
     this.analyses.invalidate(fn, preserved);
     // What is still cached now is what the pass claims to preserve.
     if (o.checkAnalyses) this.analyses.checkCached(fn, pass.name);
-    if (printIt && (!(o.printChangedOnly ?? true) || !preserved.isAll)) {
-      print(`; *** IR after ${passToString(pass)} on @${fn.name} ***\n${printFunction(fn)}`);
+    if (!shown) return;
+    const label = `${passToString(pass)} on @${fn.name}`;
+    if (o.printChanged) {
+      after ??= printFunction(fn);
+      const diff = unifiedDiff(before, after, [`@${fn.name} before ${passToString(pass)}`, `@${fn.name} after ${passToString(pass)}`]);
+      if (diff) print(`; *** IR changed by ${label} ***\n${diff}`);
     }
+    const printIt = o.printAfter === "all" || (o.printAfter?.includes(pass.name) ?? false);
+    if (printIt && (!(o.printChangedOnly ?? true) || !preserved.isAll)) print(`; *** IR after ${label} ***\n${after ?? printFunction(fn)}`);
   }
+}
+
+/** `Preserved` by shape as well as by class: a pass loaded from outside may hold another copy of this package. */
+function isPreserved(x: unknown): x is Preserved {
+  return x instanceof Preserved || (typeof x === "object" && x !== null && typeof (x as Preserved).preserves === "function" && typeof (x as Preserved).intersect === "function");
 }
 
 function toPreserved(pass: Pass, result: PassResult): Preserved {
   if (result === false) return Preserved.all();
   if (result === true) return pass.preserves ?? Preserved.none();
-  if (result instanceof Preserved) return result;
+  if (isPreserved(result)) return result;
   throw new TypeError(`pass '${pass.name}' returned ${String(result)}; return a boolean (changed?) or a Preserved set`);
 }

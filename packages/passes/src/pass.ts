@@ -47,6 +47,12 @@ interface PassCommon<O> {
   readonly defaults?: O;
   /** Analyses still valid after `run` returned `true`; default: none. */
   readonly preserves?: Preserved;
+  /**
+   * Where the pass comes from: undefined for the built-in passes, the module it was loaded
+   * from for a researcher's pass (`--load-pass`, `PassRegistry.registerExternal`). An
+   * exception or invalid IR from such a pass is that pass's failure, not luabpf's.
+   */
+  readonly origin?: string;
 }
 
 /** A pass over one function at a time. */

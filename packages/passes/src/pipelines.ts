@@ -20,6 +20,8 @@ import { strengthReduce } from "./passes/strength-reduce.js";
 import { redundantStore } from "./passes/redundant-store.js";
 import { mapLookupCse } from "./passes/map-lookup-cse.js";
 import { correlatedBranch } from "./passes/correlated-branch.js";
+import { licm } from "./passes/licm.js";
+import { loopSimplify } from "./passes/loop-simplify.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -32,6 +34,8 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   redundantStore,
   mapLookupCse,
   correlatedBranch,
+  loopSimplify,
+  licm,
 );
 
 /** Optimisation levels. */

@@ -34,14 +34,35 @@ const itemSyntax = z.object({
 /** Maps pass names to factories. */
 export class PassRegistry {
   private readonly factories = new Map<string, PassFactory<OptionsSchema>>();
+  /** Name → where the factory came from, for passes registered with {@link registerExternal}. */
+  private readonly origins = new Map<string, string>();
 
   /** Registers a factory made with `defineFunctionPass`/`defineModulePass`. Names are unique. */
   register(...factories: PassFactory<any>[]): this {
     for (const f of factories) {
-      if (this.factories.has(f.passName)) throw new TypeError(`pass '${f.passName}' is already registered`);
+      if (this.factories.has(f.passName)) {
+        const where = this.origins.get(f.passName);
+        throw new TypeError(`pass '${f.passName}' is already registered${where ? ` (from ${where})` : " (a built-in pass)"}`);
+      }
       this.factories.set(f.passName, f);
     }
     return this;
+  }
+
+  /**
+   * Registers a researcher's factories, remembering where they come from (`origin`, e.g.
+   * the module path): the passes built from them carry it, so that their failures are
+   * reported as theirs (see `Pass.origin`).
+   */
+  registerExternal(origin: string, ...factories: PassFactory<any>[]): this {
+    this.register(...factories);
+    for (const f of factories) this.origins.set(f.passName, origin);
+    return this;
+  }
+
+  /** Where pass `name` comes from: its module for an external pass, undefined for a built-in one. */
+  originOf(name: string): string | undefined {
+    return this.origins.get(name);
   }
   get(name: string): PassFactory<OptionsSchema> | undefined {
     return this.factories.get(name);
@@ -56,7 +77,11 @@ export class PassRegistry {
   /** A copy to which more passes can be added without touching this one. */
   clone(): PassRegistry {
     const r = new PassRegistry();
-    for (const f of this.factories.values()) r.register(f);
+    for (const f of this.factories.values()) {
+      const origin = this.origins.get(f.passName);
+      if (origin) r.registerExternal(origin, f);
+      else r.register(f);
+    }
     return r;
   }
 
@@ -88,7 +113,9 @@ export class PassRegistry {
         problems.push(`${item.name}: ${issues}; valid options: ${describeOptions(factory.schema) || "(none)"}`);
         continue;
       }
-      passes.push(factory(parsed.data as never));
+      const pass = factory(parsed.data as never);
+      const origin = this.origins.get(item.name);
+      passes.push(origin ? { ...pass, origin } : pass);
     }
     if (problems.length) throw new PipelineError(text, problems);
     return passes;
@@ -100,7 +127,8 @@ export class PassRegistry {
       .map((n) => {
         const f = this.factories.get(n)!;
         const opts = describeOptions(f.schema);
-        return `${n}${f.kind === "module" ? " (module)" : ""}: ${f.description}${opts ? `\n    options: ${opts}` : ""}`;
+        const origin = this.origins.get(n);
+        return `${n}${f.kind === "module" ? " (module)" : ""}${origin ? ` [${origin}]` : ""}: ${f.description}${opts ? `\n    options: ${opts}` : ""}`;
       })
       .join("\n");
   }

@@ -24,7 +24,7 @@ interface Outcome {
 
 function observe(m: Module, input: ProgramInput): Outcome {
   try {
-    const r = interpret(m, "f", ["ctx", ...input.args], { packet: input.packet, maxSteps: 100_000 });
+    const r = interpret(m, "f", ["ctx", ...input.args], { packet: input.packet, ctx: input.ctx, maxSteps: 100_000 });
     return { value: String(r.value), maps: JSON.stringify(r.maps.snapshot()) };
   } catch (e) {
     if (e instanceof InterpError) return { value: `trap: ${e.message}`, maps: "" };

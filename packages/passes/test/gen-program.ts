@@ -9,7 +9,12 @@
  * - if/else diamonds and if-without-else triangles with phis at the join, occasionally an
  *   early `ret` in the then-branch, and `condbr c, X, X` with differing phi pairs;
  * - counted loops (trip count at most 4, or a parameter masked to 0..3) with loop-carried
- *   phis, nested up to the depth limit;
+ *   phis, nested up to the depth limit (all reducible: every cycle has one header that
+ *   dominates it); some are entered from several blocks (no preheader: the header's phis
+ *   take a pair from each entering block), some have a `continue` edge (two latches) and a
+ *   `break` edge (two exiting blocks, the exit block shared), some are guarded (the guard
+ *   may jump straight to the exit, whose phis then merge the loop's values with the guard's);
+ * - loads from the 16-byte context (read-only, so loop-invariant ones may be hoisted);
  * - a 16-byte stack slot (zeroed at entry so no read is uninitialised) with loads/stores
  *   at every width, plus a write-only slot (dead stores);
  * - map lookups (helper 1) with a null check guarding loads, stores and atomic adds into
@@ -85,7 +90,7 @@ function anyInt(g: Gen, scope: Value[]): Value {
 /** One straight-line instruction (or a small group) appended at the builder's position. */
 function simpleStatement(g: Gen, scope: Value[]): void {
   const { tape, b } = g;
-  switch (tape.below(12)) {
+  switch (tape.below(13)) {
     case 0:
     case 1:
     case 2: {
@@ -143,6 +148,12 @@ function simpleStatement(g: Gen, scope: Value[]): void {
       const orig = tape.pick(cands);
       const clone = g.fn.createInstruction(orig.opcode, orig.type, orig.typeParam, tape.chance(50) && orig.info.commutative ? [...orig.operands].reverse() : orig.operands, { offset: orig.offset });
       scope.push(b.insert(clone));
+      return;
+    }
+    case 11: {
+      // A context load (16 bytes of context; the offset is a multiple of the width).
+      const t = tape.pick(INTS);
+      scope.push(b.load(t, g.ctx, tape.below(16 / t.size) * t.size));
       return;
     }
     default: {
@@ -248,35 +259,77 @@ function ifStatement(g: Gen, scope: Value[], depth: number): void {
 
 function loopStatement(g: Gen, scope: Value[], depth: number): void {
   const { tape, b, fn } = g;
-  const pre = b.block;
   const bound = tape.chance(50) ? fn.constant(i64, BigInt(tape.below(5))) : b.and(operand(g, scope, i64), fn.constant(i64, 3n));
   const header = fn.createBlock();
-  const body = fn.createBlock();
   const exit = fn.createBlock();
-  b.br(header);
+  let skipFrom: BasicBlock | undefined;
+  // Entering blocks: the current block, or (several entries) both arms of a branch.
+  let entering: BasicBlock[];
+  if (tape.chance(25)) {
+    const [left, right] = [fn.createBlock(), fn.createBlock()];
+    b.condBr(b.compare(tape.pick(COMPARE), operand(g, scope, i64), operand(g, scope, i64)), left, right);
+    b.atEnd(left).br(header);
+    b.atEnd(right).br(header);
+    entering = [left, right];
+  } else {
+    entering = [b.block];
+    if (tape.chance(25)) {
+      // A guarded loop: the guard may skip it, so the exit is also entered from outside.
+      skipFrom = b.block;
+      b.condBr(b.compare(tape.pick(COMPARE), operand(g, scope, i64), operand(g, scope, i64)), header, exit);
+    } else b.br(header);
+  }
+  const body = fn.createBlock();
   b.atEnd(header);
   const i = b.phi(i64, header);
-  i.addIncoming(fn.constant(i64, 0n), pre);
+  for (const e of entering) i.addIncoming(fn.constant(i64, BigInt(tape.below(2))), e);
   const carried: Instruction[] = [];
   const nCarried = tape.below(3);
   for (let k = 0; k < nCarried; k++) {
     const t = tape.pick(INTS);
     const phi = b.phi(t, header);
-    phi.addIncoming(operand(g, scope, t), pre);
+    for (const e of entering) phi.addIncoming(operand(g, scope, t), e);
     carried.push(phi);
   }
   b.atEnd(header);
   b.condBr(b.compare("ult", i, bound), body, exit);
   b.atEnd(body);
-  const bodyScope = [...scope, i, ...carried];
-  block(g, bodyScope, depth + 1);
   const next = b.add(i, fn.constant(i64, 1n));
-  const latch = b.block;
-  for (const phi of carried) phi.addIncoming(operand(g, bodyScope, phi.type as IntType), latch);
-  i.addIncoming(next, latch);
+  const bodyScope = [...scope, i, ...carried, next];
+  const backEdge = (from: BasicBlock, values: Value[]) => {
+    i.addIncoming(next, from);
+    for (const phi of carried) phi.addIncoming(operand(g, values, phi.type as IntType), from);
+  };
+  if (tape.chance(20)) {
+    // continue: a second latch.
+    const rest = fn.createBlock();
+    const from = b.block;
+    b.condBr(b.compare(tape.pick(COMPARE), operand(g, bodyScope, i64), operand(g, bodyScope, i64)), header, rest);
+    backEdge(from, bodyScope);
+    b.atEnd(rest);
+  }
+  block(g, bodyScope, depth + 1);
+  if (tape.chance(20)) {
+    // break: a second exiting block into the same exit.
+    const rest = fn.createBlock();
+    b.condBr(b.compare(tape.pick(COMPARE), operand(g, bodyScope, i64), operand(g, bodyScope, i64)), exit, rest);
+    b.atEnd(rest);
+  }
+  backEdge(b.block, bodyScope);
   b.br(header);
   b.atEnd(exit);
-  scope.push(i, ...carried);
+  if (!skipFrom) {
+    scope.push(i, ...carried);
+    return;
+  }
+  // The header does not dominate a skippable exit: merge each header phi with a value from the guard.
+  // (Values for the guard edge come from the scope before the loop, not from these phis.)
+  const outer = [...scope];
+  for (const v of [i, ...carried]) {
+    const phi = b.phi(v.type, exit);
+    for (const p of exit.preds) phi.addIncoming(p === skipFrom ? operand(g, outer, v.type as IntType) : v, p);
+    scope.push(phi);
+  }
 }
 
 /** Builds the module `{ map arr, map hash, func f(ptr.ctx, i64, i64, i32) -> i64 }` from a tape. */
@@ -310,10 +363,11 @@ export function buildProgram(choices: readonly number[]): Module {
   return m;
 }
 
-/** Inputs of one run: a, b, c and 8 packet bytes. */
+/** Inputs of one run: a, b, c, up to 10 packet bytes and 16 context bytes. */
 export interface ProgramInput {
   args: [bigint, bigint, bigint];
   packet: Uint8Array;
+  ctx: Uint8Array;
 }
 
 const interesting64 = fc.oneof(fc.bigInt({ min: -4n, max: 8n }), fc.constantFrom(-(2n ** 63n), 2n ** 63n - 1n, 255n, 65536n), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }));
@@ -322,6 +376,7 @@ const interesting64 = fc.oneof(fc.bigInt({ min: -4n, max: 8n }), fc.constantFrom
 export const inputArb: fc.Arbitrary<ProgramInput> = fc.record({
   args: fc.tuple(interesting64, interesting64, fc.oneof(fc.bigInt({ min: -4n, max: 8n }), fc.bigInt({ min: -(2n ** 31n), max: 2n ** 31n - 1n }))),
   packet: fc.uint8Array({ minLength: 0, maxLength: 10 }),
+  ctx: fc.uint8Array({ minLength: 16, maxLength: 16 }),
 });
 
 /** A random program tape (shrinks to smaller programs). */

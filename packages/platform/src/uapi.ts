@@ -229,6 +229,47 @@ export const PseudoSrc = {
 /** `src_reg` of a `call`: a helper id, a pc-relative BPF-to-BPF call, or a kernel function's BTF id. */
 export const CallSrc = { HELPER: 0, PSEUDO_CALL: 1, KFUNC: 2 } as const satisfies Record<string, number>;
 
+/**
+ * `enum bpf_core_relo_kind`: what a CO-RE relocation record (`.BTF.ext` core_relo,
+ * `struct bpf_core_relo`) asks the loader to compute against the target kernel's BTF and
+ * write into its instruction. Field kinds take an access string through members and array
+ * elements; type kinds name a type; enum value kinds name an enumerator.
+ */
+export const CoreReloKind = {
+  /** The field's byte offset from the root. */
+  field_byte_offset: 0,
+  /** The field's size in bytes. */
+  field_byte_size: 1,
+  /** 1 if the field exists in the target, else 0. */
+  field_exists: 2,
+  /** 1 if the field is a signed integer (or signed enum), else 0. */
+  field_signed: 3,
+  /** Bit-fields: left shift that brings the field to the top of a u64. */
+  field_lshift_u64: 4,
+  /** Bit-fields: right shift that brings it back down (and sign-/zero-extends). */
+  field_rshift_u64: 5,
+  /** The type's id in the object's own BTF. */
+  type_id_local: 6,
+  /** The matching type's id in the target BTF. */
+  type_id_target: 7,
+  /** 1 if a compatible type exists in the target. */
+  type_exists: 8,
+  /** The matching type's size in bytes. */
+  type_size: 9,
+  /** 1 if the enumerator exists in the target. */
+  enumval_exists: 10,
+  /** The enumerator's value in the target. */
+  enumval_value: 11,
+  /** 1 if the type matches a target type (stricter than exists). */
+  type_matches: 12,
+} as const satisfies Record<string, number>;
+
+/** A CO-RE relocation kind name (`field_byte_offset`, ...). */
+export type CoreReloKindName = keyof typeof CoreReloKind;
+
+/** Size of `struct bpf_core_relo` (insn_off, type_id, access_str_off, kind: four u32). */
+export const CORE_RELO_SIZE = 16;
+
 /** Opcode byte of `lddw` (BPF_LD | BPF_IMM | BPF_DW), the only instruction a map relocation may target. */
 export const LDDW_OPCODE = 0x18;
 

@@ -1,6 +1,6 @@
 // Questions readers ask the tables: section rules, map type properties.
 import { describe, expect, test } from "vitest";
-import { AttachType, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, mapTypeById, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
+import { AttachType, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, SECTION_RULES, helperAllowed, mapTypeById, programHelpers, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
 
 describe("section rules", () => {
   test.each([
@@ -23,6 +23,9 @@ describe("section rules", () => {
     ["tp/sched/sched_switch", "tracepoint", "tracepoint"],
     ["raw_tp/sys_enter", "raw_tracepoint", "raw_tracepoint"],
     ["perf_event", "perf_event", "perf_event"],
+    ["fentry/do_nanosleep", "tracing", "tracing"],
+    ["tp_btf/sched_switch", "tracing", "tracing"],
+    ["tcx/ingress", "sched_cls", "tc"],
   ])("%s is a %s program on the %s hook", (section, type, hook) => {
     expect(sectionRule(section)).toMatchObject({ type, hook });
     expect(programTypeForSection(section)?.type).toBe(PROGRAM_TYPES[type as keyof typeof PROGRAM_TYPES].id);
@@ -42,6 +45,12 @@ describe("section rules", () => {
   test("xdp programs name their expected attach type at load time", () => {
     expect(programTypeForSection("xdp")).toEqual({ type: ProgramType.xdp, expectedAttachType: AttachType.xdp });
     expect(programTypeForSection("socket")).toEqual({ type: ProgramType.socket_filter });
+  });
+
+  test("tracing sections load against kernel BTF", () => {
+    expect(programTypeForSection("fentry/do_nanosleep")).toEqual({ type: ProgramType.tracing, expectedAttachType: AttachType.trace_fentry });
+    expect(sectionRule("fentry/x")?.kernelBtf).toEqual({ kind: "func", namePrefix: "" });
+    expect(sectionRule("kprobe/x")?.kernelBtf).toBeUndefined();
   });
 
   test("known sections, for messages", () => {
@@ -79,5 +88,30 @@ describe("map types", () => {
   test("program types by number", () => {
     expect(programTypeById(ProgramType.sched_cls)).toMatchObject({ name: "sched_cls", context: "__sk_buff", legacyPacketLoads: true, testRun: "packet_l2" });
     expect(programTypeById(1234)).toBeUndefined();
+  });
+});
+
+describe("helpers per program type", () => {
+  test("rows answer by program type and, for tracing programs, by attach type", () => {
+    expect(helperAllowed("socket_filter", "skb_load_bytes")).toBe(true);
+    expect(helperAllowed("socket_filter", "probe_read_str")).toBe(false);
+    expect(helperAllowed("kprobe", "probe_read_str")).toBe(true);
+    expect(helperAllowed("xdp", "get_stackid")).toBe(false);
+    expect(helperAllowed("tracepoint", "get_stackid")).toBe(true);
+    expect(helperAllowed("tracing", "get_func_ret", "trace_fexit")).toBe(true);
+    expect(helperAllowed("tracing", "get_func_ret", "trace_fentry")).toBe(false);
+    expect(helperAllowed("tracing", "get_func_arg", "trace_raw_tp")).toBe(false);
+    // no row: not checked
+    expect(programHelpers("lsm")).toBeUndefined();
+    expect(helperAllowed("lsm", "get_func_ret")).toBe(true);
+    expect(programHelpers("tracing")).toBeUndefined();
+  });
+
+  test("every program type a section rule produces has a row, and base helpers are everywhere", () => {
+    for (const r of SECTION_RULES) {
+      if (r.type === "tracing") continue;
+      expect(programHelpers(r.type), r.prefix).toBeDefined();
+      expect(programHelpers(r.type)!.has("map_lookup_elem"), r.prefix).toBe(true);
+    }
   });
 });

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import {
+  CoreReloKind,
   AttachType,
   BpfCommand,
   BPF_FUNC,
@@ -85,6 +86,13 @@ describe.skipIf(header === undefined)(`platform tables agree with ${HEADER}`, ()
     for (const [enumerator, value] of enumerators("bpf_link_type"))
       expect((LinkType as Record<string, number>)[enumerator.replace(/^BPF_LINK_TYPE_/, "").toLowerCase()], enumerator).toBe(value);
     for (const [enumerator, value] of enumerators("bpf_cmd")) expect((BpfCommand as Record<string, number>)[enumerator.replace(/^BPF_/, "")], enumerator).toBe(value);
+  });
+
+  test("CO-RE relocation kinds", () => {
+    const kinds = enumerators("bpf_core_relo_kind");
+    expect(kinds.size).toBe(Object.keys(CoreReloKind).length);
+    for (const [enumerator, value] of kinds)
+      expect((CoreReloKind as Record<string, number>)[enumerator.replace(/^BPF_CORE_/, "").toLowerCase()], enumerator).toBe(value);
   });
 
   test("helpers: ids, names and documented prototypes", () => {

@@ -12,6 +12,8 @@
 // validation, the decoder, the printer and the parser all read INSN_FORMS and nothing else, in the
 // manner of cilium/ebpf's asm/opcode.go and LLVM's AsmString.
 
+import { CallSrc, PseudoSrc } from "@luabpf/platform";
+
 /** Instruction classes: the low 3 bits of the opcode byte. */
 export const InsnClass = {
   LD: 0x00,
@@ -179,18 +181,11 @@ export const ATOMIC_OPS = {
 /** Name of an atomic operation. */
 export type AtomicOp = keyof typeof ATOMIC_OPS;
 
-/** `src` values of `lddw` that ask the loader to substitute the immediate (uapi `BPF_PSEUDO_*`). */
-export const PseudoSrc = {
-  MAP_FD: 1,
-  MAP_VALUE: 2,
-  BTF_ID: 3,
-  FUNC: 4,
-  MAP_IDX: 5,
-  MAP_IDX_VALUE: 6,
-} as const satisfies Record<string, number>;
-
-/** `src` values of `call`: helper by id, BPF-to-BPF call by relative offset, kernel function by BTF id. */
-export const CallSrc = { HELPER: 0, PSEUDO_CALL: 1, KFUNC: 2 } as const satisfies Record<string, number>;
+/**
+ * `src` values of `lddw` (uapi `BPF_PSEUDO_*`) and of `call` (helper, BPF-to-BPF call,
+ * kfunc): the platform table's, re-exported for the ISA layer's users.
+ */
+export { CallSrc, PseudoSrc };
 
 /**
  * The placeholders an assembly template may contain. Each names how an instruction field prints:

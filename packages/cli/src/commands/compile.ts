@@ -109,6 +109,7 @@ async function runCompile(ctx: CommandContext): Promise<number> {
       };
       const module = front();
       const report = driver.optimize(module, { ...pipeline, log: io.stderr });
+      if (pipeline.timePasses) io.stderr((await import("@luabpf/passes")).formatPassTimes(report));
       let data: string | Uint8Array;
       if (emit === "ir" || emit === "dot" || emit === "dot=cfg") {
         if (values.stats) io.stderr(driver.formatPassStats(report));

@@ -1,8 +1,12 @@
 /**
- * The optimisation-pipeline options shared by the commands that compile (`compile`,
- * `run`): `-O`, `--passes`, `--print-after`, `--print-after-all`, `--stats`. Everything
- * is checked before any input is read — an unknown pass name in `--passes` or
- * `--print-after` is a usage error (exit status 2) that lists the valid names.
+ * The optimisation-pipeline options shared by the commands that run passes (`compile`,
+ * `run`, `opt`): `-O`, `--passes`, `--load-pass`, `--verify-each`, `--print-before`,
+ * `--print-after[-all]`, `--print-changed`, `--filter-function`, `--opt-bisect-limit`,
+ * `--stats`, `--time-passes`. Everything is checked before any input is read — an unknown
+ * pass name in `--passes` or a print option is a usage error (exit status 2) that lists
+ * the valid names; a pass module that cannot be loaded is an error (exit status 1).
+ * Passes of `--load-pass` modules are registered in a copy of the built-in registry with
+ * their module as origin, so their failures are reported as theirs.
  */
 import type { PassRegistry } from "@luabpf/passes";
 import type { DriverOptions } from "../driver.js";
@@ -11,15 +15,27 @@ import type { OptionValues } from "../options.js";
 import { listOption, stringOption } from "./command.js";
 
 /** The pipeline part of the driver's options, from parsed command-line values. */
-export type PipelineChoice = Pick<DriverOptions, "optLevel" | "passes" | "printAfter" | "printAfterAll" | "registry">;
+export type PipelineChoice = Pick<
+  DriverOptions,
+  "optLevel" | "passes" | "printAfter" | "printAfterAll" | "printBefore" | "printChanged" | "printFunctions" | "bisectLimit" | "verifyEach" | "registry"
+> & {
+  /** `--time-passes`. */
+  timePasses: boolean;
+};
 
 /**
  * Reads and checks the pipeline options. `registry` is the pass registry in effect
- * (default: the built-in passes).
+ * (default: the built-in passes, plus those of `--load-pass`).
  */
 export async function pipelineChoice(values: OptionValues, command: string, registry?: PassRegistry): Promise<PipelineChoice> {
   const { defaultRegistry, PipelineError } = await import("@luabpf/passes");
-  const reg = registry ?? defaultRegistry;
+  let reg = registry ?? defaultRegistry;
+  const modules = listOption(values, "load-pass");
+  if (modules.length > 0) {
+    const { loadPasses } = await import("../load-pass.js");
+    reg = reg.clone();
+    for (const path of modules) await loadPasses(path, reg);
+  }
   const passes = stringOption(values, "passes");
   if (passes !== undefined) {
     try {
@@ -29,16 +45,35 @@ export async function pipelineChoice(values: OptionValues, command: string, regi
       throw e;
     }
   }
-  const printAfter = listOption(values, "print-after");
-  const unknown = printAfter.filter((name) => !reg.has(name));
-  if (unknown.length > 0) {
-    throw new UsageError(`--print-after: unknown pass ${unknown.map((n) => `'${n}'`).join(", ")}; valid passes: ${reg.names().join(", ")}`, command);
+  const passNames = (option: string): string[] | "all" => {
+    const names = listOption(values, option);
+    if (names.includes("all")) return "all";
+    const unknown = names.filter((name) => !reg.has(name));
+    if (unknown.length > 0) {
+      throw new UsageError(`--${option}: unknown pass ${unknown.map((n) => `'${n}'`).join(", ")}; valid passes: ${reg.names().join(", ")} (or 'all')`, command);
+    }
+    return names;
+  };
+  const printAfter = passNames("print-after");
+  const printBefore = passNames("print-before");
+  const bisectText = stringOption(values, "opt-bisect-limit");
+  let bisectLimit: number | undefined;
+  if (bisectText !== undefined) {
+    bisectLimit = Number(bisectText);
+    if (!/^-?\d+$/.test(bisectText) || bisectLimit < -1) throw new UsageError(`--opt-bisect-limit takes a number of pass executions (or -1), not '${bisectText}'`, command);
   }
+  const functions = listOption(values, "filter-function");
   return {
     optLevel: Number(stringOption(values, "O") ?? "2") as 0 | 1 | 2,
     ...(passes !== undefined ? { passes } : {}),
-    printAfter,
-    printAfterAll: values["print-after-all"] === true,
-    ...(registry ? { registry } : {}),
+    printAfter: printAfter === "all" ? [] : printAfter,
+    printAfterAll: values["print-after-all"] === true || printAfter === "all",
+    printBefore,
+    printChanged: values["print-changed"] === true,
+    ...(functions.length > 0 ? { printFunctions: functions } : {}),
+    ...(bisectLimit !== undefined ? { bisectLimit } : {}),
+    verifyEach: values["verify-each"] === true,
+    timePasses: values["time-passes"] === true,
+    ...(reg !== defaultRegistry ? { registry: reg } : {}),
   };
 }

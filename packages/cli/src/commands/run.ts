@@ -101,6 +101,7 @@ async function runRun(ctx: CommandContext): Promise<number> {
     const driver = await import("../driver.js");
     const result = driver.compileSource(source, { file: input!.name, ...pipeline, log: io.stderr });
     if (values.stats) io.stderr(driver.formatStats(result));
+    if (pipeline.timePasses) io.stderr((await import("@luabpf/passes")).formatPassTimes(result.report));
     object = result.object;
     bytes = elf.writeObject(object);
   }

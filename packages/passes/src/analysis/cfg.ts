@@ -1,10 +1,10 @@
 /**
  * The CFG analyses, as analysis-manager keys over the algorithms of `@luabpf/ir`'s
- * `analysis/` (block orders, Cooper–Harvey–Kennedy dominators, dominance frontiers,
- * natural loops). All are `cfgOnly`: a pass that edits no terminator and no block list
+ * `analysis/` (block orders, Cooper–Harvey–Kennedy dominators and post-dominators,
+ * dominance frontiers, natural loops). All are `cfgOnly`: a pass that edits no terminator and no block list
  * preserves them with `Preserved.cfg()`.
  */
-import { DominatorTree, LoopInfo, dominanceFrontiers, postOrder, type BasicBlock } from "@luabpf/ir";
+import { DominatorTree, LoopInfo, PostDominatorTree, dominanceFrontiers, postOrder, type BasicBlock } from "@luabpf/ir";
 import { defineAnalysis } from "../analysis-manager.js";
 
 /** Block orders of the reachable blocks. */
@@ -40,6 +40,15 @@ export const dominatorTreeAnalysis = defineAnalysis<DominatorTree>({
   equals: (a, b) => a.equals(b),
 });
 
+/** The post-dominator tree (exit blocks are its roots; see `PostDominatorTree`). */
+export const postDominatorTreeAnalysis = defineAnalysis<PostDominatorTree>({
+  name: "post-dominators",
+  description: "post-dominator tree",
+  cfgOnly: true,
+  compute: (fn) => PostDominatorTree.compute(fn),
+  equals: (a, b) => a.equals(b),
+});
+
 /** Dominance frontiers, indexed by block id (Cytron et al. 1991, computed as in Cooper et al.). */
 export const dominanceFrontierAnalysis = defineAnalysis<BasicBlock[][]>({
   name: "dominance-frontiers",
@@ -59,7 +68,7 @@ export const loopInfoAnalysis = defineAnalysis<LoopInfo>({
   compute: (fn, am) => LoopInfo.compute(fn, am.get(dominatorTreeAnalysis)),
   equals: (a, b) =>
     a.loops.length === b.loops.length &&
-    a.loops.every((l, i) => l.header === b.loops[i]!.header && sameBlocks(l.blocks, b.loops[i]!.blocks)),
+    a.loops.every((l, i) => l.header === b.loops[i]!.header && sameBlocks(l.blocks, b.loops[i]!.blocks) && l.parent?.header === b.loops[i]!.parent?.header),
 });
 
 function sameBlocks(a: readonly BasicBlock[], b: readonly BasicBlock[]): boolean {

@@ -6,7 +6,8 @@
  * attributes and operand value numbers, commutative operands sorted — to the first value
  * computing it (the "hash-based" value numbering of Briggs, Cooper & Simpson, "Value
  * Numbering", 1997). A later instruction with the same key in a dominated block is
- * replaced by that value. Phis are keyed by their block and incoming pairs.
+ * replaced by that value. Phis are not pure (they cannot move) but are numbered too, keyed
+ * by their block and incoming pairs.
  *
  * Loads: within a block, and along chains of blocks whose only predecessor is their
  * dominator-tree parent, a table maps (address value, offset, type) to the loaded or
@@ -77,7 +78,9 @@ export const gvn = defineFunctionPass({
       const avail = frame.loadsIn ?? new Map<string, Value>();
       for (const inst of bb.instructions()) {
         const op = inst.opcode;
-        if (inst.info.pure && op !== "copy") {
+        // Phis are not pure (they cannot leave their block) but two phis of one block with
+        // the same pairs are equal: the key includes the block.
+        if ((inst.info.pure && op !== "copy") || op === "phi") {
           const key = expressionKey(inst);
           const prior = table.get(key);
           if (prior) replace(inst, prior, "expressions-numbered");
