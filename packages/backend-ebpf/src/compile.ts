@@ -9,7 +9,7 @@
  */
 import { CompileError, DominatorTree, InternalError, LoopInfo, type Function as IrFunction, type Module } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
-import { emitFunction } from "./emit.js";
+import { emitFunction, type LineRow } from "./emit.js";
 import type { AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
@@ -24,6 +24,8 @@ export interface CompiledProgram {
   type: string;
   insns: Insn[];
   relocations: AsmRelocation[];
+  /** Source lines: the location of the instructions from each row's slot on. */
+  lines: LineRow[];
   stats: RegAllocStats;
 }
 
@@ -37,8 +39,8 @@ export function compileFunction(fn: IrFunction): CompiledProgram {
   if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
   const mf = select(fn);
   const stats = allocateRegisters(mf);
-  const { insns, relocations } = emitFunction(mf);
-  return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, stats };
+  const { insns, relocations, lines } = emitFunction(mf);
+  return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, lines, stats };
 }
 
 /** Compiles every program of the module (the module is not modified). */

@@ -5,12 +5,12 @@
  * allows `MAX_STACK` = 512 bytes), expands the pseudo instructions (`frameaddr`, `setcc`, `select`),
  * drops jumps to the next block and inverts a conditional jump over an unconditional one.
  */
-import { assertNever, CompileError, InternalError } from "@luabpf/ir";
+import { assertNever, CompileError, InternalError, type SourceLocation } from "@luabpf/ir";
 import { MAX_STACK } from "@luabpf/platform";
 import {
   alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmReloc, assemble, atomic, atomicAdd, call, endian, exit, ja,
   jmp32Imm, jmp32Reg, jmpImm, jmpReg, lddw, ldAbs, ldInd, ldxMem, mov64Reg, movsx64, neg32, neg64, stMem, stxMem,
-  type AsmItem, type AsmResult, type Insn, type JmpCondOp,
+  insnSlots, type AsmItem, type AsmResult, type Insn, type JmpCondOp,
 } from "./isa/index.js";
 import { FP, isVirtual, type MAddr, type MFunction, type MInst } from "./mir.js";
 
@@ -31,8 +31,26 @@ export function layoutFrame(mf: MFunction): number {
   return top;
 }
 
-/** Emits `mf` (registers allocated, frame laid out) as instructions and map relocations. */
-export function emitFunction(mf: MFunction): AsmResult {
+/** The source location of the instructions from `slot` on (until the next row). */
+export interface LineRow {
+  slot: number;
+  loc: SourceLocation;
+}
+
+/** Emitted code: instructions, relocations, and the line table (rows where the location changes). */
+export interface EmitResult extends AsmResult {
+  lines: LineRow[];
+}
+
+const sameLocation = (a: SourceLocation | undefined, b: SourceLocation | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.file === b.file && a.line === b.line && a.column === b.column);
+
+/**
+ * Emits `mf` (registers allocated, frame laid out) as instructions and map relocations,
+ * with the line table: each instruction has the location of the machine instruction it
+ * expands (one without a location continues the previous row).
+ */
+export function emitFunction(mf: MFunction): EmitResult {
   const frameSize = layoutFrame(mf);
   if (frameSize > MAX_STACK) {
     throw new CompileError({
@@ -41,6 +59,13 @@ export function emitFunction(mf: MFunction): AsmResult {
     });
   }
   const items: AsmItem[] = [];
+  /** The location of each item (parallel to `items`), and of the machine instruction being expanded. */
+  const itemLocs: (SourceLocation | undefined)[] = [];
+  let here: SourceLocation | undefined;
+  const push = (item: AsmItem): void => {
+    items.push(item);
+    itemLocs.push(here);
+  };
   let local = 0;
   const reg = (r: number): number => {
     if (isVirtual(r)) throw new InternalError(`emit: virtual register ${r} left after allocation`);
@@ -55,7 +80,7 @@ export function emitFunction(mf: MFunction): AsmResult {
   const jcc = (op: JmpCondOp, w: 32 | 64, a: number, b: number | undefined, imm: number | undefined, target: string): void => {
     const insn: Insn =
       b !== undefined ? (w === 32 ? jmp32Reg(op, a, b, 0) : jmpReg(op, a, b, 0)) : w === 32 ? jmp32Imm(op, a, imm!, 0) : jmpImm(op, a, imm!, 0);
-    items.push(asmJump(insn, target));
+    push(asmJump(insn, target));
   };
   const label = (b: number): string => `LBB${b}`;
 
@@ -88,7 +113,7 @@ export function emitFunction(mf: MFunction): AsmResult {
   order.forEach((bi, k) => {
     const next = order[k + 1];
     const block = mf.blocks[bi]!;
-    items.push(asmLabel(label(bi)));
+    push(asmLabel(label(bi)));
     const insts = block.insts.slice();
     // Branch layout: fall through where possible.
     const last = insts[insts.length - 1];
@@ -102,86 +127,96 @@ export function emitFunction(mf: MFunction): AsmResult {
   });
 
   function emitOne(i: MInst): void {
+    here = i.loc ?? here;
     switch (i.k) {
       case "alu":
-        if (i.src !== undefined) items.push(asmInsn(i.w === 64 ? alu64Reg(i.op, reg(i.dst), reg(i.src)) : alu32Reg(i.op, reg(i.dst), reg(i.src))));
-        else items.push(asmInsn(i.w === 64 ? alu64Imm(i.op, reg(i.dst), i.imm!) : alu32Imm(i.op, reg(i.dst), i.imm!)));
+        if (i.src !== undefined) push(asmInsn(i.w === 64 ? alu64Reg(i.op, reg(i.dst), reg(i.src)) : alu32Reg(i.op, reg(i.dst), reg(i.src))));
+        else push(asmInsn(i.w === 64 ? alu64Imm(i.op, reg(i.dst), i.imm!) : alu32Imm(i.op, reg(i.dst), i.imm!)));
         return;
       case "neg":
-        items.push(asmInsn(i.w === 64 ? neg64(reg(i.dst)) : neg32(reg(i.dst))));
+        push(asmInsn(i.w === 64 ? neg64(reg(i.dst)) : neg32(reg(i.dst))));
         return;
       case "end":
-        items.push(asmInsn(endian(i.kind, reg(i.dst), i.bits)));
+        push(asmInsn(endian(i.kind, reg(i.dst), i.bits)));
         return;
       case "movsx":
-        items.push(asmInsn(movsx64(reg(i.dst), reg(i.src), i.bits)));
+        push(asmInsn(movsx64(reg(i.dst), reg(i.src), i.bits)));
         return;
       case "ldx": {
         const m = mem(i.addr);
-        items.push(asmInsn(ldxMem(i.size, reg(i.dst), m.base, m.off)));
+        push(asmInsn(ldxMem(i.size, reg(i.dst), m.base, m.off)));
         return;
       }
       case "stx": {
         const m = mem(i.addr);
-        items.push(asmInsn(stxMem(i.size, m.base, reg(i.src), m.off)));
+        push(asmInsn(stxMem(i.size, m.base, reg(i.src), m.off)));
         return;
       }
       case "st": {
         const m = mem(i.addr);
-        items.push(asmInsn(stMem(i.size, m.base, m.off, i.imm)));
+        push(asmInsn(stMem(i.size, m.base, m.off, i.imm)));
         return;
       }
       case "lddw":
-        items.push(asmInsn(lddw(reg(i.dst), i.imm)));
+        push(asmInsn(lddw(reg(i.dst), i.imm)));
         return;
       case "ldmap":
-        items.push(asmReloc(lddw(reg(i.dst), 0n), i.map)); // src 0 as clang emits; the loader sets BPF_PSEUDO_MAP_FD
+        push(asmReloc(lddw(reg(i.dst), 0n), i.map)); // src 0 as clang emits; the loader sets BPF_PSEUDO_MAP_FD
         return;
       case "frameaddr": {
         const m = mem({ slot: i.slot, off: i.off });
-        items.push(asmInsn(mov64Reg(reg(i.dst), FP)));
-        if (m.off !== 0) items.push(asmInsn(alu64Imm("add", reg(i.dst), m.off)));
+        push(asmInsn(mov64Reg(reg(i.dst), FP)));
+        if (m.off !== 0) push(asmInsn(alu64Imm("add", reg(i.dst), m.off)));
         return;
       }
       case "ldpkt":
-        items.push(asmInsn(i.index !== undefined ? ldInd(i.size, reg(i.index), i.imm) : ldAbs(i.size, i.imm)));
+        push(asmInsn(i.index !== undefined ? ldInd(i.size, reg(i.index), i.imm) : ldAbs(i.size, i.imm)));
         return;
       case "atomic": {
         const m = mem(i.addr);
-        items.push(asmInsn(i.fetch ? atomic("fetch_add", i.size, m.base, reg(i.src), m.off) : atomicAdd(i.size, m.base, reg(i.src), m.off)));
+        push(asmInsn(i.fetch ? atomic("fetch_add", i.size, m.base, reg(i.src), m.off) : atomicAdd(i.size, m.base, reg(i.src), m.off)));
         return;
       }
       case "call":
-        items.push(asmInsn(call(i.helper)));
+        push(asmInsn(call(i.helper)));
         return;
       case "setcc": {
         const after = `.Ltmp${local++}`;
-        items.push(asmInsn(alu64Imm("mov", reg(i.dst), 1)));
+        push(asmInsn(alu64Imm("mov", reg(i.dst), 1)));
         jcc(i.op, i.w, reg(i.a), i.b !== undefined ? reg(i.b) : undefined, i.imm, after);
-        items.push(asmInsn(alu64Imm("mov", reg(i.dst), 0)));
-        items.push(asmLabel(after));
+        push(asmInsn(alu64Imm("mov", reg(i.dst), 0)));
+        push(asmLabel(after));
         return;
       }
       case "select": {
         const after = `.Ltmp${local++}`;
-        items.push(asmInsn(mov64Reg(reg(i.dst), reg(i.t))));
+        push(asmInsn(mov64Reg(reg(i.dst), reg(i.t))));
         jcc("jne", 64, reg(i.cond), undefined, 0, after);
-        items.push(asmInsn(mov64Reg(reg(i.dst), reg(i.f))));
-        items.push(asmLabel(after));
+        push(asmInsn(mov64Reg(reg(i.dst), reg(i.f))));
+        push(asmLabel(after));
         return;
       }
       case "jcc":
         jcc(i.op, i.w, reg(i.a), i.b !== undefined ? reg(i.b) : undefined, i.imm, label(i.target));
         return;
       case "ja":
-        items.push(asmJump(ja(0), label(i.target)));
+        push(asmJump(ja(0), label(i.target)));
         return;
       case "exit":
-        items.push(asmInsn(exit()));
+        push(asmInsn(exit()));
         return;
       default:
         assertNever(i, "machine instruction");
     }
   }
-  return assemble(items);
+  const result = assemble(items);
+  const lines: LineRow[] = [];
+  let slot = 0;
+  items.forEach((item, k) => {
+    if (item.kind === "label") return;
+    const loc = itemLocs[k];
+    if (loc && !sameLocation(loc, lines.at(-1)?.loc)) lines.push({ slot, loc });
+    slot += insnSlots(item.insn);
+  });
+  return { ...result, lines };
 }

@@ -5,7 +5,7 @@
  * their C types (btf.ts), programs their prototypes with the real context struct.
  * Relocations become byte offsets of their `lddw`s.
  */
-import type { BpfObject, ObjectMap } from "@luabpf/elf";
+import type { BpfObject, ObjectLine, ObjectMap } from "@luabpf/elf";
 import type { MapDecl, Module } from "@luabpf/ir";
 import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
 import { BtfTypes } from "./btf.js";
@@ -29,6 +29,30 @@ export function objectMap(decl: MapDecl, types: BtfTypes = new BtfTypes()): Obje
   return m;
 }
 
+/** The kernel's limits of a line-info record: line < 2^22, column < 2^10 (0 when beyond). */
+const MAX_LINE = (1 << 22) - 1;
+const MAX_COLUMN = (1 << 10) - 1;
+
+/**
+ * A program's line table as object line records, each with the text of its source line
+ * (from `module.sources`), which `.BTF.ext` carries for bpftool and the verifier's log.
+ */
+function objectLines(program: CompiledProgram, module: Module): ObjectLine[] {
+  const split = new Map<string, string[]>();
+  const lineText = (file: string, line: number): string => {
+    let lines = split.get(file);
+    if (!lines) split.set(file, (lines = (module.sources.get(file) ?? "").split(/\r?\n/)));
+    return lines[line - 1] ?? "";
+  };
+  return program.lines.map(({ slot, loc }) => ({
+    offset: slot * INSN_SIZE,
+    file: loc.file,
+    line: loc.line <= MAX_LINE ? loc.line : 0,
+    column: loc.column <= MAX_COLUMN ? loc.column : 0,
+    text: lineText(loc.file, loc.line),
+  }));
+}
+
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
   const types = new BtfTypes();
@@ -41,6 +65,7 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
         section: p.section,
         code: encodeInsns(p.insns),
         relocations: p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
+        ...(p.lines.length > 0 ? { lines: objectLines(p, module) } : {}),
         ...(fn ? { proto: types.programProto(fn) } : {}),
       };
     }),

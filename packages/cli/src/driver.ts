@@ -4,6 +4,7 @@
  */
 import { compileModule, packageObject, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
 import { writeObject, type BpfObject } from "@luabpf/elf";
+import { luabpfVersion } from "./version.js";
 import { compileLua } from "@luabpf/frontend-lua";
 import { CompileError, formatVerifierErrors, InternalError, printModule, verifyModule, type Module } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
@@ -61,7 +62,11 @@ export interface CompileResult {
 export function codegen(module: Module, reproduce?: () => void): { programs: CompiledProgram[]; object: BpfObject } {
   verifyBeforeCodegen(module, reproduce);
   const programs = compileModule(module);
-  return { programs, object: packageObject(module, programs) };
+  const object = packageObject(module, programs);
+  // DWARF names the compiler, and the directory relative source names are relative to
+  // (as clang records it), so llvm-objdump -S finds the sources from anywhere.
+  object.debug = { producer: `luabpf ${luabpfVersion()}`, compDir: process.cwd() };
+  return { programs, object };
 }
 
 /**
@@ -188,11 +193,33 @@ export async function formatInterferenceDot(module: Module): Promise<string> {
   return out;
 }
 
-/** The programs as `llvm-objdump -d` prints them (with `sources`, interleaved with the source lines). */
+/**
+ * The programs as `llvm-objdump -d` prints them; with `sources` (file name → text), as
+ * `llvm-objdump -S` prints them: before the first instruction of each new source line,
+ * `; ` and that line's text.
+ */
 export function formatAssembly(fileName: string, programs: readonly CompiledProgram[], sources?: ReadonlyMap<string, string>): string {
-  void sources;
+  const split = new Map<string, string[]>();
+  const textOf = (file: string, line: number): string | undefined => {
+    const text = sources?.get(file);
+    if (text === undefined) return undefined;
+    let lines = split.get(file);
+    if (!lines) split.set(file, (lines = text.split(/\r?\n/)));
+    return lines[line - 1];
+  };
   return printObjdump(
     fileName,
-    programs.map((p) => ({ name: p.section, insns: p.insns, symbols: [{ slot: 0, name: p.name }] })),
+    programs.map((p) => {
+      const source: { slot: number; text: string }[] = [];
+      let previous = "";
+      for (const { slot, loc } of sources ? p.lines : []) {
+        const key = `${loc.file}:${loc.line}`;
+        if (key === previous) continue;
+        previous = key;
+        const text = textOf(loc.file, loc.line);
+        if (text !== undefined) source.push({ slot, text });
+      }
+      return { name: p.section, insns: p.insns, symbols: [{ slot: 0, name: p.name }], source };
+    }),
   );
 }

@@ -39,7 +39,7 @@ export class VerifierRejection extends CompileError {
 /** Instruction index of a log line such as `12: (79) r1 = *(u64 *)(r0 +8)`. */
 const INSN_LINE = /^(\d+): \([0-9a-f]{2}\)/;
 /** Log lines that are not the error message: register state, source annotations, statistics. */
-const NOT_A_MESSAGE = /^(\d+: (R\d|frame|\(|;)|;|processed \d+ insns|from \d+ to \d+:|verification time|stack depth|mark_precise|last_idx|regs=|parent |\s*$|func#|Validating|Func#|old state:|new state:|R\d)/;
+const NOT_A_MESSAGE = /^(\d+: (R\d|frame|\(|;)|;|processed \d+ insns|from \d+ to \d+:|verification time|stack depth|mark_precise|last_idx|regs=|parent |\s*$|func#|Validating|Func#|old state:|new state:|R\d+(_[a-z]+)?=)/;
 
 /** The source position of instruction slot `slot`: the last line record at or before it. */
 export function lineOfSlot(lines: readonly ObjectLine[] | undefined, slot: number): ObjectLine | undefined {

@@ -31,6 +31,7 @@ export function compileLua(source: string, options: CompileLuaOptions): Module {
   const top = evaluateTopLevel(chunk, file, bag);
   const module = new Module();
   module.license = "GPL";
+  module.sources.set(file, source);
   for (const m of top.maps) module.addMap(m.decl);
   const names = new Set<string>();
   for (const program of top.programs) {

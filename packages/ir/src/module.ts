@@ -103,6 +103,11 @@ export class Module {
   readonly maps: MapDecl[] = [];
   readonly structs: StructType[] = [];
   license = "GPL";
+  /**
+   * The text of the source files the module was compiled from, by the file name its
+   * locations use: the object's line table quotes each instruction's source line from it.
+   */
+  readonly sources = new Map<string, string>();
 
   /** Creates a function and adds it to the module. */
   addFunction(name: string, paramTypes: readonly Type[], returnType: Type): Function {
