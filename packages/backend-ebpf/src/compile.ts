@@ -7,7 +7,7 @@
  * The IR module is only read: compiling it twice gives the same code, and it can be
  * printed or interpreted afterwards.
  */
-import { CompileError, DominatorTree, InternalError, LoopInfo, type Function as IrFunction, type Module } from "@luabpf/ir";
+import { CompileError, DominatorTree, InternalError, LoopInfo, type Function as IrFunction, type Module, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction, type LineRow } from "./emit.js";
 import type { AsmRelocation, Insn } from "./isa/index.js";
@@ -39,8 +39,27 @@ export function compileFunction(fn: IrFunction): CompiledProgram {
   if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
   const mf = select(fn);
   const stats = allocateRegisters(mf);
-  const { insns, relocations, lines } = emitFunction(mf);
+  const { insns, relocations, lines } = withProgramLocation(fn, () => emitFunction(mf));
   return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, lines, stats };
+}
+
+/**
+ * Runs `f`; a diagnostic it reports without a location (the stack frame limit) gets the
+ * location where the program's body starts: the earliest location among its instructions.
+ */
+function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof CompileError) || e.diagnostics.every((d) => d.location)) throw e;
+    let first: SourceLocation | undefined;
+    for (const inst of fn.instructions()) {
+      const l = inst.loc;
+      if (l && (!first || l.line < first.line || (l.line === first.line && l.column < first.column))) first = l;
+    }
+    if (!first) throw e;
+    throw new CompileError(e.diagnostics.map((d) => (d.location ? d : { ...d, location: first })), { cause: e });
+  }
 }
 
 /** Compiles every program of the module (the module is not modified). */

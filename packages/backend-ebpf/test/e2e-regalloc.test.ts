@@ -6,7 +6,7 @@ import { interpret, MapState, type Module } from "@luabpf/ir";
 import { buildPacket, kernelOrSkip, loadObject } from "@luabpf/loader";
 import { describe, expect, test } from "vitest";
 import { compileModule, encodeInsns } from "../src/index.js";
-import { genProgram } from "./gen-ir.js";
+import { genProgram } from "@luabpf/test-support";
 import { liveAcrossCalls, swapLoop } from "./programs.js";
 
 const PACKET = buildPacket("tcp,dport=80");

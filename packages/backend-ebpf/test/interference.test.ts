@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { allocateIrc, allocationOfVRegs, interferenceGraph, interferenceToDot } from "@luabpf/passes";
 import { expect, test } from "vitest";
 import { allocationProblem, EBPF_TARGET } from "../src/index.js";
-import { genProgram } from "./gen-ir.js";
+import { genProgram } from "@luabpf/test-support";
 import { liveAcrossCalls } from "./programs.js";
 
 function described(m: ReturnType<typeof genProgram>) {

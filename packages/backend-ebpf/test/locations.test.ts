@@ -10,7 +10,7 @@ import { compileModule } from "../src/index.js";
 import { selectFunction } from "../src/isel.js";
 import type { MInst } from "../src/mir.js";
 import { allocateRegisters } from "../src/regalloc.js";
-import { genProgram } from "./gen-ir.js";
+import { genProgram } from "@luabpf/test-support";
 import { liveAcrossCalls } from "./programs.js";
 
 /** Gives IR instruction k the location line k + 1; returns the set of locations given. */

@@ -8,7 +8,7 @@ import { describe, expect, test } from "vitest";
 import { compileModule, encodeInsns, LDDW_CODE } from "../src/index.js";
 import { selectFunction } from "../src/isel.js";
 import { FP, operandsOf, visitOperands, type MInst } from "../src/mir.js";
-import { genProgram } from "./gen-ir.js";
+import { genProgram } from "@luabpf/test-support";
 import { swapLoop } from "./programs.js";
 
 const compiled = (m: ReturnType<typeof genProgram>): string[] => compileModule(m).map((p) => Buffer.from(encodeInsns(p.insns)).toString("hex"));

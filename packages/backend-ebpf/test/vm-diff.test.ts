@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { interpret, InterpError, MapState, printFunction, type Module } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { compileModule } from "../src/index.js";
-import { genProgram } from "./gen-ir.js";
+import { genProgram } from "@luabpf/test-support";
 import { runVm } from "./vm.js";
 
 const PACKET = Uint8Array.from({ length: 54 }, (_, i) => (i * 37 + 11) & 0xff);

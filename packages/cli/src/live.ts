@@ -26,7 +26,7 @@ import {
   bpfAvailable,
   formatValue,
   loadObject,
-  targetForSection,
+  targetForProgram,
   toJsonValue,
   type Attachment,
   type EventRecord,
@@ -110,7 +110,7 @@ export async function runLive(object: BpfObject, options: LiveOptions, io: CliIo
 
   try {
     for (const program of loaded.programs.values()) {
-      const target = targetForSection(program.section, {
+      const target = targetForProgram(program, {
         ...(options.iface !== undefined ? { iface: options.iface } : {}),
         ...(options.xdpMode ? { xdpMode: options.xdpMode } : {}),
         ...(options.pid !== undefined ? { pid: options.pid } : {}),

@@ -1,14 +1,16 @@
 /**
- * `luabpf run`: loads an object into the kernel, test-runs each program that the kernel
- * can run on a packet (`BPF_PROG_TEST_RUN`), and prints verdicts and the maps' contents.
- * What to feed a program and what its return value means follow from the type it was
- * loaded as (the platform's program type table).
+ * `luabpf run --packet`: loads an object into the kernel, test-runs each program that the
+ * kernel can run on a packet (`BPF_PROG_TEST_RUN`), and prints verdicts and the maps'
+ * contents (as live runs print them: map-view.ts). What to feed a program and what its
+ * return value means follow from the type it was loaded as (the platform's program type
+ * table).
  */
 import type { BpfObject } from "@luabpf/elf";
-import { bpfAvailable, buildPacket, loadObject, type MapHandle } from "@luabpf/loader";
-import { mapTypeById, programTypeById, TC_ACTIONS, XDP_ACTIONS, type ProgramResult } from "@luabpf/platform";
+import { bpfAvailable, buildPacket, loadObject } from "@luabpf/loader";
+import { programTypeById, TC_ACTIONS, XDP_ACTIONS, type ProgramResult } from "@luabpf/platform";
 import { KernelUnavailableError } from "./errors.js";
 import type { CliIo } from "./io.js";
+import { renderMap } from "./map-view.js";
 
 /** The verdict a return value means for a program whose results mean `result`. */
 export function verdict(result: ProgramResult, retval: number): string {
@@ -23,32 +25,6 @@ export function verdict(result: ProgramResult, retval: number): string {
     case "integer":
       return `return ${retval}`;
   }
-}
-
-/** Little-endian unsigned integer of up to 8 bytes, as decimal; longer values in hex. */
-function formatBytes(b: Uint8Array): string {
-  if (b.length > 8) return "0x" + [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v.toString();
-}
-
-function isZero(b: Uint8Array | Uint8Array[]): boolean {
-  return Array.isArray(b) ? b.every(isZero) : b.every((x) => x === 0);
-}
-
-function formatMap(name: string, handle: MapHandle, arrayLike: boolean): string[] {
-  const lines: string[] = [];
-  let omitted = 0;
-  for (const [key, value] of handle.entries() as Iterable<[Uint8Array, Uint8Array | Uint8Array[]]>) {
-    if (arrayLike && isZero(value)) {
-      omitted++;
-      continue;
-    }
-    const v = Array.isArray(value) ? `[${value.map(formatBytes).join(", ")}]` : formatBytes(value);
-    lines.push(`  ${formatBytes(key)}: ${v}`);
-  }
-  return [`map ${name}:${lines.length === 0 ? " (empty)" : ""}`, ...lines, ...(omitted > 0 ? [`  (${omitted} zero entries not shown)`] : [])];
 }
 
 /**
@@ -90,9 +66,7 @@ export function runObject(object: BpfObject, options: RunOptions, io: CliIo): nu
       io.stdout(`program ${prog.name} (${prog.section}): ${verdict(type!.result, r.retval)}, return value ${r.retval}` +
         `${options.repeat > 1 ? ` (${options.repeat} runs, ${r.duration} ns each)` : ""}\n`);
     }
-    for (const [name, handle] of loaded.maps) {
-      io.stdout(formatMap(name, handle, mapTypeById(handle.type)?.isArrayLike() ?? false).join("\n") + "\n");
-    }
+    for (const handle of loaded.maps.values()) io.stdout(renderMap(handle));
   } finally {
     loaded.close();
   }

@@ -86,7 +86,8 @@ describe.skipIf(!kernelOrSkip())("luabpf run", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^program socket \(socket\): drop, return value 0 \(4 runs/m);
-    expect(r.stdout).toMatch(/^map counts:\n  17: 4\n  \(255 zero entries not shown\)/m);
+    // Maps print as live runs print them: array entries that are zero are left out.
+    expect(r.stdout).toMatch(/^@counts\[17\]: 4\n(?!@counts)/m);
   });
 
   test("runs a .o file", async () => {

@@ -8,29 +8,19 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kernelOrSkip } from "@luabpf/loader";
-import { VethPair, drainSocket, mountTracefs, sendUdp, sleep, udpReceiver } from "../../loader/test/attach-support.js";
+import { VethPair, compileBpfC, drainSocket, mountTracefs, sendUdp, sleep, udpReceiver } from "@luabpf/test-support";
 import { BIN, ROOT, example, haveTool, luabpf } from "./helpers.js";
 import { closeSync } from "node:fs";
 
 const kernel = kernelOrSkip();
-const tools = kernel && haveTool("clang-16") && haveTool("bpftool") && haveTool("ip");
+const tools = kernel && haveTool("clang-16") && haveTool("bpftool") && haveTool("ip") && haveTool("llvm-objcopy-16");
 const dir = mkdtempSync(join(tmpdir(), "luabpf-live-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A copy of cat named so that the fixture program reports its opens (it matches the name). */
 const OPENER = join(dir, "lbpf_opener");
-
-function compileFixture(): string {
-  const machine = spawnSync("uname", ["-m"], { encoding: "utf8" }).stdout.trim();
-  const output = join(dir, "opens.bpf.o");
-  const source = fileURLToPath(new URL("./c/opens.bpf.c", import.meta.url));
-  const r = spawnSync("clang-16", ["-O2", "-g", "-target", "bpf", "-mcpu=v3", `-I/usr/include/${machine}-linux-gnu`, "-c", source, "-o", output], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`clang-16 failed: ${r.stderr}`);
-  return output;
-}
 
 /** Names of the BPF programs loaded in the kernel now. */
 function loadedProgramNames(): string[] {
@@ -74,7 +64,7 @@ describe.skipIf(!tools)("luabpf run attached (tracepoint fixture in C)", () => {
   let object: string;
   beforeAll(() => {
     mountTracefs();
-    object = compileFixture();
+    object = compileBpfC(new URL("./c/", import.meta.url), "opens");
     copyFileSync("/bin/cat", OPENER);
   });
 
@@ -121,6 +111,19 @@ describe.skipIf(!tools)("luabpf run attached (tracepoint fixture in C)", () => {
     expect(r.stderr).toMatch(/running for 0\.5 s/);
     expect(r.stdout).toMatch(/^@counts: \(empty\)$/m);
     expect(loadedProgramNames()).not.toContain("trace_opens");
+  });
+
+  it("--interval prints the maps while running, then once more at exit", () => {
+    const r = luabpf(["run", object, "--interval", "0.4", "--duration", "1.5", "--json"]);
+    expect(r.code).toBe(0);
+    const dumps = r.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; map?: string })
+      .filter((line) => line.map === "counts");
+    // Three interval dumps at 0.4, 0.8, 1.2 s and the final one (a loaded machine may lose one).
+    expect(dumps.length).toBeGreaterThanOrEqual(3);
+    expect(dumps.length).toBeLessThanOrEqual(4);
   });
 
   it.each(["SIGINT", "SIGTERM"] as const)("%s detaches cleanly and still prints the final maps", async (signal) => {
@@ -218,6 +221,32 @@ describe.skipIf(!tools)("luabpf run attached: Lua socket, tc and XDP programs on
     expect(stderr).toMatch(/attached xdp to xdp on .* \(generic\)/);
     expect(received).toBe(0);
     expect((lines.find((l) => l.map === "dropped") as { value: number }).value).toBeGreaterThanOrEqual(5);
+  });
+
+  it("the interface recorded in the object (.luabpf.attach) is used without --iface", async () => {
+    const object = join(dir, "proto-count.o");
+    expect(luabpf(["compile", example("proto-count.lua"), "-o", object]).code).toBe(0);
+    const notes = join(dir, "attach.jsonl");
+    writeFileSync(notes, `${JSON.stringify({ program: "socket", interface: pair.ifB })}\n`);
+    expect(spawnSync("llvm-objcopy-16", ["--add-section", `.luabpf.attach=${notes}`, object]).status).toBe(0);
+    const receiver = pair.within(pair.nsB, () => udpReceiver(pair.ipB, 9003));
+    try {
+      const run = new Background(["run", object, "--json"], pair.nsB);
+      await run.waitFor("stderr", /running/);
+      expect(run.stderr).toMatch(new RegExp(`attached socket to socket filter on ${pair.ifB}`));
+      pair.within(pair.nsA, () => sendUdp(pair.ipB, 9003, 3));
+      await sleep(200);
+      run.child.kill("SIGINT");
+      expect((await run.exited).code).toBe(0);
+      const counts = run.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { map?: string; entries?: Array<{ key: number; value: number }> })
+        .find((l) => l.map === "counts");
+      expect(counts?.entries?.find((e) => e.key === 17)?.value).toBeGreaterThanOrEqual(3);
+    } finally {
+      closeSync(receiver);
+    }
   });
 
   it("a socket program without --iface is a usage-level error naming what is missing", () => {

@@ -19,7 +19,7 @@ import { CoreReloKind, INSN_SIZE as BPF_INSN_SIZE, type CoreReloKindName } from 
 import { Elf, RelocType, SectionFlag, SectionType, SymbolType } from "./constants.js";
 import { ElfError, withContext } from "./errors.js";
 import { parseElf, parseRelocations, type ElfFile, type ElfSection } from "./elf-file.js";
-import type { BpfObject, ObjectCoreRelocation, ObjectLine, ObjectMap, ObjectProgram } from "./object.js";
+import type { BpfObject, ObjectAttach, ObjectCoreRelocation, ObjectLine, ObjectMap, ObjectProgram } from "./object.js";
 
 /** Parses an eBPF ELF object (writer output or clang's). Throws ElfError with context. */
 export function readObject(bytes: Uint8Array): BpfObject {
@@ -39,7 +39,44 @@ export function readObject(bytes: Uint8Array): BpfObject {
       attachCoreRelocations(located, btf, ext);
     });
   }
-  return { license: readLicense(elf), programs: located.map((entry) => entry.program), maps: readMaps(elf, btf) };
+  const programs = located.map((entry) => entry.program);
+  readAttachNotes(elf, programs);
+  return { license: readLicense(elf), programs, maps: readMaps(elf, btf) };
+}
+
+/** Name of the section holding programs' attach data (see ObjectProgram.attach). */
+export const ATTACH_SECTION = ".luabpf.attach";
+
+/**
+ * Reads `.luabpf.attach`: one JSON object per line, `program` naming the program; known
+ * fields of the right type are kept, anything else is ignored (forward compatibility).
+ */
+function readAttachNotes(elf: ElfFile, programs: ObjectProgram[]): void {
+  const section = elf.sections.find((candidate) => candidate.name === ATTACH_SECTION);
+  if (section === undefined) return;
+  withContext(`section ${ATTACH_SECTION}`, () => {
+    const lines = new TextDecoder().decode(section.data).split("\n");
+    lines.forEach((line, index) => {
+      if (line.trim() === "" || line === "\0") return;
+      let note: unknown;
+      try {
+        note = JSON.parse(line.replace(/\0+$/, ""));
+      } catch {
+        throw new ElfError(`line ${index + 1}: not a JSON object`);
+      }
+      if (typeof note !== "object" || note === null || typeof (note as { program?: unknown }).program !== "string") {
+        throw new ElfError(`line ${index + 1}: expected an object with a "program" name`);
+      }
+      const record = note as Record<string, unknown>;
+      const program = programs.find((candidate) => candidate.name === record.program);
+      if (program === undefined) throw new ElfError(`line ${index + 1}: no program named ${String(record.program)}`);
+      const attach: ObjectAttach = {};
+      for (const key of ["interface", "symbol", "path"] as const) if (typeof record[key] === "string") attach[key] = record[key];
+      if (typeof record.retprobe === "boolean") attach.retprobe = record.retprobe;
+      for (const key of ["pid", "cpu"] as const) if (Number.isInteger(record[key])) attach[key] = record[key] as number;
+      program.attach = attach;
+    });
+  });
 }
 
 /** Parses only the `.BTF` section of an object (for tools that want the types). */

@@ -82,6 +82,29 @@ export interface ObjectProgram {
   proto?: BtfFuncProto;
   /** CO-RE relocations, in increasing offset order; absent when none. */
   coreRelocations?: ObjectCoreRelocation[];
+  /**
+   * Where the program attaches, beyond what its section name says: the interface of
+   * `bpf.socket('eth0', fn)`, a uprobe's binary, a pid... Stored in section `.luabpf.attach`
+   * (one JSON object per line: `{"program":"socket","interface":"eth0"}`), which libbpf and
+   * bpftool ignore; `luabpf run` reads it (its command-line options override it).
+   */
+  attach?: ObjectAttach;
+}
+
+/** Attach data of a program (see {@link ObjectProgram.attach}); every field optional. */
+export interface ObjectAttach {
+  /** Network interface of socket, tc and XDP programs. */
+  interface?: string;
+  /** Kernel or user function (kprobes, uprobes), when the section does not name it. */
+  symbol?: string;
+  /** Binary or library of a uprobe, when the section does not name it. */
+  path?: string;
+  /** A return probe. */
+  retprobe?: boolean;
+  /** Only this process (uprobes). */
+  pid?: number;
+  /** Only this CPU. */
+  cpu?: number;
 }
 
 /** A BTF-defined map in the `.maps` section. */

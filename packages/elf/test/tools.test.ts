@@ -174,3 +174,32 @@ describe("clang-16 objects", () => {
     });
   });
 });
+
+describe("attach data (.luabpf.attach)", () => {
+  itWith(["llvm-objcopy-16"])("a .luabpf.attach section added by llvm-objcopy is read back into ObjectProgram.attach", () => {
+    withTempDir((dir) => {
+      const object = writeTemp(dir, "sample.o", sampleBytes);
+      const notes = writeTemp(
+        dir,
+        "attach.jsonl",
+        new TextEncoder().encode(
+          [
+            JSON.stringify({ program: "count_packets", interface: "eth0", future: { ignored: true } }),
+            JSON.stringify({ program: "pass_all", symbol: "do_sys_open", retprobe: true, pid: 42, cpu: "not a number" }),
+            "",
+          ].join("\n"),
+        ),
+      );
+      const result = run("llvm-objcopy-16", ["--add-section", `.luabpf.attach=${notes}`, object]);
+      expect(result.stderr).toBe("");
+      const read = readObject(readFileSync(object));
+      expect(read.programs.find((p) => p.name === "count_packets")?.attach).toEqual({ interface: "eth0" });
+      expect(read.programs.find((p) => p.name === "pass_all")?.attach).toEqual({ symbol: "do_sys_open", retprobe: true, pid: 42 });
+
+      const bad = writeTemp(dir, "bad.jsonl", new TextEncoder().encode(`${JSON.stringify({ program: "nobody" })}\n`));
+      const copy = writeTemp(dir, "copy.o", sampleBytes);
+      expect(run("llvm-objcopy-16", ["--add-section", `.luabpf.attach=${bad}`, copy]).status).toBe(0);
+      expect(() => readObject(readFileSync(copy))).toThrow(/section \.luabpf\.attach: line 1: no program named nobody/);
+    });
+  });
+});

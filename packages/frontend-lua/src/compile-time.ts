@@ -223,6 +223,10 @@ class TopLevelEvaluator {
       const v = isFloat ? undefined : this.expression(maxArg);
       if (v?.kind === "integer" && v.value > 0n && v.value <= 0xffff_ffffn) maxEntries = Number(v.value);
       else if (v?.kind !== "nil") return this.fail(maxArg, "max_entries must be a positive integer (below 2^32)");
+      const limit = PLATFORM_MAP_TYPES[kind].maxEntries;
+      if (limit !== undefined && maxEntries > limit) {
+        return this.fail(maxArg, `${kind} maps hold at most ${limit} (2^${Math.log2(limit)}) entries: the kernel refuses larger hash tables`);
+      }
     }
     const key = this.cType(args[2], "key");
     const value = this.cType(args[3], "value");

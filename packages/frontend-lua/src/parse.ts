@@ -7,10 +7,28 @@
  * finds them first, records each suffix by the literal's offset, and blanks the suffix
  * out with spaces so that every line and column stays where it was. The lowering asks
  * {@link ParsedChunk.cdataSuffix} for a literal's suffix.
+ *
+ * Robustness: every parse is independent of the previous ones (luaparse keeps its lexer
+ * state in module variables; a parse of the empty chunk resets them first, so an error at
+ * the first token can neither crash on a missing lookahead nor quote the previous file);
+ * a UTF-8 byte-order mark and a first line starting with `#` are skipped as Lua does;
+ * nesting deeper than Lua's syntax limit is a located error before luaparse recurses
+ * (nesting.ts); and every failure of luaparse is a located error with the column
+ * computed from the error's offset (luaparse's own column is 0- or 1-based depending on
+ * the path that raised it).
  */
 import { CompileError, InternalError } from "@luabpf/ir";
 import luaparse from "luaparse";
 import type * as lua from "luaparse";
+import { checkAstDepth, scanNesting } from "./nesting.js";
+
+const LUAPARSE_OPTIONS = {
+  locations: true,
+  ranges: true,
+  luaVersion: "5.3",
+  // Decode string literals into JS strings whose code units are the source bytes.
+  encodingMode: "pseudo-latin1",
+} as const;
 
 /** A parsed file and what the pre-scan found. */
 export interface ParsedChunk {
@@ -21,33 +39,23 @@ export interface ParsedChunk {
 
 /** Parses `source`; throws a CompileError on a syntax error or a binary file. */
 export function parseLua(source: string, file: string): ParsedChunk {
-  const binary = binaryOffset(source);
+  const prepared = skipBomAndHashLine(source);
+  const binary = binaryOffset(prepared);
   if (binary !== undefined) {
-    const { line, column } = position(source, binary);
+    const { line, column } = position(prepared, binary);
     throw new CompileError({ severity: "error", message: "this is not a Lua source file (it contains binary data)", location: { file, line, column } });
   }
-  const { text, suffixes } = extractCdataSuffixes(source);
+  const { text, suffixes } = extractCdataSuffixes(prepared);
+  scanNesting(text, file);
   let chunk: lua.Chunk;
   try {
-    chunk = luaparse.parse(text, {
-      locations: true,
-      ranges: true,
-      luaVersion: "5.3",
-      // Decode string literals into JS strings whose code units are the source bytes.
-      encodingMode: "pseudo-latin1",
-    });
+    luaparse.parse("", LUAPARSE_OPTIONS);
+    chunk = luaparse.parse(text, LUAPARSE_OPTIONS);
   } catch (e) {
-    if (e instanceof SyntaxError && typeof (e as LuaSyntaxError).line === "number") {
-      const se = e as LuaSyntaxError;
-      // The message starts with "[line:column] "; the location carries that already.
-      const message = se.message.replace(/^\[\d+:\d+\]\s*/, "");
-      throw new CompileError(
-        { severity: "error", message: `syntax error: ${message}`, location: { file, line: se.line, column: se.column + 1 } },
-        { cause: e },
-      );
-    }
+    if (e instanceof SyntaxError && typeof (e as LuaSyntaxError).index === "number") throw syntaxError(e as LuaSyntaxError, text, file);
     throw new InternalError(`luaparse failed unexpectedly: ${String(e)}`, { cause: e });
   }
+  checkAstDepth(chunk, file);
   return {
     chunk,
     cdataSuffix: (literal) => {
@@ -55,6 +63,48 @@ export function parseLua(source: string, file: string): ParsedChunk {
       return range ? suffixes.get(range[0]) : undefined;
     },
   };
+}
+
+/**
+ * The source Lua would parse: without a UTF-8 byte-order mark, and with a first line that
+ * starts with `#` (`#!/usr/bin/env lua`) blanked out (columns kept).
+ */
+function skipBomAndHashLine(source: string): string {
+  let text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
+  if (text.startsWith("#")) {
+    const end = text.search(/[\r\n]|$/);
+    text = " ".repeat(end) + text.slice(end);
+  }
+  return text;
+}
+
+/** A luaparse SyntaxError as a located CompileError with Lua's wording where luaparse's is broken. */
+function syntaxError(se: LuaSyntaxError, text: string, file: string): CompileError {
+  let message = se.message.replace(/^\[\d+:\d+\]\s*/, "");
+  const at = text[se.index];
+  // An unknown character, reported by the lexer: luaparse adds a "near" of the token before it.
+  const unknown = /^unexpected symbol '(.*)' near '.*'$/s.exec(message);
+  if (unknown && at !== undefined && unknown[1] === at) message = `unexpected symbol near ${quoteChar(at)}`;
+  // luaparse has no name for some token types (`...`): "unexpected undefined '...' near 'x'".
+  message = message.replace(/^unexpected undefined '(.*)' near '.*'$/s, "unexpected symbol near '$1'");
+  let index = se.index;
+  const wide = /^code unit U\+([0-9A-F]+) is not allowed in the current encoding mode$/.exec(message);
+  if (wide) {
+    message = `character U+${wide[1]} in a string: only Latin-1 characters are supported in strings`;
+    // luaparse stops after the string; point at the character itself.
+    const found = text.lastIndexOf(String.fromCharCode(parseInt(wide[1]!, 16)), index);
+    if (found >= 0 && !/[\r\n]/.test(text.slice(found, index))) index = found;
+  }
+  const lineStart = index === 0 ? 0 : Math.max(text.lastIndexOf("\n", index - 1), text.lastIndexOf("\r", index - 1)) + 1;
+  return new CompileError(
+    { severity: "error", message: `syntax error: ${message}`, location: { file, line: se.line, column: index - lineStart + 1 } },
+    { cause: se },
+  );
+}
+
+/** A character for a message: itself when printable, else its code point (`'<U+FEFF>'`). */
+function quoteChar(c: string): string {
+  return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(c) ? `'${c}'` : `'<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}>'`;
 }
 
 /** Nodes carry `range` (character offsets) when parsed with `ranges: true`; the typings omit it. */

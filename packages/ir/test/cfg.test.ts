@@ -7,48 +7,7 @@ import { BasicBlock, Constant, Function, Instruction } from "../src/core.js";
 import { parseModule } from "../src/parse.js";
 import { i64 } from "../src/types.js";
 import { verifyFunction } from "../src/verify.js";
-
-function diamond() {
-  const fn = new Function("diamond", [i64, i64], i64);
-  const [a, b] = [fn.params[0]!, fn.params[1]!];
-  const [entry, left, right, join] = [fn.createBlock(), fn.createBlock(), fn.createBlock(), fn.createBlock()];
-  const B = new Builder(fn);
-  B.atEnd(entry);
-  const c = B.compare("ult", a, b);
-  B.condBr(c, left, right);
-  B.atEnd(left);
-  const x = B.add(a, B.const(1));
-  B.br(join);
-  B.atEnd(right);
-  const y = B.mul(b, B.const(2));
-  B.br(join);
-  B.atEnd(join);
-  const phi = B.phi(i64);
-  phi.addIncoming(x, left);
-  phi.addIncoming(y, right);
-  const r = B.sub(phi, a);
-  B.ret(r);
-  return { fn, a, b, entry, left, right, join, c, x, y, phi, r, B };
-}
-
-function loop() {
-  const fn = new Function("loop", [i64], i64);
-  const n = fn.params[0]!;
-  const [entry, header, body, exit] = [fn.createBlock(), fn.createBlock(), fn.createBlock(), fn.createBlock()];
-  const B = new Builder(fn);
-  B.atEnd(entry).br(header);
-  B.atEnd(header);
-  const i = B.phi(i64);
-  const cond = B.compare("slt", i, n);
-  B.condBr(cond, body, exit);
-  B.atEnd(body);
-  const i2 = B.add(i, B.const(1));
-  B.br(header);
-  i.addIncoming(B.const(0), entry);
-  i.addIncoming(i2, body);
-  B.atEnd(exit).ret(i);
-  return { fn, n, entry, header, body, exit, i, i2, cond, B };
-}
+import { countingLoop as loop, diamond } from "@luabpf/test-support";
 
 const ids = (list: readonly BasicBlock[]): number[] => list.map((b) => b.id);
 const sortedIds = (list: readonly BasicBlock[]): number[] => ids(list).sort((p, q) => p - q);

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { expect, test } from "vitest";
 import { interpret, InterpError, InterpPointer, type InterpArg, type InterpResult } from "../src/interp.js";
 import type { Type } from "../src/types.js";
-import { arbitraryModule } from "./gen-module.js";
+import { arbitraryModule } from "@luabpf/test-support";
 
 function argFor(t: Type, seed: bigint): InterpArg {
   if (t.kind === "ptr") return seed % 3n === 0n ? 0n : "ctx";

@@ -1,7 +1,7 @@
 // The textual IR: printer, parser and structural equality.
 //
 // - property: parse(print(m)) is structurally equal to m, and print(parse(print(m))) is
-//   the same text, for 1,000 random modules (gen-module.ts);
+//   the same text, for 1,000 random modules (@luabpf/test-support gen-module.ts);
 // - hand-written examples of every opcode shape, with the structure they parse to;
 // - one test per parser error, with its message and line:column;
 // - modulesEqual finds each kind of difference (it is the oracle of the property, so it
@@ -16,7 +16,7 @@ import { OPCODE_NAMES } from "../src/opcodes.js";
 import { parseFunction, parseModule } from "../src/parse.js";
 import { printBlockRef, printFunction, printInstruction, printModule, printValue } from "../src/print.js";
 import { i16, i32, i64, i8, ptrType, voidType } from "../src/types.js";
-import { arbitraryModule, buildModule } from "./gen-module.js";
+import { arbitraryModule, buildModule } from "@luabpf/test-support";
 
 /** The `n`-th instruction (in layout order) of the function. */
 function nth(fn: Function, n: number): Instruction {

@@ -1,4 +1,5 @@
-// The verifier on a large function: linear behaviour, no recursion.
+// The verifier on a large function: no recursion that a long chain of blocks could overflow.
+// (Its linear cost is measured by `npm run bench:speed`'s scaling table, not by a timed test.)
 import { expect, it } from "vitest";
 import { Builder } from "../src/builder.js";
 import { Function, type Value } from "../src/core.js";
@@ -28,8 +29,5 @@ it("verifies a function of 37.5k blocks (a chain of diamonds) without errors", (
   }
   B.atEnd(bb).ret(acc);
   expect(fn.blocks.length).toBe(37_501);
-  const start = performance.now();
   expect(verifyFunction(fn)).toEqual([]);
-  // Generous bound: catches quadratic behaviour (which would take minutes), not slow machines.
-  expect(performance.now() - start).toBeLessThan(20_000);
 });

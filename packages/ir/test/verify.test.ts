@@ -7,61 +7,8 @@ import { InternalError } from "../src/errors.js";
 import { Module } from "../src/module.js";
 import { printBlockRef, printFunctionHeader, printInstruction } from "../src/print.js";
 import { i16, i32, i64, i8, ptr, ptrType, voidType } from "../src/types.js";
+import { diamond, summingLoop as loop } from "@luabpf/test-support";
 import { assertValid, CHECK_NAMES, CHECKS, formatVerifierErrors, verifyFunction, verifyModule, type VerifierError } from "../src/verify.js";
-
-/** `f(a: i64, b: i64) -> i64`: entry branches on a, two arms, join with a phi. */
-function diamond(m = new Module()) {
-  const fn = m.addFunction("diamond", [i64, i64], i64);
-  const [a, b] = fn.params as [typeof fn.params[0], typeof fn.params[0]];
-  const entry = fn.createBlock();
-  const left = fn.createBlock();
-  const right = fn.createBlock();
-  const join = fn.createBlock();
-  const B = new Builder(fn);
-  B.atEnd(entry);
-  const c = B.compare("ult", a, b);
-  B.condBr(c, left, right);
-  B.atEnd(left);
-  const x = B.add(a, B.const(1));
-  B.br(join);
-  B.atEnd(right);
-  const y = B.mul(b, B.const(2));
-  B.br(join);
-  B.atEnd(join);
-  const phi = B.phi(i64);
-  phi.addIncoming(x, left);
-  phi.addIncoming(y, right);
-  const r = B.sub(phi, a);
-  B.ret(r);
-  return { m, fn, a, b, entry, left, right, join, c, x, y, phi, r, B };
-}
-
-/** A counting loop: `for (i = 0, s = 0; i < n; i++) s += i; return s`. */
-function loop(m = new Module()) {
-  const fn = m.addFunction("loop", [i64], i64);
-  const n = fn.params[0]!;
-  const entry = fn.createBlock();
-  const header = fn.createBlock();
-  const body = fn.createBlock();
-  const exit = fn.createBlock();
-  const B = new Builder(fn);
-  B.atEnd(entry).br(header);
-  B.atEnd(header);
-  const i = B.phi(i64);
-  const s = B.phi(i64);
-  const cond = B.compare("slt", i, n);
-  B.condBr(cond, body, exit);
-  B.atEnd(body);
-  const s2 = B.add(s, i);
-  const i2 = B.add(i, B.const(1));
-  B.br(header);
-  i.addIncoming(B.const(0), entry);
-  i.addIncoming(i2, body);
-  s.addIncoming(B.const(0), entry);
-  s.addIncoming(s2, body);
-  B.atEnd(exit).ret(s);
-  return { m, fn, n, entry, header, body, exit, i, s, i2, s2, cond, B };
-}
 
 /** Memory, maps and calls: a stack slot, a map lookup through a helper, an atomic add, a callee. */
 function memory() {

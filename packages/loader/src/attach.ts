@@ -21,6 +21,7 @@ import { closeSync as closeFd } from "node:fs";
 import { LoaderError } from "./errors.js";
 import { attachSocket, attachTc, attachXdp } from "./attach-net.js";
 import { attachPerfEventProbe, attachRawTracepoint, attachTracing, attachTracepoint } from "./attach-trace.js";
+import type { ObjectAttach } from "@luabpf/elf";
 import { sectionRule } from "@luabpf/platform";
 import { objPin } from "./syscall-objects.js";
 
@@ -141,7 +142,7 @@ export function closeDescriptors(fds: number[]): void {
   }
 }
 
-/** Options for {@link targetForSection}: what a section name cannot say. */
+/** Options for {@link targetForSection}: what a section name cannot say (they win over the object's attach data). */
 export interface SectionTargetOptions {
   /** The interface of xdp, tc and socket programs whose section names none. */
   iface?: InterfaceRef;
@@ -162,15 +163,33 @@ export interface SectionTargetOptions {
  * @throws LoaderError when the section needs a target it does not name (an interface, a probe)
  */
 export function targetForSection(section: string, options: SectionTargetOptions = {}): AttachTarget | undefined {
+  return targetForProgram({ section }, options);
+}
+
+/**
+ * The attach target of a program from its section name and the attach data its object
+ * recorded (`ObjectProgram.attach`, e.g. the interface of `bpf.socket('eth0', fn)` or a
+ * bare `uprobe` section's binary and function); `options` override the recorded data.
+ *
+ * @throws LoaderError as {@link targetForSection}
+ */
+export function targetForProgram(
+  program: { section: string; attach?: ObjectAttach | undefined },
+  options: SectionTargetOptions = {},
+): AttachTarget | undefined {
+  const { section } = program;
+  const recorded = program.attach ?? {};
+  const iface = options.iface ?? recorded.interface;
+  const pid = options.pid ?? recorded.pid;
   const rule = sectionRule(section);
   if (!rule) throw new LoaderError(`section ${section}: not a known program section`);
   const slash = section.indexOf("/");
   const target = slash < 0 ? "" : section.slice(slash + 1);
   const needIface = (): InterfaceRef => {
-    if (options.iface === undefined) {
+    if (iface === undefined) {
       throw new LoaderError(`section ${section}: a ${rule.hook} program needs an interface (none given)`);
     }
-    return options.iface;
+    return iface;
   };
   switch (rule.hook) {
     case "none":
@@ -199,27 +218,28 @@ export function targetForSection(section: string, options: SectionTargetOptions 
       return { kind: "raw_tracepoint", name: target };
     case "kprobe":
     case "kretprobe": {
-      const match = /^([\w.]+)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(target);
+      const match = /^([\w.]+)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(target || (recorded.symbol ?? ""));
       if (!match) throw new LoaderError(`section ${section}: a kprobe section is kprobe/<symbol>[+<offset>]`);
       return {
         kind: "kprobe",
         symbol: match[1]!,
         ...(match[2] ? { offset: BigInt(match[2]) } : {}),
-        retprobe: rule.hook === "kretprobe",
+        retprobe: rule.hook === "kretprobe" || recorded.retprobe === true,
       };
     }
     case "uprobe":
     case "uretprobe": {
-      if (target === "") throw new LoaderError(`section ${section}: a bare uprobe section is attached by the API with its binary and function`);
-      const match = /^(.+):([\w.@]+?)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(target);
+      const spec = target !== "" ? target : recorded.path !== undefined && recorded.symbol !== undefined ? `${recorded.path}:${recorded.symbol}` : "";
+      if (spec === "") throw new LoaderError(`section ${section}: a bare uprobe section needs its binary and function (from the API or the object's attach data)`);
+      const match = /^(.+):([\w.@]+?)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(spec);
       if (!match) throw new LoaderError(`section ${section}: a uprobe section is uprobe/<binary>:<function>[+<offset>]`);
       return {
         kind: "uprobe",
         binary: match[1]!,
         symbol: match[2]!,
         ...(match[3] ? { offset: BigInt(match[3]) } : {}),
-        retprobe: rule.hook === "uretprobe",
-        ...(options.pid !== undefined ? { pid: options.pid } : {}),
+        retprobe: rule.hook === "uretprobe" || recorded.retprobe === true,
+        ...(pid !== undefined ? { pid } : {}),
       };
     }
     case "tracing":

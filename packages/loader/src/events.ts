@@ -33,7 +33,9 @@ export abstract class EventStream implements AsyncIterableIterator<EventRecord> 
   lost = 0;
   /** Records read so far. */
   received = 0;
-  protected readonly queue: EventRecord[] = [];
+  /** Records drained but not yet returned: `queue[queueHead..]` (an index, since shift() is O(n)). */
+  private queue: EventRecord[] = [];
+  private queueHead = 0;
   protected closed = false;
   private poller: Poller | undefined;
   private readonly givenPoller: Poller | undefined;
@@ -68,7 +70,9 @@ export abstract class EventStream implements AsyncIterableIterator<EventRecord> 
 
   /** Records available now, without waiting (and without touching the queue of `next`). */
   readAvailable(): EventRecord[] {
-    const out: EventRecord[] = this.queue.splice(0);
+    const out = this.queue.slice(this.queueHead);
+    this.queue = [];
+    this.queueHead = 0;
     if (!this.closed) this.drain((cpu, data) => out.push(this.record(cpu, data)));
     return out;
   }
@@ -88,8 +92,14 @@ export abstract class EventStream implements AsyncIterableIterator<EventRecord> 
 
   async next(): Promise<IteratorResult<EventRecord>> {
     for (;;) {
-      const queued = this.queue.shift();
-      if (queued) return { value: queued, done: false };
+      if (this.queueHead < this.queue.length) {
+        const queued = this.queue[this.queueHead++]!;
+        if (this.queueHead === this.queue.length) {
+          this.queue = [];
+          this.queueHead = 0;
+        }
+        return { value: queued, done: false };
+      }
       if (this.closed) return { value: undefined, done: true };
       if (this.drain((cpu, data) => this.queue.push(this.record(cpu, data))) > 0) continue;
       await this.poller!.wait(this.descriptors);

@@ -92,6 +92,7 @@ export {
 export {
   attach,
   describeTarget,
+  targetForProgram,
   targetForSection,
   type AttachableProgram,
   type AttachTarget,

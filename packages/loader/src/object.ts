@@ -13,7 +13,7 @@
 // Failure is atomic: if any map or program fails, every descriptor created so far is closed
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
-import { readObject, readObjectBtf, type BpfObject, type BtfIndex, type BtfType, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
+import { readObject, readObjectBtf, type BpfObject, type BtfIndex, type BtfType, type ObjectAttach, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
 import { AttachType, KNOWN_SECTIONS, LDDW_OPCODE, MapType, PROGRAM_TYPES, PseudoSrc, mapTypeById, sectionRule } from "@luabpf/platform";
 import { applyCoreRelocations, loadBtfFile, runningKernelBtf } from "./core.js";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
@@ -71,6 +71,8 @@ export interface ProgramHandle {
   readonly type: number;
   /** The `BPF_*` attach type it was loaded with, if any. */
   readonly expectedAttachType: number | undefined;
+  /** Attach data the object recorded for it (`.luabpf.attach`), if any. */
+  readonly attach: ObjectAttach | undefined;
   readonly fd: number;
   /** Runs the program in the kernel on `packet` (BPF_PROG_TEST_RUN). */
   testRun(packet: Uint8Array, options?: ProgramRunOptions): TestRunResult;
@@ -234,6 +236,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
         section: program.section,
         type: kind.type,
         expectedAttachType: kind.expectedAttachType,
+        attach: program.attach,
         fd,
         testRun: (packet, runOptions = {}) =>
           progTestRun(fd, {

@@ -1,6 +1,7 @@
 // Reading a perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY) the way libbpf's perf_buffer does:
 // for every online CPU, open a software "bpf-output" perf event on that CPU
-// (PERF_COUNT_SW_BPF_OUTPUT, PERF_SAMPLE_RAW, a wakeup per sample), mmap its ring (one metadata
+// (PERF_COUNT_SW_BPF_OUTPUT, PERF_SAMPLE_RAW, a wakeup per sample unless `wakeupEvents` batches
+// them), mmap its ring (one metadata
 // page + 2^n data pages), enable it, and store its descriptor in the map at the CPU's index;
 // bpf_perf_event_output(ctx, &map, BPF_F_CURRENT_CPU, ...) then writes into the current CPU's ring.
 //
@@ -34,6 +35,12 @@ export interface PerfEventArrayMap {
 export interface PerfBufferOptions extends EventStreamOptions {
   /** Data pages per CPU, a power of two (default 64: 256 KiB per CPU with 4 KiB pages). */
   pagesPerCpu?: number;
+  /**
+   * Wake the reader after this many samples on a CPU (default 1, as libbpf: every record is
+   * seen at once). Larger values cost the producer far fewer wakeups, at the price of latency:
+   * up to N-1 records per CPU wait for the next wakeup (or for readAvailable()/close()).
+   */
+  wakeupEvents?: number;
 }
 
 /** The CPU numbers listed in /sys/devices/system/cpu/online (e.g. "0-3,6"). */
@@ -70,6 +77,8 @@ export class PerfBufferReader extends EventStream {
     if (!Number.isInteger(pages) || pages <= 0 || (pages & (pages - 1)) !== 0) {
       throw new LoaderError(`perf buffer ${map.name}: pages per CPU must be a power of two, not ${pages}`);
     }
+    const wakeup = options.wakeupEvents ?? 1;
+    if (!Number.isInteger(wakeup) || wakeup < 1) throw new LoaderError(`perf buffer ${map.name}: wakeupEvents must be a positive integer, not ${wakeup}`);
     this.mapFd = map.fd;
     const page = pageSize();
     try {
@@ -77,7 +86,7 @@ export class PerfBufferReader extends EventStream {
         if (cpu >= map.maxEntries) break;
         const context = `perf buffer ${map.name} CPU ${cpu}`;
         const fd = perfEventOpen(
-          { type: Perf.TYPE_SOFTWARE, config: BigInt(Perf.COUNT_SW_BPF_OUTPUT), sampleType: Perf.SAMPLE_RAW, wakeupEvents: 1 },
+          { type: Perf.TYPE_SOFTWARE, config: BigInt(Perf.COUNT_SW_BPF_OUTPUT), sampleType: Perf.SAMPLE_RAW, wakeupEvents: wakeup },
           -1,
           cpu,
           context,

@@ -24,9 +24,10 @@ import {
   type LoadedObject,
 } from "../src/index.js";
 import { R0, exit, movImm, program } from "./asm.js";
-import { bpftoolLinkIds, compileBpfC, compileHostC, hasTool, mountTracefs, openDescriptorCount } from "./attach-support.js";
+import { bpftoolLinkIds, compileBpfC, compileHostC, hasTool, mountTracefs, openDescriptorCount } from "@luabpf/test-support";
 
 const kernel = kernelOrSkip();
+const C_DIR = new URL("./c/", import.meta.url);
 const tools = ["clang-16", "bpftool", "cc"].filter((tool) => !hasTool(tool));
 if (kernel && tools.length > 0 && process.env.CI) throw new Error(`tracing attach tests need ${tools.join(", ")}`);
 const enabled = kernel && tools.length === 0;
@@ -49,7 +50,7 @@ describe.skipIf(!enabled)("tracepoint counter", () => {
 
   it("counts this process's openat calls on syscalls/sys_enter_openat, and stops after close", () => {
     const before = openDescriptorCount();
-    const object = loadObjectFile(compileBpfC("trace_events"));
+    const object = loadObjectFile(compileBpfC(C_DIR, "trace_events"));
     try {
       const program = object.programs.get("count_openat")!;
       const target = targetForSection(program.section);
@@ -72,7 +73,7 @@ describe.skipIf(!enabled)("tracepoint counter", () => {
   });
 
   it("a tracepoint that does not exist is a LoaderError", () => {
-    const object = loadObjectFile(compileBpfC("trace_events"));
+    const object = loadObjectFile(compileBpfC(C_DIR, "trace_events"));
     try {
       const program = object.programs.get("count_openat")!;
       expect(() => attach(program, { kind: "tracepoint", category: "syscalls", name: "sys_enter_nothing" })).toThrow(LoaderError);
@@ -102,7 +103,7 @@ describe.skipIf(!enabled)("probes on a binary the test builds", () => {
 
   beforeAll(() => {
     binary = compileHostC("probe_target", TARGET_SOURCE);
-    object = loadObjectFile(compileBpfC("trace_probes"));
+    object = loadObjectFile(compileBpfC(C_DIR, "trace_probes"));
   });
   afterAll(() => object?.close());
 
@@ -204,7 +205,7 @@ describe.skipIf(!enabled)("probes on a binary the test builds", () => {
 function fentryRefusal(): string | undefined {
   if (!enabled) return "no kernel";
   try {
-    loadObjectFile(compileBpfC("trace_fentry")).close();
+    loadObjectFile(compileBpfC(C_DIR, "trace_fentry")).close();
     return undefined;
   } catch (error) {
     if (error instanceof BpfError) return `${error.code} loading an fentry program`;
@@ -217,7 +218,7 @@ describe.skipIf(!enabled)("fentry/fexit", () => {
   it.skipIf(fentry !== undefined)(
     `fentry and fexit on do_sys_openat2 count this process's opens${fentry ? ` [skipped: this kernel refuses them: ${fentry}]` : ""}`,
     () => {
-      const object = loadObjectFile(compileBpfC("trace_fentry"));
+      const object = loadObjectFile(compileBpfC(C_DIR, "trace_fentry"));
       try {
         const counts = typedMap(object.maps.get("per_process")!);
         const entry = attach(object.programs.get("on_openat2_entry")!, targetForSection("fentry/do_sys_openat2")!);

@@ -18,9 +18,10 @@ import {
   type Attachment,
   type LoadedObject,
 } from "../src/index.js";
-import { compileBpfC, hasTool, mountTracefs, openDescriptorCount, sleep } from "./attach-support.js";
+import { compileBpfC, hasTool, mountTracefs, openDescriptorCount, sleep } from "@luabpf/test-support";
 
 const kernel = kernelOrSkip();
+const C_DIR = new URL("./c/", import.meta.url);
 const tools = ["clang-16"].filter((tool) => !hasTool(tool));
 if (kernel && tools.length > 0 && process.env.CI) throw new Error(`event tests need ${tools.join(", ")}`);
 
@@ -43,7 +44,7 @@ describe.skipIf(!kernel || tools.length > 0)("event readers", () => {
 
   beforeEach(() => {
     descriptorsBefore = openDescriptorCount();
-    object = loadObjectFile(compileBpfC("trace_events"));
+    object = loadObjectFile(compileBpfC(C_DIR, "trace_events"));
     // Only this process's openat calls produce events.
     typedMap(object.maps.get("config")!).set(0, process.pid);
     const program = object.programs.get("count_openat")!;
@@ -157,6 +158,21 @@ describe.skipIf(!kernel || tools.length > 0)("event readers", () => {
       openFiles(1);
       const record = (await reader.next()).value!;
       expect(record.value).toBe(process.pid);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it("a perf buffer can batch wakeups; what is not yet announced is still read by readAvailable()", async () => {
+    expect(() => new PerfBufferReader(object.maps.get("perf")!, { wakeupEvents: 0 })).toThrow(/wakeupEvents/);
+    const reader = new PerfBufferReader(object.maps.get("perf")!, { wakeupEvents: 8 });
+    try {
+      const start = emitted();
+      openFiles(20); // at least 10 on one CPU: that CPU wakes the reader
+      const first = await reader.next();
+      const rest = reader.readAvailable();
+      const seqs = [first.value!, ...rest].map((r) => (r.value as unknown as Event).seq).sort((a, b) => a - b);
+      expect(seqs).toEqual(Array.from({ length: emitted() - start }, (_, i) => start + i));
     } finally {
       await reader.close();
     }

@@ -1,5 +1,6 @@
 // Kernel tests of the map wrappers and map handles: every common map type is created,
 // written, read, iterated and (where the type allows) deleted from, on the real kernel.
+import { catchError } from "@luabpf/test-support";
 import { MapType, UpdateFlag } from "@luabpf/platform";
 import { type ObjectMap } from "@luabpf/elf";
 import { describe, expect, it } from "vitest";
@@ -169,11 +170,3 @@ describe.skipIf(!kernel)("map syscalls on the kernel", () => {
   });
 });
 
-function catchError(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected an error");
-}

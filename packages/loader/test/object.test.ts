@@ -1,6 +1,7 @@
 // Tests of whole-object loading: relocation binding (pure), section-name inference (pure),
 // and on the kernel a counter program whose map is bound through a relocation, run with
 // repeat = 5 against each counter map type.
+import { catchError } from "@luabpf/test-support";
 import { KNOWN_SECTIONS, MapType, ProgramType, programTypeForSection } from "@luabpf/platform";
 import { type BpfObject, type ObjectMap } from "@luabpf/elf";
 import { readdirSync } from "node:fs";
@@ -253,11 +254,3 @@ function openFdCount(): number {
   return readdirSync("/proc/self/fd").length;
 }
 
-function catchError(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected an error");
-}

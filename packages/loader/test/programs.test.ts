@@ -10,6 +10,7 @@
 //   offset 0 reads the first destination MAC byte.
 // - XDP: the program sees the whole frame; XDP_PASS leaves data_out equal to the input.
 // Every network test run needs at least 14 bytes of input (an Ethernet header).
+import { catchError } from "@luabpf/test-support";
 import { ProgramType } from "@luabpf/platform";
 import { describe, expect, it } from "vitest";
 import {
@@ -157,11 +158,3 @@ describe.skipIf(!kernel)("programs on the kernel", () => {
   });
 });
 
-function catchError(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected an error");
-}

@@ -22,7 +22,7 @@ import {
   toJsonValue,
   typedMap,
 } from "../src/index.js";
-import { hasTool, openDescriptorCount, sh } from "./attach-support.js";
+import { hasTool, openDescriptorCount, sh } from "@luabpf/test-support";
 
 const kernel = kernelOrSkip();
 

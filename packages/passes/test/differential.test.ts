@@ -1,5 +1,5 @@
 /**
- * Differential property tests: random executable programs (gen-program.ts) run in the IR
+ * Differential property tests: random executable programs (@luabpf/test-support gen-program.ts) run in the IR
  * interpreter before and after each pass, and after the -O1 and -O2 pipelines, on random
  * inputs. The return value and the final map contents must be equal. The pass manager
  * runs with verification and the preserved-analysis check on, so a pass that breaks the
@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { parseModule, printModule, type Module } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { PassManager, PIPELINES, defaultRegistry, formatStatistics, type PipelineReport } from "../src/index.js";
-import { buildProgram, inputArb, tapeArb, type ProgramInput } from "./gen-program.js";
+import { buildProgram, inputArb, tapeArb, type ProgramInput } from "@luabpf/test-support";
 import { interpret, InterpError } from "./interp.js";
 
 const SCALE = Number(process.env.LUABPF_PROPERTY_RUNS ?? 1);

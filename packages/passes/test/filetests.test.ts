@@ -13,7 +13,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { PassManager, parsePipeline } from "../src/index.js";
-import { fileCheck, type Directive } from "./filecheck.js";
+import { fileCheck, type Directive } from "@luabpf/test-support";
 
 const DIR = join(import.meta.dirname, "files");
 const BLESS = process.env.LUABPF_BLESS === "1";

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { DominatorTree, LoopInfo, postOrder, printModule, verifyModule, formatVerifierErrors, type Function } from "@luabpf/ir";
 import { expect, test } from "vitest";
-import { buildProgram, inputArb, tapeArb } from "./gen-program.js";
+import { buildProgram, inputArb, tapeArb } from "@luabpf/test-support";
 import { interpret, InterpError } from "./interp.js";
 
 /** Is every retreating edge of a depth-first walk a back edge (its target dominates its source)? */

@@ -145,7 +145,7 @@ describe("passes from outside", () => {
 
   test("bad modules are load errors", async () => {
     await expect(loadPassModule(join(FIXTURES, "missing.js"), defaultRegistry.clone())).rejects.toThrow(PassLoadError);
-    await expect(loadPassModule(join(FIXTURES, "../gen-program.ts"), defaultRegistry.clone())).rejects.toThrow(/exports no pass/);
+    await expect(loadPassModule(join(FIXTURES, "../interp.ts"), defaultRegistry.clone())).rejects.toThrow(/exports no pass/);
     const registry = defaultRegistry.clone();
     await loadPassModule(join(FIXTURES, "plain-passes.js"), registry);
     await expect(loadPassModule(join(FIXTURES, "plain-passes.js"), registry)).rejects.toThrow(/pass 'throws' is already registered \(from .*plain-passes\.js\)/);

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { DominatorTree, parseModule, postOrder, type BasicBlock, type Function, type Instruction } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { BitSet, computeLiveness, livenessAnalysis, solveDataflow, AnalysisManager } from "../src/index.js";
-import { buildProgram, tapeArb } from "./gen-program.js";
+import { buildProgram, tapeArb } from "@luabpf/test-support";
 
 /** Path exploration: from each use, walk predecessors backwards until the definition. Parameters are live into the entry. */
 function referenceLiveness(fn: Function) {

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { Builder, type Module, type SourceLocation } from "@luabpf/ir";
 import { expect, test } from "vitest";
 import { PassManager, PIPELINES, defaultRegistry } from "../src/index.js";
-import { buildProgram, tapeArb } from "./gen-program.js";
+import { buildProgram, tapeArb } from "@luabpf/test-support";
 
 /** Gives instruction k of the module the location line k + 1 (column = block id + 1). */
 function locate(m: Module): Set<string> {

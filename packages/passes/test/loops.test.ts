@@ -1,5 +1,5 @@
 /**
- * The loop passes on random programs (gen-program.ts, loops with several entries, latches
+ * The loop passes on random programs (@luabpf/test-support gen-program.ts, loops with several entries, latches
  * and exits): loop-simplify leaves every loop in simplified form, licm leaves nothing
  * hoistable behind, both do real work; and `ctx.analyses.invalidate` inside a pass.
  * (Behaviour before and after is checked for every registered pass by differential.test.ts.)
@@ -19,7 +19,7 @@ import {
   loopSimplify,
   postDominatorTreeAnalysis,
 } from "../src/index.js";
-import { buildProgram, tapeArb } from "./gen-program.js";
+import { buildProgram, tapeArb } from "@luabpf/test-support";
 
 function loopsOf(fn: Function) {
   return new AnalysisManager().get(fn, loopInfoAnalysis);

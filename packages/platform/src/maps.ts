@@ -62,7 +62,19 @@ interface MapTypeRow {
   readonly lru?: boolean;
   /** Creation needs `BPF_F_NO_PREALLOC` (`MapFlag.noPrealloc`). */
   readonly noPrealloc?: "required";
+  /** The largest `max_entries` the kernel accepts, where it has a fixed limit (see {@link HTAB_MAX_ENTRIES}). */
+  readonly maxEntries?: number;
 }
+
+/**
+ * The hash tables' limit: the kernel sizes the bucket array to `max_entries` rounded up to
+ * a power of two and refuses (E2BIG) more than 4 GiB of 16-byte buckets, so at most 2^27
+ * entries. Probed on Linux 6.18 for hash, percpu_hash, lru_hash and lru_percpu_hash
+ * (2^27 + 1 is E2BIG; 2^27 is created). Array maps have no such limit: creation allocates
+ * `max_entries` times the value size rounded up to 8, and fails only when that memory is
+ * not available (ENOMEM), which no compiler can know.
+ */
+export const HTAB_MAX_ENTRIES = 2 ** 27;
 
 /** A map type: one row of {@link MAP_TYPES} with its name and the questions readers ask. */
 export class MapTypeInfo {
@@ -74,6 +86,8 @@ export class MapTypeInfo {
   readonly lru: boolean;
   /** Whether creation needs `BPF_F_NO_PREALLOC`. */
   readonly requiresNoPrealloc: boolean;
+  /** The largest `max_entries` the kernel accepts, when it has a fixed limit. */
+  readonly maxEntries: number | undefined;
 
   constructor(
     /** The libbpf name, e.g. `percpu_array`. */
@@ -87,6 +101,7 @@ export class MapTypeInfo {
     this.perCpu = row.perCpu ?? false;
     this.lru = row.lru ?? false;
     this.requiresNoPrealloc = row.noPrealloc === "required";
+    this.maxEntries = row.maxEntries;
   }
 
   /** The kernel's enumerator, e.g. `BPF_MAP_TYPE_PERCPU_ARRAY`. */
@@ -160,16 +175,16 @@ const storage = (id: number): MapTypeRow => ({ id, key: "fd", value: "bytes", lo
 /** The rows, by name. `id` is the `BPF_MAP_TYPE_*` value. */
 const ROWS = {
   unspec: { id: 0, key: "none", value: "none", lookup: "none" },
-  hash: hashLike(1),
+  hash: hashLike(1, { maxEntries: HTAB_MAX_ENTRIES }),
   array: arrayLike(2),
   prog_array: fdArray(3),
   perf_event_array: fdArray(4),
-  percpu_hash: hashLike(5, { perCpu: true }),
+  percpu_hash: hashLike(5, { perCpu: true, maxEntries: HTAB_MAX_ENTRIES }),
   percpu_array: arrayLike(6, { perCpu: true }),
   stack_trace: { id: 7, key: "index", value: "stack", lookup: "none" },
   cgroup_array: fdArray(8),
-  lru_hash: hashLike(9, { lru: true }),
-  lru_percpu_hash: hashLike(10, { perCpu: true, lru: true }),
+  lru_hash: hashLike(9, { lru: true, maxEntries: HTAB_MAX_ENTRIES }),
+  lru_percpu_hash: hashLike(10, { perCpu: true, lru: true, maxEntries: HTAB_MAX_ENTRIES }),
   lpm_trie: hashLike(11, { key: "lpm", noPrealloc: "required" }),
   array_of_maps: { id: 12, key: "index", value: "fd", lookup: "value_in_bounds" },
   hash_of_maps: { id: 13, key: "bytes", value: "fd", lookup: "value_or_null" },

@@ -65,9 +65,21 @@ export function solveSccp(fn: Function): SccpResult {
       blockWork.push(to);
     } else for (const phi of to.phis()) valueWork.push(phi); // a new edge into a visited block
   };
-  const edgeExecutable = (from: BasicBlock, to: BasicBlock): boolean => {
+  /**
+   * Is the edge of phi pair `k` executable? The k-th pair of a phi belongs to the k-th edge
+   * into its block, so when `from` branches to `to` twice (`condbr c, @b, @b`), the j-th pair
+   * naming `from` is the edge of `from`'s j-th successor slot that targets `to`.
+   */
+  const pairEdgeExecutable = (phi: Instruction, k: number): boolean => {
+    const from = phi.incoming[k]!;
+    const to = phi.block!;
+    let occurrence = 0;
+    for (let p = 0; p < k; p++) if (phi.incoming[p] === from) occurrence++;
     const t = from.succs;
-    for (let s = 0; s < t.length; s++) if (t[s] === to && edges.has(`${from.id}:${s}`)) return true;
+    for (let s = 0; s < t.length; s++) {
+      if (t[s] !== to) continue;
+      if (occurrence-- === 0) return edges.has(`${from.id}:${s}`);
+    }
     return false;
   };
 
@@ -77,7 +89,7 @@ export function solveSccp(fn: Function): SccpResult {
       case "phi": {
         let lv: LatticeValue = undefined;
         for (let k = 0; k < inst.operands.length && lv !== OVERDEFINED; k++) {
-          if (edgeExecutable(inst.incoming[k]!, bb)) lv = meet(lv, get(inst.operands[k]!));
+          if (pairEdgeExecutable(inst, k)) lv = meet(lv, get(inst.operands[k]!));
         }
         set(inst, lv);
         return;

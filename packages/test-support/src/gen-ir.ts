@@ -14,22 +14,13 @@ import {
   Builder, i16, i32, i64, i8, Module, ptrType,
   type BasicBlock, type BinaryOpcode, type CompareOpcode, type Function as IrFunction, type IntType, type Value,
 } from "@luabpf/ir";
+import { BPF_FUNC, UpdateFlag } from "@luabpf/platform";
+import { Tape } from "./tape.js";
 
 const BINARY: BinaryOpcode[] = ["add", "sub", "mul", "udiv", "sdiv", "urem", "srem", "and", "or", "xor", "shl", "lshr", "ashr"];
 const COMPARE: CompareOpcode[] = ["eq", "ne", "ult", "ule", "ugt", "uge", "slt", "sle", "sgt", "sge"];
 const TYPES: IntType[] = [i64, i64, i64, i32, i16, i8];
 const CONSTANTS = [0n, 1n, -1n, 2n, 3n, 7n, 63n, 64n, 255n, -128n, 0x7fffffffn, -(2n ** 31n), 2n ** 32n - 1n, 2n ** 63n - 1n, -(2n ** 63n), 0x123456789abcdefn];
-
-class Tape {
-  private pos = 0;
-  constructor(private readonly xs: readonly number[]) {}
-  below(n: number): number {
-    return n <= 1 ? 0 : (this.xs[this.pos++] ?? 0) % n;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.below(xs.length)]!;
-  }
-}
 
 type Pool = Map<IntType, Value[]>;
 const clonePool = (p: Pool): Pool => new Map([...p].map(([t, vs]) => [t, [...vs]]));
@@ -169,14 +160,14 @@ export function genProgram(choices: readonly number[], options: GenOptions = {})
     if (choice === 0 && options.clock === false) choice = 1; // a map update instead
     switch (choice) {
       case 0:
-        add(b.callHelper(5, []));
+        add(b.callHelper(BPF_FUNC.ktime_get_ns, []));
         break;
       case 1: {
         const key = b.alloca(8);
         b.store(b.cast("zext", b.binary("and", value(i8), fn.constant(i8, 7n)), i64), key);
         const val = b.alloca(8);
         b.store(value(i64), val);
-        add(b.callHelper(2, [b.mapRef("h"), key, val, fn.constant(i64, 0n)]));
+        add(b.callHelper(BPF_FUNC.map_update_elem, [b.mapRef("h"), key, val, fn.constant(i64, BigInt(UpdateFlag.ANY))]));
         break;
       }
       default: {
@@ -184,7 +175,7 @@ export function genProgram(choices: readonly number[], options: GenOptions = {})
         const k = b.alloca(8);
         if (map === "a") b.store(b.binary("and", value(i32), fn.constant(i32, 3n)), k);
         else b.store(b.cast("zext", b.binary("and", value(i8), fn.constant(i8, 7n)), i64), k);
-        const p = b.callHelper(1, [b.mapRef(map), k], ptrType("map_value"));
+        const p = b.callHelper(BPF_FUNC.map_lookup_elem, [b.mapRef(map), k], ptrType("map_value"));
         const c = b.compare("ne", p, fn.constant(ptrType("map_value"), 0n));
         const [l, r] = [newBlock(), newBlock()];
         b.condBr(c, l, r);

@@ -1,6 +1,7 @@
-// Fixtures of the attach and event tests: C programs compiled with clang-16, network namespaces
-// with a veth pair (never the host's interfaces), tracefs, descriptor counting, and the
-// "nothing left attached" checks through bpftool.
+// Fixtures of the kernel attach and event tests (loader, cli): C programs compiled with clang-16
+// (BPF objects from the caller's test/c/ directory, host binaries with cc), network namespaces
+// with a veth pair (never the host's interfaces), UDP traffic, tracefs, descriptor counting,
+// and the "nothing left attached" checks through bpftool.
 //
 // Namespaces are named after the process id and a counter so that concurrent test runs on one
 // machine (several packages, several engineers) never share one; every namespace created is
@@ -10,7 +11,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Os, bind, recvNonBlocking, sendTo, setns, socket } from "../src/index.js";
+import { Os, bind, recvNonBlocking, sendTo, setns, socket } from "@luabpf/loader";
 
 /** Whether an external tool is on PATH. */
 export function hasTool(tool: string): boolean {
@@ -37,9 +38,13 @@ export function scratchDir(): string {
   return buildDir;
 }
 
-/** Compiles test/c/<name>.bpf.c with clang-16 -O2 -g -target bpf -mcpu=v3; returns the object's path. */
-export function compileBpfC(name: string): string {
-  const source = fileURLToPath(new URL(`./c/${name}.bpf.c`, import.meta.url));
+/**
+ * Compiles `<dir>/<name>.bpf.c` with clang-16 -O2 -g -target bpf -mcpu=v3 (and the
+ * architecture's `__TARGET_ARCH_*` for bpf_tracing.h); returns the object's path. `dir` is a
+ * URL or path of the directory holding the source (tests pass `new URL("./c/", import.meta.url)`).
+ */
+export function compileBpfC(dir: URL | string, name: string): string {
+  const source = join(typeof dir === "string" ? dir : fileURLToPath(dir), `${name}.bpf.c`);
   const output = join(scratchDir(), `${name}.bpf.o`);
   if (existsSync(output)) return output;
   const machine = sh("uname", ["-m"]).trim();

@@ -25,8 +25,10 @@
  * Choices are read off a "tape" of numbers: fast-check shrinks the tape, which shrinks the
  * program (an exhausted tape reads zeros, which always picks the simplest choice).
  */
+import { BPF_FUNC, UpdateFlag } from "@luabpf/platform";
 import fc from "fast-check";
 import {
+  ptrType,
   Builder,
   Module,
   i16,
@@ -41,26 +43,12 @@ import {
   type IntType,
   type Value,
 } from "@luabpf/ir";
+import { Tape } from "./tape.js";
 
 const BINARY: BinaryOpcode[] = ["add", "sub", "mul", "udiv", "sdiv", "urem", "srem", "and", "or", "xor", "shl", "lshr", "ashr"];
 const COMPARE: CompareOpcode[] = ["eq", "ne", "ult", "ule", "ugt", "uge", "slt", "sle", "sgt", "sge"];
 const INTS: IntType[] = [i64, i64, i64, i32, i32, i16, i8];
 const CONSTANTS: bigint[] = [0n, 1n, 2n, 3n, 4n, 8n, -1n, 7n, 16n, 63n, 64n, 255n, -128n, 2n ** 31n, -(2n ** 63n), 2n ** 63n - 1n, 12345n];
-
-class Tape {
-  private pos = 0;
-  constructor(private readonly xs: readonly number[]) {}
-  below(n: number): number {
-    if (n <= 1) return 0;
-    return (this.xs[this.pos++] ?? 0) % n;
-  }
-  chance(percent: number): boolean {
-    return this.below(100) < percent && this.pos <= this.xs.length;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.below(xs.length)]!;
-  }
-}
 
 /** The signature of every generated function: `f(ctx, a, b, c)`. */
 export const PARAMS = "ptr.ctx, i64, i64, i32";
@@ -79,7 +67,7 @@ interface Gen {
 
 function operand(g: Gen, scope: Value[], t: IntType): Value {
   const cands = scope.filter((v) => v.type === t);
-  if (cands.length > 0 && !g.tape.chance(30)) return g.tape.pick(cands);
+  if (cands.length > 0 && !g.tape.percent(30)) return g.tape.pick(cands);
   return g.fn.constant(t, g.tape.pick(CONSTANTS));
 }
 
@@ -100,7 +88,7 @@ function simpleStatement(g: Gen, scope: Value[]): void {
     }
     case 3: {
       const t = tape.pick(INTS);
-      scope.push(b.compare(tape.pick(COMPARE), operand(g, scope, t), tape.chance(30) ? operand(g, scope, t) : operand(g, scope, t)));
+      scope.push(b.compare(tape.pick(COMPARE), operand(g, scope, t), tape.percent(30) ? operand(g, scope, t) : operand(g, scope, t)));
       return;
     }
     case 4: {
@@ -115,7 +103,7 @@ function simpleStatement(g: Gen, scope: Value[]): void {
       const to = tape.pick(INTS);
       if (from.bits === to.bits) return;
       const x = operand(g, scope, from);
-      scope.push(to.bits > from.bits ? b.cast(tape.chance(50) ? "zext" : "sext", x, to) : b.cast("trunc", x, to));
+      scope.push(to.bits > from.bits ? b.cast(tape.percent(50) ? "zext" : "sext", x, to) : b.cast("trunc", x, to));
       return;
     }
     case 6: {
@@ -127,13 +115,13 @@ function simpleStatement(g: Gen, scope: Value[]): void {
       // Stack slot traffic: 16 bytes, zeroed at entry.
       const t = tape.pick(INTS);
       const off = tape.below(16 / t.size) * t.size;
-      if (tape.chance(50)) b.store(operand(g, scope, t), g.slot, off);
+      if (tape.percent(50)) b.store(operand(g, scope, t), g.slot, off);
       else scope.push(b.load(t, g.slot, off));
-      if (tape.chance(30)) b.store(operand(g, scope, i64), g.deadSlot, 0);
+      if (tape.percent(30)) b.store(operand(g, scope, i64), g.deadSlot, 0);
       return;
     }
     case 8: {
-      scope.push(b.callHelper(tape.pick([5, 8, 14]), []));
+      scope.push(b.callHelper(tape.pick([BPF_FUNC.ktime_get_ns, BPF_FUNC.get_smp_processor_id, BPF_FUNC.get_current_pid_tgid]), []));
       return;
     }
     case 9: {
@@ -146,7 +134,7 @@ function simpleStatement(g: Gen, scope: Value[]): void {
       const cands = scope.filter((v): v is Instruction => v.kind === "instruction" && ((v as Instruction).info.pure || (v as Instruction).opcode === "load") && (v as Instruction).opcode !== "phi");
       if (cands.length === 0) return;
       const orig = tape.pick(cands);
-      const clone = g.fn.createInstruction(orig.opcode, orig.type, orig.typeParam, tape.chance(50) && orig.info.commutative ? [...orig.operands].reverse() : orig.operands, { offset: orig.offset });
+      const clone = g.fn.createInstruction(orig.opcode, orig.type, orig.typeParam, tape.percent(50) && orig.info.commutative ? [...orig.operands].reverse() : orig.operands, { offset: orig.offset });
       scope.push(b.insert(clone));
       return;
     }
@@ -166,14 +154,14 @@ function simpleStatement(g: Gen, scope: Value[]): void {
 /** Map traffic: lookup with a null check, or an update. Creates blocks. */
 function mapStatement(g: Gen, scope: Value[]): void {
   const { tape, b, fn } = g;
-  const map = b.mapRef(tape.chance(50) ? "arr" : "hash");
+  const map = b.mapRef(tape.percent(50) ? "arr" : "hash");
   b.store(b.and(b.cast("trunc", operand(g, scope, i64), i32), fn.constant(i32, 3n)), g.keySlot, 0);
-  if (tape.chance(30)) {
+  if (tape.percent(30)) {
     b.store(operand(g, scope, i64), g.valSlot, 0);
-    scope.push(b.callHelper(2, [map, g.keySlot, g.valSlot, fn.constant(i64, 0n)]));
+    scope.push(b.callHelper(BPF_FUNC.map_update_elem, [map, g.keySlot, g.valSlot, fn.constant(i64, BigInt(UpdateFlag.ANY))]));
     return;
   }
-  const p = b.callHelper(1, [map, g.keySlot], { kind: "ptr", region: "map_value_or_null", size: 8 } as never);
+  const p = b.callHelper(BPF_FUNC.map_lookup_elem, [map, g.keySlot], ptrType("map_value_or_null"));
   const isNull = b.compare("eq", p, fn.constant(p.type, 0n));
   const then = fn.createBlock();
   const join = fn.createBlock();
@@ -216,10 +204,10 @@ function block(g: Gen, scope: Value[], depth: number): void {
 
 function ifStatement(g: Gen, scope: Value[], depth: number): void {
   const { tape, b, fn } = g;
-  const cond = tape.chance(70) ? b.compare(tape.pick(COMPARE), operand(g, scope, i64), operand(g, scope, i64)) : anyInt(g, scope);
+  const cond = tape.percent(70) ? b.compare(tape.pick(COMPARE), operand(g, scope, i64), operand(g, scope, i64)) : anyInt(g, scope);
   const cur = b.block;
   const join = fn.createBlock();
-  if (tape.chance(8)) {
+  if (tape.percent(8)) {
     // condbr c, X, X with a different value on each edge.
     b.condBr(cond, join, join);
     b.atEnd(join);
@@ -231,14 +219,14 @@ function ifStatement(g: Gen, scope: Value[], depth: number): void {
     return;
   }
   const then = fn.createBlock();
-  const hasElse = tape.chance(60);
+  const hasElse = tape.percent(60);
   const els = hasElse ? fn.createBlock() : join;
   b.condBr(cond, then, els);
   const arms: { end: BasicBlock; scope: Value[] }[] = [];
   b.atEnd(then);
   const thenScope = [...scope];
   block(g, thenScope, depth + 1);
-  if (tape.chance(10)) b.ret(operand(g, thenScope, i64));
+  if (tape.percent(10)) b.ret(operand(g, thenScope, i64));
   else (arms.push({ end: b.block, scope: thenScope }), b.br(join));
   if (hasElse) {
     b.atEnd(els);
@@ -259,13 +247,13 @@ function ifStatement(g: Gen, scope: Value[], depth: number): void {
 
 function loopStatement(g: Gen, scope: Value[], depth: number): void {
   const { tape, b, fn } = g;
-  const bound = tape.chance(50) ? fn.constant(i64, BigInt(tape.below(5))) : b.and(operand(g, scope, i64), fn.constant(i64, 3n));
+  const bound = tape.percent(50) ? fn.constant(i64, BigInt(tape.below(5))) : b.and(operand(g, scope, i64), fn.constant(i64, 3n));
   const header = fn.createBlock();
   const exit = fn.createBlock();
   let skipFrom: BasicBlock | undefined;
   // Entering blocks: the current block, or (several entries) both arms of a branch.
   let entering: BasicBlock[];
-  if (tape.chance(25)) {
+  if (tape.percent(25)) {
     const [left, right] = [fn.createBlock(), fn.createBlock()];
     b.condBr(b.compare(tape.pick(COMPARE), operand(g, scope, i64), operand(g, scope, i64)), left, right);
     b.atEnd(left).br(header);
@@ -273,7 +261,7 @@ function loopStatement(g: Gen, scope: Value[], depth: number): void {
     entering = [left, right];
   } else {
     entering = [b.block];
-    if (tape.chance(25)) {
+    if (tape.percent(25)) {
       // A guarded loop: the guard may skip it, so the exit is also entered from outside.
       skipFrom = b.block;
       b.condBr(b.compare(tape.pick(COMPARE), operand(g, scope, i64), operand(g, scope, i64)), header, exit);
@@ -300,7 +288,7 @@ function loopStatement(g: Gen, scope: Value[], depth: number): void {
     i.addIncoming(next, from);
     for (const phi of carried) phi.addIncoming(operand(g, values, phi.type as IntType), from);
   };
-  if (tape.chance(20)) {
+  if (tape.percent(20)) {
     // continue: a second latch.
     const rest = fn.createBlock();
     const from = b.block;
@@ -309,7 +297,7 @@ function loopStatement(g: Gen, scope: Value[], depth: number): void {
     b.atEnd(rest);
   }
   block(g, bodyScope, depth + 1);
-  if (tape.chance(20)) {
+  if (tape.percent(20)) {
     // break: a second exiting block into the same exit.
     const rest = fn.createBlock();
     b.condBr(b.compare(tape.pick(COMPARE), operand(g, bodyScope, i64), operand(g, bodyScope, i64)), exit, rest);

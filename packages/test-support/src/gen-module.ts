@@ -14,12 +14,13 @@
  * always yields the smallest choice, so every tape builds a module.
  */
 import fc from "fast-check";
-import { Builder } from "../src/builder.js";
-import type { BasicBlock, Function, Instruction, Value } from "../src/core.js";
-import { arrayOf, defineStruct, MAP_KINDS, Module, type DataType, type StructType } from "../src/module.js";
-import { OPCODE_NAMES, OPCODES, type AtomicOpcode, type BinaryOpcode, type CastOpcode, type CompareOpcode, type OpShape, type UnaryOpcode } from "../src/opcodes.js";
-import { printModule } from "../src/print.js";
-import { i16, i32, i64, i8, ptr, ptrType, REGIONS, voidType, type IntType, type Type } from "../src/types.js";
+import {
+  arrayOf, Builder, defineStruct, i16, i32, i64, i8, MAP_KINDS, Module, OPCODE_NAMES, OPCODES, printModule, ptr, ptrType, REGIONS, voidType,
+  type AtomicOpcode, type BasicBlock, type BinaryOpcode, type CastOpcode, type CompareOpcode, type DataType, type Function, type Instruction,
+  type IntType, type OpShape, type StructType, type Type, type UnaryOpcode, type Value,
+} from "@luabpf/ir";
+import { HELPERS } from "@luabpf/platform";
+import { Tape } from "./tape.js";
 
 /** Constants worth trying at every width (the constant pool wraps them to the type). */
 export const EXTREME_CONSTANTS: readonly bigint[] = [
@@ -39,38 +40,15 @@ const UNARY = opcodesOfShape("unary") as UnaryOpcode[];
 const COMPARE = opcodesOfShape("compare") as CompareOpcode[];
 const ATOMIC = opcodesOfShape("atomic") as AtomicOpcode[];
 
-/** Reads choices off the tape. */
-class Tape {
-  private pos = 0;
-  private bigPos = 0;
-  constructor(
-    private readonly numbers: readonly number[],
-    private readonly bigs: readonly bigint[],
-  ) {}
-  /** A number in [0, n). */
-  below(n: number): number {
-    if (n <= 1) return 0;
-    const x = this.numbers[this.pos++] ?? 0;
-    return x % n;
-  }
-  /** True with probability about p (false on an exhausted tape). */
-  chance(p: number): boolean {
-    return this.below(1000) >= (1 - p) * 1000;
-  }
-  pick<T>(xs: readonly T[]): T {
-    if (xs.length === 0) throw new Error("pick from an empty list");
-    return xs[this.below(xs.length)]!;
-  }
-  /** A constant: an extreme, a small number, or a random 64-bit one. */
-  constant(): bigint {
-    switch (this.below(3)) {
-      case 0:
-        return this.pick(EXTREME_CONSTANTS);
-      case 1:
-        return BigInt(this.below(21) - 10);
-      default:
-        return this.bigs.length > 0 ? this.bigs[this.bigPos++ % this.bigs.length]! : 0n;
-    }
+/** A constant: an extreme, a small number, or one of the tape's large constants. */
+function constant(t: Tape): bigint {
+  switch (t.below(3)) {
+    case 0:
+      return t.pick(EXTREME_CONSTANTS);
+    case 1:
+      return BigInt(t.below(21) - 10);
+    default:
+      return t.big();
   }
 }
 
@@ -158,7 +136,7 @@ class FunctionGen {
   private value(type: Type): Value {
     const list = this.pool.get(type);
     if (list && list.length > 0 && !this.t.chance(0.3)) return this.t.pick(list);
-    return this.fn.constant(type, this.t.constant());
+    return this.fn.constant(type, constant(this.t));
   }
   private intValue(): Value {
     return this.value(this.t.pick(INT_TYPES));
@@ -167,7 +145,7 @@ class FunctionGen {
   private pointer(): Value {
     const ptrs = [...this.pool.entries()].filter(([ty]) => ty.kind === "ptr").flatMap(([, vs]) => vs);
     if (ptrs.length > 0 && !this.t.chance(0.1)) return this.t.pick(ptrs);
-    return this.fn.constant(this.t.pick(SCALAR_TYPES.filter((ty) => ty.kind === "ptr")), this.t.constant());
+    return this.fn.constant(this.t.pick(SCALAR_TYPES.filter((ty) => ty.kind === "ptr")), constant(this.t));
   }
 
   run(): void {
@@ -260,7 +238,7 @@ class FunctionGen {
           Array.from({ length: n }, (_, i) => this.value(types?.[i] ?? t.pick(SCALAR_TYPES)));
         if (t.chance(0.5)) {
           const ret = t.chance(0.2) ? voidType : t.pick(SCALAR_TYPES);
-          inst = b.callHelper(t.below(212), args(t.below(6)), ret);
+          inst = b.callHelper(t.below(HELPERS.length), args(t.below(6)), ret);
         } else {
           const sig = t.pick(this.sigs);
           inst = b.callFunction(sig.name, args(sig.params.length, sig.params), sig.ret);

@@ -1,0 +1,85 @@
+// Hostile input to the parser (issue 17): every failure is a located error, every parse is
+// independent of the previous ones, and nesting that would overflow a recursive walker is
+// a located "too many nested" error.
+import { CompileError, InternalError } from "@luabpf/ir";
+import { describe, expect, it } from "vitest";
+import { compileLua } from "../src/index.js";
+import { MAX_SYNTAX_NESTING, MAX_TREE_DEPTH } from "../src/nesting.js";
+import { errorOf } from "./helpers.js";
+
+const body = (b: string): string => `bpf.socket(function (skb)\n${b}\nend)\n`;
+
+describe("characters Lua does not know", () => {
+  it("as the first character: located, never an internal error, and the same error every time", () => {
+    for (let k = 0; k < 3; k++) expect(errorOf("@ = 1")).toBe("bad.lua:1:1: syntax error: unexpected symbol near '@'");
+  });
+
+  it("do not quote the previous file (luaparse's lexer state is reset before every parse)", () => {
+    compileLua(body("return skb.len"), { file: "good.lua" });
+    expect(errorOf("$")).toBe("bad.lua:1:1: syntax error: unexpected symbol near '$'");
+    expect(() => compileLua("local x = 1 @", { file: "a.lua" })).toThrow(CompileError);
+    expect(errorOf("\n\n   `")).toBe("bad.lua:3:4: syntax error: unexpected symbol near '`'");
+  });
+
+  it("are reported at their own column (not one too far)", () => {
+    expect(errorOf("local x = 1 @")).toBe("bad.lua:1:13: syntax error: unexpected symbol near '@'");
+    expect(errorOf("local x = 1\r\n\r\n  $")).toBe("bad.lua:3:3: syntax error: unexpected symbol near '$'");
+  });
+
+  it("non-ASCII identifiers and invisible characters", () => {
+    expect(errorOf("local é = 1")).toBe("bad.lua:1:7: syntax error: unexpected symbol near 'é'");
+    expect(errorOf("local x\u200b = 1")).toBe("bad.lua:1:8: syntax error: unexpected symbol near '<U+200B>'");
+    expect(errorOf("local s = '日本'")).toBe("bad.lua:1:12: syntax error: character U+65E5 in a string: only Latin-1 characters are supported in strings");
+  });
+
+  it("a UTF-8 byte-order mark and a '#' first line are skipped, as Lua does", () => {
+    const m = compileLua("\ufeff" + body("return skb.len"), { file: "bom.lua" });
+    expect(m.functions.map((f) => f.name)).toEqual(["socket"]);
+    compileLua("#!/usr/bin/env luabpf\n" + body("return 1"), { file: "hash.lua" });
+    expect(errorOf("# comment line\nlocal x = 1 @")).toBe("bad.lua:2:13: syntax error: unexpected symbol near '@'");
+  });
+
+  it("'...' where a statement or operand cannot be", () => {
+    expect(errorOf("... = 1")).toBe("bad.lua:1:1: syntax error: unexpected symbol near '...'");
+    expect(errorOf("local x = 1 ...")).toBe("bad.lua:1:13: syntax error: unexpected symbol near '...'");
+  });
+});
+
+describe("deep nesting is a located error, not a stack overflow", () => {
+  const cases: [string, string, RegExp][] = [
+    ["2,000 parentheses", `local x = ${"(".repeat(2000)}1${")".repeat(2000)}`, /^bad\.lua:1:211: syntax error: too many nested parentheses \(the limit is 200 levels\)$/],
+    ["1,600 unary '~'", `local x = ${"~".repeat(1600)}1`, /^bad\.lua:1:211: syntax error: too many nested unary operators/],
+    ["1,000 'not'", body(`return ${"not ".repeat(1000)}true`), /syntax error: too many nested unary operators/],
+    ["300 nested ifs", body(`${"if skb.mark > 1 then ".repeat(300)}${"end ".repeat(300)}`), /syntax error: too many nested blocks/],
+    ["300 nested loops", body(`${"while skb.mark > 1 do ".repeat(150)}${"for i = 1, 2 do ".repeat(150)}${"end ".repeat(300)}`), /syntax error: too many nested blocks/],
+    ["5,000 '..'", `local x = ${"'a' .. ".repeat(5000)}'b'`, /syntax error: too many nested '\.\.' or '\^' operators/],
+    ["20,000 '+' in a body", body(`local x = skb.mark ${"+ 1 ".repeat(20000)}return x`), /^bad\.lua:\d+:\d+: expression is nested too deeply \(the limit is 500 levels\)$/],
+    ["20,000 'and' in a condition", body(`if skb.mark ${"and 1 ".repeat(20000)}then return 1 end`), /expression is nested too deeply/],
+    ["20,000 '+' at the top level", `local N = 1 ${"+ 1 ".repeat(20000)}`, /expression is nested too deeply/],
+    ["20,000 field accesses", body(`return skb${".a".repeat(20000)}`), /expression is nested too deeply/],
+    ["20,000 calls", body(`return time${"()".repeat(20000)}`), /expression is nested too deeply/],
+  ];
+  it.each(cases)("%s", (_name, source, expected) => {
+    expect(errorOf(source)).toMatch(expected);
+  });
+
+  it("up to the limits, nesting compiles", () => {
+    const n = MAX_SYNTAX_NESTING - 10;
+    compileLua(body(`local x = ${"(".repeat(n)}skb.mark${")".repeat(n)} return x`), { file: "ok.lua" });
+    compileLua(body(`local x = skb.mark ${"+ 1 ".repeat(MAX_TREE_DEPTH - 20)} return x`), { file: "ok.lua" });
+    compileLua(body(`local x = 0 ${"if skb.mark > 1 then ".repeat(60)}x = 1 ${"end ".repeat(60)} return x`), { file: "ok.lua" });
+  });
+
+  it("never throws anything but a CompileError on nested or broken input", () => {
+    const inputs = ["(", "((((", "function", "if if if", "{[{[{[", "end end", "repeat until", "a..b..", "- - -", "[[", "--[[", "'\\", "0x", "..."];
+    for (const s of inputs) {
+      try {
+        compileLua(s, { file: "x.lua" });
+      } catch (e) {
+        expect(e).toBeInstanceOf(CompileError);
+        expect(e).not.toBeInstanceOf(InternalError);
+        for (const d of (e as CompileError).diagnostics) expect(d.location?.line).toBeGreaterThan(0);
+      }
+    }
+  });
+});
