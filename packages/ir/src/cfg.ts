@@ -80,6 +80,7 @@ export function splitEdge(from: BasicBlock, to: BasicBlock, edgeIndex?: number):
   const mid = fn.createBlock({ after: from });
   const br = fn.createInstruction("br", voidType, voidType);
   br.targets.push(to);
+  br.loc = term.loc; // the new jump continues the branch it splits
   mid.append(br);
   const occurrence = edgeOccurrence(term, slot);
   term.setTarget(slot, mid);
@@ -163,6 +164,8 @@ export function splitPredecessors(bb: BasicBlock, preds: readonly BasicBlock[]):
   }
   const br = fn.createInstruction("br", voidType, voidType);
   br.targets.push(bb);
+  // The new jump stands for the branches it takes over (so it has their source line).
+  br.loc = terminatorOf([...moving][0]!).loc;
   mid.append(br);
   return mid;
 }
