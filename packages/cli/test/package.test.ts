@@ -119,7 +119,7 @@ describe("installed from the packed tarballs, offline", () => {
   test.skipIf(!kernelOrSkip())("luabpf run works from the installed copy (koffi and all)", () => {
     const r = spawnSync(join(app, "node_modules/.bin/luabpf"), ["run", "prog.lua", "--packet", "udp,dport=53"], { cwd: app, encoding: "utf8" });
     expect(r.stderr).toBe("");
-    expect(r.stdout).toMatch(/^map counts:\n {2}17: 1\n/m);
+    expect(r.stdout).toMatch(/^@counts\[17\]: 1$/m);
   });
 
   test("the READMEs' examples type-check against the shipped types and run", () => {
@@ -152,7 +152,7 @@ describe("installed from the packed tarballs, offline", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout.trim().split("\n")).toEqual(examples.map((e) => e.name));
     expect(r.status).toBe(0);
-  });
+  }, 600_000);
 });
 
 
