@@ -12,6 +12,7 @@ export function packageTestConfig(name: string) {
     test: {
       name,
       include: ["test/**/*.test.ts"],
+      setupFiles: [new URL("./vitest.setup.ts", import.meta.url).pathname],
       testTimeout: 120_000,
       hookTimeout: 120_000,
       reporters: reportDir ? ["default", "json"] : ["default"],

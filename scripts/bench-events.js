@@ -14,6 +14,7 @@
 // had not been flushed when the producer ended), read throughput (records read / time from the
 // first record to the last), and the producer's own call rate (with the tracepoint attached).
 // When read/s is close to calls/s, the reader keeps up and the producer is the bottleneck.
+// Last column: this process's CPU time per record read (JavaScript thread + epoll worker).
 // Environment: BENCH_EVENTS_N calls per run (default 500000).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -71,6 +72,7 @@ async function measure(kind, size, decode, wakeupEvents = 1) {
   let last = 0;
   let checksum = 0n;
   const start = performance.now();
+  const cpuBefore = process.cpuUsage();
   child.stdin.end("\n");
   exited.then(async () => {
     // Wait until the buffers are quiet, then stop the reader (the loop below ends).
@@ -86,6 +88,7 @@ async function measure(kind, size, decode, wakeupEvents = 1) {
     if (decode) checksum += record.value.seq;
   }
   await exited;
+  const cpu = process.cpuUsage(cpuBefore);
   config.set(0, 0);
   const emitted = Number(stats.get(0));
   const lost = kind === "ring buffer" ? Number(stats.get(1)) : reader.lost;
@@ -93,12 +96,15 @@ async function measure(kind, size, decode, wakeupEvents = 1) {
   const seconds = Math.max(last - first, 1e-3) / 1000;
   void start;
   void checksum;
-  return { emitted, received, lost, missing: emitted - received - lost, rate: received / seconds, producerRate };
+  // The reader's CPU time per record (this process: the JavaScript thread and the epoll worker),
+  // which a busy machine disturbs much less than the wall-clock rate.
+  const cpuPerRecord = received === 0 ? 0 : (cpu.user + cpu.system) / received;
+  return { emitted, received, lost, missing: emitted - received - lost, rate: received / seconds, producerRate, cpuPerRecord };
 }
 
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 console.log(`event throughput, ${fmt(calls)} getppid calls per run, ${machine}, ${spawnSync("nproc", { encoding: "utf8" }).stdout.trim()} CPUs`);
-console.log(`${"buffer".padEnd(16)}${"bytes".padStart(6)}${"decode".padStart(8)}${"emitted".padStart(11)}${"read".padStart(11)}${"lost".padStart(9)}${"missing".padStart(9)}${"read/s".padStart(12)}${"calls/s".padStart(12)}`);
+console.log(`${"buffer".padEnd(16)}${"bytes".padStart(6)}${"decode".padStart(8)}${"emitted".padStart(11)}${"read".padStart(11)}${"lost".padStart(9)}${"missing".padStart(9)}${"read/s".padStart(12)}${"calls/s".padStart(12)}${"µs cpu/rec".padStart(12)}`);
 try {
   const runs = [];
   for (const kind of ["ring buffer", "perf array"]) {
@@ -112,7 +118,7 @@ try {
         const r = await measure(kind, size, decode, wakeup);
         const label = wakeup > 1 ? `${kind} w=${wakeup}` : kind;
         console.log(
-          `${label.padEnd(16)}${String(size).padStart(6)}${(decode ? "yes" : "no").padStart(8)}${fmt(r.emitted).padStart(11)}${fmt(r.received).padStart(11)}${fmt(r.lost).padStart(9)}${fmt(r.missing).padStart(9)}${fmt(r.rate).padStart(12)}${fmt(r.producerRate).padStart(12)}`,
+          `${label.padEnd(16)}${String(size).padStart(6)}${(decode ? "yes" : "no").padStart(8)}${fmt(r.emitted).padStart(11)}${fmt(r.received).padStart(11)}${fmt(r.lost).padStart(9)}${fmt(r.missing).padStart(9)}${fmt(r.rate).padStart(12)}${fmt(r.producerRate).padStart(12)}${r.cpuPerRecord.toFixed(2).padStart(12)}`,
         );
       }
     }

@@ -7,10 +7,10 @@
  * The IR module is only read: compiling it twice gives the same code, and it can be
  * printed or interpreted afterwards.
  */
-import { CompileError, DominatorTree, InternalError, LoopInfo, type Function as IrFunction, type Module, type SourceLocation } from "@luabpf/ir";
+import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction, type LineRow } from "./emit.js";
-import type { AsmRelocation, Insn } from "./isa/index.js";
+import type { AsmCoreRelocation, AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
 import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
@@ -26,6 +26,8 @@ export interface CompiledProgram {
   relocations: AsmRelocation[];
   /** Source lines: the location of the instructions from each row's slot on. */
   lines: LineRow[];
+  /** Instructions materialising CO-RE relocations of the module (their immediates are filled in by packageObject). */
+  coreRelocations: AsmCoreRelocation[];
   stats: RegAllocStats;
 }
 
@@ -34,13 +36,20 @@ function select(fn: IrFunction): MFunction {
   return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)));
 }
 
+/** Options of {@link compileFunction} and {@link compileModule}. */
+export interface BackendOptions {
+  /** Adds the time spent in instruction selection, register allocation and emission to this record. */
+  times?: PhaseTimes;
+}
+
 /** Compiles one program function. */
-export function compileFunction(fn: IrFunction): CompiledProgram {
+export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
   if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
-  const mf = select(fn);
-  const stats = allocateRegisters(mf);
-  const { insns, relocations, lines } = withProgramLocation(fn, () => emitFunction(mf));
-  return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, lines, stats };
+  const { times } = options;
+  const mf = timePhase(times, "isel", () => select(fn));
+  const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
+  const { insns, relocations, coreRelocations, lines } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
+  return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, coreRelocations, lines, stats };
 }
 
 /**
@@ -63,12 +72,12 @@ function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
 }
 
 /** Compiles every program of the module (the module is not modified). */
-export function compileModule(m: Module): CompiledProgram[] {
+export function compileModule(m: Module, options: BackendOptions = {}): CompiledProgram[] {
   const out: CompiledProgram[] = [];
   for (const fn of m.functions) {
     if (!fn.program) continue;
     try {
-      out.push(compileFunction(fn));
+      out.push(compileFunction(fn, options));
     } catch (e) {
       if (e instanceof CompileError || e instanceof InternalError) throw e;
       throw new InternalError(`backend failed on ${fn.name}: ${(e as Error).message}`, { cause: e });

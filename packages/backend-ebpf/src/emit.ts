@@ -8,7 +8,7 @@
 import { assertNever, CompileError, InternalError, type SourceLocation } from "@luabpf/ir";
 import { MAX_STACK } from "@luabpf/platform";
 import {
-  alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmReloc, assemble, atomic, atomicAdd, call, endian, exit, ja,
+  alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmCore, asmReloc, assemble, atomic, atomicAdd, call, endian, exit, ja,
   jmp32Imm, jmp32Reg, jmpImm, jmpReg, lddw, ldAbs, ldInd, ldxMem, mov64Reg, movsx64, neg32, neg64, stMem, stxMem,
   insnSlots, type AsmItem, type AsmResult, type Insn, type JmpCondOp,
 } from "./isa/index.js";
@@ -162,6 +162,10 @@ export function emitFunction(mf: MFunction): EmitResult {
         return;
       case "ldmap":
         push(asmReloc(lddw(reg(i.dst), 0n), i.map)); // src 0 as clang emits; the loader sets BPF_PSEUDO_MAP_FD
+        return;
+      case "coreval":
+        // the immediate (the value for the program's own types) is filled in with the relocation record
+        items.push(asmCore(alu64Imm("mov", reg(i.dst), 0), i.core));
         return;
       case "frameaddr": {
         const m = mem({ slot: i.slot, off: i.off });

@@ -10,7 +10,7 @@
  * @packageDocumentation
  */
 export * from "./isa/index.js";
-export { allocationProblem, compileFunction, compileModule, type CompiledProgram } from "./compile.js";
+export { allocationProblem, compileFunction, compileModule, type BackendOptions, type CompiledProgram } from "./compile.js";
 export type { LineRow } from "./emit.js";
 export { EBPF_TARGET, type RegAllocStats } from "./regalloc.js";
 export { objectMap, packageObject } from "./object.js";

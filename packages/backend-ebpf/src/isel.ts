@@ -69,9 +69,9 @@ interface LoweredCompare {
   imm?: number;
 }
 
-/** Constants, stack addresses and map addresses are recomputed at each use, not kept in registers. */
+/** Constants, stack and map addresses and CO-RE values are recomputed at each use, not kept in registers. */
 function isRematerialisable(v: Value): boolean {
-  return isConstant(v) || isInstruction(v, "alloca") || isInstruction(v, "mapref");
+  return isConstant(v) || isInstruction(v, "alloca") || isInstruction(v, "mapref") || isInstruction(v, "coreval");
 }
 
 /**
@@ -146,6 +146,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
     if (isConstant(v)) return loadImm(dst, bitsOf(v), v.value);
     if (isInstruction(v, "alloca")) return emit({ k: "frameaddr", dst, slot: slotOf.get(v)!, off: 0 });
     if (isInstruction(v, "mapref")) return emit({ k: "ldmap", dst, map: v.map! });
+    if (isInstruction(v, "coreval")) return emit({ k: "coreval", dst, core: v.core! });
     emit({ k: "alu", op: "mov", w: 64, dst, src: vreg(v) });
   };
   /** A register holding `v`. */
@@ -364,6 +365,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
       }
       case "alloca":
       case "mapref":
+      case "coreval":
         return; // rematerialised at each use
       case "call": {
         if (inst.callee !== undefined) throw new InternalError(`isel: calls to functions (${inst.callee}) are not supported yet`);

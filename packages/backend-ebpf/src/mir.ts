@@ -51,6 +51,8 @@ type MInstKind =
   | { k: "st"; size: SizeName; addr: MAddr; imm: number }
   | { k: "lddw"; dst: MReg; imm: bigint }
   | { k: "ldmap"; dst: MReg; map: string }
+  /** dst = the value of CO-RE relocation `core` (a `mov` whose immediate the loader rewrites). */
+  | { k: "coreval"; dst: MReg; core: string }
   /** dst = address of frame slot + off. */
   | { k: "frameaddr"; dst: MReg; slot: number; off: number }
   /** Legacy packet load: r0 = packet[index + imm] (uses r6 = ctx, clobbers r1..r5). */
@@ -160,6 +162,7 @@ export function visitOperands(i: MInst, v: OperandVisitor): void {
       return;
     case "lddw":
     case "ldmap":
+    case "coreval":
     case "frameaddr":
       i.dst = v.def(i.dst, false);
       return;

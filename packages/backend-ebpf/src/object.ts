@@ -2,15 +2,19 @@
  * Object packaging: compiled programs and the module's map declarations → the
  * `BpfObject` of @luabpf/elf (what `writeObject` turns into an ELF file and the loader
  * loads). Map type numbers come from the platform table; keys and values get the BTF of
- * their C types (btf.ts), programs their prototypes with the real context struct.
- * Relocations become byte offsets of their `lddw`s.
+ * their C types (btf.ts), programs their prototypes with the real context struct and
+ * their line tables with the source text. Relocations become byte offsets of their
+ * `lddw`s; CO-RE relocations get the value for the
+ * program's own types in their instruction's immediate and a `.BTF.ext` record with the
+ * pruned local type (core-btf.ts).
  */
 import type { BpfObject, ObjectLine, ObjectMap } from "@luabpf/elf";
-import type { MapDecl, Module } from "@luabpf/ir";
+import { InternalError, type MapDecl, type Module } from "@luabpf/ir";
 import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
 import { BtfTypes } from "./btf.js";
 import type { CompiledProgram } from "./compile.js";
-import { encodeInsns } from "./isa/index.js";
+import { CoreLocalTypes } from "./core-btf.js";
+import { encodeInsns, type Insn } from "./isa/index.js";
 
 /** The ELF description of a map declaration (`types`: the object's BTF types, shared between maps). */
 export function objectMap(decl: MapDecl, types: BtfTypes = new BtfTypes()): ObjectMap {
@@ -56,15 +60,26 @@ function objectLines(program: CompiledProgram, module: Module): ObjectLine[] {
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
   const types = new BtfTypes();
+  const core = module.coreRelocations.length > 0 ? new CoreLocalTypes(module.coreRelocations) : undefined;
   return {
     license: module.license,
     programs: programs.map((p) => {
       const fn = module.getFunction(p.name);
+      const insns: Insn[] = [...p.insns];
+      const coreRelocations = p.coreRelocations.map((r) => {
+        const decl = module.getCoreRelocation(r.name);
+        if (!decl || !core) throw new InternalError(`program ${p.name}: CO-RE relocation ${r.name} is not declared`);
+        const slot = insns[r.slot]!;
+        if (decl.value < -0x80000000n || decl.value > 0x7fffffffn) throw new InternalError(`CO-RE ${r.name}: value ${decl.value} does not fit an immediate`);
+        insns[r.slot] = { ...slot, imm: Number(decl.value) };
+        return core.objectRelocation(decl, r.slot * INSN_SIZE);
+      });
       return {
         name: p.name,
         section: p.section,
-        code: encodeInsns(p.insns),
+        code: encodeInsns(insns),
         relocations: p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
+        ...(coreRelocations.length > 0 ? { coreRelocations } : {}),
         ...(p.lines.length > 0 ? { lines: objectLines(p, module) } : {}),
         ...(fn ? { proto: types.programProto(fn) } : {}),
       };

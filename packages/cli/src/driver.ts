@@ -6,7 +6,7 @@ import { compileModule, packageObject, printObjdump, type CompiledProgram } from
 import { writeObject, type BpfObject } from "@luabpf/elf";
 import { luabpfVersion } from "./version.js";
 import { compileLua } from "@luabpf/frontend-lua";
-import { CompileError, formatVerifierErrors, InternalError, printModule, verifyModule, type Module } from "@luabpf/ir";
+import { CompileError, formatVerifierErrors, InternalError, printModule, timePhase, verifyModule, type Module, type PhaseTimes } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
 import { defaultRegistry, formatStatistics, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
 
@@ -37,6 +37,11 @@ export interface DriverOptions {
   keepIr?: boolean;
   /** The registry that `passes` and `printAfter` names are looked up in (default: the built-in passes). */
   registry?: PassRegistry;
+  /**
+   * Adds the milliseconds spent in each phase to this record: parse, ssa, passes, verify
+   * (the check before code generation), isel, regalloc, emit; elf in {@link compileToElf}.
+   */
+  times?: PhaseTimes;
 }
 
 export interface CompileResult {
@@ -59,10 +64,10 @@ export interface CompileResult {
  *
  * @throws InternalError when the IR is invalid, naming the stage and listing the findings
  */
-export function codegen(module: Module, reproduce?: () => void): { programs: CompiledProgram[]; object: BpfObject } {
-  verifyBeforeCodegen(module, reproduce);
-  const programs = compileModule(module);
-  const object = packageObject(module, programs);
+export function codegen(module: Module, reproduce?: () => void, times?: PhaseTimes): { programs: CompiledProgram[]; object: BpfObject } {
+  timePhase(times, "verify", () => verifyBeforeCodegen(module, reproduce));
+  const programs = compileModule(module, { times });
+  const object = timePhase(times, "emit", () => packageObject(module, programs));
   // DWARF names the compiler, and the directory relative source names are relative to
   // (as clang records it), so llvm-objdump -S finds the sources from anywhere.
   object.debug = { producer: `luabpf ${luabpfVersion()}`, compDir: process.cwd() };
@@ -115,7 +120,7 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
     ...(options.bisectLimit !== undefined ? { bisectLimit: options.bisectLimit, ...(log ? { onBisect: (line: string) => log(line + "\n") } : {}) } : {}),
     ...(log ? { onPrint: log } : {}),
   });
-  return pm.run(module);
+  return timePhase(options.times, "passes", () => pm.run(module));
 }
 
 /** `options` with verification after every pass and nothing printed (to name a stage that broke the IR). */
@@ -124,8 +129,8 @@ export function quietVerifyEach<T extends Omit<DriverOptions, "file">>(options: 
 }
 
 /** The front end: Lua source → IR module (throws CompileError on bad input). */
-export function frontend(source: string, file: string): Module {
-  return compileLua(source, { file });
+export function frontend(source: string, file: string, times?: PhaseTimes): Module {
+  return compileLua(source, { file, times });
 }
 
 /**
@@ -144,10 +149,11 @@ export function frontend(source: string, file: string): Module {
  * ```
  */
 export function compileSource(source: string, options: DriverOptions): CompileResult {
-  const module = frontend(source, options.file);
+  const module = frontend(source, options.file, options.times);
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
-  const { programs, object } = codegen(module, () => optimize(frontend(source, options.file), quietVerifyEach(options)));
+  const reproduce = (): void => void optimize(frontend(source, options.file), quietVerifyEach({ ...options, times: undefined }));
+  const { programs, object } = codegen(module, reproduce, options.times);
   return { module, programs, object, ir, report };
 }
 
@@ -168,7 +174,8 @@ export function formatStats(result: Pick<CompileResult, "report" | "programs">):
 
 /** Compiles Lua source to the bytes of an ELF object. */
 export function compileToElf(source: string, options: DriverOptions): Uint8Array {
-  return writeObject(compileSource(source, options).object);
+  const { object } = compileSource(source, options);
+  return timePhase(options.times, "elf", () => writeObject(object));
 }
 
 /** `--emit dot`: the CFG of every function, one Graphviz digraph each, instructions in the nodes. */

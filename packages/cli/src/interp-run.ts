@@ -1,7 +1,7 @@
 /**
  * Running a function of a module in the IR interpreter from the command line (`opt --run`,
  * `experiment`): arguments from text, a context laid out for the function's program type
- * (its packet-pointer fields pointing into the packet, `len` set to the packet's length),
+ * (its packet-pointer fields pointing into the packet, `len` and `protocol` set from the packet),
  * maps that start empty, the interpreter's built-in helpers; the outcome as text — the
  * return value, the instructions executed and every map's entries.
  */
@@ -40,7 +40,7 @@ export interface InterpRunOutcome {
 const PACKET_POINTERS: readonly string[] = ["packet", "packet_end", "packet_meta"];
 
 /** The context bytes and packet-pointer fields for `fn`'s program type, if it is a program. */
-function contextFor(fn: Function, packetLength: number): { ctx: Uint8Array; ctxPointers: { offset: number; kind: CtxPointerKind }[] } {
+function contextFor(fn: Function, packet: Uint8Array): { ctx: Uint8Array; ctxPointers: { offset: number; kind: CtxPointerKind }[] } {
   const type = fn.program ? PROGRAM_TYPES[fn.program.type as ProgramTypeName] : undefined;
   const struct = type?.context ? CONTEXT_STRUCTS[type.context] : undefined;
   if (!struct) return { ctx: new Uint8Array(256), ctxPointers: [] };
@@ -49,7 +49,9 @@ function contextFor(fn: Function, packetLength: number): { ctx: Uint8Array; ctxP
   const ctxPointers: { offset: number; kind: CtxPointerKind }[] = [];
   for (const f of struct.fields) {
     if (f.pointer && PACKET_POINTERS.includes(f.pointer)) ctxPointers.push({ offset: f.offset, kind: f.pointer as CtxPointerKind });
-    if (f.name === "len" && f.size === 4) view.setUint32(f.offset, packetLength, true);
+    if (f.name === "len" && f.size === 4) view.setUint32(f.offset, packet.length, true);
+    // skb->protocol: the EtherType as the kernel stores it (network byte order in a u32).
+    if (f.name === "protocol" && f.size === 4 && packet.length >= 14) view.setUint32(f.offset, (packet[13]! << 8) | packet[12]!, true);
   }
   return { ctx, ctxPointers };
 }
@@ -77,7 +79,7 @@ export function interpretFunction(module: Module, req: InterpRunRequest): Interp
   if (texts.length !== fn.params.length) throw new UsageError(`--run: @${fn.name} takes ${fn.params.length} argument(s), ${texts.length} given`, "opt");
   const args = texts.map(parseArg);
   const packet = req.packet ?? new Uint8Array(0);
-  const layout = contextFor(fn, packet.length);
+  const layout = contextFor(fn, packet);
   const maps = new MapState();
   const call = `@${fn.name}(${texts.join(", ")})`;
   let value: string | undefined;

@@ -110,11 +110,19 @@ export async function runLive(object: BpfObject, options: LiveOptions, io: CliIo
 
   try {
     for (const program of loaded.programs.values()) {
-      const target = targetForProgram(program, {
-        ...(options.iface !== undefined ? { iface: options.iface } : {}),
-        ...(options.xdpMode ? { xdpMode: options.xdpMode } : {}),
-        ...(options.pid !== undefined ? { pid: options.pid } : {}),
-      });
+      let target;
+      try {
+        target = targetForProgram(program, {
+          ...(options.iface !== undefined ? { iface: options.iface } : {}),
+          ...(options.xdpMode ? { xdpMode: options.xdpMode } : {}),
+          ...(options.pid !== undefined ? { pid: options.pid } : {}),
+        });
+      } catch (error) {
+        if (error instanceof LoaderError && /needs an interface/.test(error.message)) {
+          throw new LoaderError(`${error.message}: give one with --iface NAME`, { cause: error });
+        }
+        throw error;
+      }
       if (!target) {
         io.stderr(`luabpf: ${program.name} (section ${program.section}) has no hook to attach to; loaded only\n`);
         continue;

@@ -120,6 +120,9 @@ describe("luabpf opt", () => {
       "; *** IR after dce on @f ***",
       "; *** IR after dce on @g ***",
     ]);
+    const afterOne = luabpf(["opt", LOOP, "--passes", "sccp,dce,sccp", "--print-after", "sccp", "--filter-function", "g"]);
+    expect(afterOne.stderr.split("\n").filter((l) => l.startsWith("; ***"))).toEqual(["; *** IR after sccp on @g ***", "; *** IR after sccp on @g ***"]);
+    expect(luabpf(["opt", LOOP, "--passes", "sccp,dce", "--print-after-all"]).stderr).toBe(after.stderr);
     const beforeAll = luabpf(["opt", LOOP, "--passes", "sccp", "--print-before", "all", "--filter-function", "f"]);
     expect(beforeAll.stderr.split("\n").filter((l) => l.startsWith("; ***"))).toEqual(["; *** IR before sccp on @f ***"]);
     expect(beforeAll.stdout).not.toContain("func @g");
@@ -151,7 +154,7 @@ describe("luabpf opt", () => {
     expect(dot.stdout).toMatch(/^digraph "f" \{\n/);
     expect(dot.stdout.match(/^digraph/gm)).toHaveLength(1);
     expect(dot.stdout).toContain("bb1 -> bb2 [label=\"T\", color=darkgreen];");
-    const asm = luabpf(["opt", lua, "-O2", "--passes", "licm", "--emit", "asm"]);
+    const asm = luabpf(["opt", lua, "--passes", "O2,licm", "--emit", "asm"]);
     expect(asm.code).toBe(0);
     expect(asm.stdout).toMatch(/Disassembly of section socket:\n\n0000000000000000 <socket>:\n/);
     // licm: the multiply by 3 comes before the loop's back edge target.

@@ -267,6 +267,13 @@ export class BtfIndex {
     return this.idsWithNameOffsets(wanted);
   }
 
+  /** Ids of every type of kind `kind`, in id order (reads each record's kind, decodes nothing). */
+  idsOfKind(kind: BtfType["kind"]): number[] {
+    const ids: number[] = [];
+    for (let id = 1; id < this.count; id++) if (this.kindAt(id) === kind) ids.push(id);
+    return ids;
+  }
+
   /** The names of every type of kind `kind` (for "did you mean" messages; decodes every such name). */
   namesOfKind(kind: BtfType["kind"]): string[] {
     const out = new Set<string>();

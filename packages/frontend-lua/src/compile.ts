@@ -7,16 +7,18 @@
  * All diagnostics of the top level and of every program body are collected and thrown
  * together as one {@link CompileError}.
  */
-import { InternalError, Module, CompileError } from "@luabpf/ir";
+import { InternalError, Module, CompileError, timePhase, type PhaseTimes } from "@luabpf/ir";
 import { evaluateTopLevel } from "./compile-time.js";
 import { DiagnosticBag } from "./diagnostics.js";
 import { lowerProgram } from "./lower.js";
-import { parseLua } from "./parse.js";
+import { parseLua, type ParsedChunk } from "./parse.js";
 
 /** Options of {@link compileLua}. */
 export interface CompileLuaOptions {
   /** The file name used in diagnostics and source locations. */
   file: string;
+  /** Adds the time spent parsing (`parse`) and building SSA (`ssa`) to this record. */
+  times?: PhaseTimes;
 }
 
 /**
@@ -25,13 +27,18 @@ export interface CompileLuaOptions {
  * every error found; never any other exception on bad input.
  */
 export function compileLua(source: string, options: CompileLuaOptions): Module {
-  const { file } = options;
-  const { chunk } = parseLua(source, file);
+  const { file, times } = options;
+  const { chunk } = timePhase(times, "parse", () => parseLua(source, file));
+  const module = timePhase(times, "ssa", () => lowerChunk(chunk, file));
+  module.sources.set(file, source);
+  return module;
+}
+
+function lowerChunk(chunk: ParsedChunk["chunk"], file: string): Module {
   const bag = new DiagnosticBag();
   const top = evaluateTopLevel(chunk, file, bag);
   const module = new Module();
   module.license = "GPL";
-  module.sources.set(file, source);
   for (const m of top.maps) module.addMap(m.decl);
   const names = new Set<string>();
   for (const program of top.programs) {

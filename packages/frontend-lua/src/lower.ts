@@ -922,7 +922,7 @@ function layoutBlocks(fn: Function): void {
     }
   }
   fn.blocks.length = 0;
-  fn.blocks.push(...post.reverse());
+  for (let k = post.length - 1; k >= 0; k--) fn.blocks.push(post[k]!); // not push(...): huge functions overflow the stack
 }
 
 /** Compile-time values that are plain data (they become run-time values in locals). */

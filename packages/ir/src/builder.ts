@@ -2,13 +2,17 @@
  * The IR builder: creates instructions at an insertion point.
  *
  * Insertion points: before/after an instruction, front/back of a block, before the
- * terminator, after the phis. Result types follow the rules of `opcodes.ts`; the builder
- * checks operand types eagerly so that front ends fail close to their bug.
+ * terminator, after the phis. The typed methods choose the type parameter and result type
+ * and check the operands eagerly against the opcode's signature (typing.ts, the same rules
+ * the parser and verifier apply), so that front ends fail close to their bug.
  */
 import { BasicBlock, Function, Instruction, type InstructionAttrs, type Value } from "./core.js";
 import { assert, type SourceLocation } from "./errors.js";
+import { MAX_CALL_ARGS } from "@luabpf/platform";
 import { OPCODES, type AtomicOpcode, type BinaryOpcode, type CastOpcode, type CompareOpcode, type Opcode, type UnaryOpcode } from "./opcodes.js";
-import { i64, isInt, ptrType, voidType, type IntType, type PtrType, type Type } from "./types.js";
+import { printValue } from "./print.js";
+import { i64, ptrType, voidType, type IntType, type PtrType, type Type } from "./types.js";
+import { resultTypeOf, signatureErrors } from "./typing.js";
 
 /** Where the next instruction goes. */
 export type InsertPoint =
@@ -133,6 +137,14 @@ export class Builder {
     return this.insert(this.fn.createInstruction(opcode, type, typeParam, operands, attrs));
   }
 
+  /** Creates and inserts an instruction whose types follow `opcode`'s signature (asserted). */
+  private typed(opcode: Opcode, typeParam: Type, operands: readonly Value[], attrs: InstructionAttrs = {}, to?: Type): Instruction {
+    const type = resultTypeOf(opcode, typeParam, to);
+    const errors = signatureErrors(opcode, type, typeParam, operands, (i) => printValue(operands[i]!));
+    assert(errors.length === 0, () => `${opcode}: ${errors.join("; ")}`);
+    return this.create(opcode, type, typeParam, operands, attrs);
+  }
+
   // ---- constants ----
 
   /** A constant of type `type` (default i64). */
@@ -143,8 +155,7 @@ export class Builder {
   // ---- arithmetic ----
 
   binary(op: BinaryOpcode, a: Value, b: Value): Instruction {
-    sameInt(op, a, b);
-    return this.create(op, a.type, a.type, [a, b]);
+    return this.typed(op, a.type, [a, b]);
   }
   add(a: Value, b: Value): Instruction {
     return this.binary("add", a, b);
@@ -168,58 +179,42 @@ export class Builder {
     return this.binary("shl", a, b);
   }
   unary(op: UnaryOpcode, a: Value): Instruction {
-    assert(isInt(a.type), `${op}: operand must be an integer`);
-    if (op === "bswap") assert(a.type.bits >= 16, "bswap: operand must be i16, i32 or i64");
-    return this.create(op, a.type, a.type, [a]);
+    return this.typed(op, a.type, [a]);
   }
   /** zext/sext/trunc of `a` to `to`. */
   cast(op: CastOpcode, a: Value, to: IntType): Instruction {
-    assert(isInt(a.type), `${op}: operand must be an integer`);
-    const widen = op !== "trunc";
-    assert(widen ? to.bits > a.type.bits : to.bits < a.type.bits, `${op}: i${a.type.bits} to i${to.bits} is not a ${widen ? "widening" : "narrowing"}`);
-    return this.create(op, to, a.type, [a]);
+    return this.typed(op, a.type, [a], {}, to);
   }
   /** Compare; the result is an i64 holding 0 or 1. */
   compare(op: CompareOpcode, a: Value, b: Value): Instruction {
-    assert(a.type.kind !== "void" && sameKind(a.type, b.type), `${op}: operands must have the same scalar type`);
-    return this.create(op, i64, a.type, [a, b]);
+    return this.typed(op, a.type, [a, b]);
   }
-  /** `cond != 0 ? a : b`. */
+  /** `cond != 0 ? a : b` (of `a`'s type; `b` must be assignable to it). */
   select(cond: Value, a: Value, b: Value): Instruction {
-    assert(isInt(cond.type), "select: condition must be an integer");
-    assert(a.type === b.type, "select: arms must have the same type");
-    return this.create("select", a.type, a.type, [cond, a, b]);
+    return this.typed("select", a.type, [cond, a, b]);
   }
   /** Pointer plus a byte offset (i64), same region. */
   ptrAdd(p: Value, n: Value): Instruction {
-    assert(p.type.kind === "ptr", "ptradd: first operand must be a pointer");
-    assert(n.type === i64, "ptradd: offset must be i64");
-    return this.create("ptradd", p.type, p.type, [p, n]);
+    return this.typed("ptradd", p.type, [p, n]);
   }
-  /** A copy (used when leaving SSA and by tests). */
-  copy(a: Value): Instruction {
-    return this.create("copy", a.type, a.type, [a]);
+  /** A copy of `a` as a `type` (default `a`'s own; `a` must be assignable to it). */
+  copy(a: Value, type: Type = a.type): Instruction {
+    return this.typed("copy", type, [a]);
   }
 
   // ---- memory ----
 
   /** Loads a `type` from `p + offset`. */
   load(type: Type, p: Value, offset = 0): Instruction {
-    assert(p.type.kind === "ptr", "load: address must be a pointer");
-    assert(type.kind !== "void", "load: cannot load void");
-    return this.create("load", type, type, [p], { offset });
+    return this.typed("load", type, [p], { offset });
   }
   /** Stores `v` to `p + offset`. */
   store(v: Value, p: Value, offset = 0): Instruction {
-    assert(p.type.kind === "ptr", "store: address must be a pointer");
-    assert(v.type.kind !== "void", "store: cannot store void");
-    return this.create("store", voidType, v.type, [v, p], { offset });
+    return this.typed("store", v.type, [v, p], { offset });
   }
   /** Atomic add of `v` to `p + offset`; `fetch` returns the old value. */
   atomic(op: AtomicOpcode, p: Value, v: Value, offset = 0): Instruction {
-    assert(p.type.kind === "ptr", "atomic: address must be a pointer");
-    assert(v.type.kind === "int" && v.type.bits >= 32, "atomic: operand must be i32 or i64");
-    return this.create(op, op === "atomic.fetch_add" ? v.type : voidType, v.type, [p, v], { offset });
+    return this.typed(op, v.type, [p, v], { offset });
   }
   /**
    * Legacy packet load (eBPF LD_ABS/LD_IND): reads a `type` at packet byte
@@ -227,33 +222,35 @@ export class Builder {
    * with return value 0 when out of bounds. `ctx` must be the program's context.
    */
   pktLoad(type: IntType, ctx: Value, index: Value, offset = 0): Instruction {
-    assert(type.bits <= 32, "pktload: at most 4 bytes");
-    assert(index.type === i64, "pktload: index must be i64");
-    return this.create("pktload", type, type, [ctx, index], { offset });
+    return this.typed("pktload", type, [ctx, index], { offset });
   }
   /** A stack slot of `size` bytes. */
   alloca(size: number, align = 8): Instruction {
     assert(size > 0 && Number.isInteger(size), "alloca: size must be a positive integer");
-    const t = ptrType("stack");
-    return this.create("alloca", t, t, [], { size, align });
+    return this.typed("alloca", ptrType("stack"), [], { size, align });
   }
 
   // ---- calls and maps ----
 
   /** Calls eBPF helper `helper` (its kernel id). */
   callHelper(helper: number, args: readonly Value[], returnType: Type = i64): Instruction {
-    assert(args.length <= 5, "call: eBPF helpers take at most 5 arguments");
-    return this.create("call", returnType, returnType, args, { helper });
+    assert(args.length <= MAX_CALL_ARGS, `call: eBPF helpers take at most ${MAX_CALL_ARGS} arguments`);
+    return this.typed("call", returnType, args, { helper });
   }
   /** Calls function `callee` of the module. */
   callFunction(callee: string, args: readonly Value[], returnType: Type = i64): Instruction {
-    assert(args.length <= 5, "call: eBPF functions take at most 5 arguments");
-    return this.create("call", returnType, returnType, args, { callee });
+    assert(args.length <= MAX_CALL_ARGS, `call: eBPF functions take at most ${MAX_CALL_ARGS} arguments`);
+    return this.typed("call", returnType, args, { callee });
   }
   /** The address of map `name` (an `ld_imm64` with a map relocation). */
   mapRef(name: string): Instruction {
     const t: PtrType = ptrType("map");
-    return this.create("mapref", t, t, [], { map: name });
+    return this.typed("mapref", t, [], { map: name });
+  }
+
+  /** The value of CO-RE relocation `name` of the module (an i64 the loader may rewrite). */
+  coreValue(name: string): Instruction {
+    return this.create("coreval", i64, i64, [], { core: name });
   }
 
   // ---- SSA and control flow ----
@@ -274,7 +271,8 @@ export class Builder {
     return this.insert(inst);
   }
   condBr(cond: Value, ifTrue: BasicBlock, ifFalse: BasicBlock): Instruction {
-    assert(isInt(cond.type), "condbr: condition must be an integer");
+    const errors = signatureErrors("condbr", voidType, cond.type, [cond], () => printValue(cond));
+    assert(errors.length === 0, () => `condbr: ${errors.join("; ")}`);
     const inst = this.fn.createInstruction("condbr", voidType, cond.type, [cond]);
     inst.targets.push(ifTrue, ifFalse);
     return this.insert(inst);
@@ -285,13 +283,6 @@ export class Builder {
   unreachable(): Instruction {
     return this.create("unreachable", voidType, voidType);
   }
-}
-
-function sameKind(a: Type, b: Type): boolean {
-  return a === b || (a.kind === "ptr" && b.kind === "ptr");
-}
-function sameInt(op: string, a: Value, b: Value): void {
-  assert(isInt(a.type) && a.type === b.type, () => `${op}: operands must be integers of the same type`);
 }
 
 /** Convenience: the opcode table entry is pure and side-effect free. */

@@ -286,7 +286,7 @@ export function removeUnreachableBlocks(fn: Function): number {
   const deadSet = new Set(dead);
   const kept = fn.blocks.filter((b) => !deadSet.has(b));
   fn.blocks.length = 0;
-  fn.blocks.push(...kept);
+  for (const bb of kept) fn.blocks.push(bb); // not push(...kept): huge functions overflow the stack
   for (const bb of dead) bb.parent = undefined;
   return dead.length;
 }

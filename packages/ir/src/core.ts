@@ -23,6 +23,21 @@ export interface Use {
   readonly index: number;
 }
 
+/**
+ * The users-list entry of one operand slot. It knows its position in the value's `uses`
+ * array, so removing it is O(1) (swap with the last entry) instead of a scan of the list:
+ * a value with a million users (a packet length, the constant 0) is no longer a
+ * quadratic hazard. The order of a users list is therefore not insertion order.
+ */
+class UseEntry implements Use {
+  constructor(
+    readonly user: Instruction,
+    public index: number,
+    /** Position in the value's `uses` array. */
+    public pos: number,
+  ) {}
+}
+
 /** Anything an operand can refer to: a constant, a parameter, or an instruction result. */
 export abstract class Value {
   abstract readonly kind: "constant" | "param" | "instruction";
@@ -47,21 +62,20 @@ export abstract class Value {
     }
   }
 
-  /** @internal */
-  addUse(user: Instruction, index: number): void {
-    this.uses.push({ user, index });
+  /** @internal Appends `u` to the users list. */
+  attachUse(u: UseEntry): void {
+    u.pos = this.uses.length;
+    this.uses.push(u);
   }
-  /** @internal */
-  removeUse(user: Instruction, index: number): void {
-    const uses = this.uses;
-    for (let i = uses.length - 1; i >= 0; i--) {
-      const u = uses[i]!;
-      if (u.user === user && u.index === index) {
-        uses.splice(i, 1);
-        return;
-      }
+  /** @internal Removes `u` from the users list in O(1). */
+  detachUse(u: UseEntry): void {
+    const uses = this.uses as UseEntry[];
+    if (uses[u.pos] !== u) throw new InternalError(`users list of %${this.id} lacks (%${u.user.id}, ${u.index})`);
+    const last = uses.pop()!;
+    if (last !== u) {
+      uses[u.pos] = last;
+      last.pos = u.pos;
     }
-    throw new InternalError(`users list of %${this.id} lacks (%${user.id}, ${index})`);
   }
 }
 
@@ -104,12 +118,16 @@ export interface InstructionAttrs {
   callee?: string;
   /** Map name for mapref. */
   map?: string;
+  /** CO-RE relocation name for coreval. */
+  core?: string;
 }
 
 /** An instruction; also the value of its result (`type` is void when there is none). */
 export class Instruction extends Value {
   readonly kind = "instruction" as const;
   readonly operands: Value[] = [];
+  /** The users-list entry of each operand slot. */
+  private readonly operandUses: UseEntry[] = [];
   /** Branch targets (br: 1, condbr: 2 — true then false). */
   readonly targets: BasicBlock[] = [];
   /** Phi only: `incoming[i]` is the predecessor that operand i flows in from. */
@@ -124,6 +142,7 @@ export class Instruction extends Value {
   helper: number | undefined;
   callee: string | undefined;
   map: string | undefined;
+  core: string | undefined;
   /**
    * Where in the source this instruction comes from. Front ends set it through
    * `Builder.loc`; an instruction linked into a block without one inherits the
@@ -152,6 +171,7 @@ export class Instruction extends Value {
     this.helper = attrs.helper;
     this.callee = attrs.callee;
     this.map = attrs.map;
+    this.core = attrs.core;
   }
 
   get info(): OpInfo {
@@ -179,32 +199,36 @@ export class Instruction extends Value {
     const old = this.operands[i];
     assert(old !== undefined, `setOperand: %${this.id} has no operand ${i}`);
     if (old === v) return;
-    old.removeUse(this, i);
+    const u = this.operandUses[i]!;
+    old.detachUse(u);
     this.operands[i] = v;
-    v.addUse(this, i);
+    v.attachUse(u);
   }
 
   /** Appends an operand (calls, phis, ret). */
   appendOperand(v: Value): void {
-    const i = this.operands.length;
+    const u = new UseEntry(this, this.operands.length, 0);
     this.operands.push(v);
-    v.addUse(this, i);
+    this.operandUses.push(u);
+    v.attachUse(u);
   }
 
-  /** Removes operand `i`, renumbering the uses of later operands. O(operands + their uses). */
+  /** Removes operand `i`, renumbering the uses of later operands. O(operands). */
   removeOperand(i: number): void {
     const n = this.operands.length;
     assert(i >= 0 && i < n, `removeOperand: %${this.id} has no operand ${i}`);
-    for (let k = i; k < n; k++) this.operands[k]!.removeUse(this, k);
+    this.operands[i]!.detachUse(this.operandUses[i]!);
     this.operands.splice(i, 1);
-    for (let k = i; k < n - 1; k++) this.operands[k]!.addUse(this, k);
+    this.operandUses.splice(i, 1);
+    for (let k = i; k < n - 1; k++) this.operandUses[k]!.index = k;
     if (this.opcode === "phi") this.incoming.splice(i, 1);
   }
 
   /** Drops every operand reference (so that mutually dependent dead code can be erased). */
   dropOperands(): void {
-    for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.removeUse(this, k);
+    for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.detachUse(this.operandUses[k]!);
     this.operands.length = 0;
+    this.operandUses.length = 0;
     this.incoming.length = 0;
   }
 
@@ -395,10 +419,20 @@ export interface ProgramInfo {
   type: string;
 }
 
-/** A function: parameters and blocks (the first block is the entry). */
+/**
+ * A function: parameters and blocks (the first block is the entry).
+ *
+ * The block list is settled lazily: {@link removeBlock} and {@link createBlock} with
+ * `after` only record the change, and the next read of {@link blocks} applies every
+ * recorded change in one O(blocks) pass. A pass that removes or inserts thousands of
+ * blocks therefore costs O(blocks) in list maintenance, not O(blocks²) of `splice`.
+ */
 export class Function {
   readonly params: Param[] = [];
-  readonly blocks: BasicBlock[] = [];
+  private readonly blockList: BasicBlock[] = [];
+  /** Blocks created with `after`, per anchor block, in creation order (not yet in `blockList`). */
+  private pendingAfter: Map<BasicBlock, BasicBlock[]> | undefined;
+  private blocksDirty = false;
   program: ProgramInfo | undefined;
   private nextValueId = 0;
   private nextBlockId = 0;
@@ -412,8 +446,34 @@ export class Function {
     paramTypes.forEach((t, i) => this.params.push(new Param(this.newValueId(), t, i)));
   }
 
+  /** The blocks in layout order (the entry first). Reading it applies pending block insertions and removals. */
+  get blocks(): BasicBlock[] {
+    if (this.blocksDirty) this.settleBlocks();
+    return this.blockList;
+  }
+
+  private settleBlocks(): void {
+    this.blocksDirty = false;
+    const old = this.blockList.slice();
+    const pending = this.pendingAfter;
+    this.pendingAfter = undefined;
+    const list = this.blockList;
+    list.length = 0;
+    // An explicit stack: blocks inserted after a block, the latest first (as repeated
+    // `splice(i + 1, 0, bb)` would place them), then recursively what was inserted after those.
+    const stack: BasicBlock[] = [];
+    for (let k = old.length - 1; k >= 0; k--) stack.push(old[k]!);
+    while (stack.length > 0) {
+      const bb = stack.pop()!;
+      if (bb.parent === this) list.push(bb);
+      const after = pending?.get(bb);
+      if (after) for (const x of after) stack.push(x);
+    }
+  }
+
   get entry(): BasicBlock {
-    const bb = this.blocks[0];
+    // Never settles: the entry is never removed and nothing is inserted before it.
+    const bb = this.blockList[0];
     if (!bb) throw new InternalError(`function ${this.name} has no blocks`);
     return bb;
   }
@@ -461,10 +521,15 @@ export class Function {
     } else id = this.nextBlockId++;
     const bb = new BasicBlock(id, this);
     if (options.after) {
-      const i = this.blocks.indexOf(options.after);
-      assert(i >= 0, "createBlock: `after` is not in this function");
-      this.blocks.splice(i + 1, 0, bb);
-    } else this.blocks.push(bb);
+      assert(options.after.parent === this, "createBlock: `after` is not in this function");
+      this.pendingAfter ??= new Map();
+      const list = this.pendingAfter.get(options.after);
+      if (list) list.push(bb);
+      else this.pendingAfter.set(options.after, [bb]);
+      this.blocksDirty = true;
+    } else if (this.blocksDirty) {
+      this.blocks.push(bb);
+    } else this.blockList.push(bb);
     return bb;
   }
 
@@ -495,8 +560,8 @@ export class Function {
       if (i.uses.length > 0) throw new InternalError(`removeBlock: %${i.id} in @bb${bb.id} is used elsewhere`);
       i.unlink();
     }
-    this.blocks.splice(this.blocks.indexOf(bb), 1);
     bb.parent = undefined;
+    this.blocksDirty = true;
   }
 
   /** All instructions in block order. */

@@ -5,8 +5,10 @@
  * @packageDocumentation
  */
 export * from "./errors.js";
+export * from "./timing.js";
 export * from "./types.js";
 export * from "./opcodes.js";
+export * from "./typing.js";
 export * from "./core.js";
 export * from "./module.js";
 export * from "./ctypes.js";

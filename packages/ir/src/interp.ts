@@ -19,7 +19,7 @@ import { MapState } from "./interp/maps.js";
 import type { CtxPointerKind } from "./interp/memory.js";
 import { CTX_PLACEHOLDER, InterpError, InterpPointer, MemoryObject, type InterpValue } from "./interp/values.js";
 
-export { evalBinary, evalCast, evalCompare, evalUnary } from "./interp/arith.js";
+export { evalBinary, evalCast, evalCompare, evalSelect, evalUnary, log2Exact, shiftAmount } from "./interp/arith.js";
 export { BUILTIN_HELPERS, type HelperFn, type InterpContext } from "./interp/helpers.js";
 export { MapInstance, MapState, type MapBytes } from "./interp/maps.js";
 export type { CtxPointerKind } from "./interp/memory.js";

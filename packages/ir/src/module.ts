@@ -1,7 +1,7 @@
 /**
  * The module: functions, maps, named struct types with C layout, and the license.
  */
-import { MAP_TYPE_NAMES, type MapTypeName } from "@luabpf/platform";
+import { MAP_TYPE_NAMES, type CoreReloKindName, type MapTypeName } from "@luabpf/platform";
 import { assert, InternalError } from "./errors.js";
 import { Function } from "./core.js";
 import type { IntType, Type } from "./types.js";
@@ -97,11 +97,38 @@ export interface MapDecl {
   valueType?: CType;
 }
 
+/** One step of a CO-RE access path: a member name (found as C finds it, through anonymous members) or an array index. */
+export type CoreAccessStep = string | number;
+
+/**
+ * A CO-RE relocation (compile once, run everywhere): a value computed from kernel types —
+ * a field's byte offset, size, existence or signedness, a type's size or existence, an
+ * enumerator's value — that the loader recomputes against the target kernel's BTF and
+ * writes into the instruction that materialises it (`coreval`). The object carries the
+ * type as the program saw it (only the members it accessed) and the access path.
+ */
+export interface CoreRelocation {
+  /** Referenced by `coreval @name`. */
+  readonly name: string;
+  readonly kind: CoreReloKindName;
+  /**
+   * The root type: the struct or union an access starts from (field kinds), any named
+   * type (type kinds), or an enum (enum kinds).
+   */
+  readonly type: CType;
+  /** Field kinds: the members and elements from the root; enum kinds: `[enumerator]`; type kinds: empty. */
+  readonly path: readonly CoreAccessStep[];
+  /** The value for `type` as compiled (the instruction holds it until relocated). */
+  readonly value: bigint;
+}
+
 /** A compilation unit: what becomes one ELF object. */
 export class Module {
   readonly functions: Function[] = [];
   readonly maps: MapDecl[] = [];
   readonly structs: StructType[] = [];
+  /** CO-RE relocations, referenced by `coreval` instructions by name. */
+  readonly coreRelocations: CoreRelocation[] = [];
   license = "GPL";
   /**
    * The text of the source files the module was compiled from, by the file name its
@@ -128,6 +155,25 @@ export class Module {
   }
   getMap(name: string): MapDecl | undefined {
     return this.maps.find((m) => m.name === name);
+  }
+
+  /**
+   * Declares a CO-RE relocation, reusing an equal one (same kind, type object, path and
+   * value); returns it. Names are `core0`, `core1`, ... unless given.
+   */
+  addCoreRelocation(r: Omit<CoreRelocation, "name"> & { name?: string }): CoreRelocation {
+    const same = this.coreRelocations.find(
+      (x) => x.kind === r.kind && x.type === r.type && x.value === r.value && x.path.length === r.path.length && x.path.every((s, i) => s === r.path[i]),
+    );
+    if (same && (r.name === undefined || r.name === same.name)) return same;
+    const name = r.name ?? `core${this.coreRelocations.length}`;
+    if (this.getCoreRelocation(name)) throw new InternalError(`duplicate CO-RE relocation ${name}`);
+    const decl: CoreRelocation = { name, kind: r.kind, type: r.type, path: [...r.path], value: r.value };
+    this.coreRelocations.push(decl);
+    return decl;
+  }
+  getCoreRelocation(name: string): CoreRelocation | undefined {
+    return this.coreRelocations.find((r) => r.name === name);
   }
 
   /** Registers a named struct type. */

@@ -30,11 +30,44 @@ export type OpShape =
   | "alloca" // %r = alloca size, align     no operands        result ptr.stack
   | "call" // [%r =] call T helper N (args) / call T @f(args)
   | "mapref" // %r = mapref @name           no operands        result ptr.map
+  | "coreval" // %r = coreval @name         no operands        result i64 (a CO-RE relocated constant)
   | "phi" // %r = phi T [v, @bb], ...
   | "br" // br @bb
   | "condbr" // condbr c, @t, @f            operand (any int)
   | "ret" // ret [v]
   | "unreachable";
+
+/**
+ * What an instruction's type parameter `T` may be: an integer (`int`; `int16+` at least
+ * 16 bits, `int32+` at least 32, `int32-` at most 32), a pointer, any non-void type
+ * (`value`), anything (`any`: calls may return void), or one fixed type (`ptr.stack`).
+ */
+export type ParamRule = "int" | "int16+" | "int32+" | "int32-" | "ptr" | "value" | "any" | "void" | "ptr.stack" | "ptr.map";
+
+/**
+ * What an operand position accepts, relative to `T`: `T` (a value assignable to `T`: `T`
+ * itself, or any pointer when `T` is the untagged `ptr`), `=T` (exactly `T`), `~T` (`T`, or
+ * any pointer when `T` is a pointer: compares across regions), any integer, any pointer,
+ * any integer or pointer (`scalar`), or one fixed type (`i64`).
+ */
+export type OperandRule = "T" | "=T" | "~T" | "int" | "ptr" | "scalar" | "i64";
+
+/** The result type: `T`, the target of a cast (`to`), or a fixed type. */
+export type ResultRule = "T" | "to" | "i64" | "void" | "ptr.stack" | "ptr.map";
+
+/** The type rules of an opcode (see typing.ts, which every reader goes through). */
+export interface Signature {
+  readonly param: ParamRule;
+  /** One rule per operand position, or `{ each }` for every operand of a variadic opcode. */
+  readonly operands: readonly OperandRule[] | { readonly each: OperandRule };
+  readonly result: ResultRule;
+  /** Casts: the result is strictly wider (`widen`) or narrower (`narrow`) than `T`. */
+  readonly cast?: "widen" | "narrow";
+  /** The verifier's message when `T` breaks `param` (`{T}` stands for `T`). */
+  readonly paramError?: string;
+  /** How the verifier names an operand position it reports (default: by rule). */
+  readonly what?: readonly (string | undefined)[];
+}
 
 export interface OpInfo {
   /** Fixed operand count, or "variadic" (call, phi). */
@@ -64,17 +97,29 @@ export interface OpInfo {
   /** Must be kept even if its result is unused (stores, calls, packet loads that may abort). */
   readonly sideEffects: boolean;
   readonly terminator: boolean;
+  /** Type rules: the signature column (QBE's `argcls`), read through typing.ts. */
+  readonly sig: Signature;
 }
 
+const sig = (param: ParamRule, operands: Signature["operands"], result: ResultRule, extra: Partial<Signature> = {}): Signature =>
+  Object.freeze({ param, operands, result, ...extra });
+const INT_PARAM = "type parameter {T} is not an integer type";
+const BINARY_SIG = sig("int", ["=T", "=T"], "T", { paramError: INT_PARAM });
+const UNARY_SIG = sig("int", ["=T"], "T", { paramError: INT_PARAM });
+const CAST_SIG = (cast: "widen" | "narrow") => sig("int", ["=T"], "to", { cast });
+const COMPARE_SIG = sig("value", ["~T", "~T"], "i64", { paramError: "compare of void operands" });
+const ATOMIC_SIG = (result: ResultRule) => sig("int32+", ["ptr", "=T"], result, { paramError: "atomic operations work on i32 or i64, not {T}" });
+const TERMINATOR_SIG = (operands: Signature["operands"]) => sig("any", operands, "void");
+
 const pureArith = { pure: true, foldable: true, memory: "none", sideEffects: false, terminator: false } as const;
-const bin = (commutative: boolean) => ({ ...pureArith, operands: 2, shape: "binary", commutative }) as const;
-const un = { ...pureArith, operands: 1, shape: "unary", commutative: false } as const;
-const cast = { ...pureArith, operands: 1, shape: "cast", commutative: false } as const;
-const cmp = (commutative: boolean) => ({ ...pureArith, operands: 2, shape: "compare", commutative }) as const;
-const term = (shape: OpShape, operands: number | "variadic") =>
-  ({ operands, shape, pure: false, commutative: false, foldable: false, memory: "none", sideEffects: true, terminator: true }) as const;
-const effect = (shape: OpShape, operands: number | "variadic", memory: MemoryEffect) =>
-  ({ operands, shape, pure: false, commutative: false, foldable: false, memory, sideEffects: true, terminator: false }) as const;
+const bin = (commutative: boolean) => ({ ...pureArith, operands: 2, shape: "binary", commutative, sig: BINARY_SIG }) as const;
+const un = { ...pureArith, operands: 1, shape: "unary", commutative: false, sig: UNARY_SIG } as const;
+const cast = (dir: "widen" | "narrow") => ({ ...pureArith, operands: 1, shape: "cast", commutative: false, sig: CAST_SIG(dir) }) as const;
+const cmp = (commutative: boolean) => ({ ...pureArith, operands: 2, shape: "compare", commutative, sig: COMPARE_SIG }) as const;
+const term = (shape: OpShape, operands: number | "variadic", signature: Signature) =>
+  ({ operands, shape, pure: false, commutative: false, foldable: false, memory: "none", sideEffects: true, terminator: true, sig: signature }) as const;
+const effect = (shape: OpShape, operands: number | "variadic", memory: MemoryEffect, signature: Signature) =>
+  ({ operands, shape, pure: false, commutative: false, foldable: false, memory, sideEffects: true, terminator: false, sig: signature }) as const;
 
 export const OPCODES = {
   // Integer arithmetic; division and remainder follow eBPF: x/0 = 0, x%0 = x,
@@ -95,10 +140,10 @@ export const OPCODES = {
   neg: un,
   not: un,
   /** Reverses the bytes of a T-sized value (T = i16, i32 or i64). */
-  bswap: un,
-  zext: cast,
-  sext: cast,
-  trunc: cast,
+  bswap: { ...un, sig: sig("int16+", ["=T"], "T", { paramError: "bswap needs i16, i32 or i64, not {T}" }) },
+  zext: cast("widen"),
+  sext: cast("widen"),
+  trunc: cast("narrow"),
   eq: cmp(true),
   ne: cmp(true),
   ult: cmp(false),
@@ -109,22 +154,28 @@ export const OPCODES = {
   sle: cmp(false),
   sgt: cmp(false),
   sge: cmp(false),
-  select: { ...pureArith, operands: 3, shape: "select", commutative: false },
-  ptradd: { ...pureArith, operands: 2, shape: "ptradd", commutative: false, foldable: false },
-  copy: { ...pureArith, operands: 1, shape: "copy", commutative: false, foldable: false },
-  load: { operands: 1, shape: "load", pure: false, commutative: false, foldable: false, memory: "read", sideEffects: false, terminator: false },
-  store: effect("store", 2, "write"),
-  "atomic.add": effect("atomic", 2, "readwrite"),
-  "atomic.fetch_add": effect("atomic", 2, "readwrite"),
-  pktload: effect("pktload", 2, "read"),
-  alloca: { operands: 0, shape: "alloca", pure: false, commutative: false, foldable: false, memory: "none", sideEffects: false, terminator: false },
-  call: effect("call", "variadic", "readwrite"),
-  mapref: { ...pureArith, operands: 0, shape: "mapref", commutative: false, foldable: false },
-  phi: { operands: "variadic", shape: "phi", pure: false, commutative: false, foldable: false, memory: "none", sideEffects: false, terminator: false },
-  br: term("br", 0),
-  condbr: term("condbr", 1),
-  ret: term("ret", "variadic"),
-  unreachable: term("unreachable", 0),
+  select: { ...pureArith, operands: 3, shape: "select", commutative: false, sig: sig("value", ["int", "T", "T"], "T", { paramError: "select of void values" }) },
+  ptradd: { ...pureArith, operands: 2, shape: "ptradd", commutative: false, foldable: false, sig: sig("ptr", ["=T", "i64"], "T", { paramError: "ptradd type {T} is not a pointer type" }) },
+  copy: { ...pureArith, operands: 1, shape: "copy", commutative: false, foldable: false, sig: sig("value", ["T"], "T", { paramError: "copy of void" }) },
+  load: { operands: 1, shape: "load", pure: false, commutative: false, foldable: false, memory: "read", sideEffects: false, terminator: false, sig: sig("value", ["ptr"], "T", { paramError: "load of void" }) },
+  store: effect("store", 2, "write", sig("value", ["T", "ptr"], "void", { paramError: "store of void" })),
+  "atomic.add": effect("atomic", 2, "readwrite", ATOMIC_SIG("void")),
+  "atomic.fetch_add": effect("atomic", 2, "readwrite", ATOMIC_SIG("T")),
+  pktload: effect("pktload", 2, "read", sig("int32-", ["ptr", "i64"], "T", { paramError: "pktload reads at most 4 bytes, not {T}", what: ["the context pointer"] })),
+  alloca: { operands: 0, shape: "alloca", pure: false, commutative: false, foldable: false, memory: "none", sideEffects: false, terminator: false, sig: sig("any", [], "ptr.stack") },
+  call: effect("call", "variadic", "readwrite", sig("any", { each: "scalar" }, "T")),
+  mapref: { ...pureArith, operands: 0, shape: "mapref", commutative: false, foldable: false, sig: sig("any", [], "ptr.map") },
+  /**
+   * A constant the loader may rewrite for the target kernel (a CO-RE relocation of the
+   * module): pure, but never folded — its value is known only at load time.
+   */
+  coreval: { ...pureArith, operands: 0, shape: "coreval", commutative: false, foldable: false, sig: sig("any", [], "i64") },
+  phi: { operands: "variadic", shape: "phi", pure: false, commutative: false, foldable: false, memory: "none", sideEffects: false, terminator: false, sig: sig("value", { each: "T" }, "T", { paramError: "phi of void" }) },
+  br: term("br", 0, TERMINATOR_SIG([])),
+  condbr: term("condbr", 1, TERMINATOR_SIG(["int"])),
+  // ret: T is the function's return type; its operand (at most one) must be assignable to it.
+  ret: term("ret", "variadic", TERMINATOR_SIG({ each: "T" })),
+  unreachable: term("unreachable", 0, TERMINATOR_SIG([])),
 } as const satisfies Record<string, OpInfo>;
 
 export type Opcode = keyof typeof OPCODES;

@@ -19,10 +19,13 @@
  */
 import { BasicBlock, Function, type Instruction, type InstructionAttrs, type Value } from "./core.js";
 import { CompileError, type SourceLocation } from "./errors.js";
-import { arrayOf, defineStruct, MAP_KINDS, Module, type DataType, type MapKind, type StructType } from "./module.js";
-import { isOpcode, OPCODES, type Opcode, type OpShape } from "./opcodes.js";
+import { arrayOf, defineStruct, MAP_KINDS, Module, type CoreAccessStep, type DataType, type MapKind, type StructType } from "./module.js";
+import { C_INTS, C_VOID, cTypedefOf, type CType } from "./ctypes.js";
+import { CoreReloKind, type CoreReloKindName } from "@luabpf/platform";
+import { isOpcode, OPCODES, type Opcode } from "./opcodes.js";
 import { constantTypeAt, printName } from "./print.js";
 import { bitsOf, i64, isInt, parseType, ptrType, typeToString, voidType, type Type } from "./types.js";
+import { acceptsOperand, describeOperandRule, operandRule, resultPresence, resultTypeOf } from "./typing.js";
 
 /** Options of {@link parseModule} and {@link parseFunction}. */
 export interface ParseOptions {
@@ -194,6 +197,7 @@ interface SynInst {
   readonly incoming: SynBlockRef[];
   readonly attrs: InstructionAttrs;
   readonly mapTok: Token | undefined;
+  readonly coreTok: Token | undefined;
   readonly calleeTok: Token | undefined;
 }
 
@@ -201,87 +205,6 @@ interface SynBlock {
   readonly id: number;
   readonly tok: Token;
   readonly insts: SynInst[];
-}
-
-/** Shapes whose instructions always, never, or optionally produce a value. */
-function resultRule(shape: OpShape): "required" | "none" | "optional" {
-  switch (shape) {
-    case "store":
-    case "br":
-    case "condbr":
-    case "ret":
-    case "unreachable":
-      return "none";
-    case "atomic":
-    case "call":
-      return "optional";
-    default:
-      return "required";
-  }
-}
-
-/** What an operand position accepts (opcodes.ts); `undefined` when any scalar will do. */
-type OperandRule = { kind: "exact"; type: Type } | { kind: "int" } | { kind: "ptr" } | { kind: "scalar" };
-
-function operandRule(shape: OpShape, T: Type, i: number): OperandRule {
-  const exact = { kind: "exact", type: T } as const;
-  switch (shape) {
-    case "binary":
-    case "unary":
-    case "cast":
-    case "copy":
-    case "phi":
-    case "ret":
-      return exact;
-    case "compare":
-      return T.kind === "ptr" ? { kind: "ptr" } : exact;
-    case "select":
-      return i === 0 ? { kind: "int" } : exact;
-    case "condbr":
-      return { kind: "int" };
-    case "ptradd":
-      return i === 0 ? exact : { kind: "exact", type: i64 };
-    case "pktload":
-      return i === 0 ? { kind: "ptr" } : { kind: "exact", type: i64 };
-    case "load":
-      return { kind: "ptr" };
-    case "store":
-      return i === 0 ? exact : { kind: "ptr" };
-    case "atomic":
-      return i === 0 ? { kind: "ptr" } : exact;
-    case "call":
-    case "alloca":
-    case "mapref":
-    case "br":
-    case "unreachable":
-      return { kind: "scalar" };
-  }
-}
-
-function accepts(rule: OperandRule, t: Type): boolean {
-  switch (rule.kind) {
-    case "exact":
-      return t === rule.type;
-    case "int":
-      return t.kind === "int";
-    case "ptr":
-      return t.kind === "ptr";
-    case "scalar":
-      return t.kind !== "void";
-  }
-}
-
-function describeRule(rule: OperandRule): string {
-  switch (rule.kind) {
-    case "exact":
-      return `type ${typeToString(rule.type)}`;
-    case "int":
-      return "an integer type";
-    case "ptr":
-      return "a pointer type";
-    case "scalar":
-      return "an integer or pointer type";
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -297,6 +220,7 @@ class Parser {
   /** References to check once the whole module is known. */
   readonly mapRefs: PendingRef[] = [];
   readonly calleeRefs: PendingRef[] = [];
+  readonly coreRefs: PendingRef[] = [];
   private sawLicense = false;
 
   constructor(
@@ -393,8 +317,9 @@ class Parser {
       if (t.kind === "ident" && t.text === "license") this.license();
       else if (t.kind === "ident" && t.text === "struct") this.struct();
       else if (t.kind === "ident" && t.text === "map") this.map();
+      else if (t.kind === "ident" && t.text === "core") this.core();
       else if (t.kind === "ident" && t.text === "func") this.func();
-      else this.fail(t, `expected \`license\`, \`struct\`, \`map\` or \`func\`, found ${describe(t)}`);
+      else this.fail(t, `expected \`license\`, \`struct\`, \`map\`, \`core\` or \`func\`, found ${describe(t)}`);
     }
   }
 
@@ -479,6 +404,43 @@ class Parser {
     const flags = this.integer("flags");
     this.expectEndOfLine();
     this.module.addMap({ name: nameTok.text, kind: kindTok.text as MapKind, key, value, maxEntries, flags });
+  }
+
+  /**
+   * `core @name : KIND, type "struct x", access a.b[2], value N`. The C type is known here
+   * only by its spelling: a struct, union or enum becomes an incomplete type of that tag,
+   * any other name a typedef of void (enough to print, verify and interpret the module;
+   * generating code needs the complete type, which only the front end has).
+   */
+  private core(): void {
+    this.next();
+    const nameTok = this.name("a CO-RE relocation name");
+    if (this.module.getCoreRelocation(nameTok.text)) this.fail(nameTok, `duplicate definition of CO-RE relocation ${describe(nameTok)}`);
+    this.expectPunct(":");
+    const kindTok = this.expectKind("ident", "a CO-RE relocation kind");
+    if (!Object.hasOwn(CoreReloKind, kindTok.text)) {
+      this.fail(kindTok, `unknown CO-RE relocation kind \`${kindTok.text}\` (expected one of ${Object.keys(CoreReloKind).join(", ")})`);
+    }
+    this.expectPunct(",");
+    this.expectKeyword("type");
+    const typeTok = this.expectKind("string", "a C type name in quotes");
+    const type = placeholderCType(typeTok.text);
+    if (!type) this.fail(typeTok, `expected a C type name such as "struct task_struct", found ${describe(typeTok)}`);
+    this.expectPunct(",");
+    const path: CoreAccessStep[] = [];
+    if (this.isKeyword("access")) {
+      this.next();
+      const pathTok = this.expectKind("string", "an access path in quotes");
+      const steps = parseCorePath(pathTok.text);
+      if (!steps) this.fail(pathTok, `expected an access path such as "real_parent.comm[2]", found ${describe(pathTok)}`);
+      path.push(...steps);
+      this.expectPunct(",");
+    }
+    this.expectKeyword("value");
+    const valueTok = this.expectKind("int", "the compiled value");
+    const value = intValue(valueTok.text);
+    this.expectEndOfLine();
+    this.module.addCoreRelocation({ name: nameTok.text, kind: kindTok.text as CoreReloKindName, type, path, value });
   }
 
   // ---- functions ----
@@ -582,9 +544,10 @@ class Parser {
     this.next();
     const opcode = opTok.text;
     const shape = OPCODES[opcode].shape;
-    const rule = resultRule(shape);
-    if (rule === "required" && !result) this.fail(opTok, `\`${opcode}\` produces a value: write \`%N = ${opcode} ...\``);
-    if (rule === "none" && result) this.fail(result.tok, `\`${opcode}\` produces no value and cannot be assigned to ${describe(result.tok)}`);
+    const presence = resultPresence(opcode);
+    const needsResult = (): never => this.fail(opTok, `\`${opcode}\` produces a value: write \`%N = ${opcode} ...\``);
+    if (presence === "required" && !result) needsResult();
+    if (presence === "none" && result) this.fail(result.tok, `\`${opcode}\` produces no value and cannot be assigned to ${describe(result.tok)}`);
 
     let typeParam: Type = voidType;
     let toType: Type | undefined;
@@ -593,6 +556,7 @@ class Parser {
     const incoming: SynBlockRef[] = [];
     const attrs: InstructionAttrs = {};
     let mapTok: Token | undefined;
+    let coreTok: Token | undefined;
     let calleeTok: Token | undefined;
     const operandList = (n: number): void => {
       for (let i = 0; i < n; i++) {
@@ -667,6 +631,11 @@ class Parser {
         mapTok = this.name("a map name");
         attrs.map = mapTok.text;
         break;
+      case "coreval":
+        typeParam = i64;
+        coreTok = this.name("a CO-RE relocation name");
+        attrs.core = coreTok.text;
+        break;
       case "phi":
         typeParam = this.type();
         if (this.isPunct("[")) {
@@ -705,10 +674,11 @@ class Parser {
       case "unreachable":
         break;
     }
-    if (result && rule === "optional" && typeParam.kind === "void") {
-      this.fail(result.tok, `\`${opcode}\` of type void produces no value and cannot be assigned to ${describe(result.tok)}`);
+    if (presence === "by-type") {
+      if (result && typeParam.kind === "void") this.fail(result.tok, `\`${opcode}\` of type void produces no value and cannot be assigned to ${describe(result.tok)}`);
+      if (!result && typeParam.kind !== "void") needsResult();
     }
-    return { opcode, opTok, result, typeParam, toType, operands, targets, incoming, attrs, mapTok, calleeTok };
+    return { opcode, opTok, result, typeParam, toType, operands, targets, incoming, attrs, mapTok, coreTok, calleeTok };
   }
 }
 
@@ -755,23 +725,7 @@ class FunctionBuilder {
   }
 
   private resultType(si: SynInst): Type {
-    switch (OPCODES[si.opcode].shape) {
-      case "cast":
-        return si.toType!;
-      case "compare":
-        return i64;
-      case "atomic":
-      case "call":
-        return si.result ? si.typeParam : voidType;
-      case "store":
-      case "br":
-      case "condbr":
-      case "ret":
-      case "unreachable":
-        return voidType;
-      default:
-        return si.typeParam;
-    }
+    return resultTypeOf(si.opcode, si.typeParam, si.toType);
   }
 
   private block(ref: SynBlockRef): BasicBlock {
@@ -784,17 +738,18 @@ class FunctionBuilder {
     const shape = OPCODES[si.opcode].shape;
     const T = this.typeParam(si);
     si.operands.forEach((o, i) => {
-      const rule = operandRule(shape, T, i);
-      const v = this.operand(o, constantTypeAt(shape, T, i));
-      if (!accepts(rule, v.type)) {
+      const rule = operandRule(si.opcode, i) ?? "scalar";
+      const v = this.operand(o, constantTypeAt(si.opcode, T, i));
+      if (!acceptsOperand(rule, T, v.type)) {
         const what = o.kind === "value" ? `%${o.id}` : "constant";
-        this.p.fail(o.tok, `type mismatch: operand ${i + 1} of \`${si.opcode}\` must have ${describeRule(rule)}, but ${what} has type ${typeToString(v.type)}`);
+        this.p.fail(o.tok, `type mismatch: operand ${i + 1} of \`${si.opcode}\` must have ${describeOperandRule(rule, T)}, but ${what} has type ${typeToString(v.type)}`);
       }
       if (shape === "phi") inst.addIncoming(v, this.block(si.incoming[i]!));
       else inst.appendOperand(v);
     });
     if (shape === "condbr") inst.typeParam = inst.operand(0).type;
     if (si.mapTok) this.p.mapRefs.push({ name: si.mapTok.text, tok: si.mapTok });
+    if (si.coreTok) this.p.coreRefs.push({ name: si.coreTok.text, tok: si.coreTok });
     if (si.calleeTok) this.p.calleeRefs.push({ name: si.calleeTok.text, tok: si.calleeTok });
   }
 
@@ -821,6 +776,7 @@ function run(text: string, options: ParseOptions | undefined, checkReferences: b
   if (checkReferences) {
     for (const r of p.mapRefs) if (!p.module.getMap(r.name)) p.fail(r.tok, `undefined map ${printName(r.name)}`);
     for (const r of p.calleeRefs) if (!p.module.getFunction(r.name)) p.fail(r.tok, `call to undefined function ${printName(r.name)}`);
+    for (const r of p.coreRefs) if (!p.module.getCoreRelocation(r.name)) p.fail(r.tok, `undefined CO-RE relocation ${printName(r.name)}`);
   }
   return p.module;
 }
@@ -849,4 +805,35 @@ export function parseFunction(text: string, options?: ParseOptions): Function {
     });
   }
   return m.functions[0]!;
+}
+
+/** Parses a C-like access path (`a.b[2].c`, `[1]`) into steps; undefined when malformed. */
+function parseCorePath(text: string): CoreAccessStep[] | undefined {
+  const steps: CoreAccessStep[] = [];
+  let at = 0;
+  while (at < text.length) {
+    const index = /^\[(\d+)\]/.exec(text.slice(at));
+    if (index) {
+      steps.push(Number(index[1]));
+      at += index[0].length;
+      continue;
+    }
+    const member = (steps.length === 0 ? /^([A-Za-z_][A-Za-z0-9_]*)/ : /^\.([A-Za-z_][A-Za-z0-9_]*)/).exec(text.slice(at));
+    if (!member) return undefined;
+    steps.push(member[1]!);
+    at += member[0].length;
+  }
+  return steps.length > 0 ? steps : undefined;
+}
+
+/** The C type a CO-RE relocation names in IR text, known only by its spelling. */
+function placeholderCType(spelling: string): CType | undefined {
+  const m = /^(struct|union|enum)\s+([A-Za-z_][A-Za-z0-9_]*)$/.exec(spelling.trim());
+  if (m) {
+    if (m[1] === "enum") return { kind: "enum", tag: m[2], underlying: C_INTS.int, values: undefined };
+    return { kind: m[1] as "struct" | "union", tag: m[2], members: undefined, size: 0, align: 1, constants: new Map() };
+  }
+  if (Object.hasOwn(C_INTS, spelling)) return C_INTS[spelling as keyof typeof C_INTS];
+  if (spelling === "struct" || spelling === "union" || spelling === "enum") return undefined;
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(spelling) ? cTypedefOf(spelling, C_VOID) : undefined;
 }

@@ -15,46 +15,20 @@
  * size of the output.
  */
 import { isConstant, type BasicBlock, type Function, type Instruction, type Value } from "./core.js";
-import type { DataType, MapDecl, Module, StructType } from "./module.js";
-import { OPCODES, type OpShape } from "./opcodes.js";
-import { i64, ptr, typeToString, type Type } from "./types.js";
+import { describeCType } from "./ctypes.js";
+import type { CoreAccessStep, CoreRelocation, DataType, MapDecl, Module, StructType } from "./module.js";
+import { OPCODES, type Opcode } from "./opcodes.js";
+import { typeToString, type Type } from "./types.js";
+import { impliedConstantType } from "./typing.js";
 
 /**
  * The type a constant operand has when its type is not written: the rule of operand
- * `index` of an instruction of shape `shape` with type parameter `typeParam` (see the
- * operand type rules in opcodes.ts). Pointer positions imply the untagged `ptr`, integer
- * conditions and call arguments imply `i64`.
+ * `index` of opcode `op` with type parameter `typeParam` (the signature column of the
+ * opcode table, typing.ts). Pointer positions imply the untagged `ptr`, integer conditions
+ * and call arguments imply `i64`.
  */
-export function constantTypeAt(shape: OpShape, typeParam: Type, index: number): Type {
-  switch (shape) {
-    case "binary":
-    case "unary":
-    case "cast":
-    case "compare":
-    case "copy":
-    case "phi":
-    case "ret":
-      return typeParam;
-    case "select":
-      return index === 0 ? i64 : typeParam;
-    case "ptradd":
-      return index === 0 ? typeParam : i64;
-    case "load":
-      return ptr;
-    case "store":
-      return index === 0 ? typeParam : ptr;
-    case "atomic":
-      return index === 0 ? ptr : typeParam;
-    case "pktload":
-      return index === 0 ? ptr : i64;
-    case "call":
-    case "condbr":
-    case "alloca":
-    case "mapref":
-    case "br":
-    case "unreachable":
-      return i64;
-  }
+export function constantTypeAt(op: Opcode, typeParam: Type, index: number): Type {
+  return impliedConstantType(op, typeParam, index);
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.]*$/;
@@ -87,7 +61,7 @@ export function printInstruction(inst: Instruction): string {
   const shape = OPCODES[inst.opcode].shape;
   const T = typeToString(inst.typeParam);
   const opc = inst.opcode;
-  const op = (i: number): string => printOperand(inst.operands[i], constantTypeAt(shape, inst.typeParam, i));
+  const op = (i: number): string => printOperand(inst.operands[i], constantTypeAt(opc, inst.typeParam, i));
   const ops = (n: number): string => Array.from({ length: n }, (_, i) => op(i)).join(", ");
   let body: string;
   switch (shape) {
@@ -124,6 +98,9 @@ export function printInstruction(inst: Instruction): string {
     }
     case "mapref":
       body = `${opc} ${printName(inst.map)}`;
+      break;
+    case "coreval":
+      body = `${opc} ${printName(inst.core)}`;
       break;
     case "phi": {
       const n = Math.max(inst.operands.length, inst.incoming.length);
@@ -203,7 +180,17 @@ function printMap(m: MapDecl, defined: ReadonlySet<StructType>): string {
   );
 }
 
-/** A whole module: license, structs, maps, then functions, separated by blank lines. */
+/** A CO-RE access path as C writes it: `real_parent.tgid`, `comm[3]`. */
+export function printCorePath(path: readonly CoreAccessStep[]): string {
+  return path.map((step, i) => (typeof step === "number" ? `[${step}]` : i === 0 ? step : `.${step}`)).join("");
+}
+
+function printCoreRelocation(r: CoreRelocation): string {
+  const path = r.path.length > 0 ? `, access ${JSON.stringify(printCorePath(r.path))}` : "";
+  return `core ${printName(r.name)} : ${r.kind}, type ${JSON.stringify(describeCType(r.type))}${path}, value ${r.value}`;
+}
+
+/** A whole module: license, structs, maps, CO-RE relocations, then functions, separated by blank lines. */
 export function printModule(m: Module): string {
   let s = `license ${JSON.stringify(m.license)}\n`;
   const defined = new Set<StructType>();
@@ -217,6 +204,10 @@ export function printModule(m: Module): string {
   if (m.maps.length > 0) {
     s += "\n";
     for (const map of m.maps) s += printMap(map, defined) + "\n";
+  }
+  if (m.coreRelocations.length > 0) {
+    s += "\n";
+    for (const r of m.coreRelocations) s += printCoreRelocation(r) + "\n";
   }
   for (const fn of m.functions) s += "\n" + printFunction(fn);
   return s;

@@ -16,13 +16,15 @@
  * also by `ssa-dominance`). Cost: O(instructions + operands + edges) plus the dominator
  * tree.
  */
+import { MAX_CALL_ARGS } from "@luabpf/platform";
 import { DominatorTree } from "./analysis/dominators.js";
 import { BasicBlock, Function, Instruction, type Value } from "./core.js";
 import { InternalError } from "./errors.js";
 import type { Module } from "./module.js";
 import { OPCODES } from "./opcodes.js";
 import { printBlockRef, printFunctionHeader, printInstruction, printValue } from "./print.js";
-import { i64, typeToString, voidType, type Type } from "./types.js";
+import { typeToString, type Type } from "./types.js";
+import { assignable, signatureErrors } from "./typing.js";
 
 /** One verifier finding. */
 export interface VerifierError {
@@ -49,7 +51,13 @@ export interface VerifierCheck {
 /** Guard against cyclic instruction lists: no real block is this long. */
 const MAX_BLOCK_LENGTH = 10_000_000;
 
-/** State shared by the checks of one function: snapshots, lazily built analyses, the error list. */
+/**
+ * State shared by the checks of one function: snapshots, lazily built analyses, the error list.
+ *
+ * The walked instructions are also kept as one flat array (`insts`, with `instBlocks` and
+ * `ordinals` at the same index) so that checks loop over arrays instead of generators and
+ * maps: the verifier runs before every code generation, on million-instruction functions too.
+ */
 export class VerifyContext {
   readonly errors: VerifierError[] = [];
   /** The distinct blocks of `fn.blocks`, in order (a block listed twice is a `block-parent` error). */
@@ -61,11 +69,14 @@ export class VerifyContext {
    * block whose list holds them (which is what counts when `inst.block` is wrong).
    */
   readonly linked = new Map<Instruction, BasicBlock>();
+  /** Every walked instruction in layout order, with its block and its position in the block. */
+  readonly insts: Instruction[] = [];
+  readonly instBlocks: BasicBlock[] = [];
+  readonly ordinals: number[] = [];
   /** Blocks in `fn.blocks` (the membership test for branch targets and phi incoming blocks). */
   readonly blockSet: Set<BasicBlock>;
   private readonly check: string[] = [];
   private dtCache: DominatorTree | undefined;
-  private ordinals: Map<Instruction, number> | undefined;
   private preds: Map<BasicBlock, BasicBlock[]> | undefined;
 
   constructor(
@@ -74,17 +85,23 @@ export class VerifyContext {
   ) {
     this.blockSet = new Set(fn.blocks);
     this.blocks = [...this.blockSet];
+    const linked = this.linked;
     this.blockInstructions = this.blocks.map((bb) => {
       const out: Instruction[] = [];
-      const seen = new Set<Instruction>();
-      for (let i = bb.first; i && !seen.has(i) && out.length < MAX_BLOCK_LENGTH; i = i.next) {
-        seen.add(i);
+      // Cycle guard: an instruction already walked in this block ends the walk.
+      for (let i = bb.first; i && linked.get(i) !== bb && out.length < MAX_BLOCK_LENGTH; i = i.next) {
+        linked.set(i, bb);
         out.push(i);
       }
       return out;
     });
     this.blockInstructions.forEach((list, k) => {
-      for (const i of list) this.linked.set(i, this.blocks[k]!);
+      const bb = this.blocks[k]!;
+      for (let n = 0; n < list.length; n++) {
+        this.insts.push(list[n]!);
+        this.instBlocks.push(bb);
+        this.ordinals.push(n);
+      }
     });
   }
 
@@ -100,8 +117,7 @@ export class VerifyContext {
 
   /** Every walked instruction with its block, in layout order. */
   *instructions(): IterableIterator<[Instruction, BasicBlock]> {
-    const blocks = this.blocks;
-    for (let k = 0; k < blocks.length; k++) for (const i of this.blockInstructions[k]!) yield [i, blocks[k]!];
+    for (let k = 0; k < this.insts.length; k++) yield [this.insts[k]!, this.instBlocks[k]!];
   }
 
   /** The dominator tree (computed from the terminators on first use). */
@@ -109,13 +125,11 @@ export class VerifyContext {
     return (this.dtCache ??= DominatorTree.compute(this.fn));
   }
 
-  /** Position of a linked instruction within its block. */
+  /** Position of a linked instruction within its block (its last listing), or -1. */
   ordinal(inst: Instruction): number {
-    if (!this.ordinals) {
-      this.ordinals = new Map();
-      for (const list of this.blockInstructions) list.forEach((i, k) => this.ordinals!.set(i, k));
-    }
-    return this.ordinals.get(inst) ?? -1;
+    const bb = this.linked.get(inst);
+    if (!bb) return -1;
+    return this.blockInstructions[this.blocks.indexOf(bb)]!.lastIndexOf(inst);
   }
 
   /**
@@ -125,11 +139,13 @@ export class VerifyContext {
   recomputedPreds(bb: BasicBlock): BasicBlock[] {
     if (!this.preds) {
       this.preds = new Map();
-      for (const [inst, from] of this.instructions()) {
-        for (const t of inst.targets) {
+      for (let k = 0; k < this.insts.length; k++) {
+        const targets = this.insts[k]!.targets;
+        for (let j = 0; j < targets.length; j++) {
+          const t = targets[j]!;
           let list = this.preds.get(t);
           if (!list) this.preds.set(t, (list = []));
-          list.push(from);
+          list.push(this.instBlocks[k]!);
         }
       }
     }
@@ -169,13 +185,12 @@ const ref = (bb: BasicBlock): string => printBlockRef(bb);
 const ty = (t: Type): string => typeToString(t);
 const refs = (list: readonly BasicBlock[]): string => (list.length === 0 ? "none" : list.map(ref).join(", "));
 
-/** Can a value of type `from` flow into a slot of type `to`? Equal types, or any pointer into an untagged `ptr` slot. */
-function assignable(from: Type, to: Type): boolean {
-  return from === to || (from.kind === "ptr" && to.kind === "ptr" && to.region === undefined);
-}
-
 /** Multiset difference `a − b` over blocks, sorted by id for stable messages. */
 function multisetMinus(a: readonly BasicBlock[], b: readonly BasicBlock[]): BasicBlock[] {
+  // Fast paths for the usual one or two edges.
+  if (a.length === 0) return [];
+  if (a.length === 1 && b.includes(a[0]!)) return [];
+  if (a.length === 2 && b.length === 2 && ((a[0] === b[0] && a[1] === b[1]) || (a[0] === b[1] && a[1] === b[0]))) return [];
   const count = new Map<BasicBlock, number>();
   for (const x of b) count.set(x, (count.get(x) ?? 0) + 1);
   const out: BasicBlock[] = [];
@@ -202,16 +217,20 @@ const duplicateIds: VerifierCheck = {
       blocks.set(bb.id, bb);
       if (bb.id < 0 || bb.id >= fn.blockIdBound) cx.errorAtBlock(bb, `block id ${bb.id} is outside [0, ${fn.blockIdBound})`);
     }
-    const values = new Map<number, Value>();
+    // By id: an array for ids inside the bound, a map for the others (errors anyway).
+    const values: (Value | undefined)[] = new Array(fn.valueIdBound);
+    const outside = new Map<number, Value>();
     const visit = (v: Value): void => {
-      const other = values.get(v.id);
+      const inside = v.id >= 0 && v.id < fn.valueIdBound;
+      const other = inside ? values[v.id] : outside.get(v.id);
       if (other && other !== v) cx.errorAtValue(v, `value id %${v.id} is used by two values (${other.kind} and ${v.kind})`);
-      values.set(v.id, v);
-      if (v.id < 0 || v.id >= fn.valueIdBound) cx.errorAtValue(v, `value id %${v.id} is outside [0, ${fn.valueIdBound})`);
+      if (inside) values[v.id] = v;
+      else outside.set(v.id, v);
+      if (!inside) cx.errorAtValue(v, `value id %${v.id} is outside [0, ${fn.valueIdBound})`);
     };
     for (const p of fn.params) visit(p);
     for (const c of fn.allConstants()) visit(c);
-    for (const [inst] of cx.instructions()) visit(inst);
+    for (const inst of cx.insts) visit(inst);
   },
 };
 
@@ -297,7 +316,7 @@ const branchTargets: VerifierCheck = {
   name: "branch-targets",
   description: "branch targets are blocks of this function",
   run(cx) {
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       inst.targets.forEach((t, k) => {
         if (!cx.blockSet.has(t)) cx.errorAt(inst, `target ${k} ${ref(t)} is not a block of this function`);
       });
@@ -312,12 +331,12 @@ const operandCounts: VerifierCheck = {
   name: "operand-count",
   description: "operand, target and incoming counts follow the opcode table",
   run(cx) {
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       const info = OPCODES[inst.opcode];
       const n = inst.operands.length;
       if (typeof info.operands === "number") {
         if (n !== info.operands) cx.errorAt(inst, `${inst.opcode} takes ${info.operands} operand(s), has ${n}`);
-      } else if (inst.opcode === "call" && n > 5) cx.errorAt(inst, `call has ${n} arguments (eBPF allows at most 5)`);
+      } else if (inst.opcode === "call" && n > MAX_CALL_ARGS) cx.errorAt(inst, `call has ${n} arguments (eBPF allows at most ${MAX_CALL_ARGS})`);
       if (inst.opcode === "ret" && n > 1) cx.errorAt(inst, `ret takes at most one operand, has ${n}`);
       const targets = inst.opcode === "br" ? 1 : inst.opcode === "condbr" ? 2 : 0;
       if (inst.targets.length !== targets) cx.errorAt(inst, `${inst.opcode} takes ${targets} target(s), has ${inst.targets.length}`);
@@ -327,126 +346,28 @@ const operandCounts: VerifierCheck = {
   },
 };
 
-/** Type rules of one instruction; returns messages (operand-count problems are left to `operand-count`). */
+/**
+ * Type rules of one instruction (the opcode table's signature column, through typing.ts);
+ * returns messages (operand-count problems are left to `operand-count`). `ret` checks its
+ * value against the function's return type itself, to say which function.
+ */
 function typeErrors(inst: Instruction, fn: Function): string[] {
-  const out: string[] = [];
-  const T = inst.typeParam;
   const ops = inst.operands;
-  const info = OPCODES[inst.opcode];
-  const expectResult = (t: Type): void => {
-    if (inst.type !== t) out.push(`result type is ${ty(inst.type)}, expected ${ty(t)}`);
-  };
-  const expectOperand = (i: number, ok: (t: Type) => boolean, what: string): void => {
-    const v = ops[i];
-    if (v && !ok(v.type)) out.push(`operand ${i} (${printValue(v)}) has type ${ty(v.type)}, expected ${what}`);
-  };
-  const isT = (t: Type): boolean => assignable(t, T);
-  const isInt = (t: Type): boolean => t.kind === "int";
-  const isPtr = (t: Type): boolean => t.kind === "ptr";
-  switch (info.shape) {
-    case "binary":
-    case "unary":
-      if (T.kind !== "int") out.push(`type parameter ${ty(T)} is not an integer type`);
-      if (inst.opcode === "bswap" && T.kind === "int" && T.bits < 16) out.push(`bswap needs i16, i32 or i64, not ${ty(T)}`);
-      expectResult(T);
-      for (let i = 0; i < ops.length; i++) expectOperand(i, (t) => t === T, ty(T));
-      break;
-    case "cast": {
-      const to = inst.type;
-      if (T.kind !== "int" || to.kind !== "int") out.push(`${inst.opcode} casts between integer types, not ${ty(T)} to ${ty(to)}`);
-      else if (inst.opcode === "trunc" ? to.bits >= T.bits : to.bits <= T.bits)
-        out.push(`${inst.opcode} from ${ty(T)} to ${ty(to)} is not a ${inst.opcode === "trunc" ? "narrowing" : "widening"}`);
-      expectOperand(0, (t) => t === T, ty(T));
-      break;
-    }
-    case "compare":
-      if (T.kind === "void") out.push("compare of void operands");
-      expectResult(i64);
-      for (let i = 0; i < ops.length; i++) expectOperand(i, (t) => t === T || (isPtr(t) && isPtr(T)), ty(T));
-      break;
-    case "select":
-      if (T.kind === "void") out.push("select of void values");
-      expectResult(T);
-      expectOperand(0, isInt, "an integer condition");
-      expectOperand(1, isT, ty(T));
-      expectOperand(2, isT, ty(T));
-      break;
-    case "ptradd":
-      if (T.kind !== "ptr") out.push(`ptradd type ${ty(T)} is not a pointer type`);
-      expectResult(T);
-      expectOperand(0, (t) => t === T, ty(T));
-      expectOperand(1, (t) => t === i64, "i64");
-      break;
-    case "copy":
-      if (T.kind === "void") out.push("copy of void");
-      expectResult(T);
-      expectOperand(0, isT, ty(T));
-      break;
-    case "load":
-      if (T.kind === "void") out.push("load of void");
-      expectResult(T);
-      expectOperand(0, isPtr, "a pointer address");
-      break;
-    case "store":
-      if (T.kind === "void") out.push("store of void");
-      expectResult(voidType);
-      expectOperand(0, isT, ty(T));
-      expectOperand(1, isPtr, "a pointer address");
-      break;
-    case "atomic":
-      if (T.kind !== "int" || T.bits < 32) out.push(`atomic operations work on i32 or i64, not ${ty(T)}`);
-      if (inst.opcode === "atomic.fetch_add") expectResult(T);
-      else if (inst.type.kind !== "void") out.push(`${inst.opcode} has no result, but its type is ${ty(inst.type)}`);
-      expectOperand(0, isPtr, "a pointer address");
-      expectOperand(1, (t) => t === T, ty(T));
-      break;
-    case "pktload":
-      if (T.kind !== "int" || T.bits > 32) out.push(`pktload reads at most 4 bytes, not ${ty(T)}`);
-      expectResult(T);
-      expectOperand(0, isPtr, "the context pointer");
-      expectOperand(1, (t) => t === i64, "i64");
-      break;
-    case "alloca":
-    case "mapref": {
-      const region = info.shape === "alloca" ? "stack" : "map";
-      if (inst.type.kind !== "ptr" || inst.type.region !== region) out.push(`result type is ${ty(inst.type)}, expected ptr.${region}`);
-      break;
-    }
-    case "call":
-      expectResult(T);
-      for (let i = 0; i < ops.length; i++) expectOperand(i, (t) => t.kind !== "void", "a scalar argument");
-      break;
-    case "phi":
-      if (T.kind === "void") out.push("phi of void");
-      expectResult(T);
-      for (let i = 0; i < ops.length; i++) expectOperand(i, isT, ty(T));
-      break;
-    case "br":
-    case "unreachable":
-      expectResult(voidType);
-      break;
-    case "condbr":
-      expectResult(voidType);
-      expectOperand(0, isInt, "an integer condition");
-      break;
-    case "ret": {
-      expectResult(voidType);
-      const v = ops[0];
-      if (fn.returnType.kind === "void") {
-        if (v) out.push(`void function ${fn.name} returns a value`);
-      } else if (!v) out.push(`function ${fn.name} returns ${ty(fn.returnType)}, but ret has no value`);
-      else if (!assignable(v.type, fn.returnType)) out.push(`returned value ${printValue(v)} has type ${ty(v.type)}, function returns ${ty(fn.returnType)}`);
-      break;
-    }
-  }
+  if (inst.opcode !== "ret") return signatureErrors(inst.opcode, inst.type, inst.typeParam, ops, (i) => printValue(ops[i]!));
+  const out = signatureErrors("ret", inst.type, inst.typeParam, [], () => "");
+  const v = ops[0];
+  if (fn.returnType.kind === "void") {
+    if (v) out.push(`void function ${fn.name} returns a value`);
+  } else if (!v) out.push(`function ${fn.name} returns ${ty(fn.returnType)}, but ret has no value`);
+  else if (!assignable(v.type, fn.returnType)) out.push(`returned value ${printValue(v)} has type ${ty(v.type)}, function returns ${ty(fn.returnType)}`);
   return out;
 }
 
 const types: VerifierCheck = {
   name: "types",
-  description: "operand and result types follow the rules of each opcode shape (opcodes.ts, builder.ts)",
+  description: "operand and result types follow the signature of each opcode (opcodes.ts `sig`, typing.ts)",
   run(cx) {
-    for (const [inst] of cx.instructions()) for (const m of typeErrors(inst, cx.fn)) cx.errorAt(inst, m);
+    for (const inst of cx.insts) for (const m of typeErrors(inst, cx.fn)) cx.errorAt(inst, m);
   },
 };
 
@@ -454,7 +375,7 @@ const attributes: VerifierCheck = {
   name: "attributes",
   description: "opcode attributes: alloca size and alignment, offsets, call targets, map names",
   run(cx) {
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       const shape = OPCODES[inst.opcode].shape;
       if (shape === "alloca") {
         if (!(Number.isInteger(inst.size) && inst.size > 0)) cx.errorAt(inst, `alloca size ${inst.size} is not a positive integer`);
@@ -470,18 +391,22 @@ const attributes: VerifierCheck = {
         if (hasCallee && inst.callee === "") cx.errorAt(inst, `callee name is empty`);
       }
       if (shape === "mapref" && !inst.map) cx.errorAt(inst, `mapref has no map name`);
+      if (shape === "coreval" && !inst.core) cx.errorAt(inst, `coreval has no CO-RE relocation name`);
     }
   },
 };
 
 const symbols: VerifierCheck = {
   name: "symbols",
-  description: "(with a module) maprefs name declared maps; callees are module functions with matching arity",
+  description: "(with a module) maprefs name declared maps, corevals declared CO-RE relocations; callees are module functions with matching arity",
   run(cx) {
     const m = cx.module;
     if (!m) return;
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       if (inst.opcode === "mapref" && inst.map && !m.getMap(inst.map)) cx.errorAt(inst, `map @${inst.map} is not declared in the module`);
+      if (inst.opcode === "coreval" && inst.core && !m.getCoreRelocation(inst.core)) {
+        cx.errorAt(inst, `CO-RE relocation @${inst.core} is not declared in the module`);
+      }
       if (inst.opcode === "call" && inst.callee) {
         const callee = m.getFunction(inst.callee);
         if (!callee) cx.errorAt(inst, `callee @${inst.callee} is not a function of the module`);
@@ -502,7 +427,7 @@ const foreignValues: VerifierCheck = {
     const fn = cx.fn;
     const params = new Set<Value>(fn.params);
     const constants = new Set<Value>(fn.allConstants());
-    for (const [inst] of cx.instructions()) {
+    for (const inst of cx.insts) {
       inst.operands.forEach((v, k) => {
         switch (v.kind) {
           case "param":
@@ -531,41 +456,52 @@ const users: VerifierCheck = {
   run(cx) {
     const fn = cx.fn;
     // Values whose users lists are checked: this function's values and every operand.
-    const values = new Set<Value>([...fn.params, ...fn.allConstants()]);
-    for (const [inst] of cx.instructions()) {
-      values.add(inst);
-      for (const v of inst.operands) values.add(v);
+    // Operand slots are numbered flatly: instruction k's slots start at base[k].
+    const own = new Set<Value>(fn.params);
+    for (const c of fn.allConstants()) own.add(c);
+    const isOwn = (v: Value): boolean => (v.kind === "instruction" ? cx.linked.has(v as Instruction) : own.has(v));
+    const values: Value[] = [...own];
+    const instIndex = new Map<Instruction, number>();
+    const base = new Int32Array(cx.insts.length + 1);
+    for (let k = 0; k < cx.insts.length; k++) {
+      const inst = cx.insts[k]!;
+      if (!instIndex.has(inst)) values.push(inst);
+      instIndex.set(inst, k);
+      base[k + 1] = base[k]! + inst.operands.length;
     }
-    const ownValues = new Set<Value>([...fn.params, ...fn.allConstants(), ...cx.linked.keys()]);
-    const found = new Map<Instruction, Uint8Array>();
-    for (const [inst] of cx.instructions()) found.set(inst, new Uint8Array(inst.operands.length));
+    const foreign = new Set<Value>();
+    for (const inst of cx.insts) for (const v of inst.operands) if (!isOwn(v)) foreign.add(v);
+    for (const v of foreign) values.push(v);
+    const found = new Uint8Array(base[cx.insts.length]!);
     for (const v of values) {
-      const own = ownValues.has(v);
+      const ownValue = isOwn(v);
       for (const u of v.uses) {
-        const slots = found.get(u.user);
-        if (!slots) {
+        const k = instIndex.get(u.user);
+        if (k === undefined) {
           // A user outside this function: stale when the value is ours (the user was erased,
           // unlinked or belongs elsewhere); foreign values may have users in their own function.
-          if (own && u.user.operands[u.index] === v)
+          if (ownValue && u.user.operands[u.index] === v)
             cx.errorAtValue(v, `users list of ${printValue(v)} holds (%${u.user.id}, ${u.index}), an instruction not linked into this function`);
-          else if (own) cx.errorAtValue(v, `users list of ${printValue(v)} holds a stale entry (%${u.user.id}, ${u.index})`);
+          else if (ownValue) cx.errorAtValue(v, `users list of ${printValue(v)} holds a stale entry (%${u.user.id}, ${u.index})`);
           continue;
         }
         if (u.user.operands[u.index] !== v) {
           cx.errorAtValue(v, `users list of ${printValue(v)} holds a stale entry (%${u.user.id}, ${u.index})`);
           continue;
         }
-        if (slots[u.index]) {
+        const slot = base[k]! + u.index;
+        if (found[slot]) {
           cx.errorAtValue(v, `users list of ${printValue(v)} holds (%${u.user.id}, ${u.index}) twice`);
           continue;
         }
-        slots[u.index] = 1;
+        found[slot] = 1;
       }
     }
-    for (const [inst, slots] of found) {
-      slots.forEach((ok, k) => {
-        if (!ok) cx.errorAt(inst, `users list of ${printValue(inst.operands[k]!)} lacks the entry for operand ${k} of %${inst.id}`);
-      });
+    // An instruction listed twice (a block-parent error) is checked once, at its last listing.
+    for (const [inst, k] of instIndex) {
+      for (let j = 0; j < inst.operands.length; j++) {
+        if (!found[base[k]! + j]) cx.errorAt(inst, `users list of ${printValue(inst.operands[j]!)} lacks the entry for operand ${j} of %${inst.id}`);
+      }
     }
   },
 };
@@ -592,8 +528,10 @@ const phiIncoming: VerifierCheck = {
   name: "phi-incoming",
   description: "each phi's incoming blocks equal the block's predecessors as a multiset",
   run(cx) {
-    for (const [inst, bb] of cx.instructions()) {
+    for (let n = 0; n < cx.insts.length; n++) {
+      const inst = cx.insts[n]!;
       if (!inst.isPhi) continue;
+      const bb = cx.instBlocks[n]!;
       const expected = cx.recomputedPreds(bb);
       const missing = multisetMinus(expected, inst.incoming);
       const extra = multisetMinus(inst.incoming, expected);
@@ -613,25 +551,35 @@ const ssaDominance: VerifierCheck = {
   description: "every use is dominated by its definition (phi uses at the end of the incoming block; unreachable uses are not checked)",
   run(cx) {
     const dt = cx.dominators;
-    for (const [user, bb] of cx.instructions()) {
-      user.operands.forEach((v, k) => {
-        if (v.kind !== "instruction") return;
+    // Position of each instruction in the block that lists it last (as `linked` says).
+    const ordinal = new Map<Instruction, number>();
+    for (let n = 0; n < cx.insts.length; n++) {
+      const inst = cx.insts[n]!;
+      if (cx.linked.get(inst) === cx.instBlocks[n]) ordinal.set(inst, cx.ordinals[n]!);
+    }
+    for (let n = 0; n < cx.insts.length; n++) {
+      const user = cx.insts[n]!;
+      const bb = cx.instBlocks[n]!;
+      const operands = user.operands;
+      for (let k = 0; k < operands.length; k++) {
+        const v = operands[k]!;
+        if (v.kind !== "instruction") continue;
         const def = v as Instruction;
         const defBlock = cx.linked.get(def);
         // Foreign or unlinked definitions are `foreign-values` errors; definitions in
         // unreachable blocks used from reachable code are `unreachable-code` errors.
-        if (!cx.linked.has(def) || !defBlock || !cx.blockSet.has(defBlock) || !dt.isReachable(defBlock)) return;
+        if (!defBlock || !cx.blockSet.has(defBlock) || !dt.isReachable(defBlock)) continue;
         const at = useBlock(user, k, bb);
-        if (!at || !cx.blockSet.has(at) || !dt.isReachable(at)) return;
+        if (!at || !cx.blockSet.has(at) || !dt.isReachable(at)) continue;
         let ok: boolean;
         if (user.isPhi) ok = dt.dominates(defBlock, at);
-        else if (defBlock === at) ok = cx.ordinal(def) < cx.ordinal(user);
+        else if (defBlock === at) ok = ordinal.get(def)! < (ordinal.get(user) ?? -1);
         else ok = dt.strictlyDominates(defBlock, at);
         if (!ok) {
           const where = user.isPhi ? `at the end of ${ref(at)}` : `in ${ref(at)}`;
           cx.errorAt(user, `operand ${k} %${def.id} (defined in ${ref(defBlock)}) does not dominate its use ${where}`);
         }
-      });
+      }
     }
   },
 };
@@ -641,16 +589,19 @@ const unreachableCode: VerifierCheck = {
   description: "unreachable blocks may exist, but reachable code uses no value they define",
   run(cx) {
     const dt = cx.dominators;
-    for (const [user, bb] of cx.instructions()) {
-      user.operands.forEach((v, k) => {
-        if (v.kind !== "instruction") return;
+    for (let n = 0; n < cx.insts.length; n++) {
+      const user = cx.insts[n]!;
+      const operands = user.operands;
+      for (let k = 0; k < operands.length; k++) {
+        const v = operands[k]!;
+        if (v.kind !== "instruction") continue;
         const def = v as Instruction;
         const defBlock = cx.linked.get(def);
-        if (!cx.linked.has(def) || !defBlock || !cx.blockSet.has(defBlock) || dt.isReachable(defBlock)) return;
-        const at = useBlock(user, k, bb);
+        if (!defBlock || !cx.blockSet.has(defBlock) || dt.isReachable(defBlock)) continue;
+        const at = useBlock(user, k, cx.instBlocks[n]!);
         if (at && cx.blockSet.has(at) && dt.isReachable(at))
           cx.errorAt(user, `operand ${k} %${def.id} is defined in unreachable ${ref(defBlock)} but used in reachable ${ref(at)}`);
-      });
+      }
     }
   },
 };

@@ -11,7 +11,7 @@ import { parseModule } from "../src/parse.js";
 import { printFunction } from "../src/print.js";
 import { verifyFunction } from "../src/verify.js";
 import { interpret } from "../src/interp.js";
-import { addEdgePhis, arbCfg, arbValidCfg, br, cbr, cfg, ret } from "./random-cfg.js";
+import { addEdgePhis, arbCfg, arbValidCfg, br, cbr, cfg, ret } from "@luabpf/test-support";
 
 const ids = (list: readonly BasicBlock[]): number[] => list.map((b) => b.id);
 

@@ -103,7 +103,18 @@ export {
 } from "./attach.js";
 export { resolveInterface } from "./attach-net.js";
 export { resolveBinary } from "./attach-trace.js";
-export { Perf, openProbe, openTracepoint, perfEventOpen, probePmu, tracefsRoot, tracepointId, type ProbeSpec } from "./perf-event.js";
+export {
+  Perf,
+  openProbe,
+  openTracepoint,
+  perfEventOpen,
+  probePmu,
+  tracefsRoot,
+  tracepointId,
+  type PerfEventAttr,
+  type ProbePmu,
+  type ProbeSpec,
+} from "./perf-event.js";
 export { functionSymbols, symbolFileOffset, type HostSymbol } from "./host-elf.js";
 export { vmlinuxBtf, vmlinuxTypeId } from "./kernel-btf.js";
 export { RECORD_TAG_PREFIX, RECORD_VAR_PREFIX, findTypeByName, recordTypeOf } from "./object-btf.js";

@@ -36,6 +36,8 @@ import {
 export interface LoadObjectOptions {
   /** Verifier log level for every program (see ProgLoadOptions.logLevel). */
   logLevel?: number;
+  /** Receives each accepted program's verifier log (see ProgLoadOptions.onLog). */
+  onVerifierLog?: (program: string, log: string) => void;
   /**
    * Program types by program name, overriding inference from the section name; for sections
    * that follow no libbpf convention.
@@ -228,6 +230,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
           ...(kind.expectedAttachType === undefined ? {} : { expectedAttachType: kind.expectedAttachType }),
           ...(attachBtfId === undefined ? {} : { attachBtfId }),
           ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
+          ...(options.onVerifierLog ? { onLog: (log: string) => options.onVerifierLog!(program.name, log) } : {}),
         }),
       );
       fds.push(fd);

@@ -62,6 +62,7 @@ interface CpuRing {
   length: number;
   meta: BigUint64Array;
   data: Uint8Array;
+  view: DataView;
   dataSize: number;
 }
 
@@ -103,7 +104,16 @@ export class PerfBufferReader extends EventStream {
         const meta = new BigUint64Array(memory, 0, page / 8);
         const dataOffset = Number(meta[1040 / 8]) || page;
         const dataSize = Number(meta[1048 / 8]) || pages * page;
-        this.rings.push({ cpu, fd, address, length, meta, data: new Uint8Array(memory, dataOffset, dataSize), dataSize });
+        this.rings.push({
+          cpu,
+          fd,
+          address,
+          length,
+          meta,
+          data: new Uint8Array(memory, dataOffset, dataSize),
+          view: new DataView(memory, dataOffset, dataSize),
+          dataSize,
+        });
         ioctlInt(fd, Perf.IOC_ENABLE, 0, context);
         const key = new Uint8Array(4);
         new DataView(key.buffer).setUint32(0, cpu, true);
@@ -135,19 +145,31 @@ export class PerfBufferReader extends EventStream {
     const size = BigInt(ring.dataSize);
     while (tail < head) {
       const start = Number(tail % size);
-      const header = this.copy(ring, start, 8);
-      const view = new DataView(header.buffer);
-      const type = view.getUint32(0, true);
-      const recordSize = view.getUint16(6, true);
+      // Records are 8-byte aligned and the data size is a power of two, so a header never wraps.
+      const type = ring.view.getUint32(start, true);
+      const recordSize = ring.view.getUint16(start + 6, true);
       if (recordSize < 8) break; // malformed: stop rather than spin
-      const body = this.copy(ring, (start + 8) % ring.dataSize, recordSize - 8);
-      const bodyView = new DataView(body.buffer);
-      if (type === Perf.RECORD_SAMPLE && body.length >= 4) {
-        const rawSize = bodyView.getUint32(0, true);
-        out(ring.cpu, body.slice(4, 4 + rawSize));
-        count++;
-      } else if (type === Perf.RECORD_LOST && body.length >= 16) {
-        this.lost += Number(bodyView.getBigUint64(8, true));
+      const bodyStart = (start + 8) % ring.dataSize;
+      const bodyLength = recordSize - 8;
+      if (bodyStart + bodyLength <= ring.dataSize) {
+        // The common case: the record is contiguous; only the sample's bytes are copied.
+        if (type === Perf.RECORD_SAMPLE && bodyLength >= 4) {
+          const rawSize = ring.view.getUint32(bodyStart, true);
+          out(ring.cpu, ring.data.slice(bodyStart + 4, bodyStart + 4 + Math.min(rawSize, bodyLength - 4)));
+          count++;
+        } else if (type === Perf.RECORD_LOST && bodyLength >= 16) {
+          this.lost += Number(ring.view.getBigUint64(bodyStart + 8, true));
+        }
+      } else {
+        const body = this.copy(ring, bodyStart, bodyLength);
+        const bodyView = new DataView(body.buffer);
+        if (type === Perf.RECORD_SAMPLE && body.length >= 4) {
+          const rawSize = bodyView.getUint32(0, true);
+          out(ring.cpu, body.slice(4, 4 + rawSize));
+          count++;
+        } else if (type === Perf.RECORD_LOST && body.length >= 16) {
+          this.lost += Number(bodyView.getBigUint64(8, true));
+        }
       }
       tail += BigInt(recordSize);
       Atomics.store(ring.meta, 1032 / 8, tail);

@@ -184,6 +184,11 @@ export interface ProgLoadOptions {
   /** Initial verifier log buffer size in bytes (default 1 MiB); grown when the kernel asks. */
   logSize?: number;
   /**
+   * Receives the verifier's log of a program it accepted (with `logLevel` 4, its statistics:
+   * `processed N insns ...`, what `luabpf experiment` reports).
+   */
+  onLog?: (log: string) => void;
+  /**
    * The BTF type id of the kernel function or tracepoint a tracing program (fentry, fexit,
    * tp_btf) attaches to, in vmlinux BTF unless `attachBtfObjFd` names a module's BTF.
    */
@@ -229,7 +234,10 @@ export function progLoad(options: ProgLoadOptions): number {
     attr.writeUInt32LE(options.attachBtfId ?? 0, 108);
     attr.writeUInt32LE(options.attachBtfObjFd ?? 0, 112);
     const { ret, errno } = rawBpf(BpfCommand.PROG_LOAD, attr);
-    if (ret >= 0) return ret;
+    if (ret >= 0) {
+      options.onLog?.(decodeLog(log));
+      return ret;
+    }
     const trueSize = attr.readUInt32LE(140);
     if (errno === ENOSPC && attempt === 0 && logSize < MAX_LOG_SIZE) {
       logSize = Math.min(MAX_LOG_SIZE, Math.max(trueSize + 1, logSize * 4));
@@ -263,6 +271,11 @@ export interface TestRunOptions {
   repeat?: number;
   /** Capacity of the output packet buffer; default input length + 4096 (room for XDP/tc growth). */
   dataOutSize?: number;
+  /**
+   * Ask for the context back (default true when `ctxIn` is given). Raw tracepoint programs
+   * refuse any output buffer: run them with empty `data`, `repeat: 0` and `ctxOut: false`.
+   */
+  ctxOut?: boolean;
 }
 
 /** What {@link progTestRun} observed. */
@@ -280,9 +293,10 @@ export interface TestRunResult {
 /** BPF_PROG_TEST_RUN: runs a loaded program on `data` inside the kernel without attaching it. */
 export function progTestRun(fd: number, options: TestRunOptions): TestRunResult {
   const data = nativeCopy(options.data);
-  const dataOut = nativeBuffer(options.dataOutSize ?? options.data.byteLength + 4096);
+  // No data in, no data out: program types run on a context only refuse an output buffer.
+  const dataOut = nativeBuffer(options.data.byteLength === 0 ? 0 : (options.dataOutSize ?? options.data.byteLength + 4096));
   const ctxIn = options.ctxIn ? nativeCopy(options.ctxIn) : undefined;
-  const ctxOut = ctxIn ? nativeBuffer(ctxIn.byteLength) : undefined;
+  const ctxOut = ctxIn && options.ctxOut !== false ? nativeBuffer(ctxIn.byteLength) : undefined;
   const attr = nativeBuffer(80);
   attr.writeUInt32LE(fd, 0);
   attr.writeUInt32LE(data.byteLength, 8);
@@ -290,10 +304,12 @@ export function progTestRun(fd: number, options: TestRunOptions): TestRunResult 
   attr.writeBigUInt64LE(addressOf(data), 16);
   attr.writeBigUInt64LE(addressOf(dataOut), 24);
   attr.writeUInt32LE(options.repeat ?? 1, 32);
-  if (ctxIn && ctxOut) {
+  if (ctxIn) {
     attr.writeUInt32LE(ctxIn.byteLength, 40);
-    attr.writeUInt32LE(ctxOut.byteLength, 44);
     attr.writeBigUInt64LE(addressOf(ctxIn), 48);
+  }
+  if (ctxOut) {
+    attr.writeUInt32LE(ctxOut.byteLength, 44);
     attr.writeBigUInt64LE(addressOf(ctxOut), 56);
   }
   call(BpfCommand.PROG_TEST_RUN, attr);

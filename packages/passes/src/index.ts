@@ -41,6 +41,7 @@ export {
 } from "./pass-manager.js";
 export { PassRegistry, PipelineError, describeOptions } from "./registry.js";
 export { PassLoadError, loadPassModule, passFactoriesOf } from "./load.js";
+export { REFERENCE_BEGIN, REFERENCE_END, passReference } from "./reference.js";
 export { diffLines, unifiedDiff, type DiffLine } from "./util/diff.js";
 export { PIPELINES, defaultRegistry, parsePipeline, pipelineForLevel, type OptLevel } from "./pipelines.js";
 export { solveDataflow, type DataflowProblem, type DataflowResult, type Lattice } from "./dataflow.js";

@@ -48,6 +48,8 @@ export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   2: "sccp,instcombine,simplify-cfg,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
 };
 
+for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);
+
 /** Fresh pass objects for `-O<level>`. */
 export function pipelineForLevel(level: OptLevel, registry: PassRegistry = defaultRegistry): Pass[] {
   const text = PIPELINES[level];

@@ -1,9 +1,9 @@
 /**
- * The pass-name registry and the textual pipeline syntax (CLI `-passes=`, file-test
+ * The pass-name registry and the textual pipeline syntax (CLI `--passes`, file-test
  * headers). A pipeline is built — and validated — before anything runs:
  *
  *   pipeline := item ("," item)*
- *   item     := name [ "(" option ("," option)* ")" ]
+ *   item     := name [ "(" option ("," option)* ")" ]  |  alias   (O0, O1, O2: that level's pipeline)
  *   option   := key "=" value          value: true | false | integer | word
  *
  * e.g. `sccp,instcombine,dce(aggressive=false),simplify-cfg`. Options are checked by each
@@ -60,6 +60,18 @@ export class PassRegistry {
     return this;
   }
 
+  /** Pipeline items that stand for whole pipelines (`O2` → the -O2 pipeline). */
+  private readonly aliases = new Map<string, string>();
+
+  /**
+   * Makes `name` (e.g. `O2`) stand for the pipeline `text` inside pipeline text, so that
+   * `O2,licm` is the -O2 pipeline followed by licm.
+   */
+  defineAlias(name: string, text: string): this {
+    this.aliases.set(name, text);
+    return this;
+  }
+
   /** Where pass `name` comes from: its module for an external pass, undefined for a built-in one. */
   originOf(name: string): string | undefined {
     return this.origins.get(name);
@@ -82,6 +94,7 @@ export class PassRegistry {
       if (origin) r.registerExternal(origin, f);
       else r.register(f);
     }
+    for (const [name, text] of this.aliases) r.defineAlias(name, text);
     return r;
   }
 
@@ -91,6 +104,11 @@ export class PassRegistry {
     const passes: Pass[] = [];
     const items = splitItems(text, problems);
     for (const item of items) {
+      const alias = this.aliases.get(item.raw);
+      if (alias !== undefined) {
+        passes.push(...this.parse(alias));
+        continue;
+      }
       const syntax = itemSyntax.safeParse(item);
       if (!syntax.success) {
         problems.push(`'${item.raw}': ${syntax.error.issues.map((i) => i.message).join("; ")}`);

@@ -7,15 +7,21 @@
  * program and the message shows the IR before and after.
  *
  * LUABPF_PROPERTY_RUNS scales the number of programs (default below: ~3,500 in total).
+ * LUABPF_LOAD_PASS=./my-pass.js[,more.js] adds the passes those modules export (as
+ * `luabpf --load-pass` does): a researcher's pass gets the same 500 programs.
  */
 import fc from "fast-check";
 import { parseModule, printModule, type Module } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
-import { PassManager, PIPELINES, defaultRegistry, formatStatistics, type PipelineReport } from "../src/index.js";
+import { PassManager, PIPELINES, defaultRegistry, formatStatistics, loadPassModule, type PipelineReport } from "../src/index.js";
 import { buildProgram, inputArb, tapeArb, type ProgramInput } from "@luabpf/test-support";
 import { interpret, InterpError } from "./interp.js";
 
 const SCALE = Number(process.env.LUABPF_PROPERTY_RUNS ?? 1);
+
+/** The built-in passes plus those of LUABPF_LOAD_PASS (paths relative to the working directory). */
+const registry = defaultRegistry.clone();
+for (const path of (process.env.LUABPF_LOAD_PASS ?? "").split(",").filter(Boolean)) await loadPassModule(path, registry);
 
 interface Outcome {
   value: string;
@@ -37,7 +43,7 @@ function checkPipeline(pipeline: string, tape: number[], inputs: ProgramInput[])
   const original = buildProgram(tape);
   const before = inputs.map((i) => observe(original, i));
   const optimized = parseModule(printModule(original));
-  const report = new PassManager(defaultRegistry.parse(pipeline), { verify: true, checkAnalyses: true }).run(optimized);
+  const report = new PassManager(registry.parse(pipeline), { verify: true, checkAnalyses: true }).run(optimized);
   inputs.forEach((input, k) => {
     const after = observe(optimized, input);
     if (after.value !== before[k]!.value || after.maps !== before[k]!.maps) {
@@ -54,7 +60,7 @@ function checkPipeline(pipeline: string, tape: number[], inputs: ProgramInput[])
 const programs = fc.tuple(tapeArb, fc.array(inputArb, { minLength: 3, maxLength: 3 }));
 
 describe("differential: interpreter before and after", () => {
-  for (const pass of defaultRegistry.names()) {
+  for (const pass of registry.names()) {
     test(`pass ${pass}`, () => {
       fc.assert(fc.property(programs, ([tape, inputs]) => void checkPipeline(pass, tape, inputs)), { numRuns: Math.round(500 * SCALE) });
     });

@@ -6,6 +6,8 @@
  */
 import fc from "fast-check";
 import { isSpeculatable, parseModule, printModule, splitPredecessors, type Function } from "@luabpf/ir";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   AnalysisManager,
@@ -13,6 +15,7 @@ import {
   Preserved,
   defineFunctionPass,
   dominanceFrontierAnalysis,
+  formatStatistics,
   dominatorTreeAnalysis,
   licm,
   loopInfoAnalysis,
@@ -47,6 +50,7 @@ describe("loop-simplify", () => {
 });
 
 describe("licm", () => {
+  // doc:begin licm-property
   test("leaves no hoistable instruction in a loop, and hoists pure instructions and context loads", () => {
     const totals: Record<string, number> = {};
     fc.assert(
@@ -68,6 +72,18 @@ describe("licm", () => {
     expect(totals["loads-hoisted"]).toBeGreaterThan(0);
     expect(totals["preheaders-inserted"]).toBeGreaterThan(0);
   });
+  // doc:end licm-property
+
+  // doc:begin licm-run
+  test("licm runs without registration, with options, and counts what it did", () => {
+    const m = parseModule(readFileSync(join(import.meta.dirname, "files/licm.ir"), "utf8"));
+    const pm = new PassManager([licm({ loads: false })], { verify: true, checkAnalyses: true });
+    const report = pm.run(m);
+    expect(pm.toString()).toBe("licm(loads=false)");
+    expect(report.passes[0]!.stats).toEqual({ "preheaders-inserted": 1, "instructions-hoisted": 1, "instructions-added": 2, "blocks-added": 1 });
+    expect(formatStatistics(report)).toMatch(/^#0 licm\(loads=false\): 1 run\(s\), 1 changed, [\d.]+ ms\n/);
+  });
+  // doc:end licm-run
 
   const LOOP = `
 func @f(ptr.ctx %0, i64 %1) -> i64 {

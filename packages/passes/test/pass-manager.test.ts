@@ -19,6 +19,7 @@ import {
   formatStatistics,
   parsePipeline,
   pipelineForLevel,
+  PIPELINES,
   type FunctionPass,
 } from "../src/index.js";
 
@@ -62,6 +63,14 @@ describe("textual pipelines", () => {
     expect(e.problems[0]).toContain(`unknown pass 'dcee' (did you mean 'dce'?); valid passes: ${defaultRegistry.names().join(", ")}`);
     expect(defaultRegistry.names()).toEqual([...defaultRegistry.names()].sort());
     expect(e.problems[1]).toMatch(/unknown pass 'foo'/);
+  });
+  test("O0, O1 and O2 stand for the levels' pipelines inside pipeline text", () => {
+    const text = (t: string) => new PassManager(parsePipeline(t)).toString();
+    expect(text("O1,licm")).toBe(`${PIPELINES[1]},licm`);
+    expect(text("O0")).toBe("");
+    expect(text("sccp,O2")).toBe(`sccp,${PIPELINES[2]}`);
+    expect(new PassManager(defaultRegistry.clone().parse("O1")).toString()).toBe(PIPELINES[1]);
+    expect(() => parsePipeline("O3")).toThrow(/'O3': a pass name is lower-case/);
   });
   test("bad options are errors that list the valid options", () => {
     expect(() => parsePipeline("dce(agressive=false)")).toThrow(/valid options: aggressive: boolean = true/);

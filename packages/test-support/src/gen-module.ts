@@ -15,11 +15,11 @@
  */
 import fc from "fast-check";
 import {
-  arrayOf, Builder, defineStruct, i16, i32, i64, i8, MAP_KINDS, Module, OPCODE_NAMES, OPCODES, printModule, ptr, ptrType, REGIONS, voidType,
-  type AtomicOpcode, type BasicBlock, type BinaryOpcode, type CastOpcode, type CompareOpcode, type DataType, type Function, type Instruction,
+  arrayOf, Builder, C_INTS, C_VOID, cTypedefOf, defineStruct, i16, i32, i64, i8, MAP_KINDS, Module, OPCODE_NAMES, OPCODES, printModule, ptr, ptrType, REGIONS, voidType,
+  type AtomicOpcode, type BasicBlock, type BinaryOpcode, type CastOpcode, type CompareOpcode, type CType, type DataType, type Function, type Instruction,
   type IntType, type OpShape, type StructType, type Type, type UnaryOpcode, type Value,
 } from "@luabpf/ir";
-import { HELPERS } from "@luabpf/platform";
+import { CoreReloKind, HELPERS, type CoreReloKindName } from "@luabpf/platform";
 import { Tape } from "./tape.js";
 
 /** Constants worth trying at every width (the constant pool wraps them to the type). */
@@ -99,6 +99,18 @@ export function buildModule(numbers: readonly number[], bigs: readonly bigint[])
       flags: t.below(16),
     });
   }
+  for (let i = 0, n = t.below(3); i < n; i++) {
+    // CO-RE relocations name C types only by spelling in IR text, as the parser recreates them.
+    const tag = t.pick(["task_struct", "sk_buff", "x"]);
+    const type: CType = t.pick([
+      { kind: "struct", tag, members: undefined, size: 0, align: 1, constants: new Map() } as CType,
+      { kind: "union", tag, members: undefined, size: 0, align: 1, constants: new Map() } as CType,
+      { kind: "enum", tag, underlying: C_INTS.int, values: undefined } as CType,
+      cTypedefOf("pid_t", C_VOID),
+    ]);
+    const path = Array.from({ length: t.below(4) }, (_, k) => (k > 0 && t.chance(0.3) ? t.below(40) : t.pick(["comm", "real_parent", "a_b"])));
+    m.addCoreRelocation({ name: t.chance(0.15) ? `core #${i}` : `core${i}`, kind: t.pick(Object.keys(CoreReloKind) as CoreReloKindName[]), type, path, value: BigInt.asIntN(64, constant(t)) });
+  }
   const sigs: Signature[] = [];
   for (let i = 0, n = 1 + t.below(4); i < n; i++) {
     const params = Array.from({ length: t.below(6) }, () => t.pick(SCALAR_TYPES));
@@ -138,6 +150,15 @@ class FunctionGen {
     if (list && list.length > 0 && !this.t.chance(0.3)) return this.t.pick(list);
     return this.fn.constant(type, constant(this.t));
   }
+  /**
+   * A value assignable to a slot of type `type`: for the untagged `ptr`, sometimes a
+   * pointer into a region (the assignability rule every reader of the opcode signatures
+   * must agree on), otherwise a value of `type` itself.
+   */
+  private slotValue(type: Type): Value {
+    if (type === ptr && this.t.chance(0.4)) return this.pointer();
+    return this.value(type);
+  }
   private intValue(): Value {
     return this.value(this.t.pick(INT_TYPES));
   }
@@ -172,7 +193,7 @@ class FunctionGen {
       for (let k = t.below(9); k > 0; k--) this.instruction();
       this.terminator();
     }
-    for (const phi of phis) for (const pred of phi.block!.preds) phi.addIncoming(this.value(phi.type), pred);
+    for (const phi of phis) for (const pred of phi.block!.preds) phi.addIncoming(this.slotValue(phi.type), pred);
   }
 
   private instruction(): void {
@@ -209,21 +230,27 @@ class FunctionGen {
       }
       case "select": {
         const ty = t.pick(SCALAR_TYPES);
-        inst = b.select(this.intValue(), this.value(ty), this.value(ty));
+        if (ty === ptr) inst = b.create("select", ptr, ptr, [this.intValue(), this.slotValue(ptr), this.slotValue(ptr)]);
+        else inst = b.select(this.intValue(), this.value(ty), this.value(ty));
         break;
       }
       case "ptradd":
         inst = b.ptrAdd(this.pointer(), this.value(i64));
         break;
-      case "copy":
-        inst = b.copy(this.value(t.pick(SCALAR_TYPES)));
+      case "copy": {
+        const ty = t.pick(SCALAR_TYPES);
+        inst = b.copy(this.slotValue(ty), ty);
         break;
+      }
       case "load":
         inst = b.load(t.pick(SCALAR_TYPES), this.pointer(), t.below(1024) - 512);
         break;
-      case "store":
-        b.store(this.value(t.pick(SCALAR_TYPES)), this.pointer(), t.below(64));
+      case "store": {
+        const ty = t.pick(SCALAR_TYPES);
+        if (ty === ptr) b.create("store", voidType, ptr, [this.slotValue(ptr), this.pointer()], { offset: t.below(64) });
+        else b.store(this.value(ty), this.pointer(), t.below(64));
         break;
+      }
       case "atomic":
         inst = b.atomic(t.pick(ATOMIC), this.pointer(), this.value(t.pick([i32, i64])), t.below(64));
         break;
@@ -248,6 +275,9 @@ class FunctionGen {
       case "mapref":
         if (this.m.maps.length > 0) inst = b.mapRef(t.pick(this.m.maps).name);
         break;
+      case "coreval":
+        if (this.m.coreRelocations.length > 0) inst = b.coreValue(t.pick(this.m.coreRelocations).name);
+        break;
     }
     if (inst) this.add(inst);
   }
@@ -257,7 +287,7 @@ class FunctionGen {
     switch (t.below(8)) {
       case 0:
       case 1:
-        b.ret(fn.returnType.kind === "void" ? undefined : this.value(fn.returnType));
+        b.ret(fn.returnType.kind === "void" ? undefined : this.slotValue(fn.returnType));
         break;
       case 2:
       case 3:
@@ -272,7 +302,7 @@ class FunctionGen {
   }
 }
 
-const SHAPES: readonly OpShape[] = ["binary", "unary", "cast", "compare", "select", "ptradd", "copy", "load", "store", "atomic", "pktload", "alloca", "call", "mapref"];
+const SHAPES: readonly OpShape[] = ["binary", "unary", "cast", "compare", "select", "ptradd", "copy", "load", "store", "atomic", "pktload", "alloca", "call", "mapref", "coreval"];
 
 /** Random well-formed modules (see the file comment). */
 export function arbitraryModule(): fc.Arbitrary<Module> {

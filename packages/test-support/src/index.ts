@@ -10,8 +10,10 @@
  *     for differential tests of the passes against the interpreter;
  *   - gen-ir.ts `genProgram`: executable `tc` programs under register pressure for the
  *     backend (interpreter vs VM vs kernel);
- * - filecheck.ts `fileCheck`: FileCheck-style directives over text output;
- * - fixtures.ts `diamond`, `countingLoop`, `summingLoop`: small IR functions;
+ * - filecheck.ts `fileCheck`: FileCheck at LLVM FileCheck's level; filetest.ts `runFileTest`:
+ *   file tests (`; run:` lines through a given `luabpf opt` runner, `; exec:` lines, bless);
+ * - fixtures.ts `diamond`, `countingLoop`, `summingLoop`: small IR functions; random-cfg.ts
+ *   `cfg`/`arbCfg`/`arbValidCfg`/`addEdgePhis`: random control-flow graphs for analyses;
  * - errors.ts `catchError`;
  * - kernel-fixtures.ts: network namespaces joined by a veth pair (`VethPair`), UDP senders and
  *   receivers, clang-built BPF objects (`compileBpfC`), cc-built binaries, tracefs, descriptor
@@ -24,7 +26,9 @@
 export * from "./tape.js";
 export * from "./errors.js";
 export * from "./fixtures.js";
+export * from "./random-cfg.js";
 export * from "./filecheck.js";
+export * from "./filetest.js";
 export * from "./gen-module.js";
 export * from "./gen-program.js";
 export * from "./gen-ir.js";

@@ -1,5 +1,5 @@
 // Symbolic assembler: resolves label references of jumps to relative slot offsets and collects
-// relocations for lddw map references.
+// relocations for lddw map references and CO-RE relocations of instructions.
 //
 // Two linear passes over the items: the first assigns each item its slot (lddw takes 2) and records
 // label slots; the second patches each jump with off = target - (slot + 1) (imm for gotol), checking
@@ -18,7 +18,9 @@ export type AsmItem =
   /** A relative jump (ja, gotol, conditional) whose offset is resolved to `target`. */
   | { readonly kind: "jump"; readonly insn: Insn; readonly target: string }
   /** A lddw whose immediate the loader patches with `symbol` (a map, typically). */
-  | { readonly kind: "reloc"; readonly insn: Insn; readonly symbol: string };
+  | { readonly kind: "reloc"; readonly insn: Insn; readonly symbol: string }
+  /** An instruction whose immediate (or offset) the loader rewrites for CO-RE relocation `name`. */
+  | { readonly kind: "core"; readonly insn: Insn; readonly name: string };
 
 /** A relocation: the lddw at 8-byte slot `slot` refers to `symbol`. */
 export interface AsmRelocation {
@@ -28,12 +30,20 @@ export interface AsmRelocation {
   symbol: string;
 }
 
+/** A CO-RE relocation: the instruction at slot `slot` materialises relocation `name`. */
+export interface AsmCoreRelocation {
+  slot: number;
+  name: string;
+}
+
 /** Assembler output. */
 export interface AsmResult {
   /** Resolved instructions. */
   insns: Insn[];
   /** Relocations in slot order. */
   relocations: AsmRelocation[];
+  /** CO-RE relocations in slot order. */
+  coreRelocations: AsmCoreRelocation[];
   /** Slot of every label. */
   labels: Map<string, number>;
 }
@@ -58,6 +68,11 @@ export function asmReloc(insn: Insn, symbol: string): AsmItem {
   return { kind: "reloc", insn, symbol };
 }
 
+/** Item constructor: an instruction carrying CO-RE relocation `name`. */
+export function asmCore(insn: Insn, name: string): AsmItem {
+  return { kind: "core", insn, name };
+}
+
 /**
  * Assembles items into instructions. Throws IsaError for duplicate or undefined labels, jumps whose
  * offset does not fit (int16 for off, int32 for gotol's imm), a jump item that is not a relative
@@ -79,6 +94,7 @@ export function assemble(items: readonly AsmItem[]): AsmResult {
 
   const insns: Insn[] = [];
   const relocations: AsmRelocation[] = [];
+  const coreRelocations: AsmCoreRelocation[] = [];
   items.forEach((item, index) => {
     const at = slots[index]!;
     const fail = (why: string): never => {
@@ -112,6 +128,10 @@ export function assemble(items: readonly AsmItem[]): AsmResult {
         insn = { ...item.insn };
         relocations.push({ slot: at, symbol: item.symbol });
         break;
+      case "core":
+        insn = { ...item.insn };
+        coreRelocations.push({ slot: at, name: item.name });
+        break;
       default:
         return assertNever(item);
     }
@@ -122,7 +142,7 @@ export function assemble(items: readonly AsmItem[]): AsmResult {
     }
     insns.push(insn);
   });
-  return { insns, relocations, labels };
+  return { insns, relocations, coreRelocations, labels };
 }
 
 function assertNever(value: never): never {

@@ -20,6 +20,6 @@ export {
   type PrintOptions, type ListingSymbol, type ListingSection,
 } from "./text.js";
 export {
-  assemble, asmInsn, asmLabel, asmJump, asmReloc,
-  type AsmItem, type AsmRelocation, type AsmResult,
+  assemble, asmCore, asmInsn, asmLabel, asmJump, asmReloc,
+  type AsmCoreRelocation, type AsmItem, type AsmRelocation, type AsmResult,
 } from "./assembler.js";

@@ -5,11 +5,12 @@
  */
 import type { Command } from "./command.js";
 import { compileCommand } from "./compile.js";
+import { experimentCommand } from "./experiment.js";
 import { mapsCommand } from "./maps.js";
 import { optCommand } from "./opt.js";
 import { runCommand } from "./run.js";
 
-export const COMMANDS: readonly Command[] = [compileCommand, runCommand, mapsCommand, optCommand];
+export const COMMANDS: readonly Command[] = [compileCommand, runCommand, mapsCommand, optCommand, experimentCommand];
 
 /** The command called `name`, if there is one. */
 export function findCommand(name: string): Command | undefined {

@@ -43,6 +43,7 @@ examples:
   luabpf opt f.ir --load-pass ./my-pass.js --passes my-pass --verify-each
   luabpf opt f.ir --passes sccp,gvn,dce --opt-bisect-limit 2   # run only the first 2 pass executions
   luabpf opt f.ir --passes licm --run f 3 4              # run @f(3, 4) after licm
+  luabpf opt f.ir --run f -- -1 4                        # a negative ARG goes after --
   luabpf opt prog.lua -O2 --emit asm`,
   run: runOptCommand,
 };

@@ -126,3 +126,19 @@ export function evalCast(op: CastOpcode, fromBits: IntBits, toBits: IntBits, a: 
 export function evalCompare(op: CompareOpcode, bits: IntBits, a: bigint, b: bigint): bigint {
   return comparePredicate(op, bits)(asIntN(bits, a), asIntN(bits, b)) ? 1n : 0n;
 }
+/** `select c, a, b` at width `bits`: `c != 0 ? a : b`, normalized. */
+export function evalSelect(bits: IntBits, c: bigint, a: bigint, b: bigint): bigint {
+  return asIntN(bits, c !== 0n ? a : b);
+}
+
+/** The shift amount a shift by `amount` at width `bits` uses: `amount mod bits`. */
+export function shiftAmount(bits: number, amount: bigint): bigint {
+  return asUintN(bits, amount) % BigInt(bits);
+}
+
+/** If `x` (read unsigned in `bits`) is a power of two 2^k with k ≥ 0, returns k; else -1. */
+export function log2Exact(bits: number, x: bigint): number {
+  const u = asUintN(bits, x);
+  if (u === 0n || (u & (u - 1n)) !== 0n) return -1;
+  return u.toString(2).length - 1;
+}

@@ -486,6 +486,15 @@ function compileStep(run: Run, inst: Instruction, allocaIndex: () => number): St
         f.regs[d] = p;
       };
     }
+    case "coreval": {
+      // The value as compiled: the interpreter runs against the program's own view of the types.
+      const decl = run.module.getCoreRelocation(inst.core ?? "");
+      if (!decl) return trap(`unknown CO-RE relocation ${inst.core ?? ""}`);
+      const value = decl.value;
+      return (f) => {
+        f.regs[d] = value;
+      };
+    }
     case "phi":
       return trap("phi after a non-phi instruction");
     case "br":

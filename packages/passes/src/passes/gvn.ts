@@ -27,7 +27,7 @@ import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 
 function attrsKey(i: Instruction): string {
-  return `${i.offset}/${i.size}/${i.align}/${i.helper ?? ""}/${i.callee ?? ""}/${i.map ?? ""}`;
+  return `${i.offset}/${i.size}/${i.align}/${i.helper ?? ""}/${i.callee ?? ""}/${i.map ?? ""}/${i.core ?? ""}`;
 }
 
 /** The value-numbering key of a pure instruction. */

@@ -4,7 +4,7 @@
  * because the divisor is a nonzero constant, read unsigned. Signed division is left alone:
  * it rounds toward zero, a shift rounds down.
  *
- * This is the worked example of docs/writing-a-pass.md. Preserves the CFG analyses.
+ * Preserves the CFG analyses.
  */
 import { bitsOf } from "@luabpf/ir";
 import { z } from "zod";

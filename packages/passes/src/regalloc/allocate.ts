@@ -7,7 +7,7 @@
  */
 import type { Allocation, Edit, RegAllocFunction, RegAllocOutput, RegAllocStats, RegAllocTarget, RegisterAllocator } from "./interface.js";
 import { colourGraph } from "./irc.js";
-import { buildProgram, rewriteSpills, type ItemOperand, type Node } from "./program.js";
+import { ITEM_INST, ITEM_RELOAD, ITEM_SPILL, POS_AFTER, POS_INST, buildProgram, rewriteSpills } from "./program.js";
 import { colourSpillSlots } from "./spill-slots.js";
 
 /** The allocation is impossible (e.g. more registers needed at one instruction than exist). */
@@ -22,6 +22,12 @@ export interface IrcOptions {
   /** Give up after this many colouring rounds (default 40). */
   maxRounds?: number;
 }
+
+/** Shared, immutable locations (the output names each register and slot once). */
+const REG_LOCATIONS: Allocation[] = [];
+const SLOT_LOCATIONS: Allocation[] = [];
+const regLocation = (r: number): Allocation => (REG_LOCATIONS[r] ??= Object.freeze({ kind: "reg", reg: r }));
+const slotLocation = (s: number): Allocation => (SLOT_LOCATIONS[s] ??= Object.freeze({ kind: "stack", slot: s }));
 
 /** Iterated register coalescing (George & Appel 1996) with spilling and spill-slot sharing. */
 export function allocateIrc(fn: RegAllocFunction, target: RegAllocTarget, options: IrcOptions = {}): RegAllocOutput {
@@ -40,16 +46,16 @@ export function allocateIrc(fn: RegAllocFunction, target: RegAllocTarget, option
       stats.copiesCoalesced = res.coalesced;
       break;
     }
-    const slotOf = new Map<Node, number>();
+    const slotOf = new Int32Array(prog.numNodes).fill(-1);
     for (const { members } of res.spilled) {
       const slot = prog.numSlots++;
       for (const m of members) {
-        if (prog.noSpill.has(m)) {
+        if (prog.noSpill[m]) {
           throw new RegAllocError(
             `too many values are live at once for the ${target.allocatable.length} registers of ${target.name} (a spill reload could not get a register)`,
           );
         }
-        slotOf.set(m, slot);
+        slotOf[m] = slot;
         if (m >= prog.firstVirtual && m < vregEnd) stats.spilledVRegs++;
       }
     }
@@ -62,38 +68,42 @@ export function allocateIrc(fn: RegAllocFunction, target: RegAllocTarget, option
   for (const b of fn.blocks) numInsts += b.insts.length;
   const allocs: Allocation[][] = new Array(numInsts);
   const edits: Edit[] = [];
-  const loc = (o: ItemOperand): Allocation => {
-    if (o.slot !== undefined) return { kind: "stack", slot: slotColour[o.slot]! };
-    const c = colour[o.node!]!;
-    if (c < 0) throw new RegAllocError(`internal: node ${o.node} has no colour`);
-    return { kind: "reg", reg: c };
+  const { itemOps, opNode, opSlot } = prog;
+  const loc = (o: number): Allocation => {
+    const s = opSlot[o]!;
+    if (s >= 0) return slotLocation(slotColour[s]!);
+    const c = colour[opNode[o]!]!;
+    if (c < 0) throw new RegAllocError(`internal: node ${opNode[o]} has no colour`);
+    return regLocation(c);
   };
-  const same = (a: Allocation, b: Allocation): boolean => a.kind === b.kind && (a.kind === "reg" ? a.reg === (b as { reg: number }).reg : a.slot === (b as { slot: number }).slot);
-  for (const items of prog.blocks) {
-    for (const it of items) {
-      if (it.kind === "inst") {
-        const a = it.ops.map(loc);
-        allocs[it.origin] = a;
-        if (it.copy) {
-          if (same(a[0]!, a[1]!)) stats.copiesRemoved++;
-          else if (a[1]!.kind === "stack") stats.spills++;
-          else if (a[0]!.kind === "stack") stats.reloads++;
-        }
-        continue;
+  for (let i = 0; i < prog.numItems; i++) {
+    const kind = prog.itemKind[i]!;
+    const origin = prog.itemOrigin[i]!;
+    const o0 = itemOps[i]!;
+    if (kind === ITEM_INST) {
+      const a: Allocation[] = new Array(itemOps[i + 1]! - o0);
+      for (let o = o0; o < itemOps[i + 1]!; o++) a[o - o0] = loc(o);
+      allocs[origin] = a;
+      if (prog.itemCopy[i]) {
+        if (a[0] === a[1]) stats.copiesRemoved++;
+        else if (a[1]!.kind === "stack") stats.spills++;
+        else if (a[0]!.kind === "stack") stats.reloads++;
       }
-      const pos = it.pos === "inst" ? "before" : it.pos;
-      let from: Allocation;
-      let to: Allocation;
-      if (it.kind === "reload") [from, to] = [{ kind: "stack", slot: slotColour[it.slot!]! }, loc(it.ops[0]!)];
-      else if (it.kind === "spill") [from, to] = [loc(it.ops[0]!), { kind: "stack", slot: slotColour[it.slot!]! }];
-      else [from, to] = [loc(it.ops[0]!), loc(it.ops[1]!)];
-      if (same(from, to)) continue;
-      if (pos === "after" && prog.lastInst.has(it.origin)) throw new RegAllocError(`internal: an edit after the last instruction of a block (#${it.origin})`);
-      const reason = to.kind === "stack" ? "spill" : from.kind === "stack" ? "reload" : "constraint";
-      if (reason === "spill") stats.spills++;
-      if (reason === "reload") stats.reloads++;
-      edits.push({ inst: it.origin, pos, from, to, reason });
+      continue;
     }
+    const p = prog.itemPos[i]!;
+    const pos = p === POS_INST ? "before" : p === POS_AFTER ? "after" : "before";
+    let from: Allocation;
+    let to: Allocation;
+    if (kind === ITEM_RELOAD) [from, to] = [slotLocation(slotColour[prog.itemSlot[i]!]!), loc(o0)];
+    else if (kind === ITEM_SPILL) [from, to] = [loc(o0), slotLocation(slotColour[prog.itemSlot[i]!]!)];
+    else [from, to] = [loc(o0), loc(o0 + 1)];
+    if (from === to) continue;
+    if (pos === "after" && prog.lastInst[origin]) throw new RegAllocError(`internal: an edit after the last instruction of a block (#${origin})`);
+    const reason = to.kind === "stack" ? "spill" : from.kind === "stack" ? "reload" : "constraint";
+    if (reason === "spill") stats.spills++;
+    if (reason === "reload") stats.reloads++;
+    edits.push({ inst: origin, pos, from, to, reason });
   }
   return { allocs, edits, numSpillSlots: numSlots, stats };
 }

@@ -1,30 +1,40 @@
 /**
  * Iterated register coalescing (George & Appel 1996, "Iterated Register Coalescing",
  * TOPLAS 18(3); the worklist formulation of Appel's "Modern Compiler Implementation",
- * ch. 11): simplify, conservative coalescing (Briggs's test between virtual registers,
- * George's test against a precoloured register), freeze, optimistic spill selection,
- * then colour assignment in reverse simplification order.
+ * ch. 11): simplify, conservative coalescing, freeze, optimistic spill selection, then
+ * colour assignment in reverse simplification order.
  *
- * The interference graph is built from liveness over the working program. It is kept as
- * one `Set<Node>` of neighbours per node (membership is the `adjSet` test, iteration the
- * `adjList`), not graphology: the algorithm needs O(1) edge tests, cheap neighbour
- * iteration and in-place merging, and plain sets keep insertion order, so iteration and
- * hence the result are deterministic. Physical registers are precoloured nodes of
- * infinite degree; a clobber interferes with every value live across the instruction, so
+ * The interference graph is built from liveness over the working program: a pair set for
+ * O(1) edge tests (Appel's `adjSet`) and linked adjacency lists for the non-precoloured
+ * nodes (`adjList`; physical registers are precoloured nodes of infinite degree whose
+ * neighbours are never enumerated). Lists keep insertion order, so the result is
+ * deterministic. A clobber interferes with every value live across the instruction, so
  * values live across helper calls end up in call-preserved registers or spilled.
+ *
+ * Keeping it near-linear on huge functions (STYLE: say the cost):
+ * - coalescing two virtual registers passes George's test scanning the neighbours of the
+ *   node with fewer of them, or Briggs's test when both are small; the larger node stays
+ *   the representative ("union by size"), so merging a long phi web costs the small side;
+ * - a tests that must scan a neighbour list (George against a register, Briggs) gives up
+ *   beyond {@link SCAN_LIMIT} neighbours (the move stays active and may still freeze);
+ * - move lists are pruned as they are read (a finished move never returns);
+ * - the spill candidate comes from a lazily updated heap, not a scan of the worklist;
+ * - alias chains are compressed.
  *
  * Spill cost: uses + defs weighted by 10^loopDepth, summed over a coalesced web, divided
  * by the current degree; spill temporaries are never chosen. The colour choice is biased
  * to the colour of a move partner (so frozen and constrained copies still often vanish),
  * otherwise the target's preference order.
  *
- * Cost: O(instructions × live values) to build, near-linear worklist processing.
+ * Cost: O(items + interference edges) to build; the worklist phase is near-linear in the
+ * edges (see above).
  */
 import type { RegAllocTarget } from "./interface.js";
-import { defs, liveOut, uses, type Item, type Node, type Program } from "./program.js";
+import { ITEM_INST, OP_DEF, OP_EARLY, liveOutSets, type Node, type Program } from "./program.js";
+import { IntVec, LinkedLists, PairSet, ScoreHeap, SparseSet } from "./structures.js";
 
 export interface ColouringResult {
-  /** Colour of every node that got one (physical registers map to themselves). */
+  /** Colour of every node that got one (physical registers map to themselves), -1 for none. */
   colour: Int32Array;
   /** Spilled nodes, each with the nodes coalesced into it. */
   spilled: { node: Node; members: Node[] }[];
@@ -32,254 +42,383 @@ export interface ColouringResult {
   coalesced: number;
 }
 
-interface Move {
-  dst: Node;
-  src: Node;
-}
-
 const MAX_LOOP_WEIGHT_DEPTH = 8;
+/** Neighbour scans longer than this give up (a move then stays uncoalesced): keeps coalescing linear. */
+const SCAN_LIMIT = 512;
+
+// Where a node is (one list at a time).
+const NOWHERE = 0;
+const SIMPLIFY = 1;
+const FREEZE = 2;
+const SPILL = 3;
+const STACK = 4;
+const COALESCED = 5;
+// Move states.
+const WORKLIST = 0;
+const ACTIVE = 1;
+const DONE = 2;
 
 export function colourGraph(prog: Program, target: RegAllocTarget): ColouringResult {
   const N = prog.numNodes;
   const P = prog.numRegs;
   const K = target.allocatable.length;
-  const allocatable = new Set(target.allocatable);
-  const precoloured = (n: Node): boolean => n < P;
+  const isAllocatable = new Uint8Array(P);
+  for (const r of target.allocatable) isAllocatable[r] = 1;
   const INF = 1 << 30;
 
-  const adj: Set<Node>[] = Array.from({ length: N }, () => new Set<Node>());
+  const edges = new PairSet(prog.numItems * 2);
+  const adj = new LinkedLists(N);
   const degree = new Int32Array(N);
   for (let p = 0; p < P; p++) degree[p] = INF;
   const cost = new Float64Array(N);
   const present = new Uint8Array(N);
-  const moveList: number[][] = Array.from({ length: N }, () => []);
-  const moves: Move[] = [];
+  const moveDst = new IntVec(64);
+  const moveSrc = new IntVec(64);
+  /** Every move of each node (for the colour bias). */
+  const moveList = new LinkedLists(N);
+  /** The moves of each node that may still coalesce (pruned as read). */
+  const pending = new LinkedLists(N);
 
   const addEdge = (u: Node, v: Node): void => {
-    if (u === v || adj[u]!.has(v)) return;
-    if (precoloured(u) && precoloured(v)) return;
-    adj[u]!.add(v);
-    adj[v]!.add(u);
-    if (!precoloured(u)) degree[u]!++;
-    if (!precoloured(v)) degree[v]!++;
+    if (u === v || (u < P && v < P)) return;
+    if (!edges.add(u, v)) return;
+    if (u >= P) {
+      adj.append(u, v);
+      degree[u]!++;
+    }
+    if (v >= P) {
+      adj.append(v, u);
+      degree[v]!++;
+    }
   };
 
   // Build.
-  const out = liveOut(prog);
-  prog.blocks.forEach((items, bi) => {
-    const weight = 10 ** Math.min(prog.loopDepth[bi]!, MAX_LOOP_WEIGHT_DEPTH);
-    const live = new Set(out[bi]);
-    for (let k = items.length - 1; k >= 0; k--) {
-      const it: Item = items[k]!;
-      const us = uses(it);
-      const ds = defs(it);
-      for (const n of [...us, ...ds]) {
+  const liveOut = liveOutSets(prog);
+  const live = new SparseSet(N);
+  const us: number[] = [];
+  const ds: number[] = [];
+  const { itemOps, opNode, opFlags } = prog;
+  for (let b = 0; b < prog.numBlocks; b++) {
+    const weight = 10 ** Math.min(prog.loopDepth[b]!, MAX_LOOP_WEIGHT_DEPTH);
+    live.clear();
+    for (const n of liveOut[b]!) live.add(n);
+    for (let i = prog.blockStart[b + 1]! - 1; i >= prog.blockStart[b]!; i--) {
+      us.length = 0;
+      ds.length = 0;
+      const o0 = itemOps[i]!;
+      const o1 = itemOps[i + 1]!;
+      for (let o = o0; o < o1; o++) {
+        const n = opNode[o]!;
+        if (n < 0) continue;
         present[n] = 1;
         cost[n]! += weight;
+        if (opFlags[o]! & OP_DEF) ds.push(n);
+        else us.push(n);
       }
-      if (it.copy && us.length === 1 && ds.length === 1) {
-        const [src, dst] = [us[0]!, ds[0]!];
+      if (prog.itemCopy[i] && us.length === 1 && ds.length === 1) {
+        const src = us[0]!;
+        const dst = ds[0]!;
         live.delete(src);
         if (src !== dst) {
-          const m = moves.push({ dst, src }) - 1;
-          moveList[src]!.push(m);
-          moveList[dst]!.push(m);
+          const m = moveDst.push(dst);
+          moveSrc.push(src);
+          moveList.append(src, m);
+          moveList.append(dst, m);
+          pending.append(src, m);
+          pending.append(dst, m);
         }
       }
-      const liveAfter = [...live];
-      for (const c of it.clobbers) for (const l of liveAfter) if (!ds.includes(l)) addEdge(c, l);
+      const clobbers = prog.itemKind[i] === ITEM_INST ? prog.clobbers[prog.itemOrigin[i]!]! : undefined;
+      const dense = live.dense;
+      if (clobbers) for (const c of clobbers) for (let k = 0; k < live.size; k++) if (!ds.includes(dense[k]!)) addEdge(c, dense[k]!);
       for (const d of ds) {
-        for (const l of liveAfter) addEdge(d, l);
+        for (let k = 0; k < live.size; k++) addEdge(d, dense[k]!);
         for (const e of ds) addEdge(d, e);
       }
-      for (const o of it.ops) if (o.kind === "def" && o.early && o.node !== undefined) for (const u of us) addEdge(o.node, u);
+      for (let o = o0; o < o1; o++) {
+        if ((opFlags[o]! & (OP_DEF | OP_EARLY)) === (OP_DEF | OP_EARLY) && opNode[o]! >= 0) for (const u of us) addEdge(opNode[o]!, u);
+      }
       for (const d of ds) live.delete(d);
-      for (const c of it.clobbers) live.delete(c);
+      if (clobbers) for (const c of clobbers) live.delete(c);
       for (const u of us) live.add(u);
     }
     // Values live into the entry block (incoming registers) interfere with each other.
-    if (bi === 0) {
-      const l = [...live];
+    if (b === 0) {
+      const l = Array.from(live.dense.subarray(0, live.size));
       for (let i = 0; i < l.length; i++) for (let j = i + 1; j < l.length; j++) addEdge(l[i]!, l[j]!);
     }
-  });
-  for (const n of prog.noSpill) cost[n] = Infinity;
+  }
+  for (let n = 0; n < N; n++) if (prog.noSpill[n]) cost[n] = Infinity;
 
-  // Worklists (insertion-ordered sets: deterministic).
-  const simplifyWorklist = new Set<Node>();
-  const freezeWorklist = new Set<Node>();
-  const spillWorklist = new Set<Node>();
+  // Worklists: intrusive doubly linked lists (insertion-ordered, O(1) removal).
+  const where = new Uint8Array(N);
+  const prev = new Int32Array(N).fill(-1);
+  const next = new Int32Array(N).fill(-1);
+  const head = new Int32Array(STACK).fill(-1);
+  const tail = new Int32Array(STACK).fill(-1);
+  const size = new Int32Array(STACK);
+  const unlist = (n: Node): void => {
+    const l = where[n]!;
+    if (l === NOWHERE || l >= STACK) return;
+    const p = prev[n]!;
+    const x = next[n]!;
+    if (p < 0) head[l] = x;
+    else next[p] = x;
+    if (x < 0) tail[l] = p;
+    else prev[x] = p;
+    size[l]!--;
+    where[n] = NOWHERE;
+  };
+  const spillHeap = new ScoreHeap();
+  const score = (n: Node): number => cost[n]! / Math.max(1, degree[n]!);
+  const enlist = (n: Node, l: number): void => {
+    if (where[n] === l) return;
+    unlist(n);
+    where[n] = l;
+    prev[n] = tail[l]!;
+    next[n] = -1;
+    if (tail[l]! < 0) head[l] = n;
+    else next[tail[l]!] = n;
+    tail[l] = n;
+    size[l]!++;
+    if (l === SPILL) spillHeap.push(n, score(n));
+  };
+
   const selectStack: Node[] = [];
-  const onStack = new Uint8Array(N);
-  const coalescedNode = new Uint8Array(N);
-  const alias = new Int32Array(N).map((_, i) => i);
-  const worklistMoves = new Set<number>(moves.keys());
-  const activeMoves = new Set<number>();
+  const alias = new Int32Array(N);
+  for (let n = 0; n < N; n++) alias[n] = n;
+  const moveState = new Uint8Array(moveDst.length); // all WORKLIST
+  const moveQueue: number[] = [];
+  for (let m = 0; m < moveDst.length; m++) moveQueue.push(m);
+  let moveQueueHead = 0;
+  let worklistMoves = moveDst.length;
   let coalesced = 0;
 
-  // The moves of each node that may still coalesce. A move that leaves the active and
-  // worklist sets never returns to them, so pruning this list as it is read keeps the
-  // queries amortised linear (re-filtering `moveList` made them quadratic for registers
-  // such as r1 that collect a move at every call). `moveList` itself keeps every move
-  // for the colour bias in `select`.
-  const pendingMoves: number[][] = moveList.map((l) => l.slice());
-  const nodeMoves = (n: Node): number[] => {
-    const live = pendingMoves[n]!.filter((m) => activeMoves.has(m) || worklistMoves.has(m));
-    pendingMoves[n] = live;
-    return live;
-  };
-  const moveRelated = (n: Node): boolean => nodeMoves(n).length > 0;
-  const adjacent = (n: Node): Node[] => [...adj[n]!].filter((m) => !onStack[m] && !coalescedNode[m]);
-  const getAlias = (n: Node): Node => {
-    while (coalescedNode[n]) n = alias[n]!;
-    return n;
-  };
-  const enableMoves = (nodes: Iterable<Node>): void => {
-    for (const n of nodes) {
-      for (const m of nodeMoves(n)) {
-        if (activeMoves.delete(m)) worklistMoves.add(m);
+  /** Calls `f` on each move of n that may still coalesce, dropping finished ones from the list. */
+  const forNodeMoves = (n: Node, f: (m: number) => boolean | void): void => {
+    let p = -1;
+    for (let e = pending.head[n]!; e >= 0; ) {
+      const nx = pending.nextOf(e);
+      const m = pending.valueOf(e);
+      if (moveState[m] === DONE) pending.unlink(n, p, e);
+      else {
+        if (f(m) === true) return;
+        p = e;
       }
+      e = nx;
     }
   };
+  const moveRelated = (n: Node): boolean => {
+    let any = false;
+    forNodeMoves(n, () => (any = true));
+    return any;
+  };
+  const isActive = (m: Node): boolean => where[m] !== STACK && where[m] !== COALESCED;
+  const getAlias = (n: Node): Node => {
+    let a = n;
+    while (alias[a] !== a) a = alias[a]!;
+    while (alias[n] !== a) {
+      const x = alias[n]!;
+      alias[n] = a;
+      n = x;
+    }
+    return a;
+  };
+  const enableMoves = (n: Node): void => {
+    forNodeMoves(n, (m) => {
+      if (moveState[m] === ACTIVE) {
+        moveState[m] = WORKLIST;
+        worklistMoves++;
+        moveQueue.push(m);
+      }
+    });
+  };
   const decrementDegree = (m: Node): void => {
-    if (precoloured(m)) return;
+    if (m < P) return;
     const d = degree[m]!;
     degree[m] = d - 1;
     if (d === K) {
-      enableMoves([m, ...adjacent(m)]);
-      spillWorklist.delete(m);
-      if (moveRelated(m)) freezeWorklist.add(m);
-      else simplifyWorklist.add(m);
+      enableMoves(m);
+      for (let e = adj.head[m]!; e >= 0; e = adj.nextOf(e)) {
+        const t = adj.valueOf(e);
+        if (isActive(t)) enableMoves(t);
+      }
+      if (moveRelated(m)) enlist(m, FREEZE);
+      else enlist(m, SIMPLIFY);
     }
   };
   const addWorkList = (u: Node): void => {
-    if (!precoloured(u) && !moveRelated(u) && degree[u]! < K) {
-      freezeWorklist.delete(u);
-      simplifyWorklist.add(u);
-    }
+    if (u >= P && degree[u]! < K && !moveRelated(u)) enlist(u, SIMPLIFY);
   };
-  const ok = (t: Node, r: Node): boolean => degree[t]! < K || precoloured(t) || adj[t]!.has(r);
-  const conservative = (nodes: Iterable<Node>): boolean => {
+  const ok = (t: Node, r: Node): boolean => degree[t]! < K || t < P || edges.has(t, r);
+  /** George's test: every active neighbour of v is insignificant or already a neighbour of u. */
+  const george = (v: Node, u: Node): boolean => {
+    let scanned = 0;
+    for (let e = adj.head[v]!; e >= 0; e = adj.nextOf(e)) {
+      const t = adj.valueOf(e);
+      if (!isActive(t)) continue;
+      if (++scanned > SCAN_LIMIT || !ok(t, u)) return false;
+    }
+    return true;
+  };
+  /** Briggs's test: fewer than K significant-degree nodes among the merged neighbours. */
+  const briggs = (u: Node, v: Node): boolean => {
     let k = 0;
-    for (const n of nodes) if (degree[n]! >= K) k++;
-    return k < K;
+    for (let e = adj.head[u]!; e >= 0; e = adj.nextOf(e)) {
+      const t = adj.valueOf(e);
+      if (isActive(t) && degree[t]! >= K && ++k >= K) return false;
+    }
+    for (let e = adj.head[v]!; e >= 0; e = adj.nextOf(e)) {
+      const t = adj.valueOf(e);
+      if (isActive(t) && degree[t]! >= K && !edges.has(t, u) && ++k >= K) return false;
+    }
+    return true;
   };
   const combine = (u: Node, v: Node): void => {
-    if (!freezeWorklist.delete(v)) spillWorklist.delete(v);
-    coalescedNode[v] = 1;
+    unlist(v);
+    where[v] = COALESCED;
     alias[v] = u;
-    for (const m of moveList[v]!) moveList[u]!.push(m);
-    for (const m of pendingMoves[v]!) pendingMoves[u]!.push(m);
+    enableMoves(v);
+    moveList.splice(u, v);
+    pending.splice(u, v);
     cost[u]! += cost[v]!;
-    enableMoves([v]);
-    for (const t of adjacent(v)) {
+    for (let e = adj.head[v]!; e >= 0; e = adj.nextOf(e)) {
+      const t = adj.valueOf(e);
+      if (!isActive(t)) continue;
       addEdge(t, u);
       decrementDegree(t);
     }
-    if (!precoloured(u) && degree[u]! >= K && freezeWorklist.delete(u)) spillWorklist.add(u);
+    if (u >= P && degree[u]! >= K && where[u] === FREEZE) enlist(u, SPILL);
+    else if (where[u] === SPILL) spillHeap.push(u, score(u)); // cost and degree changed
   };
   const freezeMoves = (u: Node): void => {
-    for (const m of nodeMoves(u)) {
-      const { dst: x, src: y } = moves[m]!;
+    forNodeMoves(u, (m) => {
+      const x = moveDst.get(m);
+      const y = moveSrc.get(m);
       const v = getAlias(y) === getAlias(u) ? getAlias(x) : getAlias(y);
-      activeMoves.delete(m);
-      worklistMoves.delete(m);
-      if (!precoloured(v) && !moveRelated(v) && degree[v]! < K) {
-        freezeWorklist.delete(v);
-        simplifyWorklist.add(v);
-      }
-    }
+      if (moveState[m] === WORKLIST) worklistMoves--;
+      moveState[m] = DONE;
+      if (where[v] === FREEZE && degree[v]! < K && !moveRelated(v)) enlist(v, SIMPLIFY);
+    });
   };
 
   // MakeWorklist.
   for (let n = P; n < N; n++) {
     if (!present[n]) continue;
-    if (degree[n]! >= K) spillWorklist.add(n);
-    else if (moveRelated(n)) freezeWorklist.add(n);
-    else simplifyWorklist.add(n);
+    if (degree[n]! >= K) enlist(n, SPILL);
+    else if (moveRelated(n)) enlist(n, FREEZE);
+    else enlist(n, SIMPLIFY);
   }
 
-  const first = <T>(s: Set<T>): T => s.values().next().value as T;
-  while (simplifyWorklist.size + worklistMoves.size + freezeWorklist.size + spillWorklist.size > 0) {
-    if (simplifyWorklist.size > 0) {
-      const n = first(simplifyWorklist);
-      simplifyWorklist.delete(n);
+  while (size[SIMPLIFY]! + worklistMoves + size[FREEZE]! + size[SPILL]! > 0) {
+    if (size[SIMPLIFY]! > 0) {
+      const n = head[SIMPLIFY]!;
+      unlist(n);
+      where[n] = STACK;
       selectStack.push(n);
-      onStack[n] = 1;
-      for (const m of adjacent(n)) decrementDegree(m);
-    } else if (worklistMoves.size > 0) {
-      const m = first(worklistMoves);
-      worklistMoves.delete(m);
-      const x = getAlias(moves[m]!.dst);
-      const y = getAlias(moves[m]!.src);
-      const [u, v] = precoloured(y) ? [y, x] : [x, y];
+      for (let e = adj.head[n]!; e >= 0; e = adj.nextOf(e)) {
+        const t = adj.valueOf(e);
+        if (isActive(t)) decrementDegree(t);
+      }
+    } else if (worklistMoves > 0) {
+      const m = moveQueue[moveQueueHead++]!;
+      if (moveState[m] !== WORKLIST) continue;
+      worklistMoves--;
+      moveState[m] = DONE;
+      const x = getAlias(moveDst.get(m));
+      const y = getAlias(moveSrc.get(m));
+      let u = y < P ? y : x;
+      let v = y < P ? x : y;
       if (u === v) {
         coalesced++;
         addWorkList(u);
-      } else if (precoloured(v) || adj[u]!.has(v) || (precoloured(u) && !allocatable.has(u))) {
+      } else if (v < P || edges.has(u, v) || (u < P && !isAllocatable[u])) {
         addWorkList(u);
         addWorkList(v);
-      } else if (
-        (precoloured(u) && adjacent(v).every((t) => ok(t, u))) ||
-        (!precoloured(u) && conservative(new Set([...adjacent(u), ...adjacent(v)])))
-      ) {
+      } else if (u < P ? george(v, u) : canCoalesce(u, v)) {
+        // Union by size: the node with more neighbours represents the merged web.
+        if (u >= P && degree[v]! > degree[u]!) [u, v] = [v, u];
         coalesced++;
         combine(u, v);
         addWorkList(u);
-      } else activeMoves.add(m);
-    } else if (freezeWorklist.size > 0) {
-      const u = first(freezeWorklist);
-      freezeWorklist.delete(u);
-      simplifyWorklist.add(u);
+      } else moveState[m] = ACTIVE;
+    } else if (size[FREEZE]! > 0) {
+      const u = head[FREEZE]!;
+      enlist(u, SIMPLIFY);
       freezeMoves(u);
     } else {
-      // SelectSpill: the cheapest per unit of degree; spill temporaries only as a last resort.
-      let best: Node | undefined;
-      let bestScore = Infinity;
-      for (const n of spillWorklist) {
-        const score = cost[n]! / Math.max(1, degree[n]!);
-        if (best === undefined || score < bestScore) {
-          best = n;
-          bestScore = score;
+      // SelectSpill: the cheapest per unit of degree (a lazily updated heap: entries whose
+      // score is stale are re-pushed with the current one; scores only grow while a node waits).
+      let best = -1;
+      while (spillHeap.size > 0) {
+        const s = spillHeap.peekScore();
+        const n = spillHeap.pop();
+        if (where[n] !== SPILL) continue;
+        const now = score(n);
+        if (now !== s) {
+          spillHeap.push(n, now);
+          continue;
         }
+        best = n;
+        break;
       }
-      spillWorklist.delete(best!);
-      simplifyWorklist.add(best!);
-      freezeMoves(best!);
+      if (best < 0) throw new Error("regalloc: internal: empty spill heap with a non-empty spill worklist");
+      enlist(best, SIMPLIFY);
+      freezeMoves(best);
     }
+  }
+
+  function canCoalesce(u: Node, v: Node): boolean {
+    const du = degree[u]!;
+    const dv = degree[v]!;
+    if (dv <= du ? george(v, u) : george(u, v)) return true;
+    return du + dv <= SCAN_LIMIT && briggs(u, v);
   }
 
   // AssignColors.
   const colour = new Int32Array(N).fill(-1);
   for (let p = 0; p < P; p++) colour[p] = p;
+  const forbidden = new Int32Array(P).fill(-1);
   const spilledNodes: Node[] = [];
   while (selectStack.length > 0) {
     const n = selectStack.pop()!;
-    const forbidden = new Set<number>();
-    for (const w of adj[n]!) {
-      const c = colour[getAlias(w)]!;
-      if (c >= 0) forbidden.add(c);
+    for (let e = adj.head[n]!; e >= 0; e = adj.nextOf(e)) {
+      const c = colour[getAlias(adj.valueOf(e))]!;
+      if (c >= 0) forbidden[c] = n;
     }
     let choice = -1;
     // Bias: the colour of a move partner, when free.
-    for (const m of moveList[n]!) {
-      const other = getAlias(moves[m]!.dst) === n ? getAlias(moves[m]!.src) : getAlias(moves[m]!.dst);
+    for (let e = moveList.head[n]!; e >= 0; e = moveList.nextOf(e)) {
+      const m = moveList.valueOf(e);
+      const d = getAlias(moveDst.get(m));
+      const other = d === n ? getAlias(moveSrc.get(m)) : d;
       const c = colour[other]!;
-      if (c >= 0 && allocatable.has(c) && !forbidden.has(c)) {
+      if (c >= 0 && isAllocatable[c] && forbidden[c] !== n) {
         choice = c;
         break;
       }
     }
-    if (choice < 0) choice = target.allocatable.find((c) => !forbidden.has(c)) ?? -1;
+    if (choice < 0) {
+      for (const c of target.allocatable) {
+        if (forbidden[c] !== n) {
+          choice = c;
+          break;
+        }
+      }
+    }
     if (choice < 0) spilledNodes.push(n);
     else colour[n] = choice;
   }
-  const members = new Map<Node, Node[]>(spilledNodes.map((n) => [n, [n]]));
+  const spilledIndex = new Int32Array(N).fill(-1);
+  const spilled = spilledNodes.map((node, i) => {
+    spilledIndex[node] = i;
+    return { node, members: [node] };
+  });
   for (let n = P; n < N; n++) {
-    if (!coalescedNode[n]) continue;
+    if (where[n] !== COALESCED) continue;
     const a = getAlias(n);
     colour[n] = colour[a]!;
-    members.get(a)?.push(n);
+    if (spilledIndex[a]! >= 0) spilled[spilledIndex[a]!]!.members.push(n);
   }
-  return { colour, spilled: spilledNodes.map((node) => ({ node, members: members.get(node)! })), coalesced };
+  return { colour, spilled, coalesced };
 }

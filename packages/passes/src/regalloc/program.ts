@@ -1,5 +1,5 @@
 /**
- * The allocator's working copy of the function: per block a list of items, each either
+ * The allocator's working copy of the function: per block a sequence of items, each either
  * an input instruction or something the allocator added around one (a constraint move,
  * a reload, a spill store). Registers are graph nodes: `0 .. numRegs-1` are the physical
  * registers (precoloured), then one node per virtual register, then temporaries.
@@ -14,227 +14,413 @@
  * node gets a fresh short-lived temporary, reloaded before and stored after; a copy
  * instead reads or writes the spill slot directly, so spilled phi copies cost one memory
  * access and copies within one spill web cost nothing.
+ *
+ * Representation: structure of arrays (item kind, origin, position, slot, operand range;
+ * operand node, slot, flags), so that a million-instruction function is a few typed
+ * arrays rather than millions of objects. Building and rewriting are linear.
  */
-import type { InstId, PReg, RegAllocFunction, RegAllocTarget } from "./interface.js";
+import type { PReg, RegAllocFunction, RegAllocTarget } from "./interface.js";
+import { IntVec } from "./structures.js";
 
 export type Node = number;
 
-/** A register operand (node) or, for copies only, a spill slot. */
-export interface ItemOperand {
-  kind: "use" | "def";
-  node?: Node;
-  slot?: number;
-  early: boolean;
-}
+/** Item kinds. */
+export const ITEM_INST = 0;
+export const ITEM_MOVE = 1;
+export const ITEM_RELOAD = 2;
+export const ITEM_SPILL = 3;
+/** Item positions relative to their input instruction. */
+export const POS_BEFORE = 0;
+export const POS_INST = 1;
+export const POS_AFTER = 2;
+/** Operand flags. */
+export const OP_DEF = 1;
+export const OP_EARLY = 2;
 
-export interface Item {
-  kind: "inst" | "move" | "reload" | "spill";
-  /** The input instruction it belongs to; where it runs relative to it. */
-  origin: InstId;
-  pos: "before" | "inst" | "after";
-  /** For "inst": one per input operand, in order. For copies/moves: [use, def]. Reload: [def] from `slot`; spill: [use] to `slot`. */
-  ops: ItemOperand[];
-  clobbers: readonly PReg[];
-  /** A register copy the coalescer may merge (input copies and constraint moves). */
-  copy: boolean;
-  slot?: number;
-}
+const NO_CLOBBERS: readonly PReg[] = [];
 
 export interface Program {
   numRegs: number;
   numNodes: number;
-  /** Block structure (shared with the input). */
-  succs: readonly (readonly number[])[];
-  loopDepth: readonly number[];
-  blocks: Item[][];
-  /** First node of each kind. */
+  /** First node of the virtual registers; temporaries start at `firstVirtual + numVRegs`. */
   firstVirtual: Node;
-  /** Nodes that must not be spilled (spill temporaries). */
-  noSpill: Set<Node>;
+  numBlocks: number;
+  succs: readonly (readonly number[])[];
+  preds: readonly (readonly number[])[];
+  loopDepth: readonly number[];
+  /** Items of block b: `blockStart[b] .. blockStart[b+1]-1`. */
+  blockStart: Int32Array;
+  numItems: number;
+  itemKind: Int32Array;
+  /** The input instruction an item belongs to. */
+  itemOrigin: Int32Array;
+  itemPos: Int32Array;
+  /** A register copy the coalescer may merge (input copies and constraint moves). */
+  itemCopy: Int32Array;
+  /** Reload: the slot read; spill: the slot written. -1 otherwise. */
+  itemSlot: Int32Array;
+  /** Operands of item i: `itemOps[i] .. itemOps[i+1]-1`. For copies/moves: [use, def]; reload: [def]; spill: [use]. */
+  itemOps: Int32Array;
+  /** Operand node, or -1 when the operand is a spill slot (copies only). */
+  opNode: Int32Array;
+  /** Operand spill slot, or -1. */
+  opSlot: Int32Array;
+  opFlags: Int32Array;
+  /** Clobbers of each input instruction (items of kind inst have their origin's). */
+  clobbers: readonly (readonly PReg[])[];
+  /** Nodes that must not be spilled (spill temporaries): `noSpill[n] === 1`. */
+  noSpill: Uint8Array;
   numSlots: number;
-  /** Last input instruction of each block (after-edits there would be unreachable). */
-  lastInst: Set<InstId>;
+  /** Last input instruction of each block (after-edits there would be unreachable): `lastInst[id] === 1`. */
+  lastInst: Uint8Array;
 }
 
-export const uses = (it: Item): Node[] => it.ops.filter((o) => o.kind === "use" && o.node !== undefined).map((o) => o.node!);
-export const defs = (it: Item): Node[] => it.ops.filter((o) => o.kind === "def" && o.node !== undefined).map((o) => o.node!);
+/** Appends items to growing arrays; `finish` installs them in a program. */
+class ItemWriter {
+  readonly blockStart = new IntVec(64);
+  readonly kind = new IntVec(256);
+  readonly origin = new IntVec(256);
+  readonly pos = new IntVec(256);
+  readonly copy = new IntVec(256);
+  readonly slot = new IntVec(256);
+  readonly ops = new IntVec(256);
+  readonly opNode = new IntVec(512);
+  readonly opSlot = new IntVec(512);
+  readonly opFlags = new IntVec(512);
+
+  item(kind: number, origin: number, pos: number, copy: boolean, slot = -1): void {
+    this.kind.push(kind);
+    this.origin.push(origin);
+    this.pos.push(pos);
+    this.copy.push(copy ? 1 : 0);
+    this.slot.push(slot);
+    this.ops.push(this.opNode.length);
+  }
+  op(node: number, slot: number, flags: number): void {
+    this.opNode.push(node);
+    this.opSlot.push(slot);
+    this.opFlags.push(flags);
+  }
+  move(origin: number, pos: number, src: Node, dst: Node): void {
+    this.item(ITEM_MOVE, origin, pos, true);
+    this.op(src, -1, 0);
+    this.op(dst, -1, OP_DEF);
+  }
+  finish(prog: Program): void {
+    this.ops.push(this.opNode.length);
+    prog.blockStart = this.blockStart.toArray();
+    prog.numItems = this.kind.length;
+    prog.itemKind = this.kind.toArray();
+    prog.itemOrigin = this.origin.toArray();
+    prog.itemPos = this.pos.toArray();
+    prog.itemCopy = this.copy.toArray();
+    prog.itemSlot = this.slot.toArray();
+    prog.itemOps = this.ops.toArray();
+    prog.opNode = this.opNode.toArray();
+    prog.opSlot = this.opSlot.toArray();
+    prog.opFlags = this.opFlags.toArray();
+  }
+}
 
 /** Builds the working program, lowering fixed and reuse constraints to copies. */
 export function buildProgram(fn: RegAllocFunction, target: RegAllocTarget): Program {
   const P = target.numRegs;
+  const numBlocks = fn.blocks.length;
+  const preds: number[][] = Array.from({ length: numBlocks }, () => []);
+  fn.blocks.forEach((b, bi) => {
+    for (const s of b.succs) {
+      if (!(s >= 0 && s < numBlocks)) throw new Error(`regalloc: block ${bi}: successor ${s} out of range`);
+      preds[s]!.push(bi);
+    }
+  });
+  let numInsts = 0;
+  for (const b of fn.blocks) numInsts += b.insts.length;
   const prog: Program = {
     numRegs: P,
     numNodes: P + fn.numVRegs,
-    succs: fn.blocks.map((b) => b.succs),
-    loopDepth: fn.blocks.map((b) => b.loopDepth),
-    blocks: [],
     firstVirtual: P,
-    noSpill: new Set(),
+    numBlocks,
+    succs: fn.blocks.map((b) => b.succs),
+    preds,
+    loopDepth: fn.blocks.map((b) => b.loopDepth),
+    blockStart: new Int32Array(0),
+    numItems: 0,
+    itemKind: new Int32Array(0),
+    itemOrigin: new Int32Array(0),
+    itemPos: new Int32Array(0),
+    itemCopy: new Int32Array(0),
+    itemSlot: new Int32Array(0),
+    itemOps: new Int32Array(0),
+    opNode: new Int32Array(0),
+    opSlot: new Int32Array(0),
+    opFlags: new Int32Array(0),
+    clobbers: new Array<readonly PReg[]>(numInsts),
+    noSpill: new Uint8Array(0),
     numSlots: 0,
-    lastInst: new Set(),
+    lastInst: new Uint8Array(numInsts),
   };
-  const checkPreg = (p: PReg, where: string): PReg => {
-    if (!(p >= 0 && p < P)) throw new Error(`regalloc: ${where}: physical register ${p} out of range`);
+  const clobbers = prog.clobbers as (readonly PReg[])[];
+  const checkPreg = (p: PReg, where: () => string): PReg => {
+    if (!(p >= 0 && p < P)) throw new Error(`regalloc: ${where()}: physical register ${p} out of range`);
     return p;
   };
+  const w = new ItemWriter();
+  // Scratch per instruction: operand nodes and flags after constraint lowering.
+  let nodes: number[] = [];
+  let flags: number[] = [];
+  const after: number[] = []; // (src, dst) pairs of after-moves
   let id = 0;
-  fn.blocks.forEach((b, bi) => {
-    const items: Item[] = [];
-    b.insts.forEach((inst, k) => {
+  for (let bi = 0; bi < numBlocks; bi++) {
+    const b = fn.blocks[bi]!;
+    w.blockStart.push(w.kind.length);
+    for (let k = 0; k < b.insts.length; k++) {
+      const inst = b.insts[k]!;
       const origin = id++;
-      const where = `block ${bi} inst ${k}`;
-      if (inst.copy && (inst.operands.length !== 2 || inst.operands[0]!.kind !== "use" || inst.operands[1]!.kind !== "def")) {
-        throw new Error(`regalloc: ${where}: a copy must have a use and a def`);
+      const where = (): string => `block ${bi} inst ${k}`;
+      const operands = inst.operands;
+      if (inst.copy && (operands.length !== 2 || operands[0]!.kind !== "use" || operands[1]!.kind !== "def")) {
+        throw new Error(`regalloc: ${where()}: a copy must have a use and a def`);
       }
-      const before: Item[] = [];
-      const after: Item[] = [];
-      const move = (pos: "before" | "after", src: Node, dst: Node): Item => ({
-        kind: "move",
-        origin,
-        pos,
-        ops: [{ kind: "use", node: src, early: false }, { kind: "def", node: dst, early: false }],
-        clobbers: [],
-        copy: true,
-      });
-      const ops: ItemOperand[] = inst.operands.map((o) => {
-        if ("preg" in o) return { kind: o.kind, node: checkPreg(o.preg, where), early: !!o.early };
-        if (!(o.vreg >= 0 && o.vreg < fn.numVRegs)) throw new Error(`regalloc: ${where}: virtual register ${o.vreg} out of range`);
-        return { kind: o.kind, node: P + o.vreg, early: !!o.early };
-      });
-      inst.operands.forEach((o, j) => {
-        if ("preg" in o || o.constraint.kind !== "fixed") return;
+      const n = operands.length;
+      if (nodes.length < n) {
+        nodes = new Array<number>(n);
+        flags = new Array<number>(n);
+      }
+      for (let j = 0; j < n; j++) {
+        const o = operands[j]!;
+        flags[j] = (o.kind === "def" ? OP_DEF : 0) | (o.early ? OP_EARLY : 0);
+        if ("preg" in o) nodes[j] = checkPreg(o.preg, where);
+        else {
+          if (!(o.vreg >= 0 && o.vreg < fn.numVRegs)) throw new Error(`regalloc: ${where()}: virtual register ${o.vreg} out of range`);
+          nodes[j] = P + o.vreg;
+        }
+      }
+      after.length = 0;
+      for (let j = 0; j < n; j++) {
+        const o = operands[j]!;
+        if ("preg" in o || o.constraint.kind !== "fixed") continue;
         const p = checkPreg(o.constraint.reg, where);
-        const v = ops[j]!.node!;
-        ops[j]!.node = p;
-        if (o.kind === "use") before.push(move("before", v, p));
-        else after.push(move("after", p, v));
-      });
-      inst.operands.forEach((o, j) => {
-        if ("preg" in o || o.constraint.kind !== "reuse") return;
+        const v = nodes[j]!;
+        nodes[j] = p;
+        if (o.kind === "use") w.move(origin, POS_BEFORE, v, p);
+        else after.push(p, v);
+      }
+      for (let j = 0; j < n; j++) {
+        const o = operands[j]!;
+        if ("preg" in o || o.constraint.kind !== "reuse") continue;
         const r = o.constraint.operand;
-        const tied = ops[r];
-        if (o.kind !== "def" || !tied || tied.kind !== "use") throw new Error(`regalloc: ${where}: operand ${j} reuses operand ${r}, which is not a use`);
-        const d = ops[j]!.node!;
-        const u = tied.node!;
-        if (u === d) return;
+        if (o.kind !== "def" || !(r >= 0 && r < n) || operands[r]!.kind !== "use") {
+          throw new Error(`regalloc: ${where()}: operand ${j} reuses operand ${r}, which is not a use`);
+        }
+        const d = nodes[j]!;
+        const u = nodes[r]!;
+        if (u === d) continue;
         if (u < P) {
           // The tied use is in a fixed register: so is the def.
-          ops[j]!.node = u;
-          after.push(move("after", u, d));
-        } else if (ops.some((x, y) => y !== r && x.kind === "use" && x.node === d)) {
+          nodes[j] = u;
+          after.push(u, d);
+          continue;
+        }
+        let readsD = false;
+        for (let y = 0; y < n; y++) if (y !== r && !(flags[y]! & OP_DEF) && nodes[y] === d) readsD = true;
+        if (readsD) {
           // d's old value is read too: go through a temporary.
           const t = prog.numNodes++;
-          before.push(move("before", u, t));
-          tied.node = t;
-          ops[j]!.node = t;
-          after.push(move("after", t, d));
+          w.move(origin, POS_BEFORE, u, t);
+          nodes[r] = t;
+          nodes[j] = t;
+          after.push(t, d);
         } else {
-          before.push(move("before", u, d));
-          tied.node = d;
+          w.move(origin, POS_BEFORE, u, d);
+          nodes[r] = d;
         }
-      });
-      items.push(...before, { kind: "inst", origin, pos: "inst", ops, clobbers: inst.clobbers.map((c) => checkPreg(c, where)), copy: inst.copy }, ...after);
-    });
-    if (b.insts.length > 0) prog.lastInst.add(id - 1);
-    prog.blocks.push(items);
-  });
+      }
+      w.item(ITEM_INST, origin, POS_INST, inst.copy);
+      for (let j = 0; j < n; j++) w.op(nodes[j]!, -1, flags[j]!);
+      const cl = inst.clobbers;
+      for (const c of cl) checkPreg(c, where);
+      clobbers[origin] = cl.length > 0 ? cl : NO_CLOBBERS;
+      for (let j = 0; j < after.length; j += 2) w.move(origin, POS_AFTER, after[j]!, after[j + 1]!);
+    }
+    if (b.insts.length > 0) prog.lastInst[id - 1] = 1;
+  }
+  w.blockStart.push(w.kind.length);
+  w.finish(prog);
+  prog.noSpill = new Uint8Array(prog.numNodes);
   return prog;
 }
 
-/** Per-block live-out sets of nodes (backward dataflow to a fixpoint). */
-export function liveOut(prog: Program): Set<Node>[] {
-  const n = prog.blocks.length;
-  const gen: Set<Node>[] = [];
-  const kill: Set<Node>[] = [];
-  for (const items of prog.blocks) {
-    const g = new Set<Node>();
-    const k = new Set<Node>();
-    for (const it of items) {
-      for (const u of uses(it)) if (!k.has(u)) g.add(u);
-      for (const d of defs(it)) k.add(d);
-      for (const c of it.clobbers) k.add(c);
+/**
+ * Per-block live-out sets of nodes, each sorted by node. Computed one node at a time by
+ * exploring backwards from its upward-exposed uses until its definitions ("liveness by
+ * variable": Appel, "Modern Compiler Implementation", 10.1; Brandner et al. 2011), so the
+ * cost is the size of the result plus the number of operands — no fixpoint iteration, and
+ * no per-block bit sets over all nodes (which would be quadratic for huge functions).
+ */
+export function liveOutSets(prog: Program): number[][] {
+  const B = prog.numBlocks;
+  const N = prog.numNodes;
+  // Upward-exposed uses and kills per node, as linked lists of blocks.
+  const ueHead = new Int32Array(N).fill(-1);
+  const killHead = new Int32Array(N).fill(-1);
+  const link = new IntVec(1024); // next entry
+  const linkBlock = new IntVec(1024);
+  const seen = new Int32Array(N).fill(-1); // block of the last kill or use recorded for a node
+  const killed = new Int32Array(N).fill(-1); // block in which the node was last killed
+  const { itemOps, opNode, opFlags, itemKind, itemOrigin, clobbers } = prog;
+  const record = (head: Int32Array, n: number, b: number): void => {
+    linkBlock.push(b);
+    head[n] = link.push(head[n]!);
+  };
+  for (let b = 0; b < B; b++) {
+    for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
+      const o0 = itemOps[i]!;
+      const o1 = itemOps[i + 1]!;
+      for (let o = o0; o < o1; o++) {
+        const n = opNode[o]!;
+        if (n < 0 || opFlags[o]! & OP_DEF) continue;
+        if (killed[n] !== b && seen[n] !== b) {
+          seen[n] = b;
+          record(ueHead, n, b);
+        }
+      }
+      for (let o = o0; o < o1; o++) {
+        const n = opNode[o]!;
+        if (n < 0 || !(opFlags[o]! & OP_DEF) || killed[n] === b) continue;
+        killed[n] = b;
+        record(killHead, n, b);
+      }
+      if (itemKind[i] === ITEM_INST) {
+        for (const c of clobbers[itemOrigin[i]!]!) {
+          if (killed[c] === b) continue;
+          killed[c] = b;
+          record(killHead, c, b);
+        }
+      }
     }
-    gen.push(g);
-    kill.push(k);
   }
-  const liveIn = prog.blocks.map(() => new Set<Node>());
-  const out = prog.blocks.map(() => new Set<Node>());
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (let bi = n - 1; bi >= 0; bi--) {
-      const o = out[bi]!;
-      for (const s of prog.succs[bi]!) for (const r of liveIn[s]!) o.add(r);
-      const inn = liveIn[bi]!;
-      const size = inn.size;
-      for (const r of gen[bi]!) inn.add(r);
-      for (const r of o) if (!kill[bi]!.has(r)) inn.add(r);
-      if (inn.size !== size) changed = true;
+  const liveOut: number[][] = Array.from({ length: B }, () => []);
+  const defMark = new Int32Array(B).fill(-1);
+  const inMark = new Int32Array(B).fill(-1);
+  const outMark = new Int32Array(B).fill(-1);
+  const work: number[] = [];
+  for (let n = 0; n < N; n++) {
+    if (ueHead[n] === -1) continue;
+    for (let e = killHead[n]!; e >= 0; e = link.data[e]!) defMark[linkBlock.data[e]!] = n;
+    for (let e = ueHead[n]!; e >= 0; e = link.data[e]!) {
+      const b = linkBlock.data[e]!;
+      inMark[b] = n;
+      work.push(b);
+    }
+    while (work.length > 0) {
+      const b = work.pop()!;
+      for (const p of prog.preds[b]!) {
+        if (outMark[p] !== n) {
+          outMark[p] = n;
+          liveOut[p]!.push(n);
+        }
+        if (defMark[p] !== n && inMark[p] !== n) {
+          inMark[p] = n;
+          work.push(p);
+        }
+      }
     }
   }
-  return out;
+  return liveOut;
 }
 
 /**
- * Rewrites the program so that no spilled node is a register operand any more; `slotOf`
- * gives each spilled node its (virtual) spill slot. Returns the number of temporaries made.
+ * Rewrites the program so that no spilled node is a register operand any more;
+ * `slotOf[n]` is the (virtual) spill slot of spilled node n, -1 for the others.
  */
-export function rewriteSpills(prog: Program, slotOf: Map<Node, number>): number {
-  let temps = 0;
-  prog.blocks = prog.blocks.map((items) => {
-    const out: Item[] = [];
-    for (const it of items) {
-      if (!it.ops.some((o) => o.node !== undefined && slotOf.has(o.node))) {
-        out.push(it);
+export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
+  const w = new ItemWriter();
+  const { itemOps, opNode, opSlot, opFlags } = prog;
+  const spilled = (n: number): boolean => n >= 0 && n < slotOf.length && slotOf[n]! >= 0;
+  const temps: number[] = [];
+  const newTemp = (): Node => {
+    const t = prog.numNodes++;
+    temps.push(t);
+    return t;
+  };
+  const tempNode: number[] = []; // spilled node → temp, per item
+  const tempFor: number[] = [];
+  for (let b = 0; b < prog.numBlocks; b++) {
+    w.blockStart.push(w.kind.length);
+    for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
+      const kind = prog.itemKind[i]!;
+      const origin = prog.itemOrigin[i]!;
+      const pos = prog.itemPos[i]!;
+      const copy = prog.itemCopy[i] === 1;
+      const o0 = itemOps[i]!;
+      const o1 = itemOps[i + 1]!;
+      let touches = false;
+      for (let o = o0; o < o1; o++) if (spilled(opNode[o]!)) touches = true;
+      if (!touches) {
+        w.item(kind, origin, pos, copy, prog.itemSlot[i]!);
+        for (let o = o0; o < o1; o++) w.op(opNode[o]!, opSlot[o]!, opFlags[o]!);
         continue;
       }
-      if (it.kind === "reload" || it.kind === "spill") throw new Error("regalloc: a spill temporary was spilled");
-      const sidePos = (side: "before" | "after"): "before" | "after" => (it.pos === "inst" ? side : it.pos);
-      if (it.copy) {
+      if (kind === ITEM_RELOAD || kind === ITEM_SPILL) throw new Error("regalloc: a spill temporary was spilled");
+      const before = pos === POS_INST ? POS_BEFORE : pos;
+      const afterPos = pos === POS_INST ? POS_AFTER : pos;
+      if (copy) {
         // Copies read or write the slot directly.
-        for (const o of it.ops) {
-          if (o.node !== undefined && slotOf.has(o.node)) {
-            o.slot = slotOf.get(o.node)!;
-            o.node = undefined;
-          }
+        let srcNode = opNode[o0]!;
+        let srcSlot = opSlot[o0]!;
+        let dstNode = opNode[o0 + 1]!;
+        let dstSlot = opSlot[o0 + 1]!;
+        if (spilled(srcNode)) [srcSlot, srcNode] = [slotOf[srcNode]!, -1];
+        if (spilled(dstNode)) [dstSlot, dstNode] = [slotOf[dstNode]!, -1];
+        if (srcSlot >= 0 && dstSlot >= 0 && srcSlot !== dstSlot) {
+          const t = newTemp();
+          w.item(ITEM_RELOAD, origin, before, false, srcSlot);
+          w.op(t, -1, OP_DEF);
+          [srcSlot, srcNode] = [-1, t];
         }
-        const [src, dst] = it.ops as [ItemOperand, ItemOperand];
-        if (src.slot !== undefined && dst.slot !== undefined && src.slot !== dst.slot) {
-          const t = prog.numNodes++;
-          temps++;
-          prog.noSpill.add(t);
-          out.push({ kind: "reload", origin: it.origin, pos: sidePos("before"), ops: [{ kind: "def", node: t, early: false }], clobbers: [], copy: false, slot: src.slot });
-          src.slot = undefined;
-          src.node = t;
-        }
-        out.push(it);
+        w.item(kind, origin, pos, true);
+        w.op(srcNode, srcSlot, opFlags[o0]!);
+        w.op(dstNode, dstSlot, opFlags[o0 + 1]!);
         continue;
       }
-      const tempOf = new Map<Node, Node>();
-      for (const o of it.ops) {
-        if (o.node === undefined || !slotOf.has(o.node)) continue;
-        let t = tempOf.get(o.node);
-        if (t === undefined) {
-          t = prog.numNodes++;
-          temps++;
-          prog.noSpill.add(t);
-          tempOf.set(o.node, t);
-        }
-        o.node = t;
-      }
-      const pre: Item[] = [];
-      const post: Item[] = [];
-      for (const [n, t] of tempOf) {
-        const slot = slotOf.get(n)!;
-        if (it.ops.some((o) => o.kind === "use" && o.node === t)) {
-          pre.push({ kind: "reload", origin: it.origin, pos: sidePos("before"), ops: [{ kind: "def", node: t, early: false }], clobbers: [], copy: false, slot });
-        }
-        if (it.ops.some((o) => o.kind === "def" && o.node === t)) {
-          post.push({ kind: "spill", origin: it.origin, pos: sidePos("after"), ops: [{ kind: "use", node: t, early: false }], clobbers: [], copy: false, slot });
+      tempNode.length = 0;
+      tempFor.length = 0;
+      for (let o = o0; o < o1; o++) {
+        const n = opNode[o]!;
+        if (spilled(n) && !tempNode.includes(n)) {
+          tempNode.push(n);
+          tempFor.push(newTemp());
         }
       }
-      out.push(...pre, it, ...post);
+      for (let k = 0; k < tempNode.length; k++) {
+        const n = tempNode[k]!;
+        let used = false;
+        for (let o = o0; o < o1; o++) if (opNode[o] === n && !(opFlags[o]! & OP_DEF)) used = true;
+        if (used) {
+          w.item(ITEM_RELOAD, origin, before, false, slotOf[n]!);
+          w.op(tempFor[k]!, -1, OP_DEF);
+        }
+      }
+      w.item(kind, origin, pos, copy);
+      for (let o = o0; o < o1; o++) {
+        const n = opNode[o]!;
+        w.op(spilled(n) ? tempFor[tempNode.indexOf(n)]! : n, opSlot[o]!, opFlags[o]!);
+      }
+      for (let k = 0; k < tempNode.length; k++) {
+        const n = tempNode[k]!;
+        let defined = false;
+        for (let o = o0; o < o1; o++) if (opNode[o] === n && opFlags[o]! & OP_DEF) defined = true;
+        if (defined) {
+          w.item(ITEM_SPILL, origin, afterPos, false, slotOf[n]!);
+          w.op(tempFor[k]!, -1, 0);
+        }
+      }
     }
-    return out;
-  });
-  return temps;
+  }
+  w.blockStart.push(w.kind.length);
+  w.finish(prog);
+  const noSpill = new Uint8Array(prog.numNodes);
+  noSpill.set(prog.noSpill);
+  for (const t of temps) noSpill[t] = 1;
+  prog.noSpill = noSpill;
 }

@@ -6,77 +6,148 @@
  * slot a into slot b does not make them interfere (same value), and slots related by a
  * reload-then-store copy prefer the same colour. Greedy colouring in slot order, which
  * is deterministic; with so few slots an optimal colouring is not worth its cost.
+ *
+ * Slot liveness is computed one slot at a time, backwards from its upward-exposed reads
+ * (as for registers in `program.ts`), and interference with a sparse live set, so the
+ * cost is linear in the items plus the interference edges.
  */
-import { type Program } from "./program.js";
+import { ITEM_RELOAD, ITEM_SPILL, OP_DEF, type Program } from "./program.js";
+import { IntVec, LinkedLists, PairSet, SparseSet } from "./structures.js";
 
 /** Returns the colour (final slot) of each virtual slot and the number of colours. */
 export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlots: number } {
   const S = prog.numSlots;
-  const slotUses = (it: Program["blocks"][number][number]): number[] => {
-    const r: number[] = [];
-    if (it.kind === "reload") r.push(it.slot!);
-    for (const o of it.ops) if (o.kind === "use" && o.slot !== undefined) r.push(o.slot);
-    return r;
+  if (S === 0) return { slotColour: [], numSlots: 0 };
+  const B = prog.numBlocks;
+  const { itemKind, itemSlot, itemOps, opSlot, opFlags } = prog;
+  // Slots read (reloads, copies from a slot) and written (spills, copies into a slot) by item i.
+  const reads: number[] = [];
+  const writes: number[] = [];
+  const access = (i: number): void => {
+    reads.length = 0;
+    writes.length = 0;
+    if (itemKind[i] === ITEM_RELOAD) reads.push(itemSlot[i]!);
+    if (itemKind[i] === ITEM_SPILL) writes.push(itemSlot[i]!);
+    for (let o = itemOps[i]!; o < itemOps[i + 1]!; o++) {
+      const s = opSlot[o]!;
+      if (s < 0) continue;
+      if (opFlags[o]! & OP_DEF) writes.push(s);
+      else reads.push(s);
+    }
   };
-  const slotDefs = (it: Program["blocks"][number][number]): number[] => {
-    const r: number[] = [];
-    if (it.kind === "spill") r.push(it.slot!);
-    for (const o of it.ops) if (o.kind === "def" && o.slot !== undefined) r.push(o.slot);
-    return r;
+
+  // Upward-exposed reads and writes per slot, as linked lists of blocks.
+  const ueHead = new Int32Array(S).fill(-1);
+  const defHead = new Int32Array(S).fill(-1);
+  const link = new IntVec(64);
+  const linkBlock = new IntVec(64);
+  const seen = new Int32Array(S).fill(-1);
+  const written = new Int32Array(S).fill(-1);
+  for (let b = 0; b < B; b++) {
+    for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
+      access(i);
+      for (const s of reads) {
+        if (written[s] === b || seen[s] === b) continue;
+        seen[s] = b;
+        linkBlock.push(b);
+        ueHead[s] = link.push(ueHead[s]!);
+      }
+      for (const s of writes) {
+        if (written[s] === b) continue;
+        written[s] = b;
+        linkBlock.push(b);
+        defHead[s] = link.push(defHead[s]!);
+      }
+    }
+  }
+  const liveOut: number[][] = Array.from({ length: B }, () => []);
+  const defMark = new Int32Array(B).fill(-1);
+  const inMark = new Int32Array(B).fill(-1);
+  const outMark = new Int32Array(B).fill(-1);
+  const work: number[] = [];
+  for (let s = 0; s < S; s++) {
+    for (let e = defHead[s]!; e >= 0; e = link.get(e)) defMark[linkBlock.get(e)] = s;
+    for (let e = ueHead[s]!; e >= 0; e = link.get(e)) {
+      const b = linkBlock.get(e);
+      inMark[b] = s;
+      work.push(b);
+    }
+    while (work.length > 0) {
+      const b = work.pop()!;
+      for (const p of prog.preds[b]!) {
+        if (outMark[p] !== s) {
+          outMark[p] = s;
+          liveOut[p]!.push(s);
+        }
+        if (defMark[p] !== s && inMark[p] !== s) {
+          inMark[p] = s;
+          work.push(p);
+        }
+      }
+    }
+  }
+
+  // Interference: a write interferes with every other slot live after it (a copy's own source excepted).
+  const edges = new PairSet(64);
+  const adj = new LinkedLists(S);
+  const addEdge = (a: number, b: number): void => {
+    if (a !== b && edges.add(a, b)) {
+      adj.append(a, b);
+      adj.append(b, a);
+    }
   };
-  // Liveness of slots.
-  const n = prog.blocks.length;
-  const liveIn = prog.blocks.map(() => new Set<number>());
-  const liveOutOf = (bi: number): Set<number> => {
-    const s = new Set<number>();
-    for (const succ of prog.succs[bi]!) for (const x of liveIn[succ]!) s.add(x);
-    return s;
-  };
-  const interfere: Set<number>[] = Array.from({ length: S }, () => new Set());
-  const walk = (bi: number, record: boolean): Set<number> => {
-    const live = liveOutOf(bi);
-    const items = prog.blocks[bi]!;
-    for (let k = items.length - 1; k >= 0; k--) {
-      const it = items[k]!;
-      const us = slotUses(it);
-      for (const d of slotDefs(it)) {
-        if (record) for (const l of live) if (l !== d && !us.includes(l)) (interfere[d]!.add(l), interfere[l]!.add(d));
+  const live = new SparseSet(S);
+  for (let b = 0; b < B; b++) {
+    live.clear();
+    for (const s of liveOut[b]!) live.add(s);
+    for (let i = prog.blockStart[b + 1]! - 1; i >= prog.blockStart[b]!; i--) {
+      access(i);
+      for (const d of writes) {
+        for (let k = 0; k < live.size; k++) {
+          const l = live.dense[k]!;
+          if (l !== d && !reads.includes(l)) addEdge(d, l);
+        }
         live.delete(d);
       }
-      for (const u of us) live.add(u);
+      for (const u of reads) live.add(u);
     }
-    return live;
-  };
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (let bi = n - 1; bi >= 0; bi--) {
-      const inn = walk(bi, false);
-      if (inn.size !== liveIn[bi]!.size) changed = true;
-      liveIn[bi] = inn;
-    }
+    // Slots live into the entry (read on some path before any store) interfere with all.
+    if (b === 0) for (let k = 0; k < live.size; k++) for (let t = 0; t < S; t++) addEdge(live.dense[k]!, t);
   }
-  for (let bi = 0; bi < n; bi++) walk(bi, true);
-  // Slots live into the entry (read on some path before any store) interfere with all.
-  for (const s of liveIn[0] ?? []) for (let t = 0; t < S; t++) if (t !== s) (interfere[s]!.add(t), interfere[t]!.add(s));
 
   // Affinities: `reload t ← a; copy b ← t`.
-  const affinity: Set<number>[] = Array.from({ length: S }, () => new Set());
-  for (const items of prog.blocks) {
-    items.forEach((it, k) => {
-      const prev = items[k - 1];
-      if (!it.copy || prev?.kind !== "reload") return;
-      const [src, dst] = it.ops;
-      if (dst?.slot !== undefined && src?.node === prev.ops[0]!.node) (affinity[dst.slot]!.add(prev.slot!), affinity[prev.slot!]!.add(dst.slot));
-    });
+  const affinity = new LinkedLists(S);
+  const { opNode, itemCopy } = prog;
+  for (let b = 0; b < B; b++) {
+    for (let i = prog.blockStart[b]! + 1; i < prog.blockStart[b + 1]!; i++) {
+      if (!itemCopy[i] || itemKind[i - 1] !== ITEM_RELOAD) continue;
+      const o = itemOps[i]!;
+      const dstSlot = opSlot[o + 1]!;
+      const a = itemSlot[i - 1]!;
+      if (dstSlot >= 0 && opNode[o] === opNode[itemOps[i - 1]!]) {
+        affinity.append(dstSlot, a);
+        affinity.append(a, dstSlot);
+      }
+    }
   }
 
-  const slotColour: number[] = new Array(S).fill(-1);
+  const slotColour: number[] = new Array<number>(S).fill(-1);
+  const forbidden = new Int32Array(S).fill(-1);
   let numSlots = 0;
   for (let s = 0; s < S; s++) {
-    const forbidden = new Set<number>();
-    for (const t of interfere[s]!) if (slotColour[t]! >= 0) forbidden.add(slotColour[t]!);
-    let c = [...affinity[s]!].map((t) => slotColour[t]!).find((x) => x >= 0 && !forbidden.has(x)) ?? -1;
-    if (c < 0) for (c = 0; forbidden.has(c); c++);
+    for (let e = adj.head[s]!; e >= 0; e = adj.nextOf(e)) {
+      const c = slotColour[adj.valueOf(e)]!;
+      if (c >= 0) forbidden[c] = s;
+    }
+    let c = -1;
+    for (let e = affinity.head[s]!; e >= 0; e = affinity.nextOf(e)) {
+      const x = slotColour[affinity.valueOf(e)]!;
+      if (x >= 0 && forbidden[x] !== s) {
+        c = x;
+        break;
+      }
+    }
+    if (c < 0) for (c = 0; forbidden[c] === s; c++);
     slotColour[s] = c;
     numSlots = Math.max(numSlots, c + 1);
   }

@@ -5,9 +5,7 @@
  * a verifier-clean function use {@link arbValidCfg}.
  */
 import fc from "fast-check";
-import { Builder } from "../src/builder.js";
-import { BasicBlock, Function } from "../src/core.js";
-import { i64 } from "../src/types.js";
+import { Builder, Function, i64, type BasicBlock } from "@luabpf/ir";
 
 export type Term = { kind: "ret" } | { kind: "br"; t: number } | { kind: "condbr"; t: number; f: number };
 export const ret: Term = { kind: "ret" };

@@ -1,0 +1,137 @@
+// Kernel types for the front end: BTF translated into C types (lazily, with the kernel's
+// offsets), kernel names in C type names, function and raw tracepoint prototypes, and
+// tracepoint records from tracefs' format files and from BTF — which must agree with each
+// other on every event that has its own BTF struct.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { readBtfFile, type BtfComposite } from "@luabpf/elf";
+import { cFindMember, cResolve, cSizeof, describeCType, type CRecord } from "@luabpf/ir";
+import { describe, expect, it } from "vitest";
+import { builtinCScope, parseCTypeName } from "../src/ctypes/index.js";
+import { KernelTypes, parseTracepointFormat, TracepointFormatError } from "../src/kernel/index.js";
+
+const SCHED_SWITCH = `name: sched_switch
+ID: 372
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:char prev_comm[16];\toffset:8;\tsize:16;\tsigned:0;
+\tfield:pid_t prev_pid;\toffset:24;\tsize:4;\tsigned:1;
+\tfield:long prev_state;\toffset:32;\tsize:8;\tsigned:1;
+\tfield:int dfd;\toffset:40;\tsize:8;\tsigned:0;
+\tfield:const char * filename;\toffset:48;\tsize:8;\tsigned:0;
+\tfield:__data_loc char[] name;\toffset:56;\tsize:4;\tsigned:0;
+\tfield:struct no_such_type blob;\toffset:60;\tsize:4;\tsigned:0;
+
+print fmt: "prev_comm=%s", REC->prev_comm
+`;
+
+describe("tracefs format files", () => {
+  const format = parseTracepointFormat(SCHED_SWITCH, "sched", "sched_switch", builtinCScope());
+  const field = (name: string) => format.fields.find((f) => f.name === name)!;
+
+  it("reads every field with its offset, size, signedness and C type", () => {
+    expect(format.id).toBe(372);
+    expect(format.fields.map((f) => [f.name, f.offset, f.size])).toEqual([
+      ["common_type", 0, 2], ["common_flags", 2, 1], ["common_preempt_count", 3, 1], ["common_pid", 4, 4],
+      ["prev_comm", 8, 16], ["prev_pid", 24, 4], ["prev_state", 32, 8], ["dfd", 40, 8], ["filename", 48, 8], ["name", 56, 4], ["blob", 60, 4],
+    ]);
+    expect(format.fields.filter((f) => f.common).map((f) => f.name)).toEqual(["common_type", "common_flags", "common_preempt_count", "common_pid"]);
+    expect(describeCType(field("prev_comm").type)).toBe("char [16]");
+    expect(describeCType(field("prev_pid").type)).toBe("pid_t");
+    expect(describeCType(field("filename").type)).toBe("char *");
+  });
+
+  it("trusts the recorded size over a declaration that disagrees, and reads __data_loc", () => {
+    expect(describeCType(field("dfd").type)).toBe("unsigned long long"); // declared int, stored in 8 bytes
+    expect(field("name")).toMatchObject({ size: 4, dataLoc: { kind: "int", name: "char" } });
+    expect(describeCType(field("blob").type)).toBe("unsigned int"); // unknown type name: the recorded integer
+  });
+
+  it("builds the record struct the program's context points at", () => {
+    const record = format.record;
+    expect(record.tag).toBe("trace_event_raw_sched_switch");
+    expect(cFindMember(record, "prev_pid")?.offset).toBe(24);
+    expect(cSizeof(record)).toBe(64);
+  });
+
+  it("refuses text that is not a format file", () => {
+    expect(() => parseTracepointFormat("hello\n", "a", "b", builtinCScope())).toThrow(TracepointFormatError);
+  });
+});
+
+const VMLINUX = "/sys/kernel/btf/vmlinux";
+const TRACEFS = "/sys/kernel/tracing";
+
+function mountTracefs(): boolean {
+  if (existsSync(join(TRACEFS, "events"))) return true;
+  try {
+    execFileSync("mount", ["-t", "tracefs", "nodev", TRACEFS], { stdio: "ignore" });
+  } catch {
+    return false;
+  }
+  return existsSync(join(TRACEFS, "events"));
+}
+
+describe.skipIf(!existsSync(VMLINUX))("the running kernel's types", () => {
+  const btf = readBtfFile(readFileSync(VMLINUX), VMLINUX);
+  const kernel = new KernelTypes({ btf, btfOrigin: VMLINUX });
+
+  it("finds kernel structs through C type names, with the kernel's offsets", () => {
+    const pointer = cResolve(parseCTypeName("struct task_struct *", kernel.scope()));
+    expect(pointer.kind).toBe("pointer");
+    const task = cResolve((pointer as { target: CRecord }).target) as CRecord;
+    expect(kernel.isKernelRecord(task)).toBe(true);
+    const btfTask = btf.find("struct", "task_struct")!.type as BtfComposite;
+    expect(cSizeof(task)).toBe(btfTask.size);
+    for (const name of ["pid", "tgid", "real_parent", "comm", "flags"]) {
+      expect(cFindMember(task, name)?.offset, name).toBe(btfTask.members.find((m) => m.name === name)!.bitOffset / 8);
+    }
+    expect(describeCType(cFindMember(task, "comm")!.member.type)).toBe("char [16]");
+    expect(describeCType(parseCTypeName("pid_t", kernel.scope()))).toBe("pid_t");
+    expect(kernel.scope().lookupConstant("BPF_ANY")?.value).toBe(0n);
+  });
+
+  it("knows function prototypes and raw tracepoint arguments", () => {
+    const openat2 = kernel.func("do_sys_openat2")!;
+    expect(openat2.params.map((p) => `${p.name}: ${describeCType(p.type)}`)).toEqual(["dfd: int", "filename: char *", "how: struct open_how *"]);
+    expect(kernel.func("luabpf_no_such_function")).toBeUndefined();
+    const sw = kernel.rawTracepoint("sched_switch")!;
+    expect(sw.map((p) => describeCType(p.type))).toEqual(["bool", "struct task_struct *", "struct task_struct *", "unsigned int"]);
+  });
+
+  it.skipIf(!mountTracefs())("tracefs and BTF agree on every event with its own trace_event_raw struct", () => {
+    const read = (c: string, n: string) => {
+      const path = join(TRACEFS, "events", c, n, "format");
+      return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+    };
+    const withTracefs = new KernelTypes({ btf, tracepointFormat: read });
+    const btfOnly = new KernelTypes({ btf });
+    let compared = 0;
+    for (const category of ["sched", "syscalls", "irq", "signal", "task", "net", "block"]) {
+      const dir = join(TRACEFS, "events", category);
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir)) {
+        if (!existsSync(join(dir, name, "format"))) continue;
+        const fromBtf = btfOnly.tracepoint(category, name);
+        if (!fromBtf) continue;
+        const fromTracefs = withTracefs.tracepoint(category, name)!;
+        expect(fromTracefs.source).toBe("tracefs");
+        expect(fromBtf.fields.map((f) => [f.name, f.offset, f.size, f.dataLoc !== undefined]), `${category}/${name}`).toEqual(
+          fromTracefs.fields.map((f) => [f.name, f.offset, f.size, f.dataLoc !== undefined]),
+        );
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(20);
+    const exec = withTracefs.tracepoint("sched", "sched_process_exec")!;
+    expect(exec.fields.find((f) => f.name === "filename")?.dataLoc).toBeDefined();
+    const openat = withTracefs.tracepoint("syscalls", "sys_enter_openat")!;
+    expect(describeCType(openat.fields.find((f) => f.name === "filename")!.type)).toBe("char *");
+    expect(withTracefs.tracepoint("sched", "luabpf_no_such_event")).toBeUndefined();
+  });
+});
