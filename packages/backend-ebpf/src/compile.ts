@@ -10,7 +10,7 @@
 import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction, type LineRow } from "./emit.js";
-import type { AsmCoreRelocation, AsmRelocation, Insn } from "./isa/index.js";
+import { JumpRangeError, type AsmCoreRelocation, type AsmRelocation, type Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
 import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
@@ -48,8 +48,22 @@ export function compileFunction(fn: IrFunction, options: BackendOptions = {}): C
   const { times } = options;
   const mf = timePhase(times, "isel", () => select(fn));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
-  const { insns, relocations, coreRelocations, lines } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
+  const { insns, relocations, coreRelocations, lines } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitProgram(mf)));
   return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, coreRelocations, lines, stats };
+}
+
+/**
+ * Emission. A jump farther than eBPF's 16-bit jump offsets reach means the program is too
+ * large: the input's fault, reported as a compile error (located by the caller).
+ */
+function emitProgram(mf: MFunction): ReturnType<typeof emitFunction> {
+  try {
+    return emitFunction(mf);
+  } catch (e) {
+    if (!(e instanceof JumpRangeError)) throw e;
+    const message = `program ${mf.name} is too large: a jump spans ${Math.abs(e.distance)} instructions, more than eBPF's limit of 32767`;
+    throw new CompileError({ severity: "error", message }, { cause: e });
+  }
 }
 
 /**

@@ -18,16 +18,20 @@ import { encodeInsns, type Insn } from "./isa/index.js";
 
 /** The ELF description of a map declaration (`types`: the object's BTF types, shared between maps). */
 export function objectMap(decl: MapDecl, types: BtfTypes = new BtfTypes()): ObjectMap {
+  // Map types without keys or values (ring buffers have neither) take sizes 0, whatever the declaration says.
+  const type = MAP_TYPES[decl.kind];
+  const keyless = type.requiredKeySize() === 0;
+  const valueless = type.requiredValueSize() === 0;
   const m: ObjectMap = {
     name: decl.name,
-    type: MAP_TYPES[decl.kind].id,
-    keySize: decl.key.size,
-    valueSize: decl.value.size,
+    type: type.id,
+    keySize: keyless ? 0 : decl.key.size,
+    valueSize: valueless ? 0 : decl.value.size,
     maxEntries: decl.maxEntries,
     flags: decl.flags,
   };
-  const key = types.ofData(decl.key, decl.keyType);
-  const value = types.ofData(decl.value, decl.valueType);
+  const key = keyless ? undefined : types.ofData(decl.key, decl.keyType);
+  const value = valueless ? undefined : types.ofData(decl.value, decl.valueType);
   if (key) m.key = key;
   if (value) m.value = value;
   return m;

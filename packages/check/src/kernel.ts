@@ -8,6 +8,7 @@
  */
 import { CompileError, InternalError } from "@luabpf/ir";
 import { BpfError, LoaderError, loadObject, VerifierError, type LoadedObject, type MapHandle } from "@luabpf/loader";
+import { mapTypeById, sectionRule } from "@luabpf/platform";
 import { compileSource } from "luabpf";
 
 /** One run of a program: the packet (from its Ethernet header) and the context fields a test run may set. */
@@ -88,7 +89,9 @@ export function runOnKernel(source: string, options: KernelRunOptions): KernelOu
     if (e instanceof CompileError) return { kind: "compile-error", message: e.message };
     return { kind: "internal-error", message: e instanceof InternalError ? e.message : String((e as Error)?.stack ?? e) };
   }
-  const runnable = object.programs.filter((p) => p.section === "socket" || p.section === "tc");
+  // Socket filters and tc classifiers (what the section rules of the platform table say the section is).
+  const typeOf = (section: string) => sectionRule(section)?.type;
+  const runnable = object.programs.filter((p) => typeOf(p.section) === "socket_filter" || typeOf(p.section) === "sched_cls");
   if (runnable.length !== 1) return { kind: "load-error", message: `expected one socket or tc program, found ${runnable.length}` };
   const program = runnable[0]!;
   let loaded: LoadedObject;
@@ -102,7 +105,7 @@ export function runOnKernel(source: string, options: KernelRunOptions): KernelOu
   try {
     const handle = loaded.programs.get(program.name)!;
     const returns = options.inputs.map((input) => {
-      const packet = program.section === "socket" ? asSeenByPacketSocket(input.packet) : input.packet;
+      const packet = typeOf(program.section) === "socket_filter" ? asSeenByPacketSocket(input.packet) : input.packet;
       return handle.testRun(packet, { ctxIn: skbContextIn(input) }).retval;
     });
     const kinds = new Map(object.maps.map((m) => [m.name, m.type]));
@@ -126,9 +129,9 @@ export function asSeenByPacketSocket(frame: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Array map types (elements always exist): `array` = 2, `percpu_array` = 6. */
+/** Array-like map types (elements always exist), by the platform table. */
 function isArrayKind(type: number | undefined): boolean {
-  return type === 2 || type === 6;
+  return type !== undefined && (mapTypeById(type)?.isArrayLike() ?? false);
 }
 
 /** Little-endian bytes as an unsigned decimal integer. */

@@ -125,7 +125,18 @@ export { PerfBufferReader, onlineCpus, type PerfBufferOptions, type PerfEventArr
 export { decodeValue, encodeValue, formatValue, plainIntType, sizeOf, toJsonValue, type CValue } from "./btf-value.js";
 export { typedMap, type TypedMap } from "./typed-map.js";
 export { bpfObjectKind, openPinnedMap, pinnedPaths, type PinnedMap } from "./pinned.js";
-export { Os, bind, interfaceIndex, recvNonBlocking, sendTo, setns, socket } from "./libc.js";
+export {
+  Os,
+  bind,
+  interfaceIndex,
+  onCpu,
+  recvNonBlocking,
+  sendTo,
+  setThreadAffinity,
+  setns,
+  socket,
+  threadAffinity,
+} from "./libc.js";
 export { REQUIRE_KERNEL_ENV, bpfAvailable, kernelOrSkip, type BpfAvailability, type KernelOrSkipOptions } from "./kernel.js";
 export {
   CORE_POISON_HELPER,

@@ -1,7 +1,7 @@
 // The libc calls attaching and event reading need besides bpf(2): epoll and eventfd (waiting
 // for ring buffers and perf buffers without polling), mmap (sharing their pages with the
 // kernel), ioctl (enabling perf events), sockets (packet sockets for socket filters, test
-// traffic), if_nametoindex and setns. Node has no API for any of them; koffi calls libc.
+// traffic), if_nametoindex, setns and the calling thread's CPU affinity. Node has no API for any of them; koffi calls libc.
 //
 // Every wrapper throws OsError (function name + errno) on failure, so callers never see a raw
 // -1. Buffers whose address the kernel keeps or writes asynchronously are allocated with
@@ -63,6 +63,8 @@ interface Libc {
   write: Fn;
   read: Fn;
   sysconf: Fn;
+  sched_getaffinity: Fn;
+  sched_setaffinity: Fn;
 }
 
 let bound: Libc | undefined;
@@ -91,6 +93,8 @@ function libc(): Libc {
     write: f("intptr_t write(int fd, void *buf, size_t count)"),
     read: f("intptr_t read(int fd, void *buf, size_t count)"),
     sysconf: f("long sysconf(int name)"),
+    sched_getaffinity: f("int sched_getaffinity(int pid, size_t size, void *mask)"),
+    sched_setaffinity: f("int sched_setaffinity(int pid, size_t size, void *mask)"),
   };
   return bound;
 }
@@ -272,4 +276,40 @@ export function sendTo(fd: number, data: Uint8Array, address: Uint8Array): numbe
 /** setns(fd, nstype): moves the calling thread into the namespace `fd` refers to. */
 export function setns(fd: number, nstype: number, context?: string): void {
   check("setns", libc().setns(fd, nstype), context);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU affinity of the calling thread (per-CPU buffers: producing an event on a chosen CPU)
+
+/** Bytes of the cpu_set_t the wrappers pass (1,024 CPUs, glibc's CPU_SETSIZE). */
+const CPU_SET_BYTES = 128;
+
+/** sched_getaffinity(0, ...): the CPUs the calling thread may run on. */
+export function threadAffinity(): number[] {
+  const mask = nativeBuffer(CPU_SET_BYTES);
+  check("sched_getaffinity", libc().sched_getaffinity(0, CPU_SET_BYTES, mask));
+  const cpus: number[] = [];
+  for (let cpu = 0; cpu < CPU_SET_BYTES * 8; cpu++) if (mask[cpu >> 3]! & (1 << (cpu & 7))) cpus.push(cpu);
+  return cpus;
+}
+
+/** sched_setaffinity(0, ...): restricts the calling thread to `cpus`. */
+export function setThreadAffinity(cpus: readonly number[]): void {
+  const mask = nativeBuffer(CPU_SET_BYTES);
+  for (const cpu of cpus) {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= CPU_SET_BYTES * 8) throw new RangeError(`no CPU ${cpu}`);
+    mask[cpu >> 3] = mask[cpu >> 3]! | (1 << (cpu & 7));
+  }
+  check("sched_setaffinity", libc().sched_setaffinity(0, CPU_SET_BYTES, mask), `CPUs ${cpus.join(",")}`);
+}
+
+/** Runs `fn` on the calling thread pinned to `cpu`, then restores the thread's affinity. */
+export function onCpu<T>(cpu: number, fn: () => T): T {
+  const before = threadAffinity();
+  setThreadAffinity([cpu]);
+  try {
+    return fn();
+  } finally {
+    setThreadAffinity(before);
+  }
 }

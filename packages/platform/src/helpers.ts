@@ -65,6 +65,12 @@ export interface HelperInfo {
   readonly ret?: HelperResult;
   /** Memory effects; absent means {@link ANY_EFFECTS}. */
   readonly effects?: HelperEffects;
+  /**
+   * The verifier's reference tracking (`is_acquire_function`/`OBJ_RELEASE`): `acquire` —
+   * the result, when not null, is a reference the program must release on every path;
+   * `release` — argument 0 is such a reference, released by the call.
+   */
+  readonly reference?: "acquire" | "release";
 }
 
 /** Every helper, indexed by id. */
@@ -153,9 +159,9 @@ export const HELPERS = [
   { id: 81, name: "get_local_storage", proto: "void *(void *map, u64 flags)" },
   { id: 82, name: "sk_select_reuseport", proto: "long (struct sk_reuseport_md *reuse, struct bpf_map *map, void *key, u64 flags)" },
   { id: 83, name: "skb_ancestor_cgroup_id", proto: "u64 (struct sk_buff *skb, int ancestor_level)" },
-  { id: 84, name: "sk_lookup_tcp", proto: "struct bpf_sock *(void *ctx, struct bpf_sock_tuple *tuple, u32 tuple_size, u64 netns, u64 flags)" },
-  { id: 85, name: "sk_lookup_udp", proto: "struct bpf_sock *(void *ctx, struct bpf_sock_tuple *tuple, u32 tuple_size, u64 netns, u64 flags)" },
-  { id: 86, name: "sk_release", proto: "long (void *sock)" },
+  { id: 84, name: "sk_lookup_tcp", proto: "struct bpf_sock *(void *ctx, struct bpf_sock_tuple *tuple, u32 tuple_size, u64 netns, u64 flags)", reference: "acquire" },
+  { id: 85, name: "sk_lookup_udp", proto: "struct bpf_sock *(void *ctx, struct bpf_sock_tuple *tuple, u32 tuple_size, u64 netns, u64 flags)", reference: "acquire" },
+  { id: 86, name: "sk_release", proto: "long (void *sock)", reference: "release" },
   { id: 87, name: "map_push_elem", proto: "long (struct bpf_map *map, const void *value, u64 flags)" },
   { id: 88, name: "map_pop_elem", proto: "long (struct bpf_map *map, void *value)" },
   { id: 89, name: "map_peek_elem", proto: "long (struct bpf_map *map, void *value)" },
@@ -168,7 +174,7 @@ export const HELPERS = [
   { id: 96, name: "tcp_sock", proto: "struct bpf_tcp_sock *(struct bpf_sock *sk)" },
   { id: 97, name: "skb_ecn_set_ce", proto: "long (struct sk_buff *skb)" },
   { id: 98, name: "get_listener_sock", proto: "struct bpf_sock *(struct bpf_sock *sk)" },
-  { id: 99, name: "skc_lookup_tcp", proto: "struct bpf_sock *(void *ctx, struct bpf_sock_tuple *tuple, u32 tuple_size, u64 netns, u64 flags)" },
+  { id: 99, name: "skc_lookup_tcp", proto: "struct bpf_sock *(void *ctx, struct bpf_sock_tuple *tuple, u32 tuple_size, u64 netns, u64 flags)", reference: "acquire" },
   { id: 100, name: "tcp_check_syncookie", proto: "long (void *sk, void *iph, u32 iph_len, struct tcphdr *th, u32 th_len)" },
   { id: 101, name: "sysctl_get_name", proto: "long (struct bpf_sysctl *ctx, char *buf, size_t buf_len, u64 flags)" },
   { id: 102, name: "sysctl_get_current_value", proto: "long (struct bpf_sysctl *ctx, char *buf, size_t buf_len)" },
@@ -200,9 +206,9 @@ export const HELPERS = [
   { id: 128, name: "sk_cgroup_id", proto: "u64 (void *sk)" },
   { id: 129, name: "sk_ancestor_cgroup_id", proto: "u64 (void *sk, int ancestor_level)" },
   { id: 130, name: "ringbuf_output", proto: "long (void *ringbuf, void *data, u64 size, u64 flags)" },
-  { id: 131, name: "ringbuf_reserve", proto: "void *(void *ringbuf, u64 size, u64 flags)" },
-  { id: 132, name: "ringbuf_submit", proto: "void (void *data, u64 flags)" },
-  { id: 133, name: "ringbuf_discard", proto: "void (void *data, u64 flags)" },
+  { id: 131, name: "ringbuf_reserve", proto: "void *(void *ringbuf, u64 size, u64 flags)", reference: "acquire" },
+  { id: 132, name: "ringbuf_submit", proto: "void (void *data, u64 flags)", reference: "release" },
+  { id: 133, name: "ringbuf_discard", proto: "void (void *data, u64 flags)", reference: "release" },
   { id: 134, name: "ringbuf_query", proto: "u64 (void *ringbuf, u64 flags)" },
   { id: 135, name: "csum_level", proto: "long (struct sk_buff *skb, u64 level)" },
   { id: 136, name: "skc_to_tcp6_sock", proto: "struct tcp6_sock *(void *sk)" },

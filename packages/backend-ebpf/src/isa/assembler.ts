@@ -6,7 +6,7 @@
 // that it fits int16 (int32 for gotol), and emits a relocation at the slot of each referencing lddw.
 // Instructions are copied, never mutated. Errors name the item index and the label.
 
-import { IsaError, checkInsn, describeInsn, insnSlots, isGotol, isRelativeJump, type Insn } from "./insn.js";
+import { IsaError, JumpRangeError, checkInsn, describeInsn, insnSlots, isGotol, isRelativeJump, type Insn } from "./insn.js";
 import { LDDW_CODE } from "./opcodes.js";
 
 /** One assembler input item. */
@@ -113,11 +113,13 @@ export function assemble(items: readonly AsmItem[]): AsmResult {
         if (target === undefined) fail(`jump to undefined label "${item.target}"`);
         const delta = target! - (at + 1);
         if (isGotol(item.insn)) {
-          if (delta < -0x80000000 || delta > 0x7fffffff) fail(`gotol to "${item.target}" is ${delta} slots away, beyond int32`);
+          if (delta < -0x80000000 || delta > 0x7fffffff) {
+            throw new JumpRangeError(`item ${index} (slot ${at}): gotol to "${item.target}" is ${delta} slots away, beyond int32`, delta);
+          }
           insn = { ...item.insn, imm: delta };
         } else {
           if (delta < -0x8000 || delta > 0x7fff) {
-            fail(`jump to "${item.target}" is ${delta} slots away, beyond the int16 range -32768..32767 (use gotol)`);
+            throw new JumpRangeError(`item ${index} (slot ${at}): jump to "${item.target}" is ${delta} slots away, beyond the int16 range -32768..32767 (use gotol)`, delta);
           }
           insn = { ...item.insn, off: delta };
         }

@@ -5,6 +5,7 @@
 // which spans two 8-byte slots: its 64-bit immediate lives in `imm64` (and `imm` stays 0),
 // so there is a single source of truth for the value.
 
+import { LuabpfError } from "@luabpf/platform/errors";
 import {
   ALU_BINARY_OPS, ALU_OTHER_OPS, ATOMIC_OPS, CallSrc, InsnClass, JMP_OPS, LDDW_CODE, Mode, PseudoSrc, SIZES, Source,
   formsWithCode, lookupForm,
@@ -27,9 +28,27 @@ export interface Insn {
   imm64?: bigint;
 }
 
-/** Error raised for malformed instructions, bytes, assembly text or assembler input. */
-export class IsaError extends Error {
-  override readonly name = "IsaError";
+/**
+ * Error raised for malformed instructions, bytes, assembly text or assembler input. An
+ * internal error where luabpf made the instructions; callers that pass on bytes or text
+ * from elsewhere wrap it as the input's fault.
+ */
+export class IsaError extends LuabpfError {
+  override readonly name: string = "IsaError";
+  readonly kind = "internal" as const;
+  readonly category = "internal" as const;
+}
+
+/** A jump whose target is farther than its offset field reaches (the program is too large for it). */
+export class JumpRangeError extends IsaError {
+  override readonly name = "JumpRangeError";
+  constructor(
+    message: string,
+    /** The distance in instruction slots. */
+    readonly distance: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Register numbers: r0 holds return values, r1..r5 arguments, r6..r9 are callee-saved, r10 is the read-only frame pointer. */
