@@ -10,7 +10,7 @@
 import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction, type LineRow } from "./emit.js";
-import { JumpRangeError, type AsmCoreRelocation, type AsmRelocation, type Insn } from "./isa/index.js";
+import type { AsmCoreRelocation, AsmRelocation, CpuVersion, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
 import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
@@ -32,38 +32,26 @@ export interface CompiledProgram {
 }
 
 /** Instruction selection of `fn` with loop depths for spill costs. */
-function select(fn: IrFunction): MFunction {
-  return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)));
+function select(fn: IrFunction, cpu?: CpuVersion): MFunction {
+  return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)), { cpu });
 }
 
 /** Options of {@link compileFunction} and {@link compileModule}. */
 export interface BackendOptions {
   /** Adds the time spent in instruction selection, register allocation and emission to this record. */
   times?: PhaseTimes;
+  /** The eBPF ISA version to generate code for (`-mcpu=vN`); default v3, as clang. */
+  cpu?: CpuVersion;
 }
 
 /** Compiles one program function. */
 export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
   if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
-  const { times } = options;
-  const mf = timePhase(times, "isel", () => select(fn));
+  const { times, cpu } = options;
+  const mf = timePhase(times, "isel", () => select(fn, cpu));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
-  const { insns, relocations, coreRelocations, lines } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitProgram(mf)));
+  const { insns, relocations, coreRelocations, lines } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));
   return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, coreRelocations, lines, stats };
-}
-
-/**
- * Emission. A jump farther than eBPF's 16-bit jump offsets reach means the program is too
- * large: the input's fault, reported as a compile error (located by the caller).
- */
-function emitProgram(mf: MFunction): ReturnType<typeof emitFunction> {
-  try {
-    return emitFunction(mf);
-  } catch (e) {
-    if (!(e instanceof JumpRangeError)) throw e;
-    const message = `program ${mf.name} is too large: a jump spans ${Math.abs(e.distance)} instructions, more than eBPF's limit of 32767`;
-    throw new CompileError({ severity: "error", message }, { cause: e });
-  }
 }
 
 /**

@@ -15,3 +15,4 @@ export type { LineRow } from "./emit.js";
 export { EBPF_TARGET, type RegAllocStats } from "./regalloc.js";
 export { objectMap, packageObject } from "./object.js";
 export { BtfTypes } from "./btf.js";
+export { DEFAULT_CPU } from "./isel.js";

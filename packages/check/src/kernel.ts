@@ -9,7 +9,7 @@
 import { CompileError, InternalError } from "@luabpf/ir";
 import { BpfError, LoaderError, loadObject, VerifierError, type LoadedObject, type MapHandle } from "@luabpf/loader";
 import { mapTypeById, sectionRule } from "@luabpf/platform";
-import { compileSource } from "luabpf";
+import { compileSource, type DriverOptions } from "luabpf";
 
 /** One run of a program: the packet (from its Ethernet header) and the context fields a test run may set. */
 export interface ProgramInput {
@@ -75,6 +75,8 @@ export interface KernelRunOptions {
   readonly optLevel: 0 | 1 | 2;
   /** Inputs, run in order; maps keep their contents from one run to the next. */
   readonly inputs: readonly ProgramInput[];
+  /** More driver options (a pipeline, a pass registry), e.g. to test the tester with a broken pass. */
+  readonly driver?: Omit<DriverOptions, "file" | "optLevel">;
 }
 
 /**
@@ -84,7 +86,7 @@ export interface KernelRunOptions {
 export function runOnKernel(source: string, options: KernelRunOptions): KernelOutcome {
   let object;
   try {
-    object = compileSource(source, { file: options.file ?? "prog.lua", optLevel: options.optLevel }).object;
+    object = compileSource(source, { ...options.driver, file: options.file ?? "prog.lua", optLevel: options.optLevel }).object;
   } catch (e) {
     if (e instanceof CompileError) return { kind: "compile-error", message: e.message };
     return { kind: "internal-error", message: e instanceof InternalError ? e.message : String((e as Error)?.stack ?? e) };
@@ -104,10 +106,16 @@ export function runOnKernel(source: string, options: KernelRunOptions): KernelOu
   }
   try {
     const handle = loaded.programs.get(program.name)!;
-    const returns = options.inputs.map((input) => {
+    const returns: number[] = [];
+    for (const input of options.inputs) {
       const packet = typeOf(program.section) === "socket_filter" ? asSeenByPacketSocket(input.packet) : input.packet;
-      return handle.testRun(packet, { ctxIn: skbContextIn(input) }).retval;
-    });
+      try {
+        returns.push(handle.testRun(packet, { ctxIn: skbContextIn(input) }).retval);
+      } catch (e) {
+        if (e instanceof BpfError) return { kind: "load-error", message: `the test run was refused: ${e.message}` };
+        throw e;
+      }
+    }
     const kinds = new Map(object.maps.map((m) => [m.name, m.type]));
     const maps: MapSnapshot = {};
     for (const [name, map] of loaded.maps) maps[name] = snapshot(map, isArrayKind(kinds.get(name)));

@@ -22,6 +22,7 @@ import { mapLookupCse } from "./passes/map-lookup-cse.js";
 import { correlatedBranch } from "./passes/correlated-branch.js";
 import { licm } from "./passes/licm.js";
 import { loopSimplify } from "./passes/loop-simplify.js";
+import { rangeSimplify } from "./passes/range-simplify.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -36,6 +37,7 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   correlatedBranch,
   loopSimplify,
   licm,
+  rangeSimplify,
 );
 
 /** Optimisation levels. */
@@ -45,7 +47,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "sccp,instcombine,dce,simplify-cfg",
-  2: "sccp,instcombine,simplify-cfg,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
+  2: "sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);

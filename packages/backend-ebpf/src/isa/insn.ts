@@ -334,6 +334,33 @@ export function isRelativeJump(insn: Insn): boolean {
   return op !== JMP_OPS.call.op && op !== JMP_OPS.exit.op;
 }
 
+/** The condition that holds exactly when `op` does not (`jset` has none). */
+export const INVERSE_JUMPS: Readonly<Record<JmpCondOp, JmpCondOp | undefined>> = {
+  jeq: "jne", jne: "jeq", jgt: "jle", jle: "jgt", jge: "jlt", jlt: "jge",
+  jsgt: "jsle", jsle: "jsgt", jsge: "jslt", jslt: "jsge", jset: undefined,
+};
+
+/** The condition that holds for the operands exchanged (`a < b` is `b > a`). */
+export const SWAPPED_JUMPS: Readonly<Record<JmpCondOp, JmpCondOp>> = {
+  jeq: "jeq", jne: "jne", jlt: "jgt", jle: "jge", jgt: "jlt", jge: "jle",
+  jslt: "jsgt", jsle: "jsge", jsgt: "jslt", jsge: "jsle", jset: "jset",
+};
+
+const JMP_CONDITION_BY_OP = new Map<number, JmpCondOp>(
+  Object.entries(JMP_OPS)
+    .filter(([, info]) => "operator" in info)
+    .map(([name, info]) => [info.op, name as JmpCondOp]),
+);
+
+/** The conditional jump (same class, operands and offset) with the opposite condition; undefined for `jset` and non-conditional jumps. */
+export function invertJump(insn: Insn): Insn | undefined {
+  const cond = JMP_CONDITION_BY_OP.get(insn.code & 0xf0);
+  const cls = insn.code & 0x07;
+  if (!cond || (cls !== InsnClass.JMP && cls !== InsnClass.JMP32)) return undefined;
+  const inverse = INVERSE_JUMPS[cond];
+  return inverse === undefined ? undefined : { ...insn, code: (insn.code & 0x0f) | JMP_OPS[inverse].op };
+}
+
 /** Whether an instruction is gotol, whose jump offset lives in imm rather than off. */
 export function isGotol(insn: Insn): boolean {
   return insn.code === (InsnClass.JMP32 | JMP_OPS.ja.op);
