@@ -126,6 +126,49 @@ describe.skipIf(!haveTool("bpftool") || !kernel)("bpftool prog dump xlated ... l
   });
 });
 
+const NAMED_PROGRAM = `local bpf = require('bpf')
+local by_proto = bpf.map('hash', 256, 'int32_t', 'int64_t')
+local function count_proto(skb)
+  xadd(by_proto[pkt.ip.proto], 1)
+  return 0
+end
+bpf.socket(count_proto)
+`;
+
+describe.skipIf(!haveTool("bpftool") || !kernel)("BTF that says the truth, through the real command", () => {
+  test("a program is named after its Lua function; signed map types are signed; the context is struct __sk_buff *", () => {
+    const path = join(dir, "named.lua");
+    writeFileSync(path, NAMED_PROGRAM);
+    const object = compile(path);
+    const btf = run("bpftool", ["btf", "dump", "file", object]);
+    expect(btf.status).toBe(0);
+    const id = (re: RegExp): string => {
+      const m = re.exec(btf.stdout);
+      expect(m, String(re)).not.toBeNull();
+      return m![1]!;
+    };
+    const int = id(/^\[(\d+)\] INT 'int' size=4 bits_offset=0 nr_bits=32 encoding=SIGNED$/m);
+    const longLong = id(/^\[(\d+)\] INT 'long long' size=8 bits_offset=0 nr_bits=64 encoding=SIGNED$/m);
+    expect(btf.stdout).toMatch(new RegExp(`TYPEDEF 'int32_t' type_id=${int}$`, "m"));
+    expect(btf.stdout).toMatch(new RegExp(`TYPEDEF 'int64_t' type_id=${longLong}$`, "m"));
+    const skb = id(/^\[(\d+)\] STRUCT '__sk_buff' size=\d+ vlen=\d+$/m);
+    const ptr = id(new RegExp(`^\\[(\\d+)\\] PTR '\\(anon\\)' type_id=${skb}$`, "m"));
+    const proto = id(new RegExp(`^\\[(\\d+)\\] FUNC_PROTO '\\(anon\\)' ret_type_id=${int} vlen=1\n\t'skb' type_id=${ptr}$`, "m"));
+    expect(btf.stdout).toMatch(new RegExp(`FUNC 'count_proto' type_id=${proto} linkage=global$`, "m"));
+    // libbpf loads it under that name, with no complaint about the context argument.
+    ensureBpffs();
+    const pins = `/sys/fs/bpf/luabpf-named-${process.pid}`;
+    try {
+      const load = run("bpftool", ["-d", "prog", "loadall", object, pins]);
+      expect(load.status, load.stderr).toBe(0);
+      expect(load.stderr).not.toMatch(/arg#0|UNKNOWN/);
+      expect(readdirSync(pins)).toEqual(["count_proto"]);
+    } finally {
+      rmSync(pins, { recursive: true, force: true });
+    }
+  });
+});
+
 const REJECTED = `local bpf = require('bpf')
 bpf.xdp(function (ctx)
   local size = ctx.data_end - 1

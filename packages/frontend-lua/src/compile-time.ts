@@ -15,7 +15,8 @@ import { C_TYPES, MAP_DEFAULTS, MAP_TYPES, PROGRAM_KINDS, type CType, type Progr
 import { DiagnosticBag, fail, silentError } from "./diagnostics.js";
 import { ARITH_OPERATORS, evalBinary, parseNumericLiteral, wrap, type ArithOperator } from "./integer.js";
 import { describeStatic, type MapInfo, type StaticValue } from "./values.js";
-import type { MapKind } from "@luabpf/ir";
+import type { CType as IrCType, MapKind } from "@luabpf/ir";
+import { builtinCScope, parseCTypeName } from "./ctypes/index.js";
 import { MAP_TYPES as PLATFORM_MAP_TYPES } from "@luabpf/platform";
 
 /** A program declared at the top level. */
@@ -228,14 +229,15 @@ class TopLevelEvaluator {
         return this.fail(maxArg, `${kind} maps hold at most ${limit} (2^${Math.log2(limit)}) entries: the kernel refuses larger hash tables`);
       }
     }
-    const key = this.cType(args[2], "key");
-    const value = this.cType(args[3], "value");
+    const [key, keyName] = this.cType(args[2], "key");
+    const [value, valueName] = this.cType(args[3], "value");
     const keySize = PLATFORM_MAP_TYPES[kind].requiredKeySize();
     if (keySize !== undefined && key.type.size !== keySize) {
       return this.fail(args[2] ?? e, `${kind} maps need a ${keySize}-byte key type such as uint32_t`);
     }
     const info: MapInfo = {
-      decl: { name: "", kind, key: key.type, value: value.type, maxEntries, flags: 0 },
+      // The C types go to the object's BTF (signed stays signed, `uint32_t` stays a typedef).
+      decl: { name: "", kind, key: key.type, value: value.type, maxEntries, flags: 0, keyType: cTypeNamed(keyName), valueType: cTypeNamed(valueName) },
       key,
       value,
       localName: undefined,
@@ -245,13 +247,17 @@ class TopLevelEvaluator {
     return { kind: "map", map: info };
   }
 
-  private cType(arg: lua.Expression | undefined, what: "key" | "value"): CType {
+  /** A map's key or value type and its C name. */
+  private cType(arg: lua.Expression | undefined, what: "key" | "value"): [CType, string] {
     const v = arg ? this.expression(arg) : NIL;
-    if (v.kind === "nil") return C_TYPES[what === "key" ? MAP_DEFAULTS.key : MAP_DEFAULTS.value]!;
+    if (v.kind === "nil") {
+      const name = what === "key" ? MAP_DEFAULTS.key : MAP_DEFAULTS.value;
+      return [C_TYPES[name]!, name];
+    }
     if (v.kind !== "string") return this.fail(arg!, `the map ${what} type must be a C type name such as 'uint32_t'`);
     const t = Object.hasOwn(C_TYPES, v.value) ? C_TYPES[v.value] : undefined;
     if (!t) return this.fail(arg!, `unknown C type '${v.value}' for the map ${what} (expected an integer type such as uint8_t, uint32_t, int64_t)`);
-    return t;
+    return [t, v.value];
   }
 
   private declareProgram(e: lua.Expression, name: string, info: ProgramKind, args: lua.Expression[]): void {
@@ -328,4 +334,9 @@ function expressionName(e: lua.Expression): string {
     default:
       return e.type;
   }
+}
+
+/** The C type a map type name (one of `C_TYPES`) stands for, as the C parser reads it. */
+function cTypeNamed(name: string): IrCType {
+  return parseCTypeName(name, builtinCScope());
 }

@@ -40,9 +40,11 @@ function lowerChunk(chunk: ParsedChunk["chunk"], file: string): Module {
   const module = new Module();
   module.license = "GPL";
   for (const m of top.maps) module.addMap(m.decl);
-  const names = new Set<string>();
+  // Programs are named after their Lua function when it has a name (`local function
+  // count_proto(skb)`), else after their section; ELF symbols share one namespace with maps.
+  const names = new Set<string>(module.maps.map((m) => m.name));
   for (const program of top.programs) {
-    const name = uniqueName(functionName(program.section), names);
+    const name = uniqueName(functionName(program.fn.name ?? program.section), names);
     bag.attempt(() => {
       try {
         lowerProgram(module, program, name, file);
