@@ -16,16 +16,10 @@
  */
 import type { BtfMember, BtfType, ObjectCoreRelocation } from "@luabpf/elf";
 import { cResolve, InternalError, type CMember, type CoreRelocation, type CRecord, type CType } from "@luabpf/ir";
+import { coreReloKindsOf } from "@luabpf/platform";
 
-const FIELD_KINDS: ReadonlySet<string> = new Set([
-  "field_byte_offset",
-  "field_byte_size",
-  "field_exists",
-  "field_signed",
-  "field_lshift_u64",
-  "field_rshift_u64",
-]);
-const ENUM_KINDS: ReadonlySet<string> = new Set(["enumval_exists", "enumval_value"]);
+const FIELD_KINDS: ReadonlySet<string> = coreReloKindsOf("field");
+const ENUM_KINDS: ReadonlySet<string> = coreReloKindsOf("enumval");
 
 /** One step of a resolved path: a member (by index in its record's full member list) or an array element. */
 type Step = { record: CRecord; index: number } | { element: number };

@@ -137,8 +137,11 @@ export class ProgramBuilder {
     this.scopes[this.scopes.length - 1]!.push(v);
   }
 
+  /** The visible variables: a shadowed local is left out (its name means the innermost one). */
   variables(filter: (v: Variable) => boolean = () => true): Variable[] {
-    return this.scopes.flat().filter(filter);
+    const visible = new Map<string, Variable>();
+    for (const v of this.scopes.flat()) visible.set(v.name, v);
+    return [...visible.values()].filter(filter);
   }
 
   /** Runs `f` in a new block scope. */

@@ -4,9 +4,14 @@
  * within the timeout; the process is killed by its pid and replaced) is observed and
  * classified instead of taking the tool down.
  *
+ * The timeout counts the worker's CPU time (Linux `/proc/PID/stat`), not wall-clock time: on
+ * a shared machine a low-priority worker may get a small share of a core, and a compile of a
+ * few seconds would otherwise look hung. Wall-clock time is still capped (10 × the timeout).
+ *
  * Workers are Node processes running the TypeScript sources through tsx, as the tests do.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { READY, type TaskRequest, type TaskResponse } from "./worker.js";
@@ -36,8 +41,8 @@ export interface PoolOptions {
   /** Worker processes (default 2, the machine's cores). */
   readonly workers?: number;
   /**
-   * A task that takes longer is a hang (default 120 s: generous, so that a slow compile —
-   * seconds on a loaded machine for 10,000-statement programs — shows as slow, not hung).
+   * A task whose worker spends more CPU time than this is a hang (default 120 s: generous, so
+   * that a slow compile shows as slow, not hung); so is one unanswered after 10 × this time.
    */
   readonly timeoutMs?: number;
 }
@@ -110,7 +115,15 @@ export class WorkerPool {
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void =>
         finish({ kind: "crash", detail: `worker exited (${signal ?? `code ${code}`})`, ms: performance.now() - started }, true);
-      const timer = setTimeout(() => finish({ kind: "hang", ms: performance.now() - started }, true), this.timeoutMs);
+      const cpuAtStart = cpuTimeMs(child.pid);
+      const check = (): void => {
+        const wall = performance.now() - started;
+        const now = cpuTimeMs(child.pid);
+        const cpu = now === undefined || cpuAtStart === undefined ? wall : now - cpuAtStart;
+        if (cpu >= this.timeoutMs || wall >= 10 * this.timeoutMs) finish({ kind: "hang", ms: wall }, true);
+        else timer = setTimeout(check, Math.max(this.timeoutMs - cpu, 1000));
+      };
+      let timer = setTimeout(check, this.timeoutMs);
       child.on("message", onMessage);
       child.once("exit", onExit);
       if (child.exitCode !== null || child.signalCode !== null || !child.connected) {
@@ -143,4 +156,21 @@ function spawnWorker(): { child: ChildProcess; ready: Promise<void> } {
     child.once("exit", () => resolve());
   });
   return { child, ready };
+}
+
+/** Clock ticks per second of `/proc/PID/stat` (`USER_HZ`, 100 on every Linux architecture Node runs on). */
+const USER_HZ = 100;
+
+/** CPU time (user + system) process `pid` has used, or undefined where `/proc` cannot tell. */
+export function cpuTimeMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may hold spaces, inside parentheses): state is
+    // field 3, utime field 14, stime field 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
 }

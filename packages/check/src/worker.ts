@@ -32,6 +32,8 @@ export type TaskResponse = (
 ) & {
   /** Time spent on the task inside the worker (module loading excluded). */
   readonly ms?: number;
+  /** CPU time (user + system) the worker spent on the task: unlike `ms`, independent of the machine's load. */
+  readonly cpuMs?: number;
 };
 
 /** The first message of a worker: its modules are loaded. */
@@ -75,13 +77,15 @@ export function handle(task: TaskRequest): TaskResponse {
 if (process.send) {
   process.on("message", (task: TaskRequest) => {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     let response: TaskResponse;
     try {
       response = handle(task);
     } catch (e) {
       response = { id: task.id, kind: "classified", class: "internal", message: `worker: ${(e as Error)?.stack ?? String(e)}` };
     }
-    process.send!({ ...response, ms: performance.now() - started });
+    const used = process.cpuUsage(cpu);
+    process.send!({ ...response, ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000 });
   });
   // The pool went away (its process ended): so does the worker.
   process.on("disconnect", () => process.exit(0));

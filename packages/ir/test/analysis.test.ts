@@ -12,36 +12,9 @@ import { Builder } from "../src/builder.js";
 import { BasicBlock, Function } from "../src/core.js";
 import { printInstruction } from "../src/print.js";
 import { i64 } from "../src/types.js";
+import { arbCfg as arbRandomCfg, br, cbr, cfg, ret, type Term } from "@luabpf/test-support";
 
-type Term = { kind: "ret" } | { kind: "br"; t: number } | { kind: "condbr"; t: number; f: number };
-
-/** A function with one block per entry of `terms`, ending as described (block i has id i). */
-function cfg(terms: readonly Term[], name = "f"): { fn: Function; blocks: BasicBlock[] } {
-  const fn = new Function(name, [i64], i64);
-  const blocks = terms.map(() => fn.createBlock());
-  const B = new Builder(fn);
-  terms.forEach((t, i) => {
-    B.atEnd(blocks[i]!);
-    if (t.kind === "ret") B.ret(fn.params[0]!);
-    else if (t.kind === "br") B.br(blocks[t.t]!);
-    else B.condBr(fn.params[0]!, blocks[t.t]!, blocks[t.f]!);
-  });
-  return { fn, blocks };
-}
-const ret: Term = { kind: "ret" };
-const br = (t: number): Term => ({ kind: "br", t });
-const cbr = (t: number, f: number): Term => ({ kind: "condbr", t, f });
-
-const arbCfg = fc.integer({ min: 1, max: 24 }).chain((n) =>
-  fc.array(
-    fc.oneof(
-      { arbitrary: fc.constant<Term>(ret), weight: 1 },
-      { arbitrary: fc.nat(n - 1).map(br), weight: 3 },
-      { arbitrary: fc.tuple(fc.nat(n - 1), fc.nat(n - 1)).map(([t, f]) => cbr(t, f)), weight: 4 },
-    ),
-    { minLength: n, maxLength: n },
-  ),
-);
+const arbCfg = arbRandomCfg();
 
 // ---- slow references ----
 

@@ -22,6 +22,7 @@ import { Module } from "../src/module.js";
 import type { BinaryOpcode, CastOpcode, CompareOpcode, UnaryOpcode } from "../src/opcodes.js";
 import { parseModule } from "../src/parse.js";
 import { i16, i32, i64, i8, intType, type IntBits, type IntType } from "../src/types.js";
+import { SUM_LOOP_TEXT } from "@luabpf/test-support";
 
 const WIDTHS: readonly IntBits[] = [8, 16, 32, 64];
 const MIN = (n: number) => -(2n ** BigInt(n - 1));
@@ -264,22 +265,7 @@ func @f(i64 %0, i32 %1, i32 %2) -> i32 {
 });
 
 describe("control flow and phis", () => {
-  const SUM = `
-func @sum(i64 %0) -> i64 {
-@bb0:
-  br @bb1
-@bb1:
-  %2 = phi i64 [1, @bb0], [%5, @bb2]
-  %3 = phi i64 [0, @bb0], [%4, @bb2]
-  %6 = ule i64 %2, %0
-  condbr %6, @bb2, @bb3
-@bb2:
-  %4 = add i64 %3, %2
-  %5 = add i64 %2, 1
-  br @bb1
-@bb3:
-  ret %3
-}`;
+  const SUM = SUM_LOOP_TEXT;
 
   test("sum 1..n", () => {
     expect(value(SUM, "sum", [0n])).toBe(0n);

@@ -26,7 +26,7 @@
 // (BtfIndex.idsWithEssentialName), and only the types on the access paths are decoded.
 import { readFileSync } from "node:fs";
 import { BtfIndex, readBtfFile, skipModifiers, type BtfComposite, type BtfType, type ObjectCoreRelocation } from "@luabpf/elf";
-import { INSN_SIZE, LDDW_OPCODE } from "@luabpf/platform";
+import { ACCESS_SIZES, coreReloKindsOf, InsnClass, INSN_SIZE, JmpOpCode, LDDW_OPCODE, OpcodeField, Source } from "@luabpf/platform";
 import { LoaderError } from "./errors.js";
 
 /** The immediate of the call that poisons an unrelocatable instruction (libbpf's "bad relo"). */
@@ -118,17 +118,9 @@ class CoreError extends Error {}
 // ---------------------------------------------------------------------------------------
 // Specs: an access path resolved in one BTF.
 
-type FieldKind = "field_byte_offset" | "field_byte_size" | "field_exists" | "field_signed" | "field_lshift_u64" | "field_rshift_u64";
-const FIELD_KINDS: ReadonlySet<string> = new Set<FieldKind>([
-  "field_byte_offset",
-  "field_byte_size",
-  "field_exists",
-  "field_signed",
-  "field_lshift_u64",
-  "field_rshift_u64",
-]);
-const TYPE_KINDS: ReadonlySet<string> = new Set(["type_id_local", "type_id_target", "type_exists", "type_size", "type_matches"]);
-const ENUM_KINDS: ReadonlySet<string> = new Set(["enumval_exists", "enumval_value"]);
+const FIELD_KINDS: ReadonlySet<string> = coreReloKindsOf("field");
+const TYPE_KINDS: ReadonlySet<string> = coreReloKindsOf("type");
+const ENUM_KINDS: ReadonlySet<string> = coreReloKindsOf("enumval");
 
 /** One step of a spec: a named member of `parent`, or an array element / the root object (no name). */
 interface Accessor {
@@ -528,22 +520,12 @@ function resolve(relocation: ObjectCoreRelocation, target: BtfIndex, cache: Map<
 // ---------------------------------------------------------------------------------------
 // Patching (bpf_core_patch_insn).
 
-const CLASS_LD = 0x00;
-const CLASS_LDX = 0x01;
-const CLASS_ST = 0x02;
-const CLASS_STX = 0x03;
-const CLASS_ALU = 0x04;
-const CLASS_JMP = 0x05;
-const CLASS_ALU64 = 0x07;
-const SOURCE_X = 0x08;
-const OP_CALL = 0x80;
-const OP_JA = 0x00;
-/** BPF_SIZE field: bytes → size bits (W=0x00, H=0x08, B=0x10, DW=0x18). */
-const SIZE_BITS: Readonly<Record<number, number>> = { 4: 0x00, 2: 0x08, 1: 0x10, 8: 0x18 };
-const SIZE_BYTES: Readonly<Record<number, number>> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 };
+/** BPF_SIZE field: bytes → size bits, and back. */
+const SIZE_BITS: Readonly<Record<number, number>> = Object.fromEntries(Object.values(ACCESS_SIZES).map((s) => [s.bytes, s.code]));
+const SIZE_BYTES: Readonly<Record<number, number>> = Object.fromEntries(Object.values(ACCESS_SIZES).map((s) => [s.code, s.bytes]));
 
 function poison(view: DataView, code: Uint8Array, offset: number): void {
-  code[offset] = CLASS_JMP | OP_CALL;
+  code[offset] = InsnClass.JMP | JmpOpCode.call;
   code[offset + 1] = 0;
   view.setInt16(offset + 2, 0, true);
   view.setInt32(offset + 4, CORE_POISON_HELPER, true);
@@ -560,7 +542,7 @@ function patchInstruction(code: Uint8Array, offset: number, resolved: Resolved):
     if (isLddw && offset + 2 * INSN_SIZE <= code.length) {
       // the second half becomes a `ja +0` so the verifier does not report "unknown opcode 00"
       code.fill(0, offset + INSN_SIZE, offset + 2 * INSN_SIZE);
-      code[offset + INSN_SIZE] = CLASS_JMP | OP_JA;
+      code[offset + INSN_SIZE] = InsnClass.JMP | JmpOpCode.ja;
     }
     poison(view, code, offset);
     return;
@@ -568,10 +550,10 @@ function patchInstruction(code: Uint8Array, offset: number, resolved: Resolved):
   const expected = resolved.local.value;
   const next = resolved.target.value;
   const validate = resolved.local.validate;
-  switch (opcode & 0x07) {
-    case CLASS_ALU:
-    case CLASS_ALU64: {
-      if ((opcode & SOURCE_X) !== 0) throw new CoreError(`instruction at ${offset} is a register ALU operation, not one with an immediate`);
+  switch (opcode & OpcodeField.CLASS) {
+    case InsnClass.ALU:
+    case InsnClass.ALU64: {
+      if ((opcode & Source.X) !== 0) throw new CoreError(`instruction at ${offset} is a register ALU operation, not one with an immediate`);
       const held = view.getUint32(offset + 4, true);
       if (validate && BigInt(held) !== BigInt.asUintN(32, expected)) {
         throw new CoreError(`the instruction at ${offset} holds ${held}, not the local value ${expected}`);
@@ -579,9 +561,9 @@ function patchInstruction(code: Uint8Array, offset: number, resolved: Resolved):
       view.setUint32(offset + 4, Number(BigInt.asUintN(32, next)), true);
       return;
     }
-    case CLASS_LDX:
-    case CLASS_ST:
-    case CLASS_STX: {
+    case InsnClass.LDX:
+    case InsnClass.ST:
+    case InsnClass.STX: {
       const held = view.getInt16(offset + 2, true);
       if (validate && BigInt(held) !== expected) throw new CoreError(`the access at ${offset} has offset ${held}, not the local value ${expected}`);
       if (next > 0x7fffn) throw new CoreError(`the relocated offset ${next} does not fit an instruction's 16-bit offset`);
@@ -593,15 +575,15 @@ function patchInstruction(code: Uint8Array, offset: number, resolved: Resolved):
       const localSize = resolved.local.memorySize;
       const targetSize = resolved.target.memorySize;
       if (localSize !== undefined && targetSize !== undefined && localSize !== targetSize) {
-        const accessBytes = SIZE_BYTES[opcode & 0x18]!;
+        const accessBytes = SIZE_BYTES[opcode & OpcodeField.SIZE]!;
         if (accessBytes !== localSize) throw new CoreError(`the access at ${offset} is ${accessBytes} bytes wide, the field ${localSize}`);
         const bits = SIZE_BITS[targetSize];
         if (bits === undefined) throw new CoreError(`the field is ${targetSize} bytes in the target, no single load reads that`);
-        code[offset] = (opcode & ~0x18) | bits;
+        code[offset] = (opcode & ~OpcodeField.SIZE) | bits;
       }
       return;
     }
-    case CLASS_LD: {
+    case InsnClass.LD: {
       if (!isLddw || offset + 2 * INSN_SIZE > code.length || code[offset + 1]! >> 4 !== 0 || view.getInt16(offset + 2, true) !== 0) {
         throw new CoreError(`instruction at ${offset} is not a plain lddw`);
       }

@@ -5,25 +5,21 @@
  * directives). `LUABPF_BLESS=1 npx vitest run filetests` rewrites generated expectations;
  * review the diff.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { runFileTest } from "@luabpf/test-support";
+import { fileTestsIn, runFileTestIn } from "@luabpf/test-support";
 import { optRunner } from "./opt-runner.js";
 
 const DIR = join(import.meta.dirname, "files");
 const BLESS = process.env.LUABPF_BLESS === "1";
 
-const files = readdirSync(DIR).filter((f) => f.endsWith(".ir")).sort();
+const files = fileTestsIn(DIR);
 
 describe("file tests", () => {
   test("there are file tests", () => expect(files.length).toBeGreaterThan(5));
   for (const file of files) {
     test(file, async () => {
-      const path = join(DIR, file);
-      const text = readFileSync(path, "utf8");
-      const r = await runFileTest(`test/files/${file}`, text, optRunner(path), { bless: BLESS });
-      if (BLESS && r.blessed !== undefined && r.blessed !== text) writeFileSync(path, r.blessed);
+      const r = await runFileTestIn(DIR, file, optRunner, { bless: BLESS });
       expect(r.failures, r.failures.join("\n\n")).toEqual([]);
     });
   }

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { DominatorTree, parseModule, postOrder, type BasicBlock, type Function, type Instruction } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { BitSet, computeLiveness, livenessAnalysis, solveDataflow, AnalysisManager } from "../src/index.js";
-import { buildProgram, tapeArb } from "@luabpf/test-support";
+import { buildProgram, SUM_LOOP_TEXT, tapeArb } from "@luabpf/test-support";
 
 /** Path exploration: from each use, walk predecessors backwards until the definition. Parameters are live into the entry. */
 function referenceLiveness(fn: Function) {
@@ -58,22 +58,7 @@ describe("liveness", () => {
   });
 
   test("live sets and ranges of a loop; phi operands are live out of the incoming block", () => {
-    const m = parseModule(`
-func @sum(i64 %0) -> i64 {
-@bb0:
-  br @bb1
-@bb1:
-  %2 = phi i64 [1, @bb0], [%5, @bb2]
-  %3 = phi i64 [0, @bb0], [%4, @bb2]
-  %6 = ule i64 %2, %0
-  condbr %6, @bb2, @bb3
-@bb2:
-  %4 = add i64 %3, %2
-  %5 = add i64 %2, 1
-  br @bb1
-@bb3:
-  ret %3
-}`);
+    const m = parseModule(SUM_LOOP_TEXT);
     const fn = m.functions[0]!;
     const [bb0, bb1, bb2, bb3] = fn.blocks as [BasicBlock, BasicBlock, BasicBlock, BasicBlock];
     const live = new AnalysisManager().get(fn, livenessAnalysis);

@@ -267,14 +267,37 @@ export const CoreReloKind = {
 /** A CO-RE relocation kind name (`field_byte_offset`, ...). */
 export type CoreReloKindName = keyof typeof CoreReloKind;
 
+/**
+ * What a CO-RE relocation kind is based on (libbpf's `core_relo_is_field_based`,
+ * `core_relo_is_type_based`, `core_relo_is_enumval_based`): a field reached by the access
+ * string, a type, or an enumerator.
+ */
+export type CoreReloClass = "field" | "type" | "enumval";
+
+/** The class of every CO-RE relocation kind. */
+export const CORE_RELO_CLASS: Readonly<Record<CoreReloKindName, CoreReloClass>> = Object.freeze({
+  field_byte_offset: "field",
+  field_byte_size: "field",
+  field_exists: "field",
+  field_signed: "field",
+  field_lshift_u64: "field",
+  field_rshift_u64: "field",
+  type_id_local: "type",
+  type_id_target: "type",
+  type_exists: "type",
+  type_size: "type",
+  enumval_exists: "enumval",
+  enumval_value: "enumval",
+  type_matches: "type",
+});
+
+/** The CO-RE relocation kinds of class `c`. */
+export function coreReloKindsOf(c: CoreReloClass): ReadonlySet<CoreReloKindName> {
+  return new Set((Object.keys(CORE_RELO_CLASS) as CoreReloKindName[]).filter((k) => CORE_RELO_CLASS[k] === c));
+}
+
 /** Size of `struct bpf_core_relo` (insn_off, type_id, access_str_off, kind: four u32). */
 export const CORE_RELO_SIZE = 16;
-
-/** Opcode byte of `lddw` (BPF_LD | BPF_IMM | BPF_DW), the only instruction a map relocation may target. */
-export const LDDW_OPCODE = 0x18;
-
-/** Size of one instruction slot in bytes (an `lddw` takes two). */
-export const INSN_SIZE = 8;
 
 /** Length of the kernel's object names (`BPF_OBJ_NAME_LEN`), including the terminating NUL. */
 export const BPF_OBJ_NAME_LEN = 16;

@@ -6,7 +6,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import {
+  CORE_RELO_CLASS,
   CoreReloKind,
+  coreReloKindsOf,
+  type CoreReloKindName,
   AttachType,
   BpfCommand,
   BPF_FUNC,
@@ -93,6 +96,12 @@ describe.skipIf(header === undefined)(`platform tables agree with ${HEADER}`, ()
     expect(kinds.size).toBe(Object.keys(CoreReloKind).length);
     for (const [enumerator, value] of kinds)
       expect((CoreReloKind as Record<string, number>)[enumerator.replace(/^BPF_CORE_/, "").toLowerCase()], enumerator).toBe(value);
+    // Each kind's class is the word after BPF_CORE_ (FIELD, TYPE, ENUMVAL), as libbpf's core_relo_is_*_based.
+    for (const enumerator of kinds.keys()) {
+      const name = enumerator.replace(/^BPF_CORE_/, "").toLowerCase() as CoreReloKindName;
+      expect(CORE_RELO_CLASS[name], enumerator).toBe(name.split("_")[0]);
+    }
+    expect([...coreReloKindsOf("enumval")].sort()).toEqual(["enumval_exists", "enumval_value"]);
   });
 
   test("helpers: ids, names and documented prototypes", () => {

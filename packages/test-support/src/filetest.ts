@@ -21,6 +21,8 @@
  * followed a positive directive is put back after the new directive with the same text,
  * the others stay where they are. Hand-written prefixes are never touched. Review the diff.
  */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileCheck, parseDirectiveLine, parseDirectives, type Directive } from "./filecheck.js";
 
 /** One `; run:` line. */
@@ -256,6 +258,25 @@ export async function runFileTest(file: string, text: string, opt: OptRunner, op
   const result: FileTestResult = { failures, outputs };
   if (options.bless) result.blessed = bless(text, outputs);
   return result;
+}
+
+/** The file tests (`*.ir`) of a package's `test/files` directory, sorted. */
+export function fileTestsIn(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".ir"))
+    .sort();
+}
+
+/**
+ * Runs the file test `file` of `dir` (a `test/files` directory) with the runner `opt` makes
+ * for its path; with `bless`, writes the rewritten file back when it changed.
+ */
+export async function runFileTestIn(dir: string, file: string, opt: (path: string) => OptRunner, options: { bless?: boolean } = {}): Promise<FileTestResult> {
+  const path = join(dir, file);
+  const text = readFileSync(path, "utf8");
+  const r = await runFileTest(`test/files/${file}`, text, opt(path), options);
+  if (options.bless && r.blessed !== undefined && r.blessed !== text) writeFileSync(path, r.blessed);
+  return r;
 }
 
 export type { Directive };

@@ -73,3 +73,25 @@ export function summingLoop(m = new Module()) {
   B.atEnd(exit).ret(s);
   return { m, fn, n, entry, header, body, exit, i, s, i2, s2, cond, B };
 }
+
+/**
+ * `sum(n) = 1 + 2 + ... + n` as IR text, a loop whose blocks (`@bb0` entry, `@bb1` header,
+ * `@bb2` body, `@bb3` exit) and values tests name: `%2` the counter, `%3` the sum, `%6`
+ * the loop condition, `%4`/`%5` the next sum and counter.
+ */
+export const SUM_LOOP_TEXT = `
+func @sum(i64 %0) -> i64 {
+@bb0:
+  br @bb1
+@bb1:
+  %2 = phi i64 [1, @bb0], [%5, @bb2]
+  %3 = phi i64 [0, @bb0], [%4, @bb2]
+  %6 = ule i64 %2, %0
+  condbr %6, @bb2, @bb3
+@bb2:
+  %4 = add i64 %3, %2
+  %5 = add i64 %2, 1
+  br @bb1
+@bb3:
+  ret %3
+}`;

@@ -6,31 +6,21 @@
 // A few operations are further selected by the `off` field (sdiv/smod: off=1, movsx: off=8/16/32,
 // cpu v4), by `imm` (byte swaps: width; atomics: operation) or by `src` (lddw pseudo kinds).
 //
-// The field tables below (classes, sizes, modes, ALU/jump/atomic ops) are expanded once into
+// The field tables (classes, sizes, modes and jump op codes from @luabpf/platform's isa.ts; the
+// ALU and atomic ops below) are expanded once into
 // INSN_FORMS: one row per distinct instruction form with its opcode byte, the field values that
 // select it, and an assembly template in the syntax `llvm-objdump -d` prints. The encoder's
 // validation, the decoder, the printer and the parser all read INSN_FORMS and nothing else, in the
 // manner of cilium/ebpf's asm/opcode.go and LLVM's AsmString.
 
-import { CallSrc, PseudoSrc } from "@luabpf/platform";
+import { ACCESS_SIZES, CallSrc, InsnClass, JmpOpCode, LDDW_OPCODE, Mode, PseudoSrc, Source, type InsnClassName } from "@luabpf/platform";
 
-/** Instruction classes: the low 3 bits of the opcode byte. */
-export const InsnClass = {
-  LD: 0x00,
-  LDX: 0x01,
-  ST: 0x02,
-  STX: 0x03,
-  ALU: 0x04,
-  JMP: 0x05,
-  JMP32: 0x06,
-  ALU64: 0x07,
-} as const satisfies Record<string, number>;
-
-/** Name of an instruction class. */
-export type InsnClassName = keyof typeof InsnClass;
-
-/** Source bit of ALU and jump opcodes: K uses `imm`, X uses the `src` register. */
-export const Source = { K: 0x00, X: 0x08 } as const satisfies Record<string, number>;
+/**
+ * The opcode byte's fields (classes, source bit, modes, size codes, jump op codes) are the
+ * platform table's (@luabpf/platform isa.ts), shared with the ELF validator and the loader;
+ * re-exported here for the ISA layer's users.
+ */
+export { InsnClass, Mode, Source, type InsnClassName };
 
 /** Facts about one access size of load/store opcodes. */
 export interface SizeInfo {
@@ -46,30 +36,14 @@ export interface SizeInfo {
 
 /** Access sizes of load/store opcodes: B = 8, H = 16, W = 32, DW = 64 bits. */
 export const SIZES = {
-  B: { code: 0x10, bytes: 1, unsigned: "u8", signed: "s8" },
-  H: { code: 0x08, bytes: 2, unsigned: "u16", signed: "s16" },
-  W: { code: 0x00, bytes: 4, unsigned: "u32", signed: "s32" },
-  DW: { code: 0x18, bytes: 8, unsigned: "u64", signed: "s64" },
+  B: { ...ACCESS_SIZES.B, unsigned: "u8", signed: "s8" },
+  H: { ...ACCESS_SIZES.H, unsigned: "u16", signed: "s16" },
+  W: { ...ACCESS_SIZES.W, unsigned: "u32", signed: "s32" },
+  DW: { ...ACCESS_SIZES.DW, unsigned: "u64", signed: "s64" },
 } as const satisfies Record<string, SizeInfo>;
 
 /** Name of an access size. */
 export type SizeName = keyof typeof SIZES;
-
-/** Memory modes of load/store opcodes: the top 3 bits of the opcode byte. */
-export const Mode = {
-  /** 64-bit immediate load `lddw` (LD class, DW size, 16 bytes). */
-  IMM: 0x00,
-  /** Legacy packet load at a constant offset (LD class). */
-  ABS: 0x20,
-  /** Legacy packet load at a register plus constant offset (LD class). */
-  IND: 0x40,
-  /** Regular memory access. */
-  MEM: 0x60,
-  /** Sign-extending load (LDX class, cpu v4). */
-  MEMSX: 0x80,
-  /** Atomic read-modify-write (STX class, W and DW only). */
-  ATOMIC: 0xc0,
-} as const satisfies Record<string, number>;
 
 /** Facts about one binary ALU operation. */
 export interface AluOpInfo {
@@ -129,20 +103,20 @@ export interface JmpOpInfo {
 
 /** Jump operations (JMP and JMP32 classes). */
 export const JMP_OPS = {
-  ja: { op: 0x00, cpu: 1 },
-  jeq: { op: 0x10, operator: "==", cpu: 1 },
-  jgt: { op: 0x20, operator: ">", cpu: 1 },
-  jge: { op: 0x30, operator: ">=", cpu: 1 },
-  jset: { op: 0x40, operator: "&", cpu: 1 },
-  jne: { op: 0x50, operator: "!=", cpu: 1 },
-  jsgt: { op: 0x60, operator: "s>", cpu: 1 },
-  jsge: { op: 0x70, operator: "s>=", cpu: 1 },
-  call: { op: 0x80, cpu: 1 },
-  exit: { op: 0x90, cpu: 1 },
-  jlt: { op: 0xa0, operator: "<", cpu: 2 },
-  jle: { op: 0xb0, operator: "<=", cpu: 2 },
-  jslt: { op: 0xc0, operator: "s<", cpu: 2 },
-  jsle: { op: 0xd0, operator: "s<=", cpu: 2 },
+  ja: { op: JmpOpCode.ja, cpu: 1 },
+  jeq: { op: JmpOpCode.jeq, operator: "==", cpu: 1 },
+  jgt: { op: JmpOpCode.jgt, operator: ">", cpu: 1 },
+  jge: { op: JmpOpCode.jge, operator: ">=", cpu: 1 },
+  jset: { op: JmpOpCode.jset, operator: "&", cpu: 1 },
+  jne: { op: JmpOpCode.jne, operator: "!=", cpu: 1 },
+  jsgt: { op: JmpOpCode.jsgt, operator: "s>", cpu: 1 },
+  jsge: { op: JmpOpCode.jsge, operator: "s>=", cpu: 1 },
+  call: { op: JmpOpCode.call, cpu: 1 },
+  exit: { op: JmpOpCode.exit, cpu: 1 },
+  jlt: { op: JmpOpCode.jlt, operator: "<", cpu: 2 },
+  jle: { op: JmpOpCode.jle, operator: "<=", cpu: 2 },
+  jslt: { op: JmpOpCode.jslt, operator: "s<", cpu: 2 },
+  jsle: { op: JmpOpCode.jsle, operator: "s<=", cpu: 2 },
 } as const satisfies Record<string, JmpOpInfo>;
 
 /** Name of a jump operation. */
@@ -420,4 +394,4 @@ export function classOf(code: number): number {
 }
 
 /** The opcode byte of `lddw` (LD | IMM | DW), the only two-slot instruction. */
-export const LDDW_CODE = InsnClass.LD | Mode.IMM | SIZES.DW.code;
+export const LDDW_CODE = LDDW_OPCODE;

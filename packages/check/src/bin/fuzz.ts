@@ -56,7 +56,7 @@ if (report.findings.length > 0) {
   });
 }
 if (report.slow.length > 0) {
-  console.log(`\n${report.slow.length} input(s) slower than ${values.slow} ms (slowest first):`);
+  console.log(`\n${report.slow.length} input(s) slower than ${values.slow} ms of CPU time (slowest first):`);
   for (const f of report.slow.slice(0, 15)) console.log(`  ${f.message}: ${f.input.source}, ${f.input.text?.length ?? f.input.bytes?.length} bytes, -O${f.input.optLevel}`);
 }
 if (values.json) {
@@ -68,7 +68,7 @@ if (values.json) {
         seconds: report.seconds,
         bySource: report.bySource,
         findings: report.findings.map((f) => ({ class: f.class, signature: f.signature, count: f.count })),
-        slow: report.slow.map((f) => ({ ms: Math.round(f.ms), source: f.input.source, bytes: f.input.text?.length ?? f.input.bytes?.length, optLevel: f.input.optLevel })),
+        slow: report.slow.map((f) => ({ ms: Math.round(f.ms), cpuMs: f.cpuMs === undefined ? undefined : Math.round(f.cpuMs), source: f.input.source, bytes: f.input.text?.length ?? f.input.bytes?.length, optLevel: f.input.optLevel })),
       },
       null,
       2,
