@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // `npm run bench:size`: code size against clang. For every example with a C twin in
 // bench/size/, compiles ours (-O2) and clang's (clang-16 -O2 -target bpf -mcpu=v3) and
-// prints per program our instruction slots (-g only adds the .BTF libbpf needs), clang's, and the ratio (lower is better).
+// prints per program our instruction slots (-g only adds the .BTF libbpf needs), clang's,
+// their ratio (lower is better), and — when bpf(2) works (root) — the instructions the
+// kernel's verifier processed to accept each object (`processed N insns`, summed over
+// its programs). The last lines are totals and the geometric means of the ratios.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileSource } from "../packages/cli/dist/driver.js";
 import { readObject } from "../packages/elf/dist/index.js";
+import { bpfAvailable, loadObject } from "../packages/loader/dist/index.js";
 
 const root = join(import.meta.dirname, "..");
 const twins = readdirSync(join(root, "bench/size")).filter((f) => f.endsWith(".c")).sort();
@@ -18,10 +22,30 @@ const multiarch = (() => {
     return "x86_64-linux-gnu";
   }
 })();
+const kernel = bpfAvailable().ok;
+/** The verifier's processed instructions for an object (summed over its programs), or "-". */
+const processed = (object) => {
+  if (!kernel) return "-";
+  let total = 0;
+  try {
+    loadObject(object, {
+      logLevel: 4,
+      onVerifierLog: (_program, log) => {
+        const m = /processed (\d+) insns/.exec(log);
+        if (m) total += Number(m[1]);
+      },
+    }).close();
+  } catch (e) {
+    return `rejected (${e.message.split("\n")[0]})`;
+  }
+  return total;
+};
+const geomean = (xs) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 const tmp = mkdtempSync(join(tmpdir(), "luabpf-bench-"));
 const rows = [];
-let ourTotal = 0;
-let clangTotal = 0;
+const totals = [0, 0, 0, 0];
+const slotRatios = [];
+const verifiedRatios = [];
 try {
   for (const twin of twins) {
     const name = twin.replace(/\.c$/, "");
@@ -32,16 +56,32 @@ try {
     const theirs = readObject(readFileSync(obj));
     const ourSlots = ours.object.programs.reduce((n, p) => n + p.code.length / 8, 0);
     const clangSlots = theirs.programs.reduce((n, p) => n + p.code.length / 8, 0);
-    ourTotal += ourSlots;
-    clangTotal += clangSlots;
-    rows.push([name, ourSlots, clangSlots, (ourSlots / clangSlots).toFixed(2)]);
+    const [ourVerified, clangVerified] = [processed(ours.object), processed(theirs)];
+    slotRatios.push(ourSlots / clangSlots);
+    if (typeof ourVerified === "number" && typeof clangVerified === "number") {
+      verifiedRatios.push(ourVerified / clangVerified);
+      totals[2] += ourVerified;
+      totals[3] += clangVerified;
+    }
+    totals[0] += ourSlots;
+    totals[1] += clangSlots;
+    rows.push([name, ourSlots, clangSlots, (ourSlots / clangSlots).toFixed(2), ourVerified, clangVerified]);
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
-rows.push(["total", ourTotal, clangTotal, (ourTotal / clangTotal).toFixed(2)]);
-const header = ["program", "luabpf", "clang -O2", "ratio"];
+rows.push(["total", totals[0], totals[1], (totals[0] / totals[1]).toFixed(2), kernel ? totals[2] : "-", kernel ? totals[3] : "-"]);
+rows.push([
+  "geomean of ratios",
+  "",
+  "",
+  geomean(slotRatios).toFixed(2),
+  verifiedRatios.length > 0 ? `${geomean(verifiedRatios).toFixed(2)} × clang` : "-",
+  "",
+]);
+const header = ["program", "luabpf", "clang -O2", "ratio", "verified luabpf", "verified clang"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
 const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ");
 console.log(line(header));
 for (const r of rows) console.log(line(r));
+if (!kernel) console.log("(verified: not measured, bpf(2) is unavailable)");

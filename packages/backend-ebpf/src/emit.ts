@@ -2,7 +2,7 @@
  * Emission: allocated machine IR → eBPF instructions through the symbolic assembler.
  *
  * Lays out the stack frame (program stack data first, spill slots below it; the kernel
- * allows `MAX_STACK` = 512 bytes), expands the pseudo instructions (`frameaddr`, `setcc`, `select`),
+ * allows `MAX_STACK` = 512 bytes), expands the pseudo instructions (`frameaddr`, `setcc`, `cmov`),
  * drops jumps to the next block and inverts a conditional jump over an unconditional one.
  *
  * Kernel limits are compile errors here, not verifier surprises (the backend driver adds
@@ -188,7 +188,7 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmitResu
         return;
       case "coreval":
         // the immediate (the value for the program's own types) is filled in with the relocation record
-        items.push(asmCore(alu64Imm("mov", reg(i.dst), 0), i.core));
+        push(asmCore(alu64Imm("mov", reg(i.dst), 0), i.core));
         return;
       case "frameaddr": {
         const m = mem({ slot: i.slot, off: i.off });
@@ -215,11 +215,21 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmitResu
         push(asmLabel(after));
         return;
       }
-      case "select": {
+      case "cmov": {
+        // `if !(test) goto +1; dst = src`, or where the inverse test does not exist at this
+        // cpu version, `if (test) goto +1; goto +1; dst = src`.
         const after = `.Ltmp${local++}`;
-        push(asmInsn(mov64Reg(reg(i.dst), reg(i.t))));
-        jcc("jne", 64, reg(i.cond), undefined, 0, after);
-        push(asmInsn(mov64Reg(reg(i.dst), reg(i.f))));
+        const test = { k: "jcc" as const, op: i.op, w: i.w, a: i.a, b: i.b, imm: i.imm, target: 0 };
+        const inverse = inverted(test);
+        if (inverse) jcc(inverse.op, inverse.w, reg(inverse.a), inverse.b !== undefined ? reg(inverse.b) : undefined, inverse.imm, after);
+        else {
+          const set = `.Ltmp${local++}`;
+          jcc(i.op, i.w, reg(i.a), i.b !== undefined ? reg(i.b) : undefined, i.imm, set);
+          push(asmJump(ja(0), after));
+          push(asmLabel(set));
+        }
+        const src = i.src;
+        push(asmInsn("reg" in src ? mov64Reg(reg(i.dst), reg(src.reg)) : src.w === 64 ? alu64Imm("mov", reg(i.dst), src.imm) : alu32Imm("mov", reg(i.dst), src.imm)));
         push(asmLabel(after));
         return;
       }

@@ -35,9 +35,9 @@ import {
   type SourceLocation,
   type Value,
 } from "@luabpf/ir";
-import { JMP_OPS, SWAPPED_JUMPS, type AluBinaryOp, type CpuVersion, type JmpCondOp, type SizeName } from "./isa/index.js";
+import { INVERSE_JUMPS, JMP_OPS, SWAPPED_JUMPS, type AluBinaryOp, type CpuVersion, type JmpCondOp, type SizeName } from "./isa/index.js";
 import { BlockLayout, sequentializeCopies } from "./leave-ssa.js";
-import { ARG_REGS, FIRST_VREG, newVReg, PKT_CTX_REG, RET_REG, type MAddr, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
+import { ARG_REGS, FIRST_VREG, newVReg, PKT_CTX_REG, RET_REG, type MAddr, type MBlock, type MFunction, type MInst, type MReg, type MSource } from "./mir.js";
 
 const JCC: Record<CompareOpcode, JmpCondOp> = {
   eq: "jeq", ne: "jne", ult: "jlt", ule: "jle", ugt: "jgt", uge: "jge", slt: "jslt", sle: "jsle", sgt: "jsgt", sge: "jsge",
@@ -116,17 +116,16 @@ function firstLocation(fn: IrFunction): SourceLocation | undefined {
 export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: SelectOptions = {}): MFunction {
   const cpu = options.cpu ?? DEFAULT_CPU;
   const mf: MFunction = { name: fn.name, blocks: [], slots: [], nextVReg: FIRST_VREG };
-  const layout = new BlockLayout(fn);
+  const layout = new BlockLayout(fn, loops);
   const vregOf = new Map<Value, MReg>();
   const slotOf = new Map<Instruction, number>();
   const folded = new Set<Instruction>();
 
-  // Compares whose only use is the condbr ending their block fuse into the jump.
-  for (const bb of fn.blocks) {
-    const t = bb.terminator;
-    if (t?.opcode !== "condbr") continue;
-    const c = t.operands[0]!;
-    if (isInstruction(c) && c.info.shape === "compare" && c.block === bb && c.uses.length === 1) folded.add(c);
+  // Compares used only as conditions of branches and selects fuse into each of them (the
+  // jump recomputes the compare from its operands; nothing materialises the 0/1 value).
+  for (const c of fn.instructions()) {
+    if (c.info.shape !== "compare" || c.uses.length === 0) continue;
+    if (c.uses.every((u) => u.index === 0 && (u.user.opcode === "condbr" || u.user.opcode === "select"))) folded.add(c);
   }
   for (const inst of fn.instructions()) {
     if (inst.opcode === "alloca") slotOf.set(inst, mf.slots.push({ size: inst.size, align: Math.max(1, Math.min(8, inst.align)) }) - 1);
@@ -164,6 +163,16 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
     if (isInstruction(v, "mapref")) return emit({ k: "ldmap", dst, map: v.map! });
     if (isInstruction(v, "coreval")) return emit({ k: "coreval", dst, core: v.core! });
     emit({ k: "alu", op: "mov", w: 64, dst, src: vreg(v) });
+  };
+  /** `v` as the source of a move: an immediate when it is a constant one `mov` loads, else a register. */
+  const source = (v: Value): MSource => {
+    if (isConstant(v)) {
+      const u = BigInt.asUintN(bitsOf(v), v.value);
+      const s = BigInt.asIntN(64, u);
+      if (fitsI32(s)) return { imm: Number(s), w: 64 };
+      if (u <= 0xffffffffn) return { imm: Number(BigInt.asIntN(32, u)), w: 32 };
+    }
+    return { reg: use(v) };
   };
   /** A register holding `v`. */
   const use = (v: Value): MReg => {
@@ -381,8 +390,21 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         return;
       }
       case "select": {
+        // A move of one arm, then a conditional move of the other (`if (c) dst = t`, or with
+        // the test inverted `if (!c) dst = f`): the arm moved first is a register when one is,
+        // so that the move can coalesce away. A compare fused into the select is the test.
         const [c, t, f] = inst.operands as [Value, Value, Value];
-        emit({ k: "select", dst: vreg(inst), cond: use(c), t: use(t), f: use(f) });
+        let test: LoweredCompare =
+          isInstruction(c) && folded.has(c) ? lowerCompare(c.opcode as CompareOpcode, c.operands[0]!, c.operands[1]!) : { op: "jne", w: 64, a: use(c), imm: 0 };
+        const dst = vreg(inst);
+        let [first, second] = [f, t];
+        if (isConstant(f) && !isConstant(t) && INVERSE_JUMPS[test.op]) {
+          [first, second] = [t, f];
+          test = { ...test, op: INVERSE_JUMPS[test.op]! };
+        }
+        const src = source(second);
+        valueInto(dst, first);
+        emit({ k: "cmov", ...test, dst, src });
         return;
       }
       case "ptradd": {

@@ -7,7 +7,9 @@
  *    need a place of their own on that edge. An edge block goes right after its source,
  *    later edges of the source first (the layout of inserting each edge block directly
  *    after the source, as `splitEdge` does in the IR); edges into phi-free blocks are not
- *    split. Cranelift lowers critical edges the same way (blockorder.rs).
+ *    split. Cranelift lowers critical edges the same way (blockorder.rs). When the other
+ *    way out of the source needs no copies and the target is no loop header, the copies
+ *    go before the source's branch instead (no edge block, no jump).
  * 2. Phi copies ({@link phiSources}): leaving a block (or an edge block) along an edge, every
  *    phi of the edge's target receives the value of the incoming pair that belongs to that
  *    edge (with several edges between two blocks, the n-th pair from the source belongs to
@@ -35,10 +37,26 @@ function edgeOccurrence(targets: readonly BasicBlock[], slot: number): number {
 }
 
 /** Does the `edge`-th target of `from` need a block of its own for its phi copies? */
-function needsEdgeBlock(from: BasicBlock, edge: number): boolean {
+function needsEdgeBlock(from: BasicBlock, edge: number, loops: LoopInfo | undefined): boolean {
   const targets = from.succs;
   const to = targets[edge]!;
-  return targets.length >= 2 && to.preds.length > 1 && to.first?.opcode === "phi";
+  if (!(targets.length >= 2 && to.preds.length > 1 && to.first?.opcode === "phi")) return false;
+  return !copiesMayGoBeforeBranch(from, edge, loops);
+}
+
+/**
+ * May the phi copies of `from`'s `edge`-th edge run in `from` itself, before its branch
+ * (clang's "set, then branch": `r1 = 1; if r0 == 0 goto J`), instead of in an edge block
+ * of their own? Yes when `from` ends in a two-way branch whose other target has no phis
+ * and the target J is no loop header. A phi of J is then live only from the edges into J
+ * on (its uses are dominated by J, and no phi of J reads another along a back edge), so
+ * writing it early is invisible on the other way out. Loop information is needed to know.
+ */
+function copiesMayGoBeforeBranch(from: BasicBlock, edge: number, loops: LoopInfo | undefined): boolean {
+  const targets = from.succs;
+  if (!loops || targets.length !== 2) return false;
+  const [to, other] = [targets[edge]!, targets[1 - edge]!];
+  return to !== other && to !== from && other.first?.opcode !== "phi" && loops.loopFor(to)?.header !== to;
 }
 
 /** The machine block layout of a function leaving SSA. */
@@ -49,7 +67,7 @@ export class BlockLayout {
   /** Per IR block with split edges: the machine block index of each target slot's edge block. */
   private readonly edgeBlocks = new Map<BasicBlock, (number | undefined)[]>();
 
-  constructor(fn: IrFunction) {
+  constructor(fn: IrFunction, loops?: LoopInfo) {
     const blocks: LayoutBlock[] = [];
     for (const bb of fn.blocks) {
       this.index.set(bb, blocks.length);
@@ -57,7 +75,7 @@ export class BlockLayout {
       const targets = bb.succs;
       const split: LayoutBlock[] = [];
       for (let k = 0; k < targets.length; k++) {
-        if (needsEdgeBlock(bb, k)) split.push({ kind: "edge", from: bb, to: targets[k]!, edge: k });
+        if (needsEdgeBlock(bb, k, loops)) split.push({ kind: "edge", from: bb, to: targets[k]!, edge: k });
       }
       if (split.length === 0) continue;
       const slots: (number | undefined)[] = new Array(targets.length);

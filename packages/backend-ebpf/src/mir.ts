@@ -25,6 +25,7 @@ export const CALL_CLOBBERS: readonly MReg[] = ARG_REGS;
 export const PKT_CTX_REG = Reg.R6;
 export type MReg = number;
 
+
 export const isVirtual = (r: MReg): boolean => r >= FIRST_VREG;
 
 /** A memory operand: a base register plus offset, or a frame slot plus offset. */
@@ -63,12 +64,19 @@ type MInstKind =
   | { k: "call"; helper: number; nargs: number }
   /** dst = (a op b|imm) ? 1 : 0. dst is written before a and b are dead (early clobber). */
   | { k: "setcc"; op: JmpCondOp; w: 32 | 64; dst: MReg; a: MReg; b?: MReg; imm?: number }
-  /** dst = cond != 0 ? t : f (early clobber). */
-  | { k: "select"; dst: MReg; cond: MReg; t: MReg; f: MReg }
+  /**
+   * Conditional move: `if (a op b|imm) dst = src`, emitted as `if !(a op b|imm) goto +1;
+   * dst = src`. dst is read and written (a two-address form: a `select` is a move of one
+   * arm into dst, then this); src is a register or an immediate.
+   */
+  | { k: "cmov"; op: JmpCondOp; w: 32 | 64; a: MReg; b?: MReg; imm?: number; dst: MReg; src: MSource }
   | { k: "jcc"; op: JmpCondOp; w: 32 | 64; a: MReg; b?: MReg; imm?: number; target: number }
   | { k: "ja"; target: number }
   /** Returns r0. */
   | { k: "exit" };
+
+/** A value moved into a register: another register, or an immediate of a 64-bit or 32-bit `mov`. */
+export type MSource = { reg: MReg } | { imm: number; w: 32 | 64 };
 
 export interface MBlock {
   /** Index in layout order (jump targets refer to it). */
@@ -189,12 +197,15 @@ export function visitOperands(i: MInst, v: OperandVisitor): void {
       if (i.b !== undefined) i.b = use(i.b);
       i.dst = v.def(i.dst, true);
       return;
-    case "select":
-      i.cond = use(i.cond);
-      i.t = use(i.t);
-      i.f = use(i.f);
-      i.dst = v.def(i.dst, true);
+    case "cmov": {
+      const dst = i.dst;
+      i.a = use(i.a);
+      if (i.b !== undefined) i.b = use(i.b);
+      if ("reg" in i.src) i.src = { reg: use(i.src.reg) };
+      use(dst);
+      i.dst = v.def(dst, false);
       return;
+    }
     case "jcc":
       i.a = use(i.a);
       if (i.b !== undefined) i.b = use(i.b);

@@ -7,7 +7,12 @@
  * jumps) and value numbering exposes new dead code. Redundant stores go first (a key
  * slot stored again with the same value); after value numbering has merged the `mapref`s,
  * a repeated lookup of that key reuses the first, and correlated-branch folds its
- * now-repeated null check.
+ * now-repeated null check. range-simplify uses what the verifier knows of each value
+ * (zero-extended context fields, masks, branch facts). The tail is for size:
+ * hoist-stores stores values into stack slots where they are produced (not kept in a
+ * register across a call), if-convert turns branches that only choose a value or a return
+ * into selects (one shared exit; the backend's conditional move), then dce and a last
+ * simplify-cfg clean up.
  */
 import type { Pass } from "./pass.js";
 import { PassRegistry } from "./registry.js";
@@ -23,6 +28,8 @@ import { correlatedBranch } from "./passes/correlated-branch.js";
 import { licm } from "./passes/licm.js";
 import { loopSimplify } from "./passes/loop-simplify.js";
 import { rangeSimplify } from "./passes/range-simplify.js";
+import { ifConvert } from "./passes/if-convert.js";
+import { hoistStores } from "./passes/hoist-stores.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -38,6 +45,8 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   loopSimplify,
   licm,
   rangeSimplify,
+  ifConvert,
+  hoistStores,
 );
 
 /** Optimisation levels. */
@@ -47,7 +56,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "sccp,instcombine,dce,simplify-cfg",
-  2: "sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
+  2: "sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg,hoist-stores,if-convert,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);

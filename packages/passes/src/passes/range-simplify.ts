@@ -8,6 +8,7 @@
  *   branch      `condbr` on a condition the ranges decide becomes `br`; blocks no path
  *               reaches are removed (a superset of SCCP's folding)
  *   compare     signed compares of operands known non-negative become unsigned;
+ *               `xor (cmp a, b), 1` becomes the inverted compare;
  *               `cmp (x + c), k` (single use of the add, no wrap in the compare's
  *               signedness) becomes `cmp x, k - c` — `skb.len - 100 < 0` is `len < 100`
  *   mask        `and x, m` keeping every bit x may have, `or x, m` setting only bits x
@@ -15,7 +16,7 @@
  *   sign        `sext`, `sdiv`, `srem`, `ashr` of non-negative operands become `zext`,
  *               `udiv`, `urem`, `lshr` (cheaper in eBPF, and foldable by strength-reduce)
  *   select      `select c, a, b` with c decided becomes its arm
- *   thread      a block made of phis, pure instructions used only inside it and a
+ *   thread      a block made of phis (used inside it or by its targets), pure instructions used only inside it and a
  *               `condbr` whose condition the ranges decide for the values arriving from a
  *               predecessor P: P jumps straight to the decided target (jump threading with
  *               ranges; simplify-cfg threads only on constants)
@@ -26,6 +27,7 @@
  */
 import {
   bitsOf,
+  INVERTED_COMPARE,
   foldConditionalBranch,
   isConstant,
   isInstruction,
@@ -150,6 +152,18 @@ function simplify(fn: Function, inst: Instruction, ranges: ValueRanges, ctx: Fun
       if (ra && m !== undefined && (BigInt.asUintN(ra.bits, m) & ~ra.value) === 0n) return replace(a!, "masks-removed");
       return false;
     }
+    case "xor": {
+      // `xor (cmp a, b), 1` (a negated condition) is the inverted compare.
+      if (isInstruction(a!) && a.info.shape === "compare" && a.uses.length === 1 && rb && constantOf(rb) === 1n) {
+        ctx.stat("compares-inverted");
+        const cmp = a;
+        const repl = fn.createInstruction(INVERTED_COMPARE[cmp.opcode as CompareOpcode], inst.type, cmp.typeParam, [...cmp.operands]);
+        repl.loc = inst.loc;
+        repl.insertBefore(inst);
+        return replace(repl, "compares-inverted");
+      }
+      return false;
+    }
     case "urem":
       if (ra && rb && rb.umin > 0n && ra.umax < rb.umin) return replace(a!, "remainders-removed");
       break;
@@ -196,7 +210,16 @@ function threadJumps(fn: Function, ranges: ValueRanges, dt: DominatorTree, ctx: 
     let ok = true;
     for (let i = bb.first; i && ok; i = i.next) {
       if (i.opcode === "condbr") continue;
-      if (i.isPhi) ok = i.uses.every((u) => u.user.block === bb ? !u.user.isPhi : targets.some((t) => t.preds.length === 1 && dt.dominates(t, useBlock(u))));
+      // A phi may be used in the block (not by phis), where a target alone dominates the use
+      // (it gets a merge phi), or by a phi of a target along the edge from this block (the
+      // threaded edge brings the predecessor's value instead).
+      if (i.isPhi)
+        ok = i.uses.every((u) =>
+          u.user.block === bb
+            ? !u.user.isPhi
+            : (u.user.isPhi && targets.includes(u.user.block!) && u.user.incoming[u.index] === bb) ||
+              targets.some((t) => t.preds.length === 1 && dt.dominates(t, useBlock(u))),
+        );
       else ok = isFoldable(i.opcode) && i.uses.every((u) => u.user.block === bb && !u.user.isPhi);
     }
     if (!ok) continue;

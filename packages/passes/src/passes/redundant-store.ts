@@ -4,10 +4,9 @@
  * the value an earlier load of that address returned — when nothing in between may have
  * written those bytes.
  *
- * Available-memory walk in the style of gvn's load table: along each block, and down
- * chains of blocks whose only predecessor is their dominator-tree parent (so the earlier
- * access is on every path), a table maps (type, offset, address) to the value memory
- * holds. A store or atomic removes the entries its address may alias (`util/memory.ts`
+ * Available memory, a forward "must" dataflow over the whole CFG (in the style of gvn's
+ * load table): a table maps (type, offset, address) to the value memory holds on every
+ * path into a point; at a merge only the entries all predecessors agree on stay. A store or atomic removes the entries its address may alias (`util/memory.ts`
  * `mayAlias`); a call clears the table unless `helperEffects` says the helper writes no
  * memory (map lookup, clock, cpu, pid). Removing the store is exact in the interpreter:
  * the bytes already hold the value and are already initialised (the earlier store wrote
@@ -16,12 +15,13 @@
  * The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × table size).
  */
 import type { BasicBlock, Instruction, Value } from "@luabpf/ir";
-import { typeToString } from "@luabpf/ir";
+import { isInstruction, typeToString } from "@luabpf/ir";
+import { helperById } from "@luabpf/platform";
 import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
-import { dominatorTreeAnalysis } from "../analysis/cfg.js";
+import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
-import { callEffects, mayAlias } from "../util/memory.js";
+import { callEffects, mayAlias, pointerRoot } from "../util/memory.js";
 
 /** What memory is known to hold: key → (address, value). */
 type Available = Map<string, { address: Value; value: Value }>;
@@ -34,46 +34,99 @@ function killAliasing(avail: Available, address: Value): void {
   for (const [k, e] of avail) if (mayAlias(e.address, address)) avail.delete(k);
 }
 
+/**
+ * What a call that may write memory leaves known. A helper reaches the program's stack only
+ * through the pointers it is given, and writes none through a `map_key` or `map_value`
+ * argument (the platform table's classes, the kernel's read-only `ARG_PTR_TO_MAP_KEY` /
+ * `_VALUE`): entries on stack slots stay unless another pointer argument may alias them.
+ * Everything else (map values, the context, the packet), and everything after a call of
+ * an IR function or of a helper whose arguments the table does not describe, is forgotten.
+ */
+function killForCall(avail: Available, call: Instruction): void {
+  const args = call.callee === undefined ? helperById(call.helper!)?.args : undefined;
+  if (!args) {
+    avail.clear();
+    return;
+  }
+  const readOnly = (k: number): boolean => args[k] === "map_key" || args[k] === "map_value";
+  for (const [key, e] of avail) {
+    const onStack = isInstruction(pointerRoot(e.address), "alloca");
+    if (!onStack || call.operands.some((a, k) => a.type.kind === "ptr" && !readOnly(k) && mayAlias(a, e.address))) avail.delete(key);
+  }
+}
+
+/** The effect of `inst` on `avail`; for a store, whether memory already held its value. */
+function transfer(avail: Available, inst: Instruction): boolean {
+  const op = inst.opcode;
+  if (op === "load") {
+    const key = slotKey(inst.typeParam, inst.offset, inst.operands[0]!);
+    if (!avail.has(key)) avail.set(key, { address: inst.operands[0]!, value: inst });
+  } else if (op === "store") {
+    const [value, address] = [inst.operands[0]!, inst.operands[1]!];
+    const key = slotKey(inst.typeParam, inst.offset, address);
+    if (avail.get(key)?.value === value) return true;
+    killAliasing(avail, address);
+    avail.set(key, { address, value });
+  } else if (op === "atomic.add" || op === "atomic.fetch_add") {
+    killAliasing(avail, inst.operands[0]!);
+  } else if (op === "call") {
+    if (callEffects(inst).writesMemory) killForCall(avail, inst);
+  } else if (inst.info.memory === "write" || inst.info.memory === "readwrite") {
+    avail.clear(); // an opcode this pass does not know: be conservative
+  }
+  return false;
+}
+
+/** The entries both tables hold (same key, same value). */
+function intersect(a: Available, b: Available): Available {
+  const out: Available = new Map();
+  for (const [k, e] of a) if (b.get(k)?.value === e.value) out.set(k, e);
+  return out;
+}
+
 export const redundantStore = defineFunctionPass({
   name: "redundant-store",
   description: "remove stores of the value memory already holds (same value, address, offset and type as an earlier store or load)",
   options: z.object({}),
   preserves: Preserved.cfg(),
   run(fn, ctx) {
-    const dt = ctx.analyses.get(dominatorTreeAnalysis);
-    let changed = false;
-    const stack: { bb: BasicBlock; avail: Available }[] = [{ bb: fn.entry, avail: new Map() }];
-    while (stack.length > 0) {
-      const { bb, avail } = stack.pop()!;
-      for (const inst of [...bb.instructions()]) {
-        const op = inst.opcode;
-        if (op === "load") {
-          const key = slotKey(inst.typeParam, inst.offset, inst.operands[0]!);
-          if (!avail.has(key)) avail.set(key, { address: inst.operands[0]!, value: inst });
-        } else if (op === "store") {
-          const [value, address] = [inst.operands[0]!, inst.operands[1]!];
-          const key = slotKey(inst.typeParam, inst.offset, address);
-          if (avail.get(key)?.value === value) {
-            inst.erase();
-            ctx.stat("stores-removed");
-            changed = true;
-            continue;
-          }
-          killAliasing(avail, address);
-          avail.set(key, { address, value });
-        } else if (op === "atomic.add" || op === "atomic.fetch_add") {
-          killAliasing(avail, inst.operands[0]!);
-        } else if (op === "call") {
-          if (callEffects(inst).writesMemory) avail.clear();
-        } else if (inst.info.memory === "write" || inst.info.memory === "readwrite") {
-          avail.clear(); // an opcode this pass does not know: be conservative
+    // Available memory on entry to each block: the meet over all predecessors (a forward
+    // "must" dataflow; a block not yet reached contributes nothing to the meet), iterated
+    // in reverse postorder to a fixed point. Entries only leave tables as it iterates.
+    const order = ctx.analyses.get(blockOrderAnalysis).rpo;
+    const out = new Map<BasicBlock, Available>();
+    const entryOf = (bb: BasicBlock): Available => {
+      if (bb === fn.entry) return new Map();
+      let acc: Available | undefined;
+      for (const p of bb.preds) {
+        const o = out.get(p);
+        if (o) acc = acc ? intersect(acc, o) : new Map(o);
+      }
+      return acc ?? new Map();
+    };
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const bb of order) {
+        const avail = entryOf(bb);
+        for (let i = bb.first; i; i = i.next) transfer(avail, i);
+        const old = out.get(bb);
+        if (!old || old.size !== avail.size || [...avail].some(([k, e]) => old.get(k)?.value !== e.value)) {
+          out.set(bb, avail);
+          changed = true;
         }
       }
-      for (const c of dt.children(bb)) {
-        const chain = c.preds.length === 1 && c.preds[0] === bb;
-        stack.push({ bb: c, avail: chain ? new Map(avail) : new Map() });
+    }
+    let removed = false;
+    for (const bb of order) {
+      const avail = entryOf(bb);
+      for (const inst of [...bb.instructions()]) {
+        if (transfer(avail, inst)) {
+          inst.erase();
+          ctx.stat("stores-removed");
+          removed = true;
+        }
       }
     }
-    return changed;
+    return removed;
   },
 });
