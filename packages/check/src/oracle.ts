@@ -32,7 +32,11 @@ export const LUA = process.env.LUABPF_LUA ?? "lua5.4";
 /** What the oracle computed, or why it could not. */
 export type OracleOutcome =
   | { readonly kind: "ok"; readonly returns: number[]; readonly maps: Record<string, string>[] }
-  /** Lua raised an error: the program is not valid Lua 5.4 under the shims (a generator bug, or a program outside the differential subset). */
+  /**
+   * Lua raised an error or did not finish within the timeout: the program is not valid Lua 5.4
+   * under the shims (a generator bug, a program outside the differential subset, or a reducer's
+   * candidate that lost a loop's counter update).
+   */
   | { readonly kind: "lua-error"; readonly message: string };
 
 type Ranged = lua.Node & { range: [number, number] };
@@ -278,6 +282,7 @@ export function runOracle(source: string, inputs: readonly ProgramInput[], timeo
     return { kind: "lua-error", message: `not parsable as Lua: ${(e as Error).message}` };
   }
   const r = spawnSync(LUA, ["-"], { input: script, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === "ETIMEDOUT") return { kind: "lua-error", message: `${LUA} did not finish within ${timeoutMs} ms` };
   if (r.error) throw new Error(`cannot run ${LUA}: ${r.error.message}`);
   if (r.status !== 0) return { kind: "lua-error", message: (r.stderr || `exit ${r.status ?? r.signal}`).trim() };
   const returns: number[] = [];

@@ -122,4 +122,14 @@ export const REGRESSIONS: readonly RegressionCase[] = [
     marks: [0, 5],
     returns: [144, 144],
   },
+  // ---- found by the long differential run ----
+  {
+    name: "range-simplify threads both ways out of a block whose phi a target reads (seed 277: internal error at -O2)",
+    source: socket(
+      "local c = 0\nwhile c < 2 do\n  c = c + 1\n  local v = (0 < (out[8] or 0)) or (0 ~= 2)\nend\nreturn c",
+      `local out = bpf.map("array", 8, "uint32_t", "uint64_t")`,
+    ),
+    returns: [2],
+    maps: { out: {} },
+  },
 ];

@@ -3,7 +3,7 @@
 import { compileSource } from "luabpf";
 import { describe, expect, test } from "vitest";
 import { buildPacket } from "@luabpf/loader";
-import { rewriteForOracle, runOracle } from "../src/oracle.js";
+import { LUA, rewriteForOracle, runOracle } from "../src/oracle.js";
 import { REGRESSIONS, regressionInputs } from "./cases.js";
 
 /** The oracle's maps (declaration order) named as the compiler names them. */
@@ -47,6 +47,13 @@ bpf.socket(function (skb)
 end)`;
     const r = runOracle(src, [{ packet: buildPacket("tcp") }]);
     expect(r).toEqual({ kind: "ok", returns: [(-56 * 1000 + 99 + 100000) >>> 0], maps: [{ "1": "7", "2": "44", "3": "200" }, { "1": "15", "2": "6" }] });
+  });
+
+  test("a program Lua never finishes is not valid Lua for the oracle, not a crash of the tool", () => {
+    // Found by the long differential run: the reducer dropped a loop's counter update, and
+    // lua5.4's timeout (ETIMEDOUT) threw out of the whole run.
+    const r = runOracle("bpf.socket(function (skb)\n  local c = 0\n  while c < 2 do end\n  return c\nend)", [{ packet: buildPacket("tcp") }], 500);
+    expect(r).toEqual({ kind: "lua-error", message: `${LUA} did not finish within 500 ms` });
   });
 
   test("packet fields, context fields and short packets", () => {

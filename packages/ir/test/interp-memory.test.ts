@@ -4,27 +4,10 @@
  * maps (array/hash/LRU semantics, helpers, errnos, snapshots).
  */
 import { describe, expect, test } from "vitest";
-import { InternalError } from "../src/errors.js";
-import { ctxPointer, interpret, InterpError, MapState, type InterpArg, type InterpOptions } from "../src/interp.js";
+import { ctxPointer, interpret, MapState } from "../src/interp.js";
 import { parseModule } from "../src/parse.js";
+import { run, trap, value } from "./interp-text.js";
 
-function run(text: string, fn: string, args: readonly InterpArg[] = [], options?: InterpOptions) {
-  return interpret(parseModule(text), fn, args, options);
-}
-function value(text: string, fn: string, args: readonly InterpArg[] = [], options?: InterpOptions) {
-  return run(text, fn, args, options).value;
-}
-/** The InterpError thrown by `f` (fails the test if it throws anything else or nothing). */
-function trap(f: () => unknown): InterpError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InterpError);
-    expect(e).not.toBeInstanceOf(InternalError);
-    return e as InterpError;
-  }
-  throw new Error("expected an InterpError");
-}
 
 describe("memory", () => {
   test("stores and loads of every width are little-endian and normalized", () => {

@@ -6,21 +6,18 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { Builder } from "../src/builder.js";
-import { InternalError } from "../src/errors.js";
 import {
   evalBinary,
   evalCast,
   evalCompare,
   evalUnary,
   interpret,
-  InterpError,
   InterpPointer,
-  type InterpArg,
-  type InterpOptions,
 } from "../src/interp.js";
 import { Module } from "../src/module.js";
 import type { BinaryOpcode, CastOpcode, CompareOpcode, UnaryOpcode } from "../src/opcodes.js";
 import { parseModule } from "../src/parse.js";
+import { run, trap, value } from "./interp-text.js";
 import { i16, i32, i64, i8, intType, type IntBits, type IntType } from "../src/types.js";
 import { SUM_LOOP_TEXT } from "@luabpf/test-support";
 
@@ -28,23 +25,6 @@ const WIDTHS: readonly IntBits[] = [8, 16, 32, 64];
 const MIN = (n: number) => -(2n ** BigInt(n - 1));
 const MAX = (n: number) => 2n ** BigInt(n - 1) - 1n;
 
-function run(text: string, fn: string, args: readonly InterpArg[] = [], options?: InterpOptions) {
-  return interpret(parseModule(text), fn, args, options);
-}
-function value(text: string, fn: string, args: readonly InterpArg[] = [], options?: InterpOptions) {
-  return run(text, fn, args, options).value;
-}
-/** The InterpError thrown by `f` (fails the test if it throws anything else or nothing). */
-function trap(f: () => unknown): InterpError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InterpError);
-    expect(e).not.toBeInstanceOf(InternalError);
-    return e as InterpError;
-  }
-  throw new Error("expected an InterpError");
-}
 
 // ---- one-instruction functions, built with the Builder ----
 

@@ -25,7 +25,7 @@
 // Cost: candidate search reads names straight from the target's string section
 // (BtfIndex.idsWithEssentialName), and only the types on the access paths are decoded.
 import { readFileSync } from "node:fs";
-import { BtfIndex, readBtfFile, skipModifiers, type BtfComposite, type BtfType, type ObjectCoreRelocation } from "@luabpf/elf";
+import { BtfIndex, btfSizeof, ElfError, readBtfFile, skipModifiers, type BtfComposite, type BtfType, type ObjectCoreRelocation } from "@luabpf/elf";
 import { ACCESS_SIZES, coreReloKindsOf, InsnClass, INSN_SIZE, JmpOpCode, LDDW_OPCODE, OpcodeField, Source } from "@luabpf/platform";
 import { LoaderError } from "./errors.js";
 
@@ -143,26 +143,13 @@ function isComposite(type: BtfType): type is BtfComposite {
   return type.kind === "struct" || type.kind === "union";
 }
 
-/** libbpf's btf__resolve_size: bytes of a sized type through typedefs, modifiers and arrays. */
+/** libbpf's btf__resolve_size (elf's `btfSizeof`), failing as a relocation error for a type without a size. */
 function sizeOf(type: BtfType): number {
-  const base = skipModifiers(type);
-  switch (base.kind) {
-    case "int":
-    case "float":
-    case "struct":
-    case "union":
-    case "enum":
-    case "enum64":
-    case "datasec":
-      return base.size;
-    case "ptr":
-      return 8;
-    case "array":
-      return base.count * sizeOf(base.elem);
-    case "var":
-      return sizeOf(base.type);
-    default:
-      throw new CoreError(`a ${base.kind} has no size`);
+  try {
+    return btfSizeof(type);
+  } catch (e) {
+    if (e instanceof ElfError) throw new CoreError(e.message);
+    throw e;
   }
 }
 

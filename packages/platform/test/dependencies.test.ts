@@ -98,6 +98,9 @@ describe("declared dependencies are the real ones", () => {
   test("the root's development tools are used", () => {
     const imported = importedPackages(workspaces.flatMap(({ dir }) => [...files(join(PACKAGES, dir, "src")), ...files(join(PACKAGES, dir, "test"))]));
     const scripts = Object.values(rootManifest.scripts ?? {}).join(" ");
+    // The root's scripts/*.js (npm run build's bundler, the benchmarks) import tools too.
+    const scriptDir = join(ROOT, "scripts");
+    const scriptImports = importedPackages(readdirSync(scriptDir).filter((n) => n.endsWith(".js")).map((n) => join(scriptDir, n)));
     const commands: Record<string, string> = { typescript: "tsc" };
     const peers = new Set(
       [...imported].flatMap((p) => {
@@ -107,6 +110,7 @@ describe("declared dependencies are the real ones", () => {
     );
     const used = (tool: string): boolean =>
       imported.has(tool) ||
+      scriptImports.has(tool) ||
       peers.has(tool) ||
       new RegExp(`\\b${commands[tool] ?? tool}\\b`).test(scripts) ||
       (tool.startsWith("@types/") && (tool === "@types/node" || imported.has(tool.slice("@types/".length))));

@@ -202,7 +202,7 @@ function simplify(fn: Function, inst: Instruction, ranges: ValueRanges, ctx: Fun
  */
 function threadJumps(fn: Function, ranges: ValueRanges, dt: DominatorTree, ctx: FunctionPassContext): boolean {
   // Decide on the unchanged CFG (the ranges' dominance facts refer to it), then redirect.
-  const plans: { bb: BasicBlock; sides: [BasicBlock[], BasicBlock[]] }[] = [];
+  const plans: { bb: BasicBlock; sides: [BasicBlock[], BasicBlock[]]; single: boolean[] }[] = [];
   for (const bb of fn.blocks) {
     if (bb === fn.entry || bb.terminator?.opcode !== "condbr" || !ranges.isExecutable(bb)) continue;
     const targets = bb.terminator.targets;
@@ -236,9 +236,9 @@ function threadJumps(fn: Function, ranges: ValueRanges, dt: DominatorTree, ctx: 
       if (header && (dt.dominates(bb, p) || target.preds.length !== 1)) continue;
       sides[decided ? 0 : 1].push(p);
     }
-    if (sides[0].length + sides[1].length > 0) plans.push({ bb, sides });
+    if (sides[0].length + sides[1].length > 0) plans.push({ bb, sides, single: targets.map((t) => t.preds.length === 1) });
   }
-  for (const { bb, sides } of plans) {
+  for (const { bb, sides, single } of plans) {
     const phis = bb.phis();
     sides.forEach((preds, side) => {
       if (preds.length === 0) return;
@@ -250,9 +250,13 @@ function threadJumps(fn: Function, ranges: ValueRanges, dt: DominatorTree, ctx: 
         redirectBranch(p, bb, target, (phi) => through(phi.incomingValue(bb), k));
         ctx.stat("jumps-threaded");
       });
-      // Uses of the block's phis in the target's region now see a merge of both ways in.
+      // Uses of the block's phis in the target's region now see a merge of both ways in. Only
+      // a target the block alone entered has such a region (the plan's condition): another
+      // target may dominate the block (a loop header), and its "region" would take in the other
+      // side's uses and merges, which read the phi on the edge from the block.
+      if (!single[side]) return;
       for (const phi of phis) {
-        const outside = phi.uses.filter((u) => u.user.block !== bb && dt.dominates(target, useBlock(u)));
+        const outside = phi.uses.filter((u) => u.user.block !== bb && useBlock(u) !== bb && dt.dominates(target, useBlock(u)));
         if (outside.length === 0) continue;
         const merge = fn.createInstruction("phi", phi.type, phi.type);
         for (const from of target.preds) {
