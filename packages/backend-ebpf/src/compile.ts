@@ -13,7 +13,7 @@
  */
 import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
-import { emitFunction, type CallSite } from "./emit.js";
+import { emitFunction, type CallSite, type LineRow } from "./emit.js";
 import { linkCalls } from "./link.js";
 import type { AsmCoreRelocation, AsmRelocation, CpuVersion, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
@@ -29,6 +29,8 @@ export interface CompiledProgram {
   type: string;
   insns: Insn[];
   relocations: AsmRelocation[];
+  /** Source lines: the location of the instructions from each row's slot on. */
+  lines: LineRow[];
   /** Instructions materialising CO-RE relocations of the module (their immediates are filled in by packageObject). */
   coreRelocations: AsmCoreRelocation[];
   stats: RegAllocStats;
@@ -60,9 +62,9 @@ export function compileFunction(fn: IrFunction, options: BackendOptions = {}): C
   const { times, cpu } = options;
   const mf = timePhase(times, "isel", () => select(fn, cpu));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
-  const { insns, relocations, coreRelocations, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));
+  const { insns, relocations, coreRelocations, lines, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));
   const subprogram = !fn.program;
-  return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, stats, calls, textCalls: [], frameSize, subprogram };
+  return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, lines, stats, calls, textCalls: [], frameSize, subprogram };
 }
 
 /** The functions `fn` calls (BPF-to-BPF), in instruction order. */

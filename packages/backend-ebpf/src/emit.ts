@@ -11,7 +11,7 @@
  * a jump farther than a 16-bit offset reaches. Every instruction is checked against the
  * target CPU version.
  */
-import { assertNever, CompileError, InternalError } from "@luabpf/ir";
+import { assertNever, CompileError, InternalError, type SourceLocation } from "@luabpf/ir";
 import { MAX_PROGRAM_INSNS, MAX_STACK } from "@luabpf/platform";
 import {
   alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmCore, asmReloc, assemble, atomic, atomicAdd, call, callLocal, endian, exit, ja,
@@ -47,13 +47,27 @@ export interface CallSite {
   callee: string;
 }
 
-/** What emission produces: instructions, map relocations, call sites and the frame size. */
+/** The source location of the instructions from `slot` on (until the next row). */
+export interface LineRow {
+  slot: number;
+  loc: SourceLocation;
+}
+
+/** Emitted code: instructions, relocations, call sites, the frame size and the line table (rows where the location changes). */
 export interface EmittedFunction extends AsmResult {
   calls: CallSite[];
   frameSize: number;
+  lines: LineRow[];
 }
 
-/** Emits `mf` (registers allocated, frame laid out) as instructions and map relocations. */
+const sameLocation = (a: SourceLocation | undefined, b: SourceLocation | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.file === b.file && a.line === b.line && a.column === b.column);
+
+/**
+ * Emits `mf` (registers allocated, frame laid out) as instructions and map relocations,
+ * with the line table: each instruction has the location of the machine instruction it
+ * expands (one without a location continues the previous row).
+ */
 export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedFunction {
   const cpu = options.cpu ?? DEFAULT_CPU;
   const frameSize = layoutFrame(mf);
@@ -64,6 +78,13 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
     });
   }
   const items: AsmItem[] = [];
+  /** The location of each item (parallel to `items`), and of the machine instruction being expanded. */
+  const itemLocs: (SourceLocation | undefined)[] = [];
+  let here: SourceLocation | undefined;
+  const push = (item: AsmItem): void => {
+    items.push(item);
+    itemLocs.push(here);
+  };
   let local = 0;
   const reg = (r: number): number => {
     if (isVirtual(r)) throw new InternalError(`emit: virtual register ${r} left after allocation`);
@@ -78,7 +99,7 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
   const jcc = (op: JmpCondOp, w: 32 | 64, a: number, b: number | undefined, imm: number | undefined, target: string): void => {
     const insn: Insn =
       b !== undefined ? (w === 32 ? jmp32Reg(op, a, b, 0) : jmpReg(op, a, b, 0)) : w === 32 ? jmp32Imm(op, a, imm!, 0) : jmpImm(op, a, imm!, 0);
-    items.push(asmJump(insn, target));
+    push(asmJump(insn, target));
   };
   const label = (b: number): string => `LBB${b}`;
   const callSites: { label: string; callee: string }[] = [];
@@ -112,7 +133,7 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
   order.forEach((bi, k) => {
     const next = order[k + 1];
     const block = mf.blocks[bi]!;
-    items.push(asmLabel(label(bi)));
+    push(asmLabel(label(bi)));
     const insts = block.insts.slice();
     // Branch layout: fall through where possible.
     const last = insts[insts.length - 1];
@@ -138,74 +159,75 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
   }
 
   function emitOne(i: MInst): void {
+    here = i.loc ?? here;
     switch (i.k) {
       case "alu":
-        if (i.src !== undefined) items.push(asmInsn(i.w === 64 ? alu64Reg(i.op, reg(i.dst), reg(i.src)) : alu32Reg(i.op, reg(i.dst), reg(i.src))));
-        else items.push(asmInsn(i.w === 64 ? alu64Imm(i.op, reg(i.dst), i.imm!) : alu32Imm(i.op, reg(i.dst), i.imm!)));
+        if (i.src !== undefined) push(asmInsn(i.w === 64 ? alu64Reg(i.op, reg(i.dst), reg(i.src)) : alu32Reg(i.op, reg(i.dst), reg(i.src))));
+        else push(asmInsn(i.w === 64 ? alu64Imm(i.op, reg(i.dst), i.imm!) : alu32Imm(i.op, reg(i.dst), i.imm!)));
         return;
       case "neg":
-        items.push(asmInsn(i.w === 64 ? neg64(reg(i.dst)) : neg32(reg(i.dst))));
+        push(asmInsn(i.w === 64 ? neg64(reg(i.dst)) : neg32(reg(i.dst))));
         return;
       case "end":
-        items.push(asmInsn(endian(i.kind, reg(i.dst), i.bits)));
+        push(asmInsn(endian(i.kind, reg(i.dst), i.bits)));
         return;
       case "movsx":
-        items.push(asmInsn(movsx64(reg(i.dst), reg(i.src), i.bits)));
+        push(asmInsn(movsx64(reg(i.dst), reg(i.src), i.bits)));
         return;
       case "ldx": {
         const m = mem(i.addr);
-        items.push(asmInsn(ldxMem(i.size, reg(i.dst), m.base, m.off)));
+        push(asmInsn(ldxMem(i.size, reg(i.dst), m.base, m.off)));
         return;
       }
       case "stx": {
         const m = mem(i.addr);
-        items.push(asmInsn(stxMem(i.size, m.base, reg(i.src), m.off)));
+        push(asmInsn(stxMem(i.size, m.base, reg(i.src), m.off)));
         return;
       }
       case "st": {
         const m = mem(i.addr);
-        items.push(asmInsn(stMem(i.size, m.base, m.off, i.imm)));
+        push(asmInsn(stMem(i.size, m.base, m.off, i.imm)));
         return;
       }
       case "lddw":
-        items.push(asmInsn(lddw(reg(i.dst), i.imm)));
+        push(asmInsn(lddw(reg(i.dst), i.imm)));
         return;
       case "ldmap":
-        items.push(asmReloc(lddw(reg(i.dst), 0n), i.map)); // src 0 as clang emits; the loader sets BPF_PSEUDO_MAP_FD
+        push(asmReloc(lddw(reg(i.dst), 0n), i.map)); // src 0 as clang emits; the loader sets BPF_PSEUDO_MAP_FD
         return;
       case "coreval":
         // the immediate (the value for the program's own types) is filled in with the relocation record
-        items.push(asmCore(alu64Imm("mov", reg(i.dst), 0), i.core));
+        push(asmCore(alu64Imm("mov", reg(i.dst), 0), i.core));
         return;
       case "frameaddr": {
         const m = mem({ slot: i.slot, off: i.off });
-        items.push(asmInsn(mov64Reg(reg(i.dst), FP)));
-        if (m.off !== 0) items.push(asmInsn(alu64Imm("add", reg(i.dst), m.off)));
+        push(asmInsn(mov64Reg(reg(i.dst), FP)));
+        if (m.off !== 0) push(asmInsn(alu64Imm("add", reg(i.dst), m.off)));
         return;
       }
       case "ldpkt":
-        items.push(asmInsn(i.index !== undefined ? ldInd(i.size, reg(i.index), i.imm) : ldAbs(i.size, i.imm)));
+        push(asmInsn(i.index !== undefined ? ldInd(i.size, reg(i.index), i.imm) : ldAbs(i.size, i.imm)));
         return;
       case "atomic": {
         const m = mem(i.addr);
-        items.push(asmInsn(i.fetch ? atomic("fetch_add", i.size, m.base, reg(i.src), m.off) : atomicAdd(i.size, m.base, reg(i.src), m.off)));
+        push(asmInsn(i.fetch ? atomic("fetch_add", i.size, m.base, reg(i.src), m.off) : atomicAdd(i.size, m.base, reg(i.src), m.off)));
         return;
       }
       case "call":
         if (i.callee !== undefined) {
           // The offset is the linker's (link.ts): the callee's place is known once every function is emitted.
           const site = `.Lcall${local++}`;
-          items.push(asmLabel(site));
+          push(asmLabel(site));
           callSites.push({ label: site, callee: i.callee });
-          items.push(asmInsn(callLocal(-1)));
-        } else items.push(asmInsn(call(i.helper)));
+          push(asmInsn(callLocal(-1)));
+        } else push(asmInsn(call(i.helper)));
         return;
       case "setcc": {
         const after = `.Ltmp${local++}`;
-        items.push(asmInsn(alu64Imm("mov", reg(i.dst), 1)));
+        push(asmInsn(alu64Imm("mov", reg(i.dst), 1)));
         jcc(i.op, i.w, reg(i.a), i.b !== undefined ? reg(i.b) : undefined, i.imm, after);
-        items.push(asmInsn(alu64Imm("mov", reg(i.dst), 0)));
-        items.push(asmLabel(after));
+        push(asmInsn(alu64Imm("mov", reg(i.dst), 0)));
+        push(asmLabel(after));
         return;
       }
       case "cmov": {
@@ -218,22 +240,22 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
         else {
           const set = `.Ltmp${local++}`;
           jcc(i.op, i.w, reg(i.a), i.b !== undefined ? reg(i.b) : undefined, i.imm, set);
-          items.push(asmJump(ja(0), after));
-          items.push(asmLabel(set));
+          push(asmJump(ja(0), after));
+          push(asmLabel(set));
         }
         const src = i.src;
-        items.push(asmInsn("reg" in src ? mov64Reg(reg(i.dst), reg(src.reg)) : src.w === 64 ? alu64Imm("mov", reg(i.dst), src.imm) : alu32Imm("mov", reg(i.dst), src.imm)));
-        items.push(asmLabel(after));
+        push(asmInsn("reg" in src ? mov64Reg(reg(i.dst), reg(src.reg)) : src.w === 64 ? alu64Imm("mov", reg(i.dst), src.imm) : alu32Imm("mov", reg(i.dst), src.imm)));
+        push(asmLabel(after));
         return;
       }
       case "jcc":
         jcc(i.op, i.w, reg(i.a), i.b !== undefined ? reg(i.b) : undefined, i.imm, label(i.target));
         return;
       case "ja":
-        items.push(asmJump(ja(0), label(i.target)));
+        push(asmJump(ja(0), label(i.target)));
         return;
       case "exit":
-        items.push(asmInsn(exit()));
+        push(asmInsn(exit()));
         return;
       default:
         assertNever(i, "machine instruction");
@@ -260,5 +282,12 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
       message: `program ${mf.name} is ${slots.toLocaleString("en-US")} instructions long; the kernel loads at most ${MAX_PROGRAM_INSNS.toLocaleString("en-US")} (BPF_COMPLEXITY_LIMIT_INSNS)`,
     });
   }
-  return { ...result, frameSize, calls: callSites.map((c) => ({ slot: result.labels.get(c.label)!, callee: c.callee })) };
+  // Rows at the slots the assembler gave the items (a relaxed jump takes two or three).
+  const lines: LineRow[] = [];
+  items.forEach((item, k) => {
+    if (item.kind === "label") return;
+    const loc = itemLocs[k];
+    if (loc && !sameLocation(loc, lines.at(-1)?.loc)) lines.push({ slot: result.itemSlots[k]!, loc });
+  });
+  return { ...result, frameSize, lines, calls: callSites.map((c) => ({ slot: result.labels.get(c.label)!, callee: c.callee })) };
 }

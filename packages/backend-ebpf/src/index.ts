@@ -11,6 +11,8 @@
  */
 export * from "./isa/index.js";
 export { allocationProblem, compileFunction, compileModule, type BackendOptions, type CompiledProgram } from "./compile.js";
+export type { LineRow } from "./emit.js";
 export { EBPF_TARGET, type RegAllocStats } from "./regalloc.js";
 export { objectMap, packageObject } from "./object.js";
+export { BtfTypes } from "./btf.js";
 export { DEFAULT_CPU } from "./isel.js";

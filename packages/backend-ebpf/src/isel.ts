@@ -32,6 +32,7 @@ import {
   type Function as IrFunction,
   type Instruction,
   type LoopInfo,
+  type SourceLocation,
   type Value,
 } from "@luabpf/ir";
 import { INVERSE_JUMPS, JMP_OPS, SWAPPED_JUMPS, type AluBinaryOp, type CpuVersion, type JmpCondOp, type SizeName } from "./isa/index.js";
@@ -105,6 +106,12 @@ function zeroExtendedFrom(v: Value): number {
   }
 }
 
+/** The location of the first instruction of `fn` that has one. */
+function firstLocation(fn: IrFunction): SourceLocation | undefined {
+  for (const inst of fn.instructions()) if (inst.loc) return inst.loc;
+  return undefined;
+}
+
 /** Selects machine instructions for `fn` (leaving SSA on the way; `fn` is not modified). */
 export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: SelectOptions = {}): MFunction {
   const cpu = options.cpu ?? DEFAULT_CPU;
@@ -125,7 +132,10 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   }
 
   let out: MInst[] = [];
+  /** The source location of what is being selected: every instruction emitted gets it. */
+  let loc: SourceLocation | undefined;
   const emit = (i: MInst): void => {
+    if (i.loc === undefined && loc !== undefined) i.loc = loc;
     out.push(i);
   };
   const fresh = (): MReg => newVReg(mf);
@@ -506,10 +516,19 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
     out = [];
     current = b;
     if (b.kind === "block") {
-      if (index === 0) fn.params.forEach((p, k) => emit({ k: "alu", op: "mov", w: 64, dst: vreg(p), src: ARG_REGS[k]! }));
-      for (let i = b.bb.first; i; i = i.next) selectInstruction(i);
+      if (index === 0) {
+        // The parameters' moves belong to the function's first statement.
+        loc = firstLocation(fn);
+        fn.params.forEach((p, k) => emit({ k: "alu", op: "mov", w: 64, dst: vreg(p), src: ARG_REGS[k]! }));
+      }
+      for (let i = b.bb.first; i; i = i.next) {
+        loc = i.loc ?? loc;
+        selectInstruction(i);
+      }
     } else {
-      // An edge block: the phi copies of its edge, then on to the edge's target.
+      // An edge block: the phi copies of its edge, then on to the edge's target; they
+      // belong to the branch that takes the edge.
+      loc = b.from.terminator?.loc ?? loc;
       phiCopies(b);
       emit({ k: "ja", target: layout.indexOf(b.to) });
     }

@@ -8,7 +8,7 @@
  * defined. Stack accesses name a frame slot (`slot`) instead of r10 plus an offset; the
  * frame is laid out after allocation, when spill slots are known.
  */
-import { assertNever } from "@luabpf/ir";
+import { assertNever, type SourceLocation } from "@luabpf/ir";
 import { Reg, type AluBinaryOp, type EndianKind, type JmpCondOp, type SizeName } from "./isa/index.js";
 
 /** Virtual registers are numbered from here up; below are the physical r0..r10. */
@@ -31,7 +31,16 @@ export const isVirtual = (r: MReg): boolean => r >= FIRST_VREG;
 /** A memory operand: a base register plus offset, or a frame slot plus offset. */
 export type MAddr = { base: MReg; off: number } | { slot: number; off: number };
 
-export type MInst =
+/**
+ * A machine instruction: one of the kinds below, plus the source location of the IR
+ * instruction it was selected for. Instruction selection sets `loc` on everything it
+ * emits (phi copies take the location of the branch that leaves the block), register
+ * allocation gives its spill, reload and constraint moves the location of the
+ * instruction they serve, and emission carries it into the program's line table.
+ */
+export type MInst = MInstKind & { loc?: SourceLocation | undefined };
+
+type MInstKind =
   /** `dst op= src|imm` (op `mov` is a plain move; a reg-reg 64-bit mov is a copy). */
   | { k: "alu"; op: AluBinaryOp; w: 32 | 64; dst: MReg; src?: MReg; imm?: number }
   | { k: "neg"; w: 32 | 64; dst: MReg }

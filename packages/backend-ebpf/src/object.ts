@@ -1,30 +1,23 @@
 /**
  * Object packaging: compiled programs and the module's map declarations → the
  * `BpfObject` of @luabpf/elf (what `writeObject` turns into an ELF file and the loader
- * loads). Map type numbers come from the platform table; keys and values get BTF types —
- * their C types when the front end knows them (ctype-btf.ts), else integer types named as
- * clang names them — so bpftool prints them readably.
- * Relocations become byte offsets of their `lddw`s; CO-RE relocations get the value for the
+ * loads). Map type numbers come from the platform table; keys and values get the BTF of
+ * their C types (btf.ts), programs their prototypes with the real context struct and
+ * their line tables with the source text. Relocations become byte offsets of their
+ * `lddw`s; CO-RE relocations get the value for the
  * program's own types in their instruction's immediate and a `.BTF.ext` record with the
  * pruned local type (core-btf.ts).
  */
-import { btfInt, type BpfObject, type BtfType, type ObjectAttach, type ObjectMap } from "@luabpf/elf";
-import { InternalError, type DataType, type MapDecl, type Module } from "@luabpf/ir";
+import type { BpfObject, ObjectAttach, ObjectLine, ObjectMap } from "@luabpf/elf";
+import { InternalError, type MapDecl, type Module } from "@luabpf/ir";
 import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
+import { BtfTypes } from "./btf.js";
 import type { CompiledProgram } from "./compile.js";
 import { CoreLocalTypes } from "./core-btf.js";
-import { CTypeBtf } from "./ctype-btf.js";
 import { encodeInsns, type Insn } from "./isa/index.js";
 
-/** clang's names of the unsigned integer types, by size. */
-const INT_NAMES: Readonly<Record<number, string>> = { 1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long" };
-
-function btfOf(t: DataType): BtfType | undefined {
-  return t.kind === "int" ? btfInt(INT_NAMES[t.size]!, t.size, false) : undefined;
-}
-
-/** The ELF description of a map declaration. */
-export function objectMap(decl: MapDecl): ObjectMap {
+/** The ELF description of a map declaration (`types`: the object's BTF types, shared between maps). */
+export function objectMap(decl: MapDecl, types: BtfTypes = new BtfTypes()): ObjectMap {
   // Map types without keys or values (ring buffers have neither) take sizes 0, whatever the declaration says.
   const type = MAP_TYPES[decl.kind];
   const keyless = type.requiredKeySize() === 0;
@@ -37,14 +30,8 @@ export function objectMap(decl: MapDecl): ObjectMap {
     maxEntries: decl.maxEntries,
     flags: decl.flags,
   };
-  // C key/value types (ffi.cdef structs, typedefs, char arrays) where the kernel keeps them
-  // with the map (hash and array maps; others refuse BTF); else integer layouts by size.
-  const ctypes = decl.keyType && decl.valueType && (type.isHashLike() || type.isArrayLike()) ? new CTypeBtf() : undefined;
-  const key = keyless ? undefined : ctypes ? ctypes.of(decl.keyType!) : btfOf(decl.key);
-  const value = valueless ? undefined : ctypes ? ctypes.of(decl.valueType!) : btfOf(decl.value);
-  // A map with keys and values gets both types or neither: the kernel refuses a key type
-  // without a value type.
-  if (!keyless && !valueless && (!key || !value)) return m;
+  const key = keyless ? undefined : types.ofData(decl.key, decl.keyType);
+  const value = valueless ? undefined : types.ofData(decl.value, decl.valueType);
   if (key) m.key = key;
   if (value) m.value = value;
   return m;
@@ -68,12 +55,38 @@ function attachOf(said: Readonly<Record<string, string | number | boolean>> | un
   return Object.keys(attach).length > 0 ? { attach } : {};
 }
 
+/** The kernel's limits of a line-info record: line < 2^22, column < 2^10 (0 when beyond). */
+const MAX_LINE = (1 << 22) - 1;
+const MAX_COLUMN = (1 << 10) - 1;
+
+/**
+ * A program's line table as object line records, each with the text of its source line
+ * (from `module.sources`), which `.BTF.ext` carries for bpftool and the verifier's log.
+ */
+function objectLines(program: CompiledProgram, module: Module): ObjectLine[] {
+  const split = new Map<string, string[]>();
+  const lineText = (file: string, line: number): string => {
+    let lines = split.get(file);
+    if (!lines) split.set(file, (lines = (module.sources.get(file) ?? "").split(/\r?\n/)));
+    return lines[line - 1] ?? "";
+  };
+  return program.lines.map(({ slot, loc }) => ({
+    offset: slot * INSN_SIZE,
+    file: loc.file,
+    line: loc.line <= MAX_LINE ? loc.line : 0,
+    column: loc.column <= MAX_COLUMN ? loc.column : 0,
+    text: lineText(loc.file, loc.line),
+  }));
+}
+
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
+  const types = new BtfTypes();
   const core = module.coreRelocations.length > 0 ? new CoreLocalTypes(module.coreRelocations) : undefined;
   return {
     license: module.license,
     programs: programs.map((p) => {
+      const fn = module.getFunction(p.name);
       const insns: Insn[] = [...p.insns];
       const coreRelocations = p.coreRelocations.map((r) => {
         const decl = module.getCoreRelocation(r.name);
@@ -94,8 +107,10 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
         ...(coreRelocations.length > 0 ? { coreRelocations } : {}),
         ...(p.subprogram ? { subprogram: true } : {}),
         ...attachOf(module.getFunction(p.name)?.program?.attach, p.section),
+        ...(p.lines.length > 0 ? { lines: objectLines(p, module) } : {}),
+        ...(fn ? { proto: types.programProto(fn) } : {}),
       };
     }),
-    maps: module.maps.map(objectMap),
+    maps: module.maps.map((decl) => objectMap(decl, types)),
   };
 }

@@ -118,15 +118,19 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput): void {
     if (a.kind !== "reg") throw new InternalError(`regalloc: expected a register, got ${formatAllocation(a, EBPF_TARGET)}`);
     return a.reg;
   };
-  const move = (from: Allocation, to: Allocation): MInst => {
-    if (from.kind === "reg" && to.kind === "reg") return { k: "alu", op: "mov", w: 64, dst: to.reg, src: from.reg };
-    if (from.kind === "stack" && to.kind === "reg") return { k: "ldx", size: "DW", dst: to.reg, addr: { slot: slotBase + from.slot, off: 0 } };
-    if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg };
+  // Moves take the source location of the instruction they serve (a spill that of the
+  // def it saves, a reload that of the use it feeds), so the line table stays whole.
+  const move = (from: Allocation, to: Allocation, loc: MInst["loc"]): MInst => {
+    const at = loc ? { loc } : {};
+    if (from.kind === "reg" && to.kind === "reg") return { k: "alu", op: "mov", w: 64, dst: to.reg, src: from.reg, ...at };
+    if (from.kind === "stack" && to.kind === "reg") return { k: "ldx", size: "DW", dst: to.reg, addr: { slot: slotBase + from.slot, off: 0 }, ...at };
+    if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg, ...at };
     throw new InternalError("regalloc: stack-to-stack move");
   };
+  const numbered = mf.blocks.flatMap((b) => b.insts);
   for (const e of out.edits) {
     const m = e.pos === "before" ? before : after;
-    (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to));
+    (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to, numbered[e.inst]?.loc));
   }
   let id = 0;
   for (const b of mf.blocks) {
@@ -139,7 +143,7 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput): void {
       if (isCopy(inst)) {
         const [src, dst] = allocs as [Allocation, Allocation];
         const same = src.kind === dst.kind && (src.kind === "reg" ? src.reg === (dst as { reg: number }).reg : src.slot === (dst as { slot: number }).slot);
-        if (!same) insts.push(move(src, dst));
+        if (!same) insts.push(move(src, dst, inst.loc));
       } else {
         const regOf = new Map<MReg, MReg>();
         ops.forEach((o, j) => {

@@ -117,6 +117,16 @@ describe("branch relaxation (-mcpu=v4)", () => {
     expect(far).toBe(5 + 40_000);
   });
 
+  it("reports every item's slot after relaxation (what the line table is built from)", () => {
+    const items: AsmItem[] = [asmJump(jmpImm("jgt", 1, 5, 0), "far"), asmJump(jmpImm("jset", 2, 4, 0), "far"), asmInsn(lddw(1, 7n)), ...filler(40_000), asmLabel("far"), asmInsn(exit())];
+    const { itemSlots, labels } = assemble(items, { cpu: 4 });
+    // jgt grew to 2 slots, jset to 3, lddw takes 2.
+    expect(itemSlots.slice(0, 4)).toEqual([0, 2, 5, 7]);
+    expect(itemSlots[items.length - 2]).toBe(labels.get("far"));
+    expect(itemSlots[items.length - 1]).toBe(labels.get("far"));
+    expect(assemble(items.slice(2)).itemSlots.slice(0, 2)).toEqual([0, 2]);
+  });
+
   it("relaxes again when growing one jump pushes another out of range", () => {
     // The second jump is exactly in range until the first (backward, far) one grows by a slot.
     const items: AsmItem[] = [asmLabel("top"), ...filler(40_000), asmJump(jmpReg("jeq", 1, 2, 0), "top"), asmJump(ja(0), "end"), ...filler(32_767), asmLabel("end"), asmInsn(exit())];

@@ -4,6 +4,7 @@
  */
 import { compileModule, packageObject, printObjdump, type CompiledProgram, type CpuVersion } from "@luabpf/backend-ebpf";
 import { writeObject, type BpfObject } from "@luabpf/elf";
+import { luabpfVersion } from "./version.js";
 import { compileLua } from "@luabpf/frontend-lua";
 import { CompileError, formatVerifierErrors, InternalError, printModule, timePhase, verifyModule, type Diagnostic, type Module, type PhaseTimes } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
@@ -85,7 +86,11 @@ export function codegen(module: Module, reproduce?: () => void, options: Codegen
   const { times, cpu } = options;
   timePhase(times, "verify", () => verifyBeforeCodegen(module, reproduce));
   const programs = compileModule(module, { times, cpu });
-  return { programs, object: timePhase(times, "emit", () => packageObject(module, programs)) };
+  const object = timePhase(times, "emit", () => packageObject(module, programs));
+  // DWARF names the compiler, and the directory relative source names are relative to
+  // (as clang records it), so llvm-objdump -S finds the sources from anywhere.
+  object.debug = { producer: `luabpf ${luabpfVersion()}`, compDir: process.cwd() };
+  return { programs, object };
 }
 
 /**
@@ -161,7 +166,21 @@ export function frontend(source: string, file: string, options: FrontendOptions 
   return module;
 }
 
-/** Compiles Lua source into an object description (throws CompileError on bad input). */
+/**
+ * Compiles Lua source into an object description (throws CompileError on bad input).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeObject } from "@luabpf/elf";
+ * import { compileSource } from "luabpf";
+ *
+ * const source = "local bpf = require('bpf')\nbpf.xdp(function (ctx)\n  return 2\nend)\n";
+ * const result = compileSource(source, { file: "pass.lua", optLevel: 2 });
+ * assert.deepEqual(result.object.programs.map((p) => p.section), ["xdp"]);
+ * assert.ok(writeObject(result.object).length > 0);
+ * ```
+ */
 export function compileSource(source: string, options: DriverOptions): CompileResult {
   const module = frontend(source, options.file, options);
   const report = optimize(module, options);
@@ -214,11 +233,33 @@ export async function formatInterferenceDot(module: Module): Promise<string> {
   return out;
 }
 
-/** The programs as `llvm-objdump -d` prints them (with `sources`, interleaved with the source lines). */
+/**
+ * The programs as `llvm-objdump -d` prints them; with `sources` (file name → text), as
+ * `llvm-objdump -S` prints them: before the first instruction of each new source line,
+ * `; ` and that line's text.
+ */
 export function formatAssembly(fileName: string, programs: readonly CompiledProgram[], sources?: ReadonlyMap<string, string>): string {
-  void sources;
+  const split = new Map<string, string[]>();
+  const textOf = (file: string, line: number): string | undefined => {
+    const text = sources?.get(file);
+    if (text === undefined) return undefined;
+    let lines = split.get(file);
+    if (!lines) split.set(file, (lines = text.split(/\r?\n/)));
+    return lines[line - 1];
+  };
   return printObjdump(
     fileName,
-    programs.map((p) => ({ name: p.section, insns: p.insns, symbols: [{ slot: 0, name: p.name }] })),
+    programs.map((p) => {
+      const source: { slot: number; text: string }[] = [];
+      let previous = "";
+      for (const { slot, loc } of sources ? p.lines : []) {
+        const key = `${loc.file}:${loc.line}`;
+        if (key === previous) continue;
+        previous = key;
+        const text = textOf(loc.file, loc.line);
+        if (text !== undefined) source.push({ slot, text });
+      }
+      return { name: p.section, insns: p.insns, symbols: [{ slot: 0, name: p.name }], source };
+    }),
   );
 }

@@ -2,7 +2,9 @@
  * Inputs and outputs of the command line, with the conventions of clang and the Unix
  * tools: `-` as an input reads standard input, `-o -` writes standard output, files are
  * written through a temporary file and a rename (a failed run leaves no partial output),
- * and with several inputs `-o` names a directory.
+ * except destinations that exist and are not regular files (`/dev/null`, a FIFO, a
+ * socket), which are written in place as clang does, and with several inputs `-o` names a
+ * directory.
  */
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -54,8 +56,21 @@ export async function readInputs(paths: readonly string[], io: CliIo): Promise<I
   return inputs;
 }
 
-/** Writes through a temporary file and a rename, so a failed run leaves no partial output. */
+/**
+ * Writes through a temporary file and a rename, so a failed run leaves no partial output.
+ * A destination that exists and is not a regular file (a character device such as
+ * `/dev/null`, a FIFO, a socket; symbolic links followed) is written in place instead:
+ * renaming over it would replace the device or pipe with a regular file.
+ */
 export function writeAtomically(path: string, data: string | Uint8Array): void {
+  if (isSpecialFile(path)) {
+    try {
+      writeFileSync(path, data);
+    } catch (e) {
+      throw IoError.from(path, "write", e);
+    }
+    return;
+  }
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, data);
@@ -67,6 +82,16 @@ export function writeAtomically(path: string, data: string | Uint8Array): void {
       // nothing to clean up
     }
     throw IoError.from(path, "write", e);
+  }
+}
+
+/** Does `path` exist (following links) as something other than a regular file or a directory? */
+function isSpecialFile(path: string): boolean {
+  try {
+    const st = statSync(path);
+    return !st.isFile() && !st.isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -83,6 +83,7 @@ export function linkModules(inputs: readonly LinkInput[]): Module {
         problems.push({ severity: "error", message: `struct '${s.name}' is defined differently in ${structOrigin.get(s.name)} and in ${file}` });
       }
     }
+    for (const [name, text] of module.sources) if (!into.sources.has(name)) into.sources.set(name, text);
     const renamed = new Map<string, string>();
     for (const fn of module.functions) {
       let name = fn.name;

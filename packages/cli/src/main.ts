@@ -6,13 +6,13 @@
  * cannot be read or written), 2 bad usage, 70 internal errors (EX_SOFTWARE) — and only
  * the entry point at the bottom touches the process.
  */
-import { readFileSync } from "node:fs";
 import { COMMANDS, findCommand } from "./commands/index.js";
 import { DiagnosticPrinter, useColour, type CliDiagnostic, type RenderOptions } from "./diagnostics.js";
 import { isLuabpfError } from "@luabpf/platform/errors";
 import { UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { formatHelp, parseCommandLine, synopsis } from "./options.js";
+import { luabpfVersion } from "./version.js";
 
 export type { CliIo } from "./io.js";
 
@@ -34,8 +34,7 @@ function generalHelp(): string {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-  return `luabpf ${pkg.version}\n`;
+  return `luabpf ${luabpfVersion()}\n`;
 }
 
 /**

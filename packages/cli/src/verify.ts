@@ -14,7 +14,7 @@
  * the instruction a structural error names, "... insn 5 ..."); the object's line table
  * (`.BTF.ext` line info, {@link ObjectLine}) gives its Lua position. The log is
  * annotated the way the kernel annotates it when it has line info: a `; text @
- * file:line:col` line before the first instruction of each source line.
+ * file:line` line before the first instruction of each source line.
  */
 import { CompileError, type SourceLocation } from "@luabpf/ir";
 import type { BpfObject, ObjectLine, ObjectProgram } from "@luabpf/elf";
@@ -40,7 +40,7 @@ export class VerifierRejection extends CompileError {
 /** Instruction index of a log line such as `12: (79) r1 = *(u64 *)(r0 +8)`. */
 const INSN_LINE = /^(\d+): \([0-9a-f]{2}\)/;
 /** Log lines that are not the error message: register state, source annotations, statistics. */
-const NOT_A_MESSAGE = /^(\d+: (R\d|frame|\(|;)|;|processed \d+ insns|from \d+ to \d+:|verification time|stack depth|mark_precise|last_idx|regs=|parent |\s*$|func#|Validating|Func#|old state:|new state:|R\d)/;
+const NOT_A_MESSAGE = /^(\d+: (R\d|frame|\(|;)|;|processed \d+ insns|from \d+ to \d+:|verification time|stack depth|mark_precise|last_idx|regs=|parent |\s*$|func#|Validating|Func#|old state:|new state:|R\d+(_[a-z]+)?=)/;
 
 /** The source position of instruction slot `slot`: the last line record at or before it. */
 export function lineOfSlot(lines: readonly ObjectLine[] | undefined, slot: number): ObjectLine | undefined {
@@ -54,7 +54,7 @@ export function lineOfSlot(lines: readonly ObjectLine[] | undefined, slot: numbe
   return found;
 }
 
-/** The log with `; text @ file:line:col` before the first instruction of each new source line. */
+/** The log with `; text @ file:line` before the first instruction of each new source line. */
 export function annotateLog(log: string, lines: readonly ObjectLine[] | undefined): string {
   const text = log.trimEnd();
   // The kernel annotates logs itself when the program was loaded with line info.
@@ -65,7 +65,9 @@ export function annotateLog(log: string, lines: readonly ObjectLine[] | undefine
     const m = INSN_LINE.exec(row);
     if (m) {
       const l = lineOfSlot(lines, Number(m[1]));
-      if (l && l !== current) out.push(`; ${l.text.trim()} @ ${l.file}:${l.line}:${l.column}`);
+      // As the kernel prints it when the program was loaded with line info (verbose_linfo:
+      // the text, the file's base name, the line).
+      if (l && (l.file !== current?.file || l.line !== current.line)) out.push(`; ${l.text.trim()} @ ${l.file.replace(/^.*\//, "")}:${l.line}`);
       current = l;
     }
     out.push(row);

@@ -1,7 +1,8 @@
 // The command line's conventions (clang/bpftool habits), through the real process:
 // `--name value` = `--name=value`, `-o -`, `-` for stdin, several inputs, `-o DIR`,
 // `--link`, every `--emit` honouring `-o`, exit statuses, help, colour, JSON diagnostics.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -190,6 +191,51 @@ describe("inputs and outputs", () => {
     expect(r.stderr).toMatch(/^luabpf: error: cannot write .*no\/such\/dir\/x\.o: No such file or directory\n$/);
     const m = luabpf(["compile", join(dir, "missing.lua")]);
     expect(m).toMatchObject({ code: 1, stderr: expect.stringMatching(/^luabpf: error: cannot read .*missing\.lua: No such file or directory\n$/) });
+  });
+
+  test("a FIFO named by -o is written in place, not replaced by a regular file", async () => {
+    const fifo = join(dir, "out.fifo");
+    const got = join(dir, "from-fifo.o");
+    execFileSync("mkfifo", [fifo]);
+    // The reader must be another process: luabpf blocks opening the FIFO until it is read.
+    const reader = spawn("sh", ["-c", 'cat "$1" > "$2"', "sh", fifo, got], { stdio: "ignore" });
+    const done = new Promise<number | null>((resolve) => reader.on("exit", resolve));
+    const r = luabpf(["compile", example("proto-count.lua"), "-o", fifo]);
+    const stillFifo = lstatSync(fifo).isFIFO();
+    if (!stillFifo) reader.kill(); // replaced: nothing will ever open it again
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(stillFifo).toBe(true);
+    expect(await done).toBe(0);
+    const direct = luabpf(["compile", example("proto-count.lua"), "-o", "-"]);
+    expect(new Uint8Array(readFileSync(got))).toEqual(new Uint8Array(direct.stdoutBytes));
+    expect(readdirSync(dir).filter((n) => n.includes(".tmp-"))).toEqual([]);
+  });
+
+  test("a character device named by -o (a private /dev/null) stays a device", (ctx) => {
+    // mknod needs root; CI runs as root (LUABPF_REQUIRE_KERNEL), elsewhere skip with the reason.
+    if (process.getuid?.() !== 0) {
+      if (process.env.LUABPF_REQUIRE_KERNEL) throw new Error("mknod needs root");
+      ctx.skip("mknod needs root");
+    }
+    const nul = join(dir, "null");
+    execFileSync("mknod", [nul, "c", "1", "3"]);
+    const r = luabpf(["compile", example("proto-count.lua"), "-o", nul]);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(lstatSync(nul).isCharacterDevice()).toBe(true);
+    expect(readFileSync(nul).length).toBe(0);
+    const ir = luabpf(["compile", example("proto-count.lua"), "--emit", "ir", "-o", nul]);
+    expect(ir).toMatchObject({ code: 0, stdout: "" });
+    expect(lstatSync(nul).isCharacterDevice()).toBe(true);
+  });
+
+  test("a regular -o file is still replaced by a rename (a new inode), never rewritten in place", () => {
+    const out = join(dir, "renamed.o");
+    writeFileSync(out, "old contents");
+    const before = statSync(out).ino;
+    const r = luabpf(["compile", example("proto-count.lua"), "-o", out]);
+    expect(r.code).toBe(0);
+    expect(statSync(out).ino).not.toBe(before);
+    expect(readObject(new Uint8Array(readFileSync(out))).programs.length).toBeGreaterThan(0);
   });
 
   test("a compile error exits 1 with file:line:col, the line and a caret, and leaves no output", () => {

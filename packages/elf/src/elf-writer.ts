@@ -2,10 +2,13 @@
 // libbpf's bpf_object__open expects from clang output:
 //
 //   [0] null  [1] .strtab  then per code section: <section>, .rel<section>
-//   license  [.luabpf.attach]  .maps  .BTF  .BTF.ext  .symtab
+//   license  [.luabpf.attach]  .maps  .BTF  .BTF.ext  [.debug_abbrev .debug_info .rel.debug_info
+//   .debug_str .debug_line .rel.debug_line]  .symtab
 //
 // `.luabpf.attach` (programs' attach data, ObjectProgram.attach) is one JSON object per
 // line, not allocated; libbpf and bpftool ignore sections they do not know.
+// The DWARF sections (dwarf.ts) are written when some program has line records; their
+// relocations name STT_SECTION symbols of the sections they point into.
 //
 // Three steps: plan the section list (so every index is known), collect the symbols
 // (null symbol, locals, then globals: programs, `_license`, maps; sh_info of
@@ -19,7 +22,8 @@ import { BtfBuilder } from "./btf-encoder.js";
 import { encodeBtfExt, type BtfExtSection, type CoreRelocationInfo, type FuncInfo, type LineInfo } from "./btf-ext.js";
 import { CoreReloKind } from "@luabpf/platform";
 import { mapDefinitionType } from "./btf-maps.js";
-import { btfVoid, type BtfDatasecEntry, type BtfType } from "./btf-types.js";
+import { btfVoid, type BtfDatasecEntry, type BtfFuncProto } from "./btf-types.js";
+import { DEBUG_SECTIONS, encodeDwarf, wantsDwarf, type PlacedProgram } from "./dwarf.js";
 import { Elf, RelocType, SectionFlag, SectionType, SymbolBind, SymbolType } from "./constants.js";
 import { ElfError } from "./errors.js";
 import type { BpfObject, ObjectProgram } from "./object.js";
@@ -30,7 +34,16 @@ import { validateObject } from "./validate.js";
 export interface WriteOptions {
   /** Emit `.BTF.ext` with func info for each program (default true). */
   btfExt?: boolean;
+  /** Emit DWARF (`.debug_line`, `.debug_info`, ...) when programs have line records (default true). */
+  dwarf?: boolean;
 }
+
+/** The prototype of programs that do not give one: `int (void *ctx)`. */
+export const DEFAULT_PROGRAM_PROTO: BtfFuncProto = {
+  kind: "func_proto",
+  ret: { kind: "int", name: "int", size: 4, signed: true },
+  params: [{ name: "ctx", type: { kind: "ptr", target: btfVoid } }],
+};
 
 interface Section {
   name: string;
@@ -44,6 +57,7 @@ interface Section {
 }
 
 interface ElfSymbol {
+  /** Empty for section symbols. */
   name: string;
   bind: number;
   type: number;
@@ -52,10 +66,30 @@ interface ElfSymbol {
   size: number;
 }
 
-/** Serialises `object` as an eBPF ELF relocatable file. Throws ElfError on invalid input. */
+/**
+ * Serialises `object` as an eBPF ELF relocatable file, byte-for-byte deterministically.
+ * Throws ElfError on invalid input.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readObject, writeObject } from "@luabpf/elf";
+ *
+ * // r0 = 2; exit  — an XDP program that passes every packet.
+ * const code = Uint8Array.from([0xb7, 0, 0, 0, 2, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]);
+ * const bytes = writeObject({
+ *   license: "GPL",
+ *   programs: [{ name: "pass", section: "xdp", code, relocations: [], lines: [{ offset: 0, file: "pass.lua", line: 2, column: 3, text: "return 2" }] }],
+ *   maps: [],
+ * });
+ * const back = readObject(bytes);
+ * assert.deepEqual(back.programs.map((p) => [p.name, p.section, p.lines?.[0]?.line]), [["pass", "xdp", 2]]);
+ * ```
+ */
 export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint8Array {
   validateObject(object);
   const emitBtfExt = options.btfExt ?? true;
+  const emitDwarf = (options.dwarf ?? true) && wantsDwarf(object);
 
   // 1. Plan sections. Code sections group programs by name, in order of first appearance.
   const groups = new Map<string, ObjectProgram[]>();
@@ -75,6 +109,10 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   if (object.maps.length > 0) plan.push(".maps");
   plan.push(".BTF");
   if (emitBtfExt) plan.push(".BTF.ext");
+  if (emitDwarf) {
+    plan.push(".debug_abbrev", ".debug_info", ".rel.debug_info", ".debug_str", ".debug_line", ".rel.debug_line");
+    if (groups.size > 1) plan.push(".debug_ranges", ".rel.debug_ranges");
+  }
   plan.push(".symtab");
   const indexOf = (name: string): number => {
     const index = plan.indexOf(name);
@@ -82,8 +120,14 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     return index;
   };
 
-  // 2. Symbols, with the map definitions' sizes and `.maps` offsets.
+  // 2. Symbols, with the map definitions' sizes and `.maps` offsets. Section symbols
+  // (local, nameless) for the sections debug relocations point into.
   const symbols: ElfSymbol[] = [];
+  if (emitDwarf) {
+    for (const name of [...groups.keys(), ".debug_abbrev", ".debug_str", ".debug_line", ...(groups.size > 1 ? [".debug_ranges"] : [])]) {
+      symbols.push({ name: "", bind: SymbolBind.local, type: SymbolType.section, section: indexOf(name), value: 0, size: 0 });
+    }
+  }
   const codeOffsets = new Map<ObjectProgram, number>();
   // Calls into `.text` are relocated against its section symbol, as clang does.
   if (object.programs.some((p) => p.relocations.some((r) => r.type === "call"))) {
@@ -135,19 +179,16 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   // Locals first (a stable sort keeps input order within each class); index 0 is the null symbol.
   symbols.sort((a, b) => Number(a.bind !== SymbolBind.local) - Number(b.bind !== SymbolBind.local));
   const firstGlobal = symbols.findIndex((symbol) => symbol.bind !== SymbolBind.local);
-  const symbolIndex = new Map(symbols.map((symbol, index) => [symbol.name, index + 1]));
+  const symbolIndex = new Map(symbols.filter((symbol) => symbol.type !== SymbolType.section).map((symbol) => [symbol.name, symbols.indexOf(symbol) + 1]));
+  const sectionSymbolIndex = new Map(
+    symbols.flatMap((symbol, index) => (symbol.type === SymbolType.section ? [[plan[symbol.section]!, index + 1] as const] : [])),
+  );
 
   // 3. Contents.
   const names = new StringTable();
   const nameOffsets = plan.map((name) => names.add(name));
   const contents = new Map<string, Uint8Array>();
   const btf = new BtfBuilder();
-  const intType: BtfType = { kind: "int", name: "int", size: 4, signed: true };
-  const proto: BtfType = {
-    kind: "func_proto",
-    ret: intType,
-    params: [{ name: "ctx", type: { kind: "ptr", target: btfVoid } }],
-  };
   const funcInfo: BtfExtSection<FuncInfo>[] = [];
   const lineInfo: BtfExtSection<LineInfo>[] = [];
   const coreInfo: BtfExtSection<CoreRelocationInfo>[] = [];
@@ -160,7 +201,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     for (const program of programs) {
       const start = codeOffsets.get(program)!;
       code.bytes(program.code);
-      records.push({ insnOffset: start, typeId: btf.add({ kind: "func", name: program.name, proto, linkage: program.subprogram ? "static" : "global" }) });
+      records.push({ insnOffset: start, typeId: btf.add({ kind: "func", name: program.name, proto: program.proto ?? DEFAULT_PROGRAM_PROTO, linkage: program.subprogram ? "static" : "global" }) });
       // The kernel requires line info to begin at each function's first instruction.
       const lines = program.lines ?? [];
       if (lines[0]?.offset !== 0) lineRecords.push({ insnOffset: start, fileNameOffset: 0, lineOffset: 0, lineCol: 0 });
@@ -203,6 +244,26 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   contents.set(".maps", new Uint8Array(mapsSize));
   contents.set(".BTF", btf.finish());
   if (emitBtfExt) contents.set(".BTF.ext", encodeBtfExt(funcInfo, lineInfo, coreInfo));
+  if (emitDwarf) {
+    const layout = new Map<string, { programs: PlacedProgram[]; size: number }>();
+    for (const [name, programs] of groups) {
+      layout.set(name, {
+        programs: programs.map((program) => ({ program, start: codeOffsets.get(program)!, proto: program.proto ?? DEFAULT_PROGRAM_PROTO })),
+        size: programs.reduce((n, program) => n + program.code.length, 0),
+      });
+    }
+    for (const section of encodeDwarf(layout, { ...object.debug })) {
+      contents.set(section.name, section.data);
+      if (section.relocations.length === 0) continue;
+      const rel = new ByteWriter();
+      for (const r of section.relocations) {
+        const index = sectionSymbolIndex.get(r.section);
+        if (index === undefined) throw new ElfError(`internal: no section symbol for ${r.section}`);
+        rel.u64(r.offset).u32(r.size === 8 ? RelocType.bpf64Abs64 : RelocType.bpf64Abs32).u32(index);
+      }
+      contents.set(`.rel${section.name}`, rel.finish());
+    }
+  }
   const symtab = new ByteWriter().bytes(new Uint8Array(Elf.symbolSize)); // null symbol
   for (const symbol of symbols) {
     symtab
@@ -237,6 +298,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     }
     if (name === ATTACH_SECTION) return { ...base, type: SectionType.progbits, flags: 0, align: 1 };
     if (name === ".BTF" || name === ".BTF.ext") return { ...base, type: SectionType.progbits, flags: 0, align: 4 };
+    if ((DEBUG_SECTIONS as readonly string[]).includes(name)) return { ...base, type: SectionType.progbits, flags: 0, align: 1 };
     if (groups.has(name)) {
       return { ...base, type: SectionType.progbits, flags: SectionFlag.alloc | SectionFlag.execInstr, align: 8 };
     }

@@ -7,12 +7,14 @@
 //  - maps are the VARs of the BTF DATASEC `.maps`, located by their ELF symbols
 //    (clang leaves DATASEC offsets to be patched by .rel.BTF, so libbpf — and we —
 //    take offsets from the symbol table);
-//  - the license is the NUL-terminated contents of section `license`.
+//  - the license is the NUL-terminated contents of section `license`;
+//  - a program's prototype is the BTF FUNC of its name;
+//  - DWARF sections (.debug_*) and their relocations are not read.
 
 import { decodeBtf, type BtfTable } from "./btf-decoder.js";
 import { decodeBtfExt, type BtfExt } from "./btf-ext.js";
 import { parseMapDefinition } from "./btf-maps.js";
-import { skipModifiers } from "./btf-types.js";
+import { skipModifiers, type BtfType } from "./btf-types.js";
 import { CoreReloKind, INSN_SIZE as BPF_INSN_SIZE, type CoreReloKindName } from "@luabpf/platform";
 import { Elf, RelocType, SectionFlag, SectionType, SymbolType } from "./constants.js";
 import { ElfError, withContext } from "./errors.js";
@@ -28,6 +30,7 @@ export function readObject(bytes: Uint8Array): BpfObject {
   const btfSection = elf.sections.find((section) => section.name === ".BTF");
   const btf = btfSection ? withContext("section .BTF", () => decodeBtf(btfSection.data)) : undefined;
   const located = readPrograms(elf);
+  if (btf) attachPrototypes(located, btf);
   const extSection = elf.sections.find((section) => section.name === ".BTF.ext");
   if (btf && extSection) {
     withContext("section .BTF.ext", () => {
@@ -182,6 +185,16 @@ function readPrograms(elf: ElfFile): LocatedProgram[] {
     });
   }
   return programs;
+}
+
+/** Each program's prototype: the BTF FUNC of its name (clang and our writer emit one per program). */
+function attachPrototypes(programs: LocatedProgram[], btf: BtfTable): void {
+  const funcs = new Map<string, BtfType>();
+  for (const type of btf.types) if (type.kind === "func" && !funcs.has(type.name)) funcs.set(type.name, type.proto);
+  for (const { program } of programs) {
+    const proto = funcs.get(program.name);
+    if (proto?.kind === "func_proto") program.proto = proto;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
 // code generator and the loader only deal with programs, maps and relocations.
 
 import type { CoreReloKindName } from "@luabpf/platform";
-import type { BtfType } from "./btf-types.js";
+import type { BtfFuncProto, BtfType } from "./btf-types.js";
 
 /** A reference from an instruction to a symbol, resolved by the loader (libbpf or ours). */
 export interface ObjectRelocation {
@@ -86,6 +86,12 @@ export interface ObjectProgram {
    * all-empty records out.
    */
   lines?: ObjectLine[];
+  /**
+   * The BTF prototype of the program's FUNC (and DWARF subprogram), e.g.
+   * `int (struct __sk_buff *skb)`. Default: `int (void *ctx)`. The kernel checks the
+   * context parameter against the program type's context struct by name.
+   */
+  proto?: BtfFuncProto;
   /** CO-RE relocations, in increasing offset order; absent when none. */
   coreRelocations?: ObjectCoreRelocation[];
   /**
@@ -135,4 +141,14 @@ export interface BpfObject {
   license: string;
   programs: ObjectProgram[];
   maps: ObjectMap[];
+  /** What the DWARF compile units say about the compilation (when line records exist). */
+  debug?: ObjectDebugInfo;
+}
+
+/** Compilation facts recorded in DWARF. */
+export interface ObjectDebugInfo {
+  /** DW_AT_producer, e.g. `luabpf 0.1.0`. */
+  producer?: string;
+  /** DW_AT_comp_dir: the directory relative source file names are relative to. */
+  compDir?: string;
 }

@@ -11,7 +11,7 @@ import type { BpfObject } from "./object.js";
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Section names the writer uses itself; a program may not claim them. */
-const reservedSections = new Set(["", ".strtab", ".symtab", "license", ".maps", ".BTF", ".BTF.ext", "version"]);
+const reservedSections = new Set(["", ".strtab", ".symtab", "license", ".maps", ".BTF", ".BTF.ext", "version", ".debug_abbrev", ".debug_info", ".debug_str", ".debug_line"]);
 
 /** Throws ElfError describing the first problem of `object`, if any. */
 export function validateObject(object: BpfObject): void {

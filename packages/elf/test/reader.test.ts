@@ -3,7 +3,7 @@
 import { MapType } from "@luabpf/platform";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ElfError, readObject, writeObject, type BpfObject } from "../src/index.js";
+import { DEFAULT_PROGRAM_PROTO, ElfError, readObject, writeObject, type BpfObject, type BtfType } from "../src/index.js";
 import { lookupProgram, returnZero, sampleObject } from "./fixtures.js";
 
 const throwsElfError = (body: () => unknown): ElfError => {
@@ -16,17 +16,34 @@ const throwsElfError = (body: () => unknown): ElfError => {
   throw new Error("expected ElfError, nothing was thrown");
 };
 
+/** `object` as the reader returns it: every program with its prototype (the writer's default when it had none). */
+const withProtos = (object: BpfObject): BpfObject => ({
+  ...object,
+  programs: object.programs.map((p) => ({ ...p, proto: p.proto ?? DEFAULT_PROGRAM_PROTO })),
+});
+
 describe("readObject round trip", () => {
   it("reads back exactly what the writer wrote", () => {
     const object = sampleObject();
-    expect(readObject(writeObject(object))).toEqual(object);
+    expect(readObject(writeObject(object))).toEqual(withProtos(object));
   });
 
   it("round-trips without .BTF.ext (lines are then lost) ", () => {
     const object = sampleObject();
     const read = readObject(writeObject(object, { btfExt: false }));
     delete object.programs[1]!.lines;
-    expect(read).toEqual(object);
+    expect(read).toEqual(withProtos(object));
+  });
+
+  it("round-trips program prototypes", () => {
+    const object = sampleObject();
+    const skb: BtfType = { kind: "struct", name: "__sk_buff", size: 4, members: [{ name: "len", bitOffset: 0, type: { kind: "int", name: "unsigned int", size: 4, signed: false } }] };
+    object.programs[0]!.proto = {
+      kind: "func_proto",
+      ret: { kind: "int", name: "long", size: 8, signed: true },
+      params: [{ name: "skb", type: { kind: "ptr", target: skb } }],
+    };
+    expect(readObject(writeObject(object))).toEqual(withProtos(object));
   });
 
   it("gives relocation offsets relative to each program when a section holds several", () => {
@@ -55,7 +72,7 @@ describe("readObject round trip", () => {
         },
       ],
     };
-    expect(readObject(writeObject(object))).toEqual(object);
+    expect(readObject(writeObject(object))).toEqual(withProtos(object));
   });
 
   it("round-trips attach data through .luabpf.attach", () => {
@@ -80,7 +97,7 @@ describe("readObject round trip", () => {
 });
 
 describe("readObject errors", () => {
-  const bytes = writeObject(sampleObject());
+  const bytes = writeObject(sampleObject(), { dwarf: false });
 
   it("throws ElfError for every truncation of a valid object", () => {
     for (let length = 0; length < bytes.length; length++) {

@@ -10,7 +10,7 @@ import { readObject, writeObject, type BpfObject } from "../src/index.js";
 import { sampleObject } from "./fixtures.js";
 import { itWith, run, withPinDir, withTempDir, writeTemp } from "./tools.js";
 
-const sampleBytes = writeObject(sampleObject());
+const sampleBytes = writeObject(sampleObject(), { dwarf: false });
 
 describe("LLVM tools", () => {
   itWith(["llvm-readelf-16"])("llvm-readelf-16 -a reads the object without warnings", () => {

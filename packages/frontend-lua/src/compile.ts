@@ -45,7 +45,9 @@ const PRAGMA = /^[ \t]*--[ \t]*luabpf:[ \t]*compat[ \t]*=[ \t]*(bcc|lua)\b/m;
 export function compileLua(source: string, options: CompileLuaOptions): Module {
   const { file, times } = options;
   const parsed = timePhase(times, "parse", () => parseLua(source, file));
-  return timePhase(times, "ssa", () => lowerFile(source, parsed, options));
+  const module = timePhase(times, "ssa", () => lowerFile(source, parsed, options));
+  module.sources.set(file, source);
+  return module;
 }
 
 function lowerFile(source: string, parsed: ParsedChunk, options: CompileLuaOptions): Module {
@@ -57,9 +59,11 @@ function lowerFile(source: string, parsed: ParsedChunk, options: CompileLuaOptio
   for (const m of top.maps) module.addMap(m.decl);
   const compat = options.compat ?? (PRAGMA.exec(source)?.[1] as Compat | undefined) ?? "lua";
   const unit = new ModuleLowering(module, file, source, parsed, top, compat, bag);
-  const names = new Set<string>();
+  // Programs are named after their Lua function when it has a name (`local function
+  // count_proto(skb)`), else after their section; ELF symbols share one namespace with maps.
+  const names = new Set<string>(module.maps.map((m) => m.name));
   for (const program of top.programs) {
-    const name = uniqueName(functionName(program.section), names, module);
+    const name = uniqueName(functionName(program.fn.name ?? program.section), names, module);
     bag.attempt(() => {
       try {
         unit.lowerProgram(program, name);

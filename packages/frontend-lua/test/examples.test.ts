@@ -2,7 +2,7 @@
  * The issue's example programs: structure of the emitted IR (maps, program metadata,
  * opcodes), the IR verifier, and runs in the IR interpreter on sample packets/contexts.
  */
-import { describeCType, i32, i64, MapState, printFunction } from "@luabpf/ir";
+import { C_INTS, cTypedefOf as typedef, describeCType, i32, i64, MapState, printFunction } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { compile, context, count, ipv4Packet, only, opcodes, run, skbContext } from "./helpers.js";
 
@@ -237,6 +237,23 @@ end)
 });
 
 describe("program declarations", () => {
+  test("map key and value C types keep their names and signedness; a program never takes a map's name", () => {
+    const m = compile(`
+local counts = bpf.map('hash', 64, 'int32_t', 's64')
+local function counts_fn(skb) xadd(counts[skb.len], 1) return 0 end
+local function counts2(skb) return 0 end
+bpf.socket(counts_fn)
+bpf.socket(counts2)
+local socket = bpf.map('array', 1, 'unsigned int', 'long')
+bpf.socket(function (skb) xadd(socket[0], 1) return 0 end)
+`);
+    expect(m.maps.map((d) => [d.name, d.keyType, d.valueType])).toEqual([
+      ["counts", typedef("int32_t", C_INTS.int), typedef("s64", C_INTS["long long"])],
+      ["socket", C_INTS["unsigned int"], C_INTS.long],
+    ]);
+    expect(m.functions.map((f) => f.name)).toEqual(["counts_fn", "counts2", "socket_2"]);
+  });
+
   test("bcc defaults, globals without require, local functions, duplicate names", () => {
     const m = compile(`
 local m = bpf.map('hash')
@@ -247,7 +264,8 @@ bpf.kprobe('tcp_v4_connect', function (regs) return regs.parm1 end)
 bpf.kprobe('tcp_v4_connect', function (regs) return regs.di end)
 `);
     expect(m.maps).toMatchObject([{ name: "m", kind: "hash", key: i32, value: i32, maxEntries: 4096, flags: 0 }]);
-    expect(m.functions.map((f) => f.name)).toEqual(["socket", "socket_2", "kprobe_tcp_v4_connect", "kprobe_tcp_v4_connect_2"]);
+    // A program is named after its Lua function when it has a name, else after its section.
+    expect(m.functions.map((f) => f.name)).toEqual(["handler", "socket", "kprobe_tcp_v4_connect", "kprobe_tcp_v4_connect_2"]);
     expect(printFunction(m.functions[2]!)).toContain("load i64 %0, 112");
   });
 

@@ -23,6 +23,32 @@ export type InsertPoint =
   | { kind: "beforeTerminator"; block: BasicBlock }
   | { kind: "afterPhis"; block: BasicBlock };
 
+/**
+ * Creates instructions at an insertion point, checking operand types as it goes; front
+ * ends set {@link Builder.loc} per statement so every instruction knows its source line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Builder, Module, i64, interpret, ptrType, verifyModule } from "@luabpf/ir";
+ *
+ * // i = 0; do i += 1 while (i < 10); return i
+ * const m = new Module();
+ * const fn = m.addFunction("count", [ptrType("ctx")], i64);
+ * const [entry, loop, exit] = [fn.createBlock(), fn.createBlock(), fn.createBlock()];
+ * const b = new Builder(fn).atEnd(entry);
+ * b.br(loop);
+ * b.atEnd(loop);
+ * const i = b.phi(i64);
+ * const next = b.add(i, b.const(1));
+ * i.addIncoming(b.const(0), entry);
+ * i.addIncoming(next, loop);
+ * b.condBr(b.compare("ult", next, b.const(10)), loop, exit);
+ * b.atEnd(exit).ret(next);
+ * assert.deepEqual(verifyModule(m), []);
+ * assert.equal(interpret(m, "count", ["ctx"]).value, 10n);
+ * ```
+ */
 export class Builder {
   private point: InsertPoint | undefined;
   /** Attached to every instruction created while set (front ends set it per statement). */

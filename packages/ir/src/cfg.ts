@@ -56,6 +56,31 @@ export function replacePhiIncomingBlock(bb: BasicBlock, from: BasicBlock, to: Ba
  * Splits the edge `from → to` by inserting a new block that jumps to `to`. With several
  * edges between the two blocks, `edgeIndex` picks the terminator target slot (default: the
  * first that goes to `to`). Returns the new block, placed after `from` in layout order.
+ * Phis in `to` receive the edge's value from the new block instead.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Builder, Module, i64, splitEdge, verifyModule } from "@luabpf/ir";
+ *
+ * // f(x) = x != 0 ? 1 : 2, where entry → join is a critical edge into a phi.
+ * const m = new Module();
+ * const fn = m.addFunction("f", [i64], i64);
+ * const [entry, other, join] = [fn.createBlock(), fn.createBlock(), fn.createBlock()];
+ * const b = new Builder(fn).atEnd(entry);
+ * b.condBr(b.compare("ne", fn.params[0]!, b.const(0)), join, other);
+ * b.atEnd(other).br(join);
+ * b.atEnd(join);
+ * const phi = b.phi(i64);
+ * phi.addIncoming(b.const(1), entry);
+ * phi.addIncoming(b.const(2), other);
+ * b.ret(phi);
+ *
+ * const mid = splitEdge(entry, join);
+ * assert.ok(join.preds.includes(mid) && !join.preds.includes(entry));
+ * assert.equal(phi.incomingValue(mid), fn.constant(i64, 1n));
+ * assert.deepEqual(verifyModule(m), []);
+ * ```
  */
 export function splitEdge(from: BasicBlock, to: BasicBlock, edgeIndex?: number): BasicBlock {
   const term = terminatorOf(from);
@@ -65,6 +90,7 @@ export function splitEdge(from: BasicBlock, to: BasicBlock, edgeIndex?: number):
   const mid = fn.createBlock({ after: from });
   const br = fn.createInstruction("br", voidType, voidType);
   br.targets.push(to);
+  br.loc = term.loc; // the new jump continues the branch it splits
   mid.append(br);
   const occurrence = edgeOccurrence(term, slot);
   term.setTarget(slot, mid);
@@ -148,6 +174,8 @@ export function splitPredecessors(bb: BasicBlock, preds: readonly BasicBlock[]):
   }
   const br = fn.createInstruction("br", voidType, voidType);
   br.targets.push(bb);
+  // The new jump stands for the branches it takes over (so it has their source line).
+  br.loc = terminatorOf([...moving][0]!).loc;
   mid.append(br);
   return mid;
 }

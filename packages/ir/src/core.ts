@@ -143,6 +143,14 @@ export class Instruction extends Value {
   callee: string | undefined;
   map: string | undefined;
   core: string | undefined;
+  /**
+   * Where in the source this instruction comes from. Front ends set it through
+   * `Builder.loc`; an instruction linked into a block without one inherits the
+   * location of the instruction it is inserted before (or, at a block's end, after),
+   * so instructions that passes create carry the location of the code they replace or
+   * serve without the pass doing anything. Code generation carries it into the
+   * object's line table.
+   */
   loc: SourceLocation | undefined;
 
   constructor(
@@ -377,6 +385,7 @@ export class BasicBlock {
   /** @internal Links `inst` between `prev` and `next` (neighbours in this block). */
   link(inst: Instruction, prev: Instruction | undefined, next: Instruction | undefined): void {
     assert(inst.block === undefined, () => `%${inst.id} is already in @bb${inst.block!.id}`);
+    inst.loc ??= next?.loc ?? prev?.loc;
     inst.block = this;
     inst.prev = prev;
     inst.next = next;

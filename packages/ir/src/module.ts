@@ -130,6 +130,11 @@ export class Module {
   /** CO-RE relocations, referenced by `coreval` instructions by name. */
   readonly coreRelocations: CoreRelocation[] = [];
   license = "GPL";
+  /**
+   * The text of the source files the module was compiled from, by the file name its
+   * locations use: the object's line table quotes each instruction's source line from it.
+   */
+  readonly sources = new Map<string, string>();
 
   /** Creates a function and adds it to the module. */
   addFunction(name: string, paramTypes: readonly Type[], returnType: Type): Function {

@@ -46,9 +46,9 @@ export type AttachTarget =
 export interface AttachableProgram {
   readonly name: string;
   readonly fd: number;
-  /** A {@link ProgramType} value. */
+  /** A {@link @luabpf/platform!ProgramType} value. */
   readonly type: number;
-  /** The {@link AttachType} it was loaded with (tracing programs). */
+  /** The {@link @luabpf/platform!AttachType} it was loaded with (tracing programs). */
   readonly expectedAttachType?: number | undefined;
 }
 

@@ -235,7 +235,7 @@ export function mapLookupBatch(
 /** Parameters of {@link linkCreate}. */
 export interface LinkCreateOptions {
   progFd: number;
-  /** A {@link AttachType} value. */
+  /** A {@link @luabpf/platform!AttachType} value. */
   attachType: number;
   /** The target: an ifindex (XDP, tcx), a perf event descriptor (BPF_PERF_EVENT), 0 for tracing. */
   target: number;

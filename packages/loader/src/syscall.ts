@@ -55,7 +55,7 @@ function checkLength(what: string, bytes: Uint8Array, expected: number): void {
 
 /** Parameters of {@link mapCreate}. */
 export interface MapCreateOptions {
-  /** A {@link MapType} value. */
+  /** A {@link @luabpf/platform!MapType} value. */
   type: number;
   keySize: number;
   valueSize: number;
@@ -166,7 +166,7 @@ export function mapNextKey(fd: number, key: Uint8Array | undefined, keySize: num
 
 /** Parameters of {@link progLoad}. */
 export interface ProgLoadOptions {
-  /** A {@link ProgramType} value. */
+  /** A {@link @luabpf/platform!ProgramType} value. */
   type: number;
   /** The instructions: 8-byte slots, little-endian, `lddw` taking two slots. */
   insns: Uint8Array;
@@ -174,7 +174,7 @@ export interface ProgLoadOptions {
   license: string;
   /** Shown by bpftool; sanitized to 15 bytes of `[A-Za-z0-9_.]`. */
   name?: string;
-  /** An {@link AttachType} value for program types that need it at load time. */
+  /** An {@link @luabpf/platform!AttachType} value for program types that need it at load time. */
   expectedAttachType?: number;
   /**
    * Verifier log level: 1 logs the failing path, 2 every state, 4 statistics. Levels below 1

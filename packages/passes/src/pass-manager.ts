@@ -173,7 +173,28 @@ export function formatPassTimes(report: PipelineReport): string {
   return lines.join("\n") + "\n";
 }
 
-/** Runs passes in order. Add pass objects with {@link add}; build from text with `PassRegistry.parse`. */
+/**
+ * Runs passes in order. Add pass objects with {@link PassManager.add}; build them from
+ * text with `PassRegistry.parse`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Builder, Module, i64, ptrType } from "@luabpf/ir";
+ * import { PassManager, defaultRegistry, formatStatistics } from "@luabpf/passes";
+ *
+ * const m = new Module();
+ * const fn = m.addFunction("prog", [ptrType("ctx")], i64);
+ * const b = new Builder(fn).atEnd(fn.createBlock());
+ * b.ret(b.add(b.mul(b.const(6), b.const(7)), b.const(0)));
+ *
+ * const pm = new PassManager(defaultRegistry.parse("sccp,instcombine,dce"), { verify: true, printAfter: ["dce"], printChangedOnly: false });
+ * const report = pm.run(m);
+ * assert.equal(fn.entry.size, 1);
+ * assert.match(report.printed.join(""), /^  ret 42$/m);
+ * assert.match(formatStatistics(report), /^#0 sccp: 1 run\(s\), 1 changed/);
+ * ```
+ */
 export class PassManager {
   readonly passes: Pass[] = [];
   readonly analyses: AnalysisManager;

@@ -119,16 +119,35 @@ function makeFactory<S extends OptionsSchema, P extends Pass>(
 }
 
 /**
- * Defines a function pass with typed options. `run` receives the validated options.
+ * Defines a function pass with typed options. `run` receives the validated options and
+ * returns whether it changed the function (or what it preserved).
  *
+ * @example
  * ```ts
- * export const myPass = defineFunctionPass({
- *   name: "my-pass", description: "...",
- *   options: z.object({ limit: z.number().int().default(8).describe("...") }),
- *   preserves: Preserved.cfg(),
- *   run(fn, ctx, options) { ...; return changed; },
+ * import assert from "node:assert/strict";
+ * import { Builder, Module, i64, ptrType } from "@luabpf/ir";
+ * import { PassManager, Preserved, defineFunctionPass } from "@luabpf/passes";
+ * import { z } from "zod";
+ *
+ * // Counts the instructions of each opcode, up to a limit; changes nothing.
+ * const census = defineFunctionPass({
+ *   name: "census",
+ *   description: "counts instructions by opcode",
+ *   options: z.object({ limit: z.number().int().default(100).describe("stop counting after this many") }),
+ *   preserves: Preserved.all(),
+ *   run(fn, ctx, options) {
+ *     let n = 0;
+ *     for (const inst of fn.instructions()) if (n++ < options.limit) ctx.stat(inst.opcode);
+ *     return false;
+ *   },
  * });
- * pm.add(myPass({ limit: 4 }));
+ *
+ * const m = new Module();
+ * const fn = m.addFunction("prog", [ptrType("ctx")], i64);
+ * const b = new Builder(fn).atEnd(fn.createBlock());
+ * b.ret(b.add(b.const(1), b.const(2)));
+ * const report = new PassManager([census({ limit: 5 })]).run(m);
+ * assert.deepEqual(report.passes[0]!.stats, { add: 1, ret: 1 });
  * ```
  */
 export function defineFunctionPass<S extends OptionsSchema = typeof NO_OPTIONS>(

@@ -62,6 +62,8 @@ export interface AsmResult {
   coreRelocations: AsmCoreRelocation[];
   /** Slot of every label. */
   labels: Map<string, number>;
+  /** Slot of every item (a label's: the next instruction's), after relaxation. */
+  itemSlots: number[];
 }
 
 /** Item constructor: a plain instruction. */
@@ -191,7 +193,7 @@ export function assemble(items: readonly AsmItem[], options: AsmOptions = {}): A
         return assertNever(item);
     }
   });
-  return { insns, relocations, coreRelocations, labels };
+  return { insns, relocations, coreRelocations, labels, itemSlots: slots };
 }
 
 /** A conditional jump (not ja or gotol). */

@@ -241,6 +241,11 @@ export interface ListingSection {
   insns: readonly Insn[];
   /** Symbols (functions, labels) in the section, in any order. */
   symbols?: readonly ListingSymbol[];
+  /**
+   * Source lines to show before instructions, as `llvm-objdump -S` does (`; text` lines
+   * after any symbol header at that slot), in slot order.
+   */
+  source?: readonly { slot: number; text: string }[];
 }
 
 function hexAddress(address: bigint): string {
@@ -276,12 +281,15 @@ export function printSectionListing(section: ListingSection, options: PrintOptio
 
   let out = `Disassembly of section ${section.name}:\n`;
   let symbolIndex = 0;
+  let sourceIndex = 0;
+  const source = section.source ?? [];
   let slot = 0;
   for (const insn of section.insns) {
     while (symbolIndex < symbols.length && symbols[symbolIndex]!.slot <= slot) {
       const s = symbols[symbolIndex++]!;
       out += `\n${hexAddress(s.address)} <${s.name}>:\n`;
     }
+    while (sourceIndex < source.length && source[sourceIndex]!.slot <= slot) out += `; ${source[sourceIndex++]!.text}\n`;
     let text = printInsn(insn, options);
     if (isRelativeJump(insn)) {
       const delta = isGotol(insn) ? insn.imm : insn.off;

@@ -26,6 +26,36 @@ import { reversePostOrder } from "./order.js";
 
 const NONE = -1;
 
+/**
+ * The dominator tree of a function (Cooper, Harvey, Kennedy 2001), with O(1) dominance
+ * queries.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Builder, DominatorTree, LoopInfo, Module, i64, ptrType } from "@luabpf/ir";
+ *
+ * // i = 0; do i += 1 while (i < 10); return i
+ * const m = new Module();
+ * const fn = m.addFunction("count", [ptrType("ctx")], i64);
+ * const [entry, loop, exit] = [fn.createBlock(), fn.createBlock(), fn.createBlock()];
+ * const b = new Builder(fn).atEnd(entry);
+ * b.br(loop);
+ * b.atEnd(loop);
+ * const i = b.phi(i64);
+ * const next = b.add(i, b.const(1));
+ * i.addIncoming(b.const(0), entry);
+ * i.addIncoming(next, loop);
+ * b.condBr(b.compare("ult", next, b.const(10)), loop, exit);
+ * b.atEnd(exit).ret(next);
+ * const dt = DominatorTree.compute(fn);
+ * assert.equal(dt.idom(exit), loop);
+ * assert.ok(dt.dominates(entry, exit) && !dt.dominates(exit, loop));
+ * const loops = LoopInfo.compute(fn, dt);
+ * assert.equal(loops.depth(loop), 1);
+ * assert.deepEqual(loops.loopFor(loop)?.latches, [loop]);
+ * ```
+ */
 export class DominatorTree {
   /** Reachable blocks in reverse postorder. */
   private readonly rpo: BasicBlock[];

@@ -129,6 +129,10 @@ export class Loop {
   }
 }
 
+/**
+ * The natural loops of a function and their nesting, from its dominator tree (see the
+ * example of {@link DominatorTree}).
+ */
 export class LoopInfo {
   /** Block id → index in `loops` of the innermost loop containing it, or -1. Grows with {@link addBlock}. */
   private innermost: Int32Array;

@@ -32,7 +32,6 @@ export const strengthReduce = defineFunctionPass({
       const T = inst.type;
       const amount = isDiv ? BigInt(k) : (1n << BigInt(k)) - 1n;
       const repl = fn.createInstruction(isDiv ? "lshr" : "and", T, T, [inst.operands[0]!, fn.constant(T, amount)]);
-      repl.loc = inst.loc;
       repl.insertBefore(inst);
       inst.replaceAllUsesWith(repl);
       inst.erase();

@@ -1,0 +1,159 @@
+/**
+ * BTF that says the truth about an object: C types (`CType`, from the front end's C
+ * declarations and map key/value type names) translated into the BTF model of
+ * @luabpf/elf, and each program's prototype — `int name(struct __sk_buff *skb)` with the
+ * context struct of its program type laid out from the platform table — so libbpf and the
+ * kernel see the context parameter as the pointer it is (no more
+ * `arg#0 reference type('UNKNOWN ')`), and bpftool/pahole print signed, struct-typed keys
+ * and values as C does. The same BTF types become the object's DWARF types.
+ *
+ * One {@link BtfTypes} per object: it caches by source object, so a C record referenced
+ * from several maps, or cyclic through pointers, becomes one BTF type.
+ */
+import type { BtfFuncProto, BtfMember, BtfType } from "@luabpf/elf";
+import { cResolve, type CType, type DataType, type Function as IrFunction } from "@luabpf/ir";
+import { CONTEXT_FIELD_TYPES, CONTEXT_STRUCTS, PROGRAM_TYPES, type ContextStruct } from "@luabpf/platform";
+
+/** clang's names of the unsigned integer types, by size (for integers without a C type). */
+const UNSIGNED_NAMES: Readonly<Record<number, string>> = { 1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long" };
+
+const INT: BtfType = { kind: "int", name: "int", size: 4, signed: true };
+
+/** Builds BTF types for one object. */
+export class BtfTypes {
+  private readonly ctypes = new Map<CType, BtfType>();
+  /** Context structs and the `__u32`-style typedefs of their fields, by C name. */
+  private readonly contexts = new Map<string, BtfType>();
+  private readonly ints = new Map<string, BtfType>();
+
+  /** An integer type, shared by name. */
+  int(name: string, size: number, signed: boolean, flags: { char?: boolean; bool?: boolean } = {}): BtfType {
+    const key = `${name}/${size}/${signed}/${flags.char ?? false}/${flags.bool ?? false}`;
+    let t = this.ints.get(key);
+    if (!t) {
+      t = { kind: "int", name, size, signed, ...(flags.char ? { char: true } : {}), ...(flags.bool ? { bool: true } : {}) };
+      this.ints.set(key, t);
+    }
+    return t;
+  }
+
+  /** The BTF of a C type. */
+  ofC(t: CType): BtfType {
+    const known = this.ctypes.get(t);
+    if (known) return known;
+    switch (t.kind) {
+      case "int":
+        // As clang: no BTF_INT_CHAR (the kernel takes one encoding bit; `char` is SIGNED).
+        return this.remember(t, this.int(t.name, t.size, t.signed, { bool: t.bool }));
+      case "void":
+        return { kind: "void" };
+      case "pointer": {
+        const p: { kind: "ptr"; target: BtfType } = { kind: "ptr", target: { kind: "void" } };
+        this.remember(t, p);
+        p.target = this.ofC(t.target);
+        return p;
+      }
+      case "array": {
+        const a: { kind: "array"; elem: BtfType; count: number } = { kind: "array", elem: { kind: "void" }, count: t.count ?? 0 };
+        this.remember(t, a);
+        a.elem = this.ofC(t.element);
+        return a;
+      }
+      case "struct":
+      case "union": {
+        if (t.members === undefined) return this.remember(t, { kind: "fwd", name: t.tag ?? "", union: t.kind === "union" });
+        const members: BtfMember[] = [];
+        const record: BtfType = { kind: t.kind, name: t.tag ?? "", size: t.size, members };
+        this.remember(t, record);
+        for (const m of t.members) {
+          const bits = m.bitSize !== undefined ? { bitOffset: m.bitOffset ?? m.offset * 8, bitSize: m.bitSize } : { bitOffset: m.offset * 8 };
+          members.push({ name: m.name ?? "", type: this.ofC(m.type), ...bits });
+        }
+        return record;
+      }
+      case "enum": {
+        const values = [...(t.values ?? new Map<string, bigint>())];
+        const u = t.underlying;
+        if (u.size === 8) return this.remember(t, { kind: "enum64", name: t.tag ?? "", size: 8, signed: u.signed, values: values.map(([name, value]) => ({ name, value })) });
+        return this.remember(t, { kind: "enum", name: t.tag ?? "", size: u.size, signed: u.signed, values: values.map(([name, value]) => ({ name, value: Number(value) })) });
+      }
+      case "typedef": {
+        const d: { kind: "typedef"; name: string; target: BtfType } = { kind: "typedef", name: t.name, target: { kind: "void" } };
+        this.remember(t, d);
+        d.target = this.ofC(t.target);
+        return d;
+      }
+      case "function": {
+        const proto: BtfFuncProto = { kind: "func_proto", ret: { kind: "void" }, params: [] };
+        this.remember(t, proto);
+        proto.ret = this.ofC(t.result);
+        proto.params = t.params.map((p) => ({ name: "", type: this.ofC(p) }));
+        if (t.variadic) proto.params.push({ name: "", type: { kind: "void" } });
+        return proto;
+      }
+    }
+  }
+
+  private remember(t: CType, b: BtfType): BtfType {
+    this.ctypes.set(t, b);
+    return b;
+  }
+
+  /** A map key or value: its C type when the declaration has one, else an unsigned integer of its size. */
+  ofData(data: DataType, c: CType | undefined): BtfType | undefined {
+    if (c !== undefined && cResolve(c).kind !== "void") return this.ofC(c);
+    return data.kind === "int" ? this.int(UNSIGNED_NAMES[data.size]!, data.size, false) : undefined;
+  }
+
+  /**
+   * The context struct `name` as BTF: the full layout when the platform table has it
+   * (`typedef __u32` members and all), otherwise a forward declaration.
+   */
+  context(name: string): BtfType {
+    let t = this.contexts.get(name);
+    if (t) return t;
+    const layout: ContextStruct | undefined = CONTEXT_STRUCTS[name];
+    t = layout ? this.contextStruct(layout) : { kind: "fwd", name, union: false };
+    this.contexts.set(name, t);
+    return t;
+  }
+
+  private contextStruct(layout: ContextStruct): BtfType {
+    // `__u32` is a typedef of `unsigned int` as in the kernel's headers; a
+    // `__bpf_md_ptr(T *, name)` field is a pointer padded to 8 bytes, described as `__u64`.
+    const fieldType = (type: keyof typeof CONTEXT_FIELD_TYPES): BtfType => {
+      const { size, signed } = CONTEXT_FIELD_TYPES[type];
+      if (type === "unsigned long") return this.int("unsigned long", size, signed);
+      const typedef = type === "__bpf_md_ptr" ? "__u64" : type;
+      let t = this.contexts.get(typedef);
+      if (!t) {
+        t = { kind: "typedef", name: typedef, target: this.int(UNSIGNED_NAMES[size]!, size, signed) };
+        this.contexts.set(typedef, t);
+      }
+      return t;
+    };
+    return {
+      kind: "struct",
+      name: layout.name,
+      size: layout.size,
+      members: layout.fields.map((f) => {
+        const elem = fieldType(f.type);
+        return { name: f.name, type: f.count ? { kind: "array", elem, count: f.count } : elem, bitOffset: f.offset * 8 };
+      }),
+    };
+  }
+
+  /**
+   * A program's prototype: `int NAME(struct CTX *param)`, the context struct of its
+   * program type, the parameter named as in the source (`skb`) or `ctx`.
+   */
+  programProto(fn: IrFunction): BtfFuncProto {
+    const type = fn.program ? (PROGRAM_TYPES as Readonly<Record<string, { context?: string }>>)[fn.program.type] : undefined;
+    const context = type?.context;
+    const params = fn.params.map((p, i) => ({
+      name: p.name ?? (i === 0 ? "ctx" : `arg${i}`),
+      type: i === 0 && context ? ({ kind: "ptr", target: this.context(context) } as BtfType) : ({ kind: "ptr", target: { kind: "void" } } as BtfType),
+    }));
+    return { kind: "func_proto", ret: INT, params };
+  }
+}
