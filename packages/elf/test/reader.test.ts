@@ -86,7 +86,7 @@ describe("readObject round trip", () => {
       maps: [],
     };
     const bytes = writeObject(object);
-    expect(readObject(bytes)).toEqual(object);
+    expect(readObject(bytes)).toEqual(withProtos(object));
     expect(writeObject(object)).toEqual(bytes);
   });
 
