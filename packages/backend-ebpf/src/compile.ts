@@ -2,14 +2,19 @@
  * The backend driver: IR module → per-program eBPF instructions and map relocations.
  *
  *   leave SSA + instruction selection (leave-ssa.ts, isel.ts) → register allocation
- *   (regalloc.ts) → frame layout and emission (emit.ts)
+ *   (regalloc.ts) → frame layout and emission (emit.ts) → linking of BPF-to-BPF calls
+ *   (link.ts)
+ *
+ * Programs are compiled with every function they call (transitively); those functions
+ * become subprograms in `.text`, as clang lays them out.
  *
  * The IR module is only read: compiling it twice gives the same code, and it can be
  * printed or interpreted afterwards.
  */
 import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
-import { emitFunction } from "./emit.js";
+import { emitFunction, type CallSite } from "./emit.js";
+import { linkCalls } from "./link.js";
 import type { AsmCoreRelocation, AsmRelocation, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
@@ -27,6 +32,14 @@ export interface CompiledProgram {
   /** Instructions materialising CO-RE relocations of the module (their immediates are filled in by packageObject). */
   coreRelocations: AsmCoreRelocation[];
   stats: RegAllocStats;
+  /** BPF-to-BPF call sites (their `imm` is filled in by linking). */
+  calls: CallSite[];
+  /** Slots of calls from a program section into `.text`, which need an `R_BPF_64_32` relocation (set by linking). */
+  textCalls: number[];
+  /** The stack frame in bytes. */
+  frameSize: number;
+  /** A function programs call, laid out in `.text`; not a program of its own. */
+  subprogram: boolean;
 }
 
 /** Instruction selection of `fn` with loop depths for spill costs. */
@@ -40,14 +53,21 @@ export interface BackendOptions {
   times?: PhaseTimes;
 }
 
-/** Compiles one program function. */
+/** Compiles one function: a program, or (without `fn.program`) a subprogram for `.text`. */
 export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
-  if (!fn.program) throw new InternalError(`function ${fn.name} is not a program`);
   const { times } = options;
   const mf = timePhase(times, "isel", () => select(fn));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
-  const { insns, relocations, coreRelocations } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
-  return { name: fn.name, section: fn.program.section, type: fn.program.type, insns, relocations, coreRelocations, stats };
+  const { insns, relocations, coreRelocations, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
+  const subprogram = !fn.program;
+  return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, stats, calls, textCalls: [], frameSize, subprogram };
+}
+
+/** The functions `fn` calls (BPF-to-BPF), in instruction order. */
+export function calleesOf(fn: IrFunction): string[] {
+  const out: string[] = [];
+  for (const inst of fn.instructions()) if (inst.opcode === "call" && inst.callee !== undefined && !out.includes(inst.callee)) out.push(inst.callee);
+  return out;
 }
 
 /**
@@ -69,11 +89,27 @@ function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
   }
 }
 
-/** Compiles every program of the module (the module is not modified). */
+/**
+ * Compiles every program of the module and the functions they call, then links the
+ * calls (the module is not modified). Functions no program calls are not compiled.
+ */
 export function compileModule(m: Module, options: BackendOptions = {}): CompiledProgram[] {
+  const needed = new Set<string>();
+  const work = m.functions.filter((f) => f.program).map((f) => f.name);
+  while (work.length > 0) {
+    const name = work.pop()!;
+    const fn = m.getFunction(name);
+    if (!fn) throw new InternalError(`call of an undefined function @${name}`);
+    for (const callee of calleesOf(fn)) {
+      if (!needed.has(callee)) {
+        needed.add(callee);
+        work.push(callee);
+      }
+    }
+  }
   const out: CompiledProgram[] = [];
   for (const fn of m.functions) {
-    if (!fn.program) continue;
+    if (!fn.program && !needed.has(fn.name)) continue;
     try {
       out.push(compileFunction(fn, options));
     } catch (e) {
@@ -81,6 +117,7 @@ export function compileModule(m: Module, options: BackendOptions = {}): Compiled
       throw new InternalError(`backend failed on ${fn.name}: ${(e as Error).message}`, { cause: e });
     }
   }
+  linkCalls(out);
   return out;
 }
 

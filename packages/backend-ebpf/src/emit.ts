@@ -8,7 +8,7 @@
 import { assertNever, CompileError, InternalError } from "@luabpf/ir";
 import { MAX_STACK } from "@luabpf/platform";
 import {
-  alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmCore, asmReloc, assemble, atomic, atomicAdd, call, endian, exit, ja,
+  alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmCore, asmReloc, assemble, atomic, atomicAdd, call, callLocal, endian, exit, ja,
   jmp32Imm, jmp32Reg, jmpImm, jmpReg, lddw, ldAbs, ldInd, ldxMem, mov64Reg, movsx64, neg32, neg64, stMem, stxMem,
   type AsmItem, type AsmResult, type Insn, type JmpCondOp,
 } from "./isa/index.js";
@@ -31,8 +31,20 @@ export function layoutFrame(mf: MFunction): number {
   return top;
 }
 
+/** A BPF-to-BPF call site: the slot of its `call` and the function it calls (linked by link.ts). */
+export interface CallSite {
+  slot: number;
+  callee: string;
+}
+
+/** What emission produces: instructions, map relocations, call sites and the frame size. */
+export interface EmittedFunction extends AsmResult {
+  calls: CallSite[];
+  frameSize: number;
+}
+
 /** Emits `mf` (registers allocated, frame laid out) as instructions and map relocations. */
-export function emitFunction(mf: MFunction): AsmResult {
+export function emitFunction(mf: MFunction): EmittedFunction {
   const frameSize = layoutFrame(mf);
   if (frameSize > MAX_STACK) {
     throw new CompileError({
@@ -58,6 +70,7 @@ export function emitFunction(mf: MFunction): AsmResult {
     items.push(asmJump(insn, target));
   };
   const label = (b: number): string => `LBB${b}`;
+  const callSites: { label: string; callee: string }[] = [];
 
   // Jump threading: a block that is only `ja X` forwards its jumps to X.
   const forward = (b: number): number => {
@@ -156,7 +169,13 @@ export function emitFunction(mf: MFunction): AsmResult {
         return;
       }
       case "call":
-        items.push(asmInsn(call(i.helper)));
+        if (i.callee !== undefined) {
+          // The offset is the linker's (link.ts): the callee's place is known once every function is emitted.
+          const site = `.Lcall${local++}`;
+          items.push(asmLabel(site));
+          callSites.push({ label: site, callee: i.callee });
+          items.push(asmInsn(callLocal(-1)));
+        } else items.push(asmInsn(call(i.helper)));
         return;
       case "setcc": {
         const after = `.Ltmp${local++}`;
@@ -187,5 +206,6 @@ export function emitFunction(mf: MFunction): AsmResult {
         assertNever(i, "machine instruction");
     }
   }
-  return assemble(items);
+  const result = assemble(items);
+  return { ...result, frameSize, calls: callSites.map((c) => ({ slot: result.labels.get(c.label)!, callee: c.callee })) };
 }

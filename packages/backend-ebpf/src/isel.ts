@@ -358,7 +358,6 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
       case "coreval":
         return; // rematerialised at each use
       case "call": {
-        if (inst.callee !== undefined) throw new InternalError(`isel: calls to functions (${inst.callee}) are not supported yet`);
         const args = inst.operands;
         // Register arguments first (their sources may not live in r1..r5 across this
         // sequence: interference makes sure), then rematerialisable ones.
@@ -368,7 +367,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
         args.forEach((a, k) => {
           if (isRematerialisable(a)) valueInto(ARG_REGS[k]!, a);
         });
-        emit({ k: "call", helper: inst.helper!, nargs: args.length });
+        emit(inst.callee !== undefined ? { k: "call", helper: -1, nargs: args.length, callee: inst.callee } : { k: "call", helper: inst.helper!, nargs: args.length });
         if (inst.type.kind !== "void") emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: RET_REG });
         return;
       }

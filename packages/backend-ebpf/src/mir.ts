@@ -50,8 +50,12 @@ export type MInst =
   | { k: "ldpkt"; size: "B" | "H" | "W"; index?: MReg; imm: number }
   /** `lock *(size *)(addr) += src`, or with fetch: src = old value. */
   | { k: "atomic"; fetch: boolean; size: "W" | "DW"; addr: { base: MReg; off: number } | { slot: number; off: number }; src: MReg }
-  /** Helper call; arguments already in r1..r{nargs}, result in r0; clobbers r0..r5. */
-  | { k: "call"; helper: number; nargs: number }
+  /**
+   * Helper call, or with `callee` a BPF-to-BPF call of another function of the module
+   * (BPF_PSEUDO_CALL); arguments already in r1..r{nargs}, result in r0; clobbers r0..r5
+   * (r6..r9 survive both kinds: the kernel gives the callee its own registers and frame).
+   */
+  | { k: "call"; helper: number; nargs: number; callee?: string }
   /** dst = (a op b|imm) ? 1 : 0. dst is written before a and b are dead (early clobber). */
   | { k: "setcc"; op: JmpCondOp; w: 32 | 64; dst: MReg; a: MReg; b?: MReg; imm?: number }
   /** dst = cond != 0 ? t : f (early clobber). */

@@ -37,8 +37,11 @@ export function objectMap(decl: MapDecl): ObjectMap {
   };
   const key = keyless ? undefined : btfOf(decl.key);
   const value = valueless ? undefined : btfOf(decl.value);
-  if (key) m.key = key;
-  if (value) m.value = value;
+  // Both or neither: the kernel refuses a map with a key type and no value type.
+  if (key && value) {
+    m.key = key;
+    m.value = value;
+  }
   return m;
 }
 
@@ -61,8 +64,12 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
         name: p.name,
         section: p.section,
         code: encodeInsns(insns),
-        relocations: p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
+        relocations: [
+          ...p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
+          ...p.textCalls.map((slot) => ({ offset: slot * INSN_SIZE, symbol: ".text", type: "call" as const })),
+        ].sort((a, b) => a.offset - b.offset),
         ...(coreRelocations.length > 0 ? { coreRelocations } : {}),
+        ...(p.subprogram ? { subprogram: true } : {}),
       };
     }),
     maps: module.maps.map(objectMap),

@@ -5,9 +5,9 @@
 import { compileModule, packageObject, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
 import { writeObject, type BpfObject } from "@luabpf/elf";
 import { compileLua } from "@luabpf/frontend-lua";
-import { CompileError, formatVerifierErrors, InternalError, printModule, timePhase, verifyModule, type Module, type PhaseTimes } from "@luabpf/ir";
+import { CompileError, formatVerifierErrors, InternalError, printModule, timePhase, verifyModule, type Diagnostic, type Module, type PhaseTimes } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
-import { defaultRegistry, formatStatistics, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
+import { defaultRegistry, inline, formatStatistics, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -36,6 +36,14 @@ export interface DriverOptions {
   keepIr?: boolean;
   /** The registry that `passes` and `printAfter` names are looked up in (default: the built-in passes). */
   registry?: PassRegistry;
+  /** The `inline` pass's threshold in the -O pipelines (`--inline-threshold`). */
+  inlineThreshold?: number;
+  /** How numbers read in conditions (`--compat`); default: Lua's way, or the file's pragma. */
+  compat?: "lua" | "bcc";
+  /** Warnings are errors (`-Werror`). */
+  warningsAsErrors?: boolean;
+  /** Receives each warning of the front end (the CLI prints them as `file:line:col: warning:`). */
+  onWarning?: (d: Diagnostic) => void;
   /**
    * Adds the milliseconds spent in each phase to this record: parse, ssa, passes, verify
    * (the check before code generation), isel, regalloc, emit; elf in {@link compileToElf}.
@@ -99,6 +107,8 @@ export function optimize(module: Module, options: Omit<DriverOptions, "file">): 
   const registry = options.registry ?? defaultRegistry;
   try {
     passes = options.passes !== undefined ? registry.parse(options.passes) : pipelineForLevel(options.optLevel ?? 2, registry);
+    const threshold = options.inlineThreshold;
+    if (threshold !== undefined && options.passes === undefined) passes = passes.map((p) => (p.name === "inline" ? inline({ threshold }) : p));
   } catch (e) {
     if (e instanceof PipelineError) throw new CompileError({ severity: "error", message: `--passes: ${e.message}` });
     throw e;
@@ -123,17 +133,29 @@ export function quietVerifyEach<T extends Omit<DriverOptions, "file">>(options: 
   return { ...options, verifyEach: true, printAfterAll: false, printAfter: [], printBefore: [], printChanged: false, log: undefined };
 }
 
-/** The front end: Lua source → IR module (throws CompileError on bad input). */
-export function frontend(source: string, file: string, times?: PhaseTimes): Module {
-  return compileLua(source, { file, times });
+/** What the front end takes from the driver's options. */
+export type FrontendOptions = Pick<DriverOptions, "compat" | "warningsAsErrors" | "onWarning" | "times">;
+
+/** The front end: Lua source → IR module (throws CompileError on bad input); warnings go to `onWarning`. */
+export function frontend(source: string, file: string, options: FrontendOptions = {}): Module {
+  const warnings: Diagnostic[] = [];
+  const module = compileLua(source, {
+    file,
+    warnings,
+    ...(options.compat ? { compat: options.compat } : {}),
+    ...(options.warningsAsErrors ? { warningsAsErrors: true } : {}),
+    ...(options.times ? { times: options.times } : {}),
+  });
+  for (const w of warnings) options.onWarning?.(w);
+  return module;
 }
 
 /** Compiles Lua source into an object description (throws CompileError on bad input). */
 export function compileSource(source: string, options: DriverOptions): CompileResult {
-  const module = frontend(source, options.file, options.times);
+  const module = frontend(source, options.file, options);
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
-  const reproduce = (): void => void optimize(frontend(source, options.file), quietVerifyEach({ ...options, times: undefined }));
+  const reproduce = (): void => void optimize(frontend(source, options.file, { ...(options.compat ? { compat: options.compat } : {}) }), quietVerifyEach({ ...options, times: undefined }));
   const { programs, object } = codegen(module, reproduce, options.times);
   return { module, programs, object, ir, report };
 }

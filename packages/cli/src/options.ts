@@ -126,6 +126,14 @@ export const PIPELINE_OPTIONS = {
   },
   stats: { type: "boolean", description: "print pass and register allocation statistics (to stderr)" },
   "time-passes": { type: "boolean", description: "print the time each pass took (to stderr)" },
+  "inline-threshold": { type: "string", valueName: "N", description: "inline Lua functions whose cost is at most N (default 40; 0 keeps real BPF-to-BPF calls)" },
+  compat: {
+    type: "string",
+    valueName: "MODE",
+    choices: ["lua", "bcc"],
+    description: "how a number reads in a condition: lua (always true, with a warning; the default) or bcc (C-style, true when not 0)",
+  },
+  W: { type: "string", short: "W", valueName: "error", choices: ["error"], description: "-Werror: treat warnings as errors" },
 } as const satisfies OptionTable;
 
 // ---- parsing ----

@@ -79,13 +79,17 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   // 2. Symbols, with the map definitions' sizes and `.maps` offsets.
   const symbols: ElfSymbol[] = [];
   const codeOffsets = new Map<ObjectProgram, number>();
+  // Calls into `.text` are relocated against its section symbol, as clang does.
+  if (object.programs.some((p) => p.relocations.some((r) => r.type === "call"))) {
+    symbols.push({ name: ".text", bind: SymbolBind.local, type: SymbolType.section, section: indexOf(".text"), value: 0, size: 0 });
+  }
   for (const [name, programs] of groups) {
     let offset = 0;
     for (const program of programs) {
       codeOffsets.set(program, offset);
       symbols.push({
         name: program.name,
-        bind: SymbolBind.global,
+        bind: program.subprogram ? SymbolBind.local : SymbolBind.global,
         type: SymbolType.func,
         section: indexOf(name),
         value: offset,
@@ -150,7 +154,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     for (const program of programs) {
       const start = codeOffsets.get(program)!;
       code.bytes(program.code);
-      records.push({ insnOffset: start, typeId: btf.add({ kind: "func", name: program.name, proto, linkage: "global" }) });
+      records.push({ insnOffset: start, typeId: btf.add({ kind: "func", name: program.name, proto, linkage: program.subprogram ? "static" : "global" }) });
       // The kernel requires line info to begin at each function's first instruction.
       const lines = program.lines ?? [];
       if (lines[0]?.offset !== 0) lineRecords.push({ insnOffset: start, fileNameOffset: 0, lineOffset: 0, lineCol: 0 });
@@ -172,7 +176,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
       }
       for (const relocation of program.relocations) {
         const index = symbolIndex.get(relocation.symbol)!; // validateObject checked it exists
-        relocations.u64(start + relocation.offset).u32(RelocType.bpf64_64).u32(index);
+        relocations.u64(start + relocation.offset).u32(relocation.type === "call" ? RelocType.bpf64_32 : RelocType.bpf64_64).u32(index);
       }
     }
     funcInfo.push({ sectionNameOffset: btf.strings.add(name), records });
@@ -189,7 +193,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   const symtab = new ByteWriter().bytes(new Uint8Array(Elf.symbolSize)); // null symbol
   for (const symbol of symbols) {
     symtab
-      .u32(names.add(symbol.name))
+      .u32(symbol.type === SymbolType.section ? 0 : names.add(symbol.name)) // section symbols are named by their section
       .u8((symbol.bind << 4) | symbol.type)
       .u8(0) // st_other: STV_DEFAULT
       .u16(symbol.section)

@@ -94,8 +94,7 @@ function isCodeSection(section: ElfSection): boolean {
   return (
     section.type === SectionType.progbits &&
     (section.flags & SectionFlag.execInstr) !== 0 &&
-    section.size > 0 &&
-    section.name !== ".text"
+    section.size > 0
   );
 }
 
@@ -129,6 +128,7 @@ function readPrograms(elf: ElfFile): LocatedProgram[] {
               section: section.name,
               code: section.data.slice(symbol.value, symbol.value + symbol.size),
               relocations: [],
+              ...(section.name === ".text" ? { subprogram: true } : {}),
             } satisfies ObjectProgram as ObjectProgram,
           };
         }),
@@ -145,7 +145,19 @@ function readPrograms(elf: ElfFile): LocatedProgram[] {
               if (relocation.type === RelocType.none) return;
               const symbol = elf.symbols[relocation.symbol]!;
               if (relocation.type === RelocType.bpf64_32) {
-                throw new ElfError(`call relocation against ${symbol.name}: bpf-to-bpf calls are not supported`);
+                // A call into .text, against its section symbol (or a function symbol there).
+                const target = elf.sections[symbol.section];
+                if (target?.name !== ".text") throw new ElfError(`call relocation against ${symbol.name || "a section symbol"} outside .text`);
+                const owner = here.find((entry) => relocation.offset >= entry.start && relocation.offset < entry.start + entry.program.code.length);
+                if (owner === undefined) throw new ElfError(`offset ${relocation.offset} is outside every program`);
+                const offset = relocation.offset - owner.start;
+                if (symbol.type !== SymbolType.section) {
+                  // Against a function symbol: make the imm relative to the section, as with the section symbol.
+                  const view = new DataView(owner.program.code.buffer, owner.program.code.byteOffset);
+                  view.setInt32(offset + 4, view.getInt32(offset + 4, true) + symbol.value / BPF_INSN_SIZE, true);
+                }
+                owner.program.relocations.push({ offset, symbol: ".text", type: "call" });
+                return;
               }
               if (relocation.type !== RelocType.bpf64_64) {
                 throw new ElfError(`relocation type ${relocation.type} against ${symbol.name} is not supported`);

@@ -15,6 +15,12 @@ export interface ObjectRelocation {
   offset: number;
   /** Name of the referenced symbol: a map name (or a section name for section symbols). */
   symbol: string;
+  /**
+   * `map` (default): an `R_BPF_64_64` on an `lddw` whose map address the loader fills in.
+   * `call`: an `R_BPF_64_32` on a BPF-to-BPF `call` into `.text` (`symbol` is `.text`);
+   * the call's `imm` is the callee's instruction index in `.text` minus 1, as clang writes it.
+   */
+  type?: "map" | "call";
 }
 
 /**
@@ -65,8 +71,14 @@ export interface ObjectProgram {
   section: string;
   /** Instructions: a multiple of 8 bytes (an `lddw` occupies two slots). */
   code: Uint8Array;
-  /** `R_BPF_64_64` relocations; each must point at an `lddw` whose map address libbpf fills in. */
+  /** Relocations: map references (`lddw`) and calls into `.text`. */
   relocations: ObjectRelocation[];
+  /**
+   * A function programs call rather than a program: it lives in `.text` (`section` must
+   * be `.text`), with a local symbol and static BTF linkage; calls between such functions
+   * are pc-relative and need no relocation.
+   */
+  subprogram?: boolean;
   /**
    * Line info, in increasing offset order. Optional: when absent (or not starting at
    * offset 0) the writer adds an all-empty record at offset 0 because the kernel

@@ -2,7 +2,10 @@
 // reported with its location (program, relocation index) instead of producing an ELF
 // file that libbpf or the kernel reject later with a less helpful message.
 
-import { CoreReloKind, INSN_SIZE as BPF_INSN_SIZE, LDDW_OPCODE } from "@luabpf/platform";
+import { CallSrc, CoreReloKind, INSN_SIZE as BPF_INSN_SIZE, LDDW_OPCODE } from "@luabpf/platform";
+
+/** Opcode byte of `call` (BPF_JMP | BPF_CALL). */
+const CALL_OPCODE = 0x85;
 import { ElfError, withContext } from "./errors.js";
 import type { BpfObject } from "./object.js";
 
@@ -34,6 +37,9 @@ export function validateObject(object: BpfObject): void {
   object.programs.forEach((program, index) =>
     withContext(`program ${index} (${program.name})`, () => {
       claim(program.name);
+      if ((program.section === ".text") !== (program.subprogram === true)) {
+        throw new ElfError(program.subprogram ? "a subprogram must be in section .text" : "section .text holds subprograms, not programs");
+      }
       if (reservedSections.has(program.section) || program.section.startsWith(".rel")) {
         throw new ElfError(`section name ${JSON.stringify(program.section)} is reserved`);
       }
@@ -83,6 +89,14 @@ export function validateObject(object: BpfObject): void {
           const { offset, symbol } = relocation;
           if (!Number.isInteger(offset) || offset % BPF_INSN_SIZE !== 0 || offset < 0) {
             throw new ElfError(`offset ${offset} is not at an instruction boundary`);
+          }
+          if (relocation.type === "call") {
+            if (symbol !== ".text") throw new ElfError(`a call relocation must refer to .text, not ${JSON.stringify(symbol)}`);
+            if (offset + BPF_INSN_SIZE > code.length || code[offset] !== CALL_OPCODE || code[offset + 1]! >> 4 !== CallSrc.PSEUDO_CALL) {
+              throw new ElfError(`offset ${offset}: not a BPF-to-BPF call`);
+            }
+            if (!object.programs.some((p) => p.subprogram)) throw new ElfError("a call relocation, but no subprogram in .text");
+            return;
           }
           if (offset + 2 * BPF_INSN_SIZE > code.length) {
             throw new ElfError(`offset ${offset}: an lddw needs 16 bytes, code has ${code.length}`);

@@ -1,12 +1,12 @@
 /**
- * The declarative tables of the dialect's library: program kinds (`bpf.socket`, ...),
- * map kinds and key/value C types (`bpf.map`), and the helper-calling builtins available
- * in program bodies (`time()`, ...). What a program kind, map kind or helper *is* comes
- * from the platform table (@luabpf/platform); these tables say only what the dialect
- * calls them and how a declaration is written.
+ * The program kinds of the dialect (`bpf.socket`, `bpf.kprobe`, ...) and bcc's map
+ * defaults. What a program kind *is* — its program type, context struct, packet access —
+ * comes from the platform table (@luabpf/platform); this table says only what the dialect
+ * calls it and which section prefix its declarations use. How declarations are written is
+ * toplevel/declarations.ts.
  */
-import { i16, i32, i64, i8, InternalError, type IntType, type MapKind } from "@luabpf/ir";
-import { CONTEXT_STRUCTS, PROGRAM_TYPES, sectionRuleByPrefix, type HelperName, type ProgramTypeName } from "@luabpf/platform";
+import { InternalError } from "@luabpf/ir";
+import { CONTEXT_STRUCTS, PROGRAM_TYPES, sectionRuleByPrefix, type ProgramTypeName } from "@luabpf/platform";
 import { contextView, type ContextLayout } from "./dissectors.js";
 
 /** A kind of program declaration, `bpf.<name>(...)`. */
@@ -33,8 +33,9 @@ function programKind(prefix: string, form: "symbol" | "optional name"): ProgramK
   const rule = sectionRuleByPrefix(prefix);
   if (!rule) throw new InternalError(`no section rule for ${prefix}`);
   const type = PROGRAM_TYPES[rule.type];
-  const struct = type.context === undefined ? undefined : CONTEXT_STRUCTS[type.context];
-  if (!struct) throw new InternalError(`no context layout for program type ${type.name}`);
+  // Contexts without a layout in the platform table (a tracepoint's is its format, a raw
+  // tracepoint's the traced function's arguments) have no fields in the dialect yet.
+  const struct = (type.context !== undefined ? CONTEXT_STRUCTS[type.context] : undefined) ?? { name: type.context ?? `${prefix} context`, size: 0, fields: [] };
   const needsSymbol = form === "symbol";
   return {
     type: type.name,
@@ -52,56 +53,11 @@ export const PROGRAM_KINDS: Readonly<Record<string, ProgramKind>> = {
   xdp: programKind("xdp", "optional name"),
   kprobe: programKind("kprobe", "symbol"),
   kretprobe: programKind("kretprobe", "symbol"),
+  uprobe: programKind("uprobe", "symbol"),
+  uretprobe: programKind("uretprobe", "symbol"),
+  tracepoint: programKind("tracepoint", "symbol"),
+  raw_tracepoint: programKind("raw_tracepoint", "symbol"),
 };
-
-/** Map kinds `bpf.map` accepts. */
-export const MAP_TYPES: ReadonlySet<MapKind> = new Set<MapKind>(["array", "hash", "percpu_array", "percpu_hash", "lru_hash"]);
 
 /** bcc's defaults for omitted `bpf.map` arguments. */
 export const MAP_DEFAULTS = { maxEntries: 4096, key: "uint32_t", value: "uint32_t" } as const;
-
-/** An integer C type: its IR width and whether loads sign-extend it. */
-export interface CType {
-  readonly type: IntType;
-  readonly signed: boolean;
-}
-
-const ctype = (type: IntType, signed: boolean): CType => ({ type, signed });
-
-/** The C type names accepted for map keys and values. */
-export const C_TYPES: Readonly<Record<string, CType>> = {
-  uint8_t: ctype(i8, false),
-  uint16_t: ctype(i16, false),
-  uint32_t: ctype(i32, false),
-  uint64_t: ctype(i64, false),
-  int8_t: ctype(i8, true),
-  int16_t: ctype(i16, true),
-  int32_t: ctype(i32, true),
-  int64_t: ctype(i64, true),
-  u8: ctype(i8, false),
-  u16: ctype(i16, false),
-  u32: ctype(i32, false),
-  u64: ctype(i64, false),
-  s8: ctype(i8, true),
-  s16: ctype(i16, true),
-  s32: ctype(i32, true),
-  s64: ctype(i64, true),
-  char: ctype(i8, true),
-  "unsigned char": ctype(i8, false),
-  short: ctype(i16, true),
-  "unsigned short": ctype(i16, false),
-  int: ctype(i32, true),
-  "unsigned int": ctype(i32, false),
-  unsigned: ctype(i32, false),
-  long: ctype(i64, true),
-  "unsigned long": ctype(i64, false),
-  "long long": ctype(i64, true),
-  "unsigned long long": ctype(i64, false),
-};
-
-/** Builtin functions of program bodies that call an eBPF helper without arguments. */
-export const HELPER_BUILTINS: Readonly<Record<string, { readonly helper: HelperName; readonly description: string }>> = {
-  time: { helper: "ktime_get_ns", description: "monotonic time in nanoseconds" },
-  cpu: { helper: "get_smp_processor_id", description: "the current CPU" },
-  pid_tgid: { helper: "get_current_pid_tgid", description: "tgid << 32 | pid" },
-};

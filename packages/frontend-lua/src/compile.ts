@@ -1,56 +1,82 @@
 /**
  * The front end's entry point: Lua source → IR module.
  *
- *   parse (parse.ts) → evaluate the top level (compile-time.ts) → declare the maps →
- *   lower each program body (lower.ts, with SSA construction in ssa.ts)
+ *   parse (parse.ts) → run the top level at compile time (toplevel/) → declare the maps →
+ *   lower each program body (lower/, with SSA construction in ssa.ts), and the Lua
+ *   functions they call
  *
  * All diagnostics of the top level and of every program body are collected and thrown
- * together as one {@link CompileError}.
+ * together as one {@link CompileError}; warnings go to `options.warnings` (or become
+ * errors with `warningsAsErrors`).
  */
-import { InternalError, Module, CompileError, timePhase, type PhaseTimes } from "@luabpf/ir";
-import { evaluateTopLevel } from "./compile-time.js";
+import { InternalError, Module, CompileError, timePhase, type Diagnostic, type PhaseTimes } from "@luabpf/ir";
 import { DiagnosticBag } from "./diagnostics.js";
-import { lowerProgram } from "./lower.js";
+import { ModuleLowering, type Compat } from "./lower/module.js";
 import { parseLua, type ParsedChunk } from "./parse.js";
+import { evaluateTopLevel } from "./toplevel/interpreter.js";
 
 /** Options of {@link compileLua}. */
 export interface CompileLuaOptions {
   /** The file name used in diagnostics and source locations. */
   file: string;
-  /** Adds the time spent parsing (`parse`) and building SSA (`ssa`) to this record. */
+  /**
+   * How a number in a condition is read: `lua` (default: always true, with a warning) or
+   * `bcc` (C-style, `~= 0`, as bcc compiled it). A file can also say
+   * `-- luabpf: compat=bcc` (or `=lua`) in a comment line; the option wins.
+   */
+  compat?: Compat;
+  /** Receives the warnings of a successful compilation. */
+  warnings?: Diagnostic[];
+  /** Warnings are errors (`-Werror`). */
+  warningsAsErrors?: boolean;
+  /** Adds the time spent parsing (`parse`) and building SSA (`ssa`, the top level included) to this record. */
   times?: PhaseTimes;
 }
 
+/** `-- luabpf: compat=bcc` in a comment line of the file. */
+const PRAGMA = /^[ \t]*--[ \t]*luabpf:[ \t]*compat[ \t]*=[ \t]*(bcc|lua)\b/m;
+
 /**
  * Compiles a luabpf program file to an IR module: one function per program declaration
- * (with `fn.program` set) and the maps they share. Throws a {@link CompileError} listing
- * every error found; never any other exception on bad input.
+ * (with `fn.program` set), one per specialised Lua function the programs call, and the
+ * maps they share. Throws a {@link CompileError} listing every error found; never any
+ * other exception on bad input.
  */
 export function compileLua(source: string, options: CompileLuaOptions): Module {
   const { file, times } = options;
-  const { chunk } = timePhase(times, "parse", () => parseLua(source, file));
-  return timePhase(times, "ssa", () => lowerChunk(chunk, file));
+  const parsed = timePhase(times, "parse", () => parseLua(source, file));
+  return timePhase(times, "ssa", () => lowerFile(source, parsed, options));
 }
 
-function lowerChunk(chunk: ParsedChunk["chunk"], file: string): Module {
+function lowerFile(source: string, parsed: ParsedChunk, options: CompileLuaOptions): Module {
+  const { file } = options;
   const bag = new DiagnosticBag();
-  const top = evaluateTopLevel(chunk, file, bag);
+  const top = evaluateTopLevel(parsed, file, bag);
   const module = new Module();
   module.license = "GPL";
   for (const m of top.maps) module.addMap(m.decl);
+  const compat = options.compat ?? (PRAGMA.exec(source)?.[1] as Compat | undefined) ?? "lua";
+  const unit = new ModuleLowering(module, file, source, parsed, top, compat, bag);
   const names = new Set<string>();
   for (const program of top.programs) {
-    const name = uniqueName(functionName(program.section), names);
+    const name = uniqueName(functionName(program.section), names, module);
     bag.attempt(() => {
       try {
-        lowerProgram(module, program, name, file);
+        unit.lowerProgram(program, name);
       } catch (e) {
         if (e instanceof CompileError || e instanceof InternalError) throw e;
         throw new InternalError(`lowering ${name} failed: ${String(e)}`, { cause: e });
       }
     });
   }
+  if (top.programs.length === 0 && !bag.hasErrors) {
+    bag.add({ severity: "error", message: "the file declares no program: declare one with bpf.socket(function (skb) ... end), bpf.kprobe('symbol', function (ctx) ... end), ... or bpf(function ... end)", location: { file, line: 1, column: 1 } });
+  }
+  if (options.warningsAsErrors) {
+    for (const d of bag.diagnostics) if (d.severity === "warning") d.severity = "error";
+  }
   bag.throwIfErrors();
+  options.warnings?.push(...bag.diagnostics.filter((d) => d.severity === "warning"));
   return module;
 }
 
@@ -60,9 +86,9 @@ export function functionName(section: string): string {
   return /^[0-9]/.test(name) ? `_${name}` : name;
 }
 
-function uniqueName(base: string, taken: Set<string>): string {
+function uniqueName(base: string, taken: Set<string>, module: Module): string {
   let name = base;
-  for (let n = 2; taken.has(name); n++) name = `${base}_${n}`;
+  for (let n = 2; taken.has(name) || module.getFunction(name); n++) name = `${base}_${n}`;
   taken.add(name);
   return name;
 }

@@ -20,6 +20,27 @@ export function locationOf(file: string, node: Located): SourceLocation {
   return { file, line: start?.line ?? 1, column: (start?.column ?? 0) + 1 };
 }
 
+/**
+ * The location of offset `offset` inside the string literal `node` (for errors in C
+ * declarations): exact for long strings (`[[ ... ]]`) and quoted strings without
+ * escapes, undefined otherwise.
+ */
+export function locateInString(file: string, node: Located & { type?: string; raw?: string; value?: unknown }, offset: number): SourceLocation | undefined {
+  if (node.type !== "StringLiteral" || typeof node.raw !== "string" || typeof node.value !== "string") return undefined;
+  const base = locationOf(file, node);
+  const raw = node.raw;
+  const long = /^\[(=*)\[(\r?\n)?/.exec(raw);
+  const plain = !long && raw.length >= 2 && raw.slice(1, -1) === node.value;
+  if (!long && !plain) return undefined;
+  const before = node.value.slice(0, offset);
+  const lines = before.split("\n");
+  const prefix = long ? long[0] : raw[0]!;
+  const prefixLines = prefix.split("\n").length - 1;
+  if (lines.length === 1 && prefixLines === 0) return { ...base, column: base.column + prefix.length + before.length };
+  if (lines.length === 1) return { ...base, line: base.line + prefixLines, column: 1 + before.length };
+  return { ...base, line: base.line + prefixLines + lines.length - 1, column: 1 + lines[lines.length - 1]!.length };
+}
+
 /** An error diagnostic at `node`. */
 export function errorAt(file: string, node: Located, message: string): Diagnostic {
   return { severity: "error", message, location: locationOf(file, node) };

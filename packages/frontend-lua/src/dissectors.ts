@@ -72,7 +72,9 @@ export type NextHeader =
   /** A fixed number of bytes later. */
   | { readonly kind: "fixed"; readonly bytes: number }
   /** After the IPv4 header, whose length is the low nibble of byte 0 in 32-bit words. */
-  | { readonly kind: "ihl" };
+  | { readonly kind: "ihl" }
+  /** After the TCP header, whose length is the high nibble of byte 12 in 32-bit words. */
+  | { readonly kind: "tcp_offset" };
 
 /** A protocol header the dissectors know. */
 export interface HeaderLayout {
@@ -83,7 +85,7 @@ export interface HeaderLayout {
   readonly next: Readonly<Record<string, { readonly header: HeaderName; readonly at: NextHeader }>>;
 }
 
-export type HeaderName = "eth" | "ip" | "ip6" | "tcp" | "udp" | "icmp" | "icmp6";
+export type HeaderName = "eth" | "ip" | "ip6" | "tcp" | "udp" | "icmp" | "icmp6" | "data";
 
 const u8 = (offset: number, shift?: number, mask?: number): HeaderField => ({ offset, size: 1, shift, mask });
 const u16 = (offset: number, shift?: number, mask?: number): HeaderField => ({ offset, size: 2, shift, mask });
@@ -93,6 +95,8 @@ const flag = (offset: number, bit: number): HeaderField => u8(offset, bit, 1);
 const AFTER_ETH = { kind: "fixed", bytes: 14 } as const;
 const AFTER_IP6 = { kind: "fixed", bytes: 40 } as const;
 const AFTER_IP = { kind: "ihl" } as const;
+const AFTER_TCP = { kind: "tcp_offset" } as const;
+const AFTER_UDP = { kind: "fixed", bytes: 8 } as const;
 
 /** The header table. `pkt` itself is the Ethernet header (as in bcc). */
 export const HEADERS: Readonly<Record<HeaderName, HeaderLayout>> = {
@@ -163,12 +167,12 @@ export const HEADERS: Readonly<Record<HeaderName, HeaderLayout>> = {
       cksum: u16(16),
       urg_ptr: u16(18),
     },
-    next: {},
+    next: { data: { header: "data", at: AFTER_TCP } },
   },
   udp: {
     title: "UDP header",
     fields: { src_port: u16(0), dst_port: u16(2), length: u16(4), len: u16(4), checksum: u16(6), crc: u16(6) },
-    next: {},
+    next: { data: { header: "data", at: AFTER_UDP } },
   },
   icmp: {
     title: "ICMP header",
@@ -178,6 +182,12 @@ export const HEADERS: Readonly<Record<HeaderName, HeaderLayout>> = {
   icmp6: {
     title: "ICMPv6 header",
     fields: { type: u8(0), code: u8(1), checksum: u16(2) },
+    next: {},
+  },
+  /** The payload after a TCP or UDP header: read with `data[i]` and `data(from, to)`. */
+  data: {
+    title: "payload",
+    fields: {},
     next: {},
   },
 };

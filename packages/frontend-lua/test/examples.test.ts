@@ -2,7 +2,7 @@
  * The issue's example programs: structure of the emitted IR (maps, program metadata,
  * opcodes), the IR verifier, and runs in the IR interpreter on sample packets/contexts.
  */
-import { i32, i64, MapState, printFunction } from "@luabpf/ir";
+import { describeCType, i32, i64, MapState, printFunction } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { compile, context, count, ipv4Packet, only, opcodes, run, skbContext } from "./helpers.js";
 
@@ -18,7 +18,9 @@ end)
   test("declares the map and the program", () => {
     const m = compile(src);
     expect(m.license).toBe("GPL");
-    expect(m.maps).toEqual([{ name: "counts", kind: "array", key: i32, value: i64, maxEntries: 256, flags: 0 }]);
+    expect(m.maps).toMatchObject([{ name: "counts", kind: "array", key: i32, value: i64, maxEntries: 256, flags: 0 }]);
+    expect(describeCType(m.maps[0]!.keyType!)).toBe("uint32_t");
+    expect(describeCType(m.maps[0]!.valueType!)).toBe("uint64_t");
     const fn = only(m);
     expect(fn.name).toBe("socket");
     expect(fn.program).toEqual({ section: "socket", type: "socket_filter" });
@@ -209,8 +211,8 @@ end)
     expect(m.maps).toHaveLength(1);
     expect(m.maps[0]).toMatchObject({ name: "start", kind: "hash", key: i64, value: i64, maxEntries: 10240 });
     expect(m.functions.map((f) => [f.name, f.program])).toEqual([
-      ["kprobe_do_sys_open", { section: "kprobe/do_sys_open", type: "kprobe" }],
-      ["kretprobe_do_sys_open", { section: "kretprobe/do_sys_open", type: "kprobe" }],
+      ["kprobe_do_sys_open", { section: "kprobe/do_sys_open", type: "kprobe", attach: { symbol: "do_sys_open" } }],
+      ["kretprobe_do_sys_open", { section: "kretprobe/do_sys_open", type: "kprobe", attach: { symbol: "do_sys_open" } }],
     ]);
     const entry = printFunction(m.functions[0]!);
     expect(entry).toContain("call i64 helper 14 ()");
@@ -244,7 +246,7 @@ bpf.socket(function (skb) return 1 end)
 bpf.kprobe('tcp_v4_connect', function (regs) return regs.parm1 end)
 bpf.kprobe('tcp_v4_connect', function (regs) return regs.di end)
 `);
-    expect(m.maps).toEqual([{ name: "m", kind: "hash", key: i32, value: i32, maxEntries: 4096, flags: 0 }]);
+    expect(m.maps).toMatchObject([{ name: "m", kind: "hash", key: i32, value: i32, maxEntries: 4096, flags: 0 }]);
     expect(m.functions.map((f) => f.name)).toEqual(["socket", "socket_2", "kprobe_tcp_v4_connect", "kprobe_tcp_v4_connect_2"]);
     expect(printFunction(m.functions[2]!)).toContain("load i64 %0, 112");
   });

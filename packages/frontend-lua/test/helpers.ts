@@ -111,6 +111,13 @@ export function ipv4Packet(p: PacketSpec = {}): Uint8Array {
   return bytes;
 }
 
+/** Compiles `source` and returns its warnings as `line:col: message`. */
+export function warningsOf(source: string, options: { compat?: "lua" | "bcc" } = {}, file = "warn.lua"): string[] {
+  const warnings: Diagnostic[] = [];
+  compileLua(source, { file, warnings, ...options });
+  return warnings.map((d) => `${d.location!.line}:${d.location!.column}: ${d.message}`);
+}
+
 /** The diagnostics of compiling `source` (which must fail). */
 export function diagnostics(source: string, file = "bad.lua"): readonly Diagnostic[] {
   try {
@@ -122,9 +129,9 @@ export function diagnostics(source: string, file = "bad.lua"): readonly Diagnost
   throw new Error("expected a CompileError");
 }
 
-/** `file:line:col: message` of the single diagnostic of compiling `source`. */
+/** `file:line:col: message` of the single error of compiling `source` (warnings aside). */
 export function errorOf(source: string, file = "bad.lua"): string {
-  const ds = diagnostics(source, file);
+  const ds = diagnostics(source, file).filter((d) => d.severity === "error");
   expect(ds.length, ds.map((d) => d.message).join("; ")).toBe(1);
   const d = ds[0]!;
   expect(d.severity).toBe("error");

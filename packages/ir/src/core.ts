@@ -408,6 +408,11 @@ export interface ProgramInfo {
   section: string;
   /** Program type, e.g. `socket_filter`, `xdp`, `sched_cls`, `kprobe`. */
   type: string;
+  /**
+   * Where the source said to attach the program, for the loader: an interface
+   * (`bpf.socket('lo', f)`), a probe name and symbol, a binary path, a pid or cpu, ...
+   */
+  attach?: Record<string, string | number | boolean>;
 }
 
 /**

@@ -17,6 +17,7 @@ import { readObject, readObjectBtf, type BpfObject, type BtfIndex, type BtfType,
 import { AttachType, KNOWN_SECTIONS, LDDW_OPCODE, MapType, PROGRAM_TYPES, PseudoSrc, mapTypeById, sectionRule } from "@luabpf/platform";
 import { applyCoreRelocations, loadBtfFile, runningKernelBtf } from "./core.js";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
+import { linkCalls } from "./link.js";
 import { vmlinuxTypeId } from "./kernel-btf.js";
 import { buildMapBtf, recordTypeOf } from "./object-btf.js";
 import { btfLoad, mapLookupBatch, objPin } from "./syscall-objects.js";
@@ -63,6 +64,8 @@ export interface ProgramRunOptions {
   repeat?: number;
   /** Context passed in (e.g. a `struct __sk_buff`). */
   ctxIn?: Uint8Array;
+  /** Ask for the context back (default true with `ctxIn`); raw tracepoints need `false`, empty data and `repeat: 0`. */
+  ctxOut?: boolean;
 }
 
 /** A loaded program. */
@@ -191,7 +194,12 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
       const record = options.btfTypes ? recordTypeOf(options.btfTypes, map.name) : undefined;
       maps.set(map.name, makeMapHandle(map, fd, record));
     }
+    // Functions programs call (`.text`) are not programs: they are linked into their callers.
+    const subprograms = object.programs
+      .filter((p) => p.subprogram)
+      .map((p) => ({ program: p, code: bindMapRelocations(p, maps, `function ${p.name} (.text)`) }));
     for (const program of object.programs) {
+      if (program.subprogram) continue;
       const where = `program ${program.name} (section ${program.section})`;
       if (programs.has(program.name)) throw new LoaderError(`${where}: defined twice`);
       const rule = sectionRule(program.section);
@@ -220,7 +228,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
         coreTarget ??= typeof options.targetBtf === "string" ? loadBtfFile(options.targetBtf) : (options.targetBtf ?? runningKernelBtf());
         relocated = { ...program, code: applyCoreRelocations(program, coreTarget).code };
       }
-      const insns = bindMapRelocations(relocated, maps, where);
+      const insns = linkCalls(program, bindMapRelocations(relocated, maps, where), subprograms, where);
       const fd = withContext(where, () =>
         progLoad({
           type: kind.type,
@@ -246,6 +254,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
             data: packet,
             repeat: runOptions.repeat ?? 1,
             ...(runOptions.ctxIn ? { ctxIn: runOptions.ctxIn } : {}),
+            ...(runOptions.ctxOut === false ? { ctxOut: false } : {}),
           }),
       });
     }
@@ -299,6 +308,7 @@ export function bindMapRelocations(
   const code = new Uint8Array(program.code);
   const view = new DataView(code.buffer);
   for (const [index, relocation] of program.relocations.entries()) {
+    if (relocation.type === "call") continue; // linked by link.ts
     const fail = (why: string): never => {
       throw new LoaderError(`${where}: relocation ${index} (offset ${relocation.offset}, symbol ${relocation.symbol}): ${why}`);
     };

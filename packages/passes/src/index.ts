@@ -60,6 +60,7 @@ export { strengthReduce } from "./passes/strength-reduce.js";
 export { redundantStore } from "./passes/redundant-store.js";
 export { mapLookupCse } from "./passes/map-lookup-cse.js";
 export { correlatedBranch } from "./passes/correlated-branch.js";
+export { inline, inlineCall, cost as inlineCost } from "./passes/inline.js";
 export { loopSimplify } from "./passes/loop-simplify.js";
 export { licm } from "./passes/licm.js";
 export { callEffects, mayAlias } from "./util/memory.js";

@@ -1,8 +1,8 @@
 /**
  * The built-in registry and the canned optimisation pipelines.
  *
- * -O0 runs nothing; -O1 folds constants, simplifies, removes dead code and cleans the
- * CFG once; -O2 adds value numbering and strength reduction and runs the scalar
+ * -O0 runs nothing; -O1 inlines small functions, folds constants, simplifies, removes
+ * dead code and cleans the CFG once; -O2 adds value numbering and strength reduction and runs the scalar
  * cleanup twice, since CFG simplification exposes new constants (merged blocks, threaded
  * jumps) and value numbering exposes new dead code. Redundant stores go first (a key
  * slot stored again with the same value); after value numbering has merged the `mapref`s,
@@ -20,6 +20,7 @@ import { strengthReduce } from "./passes/strength-reduce.js";
 import { redundantStore } from "./passes/redundant-store.js";
 import { mapLookupCse } from "./passes/map-lookup-cse.js";
 import { correlatedBranch } from "./passes/correlated-branch.js";
+import { inline } from "./passes/inline.js";
 import { licm } from "./passes/licm.js";
 import { loopSimplify } from "./passes/loop-simplify.js";
 
@@ -34,6 +35,7 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   redundantStore,
   mapLookupCse,
   correlatedBranch,
+  inline,
   loopSimplify,
   licm,
 );
@@ -44,8 +46,8 @@ export type OptLevel = 0 | 1 | 2;
 /** The pipeline text of each level (what `-O<n>` runs). */
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
-  1: "sccp,instcombine,dce,simplify-cfg",
-  2: "sccp,instcombine,simplify-cfg,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
+  1: "inline,sccp,instcombine,dce,simplify-cfg",
+  2: "inline,sccp,instcombine,simplify-cfg,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);

@@ -34,7 +34,7 @@ export function passReference(registry: PassRegistry = defaultRegistry, link: (n
     const options = describeOptions(factory.schema);
     const preserves = factory().preserves;
     const kept = preserves === undefined ? "nothing declared (`run` may return a `Preserved` set)" : String(preserves) === "<cfg>" ? "the CFG analyses" : `\`${String(preserves)}\``;
-    lines.push(`| ${title}${factory.kind === "module" ? " (module)" : ""} | ${cell(factory.description)} | ${options ? cell(options) : "—"} | ${kept} |`);
+    lines.push(`| ${title} | ${factory.kind === "module" ? "(module pass) " : ""}${cell(factory.description)} | ${options ? cell(options) : "—"} | ${kept} |`);
   }
   return lines.join("\n") + "\n";
 }

@@ -88,6 +88,7 @@ describe("differential: interpreter before and after", () => {
   test("the report of a pipeline run formats", () => {
     const m = buildProgram(Array.from({ length: 200 }, (_, i) => (i * 7919) % 1000));
     const report = new PassManager(defaultRegistry.parse(PIPELINES[2])).run(m);
-    expect(formatStatistics(report)).toMatch(/#0 sccp: 1 run\(s\)/);
+    expect(formatStatistics(report)).toMatch(/#0 inline: 1 run\(s\), 0 changed/);
+    expect(formatStatistics(report)).toMatch(/#1 sccp: 1 run\(s\)/);
   });
 });

@@ -28,6 +28,6 @@ test("the reference lists every pass with its source file, and the -O pipelines"
     expect(text).toContain(`| [\`${name}\`](../packages/passes/src/passes/${name}.ts) |`);
     expect(existsSync(join(import.meta.dirname, `../src/passes/${name}.ts`)), name).toBe(true);
   }
-  expect(text).toMatch(/\| `-O2` \| `sccp, instcombine, /);
+  expect(text).toMatch(/\| `-O2` \| `inline, sccp, instcombine, /);
   expect(text).toContain("| aggressive: boolean = true (");
 });

@@ -100,14 +100,19 @@ async function runCompile(ctx: CommandContext): Promise<number> {
 
   const driver = await import("../driver.js");
   let status = 0;
+  const printWarning = (d: import("@luabpf/ir").Diagnostic): void => ctx.diagnostics.print({ ...d, category: "compile" });
+  let onWarning: typeof printWarning | undefined;
   for (const [k, unit] of units.entries()) {
     try {
       const link = unit.inputs.length === 1 ? undefined : (await import("../link.js")).linkModules;
       const front = (): Module => {
-        const modules = unit.inputs.map((input) => ({ file: input.name, module: driver.frontend(texts.get(input)!, input.name) }));
+        const modules = unit.inputs.map((input) => ({ file: input.name, module: driver.frontend(texts.get(input)!, input.name, { ...pipeline, onWarning }) }));
         return link ? link(modules) : modules[0]!.module;
       };
+      onWarning = printWarning;
       const module = front();
+      // A repeated front end (to name a stage that broke the IR) warns no more.
+      onWarning = undefined;
       const report = driver.optimize(module, { ...pipeline, log: io.stderr });
       if (pipeline.timePasses) io.stderr((await import("@luabpf/passes")).formatPassTimes(report));
       let data: string | Uint8Array;

@@ -17,7 +17,7 @@ import { listOption, stringOption } from "./command.js";
 /** The pipeline part of the driver's options, from parsed command-line values. */
 export type PipelineChoice = Pick<
   DriverOptions,
-  "optLevel" | "passes" | "printAfter" | "printAfterAll" | "printBefore" | "printChanged" | "printFunctions" | "bisectLimit" | "verifyEach" | "registry"
+  "optLevel" | "passes" | "printAfter" | "printAfterAll" | "printBefore" | "printChanged" | "printFunctions" | "bisectLimit" | "verifyEach" | "registry" | "inlineThreshold" | "compat" | "warningsAsErrors"
 > & {
   /** `--time-passes`. */
   timePasses: boolean;
@@ -62,8 +62,14 @@ export async function pipelineChoice(values: OptionValues, command: string, regi
     bisectLimit = Number(bisectText);
     if (!/^-?\d+$/.test(bisectText) || bisectLimit < -1) throw new UsageError(`--opt-bisect-limit takes a number of pass executions (or -1), not '${bisectText}'`, command);
   }
+  const threshold = stringOption(values, "inline-threshold");
+  if (threshold !== undefined && !/^\d+$/.test(threshold)) throw new UsageError("--inline-threshold takes a number (0 or more)", command);
+  const compat = stringOption(values, "compat") as "lua" | "bcc" | undefined;
   const functions = listOption(values, "filter-function");
   return {
+    ...(threshold !== undefined ? { inlineThreshold: Number(threshold) } : {}),
+    ...(compat ? { compat } : {}),
+    ...(stringOption(values, "W") === "error" ? { warningsAsErrors: true } : {}),
     optLevel: Number(stringOption(values, "O") ?? "2") as 0 | 1 | 2,
     ...(passes !== undefined ? { passes } : {}),
     printAfter: printAfter === "all" ? [] : printAfter,

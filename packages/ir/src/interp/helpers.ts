@@ -46,6 +46,13 @@ function intArg(args: InterpValue[], i: number, helper: string): bigint {
   return v;
 }
 
+/** A buffer size argument: a u32 the kernel would accept (at most the 512-byte stack; the verifier refuses more). */
+function sizeArg(args: InterpValue[], i: number, helper: string): number {
+  const v = intArg(args, i, helper);
+  if (v < 0n || v > 512n) throw new InterpError(`${helper}: size argument ${i + 1} is ${v}, not 0..512`);
+  return Number(v);
+}
+
 /** The implementations, by helper name. */
 const IMPLEMENTATIONS: Partial<Record<HelperName, HelperFn>> = {
   map_lookup_elem: (args, ctx) => {
@@ -67,6 +74,36 @@ const IMPLEMENTATIONS: Partial<Record<HelperName, HelperFn>> = {
     return map.delete(ctx.readBytes(arg(args, 1, "map_delete_elem"), map.keySize));
   },
   ktime_get_ns: (_args, ctx) => ctx.time,
+  // Stand-ins for the current task and the outside world: root, a fixed name, no reader.
+  get_current_uid_gid: () => 0n,
+  get_current_comm: (args, ctx) => {
+    const size = sizeArg(args, 1, "get_current_comm");
+    const name = new TextEncoder().encode("luabpf-interp").slice(0, Math.max(0, size - 1));
+    const out = new Uint8Array(size);
+    out.set(name);
+    ctx.writeBytes(arg(args, 0, "get_current_comm"), out);
+    return 0n;
+  },
+  perf_event_output: (args, ctx) => {
+    ctx.readBytes(arg(args, 3, "perf_event_output"), sizeArg(args, 4, "perf_event_output"));
+    return -2n; // -ENOENT: no reader holds this CPU's slot
+  },
+  ringbuf_output: (args, ctx) => {
+    ctx.readBytes(arg(args, 1, "ringbuf_output"), sizeArg(args, 2, "ringbuf_output"));
+    return 0n;
+  },
+  trace_printk: (args, ctx) => BigInt(ctx.readBytes(arg(args, 0, "trace_printk"), sizeArg(args, 1, "trace_printk")).length),
+  get_stackid: () => -14n, // -EFAULT: the interpreter has no stack to walk
+  // No kernel or user memory: the read fails and the kernel zero-fills the destination.
+  ...Object.fromEntries(
+    (["probe_read", "probe_read_str", "probe_read_kernel", "probe_read_user", "probe_read_kernel_str", "probe_read_user_str"] as const).map((name) => [
+      name,
+      ((args, ctx) => {
+        ctx.writeBytes(arg(args, 0, name), new Uint8Array(sizeArg(args, 1, name)));
+        return -14n;
+      }) satisfies HelperFn,
+    ]),
+  ),
   get_smp_processor_id: (_args, ctx) => ctx.cpu,
   get_current_pid_tgid: (_args, ctx) => ctx.pidTgid,
 };
