@@ -12,7 +12,7 @@ import { InternalError, type DataType, type MapDecl, type Module } from "@luabpf
 import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
 import type { CompiledProgram } from "./compile.js";
 import { CoreLocalTypes } from "./core-btf.js";
-import { encodeInsns, type Insn } from "./isa/index.js";
+import { encodeInsns, insnSlots, type Insn } from "./isa/index.js";
 
 /** clang's names of the unsigned integer types, by size. */
 const INT_NAMES: Readonly<Record<number, string>> = { 1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long" };
@@ -52,12 +52,21 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
     license: module.license,
     programs: programs.map((p) => {
       const insns: Insn[] = [...p.insns];
+      // Relocations name 8-byte slots; an lddw takes two, so slots and indices differ after one.
+      const indexOfSlot = new Map<number, number>();
+      let slots = 0;
+      insns.forEach((insn, i) => {
+        indexOfSlot.set(slots, i);
+        slots += insnSlots(insn);
+      });
       const coreRelocations = p.coreRelocations.map((r) => {
         const decl = module.getCoreRelocation(r.name);
         if (!decl || !core) throw new InternalError(`program ${p.name}: CO-RE relocation ${r.name} is not declared`);
-        const slot = insns[r.slot]!;
+        const index = indexOfSlot.get(r.slot);
+        if (index === undefined) throw new InternalError(`program ${p.name}: CO-RE relocation ${r.name} at slot ${r.slot} names no instruction`);
+        const slot = insns[index]!;
         if (decl.value < -0x80000000n || decl.value > 0x7fffffffn) throw new InternalError(`CO-RE ${r.name}: value ${decl.value} does not fit an immediate`);
-        insns[r.slot] = { ...slot, imm: Number(decl.value) };
+        insns[index] = { ...slot, imm: Number(decl.value) };
         return core.objectRelocation(decl, r.slot * INSN_SIZE);
       });
       return {

@@ -32,6 +32,7 @@ import { atomicAdd } from "./maps.js";
 import { copyPlace, describeRValue, isAggregate, newStackObject, placeAddress, probeRead, requireAddress, zeroFill } from "./memory.js";
 import { packetAdvance } from "./packet.js";
 import { stringBytes, storeStringBytes } from "./strings.js";
+import { callTracing, TRACING_GLOBALS } from "./tracing.js";
 import { NIL_VALUE, staticValue, type Place, type RValue } from "./values.js";
 
 /** Names every program body can use besides the top level's (bcc's environment of bodies). */
@@ -49,6 +50,7 @@ const GLOBALS: Readonly<Record<string, StaticValue>> = {
   ntoh: { kind: "library", name: "bpf.ntoh" },
   hton: { kind: "library", name: "bpf.hton" },
   BPF: { kind: "library", name: "BPF" },
+  ...Object.fromEntries(TRACING_GLOBALS.map((name) => [name, { kind: "library", name } as StaticValue])),
 };
 
 /** The protocol constants bcc's bodies see as `c` (proto.lua), the ones programs test. */
@@ -222,6 +224,8 @@ export function callLibrary(L: BodyLowering, name: string, e: lua.Expression, ca
     case "bpf.hton":
       return byteOrder(L, argNodes, e);
     default: {
+      const traced = callTracing(L, name, e, callee, argNodes);
+      if (traced) return traced;
       void args;
       const where = name.includes(".") ? `'${name}'` : `'${name}'`;
       return L.fail(callee, `${where} is not available in program bodies`);
