@@ -29,7 +29,7 @@ import { silentError } from "../diagnostics.js";
 import { describeStatic, StaticTable, type StaticValue } from "../values.js";
 import type { BodyLowering } from "./body.js";
 import { atomicAdd } from "./maps.js";
-import { copyPlace, describeRValue, isAggregate, newStackObject, placeAddress, probeRead, requireAddress, zeroFill } from "./memory.js";
+import { copyPlace, describeRValue, isAggregate, loadPointer, newStackObject, placeAddress, probeRead, requireAddress, zeroFill } from "./memory.js";
 import { packetAdvance } from "./packet.js";
 import { stringBytes, storeStringBytes } from "./strings.js";
 import { callTracing, TRACING_GLOBALS } from "./tracing.js";
@@ -284,7 +284,9 @@ function copy(L: BodyLowering, argNodes: readonly lua.Expression[], e: lua.Expre
   const usage = `${name}(dst, src[, len])`;
   if (argNodes.length < 2 || argNodes.length > 3) return L.fail(argNodes[3] ?? e, `${usage} takes two or three arguments`);
   const dst = bufferArg(L, L.expression(argNodes[0]!), argNodes[0]!, usage);
-  const src = L.expression(argNodes[1]!);
+  let src = L.expression(argNodes[1]!);
+  // A pointer field (`args.filename`) copies from where it points, as LuaJIT's ffi.copy does.
+  if (src.kind === "place" && cResolve(src.place.type).kind === "pointer") src = { kind: "pointer", pointer: loadPointer(L, src.place, argNodes[1]!) };
   const dstSize = cSizeof(dst.type);
   let len: number | undefined;
   if (argNodes[2]) {

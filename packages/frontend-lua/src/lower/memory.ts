@@ -194,7 +194,7 @@ export function derefPointer(L: BodyLowering, p: CPointerValue): Place {
 }
 
 /** Reads a pointer-typed place as a C pointer value (into kernel or user memory). */
-function loadPointer(L: BodyLowering, place: Place, node: lua.Node): CPointerValue {
+export function loadPointer(L: BodyLowering, place: Place, node: lua.Node): CPointerValue {
   const r = cResolve(place.type);
   if (r.kind !== "pointer") throw new Error("loadPointer on a non-pointer");
   const d = loadScalar(L, place, node, "abort");
