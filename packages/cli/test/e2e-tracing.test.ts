@@ -12,6 +12,7 @@ import { attach, BpfError, kernelOrSkip, linkInfo, loadObject, RingBufferReader,
 import { bpftoolLinkIds, compileHostC, hasTool, mountTracefs, openDescriptorCount } from "@luabpf/test-support";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileSource } from "../src/driver.js";
+import { luabpf } from "./helpers.js";
 
 const kernel = kernelOrSkip();
 const tools = ["bpftool", "cc"].filter((tool) => !hasTool(tool));
@@ -236,5 +237,33 @@ describe.skipIf(!enabled)("fentry/fexit", () => {
     } finally {
       object.close();
     }
+  });
+});
+
+describe.skipIf(!enabled)("luabpf run on Lua tracing programs (the real command)", () => {
+  beforeAll(() => mountTracefs());
+
+  it("examples/opens-by-pid.lua (README's quick start): counts the command's openat calls under its pid, then detaches", () => {
+    const links = bpftoolLinkIds();
+    const r = luabpf(["run", "examples/opens-by-pid.lua", "--", "sh", "-c", "echo $$; exec cat /etc/hostname /etc/hostname /etc/hostname"]);
+    expect(r.stderr).toMatch(/^luabpf: attached tracepoint_syscalls_sys_enter_openat to tracepoint syscalls:sys_enter_openat$/m);
+    expect(r.code).toBe(0);
+    const pid = /^(\d+)$/m.exec(r.stdout)?.[1];
+    expect(pid, r.stdout).toBeDefined();
+    const count = Number(new RegExp(`^@opens\\[${pid}\\]: (\\d+)$`, "m").exec(r.stdout)?.[1]);
+    expect(count).toBeGreaterThanOrEqual(3); // cat opened /etc/hostname three times (and its libraries)
+    expect(bpftoolLinkIds().sort()).toEqual(links.sort());
+  });
+
+  it("examples/exec-parents.lua: a ring buffer record per exec with the pid, the parent's pid (CO-RE) and the name", () => {
+    const r = luabpf(["run", "examples/exec-parents.lua", "--", "sh", "-c", "echo $$ $PPID; exec true"]);
+    expect(r.stderr).toMatch(/^luabpf: attached raw_tracepoint_sched_process_exec to raw tracepoint sched_process_exec$/m);
+    expect(r.code).toBe(0);
+    const [pid, ppid] = (/^(\d+) (\d+)$/m.exec(r.stdout) ?? []).slice(1).map(Number);
+    expect(pid, r.stdout).toBeGreaterThan(0);
+    const records = [...r.stdout.matchAll(/^len=24 data=([0-9a-f]{48})$/gm)].map((m) => Buffer.from(m[1]!, "hex"));
+    const exec = records.find((b) => b.readUInt32LE(0) === pid && b.subarray(8, 24).toString("latin1").replace(/\0.*$/s, "") === "true");
+    expect(exec, r.stdout).toBeDefined();
+    expect(exec!.readUInt32LE(4)).toBe(ppid);
   });
 });
