@@ -12,7 +12,7 @@ import { attach, BpfError, kernelOrSkip, linkInfo, loadObject, RingBufferReader,
 import { bpftoolLinkIds, compileHostC, hasTool, mountTracefs, openDescriptorCount } from "@luabpf/test-support";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileSource } from "../src/driver.js";
-import { luabpf } from "./helpers.js";
+import { luabpf, ROOT } from "./helpers.js";
 
 const kernel = kernelOrSkip();
 const tools = ["bpftool", "cc"].filter((tool) => !hasTool(tool));
@@ -265,5 +265,23 @@ describe.skipIf(!enabled)("luabpf run on Lua tracing programs (the real command)
     const exec = records.find((b) => b.readUInt32LE(0) === pid && b.subarray(8, 24).toString("latin1").replace(/\0.*$/s, "") === "true");
     expect(exec, r.stdout).toBeDefined();
     expect(exec!.readUInt32LE(4)).toBe(ppid);
+  });
+});
+
+describe("docs/language.md's tracing examples", () => {
+  const doc = readFileSync(join(ROOT, "docs/language.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Tracing programs"), doc.indexOf("## Differences from bcc"));
+  const blocks = [...section.matchAll(/^```lua\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+
+  it("there is an example per hook", () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(blocks.map((b, i) => [i, b] as const))("example %i compiles, and loads into the kernel where this machine allows its hook", (_i, block) => {
+    const object = compile(block);
+    expect(object.programs.length).toBeGreaterThan(0);
+    // fentry/fexit: no trampolines here; uprobes: the example's binary is made up.
+    if (!kernel || object.programs.some((p) => /^(fentry|fexit|uprobe|uretprobe)\//.test(p.section))) return;
+    loadObject(object).close();
   });
 });
