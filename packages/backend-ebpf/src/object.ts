@@ -42,6 +42,8 @@ export function objectMap(decl: MapDecl): ObjectMap {
     m.key = key;
     m.value = value;
   }
+  // What a ring buffer's or perf array's records are, for readers (`luabpf run`).
+  if (decl.recordType) m.record = new CoreLocalTypes([], true).typeOf(decl.recordType);
   return m;
 }
 

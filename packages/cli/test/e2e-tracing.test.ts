@@ -255,16 +255,19 @@ describe.skipIf(!enabled)("luabpf run on Lua tracing programs (the real command)
     expect(bpftoolLinkIds().sort()).toEqual(links.sort());
   });
 
-  it("examples/exec-parents.lua: a ring buffer record per exec with the pid, the parent's pid (CO-RE) and the name", () => {
+  it("examples/exec-parents.lua: one ring buffer record per exec, decoded by its C type: pid, the parent's pid (CO-RE), the name", () => {
     const r = luabpf(["run", "examples/exec-parents.lua", "--", "sh", "-c", "echo $$ $PPID; exec true"]);
     expect(r.stderr).toMatch(/^luabpf: attached raw_tracepoint_sched_process_exec to raw tracepoint sched_process_exec$/m);
     expect(r.code).toBe(0);
     const [pid, ppid] = (/^(\d+) (\d+)$/m.exec(r.stdout) ?? []).slice(1).map(Number);
     expect(pid, r.stdout).toBeGreaterThan(0);
-    const records = [...r.stdout.matchAll(/^len=24 data=([0-9a-f]{48})$/gm)].map((m) => Buffer.from(m[1]!, "hex"));
-    const exec = records.find((b) => b.readUInt32LE(0) === pid && b.subarray(8, 24).toString("latin1").replace(/\0.*$/s, "") === "true");
-    expect(exec, r.stdout).toBeDefined();
-    expect(exec!.readUInt32LE(4)).toBe(ppid);
+    // The shell's exec and then its exec of `true`, in the same process, whose parent is luabpf.
+    expect(r.stdout).toContain(`pid=${pid} ppid=${ppid} comm=sh\n`);
+    expect(r.stdout).toContain(`pid=${pid} ppid=${ppid} comm=true\n`);
+    const json = luabpf(["run", "examples/exec-parents.lua", "--json", "--", "true"]);
+    expect(json.code).toBe(0);
+    const events = json.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type: string; value: { pid: number; ppid: number; comm: string } });
+    expect(events.some((e) => e.type === "event" && e.value.comm === "true" && e.value.ppid > 0)).toBe(true);
   });
 });
 

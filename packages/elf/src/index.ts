@@ -10,6 +10,7 @@
 // btf-decoder.ts (BTF), btf-maps.ts (libbpf map layout), btf-ext.ts (.BTF.ext).
 
 export type { BpfObject, ObjectAttach, ObjectCoreRelocation, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "./object.js";
+export { RECORD_TAG_PREFIX } from "./object.js";
 export { writeObject, type WriteOptions } from "./elf-writer.js";
 export { ATTACH_SECTION, readObject, readObjectBtf } from "./object-reader.js";
 export { parseElf, parseRelocations, type ElfFile, type ElfRelocation, type ElfSection, type ElfSymbolEntry } from "./elf-file.js";

@@ -259,6 +259,7 @@ function submit(L: BodyLowering, name: string, argNodes: readonly lua.Expression
   if (v.kind === "place" && isAggregate(v.place.type)) {
     addr = placeAddress(L, v.place, argNodes[1]!, name);
     size = cSizeof(v.place.type);
+    map.decl.recordType ??= v.place.type; // what readers decode the records as
   } else {
     // A number goes out as a 64-bit record.
     const n = L.number(v, argNodes[1]!, "send");

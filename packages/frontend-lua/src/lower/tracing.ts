@@ -183,6 +183,7 @@ function reserve(L: BodyLowering, e: lua.Expression, argNodes: readonly lua.Expr
   const size = cSizeof(type);
   if (size === 0) return L.fail(argNodes[1]!, `the record type '${describeCType(type)}' has no size`);
   if (size > map.decl.maxEntries / 2) return L.fail(argNodes[1]!, `a ${size}-byte record does not fit the ${map.decl.maxEntries}-byte ring buffer '${map.decl.name}'`);
+  map.decl.recordType ??= type;
   return L.at(e, () => {
     const rec = L.b.callHelper(BPF_FUNC.ringbuf_reserve, [L.b.mapRef(map.decl.name), L.b.const(size), L.b.const(0)], ptr);
     L.abortUnless(L.ops.compare("ne", rec, L.fn.constant(rec.type, 0)));
