@@ -47,6 +47,33 @@ export function objectMap(decl: MapDecl): ObjectMap {
   return m;
 }
 
+/** Instruction indices by 8-byte slot: relocations name slots, and an lddw takes two. */
+export function slotIndices(insns: readonly Insn[]): Map<number, number> {
+  const indexOfSlot = new Map<number, number>();
+  let slots = 0;
+  insns.forEach((insn, i) => {
+    indexOfSlot.set(slots, i);
+    slots += insnSlots(insn);
+  });
+  return indexOfSlot;
+}
+
+/**
+ * Writes each CO-RE relocation's compiled value (for the program's own view of the type)
+ * into its `mov` — the immediate a loader that does not relocate, and listings, see.
+ */
+export function fillCoreValues(module: Module, program: CompiledProgram): void {
+  if (program.coreRelocations.length === 0) return;
+  const indexOfSlot = slotIndices(program.insns);
+  for (const r of program.coreRelocations) {
+    const decl = module.getCoreRelocation(r.name);
+    const index = indexOfSlot.get(r.slot);
+    if (!decl || index === undefined) throw new InternalError(`program ${program.name}: CO-RE relocation ${r.name} at slot ${r.slot} is not declared or names no instruction`);
+    if (decl.value < -0x80000000n || decl.value > 0x7fffffffn) throw new InternalError(`CO-RE ${r.name}: value ${decl.value} does not fit an immediate`);
+    program.insns[index] = { ...program.insns[index]!, imm: Number(decl.value) };
+  }
+}
+
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
   const core = module.coreRelocations.length > 0 ? new CoreLocalTypes(module.coreRelocations) : undefined;
@@ -54,13 +81,7 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
     license: module.license,
     programs: programs.map((p) => {
       const insns: Insn[] = [...p.insns];
-      // Relocations name 8-byte slots; an lddw takes two, so slots and indices differ after one.
-      const indexOfSlot = new Map<number, number>();
-      let slots = 0;
-      insns.forEach((insn, i) => {
-        indexOfSlot.set(slots, i);
-        slots += insnSlots(insn);
-      });
+      const indexOfSlot = slotIndices(insns);
       const coreRelocations = p.coreRelocations.map((r) => {
         const decl = module.getCoreRelocation(r.name);
         if (!decl || !core) throw new InternalError(`program ${p.name}: CO-RE relocation ${r.name} is not declared`);
