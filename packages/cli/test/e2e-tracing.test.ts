@@ -153,6 +153,33 @@ end)
   });
 });
 
+describe.skipIf(!enabled)("core_field_exists", () => {
+  it("is a field_exists relocation the loader resolves to 1 for a member the kernel has; the guarded read runs", () => {
+    const object0 = compile(`
+local m = bpf.map('array', 2, 'uint32_t', 'uint64_t')
+bpf.raw_tracepoint('sys_enter', function (args)
+  if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end
+  local t = task()
+  if core_field_exists(t, 'tgid') ~= 0 then m[0] = t.tgid end
+  m[1] = core_field_exists(t, 'comm')
+end)`);
+    expect(object0.programs[0]!.coreRelocations!.map((r) => r.kind)).toEqual(expect.arrayContaining(["field_exists", "field_byte_offset"]));
+    const bytes = writeObject(object0);
+    loadsWithLibbpf(bytes);
+    const object = loadObject(readObject(bytes));
+    try {
+      const attachments = attachAll(object);
+      openFiles(2);
+      detachAll(attachments);
+      const m = typedMap(object.maps.get("m")!);
+      expect(m.get(0)).toBe(BigInt(process.pid));
+      expect(m.get(1)).toBe(1n);
+    } finally {
+      object.close();
+    }
+  });
+});
+
 const TARGET_SOURCE = `
 #include <stdlib.h>
 __attribute__((noinline)) int luabpf_lua_target(int x) { return x * 2; }

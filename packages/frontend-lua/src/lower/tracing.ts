@@ -24,7 +24,7 @@
  * cannot make (platform's program-helpers table) and references (ring buffer records)
  * not released on every path (ir's checkReferences), each at its source location.
  */
-import { C_INTS, cArrayOf, checkReferences, cResolve, cScalarInt, cSizeof, CompileError, describeCType, i64, intTypeOfSize, ptr, voidType, type CRecord, type CType, type Diagnostic, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { C_INTS, cArrayOf, cFindMember, checkReferences, cResolve, cScalarInt, cSizeof, CompileError, describeCType, i64, intTypeOfSize, ptr, voidType, type CRecord, type CType, type Diagnostic, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { BPF_FUNC, helperAllowed, helperById, sectionRuleByPrefix, type HelperName } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { CDeclError, parseCTypeName } from "../ctypes/index.js";
@@ -42,7 +42,7 @@ const MAX_TRACE_ARGS = 12;
 export const ARGUMENT_PROGRAMS: ReadonlySet<string> = new Set(["fentry", "fexit"]);
 
 /** Names the body may use for tracing (besides the library's). */
-export const TRACING_GLOBALS: readonly string[] = ["task", "ringbuf_reserve", "ringbuf_submit", "ringbuf_discard"];
+export const TRACING_GLOBALS: readonly string[] = ["task", "ringbuf_reserve", "ringbuf_submit", "ringbuf_discard", "core_field_exists"];
 
 /**
  * The parameters of a tracing program's body, or undefined when its context is the
@@ -152,6 +152,8 @@ export function callTracing(L: BodyLowering, name: string, e: lua.Expression, ca
     }
     case "ringbuf_reserve":
       return reserve(L, e, argNodes);
+    case "core_field_exists":
+      return fieldExists(L, e, argNodes);
     case "ringbuf_submit":
     case "ringbuf_discard": {
       if (argNodes.length !== 1) return L.fail(argNodes[1] ?? e, `${name}(record) takes one argument: a record from ringbuf_reserve`);
@@ -165,6 +167,28 @@ export function callTracing(L: BodyLowering, name: string, e: lua.Expression, ca
     default:
       return undefined;
   }
+}
+
+/**
+ * `core_field_exists(p, 'field')`: 1 when the running kernel's struct (of kernel pointer or
+ * struct `p`) has member `field`, else 0 — a CO-RE `field_exists` relocation, so a program
+ * can test for a member before reading it (bpf_core_field_exists).
+ */
+function fieldExists(L: BodyLowering, e: lua.Expression, argNodes: readonly lua.Expression[]): RValue {
+  const usage = "core_field_exists(kernel_pointer, 'field')";
+  if (argNodes.length !== 2) return L.fail(argNodes[2] ?? e, `${usage} takes two arguments`);
+  const v = L.expression(argNodes[0]!);
+  const f = L.expression(argNodes[1]!);
+  if (f.kind !== "static" || f.value.kind !== "string") return L.fail(argNodes[1]!, `${usage}: the member name must be a string literal`);
+  const type = v.kind === "pointer" ? v.pointer.target : v.kind === "place" ? v.place.type : undefined;
+  const r = type ? cResolve(type) : undefined;
+  const record = r?.kind === "pointer" ? cResolve(r.target) : r;
+  if (!record || (record.kind !== "struct" && record.kind !== "union") || !L.unit.kernel?.isKernelRecord(record)) {
+    return L.fail(argNodes[0]!, `${usage} needs a kernel struct or a pointer to one (such as task()), not ${describeRValue(L, v)}`);
+  }
+  if (!cFindMember(record, f.value.value)) return L.fail(argNodes[1]!, `'${describeCType(record)}' has no member '${f.value.value}' in ${L.unit.kernel.btfOrigin}`);
+  const reloc = L.unit.module.addCoreRelocation({ kind: "field_exists", type: record, path: [f.value.value], value: 1n });
+  return L.ops.number(L.at(e, () => L.b.coreValue(reloc.name)));
 }
 
 /** `ringbuf_reserve(rb, T)`: a zero-filled record of type T in ring buffer `rb`, or the program stops. */
