@@ -153,6 +153,35 @@ end)
   });
 });
 
+describe.skipIf(!enabled)("__data_loc strings", () => {
+  beforeAll(() => mountTracefs());
+
+  it("ffi.copy(buf, args.filename) on sched/sched_process_exec copies the exec'd path from the record", () => {
+    const object = loadObject(
+      compile(`
+local m = bpf.map('array', 2, 'uint32_t', 'uint64_t')
+bpf.tracepoint('sched/sched_process_exec', function (args)
+  local name = ffi.new('char[32]')
+  ffi.copy(name, args.filename)
+  if name == '/bin/true' then xadd(m[0], 1) end
+  xadd(m[1], 1)
+end)`),
+    );
+    try {
+      const attachments = attachAll(object);
+      const m = typedMap(object.maps.get("m")!);
+      const before = m.get(0)!;
+      for (let i = 0; i < 3; i++) expect(spawnSync("/bin/true").status).toBe(0);
+      expect(spawnSync("/bin/echo").status).toBe(0);
+      expect(m.get(0)! - before).toBeGreaterThanOrEqual(3n); // (another process may exec /bin/true too)
+      expect(m.get(1)!).toBeGreaterThanOrEqual(4n);
+      detachAll(attachments);
+    } finally {
+      object.close();
+    }
+  });
+});
+
 describe.skipIf(!enabled)("core_field_exists", () => {
   it("is a field_exists relocation the loader resolves to 1 for a member the kernel has; the guarded read runs", () => {
     const object0 = compile(`

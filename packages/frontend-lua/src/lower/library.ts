@@ -32,7 +32,7 @@ import { atomicAdd } from "./maps.js";
 import { copyPlace, describeRValue, isAggregate, loadPointer, newStackObject, placeAddress, probeRead, requireAddress, zeroFill } from "./memory.js";
 import { packetAdvance } from "./packet.js";
 import { stringBytes, storeStringBytes } from "./strings.js";
-import { callTracing, TRACING_GLOBALS } from "./tracing.js";
+import { callTracing, dataLocPointer, TRACING_GLOBALS } from "./tracing.js";
 import { NIL_VALUE, staticValue, type Place, type RValue } from "./values.js";
 
 /** Names every program body can use besides the top level's (bcc's environment of bodies). */
@@ -286,8 +286,11 @@ function copy(L: BodyLowering, argNodes: readonly lua.Expression[], e: lua.Expre
   if (argNodes.length < 2 || argNodes.length > 3) return L.fail(argNodes[3] ?? e, `${usage} takes two or three arguments`);
   const dst = bufferArg(L, L.expression(argNodes[0]!), argNodes[0]!, usage);
   let src = L.expression(argNodes[1]!);
-  // A pointer field (`args.filename`) copies from where it points, as LuaJIT's ffi.copy does.
-  if (src.kind === "place" && cResolve(src.place.type).kind === "pointer") src = { kind: "pointer", pointer: loadPointer(L, src.place, argNodes[1]!) };
+  // A pointer field (`args.filename`) copies from where it points, as LuaJIT's ffi.copy does;
+  // so does a tracepoint's `__data_loc` field (tracing.ts).
+  const located = dataLocPointer(L, src);
+  if (located) src = { kind: "pointer", pointer: located };
+  else if (src.kind === "place" && cResolve(src.place.type).kind === "pointer") src = { kind: "pointer", pointer: loadPointer(L, src.place, argNodes[1]!) };
   const dstSize = cSizeof(dst.type);
   let len: number | undefined;
   if (argNodes[2]) {

@@ -24,7 +24,7 @@
  * cannot make (platform's program-helpers table) and references (ring buffer records)
  * not released on every path (ir's checkReferences), each at its source location.
  */
-import { C_INTS, cArrayOf, cFindMember, checkReferences, cResolve, cScalarInt, cSizeof, CompileError, describeCType, i64, intTypeOfSize, ptr, voidType, type CRecord, type CType, type Diagnostic, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { C_INTS, cArrayOf, cFindMember, checkReferences, cResolve, cScalarInt, cSizeof, CompileError, describeCType, i32, i64, intTypeOfSize, ptr, voidType, type CRecord, type CType, type Diagnostic, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { BPF_FUNC, helperAllowed, helperById, sectionRuleByPrefix, type HelperName } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { CDeclError, parseCTypeName } from "../ctypes/index.js";
@@ -33,7 +33,7 @@ import type { ProgramDecl } from "../values.js";
 import type { Binding, BodyLowering } from "./body.js";
 import { describeRValue, zeroFill } from "./memory.js";
 import type { ModuleLowering } from "./module.js";
-import { NIL_VALUE, type Place, type RValue } from "./values.js";
+import { NIL_VALUE, type CPointerValue, type Place, type RValue } from "./values.js";
 
 /** Most arguments a raw tracepoint or traced function passes (MAX_BPF_FUNC_ARGS). */
 const MAX_TRACE_ARGS = 12;
@@ -132,6 +132,23 @@ export function hiddenContextField(L: BodyLowering, place: Place, node: lua.Node
   if (field?.name === "common_pid") return L.b.and(L.b.callHelper(BPF_FUNC.get_current_pid_tgid, []), L.b.const(0xffff_ffff));
   if (field?.name === "common_type" && format?.id !== undefined) return L.b.const(format.id);
   return L.fail(node, `${field ? `'${field.name}'` : "this field"} cannot be read: the kernel overwrites a tracepoint record's first ${TRACEPOINT_HIDDEN_BYTES} bytes before the program runs (common_pid reads as the current thread id)`);
+}
+
+/**
+ * A `__data_loc` field of a tracepoint record (`args.filename` of sched_process_exec) as a
+ * pointer to its data: the field is a `length << 16 | offset` word, the data is at
+ * `args + offset` (read with bpf_probe_read_kernel[_str], as bcc's TP_DATA_LOC_READ does).
+ * Undefined for any other value.
+ */
+export function dataLocPointer(L: BodyLowering, v: RValue): CPointerValue | undefined {
+  if (v.kind !== "place" || v.place.region !== "ctx" || L.program.kindName !== "tracepoint" || v.place.index !== undefined) return undefined;
+  const place = v.place;
+  const field = tracepointFormat(L, L.program)?.fields.find((f) => f.offset === place.offset && f.dataLoc);
+  if (!field) return undefined;
+  const b = L.b;
+  const locator = b.cast("zext", b.load(i32, place.base, place.offset), i64);
+  const addr = b.ptrAdd(place.base, b.and(locator, b.const(0xffff)));
+  return { addr, target: field.dataLoc!, space: "kernel" };
 }
 
 /** The bytes at the start of a tracepoint record that programs cannot load (tp_prog_is_valid_access). */
