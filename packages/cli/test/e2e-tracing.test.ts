@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { writeObject, readObject } from "@luabpf/elf";
-import { attach, BpfError, kernelOrSkip, linkInfo, loadObject, RingBufferReader, targetForProgram, typedMap, type Attachment, type LoadedObject } from "@luabpf/loader";
+import { attach, BpfError, kernelOrSkip, linkInfo, probePmu, loadObject, RingBufferReader, targetForProgram, typedMap, type Attachment, type LoadedObject } from "@luabpf/loader";
 import { bpftoolLinkIds, compileHostC, hasTool, mountTracefs, openDescriptorCount } from "@luabpf/test-support";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileSource } from "../src/driver.js";
@@ -176,6 +176,36 @@ end)`),
       expect(m.get(0)! - before).toBeGreaterThanOrEqual(3n); // (another process may exec /bin/true too)
       expect(m.get(1)!).toBeGreaterThanOrEqual(4n);
       detachAll(attachments);
+    } finally {
+      object.close();
+    }
+  });
+});
+
+describe.skipIf(!enabled)("a Lua kprobe with typed arguments", () => {
+  const KPROBE = `
+local counts = bpf.map('array', 2, 'uint32_t', 'uint64_t')
+bpf.kprobe('do_sys_openat2', function (ctx, dfd, filename)
+  if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end
+  if dfd == -100 then xadd(counts[0], 1) end
+  xadd(counts[1], 1)
+end)`;
+
+  it("loads into the kernel (our loader and libbpf)", () => {
+    const object = compile(KPROBE);
+    loadsWithLibbpf(writeObject(object));
+    loadObject(object).close();
+  });
+
+  const kprobePmu = probePmu("kprobe");
+  it.skipIf(kprobePmu === undefined)(`counts this process's opens by dfd${kprobePmu ? "" : " [skipped: this kernel has no kprobe PMU]"}`, () => {
+    const object = loadObject(compile(KPROBE));
+    try {
+      const attachments = attachAll(object);
+      openFiles(4);
+      detachAll(attachments);
+      const counts = typedMap(object.maps.get("counts")!);
+      expect(counts.get(0)).toBeGreaterThanOrEqual(4n);
     } finally {
       object.close();
     }

@@ -115,6 +115,14 @@ end)`);
     expect(errorsOf(`bpf.fexit('luabpf_no_such_function', function (a) end)`)[0]).toMatch(/has no function 'luabpf_no_such_function'/);
   });
 
+  it("kprobe parameters after the context are the function's arguments, typed from BTF and read from their registers", () => {
+    const ir = printModule(compile(`local m = bpf.map('array', 2, 'uint32_t', 'uint64_t')\nbpf.kprobe('do_sys_openat2', function (ctx, dfd, filename)\n  m[0] = dfd\n  m[1] = ctx.parm1\nend)`));
+    // dfd is `int` in di (pt_regs offset 112): the low 32 bits, sign-extended.
+    expect(ir).toMatch(/load i64 %0, 112\n\s+%\d+ = trunc i64 %\d+ to i32\n\s+%\d+ = sext i32/);
+    expect(errorsOf(`bpf.kprobe('do_sys_openat2', function (ctx, a, b, c, d) end)`)[0]).toMatch(/^1:\d+: 'do_sys_openat2' passes 3 arguments; this is one more/);
+    expect(errorsOf(`bpf.kprobe('luabpf_nothing', function (ctx, a) end)`)[0]).toMatch(/has no function 'luabpf_nothing': read its arguments as ptregs.parm1/);
+  });
+
   it("a helper the program type cannot call is a located error naming the program type", () => {
     expect(errorsOf(`local st = bpf.map('stack_trace', 64)\nbpf.xdp(function (ctx)\n  return stack_id(st, 0)\nend)`)).toEqual([
       expect.stringMatching(/^3:10: xdp programs \(program type xdp\) cannot call bpf_get_stackid/),

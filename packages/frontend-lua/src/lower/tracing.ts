@@ -25,7 +25,7 @@
  * not released on every path (ir's checkReferences), each at its source location.
  */
 import { C_INTS, cArrayOf, cFindMember, checkReferences, cResolve, cScalarInt, cSizeof, CompileError, describeCType, i32, i64, intTypeOfSize, ptr, voidType, type CRecord, type CType, type Diagnostic, type Function, type Instruction, type Value } from "@luabpf/ir";
-import { BPF_FUNC, helperAllowed, helperById, sectionRuleByPrefix, type HelperName } from "@luabpf/platform";
+import { BPF_FUNC, helperAllowed, PT_REGS_X86_64, helperById, sectionRuleByPrefix, type HelperName } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { CDeclError, parseCTypeName } from "../ctypes/index.js";
 import type { TracepointFormat } from "../kernel/index.js";
@@ -38,8 +38,11 @@ import { NIL_VALUE, type CPointerValue, type Place, type RValue } from "./values
 /** Most arguments a raw tracepoint or traced function passes (MAX_BPF_FUNC_ARGS). */
 const MAX_TRACE_ARGS = 12;
 
-/** The program kinds whose parameters are the traced function's arguments. */
-export const ARGUMENT_PROGRAMS: ReadonlySet<string> = new Set(["fentry", "fexit"]);
+/**
+ * The program kinds whose parameters are the traced function's arguments (kprobes: after
+ * the `pt_regs` context, as in bcc's C `int kprobe__f(struct pt_regs *ctx, int a, ...)`).
+ */
+export const ARGUMENT_PROGRAMS: ReadonlySet<string> = new Set(["fentry", "fexit", "kprobe"]);
 
 /** Names the body may use for tracing (besides the library's). */
 export const TRACING_GLOBALS: readonly string[] = ["task", "ringbuf_reserve", "ringbuf_submit", "ringbuf_discard", "core_field_exists"];
@@ -81,6 +84,20 @@ export function tracingParameters(L: BodyLowering, decl: ProgramDecl, node: lua.
         return L.fail(node.parameters[types.length]!, `'${symbol}' passes ${what}; this is parameter ${types.length + 1}`);
       }
       return node.parameters.map((p, i) => L.at(p, () => L.bindValue(name(i), argumentValue(L, types[i]!, i * 8, p))));
+    }
+    case "kprobe": {
+      if (node.parameters.length <= 1) return undefined;
+      const symbol = String(decl.attach.symbol ?? "");
+      if (!kernel?.ctypes) return L.fail(node.parameters[1]!, `typed kprobe arguments need the kernel's BTF for '${symbol}' (give one with --btf FILE), or read ptregs.parm1 ...`);
+      const f = kernel.func(symbol);
+      if (!f) return L.fail(node.parameters[1]!, `the kernel's BTF (${kernel.btfOrigin}) has no function '${symbol}': read its arguments as ptregs.parm1 ...`);
+      const registers = PT_REGS_X86_64.argumentRegisters;
+      const extra = node.parameters.slice(1);
+      if (extra.length > Math.min(f.params.length, registers.length)) {
+        return L.fail(extra[Math.min(f.params.length, registers.length)]!, `'${symbol}' passes ${f.params.length} arguments${f.params.length > registers.length ? ` (${registers.length} in registers)` : ""}; this is one more`);
+      }
+      const context: Binding = { kind: "static", value: { kind: "context" } };
+      return [context, ...extra.map((p, i) => L.at(p, () => L.bindValue(name(i + 1), argumentValue(L, f.params[i]!.type, PT_REGS_X86_64.fields.find((r) => r.name === registers[i])!.offset, p))))];
     }
     default:
       return undefined;
