@@ -16,7 +16,7 @@ import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction, type CallSite } from "./emit.js";
 import { linkCalls } from "./link.js";
 import { fillCoreValues } from "./object.js";
-import type { AsmCoreRelocation, AsmRelocation, Insn } from "./isa/index.js";
+import type { AsmCoreRelocation, AsmRelocation, CpuVersion, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
 import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
@@ -44,22 +44,24 @@ export interface CompiledProgram {
 }
 
 /** Instruction selection of `fn` with loop depths for spill costs. */
-function select(fn: IrFunction): MFunction {
-  return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)));
+function select(fn: IrFunction, cpu?: CpuVersion): MFunction {
+  return selectFunction(fn, LoopInfo.compute(fn, DominatorTree.compute(fn)), { cpu });
 }
 
 /** Options of {@link compileFunction} and {@link compileModule}. */
 export interface BackendOptions {
   /** Adds the time spent in instruction selection, register allocation and emission to this record. */
   times?: PhaseTimes;
+  /** The eBPF ISA version to generate code for (`-mcpu=vN`); default v3, as clang. */
+  cpu?: CpuVersion;
 }
 
 /** Compiles one function: a program, or (without `fn.program`) a subprogram for `.text`. */
 export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
-  const { times } = options;
-  const mf = timePhase(times, "isel", () => select(fn));
+  const { times, cpu } = options;
+  const mf = timePhase(times, "isel", () => select(fn, cpu));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
-  const { insns, relocations, coreRelocations, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf)));
+  const { insns, relocations, coreRelocations, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));
   const subprogram = !fn.program;
   return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, stats, calls, textCalls: [], frameSize, subprogram };
 }

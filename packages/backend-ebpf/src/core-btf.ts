@@ -91,14 +91,7 @@ export class CoreLocalTypes {
   private readonly btf = new Map<CType, BtfType>();
   private readonly resolved = new Map<CoreRelocation, { rootIndex: number; steps: Step[] }>();
 
-  /**
-   * @param everyMember records keep all their members (a map's record type), not only
-   *   those the relocations use; records reached through pointers stay forward declarations.
-   */
-  constructor(
-    relocations: readonly CoreRelocation[],
-    private readonly everyMember = false,
-  ) {
+  constructor(relocations: readonly CoreRelocation[]) {
     for (const r of relocations) {
       if (!FIELD_KINDS.has(r.kind)) continue;
       const resolved = resolvePath(r);
@@ -133,11 +126,6 @@ export class CoreLocalTypes {
     return { offset, kind: r.kind, type, access: indices.join(":") };
   }
 
-  /** The BTF of `t` (with every member when built with `everyMember`). */
-  typeOf(t: CType): BtfType {
-    return this.of(t);
-  }
-
   private prunedIndex(record: CRecord, index: number): number {
     return [...this.used.get(record)!].sort((a, b) => a - b).indexOf(index);
   }
@@ -148,8 +136,7 @@ export class CoreLocalTypes {
     if (known) return known;
     switch (t.kind) {
       case "int":
-        // One encoding bit, as the kernel accepts and clang writes: a signed `char` is SIGNED.
-        return this.remember(t, { kind: "int", name: t.name, size: t.size, signed: t.signed && !t.bool, ...(t.char && !t.signed ? { char: true } : {}), ...(t.bool ? { bool: true } : {}) });
+        return this.remember(t, { kind: "int", name: t.name, size: t.size, signed: t.signed, ...(t.bool ? { bool: true } : {}) });
       case "void":
         return { kind: "void" };
       case "pointer": {
@@ -184,7 +171,7 @@ export class CoreLocalTypes {
         const members: BtfMember[] = [];
         const record: BtfType = { kind: t.kind, name: t.tag ?? "", size: t.size, members };
         this.remember(t, record);
-        const used = this.everyMember ? t.members.map((_, i) => i) : [...(this.used.get(t) ?? [])].sort((a, b) => a - b);
+        const used = [...(this.used.get(t) ?? [])].sort((a, b) => a - b);
         for (const index of used) {
           const m = t.members[index]!;
           const bits = m.bitSize !== undefined ? { bitOffset: m.bitOffset ?? m.offset * 8, bitSize: m.bitSize } : { bitOffset: m.offset * 8 };
@@ -200,7 +187,7 @@ export class CoreLocalTypes {
   /** A pointer's target: records the module reaches keep their pruned form, others become forward declarations. */
   private pointee(t: CType): BtfType {
     const r = cResolve(t);
-    if ((r.kind === "struct" || r.kind === "union") && (this.everyMember || !this.used.has(r)) && r.tag !== undefined) {
+    if ((r.kind === "struct" || r.kind === "union") && !this.used.has(r) && r.tag !== undefined) {
       return { kind: "fwd", name: r.tag, union: r.kind === "union" };
     }
     if (r.kind === "struct" || r.kind === "union") return this.of(r);

@@ -4,19 +4,29 @@
  * Lays out the stack frame (program stack data first, spill slots below it; the kernel
  * allows `MAX_STACK` = 512 bytes), expands the pseudo instructions (`frameaddr`, `setcc`, `select`),
  * drops jumps to the next block and inverts a conditional jump over an unconditional one.
+ *
+ * Kernel limits are compile errors here, not verifier surprises (the backend driver adds
+ * the program's location): a frame over `MAX_STACK` bytes, more than `MAX_PROGRAM_INSNS`
+ * instruction slots, and — below cpu v4, which relaxes them to `gotol` in the assembler —
+ * a jump farther than a 16-bit offset reaches. Every instruction is checked against the
+ * target CPU version.
  */
 import { assertNever, CompileError, InternalError } from "@luabpf/ir";
-import { MAX_STACK } from "@luabpf/platform";
+import { MAX_PROGRAM_INSNS, MAX_STACK } from "@luabpf/platform";
 import {
   alu32Imm, alu32Reg, alu64Imm, alu64Reg, asmInsn, asmJump, asmLabel, asmCore, asmReloc, assemble, atomic, atomicAdd, call, callLocal, endian, exit, ja,
   jmp32Imm, jmp32Reg, jmpImm, jmpReg, lddw, ldAbs, ldInd, ldxMem, mov64Reg, movsx64, neg32, neg64, stMem, stxMem,
-  type AsmItem, type AsmResult, type Insn, type JmpCondOp,
+  INVERSE_JUMPS, JMP_OPS, JumpRangeError, SWAPPED_JUMPS,
+  type AsmItem, type AsmResult, type CpuVersion, type Insn, type JmpCondOp,
 } from "./isa/index.js";
+import { DEFAULT_CPU } from "./isel.js";
 import { FP, isVirtual, type MAddr, type MFunction, type MInst } from "./mir.js";
 
-const INVERT: Partial<Record<JmpCondOp, JmpCondOp>> = {
-  jeq: "jne", jne: "jeq", jgt: "jle", jle: "jgt", jge: "jlt", jlt: "jge", jsgt: "jsle", jsle: "jsgt", jsge: "jslt", jslt: "jsge",
-};
+/** Options of {@link emitFunction}. */
+export interface EmitOptions {
+  /** The eBPF ISA version (`-mcpu=vN`); default v3. */
+  cpu?: CpuVersion;
+}
 
 /** Assigns each frame slot its offset below r10; returns the frame size. */
 export function layoutFrame(mf: MFunction): number {
@@ -44,7 +54,8 @@ export interface EmittedFunction extends AsmResult {
 }
 
 /** Emits `mf` (registers allocated, frame laid out) as instructions and map relocations. */
-export function emitFunction(mf: MFunction): EmittedFunction {
+export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedFunction {
+  const cpu = options.cpu ?? DEFAULT_CPU;
   const frameSize = layoutFrame(mf);
   if (frameSize > MAX_STACK) {
     throw new CompileError({
@@ -107,12 +118,24 @@ export function emitFunction(mf: MFunction): EmittedFunction {
     const last = insts[insts.length - 1];
     const prev = insts[insts.length - 2];
     if (last?.k === "ja" && last.target === next) insts.pop();
-    else if (last?.k === "ja" && prev?.k === "jcc" && prev.target === next && INVERT[prev.op]) {
-      insts.pop();
-      insts[insts.length - 1] = { ...prev, op: INVERT[prev.op]!, target: last.target };
+    else if (last?.k === "ja" && prev?.k === "jcc" && prev.target === next) {
+      const inverse = inverted(prev);
+      if (inverse) {
+        insts.pop();
+        insts[insts.length - 1] = { ...inverse, target: last.target };
+      }
     }
     for (const i of insts) emitOne(i);
   });
+
+  /** The jump on the opposite condition, in a form the target CPU has (undefined when there is none). */
+  function inverted(j: Extract<MInst, { k: "jcc" }>): Extract<MInst, { k: "jcc" }> | undefined {
+    const op = INVERSE_JUMPS[j.op];
+    if (op === undefined) return undefined;
+    if (JMP_OPS[op].cpu <= cpu) return { ...j, op };
+    // Before v2 (no `<`, `<=`): exchange the operands, which needs a register on the right.
+    return j.b !== undefined ? { ...j, op: SWAPPED_JUMPS[op], a: j.b, b: j.a } : undefined;
+  }
 
   function emitOne(i: MInst): void {
     switch (i.k) {
@@ -206,6 +229,26 @@ export function emitFunction(mf: MFunction): EmittedFunction {
         assertNever(i, "machine instruction");
     }
   }
-  const result = assemble(items);
+  let result: AsmResult;
+  try {
+    result = assemble(items, { cpu });
+  } catch (e) {
+    if (!(e instanceof JumpRangeError)) throw e;
+    throw new CompileError(
+      {
+        severity: "error",
+        message: `program ${mf.name} is too large: a jump spans ${Math.abs(e.distance)} instructions, beyond the ±32,767 of a 16-bit jump offset on -mcpu=v${cpu}; compile with -mcpu=v4 (long jumps with gotol) or make the program smaller`,
+      },
+      { cause: e },
+    );
+  }
+  let slots = 0;
+  for (const insn of result.insns) slots += insn.imm64 !== undefined ? 2 : 1;
+  if (slots > MAX_PROGRAM_INSNS) {
+    throw new CompileError({
+      severity: "error",
+      message: `program ${mf.name} is ${slots.toLocaleString("en-US")} instructions long; the kernel loads at most ${MAX_PROGRAM_INSNS.toLocaleString("en-US")} (BPF_COMPLEXITY_LIMIT_INSNS)`,
+    });
+  }
   return { ...result, frameSize, calls: callSites.map((c) => ({ slot: result.labels.get(c.label)!, callee: c.callee })) };
 }

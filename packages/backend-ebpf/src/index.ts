@@ -13,3 +13,4 @@ export * from "./isa/index.js";
 export { allocationProblem, compileFunction, compileModule, type BackendOptions, type CompiledProgram } from "./compile.js";
 export { EBPF_TARGET, type RegAllocStats } from "./regalloc.js";
 export { objectMap, packageObject } from "./object.js";
+export { DEFAULT_CPU } from "./isel.js";

@@ -12,9 +12,18 @@
  * Register convention for narrow integers: a value of type iN (N < 64) is held
  * zero-extended in its 64-bit register. i32 arithmetic uses ALU32 (which zeroes the upper
  * half for free); i8/i16 results of operations that can carry out are masked.
+ *
+ * Target CPU (`-mcpu=vN`, LLVM's names; v3 by default, as clang): instructions newer than
+ * the target are replaced by older sequences — v4's sign-extending move by a shift pair,
+ * its signed division and remainder by unsigned ones on absolute values with the signs
+ * fixed up, its unconditional byte swap by `be` (a swap on little-endian eBPF); v3's
+ * 32-bit jumps by 64-bit jumps on extended operands; v2's `<`/`<=` jumps by `>`/`>=` with
+ * the operands swapped. What has no older form (v3's atomic fetch-and-add) is a located
+ * compile error. Emission checks every instruction against the target's version.
  */
 import {
   assertNever,
+  CompileError,
   InternalError,
   isConstant,
   isInstruction,
@@ -25,21 +34,27 @@ import {
   type LoopInfo,
   type Value,
 } from "@luabpf/ir";
-import type { AluBinaryOp, JmpCondOp, SizeName } from "./isa/index.js";
+import { JMP_OPS, SWAPPED_JUMPS, type AluBinaryOp, type CpuVersion, type JmpCondOp, type SizeName } from "./isa/index.js";
 import { BlockLayout, sequentializeCopies } from "./leave-ssa.js";
 import { ARG_REGS, FIRST_VREG, newVReg, PKT_CTX_REG, RET_REG, type MAddr, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
 
 const JCC: Record<CompareOpcode, JmpCondOp> = {
   eq: "jeq", ne: "jne", ult: "jlt", ule: "jle", ugt: "jgt", uge: "jge", slt: "jslt", sle: "jsle", sgt: "jsgt", sge: "jsge",
 };
-const SWAP: Record<JmpCondOp, JmpCondOp> = {
-  jeq: "jeq", jne: "jne", jlt: "jgt", jle: "jge", jgt: "jlt", jge: "jle", jslt: "jsgt", jsle: "jsge", jsgt: "jslt", jsge: "jsle", jset: "jset",
-};
 const ALU: Partial<Record<string, AluBinaryOp>> = {
   add: "add", sub: "sub", mul: "mul", udiv: "div", sdiv: "sdiv", urem: "mod", srem: "smod",
   and: "and", or: "or", xor: "xor", shl: "lsh", lshr: "rsh", ashr: "arsh",
 };
 const SIGNED_CMP = new Set<CompareOpcode>(["slt", "sle", "sgt", "sge"]);
+
+/** The target CPU when none is given: v3, as clang. */
+export const DEFAULT_CPU: CpuVersion = 3;
+
+/** Options of {@link selectFunction}. */
+export interface SelectOptions {
+  /** The eBPF ISA version to generate code for (`-mcpu=vN`); default {@link DEFAULT_CPU}. */
+  cpu?: CpuVersion;
+}
 
 const sizeOf = (bytes: number): SizeName => {
   switch (bytes) {
@@ -91,7 +106,8 @@ function zeroExtendedFrom(v: Value): number {
 }
 
 /** Selects machine instructions for `fn` (leaving SSA on the way; `fn` is not modified). */
-export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
+export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: SelectOptions = {}): MFunction {
+  const cpu = options.cpu ?? DEFAULT_CPU;
   const mf: MFunction = { name: fn.name, blocks: [], slots: [], nextVReg: FIRST_VREG };
   const layout = new BlockLayout(fn);
   const vregOf = new Map<Value, MReg>();
@@ -163,14 +179,44 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
   const mask = (dst: MReg, bits: number): void => {
     if (bits < 32) emit({ k: "alu", op: "and", w: 32, dst, imm: (1 << bits) - 1 });
   };
+  /** `dst` = the low `bits` of `src` sign-extended to 64 bits (movsx on v4, a shift pair before). */
+  const signExtend = (dst: MReg, src: MReg, bits: 8 | 16 | 32): void => {
+    if (cpu >= 4) return emit({ k: "movsx", dst, src, bits });
+    emit({ k: "alu", op: "mov", w: 64, dst, src });
+    emit({ k: "alu", op: "lsh", w: 64, dst, imm: 64 - bits });
+    emit({ k: "alu", op: "arsh", w: 64, dst, imm: 64 - bits });
+  };
   /** A register holding `v` sign-extended from its width to 64 bits. */
   const signExtended = (v: Value): MReg => {
     const bits = bitsOf(v);
     const r = use(v);
     if (bits === 64) return r;
     const t = fresh();
-    emit({ k: "movsx", dst: t, src: r, bits: bits as 8 | 16 | 32 });
+    signExtend(t, r, bits as 8 | 16 | 32);
     return t;
+  };
+  /**
+   * `dst s/= rb` or `dst s%= rb` (64-bit, both sign-extended) before cpu v4: unsigned
+   * division of the absolute values, then the sign fixed up — the quotient's from both signs,
+   * the remainder's from the dividend's. A zero divisor gives 0 and the dividend, as sdiv/smod.
+   */
+  const signedDivideV3 = (dst: MReg, rb: MReg, rem: boolean): void => {
+    const sa = fresh();
+    emit({ k: "alu", op: "mov", w: 64, dst: sa, src: dst });
+    emit({ k: "alu", op: "arsh", w: 64, dst: sa, imm: 63 });
+    emit({ k: "alu", op: "xor", w: 64, dst, src: sa });
+    emit({ k: "alu", op: "sub", w: 64, dst, src: sa });
+    const sb = fresh();
+    emit({ k: "alu", op: "mov", w: 64, dst: sb, src: rb });
+    emit({ k: "alu", op: "arsh", w: 64, dst: sb, imm: 63 });
+    const ub = fresh();
+    emit({ k: "alu", op: "mov", w: 64, dst: ub, src: rb });
+    emit({ k: "alu", op: "xor", w: 64, dst: ub, src: sb });
+    emit({ k: "alu", op: "sub", w: 64, dst: ub, src: sb });
+    emit({ k: "alu", op: rem ? "mod" : "div", w: 64, dst, src: ub });
+    if (!rem) emit({ k: "alu", op: "xor", w: 64, dst: sa, src: sb });
+    emit({ k: "alu", op: "xor", w: 64, dst, src: sa });
+    emit({ k: "alu", op: "sub", w: 64, dst, src: sa });
   };
 
   /**
@@ -183,13 +229,29 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
     let jop = JCC[op];
     if (isConstant(a) && !isConstant(b)) {
       [a, b] = [b, a];
-      jop = SWAP[jop];
+      jop = SWAPPED_JUMPS[jop];
     }
-    if (bits < 32 && SIGNED_CMP.has(op)) return { op: jop, w: 64, a: signExtended(a), b: signExtended(b) };
-    const w: 32 | 64 = bits === 32 ? 32 : 64;
-    const ra = use(a);
-    const bi = imm(b, w === 32);
-    return bi !== undefined ? { op: jop, w, a: ra, imm: bi } : { op: jop, w, a: ra, b: use(b) };
+    // Before v3 (no JMP32) an i32 compare is a 64-bit one: the registers hold i32 values
+    // zero-extended, which unsigned compares and equality can read as they are.
+    const narrow = cpu >= 3 ? bits < 32 : bits <= 32;
+    let c: LoweredCompare;
+    if (narrow && SIGNED_CMP.has(op)) c = { op: jop, w: 64, a: signExtended(a), b: signExtended(b) };
+    else {
+      const w: 32 | 64 = bits === 32 && cpu >= 3 ? 32 : 64;
+      const ra = use(a);
+      const bi = imm(b, w === 32);
+      c = bi !== undefined ? { op: jop, w, a: ra, imm: bi } : { op: jop, w, a: ra, b: use(b) };
+    }
+    // Before v2 there is no `<` or `<=` jump: swap the operands (an immediate goes to a register).
+    if (JMP_OPS[c.op].cpu > cpu) {
+      let rb = c.b;
+      if (rb === undefined) {
+        rb = fresh();
+        emit({ k: "alu", op: "mov", w: 64, dst: rb, imm: c.imm! });
+      }
+      c = { op: SWAPPED_JUMPS[c.op], w: c.w, a: rb, b: c.a };
+    }
+    return c;
   };
 
   /** Emits a conditional jump to `target` for compare `op` of `a` and `b`. */
@@ -234,11 +296,15 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
           return;
         }
         const signed = op === "sdiv" || op === "srem" || op === "ashr";
-        if (signed && bits < 32) {
+        const signedDivision = op === "sdiv" || op === "srem";
+        if ((signed && bits < 32) || (signedDivision && cpu < 4)) {
+          // In 64 bits on sign-extended operands (before v4, division through unsigned division).
           emit({ k: "alu", op: "mov", w: 64, dst, src: signExtended(a) });
           const rb = op === "ashr" ? use(b) : signExtended(b);
-          emit({ k: "alu", op: aluOp, w: 64, dst, src: rb });
-          mask(dst, bits);
+          if (signedDivision && cpu < 4) signedDivideV3(dst, rb, op === "srem");
+          else emit({ k: "alu", op: aluOp, w: 64, dst, src: rb });
+          if (bits === 32) emit({ k: "alu", op: "mov", w: 32, dst, src: dst });
+          else mask(dst, bits);
           return;
         }
         valueInto(dst, a);
@@ -271,7 +337,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
           if (bits === 64) emit({ k: "alu", op: "xor", w: 64, dst, imm: -1 });
           else if (bits === 32) emit({ k: "alu", op: "xor", w: 32, dst, imm: -1 });
           else emit({ k: "alu", op: "xor", w: 32, dst, imm: (1 << bits) - 1 });
-        } else if (op === "bswap") emit({ k: "end", kind: "bswap", bits: bits as 16 | 32 | 64, dst });
+        } else if (op === "bswap") emit({ k: "end", kind: cpu >= 4 ? "bswap" : "be", bits: bits as 16 | 32 | 64, dst });
         else throw new InternalError(`isel: unary ${op}`);
         return;
       }
@@ -283,7 +349,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
         else if (op === "sext") {
           if (isConstant(a)) loadImm(dst, to, a.value);
           else {
-            emit({ k: "movsx", dst, src: use(a), bits: bitsOf(a) as 8 | 16 | 32 });
+            signExtend(dst, use(a), bitsOf(a) as 8 | 16 | 32);
             if (to === 32) emit({ k: "alu", op: "mov", w: 32, dst, src: dst });
             else mask(dst, to);
           }
@@ -336,6 +402,13 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo): MFunction {
         const [p, v] = [inst.operands[0]!, inst.operands[1]!];
         const size = inst.typeParam.size === 8 ? "DW" : "W";
         const fetch = op === "atomic.fetch_add";
+        if (fetch && cpu < 3) {
+          throw new CompileError({
+            severity: "error",
+            message: `an atomic add that returns the old value needs -mcpu=v3 or later (compiling for v${cpu})`,
+            ...(inst.loc ? { location: inst.loc } : {}),
+          });
+        }
         let src: MReg;
         if (fetch) {
           src = vreg(inst);

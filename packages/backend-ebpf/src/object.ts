@@ -1,17 +1,19 @@
 /**
  * Object packaging: compiled programs and the module's map declarations → the
  * `BpfObject` of @luabpf/elf (what `writeObject` turns into an ELF file and the loader
- * loads). Map type numbers come from the platform table; keys and values of integer type
- * get BTF integer types named as clang names them, so bpftool prints them readably.
+ * loads). Map type numbers come from the platform table; keys and values get BTF types —
+ * their C types when the front end knows them (ctype-btf.ts), else integer types named as
+ * clang names them — so bpftool prints them readably.
  * Relocations become byte offsets of their `lddw`s; CO-RE relocations get the value for the
  * program's own types in their instruction's immediate and a `.BTF.ext` record with the
  * pruned local type (core-btf.ts).
  */
-import { btfInt, type BpfObject, type BtfType, type ObjectMap } from "@luabpf/elf";
+import { btfInt, type BpfObject, type BtfType, type ObjectAttach, type ObjectMap } from "@luabpf/elf";
 import { InternalError, type DataType, type MapDecl, type Module } from "@luabpf/ir";
 import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
 import type { CompiledProgram } from "./compile.js";
 import { CoreLocalTypes } from "./core-btf.js";
+import { CTypeBtf } from "./ctype-btf.js";
 import { encodeInsns, insnSlots, type Insn } from "./isa/index.js";
 
 /** clang's names of the unsigned integer types, by size. */
@@ -35,16 +37,37 @@ export function objectMap(decl: MapDecl): ObjectMap {
     maxEntries: decl.maxEntries,
     flags: decl.flags,
   };
-  const key = keyless ? undefined : btfOf(decl.key);
-  const value = valueless ? undefined : btfOf(decl.value);
-  // Both or neither: the kernel refuses a map with a key type and no value type.
-  if (key && value) {
-    m.key = key;
-    m.value = value;
-  }
+  // C key/value types (ffi.cdef structs, typedefs, char arrays) where the kernel keeps them
+  // with the map (hash and array maps; others refuse BTF); else integer layouts by size.
+  const ctypes = decl.keyType && decl.valueType && (type.isHashLike() || type.isArrayLike()) ? new CTypeBtf() : undefined;
+  const key = keyless ? undefined : ctypes ? ctypes.of(decl.keyType!) : btfOf(decl.key);
+  const value = valueless ? undefined : ctypes ? ctypes.of(decl.valueType!) : btfOf(decl.value);
   // What a ring buffer's or perf array's records are, for readers (`luabpf run`).
-  if (decl.recordType) m.record = new CoreLocalTypes([], true).typeOf(decl.recordType);
+  if (decl.recordType) m.record = new CTypeBtf().of(decl.recordType);
+  // A map with keys and values gets both types or neither: the kernel refuses a key type
+  // without a value type.
+  if (!keyless && !valueless && (!key || !value)) return m;
+  if (key) m.key = key;
+  if (value) m.value = value;
   return m;
+}
+
+/**
+ * The object's attach data of a program from what its declaration said (`bpf.socket('lo', f)`,
+ * a pid...): the fields the loader reads. The symbol and binary only when the section does not
+ * name them already (`kprobe/do_sys_open` does); bcc's "any" (-1) pid or CPU is left out.
+ */
+function attachOf(said: Readonly<Record<string, string | number | boolean>> | undefined, section: string): { attach?: ObjectAttach } {
+  if (!said) return {};
+  const attach: ObjectAttach = {};
+  const named = section.includes("/");
+  for (const key of ["interface", "symbol", "path"] as const) if (typeof said[key] === "string" && !(named && key !== "interface")) attach[key] = said[key];
+  if (typeof said.retprobe === "boolean") attach.retprobe = said.retprobe;
+  for (const key of ["pid", "cpu"] as const) {
+    const v = said[key];
+    if (typeof v === "number" && Number.isInteger(v) && v >= 0) attach[key] = v;
+  }
+  return Object.keys(attach).length > 0 ? { attach } : {};
 }
 
 /** Instruction indices by 8-byte slot: relocations name slots, and an lddw takes two. */
@@ -102,6 +125,7 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
         ].sort((a, b) => a.offset - b.offset),
         ...(coreRelocations.length > 0 ? { coreRelocations } : {}),
         ...(p.subprogram ? { subprogram: true } : {}),
+        ...attachOf(module.getFunction(p.name)?.program?.attach, p.section),
       };
     }),
     maps: module.maps.map(objectMap),

@@ -2,8 +2,8 @@
 
 import { describe, expect, it } from "vitest";
 import {
-  asmInsn, asmJump, asmLabel, asmReloc, assemble, decodeInsns, encodeInsns, exit, gotol, ja, jmp32Reg, jmpImm, lddw,
-  ldMapFd, mov64Imm, type AsmItem,
+  asmInsn, asmJump, asmLabel, asmReloc, assemble, decodeInsns, encodeInsns, exit, gotol, ja, jmp32Reg, jmpImm, jmpReg, JumpRangeError, lddw,
+  ldMapFd, mov64Imm, movsx64, type AsmItem, type Insn,
 } from "../src/isa/index.js";
 
 describe("assemble", () => {
@@ -88,5 +88,55 @@ describe("assemble", () => {
     expect(relocations[49_999]).toEqual({ slot: 3 * 49_999, symbol: "m49999" });
     // Label l(i) is at slot 3i, the jump of iteration i at 3i + 2 targets l(i-1): off = 3(i-1) - (3i + 3) = -6.
     expect(insns[99_999]!.off).toBe(-6);
+  });
+});
+
+describe("branch relaxation (-mcpu=v4)", () => {
+  const filler = (n: number): AsmItem[] => Array.from({ length: n }, () => asmInsn(mov64Imm(0, 0)));
+  /** The slot a jump at `slot` lands on, following gotol's imm and other jumps' off. */
+  const landing = (insns: Insn[], slot: number): number => slot + 1 + (insns[slot]!.code === gotol(0).code ? insns[slot]!.imm : insns[slot]!.off);
+
+  it("turns an out-of-range ja into gotol and keeps in-range jumps short", () => {
+    const { insns, labels } = assemble([asmJump(ja(0), "near"), asmLabel("near"), asmJump(ja(0), "far"), ...filler(40_000), asmLabel("far"), asmInsn(exit())], { cpu: 4 });
+    expect(insns[0]).toEqual(ja(0));
+    expect(insns[1]).toEqual(gotol(40_000));
+    expect(landing(insns, 1)).toBe(labels.get("far"));
+  });
+
+  it("turns an out-of-range conditional jump into the opposite condition over a gotol (jset: jset, ja, gotol)", () => {
+    const items: AsmItem[] = [asmJump(jmpImm("jgt", 1, 5, 0), "far"), asmJump(jmpImm("jset", 2, 4, 0), "far"), ...filler(40_000), asmLabel("far"), asmInsn(exit())];
+    const { insns, labels } = assemble(items, { cpu: 4 });
+    const far = labels.get("far")!;
+    // jgt r1, 5 far  =>  jle r1, 5, +1; gotol far
+    expect(insns[0]).toEqual(jmpImm("jle", 1, 5, 1));
+    expect(landing(insns, 1)).toBe(far);
+    // jset r2, 4 far  =>  jset r2, 4, +1; ja +1; gotol far
+    expect(insns[2]).toEqual(jmpImm("jset", 2, 4, 1));
+    expect(insns[3]).toEqual(ja(1));
+    expect(landing(insns, 4)).toBe(far);
+    expect(far).toBe(5 + 40_000);
+  });
+
+  it("relaxes again when growing one jump pushes another out of range", () => {
+    // The second jump is exactly in range until the first (backward, far) one grows by a slot.
+    const items: AsmItem[] = [asmLabel("top"), ...filler(40_000), asmJump(jmpReg("jeq", 1, 2, 0), "top"), asmJump(ja(0), "end"), ...filler(32_767), asmLabel("end"), asmInsn(exit())];
+    const short = assemble(items.filter((_, k) => k !== 40_001), { cpu: 4 });
+    expect(short.insns[40_000]).toEqual(ja(32_767));
+    const { insns, labels } = assemble(items, { cpu: 4 });
+    expect(insns[40_000]).toEqual(jmpReg("jne", 1, 2, 1));
+    expect(landing(insns, 40_001)).toBe(labels.get("top"));
+    expect(landing(insns, 40_002)).toBe(labels.get("end"));
+  });
+
+  it("below v4 an out-of-range jump is a JumpRangeError with its distance, and newer instructions are refused", () => {
+    const items = [asmJump(ja(0), "far"), ...filler(40_000), asmLabel("far"), asmInsn(exit())];
+    expect(() => assemble(items, { cpu: 3 })).toThrow(JumpRangeError);
+    try {
+      assemble(items, { cpu: 3 });
+    } catch (e) {
+      expect((e as JumpRangeError).distance).toBe(40_000);
+    }
+    expect(() => assemble([asmInsn(movsx64(1, 2, 8)), asmInsn(exit())], { cpu: 3 })).toThrow(/needs cpu v4, the target is v3/);
+    expect(assemble([asmInsn(movsx64(1, 2, 8)), asmInsn(exit())], { cpu: 4 }).insns).toHaveLength(2);
   });
 });

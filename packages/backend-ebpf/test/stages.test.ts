@@ -2,7 +2,7 @@
 // the machine code, not in the IR), the operand visitor lists and rewrites the same
 // registers, and the ISA table agrees with the platform table on shared numbers.
 import fc from "fast-check";
-import { printModule } from "@luabpf/ir";
+import { Builder, CompileError, i32, i64, Module, printModule, ptrType } from "@luabpf/ir";
 import { LDDW_OPCODE } from "@luabpf/platform";
 import { describe, expect, test } from "vitest";
 import { compileModule, encodeInsns, LDDW_CODE } from "../src/index.js";
@@ -85,4 +85,32 @@ describe("operand visitor", () => {
 
 test("the ISA table's lddw opcode is the platform's", () => {
   expect(LDDW_CODE).toBe(LDDW_OPCODE);
+});
+
+test("a program too large for eBPF's 16-bit jump offsets is a located compile error, not an internal one", () => {
+  const m = new Module();
+  const fn = m.addFunction("big", [ptrType("ctx")], i64);
+  fn.program = { section: "tc", type: "sched_cls" };
+  const [entry, body, end] = [fn.createBlock(), fn.createBlock(), fn.createBlock()];
+  const b = new Builder(fn);
+  b.loc = { file: "big.lua", line: 3, column: 5 };
+  const x = b.atEnd(entry).load(i32, fn.params[0]!, 0);
+  b.condBr(b.compare("eq", x, b.const(0, i32)), body, end);
+  b.atEnd(body);
+  let v = b.cast("zext", x, i64);
+  for (let k = 0; k < 33_000; k++) v = b.add(v, b.const(k));
+  b.ret(v);
+  b.atEnd(end).ret(b.const(0));
+  const error = (() => {
+    try {
+      compileModule(m);
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  expect(error).toBeInstanceOf(CompileError);
+  const e = error as CompileError;
+  expect(e.kind).toBe("user");
+  expect(e.diagnostics[0]).toMatchObject({ message: expect.stringMatching(/^program big is too large: a jump spans \d+ instructions/), location: { file: "big.lua", line: 3, column: 5 } });
 });

@@ -8,7 +8,8 @@
  */
 import { CompileError, InternalError } from "@luabpf/ir";
 import { BpfError, LoaderError, loadObject, VerifierError, type LoadedObject, type MapHandle } from "@luabpf/loader";
-import { compileSource } from "luabpf";
+import { mapTypeById, sectionRule } from "@luabpf/platform";
+import { compileSource, type DriverOptions } from "luabpf";
 
 /** One run of a program: the packet (from its Ethernet header) and the context fields a test run may set. */
 export interface ProgramInput {
@@ -74,6 +75,8 @@ export interface KernelRunOptions {
   readonly optLevel: 0 | 1 | 2;
   /** Inputs, run in order; maps keep their contents from one run to the next. */
   readonly inputs: readonly ProgramInput[];
+  /** More driver options (a pipeline, a pass registry), e.g. to test the tester with a broken pass. */
+  readonly driver?: Omit<DriverOptions, "file" | "optLevel">;
 }
 
 /**
@@ -83,12 +86,14 @@ export interface KernelRunOptions {
 export function runOnKernel(source: string, options: KernelRunOptions): KernelOutcome {
   let object;
   try {
-    object = compileSource(source, { file: options.file ?? "prog.lua", optLevel: options.optLevel }).object;
+    object = compileSource(source, { ...options.driver, file: options.file ?? "prog.lua", optLevel: options.optLevel }).object;
   } catch (e) {
     if (e instanceof CompileError) return { kind: "compile-error", message: e.message };
     return { kind: "internal-error", message: e instanceof InternalError ? e.message : String((e as Error)?.stack ?? e) };
   }
-  const runnable = object.programs.filter((p) => p.section === "socket" || p.section === "tc");
+  // Socket filters and tc classifiers (what the section rules of the platform table say the section is).
+  const typeOf = (section: string) => sectionRule(section)?.type;
+  const runnable = object.programs.filter((p) => typeOf(p.section) === "socket_filter" || typeOf(p.section) === "sched_cls");
   if (runnable.length !== 1) return { kind: "load-error", message: `expected one socket or tc program, found ${runnable.length}` };
   const program = runnable[0]!;
   let loaded: LoadedObject;
@@ -101,10 +106,16 @@ export function runOnKernel(source: string, options: KernelRunOptions): KernelOu
   }
   try {
     const handle = loaded.programs.get(program.name)!;
-    const returns = options.inputs.map((input) => {
-      const packet = program.section === "socket" ? asSeenByPacketSocket(input.packet) : input.packet;
-      return handle.testRun(packet, { ctxIn: skbContextIn(input) }).retval;
-    });
+    const returns: number[] = [];
+    for (const input of options.inputs) {
+      const packet = typeOf(program.section) === "socket_filter" ? asSeenByPacketSocket(input.packet) : input.packet;
+      try {
+        returns.push(handle.testRun(packet, { ctxIn: skbContextIn(input) }).retval);
+      } catch (e) {
+        if (e instanceof BpfError) return { kind: "load-error", message: `the test run was refused: ${e.message}` };
+        throw e;
+      }
+    }
     const kinds = new Map(object.maps.map((m) => [m.name, m.type]));
     const maps: MapSnapshot = {};
     for (const [name, map] of loaded.maps) maps[name] = snapshot(map, isArrayKind(kinds.get(name)));
@@ -126,9 +137,9 @@ export function asSeenByPacketSocket(frame: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Array map types (elements always exist): `array` = 2, `percpu_array` = 6. */
+/** Array-like map types (elements always exist), by the platform table. */
 function isArrayKind(type: number | undefined): boolean {
-  return type === 2 || type === 6;
+  return type !== undefined && (mapTypeById(type)?.isArrayLike() ?? false);
 }
 
 /** Little-endian bytes as an unsigned decimal integer. */

@@ -2,7 +2,7 @@
  * The compiler driver, usable in process: Lua source → IR → passes → eBPF → ELF object.
  * The command line is a thin shell around it; benchmarks and tests call it directly.
  */
-import { compileModule, packageObject, printObjdump, type CompiledProgram } from "@luabpf/backend-ebpf";
+import { compileModule, packageObject, printObjdump, type CompiledProgram, type CpuVersion } from "@luabpf/backend-ebpf";
 import { writeObject, type BpfObject } from "@luabpf/elf";
 import { compileLua, type KernelTypeSource } from "@luabpf/frontend-lua";
 import { kernelTypeSource } from "./kernel-types.js";
@@ -55,6 +55,16 @@ export interface DriverOptions {
    * (the check before code generation), isel, regalloc, emit; elf in {@link compileToElf}.
    */
   times?: PhaseTimes;
+  /** The eBPF ISA version to generate code for (`-mcpu=vN`, 1..4); default 3, as clang. */
+  cpu?: CpuVersion;
+}
+
+/** Code generation options of {@link codegen}. */
+export interface CodegenOptions {
+  /** Adds the milliseconds of the verify, isel, regalloc and emit phases to this record. */
+  times?: PhaseTimes;
+  /** The eBPF ISA version (`-mcpu=vN`); default 3. */
+  cpu?: CpuVersion;
 }
 
 export interface CompileResult {
@@ -77,9 +87,10 @@ export interface CompileResult {
  *
  * @throws InternalError when the IR is invalid, naming the stage and listing the findings
  */
-export function codegen(module: Module, reproduce?: () => void, times?: PhaseTimes): { programs: CompiledProgram[]; object: BpfObject } {
+export function codegen(module: Module, reproduce?: () => void, options: CodegenOptions = {}): { programs: CompiledProgram[]; object: BpfObject } {
+  const { times, cpu } = options;
   timePhase(times, "verify", () => verifyBeforeCodegen(module, reproduce));
-  const programs = compileModule(module, { times });
+  const programs = compileModule(module, { times, cpu });
   return { programs, object: timePhase(times, "emit", () => packageObject(module, programs)) };
 }
 
@@ -163,7 +174,7 @@ export function compileSource(source: string, options: DriverOptions): CompileRe
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
   const reproduce = (): void => void optimize(frontend(source, options.file, { ...(options.compat ? { compat: options.compat } : {}), ...(options.kernel ? { kernel: options.kernel } : {}) }), quietVerifyEach({ ...options, times: undefined }));
-  const { programs, object } = codegen(module, reproduce, options.times);
+  const { programs, object } = codegen(module, reproduce, { times: options.times, cpu: options.cpu });
   return { module, programs, object, ir, report };
 }
 

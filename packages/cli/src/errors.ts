@@ -4,9 +4,13 @@
  * (including files that cannot be read or written), 70 for internal errors only.
  */
 
+import { LuabpfError } from "@luabpf/platform/errors";
+
 /** Bad command-line usage: exit status 2, a one-line message and where to find help. */
-export class UsageError extends Error {
+export class UsageError extends LuabpfError {
   override name = "UsageError";
+  readonly kind = "user" as const;
+  readonly category = "usage" as const;
   /** The command whose usage was wrong (for the help hint), if any. */
   readonly command: string | undefined;
   constructor(message: string, command?: string) {
@@ -16,8 +20,10 @@ export class UsageError extends Error {
 }
 
 /** A file that cannot be read or written: exit status 1, one line, no usage text. */
-export class IoError extends Error {
+export class IoError extends LuabpfError {
   override name = "IoError";
+  readonly kind = "user" as const;
+  readonly category = "io" as const;
   constructor(
     readonly path: string,
     readonly operation: "read" | "write" | "create" | "run",
@@ -50,6 +56,8 @@ function describeCode(e: NodeJS.ErrnoException): string {
 }
 
 /** The kernel cannot do what was asked here (no `bpf(2)`, missing privileges): exit status 1. */
-export class KernelUnavailableError extends Error {
+export class KernelUnavailableError extends LuabpfError {
   override name = "KernelUnavailableError";
+  readonly kind = "user" as const;
+  readonly category = "kernel" as const;
 }

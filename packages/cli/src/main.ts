@@ -9,7 +9,8 @@
 import { readFileSync } from "node:fs";
 import { COMMANDS, findCommand } from "./commands/index.js";
 import { DiagnosticPrinter, useColour, type CliDiagnostic, type RenderOptions } from "./diagnostics.js";
-import { IoError, KernelUnavailableError, UsageError } from "./errors.js";
+import { isLuabpfError } from "@luabpf/platform/errors";
+import { UsageError } from "./errors.js";
 import type { CliIo } from "./io.js";
 import { formatHelp, parseCommandLine, synopsis } from "./options.js";
 
@@ -100,39 +101,30 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 /** The diagnostic for an error and the exit status it stands for. */
+/** The words of an internal error: luabpf's bug, to be reported. */
+function internalMessage(message: string): string {
+  return message.startsWith("internal error") ? message : `internal error: ${message} (this is a bug in luabpf; please report it with the input that caused it)`;
+}
+
 function classify(e: unknown): { diagnostics: CliDiagnostic[]; status: number; usage?: string } {
-  const err = e as Error & { diagnostics?: unknown; log?: string };
-  if (e instanceof UsageError) {
-    const command = e.command ? findCommand(e.command) : undefined;
+  // Every error luabpf throws on purpose says whose fault it is (`kind`) and what it is
+  // about (`category`, @luabpf/platform/errors); anything else escaping is a bug.
+  if (!isLuabpfError(e) || e.kind === "internal") {
+    const message = internalMessage((e as Error)?.message ?? String(e));
+    return { diagnostics: [{ severity: "error", category: "internal", message }], status: 70 };
+  }
+  if (e.category === "usage") {
+    const command = e instanceof UsageError && e.command ? findCommand(e.command) : undefined;
     const hint = command ? `usage: ${synopsis(command)}\n(see 'luabpf help ${command.name}')` : "(see 'luabpf --help')";
     return { diagnostics: [{ severity: "error", category: "usage", message: e.message }], status: 2, usage: hint };
   }
-  if (e instanceof IoError) return { diagnostics: [{ severity: "error", category: "io", message: e.message }], status: 1 };
-  if (e instanceof KernelUnavailableError) return { diagnostics: [{ severity: "error", category: "kernel", message: e.message }], status: 1 };
-  if (err?.name === "VerifierRejection" && Array.isArray(err.diagnostics)) {
-    const [d] = err.diagnostics as CliDiagnostic[];
-    return { diagnostics: [{ ...d!, category: "verifier", detail: `verifier log:\n${indent(err.log ?? "")}` }], status: 1 };
+  // Errors with source diagnostics (compile errors; verifier rejections also carry the log).
+  const { diagnostics, log } = e as { diagnostics?: unknown; log?: unknown };
+  if (Array.isArray(diagnostics)) {
+    const detail = typeof log === "string" ? { detail: `verifier log:\n${indent(log)}` } : {};
+    return { diagnostics: (diagnostics as CliDiagnostic[]).map((d) => ({ ...d, category: e.category, ...detail })), status: 1 };
   }
-  if (err?.name === "CompileError" && Array.isArray(err.diagnostics)) {
-    return { diagnostics: (err.diagnostics as CliDiagnostic[]).map((d) => ({ ...d, category: "compile" })), status: 1 };
-  }
-  if (err?.name === "VerifierError") {
-    return { diagnostics: [{ severity: "error", category: "verifier", message: err.message }], status: 1 };
-  }
-  if (err?.name === "BpfError" || err?.name === "LoaderError" || err?.name === "OsError" || err?.name === "ElfError" || err?.name === "PacketSpecError") {
-    return { diagnostics: [{ severity: "error", category: "kernel", message: err.message }], status: 1 };
-  }
-  // A researcher's pass (loaded with --load-pass) that throws or breaks the IR, or a pass
-  // module that cannot be loaded: the user's error, reported with the pass's name.
-  if (err?.name === "PassLoadError") return { diagnostics: [{ severity: "error", category: "pass", message: err.message }], status: 1 };
-  if ((err?.name === "PassError" || err?.name === "PassVerificationError") && typeof (err as { origin?: unknown }).origin === "string") {
-    return { diagnostics: [{ severity: "error", category: "pass", message: err.message }], status: 1 };
-  }
-  if (err?.name === "InternalError" || err?.name === "PassVerificationError") {
-    return { diagnostics: [{ severity: "error", category: "internal", message: err.message }], status: 70 };
-  }
-  const message = `internal error: ${err?.message ?? String(e)} (this is a bug in luabpf; please report it with the input that caused it)`;
-  return { diagnostics: [{ severity: "error", category: "internal", message }], status: 70 };
+  return { diagnostics: [{ severity: "error", category: e.category, message: e.message }], status: 1 };
 }
 
 /** The exit status an error stands for: 2 usage, 1 bad input, 70 internal (see the file comment). */

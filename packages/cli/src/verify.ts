@@ -23,6 +23,7 @@ import { KernelUnavailableError } from "./errors.js";
 /** The verifier refused a program: a located diagnostic plus the annotated log. */
 export class VerifierRejection extends CompileError {
   override name = "VerifierRejection";
+  override readonly category = "verifier" as const;
   constructor(
     message: string,
     location: SourceLocation | undefined,

@@ -2,9 +2,11 @@
 // compiles, passes the verifier and computes the right result under BPF_PROG_TEST_RUN, at
 // -O0 and -O2 (and with real BPF-to-BPF calls); the rest is verified (kprobes and uprobes
 // cannot be test-run).
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { describe, expect, test } from "vitest";
-import { buildPacket, kernelOrSkip, loadObject, type LoadedObject, type PlainMapHandle } from "@luabpf/loader";
+import { buildPacket, kernelOrSkip, loadObject, openPinnedMap, type LoadedObject, type PlainMapHandle } from "@luabpf/loader";
+import { readObject, writeObject } from "@luabpf/elf";
 import { compileSource, type DriverOptions } from "../src/driver.js";
 import { asSeenByPacketSocket } from "../src/run.js";
 import { le, leBytes, readExample } from "./helpers.js";
@@ -29,6 +31,15 @@ function runSocket(obj: LoadedObject, spec: string, payload?: string): number {
   const frame = buildPacket(spec);
   if (payload !== undefined) frame.set([...payload].map((c) => c.charCodeAt(0)), 54);
   return program(obj, "socket").testRun(asSeenByPacketSocket(frame)).retval;
+}
+/** bpffs at /sys/fs/bpf, mounted if it is not. */
+function mountBpffs(): void {
+  if (!existsSync("/sys/fs/bpf")) mkdirSync("/sys/fs/bpf", { recursive: true });
+  try {
+    execFileSync("mountpoint", ["-q", "/sys/fs/bpf"]);
+  } catch {
+    execFileSync("mount", ["-t", "bpf", "bpf", "/sys/fs/bpf"]);
+  }
 }
 const u32 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getUint32(off, true);
 const u64 = (b: Uint8Array, off: number) => new DataView(b.buffer, b.byteOffset).getBigUint64(off, true);
@@ -55,6 +66,19 @@ describe.skipIf(!kernel).each(LEVELS.map((o) => [levelName(o), o] as const))("th
       expect([u64(tcp, 0), u64(tcp, 8), u32(tcp, 16), u32(tcp, 20), u16(tcp, 24)]).toEqual([3n, 460n, 60, 300, 55]);
       const udp = stats.get(leBytes(17n, 4))!;
       expect([u64(udp, 0), u64(udp, 8), u32(udp, 16), u32(udp, 20)]).toEqual([1n, 90n, 90, 90]);
+      // The kernel keeps the map's C types (what bpftool map dump prints fields with).
+      mountBpffs();
+      const pin = `/sys/fs/bpf/luabpf-e2e-dialect-${process.pid}-${options.optLevel}-${options.inlineThreshold ?? "d"}`;
+      stats.pin(pin);
+      const pinned = openPinnedMap(pin);
+      try {
+        const value = pinned.valueType;
+        expect(value?.kind === "struct" ? [value.name, value.members.map((m) => m.name)] : value).toEqual(["flow_stats", ["packets", "bytes", "min_len", "max_len", "last_ttl"]]);
+        expect(pinned.keyType).toMatchObject({ kind: "typedef", name: "uint32_t" });
+      } finally {
+        pinned.close();
+        rmSync(pin, { force: true });
+      }
     } finally {
       obj.close();
     }
@@ -220,5 +244,30 @@ end)`;
 describe.skipIf(!kernel)("programs that cannot be test-run are verified", () => {
   test.each(["readline-trace.lua", "offcpu-stacks.lua"])("%s loads at -O0 and -O2", (file) => {
     for (const optLevel of [0, 2] as const) load(readExample(file), { optLevel }).close();
+  });
+});
+
+describe("attach data of bcc's declaration forms (.luabpf.attach)", () => {
+  const SOURCE = `
+local ffi = require('ffi')
+local bpf = require('bpf')
+local prog = bpf(function (skb) return 0 end)
+bpf.socket('lo', prog)
+bpf.uprobe('/bin/bash:readline', function (ptregs) return 0 end, true, 4242, -1)
+bpf.kprobe('myprobe:do_sys_openat2', function (ptregs) return 0 end)
+`;
+  test("the interface and pid are written to the object and read back", () => {
+    const bytes = writeObject(compileSource(SOURCE, { file: "attach.lua" }).object);
+    const programs = readObject(bytes).programs;
+    const bySection = (s: string) => programs.find((p) => p.section === s)?.attach;
+    expect(bySection("socket")).toEqual({ interface: "lo" });
+    // bcc's pid -1 and cpu -1 mean "any": left out; so are the binary and symbol the section names.
+    expect(bySection("uretprobe//bin/bash:readline")).toEqual({ pid: 4242 });
+    expect(bySection("kprobe/do_sys_openat2")).toBeUndefined();
+    // Deterministic: the same source gives the same bytes.
+    expect(writeObject(compileSource(SOURCE, { file: "attach.lua" }).object)).toEqual(bytes);
+  });
+  test.skipIf(!kernel)("the object still loads (the section is not a program)", () => {
+    load(SOURCE).close();
   });
 });

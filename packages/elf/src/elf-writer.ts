@@ -2,7 +2,10 @@
 // libbpf's bpf_object__open expects from clang output:
 //
 //   [0] null  [1] .strtab  then per code section: <section>, .rel<section>
-//   license  .maps  .BTF  .BTF.ext  .symtab
+//   license  [.luabpf.attach]  .maps  .BTF  .BTF.ext  .symtab
+//
+// `.luabpf.attach` (programs' attach data, ObjectProgram.attach) is one JSON object per
+// line, not allocated; libbpf and bpftool ignore sections they do not know.
 //
 // Three steps: plan the section list (so every index is known), collect the symbols
 // (null symbol, locals, then globals: programs, `_license`, maps; sh_info of
@@ -20,6 +23,7 @@ import { btfVoid, type BtfDatasecEntry, type BtfType } from "./btf-types.js";
 import { Elf, RelocType, SectionFlag, SectionType, SymbolBind, SymbolType } from "./constants.js";
 import { ElfError } from "./errors.js";
 import { RECORD_TAG_PREFIX, type BpfObject, type ObjectProgram } from "./object.js";
+import { ATTACH_SECTION } from "./object-reader.js";
 import { validateObject } from "./validate.js";
 
 /** Options of {@link writeObject}. */
@@ -66,6 +70,8 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     if (programs.some((program) => program.relocations.length > 0)) plan.push(`.rel${name}`);
   }
   plan.push("license");
+  const attachNotes = object.programs.filter((program) => program.attach !== undefined);
+  if (attachNotes.length > 0) plan.push(ATTACH_SECTION);
   if (object.maps.length > 0) plan.push(".maps");
   plan.push(".BTF");
   if (emitBtfExt) plan.push(".BTF.ext");
@@ -192,6 +198,13 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   if (mapEntries.length > 0) btf.add({ kind: "datasec", name: ".maps", size: mapsSize, vars: mapEntries });
   for (const type of recordTags) btf.add(type);
   contents.set("license", licenseBytes);
+  // One JSON object per line, keyed by program name; fields in a fixed order (deterministic output).
+  const noteLines = attachNotes.map((program) => {
+    const a = program.attach!;
+    const fields = { program: program.name, interface: a.interface, symbol: a.symbol, path: a.path, retprobe: a.retprobe, pid: a.pid, cpu: a.cpu };
+    return `${JSON.stringify(fields)}\n`;
+  });
+  contents.set(ATTACH_SECTION, utf8(noteLines.join("")));
   contents.set(".maps", new Uint8Array(mapsSize));
   contents.set(".BTF", btf.finish());
   if (emitBtfExt) contents.set(".BTF.ext", encodeBtfExt(funcInfo, lineInfo, coreInfo));
@@ -227,6 +240,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     if (name === "license" || name === ".maps") {
       return { ...base, type: SectionType.progbits, flags: SectionFlag.alloc | SectionFlag.write, align: name === ".maps" ? 8 : 1 };
     }
+    if (name === ATTACH_SECTION) return { ...base, type: SectionType.progbits, flags: 0, align: 1 };
     if (name === ".BTF" || name === ".BTF.ext") return { ...base, type: SectionType.progbits, flags: 0, align: 4 };
     if (groups.has(name)) {
       return { ...base, type: SectionType.progbits, flags: SectionFlag.alloc | SectionFlag.execInstr, align: 8 };

@@ -4,8 +4,12 @@
 // both where and why.
 
 /** Error thrown by the ELF/BTF writer and reader; `message` starts with its context. */
-export class ElfError extends Error {
+import { LuabpfError } from "@luabpf/platform/errors";
+export class ElfError extends LuabpfError {
   override readonly name = "ElfError";
+  /** A malformed or unsupported object: the file's fault. (The writer validates its input the same way.) */
+  readonly kind = "user" as const;
+  readonly category = "kernel" as const;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

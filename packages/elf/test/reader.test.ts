@@ -58,6 +58,21 @@ describe("readObject round trip", () => {
     expect(readObject(writeObject(object))).toEqual(object);
   });
 
+  it("round-trips attach data through .luabpf.attach", () => {
+    const object: BpfObject = {
+      license: "GPL",
+      programs: [
+        { name: "filter", section: "socket", code: returnZero, relocations: [], attach: { interface: "lo" } },
+        { name: "plain", section: "xdp", code: returnZero, relocations: [] },
+        { name: "line", section: "uretprobe//bin/bash:readline", code: returnZero, relocations: [], attach: { path: "/bin/bash", symbol: "readline", retprobe: true, pid: 7, cpu: 0 } },
+      ],
+      maps: [],
+    };
+    const bytes = writeObject(object);
+    expect(readObject(bytes)).toEqual(object);
+    expect(writeObject(object)).toEqual(bytes);
+  });
+
   it("accepts a Node Buffer and returns plain Uint8Arrays", () => {
     const read = readObject(Buffer.from(writeObject(sampleObject())));
     expect(read.programs[0]!.code.constructor).toBe(Uint8Array);

@@ -8,6 +8,8 @@ import { describe, expect, test } from "vitest";
 import { compileLua } from "../src/index.js";
 import { compile, diagnostics, errorOf, run, warningsOf } from "./helpers.js";
 
+const ENDLESS = "this loop never ends: no path leaves it (eBPF programs must terminate: add a condition, a break or a return)";
+
 /** Wraps a body into a socket program on line 1. */
 const sock = (body: string) => `bpf.socket(function (skb) ${body} end)`;
 
@@ -65,6 +67,9 @@ describe("unsupported constructs", () => {
     ["local function f(n) return f(n - 1) end\n" + sock("return f(3)"), "bad.lua:1:28: recursive call: 'f' → 'f' (eBPF programs cannot recurse; use a loop)"],
     ["local g\nlocal function f(n) return g(n) end\ng = function (n) return f(n) end\n" + sock("return f(3)"), "bad.lua:3:25: recursive call: 'f' → (function at line 3) → 'f' (eBPF programs cannot recurse; use a loop)"],
     [sock("return time(1)"), "bad.lua:1:39: time() takes no arguments"],
+    [sock("local x = 0 while true do x = x + 1 end return x"), `bad.lua:1:39: ${ENDLESS}`],
+    ["bpf.socket(function (skb)\n  local x = 0\n  while true do x = x + 1 if x > 9 then break end end\n  repeat x = x - 1 until false\nend)", `bad.lua:4:3: ${ENDLESS}`],
+    ["local function spin(n) while n > 0 do n = n + 0 end while true do end end\n" + sock("return spin(1)"), `bad.lua:1:53: ${ENDLESS}`],
   ])("%s", (source, expected) => {
     expect(errorOf(source)).toBe(expected);
   });

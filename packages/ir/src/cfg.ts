@@ -27,6 +27,16 @@ function nthIncoming(phi: Instruction, from: BasicBlock, n: number): number {
   return -1;
 }
 
+/**
+ * The value phi `phi` receives along the `n`-th edge from `from` (0: the first such edge;
+ * for `condbr c, X, X`, 0 is the true edge and 1 the false edge).
+ */
+export function incomingValueOfEdge(phi: Instruction, from: BasicBlock, n: number): Value {
+  const i = nthIncoming(phi, from, n);
+  if (i < 0) throw new InternalError(`phi %${phi.id} has no incoming pair ${n} from @bb${from.id}`);
+  return phi.operands[i]!;
+}
+
 /** Which of `term`'s edges to `target` slot `slot` is (0 for the first such edge). */
 function edgeOccurrence(term: Instruction, slot: number): number {
   let n = 0;

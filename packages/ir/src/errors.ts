@@ -8,6 +8,7 @@
  */
 
 /** A position in a source file (1-based line and column). */
+import { LuabpfError } from "@luabpf/platform/errors";
 export interface SourceLocation {
   file: string;
   line: number;
@@ -28,7 +29,9 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 /** Bad input: one or more diagnostics, each with a source location where one is known. */
-export class CompileError extends Error {
+export class CompileError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category: "compile" | "verifier" = "compile";
   readonly diagnostics: readonly Diagnostic[];
   constructor(diagnostics: Diagnostic | readonly Diagnostic[], options?: { cause?: unknown }) {
     const list = Array.isArray(diagnostics) ? (diagnostics as readonly Diagnostic[]) : [diagnostics as Diagnostic];
@@ -39,7 +42,9 @@ export class CompileError extends Error {
 }
 
 /** A broken compiler invariant. Never caused by user input. */
-export class InternalError extends Error {
+export class InternalError extends LuabpfError {
+  readonly kind: "user" | "internal" = "internal";
+  readonly category: "internal" | "pass" = "internal";
   constructor(message: string, options?: { cause?: unknown }) {
     super(`internal error: ${message} (this is a bug in luabpf; please report it with the input that caused it)`, options);
     this.name = "InternalError";

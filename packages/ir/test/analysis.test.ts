@@ -421,7 +421,7 @@ describe("graph views", () => {
 describe("barrel", () => {
   it("exports every analysis", () => {
     expect(Object.keys(barrel).sort()).toEqual(
-      ["DominatorTree", "Loop", "LoopInfo", "PostDominatorTree", "blockKey", "cfgToDot", "cfgToGraph", "checkReferences", "dominanceFrontiers", "postOrder", "reversePostOrder"].sort(),
+      ["CallGraph", "DominatorTree", "Loop", "LoopInfo", "PostDominatorTree", "blockKey", "cfgToDot", "cfgToGraph", "checkReferences", "dominanceFrontiers", "postOrder", "reversePostOrder"].sort(),
     );
   });
 });

@@ -1,6 +1,7 @@
 // Error classes of the loader. A failed bpf(2) call becomes a BpfError naming the command and
 // errno; a program the verifier refuses becomes a VerifierError that also carries the verifier's
 // log, since that log, not the errno, is what explains the rejection.
+import { LuabpfError } from "@luabpf/platform/errors";
 import { getSystemErrorMap } from "node:util";
 import { BpfCommand } from "@luabpf/platform";
 
@@ -19,7 +20,9 @@ export function describeErrno(errno: number): { name: string; message: string } 
 }
 
 /** A bpf(2) call that returned an error. */
-export class BpfError extends Error {
+export class BpfError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category: "kernel" | "verifier" = "kernel";
   override name = "BpfError";
   /** The numeric errno, e.g. 1. */
   readonly errno: number;
@@ -51,6 +54,7 @@ export class BpfError extends Error {
 
 /** A BPF_PROG_LOAD the verifier (or the program-load checks before it) rejected. */
 export class VerifierError extends BpfError {
+  override readonly category = "verifier" as const;
   override name = "VerifierError";
   /** The verifier's log, verbatim (trailing NULs removed). */
   readonly log: string;
@@ -63,7 +67,9 @@ export class VerifierError extends BpfError {
 }
 
 /** A libc call the loader made (epoll, mmap, perf_event_open, socket, ...) that failed. */
-export class OsError extends Error {
+export class OsError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category = "kernel" as const;
   override name = "OsError";
   /** The numeric errno. */
   readonly errno: number;
@@ -82,7 +88,9 @@ export class OsError extends Error {
 }
 
 /** An object that cannot be loaded for a reason found before or between kernel calls. */
-export class LoaderError extends Error {
+export class LoaderError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category = "kernel" as const;
   override name = "LoaderError";
 }
 

@@ -6,6 +6,7 @@
 // pseudo-header plus segment. All multi-byte fields are in network (big-endian) order.
 
 /** Transport protocols a test packet can carry. */
+import { LuabpfError } from "@luabpf/platform/errors";
 export type PacketProtocol = "tcp" | "udp" | "icmp";
 
 /** A fully defaulted packet description; {@link parsePacketSpec} produces one from text. */
@@ -52,7 +53,9 @@ const IP_PROTOCOL: Readonly<Record<PacketProtocol, number>> = { icmp: 1, tcp: 6,
 const ETHERTYPE_IPV4 = 0x0800;
 
 /** A packet spec text that cannot be understood. */
-export class PacketSpecError extends Error {
+export class PacketSpecError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category = "kernel" as const;
   override name = "PacketSpecError";
 }
 

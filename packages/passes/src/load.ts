@@ -10,6 +10,7 @@
  * are registered with the module's path as their origin (`PassRegistry.registerExternal`),
  * so that an exception or invalid IR from them is reported as their failure.
  */
+import { LuabpfError } from "@luabpf/platform/errors";
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
@@ -17,7 +18,9 @@ import type { OptionsSchema, Pass, PassFactory } from "./pass.js";
 import type { PassRegistry } from "./registry.js";
 
 /** A pass module that cannot be loaded or exports no usable pass: the user's error. */
-export class PassLoadError extends Error {
+export class PassLoadError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category = "pass" as const;
   constructor(
     readonly path: string,
     message: string,

@@ -27,6 +27,7 @@
  * Order: pass by pass, each function pass over all functions in module order (Binaryen's
  * order), so "after pass k" is a whole-module state. Output is deterministic.
  */
+import { LuabpfError, type ErrorCategory } from "@luabpf/platform/errors";
 import { formatVerifierErrors, Function, InternalError, printFunction, verifyFunction, type Module } from "@luabpf/ir";
 import { AnalysisManager, Preserved } from "./analysis-manager.js";
 import { passToString, type Pass, type PassResult } from "./pass.js";
@@ -94,8 +95,10 @@ export interface PipelineReport {
   readonly lastChange: Map<string, string>;
 }
 
-/** The IR became invalid during a pass. */
+/** The IR became invalid during a pass: luabpf's bug, or the user's when the pass was loaded from their module. */
 export class PassVerificationError extends InternalError {
+  override readonly kind: "user" | "internal";
+  override readonly category: "internal" | "pass";
   constructor(
     readonly passName: string,
     readonly functionName: string,
@@ -113,11 +116,19 @@ export class PassVerificationError extends InternalError {
     // A loaded pass breaking the IR is not a bug in luabpf: no "internal error" framing.
     if (origin) this.message = text.trimEnd();
     this.name = "PassVerificationError";
+    this.kind = origin ? "user" : "internal";
+    this.category = origin ? "pass" : "internal";
   }
 }
 
-/** A pass threw. Wraps the cause with the pass and function names (and the IR before, when verifying). */
-export class PassError extends Error {
+/**
+ * A pass threw. Wraps the cause with the pass and function names (and the IR before, when
+ * verifying). A user error when the pass came from the user's module (`origin`), or when
+ * the cause itself is one (bad input found by a pass); otherwise luabpf's bug.
+ */
+export class PassError extends LuabpfError {
+  readonly kind: "user" | "internal";
+  readonly category: "pass" | "internal" | ErrorCategory;
   constructor(
     readonly passName: string,
     readonly functionName: string,
@@ -130,6 +141,9 @@ export class PassError extends Error {
     const fnText = functionName === "<module>" ? "the module" : `function @${functionName}`;
     super(`pass '${passName}'${origin ? ` (from ${origin})` : ""} failed on ${fnText}: ${msg}${before ? `\n; IR before ${passName}:\n${before}` : ""}`, options);
     this.name = "PassError";
+    const cause = options.cause;
+    this.kind = origin || (cause instanceof LuabpfError && cause.kind === "user") ? "user" : "internal";
+    this.category = origin ? "pass" : cause instanceof LuabpfError && cause.kind === "user" ? cause.category : "internal";
   }
 }
 

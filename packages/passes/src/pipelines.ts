@@ -23,6 +23,7 @@ import { correlatedBranch } from "./passes/correlated-branch.js";
 import { inline } from "./passes/inline.js";
 import { licm } from "./passes/licm.js";
 import { loopSimplify } from "./passes/loop-simplify.js";
+import { rangeSimplify } from "./passes/range-simplify.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -38,6 +39,7 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   inline,
   loopSimplify,
   licm,
+  rangeSimplify,
 );
 
 /** Optimisation levels. */
@@ -47,7 +49,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "inline,sccp,instcombine,dce,simplify-cfg",
-  2: "inline,sccp,instcombine,simplify-cfg,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
+  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);

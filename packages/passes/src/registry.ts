@@ -11,11 +11,14 @@
  * reported at once in a {@link PipelineError} that lists the valid pass names or the
  * pass's options with their types and defaults.
  */
+import { LuabpfError } from "@luabpf/platform/errors";
 import { z } from "zod";
 import type { OptionsSchema, Pass, PassFactory } from "./pass.js";
 
 /** A bad pipeline text: every problem found, plus help. */
-export class PipelineError extends Error {
+export class PipelineError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category = "usage" as const;
   constructor(
     readonly pipeline: string,
     readonly problems: readonly string[],
@@ -165,11 +168,11 @@ export function describeOptions(schema: OptionsSchema): string {
     .join(", ");
 }
 
+/** The option's type for help texts, through zod's public schema API. */
 function zodTypeName(t: z.ZodType): string {
-  const def = (t as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; entries?: Record<string, string> } } })._zod.def;
-  if (def.type === "default" || def.type === "optional" || def.type === "prefault") return zodTypeName(def.innerType!);
-  if (def.type === "enum" && def.entries) return Object.values(def.entries).join("|");
-  return def.type;
+  if (t instanceof z.ZodDefault || t instanceof z.ZodOptional || t instanceof z.ZodPrefault) return zodTypeName(t.unwrap() as z.ZodType);
+  if (t instanceof z.ZodEnum) return (t.options as readonly (string | number)[]).join("|");
+  return t.type;
 }
 
 interface RawItem {

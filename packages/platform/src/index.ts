@@ -2,7 +2,8 @@
  * @luabpf/platform — the eBPF platform as data, read by every other package: map types
  * (maps.ts), helpers (helpers.ts), program types and section rules (programs.ts), the helpers
  * each program type may call (program-helpers.ts), context
- * struct layouts (contexts.ts) and the remaining bpf(2) constants (uapi.ts). Each kernel
+ * struct layouts (contexts.ts) and the remaining bpf(2) constants (uapi.ts); and the base
+ * class of luabpf's errors (errors.ts, also importable alone). Each kernel
  * number is written once, here. No dependencies, so that `@luabpf/elf` (which otherwise
  * stands alone) and library users can import it without the compiler or koffi.
  *
@@ -16,6 +17,7 @@ export * from "./helpers.js";
 export * from "./programs.js";
 export * from "./contexts.js";
 export * from "./uapi.js";
+export * from "./errors.js";
 export * from "./program-helpers.js";
 
 /** `BPF_MAP_TYPE_*` values by map type name (`MapType.hash` is 1), derived from {@link MAP_TYPES}. */

@@ -285,6 +285,12 @@ export const MAX_CALL_ARGS = 5;
 /** The stack a program (each frame) may use, in bytes (`MAX_BPF_STACK`). */
 export const MAX_STACK = 512;
 
+/**
+ * The most instruction slots a program may have (`BPF_COMPLEXITY_LIMIT_INSNS`, the length
+ * limit for loaders with CAP_BPF or CAP_SYS_ADMIN; unprivileged ones get `BPF_MAXINSNS` = 4096).
+ */
+export const MAX_PROGRAM_INSNS = 1_000_000;
+
 /** `enum xdp_action`, indexed by value. */
 export const XDP_ACTIONS = ["XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT"] as const;
 

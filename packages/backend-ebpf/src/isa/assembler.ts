@@ -1,13 +1,29 @@
 // Symbolic assembler: resolves label references of jumps to relative slot offsets and collects
 // relocations for lddw map references and CO-RE relocations of instructions.
 //
-// Two linear passes over the items: the first assigns each item its slot (lddw takes 2) and records
-// label slots; the second patches each jump with off = target - (slot + 1) (imm for gotol), checking
+// Passes over the items: the first assigns each item its slot (lddw takes 2) and records
+// label slots; the last patches each jump with off = target - (slot + 1) (imm for gotol), checking
 // that it fits int16 (int32 for gotol), and emits a relocation at the slot of each referencing lddw.
 // Instructions are copied, never mutated. Errors name the item index and the label.
+//
+// Branch relaxation (as assemblers do for short branches, e.g. GNU as): when the target CPU has
+// gotol (v4), a jump whose offset does not fit int16 becomes long — `ja` turns into `gotol`, a
+// conditional jump into the opposite condition over one slot followed by `gotol` (`jset`, which
+// has no opposite, into `jset +1; ja +1; gotol`). Growing a jump can push others out of range,
+// so slots are reassigned until no jump changes: jumps only ever grow, so this terminates, in
+// practice after one or two extra passes. Without v4 an out-of-range jump is a JumpRangeError.
 
-import { IsaError, checkInsn, describeInsn, insnSlots, isGotol, isRelativeJump, type Insn } from "./insn.js";
-import { LDDW_CODE } from "./opcodes.js";
+import { IsaError, JumpRangeError, checkInsn, describeInsn, gotol, insnSlots, invertJump, isGotol, isRelativeJump, ja, type Insn } from "./insn.js";
+import { LDDW_CODE, type CpuVersion } from "./opcodes.js";
+
+/** Options of {@link assemble}. */
+export interface AsmOptions {
+  /**
+   * The target CPU: instructions newer than it are refused, and from v4 on out-of-range jumps
+   * are relaxed to gotol. Default: no version check and no relaxation.
+   */
+  cpu?: CpuVersion;
+}
 
 /** One assembler input item. */
 export type AsmItem =
@@ -75,74 +91,112 @@ export function asmCore(insn: Insn, name: string): AsmItem {
 
 /**
  * Assembles items into instructions. Throws IsaError for duplicate or undefined labels, jumps whose
- * offset does not fit (int16 for off, int32 for gotol's imm), a jump item that is not a relative
- * jump, a relocation item that is not a lddw, and instructions checkInsn rejects.
+ * offset does not fit (int16 for off — a {@link JumpRangeError}, unless relaxed — int32 for gotol's
+ * imm), a jump item that is not a relative jump, a relocation item that is not a lddw, instructions
+ * checkInsn rejects and, with `options.cpu`, instructions newer than that CPU.
  */
-export function assemble(items: readonly AsmItem[]): AsmResult {
-  const labels = new Map<string, number>();
+export function assemble(items: readonly AsmItem[], options: AsmOptions = {}): AsmResult {
+  const relax = options.cpu !== undefined && options.cpu >= 4;
+  /** Jump items made long: 0 short, else the number of slots of the long form. */
+  const long = new Uint8Array(items.length);
+  const longSlots = (insn: Insn): number => (isGotol(insn) || !isConditional(insn) ? 1 : invertJump(insn) ? 2 : 3);
+  let labels: Map<string, number>;
   const slots: number[] = new Array<number>(items.length);
-  let slot = 0;
-  items.forEach((item, index) => {
-    slots[index] = slot;
-    if (item.kind === "label") {
-      if (labels.has(item.name)) throw new IsaError(`item ${index}: label "${item.name}" is defined twice`);
-      labels.set(item.name, slot);
-    } else {
-      slot += insnSlots(item.insn);
-    }
-  });
+  for (;;) {
+    labels = new Map<string, number>();
+    let slot = 0;
+    items.forEach((item, index) => {
+      slots[index] = slot;
+      if (item.kind === "label") {
+        if (labels.has(item.name)) throw new IsaError(`item ${index}: label "${item.name}" is defined twice`);
+        labels.set(item.name, slot);
+      } else slot += long[index] || insnSlots(item.insn);
+    });
+    if (!relax) break;
+    let grown = false;
+    items.forEach((item, index) => {
+      if (item.kind !== "jump" || long[index] || isGotol(item.insn)) return;
+      const target = labels.get(item.target);
+      if (target === undefined) return; // reported below
+      const delta = target - (slots[index]! + 1);
+      if (delta < -0x8000 || delta > 0x7fff) {
+        long[index] = longSlots(item.insn);
+        grown = true;
+      }
+    });
+    if (!grown) break;
+  }
 
   const insns: Insn[] = [];
   const relocations: AsmRelocation[] = [];
   const coreRelocations: AsmCoreRelocation[] = [];
+  const push = (insn: Insn, index: number, at: number): void => {
+    let form;
+    try {
+      form = checkInsn(insn);
+    } catch (cause) {
+      throw new IsaError(`item ${index} (slot ${at}): ${(cause as Error).message}`, { cause });
+    }
+    if (options.cpu !== undefined && form.cpu > options.cpu) {
+      throw new IsaError(`item ${index} (slot ${at}): ${form.name} needs cpu v${form.cpu}, the target is v${options.cpu}`);
+    }
+    insns.push(insn);
+  };
   items.forEach((item, index) => {
     const at = slots[index]!;
     const fail = (why: string): never => {
       throw new IsaError(`item ${index} (slot ${at}): ${why}`);
     };
-    let insn: Insn;
     switch (item.kind) {
       case "label":
         return;
       case "insn":
-        insn = { ...item.insn };
-        break;
+        return push({ ...item.insn }, index, at);
       case "jump": {
         if (!isRelativeJump(item.insn)) fail(`${describeInsn(item.insn)} is not a relative jump`);
         const target = labels.get(item.target);
         if (target === undefined) fail(`jump to undefined label "${item.target}"`);
         const delta = target! - (at + 1);
         if (isGotol(item.insn)) {
-          if (delta < -0x80000000 || delta > 0x7fffffff) fail(`gotol to "${item.target}" is ${delta} slots away, beyond int32`);
-          insn = { ...item.insn, imm: delta };
-        } else {
-          if (delta < -0x8000 || delta > 0x7fff) {
-            fail(`jump to "${item.target}" is ${delta} slots away, beyond the int16 range -32768..32767 (use gotol)`);
+          if (delta < -0x80000000 || delta > 0x7fffffff) {
+            throw new JumpRangeError(`item ${index} (slot ${at}): gotol to "${item.target}" is ${delta} slots away, beyond int32`, delta);
           }
-          insn = { ...item.insn, off: delta };
+          return push({ ...item.insn, imm: delta }, index, at);
         }
-        break;
+        if (long[index]) {
+          // Relaxed: a gotol at the last slot of the long form.
+          if (!isConditional(item.insn)) return push(gotol(delta), index, at);
+          const inverse = invertJump(item.insn);
+          if (inverse) {
+            push({ ...inverse, off: 1 }, index, at);
+            return push(gotol(target! - (at + 2)), index, at + 1);
+          }
+          push({ ...item.insn, off: 1 }, index, at);
+          push(ja(1), index, at + 1);
+          return push(gotol(target! - (at + 3)), index, at + 2);
+        }
+        if (delta < -0x8000 || delta > 0x7fff) {
+          throw new JumpRangeError(`item ${index} (slot ${at}): jump to "${item.target}" is ${delta} slots away, beyond the int16 range -32768..32767 (use gotol)`, delta);
+        }
+        return push({ ...item.insn, off: delta }, index, at);
       }
       case "reloc":
         if (item.insn.code !== LDDW_CODE) fail(`relocation against "${item.symbol}" needs a lddw, got ${describeInsn(item.insn)}`);
-        insn = { ...item.insn };
         relocations.push({ slot: at, symbol: item.symbol });
-        break;
+        return push({ ...item.insn }, index, at);
       case "core":
-        insn = { ...item.insn };
         coreRelocations.push({ slot: at, name: item.name });
-        break;
+        return push({ ...item.insn }, index, at);
       default:
         return assertNever(item);
     }
-    try {
-      checkInsn(insn);
-    } catch (cause) {
-      throw new IsaError(`item ${index} (slot ${at}): ${(cause as Error).message}`, { cause });
-    }
-    insns.push(insn);
   });
   return { insns, relocations, coreRelocations, labels };
+}
+
+/** A conditional jump (not ja or gotol). */
+function isConditional(insn: Insn): boolean {
+  return isRelativeJump(insn) && (insn.code & 0xf0) !== 0x00;
 }
 
 function assertNever(value: never): never {

@@ -8,7 +8,7 @@ export {
   type JmpOp, type JmpCondOp, type AtomicOpInfo, type AtomicOp, type Placeholder, type InsnField, type InsnForm,
 } from "./opcodes.js";
 export {
-  IsaError, Reg, MAX_REG, insnSlots, describeInsn, checkInsn, insnEquals, isRelativeJump, isGotol,
+  IsaError, JumpRangeError, Reg, MAX_REG, insnSlots, describeInsn, checkInsn, insnEquals, isRelativeJump, isGotol, invertJump, INVERSE_JUMPS, SWAPPED_JUMPS,
   alu64Reg, alu64Imm, alu32Reg, alu32Imm, mov64Reg, mov64Imm, mov32Reg, mov32Imm, neg64, neg32, movsx64, movsx32,
   endian, ldxMem, ldxMemSx, stxMem, stMem, ldAbs, ldInd, jmpImm, jmpReg, jmp32Imm, jmp32Reg, ja, gotol, call,
   callLocal, callKfunc, exit, lddw, ldMapFd, atomic, atomicAdd,
@@ -21,5 +21,5 @@ export {
 } from "./text.js";
 export {
   assemble, asmCore, asmInsn, asmLabel, asmJump, asmReloc,
-  type AsmCoreRelocation, type AsmItem, type AsmRelocation, type AsmResult,
+  type AsmCoreRelocation, type AsmItem, type AsmOptions, type AsmRelocation, type AsmResult,
 } from "./assembler.js";

@@ -5,6 +5,7 @@
 // which spans two 8-byte slots: its 64-bit immediate lives in `imm64` (and `imm` stays 0),
 // so there is a single source of truth for the value.
 
+import { LuabpfError } from "@luabpf/platform/errors";
 import {
   ALU_BINARY_OPS, ALU_OTHER_OPS, ATOMIC_OPS, CallSrc, InsnClass, JMP_OPS, LDDW_CODE, Mode, PseudoSrc, SIZES, Source,
   formsWithCode, lookupForm,
@@ -27,9 +28,27 @@ export interface Insn {
   imm64?: bigint;
 }
 
-/** Error raised for malformed instructions, bytes, assembly text or assembler input. */
-export class IsaError extends Error {
-  override readonly name = "IsaError";
+/**
+ * Error raised for malformed instructions, bytes, assembly text or assembler input. An
+ * internal error where luabpf made the instructions; callers that pass on bytes or text
+ * from elsewhere wrap it as the input's fault.
+ */
+export class IsaError extends LuabpfError {
+  override readonly name: string = "IsaError";
+  readonly kind = "internal" as const;
+  readonly category = "internal" as const;
+}
+
+/** A jump whose target is farther than its offset field reaches (the program is too large for it). */
+export class JumpRangeError extends IsaError {
+  override readonly name = "JumpRangeError";
+  constructor(
+    message: string,
+    /** The distance in instruction slots. */
+    readonly distance: number,
+  ) {
+    super(message);
+  }
 }
 
 /** Register numbers: r0 holds return values, r1..r5 arguments, r6..r9 are callee-saved, r10 is the read-only frame pointer. */
@@ -313,6 +332,33 @@ export function isRelativeJump(insn: Insn): boolean {
   if (cls !== InsnClass.JMP && cls !== InsnClass.JMP32) return false;
   const op = insn.code & 0xf0;
   return op !== JMP_OPS.call.op && op !== JMP_OPS.exit.op;
+}
+
+/** The condition that holds exactly when `op` does not (`jset` has none). */
+export const INVERSE_JUMPS: Readonly<Record<JmpCondOp, JmpCondOp | undefined>> = {
+  jeq: "jne", jne: "jeq", jgt: "jle", jle: "jgt", jge: "jlt", jlt: "jge",
+  jsgt: "jsle", jsle: "jsgt", jsge: "jslt", jslt: "jsge", jset: undefined,
+};
+
+/** The condition that holds for the operands exchanged (`a < b` is `b > a`). */
+export const SWAPPED_JUMPS: Readonly<Record<JmpCondOp, JmpCondOp>> = {
+  jeq: "jeq", jne: "jne", jlt: "jgt", jle: "jge", jgt: "jlt", jge: "jle",
+  jslt: "jsgt", jsle: "jsge", jsgt: "jslt", jsge: "jsle", jset: "jset",
+};
+
+const JMP_CONDITION_BY_OP = new Map<number, JmpCondOp>(
+  Object.entries(JMP_OPS)
+    .filter(([, info]) => "operator" in info)
+    .map(([name, info]) => [info.op, name as JmpCondOp]),
+);
+
+/** The conditional jump (same class, operands and offset) with the opposite condition; undefined for `jset` and non-conditional jumps. */
+export function invertJump(insn: Insn): Insn | undefined {
+  const cond = JMP_CONDITION_BY_OP.get(insn.code & 0xf0);
+  const cls = insn.code & 0x07;
+  if (!cond || (cls !== InsnClass.JMP && cls !== InsnClass.JMP32)) return undefined;
+  const inverse = INVERSE_JUMPS[cond];
+  return inverse === undefined ? undefined : { ...insn, code: (insn.code & 0x0f) | JMP_OPS[inverse].op };
 }
 
 /** Whether an instruction is gotol, whose jump offset lives in imm rather than off. */

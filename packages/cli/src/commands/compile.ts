@@ -52,6 +52,15 @@ export const compileCommand: Command = {
       type: "boolean",
       description: "load the object into the kernel's verifier (without running it); a rejection is an error at its Lua line",
     },
+    mcpu: {
+      type: "string",
+      short: "m",
+      valueName: "vN",
+      // `-mcpu=v4` (clang's spelling) reaches the parser as -m with the value `cpu=v4`.
+      choices: ["v1", "v2", "v3", "v4", "cpu="],
+      default: "v3",
+      description: "eBPF ISA version, as clang's -mcpu=v1..v4 (default v3); v4 adds gotol for long jumps, sign-extending moves and signed division",
+    },
     ...PIPELINE_OPTIONS,
     ...DIAGNOSTIC_OPTIONS,
     ...HELP_OPTIONS,
@@ -84,6 +93,9 @@ async function runCompile(ctx: CommandContext): Promise<number> {
   const output = stringOption(values, "o");
   const link = values.link === true;
   const pipeline = await pipelineChoice(values, "compile");
+  const mcpu = (stringOption(values, "mcpu") ?? "v3").replace(/^cpu=/, "");
+  if (!/^v[1-4]$/.test(mcpu)) throw new UsageError(`-mcpu takes v1, v2, v3 or v4, not '${mcpu}'`, "compile");
+  const cpu = Number(mcpu[1]) as 1 | 2 | 3 | 4;
   if (link && emit === "obj" && output === undefined) throw new UsageError("--link writes one object: name it with -o FILE", "compile");
   if (values.verify && emit !== "obj" && emit !== "asm") throw new UsageError(`--verify needs code: it does not go with --emit ${emit}`, "compile");
 
@@ -124,7 +136,7 @@ async function runCompile(ctx: CommandContext): Promise<number> {
         data = await driver.formatInterferenceDot(module);
       } else {
         // Verified first; if broken, the compile is repeated with verification after every pass to name the culprit.
-        const { programs, object } = driver.codegen(module, () => driver.optimize(front(), driver.quietVerifyEach(pipeline)));
+        const { programs, object } = driver.codegen(module, () => driver.optimize(front(), driver.quietVerifyEach(pipeline)), { cpu });
         if (values.stats) io.stderr(driver.formatStats({ report, programs }));
         if (values.verify) await (await import("../verify.js")).verifyObject(object);
         if (emit === "asm") {

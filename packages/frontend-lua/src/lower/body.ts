@@ -17,7 +17,7 @@
  *
  * Every instruction carries the location of the expression or statement it came from.
  */
-import { BasicBlock, Builder, i64, ptrType, removeUnreachableBlocks, type CType, type Function, type Instruction, type Type, type Value } from "@luabpf/ir";
+import { BasicBlock, Builder, CompileError, i64, ptrType, removeUnreachableBlocks, type CType, type SourceLocation, type Function, type Instruction, type Type, type Value } from "@luabpf/ir";
 import type * as lua from "luaparse";
 import { fail, locationOf, silentError } from "../diagnostics.js";
 import { constantValue, Operators, TAG_NIL, TAG_NUMBER, type Dyn } from "../runtime.js";
@@ -138,6 +138,7 @@ export class BodyLowering {
   /** Removes dead code, trivial and unused phis, and orders the blocks. */
   finish(): void {
     removeUnreachableBlocks(this.fn);
+    checkEveryLoopExits(this.fn);
     removeTrivialPhis(this.fn);
     removeUnusedPhis(this.fn);
     layoutBlocks(this.fn);
@@ -929,6 +930,56 @@ function usesAsReference(stmts: readonly lua.Statement[], name: string): boolean
   };
   visit(stmts);
   return found;
+}
+
+/**
+ * Every block must reach a return: a block that cannot is in a loop no path leaves
+ * (`while true do ... end` without break or return), which the verifier refuses as an
+ * infinite loop. A located error at the loop's earliest instruction.
+ */
+function checkEveryLoopExits(fn: Function): void {
+  const exits = new Set<BasicBlock>();
+  const work = fn.blocks.filter((bb) => bb.terminator?.opcode === "ret");
+  for (const bb of work) exits.add(bb);
+  while (work.length > 0) {
+    for (const p of work.pop()!.preds) {
+      if (!exits.has(p)) {
+        exits.add(p);
+        work.push(p);
+      }
+    }
+  }
+  const stuck = new Set(fn.blocks.filter((bb) => !exits.has(bb)));
+  if (stuck.size === 0) return;
+  // Report the loop itself: the stuck blocks in a cycle nothing leaves (a sink of the stuck
+  // blocks' strongly connected components; a loop whose exit leads only into it is stuck too).
+  const reach = new Map<BasicBlock, Set<BasicBlock>>();
+  for (const start of stuck) {
+    const seen = new Set<BasicBlock>();
+    const todo = [...start.succs];
+    while (todo.length > 0) {
+      const bb = todo.pop()!;
+      if (seen.has(bb) || !stuck.has(bb)) continue;
+      seen.add(bb);
+      todo.push(...bb.succs);
+    }
+    reach.set(start, seen);
+  }
+  const loop = [...stuck].filter((bb) => {
+    const r = reach.get(bb)!;
+    return r.has(bb) && [...r].every((other) => reach.get(other)!.has(bb));
+  });
+  let where: SourceLocation | undefined;
+  const blocks = loop.length > 0 ? loop : [...stuck];
+  // The jump into the loop carries the loop statement's location.
+  const entries = blocks.flatMap((bb) => bb.preds.filter((p) => !blocks.includes(p) && p.terminator?.opcode === "br"));
+  for (const bb of [...blocks, ...entries]) {
+    for (const inst of blocks.includes(bb) ? bb.instructions() : [bb.terminator!]) {
+      const l = inst.loc;
+      if (l && (!where || l.line < where.line || (l.line === where.line && l.column < where.column))) where = l;
+    }
+  }
+  throw new CompileError({ severity: "error", message: "this loop never ends: no path leaves it (eBPF programs must terminate: add a condition, a break or a return)", ...(where ? { location: where } : {}) });
 }
 
 /** The largest power of two not above `size`, at most 8: the natural alignment of a slot of that size. */

@@ -6,20 +6,10 @@
  * A `condbr` whose two targets are the same block gives one edge of kind "both" (the
  * graphology graph is a simple graph).
  */
-import { createRequire } from "node:module";
 import type { DirectedGraph } from "graphology";
 import type { BasicBlock, Function, Instruction } from "../core.js";
 import { printInstruction } from "../print.js";
-
-/**
- * graphology is loaded on first use: most compilations never export a graph, and the
- * command line's start-up time should not pay for it.
- */
-let graphology: typeof import("graphology") | undefined;
-function loadGraphology(): typeof import("graphology") {
-  graphology ??= createRequire(import.meta.url)("graphology") as typeof import("graphology");
-  return graphology;
-}
+import { loadGraphology } from "./graphology.js";
 
 /** The kind of a CFG edge: the true or false side of a `condbr`, both of them, or a `br`. */
 export type CfgEdgeKind = "true" | "false" | "both" | "jump";

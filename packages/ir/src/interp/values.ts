@@ -8,6 +8,7 @@
  * may still be a plain bigint (the null result of `map_lookup_elem`, or an integer loaded
  * as `ptr`); dereferencing one is an {@link InterpError}.
  */
+import { LuabpfError } from "@luabpf/platform/errors";
 import type { Instruction } from "../core.js";
 import { printInstruction } from "../print.js";
 import type { MapInstance } from "./maps.js";
@@ -88,7 +89,10 @@ export interface InterpLocation {
  * `unreachable`, step limit, unknown helper. Not a compiler bug (that is `InternalError`).
  * The message starts with the location: `@fn @bb2: %7 = load i32 %3, 4: ...`.
  */
-export class InterpError extends Error {
+export class InterpError extends LuabpfError {
+  /** A trap of the interpreted program: the program's fault, not luabpf's. */
+  readonly kind = "user" as const;
+  readonly category = "compile" as const;
   /** The bare message, without location. */
   readonly reason: string;
   location: InterpLocation | undefined;

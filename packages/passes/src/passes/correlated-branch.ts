@@ -13,11 +13,10 @@
  * unreachable blocks are removed. Cost: O(blocks + instructions).
  */
 import type { BasicBlock, CompareOpcode, Instruction, Value } from "@luabpf/ir";
-import { INVERTED_COMPARE, SWAPPED_COMPARE, removeUnreachableBlocks, typeToString } from "@luabpf/ir";
+import { foldConditionalBranch, INVERTED_COMPARE, SWAPPED_COMPARE, removeUnreachableBlocks, typeToString } from "@luabpf/ir";
 import { z } from "zod";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
-import { foldBranch } from "../util/cfg.js";
 
 function compareKey(op: CompareOpcode, t: Instruction["typeParam"], a: Value, b: Value): string {
   return `${op} ${typeToString(t)} ${a.id},${b.id}`;
@@ -89,7 +88,7 @@ export const correlatedBranch = defineFunctionPass({
       for (let k = kids.length - 1; k >= 0; k--) stack.push({ bb: kids[k]!, undo: [], entered: false });
     }
     for (const [bb, taken] of folds) {
-      foldBranch(bb, taken);
+      foldConditionalBranch(bb, taken);
       ctx.stat("branches-folded");
     }
     if (folds.length === 0) return false;

@@ -15,12 +15,11 @@
  *
  * Preserves: everything when nothing changed; the CFG analyses when no branch was folded.
  */
-import { isConstant, removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { foldConditionalBranch, isConstant, removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { isFoldable, evaluate } from "../util/fold.js";
 import { eraseIfDead } from "../util/ir.js";
-import { foldBranch } from "../util/cfg.js";
 
 import { meet, OVERDEFINED, type LatticeValue } from "../util/constant-lattice.js";
 
@@ -167,7 +166,7 @@ export const sccp = defineFunctionPass({
         const c = term.operands[0]!;
         const known = isConstant(c) ? c.value : undefined;
         if (known !== undefined) {
-          foldBranch(bb, known !== 0n);
+          foldConditionalBranch(bb, known !== 0n);
           ctx.stat("branches-folded");
           changed = cfgChanged = true;
         }

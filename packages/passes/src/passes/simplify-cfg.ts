@@ -19,6 +19,8 @@
  * instructions) per round; rounds are bounded by the number of blocks removed.
  */
 import {
+  foldConditionalBranch,
+  incomingValueOfEdge,
   redirectBranch,
   removeUnreachableBlocks,
   type BasicBlock,
@@ -29,7 +31,6 @@ import {
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable, evaluate } from "../util/fold.js";
 import { constValue } from "../util/ir.js";
-import { foldBranch, nthIncoming } from "../util/cfg.js";
 
 function foldBranches(fn: Function, ctx: FunctionPassContext): boolean {
   let changed = false;
@@ -37,19 +38,19 @@ function foldBranches(fn: Function, ctx: FunctionPassContext): boolean {
     const t = bb.terminator;
     if (t?.opcode !== "condbr") continue;
     const k = constValue(t.operands[0]!);
-    if (k !== undefined) foldBranch(bb, k !== 0n);
+    if (k !== undefined) foldConditionalBranch(bb, k !== 0n);
     else if (t.targets[0] === t.targets[1]) {
       // condbr c, X, X: a jump; phis of X whose two pairs differ become selects on c.
       const c = t.operands[0]!;
       for (const phi of t.targets[0]!.phis()) {
-        const [vt, vf] = [nthIncoming(phi, bb, 0), nthIncoming(phi, bb, 1)];
+        const [vt, vf] = [incomingValueOfEdge(phi, bb, 0), incomingValueOfEdge(phi, bb, 1)];
         if (vt === vf) continue;
         const sel = fn.createInstruction("select", phi.type, phi.type, [c, vt, vf]);
         sel.insertBefore(t);
         phi.setOperand(phi.incomingIndex(bb), sel);
         ctx.stat("selects-formed");
       }
-      foldBranch(bb, true);
+      foldConditionalBranch(bb, true);
     } else continue;
     ctx.stat("branches-folded");
     changed = true;

@@ -5,13 +5,16 @@
  * share spill slots (`spill-slots.ts`) and read the result off as operand allocations
  * plus edits.
  */
+import { LuabpfError } from "@luabpf/platform/errors";
 import type { Allocation, Edit, RegAllocFunction, RegAllocOutput, RegAllocStats, RegAllocTarget, RegisterAllocator } from "./interface.js";
 import { colourGraph } from "./irc.js";
 import { ITEM_INST, ITEM_RELOAD, ITEM_SPILL, POS_AFTER, POS_INST, buildProgram, rewriteSpills } from "./program.js";
 import { colourSpillSlots } from "./spill-slots.js";
 
 /** The allocation is impossible (e.g. more registers needed at one instruction than exist). */
-export class RegAllocError extends Error {
+export class RegAllocError extends LuabpfError {
+  readonly kind = "internal" as const;
+  readonly category = "internal" as const;
   constructor(message: string) {
     super(message);
     this.name = "RegAllocError";

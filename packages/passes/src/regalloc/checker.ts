@@ -21,10 +21,13 @@
  * location, early defs apart from every use, defs apart from each other, non-copy operands
  * in allocatable registers. Cost: O(instructions × locations × set size) per iteration.
  */
+import { LuabpfError } from "@luabpf/platform/errors";
 import type { Allocation, Edit, Operand, PReg, RegAllocFunction, RegAllocOutput, RegAllocTarget } from "./interface.js";
 
 /** An allocation the checker refuted, with every problem found (first 50). */
-export class RegAllocCheckError extends Error {
+export class RegAllocCheckError extends LuabpfError {
+  readonly kind = "internal" as const;
+  readonly category = "internal" as const;
   constructor(readonly problems: readonly string[]) {
     super(`register allocation is wrong:\n  ${problems.slice(0, 20).join("\n  ")}${problems.length > 20 ? `\n  ... ${problems.length - 20} more` : ""}`);
     this.name = "RegAllocCheckError";

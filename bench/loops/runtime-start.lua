@@ -1,0 +1,8 @@
+-- Loop shape benchmark (npm run bench:loops): twin of runtime-start.c
+local out = bpf.map("array", 1, "uint32_t", "uint64_t")
+bpf.socket(function (skb)
+  local s, m = 0, skb.mark
+  for i = (skb.mark & 15), 20 do s = s * 31 + (i ~ m) end
+  out[0] = s
+  return 0
+end)

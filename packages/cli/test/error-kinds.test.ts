@@ -1,0 +1,50 @@
+// The command line decides exit statuses from the error's kind (user or internal) and
+// category, declared by each error class on the one base of @luabpf/platform/errors —
+// not from class names.
+import { IsaError, JumpRangeError } from "@luabpf/backend-ebpf";
+import { ElfError } from "@luabpf/elf";
+import { CompileError, InternalError, InterpError } from "@luabpf/ir";
+import { BpfError, LoaderError, PacketSpecError, VerifierError } from "@luabpf/loader";
+import { PassError, PassLoadError, PipelineError } from "@luabpf/passes";
+import { isLuabpfError } from "@luabpf/platform/errors";
+import { describe, expect, test } from "vitest";
+import { IoError, KernelUnavailableError, UsageError } from "../src/errors.js";
+import { exitStatusOf } from "../src/main.js";
+
+describe("every error class says whose fault it is", () => {
+  test.each([
+    ["CompileError", new CompileError({ severity: "error", message: "x" }), "user", "compile", 1],
+    ["InterpError", new InterpError("trap"), "user", "compile", 1],
+    ["ElfError", new ElfError("bad section"), "user", "kernel", 1],
+    ["BpfError", new BpfError(0, 1), "user", "kernel", 1],
+    ["VerifierError", new VerifierError(5, 13, "log"), "user", "verifier", 1],
+    ["LoaderError", new LoaderError("no type"), "user", "kernel", 1],
+    ["PacketSpecError", new PacketSpecError("bad packet"), "user", "kernel", 1],
+    ["PassLoadError", new PassLoadError("/x.js", "exports no pass"), "user", "pass", 1],
+    ["PipelineError", new PipelineError("nope", ["unknown pass"]), "user", "usage", 2],
+    ["UsageError", new UsageError("bad option"), "user", "usage", 2],
+    ["IoError", new IoError("/x", "read", "ENOENT", "No such file or directory"), "user", "io", 1],
+    ["KernelUnavailableError", new KernelUnavailableError("no bpf(2)"), "user", "kernel", 1],
+    ["InternalError", new InternalError("broken"), "internal", "internal", 70],
+    ["IsaError", new IsaError("bad opcode"), "internal", "internal", 70],
+    ["JumpRangeError", new JumpRangeError("too far", 40000), "internal", "internal", 70],
+  ] as const)("%s", (_name, error, kind, category, status) => {
+    expect(isLuabpfError(error)).toBe(true);
+    expect(error.kind).toBe(kind);
+    expect(error.category).toBe(category);
+    expect(exitStatusOf(error)).toBe(status);
+  });
+
+  test("a pass error is the user's when the pass was theirs or the cause was bad input, luabpf's otherwise", () => {
+    expect(new PassError("p", "f", undefined, { cause: new Error("boom") }, "/my/pass.js").kind).toBe("user");
+    expect(new PassError("p", "f", undefined, { cause: new CompileError({ severity: "error", message: "bad" }) }).kind).toBe("user");
+    const bug = new PassError("gvn", "f", undefined, { cause: new TypeError("undefined is not a function") });
+    expect(bug.kind).toBe("internal");
+    expect(exitStatusOf(bug)).toBe(70);
+  });
+
+  test("anything else is an internal error", () => {
+    expect(exitStatusOf(new TypeError("x is undefined"))).toBe(70);
+    expect(exitStatusOf("a string")).toBe(70);
+  });
+});

@@ -1,0 +1,346 @@
+/**
+ * Value ranges: for every integer SSA value, the known bits and the unsigned and signed
+ * bounds (util/range-lattice.ts) — what the eBPF verifier tracks about the register that
+ * will hold it — and which blocks can run at all.
+ *
+ * The solver is sparse and conditional, like SCCP (Wegman & Zadeck 1991) over a taller
+ * lattice: a value starts "not computed" and only grows; instructions are evaluated once
+ * their block is executable; a phi joins only the values arriving along executable edges;
+ * a `condbr` whose condition's range decides it marks only the taken edge. Ranges of
+ * phis that keep changing are widened (after a few steps their moving bounds jump to the
+ * type's extremes; known bits have finite height), so loops converge.
+ *
+ * Branch conditions refine (the verifier's reg_set_min_max): a block B whose only way in
+ * is the `true` (or `false`) edge of `condbr c` learns that c holds (or not) and, when c
+ * compares a value with a constant (`ult x, 10`, `eq x, 3`, through `xor c, 1`, and the
+ * `and`/`or` of compares), that x is in the matching interval. Because an SSA value never
+ * changes, the fact holds in every block B dominates: {@link ValueRanges.rangeAt} narrows a
+ * value's range by the facts of the branches dominating the block asked about, and the
+ * solver evaluates each instruction with its operands narrowed that way (so `x + 1` under
+ * `x < 10` is known to be at most 10 everywhere). A phi's incoming value is narrowed by the
+ * edge it arrives along as well.
+ *
+ * Cost: every value changes at most (WIDEN_AFTER + 64 × 3) times, each change revisits its
+ * users, then two narrowing sweeps; narrowing an operand walks the (few) branch facts
+ * recorded for it, each an O(1) dominance query.
+ */
+import {
+  bitsOf,
+  isConstant,
+  isInstruction,
+  SWAPPED_COMPARE,
+  type BasicBlock,
+  type CompareOpcode,
+  type Function,
+  type Instruction,
+  type Value,
+  type BinaryOpcode,
+  type UnaryOpcode,
+  type CastOpcode,
+  type DominatorTree,
+} from "@luabpf/ir";
+import { defineAnalysis } from "../analysis-manager.js";
+import {
+  binaryRange,
+  castRange,
+  constantOf,
+  constantRange,
+  decideCompare,
+  fullRange,
+  intersectRanges,
+  joinRanges,
+  rangesEqual,
+  refineByCompare,
+  unaryRange,
+  widenRange,
+  type Range,
+} from "../util/range-lattice.js";
+import { dominatorTreeAnalysis } from "./cfg.js";
+
+/** After this many changes a value's range is widened. */
+const WIDEN_AFTER = 6;
+/** Descending rounds after the widened fixed point. */
+const NARROWING_ROUNDS = 2;
+
+/** What the analysis knows (see the file note). */
+export interface ValueRanges {
+  /** The range of `v` (an integer or pointer) wherever it is available; undefined when it is never computed (its block cannot run) or void. */
+  rangeOf(v: Value): Range | undefined;
+  /** The range of `v` in block `bb`, narrowed by the branch conditions that dominate `bb`; undefined when no value reaches there. */
+  rangeAt(v: Value, bb: BasicBlock): Range | undefined;
+  /** The range of phi operand `k` along the edge it arrives by (undefined when that edge never runs). */
+  incomingRange(phi: Instruction, k: number): Range | undefined;
+  /** The range of `v` on the edge `from → to`: at the end of `from`, narrowed by the branch taken. */
+  rangeOnEdge(v: Value, from: BasicBlock, to: BasicBlock): Range | undefined;
+  /** Can `bb` run? */
+  isExecutable(bb: BasicBlock): boolean;
+  /** Can the edge leaving `from` through successor slot `slot` be taken? */
+  isEdgeExecutable(from: BasicBlock, slot: number): boolean;
+}
+
+/** A fact a branch gives about a value: `value op k` is `holds`. */
+interface Fact {
+  readonly value: Value;
+  readonly op: CompareOpcode;
+  readonly k: Range;
+  readonly holds: boolean;
+}
+
+/** The range a value of type `t` may have when nothing else is known. */
+function typeRange(v: Value): Range | undefined {
+  const bits = bitsOf(v.type);
+  return bits ? fullRange(bits) : undefined;
+}
+
+const isCompare = (v: Value): boolean => isInstruction(v) && v.info.shape === "compare";
+
+/**
+ * The facts `c` being nonzero (`holds`) or zero gives: about c itself, about the operand
+ * of a compare with a constant, through `xor c, 1` of a compare, and through `and`/`or`
+ * of compares (both hold / both fail).
+ */
+function factsOf(c: Value, holds: boolean, out: Fact[] = [], depth = 0): Fact[] {
+  const bits = bitsOf(c.type);
+  if (!bits || depth > 4) return out;
+  out.push({ value: c, op: "ne", k: constantRange(bits, 0n), holds });
+  if (!isInstruction(c)) return out;
+  const [a, b] = [c.operands[0], c.operands[1]];
+  if (isCompare(c)) {
+    const op = (c as Instruction).opcode as CompareOpcode;
+    if (isConstant(b!) && !isConstant(a!)) out.push({ value: a!, op, k: constantRange(bitsOf(b!.type), b!.value), holds });
+    else if (isConstant(a!) && !isConstant(b!)) out.push({ value: b!, op: SWAPPED_COMPARE[op], k: constantRange(bitsOf(a!.type), a!.value), holds });
+    return out;
+  }
+  if (c.opcode === "xor" && isConstant(b!) && b!.value === 1n && isCompare(a!)) return factsOf(a!, !holds, out, depth + 1);
+  if ((c.opcode === "and" && holds) || (c.opcode === "or" && !holds)) {
+    if (isCompare(a!) && isCompare(b!)) {
+      factsOf(a!, holds, out, depth + 1);
+      factsOf(b!, holds, out, depth + 1);
+    }
+  }
+  if (c.opcode === "zext" && isCompare(a!)) factsOf(a!, holds, out, depth + 1);
+  return out;
+}
+
+/** The facts of the edge `from → to` when it is the one way `from` reaches `to` (distinct targets of a condbr). */
+function edgeFacts(from: BasicBlock, to: BasicBlock): Fact[] {
+  const t = from.terminator;
+  if (t?.opcode !== "condbr" || t.targets[0] === t.targets[1]) return [];
+  return factsOf(t.operands[0]!, t.targets[0] === to);
+}
+
+function narrow(r: Range, facts: readonly Fact[], v: Value): Range | undefined {
+  let out: Range | undefined = r;
+  for (const f of facts) {
+    if (f.value !== v || !out) continue;
+    out = refineByCompare(out, f.op, f.k.bits === out.bits ? f.k : constantRange(out.bits, constantOf(f.k)!), f.holds);
+  }
+  return out;
+}
+
+/**
+ * The range of `inst`'s result given the ranges of its operands (in operand order):
+ * the lattice's transfer function for its opcode, the type's full range for what the
+ * analysis does not model (loads, calls, ...). Undefined for void instructions and phis.
+ */
+export function transferRange(inst: Instruction, ops: readonly Range[]): Range | undefined {
+  switch (inst.info.shape) {
+    case "binary":
+      return binaryRange(inst.opcode as BinaryOpcode, ops[0]!, ops[1]!);
+    case "unary":
+      return unaryRange(inst.opcode as UnaryOpcode, ops[0]!);
+    case "cast":
+      return castRange(inst.opcode as CastOpcode, ops[0]!, bitsOf(inst.type));
+    case "compare": {
+      const d = decideCompare(inst.opcode as CompareOpcode, ops[0]!, ops[1]!);
+      return d === undefined ? BOOLEAN : constantRange(64, d ? 1n : 0n);
+    }
+    case "select": {
+      const c = ops[0]!;
+      const k = constantOf(c);
+      if (k !== undefined) return ops[k !== 0n ? 1 : 2];
+      if (!refineByCompare(c, "eq", constantRange(c.bits, 0n), true)) return ops[1]; // never zero
+      return joinRanges(ops[1]!, ops[2]!);
+    }
+    case "copy":
+      return ops[0]!.bits === bitsOf(inst.type) ? ops[0] : typeRange(inst);
+    case "phi":
+      return undefined;
+    default:
+      return typeRange(inst);
+  }
+}
+
+const BOOLEAN = joinRanges(constantRange(64, 0n), constantRange(64, 1n));
+
+/** Solves the ranges of `fn` (see the file note). */
+export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
+  const values: (Range | undefined)[] = new Array(fn.valueIdBound);
+  const changes = new Uint16Array(fn.valueIdBound);
+  const executable = new Uint8Array(fn.blockIdBound);
+  const edges = new Set<string>();
+  const blockWork: BasicBlock[] = [];
+  const valueWork: Instruction[] = [];
+
+  // Branch facts, by the block they hold in (its only way in) and by the value they are about.
+  const factsByValue = new Map<Value, { block: BasicBlock; fact: Fact }[]>();
+  for (const bb of fn.blocks) {
+    if (bb === fn.entry || bb.preds.length !== 1 || bb.preds[0] === bb) continue;
+    for (const fact of edgeFacts(bb.preds[0]!, bb)) {
+      let list = factsByValue.get(fact.value);
+      if (!list) factsByValue.set(fact.value, (list = []));
+      list.push({ block: bb, fact });
+    }
+  }
+
+  const rangeOf = (v: Value): Range | undefined => {
+    if (isConstant(v)) return constantRange(bitsOf(v.type) || 64, v.value);
+    if (v.kind === "param") return typeRange(v);
+    return values[v.id];
+  };
+  const rangeAt = (v: Value, bb: BasicBlock): Range | undefined => {
+    let r = rangeOf(v);
+    const facts = factsByValue.get(v);
+    if (!r || !facts) return r;
+    for (const { block, fact } of facts) {
+      if (!r) break;
+      if (dt.dominates(block, bb)) r = narrow(r, [fact], v);
+    }
+    return r;
+  };
+  const edgeKey = (from: BasicBlock, slot: number) => `${from.id}:${slot}`;
+  /** The k-th pair of a phi belongs to the k-th edge into its block (a condbr may target it twice). */
+  const pairSlot = (phi: Instruction, k: number): number => {
+    const from = phi.incoming[k]!;
+    let occurrence = 0;
+    for (let p = 0; p < k; p++) if (phi.incoming[p] === from) occurrence++;
+    const succs = from.succs;
+    for (let s = 0; s < succs.length; s++) if (succs[s] === phi.block && occurrence-- === 0) return s;
+    return -1;
+  };
+  const incomingRange = (phi: Instruction, k: number): Range | undefined => {
+    const from = phi.incoming[k]!;
+    const slot = pairSlot(phi, k);
+    if (slot < 0 || !edges.has(edgeKey(from, slot))) return undefined;
+    const v = phi.operands[k]!;
+    const r = rangeAt(v, from);
+    return r && narrow(r, edgeFacts(from, phi.block!), v);
+  };
+
+  const set = (inst: Instruction, r: Range | undefined): void => {
+    if (!r) return;
+    const old = values[inst.id];
+    let next = old ? joinRanges(old, r) : r;
+    if (old && changes[inst.id]! >= WIDEN_AFTER) next = widenRange(old, next);
+    if (old && rangesEqual(old, next)) return;
+    values[inst.id] = next;
+    changes[inst.id]!++;
+    for (const u of inst.uses) if (u.user.block && executable[u.user.block.id]) valueWork.push(u.user);
+  };
+  const markEdge = (from: BasicBlock, slot: number): void => {
+    const key = edgeKey(from, slot);
+    if (edges.has(key)) return;
+    edges.add(key);
+    const to = from.succs[slot]!;
+    if (!executable[to.id]) {
+      executable[to.id] = 1;
+      blockWork.push(to);
+    } else for (const phi of to.phis()) valueWork.push(phi);
+  };
+
+  const evaluate = (inst: Instruction): Range | undefined => {
+    const bb = inst.block!;
+    const ops: Range[] = [];
+    for (const o of inst.operands) {
+      const r = rangeAt(o, bb);
+      if (!r) return undefined; // not computed yet (or no value reaches here)
+      ops.push(r);
+    }
+    return transferRange(inst, ops);
+  };
+
+  const visit = (inst: Instruction): void => {
+    const bb = inst.block!;
+    switch (inst.opcode) {
+      case "phi": {
+        let r: Range | undefined;
+        for (let k = 0; k < inst.operands.length; k++) {
+          const rk = incomingRange(inst, k);
+          if (rk) r = r ? joinRanges(r, rk) : rk;
+        }
+        set(inst, r);
+        return;
+      }
+      case "br":
+        markEdge(bb, 0);
+        return;
+      case "condbr": {
+        const c = rangeAt(inst.operands[0]!, bb);
+        if (!c) return;
+        const k = constantOf(c);
+        const canBeZero = refineByCompare(c, "eq", constantRange(c.bits, 0n), true) !== undefined;
+        if (k === undefined && canBeZero) {
+          markEdge(bb, 0);
+          markEdge(bb, 1);
+        } else markEdge(bb, k === 0n ? 1 : 0);
+        return;
+      }
+    }
+    if (inst.type.kind === "void") return;
+    set(inst, evaluate(inst));
+  };
+
+  executable[fn.entry.id] = 1;
+  blockWork.push(fn.entry);
+  while (blockWork.length > 0 || valueWork.length > 0) {
+    while (valueWork.length > 0) {
+      const inst = valueWork.pop()!;
+      if (inst.block && executable[inst.block.id]) visit(inst);
+    }
+    const bb = blockWork.pop();
+    if (bb) for (let i = bb.first; i; i = i.next) visit(i);
+  }
+
+  // Narrowing (Cousot & Cousot 1977): widening may have overshot around loops; a few
+  // descending rounds intersect each value with what its operands now give, which stays
+  // above the least fixed point (so sound) and recovers bounds such as a loop guard's.
+  const rpo = dt.reversePostOrder();
+  for (let round = 0; round < NARROWING_ROUNDS; round++) {
+    for (const bb of rpo) {
+      if (!executable[bb.id]) continue;
+      for (let i = bb.first; i; i = i.next) {
+        const old = values[i.id];
+        if (!old) continue;
+        let r: Range | undefined;
+        if (i.isPhi) {
+          for (let k = 0; k < i.operands.length; k++) {
+            const rk = incomingRange(i, k);
+            if (rk) r = r ? joinRanges(r, rk) : rk;
+          }
+        } else r = evaluate(i);
+        const narrowed = r && intersectRanges(old, r);
+        if (narrowed) values[i.id] = narrowed;
+      }
+    }
+  }
+
+  return {
+    rangeOf,
+    rangeAt,
+    incomingRange,
+    rangeOnEdge: (v, from, to) => {
+      const r = rangeAt(v, from);
+      return r && narrow(r, edgeFacts(from, to), v);
+    },
+    isExecutable: (bb) => executable[bb.id] === 1,
+    isEdgeExecutable: (from, slot) => edges.has(edgeKey(from, slot)),
+  };
+}
+
+/** The value ranges of a function, through the analysis manager (invalidated by any change to instructions). */
+export const valueRangesAnalysis = defineAnalysis<ValueRanges>({
+  name: "value-ranges",
+  description: "known bits and unsigned/signed bounds of every integer value, narrowed by dominating branch conditions",
+  dependsOn: [dominatorTreeAnalysis],
+  compute: (fn, am) => solveValueRanges(fn, am.get(dominatorTreeAnalysis)),
+});

@@ -1,0 +1,155 @@
+/**
+ * The value-range lattice (util/range-lattice.ts) against the IR's exact semantics: every
+ * transfer function must contain the folded result of every pair of members (soundness),
+ * checked exhaustively over the members at 8 bits and on sampled members at 64 bits; joins,
+ * intersections, refinements and decided compares likewise. A few precision checks pin
+ * the facts the optimiser relies on (a zero-extended load shifted right by its width is 0).
+ */
+import fc from "fast-check";
+import { intType, type BinaryOpcode, type CastOpcode, type CompareOpcode, type IntBits, type UnaryOpcode } from "@luabpf/ir";
+import { describe, expect, test } from "vitest";
+import { evaluate } from "../src/util/fold.js";
+import {
+  binaryRange,
+  castRange,
+  constantOf,
+  constantRange,
+  decideCompare,
+  fullRange,
+  intersectRanges,
+  joinRanges,
+  rangeContains,
+  refineByCompare,
+  unaryRange,
+  unsignedRange,
+  widenRange,
+  formatRange,
+  type Range,
+} from "../src/util/range-lattice.js";
+
+const BINARY: BinaryOpcode[] = ["add", "sub", "mul", "udiv", "sdiv", "urem", "srem", "and", "or", "xor", "shl", "lshr", "ashr"];
+const UNARY: UnaryOpcode[] = ["neg", "not"];
+const COMPARES: CompareOpcode[] = ["eq", "ne", "ult", "ule", "ugt", "uge", "slt", "sle", "sgt", "sge"];
+
+/** A range abstracting a few concrete values, sometimes narrowed by a compare. */
+function rangeArb(bits: number): fc.Arbitrary<{ range: Range; members: bigint[] }> {
+  const val = fc.bigInt({ min: -(1n << BigInt(bits - 1)), max: (1n << BigInt(bits - 1)) - 1n });
+  const small = fc.bigInt({ min: -4n, max: 20n });
+  const anyVal = fc.oneof(val, small);
+  return fc
+    .tuple(fc.array(anyVal, { minLength: 1, maxLength: 4 }), fc.option(fc.tuple(fc.constantFrom(...COMPARES), anyVal, fc.boolean()), { nil: undefined }), fc.boolean())
+    .map(([vals, refine, wide]) => {
+      let r = vals.map((v) => constantRange(bits, v)).reduce(joinRanges);
+      if (wide) r = joinRanges(r, fullRange(bits));
+      if (refine) r = refineByCompare(r, refine[0], constantRange(bits, refine[1]), refine[2]) ?? r;
+      return { range: r, members: vals.map((v) => BigInt.asIntN(bits, v)).filter((v) => rangeContains(r, v)) };
+    });
+}
+
+/** Members of `r` to test: all of them at 8 bits, else the seeds plus the bounds. */
+function membersOf(r: Range, seeds: bigint[]): bigint[] {
+  if (r.bits === 8) {
+    const out: bigint[] = [];
+    for (let v = -128n; v < 128n; v++) if (rangeContains(r, v)) out.push(v);
+    return out;
+  }
+  const extra = [r.umin, r.umax, r.smin, r.smax, BigInt.asIntN(r.bits, r.value), BigInt.asIntN(r.bits, r.value | r.mask)];
+  return [...seeds, ...extra.map((v) => BigInt.asIntN(r.bits, v))].filter((v) => rangeContains(r, v));
+}
+
+const T = (bits: number) => intType(bits as IntBits);
+
+describe("range lattice: soundness against the folder", () => {
+  for (const bits of [8, 64]) {
+    const runs = bits === 8 ? 60 : 300;
+    test(`binary operations at ${bits} bits`, () => {
+      fc.assert(
+        fc.property(rangeArb(bits), rangeArb(bits), fc.constantFrom(...BINARY), (a, b, op) => {
+          const r = binaryRange(op, a.range, b.range);
+          const ma = membersOf(a.range, a.members);
+          const mb = membersOf(b.range, b.members);
+          for (const x of ma)
+            for (const y of mb) {
+              const v = evaluate(op, T(bits), T(bits), [x, y]);
+              if (!rangeContains(r, v)) throw new Error(`${op} ${x}, ${y} = ${v} not in ${formatRange(r)} (a ${formatRange(a.range)}, b ${formatRange(b.range)})`);
+            }
+        }),
+        { numRuns: runs },
+      );
+    });
+    test(`unary operations, casts and compares at ${bits} bits`, () => {
+      fc.assert(
+        fc.property(rangeArb(bits), rangeArb(bits), fc.constantFrom(...COMPARES), fc.boolean(), (a, b, cmp, holds) => {
+          const ma = membersOf(a.range, a.members);
+          const mb = membersOf(b.range, b.members);
+          const fail = (what: string) => {
+            throw new Error(`${what} (a ${formatRange(a.range)}, b ${formatRange(b.range)})`);
+          };
+          for (const op of UNARY) {
+            const r = unaryRange(op, a.range);
+            for (const x of ma) if (!rangeContains(r, evaluate(op, T(bits), T(bits), [x]))) fail(`${op} ${x}`);
+          }
+          for (const to of [8, 16, 32, 64]) {
+            const ops: CastOpcode[] = to > bits ? ["zext", "sext"] : to < bits ? ["trunc"] : [];
+            for (const op of ops) {
+              const r = castRange(op, a.range, to);
+              for (const x of ma) if (!rangeContains(r, evaluate(op, T(bits), T(to), [x]))) fail(`${op} ${x} to i${to}`);
+            }
+          }
+          const decided = decideCompare(cmp, a.range, b.range);
+          const refined = refineByCompare(a.range, cmp, b.range, holds);
+          const joined = joinRanges(a.range, b.range);
+          const both = intersectRanges(a.range, b.range);
+          const widened = widenRange(a.range, joined);
+          for (const x of ma) {
+            if (!rangeContains(joined, x) || !rangeContains(widened, x)) fail(`join/widen lost ${x}`);
+            if (rangeContains(b.range, x) && !(both && rangeContains(both, x))) fail(`intersection lost ${x}`);
+            for (const y of mb) {
+              const truth = evaluate(cmp, T(bits), T(64), [x, y]) === 1n;
+              if (decided !== undefined && truth !== decided) fail(`${cmp} ${x}, ${y} decided ${decided}`);
+              if (truth === holds && !(refined !== undefined && rangeContains(refined, x))) fail(`refine ${cmp} ${holds} lost ${x} (${y})`);
+            }
+          }
+          for (const y of mb) if (!rangeContains(joined, y) || !rangeContains(widened, y)) fail(`join/widen lost ${y}`);
+        }),
+        { numRuns: runs },
+      );
+    });
+  }
+});
+
+describe("range lattice: precision the optimiser relies on", () => {
+  const u32 = castRange("zext", fullRange(32), 64);
+  test("a zero-extended i32 is [0, 2^32-1] and non-negative", () => {
+    expect([u32.umin, u32.umax, u32.smin, u32.smax]).toEqual([0n, 0xffffffffn, 0n, 0xffffffffn]);
+  });
+  test("shifting it right by 32 gives 0; masking it with 0xffffffff changes nothing", () => {
+    expect(constantOf(binaryRange("lshr", u32, constantRange(64, 32n)))).toBe(0n);
+    const masked = binaryRange("and", u32, constantRange(64, 0xffffffffn));
+    expect(masked.mask).toBe(u32.mask);
+  });
+  test("x - 100 of a zero-extended i32 cannot overflow: signed [-100, 2^32-101]", () => {
+    const d = binaryRange("sub", u32, constantRange(64, 100n));
+    expect([d.smin, d.smax]).toEqual([-100n, 0xffffffffn - 100n]);
+  });
+  test("a byte's high nibble is at most 15; (x & 15) << 2 is a multiple of 4 at most 60", () => {
+    const byte = castRange("zext", fullRange(8), 64);
+    expect(binaryRange("lshr", byte, constantRange(64, 4n)).umax).toBe(15n);
+    const hl = binaryRange("shl", binaryRange("and", byte, constantRange(64, 15n)), constantRange(64, 2n));
+    expect([hl.umax, hl.value, hl.mask]).toEqual([60n, 0n, 0x3cn]);
+  });
+  test("refinement: x < 10 on a byte is [0, 9]; x == 3 is the constant; contradictions are empty", () => {
+    const byte = castRange("zext", fullRange(8), 64);
+    expect(refineByCompare(byte, "ult", constantRange(64, 10n), true)?.umax).toBe(9n);
+    expect(constantOf(refineByCompare(byte, "eq", constantRange(64, 3n), true)!)).toBe(3n);
+    expect(refineByCompare(byte, "ugt", constantRange(64, 300n), true)).toBeUndefined();
+    expect(refineByCompare(unsignedRange(64, 5n, 5n), "ne", constantRange(64, 5n), true)).toBeUndefined();
+  });
+  test("compares decided by the bounds", () => {
+    const byte = castRange("zext", fullRange(8), 64);
+    expect(decideCompare("slt", byte, constantRange(64, 0n))).toBe(false);
+    expect(decideCompare("ult", byte, constantRange(64, 256n))).toBe(true);
+    expect(decideCompare("eq", byte, constantRange(64, 300n))).toBe(false);
+    expect(decideCompare("ult", byte, constantRange(64, 100n))).toBeUndefined();
+  });
+});
