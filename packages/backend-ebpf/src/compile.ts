@@ -15,6 +15,7 @@ import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type F
 import type { RegAllocFunction } from "@luabpf/passes";
 import { emitFunction, type CallSite, type LineRow } from "./emit.js";
 import { linkCalls } from "./link.js";
+import { fillCoreValues } from "./object.js";
 import type { AsmCoreRelocation, AsmRelocation, CpuVersion, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import type { MFunction } from "./mir.js";
@@ -122,6 +123,7 @@ export function compileModule(m: Module, options: BackendOptions = {}): Compiled
     }
   }
   linkCalls(out);
+  for (const p of out) fillCoreValues(m, p);
   return out;
 }
 

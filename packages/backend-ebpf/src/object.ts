@@ -14,7 +14,7 @@ import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
 import { BtfTypes } from "./btf.js";
 import type { CompiledProgram } from "./compile.js";
 import { CoreLocalTypes } from "./core-btf.js";
-import { encodeInsns, type Insn } from "./isa/index.js";
+import { encodeInsns, insnSlots, type Insn } from "./isa/index.js";
 
 /** The ELF description of a map declaration (`types`: the object's BTF types, shared between maps). */
 export function objectMap(decl: MapDecl, types: BtfTypes = new BtfTypes()): ObjectMap {
@@ -32,6 +32,8 @@ export function objectMap(decl: MapDecl, types: BtfTypes = new BtfTypes()): Obje
   };
   const key = keyless ? undefined : types.ofData(decl.key, decl.keyType);
   const value = valueless ? undefined : types.ofData(decl.value, decl.valueType);
+  // What a ring buffer's or perf array's records are, for readers (`luabpf run`).
+  if (decl.recordType) m.record = types.ofC(decl.recordType);
   if (key) m.key = key;
   if (value) m.value = value;
   return m;
@@ -79,6 +81,33 @@ function objectLines(program: CompiledProgram, module: Module): ObjectLine[] {
   }));
 }
 
+/** Instruction indices by 8-byte slot: relocations name slots, and an lddw takes two. */
+export function slotIndices(insns: readonly Insn[]): Map<number, number> {
+  const indexOfSlot = new Map<number, number>();
+  let slots = 0;
+  insns.forEach((insn, i) => {
+    indexOfSlot.set(slots, i);
+    slots += insnSlots(insn);
+  });
+  return indexOfSlot;
+}
+
+/**
+ * Writes each CO-RE relocation's compiled value (for the program's own view of the type)
+ * into its `mov` — the immediate a loader that does not relocate, and listings, see.
+ */
+export function fillCoreValues(module: Module, program: CompiledProgram): void {
+  if (program.coreRelocations.length === 0) return;
+  const indexOfSlot = slotIndices(program.insns);
+  for (const r of program.coreRelocations) {
+    const decl = module.getCoreRelocation(r.name);
+    const index = indexOfSlot.get(r.slot);
+    if (!decl || index === undefined) throw new InternalError(`program ${program.name}: CO-RE relocation ${r.name} at slot ${r.slot} is not declared or names no instruction`);
+    if (decl.value < -0x80000000n || decl.value > 0x7fffffffn) throw new InternalError(`CO-RE ${r.name}: value ${decl.value} does not fit an immediate`);
+    program.insns[index] = { ...program.insns[index]!, imm: Number(decl.value) };
+  }
+}
+
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
   const types = new BtfTypes();
@@ -88,12 +117,15 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
     programs: programs.map((p) => {
       const fn = module.getFunction(p.name);
       const insns: Insn[] = [...p.insns];
+      const indexOfSlot = slotIndices(insns);
       const coreRelocations = p.coreRelocations.map((r) => {
         const decl = module.getCoreRelocation(r.name);
         if (!decl || !core) throw new InternalError(`program ${p.name}: CO-RE relocation ${r.name} is not declared`);
-        const slot = insns[r.slot]!;
+        const index = indexOfSlot.get(r.slot);
+        if (index === undefined) throw new InternalError(`program ${p.name}: CO-RE relocation ${r.name} at slot ${r.slot} names no instruction`);
+        const slot = insns[index]!;
         if (decl.value < -0x80000000n || decl.value > 0x7fffffffn) throw new InternalError(`CO-RE ${r.name}: value ${decl.value} does not fit an immediate`);
-        insns[r.slot] = { ...slot, imm: Number(decl.value) };
+        insns[index] = { ...slot, imm: Number(decl.value) };
         return core.objectRelocation(decl, r.slot * INSN_SIZE);
       });
       return {

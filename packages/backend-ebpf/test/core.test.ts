@@ -51,6 +51,27 @@ function objectOf(m: Module) {
   return packageObject(m, compileModule(m));
 }
 
+describe("coreval after an lddw", () => {
+  it("patches the mov at its own instruction: relocations name 8-byte slots and an lddw takes two", () => {
+    const m = parseModule(
+      'map @m : array, key i32, value i64, max_entries 1, flags 0\n\n' +
+        'core @c : field_byte_offset, type "struct task_struct", access "tgid", value 4\n\n' +
+        'func @f(ptr.ctx %0) -> i64 section "raw_tp/sys_enter" type raw_tracepoint {\n@bb0:\n' +
+        '  %1 = mapref @m\n  %2 = alloca 4, align 4\n  store i32 0, %2, 0\n  %3 = call ptr.map_value_or_null helper 1 (%1, %2)\n' +
+        '  %4 = coreval @c\n  %5 = add i64 %4, 1\n  ret %5\n}\n',
+    );
+    const core = m.coreRelocations[0]!;
+    (core as { type: unknown }).type = fakeTask();
+    const program = objectOf(m).programs[0]!;
+    const [r] = program.coreRelocations!;
+    const view = new DataView(program.code.buffer, program.code.byteOffset);
+    // the relocated instruction is the mov (0xb7) holding 4, and no other instruction got the value
+    expect([program.code[r!.offset], view.getInt32(r!.offset + 4, true)]).toEqual([0xb7, 4]);
+    const opcodes = Array.from({ length: r!.offset / 8 }, (_, i) => program.code[i * 8]);
+    expect(opcodes).toContain(0x18); // an lddw (the map) comes before it
+  });
+});
+
 describe("coreval in the IR", () => {
   it("prints, parses and verifies; the interpreter sees the compiled value", () => {
     const m = parentTgid();

@@ -5,7 +5,8 @@
 import { compileModule, packageObject, printObjdump, type CompiledProgram, type CpuVersion } from "@luabpf/backend-ebpf";
 import { writeObject, type BpfObject } from "@luabpf/elf";
 import { luabpfVersion } from "./version.js";
-import { compileLua } from "@luabpf/frontend-lua";
+import { compileLua, type KernelTypeSource } from "@luabpf/frontend-lua";
+import { kernelTypeSource } from "./kernel-types.js";
 import { CompileError, formatVerifierErrors, InternalError, printModule, timePhase, verifyModule, type Diagnostic, type Module, type PhaseTimes } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
 import { defaultRegistry, inline, formatStatistics, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
@@ -43,6 +44,11 @@ export interface DriverOptions {
   compat?: "lua" | "bcc";
   /** Warnings are errors (`-Werror`). */
   warningsAsErrors?: boolean;
+  /**
+   * Kernel types for tracing programs and kernel type names (`--btf FILE`); default: the
+   * running kernel's BTF and tracefs (kernel-types.ts), read only when a program needs them.
+   */
+  kernel?: KernelTypeSource;
   /** Receives each warning of the front end (the CLI prints them as `file:line:col: warning:`). */
   onWarning?: (d: Diagnostic) => void;
   /**
@@ -150,7 +156,7 @@ export function quietVerifyEach<T extends Omit<DriverOptions, "file">>(options: 
 }
 
 /** What the front end takes from the driver's options. */
-export type FrontendOptions = Pick<DriverOptions, "compat" | "warningsAsErrors" | "onWarning" | "times">;
+export type FrontendOptions = Pick<DriverOptions, "compat" | "warningsAsErrors" | "onWarning" | "times" | "kernel">;
 
 /** The front end: Lua source → IR module (throws CompileError on bad input); warnings go to `onWarning`. */
 export function frontend(source: string, file: string, options: FrontendOptions = {}): Module {
@@ -158,6 +164,7 @@ export function frontend(source: string, file: string, options: FrontendOptions 
   const module = compileLua(source, {
     file,
     warnings,
+    kernel: options.kernel ?? kernelTypeSource(),
     ...(options.compat ? { compat: options.compat } : {}),
     ...(options.warningsAsErrors ? { warningsAsErrors: true } : {}),
     ...(options.times ? { times: options.times } : {}),
@@ -185,7 +192,7 @@ export function compileSource(source: string, options: DriverOptions): CompileRe
   const module = frontend(source, options.file, options);
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
-  const reproduce = (): void => void optimize(frontend(source, options.file, { ...(options.compat ? { compat: options.compat } : {}) }), quietVerifyEach({ ...options, times: undefined }));
+  const reproduce = (): void => void optimize(frontend(source, options.file, { ...(options.compat ? { compat: options.compat } : {}), ...(options.kernel ? { kernel: options.kernel } : {}) }), quietVerifyEach({ ...options, times: undefined }));
   const { programs, object } = codegen(module, reproduce, { times: options.times, cpu: options.cpu });
   return { module, programs, object, ir, report };
 }

@@ -134,6 +134,11 @@ export const PIPELINE_OPTIONS = {
     description: "how a number reads in a condition: lua (always true, with a warning; the default) or bcc (C-style, true when not 0)",
   },
   W: { type: "string", short: "W", valueName: "error", choices: ["error"], description: "-Werror: treat warnings as errors" },
+  btf: {
+    type: "string",
+    valueName: "FILE",
+    description: "kernel types (tracing contexts, CO-RE) from this BTF file (raw BTF or an ELF with .BTF); default /sys/kernel/btf/vmlinux",
+  },
 } as const satisfies OptionTable;
 
 // ---- parsing ----

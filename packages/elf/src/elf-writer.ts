@@ -22,11 +22,11 @@ import { BtfBuilder } from "./btf-encoder.js";
 import { encodeBtfExt, type BtfExtSection, type CoreRelocationInfo, type FuncInfo, type LineInfo } from "./btf-ext.js";
 import { CoreReloKind } from "@luabpf/platform";
 import { mapDefinitionType } from "./btf-maps.js";
-import { btfVoid, type BtfDatasecEntry, type BtfFuncProto } from "./btf-types.js";
+import { btfVoid, type BtfDatasecEntry, type BtfFuncProto, type BtfType } from "./btf-types.js";
 import { DEBUG_SECTIONS, encodeDwarf, wantsDwarf, type PlacedProgram } from "./dwarf.js";
 import { Elf, RelocType, SectionFlag, SectionType, SymbolBind, SymbolType } from "./constants.js";
 import { ElfError } from "./errors.js";
-import type { BpfObject, ObjectProgram } from "./object.js";
+import { RECORD_TAG_PREFIX, type BpfObject, type ObjectProgram } from "./object.js";
 import { ATTACH_SECTION } from "./object-reader.js";
 import { validateObject } from "./validate.js";
 
@@ -159,13 +159,17 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   });
   const mapEntries: BtfDatasecEntry[] = [];
   let mapsSize = 0;
+  const recordTags: BtfType[] = [];
   for (const map of object.maps) {
     const definition = mapDefinitionType(map);
-    mapEntries.push({
-      var: { kind: "var", name: map.name, type: definition, linkage: "global" },
-      offset: mapsSize,
-      size: definition.size,
-    });
+    const variable: BtfType = { kind: "var", name: map.name, type: definition, linkage: "global" };
+    mapEntries.push({ var: variable as BtfDatasecEntry["var"], offset: mapsSize, size: definition.size });
+    if (map.record) {
+      // A record type without a name gets one (a typedef) so that the tag can spell it.
+      const named = "name" in map.record && map.record.name !== "" ? map.record : ({ kind: "typedef", name: `${map.name}_record`, target: map.record } as BtfType);
+      const spelling = named.kind === "struct" || named.kind === "union" || named.kind === "enum" ? `${named.kind} ${named.name}` : (named as { name: string }).name;
+      recordTags.push(named, { kind: "decl_tag", name: RECORD_TAG_PREFIX + spelling, target: variable, componentIdx: -1 });
+    }
     symbols.push({
       name: map.name,
       bind: SymbolBind.global,
@@ -233,6 +237,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     contents.set(`.rel${name}`, relocations.finish());
   }
   if (mapEntries.length > 0) btf.add({ kind: "datasec", name: ".maps", size: mapsSize, vars: mapEntries });
+  for (const type of recordTags) btf.add(type);
   contents.set("license", licenseBytes);
   // One JSON object per line, keyed by program name; fields in a fixed order (deterministic output).
   const noteLines = attachNotes.map((program) => {

@@ -12,6 +12,7 @@
 export type { BpfObject, ObjectAttach, ObjectCoreRelocation, ObjectDebugInfo, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "./object.js";
 export { DEFAULT_PROGRAM_PROTO, writeObject, type WriteOptions } from "./elf-writer.js";
 export { DEBUG_SECTIONS, Dwarf, encodeDwarf, type DebugRelocation, type DebugSection, type DwarfOptions, type PlacedProgram } from "./dwarf.js";
+export { RECORD_TAG_PREFIX } from "./object.js";
 export { ATTACH_SECTION, readObject, readObjectBtf } from "./object-reader.js";
 export { parseElf, parseRelocations, type ElfFile, type ElfRelocation, type ElfSection, type ElfSymbolEntry } from "./elf-file.js";
 export { ElfError } from "./errors.js";

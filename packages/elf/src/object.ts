@@ -133,7 +133,17 @@ export interface ObjectMap {
   key?: BtfType;
   /** BTF type of the value; when absent the writer emits `value_size` instead. */
   value?: BtfType;
+  /**
+   * The C type of the records a ring buffer or perf event array carries (what `luabpf run`
+   * decodes them with): written as the type plus a decl tag `luabpf.record=<type>` on the
+   * map's VAR ({@link RECORD_TAG_PREFIX}); not read back by readObject (the loader finds it
+   * in the object's BTF).
+   */
+  record?: BtfType;
 }
+
+/** Prefix of the BTF decl tag on a map's VAR naming its record type (`luabpf.record=struct event`). */
+export const RECORD_TAG_PREFIX = "luabpf.record=";
 
 /** A relocatable eBPF object: what `clang -target bpf -c` produces and libbpf loads. */
 export interface BpfObject {

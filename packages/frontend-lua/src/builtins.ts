@@ -57,6 +57,8 @@ export const PROGRAM_KINDS: Readonly<Record<string, ProgramKind>> = {
   uretprobe: programKind("uretprobe", "symbol"),
   tracepoint: programKind("tracepoint", "symbol"),
   raw_tracepoint: programKind("raw_tracepoint", "symbol"),
+  fentry: programKind("fentry", "symbol"),
+  fexit: programKind("fexit", "symbol"),
 };
 
 /** bcc's defaults for omitted `bpf.map` arguments. */

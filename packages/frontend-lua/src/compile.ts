@@ -11,6 +11,8 @@
  */
 import { InternalError, Module, CompileError, timePhase, type Diagnostic, type PhaseTimes } from "@luabpf/ir";
 import { DiagnosticBag } from "./diagnostics.js";
+import { KernelTypes, type KernelTypeSource } from "./kernel/index.js";
+import { checkProgram } from "./lower/tracing.js";
 import { ModuleLowering, type Compat } from "./lower/module.js";
 import { parseLua, type ParsedChunk } from "./parse.js";
 import { evaluateTopLevel } from "./toplevel/interpreter.js";
@@ -29,6 +31,12 @@ export interface CompileLuaOptions {
   warnings?: Diagnostic[];
   /** Warnings are errors (`-Werror`). */
   warningsAsErrors?: boolean;
+  /**
+   * The kernel's types (its BTF, tracepoint formats): C type names fall back to them, and
+   * tracing programs get typed contexts and arguments (lower/tracing.ts). Without them,
+   * kernel types are unknown names.
+   */
+  kernel?: KernelTypeSource | KernelTypes;
   /** Adds the time spent parsing (`parse`) and building SSA (`ssa`, the top level included) to this record. */
   times?: PhaseTimes;
 }
@@ -53,12 +61,13 @@ export function compileLua(source: string, options: CompileLuaOptions): Module {
 function lowerFile(source: string, parsed: ParsedChunk, options: CompileLuaOptions): Module {
   const { file } = options;
   const bag = new DiagnosticBag();
-  const top = evaluateTopLevel(parsed, file, bag);
+  const kernel = options.kernel === undefined ? undefined : options.kernel instanceof KernelTypes ? options.kernel : new KernelTypes(options.kernel);
+  const top = evaluateTopLevel(parsed, file, bag, kernel?.scope());
   const module = new Module();
   module.license = "GPL";
   for (const m of top.maps) module.addMap(m.decl);
   const compat = options.compat ?? (PRAGMA.exec(source)?.[1] as Compat | undefined) ?? "lua";
-  const unit = new ModuleLowering(module, file, source, parsed, top, compat, bag);
+  const unit = new ModuleLowering(module, file, source, parsed, top, compat, bag, kernel);
   // Programs are named after their Lua function when it has a name (`local function
   // count_proto(skb)`), else after their section; ELF symbols share one namespace with maps.
   const names = new Set<string>(module.maps.map((m) => m.name));
@@ -66,7 +75,7 @@ function lowerFile(source: string, parsed: ParsedChunk, options: CompileLuaOptio
     const name = uniqueName(functionName(program.fn.name ?? program.section), names, module);
     bag.attempt(() => {
       try {
-        unit.lowerProgram(program, name);
+        checkProgram(unit, unit.lowerProgram(program, name), program);
       } catch (e) {
         if (e instanceof CompileError || e instanceof InternalError) throw e;
         throw new InternalError(`lowering ${name} failed: ${String(e)}`, { cause: e });

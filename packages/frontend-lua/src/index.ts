@@ -6,3 +6,4 @@
  */
 export { compileLua, functionName, type CompileLuaOptions } from "./compile.js";
 export { parseLua } from "./parse.js";
+export { KernelTypes, type KernelTypeSource, type TracepointFormat, type TracepointField } from "./kernel/index.js";

@@ -46,8 +46,9 @@ describe("tracefs format files", () => {
     expect(describeCType(field("filename").type)).toBe("char *");
   });
 
-  it("trusts the recorded size over a declaration that disagrees, and reads __data_loc", () => {
-    expect(describeCType(field("dfd").type)).toBe("unsigned long long"); // declared int, stored in 8 bytes
+  it("reads a declared int stored in an 8-byte slot as the int, trusts the recorded size otherwise, and reads __data_loc", () => {
+    // System call arguments: `int dfd` in a long slot; AT_FDCWD (-100) arrives as 0xffffff9c, read as the int.
+    expect(describeCType(field("dfd").type)).toBe("int");
     expect(field("name")).toMatchObject({ size: 4, dataLoc: { kind: "int", name: "char" } });
     expect(describeCType(field("blob").type)).toBe("unsigned int"); // unknown type name: the recorded integer
   });

@@ -95,6 +95,8 @@ export interface MapDecl {
    */
   keyType?: CType;
   valueType?: CType;
+  /** The C type of the records a ring buffer or perf event array carries (not printed in the IR text). */
+  recordType?: CType;
 }
 
 /** One step of a CO-RE access path: a member name (found as C finds it, through anonymous members) or an array index. */

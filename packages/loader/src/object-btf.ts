@@ -16,7 +16,7 @@
 //         `struct event *__luabpf_record_events __attribute__((unused));`
 //    In both, the record type itself must be in the object's BTF; clang emits a type only when
 //    a global or a function signature uses it, which is why form 2 exists (it does both jobs).
-import { BtfBuilder, skipModifiers, type BtfType } from "@luabpf/elf";
+import { BtfBuilder, RECORD_TAG_PREFIX, skipModifiers, type BtfType } from "@luabpf/elf";
 
 /** The key and value types of a map, when known. */
 export interface TypedMapSpec {
@@ -37,8 +37,8 @@ export function buildMapBtf(maps: readonly TypedMapSpec[]): { bytes: Uint8Array;
   return { bytes: builder.finish(), ids };
 }
 
-/** Prefix of the decl tag that names a ring buffer's or perf array's record type. */
-export const RECORD_TAG_PREFIX = "luabpf.record=";
+/** Prefix of the decl tag that names a ring buffer's or perf array's record type (the elf writer's). */
+export { RECORD_TAG_PREFIX };
 /** Prefix of the global whose pointee type is the record type of the map named after it. */
 export const RECORD_VAR_PREFIX = "__luabpf_record_";
 

@@ -17,7 +17,7 @@ import { listOption, stringOption } from "./command.js";
 /** The pipeline part of the driver's options, from parsed command-line values. */
 export type PipelineChoice = Pick<
   DriverOptions,
-  "optLevel" | "passes" | "printAfter" | "printAfterAll" | "printBefore" | "printChanged" | "printFunctions" | "bisectLimit" | "verifyEach" | "registry" | "inlineThreshold" | "compat" | "warningsAsErrors"
+  "optLevel" | "passes" | "printAfter" | "printAfterAll" | "printBefore" | "printChanged" | "printFunctions" | "bisectLimit" | "verifyEach" | "registry" | "inlineThreshold" | "compat" | "warningsAsErrors" | "kernel"
 > & {
   /** `--time-passes`. */
   timePasses: boolean;
@@ -66,7 +66,9 @@ export async function pipelineChoice(values: OptionValues, command: string, regi
   if (threshold !== undefined && !/^\d+$/.test(threshold)) throw new UsageError("--inline-threshold takes a number (0 or more)", command);
   const compat = stringOption(values, "compat") as "lua" | "bcc" | undefined;
   const functions = listOption(values, "filter-function");
+  const btf = stringOption(values, "btf");
   return {
+    ...(btf !== undefined ? { kernel: (await import("../kernel-types.js")).kernelTypeSource(btf) } : {}),
     ...(threshold !== undefined ? { inlineThreshold: Number(threshold) } : {}),
     ...(compat ? { compat } : {}),
     ...(stringOption(values, "W") === "error" ? { warningsAsErrors: true } : {}),

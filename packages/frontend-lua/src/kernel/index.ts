@@ -34,7 +34,8 @@ class KernelCScope extends CScope {
   private enumerators: Map<string, CConstant> | undefined;
 
   constructor(
-    private readonly kernel: BtfCTypes,
+    /** The kernel's types, read on the first name the parents do not know. */
+    private readonly kernelOf: () => BtfCTypes | undefined,
     parent: CScope,
   ) {
     super(parent);
@@ -43,7 +44,9 @@ class KernelCScope extends CScope {
   override lookupTag(name: string): CTagged | undefined {
     const found = super.lookupTag(name);
     if (found) return found;
-    const t = this.kernel.record(name) ?? this.kernel.record(name, true) ?? this.kernel.enumeration(name);
+    const kernel = this.kernelOf();
+    if (!kernel) return undefined;
+    const t = kernel.record(name) ?? kernel.record(name, true) ?? kernel.enumeration(name);
     if (t) this.defineTag(name, t);
     return t;
   }
@@ -51,7 +54,7 @@ class KernelCScope extends CScope {
   override lookupTypedef(name: string): CType | undefined {
     const found = super.lookupTypedef(name);
     if (found) return found;
-    const t = this.kernel.typedef(name);
+    const t = this.kernelOf()?.typedef(name);
     if (t) this.defineTypedef(name, t);
     return t;
   }
@@ -60,11 +63,13 @@ class KernelCScope extends CScope {
     const found = super.lookupConstant(name);
     if (found) return found;
     if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) return undefined; // enumerators are upper case by kernel convention
+    const kernel = this.kernelOf();
+    if (!kernel) return undefined;
     if (!this.enumerators) {
       this.enumerators = new Map();
       for (const kind of ["enum", "enum64"] as const) {
-        for (const id of this.kernel.btf.idsOfKind(kind)) {
-          const e = this.kernel.of(this.kernel.btf.type(id)) as CEnum;
+        for (const id of kernel.btf.idsOfKind(kind)) {
+          const e = kernel.of(kernel.btf.type(id)) as CEnum;
           for (const [value, number] of e.values ?? []) if (!this.enumerators.has(value)) this.enumerators.set(value, { value: number, type: e });
         }
       }
@@ -75,17 +80,24 @@ class KernelCScope extends CScope {
 
 /** Kernel types as the front end asks for them. */
 export class KernelTypes {
-  readonly ctypes: BtfCTypes | undefined;
+  private ctypesCache: BtfCTypes | null | undefined;
   private readonly tracepoints = new Map<string, TracepointFormat | undefined>();
   private scopeCache: CScope | undefined;
 
-  constructor(private readonly source: KernelTypeSource) {
-    this.ctypes = source.btf ? new BtfCTypes(source.btf) : undefined;
+  constructor(private readonly source: KernelTypeSource) {}
+
+  /** The kernel's BTF as C types (read from the source on first use), or undefined without BTF. */
+  get ctypes(): BtfCTypes | undefined {
+    if (this.ctypesCache === undefined) {
+      const btf = this.source.btf;
+      this.ctypesCache = btf ? new BtfCTypes(btf) : null;
+    }
+    return this.ctypesCache ?? undefined;
   }
 
   /** Where the BTF came from, for messages; undefined without BTF. */
   get btfOrigin(): string | undefined {
-    return this.source.btf ? (this.source.btfOrigin ?? "the kernel's BTF") : undefined;
+    return this.ctypes ? (this.source.btfOrigin ?? "the kernel's BTF") : undefined;
   }
 
   /** True when `t` is a record from the kernel's BTF (accesses are CO-RE relocatable). */
@@ -95,7 +107,7 @@ export class KernelTypes {
 
   /** A C scope whose names fall back to the kernel's (the builtin scope when there is no BTF). */
   scope(): CScope {
-    this.scopeCache ??= this.ctypes ? new KernelCScope(this.ctypes, builtinCScope()) : builtinCScope();
+    this.scopeCache ??= new KernelCScope(() => this.ctypes, builtinCScope());
     return this.scopeCache;
   }
 

@@ -92,6 +92,9 @@ function fieldType(declaration: string, name: string, size: number, signed: bool
     const r = type ? cResolve(type) : undefined;
     // keep pointers and arrays whose size matches; otherwise the recorded integer
     if (type && r?.kind === "array" && cSizeof(r) === size) return { type };
+    // A system call argument declared `int dfd` is stored in a `long` slot (size 8): its
+    // value is the declared int in the slot's low bytes (little-endian), as C reads it.
+    if (type && r?.kind === "int" && cSizeof(r) < size && size === 8) return { type };
     type = sizedInt(size, signed);
   }
   return { type };

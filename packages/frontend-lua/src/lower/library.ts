@@ -29,9 +29,10 @@ import { silentError } from "../diagnostics.js";
 import { describeStatic, StaticTable, type StaticValue } from "../values.js";
 import type { BodyLowering } from "./body.js";
 import { atomicAdd } from "./maps.js";
-import { copyPlace, describeRValue, isAggregate, newStackObject, placeAddress, probeRead, requireAddress, zeroFill } from "./memory.js";
+import { copyPlace, describeRValue, isAggregate, loadPointer, newStackObject, placeAddress, probeRead, requireAddress, zeroFill } from "./memory.js";
 import { packetAdvance } from "./packet.js";
 import { stringBytes, storeStringBytes } from "./strings.js";
+import { callTracing, dataLocPointer, TRACING_GLOBALS } from "./tracing.js";
 import { NIL_VALUE, staticValue, type Place, type RValue } from "./values.js";
 
 /** Names every program body can use besides the top level's (bcc's environment of bodies). */
@@ -49,6 +50,7 @@ const GLOBALS: Readonly<Record<string, StaticValue>> = {
   ntoh: { kind: "library", name: "bpf.ntoh" },
   hton: { kind: "library", name: "bpf.hton" },
   BPF: { kind: "library", name: "BPF" },
+  ...Object.fromEntries(TRACING_GLOBALS.map((name) => [name, { kind: "library", name } as StaticValue])),
 };
 
 /** The protocol constants bcc's bodies see as `c` (proto.lua), the ones programs test. */
@@ -222,6 +224,8 @@ export function callLibrary(L: BodyLowering, name: string, e: lua.Expression, ca
     case "bpf.hton":
       return byteOrder(L, argNodes, e);
     default: {
+      const traced = callTracing(L, name, e, callee, argNodes);
+      if (traced) return traced;
       void args;
       const where = name.includes(".") ? `'${name}'` : `'${name}'`;
       return L.fail(callee, `${where} is not available in program bodies`);
@@ -255,6 +259,7 @@ function submit(L: BodyLowering, name: string, argNodes: readonly lua.Expression
   if (v.kind === "place" && isAggregate(v.place.type)) {
     addr = placeAddress(L, v.place, argNodes[1]!, name);
     size = cSizeof(v.place.type);
+    map.decl.recordType ??= v.place.type; // what readers decode the records as
   } else {
     // A number goes out as a 64-bit record.
     const n = L.number(v, argNodes[1]!, "send");
@@ -280,7 +285,12 @@ function copy(L: BodyLowering, argNodes: readonly lua.Expression[], e: lua.Expre
   const usage = `${name}(dst, src[, len])`;
   if (argNodes.length < 2 || argNodes.length > 3) return L.fail(argNodes[3] ?? e, `${usage} takes two or three arguments`);
   const dst = bufferArg(L, L.expression(argNodes[0]!), argNodes[0]!, usage);
-  const src = L.expression(argNodes[1]!);
+  let src = L.expression(argNodes[1]!);
+  // A pointer field (`args.filename`) copies from where it points, as LuaJIT's ffi.copy does;
+  // so does a tracepoint's `__data_loc` field (tracing.ts).
+  const located = dataLocPointer(L, src);
+  if (located) src = { kind: "pointer", pointer: located };
+  else if (src.kind === "place" && cResolve(src.place.type).kind === "pointer") src = { kind: "pointer", pointer: loadPointer(L, src.place, argNodes[1]!) };
   const dstSize = cSizeof(dst.type);
   let len: number | undefined;
   if (argNodes[2]) {

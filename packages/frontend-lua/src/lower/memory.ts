@@ -22,6 +22,7 @@ import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
 import { describeStatic } from "../values.js";
 import type { BodyLowering } from "./body.js";
 import { storeStringBytes } from "./strings.js";
+import { coreFieldOffset, hiddenContextField } from "./tracing.js";
 import type { AddressSpace, CPointerValue, Place, Region, RValue } from "./values.js";
 
 /** What a local bound to a place keeps: its region, type and pointer type. */
@@ -43,6 +44,8 @@ export function pointerTypeOf(region: Region): Type {
       return ptrType("ctx");
     case "memory":
       return i64;
+    case "ringbuf":
+      return ptrType();
   }
 }
 
@@ -61,7 +64,7 @@ export function describeRValue(L: BodyLowering, rv: RValue): string {
       return "a boolean";
     case "place": {
       const t = rv.place.type;
-      const what = rv.place.region === "map_value" ? "a map value" : rv.place.region === "stack" ? "C data" : rv.place.region === "memory" ? "C data in memory" : "context data";
+      const what = rv.place.region === "map_value" ? "a map value" : rv.place.region === "stack" ? "C data" : rv.place.region === "memory" ? "C data in memory" : rv.place.region === "ringbuf" ? "a ring buffer record" : "context data";
       return `${what} of type '${describeCType(t)}'`;
     }
     case "pointer":
@@ -142,6 +145,11 @@ export function fieldPlace(L: BodyLowering, place: Place, name: string, node: lu
     if (shift + m.bitSize > unit * 8) return L.fail(node, `bit-field '${name}' straddles its ${unit}-byte storage unit (a packed struct); it cannot be accessed`);
     return { kind: "place", place: { ...base, offset: place.offset + unitStart, type: m.type, bit: { shift, size: m.bitSize } } };
   }
+  if (place.region === "memory") {
+    // A kernel struct: the member's offset is relocated (CO-RE) to the running kernel's layout.
+    const core = coreFieldOffset(L, r, name, found.offset);
+    if (core) return { kind: "place", place: { ...base, type: m.type, index: place.index ? L.b.add(place.index, core) : core } };
+  }
   return { kind: "place", place: { ...base, offset: place.offset + found.offset, type: m.type } };
 }
 
@@ -186,7 +194,7 @@ export function derefPointer(L: BodyLowering, p: CPointerValue): Place {
 }
 
 /** Reads a pointer-typed place as a C pointer value (into kernel or user memory). */
-function loadPointer(L: BodyLowering, place: Place, node: lua.Node): CPointerValue {
+export function loadPointer(L: BodyLowering, place: Place, node: lua.Node): CPointerValue {
   const r = cResolve(place.type);
   if (r.kind !== "pointer") throw new Error("loadPointer on a non-pointer");
   const d = loadScalar(L, place, node, "abort");
@@ -227,6 +235,8 @@ export function loadScalar(L: BodyLowering, place: Place, node: lua.Node, mode: 
 /** The scalar at `place` as an i64 (extended per its C type), stopping if a map value is null. */
 function rawLoad(L: BodyLowering, place: Place, node: lua.Node): Value {
   const b = L.b;
+  const hidden = hiddenContextField(L, place, node);
+  if (hidden) return hidden;
   const ct = scalarOf(L, place, node);
   const size = ct.size;
   const it = intTypeOfSize(size);

@@ -9,10 +9,12 @@ import type * as lua from "luaparse";
 import type { CDeclError } from "../ctypes/index.js";
 import { errorAt, fail, locateInString, locationOf, type DiagnosticBag } from "../diagnostics.js";
 import type { ParsedChunk } from "../parse.js";
+import type { KernelTypes } from "../kernel/index.js";
 import type { TopLevel } from "../toplevel/interpreter.js";
 import type { ProgramDecl, StaticValue } from "../values.js";
 import { BodyLowering } from "./body.js";
 import type { FunctionInstance } from "./calls.js";
+import { ARGUMENT_PROGRAMS, tracingParameters } from "./tracing.js";
 import type { AddressSpace } from "./values.js";
 
 /** How numbers in conditions are read: Lua's way (always true) or bcc's C-style one (`~= 0`). */
@@ -27,6 +29,8 @@ export class ModuleLowering {
   private readonly functionNames: Set<string>;
   private readonly stackUse = new Map<Function, number>();
   private readonly warned = new Set<string>();
+  /** CO-RE relocations made so far, by record and member (tracing.ts). */
+  readonly coreNames = new Map<string, string>();
 
   constructor(
     readonly module: Module,
@@ -36,6 +40,8 @@ export class ModuleLowering {
     readonly top: TopLevel,
     readonly compat: Compat,
     private readonly bag: DiagnosticBag,
+    /** The kernel's types (tracing contexts, CO-RE), when known. */
+    readonly kernel?: KernelTypes,
   ) {
     this.functionNames = new Set(module.functions.map((f) => f.name));
   }
@@ -51,10 +57,10 @@ export class ModuleLowering {
     const params = node.parameters;
     const vararg = params.find((p) => p.type === "VarargLiteral");
     if (vararg) fail(this.file, vararg, "varargs are not supported");
-    if (params.length > 1) fail(this.file, params[1]!, `a ${decl.kindName} program takes one parameter (its context), not ${params.length}`);
+    if (params.length > 1 && !ARGUMENT_PROGRAMS.has(decl.kindName)) fail(this.file, params[1]!, `a ${decl.kindName} program takes one parameter (its context), not ${params.length}`);
     if (params[0]?.type === "Identifier") ctx.name = params[0].name;
     const body = new BodyLowering(this, fn, decl, decl.fn.closure ?? { env: decl.fn.env, time: Number.MAX_SAFE_INTEGER }, ctx, { kind: "program" });
-    body.lowerBody(node, [{ kind: "static", value: { kind: "context" } }]);
+    body.lowerBody(node, tracingParameters(body, decl, node) ?? [{ kind: "static", value: { kind: "context" } }]);
     body.finish();
     return fn;
   }

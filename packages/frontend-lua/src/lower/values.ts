@@ -35,7 +35,9 @@ export type Region =
   /** The program context (PTR_TO_CTX), read-only. */
   | "ctx"
   /** Kernel or user memory behind a C pointer, read with `bpf_probe_read_{kernel,user}`. */
-  | "memory";
+  | "memory"
+  /** A ring buffer record from `ringbuf_reserve` (PTR_TO_MEM, a reference until submitted). */
+  | "ringbuf";
 
 /** Kernel or user address space, for `memory` places and C pointers. */
 export type AddressSpace = "kernel" | "user";

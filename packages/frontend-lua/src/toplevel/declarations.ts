@@ -10,6 +10,8 @@
  *   bpf.uprobe('/bin/bash:readline', fn, true)    -- path:symbol, retprobe, pid, cpu, group fd
  *   bpf.uretprobe('/bin/bash:readline', fn)       -- luabpf
  *   bpf.tracepoint('sched/sched_switch', fn)      -- category/name, pid, cpu, group fd
+ *   bpf.raw_tracepoint('sched_switch', fn)        -- luabpf: args[0], args[1], ...
+ *   bpf.fentry('fn', f), bpf.fexit('fn', f)       -- luabpf: f's parameters are fn's arguments
  *
  * A program's section follows libbpf's naming (`kprobe/sys_write`, `uprobe//bin/bash:readline`,
  * `tracepoint/sched/sched_switch`); what the attach call said besides (interface, probe
@@ -47,7 +49,9 @@ export const PROGRAM_DECLARATIONS: Readonly<Record<string, DeclarationForm>> = {
   uprobe: { kind: "uprobe", target: "uprobe", retKind: "uretprobe", extra: ["retprobe", "pid", "cpu", "group_fd"], usage: "bpf.uprobe('/path/to/binary:symbol', function (ptregs) ... end[, retprobe])" },
   uretprobe: { kind: "uretprobe", target: "uprobe", extra: ["pid", "cpu", "group_fd"], usage: "bpf.uretprobe('/path/to/binary:symbol', function (ptregs) ... end)" },
   tracepoint: { kind: "tracepoint", target: "tracepoint", extra: ["pid", "cpu", "group_fd"], usage: "bpf.tracepoint('category/name', function (args) ... end)" },
-  raw_tracepoint: { kind: "raw_tracepoint", target: "kprobe", extra: [], usage: "bpf.raw_tracepoint('name', function (ctx) ... end)" },
+  raw_tracepoint: { kind: "raw_tracepoint", target: "kprobe", extra: [], usage: "bpf.raw_tracepoint('name', function (args) ... end)" },
+  fentry: { kind: "fentry", target: "kprobe", extra: [], usage: "bpf.fentry('kernel_function', function (arg1, arg2, ...) ... end)" },
+  fexit: { kind: "fexit", target: "kprobe", extra: [], usage: "bpf.fexit('kernel_function', function (arg1, ..., ret) ... end)" },
 };
 
 /**

@@ -62,8 +62,8 @@ const STEP_BUDGET = 2_000_000;
 const CALL_DEPTH = 200;
 
 /** Runs the top level of `parsed`, recording errors and warnings in `bag`. */
-export function evaluateTopLevel(parsed: ParsedChunk, file: string, bag: DiagnosticBag): TopLevel {
-  const t = new TopLevelInterpreter(file, parsed, bag);
+export function evaluateTopLevel(parsed: ParsedChunk, file: string, bag: DiagnosticBag, outerScope?: CScope): TopLevel {
+  const t = new TopLevelInterpreter(file, parsed, bag, outerScope);
   t.run(parsed.chunk);
   assignMapNames(t.maps);
   return { maps: t.maps, programs: t.programs, cscope: t.cscope };
@@ -92,7 +92,7 @@ interface Frame {
 export class TopLevelInterpreter {
   readonly maps: MapInfo[] = [];
   readonly programs: ProgramDecl[] = [];
-  readonly cscope = new CScope(builtinCScope());
+  readonly cscope: CScope;
   readonly clock = new Clock();
   private readonly globals: Env;
   private readonly writeLog: Cell[] = [];
@@ -103,7 +103,10 @@ export class TopLevelInterpreter {
     readonly file: string,
     readonly parsed: ParsedChunk,
     readonly bag: DiagnosticBag,
+    /** Where C names the file does not declare are looked up (the kernel's types, then the builtins). */
+    outerScope: CScope = builtinCScope(),
   ) {
+    this.cscope = new CScope(outerScope);
     this.globals = new Env(undefined);
     for (const [name, value] of LIBRARY_GLOBALS(file)) this.globals.cells.set(name, new Cell(name, value, this.clock));
   }

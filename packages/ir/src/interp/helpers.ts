@@ -106,6 +106,15 @@ const IMPLEMENTATIONS: Partial<Record<HelperName, HelperFn>> = {
   ),
   get_smp_processor_id: (_args, ctx) => ctx.cpu,
   get_current_pid_tgid: (_args, ctx) => ctx.pidTgid,
+  // No kernel memory: the current task is a null pointer (reads through it fail, as above).
+  get_current_task: () => 0n,
+  // No ring buffer memory: a reservation fails (null, as when the buffer is full).
+  ringbuf_reserve: (args) => {
+    intArg(args, 1, "ringbuf_reserve");
+    return 0n;
+  },
+  ringbuf_submit: () => 0n,
+  ringbuf_discard: () => 0n,
 };
 
 /** The built-in helpers, by id. */

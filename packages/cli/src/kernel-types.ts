@@ -1,0 +1,59 @@
+/**
+ * Where the compiler finds kernel types (`--btf FILE`): the kernel's BTF, by default
+ * /sys/kernel/btf/vmlinux when it exists (as bpftool and libbpf's CO-RE use it), and
+ * tracepoint formats from tracefs (/sys/kernel/tracing, or the older debugfs path) when it
+ * is mounted. Both are read only when a program needs them (a tracing context, a kernel
+ * type name), so compiling a socket filter reads nothing.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { readBtfFile, type BtfIndex } from "@luabpf/elf";
+import type { KernelTypeSource } from "@luabpf/frontend-lua";
+import { IoError } from "./errors.js";
+
+/** The running kernel's BTF. */
+export const VMLINUX_BTF = "/sys/kernel/btf/vmlinux";
+
+/** Where tracefs may be mounted, in the order tried. */
+const TRACEFS = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+
+/**
+ * Kernel types from BTF file `btfPath` (default: the running kernel's, when present) and
+ * tracefs. A `btfPath` that cannot be read is an {@link IoError} when first needed.
+ */
+export function kernelTypeSource(btfPath?: string): KernelTypeSource {
+  const path = btfPath ?? (existsSync(VMLINUX_BTF) ? VMLINUX_BTF : undefined);
+  let btf: BtfIndex | undefined;
+  let loaded = false;
+  return {
+    get btf(): BtfIndex | undefined {
+      if (!loaded && path !== undefined) {
+        loaded = true;
+        let bytes: Uint8Array;
+        try {
+          bytes = readFileSync(path);
+        } catch (e) {
+          throw IoError.from(path, "read", e);
+        }
+        try {
+          btf = readBtfFile(bytes, path);
+        } catch (e) {
+          throw new IoError(path, "read", undefined, `not a BTF file (${(e as Error).message})`);
+        }
+      }
+      return btf;
+    },
+    ...(path !== undefined ? { btfOrigin: path } : {}),
+    tracepointFormat(category: string, name: string): string | undefined {
+      // An explicit --btf describes another kernel: this machine's tracefs does not.
+      if (btfPath !== undefined) return undefined;
+      for (const root of TRACEFS) {
+        try {
+          return readFileSync(`${root}/events/${category}/${name}/format`, "utf8");
+        } catch {
+          // not mounted here, or no such event
+        }
+      }
+      return undefined;
+    },
+  };
+}

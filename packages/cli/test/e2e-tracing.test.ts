@@ -1,0 +1,377 @@
+// Lua tracing programs on the real kernel, attached for real: a tracepoint whose `args` are
+// typed from the event's format (common_pid, dfd, a user-space filename), a raw tracepoint
+// reading the current task through CO-RE relocated fields into ring buffer records
+// (reserve/submit), a uprobe on a binary the test builds, and fentry where the kernel loads
+// it. Objects also pass libbpf (`bpftool prog loadall`), which applies our CO-RE records.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { writeObject, readObject } from "@luabpf/elf";
+import { attach, BpfError, kernelOrSkip, linkInfo, probePmu, loadObject, RingBufferReader, targetForProgram, typedMap, type Attachment, type LoadedObject } from "@luabpf/loader";
+import { bpftoolLinkIds, compileHostC, hasTool, mountTracefs, openDescriptorCount } from "@luabpf/test-support";
+import { beforeAll, describe, expect, it } from "vitest";
+import { compileSource } from "../src/driver.js";
+import { luabpf, ROOT } from "./helpers.js";
+
+const kernel = kernelOrSkip();
+const tools = ["bpftool", "cc"].filter((tool) => !hasTool(tool));
+if (kernel && tools.length > 0 && process.env.CI) throw new Error(`tracing tests need ${tools.join(", ")}`);
+const enabled = kernel && tools.length === 0;
+
+function compile(source: string, optLevel: 0 | 2 = 2) {
+  return compileSource(source, { file: "trace.lua", optLevel, verifyEach: true }).object;
+}
+
+/** Opens and closes a file `count` times (each is one openat system call of this thread). */
+function openFiles(count: number, path = "/proc/self/stat"): void {
+  for (let i = 0; i < count; i++) closeSync(openSync(path, "r"));
+}
+
+/** Attaches every program of `object` where its section says. */
+function attachAll(object: LoadedObject): Attachment[] {
+  return [...object.programs.values()].map((p) => attach(p, targetForProgram(p)!));
+}
+
+/** Detaches, checking each link was in `bpftool link` and is gone after. */
+function detachAll(attachments: Attachment[]): void {
+  const ids = attachments.map((a) => linkInfo(a.linkFd!).id);
+  const listed = bpftoolLinkIds();
+  for (const id of ids) expect(listed).toContain(id);
+  for (const a of attachments) a.close();
+  const after = bpftoolLinkIds();
+  for (const id of ids) expect(after).not.toContain(id);
+}
+
+/** libbpf (bpftool) loads the object too: it applies our CO-RE records against the running kernel. */
+function loadsWithLibbpf(bytes: Uint8Array): void {
+  const dir = mkdtempSync(join(tmpdir(), "luabpf-trace-"));
+  const pin = `/sys/fs/bpf/luabpf_trace_${process.pid}`;
+  try {
+    writeFileSync(join(dir, "prog.o"), bytes);
+    const r = spawnSync("bpftool", ["prog", "loadall", join(dir, "prog.o"), pin], { encoding: "utf8" });
+    expect(r.stderr).not.toMatch(/failed|error/i);
+    expect(r.status).toBe(0);
+  } finally {
+    rmSync(pin, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const TRACEPOINT = `
+local opens = bpf.map('hash', 1024, 'uint32_t', 'uint64_t')
+local first = bpf.map('hash', 256, 'uint32_t', 'uint64_t')
+bpf.tracepoint('syscalls/sys_enter_openat', function (args)
+  local pid = args.common_pid
+  if args.dfd ~= -100 then return end          -- AT_FDCWD: a relative or absolute path
+  local n = opens[pid]
+  opens[pid] = (n or 0) + 1
+  local name = ffi.new('char[16]')
+  ffi.copy(name, args.filename)                -- a user-space string
+  if name[0] == 47 and name[1] == 112 and name[6] == 115 then   -- "/proc/s..."
+    local k = first[pid]
+    first[pid] = (k or 0) + 1
+  end
+end)
+`;
+
+describe.skipIf(!enabled).each([0, 2] as const)("Lua tracing programs attached for real at -O%i", (optLevel) => {
+  beforeAll(() => mountTracefs());
+
+  it("a tracepoint counts this process's openat calls by args.common_pid and reads args.filename from user memory", () => {
+    const before = openDescriptorCount();
+    const bytes = writeObject(compile(TRACEPOINT, optLevel));
+    loadsWithLibbpf(bytes);
+    const object = loadObject(readObject(bytes));
+    try {
+      const attachments = attachAll(object);
+      const opens = typedMap(object.maps.get("opens")!);
+      const first = typedMap(object.maps.get("first")!);
+      const read = (m: typeof opens) => Number(m.get(process.pid) ?? 0n);
+      openFiles(25);
+      openFiles(5, "/dev/null");
+      expect(read(opens)).toBeGreaterThanOrEqual(30);
+      const proc = read(first);
+      expect(proc).toBeGreaterThanOrEqual(25);
+      // The /dev/null opens are not counted as "/proc/s...": the filename was read.
+      expect(proc).toBeLessThan(read(opens));
+      detachAll(attachments);
+      const stopped = read(opens);
+      openFiles(5);
+      expect(read(opens)).toBe(stopped);
+    } finally {
+      object.close();
+    }
+    expect(openDescriptorCount()).toBe(before);
+  });
+
+  it("a raw tracepoint sends the current task's tgid, parent's tgid (CO-RE) and comm through a ring buffer", async () => {
+    const source = `
+ffi.cdef [[ struct event { uint32_t pid; uint32_t ppid; uint64_t id; char comm[16]; }; ]]
+local events = bpf.map('ringbuf', 16384)
+bpf.raw_tracepoint('sys_enter', function (args)
+  if bit.rshift(pid_tgid(), 32) ~= ${process.pid} or args[1] ~= 257 then return end   -- openat
+  local e = ringbuf_reserve(events, 'struct event')
+  local t = task()
+  e.pid = t.tgid
+  e.ppid = t.real_parent.tgid
+  e.id = args[1]
+  comm(e.comm)
+  ringbuf_submit(e)
+end)
+`;
+    const object0 = compile(source, optLevel);
+    const relocs = object0.programs[0]!.coreRelocations ?? [];
+    expect(relocs.map((r) => `${r.kind} ${r.access}`).sort()).toEqual(expect.arrayContaining([expect.stringMatching(/field_byte_offset/)]));
+    expect(relocs.length).toBeGreaterThanOrEqual(2);
+    const bytes = writeObject(object0);
+    loadsWithLibbpf(bytes);
+    const object = loadObject(readObject(bytes));
+    const reader = new RingBufferReader(object.maps.get("events")!);
+    try {
+      const attachments = attachAll(object);
+      openFiles(3);
+      const records = [];
+      for await (const record of reader) {
+        records.push(record.data);
+        if (records.length === 3) break;
+      }
+      detachAll(attachments);
+      const comm = readFileSync("/proc/self/comm", "utf8").trim();
+      for (const data of records) {
+        const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+        expect(view.getUint32(0, true)).toBe(process.pid);
+        expect(view.getUint32(4, true)).toBe(process.ppid);
+        expect(view.getBigUint64(8, true)).toBe(257n);
+        expect(new TextDecoder().decode(data.subarray(16, 32)).replace(/\0.*$/s, "")).toBe(comm);
+      }
+      expect(reader.lost).toBe(0);
+    } finally {
+      await reader.close();
+      object.close();
+    }
+  });
+});
+
+describe.skipIf(!enabled)("__data_loc strings", () => {
+  beforeAll(() => mountTracefs());
+
+  it("ffi.copy(buf, args.filename) on sched/sched_process_exec copies the exec'd path from the record", () => {
+    const object = loadObject(
+      compile(`
+local m = bpf.map('array', 2, 'uint32_t', 'uint64_t')
+bpf.tracepoint('sched/sched_process_exec', function (args)
+  local name = ffi.new('char[32]')
+  ffi.copy(name, args.filename)
+  if name == '/bin/true' then xadd(m[0], 1) end
+  xadd(m[1], 1)
+end)`),
+    );
+    try {
+      const attachments = attachAll(object);
+      const m = typedMap(object.maps.get("m")!);
+      const read = (k: number) => m.get(k) as bigint;
+      const before = read(0);
+      for (let i = 0; i < 3; i++) expect(spawnSync("/bin/true").status).toBe(0);
+      expect(spawnSync("/bin/echo").status).toBe(0);
+      expect(read(0) - before).toBeGreaterThanOrEqual(3n); // (another process may exec /bin/true too)
+      expect(read(1)).toBeGreaterThanOrEqual(4n);
+      detachAll(attachments);
+    } finally {
+      object.close();
+    }
+  });
+});
+
+describe.skipIf(!enabled)("a Lua kprobe with typed arguments", () => {
+  const KPROBE = `
+local counts = bpf.map('array', 2, 'uint32_t', 'uint64_t')
+bpf.kprobe('do_sys_openat2', function (ctx, dfd, filename)
+  if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end
+  if dfd == -100 then xadd(counts[0], 1) end
+  xadd(counts[1], 1)
+end)`;
+
+  it("loads into the kernel (our loader and libbpf)", () => {
+    const object = compile(KPROBE);
+    loadsWithLibbpf(writeObject(object));
+    loadObject(object).close();
+  });
+
+  const kprobePmu = probePmu("kprobe");
+  it.skipIf(kprobePmu === undefined)(`counts this process's opens by dfd${kprobePmu ? "" : " [skipped: this kernel has no kprobe PMU]"}`, () => {
+    const object = loadObject(compile(KPROBE));
+    try {
+      const attachments = attachAll(object);
+      openFiles(4);
+      detachAll(attachments);
+      const counts = typedMap(object.maps.get("counts")!);
+      expect(counts.get(0)).toBeGreaterThanOrEqual(4n);
+    } finally {
+      object.close();
+    }
+  });
+});
+
+describe.skipIf(!enabled)("core_field_exists", () => {
+  it("is a field_exists relocation the loader resolves to 1 for a member the kernel has; the guarded read runs", () => {
+    const object0 = compile(`
+local m = bpf.map('array', 2, 'uint32_t', 'uint64_t')
+bpf.raw_tracepoint('sys_enter', function (args)
+  if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end
+  local t = task()
+  if core_field_exists(t, 'tgid') ~= 0 then m[0] = t.tgid end
+  m[1] = core_field_exists(t, 'comm')
+end)`);
+    expect(object0.programs[0]!.coreRelocations!.map((r) => r.kind)).toEqual(expect.arrayContaining(["field_exists", "field_byte_offset"]));
+    const bytes = writeObject(object0);
+    loadsWithLibbpf(bytes);
+    const object = loadObject(readObject(bytes));
+    try {
+      const attachments = attachAll(object);
+      openFiles(2);
+      detachAll(attachments);
+      const m = typedMap(object.maps.get("m")!);
+      expect(m.get(0)).toBe(BigInt(process.pid));
+      expect(m.get(1)).toBe(1n);
+    } finally {
+      object.close();
+    }
+  });
+});
+
+const TARGET_SOURCE = `
+#include <stdlib.h>
+__attribute__((noinline)) int luabpf_lua_target(int x) { return x * 2; }
+int main(int argc, char **argv) {
+  int sum = 0;
+  for (int i = 1; i < argc; i++) sum += luabpf_lua_target(atoi(argv[i]));
+  return sum == 0;
+}
+`;
+
+describe.skipIf(!enabled)("a Lua uprobe on a binary the test builds", () => {
+  let binary: string;
+  beforeAll(() => {
+    binary = compileHostC("lua_probe_target", TARGET_SOURCE);
+  });
+
+  it("bpf.uprobe('path:symbol', fn) sums the function's first argument (ptregs.parm1) and bpf.uprobe(..., true) its return value", () => {
+    const source = `
+local sums = bpf.map('array', 2, 'uint32_t', 'uint64_t')
+bpf.uprobe('${binary}:luabpf_lua_target', function (ptregs)
+  xadd(sums[0], ptregs.parm1)
+end)
+bpf.uprobe('${binary}:luabpf_lua_target', function (ptregs)
+  xadd(sums[1], ptregs.ret)
+end, true)
+`;
+    const object = loadObject(compile(source));
+    try {
+      expect([...object.programs.values()].map((p) => p.section).sort()).toEqual([`uprobe/${binary}:luabpf_lua_target`, `uretprobe/${binary}:luabpf_lua_target`].sort());
+      const attachments = attachAll(object);
+      expect(spawnSync(binary, ["4", "30", "8"]).status).toBe(0);
+      const sums = typedMap(object.maps.get("sums")!);
+      expect(sums.get(0)).toBe(42n);
+      expect(sums.get(1)).toBe(84n);
+      detachAll(attachments);
+    } finally {
+      object.close();
+    }
+  });
+});
+
+const FENTRY = `
+local counts = bpf.map('array', 4, 'uint32_t', 'uint64_t')
+bpf.fentry('do_sys_openat2', function (dfd, filename, how)
+  if dfd == -100 then xadd(counts[1], 1) end
+end)
+bpf.fexit('do_sys_openat2', function (dfd, filename, how, ret)
+  if ret >= 0 then xadd(counts[2], 1) end
+end)
+`;
+
+/** Why this kernel refuses fentry programs, or undefined when it loads them. */
+function fentryRefusal(): string | undefined {
+  try {
+    loadObject(compile(FENTRY)).close();
+    return undefined;
+  } catch (error) {
+    if (error instanceof BpfError) return `${error.code} loading an fentry program (no BPF trampolines)`;
+    throw error;
+  }
+}
+
+describe.skipIf(!enabled)("fentry/fexit", () => {
+  it("the arguments are typed from the kernel's BTF: ctx slots 0, 8, 16, and fexit's return value after them", () => {
+    const r = compileSource(FENTRY, { file: "trace.lua", optLevel: 0, keepIr: true });
+    expect(r.object.programs.map((p) => p.section)).toEqual(["fentry/do_sys_openat2", "fexit/do_sys_openat2"]);
+    // do_sys_openat2(int dfd, const char __user *filename, struct open_how *how) returns long.
+    expect(r.ir).toMatch(/load i64 %0, 0\n/);
+    expect(r.ir).toMatch(/load i64 %0, 24\n/);
+  });
+
+  const refusal = enabled ? fentryRefusal() : "no kernel";
+  it.skipIf(refusal !== undefined)(`fentry and fexit count this process's opens${refusal ? ` [skipped: this kernel refuses them: ${refusal}]` : ""}`, () => {
+    const object = loadObject(compile(FENTRY));
+    try {
+      const attachments = attachAll(object);
+      openFiles(6);
+      const counts = typedMap(object.maps.get("counts")!);
+      expect(Number(counts.get(1) ?? 0n)).toBeGreaterThanOrEqual(6);
+      expect(Number(counts.get(2) ?? 0n)).toBeGreaterThanOrEqual(6);
+      detachAll(attachments);
+    } finally {
+      object.close();
+    }
+  });
+});
+
+describe.skipIf(!enabled)("luabpf run on Lua tracing programs (the real command)", () => {
+  beforeAll(() => mountTracefs());
+
+  it("examples/opens-by-pid.lua (README's quick start): counts the command's openat calls under its pid, then detaches", () => {
+    const links = bpftoolLinkIds();
+    const r = luabpf(["run", "examples/opens-by-pid.lua", "--", "sh", "-c", "echo $$; exec cat /etc/hostname /etc/hostname /etc/hostname"]);
+    expect(r.stderr).toMatch(/^luabpf: attached tracepoint_syscalls_sys_enter_openat to tracepoint syscalls:sys_enter_openat$/m);
+    expect(r.code).toBe(0);
+    const pid = /^(\d+)$/m.exec(r.stdout)?.[1];
+    expect(pid, r.stdout).toBeDefined();
+    const count = Number(new RegExp(`^@opens\\[${pid}\\]: (\\d+)$`, "m").exec(r.stdout)?.[1]);
+    expect(count).toBeGreaterThanOrEqual(3); // cat opened /etc/hostname three times (and its libraries)
+    expect(bpftoolLinkIds().sort()).toEqual(links.sort());
+  });
+
+  it("examples/exec-parents.lua: one ring buffer record per exec, decoded by its C type: pid, the parent's pid (CO-RE), the name", () => {
+    const r = luabpf(["run", "examples/exec-parents.lua", "--", "sh", "-c", "echo $$ $PPID; exec true"]);
+    expect(r.stderr).toMatch(/^luabpf: attached raw_tracepoint_sched_process_exec to raw tracepoint sched_process_exec$/m);
+    expect(r.code).toBe(0);
+    const [pid, ppid] = (/^(\d+) (\d+)$/m.exec(r.stdout) ?? []).slice(1).map(Number);
+    expect(pid, r.stdout).toBeGreaterThan(0);
+    // The shell's exec and then its exec of `true`, in the same process, whose parent is luabpf.
+    expect(r.stdout).toContain(`pid=${pid} ppid=${ppid} comm=sh\n`);
+    expect(r.stdout).toContain(`pid=${pid} ppid=${ppid} comm=true\n`);
+    const json = luabpf(["run", "examples/exec-parents.lua", "--json", "--", "true"]);
+    expect(json.code).toBe(0);
+    const events = json.stdout.trim().split("\n").map((line) => JSON.parse(line) as { type: string; value: { pid: number; ppid: number; comm: string } });
+    expect(events.some((e) => e.type === "event" && e.value.comm === "true" && e.value.ppid > 0)).toBe(true);
+  });
+});
+
+describe("docs/language.md's tracing examples", () => {
+  const doc = readFileSync(join(ROOT, "docs/language.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Tracing programs"), doc.indexOf("## Differences from bcc"));
+  const blocks = [...section.matchAll(/^```lua\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+
+  it("there is an example per hook", () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(blocks.map((b, i) => [i, b] as const))("example %i compiles, and loads into the kernel where this machine allows its hook", (_i, block) => {
+    const object = compile(block);
+    expect(object.programs.length).toBeGreaterThan(0);
+    // fentry/fexit: no trampolines here; uprobes: the example's binary is made up.
+    if (!kernel || object.programs.some((p) => /^(fentry|fexit|uprobe|uretprobe)\//.test(p.section))) return;
+    loadObject(object).close();
+  });
+});
