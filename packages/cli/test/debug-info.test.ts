@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { kernelOrSkip } from "@luabpf/loader";
+import { withoutAttachNotice } from "@luabpf/test-support";
 import { cli, ensureBpffs, haveTool, luabpf, ROOT, run } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "luabpf-debug-"));
@@ -80,7 +81,7 @@ function xlated(object: string): Map<string, XlatedInsn[]> {
   const pins = `/sys/fs/bpf/luabpf-debug-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
     const load = run("bpftool", ["prog", "loadall", object, pins]);
-    expect(load.stderr).toBe("");
+    expect(withoutAttachNotice(load.stderr)).toBe("");
     expect(load.status).toBe(0);
     const out = new Map<string, XlatedInsn[]>();
     for (const name of readdirSync(pins)) {

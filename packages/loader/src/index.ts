@@ -116,6 +116,8 @@ export {
   type ProbeSpec,
 } from "./perf-event.js";
 export { functionSymbols, symbolFileOffset, type HostSymbol } from "./host-elf.js";
+/** The object section holding what programs' declarations said about attaching (read by {@link attach} callers). */
+export { ATTACH_SECTION } from "@luabpf/elf";
 export { vmlinuxBtf, vmlinuxTypeId } from "./kernel-btf.js";
 export { RECORD_TAG_PREFIX, RECORD_VAR_PREFIX, findTypeByName, recordTypeOf } from "./object-btf.js";
 export { Poller } from "./poller.js";

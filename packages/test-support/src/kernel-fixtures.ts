@@ -11,7 +11,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Os, bind, recvNonBlocking, sendTo, setns, socket } from "@luabpf/loader";
+import { ATTACH_SECTION, Os, bind, recvNonBlocking, sendTo, setns, socket } from "@luabpf/loader";
 
 /** Whether an external tool is on PATH. */
 export function hasTool(tool: string): boolean {
@@ -207,4 +207,13 @@ export function drainSocket(fd: number, size = 2048): Uint8Array[] {
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The stderr of a libbpf tool (bpftool) without libbpf's info line saying it skips our
+ * attach-data section — which is the point of that section: libbpf ignores it.
+ */
+export function withoutAttachNotice(stderr: string): string {
+  const name = ATTACH_SECTION.replace(/[.]/g, "\\.");
+  return stderr.replace(new RegExp(`^libbpf: elf: skipping unrecognized data section\\(\\d+\\) ${name}\\n`, "m"), "");
 }
