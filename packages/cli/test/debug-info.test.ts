@@ -34,6 +34,20 @@ function compile(path: string, options: string[] = []): string {
 }
 
 /** A program whose statements sit on known lines. */
+const CALLS_PROGRAM = `local counts = bpf.map('array', 4)
+local function classify(n)
+  if n > 100 then
+    return 1
+  end
+  return 0
+end
+bpf.socket(function (skb)
+  local k = classify(skb.len)
+  xadd(counts[k], 1)
+  return 0
+end)
+`;
+
 const LINES_PROGRAM = `local bpf = require('bpf')
 local counts = bpf.map('hash', 16, 'uint32_t', 'uint64_t')
 bpf.socket(function (skb)
@@ -110,6 +124,22 @@ describe.skipIf(!haveTool("bpftool") || !kernel)("bpftool prog dump xlated ... l
         expect(i.column).toBeGreaterThan(0);
       }
     }
+  });
+
+  test("a local function called as a BPF-to-BPF call (not inlined) loads with libbpf, and its instructions carry their lines", () => {
+    const path = join(dir, "calls.lua");
+    writeFileSync(path, CALLS_PROGRAM);
+    const insns = xlated(compile(path, ["--inline-threshold", "0"])).get("socket")!;
+    // bpftool dumps the subprogram after the program: the call, then the callee's code on its own lines.
+    const call = insns.findIndex((i) => /call pc[+-]\d+#\S*classify/.test(i.text));
+    expect(call).toBeGreaterThanOrEqual(0);
+    expect(insns[call]!.line).toBe(9);
+    const callee = insns.filter((i) => i.line <= 6);
+    const caller = insns.filter((i) => i.line >= 9);
+    expect(callee.length).toBeGreaterThan(0);
+    expect(callee.length + caller.length).toBe(insns.length);
+    expect(Math.min(...callee.map((i) => i.index))).toBeGreaterThan(Math.max(...caller.map((i) => i.index)));
+    expect(callee.every((i) => i.file === path && i.line >= 3)).toBe(true);
   });
 
   test("instructions sit on the line of the statement they come from", () => {

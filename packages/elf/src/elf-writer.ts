@@ -129,9 +129,13 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     }
   }
   const codeOffsets = new Map<ObjectProgram, number>();
-  // Calls into `.text` are relocated against its section symbol, as clang does.
+  // Calls into `.text` are relocated against its section symbol, as clang does (one
+  // section symbol per section: the DWARF ones may already include it).
   if (object.programs.some((p) => p.relocations.some((r) => r.type === "call"))) {
-    symbols.push({ name: ".text", bind: SymbolBind.local, type: SymbolType.section, section: indexOf(".text"), value: 0, size: 0 });
+    const text = indexOf(".text");
+    if (!symbols.some((symbol) => symbol.type === SymbolType.section && symbol.section === text)) {
+      symbols.push({ name: "", bind: SymbolBind.local, type: SymbolType.section, section: text, value: 0, size: 0 });
+    }
   }
   for (const [name, programs] of groups) {
     let offset = 0;
@@ -226,7 +230,8 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
         });
       }
       for (const relocation of program.relocations) {
-        const index = symbolIndex.get(relocation.symbol)!; // validateObject checked it exists
+        // validateObject checked the symbol exists; calls name the `.text` section symbol.
+        const index = relocation.type === "call" ? sectionSymbolIndex.get(relocation.symbol)! : symbolIndex.get(relocation.symbol)!;
         relocations.u64(start + relocation.offset).u32(relocation.type === "call" ? RelocType.bpf64_32 : RelocType.bpf64_64).u32(index);
       }
     }
