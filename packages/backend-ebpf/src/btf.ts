@@ -11,7 +11,7 @@
  * from several maps, or cyclic through pointers, becomes one BTF type.
  */
 import type { BtfFuncProto, BtfMember, BtfType } from "@luabpf/elf";
-import { cResolve, type CType, type DataType, type Function as IrFunction } from "@luabpf/ir";
+import { cResolve, type CRecord, type CType, type DataType, type Function as IrFunction } from "@luabpf/ir";
 import { CONTEXT_FIELD_TYPES, CONTEXT_STRUCTS, PROGRAM_TYPES, type ContextStruct } from "@luabpf/platform";
 
 /** clang's names of the unsigned integer types, by size (for integers without a C type). */
@@ -19,23 +19,29 @@ const UNSIGNED_NAMES: Readonly<Record<number, string>> = { 1: "unsigned char", 2
 
 const INT: BtfType = { kind: "int", name: "int", size: 4, signed: true };
 
-/** Builds BTF types for one object. */
-export class BtfTypes {
+/**
+ * C types → BTF, written once for every user: subclasses say how integers are made, which
+ * members of a record are kept and what a pointer's target becomes. Caches by source
+ * object, so a record referenced twice, or cyclic through pointers, becomes one BTF type.
+ */
+export abstract class CTypeTranslator {
   private readonly ctypes = new Map<CType, BtfType>();
-  /** Context structs and the `__u32`-style typedefs of their fields, by C name. */
-  private readonly contexts = new Map<string, BtfType>();
-  private readonly ints = new Map<string, BtfType>();
 
-  /** An integer type, shared by name. */
-  int(name: string, size: number, signed: boolean, flags: { char?: boolean; bool?: boolean } = {}): BtfType {
-    const key = `${name}/${size}/${signed}/${flags.char ?? false}/${flags.bool ?? false}`;
-    let t = this.ints.get(key);
-    if (!t) {
-      t = { kind: "int", name, size, signed, ...(flags.char ? { char: true } : {}), ...(flags.bool ? { bool: true } : {}) };
-      this.ints.set(key, t);
-    }
-    return t;
+  /** The BTF of a C integer type. */
+  protected abstract intOf(t: Extract<CType, { kind: "int" }>): BtfType;
+
+  /** The indices (ascending) of the members of `record` its BTF keeps: all of them here. */
+  protected keptMembers(record: CRecord): readonly number[] {
+    return record.members!.map((_, i) => i);
   }
+
+  /** The BTF of a pointer's target. */
+  protected pointee(t: CType): BtfType {
+    return this.ofC(t);
+  }
+
+  /** Whether function types keep their parameters and result (else an empty prototype). */
+  protected readonly functionSignatures: boolean = true;
 
   /** The BTF of a C type. */
   ofC(t: CType): BtfType {
@@ -43,14 +49,13 @@ export class BtfTypes {
     if (known) return known;
     switch (t.kind) {
       case "int":
-        // As clang: no BTF_INT_CHAR (the kernel takes one encoding bit; `char` is SIGNED).
-        return this.remember(t, this.int(t.name, t.size, t.signed, { bool: t.bool }));
+        return this.remember(t, this.intOf(t));
       case "void":
         return { kind: "void" };
       case "pointer": {
         const p: { kind: "ptr"; target: BtfType } = { kind: "ptr", target: { kind: "void" } };
         this.remember(t, p);
-        p.target = this.ofC(t.target);
+        p.target = this.pointee(t.target);
         return p;
       }
       case "array": {
@@ -65,7 +70,8 @@ export class BtfTypes {
         const members: BtfMember[] = [];
         const record: BtfType = { kind: t.kind, name: t.tag ?? "", size: t.size, members };
         this.remember(t, record);
-        for (const m of t.members) {
+        for (const index of this.keptMembers(t)) {
+          const m = t.members[index]!;
           const bits = m.bitSize !== undefined ? { bitOffset: m.bitOffset ?? m.offset * 8, bitSize: m.bitSize } : { bitOffset: m.offset * 8 };
           members.push({ name: m.name ?? "", type: this.ofC(m.type), ...bits });
         }
@@ -86,6 +92,7 @@ export class BtfTypes {
       case "function": {
         const proto: BtfFuncProto = { kind: "func_proto", ret: { kind: "void" }, params: [] };
         this.remember(t, proto);
+        if (!this.functionSignatures) return proto;
         proto.ret = this.ofC(t.result);
         proto.params = t.params.map((p) => ({ name: "", type: this.ofC(p) }));
         if (t.variadic) proto.params.push({ name: "", type: { kind: "void" } });
@@ -97,6 +104,29 @@ export class BtfTypes {
   private remember(t: CType, b: BtfType): BtfType {
     this.ctypes.set(t, b);
     return b;
+  }
+}
+
+/** Builds BTF types for one object. */
+export class BtfTypes extends CTypeTranslator {
+  /** Context structs and the `__u32`-style typedefs of their fields, by C name. */
+  private readonly contexts = new Map<string, BtfType>();
+  private readonly ints = new Map<string, BtfType>();
+
+  /** An integer type, shared by name. */
+  int(name: string, size: number, signed: boolean, flags: { char?: boolean; bool?: boolean } = {}): BtfType {
+    const key = `${name}/${size}/${signed}/${flags.char ?? false}/${flags.bool ?? false}`;
+    let t = this.ints.get(key);
+    if (!t) {
+      t = { kind: "int", name, size, signed, ...(flags.char ? { char: true } : {}), ...(flags.bool ? { bool: true } : {}) };
+      this.ints.set(key, t);
+    }
+    return t;
+  }
+
+  protected intOf(t: Extract<CType, { kind: "int" }>): BtfType {
+    // As clang: no BTF_INT_CHAR (the kernel takes one encoding bit; `char` is SIGNED).
+    return this.int(t.name, t.size, t.signed, { bool: t.bool });
   }
 
   /** A map key or value: its C type when the declaration has one, else an unsigned integer of its size. */

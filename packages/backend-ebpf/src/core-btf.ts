@@ -14,7 +14,8 @@
  * members, as C finds a name), then each relocation's BTF and access string are built
  * from the marks, so relocations sharing a root share one BTF record.
  */
-import type { BtfMember, BtfType, ObjectCoreRelocation } from "@luabpf/elf";
+import type { BtfType, ObjectCoreRelocation } from "@luabpf/elf";
+import { CTypeTranslator } from "./btf.js";
 import { cResolve, InternalError, type CMember, type CoreRelocation, type CRecord, type CType } from "@luabpf/ir";
 import { coreReloKindsOf } from "@luabpf/platform";
 
@@ -79,13 +80,13 @@ function resolvePath(r: CoreRelocation): { rootIndex: number; steps: Step[] } {
 }
 
 /** Builds the local BTF and access strings of a module's CO-RE relocations. */
-export class CoreLocalTypes {
+export class CoreLocalTypes extends CTypeTranslator {
   /** Members used, per record (indices into the record's full member list). */
   private readonly used = new Map<CRecord, Set<number>>();
-  private readonly btf = new Map<CType, BtfType>();
   private readonly resolved = new Map<CoreRelocation, { rootIndex: number; steps: Step[] }>();
 
   constructor(relocations: readonly CoreRelocation[]) {
+    super();
     for (const r of relocations) {
       if (!FIELD_KINDS.has(r.kind)) continue;
       const resolved = resolvePath(r);
@@ -102,7 +103,7 @@ export class CoreLocalTypes {
   /** The `.BTF.ext` record of relocation `r` for the instruction at byte `offset`. */
   objectRelocation(r: CoreRelocation, offset: number): ObjectCoreRelocation {
     // field kinds start from the struct itself, as clang's records do, even when named through a typedef
-    const type = this.of(FIELD_KINDS.has(r.kind) ? cResolve(r.type) : r.type);
+    const type = this.ofC(FIELD_KINDS.has(r.kind) ? cResolve(r.type) : r.type);
     if (ENUM_KINDS.has(r.kind)) {
       const e = cResolve(r.type);
       const name = r.path[0];
@@ -124,72 +125,26 @@ export class CoreLocalTypes {
     return [...this.used.get(record)!].sort((a, b) => a - b).indexOf(index);
   }
 
-  /** The BTF of `t`, records pruned to their used members. */
-  private of(t: CType): BtfType {
-    const known = this.btf.get(t);
-    if (known) return known;
-    switch (t.kind) {
-      case "int":
-        return this.remember(t, { kind: "int", name: t.name, size: t.size, signed: t.signed, ...(t.bool ? { bool: true } : {}) });
-      case "void":
-        return { kind: "void" };
-      case "pointer": {
-        const p: { kind: "ptr"; target: BtfType } = { kind: "ptr", target: { kind: "void" } };
-        this.remember(t, p);
-        p.target = this.pointee(t.target);
-        return p;
-      }
-      case "array": {
-        const a: { kind: "array"; elem: BtfType; count: number } = { kind: "array", elem: { kind: "void" }, count: t.count ?? 0 };
-        this.remember(t, a);
-        a.elem = this.of(t.element);
-        return a;
-      }
-      case "typedef": {
-        const d: { kind: "typedef"; name: string; target: BtfType } = { kind: "typedef", name: t.name, target: { kind: "void" } };
-        this.remember(t, d);
-        d.target = this.of(t.target);
-        return d;
-      }
-      case "enum": {
-        const values = [...(t.values ?? new Map<string, bigint>())];
-        const u = t.underlying;
-        if (u.size === 8) {
-          return this.remember(t, { kind: "enum64", name: t.tag ?? "", size: 8, signed: u.signed, values: values.map(([name, value]) => ({ name, value })) });
-        }
-        return this.remember(t, { kind: "enum", name: t.tag ?? "", size: u.size, signed: u.signed, values: values.map(([name, value]) => ({ name, value: Number(value) })) });
-      }
-      case "struct":
-      case "union": {
-        if (t.members === undefined) return this.remember(t, { kind: "fwd", name: t.tag ?? "", union: t.kind === "union" });
-        const members: BtfMember[] = [];
-        const record: BtfType = { kind: t.kind, name: t.tag ?? "", size: t.size, members };
-        this.remember(t, record);
-        const used = [...(this.used.get(t) ?? [])].sort((a, b) => a - b);
-        for (const index of used) {
-          const m = t.members[index]!;
-          const bits = m.bitSize !== undefined ? { bitOffset: m.bitOffset ?? m.offset * 8, bitSize: m.bitSize } : { bitOffset: m.offset * 8 };
-          members.push({ name: m.name ?? "", type: this.of(m.type), ...bits });
-        }
-        return record;
-      }
-      case "function":
-        return this.remember(t, { kind: "func_proto", ret: { kind: "void" }, params: [] });
-    }
+  protected intOf(t: Extract<CType, { kind: "int" }>): BtfType {
+    return { kind: "int", name: t.name, size: t.size, signed: t.signed, ...(t.bool ? { bool: true } : {}) };
   }
 
+  /** Records keep only the members relocations use. */
+  protected override keptMembers(record: CRecord): readonly number[] {
+    return [...(this.used.get(record) ?? [])].sort((x, y) => x - y);
+  }
+
+  /** Function types are kept as empty prototypes (nothing relocates against their signature). */
+  protected override readonly functionSignatures = false;
+
   /** A pointer's target: records the module reaches keep their pruned form, others become forward declarations. */
-  private pointee(t: CType): BtfType {
+  protected override pointee(t: CType): BtfType {
     const r = cResolve(t);
     if ((r.kind === "struct" || r.kind === "union") && !this.used.has(r) && r.tag !== undefined) {
       return { kind: "fwd", name: r.tag, union: r.kind === "union" };
     }
-    if (r.kind === "struct" || r.kind === "union") return this.of(r);
-    return this.of(t);
+    if (r.kind === "struct" || r.kind === "union") return this.ofC(r);
+    return this.ofC(t);
   }
 
-  private remember(t: CType, b: BtfType): BtfType {
-    this.btf.set(t, b);
-    return b;
-  }
 }
