@@ -105,6 +105,33 @@ describe.skipIf(!enabled).each([0, 2] as const)("Lua tracing programs attached f
     expect(openDescriptorCount()).toBe(before);
   });
 
+  it("ffi.string(args.filename, n) reads n bytes of a user-space string and compares them exactly", () => {
+    const path = join(tmpdir(), `luabpf-string-${process.pid}`);
+    writeFileSync(path, "");
+    const object = loadObject(
+      compile(
+        `
+local m = bpf.map('array', 3, 'uint32_t', 'uint64_t')
+bpf.tracepoint('syscalls/sys_enter_openat', function (args)
+  if ffi.string(args.filename, ${path.length}) == '${path}' then xadd(m[0], 1) end
+  if ffi.string(args.filename, ${path.length - 1}) == '${path.slice(0, -1)}' then xadd(m[1], 1) end
+  if ffi.string(args.filename, ${path.length}) == '${path.slice(0, -1)}' then xadd(m[2], 1) end
+end)`,
+        optLevel,
+      ),
+    );
+    try {
+      const attachments = attachAll(object);
+      openFiles(4, path);
+      detachAll(attachments);
+      const m = typedMap(object.maps.get("m")!);
+      expect([m.get(0), m.get(1), m.get(2)]).toEqual([4n, 4n, 0n]);
+    } finally {
+      object.close();
+      rmSync(path, { force: true });
+    }
+  });
+
   it("a raw tracepoint sends the current task's tgid, parent's tgid (CO-RE) and comm through a ring buffer", async () => {
     const source = `
 ffi.cdef [[ struct event { uint32_t pid; uint32_t ppid; uint64_t id; char comm[16]; }; ]]
