@@ -180,6 +180,101 @@ end)
   });
 });
 
+/** `parent_tgid` stays a BPF-to-BPF call (in .text) with --inline-threshold 0: its CO-RE records are .text's. */
+const CALLED_CORE = (filter: string, use: string) => `
+${filter ? "local m = bpf.map('array', 1, 'uint32_t', 'uint64_t')" : ""}
+local function parent_tgid()
+  local t = task()
+  return t.real_parent.tgid
+end
+bpf.raw_tracepoint('sys_enter', function (args)
+  ${filter}
+  ${use}
+end)`;
+
+describe.skipIf(!enabled).each([0, 2] as const)("CO-RE relocations in a called function (BPF-to-BPF, --inline-threshold 0) at -O%i", (optLevel) => {
+  const compileCalled = (source: string) => compileSource(source, { file: "trace.lua", optLevel, inlineThreshold: 0, verifyEach: true }).object;
+
+  it("the .text function carries its records at its own instructions; libbpf and our loader relocate them; the parent's tgid is read", () => {
+    const object = compileCalled(CALLED_CORE(`if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end`, "m[0] = parent_tgid()"));
+    const bytes = writeObject(object);
+    const read = readObject(bytes);
+    const sub = read.programs.find((p) => p.subprogram)!;
+    expect(sub.name).toBe("parent_tgid");
+    expect(sub.section).toBe(".text");
+    const relocs = sub.coreRelocations ?? [];
+    expect(relocs.map((r) => r.kind)).toEqual(["field_byte_offset", "field_byte_offset"]); // real_parent, tgid
+    // Each record names an instruction of the function that holds its (local) offset.
+    const imm = (code: Uint8Array, at: number) => new DataView(code.buffer, code.byteOffset).getInt32(at + 4, true);
+    const kernelOffsets = [memberOffset("real_parent"), memberOffset("tgid")];
+    expect(relocs.map((r) => imm(sub.code, r.offset))).toEqual(kernelOffsets);
+    expect(read.programs.find((p) => !p.subprogram)!.coreRelocations ?? []).toEqual([]);
+    loadsWithLibbpf(bytes);
+    const loaded = loadObject(read);
+    try {
+      const attachments = attachAll(loaded);
+      openFiles(2);
+      detachAll(attachments);
+      expect(typedMap(loaded.maps.get("m")!).get(0)).toBe(BigInt(process.ppid));
+    } finally {
+      loaded.close();
+    }
+  });
+
+  it("against a BTF with another layout, our loader writes the instructions libbpf writes", () => {
+    const object = readObject(writeObject(compileCalled(CALLED_CORE("", "return parent_tgid()"))));
+    const dir = mkdtempSync(join(tmpdir(), "luabpf-core-call-"));
+    try {
+      const objectPath = join(dir, "prog.o");
+      const targetPath = join(dir, "core_target.o");
+      const harness = join(dir, "libbpf_core");
+      writeFileSync(objectPath, writeObject(object));
+      const c = (name: string) => join(ROOT, "packages/loader/test/c", name);
+      for (const [cmd, args] of [
+        ["clang-16", ["-g", "-target", "bpf", "-c", c("core_target.c"), "-o", targetPath]],
+        ["cc", ["-O2", "-o", harness, c("libbpf_core.c"), "-lbpf"]],
+      ] as const) {
+        const r = spawnSync(cmd, args, { encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+      }
+      const libbpf = (btf?: string) => {
+        const r = spawnSync(harness, btf ? [objectPath, btf] : [objectPath], { encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+        return r.stdout.split("\n").filter((l) => l !== "" && !l.startsWith("program ")).join("");
+      };
+      const ours = (targetBtf?: string) => {
+        const loaded = loadObject(object, targetBtf ? { targetBtf } : {});
+        try {
+          return Buffer.from([...loaded.programs.values()][0]!.instructions).toString("hex");
+        } finally {
+          loaded.close();
+        }
+      };
+      const there = ours(targetPath);
+      expect(there).toBe(libbpf(targetPath));
+      expect(ours()).toBe(libbpf());
+      expect(there).not.toBe(ours());
+      // core_target.c: real_parent at 80, tgid at 56 (in an anonymous union)
+      const slots = there.match(/.{16}/g)!.map((h) => Buffer.from(h, "hex"));
+      const imms = slots.filter((b) => b[0] === 0xb7).map((b) => b.readInt32LE(4));
+      expect(imms).toEqual(expect.arrayContaining([80, 56]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Byte offset of a task_struct member in the running kernel's BTF (bpftool's dump). */
+function memberOffset(member: string): number {
+  const dump = spawnSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux"], { encoding: "utf8", maxBuffer: 1 << 30 }).stdout.split("\n");
+  const start = dump.findIndex((l) => /STRUCT 'task_struct' /.test(l));
+  for (let at = start + 1; dump[at]?.startsWith("\t"); at++) {
+    const m = new RegExp(`^\\t'${member}' type_id=\\d+ bits_offset=(\\d+)`).exec(dump[at]!);
+    if (m) return Number(m[1]) / 8;
+  }
+  throw new Error(`no task_struct.${member}`);
+}
+
 describe.skipIf(!enabled)("__data_loc strings", () => {
   beforeAll(() => mountTracefs());
 
