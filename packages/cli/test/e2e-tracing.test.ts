@@ -180,6 +180,85 @@ end)
   });
 });
 
+describe.skipIf(!enabled).each([0, 2] as const)("stack traces of our own, attached for real at -O%i", (optLevel) => {
+  beforeAll(() => mountTracefs());
+
+  it("stack_id(map, flags) in a tracepoint stores the kernel stack and the user stack; their ids resolve to non-zero addresses", () => {
+    const object = loadObject(
+      compile(
+        `
+local stacks = bpf.map('stack_trace', 256)
+local ids = bpf.map('array', 2, 'uint32_t', 'int64_t')
+bpf.tracepoint('syscalls/sys_enter_openat', function (args)
+  if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end
+  ids[0] = stack_id(stacks, 0)
+  ids[1] = stack_id(stacks, BPF.F_USER_STACK)
+end)`,
+        optLevel,
+      ),
+    );
+    try {
+      const ids = typedMap(object.maps.get("ids")!);
+      ids.set(0, -1n);
+      ids.set(1, -1n);
+      const attachments = attachAll(object);
+      openFiles(2);
+      detachAll(attachments);
+      const stacks = object.maps.get("stacks")!;
+      if (stacks.perCpu) throw new Error("a stack_trace map is not per-CPU");
+      const frames = (id: bigint): bigint[] => {
+        const key = new Uint8Array(4);
+        new DataView(key.buffer).setUint32(0, Number(id), true);
+        const value = stacks.get(key);
+        expect(value, `stack id ${id} is in the map`).toBeDefined();
+        const view = new DataView(value!.buffer, value!.byteOffset, value!.byteLength);
+        const out: bigint[] = [];
+        for (let at = 0; at < value!.byteLength; at += 8) out.push(view.getBigUint64(at, true));
+        return out.slice(0, out.indexOf(0n) < 0 ? out.length : out.indexOf(0n));
+      };
+      const kernelId = ids.get(0) as bigint;
+      const userId = ids.get(1) as bigint;
+      expect(kernelId).toBeGreaterThanOrEqual(0n);
+      expect(userId).toBeGreaterThanOrEqual(0n);
+      const kernelStack = frames(kernelId);
+      const userStack = frames(userId);
+      expect(kernelStack.length).toBeGreaterThan(1);
+      expect(userStack.length).toBeGreaterThanOrEqual(1);
+      for (const pc of kernelStack) expect(pc >= 0xffff800000000000n, `kernel address ${pc.toString(16)}`).toBe(true);
+      // The first user frame is where the thread entered the kernel; the rest come from a
+      // frame-pointer walk that node's code (built without frame pointers) does not support.
+      expect(userStack[0]! > 0n && userStack[0]! < 0x0000800000000000n, `user address ${userStack[0]!.toString(16)}`).toBe(true);
+      // ... in an executable mapping of this process (the libc system call wrapper).
+      const executable = readFileSync("/proc/self/maps", "utf8")
+        .split("\n")
+        .map((l) => /^([0-9a-f]+)-([0-9a-f]+) ..x/.exec(l))
+        .filter((m) => m !== null)
+        .some((m) => userStack[0]! >= BigInt(`0x${m[1]}`) && userStack[0]! < BigInt(`0x${m[2]}`));
+      expect(executable).toBe(true);
+      // The kernel stack is the system call's: one frame is in do_syscall_64 (/proc/kallsyms).
+      const symbols = readFileSync("/proc/kallsyms", "utf8")
+        .split("\n")
+        .map((l) => l.split(" "))
+        .filter((f) => f.length >= 3 && /^[tT]$/.test(f[1]!))
+        .map((f) => ({ at: BigInt(`0x${f[0]}`), name: f[2]! }))
+        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+      const symbolOf = (pc: bigint) => {
+        let lo = 0;
+        let hi = symbols.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (symbols[mid]!.at <= pc) lo = mid;
+          else hi = mid - 1;
+        }
+        return symbols[lo]!.name;
+      };
+      expect(kernelStack.map(symbolOf)).toContain("do_syscall_64");
+    } finally {
+      object.close();
+    }
+  });
+});
+
 /** `parent_tgid` stays a BPF-to-BPF call (in .text) with --inline-threshold 0: its CO-RE records are .text's. */
 const CALLED_CORE = (filter: string, use: string) => `
 ${filter ? "local m = bpf.map('array', 1, 'uint32_t', 'uint64_t')" : ""}
