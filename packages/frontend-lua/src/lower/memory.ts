@@ -10,6 +10,8 @@
  *                     %a = ptradd %o, i * sizeof(elem) ; load/store %a, 0
  *   v.f (map value)   condbr (ne %v, 0) once per reference (else stop) ; load/store %v, off
  *   p.f (C pointer)   call helper probe_read_kernel|user (%tmp, size, p + off) ; load %tmp
+ *                     (a kernel struct's field: off, and a bit-field's size and shifts, are
+ *                     CO-RE relocated values: tracing.ts)
  *   bit-field         load the storage unit ; lshr shift ; and mask (sign-extended if signed)
  *
  * Stack accesses must be aligned (the verifier checks stack alignment strictly), so
@@ -22,7 +24,7 @@ import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
 import { describeStatic } from "../values.js";
 import type { BodyLowering } from "./body.js";
 import { storeStringBytes } from "./strings.js";
-import { coreFieldOffset, hiddenContextField } from "./tracing.js";
+import { coreBitField, coreFieldOffset, hiddenContextField } from "./tracing.js";
 import type { AddressSpace, CPointerValue, Place, Region, RValue } from "./values.js";
 
 /** What a local bound to a place keeps: its region, type and pointer type. */
@@ -139,6 +141,11 @@ export function fieldPlace(L: BodyLowering, place: Place, name: string, node: lu
   const m = found.member;
   const base: Place = { ...place, whole: false } as Place;
   if (m.bitSize !== undefined) {
+    if (place.region === "memory") {
+      // A kernel struct's bit-field: where it is and how to extract it are relocated (CO-RE).
+      const core = coreBitField(L, r, name, found.bitOffset!, m.bitSize, m.type, node);
+      if (core) return { kind: "place", place: { ...base, type: m.type, coreBit: core } };
+    }
     const unit = cSizeof(m.type);
     const absolute = found.bitOffset!;
     const unitStart = Math.floor(absolute / (unit * 8)) * unit;
@@ -239,6 +246,16 @@ function rawLoad(L: BodyLowering, place: Place, node: lua.Node): Value {
   const hidden = hiddenContextField(L, place, node);
   if (hidden) return hidden;
   const ct = scalarOf(L, place, node);
+  if (place.coreBit) {
+    // BPF_CORE_READ_BITFIELD_PROBED: the relocated bytes into a zeroed u64, shifted up, then down.
+    const bits = place.coreBit;
+    const tmp = L.slot("probe", 8, 8);
+    b.store(b.const(0), tmp, 0);
+    const at = addressOf(L, place);
+    probeRead(L, tmp, bits.byteSize, b.add(at, bits.byteOffset), place.space ?? L.unit.addressSpace(L.program), false);
+    const up = b.shl(b.load(i64, tmp, 0), bits.lshift);
+    return b.binary(ct.signed ? "ashr" : "lshr", up, bits.rshift);
+  }
   const size = ct.size;
   const it = intTypeOfSize(size);
   let v: Value;

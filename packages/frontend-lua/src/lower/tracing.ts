@@ -19,12 +19,16 @@
  *   ringbuf_submit(e) / ringbuf_discard(e)             call helper ringbuf_submit|discard (e, 0)
  *   p.field (p: a kernel struct in kernel memory)      offset = coreval (CO-RE field_byte_offset
  *                                                      relocation of the struct and the member)
+ *   p.bits (a bit-field of a kernel struct)            tmp = 0 ; call helper probe_read_kernel (&tmp,
+ *                                                      coreval byte_size, p + coreval byte_offset) ;
+ *                                                      shl coreval lshift_u64 ; lshr|ashr coreval
+ *                                                      rshift_u64 (BPF_CORE_READ_BITFIELD_PROBED)
  *
  * After a program is lowered, {@link checkProgram} refuses helper calls its program type
  * cannot make (platform's program-helpers table) and references (ring buffer records)
  * not released on every path (ir's checkReferences), each at its source location.
  */
-import { C_INTS, cArrayOf, cFindMember, checkReferences, cResolve, cScalarInt, cSizeof, CompileError, describeCType, i32, i64, intTypeOfSize, ptr, voidType, type CRecord, type CType, type Diagnostic, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { C_INTS, cArrayOf, cFindMember, checkReferences, cResolve, cScalarInt, cSizeof, CompileError, describeCType, i32, i64, intTypeOfSize, ptr, voidType, type CoreRelocation, type CRecord, type CType, type Diagnostic, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { BPF_FUNC, helperAllowed, PT_REGS_X86_64, helperById, sectionRuleByPrefix, type HelperName } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { CDeclError, parseCTypeName } from "../ctypes/index.js";
@@ -33,7 +37,7 @@ import type { ProgramDecl } from "../values.js";
 import type { Binding, BodyLowering } from "./body.js";
 import { describeRValue, zeroFill } from "./memory.js";
 import type { ModuleLowering } from "./module.js";
-import { NIL_VALUE, type CPointerValue, type Place, type RValue } from "./values.js";
+import { NIL_VALUE, type CoreBitField, type CPointerValue, type Place, type RValue } from "./values.js";
 
 /** Most arguments a raw tracepoint or traced function passes (MAX_BPF_FUNC_ARGS). */
 const MAX_TRACE_ARGS = 12;
@@ -124,14 +128,42 @@ function argumentValue(L: BodyLowering, type: CType, offset: number, node: lua.N
  */
 export function coreFieldOffset(L: BodyLowering, record: CRecord, name: string, localOffset: number): Value | undefined {
   if (!L.unit.kernel?.isKernelRecord(record)) return undefined;
-  const module = L.unit.module;
-  const key = `${L.unit.typeKey(record)}.${name}`;
+  return coreField(L, record, name, "field_byte_offset", localOffset);
+}
+
+/** A CO-RE field relocation of `kind` on member `name` of kernel struct `record`, with its local value. */
+function coreField(L: BodyLowering, record: CRecord, name: string, kind: CoreRelocation["kind"], localValue: number): Value {
+  const key = `${L.unit.typeKey(record)}.${name}${kind === "field_byte_offset" ? "" : `/${kind}`}`;
   let reloc = L.unit.coreNames.get(key);
   if (!reloc) {
-    reloc = module.addCoreRelocation({ kind: "field_byte_offset", type: record, path: [name], value: BigInt(localOffset) }).name;
+    reloc = L.unit.module.addCoreRelocation({ kind, type: record, path: [name], value: BigInt(localValue) }).name;
     L.unit.coreNames.set(key, reloc);
   }
   return L.b.coreValue(reloc);
+}
+
+/**
+ * Bit-field `name` (absolute bit offset `bitOffset`, `bitSize` bits, of integer type
+ * `memberType`) of kernel struct `record` as four CO-RE relocated values, or undefined when
+ * `record` is not one of the kernel's. The local values follow libbpf's
+ * bpf_core_calc_field_relo: the member type's size, doubled until one aligned load holds
+ * the field.
+ */
+export function coreBitField(L: BodyLowering, record: CRecord, name: string, bitOffset: number, bitSize: number, memberType: CType, node: lua.Node): CoreBitField | undefined {
+  if (!L.unit.kernel?.isKernelRecord(record)) return undefined;
+  let byteSize = cSizeof(memberType);
+  let byteOffset = Math.floor(bitOffset / 8 / byteSize) * byteSize;
+  while (bitOffset + bitSize - byteOffset * 8 > byteSize * 8) {
+    if (byteSize >= 8) return L.fail(node, `bit-field '${name}' cannot be read with one 64-bit load`);
+    byteSize *= 2;
+    byteOffset = Math.floor(bitOffset / 8 / byteSize) * byteSize;
+  }
+  return {
+    byteOffset: coreField(L, record, name, "field_byte_offset", byteOffset),
+    byteSize: coreField(L, record, name, "field_byte_size", byteSize),
+    lshift: coreField(L, record, name, "field_lshift_u64", 64 - (bitOffset + bitSize - byteOffset * 8)),
+    rshift: coreField(L, record, name, "field_rshift_u64", 64 - bitSize),
+  };
 }
 
 /**

@@ -49,6 +49,17 @@ export interface BitField {
   readonly size: number;
 }
 
+/** How a bit-field of a kernel struct is read portably (libbpf's BPF_CORE_READ_BITFIELD_PROBED). */
+export interface CoreBitField {
+  /** field_byte_offset: where the bytes holding it start. */
+  readonly byteOffset: Value;
+  /** field_byte_size: how many bytes to read (1, 2, 4 or 8) into a zeroed u64. */
+  readonly byteSize: Value;
+  /** field_lshift_u64, field_rshift_u64: shift left, then right (arithmetically if signed). */
+  readonly lshift: Value;
+  readonly rshift: Value;
+}
+
 /** A local bound to a place, whose null state later uses update. */
 export interface PlaceBinding {
   /** i64 0/1 SSA variable: the base is known to be non-null. */
@@ -65,6 +76,8 @@ export interface Place {
   readonly index?: Value;
   readonly type: CType;
   readonly bit?: BitField;
+  /** A bit-field of a kernel struct in memory, read through CO-RE relocations (instead of `offset`/`bit`). */
+  readonly coreBit?: CoreBitField;
   /** i64 0/1: `base` is known to be non-null (constant 1 except for map values). */
   readonly nonNull: Value;
   /** The whole value of a map element (`m[k]`): read as a number, an absent element is nil. */
