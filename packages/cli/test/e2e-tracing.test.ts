@@ -328,6 +328,39 @@ describe.skipIf(!enabled).each([0, 2] as const)("CO-RE relocations in a called f
   });
 });
 
+describe.skipIf(!enabled).each([0, 2] as const)("tp_btf (BTF-enabled raw tracepoints) attached for real at -O%i", (optLevel) => {
+  it("sched_process_fork's parent and child are read with direct loads (PTR_TO_BTF_ID), CO-RE relocated; pid, tgid, the child's real_parent", () => {
+    const object = compile(
+      `
+local forks = bpf.map('hash', 64, 'uint32_t', 'uint64_t')
+bpf.tp_btf('sched_process_fork', function (parent, child)
+  if parent.tgid ~= ${process.pid} then return end
+  forks[child.pid] = child.real_parent.tgid * 1000000000 + child.tgid
+end)`,
+      optLevel,
+    );
+    const program = object.programs[0]!;
+    expect(program.section).toBe("tp_btf/sched_process_fork");
+    // Every read is a direct load: no bpf_probe_read_* call at all.
+    const helpers: number[] = [];
+    for (let at = 0; at < program.code.length; at += 8) if (program.code[at] === 0x85 && program.code[at + 1] === 0) helpers.push(new DataView(program.code.buffer, program.code.byteOffset).getInt32(at + 4, true));
+    expect(helpers.filter((h) => [4, 45, 112, 113, 114, 115].includes(h))).toEqual([]);
+    expect((program.coreRelocations ?? []).map((r) => r.kind)).toContain("field_byte_offset");
+    const bytes = writeObject(object);
+    loadsWithLibbpf(bytes);
+    const loaded = loadObject(readObject(bytes));
+    try {
+      const attachments = attachAll(loaded);
+      const children = [spawnSync("/bin/true"), spawnSync("/bin/true")];
+      detachAll(attachments);
+      const forks = typedMap(loaded.maps.get("forks")!);
+      for (const child of children) expect(forks.get(child.pid!)).toBe(BigInt(process.pid) * 1000000000n + BigInt(child.pid!));
+    } finally {
+      loaded.close();
+    }
+  });
+});
+
 describe.skipIf(!enabled).each([0, 2] as const)("CO-RE bit-fields of kernel structs at -O%i", (optLevel) => {
   beforeAll(() => mountTracefs());
 

@@ -11,6 +11,10 @@
  *   bpf.fentry('fn', function (a, b) ...)             parameters: ctx[i] as the C type of
  *   bpf.fexit('fn', function (a, b, ret) ...)         argument i of `fn` (BTF); fexit's last
  *                                                      one is the return value
+ *   bpf.tp_btf('name', function (a, b) ...)           parameters: ctx[i] as the C type of
+ *                                                      argument i of btf_trace_<name>
+ *   a.field (a: a struct pointer argument of those)   load T %a, off — PTR_TO_BTF_ID, direct
+ *                                                      loads the verifier checks (off CO-RE)
  *   task()                                             call helper get_current_task () as a
  *                                                      `struct task_struct *` (kernel memory)
  *   ringbuf_reserve(rb, 'struct event')                call helper ringbuf_reserve (rb, size, 0);
@@ -46,7 +50,7 @@ const MAX_TRACE_ARGS = 12;
  * The program kinds whose parameters are the traced function's arguments (kprobes: after
  * the `pt_regs` context, as in bcc's C `int kprobe__f(struct pt_regs *ctx, int a, ...)`).
  */
-export const ARGUMENT_PROGRAMS: ReadonlySet<string> = new Set(["fentry", "fexit", "kprobe"]);
+export const ARGUMENT_PROGRAMS: ReadonlySet<string> = new Set(["fentry", "fexit", "kprobe", "tp_btf"]);
 
 /** Names the body may use for tracing (besides the library's). */
 export const TRACING_GLOBALS: readonly string[] = ["task", "ringbuf_reserve", "ringbuf_submit", "ringbuf_discard", "core_field_exists"];
@@ -87,7 +91,17 @@ export function tracingParameters(L: BodyLowering, decl: ProgramDecl, node: lua.
         const what = decl.kindName === "fexit" ? `${f.params.length} arguments and its return value` : `${f.params.length} arguments`;
         return L.fail(node.parameters[types.length]!, `'${symbol}' passes ${what}; this is parameter ${types.length + 1}`);
       }
-      return node.parameters.map((p, i) => L.at(p, () => L.bindValue(name(i), argumentValue(L, types[i]!, i * 8, p))));
+      return node.parameters.map((p, i) => L.at(p, () => L.bindValue(name(i), argumentValue(L, types[i]!, i * 8, p, true))));
+    }
+    case "tp_btf": {
+      const symbol = String(decl.attach.symbol ?? "");
+      if (!kernel?.ctypes) return L.fail(decl.node, `bpf.tp_btf needs the kernel's BTF for the arguments of tracepoint '${symbol}' (give one with --btf FILE)`);
+      const params = kernel.rawTracepoint(symbol);
+      if (!params) return L.fail(decl.node, `the kernel's BTF (${kernel.btfOrigin}) has no tracepoint '${symbol}' (no typedef btf_trace_${symbol})`);
+      if (node.parameters.length > params.length) {
+        return L.fail(node.parameters[params.length]!, `tracepoint '${symbol}' passes ${params.length} argument${params.length === 1 ? "" : "s"}; this is parameter ${params.length + 1}`);
+      }
+      return node.parameters.map((p, i) => L.at(p, () => L.bindValue(name(i), argumentValue(L, params[i]!.type, i * 8, p, true))));
     }
     case "kprobe": {
       if (node.parameters.length <= 1) return undefined;
@@ -108,9 +122,20 @@ export function tracingParameters(L: BodyLowering, decl: ProgramDecl, node: lua.
   }
 }
 
-/** Argument `type` of a traced function, read from its 8-byte slot at `offset` of the context. */
-function argumentValue(L: BodyLowering, type: CType, offset: number, node: lua.Node): RValue {
+/**
+ * Argument `type` of a traced function, read from its 8-byte slot at `offset` of the
+ * context. With `btfTyped` (tp_btf, fentry, fexit: the verifier types the slot from BTF), a
+ * pointer to a kernel struct is the struct as kernel data read with direct loads
+ * (PTR_TO_BTF_ID); otherwise a pointer is a C pointer read with bpf_probe_read_kernel.
+ */
+function argumentValue(L: BodyLowering, type: CType, offset: number, node: lua.Node, btfTyped = false): RValue {
   const r = cResolve(type);
+  if (btfTyped && r.kind === "pointer") {
+    const target = cResolve(r.target);
+    if ((target.kind === "struct" || target.kind === "union") && target.members !== undefined) {
+      return { kind: "place", place: { region: "btf", base: L.b.load(ptr, L.ctx, offset), offset: 0, type: r.target, nonNull: L.b.const(1) } };
+    }
+  }
   const raw = L.b.load(i64, L.ctx, offset);
   if (r.kind === "pointer") return { kind: "pointer", pointer: { addr: raw, target: r.target, space: "kernel" } };
   if (r.kind === "void") return NIL_VALUE;

@@ -36,6 +36,12 @@ export type Region =
   | "ctx"
   /** Kernel or user memory behind a C pointer, read with `bpf_probe_read_{kernel,user}`. */
   | "memory"
+  /**
+   * A kernel struct behind a BTF-typed pointer (PTR_TO_BTF_ID: the arguments of tp_btf,
+   * fentry and fexit programs, and struct pointers read from them), read-only, read with
+   * direct loads that the verifier checks against the kernel's BTF.
+   */
+  | "btf"
   /** A ring buffer record from `ringbuf_reserve` (PTR_TO_MEM, a reference until submitted). */
   | "ringbuf";
 
