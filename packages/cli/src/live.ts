@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, rmdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { BpfObject, BtfType } from "@luabpf/elf";
-import { MapType } from "@luabpf/platform";
+import { MapType, mapTypeById } from "@luabpf/platform";
 import {
   LoaderError,
   PerfBufferReader,
@@ -93,7 +93,7 @@ export async function runLive(object: BpfObject, options: LiveOptions, io: CliIo
     }
   };
 
-  const eventMaps = [...loaded.maps.values()].filter((m) => m.type === MapType.ringbuf || m.type === MapType.perf_event_array);
+  const eventMaps = [...loaded.maps.values()].filter((m) => mapTypeById(m.type)?.carriesEvents());
   const printRecord = (record: EventRecord) => {
     if (json) {
       emitJson({
