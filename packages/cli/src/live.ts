@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, rmdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { BpfObject, BtfType } from "@luabpf/elf";
 import { MapType, mapTypeById } from "@luabpf/platform";
+import { isLuabpfError } from "@luabpf/platform/errors";
 import {
   LoaderError,
   PerfBufferReader,
@@ -130,7 +131,8 @@ export async function runLive(object: BpfObject, options: LiveOptions, io: CliIo
       try {
         attachments.push(attach(program, target));
       } catch (error) {
-        if (error instanceof Error && (error.name === "BpfError" || error.name === "OsError" || error.name === "LoaderError")) {
+        // bpf(2), libc and loader failures (user errors of the kernel category): say which program.
+        if (isLuabpfError(error) && error.kind === "user" && error.category === "kernel") {
           throw new LoaderError(`program ${program.name} (section ${program.section}): ${error.message}`, { cause: error });
         }
         throw error;

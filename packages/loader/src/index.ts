@@ -142,6 +142,7 @@ export {
 export { REQUIRE_KERNEL_ENV, bpfAvailable, kernelOrSkip, type BpfAvailability, type KernelOrSkipOptions } from "./kernel.js";
 export {
   CORE_POISON_HELPER,
+  CoreError,
   VMLINUX_BTF_PATH,
   applyCoreRelocations,
   essentialName,
