@@ -115,6 +115,23 @@ describe("ffi.new initializers", () => {
   });
 });
 
+describe("ffi.string", () => {
+  const head = "local ffi = require('ffi')\nffi.cdef [[ struct p { int x; int y; }; ]]\n";
+  test.each([
+    ["bpf.socket(function (skb) local a = ffi.new('struct p') return ffi.string(a) == 'x' end)", "bad.lua:3:75: ffi.string without a length needs a char array, not C data of type 'struct p' (give the length: ffi.string(data, n))"],
+    ["bpf.socket(function (skb) local a = ffi.new('char[4]') return ffi.string(a, 5) == 'x' end)", "bad.lua:3:77: ffi.string of 5 bytes reads past the end of 'char [4]' (4 bytes)"],
+    ["bpf.socket(function (skb) local a = ffi.new('char[4]') return ffi.string(a, skb.len) == 'x' end)", "bad.lua:3:77: ffi.string needs a constant length in a program body (strings are compile-time values)"],
+    [
+      "bpf.kprobe('do_sys_openat2', function (ctx) local p = ffi.cast('char *', ctx.si) return ffi.string(p) == 'x' end)",
+      "bad.lua:3:100: ffi.string of a C pointer needs a constant length in a program body: ffi.string(p, n) (or ffi.copy a NUL-terminated string into a char array)",
+    ],
+    ["bpf.socket(function (skb) return ffi.string('ab', 3) == 'x' end)", "bad.lua:3:51: ffi.string of 3 bytes reads past the end of the 2-byte string"],
+    ["local s = ffi.string('ab', 3)", "bad.lua:3:28: ffi.string of 3 bytes reads past the end of the 2-byte string"],
+  ])("%s", (source, message) => {
+    expect(errorOf(head + source)).toBe(message);
+  });
+});
+
 describe("map declarations", () => {
   test.each([
     ["local m = bpf.map('tree', 10)", "bad.lua:1:19: unknown map type 'tree' (expected one of array, hash, percpu_array, percpu_hash, lru_hash, lru_percpu_hash, perf_event_array, stack_trace, ringbuf)"],
