@@ -5,7 +5,8 @@
  */
 import { CompileError, verifyModule } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
-import { compileLua } from "../src/index.js";
+import { isLuabpfError } from "@luabpf/platform/errors";
+import { CDeclError, compileLua, TracepointFormatError } from "../src/index.js";
 import { compile, diagnostics, errorOf, run, warningsOf } from "./helpers.js";
 
 const ENDLESS = "this loop never ends: no path leaves it (eBPF programs must terminate: add a condition, a break or a return)";
@@ -373,5 +374,27 @@ bpf.kprobe('f', function (r) m[pid_tgid()] = time() return r.parm1 end)
         expect(e.diagnostics.length, src).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe("errors that are not the Lua file's", () => {
+  test("a tracefs format file that cannot be read is a user error of the kernel category, not an internal one", () => {
+    const kernel = { tracepointFormat: () => "name: broken\nID: 1\nformat:\n" };
+    const src = "bpf.tracepoint('sched/broken', function (args) return 0 end)";
+    let error: unknown;
+    try {
+      compileLua(src, { file: "t.lua", kernel });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TracepointFormatError);
+    expect(isLuabpfError(error) && { kind: error.kind, category: error.category }).toEqual({ kind: "user", category: "kernel" });
+    expect((error as Error).message).toBe("tracepoint sched/broken: format file: no `field:` lines");
+  });
+
+  test("a C declaration error is a LuabpfError of the user, and stays located in the Lua string", () => {
+    const e = new CDeclError("unexpected character '@'", 3);
+    expect(isLuabpfError(e) && [e.kind, e.category, e.offset]).toEqual(["user", "compile", 3]);
+    expect(errorOf("local ffi = require('ffi')\nffi.cdef [[\nstruct s { int @x; };\n]]")).toBe("bad.lua:3:16: C declaration: unexpected character '@'");
   });
 });
