@@ -7,7 +7,8 @@ import { describe, expect, test } from "vitest";
 import { kernelOrSkip, loadObject, type LoadedObject, type PlainMapHandle } from "@luabpf/loader";
 import { compileSource, type DriverOptions } from "../src/driver.js";
 import { asSeenByPacketSocket } from "../src/run.js";
-import { le, leBytes } from "./helpers.js";
+import { le, leBytes, readExample } from "./helpers.js";
+import { buildPacket } from "@luabpf/loader";
 
 const kernel = kernelOrSkip();
 
@@ -139,5 +140,74 @@ describe.skipIf(!kernel).each(OPTS.map((o) => [`-O${o.optLevel}`, o] as const))(
         obj.close();
       }
     });
+  });
+});
+
+describe.skipIf(!kernel).each(OPTS.map((o) => [`-O${o.optLevel}`, o] as const))("examples/xdp-drop-dns.lua at %s", (_n, options) => {
+  test("drops UDP to port 53 over IPv4 and IPv6, counts by version, passes the rest and short packets", () => {
+    const obj = loadObject(compileSource(readExample("xdp-drop-dns.lua"), { file: "xdp-drop-dns.lua", ...options }).object);
+    try {
+      const dropped = obj.maps.get("dropped") as PlainMapHandle;
+      const count = (k: number) => le(dropped.get(leBytes(BigInt(k), 4))!);
+      const xdp = (p: Uint8Array) => run(obj, "xdp", p);
+      expect(xdp(buildPacket("udp,dport=53"))).toBe(1);
+      expect(xdp(buildPacket("udp,dport=53,len=200"))).toBe(1);
+      expect(xdp(ipv6(17, 8))).toBe(1); // dst port 53
+      expect(xdp(buildPacket("udp,dport=54"))).toBe(2);
+      expect(xdp(buildPacket("tcp,dport=53"))).toBe(2);
+      expect(xdp(ipv6(6, 20))).toBe(2);
+      expect(xdp(ipv4(17, 8).slice(0, 40))).toBe(2); // UDP header cut
+      expect(xdp(ipv6(17, 8).slice(0, 60))).toBe(2);
+      expect([count(0), count(1)]).toEqual([2n, 1n]);
+    } finally {
+      obj.close();
+    }
+  });
+});
+
+/** Payload, indexing and the TCP header length in every packet program type. */
+function payloadProgram(kind: Kind): string {
+  const v = VERDICTS[kind];
+  return `local bpf = require('bpf')
+local out = bpf.map('array', 4, 'uint32_t', 'uint64_t')
+bpf.${kind}(function (ctx)
+  if eth.type ~= c.eth.ip or pkt.ip.proto ~= c.ip.proto_tcp then return ${v.miss} end
+  local s = 0
+  for i = 0, 19 do s = s + pkt.ip[i] end
+  out[0] = s
+  local tcp = pkt.ip.tcp
+  out[1] = tcp.offset * 4
+  local data = tcp.data
+  out[2] = data(4, 8)
+  out[3] = (data + 1)[0]
+  if data(0, 4) == 'GET ' then return ${v.hit} end
+  return ${v.miss}
+end)
+`;
+}
+
+describe.skipIf(!kernel).each(OPTS.map((o) => [`-O${o.optLevel}`, o] as const))("payload on the kernel at %s", (_n, options) => {
+  test.each(KINDS)("%s: a header sum over a bounded loop, the TCP header length, slices, string compares", (kind) => {
+    const obj = loadObject(compileSource(payloadProgram(kind), { file: "payload.lua", ...options }).object);
+    try {
+      const v = VERDICTS[kind];
+      const out = obj.maps.get("out") as PlainMapHandle;
+      const slot = (k: number) => le(out.get(leBytes(BigInt(k), 4))!);
+      // TCP with 4 bytes of options (data offset 6): the payload starts at 14 + 20 + 24.
+      const frame = buildPacket("tcp,dport=80,len=80");
+      frame[14 + 20 + 12] = 6 << 4;
+      frame.set([..."GET /index"].map((ch) => ch.charCodeAt(0)), 14 + 20 + 24);
+      expect(run(obj, kind, frame)).toBe(v.hitValue);
+      const headerSum = [...frame.subarray(14, 34)].reduce((a, b) => a + b, 0);
+      expect([slot(0), slot(1), slot(2), slot(3)]).toEqual([BigInt(headerSum), 24n, 0x2f696e64n, 0x45n]);
+      const post = frame.slice();
+      post.set([..."POST"].map((ch) => ch.charCodeAt(0)), 14 + 20 + 24);
+      expect(run(obj, kind, post)).toBe(v.missValue);
+      // The payload cut after 6 bytes: data(4, 8) is past the end.
+      const short = frame.slice(0, 14 + 20 + 24 + 6);
+      expect(run(obj, kind, short)).toBe(v.short);
+    } finally {
+      obj.close();
+    }
   });
 });
