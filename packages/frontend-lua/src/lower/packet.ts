@@ -12,7 +12,8 @@
  *   check the verifier needs. Reading any field of a header checks that the header's whole
  *   fixed part (`HeaderLayout.size`) is in the packet; where it is not, the program returns
  *   its type's pass verdict ({@link shortPacketVerdict}). Checks of one header are therefore
- *   identical, and value numbering keeps one per header.
+ *   identical, and after value numbering the `packet-bounds` pass keeps one per header (and
+ *   merges neighbouring headers' checks on a straight path).
  *
  *     pkt.ip.proto          %d = load ptr.packet %ctx, 0 ; %e = load ptr.packet_end %ctx, 4
  *                           %q = ptradd ptr.packet %d, 34 ; %c = ugt ptr.packet %q, %e
@@ -60,7 +61,7 @@ export function packetMember(L: BodyLowering, pos: PacketPosition, name: string,
   return L.fail(node, unknownField(pos.header, name));
 }
 
-function unknownField(header: HeaderName, name: string): string {
+export function unknownField(header: HeaderName, name: string): string {
   const h = HEADERS[header];
   const known = [...Object.keys(h.fields), ...Object.keys(h.next)].join(", ");
   return `unknown field '${name}' of the ${h.title}${known ? ` (known: ${known})` : ""}`;
@@ -132,7 +133,7 @@ const shortBlocks = new WeakMap<BodyLowering, BasicBlock>();
  * are in the packet (`base + offset + need <= data_end`); on a shorter packet the program
  * returns {@link shortPacketVerdict}.
  */
-function checkedBase(L: BodyLowering, pos: PacketPosition, need: number, node: lua.Node): Value {
+export function checkedBase(L: BodyLowering, pos: PacketPosition, need: number, node: lua.Node): Value {
   if (L.returns.kind !== "program") {
     return L.fail(node, `direct packet access (${L.program.kindName} programs) is only possible in the program's own body, not in a function it calls: read the fields in the body and pass them`);
   }
@@ -160,7 +161,7 @@ function checkedBase(L: BodyLowering, pos: PacketPosition, need: number, node: l
 // ---- positions ----
 
 /** The position of header `next` that follows the header at `pos`. */
-function nextHeader(L: BodyLowering, pos: PacketPosition, next: HeaderName, node: lua.Node): PacketPosition {
+export function nextHeader(L: BodyLowering, pos: PacketPosition, next: HeaderName, node: lua.Node): PacketPosition {
   const link = HEADERS[pos.header].next[next]!;
   const b = L.b;
   const at: NextHeader = link.at;
