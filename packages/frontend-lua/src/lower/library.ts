@@ -12,7 +12,8 @@
  *   load_bytes(off, buf)                call helper skb_load_bytes (ctx, off, &buf, sizeof buf)
  *   print(fmt, a, b, c)                 call helper trace_printk (fmt on the stack, sizeof fmt, a, b, c)
  *   xadd(r, n)                          atomic.add (maps.ts)
- *   ffi.new / cast / copy / fill / sizeof / typeof / offsetof / alignof
+ *   ffi.new(T[, init...])              a zero-filled stack object, then LuaJIT's initializers (initializers.ts)
+ *   ffi.cast / copy / fill / sizeof / typeof / offsetof / alignof
  *   bit.band ... bit.tobit              64-bit ALU operations (bitmath.ts defines them)
  *   math.log2 / log10 / log             floor(log2(x)) by binary search (5 tests); bcc's scalings
  *   math.min / max / abs                select
@@ -29,6 +30,7 @@ import { silentError } from "../diagnostics.js";
 import { PROTOCOL_CONSTANTS } from "../dissectors.js";
 import { describeStatic, StaticTable, type StaticValue } from "../values.js";
 import type { BodyLowering } from "./body.js";
+import { initializerOf, initializeNew } from "./initializers.js";
 import { atomicAdd } from "./maps.js";
 import { copyPlace, describeRValue, isAggregate, loadPointer, newStackObject, placeAddress, probeRead, requireAddress, zeroFill } from "./memory.js";
 import { packetAdvance } from "./packet.js";
@@ -381,12 +383,14 @@ function typeOfArg(L: BodyLowering, v: RValue, node: lua.Node): CType {
 
 function ffiNew(L: BodyLowering, argNodes: readonly lua.Expression[], e: lua.Expression): RValue {
   if (argNodes.length < 1) return L.fail(e, "ffi.new needs a C type: ffi.new('struct { ... }')");
-  if (argNodes.length > 1) return L.fail(argNodes[1]!, "ffi.new initializers are not supported: the object starts zero-filled; assign its fields");
   const t = typeOfArg(L, L.expression(argNodes[0]!), argNodes[0]!);
   const r = cResolve(t);
   if (r.kind === "pointer") return L.fail(argNodes[0]!, "ffi.new of a pointer type is not supported (eBPF programs cannot allocate memory)");
   if (!cIsComplete(t)) return L.fail(argNodes[0]!, `ffi.new needs a complete type, not '${describeCType(t)}'`);
+  // Initializers are evaluated first (in order), then stored over the zero-filled object.
+  const inits = argNodes.slice(1).map((a) => initializerOf(L, a));
   const place = newStackObject(L, t, e);
+  if (inits.length > 0) L.at(e, () => initializeNew(L, place, inits));
   return { kind: "place", place: { ...place, whole: true } };
 }
 
