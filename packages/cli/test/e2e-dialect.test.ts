@@ -330,6 +330,47 @@ end)`;
   });
 });
 
+describe.skipIf(!kernel).each(LEVELS.map((o) => [levelName(o), o] as const))("ffi.string in a body on the kernel at %s", (_name, options) => {
+  test("C strings of char arrays, exactly n bytes with a length, constants cut at NUL, map keys", () => {
+    const source = `
+local ffi = require('ffi')
+ffi.cdef [[ struct req { char method[8]; char path[16]; }; ]]
+local out = bpf.map('array', 16, 'uint32_t', 'int64_t')
+local seen = bpf.map('hash', 8, 'char [8]', 'uint64_t')
+local VERB = ffi.string('GET\\0junk')
+bpf.socket(function (skb)
+  local r = ffi.new('struct req', {method = 'GET', path = '/index'})
+  if pkt.ip.ttl == 7 then r.method[1] = 79 end          -- 'GOT'
+  local exact = ffi.string(r.path, 4)
+  out[0] = ffi.string(r.method) == VERB and 1 or 0
+  out[1] = ffi.string(r.method, 3) == 'GET' and 1 or 0
+  out[2] = ffi.string(r.method, 4) == 'GET' and 1 or 0  -- 'GET\\0' has 4 bytes
+  out[3] = ffi.string(r.method, 4) == 'GET\\0' and 1 or 0
+  out[4] = exact == '/ind' and 1 or 0
+  out[5] = exact == '/in' and 1 or 0
+  out[6] = r.path == '/in' and 1 or 0                    -- a char array is a C string
+  out[7] = ffi.string('abc\\0def') == 'abc' and 1 or 0
+  out[8] = ffi.string('abcdef', 2) == 'ab' and 1 or 0
+  seen[ffi.string(r.method)] = 5
+  return 1
+end)`;
+    const obj = load(source, options);
+    try {
+      const out = plain(obj, "out");
+      const at = (k: number) => BigInt.asIntN(64, le(out.get(leBytes(BigInt(k), 4))!));
+      expect(runSocket(obj, "tcp,ttl=64")).toBe(1);
+      expect(Array.from({ length: 9 }, (_, k) => at(k))).toEqual([1n, 1n, 0n, 1n, 1n, 0n, 0n, 1n, 1n]);
+      const key = (s: string) => new Uint8Array([...s.padEnd(8, "\0")].map((c) => c.charCodeAt(0)));
+      expect(le(plain(obj, "seen").get(key("GET"))!)).toBe(5n);
+      expect(runSocket(obj, "tcp,ttl=7")).toBe(1);
+      expect([at(0), at(1)]).toEqual([0n, 0n]); // the bytes are read at run time
+      expect(le(plain(obj, "seen").get(key("GOT"))!)).toBe(5n);
+    } finally {
+      obj.close();
+    }
+  });
+});
+
 describe.skipIf(!kernel)("programs that cannot be test-run are verified", () => {
   test.each(["readline-trace.lua", "offcpu-stacks.lua"])("%s loads at -O0 and -O2", (file) => {
     for (const optLevel of [0, 2] as const) load(readExample(file), { optLevel }).close();

@@ -5,7 +5,8 @@
  */
 import { CompileError, verifyModule } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
-import { compileLua } from "../src/index.js";
+import { isLuabpfError } from "@luabpf/platform/errors";
+import { CDeclError, compileLua, TracepointFormatError } from "../src/index.js";
 import { compile, diagnostics, errorOf, run, warningsOf } from "./helpers.js";
 
 const ENDLESS = "this loop never ends: no path leaves it (eBPF programs must terminate: add a condition, a break or a return)";
@@ -111,6 +112,23 @@ describe("ffi.new initializers", () => {
     ["ffi.new('struct p', {x = 'abc'})", "bad.lua:3:62: a string cannot be stored in a C number (compare it, or ffi.copy it into a char array)"],
   ])("%s", (init, message) => {
     expect(errorOf(at3(init))).toBe(message);
+  });
+});
+
+describe("ffi.string", () => {
+  const head = "local ffi = require('ffi')\nffi.cdef [[ struct p { int x; int y; }; ]]\n";
+  test.each([
+    ["bpf.socket(function (skb) local a = ffi.new('struct p') return ffi.string(a) == 'x' end)", "bad.lua:3:75: ffi.string without a length needs a char array, not C data of type 'struct p' (give the length: ffi.string(data, n))"],
+    ["bpf.socket(function (skb) local a = ffi.new('char[4]') return ffi.string(a, 5) == 'x' end)", "bad.lua:3:77: ffi.string of 5 bytes reads past the end of 'char [4]' (4 bytes)"],
+    ["bpf.socket(function (skb) local a = ffi.new('char[4]') return ffi.string(a, skb.len) == 'x' end)", "bad.lua:3:77: ffi.string needs a constant length in a program body (strings are compile-time values)"],
+    [
+      "bpf.kprobe('do_sys_openat2', function (ctx) local p = ffi.cast('char *', ctx.si) return ffi.string(p) == 'x' end)",
+      "bad.lua:3:100: ffi.string of a C pointer needs a constant length in a program body: ffi.string(p, n) (or ffi.copy a NUL-terminated string into a char array)",
+    ],
+    ["bpf.socket(function (skb) return ffi.string('ab', 3) == 'x' end)", "bad.lua:3:51: ffi.string of 3 bytes reads past the end of the 2-byte string"],
+    ["local s = ffi.string('ab', 3)", "bad.lua:3:28: ffi.string of 3 bytes reads past the end of the 2-byte string"],
+  ])("%s", (source, message) => {
+    expect(errorOf(head + source)).toBe(message);
   });
 });
 
@@ -360,5 +378,27 @@ bpf.kprobe('f', function (r) m[pid_tgid()] = time() return r.parm1 end)
         expect(e.diagnostics.length, src).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe("errors that are not the Lua file's", () => {
+  test("a tracefs format file that cannot be read is a user error of the kernel category, not an internal one", () => {
+    const kernel = { tracepointFormat: () => "name: broken\nID: 1\nformat:\n" };
+    const src = "bpf.tracepoint('sched/broken', function (args) return 0 end)";
+    let error: unknown;
+    try {
+      compileLua(src, { file: "t.lua", kernel });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TracepointFormatError);
+    expect(isLuabpfError(error) && { kind: error.kind, category: error.category }).toEqual({ kind: "user", category: "kernel" });
+    expect((error as Error).message).toBe("tracepoint sched/broken: format file: no `field:` lines");
+  });
+
+  test("a C declaration error is a LuabpfError of the user, and stays located in the Lua string", () => {
+    const e = new CDeclError("unexpected character '@'", 3);
+    expect(isLuabpfError(e) && [e.kind, e.category, e.offset]).toEqual(["user", "compile", 3]);
+    expect(errorOf("local ffi = require('ffi')\nffi.cdef [[\nstruct s { int @x; };\n]]")).toBe("bad.lua:3:16: C declaration: unexpected character '@'");
   });
 });
