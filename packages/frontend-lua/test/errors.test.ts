@@ -165,14 +165,18 @@ describe("context and dissector fields", () => {
     ["bpf.kprobe('f', function (r) return r.eax end)", "bad.lua:1:39: unknown field 'eax' of the kprobe program context (struct pt_regs)"],
     [
       sock("return pkt.ip.foo"),
-      "bad.lua:1:41: unknown field 'foo' of the IPv4 header (known: ver, hlen, ihl, tos, len, tlen, id, identification, frag, df, mf, foffset, ttl, proto, checksum, hchecksum, src, dst, tcp, udp, icmp)",
+      "bad.lua:1:41: unknown field 'foo' of the IPv4 header (known: ver, hlen, ihl, tos, len, tlen, id, identification, frag, ffo_unused, df, mf, foffset, ttl, proto, checksum, hchecksum, src, dst, tcp, udp, icmp)",
     ],
     [
       sock("return pkt.ip.udp.window"),
       "bad.lua:1:45: unknown field 'window' of the UDP header (known: src_port, dst_port, length, len, checksum, crc, data)",
     ],
-    ["bpf.xdp(function (ctx) return pkt.ip.proto end)", "bad.lua:1:31: 'pkt' (packet access) is only available in socket and tc programs, not in xdp programs"],
-    ["bpf.kprobe('f', function (r) return pkt.ip.proto end)", "bad.lua:1:37: 'pkt' (packet access) is only available in socket and tc programs, not in kprobe programs"],
+    ["bpf.xdp(function (ctx) return pkt.ip6.ttl end)", "bad.lua:1:39: unknown field 'ttl' of the IPv6 header (known: ver, priority, flow_label, payload_len, next_header, hop_limit, src_hi, src_lo, dst_hi, dst_lo, tcp, udp, icmp6, ip6_opt)"],
+    ["bpf.kprobe('f', function (r) return pkt.ip.proto end)", "bad.lua:1:37: 'pkt' (packet access) is only available in socket, tc and XDP programs, not in kprobe programs"],
+    [sock("pkt.ip.ttl = 1"), "bad.lua:1:27: socket programs cannot change the packet (tc and XDP programs can)"],
+    ["bpf.xdp(function (ctx) pkt.ip.df = 0 end)", "bad.lua:1:24: cannot assign to 'df': only whole fields of 1, 2 or 4 bytes can be assigned, not bit fields or wider ones"],
+    ["bpf.xdp(function (ctx) pkt.ip.tcp = 0 end)", "bad.lua:1:24: cannot assign to 'tcp': it is a header, not a field"],
+    ["bpf.tc(function (skb) pkt.ip.tttl = 0 end)", "bad.lua:1:30: unknown field 'tttl' of the IPv4 header (known: ver, hlen, ihl, tos, len, tlen, id, identification, frag, ffo_unused, df, mf, foffset, ttl, proto, checksum, hchecksum, src, dst, tcp, udp, icmp)"],
   ])("%s", (source, expected) => {
     expect(errorOf(source)).toBe(expected);
   });
@@ -195,7 +199,7 @@ describe("program declarations and the top level", () => {
     ["bpf.socket(true, function (skb) end)", "bad.lua:1:12: the first of two arguments to bpf.socket must be an interface name string (usage: bpf.socket('eth0', function (skb) ... end))"],
     ["bpf.socket(function (a, b) end)", "bad.lua:1:25: a socket program takes one parameter (its context), not 2"],
     ["bpf(5)", "bad.lua:1:5: bpf(...) compiles a function, not a number (usage: local prog = bpf(function (skb) ... end))"],
-    ["bpf.foo(1)", "bad.lua:1:5: the bpf module has no member 'foo' (it has map, socket, tc, xdp, kprobe, kretprobe, uprobe, uretprobe, tracepoint, raw_tracepoint, fentry, fexit, tracelog, ntoh, hton, dump, dump_string)"],
+    ["bpf.foo(1)", "bad.lua:1:5: the bpf module has no member 'foo' (it has map, socket, tc, xdp, kprobe, kretprobe, uprobe, uretprobe, tracepoint, raw_tracepoint, fentry, fexit, tp_btf, tracelog, ntoh, hton, dump, dump_string)"],
     ["local bpf = require('bpf')", "bad.lua:1:1: the file declares no program: declare one with bpf.socket(function (skb) ... end), bpf.kprobe('symbol', function (ctx) ... end), ... or bpf(function ... end)"],
     ["", "bad.lua:1:1: the file declares no program: declare one with bpf.socket(function (skb) ... end), bpf.kprobe('symbol', function (ctx) ... end), ... or bpf(function ... end)"],
     ["while true do end" + P, "bad.lua:1:1: the top level does not finish at compile time (an endless loop?); loops that run forever belong in user space, reading maps or waiting for events"],
