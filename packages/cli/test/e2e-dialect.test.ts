@@ -241,6 +241,136 @@ end)`;
   });
 });
 
+describe.skipIf(!kernel).each(LEVELS.map((o) => [levelName(o), o] as const))("ffi.new with initializers on the kernel at %s (LuaJIT's rules)", (_name, options) => {
+  test("named, positional, flat, nested, repeated, zero-based, copied and run-time initializers; the rest zero", () => {
+    const source = `
+local ffi = require('ffi')
+ffi.cdef [[
+struct point { int32_t x; int32_t y; };
+struct shape {
+  uint8_t kind: 4, flags: 4;
+  struct point corners[2];
+  union { uint32_t word; uint8_t bytes[4]; };
+  char label[6];
+  uint64_t id;
+};
+]]
+local out = bpf.map('array', 32, 'uint32_t', 'int64_t')
+local DEFAULT = { x = 3, y = 4 }
+bpf.socket(function (skb)
+  local ttl = pkt.ip.ttl
+  local a = ffi.new('struct point', {x = 1, y = ttl})
+  local b = ffi.new('struct point', {5, 6})
+  local c = ffi.new('struct point', 7, ttl)
+  local half = ffi.new('struct point', {y = 9})
+  local d = ffi.new('uint64_t', 0xfffffffffULL)
+  local n8 = ffi.new('int8_t', 200)
+  local arr = ffi.new('int[4]', {1, 2, 3, 4})
+  local rep = ffi.new('int16_t[3]', {ttl})
+  local rep2 = ffi.new('int16_t[3]', -2)
+  local two = ffi.new('int[4]', {10, 20})
+  local zb = ffi.new('int[3]', {[0] = 100, 200, 300})
+  local s = ffi.new('struct shape', {kind = 5, flags = ttl % 16, corners = {{1, 2}, {x = ttl, y = -1}}, word = 0x04030201, label = 'abcdefgh', id = 0xffffffffffULL})
+  local copy = ffi.new('struct point', a)
+  local dflt = ffi.new('struct point', DEFAULT)
+  local grid = ffi.new('uint8_t[2][3]', {{1, 2, 3}, {4}})
+  out[0] = a.x * 1000 + a.y
+  out[1] = b.x * 1000 + b.y
+  out[2] = c.x * 1000 + c.y
+  out[3] = half.x * 1000 + half.y
+  out[4] = d
+  out[5] = n8
+  out[6] = arr[0] * 1000 + arr[1] * 100 + arr[2] * 10 + arr[3]
+  out[7] = rep[0] * 10000 + rep[1] * 100 + rep[2]
+  out[8] = rep2[0] + rep2[1] + rep2[2]
+  out[9] = two[0] * 1000 + two[1] * 10 + two[2] + two[3]
+  out[10] = zb[0] * 1000000 + zb[1] * 1000 + zb[2]
+  out[11] = s.kind * 100 + s.flags
+  out[12] = s.corners[0].x * 1000 + s.corners[0].y * 100 + s.corners[1].x
+  out[13] = s.corners[1].y
+  out[14] = s.bytes[0] * 1000 + s.bytes[3]
+  out[15] = (s.label == 'abcdef' and 1 or 0) + (s.label[5] == 102 and 10 or 0)
+  out[16] = s.id
+  out[17] = copy.x * 1000 + copy.y
+  out[18] = dflt.x * 1000 + dflt.y
+  out[19] = grid[0][0] * 100000 + grid[0][1] * 10000 + grid[0][2] * 1000 + grid[1][0] * 100 + grid[1][1] * 10 + grid[1][2]
+  return 1
+end)`;
+    const obj = load(source, options);
+    try {
+      expect(runSocket(obj, "tcp,ttl=42")).toBe(1);
+      const out = plain(obj, "out");
+      const at = (k: number) => BigInt.asIntN(64, le(out.get(leBytes(BigInt(k), 4))!));
+      const got = Array.from({ length: 20 }, (_, k) => at(k));
+      expect(got).toEqual([
+        1042n, // {x = 1, y = ttl}
+        5006n, // {5, 6}
+        7042n, // flat list 7, ttl
+        9n, // {y = 9}: x zero
+        0xfffffffffn,
+        -56n, // int8_t from 200
+        1234n,
+        420000n + 4200n + 42n, // {ttl} repeated over all three elements
+        -6n, // -2 repeated
+        10200n, // {10, 20}: the rest zero
+        100200300n, // [0] present: zero-based
+        5n * 100n + 10n, // bit-fields: kind 5, flags 42 % 16
+        1000n + 200n + 42n,
+        -1n,
+        1004n, // the anonymous union's word, read as bytes
+        11n, // 'abcdefgh' cut at char[6]: no room for the NUL
+        0xffffffffffn,
+        1042n, // a copy of a
+        3004n, // a top-level table
+        123444n, // {{1, 2, 3}, {4}}: a row given one value repeats it
+      ]);
+    } finally {
+      obj.close();
+    }
+  });
+});
+
+describe.skipIf(!kernel).each(LEVELS.map((o) => [levelName(o), o] as const))("ffi.string in a body on the kernel at %s", (_name, options) => {
+  test("C strings of char arrays, exactly n bytes with a length, constants cut at NUL, map keys", () => {
+    const source = `
+local ffi = require('ffi')
+ffi.cdef [[ struct req { char method[8]; char path[16]; }; ]]
+local out = bpf.map('array', 16, 'uint32_t', 'int64_t')
+local seen = bpf.map('hash', 8, 'char [8]', 'uint64_t')
+local VERB = ffi.string('GET\\0junk')
+bpf.socket(function (skb)
+  local r = ffi.new('struct req', {method = 'GET', path = '/index'})
+  if pkt.ip.ttl == 7 then r.method[1] = 79 end          -- 'GOT'
+  local exact = ffi.string(r.path, 4)
+  out[0] = ffi.string(r.method) == VERB and 1 or 0
+  out[1] = ffi.string(r.method, 3) == 'GET' and 1 or 0
+  out[2] = ffi.string(r.method, 4) == 'GET' and 1 or 0  -- 'GET\\0' has 4 bytes
+  out[3] = ffi.string(r.method, 4) == 'GET\\0' and 1 or 0
+  out[4] = exact == '/ind' and 1 or 0
+  out[5] = exact == '/in' and 1 or 0
+  out[6] = r.path == '/in' and 1 or 0                    -- a char array is a C string
+  out[7] = ffi.string('abc\\0def') == 'abc' and 1 or 0
+  out[8] = ffi.string('abcdef', 2) == 'ab' and 1 or 0
+  seen[ffi.string(r.method)] = 5
+  return 1
+end)`;
+    const obj = load(source, options);
+    try {
+      const out = plain(obj, "out");
+      const at = (k: number) => BigInt.asIntN(64, le(out.get(leBytes(BigInt(k), 4))!));
+      expect(runSocket(obj, "tcp,ttl=64")).toBe(1);
+      expect(Array.from({ length: 9 }, (_, k) => at(k))).toEqual([1n, 1n, 0n, 1n, 1n, 0n, 0n, 1n, 1n]);
+      const key = (s: string) => new Uint8Array([...s.padEnd(8, "\0")].map((c) => c.charCodeAt(0)));
+      expect(le(plain(obj, "seen").get(key("GET"))!)).toBe(5n);
+      expect(runSocket(obj, "tcp,ttl=7")).toBe(1);
+      expect([at(0), at(1)]).toEqual([0n, 0n]); // the bytes are read at run time
+      expect(le(plain(obj, "seen").get(key("GOT"))!)).toBe(5n);
+    } finally {
+      obj.close();
+    }
+  });
+});
+
 describe.skipIf(!kernel)("programs that cannot be test-run are verified", () => {
   test.each(["readline-trace.lua", "offcpu-stacks.lua"])("%s loads at -O0 and -O2", (file) => {
     for (const optLevel of [0, 2] as const) load(readExample(file), { optLevel }).close();

@@ -105,6 +105,33 @@ describe.skipIf(!enabled).each([0, 2] as const)("Lua tracing programs attached f
     expect(openDescriptorCount()).toBe(before);
   });
 
+  it("ffi.string(args.filename, n) reads n bytes of a user-space string and compares them exactly", () => {
+    const path = join(tmpdir(), `luabpf-string-${process.pid}`);
+    writeFileSync(path, "");
+    const object = loadObject(
+      compile(
+        `
+local m = bpf.map('array', 3, 'uint32_t', 'uint64_t')
+bpf.tracepoint('syscalls/sys_enter_openat', function (args)
+  if ffi.string(args.filename, ${path.length}) == '${path}' then xadd(m[0], 1) end
+  if ffi.string(args.filename, ${path.length - 1}) == '${path.slice(0, -1)}' then xadd(m[1], 1) end
+  if ffi.string(args.filename, ${path.length}) == '${path.slice(0, -1)}' then xadd(m[2], 1) end
+end)`,
+        optLevel,
+      ),
+    );
+    try {
+      const attachments = attachAll(object);
+      openFiles(4, path);
+      detachAll(attachments);
+      const m = typedMap(object.maps.get("m")!);
+      expect([m.get(0), m.get(1), m.get(2)]).toEqual([4n, 4n, 0n]);
+    } finally {
+      object.close();
+      rmSync(path, { force: true });
+    }
+  });
+
   it("a raw tracepoint sends the current task's tgid, parent's tgid (CO-RE) and comm through a ring buffer", async () => {
     const source = `
 ffi.cdef [[ struct event { uint32_t pid; uint32_t ppid; uint64_t id; char comm[16]; }; ]]
@@ -152,6 +179,180 @@ end)
     }
   });
 });
+
+describe.skipIf(!enabled).each([0, 2] as const)("stack traces of our own, attached for real at -O%i", (optLevel) => {
+  beforeAll(() => mountTracefs());
+
+  it("stack_id(map, flags) in a tracepoint stores the kernel stack and the user stack; their ids resolve to non-zero addresses", () => {
+    const object = loadObject(
+      compile(
+        `
+local stacks = bpf.map('stack_trace', 256)
+local ids = bpf.map('array', 2, 'uint32_t', 'int64_t')
+bpf.tracepoint('syscalls/sys_enter_openat', function (args)
+  if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end
+  ids[0] = stack_id(stacks, 0)
+  ids[1] = stack_id(stacks, BPF.F_USER_STACK)
+end)`,
+        optLevel,
+      ),
+    );
+    try {
+      const ids = typedMap(object.maps.get("ids")!);
+      ids.set(0, -1n);
+      ids.set(1, -1n);
+      const attachments = attachAll(object);
+      openFiles(2);
+      detachAll(attachments);
+      const stacks = object.maps.get("stacks")!;
+      if (stacks.perCpu) throw new Error("a stack_trace map is not per-CPU");
+      const frames = (id: bigint): bigint[] => {
+        const key = new Uint8Array(4);
+        new DataView(key.buffer).setUint32(0, Number(id), true);
+        const value = stacks.get(key);
+        expect(value, `stack id ${id} is in the map`).toBeDefined();
+        const view = new DataView(value!.buffer, value!.byteOffset, value!.byteLength);
+        const out: bigint[] = [];
+        for (let at = 0; at < value!.byteLength; at += 8) out.push(view.getBigUint64(at, true));
+        return out.slice(0, out.indexOf(0n) < 0 ? out.length : out.indexOf(0n));
+      };
+      const kernelId = ids.get(0) as bigint;
+      const userId = ids.get(1) as bigint;
+      expect(kernelId).toBeGreaterThanOrEqual(0n);
+      expect(userId).toBeGreaterThanOrEqual(0n);
+      const kernelStack = frames(kernelId);
+      const userStack = frames(userId);
+      expect(kernelStack.length).toBeGreaterThan(1);
+      expect(userStack.length).toBeGreaterThanOrEqual(1);
+      for (const pc of kernelStack) expect(pc >= 0xffff800000000000n, `kernel address ${pc.toString(16)}`).toBe(true);
+      // The first user frame is where the thread entered the kernel; the rest come from a
+      // frame-pointer walk that node's code (built without frame pointers) does not support.
+      expect(userStack[0]! > 0n && userStack[0]! < 0x0000800000000000n, `user address ${userStack[0]!.toString(16)}`).toBe(true);
+      // ... in an executable mapping of this process (the libc system call wrapper).
+      const executable = readFileSync("/proc/self/maps", "utf8")
+        .split("\n")
+        .map((l) => /^([0-9a-f]+)-([0-9a-f]+) ..x/.exec(l))
+        .filter((m) => m !== null)
+        .some((m) => userStack[0]! >= BigInt(`0x${m[1]}`) && userStack[0]! < BigInt(`0x${m[2]}`));
+      expect(executable).toBe(true);
+      // The kernel stack is the system call's: one frame is in do_syscall_64 (/proc/kallsyms).
+      const symbols = readFileSync("/proc/kallsyms", "utf8")
+        .split("\n")
+        .map((l) => l.split(" "))
+        .filter((f) => f.length >= 3 && /^[tT]$/.test(f[1]!))
+        .map((f) => ({ at: BigInt(`0x${f[0]}`), name: f[2]! }))
+        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+      const symbolOf = (pc: bigint) => {
+        let lo = 0;
+        let hi = symbols.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (symbols[mid]!.at <= pc) lo = mid;
+          else hi = mid - 1;
+        }
+        return symbols[lo]!.name;
+      };
+      expect(kernelStack.map(symbolOf)).toContain("do_syscall_64");
+    } finally {
+      object.close();
+    }
+  });
+});
+
+/** `parent_tgid` stays a BPF-to-BPF call (in .text) with --inline-threshold 0: its CO-RE records are .text's. */
+const CALLED_CORE = (filter: string, use: string) => `
+${filter ? "local m = bpf.map('array', 1, 'uint32_t', 'uint64_t')" : ""}
+local function parent_tgid()
+  local t = task()
+  return t.real_parent.tgid
+end
+bpf.raw_tracepoint('sys_enter', function (args)
+  ${filter}
+  ${use}
+end)`;
+
+describe.skipIf(!enabled).each([0, 2] as const)("CO-RE relocations in a called function (BPF-to-BPF, --inline-threshold 0) at -O%i", (optLevel) => {
+  const compileCalled = (source: string) => compileSource(source, { file: "trace.lua", optLevel, inlineThreshold: 0, verifyEach: true }).object;
+
+  it("the .text function carries its records at its own instructions; libbpf and our loader relocate them; the parent's tgid is read", () => {
+    const object = compileCalled(CALLED_CORE(`if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end`, "m[0] = parent_tgid()"));
+    const bytes = writeObject(object);
+    const read = readObject(bytes);
+    const sub = read.programs.find((p) => p.subprogram)!;
+    expect(sub.name).toBe("parent_tgid");
+    expect(sub.section).toBe(".text");
+    const relocs = sub.coreRelocations ?? [];
+    expect(relocs.map((r) => r.kind)).toEqual(["field_byte_offset", "field_byte_offset"]); // real_parent, tgid
+    // Each record names an instruction of the function that holds its (local) offset.
+    const imm = (code: Uint8Array, at: number) => new DataView(code.buffer, code.byteOffset).getInt32(at + 4, true);
+    const kernelOffsets = [memberOffset("real_parent"), memberOffset("tgid")];
+    expect(relocs.map((r) => imm(sub.code, r.offset))).toEqual(kernelOffsets);
+    expect(read.programs.find((p) => !p.subprogram)!.coreRelocations ?? []).toEqual([]);
+    loadsWithLibbpf(bytes);
+    const loaded = loadObject(read);
+    try {
+      const attachments = attachAll(loaded);
+      openFiles(2);
+      detachAll(attachments);
+      expect(typedMap(loaded.maps.get("m")!).get(0)).toBe(BigInt(process.ppid));
+    } finally {
+      loaded.close();
+    }
+  });
+
+  it("against a BTF with another layout, our loader writes the instructions libbpf writes", () => {
+    const object = readObject(writeObject(compileCalled(CALLED_CORE("", "return parent_tgid()"))));
+    const dir = mkdtempSync(join(tmpdir(), "luabpf-core-call-"));
+    try {
+      const objectPath = join(dir, "prog.o");
+      const targetPath = join(dir, "core_target.o");
+      const harness = join(dir, "libbpf_core");
+      writeFileSync(objectPath, writeObject(object));
+      const c = (name: string) => join(ROOT, "packages/loader/test/c", name);
+      for (const [cmd, args] of [
+        ["clang-16", ["-g", "-target", "bpf", "-c", c("core_target.c"), "-o", targetPath]],
+        ["cc", ["-O2", "-o", harness, c("libbpf_core.c"), "-lbpf"]],
+      ] as const) {
+        const r = spawnSync(cmd, args, { encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+      }
+      const libbpf = (btf?: string) => {
+        const r = spawnSync(harness, btf ? [objectPath, btf] : [objectPath], { encoding: "utf8" });
+        expect(r.status, r.stderr).toBe(0);
+        return r.stdout.split("\n").filter((l) => l !== "" && !l.startsWith("program ")).join("");
+      };
+      const ours = (targetBtf?: string) => {
+        const loaded = loadObject(object, targetBtf ? { targetBtf } : {});
+        try {
+          return Buffer.from([...loaded.programs.values()][0]!.instructions).toString("hex");
+        } finally {
+          loaded.close();
+        }
+      };
+      const there = ours(targetPath);
+      expect(there).toBe(libbpf(targetPath));
+      expect(ours()).toBe(libbpf());
+      expect(there).not.toBe(ours());
+      // core_target.c: real_parent at 80, tgid at 56 (in an anonymous union)
+      const slots = there.match(/.{16}/g)!.map((h) => Buffer.from(h, "hex"));
+      const imms = slots.filter((b) => b[0] === 0xb7).map((b) => b.readInt32LE(4));
+      expect(imms).toEqual(expect.arrayContaining([80, 56]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Byte offset of a task_struct member in the running kernel's BTF (bpftool's dump). */
+function memberOffset(member: string): number {
+  const dump = spawnSync("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux"], { encoding: "utf8", maxBuffer: 1 << 30 }).stdout.split("\n");
+  const start = dump.findIndex((l) => /STRUCT 'task_struct' /.test(l));
+  for (let at = start + 1; dump[at]?.startsWith("\t"); at++) {
+    const m = new RegExp(`^\\t'${member}' type_id=\\d+ bits_offset=(\\d+)`).exec(dump[at]!);
+    if (m) return Number(m[1]) / 8;
+  }
+  throw new Error(`no task_struct.${member}`);
+}
 
 describe.skipIf(!enabled)("__data_loc strings", () => {
   beforeAll(() => mountTracefs());

@@ -1,7 +1,7 @@
 // eBPF object reader: ELF container (elf-file.ts) → BpfObject, interpreting the
 // libbpf conventions the way bpf_object__open does:
-//  - programs are STT_FUNC symbols in executable sections (except `.text`, which
-//    holds bpf-to-bpf subprograms that we do not support);
+//  - programs are STT_FUNC symbols in executable sections; those of `.text` are
+//    BPF-to-BPF subprograms (`subprogram`), linked into their callers by the loader;
 //  - relocations come from the SHT_REL section whose sh_info names the code section;
 //    only R_BPF_64_64 (lddw of a map or data address) is accepted;
 //  - maps are the VARs of the BTF DATASEC `.maps`, located by their ELF symbols
@@ -242,7 +242,7 @@ function attachCoreRelocations(programs: LocatedProgram[], btf: BtfTable, ext: B
         const owner = inSection.find(
           (entry) => record.insnOffset >= entry.start && record.insnOffset < entry.start + entry.program.code.length,
         );
-        if (owner === undefined) return; // relocations in .text subprograms or outside any symbol
+        if (owner === undefined) return; // relocations outside any symbol
         const relocation: ObjectCoreRelocation = {
           offset: record.insnOffset - owner.start,
           kind,

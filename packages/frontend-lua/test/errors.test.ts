@@ -92,6 +92,45 @@ describe("type errors known at compile time", () => {
   });
 });
 
+describe("ffi.new initializers", () => {
+  const head = "local ffi = require('ffi')\nffi.cdef [[ struct p { int x; int y; }; struct o { struct p pt; union { int a; int b; }; }; ]]\n";
+  const at3 = (body: string) => head + sock(`local v = ${body} return 0`);
+  test.each([
+    ["ffi.new('struct p', {1, 2, 3})", "bad.lua:3:64: too many initializers for 'struct p' (2 members take values in order)"],
+    ["ffi.new('struct p', 1, 2, 3)", "bad.lua:3:63: too many initializers for 'struct p' (2 members take values in order)"],
+    ["ffi.new('int[2]', {1, 2, 3})", "bad.lua:3:62: too many initializers for 'int [2]' (2 elements)"],
+    ["ffi.new('int', 1, 2)", "bad.lua:3:55: too many initializers for 'int' (a scalar takes one value)"],
+    ["ffi.new('struct p', {z = 1})", "bad.lua:3:62: 'struct p' has no member 'z' (it has x, y)"],
+    ["ffi.new('struct o', {pt = 5})", "bad.lua:3:63: cannot initialize 'struct p' (member 'pt') with a number: use a table {...} or C data of the same type"],
+    ["ffi.new('struct p', {x = {1}})", "bad.lua:3:62: cannot initialize 'int' (member 'x') with a table: it takes one value"],
+    ["ffi.new('struct o', {a = 1, b = 2})", "bad.lua:3:69: a union is initialized through one member: 'a' and 'b' are both given"],
+    ["ffi.new('struct p', {1, y = 2})", "bad.lua:3:65: the initializer of 'struct p' mixes values in order and by name ('y'); use one or the other"],
+    ["ffi.new('int[2]', {x = 1})", "bad.lua:3:60: an array initializer takes values in order, not a member name ('x')"],
+    ["ffi.new('struct p', {1, nil, 3})", "bad.lua:3:66: initializer [3] is not used: positional initializers run from [1] up to the first nil"],
+    ["ffi.new('struct p', {x = 1, x = 2})", "bad.lua:3:65: the initializer gives 'x' twice"],
+    ["ffi.new('struct p', {x = 'abc'})", "bad.lua:3:62: a string cannot be stored in a C number (compare it, or ffi.copy it into a char array)"],
+  ])("%s", (init, message) => {
+    expect(errorOf(at3(init))).toBe(message);
+  });
+});
+
+describe("ffi.string", () => {
+  const head = "local ffi = require('ffi')\nffi.cdef [[ struct p { int x; int y; }; ]]\n";
+  test.each([
+    ["bpf.socket(function (skb) local a = ffi.new('struct p') return ffi.string(a) == 'x' end)", "bad.lua:3:75: ffi.string without a length needs a char array, not C data of type 'struct p' (give the length: ffi.string(data, n))"],
+    ["bpf.socket(function (skb) local a = ffi.new('char[4]') return ffi.string(a, 5) == 'x' end)", "bad.lua:3:77: ffi.string of 5 bytes reads past the end of 'char [4]' (4 bytes)"],
+    ["bpf.socket(function (skb) local a = ffi.new('char[4]') return ffi.string(a, skb.len) == 'x' end)", "bad.lua:3:77: ffi.string needs a constant length in a program body (strings are compile-time values)"],
+    [
+      "bpf.kprobe('do_sys_openat2', function (ctx) local p = ffi.cast('char *', ctx.si) return ffi.string(p) == 'x' end)",
+      "bad.lua:3:100: ffi.string of a C pointer needs a constant length in a program body: ffi.string(p, n) (or ffi.copy a NUL-terminated string into a char array)",
+    ],
+    ["bpf.socket(function (skb) return ffi.string('ab', 3) == 'x' end)", "bad.lua:3:51: ffi.string of 3 bytes reads past the end of the 2-byte string"],
+    ["local s = ffi.string('ab', 3)", "bad.lua:3:28: ffi.string of 3 bytes reads past the end of the 2-byte string"],
+  ])("%s", (source, message) => {
+    expect(errorOf(head + source)).toBe(message);
+  });
+});
+
 describe("map declarations", () => {
   test.each([
     ["local m = bpf.map('tree', 10)", "bad.lua:1:19: unknown map type 'tree' (expected one of array, hash, percpu_array, percpu_hash, lru_hash, lru_percpu_hash, perf_event_array, stack_trace, ringbuf)"],

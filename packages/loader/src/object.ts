@@ -79,6 +79,11 @@ export interface ProgramHandle {
   /** Attach data the object recorded for it (`.luabpf.attach`), if any. */
   readonly attach: ObjectAttach | undefined;
   readonly fd: number;
+  /**
+   * The instructions given to the kernel: CO-RE relocated, maps bound to their
+   * descriptors, the `.text` functions it calls appended and linked (as libbpf loads them).
+   */
+  readonly instructions: Uint8Array;
   /** Runs the program in the kernel on `packet` (BPF_PROG_TEST_RUN). */
   testRun(packet: Uint8Array, options?: ProgramRunOptions): TestRunResult;
 }
@@ -195,9 +200,15 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
       maps.set(map.name, makeMapHandle(map, fd, record));
     }
     // Functions programs call (`.text`) are not programs: they are linked into their callers.
+    // Their CO-RE relocations are applied too, each at its own instruction of .text.
+    const coreRelocated = (program: ObjectProgram): ObjectProgram => {
+      if (!program.coreRelocations || program.coreRelocations.length === 0) return program;
+      coreTarget ??= typeof options.targetBtf === "string" ? loadBtfFile(options.targetBtf) : (options.targetBtf ?? runningKernelBtf());
+      return { ...program, code: applyCoreRelocations(program, coreTarget).code };
+    };
     const subprograms = object.programs
       .filter((p) => p.subprogram)
-      .map((p) => ({ program: p, code: bindMapRelocations(p, maps, `function ${p.name} (.text)`) }));
+      .map((p) => ({ program: p, code: bindMapRelocations(coreRelocated(p), maps, `function ${p.name} (.text)`) }));
     for (const program of object.programs) {
       if (program.subprogram) continue;
       const where = `program ${program.name} (section ${program.section})`;
@@ -223,12 +234,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
           throw new LoaderError(`${where}: the kernel has no ${rule.kernelBtf.kind === "func" ? "function" : "tracepoint"} ${target} in its BTF`);
         }
       }
-      let relocated = program;
-      if (program.coreRelocations && program.coreRelocations.length > 0) {
-        coreTarget ??= typeof options.targetBtf === "string" ? loadBtfFile(options.targetBtf) : (options.targetBtf ?? runningKernelBtf());
-        relocated = { ...program, code: applyCoreRelocations(program, coreTarget).code };
-      }
-      const insns = linkCalls(program, bindMapRelocations(relocated, maps, where), subprograms, where);
+      const insns = linkCalls(program, bindMapRelocations(coreRelocated(program), maps, where), subprograms, where);
       const fd = withContext(where, () =>
         progLoad({
           type: kind.type,
@@ -249,6 +255,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
         expectedAttachType: kind.expectedAttachType,
         attach: program.attach,
         fd,
+        instructions: insns,
         testRun: (packet, runOptions = {}) =>
           progTestRun(fd, {
             data: packet,

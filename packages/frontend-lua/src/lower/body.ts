@@ -398,6 +398,7 @@ export class BodyLowering {
       binding: { nonNull: binding.nonNull },
       ...(s.whole ? { whole: true } : {}),
       ...(s.space ? { space: s.space } : {}),
+      ...(s.exactString ? { exactString: true } : {}),
     };
   }
 

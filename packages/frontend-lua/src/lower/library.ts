@@ -12,7 +12,9 @@
  *   load_bytes(off, buf)                call helper skb_load_bytes (ctx, off, &buf, sizeof buf)
  *   print(fmt, a, b, c)                 call helper trace_printk (fmt on the stack, sizeof fmt, a, b, c)
  *   xadd(r, n)                          atomic.add (maps.ts)
- *   ffi.new / cast / copy / fill / sizeof / typeof / offsetof / alignof
+ *   ffi.new(T[, init...])              a zero-filled stack object, then LuaJIT's initializers (initializers.ts)
+ *   ffi.string(x[, n])                  a string constant, or a char view of C data (n bytes from a pointer: probe_read)
+ *   ffi.cast / copy / fill / sizeof / typeof / offsetof / alignof
  *   bit.band ... bit.tobit              64-bit ALU operations (bitmath.ts defines them)
  *   math.log2 / log10 / log             floor(log2(x)) by binary search (5 tests); bcc's scalings
  *   math.min / max / abs                select
@@ -28,6 +30,7 @@ import { constantValue } from "../runtime.js";
 import { silentError } from "../diagnostics.js";
 import { describeStatic, StaticTable, type StaticValue } from "../values.js";
 import type { BodyLowering } from "./body.js";
+import { initializerOf, initializeNew } from "./initializers.js";
 import { atomicAdd } from "./maps.js";
 import { copyPlace, describeRValue, isAggregate, loadPointer, newStackObject, placeAddress, probeRead, requireAddress, zeroFill } from "./memory.js";
 import { packetAdvance } from "./packet.js";
@@ -163,6 +166,8 @@ export function callLibrary(L: BodyLowering, name: string, e: lua.Expression, ca
       return print(L, argNodes, e);
     case "ffi.new":
       return ffiNew(L, argNodes, e);
+    case "ffi.string":
+      return ffiString(L, argNodes, e);
     case "ffi.cast":
       return ffiCast(L, argNodes, e);
     case "ffi.sizeof":
@@ -375,13 +380,66 @@ function typeOfArg(L: BodyLowering, v: RValue, node: lua.Node): CType {
 
 function ffiNew(L: BodyLowering, argNodes: readonly lua.Expression[], e: lua.Expression): RValue {
   if (argNodes.length < 1) return L.fail(e, "ffi.new needs a C type: ffi.new('struct { ... }')");
-  if (argNodes.length > 1) return L.fail(argNodes[1]!, "ffi.new initializers are not supported: the object starts zero-filled; assign its fields");
   const t = typeOfArg(L, L.expression(argNodes[0]!), argNodes[0]!);
   const r = cResolve(t);
   if (r.kind === "pointer") return L.fail(argNodes[0]!, "ffi.new of a pointer type is not supported (eBPF programs cannot allocate memory)");
   if (!cIsComplete(t)) return L.fail(argNodes[0]!, `ffi.new needs a complete type, not '${describeCType(t)}'`);
+  // Initializers are evaluated first (in order), then stored over the zero-filled object.
+  const inits = argNodes.slice(1).map((a) => initializerOf(L, a));
   const place = newStackObject(L, t, e);
+  if (inits.length > 0) L.at(e, () => initializeNew(L, place, inits));
   return { kind: "place", place: { ...place, whole: true } };
+}
+
+/**
+ * `ffi.string(x[, len])`: LuaJIT's Lua string of C data. Strings exist at compile time
+ * only, so: a string constant gives a constant (cut at its first NUL, or its first `len`
+ * bytes); C data gives a view of its bytes that compares, keys maps, prints and copies as
+ * a string — a char array up to its first NUL, or (with a constant `len`) exactly its
+ * first `len` bytes; a C pointer with a constant `len` copies `len` bytes from kernel or
+ * user memory onto the stack (bpf_probe_read_*) and gives them.
+ */
+function ffiString(L: BodyLowering, argNodes: readonly lua.Expression[], e: lua.Expression): RValue {
+  const usage = "ffi.string(data[, len])";
+  if (argNodes.length < 1 || argNodes.length > 2) return L.fail(argNodes[2] ?? e, `${usage} takes one or two arguments`);
+  let v = L.expression(argNodes[0]!);
+  let len: number | undefined;
+  if (argNodes[1]) {
+    const k = constantValue(L.number(L.expression(argNodes[1]), argNodes[1], "use as a length"));
+    if (k === undefined) return L.fail(argNodes[1], "ffi.string needs a constant length in a program body (strings are compile-time values)");
+    if (k < 0n) return L.fail(argNodes[1], `ffi.string of ${k} bytes: the length cannot be negative`);
+    len = Number(k);
+  }
+  if (v.kind === "static" && v.value.kind === "string") {
+    const s = v.value.value;
+    if (len !== undefined && len > s.length) return L.fail(argNodes[1]!, `ffi.string of ${len} bytes reads past the end of the ${s.length}-byte string`);
+    return staticValue({ kind: "string", value: len === undefined ? s.split("\0")[0]! : s.slice(0, len) });
+  }
+  if (len === 0) return staticValue({ kind: "string", value: "" });
+  const located = dataLocPointer(L, v);
+  if (located) v = { kind: "pointer", pointer: located };
+  else if (v.kind === "place" && cResolve(v.place.type).kind === "pointer") v = { kind: "pointer", pointer: loadPointer(L, v.place, argNodes[0]!) };
+  if (v.kind === "pointer") {
+    if (len === undefined) return L.fail(argNodes[0]!, "ffi.string of a C pointer needs a constant length in a program body: ffi.string(p, n) (or ffi.copy a NUL-terminated string into a char array)");
+    const p = v.pointer;
+    const place = newStackObject(L, charArray(L, len, e), e);
+    L.at(e, () => probeRead(L, requireAddress(L, place), L.b.const(len), p.addr, p.space, false));
+    return { kind: "place", place: { ...place, exactString: true } };
+  }
+  if (v.kind !== "place") return L.fail(argNodes[0]!, `${usage} needs C data or a string, not ${describeRValue(L, v)}`);
+  const place = v.place;
+  if (len === undefined) {
+    const r = cResolve(place.type);
+    if (r.kind !== "array" || cScalarInt(r.element)?.size !== 1) return L.fail(argNodes[0]!, `ffi.string without a length needs a char array, not ${describeRValue(L, v)} (give the length: ffi.string(data, n))`);
+    return { kind: "place", place: { ...place, whole: false } };
+  }
+  const size = cSizeof(place.type);
+  if (len > size) return L.fail(argNodes[1]!, `ffi.string of ${len} bytes reads past the end of '${describeCType(place.type)}' (${size} bytes)`);
+  return { kind: "place", place: { ...place, whole: false, type: charArray(L, len, e), exactString: true } };
+}
+
+function charArray(L: BodyLowering, n: number, node: lua.Node): CType {
+  return typeOfArg(L, staticValue({ kind: "string", value: `char[${n}]` }), node);
 }
 
 /** `ffi.cast(T, x)`: to an integer type (truncate/extend), or to a pointer (an address in memory). */

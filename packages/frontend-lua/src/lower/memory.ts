@@ -32,6 +32,7 @@ export interface PlaceShape {
   readonly ptrType: Type;
   readonly whole: boolean;
   readonly space?: AddressSpace;
+  readonly exactString?: boolean;
 }
 
 export function pointerTypeOf(region: Region): Type {
@@ -52,7 +53,7 @@ export function pointerTypeOf(region: Region): Type {
 export function placeBindingShape(L: BodyLowering, place: Place): PlaceShape {
   void L;
   const whole = place.whole === true && place.offset === 0 && place.index === undefined;
-  return { region: place.region, type: place.type, ptrType: pointerTypeOf(place.region), whole, ...(place.space ? { space: place.space } : {}) };
+  return { region: place.region, type: place.type, ptrType: pointerTypeOf(place.region), whole, ...(place.space ? { space: place.space } : {}), ...(place.exactString ? { exactString: true } : {}) };
 }
 
 /** How a value is described in messages. */

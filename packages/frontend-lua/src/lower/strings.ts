@@ -12,6 +12,8 @@
  *   packet load of the same bytes yields. (bcc padded strings shorter than 4 bytes to 4,
  *   so a 2-byte string never equalled a 2-byte load: a plain bug.)
  * - as a map key or value: bytes for char-array keys, the big-endian integer for integer keys.
+ * - `ffi.string(data, n) == 'abc'` (exactly n bytes, lower/library.ts): equal only when
+ *   #s == n and the bytes match.
  * - `ffi.copy(buf, 'abc')` and `s.name = 'abc'`: the bytes, NUL-padded to the array's size.
  * - `print('%d\n', x)`: the format string (library.ts).
  */
@@ -75,7 +77,7 @@ function compareBytes(L: BodyLowering, place: Place, s: string, node: lua.Node):
   if (place.region === "memory") return L.fail(node, "C data behind a pointer cannot be compared directly; ffi.copy it into a buffer first");
   const size = cSizeof(place.type);
   const bytes = stringBytes(s);
-  if (bytes.length > size) return b.const(0);
+  if (bytes.length > size || (place.exactString && bytes.length !== size)) return b.const(0);
   // The string's bytes, then a terminating 0 if the array has room for it.
   const expect = bytes.length < size ? [...bytes, 0] : bytes;
   const addr = requireAddress(L, place);

@@ -74,6 +74,11 @@ export interface Place {
   /** The local this place came from, to record null checks in. */
   readonly binding?: PlaceBinding;
   readonly space?: AddressSpace;
+  /**
+   * A string of exactly `sizeof(type)` bytes (`ffi.string(data, n)`): it equals only
+   * strings of that length. Without it a char array is a C string (up to its first NUL).
+   */
+  readonly exactString?: boolean;
 }
 
 /** A C pointer value: an address in kernel or user memory. */

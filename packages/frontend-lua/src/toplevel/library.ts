@@ -3,8 +3,9 @@
  * LuaJIT's `bit` and `ffi` (type declarations, `typeof`, `sizeof`, `offsetof`), and the
  * `bpf` module of bcc (declarations.ts implements `bpf.map` and the program declarations).
  * Functions that only make sense in a running script — `print`, `io`, `os`, `ffi.new`,
- * `ffi.string`, the syscall library — raise {@link UserSpace}: the statement calling them
- * is user-space code.
+ * `ffi.string` of C data, the syscall library — raise {@link UserSpace}: the statement
+ * calling them is user-space code. (`ffi.string` of a string constant is computed: it is
+ * cut at its first NUL or at the length given, as LuaJIT does.)
  *
  * Integer functions follow the semantics program bodies give them (builtins of the body
  * lowering), so that a constant computed at the top level equals the same expression
@@ -45,7 +46,7 @@ const USER_SPACE: Readonly<Record<string, string>> = {
   "ffi.cast": "converts C data in user space",
   "ffi.copy": "copies C data in user space",
   "ffi.fill": "fills C data in user space",
-  "ffi.string": "reads C data in user space",
+  "ffi.string": "reads C data in user space", // of a string constant: computed (ffiString)
   "ffi.metatype": "sets a C type's metatable",
   "ffi.gc": "attaches a finaliser",
   "ffi.load": "loads a shared library",
@@ -127,6 +128,7 @@ export function indexLibrary(t: TopLevelInterpreter, base: StaticValue, key: Sta
 export function callLibrary(t: TopLevelInterpreter, name: string, args: StaticValue[], node: lua.Node, argNodes: readonly lua.Expression[]): StaticValue[] {
   const arg = (i: number) => args[i] ?? NIL;
   const at = (i: number): lua.Node => argNodes[i] ?? node;
+  if (name === "ffi.string" && arg(0).kind === "string") return [ffiString(t, args, argNodes, node)];
   if (Object.hasOwn(USER_SPACE, name)) throw new UserSpace(USER_SPACE[name]!);
   if (name === "bpf") return [declareProgram(t, "bpf", args, node, argNodes)];
   if (name.startsWith("bpf.") && Object.hasOwn(PROGRAM_DECLARATIONS, name.slice(4))) return [declareProgram(t, name.slice(4), args, node, argNodes)];
@@ -328,6 +330,15 @@ export function callLibrary(t: TopLevelInterpreter, name: string, args: StaticVa
       if (name.endsWith("@")) throw new UserSpace("iterates a table by hand");
       return t.fail(node, `'${name}' cannot be called at compile time`);
   }
+}
+
+/** `ffi.string(s[, len])` of a string constant: up to its first NUL, or its first `len` bytes. */
+function ffiString(t: TopLevelInterpreter, args: StaticValue[], argNodes: readonly lua.Expression[], node: lua.Node): StaticValue {
+  const s = (args[0] as { value: string }).value;
+  if (args.length < 2 || args[1]!.kind === "nil") return str(s.split("\0")[0]!);
+  const n = t.asInteger(args[1]!, argNodes[1] ?? node, "use as a length");
+  if (n < 0n || n > BigInt(s.length)) return t.fail(argNodes[1] ?? node, `ffi.string of ${n} bytes reads past the end of the ${s.length}-byte string`);
+  return str(s.slice(0, Number(n)));
 }
 
 function requireModule(t: TopLevelInterpreter, name: StaticValue, node: lua.Node): StaticValue {
