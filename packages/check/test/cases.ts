@@ -170,4 +170,14 @@ export const REGRESSIONS: readonly RegressionCase[] = [
     returns: [7],
     maps: { out: { "7": "7" }, m: { "7": "7" } },
   },
+  {
+    name: "math.log2 adds no branch: nested loops of calls verify at -O0 (seed 60112: over 1M instructions processed)",
+    source: socket(
+      "local s = 0\nfor i = 1, 6 do\n  for j = 1, 4 do\n    s = s + f(f(skb.mark * i + j))\n  end\nend\nreturn s",
+      `local out = bpf.map("array", 8, "uint32_t", "uint64_t")\nlocal function f(a)\n  local v = math.log2(a / 100)\n  out[v & 7] = (out[v & 7] or 0) + 1\n  return math.log2(a) + v\nend`,
+    ),
+    marks: [0, 123456],
+    returns: [6, 96],
+    maps: { out: { "0": "72", "2": "4", "3": "8", "4": "12" } },
+  },
 ];
