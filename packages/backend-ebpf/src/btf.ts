@@ -11,7 +11,7 @@
  * from several maps, or cyclic through pointers, becomes one BTF type.
  */
 import type { BtfFuncProto, BtfMember, BtfType } from "@luabpf/elf";
-import { cResolve, type CRecord, type CType, type DataType, type Function as IrFunction } from "@luabpf/ir";
+import { cResolve, type CRecord, type CType, type DataType, type Function as IrFunction, type Type } from "@luabpf/ir";
 import { CONTEXT_FIELD_TYPES, CONTEXT_STRUCTS, PROGRAM_TYPES, type ContextStruct } from "@luabpf/platform";
 
 /** clang's names of the unsigned integer types, by size (for integers without a C type). */
@@ -174,16 +174,48 @@ export class BtfTypes extends CTypeTranslator {
   }
 
   /**
-   * A program's prototype: `int NAME(struct CTX *param)`, the context struct of its
-   * program type, the parameter named as in the source (`skb`) or `ctx`.
+   * A function's prototype, as clang writes it for the C twin.
+   *
+   * - A program: `int NAME(struct CTX *param)`, the context struct of its program type, the
+   *   parameter named as in the source (`skb`) or `ctx`.
+   * - A BPF-to-BPF function (compiled into `.text`): each parameter's C type as the front end
+   *   gave it (`Param.ctype`: `long long` for a Lua number, `_Bool`, `struct pair *`, ...), the
+   *   context pointer as `struct CTX *` of `callerContext` (the context struct of the
+   *   programs that call it), and without a C type, an unsigned integer of the IR width or
+   *   `void *`; the result likewise (`Function.cReturnType`, `void` for a function that
+   *   returns nothing). Names are made C identifiers (`result.tag` → `result_tag`).
    */
-  programProto(fn: IrFunction): BtfFuncProto {
-    const type = fn.program ? (PROGRAM_TYPES as Readonly<Record<string, { context?: string }>>)[fn.program.type] : undefined;
+  programProto(fn: IrFunction, callerContext?: string): BtfFuncProto {
+    if (!fn.program) {
+      const params = fn.params.map((p, i) => ({ name: identifier(p.name ?? `arg${i}`), type: this.ofValue(p.ctype, p.type, callerContext) }));
+      return { kind: "func_proto", ret: this.ofValue(fn.cReturnType, fn.returnType, callerContext), params };
+    }
+    const type = (PROGRAM_TYPES as Readonly<Record<string, { context?: string }>>)[fn.program.type];
     const context = type?.context;
     const params = fn.params.map((p, i) => ({
-      name: p.name ?? (i === 0 ? "ctx" : `arg${i}`),
+      name: identifier(p.name ?? (i === 0 ? "ctx" : `arg${i}`)),
       type: i === 0 && context ? ({ kind: "ptr", target: this.context(context) } as BtfType) : ({ kind: "ptr", target: { kind: "void" } } as BtfType),
     }));
     return { kind: "func_proto", ret: INT, params };
   }
+
+  /** The BTF of a parameter or result: its C type, else the context pointer or an IR-typed default. */
+  private ofValue(c: CType | undefined, ir: Type, context: string | undefined): BtfType {
+    if (ir.kind === "ptr" && ir.region === "ctx" && context !== undefined) return { kind: "ptr", target: this.context(context) };
+    if (c !== undefined) return this.ofC(c);
+    switch (ir.kind) {
+      case "int":
+        return this.int(UNSIGNED_NAMES[ir.size]!, ir.size, false);
+      case "ptr":
+        return { kind: "ptr", target: { kind: "void" } };
+      case "void":
+        return { kind: "void" };
+    }
+  }
+}
+
+/** `name` as a C identifier, as BTF wants parameter names: other characters become `_`. */
+function identifier(name: string): string {
+  const id = name.replace(/[^A-Za-z0-9_]/g, "_");
+  return /^[0-9]/.test(id) ? `_${id}` : id;
 }

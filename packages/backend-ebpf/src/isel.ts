@@ -33,6 +33,7 @@ import {
   type Instruction,
   type LoopInfo,
   type SourceLocation,
+  type Type,
   type Value,
 } from "@luabpf/ir";
 import { INVERSE_JUMPS, JMP_OPS, SWAPPED_JUMPS, type AluBinaryOp, type CpuVersion, type JmpCondOp, type SizeName } from "./isa/index.js";
@@ -70,6 +71,12 @@ const sizeOf = (bytes: number): SizeName => {
   }
   throw new InternalError(`no access size of ${bytes} bytes`);
 };
+/**
+ * Bytes a `load` of `type` reads. A packet pointer is loaded from the context, where it is
+ * a 32-bit field (`__u32 data`, `data_end` of `__sk_buff` and `xdp_md`): the program reads
+ * 4 bytes and the verifier rewrites the access into a full pointer load, as clang's code does.
+ */
+const loadedBytes = (type: Type): number => (type.kind === "ptr" && (type.region === "packet" || type.region === "packet_end") ? 4 : type.size);
 const bitsOf = (v: Value): number => (v.type.kind === "int" ? v.type.bits : 64);
 const fitsI32 = (v: bigint): boolean => v >= -0x80000000n && v <= 0x7fffffffn;
 /** The constant's bits as the register holds them (zero-extended from its width). */
@@ -419,7 +426,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         valueInto(vreg(inst), inst.operands[0]!);
         return;
       case "load":
-        emit({ k: "ldx", size: sizeOf(inst.type.size), dst: vreg(inst), addr: addr(inst.operands[0]!, inst.offset) });
+        emit({ k: "ldx", size: sizeOf(loadedBytes(inst.type)), dst: vreg(inst), addr: addr(inst.operands[0]!, inst.offset) });
         return;
       case "store": {
         const [v, p] = [inst.operands[0]!, inst.operands[1]!];

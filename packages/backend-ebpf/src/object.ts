@@ -9,8 +9,8 @@
  * pruned local type (core-btf.ts).
  */
 import type { BpfObject, ObjectAttach, ObjectLine, ObjectMap } from "@luabpf/elf";
-import { InternalError, type MapDecl, type Module } from "@luabpf/ir";
-import { INSN_SIZE, MAP_TYPES } from "@luabpf/platform";
+import { CallGraph, InternalError, type MapDecl, type Module } from "@luabpf/ir";
+import { INSN_SIZE, isProgramTypeName, MAP_TYPES, PROGRAM_TYPES } from "@luabpf/platform";
 import { BtfTypes } from "./btf.js";
 import type { CompiledProgram } from "./compile.js";
 import { CoreLocalTypes } from "./core-btf.js";
@@ -108,9 +108,33 @@ export function fillCoreValues(module: Module, program: CompiledProgram): void {
   }
 }
 
+/**
+ * The context struct of each function that programs call (directly or through other
+ * functions): the context of the first program, in module order, that reaches it. The front
+ * end compiles a function once per program kind, so every caller has the same one.
+ */
+function callerContexts(module: Module): Map<string, string> {
+  const graph = CallGraph.compute(module);
+  const contexts = new Map<string, string>();
+  for (const fn of module.functions) {
+    const context = fn.program && isProgramTypeName(fn.program.type) ? PROGRAM_TYPES[fn.program.type].context : undefined;
+    if (context === undefined) continue;
+    const work = [fn.name];
+    while (work.length > 0) {
+      for (const callee of graph.callees(work.pop()!)) {
+        if (contexts.has(callee) || module.getFunction(callee)?.program) continue;
+        contexts.set(callee, context);
+        work.push(callee);
+      }
+    }
+  }
+  return contexts;
+}
+
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
   const types = new BtfTypes();
+  const callerContext = programs.some((p) => p.subprogram) ? callerContexts(module) : new Map<string, string>();
   const core = module.coreRelocations.length > 0 ? new CoreLocalTypes(module.coreRelocations) : undefined;
   return {
     license: module.license,
@@ -140,7 +164,7 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
         ...(p.subprogram ? { subprogram: true } : {}),
         ...attachOf(module.getFunction(p.name)?.program?.attach, p.section),
         ...(p.lines.length > 0 ? { lines: objectLines(p, module) } : {}),
-        ...(fn ? { proto: types.programProto(fn) } : {}),
+        ...(fn ? { proto: types.programProto(fn, callerContext.get(fn.name)) } : {}),
       };
     }),
     maps: module.maps.map((decl) => objectMap(decl, types)),

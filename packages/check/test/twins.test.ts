@@ -30,6 +30,7 @@ const TWINS: Record<string, { ignoreMaps?: string[]; sameEveryRun?: string }> = 
   "tcp-port-filter": {},
   "ttl-range": {},
   "xdp-cpu-budget": { ignoreMaps: ["slot"] },
+  "xdp-drop-dns": {},
   "xdp-ifindex": { sameEveryRun: "every test run has the same ingress_ifindex" },
 };
 

@@ -17,7 +17,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, rmdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { BpfObject, BtfType } from "@luabpf/elf";
-import { MapType } from "@luabpf/platform";
+import { MapType, mapTypeById } from "@luabpf/platform";
+import { isLuabpfError } from "@luabpf/platform/errors";
 import {
   LoaderError,
   PerfBufferReader,
@@ -93,7 +94,7 @@ export async function runLive(object: BpfObject, options: LiveOptions, io: CliIo
     }
   };
 
-  const eventMaps = [...loaded.maps.values()].filter((m) => m.type === MapType.ringbuf || m.type === MapType.perf_event_array);
+  const eventMaps = [...loaded.maps.values()].filter((m) => mapTypeById(m.type)?.carriesEvents());
   const printRecord = (record: EventRecord) => {
     if (json) {
       emitJson({
@@ -130,7 +131,8 @@ export async function runLive(object: BpfObject, options: LiveOptions, io: CliIo
       try {
         attachments.push(attach(program, target));
       } catch (error) {
-        if (error instanceof Error && (error.name === "BpfError" || error.name === "OsError" || error.name === "LoaderError")) {
+        // bpf(2), libc and loader failures (user errors of the kernel category): say which program.
+        if (isLuabpfError(error) && error.kind === "user" && error.category === "kernel") {
           throw new LoaderError(`program ${program.name} (section ${program.section}): ${error.message}`, { cause: error });
         }
         throw error;

@@ -13,37 +13,34 @@
  *   out entries that are zero (an array has every key; a zero means "never written").
  *
  * Per-CPU values are summed when they are integers (one line per key, as for a plain map).
- * Keys and values are decoded by their BTF types (`typedMap` of @luabpf/loader); ring buffers
- * and perf event arrays hold events, not entries, and are not shown.
+ * Keys and values are decoded by their BTF types (`typedMap` of @luabpf/loader). Which maps
+ * are listed, and which are read by index (arrays), is the platform map table's `listing`
+ * column: ring buffers and perf event arrays hold events, not entries, and maps of kernel
+ * objects (program arrays, maps of maps, ...) or without keys (queues, bloom filters) are
+ * not shown.
  */
 import { formatValue, toJsonValue, typedMap, type CValue, type MapHandle } from "@luabpf/loader";
-import { MapType } from "@luabpf/platform";
+import { mapTypeById, type MapListing } from "@luabpf/platform";
 
 /** What kind of display a map gets. */
 export type MapShape = "scalar" | "log2-hist" | "linear-hist" | "table" | "events" | "none";
 
-const NOT_ITERABLE: ReadonlySet<number> = new Set([
-  MapType.prog_array,
-  MapType.perf_event_array,
-  MapType.ringbuf,
-  MapType.queue,
-  MapType.stack,
-  MapType.bloom_filter,
-  MapType.array_of_maps,
-  MapType.hash_of_maps,
-  MapType.cgroup_array,
-  MapType.user_ringbuf,
-]);
-
-const ARRAY_TYPES: ReadonlySet<number> = new Set([MapType.array, MapType.percpu_array]);
+/**
+ * The map type's listing column (`MapTypeInfo.listing` of @luabpf/platform); an unknown
+ * type number is not listed.
+ */
+function listing(type: number): MapListing {
+  return mapTypeById(type)?.listing ?? "none";
+}
 
 /** The display a map gets (see the file comment for the rules). */
 export function mapShape(map: { name: string; type: number; maxEntries: number }): MapShape {
-  if (map.type === MapType.ringbuf || map.type === MapType.perf_event_array) return "events";
-  if (NOT_ITERABLE.has(map.type)) return "none";
+  const how = listing(map.type);
+  if (how === "events") return "events";
+  if (how === "none") return "none";
   if (map.name === "hist" || map.name.endsWith("_hist")) return "log2-hist";
   if (map.name === "lhist" || map.name.endsWith("_lhist")) return "linear-hist";
-  if (ARRAY_TYPES.has(map.type) && map.maxEntries === 1) return "scalar";
+  if (how === "index" && map.maxEntries === 1) return "scalar";
   return "table";
 }
 
@@ -83,7 +80,7 @@ export function mapEntries(handle: MapHandle): Array<[CValue, CValue]> {
   const entries: Array<[CValue, CValue]> = [];
   for (const [key, value] of typedMap(handle).entries()) {
     const one = collapse(value);
-    if (ARRAY_TYPES.has(handle.type) && shape !== "scalar" && isZero(one)) continue;
+    if (listing(handle.type) === "index" && shape !== "scalar" && isZero(one)) continue;
     entries.push([key, one]);
   }
   const numeric = entries.every(([, value]) => asNumber(value) !== undefined);

@@ -18,6 +18,7 @@
  */
 import { CompileError, type SourceLocation } from "@luabpf/ir";
 import type { BpfObject, ObjectLine, ObjectProgram } from "@luabpf/elf";
+import { isLuabpfError } from "@luabpf/platform/errors";
 import { KernelUnavailableError } from "./errors.js";
 
 /** The verifier refused a program: a located diagnostic plus the annotated log. */
@@ -106,8 +107,10 @@ function rejectedProgram(error: { context?: string | undefined; message: string 
  * at the Lua line; returns any other error unchanged.
  */
 export function explainRejection(error: unknown, object: BpfObject): unknown {
+  // The loader's rejection (category verifier, with the kernel's log); one already explained stays as it is.
+  if (!isLuabpfError(error) || error.category !== "verifier" || error instanceof VerifierRejection) return error;
   const e = error as Error & { log?: string; context?: string };
-  if (e?.name !== "VerifierError" || typeof e.log !== "string") return error;
+  if (typeof e.log !== "string") return error;
   const program = rejectedProgram(e, object);
   const { slot, message } = findRejection(e.log);
   const line = program && slot !== undefined ? lineOfSlot(program.lines, slot) : undefined;

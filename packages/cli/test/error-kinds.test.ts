@@ -4,9 +4,13 @@
 import { IsaError, JumpRangeError } from "@luabpf/backend-ebpf";
 import { ElfError } from "@luabpf/elf";
 import { CompileError, InternalError, InterpError } from "@luabpf/ir";
-import { BpfError, LoaderError, PacketSpecError, VerifierError } from "@luabpf/loader";
+import { CDeclError, TracepointFormatError } from "@luabpf/frontend-lua";
+import { BpfError, CoreError, LoaderError, PacketSpecError, VerifierError } from "@luabpf/loader";
 import { PassError, PassLoadError, PipelineError } from "@luabpf/passes";
 import { isLuabpfError } from "@luabpf/platform/errors";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { IoError, KernelUnavailableError, UsageError } from "../src/errors.js";
 import { exitStatusOf } from "../src/main.js";
@@ -25,6 +29,9 @@ describe("every error class says whose fault it is", () => {
     ["UsageError", new UsageError("bad option"), "user", "usage", 2],
     ["IoError", new IoError("/x", "read", "ENOENT", "No such file or directory"), "user", "io", 1],
     ["KernelUnavailableError", new KernelUnavailableError("no bpf(2)"), "user", "kernel", 1],
+    ["CDeclError", new CDeclError("unexpected character '@'", 4), "user", "compile", 1],
+    ["TracepointFormatError", new TracepointFormatError("tracepoint a/b: format file: no `field:` lines"), "user", "kernel", 1],
+    ["CoreError", new CoreError("program p: CO-RE relocation 0: no enumerator 3"), "user", "kernel", 1],
     ["InternalError", new InternalError("broken"), "internal", "internal", 70],
     ["IsaError", new IsaError("bad opcode"), "internal", "internal", 70],
     ["JumpRangeError", new JumpRangeError("too far", 40000), "internal", "internal", 70],
@@ -47,4 +54,19 @@ describe("every error class says whose fault it is", () => {
     expect(exitStatusOf(new TypeError("x is undefined"))).toBe(70);
     expect(exitStatusOf("a string")).toBe(70);
   });
+});
+
+test("no source file dispatches on an error's class name", () => {
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const offenders: string[] = [];
+  for (const pkg of readdirSync(root)) {
+    const src = join(root, pkg, "src");
+    if (!existsSync(src)) continue;
+    for (const file of readdirSync(src, { recursive: true, encoding: "utf8" })) {
+      if (!file.endsWith(".ts")) continue;
+      const text = readFileSync(join(src, file), "utf8");
+      if (/\.name\s*[!=]==?\s*["'`]\w*(Error|Rejection)["'`]/.test(text)) offenders.push(`${pkg}/src/${file}`);
+    }
+  }
+  expect(offenders).toEqual([]);
 });

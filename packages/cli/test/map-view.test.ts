@@ -21,6 +21,13 @@ describe("map shapes", () => {
     expect(mapShape({ name: "history", type: MapType.hash, maxEntries: 64 })).toBe("table");
     expect(mapShape({ name: "events", type: MapType.ringbuf, maxEntries: 4096 })).toBe("events");
     expect(mapShape({ name: "jumps", type: MapType.prog_array, maxEntries: 4 })).toBe("none");
+    expect(mapShape({ name: "output", type: MapType.perf_event_array, maxEntries: 2 })).toBe("events");
+    // Array-like for programs, but its values are map references: not listed, and never a scalar.
+    expect(mapShape({ name: "inner", type: MapType.array_of_maps, maxEntries: 1 })).toBe("none");
+    // Stack traces are listed by key (only the stored stacks), not as an array scalar.
+    expect(mapShape({ name: "stacks", type: MapType.stack_trace, maxEntries: 1 })).toBe("table");
+    expect(mapShape({ name: "queue", type: MapType.queue, maxEntries: 1 })).toBe("none");
+    expect(mapShape({ name: "x", type: 9999, maxEntries: 1 })).toBe("none");
   });
 
   it("draws a histogram as bpftrace does", () => {

@@ -5,7 +5,7 @@
 // offset is bounds-checked; errors name the type id.
 
 import { ByteReader } from "./bytes.js";
-import { BTF_HEADER_SIZE, BTF_MAGIC, BtfIntEncoding, BtfKind } from "./constants.js";
+import { BTF_HEADER_SIZE, BTF_MAGIC, BtfIntEncoding, BtfKind, btfRecordExtraSize } from "./constants.js";
 import { ElfError, assertNever, withContext } from "./errors.js";
 import { btfVoid, type BtfLinkage, type BtfType } from "./btf-types.js";
 
@@ -85,34 +85,9 @@ export function decodeBtf(bytes: Uint8Array): BtfTable {
 }
 
 function extraSize(raw: RawType): number {
-  switch (raw.kind) {
-    case BtfKind.int:
-    case BtfKind.var:
-    case BtfKind.decl_tag:
-      return 4;
-    case BtfKind.array:
-      return 12;
-    case BtfKind.struct:
-    case BtfKind.union:
-    case BtfKind.datasec:
-    case BtfKind.enum64:
-      return 12 * raw.vlen;
-    case BtfKind.enum:
-    case BtfKind.func_proto:
-      return 8 * raw.vlen;
-    case BtfKind.ptr:
-    case BtfKind.fwd:
-    case BtfKind.typedef:
-    case BtfKind.volatile:
-    case BtfKind.const:
-    case BtfKind.restrict:
-    case BtfKind.func:
-    case BtfKind.float:
-    case BtfKind.type_tag:
-      return 0;
-    default:
-      throw new ElfError(`unknown BTF kind ${raw.kind}`);
-  }
+  const size = btfRecordExtraSize(raw.kind, raw.vlen);
+  if (size === undefined) throw new ElfError(`unknown BTF kind ${raw.kind}`);
+  return size;
 }
 
 /** Creates the object for one record with placeholder references (filled by `link`). */

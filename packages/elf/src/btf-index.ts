@@ -15,7 +15,7 @@
 // (which reads them like any other) — but they are views: do not mutate them.
 
 import { ByteReader, utf8 } from "./bytes.js";
-import { BTF_HEADER_SIZE, BTF_MAGIC, BtfIntEncoding, BtfKind } from "./constants.js";
+import { BTF_HEADER_SIZE, BTF_MAGIC, BtfIntEncoding, BtfKind, btfRecordExtraSize } from "./constants.js";
 import { ElfError, withContext } from "./errors.js";
 import { parseElf } from "./elf-file.js";
 import {
@@ -52,48 +52,14 @@ const KIND_NAMES: Readonly<Record<number, BtfType["kind"]>> = {
   [BtfKind.enum64]: "enum64",
 };
 
-/** extraSize as two tables indexed by kind (fixed part, bytes per vlen entry; -1: unknown kind), for the scan loop. */
+/** `btfRecordExtraSize` as two tables indexed by kind (fixed part, bytes per vlen entry; -1: unknown kind), for the scan loop. */
 const FIXED_BYTES = new Int32Array(32);
 const MEMBER_BYTES = new Int32Array(32).fill(-1);
 for (let kind = 1; kind < 32; kind++) {
-  try {
-    FIXED_BYTES[kind] = extraSize(kind, 0);
-    MEMBER_BYTES[kind] = extraSize(kind, 1) - FIXED_BYTES[kind]!;
-  } catch {
-    // unknown kind: stays -1
-  }
-}
-
-/** Bytes following the 12-byte common header of a record of kind `kind`. */
-function extraSize(kind: number, vlen: number): number {
-  switch (kind) {
-    case BtfKind.int:
-    case BtfKind.var:
-    case BtfKind.decl_tag:
-      return 4;
-    case BtfKind.array:
-      return 12;
-    case BtfKind.struct:
-    case BtfKind.union:
-    case BtfKind.datasec:
-    case BtfKind.enum64:
-      return 12 * vlen;
-    case BtfKind.enum:
-    case BtfKind.func_proto:
-      return 8 * vlen;
-    case BtfKind.ptr:
-    case BtfKind.fwd:
-    case BtfKind.typedef:
-    case BtfKind.volatile:
-    case BtfKind.const:
-    case BtfKind.restrict:
-    case BtfKind.func:
-    case BtfKind.float:
-    case BtfKind.type_tag:
-      return 0;
-    default:
-      throw new ElfError(`unknown BTF kind ${kind}`);
-  }
+  const fixed = btfRecordExtraSize(kind, 0);
+  if (fixed === undefined) continue;
+  FIXED_BYTES[kind] = fixed;
+  MEMBER_BYTES[kind] = btfRecordExtraSize(kind, 1)! - fixed;
 }
 
 /** A type found by name: its id in the index and the type. */

@@ -81,6 +81,43 @@ export const BtfKind = {
   enum64: 19,
 } as const;
 
+/**
+ * The bytes that follow a record's 12-byte header, by kind (the kernel's `btf_type_size`
+ * minus the header): a fixed part plus `vlen` entries of `btf_member` / `btf_var_secinfo` /
+ * `btf_enum64` (12 bytes) or `btf_enum` / `btf_param` (8 bytes). Undefined for a kind this
+ * table does not know. The one definition the BTF decoder and the BTF index read.
+ */
+export function btfRecordExtraSize(kind: number, vlen: number): number | undefined {
+  switch (kind) {
+    case BtfKind.int:
+    case BtfKind.var:
+    case BtfKind.decl_tag:
+      return 4;
+    case BtfKind.array:
+      return 12;
+    case BtfKind.struct:
+    case BtfKind.union:
+    case BtfKind.datasec:
+    case BtfKind.enum64:
+      return 12 * vlen;
+    case BtfKind.enum:
+    case BtfKind.func_proto:
+      return 8 * vlen;
+    case BtfKind.ptr:
+    case BtfKind.fwd:
+    case BtfKind.typedef:
+    case BtfKind.volatile:
+    case BtfKind.const:
+    case BtfKind.restrict:
+    case BtfKind.func:
+    case BtfKind.float:
+    case BtfKind.type_tag:
+      return 0;
+    default:
+      return undefined;
+  }
+}
+
 /** BTF_INT_* encoding bits (bits 24..27 of the int's extra word). */
 export const BtfIntEncoding = { signed: 1, char: 2, bool: 4 } as const;
 

@@ -601,7 +601,8 @@ export function encodeDwarf(
           fn.children.push(d);
         }
       }
-      fn.attrs.push([Dwarf.at.external, flag]);
+      // Programs are global symbols; BPF-to-BPF functions in .text are static (as their BTF FUNC linkage).
+      if (!program.subprogram) fn.attrs.push([Dwarf.at.external, flag]);
       unit.children.push(fn);
     }
   }

@@ -20,8 +20,15 @@ export interface ProgramKind {
   /** An optional leading interface name is accepted and ignored (`bpf.socket('eth0', fn)`). */
   readonly optionalName: boolean;
   readonly context: ContextLayout;
-  /** Classic packet loads (`pkt.*`) are allowed (socket filters and tc only). */
+  /** Programs read packets (`pkt.*`): socket filters with classic loads, tc and XDP directly. */
   readonly packetAccess: boolean;
+  /**
+   * How `pkt.*` reads the packet: classic `LD_ABS`/`LD_IND` loads, or direct loads through
+   * the context's `data` pointer after a check against `data_end`.
+   */
+  readonly packet: "classic" | "direct" | undefined;
+  /** Packet fields may be assigned (`pkt.ip.ttl = 1`): direct access that may write. */
+  readonly packetWrites: boolean;
 }
 
 /**
@@ -43,7 +50,12 @@ function programKind(prefix: string, form: "symbol" | "optional name"): ProgramK
     needsSymbol,
     optionalName: !needsSymbol,
     context: contextView(struct, type.legacyPacketLoads),
-    packetAccess: type.legacyPacketLoads,
+    packetAccess: type.legacyPacketLoads || type.directPacketAccess !== undefined,
+    // Where both are allowed (tc), classic loads: they need no bounds checks (smaller code,
+    // docs/performance.md), and helper calls (bpf_skb_store_bytes, the checksum helpers)
+    // leave them valid, where they would invalidate every packet pointer.
+    packet: type.legacyPacketLoads ? "classic" : type.directPacketAccess !== undefined ? "direct" : undefined,
+    packetWrites: type.directPacketAccess === "write",
   };
 }
 

@@ -10,6 +10,7 @@
  * errors with `warningsAsErrors`).
  */
 import { InternalError, Module, CompileError, timePhase, type Diagnostic, type PhaseTimes } from "@luabpf/ir";
+import { isLuabpfError } from "@luabpf/platform/errors";
 import { DiagnosticBag } from "./diagnostics.js";
 import { KernelTypes, type KernelTypeSource } from "./kernel/index.js";
 import { checkProgram } from "./lower/tracing.js";
@@ -77,7 +78,9 @@ function lowerFile(source: string, parsed: ParsedChunk, options: CompileLuaOptio
       try {
         checkProgram(unit, unit.lowerProgram(program, name), program);
       } catch (e) {
-        if (e instanceof CompileError || e instanceof InternalError) throw e;
+        // luabpf's own errors keep their kind (a located CompileError, a tracefs format file
+        // the kernel gave us that cannot be read, an InternalError); anything else is a bug.
+        if (isLuabpfError(e)) throw e;
         throw new InternalError(`lowering ${name} failed: ${String(e)}`, { cause: e });
       }
     });

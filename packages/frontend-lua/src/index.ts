@@ -6,4 +6,5 @@
  */
 export { compileLua, functionName, type CompileLuaOptions } from "./compile.js";
 export { parseLua } from "./parse.js";
-export { KernelTypes, type KernelTypeSource, type TracepointFormat, type TracepointField } from "./kernel/index.js";
+export { KernelTypes, TracepointFormatError, type KernelTypeSource, type TracepointFormat, type TracepointField } from "./kernel/index.js";
+export { CDeclError } from "./ctypes/index.js";

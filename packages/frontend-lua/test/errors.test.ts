@@ -5,7 +5,8 @@
  */
 import { CompileError, verifyModule } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
-import { compileLua } from "../src/index.js";
+import { isLuabpfError } from "@luabpf/platform/errors";
+import { CDeclError, compileLua, TracepointFormatError } from "../src/index.js";
 import { compile, diagnostics, errorOf, run, warningsOf } from "./helpers.js";
 
 const ENDLESS = "this loop never ends: no path leaves it (eBPF programs must terminate: add a condition, a break or a return)";
@@ -164,14 +165,18 @@ describe("context and dissector fields", () => {
     ["bpf.kprobe('f', function (r) return r.eax end)", "bad.lua:1:39: unknown field 'eax' of the kprobe program context (struct pt_regs)"],
     [
       sock("return pkt.ip.foo"),
-      "bad.lua:1:41: unknown field 'foo' of the IPv4 header (known: ver, hlen, ihl, tos, len, tlen, id, identification, frag, df, mf, foffset, ttl, proto, checksum, hchecksum, src, dst, tcp, udp, icmp)",
+      "bad.lua:1:41: unknown field 'foo' of the IPv4 header (known: ver, hlen, ihl, tos, len, tlen, id, identification, frag, ffo_unused, df, mf, foffset, ttl, proto, checksum, hchecksum, src, dst, tcp, udp, icmp)",
     ],
     [
       sock("return pkt.ip.udp.window"),
       "bad.lua:1:45: unknown field 'window' of the UDP header (known: src_port, dst_port, length, len, checksum, crc, data)",
     ],
-    ["bpf.xdp(function (ctx) return pkt.ip.proto end)", "bad.lua:1:31: 'pkt' (packet access) is only available in socket and tc programs, not in xdp programs"],
-    ["bpf.kprobe('f', function (r) return pkt.ip.proto end)", "bad.lua:1:37: 'pkt' (packet access) is only available in socket and tc programs, not in kprobe programs"],
+    ["bpf.xdp(function (ctx) return pkt.ip6.ttl end)", "bad.lua:1:39: unknown field 'ttl' of the IPv6 header (known: ver, priority, flow_label, payload_len, next_header, hop_limit, src_hi, src_lo, dst_hi, dst_lo, tcp, udp, icmp6, ip6_opt)"],
+    ["bpf.kprobe('f', function (r) return pkt.ip.proto end)", "bad.lua:1:37: 'pkt' (packet access) is only available in socket, tc and XDP programs, not in kprobe programs"],
+    [sock("pkt.ip.ttl = 1"), "bad.lua:1:27: socket programs cannot change the packet (tc and XDP programs can)"],
+    ["bpf.xdp(function (ctx) pkt.ip.df = 0 end)", "bad.lua:1:24: cannot assign to 'df': only whole fields of 1, 2 or 4 bytes can be assigned, not bit fields or wider ones"],
+    ["bpf.xdp(function (ctx) pkt.ip.tcp = 0 end)", "bad.lua:1:24: cannot assign to 'tcp': it is a header, not a field"],
+    ["bpf.tc(function (skb) pkt.ip.tttl = 0 end)", "bad.lua:1:30: unknown field 'tttl' of the IPv4 header (known: ver, hlen, ihl, tos, len, tlen, id, identification, frag, ffo_unused, df, mf, foffset, ttl, proto, checksum, hchecksum, src, dst, tcp, udp, icmp)"],
   ])("%s", (source, expected) => {
     expect(errorOf(source)).toBe(expected);
   });
@@ -373,5 +378,27 @@ bpf.kprobe('f', function (r) m[pid_tgid()] = time() return r.parm1 end)
         expect(e.diagnostics.length, src).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe("errors that are not the Lua file's", () => {
+  test("a tracefs format file that cannot be read is a user error of the kernel category, not an internal one", () => {
+    const kernel = { tracepointFormat: () => "name: broken\nID: 1\nformat:\n" };
+    const src = "bpf.tracepoint('sched/broken', function (args) return 0 end)";
+    let error: unknown;
+    try {
+      compileLua(src, { file: "t.lua", kernel });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TracepointFormatError);
+    expect(isLuabpfError(error) && { kind: error.kind, category: error.category }).toEqual({ kind: "user", category: "kernel" });
+    expect((error as Error).message).toBe("tracepoint sched/broken: format file: no `field:` lines");
+  });
+
+  test("a C declaration error is a LuabpfError of the user, and stays located in the Lua string", () => {
+    const e = new CDeclError("unexpected character '@'", 3);
+    expect(isLuabpfError(e) && [e.kind, e.category, e.offset]).toEqual(["user", "compile", 3]);
+    expect(errorOf("local ffi = require('ffi')\nffi.cdef [[\nstruct s { int @x; };\n]]")).toBe("bad.lua:3:16: C declaration: unexpected character '@'");
   });
 });

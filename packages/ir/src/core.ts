@@ -13,6 +13,7 @@
  * Phi incoming pairs are `(operand i, incoming[i])`; keeping them equal to the block's
  * predecessors is the job of the CFG edit helpers in `cfg.ts`.
  */
+import type { CType } from "./ctypes.js";
 import { assert, InternalError, type SourceLocation } from "./errors.js";
 import { OPCODES, type Opcode, type OpInfo } from "./opcodes.js";
 import { normalizeConstant, type PtrType, type Type } from "./types.js";
@@ -95,6 +96,12 @@ export class Constant extends Value {
 /** A function parameter. */
 export class Param extends Value {
   readonly kind = "param" as const;
+  /**
+   * The C type the source gives this parameter (a Lua number is `long long`, a boolean
+   * `_Bool`, C data its pointer type), for the object's BTF prototype of a BPF-to-BPF
+   * function. Debug information only: no pass reads it, the text form does not carry it.
+   */
+  ctype?: CType;
   constructor(
     id: number,
     type: Type,
@@ -439,6 +446,8 @@ export class Function {
   private pendingAfter: Map<BasicBlock, BasicBlock[]> | undefined;
   private blocksDirty = false;
   program: ProgramInfo | undefined;
+  /** The C type of the result, when the source gives one (see {@link Param.ctype}); `void` for a function that returns nothing. */
+  cReturnType: CType | undefined;
   private nextValueId = 0;
   private nextBlockId = 0;
   private readonly constants = new Map<string, Constant>();

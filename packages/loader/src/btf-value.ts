@@ -10,7 +10,7 @@
 //   other arrays → arrays; structs and unions → plain objects keyed by member name
 //   (anonymous members are flattened into their parent, as C lets code name them).
 // Bitfields are read by their bit offset and size. All data is little-endian (eBPF hosts are).
-import { skipModifiers, type BtfType } from "@luabpf/elf";
+import { btfSizeof, skipModifiers, type BtfType } from "@luabpf/elf";
 
 /** A decoded C value. */
 export type CValue = number | bigint | boolean | string | CValue[] | { [field: string]: CValue };
@@ -69,7 +69,7 @@ export function decodeValue(type: BtfType, bytes: Uint8Array, offset = 0): CValu
         const stop = end < 0 || end > offset + base.count ? offset + base.count : end;
         return new TextDecoder().decode(bytes.subarray(offset, stop));
       }
-      const size = sizeOf(base.elem);
+      const size = btfSizeof(base.elem);
       return Array.from({ length: base.count }, (_, i) => decodeValue(base.elem, bytes, offset + i * size));
     }
     case "struct":
@@ -110,26 +110,6 @@ function readBits(bytes: Uint8Array, offset: number, bitOffset: number, bitSize:
   return bitSize <= 32 ? Number(value) : value;
 }
 
-/** Size in bytes of a value of `type` (pointers: 8). */
-export function sizeOf(type: BtfType): number {
-  const base = skipModifiers(type);
-  switch (base.kind) {
-    case "int":
-    case "float":
-    case "struct":
-    case "union":
-    case "enum":
-    case "enum64":
-      return base.size;
-    case "ptr":
-      return 8;
-    case "array":
-      return base.count * sizeOf(base.elem);
-    default:
-      return 0;
-  }
-}
-
 function toBigInt(value: unknown, what: string): bigint {
   if (typeof value === "bigint") return value;
   if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
@@ -154,7 +134,7 @@ function writeInt(bytes: Uint8Array, offset: number, size: number, value: bigint
  * @throws TypeError naming the member whose value does not fit its type
  */
 export function encodeValue(type: BtfType, value: unknown, what = "value"): Uint8Array {
-  const bytes = new Uint8Array(sizeOf(type));
+  const bytes = new Uint8Array(btfSizeof(type));
   encodeInto(type, value, bytes, 0, what);
   return bytes;
 }
@@ -190,7 +170,7 @@ function encodeInto(type: BtfType, value: unknown, bytes: Uint8Array, offset: nu
       }
       if (!Array.isArray(value)) throw new TypeError(`${what}: expected an array`);
       if (value.length > base.count) throw new TypeError(`${what}: ${value.length} elements for an array of ${base.count}`);
-      const size = sizeOf(base.elem);
+      const size = btfSizeof(base.elem);
       value.forEach((element, i) => encodeInto(base.elem, element, bytes, offset + i * size, `${what}[${i}]`));
       return;
     }

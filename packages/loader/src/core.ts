@@ -106,14 +106,24 @@ export function applyCoreRelocations(
         description: `${resolved.path} → ${resolved.poison ? "not found (instruction poisoned)" : `${relocation.kind} ${resolved.target.value}`}`,
       });
     } catch (error) {
-      if (error instanceof CoreError) throw new LoaderError(`${where}: ${error.message}`);
+      // The relocation's own failures and the BTF reader's (a type without a size) are the
+      // object's or the target BTF's fault: said once more with the relocation they concern.
+      if (error instanceof CoreError || error instanceof ElfError) throw new CoreError(`${where}: ${error.message}`, { cause: error });
       throw error;
     }
   });
   return { code, results };
 }
 
-class CoreError extends Error {}
+/**
+ * A CO-RE relocation that cannot be applied (the object describes an access the target BTF
+ * cannot resolve, or an instruction that does not hold what the relocation says): the
+ * object's fault, a user error of the `kernel` category like every {@link LoaderError}.
+ * Its message names the program and the relocation.
+ */
+export class CoreError extends LoaderError {
+  override name = "CoreError";
+}
 
 // ---------------------------------------------------------------------------------------
 // Specs: an access path resolved in one BTF.
@@ -141,16 +151,6 @@ interface Spec {
 
 function isComposite(type: BtfType): type is BtfComposite {
   return type.kind === "struct" || type.kind === "union";
-}
-
-/** libbpf's btf__resolve_size (elf's `btfSizeof`), failing as a relocation error for a type without a size. */
-function sizeOf(type: BtfType): number {
-  try {
-    return btfSizeof(type);
-  } catch (e) {
-    if (e instanceof ElfError) throw new CoreError(e.message);
-    throw e;
-  }
 }
 
 /** The name without a `___flavour` suffix. */
@@ -200,7 +200,7 @@ function parseLocalSpec(relocation: ObjectCoreRelocation): Spec {
   }
   if (!FIELD_KINDS.has(relocation.kind)) throw new CoreError(`unknown kind ${relocation.kind}`);
   let type = skipModifiers(relocation.type);
-  spec.bitOffset = raw[0]! * sizeOf(type) * 8;
+  spec.bitOffset = raw[0]! * btfSizeof(type) * 8;
   spec.accessors.push({ type, index: raw[0]! });
   for (const index of raw.slice(1)) {
     if (isComposite(type)) {
@@ -214,7 +214,7 @@ function parseLocalSpec(relocation: ObjectCoreRelocation): Spec {
       const element = skipModifiers(type.elem);
       if (!flexible && index >= type.count) throw new CoreError(`index ${index} is past the end of a ${type.count}-element array`);
       spec.accessors.push({ type: element, index });
-      spec.bitOffset += index * sizeOf(element) * 8;
+      spec.bitOffset += index * btfSizeof(element) * 8;
       type = element;
     } else {
       throw new CoreError(`the access path reaches a ${type.kind}, which has no members or elements`);
@@ -341,7 +341,7 @@ function matchSpec(local: Spec, kind: string, candidate: BtfType): Spec | undefi
     }
     spec.accessors.push({ type: element, index: accessor.index });
     spec.raw.push(accessor.index);
-    spec.bitOffset += accessor.index * sizeOf(element) * 8;
+    spec.bitOffset += accessor.index * btfSizeof(element) * 8;
     target = element;
   }
   return spec;
@@ -364,7 +364,7 @@ function fieldValue(kind: string, spec: Spec | undefined): Computed | "poison" {
   if (!spec) return "poison";
   const last = spec.accessors[spec.accessors.length - 1]!;
   if (last.name === undefined) {
-    const size = sizeOf(last.type);
+    const size = btfSizeof(last.type);
     if (kind === "field_byte_offset") return { value: BigInt(spec.bitOffset / 8), memorySize: size, memoryType: last.type, validate: true };
     if (kind === "field_byte_size") return { value: BigInt(size), validate: true };
     throw new CoreError(`${kind} cannot be applied to an array element`);
@@ -378,7 +378,7 @@ function fieldValue(kind: string, spec: Spec | undefined): Computed | "poison" {
   let byteSize: number;
   let byteOffset: number;
   if (bitfield) {
-    byteSize = sizeOf(memberType);
+    byteSize = btfSizeof(memberType);
     byteOffset = Math.floor(bitOffset / 8 / byteSize) * byteSize;
     while (bitOffset + bitSize - byteOffset * 8 > byteSize * 8) {
       if (byteSize >= 8) throw new CoreError("the bit-field cannot be read with a 64-bit load");
@@ -386,7 +386,7 @@ function fieldValue(kind: string, spec: Spec | undefined): Computed | "poison" {
       byteOffset = Math.floor(bitOffset / 8 / byteSize) * byteSize;
     }
   } else {
-    byteSize = sizeOf(memberType);
+    byteSize = btfSizeof(memberType);
     byteOffset = bitOffset / 8;
     bitSize = byteSize * 8;
   }
@@ -421,7 +421,7 @@ function typeValue(kind: string, spec: Spec | undefined, target: BtfIndex | unde
     case "type_matches":
       return { value: 1n, validate: true };
     case "type_size":
-      return { value: BigInt(sizeOf(spec.root)), validate: true };
+      return { value: BigInt(btfSizeof(spec.root)), validate: true };
     default:
       throw new CoreError(`${kind} is not supported (the object's BTF is not loaded with its programs)`);
   }

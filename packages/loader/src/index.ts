@@ -124,7 +124,7 @@ export { Poller } from "./poller.js";
 export { EventStream, type EventRecord, type EventStreamOptions } from "./events.js";
 export { RingBufferReader, type RingBufferMap } from "./ringbuf.js";
 export { PerfBufferReader, onlineCpus, type PerfBufferOptions, type PerfEventArrayMap } from "./perfbuf.js";
-export { decodeValue, encodeValue, formatValue, plainIntType, sizeOf, toJsonValue, type CValue } from "./btf-value.js";
+export { decodeValue, encodeValue, formatValue, plainIntType, toJsonValue, type CValue } from "./btf-value.js";
 export { typedMap, type TypedMap } from "./typed-map.js";
 export { bpfObjectKind, openPinnedMap, pinnedPaths, type PinnedMap } from "./pinned.js";
 export {
@@ -142,6 +142,7 @@ export {
 export { REQUIRE_KERNEL_ENV, bpfAvailable, kernelOrSkip, type BpfAvailability, type KernelOrSkipOptions } from "./kernel.js";
 export {
   CORE_POISON_HELPER,
+  CoreError,
   VMLINUX_BTF_PATH,
   applyCoreRelocations,
   essentialName,

@@ -4,7 +4,7 @@
 // loads, and the checks that refuse a malformed or mis-described object.
 import { BtfIndex, encodeBtf, type BtfComposite, type BtfType, type ObjectCoreRelocation } from "@luabpf/elf";
 import { describe, expect, it } from "vitest";
-import { CORE_POISON_HELPER, LoaderError, applyCoreRelocations } from "../src/index.js";
+import { CORE_POISON_HELPER, CoreError, LoaderError, applyCoreRelocations } from "../src/index.js";
 import { lddw, ldxw, movImm, program, slot } from "./asm.js";
 
 const int: BtfType = { kind: "int", name: "int", size: 4, signed: true };
@@ -140,6 +140,11 @@ describe("field relocations", () => {
 
   it("refuses an instruction that does not hold the local value", () => {
     expect(() => relocate(program(movImm(1, 5)), [field("0:0")])).toThrow(LoaderError);
+    expect(() => relocate(program(movImm(1, 5)), [field("0:0")])).toThrow(CoreError);
+    // The BTF reader's refusal (a type without a size) is reported as the relocation's, with its place.
+    const declared = { kind: "fwd", name: "task_struct", union: false } as const;
+    expect(() => relocate(program(movImm(1, 0)), [{ offset: 0, kind: "type_size", type: declared, access: "0" }])).toThrow(CoreError);
+    expect(() => relocate(program(movImm(1, 0)), [{ offset: 0, kind: "type_size", type: declared, access: "0" }])).toThrow(/^program p: CO-RE relocation 0 \(type_size .*task_struct 0\): BTF: fwd "task_struct" has no size$/);
     expect(() => relocate(program(movImm(1, 5)), [field("0:0")])).toThrow(/program p: CO-RE relocation 0 \(field_byte_offset struct task_struct 0:0\): the instruction at 0 holds 5, not the local value 4/);
     expect(() => relocate(program(movImm(1, 4)), [field("0:9")])).toThrow(/has no member #9/);
     expect(() => relocate(program(movImm(1, 4)), [field("0:a")])).toThrow(/malformed access string/);

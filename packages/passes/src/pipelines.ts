@@ -7,7 +7,8 @@
  * jumps) and value numbering exposes new dead code. Redundant stores go first (a key
  * slot stored again with the same value); after value numbering has merged the `mapref`s,
  * a repeated lookup of that key reuses the first, and correlated-branch folds its
- * now-repeated null check. range-simplify uses what the verifier knows of each value
+ * now-repeated null check; packet-bounds, also after value numbering has merged packet base
+ * pointers, keeps one packet bounds check per header (XDP). range-simplify uses what the verifier knows of each value
  * (zero-extended context fields, masks, branch facts). The tail is for size:
  * hoist-stores stores values into stack slots where they are produced (not kept in a
  * register across a call), if-convert turns branches that only choose a value or a return
@@ -31,6 +32,7 @@ import { loopSimplify } from "./passes/loop-simplify.js";
 import { rangeSimplify } from "./passes/range-simplify.js";
 import { ifConvert } from "./passes/if-convert.js";
 import { hoistStores } from "./passes/hoist-stores.js";
+import { packetBounds } from "./passes/packet-bounds.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -49,6 +51,7 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   rangeSimplify,
   ifConvert,
   hoistStores,
+  packetBounds,
 );
 
 /** Optimisation levels. */
@@ -58,7 +61,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "inline,sccp,instcombine,dce,simplify-cfg",
-  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg,hoist-stores,if-convert,dce,simplify-cfg",
+  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg,hoist-stores,if-convert,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);

@@ -1,7 +1,8 @@
 /**
  * The map types of the kernel (`enum bpf_map_type`), one row each, in the style of
  * cilium/ebpf's `MapType` with methods: the number, the key and value rules, per-CPU and
- * LRU behaviour, and what `bpf_map_lookup_elem` gives a program. Every reader — the IR
+ * LRU behaviour, what `bpf_map_lookup_elem` gives a program and how user space lists the
+ * contents (by index, by key, as events, or not at all: `luabpf run`/`luabpf maps`). Every reader — the IR
  * (map kinds of `map` declarations), the front end, the interpreter, the passes, the
  * object packager and the loader — asks this table; nothing else names a
  * `BPF_MAP_TYPE_*` number.
@@ -50,12 +51,35 @@ export type MapLookup =
   /** Programs cannot look elements up (they use other helpers: ringbuf, perf output, tail calls, ...). */
   | "none";
 
+/**
+ * How user space reads a map's contents (`BPF_MAP_LOOKUP_ELEM` / `BPF_MAP_GET_NEXT_KEY` from
+ * the syscall side, as `bpftool map dump` does). This is not {@link MapKeyRule}: a stack trace
+ * map and a devmap have `u32` index keys but only the slots that were filled hold an entry,
+ * and an array of maps is array-like for programs but holds references, not data.
+ */
+export type MapListing =
+  /** Read by index: every index below `max_entries` holds a value from creation (zero-filled). */
+  | "index"
+  /** Iterated by key: only the entries that were added exist (hashes, LPM tries, stack traces, devmaps, cgroup storage). */
+  | "keys"
+  /** A stream of records programs send to user space (ring buffer, perf event array): read as events, not listed. */
+  | "events"
+  /**
+   * Nothing user space can list as data: the values are kernel objects (programs, maps,
+   * cgroups, perf events, sockets, AF_XDP sockets: at most their ids or cookies come back), or
+   * there are no keys to iterate (queues, stacks, bloom filters, user ring buffers, arenas,
+   * storage keyed by a file descriptor, struct_ops).
+   */
+  | "none";
+
 /** The properties of a row of {@link MAP_TYPES}. */
 interface MapTypeRow {
   readonly id: number;
   readonly key: MapKeyRule;
   readonly value: MapValueRule;
   readonly lookup: MapLookup;
+  /** How user space lists it (default "none"). */
+  readonly listing?: MapListing;
   /** Each CPU has its own copy of every value; user space reads and writes one value per possible CPU. */
   readonly perCpu?: boolean;
   /** Full maps evict their least recently used entry instead of refusing an insert. */
@@ -82,6 +106,8 @@ export class MapTypeInfo {
   readonly key: MapKeyRule;
   readonly value: MapValueRule;
   readonly lookup: MapLookup;
+  /** How user space reads its contents. */
+  readonly listing: MapListing;
   readonly perCpu: boolean;
   readonly lru: boolean;
   /** Whether creation needs `BPF_F_NO_PREALLOC`. */
@@ -98,6 +124,7 @@ export class MapTypeInfo {
     this.key = row.key;
     this.value = row.value;
     this.lookup = row.lookup;
+    this.listing = row.listing ?? "none";
     this.perCpu = row.perCpu ?? false;
     this.lru = row.lru ?? false;
     this.requiresNoPrealloc = row.noPrealloc === "required";
@@ -120,6 +147,25 @@ export class MapTypeInfo {
    */
   isArrayLike(): boolean {
     return this.key === "index" && this.lookup === "value_in_bounds";
+  }
+
+  /**
+   * User space lists it by index: every index below `max_entries` has a value (array,
+   * percpu_array). Unlike {@link isArrayLike}, false for an array of maps (its values are
+   * map references).
+   */
+  isListedByIndex(): boolean {
+    return this.listing === "index";
+  }
+
+  /** User space can list its entries as data (by index or by key). */
+  isListable(): boolean {
+    return this.listing === "index" || this.listing === "keys";
+  }
+
+  /** Programs send records through it to user space (ring buffer, perf event array). */
+  carriesEvents(): boolean {
+    return this.listing === "events";
   }
 
   /** A hash-like map: entries are created by updates and can be deleted. */
@@ -166,8 +212,8 @@ export class MapTypeInfo {
   }
 }
 
-const arrayLike = (id: number, extra: Partial<MapTypeRow> = {}): MapTypeRow => ({ id, key: "index", value: "bytes", lookup: "value_in_bounds", ...extra });
-const hashLike = (id: number, extra: Partial<MapTypeRow> = {}): MapTypeRow => ({ id, key: "bytes", value: "bytes", lookup: "value_or_null", ...extra });
+const arrayLike = (id: number, extra: Partial<MapTypeRow> = {}): MapTypeRow => ({ id, key: "index", value: "bytes", lookup: "value_in_bounds", listing: "index", ...extra });
+const hashLike = (id: number, extra: Partial<MapTypeRow> = {}): MapTypeRow => ({ id, key: "bytes", value: "bytes", lookup: "value_or_null", listing: "keys", ...extra });
 const fdArray = (id: number): MapTypeRow => ({ id, key: "index", value: "fd", lookup: "none" });
 const keyless = (id: number, value: MapValueRule = "bytes"): MapTypeRow => ({ id, key: "none", value, lookup: "none" });
 const storage = (id: number): MapTypeRow => ({ id, key: "fd", value: "bytes", lookup: "none", noPrealloc: "required" });
@@ -178,30 +224,31 @@ const ROWS = {
   hash: hashLike(1, { maxEntries: HTAB_MAX_ENTRIES }),
   array: arrayLike(2),
   prog_array: fdArray(3),
-  perf_event_array: fdArray(4),
+  perf_event_array: { ...fdArray(4), listing: "events" },
   percpu_hash: hashLike(5, { perCpu: true, maxEntries: HTAB_MAX_ENTRIES }),
   percpu_array: arrayLike(6, { perCpu: true }),
-  stack_trace: { id: 7, key: "index", value: "stack", lookup: "none" },
+  stack_trace: { id: 7, key: "index", value: "stack", lookup: "none", listing: "keys" },
   cgroup_array: fdArray(8),
   lru_hash: hashLike(9, { lru: true, maxEntries: HTAB_MAX_ENTRIES }),
   lru_percpu_hash: hashLike(10, { perCpu: true, lru: true, maxEntries: HTAB_MAX_ENTRIES }),
   lpm_trie: hashLike(11, { key: "lpm", noPrealloc: "required" }),
   array_of_maps: { id: 12, key: "index", value: "fd", lookup: "value_in_bounds" },
   hash_of_maps: { id: 13, key: "bytes", value: "fd", lookup: "value_or_null" },
-  devmap: fdArray(14),
+  // A devmap's value is an ifindex (and optional program), a cpumap's a queue size: data read back as written.
+  devmap: { ...fdArray(14), listing: "keys" },
   sockmap: fdArray(15),
-  cpumap: fdArray(16),
+  cpumap: { ...fdArray(16), listing: "keys" },
   xskmap: { id: 17, key: "index", value: "fd", lookup: "value_or_null" },
   sockhash: { id: 18, key: "bytes", value: "fd", lookup: "value_or_null" },
-  cgroup_storage: { id: 19, key: "cgroup_storage", value: "bytes", lookup: "none" },
+  cgroup_storage: { id: 19, key: "cgroup_storage", value: "bytes", lookup: "none", listing: "keys" },
   reuseport_sockarray: fdArray(20),
-  percpu_cgroup_storage: { id: 21, key: "cgroup_storage", value: "bytes", lookup: "none", perCpu: true },
+  percpu_cgroup_storage: { id: 21, key: "cgroup_storage", value: "bytes", lookup: "none", perCpu: true, listing: "keys" },
   queue: keyless(22),
   stack: keyless(23),
   sk_storage: storage(24),
-  devmap_hash: { id: 25, key: "bytes", value: "fd", lookup: "none" },
+  devmap_hash: { id: 25, key: "bytes", value: "fd", lookup: "none", listing: "keys" },
   struct_ops: { id: 26, key: "index", value: "bytes", lookup: "none" },
-  ringbuf: keyless(27, "none"),
+  ringbuf: { ...keyless(27, "none"), listing: "events" },
   inode_storage: storage(28),
   task_storage: storage(29),
   bloom_filter: keyless(30),

@@ -33,6 +33,11 @@ interface ProgramTypeRow {
   readonly context?: string;
   /** `BPF_LD_ABS`/`BPF_LD_IND` packet loads are allowed. */
   readonly legacyPacketLoads?: boolean;
+  /**
+   * Direct packet access: loads (`read`), or loads and stores (`write`), through the packet
+   * pointers of the context (`data`/`data_end`), checked against `data_end` before use.
+   */
+  readonly directPacketAccess?: "read" | "write";
   readonly testRun?: TestRunInput;
   readonly result?: ProgramResult;
 }
@@ -49,16 +54,16 @@ const ROWS = {
   unspec: { id: 0 },
   socket_filter: { id: 1, context: "__sk_buff", legacyPacketLoads: true, testRun: "packet_l3", result: "socket_filter" },
   kprobe: { id: 2, context: "pt_regs" },
-  sched_cls: { id: 3, context: "__sk_buff", legacyPacketLoads: true, testRun: "packet_l2", result: "tc_action" },
-  sched_act: { id: 4, context: "__sk_buff", legacyPacketLoads: true, testRun: "packet_l2", result: "tc_action" },
+  sched_cls: { id: 3, context: "__sk_buff", directPacketAccess: "write", legacyPacketLoads: true, testRun: "packet_l2", result: "tc_action" },
+  sched_act: { id: 4, context: "__sk_buff", directPacketAccess: "write", legacyPacketLoads: true, testRun: "packet_l2", result: "tc_action" },
   tracepoint: { id: 5 },
-  xdp: { id: 6, context: "xdp_md", testRun: "packet_l2", result: "xdp_action" },
+  xdp: { id: 6, context: "xdp_md", directPacketAccess: "write", testRun: "packet_l2", result: "xdp_action" },
   perf_event: { id: 7, context: "bpf_perf_event_data" },
-  cgroup_skb: { id: 8, context: "__sk_buff", testRun: "packet_l3", result: "cgroup_verdict" },
+  cgroup_skb: { id: 8, context: "__sk_buff", directPacketAccess: "read", testRun: "packet_l3", result: "cgroup_verdict" },
   cgroup_sock: { id: 9, context: "bpf_sock", result: "cgroup_verdict" },
-  lwt_in: { id: 10, context: "__sk_buff", testRun: "packet_l3" },
-  lwt_out: { id: 11, context: "__sk_buff", testRun: "packet_l3" },
-  lwt_xmit: { id: 12, context: "__sk_buff", testRun: "packet_l3" },
+  lwt_in: { id: 10, context: "__sk_buff", directPacketAccess: "read", testRun: "packet_l3" },
+  lwt_out: { id: 11, context: "__sk_buff", directPacketAccess: "read", testRun: "packet_l3" },
+  lwt_xmit: { id: 12, context: "__sk_buff", directPacketAccess: "write", testRun: "packet_l3" },
   sock_ops: { id: 13, context: "bpf_sock_ops" },
   sk_skb: { id: 14, context: "__sk_buff" },
   cgroup_device: { id: 15, context: "bpf_cgroup_dev_ctx", result: "cgroup_verdict" },

@@ -207,6 +207,12 @@ export const HelperFlag = {
   INDEX_MASK: 0xffffffff,
   /** `perf_event_output`: the index of the current CPU (`BPF_F_CURRENT_CPU`, all index bits set). */
   CURRENT_CPU: 0xffffffff,
+  /** `l3_csum_replace`/`l4_csum_replace`: the size of the changed field (2 or 4), in the low 4 bits. */
+  HDR_FIELD_MASK: 0xf,
+  /** `l4_csum_replace`: the changed field is in the pseudo-header (an IP address). */
+  PSEUDO_HDR: 1 << 4,
+  /** `l4_csum_replace`: a checksum of 0 ("none", UDP) stays 0; a computed 0 becomes 0xffff. */
+  MARK_MANGLED_0: 1 << 5,
   /** `ringbuf_output`/`submit`/`discard`: do not wake up the consumer. */
   RB_NO_WAKEUP: 1 << 0,
   /** `ringbuf_output`/`submit`/`discard`: always wake up the consumer. */

@@ -85,6 +85,25 @@ describe("map types", () => {
     expect(MAP_TYPES.hash.requiredKeySize()).toBeUndefined();
   });
 
+  test("how user space lists a map: by index, by key, as events or not at all", () => {
+    const by = (listing: string) => Object.values(MAP_TYPES).filter((t) => t.listing === listing).map((t) => t.name);
+    // Array-like for programs is not the same as listed by index: an array of maps holds map references.
+    expect(MAP_TYPES.array_of_maps.isArrayLike()).toBe(true);
+    expect(MAP_TYPES.array_of_maps.isListable()).toBe(false);
+    expect(by("index")).toEqual(["array", "percpu_array"]);
+    expect(Object.values(MAP_TYPES).filter((t) => t.isListedByIndex()).map((t) => t.name)).toEqual(["array", "percpu_array"]);
+    // Only filled slots exist: stack traces (index keys), devmaps and cpumaps (ifindex / queue-size values).
+    expect(by("keys")).toEqual([
+      "hash", "percpu_hash", "stack_trace", "lru_hash", "lru_percpu_hash", "lpm_trie", "devmap", "cpumap",
+      "cgroup_storage", "percpu_cgroup_storage", "devmap_hash", "rhash",
+    ]);
+    expect(Object.values(MAP_TYPES).filter((t) => t.carriesEvents()).map((t) => t.name)).toEqual(["perf_event_array", "ringbuf"]);
+    for (const name of ["prog_array", "cgroup_array", "array_of_maps", "hash_of_maps", "sockmap", "sockhash", "xskmap", "queue", "stack", "bloom_filter", "user_ringbuf", "sk_storage", "arena"] as const) {
+      expect(MAP_TYPES[name].listing, name).toBe("none");
+      expect(MAP_TYPES[name].isListable(), name).toBe(false);
+    }
+  });
+
   test("program types by number", () => {
     expect(programTypeById(ProgramType.sched_cls)).toMatchObject({ name: "sched_cls", context: "__sk_buff", legacyPacketLoads: true, testRun: "packet_l2" });
     expect(programTypeById(1234)).toBeUndefined();

@@ -7,6 +7,7 @@
  * Every token records its offset in the text, so that errors can point into the Lua
  * string that held the declarations.
  */
+import { LuabpfError } from "@luabpf/platform/errors";
 
 export type CTokenKind = "ident" | "number" | "string" | "punct" | "dollar" | "eof";
 
@@ -19,14 +20,20 @@ export interface CToken {
   readonly value?: bigint;
 }
 
-/** A syntax error in C declarations, at an offset of the text. */
-export class CDeclError extends Error {
+/**
+ * A syntax error in C declarations, at an offset of the text: the user's (bad input). The
+ * front end locates it in the Lua file (`locatedCError`: the offset inside the string
+ * literal that holds the declarations); thrown elsewhere, it is reported as it is.
+ */
+export class CDeclError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category = "compile" as const;
+  override readonly name = "CDeclError";
   constructor(
     message: string,
     readonly offset: number,
   ) {
     super(message);
-    this.name = "CDeclError";
   }
 }
 

@@ -17,6 +17,7 @@
  * `__data_loc` fields hold a (length << 16 | offset) word locating variable-length data
  * (a string, usually) later in the record.
  */
+import { LuabpfError } from "@luabpf/platform/errors";
 import { C_INTS, cArrayOf, cResolve, cSizeof, describeCType, type CMember, type CRecord, type CType } from "@luabpf/ir";
 import { parseCTypeName, type CScope } from "../ctypes/index.js";
 import type { BtfCTypes } from "./btf-ctypes.js";
@@ -48,9 +49,14 @@ export interface TracepointFormat {
   readonly source: "tracefs" | "btf";
 }
 
-/** Thrown for a format file that cannot be read as one. */
-export class TracepointFormatError extends Error {
-  override name = "TracepointFormatError";
+/**
+ * Thrown for a tracefs format file that cannot be read as one: the environment's fault (the
+ * file comes from the running kernel), not luabpf's.
+ */
+export class TracepointFormatError extends LuabpfError {
+  readonly kind = "user" as const;
+  readonly category = "kernel" as const;
+  override readonly name = "TracepointFormatError";
 }
 
 const UNSIGNED: Readonly<Record<number, CType>> = { 1: C_INTS["unsigned char"], 2: C_INTS["unsigned short"], 4: C_INTS["unsigned int"], 8: C_INTS["unsigned long long"] };
@@ -115,7 +121,7 @@ export function parseTracepointFormat(text: string, category: string, name: stri
     if (!m) continue;
     const declaration = m[1]!;
     const nameMatch = /([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[[^\]]*\])*\s*$/.exec(declaration);
-    if (!nameMatch) throw new TracepointFormatError(`cannot find the field name in \`${declaration}\``);
+    if (!nameMatch) throw new TracepointFormatError(`tracepoint ${category}/${name}: format file: cannot find the field name in \`${declaration}\``);
     const fieldName = nameMatch[1]!;
     const offset = Number(m[2]);
     const size = Number(m[3]);
@@ -123,7 +129,7 @@ export function parseTracepointFormat(text: string, category: string, name: stri
     const { type, dataLoc } = fieldType(declaration, fieldName, size, signed, scope);
     fields.push({ name: fieldName, offset, size, signed, type, ...(dataLoc ? { dataLoc } : {}), common: fieldName.startsWith("common_") });
   }
-  if (fields.length === 0) throw new TracepointFormatError("no `field:` lines");
+  if (fields.length === 0) throw new TracepointFormatError(`tracepoint ${category}/${name}: format file: no \`field:\` lines`);
   return { category, name, ...(id !== undefined ? { id } : {}), fields, record: recordOf(name, fields), source: "tracefs" };
 }
 

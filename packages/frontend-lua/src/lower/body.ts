@@ -28,6 +28,7 @@ import { expression, isDataStatic, staticToDyn } from "./expressions.js";
 import { describeRValue, isAggregate, loadScalar, placeBindingShape, requireAddress, storeToPlace, type PlaceShape } from "./memory.js";
 import { storeElement } from "./maps.js";
 import { packetOffset } from "./packet.js";
+import { packetStore } from "./packet-write.js";
 import type { HeaderName } from "../dissectors.js";
 import { NIL_VALUE, type Place, type RValue } from "./values.js";
 import { BODY_GLOBALS } from "./library.js";
@@ -509,6 +510,7 @@ export class BodyLowering {
       case "MemberExpression": {
         const base = this.expression(target.base);
         if (base.kind === "static" && base.value.kind === "context") return this.fail(target, `context fields are read-only ('${target.identifier.name}')`);
+        if (base.kind === "static" && base.value.kind === "packet") return packetStore(this, base.value.position, target.identifier.name, value, target);
         if (base.kind === "place" || base.kind === "pointer") {
           const dest = this.expression(target);
           if (dest.kind === "place") return storeToPlace(this, dest.place, value, target);

@@ -28,7 +28,7 @@
  * is a cycle in the call graph of the file's functions, which eBPF cannot run: a located
  * error naming the cycle.
  */
-import { i64, Param, ptrType, type Function, type Type, type Value } from "@luabpf/ir";
+import { C_INTS, C_VOID, cPointerTo, i64, Param, ptrType, type CType, type Function, type Type, type Value } from "@luabpf/ir";
 import { MAX_CALL_ARGS } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
@@ -165,6 +165,7 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
   const tagSlot = fn.params[types.length - 1]!;
   ctx.name = "ctx";
   tagSlot.name = "result.tag";
+  tagSlot.ctype = cPointerTo(TAG);
   const callee = new BodyLowering(unit, fn, L.program, { env: f.env, time: L.closure.time }, ctx, { kind: "function", returns });
   // Parameters become bindings of the callee's locals.
   const bindings: Binding[] = [];
@@ -180,6 +181,7 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
       case "cond": {
         const v = fn.params[k++]!;
         v.name = name;
+        v.ctype = p.kind === "number" ? LUA_NUMBER : C_INTS._Bool;
         bindings.push(callee.bindValue(name, p.kind === "number" ? callee.ops.number(v) : { kind: "cond", cond: v }));
         return;
       }
@@ -188,14 +190,20 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
         const payload = fn.params[k++]!;
         tag.name = `${name}.tag`;
         payload.name = name;
+        tag.ctype = TAG;
+        payload.ctype = LUA_NUMBER;
         bindings.push(callee.bindValue(name, { kind: "dyn", tag, payload }));
         return;
       }
       case "place": {
         const ptr = fn.params[k++]!;
         ptr.name = name;
+        ptr.ctype = cPointerTo(p.place.type);
         const nonNull = p.nonNull ? fn.params[k++]! : callee.b.const(1);
-        if (p.nonNull) fn.params[k - 1]!.name = `${name}.nonnull`;
+        if (p.nonNull) {
+          fn.params[k - 1]!.name = `${name}.nonnull`;
+          fn.params[k - 1]!.ctype = C_INTS._Bool;
+        }
         const place: Place = { ...p.place, base: ptr, offset: 0, nonNull, ...(p.nonNull ? {} : { index: undefined }) } as Place;
         bindings.push(callee.bindValue(name, { kind: "place", place: stripIndex(place) }, true));
         return;
@@ -203,6 +211,7 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
       case "pointer": {
         const addr = fn.params[k++]!;
         addr.name = name;
+        addr.ctype = cPointerTo(p.target.pointer.target);
         bindings.push(callee.bindValue(name, { kind: "pointer", pointer: { ...p.target.pointer, addr } }));
         return;
       }
@@ -215,6 +224,7 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
     unit.activeCalls.pop();
   }
   const result = finishReturns(callee, returns, tagSlot);
+  fn.cReturnType = RESULT_CTYPES[result];
   callee.finish();
   // Drop the trailing parameters the body did not use (the tag slot first, then the context).
   const takesTagSlot = tagSlot.uses.length > 0;
@@ -246,6 +256,7 @@ function packParameters(L: BodyLowering, fn: Function, packed: readonly number[]
   fn.params.length = 0;
   const fresh = (p: Param): Param => {
     const q = new Param(fn.newValueId(), p.type, fn.params.length, p.name);
+    if (p.ctype) q.ctype = p.ctype;
     fn.params.push(q);
     p.replaceAllUsesWith(q);
     return q;
@@ -254,6 +265,7 @@ function packParameters(L: BodyLowering, fn: Function, packed: readonly number[]
     if (!packed.includes(i)) fresh(p);
   });
   const block = new Param(fn.newValueId(), ptrType("stack"), fn.params.length, "args");
+  block.ctype = cPointerTo(TAG);
   fn.params.push(block);
   old.slice(values).forEach(fresh);
   const entry = fn.entry;
@@ -262,6 +274,16 @@ function packParameters(L: BodyLowering, fn: Function, packed: readonly number[]
   else L.b.atEnd(entry);
   packed.forEach((i, slot) => old[i]!.replaceAllUsesWith(L.b.load(i64, block, slot * 8)));
 }
+
+/**
+ * The C types of values passed between functions, for the BTF prototype of a function
+ * (`Param.ctype`): a Lua number is a 64-bit signed integer, a boolean `_Bool`, the tag of a
+ * value that may be nil or boolean a 64-bit unsigned integer (the context's pointer type
+ * comes from the calling program's type, in the backend).
+ */
+const LUA_NUMBER: CType = C_INTS["long long"];
+const TAG: CType = C_INTS["unsigned long long"];
+const RESULT_CTYPES: Readonly<Record<ResultKind, CType>> = { nil: C_VOID, bool: C_INTS._Bool, number: LUA_NUMBER, dyn: LUA_NUMBER };
 
 function stripIndex(p: Place): Place {
   const { index: _index, ...rest } = p;

@@ -21,13 +21,14 @@
  *   ntoh(x[, bits]) hton(x[, bits])     bswap of the operand's width (its C type's when known, else 64)
  *   BPF.F_*                             helper flag constants (BPF.F_FAST_STACK_CMP, ...)
  */
-import { BPF_FUNC, HelperFlag } from "@luabpf/platform";
+import { BPF_FUNC, HelperFlag, TC_ACTIONS, XDP_ACTIONS } from "@luabpf/platform";
 import { cAlignof, cFindMember, cIsComplete, cResolve, cScalarInt, cSizeof, describeCType, i16, i32, i64, intTypeOfSize, type CType, type Value } from "@luabpf/ir";
 import type * as lua from "luaparse";
 import { BIT_ARITY, mathLog, type BitFunction } from "../bitmath.js";
 import { CDeclError, parseCTypeName } from "../ctypes/index.js";
 import { constantValue } from "../runtime.js";
 import { silentError } from "../diagnostics.js";
+import { PROTOCOL_CONSTANTS } from "../dissectors.js";
 import { describeStatic, StaticTable, type StaticValue } from "../values.js";
 import type { BodyLowering } from "./body.js";
 import { initializerOf, initializeNew } from "./initializers.js";
@@ -56,27 +57,32 @@ const GLOBALS: Readonly<Record<string, StaticValue>> = {
   ...Object.fromEntries(TRACING_GLOBALS.map((name) => [name, { kind: "library", name } as StaticValue])),
 };
 
-/** The protocol constants bcc's bodies see as `c` (proto.lua), the ones programs test. */
+/** The protocol constants bcc's bodies see as `c` (proto.lua): `c.eth.ip`, `c.ip.proto_udp`, ... */
 function protoConstants(): StaticValue {
-  const table = (entries: Record<string, number>): StaticValue => {
+  const c = new StaticTable();
+  for (const [group, entries] of Object.entries(PROTOCOL_CONSTANTS)) {
     const t = new StaticTable();
     for (const [k, v] of Object.entries(entries)) t.set({ kind: "string", value: k }, { kind: "integer", value: BigInt(v) });
-    return { kind: "table", table: t };
-  };
-  const c = new StaticTable();
-  c.set({ kind: "string", value: "eth" }, table({ ip: 0x0800, ip6: 0x86dd, arp: 0x0806, revarp: 0x8035, vlan: 0x8100 }));
-  c.set({ kind: "string", value: "ip" }, table({ proto_icmp: 1, proto_igmp: 2, proto_ipip: 4, proto_tcp: 6, proto_udp: 17, proto_ip6: 41, proto_gre: 47, proto_esp: 50, proto_ah: 51, proto_icmp6: 58, proto_sctp: 132, proto_raw: 255 }));
+    c.set({ kind: "string", value: group }, { kind: "table", table: t });
+  }
   return { kind: "table", table: c };
 }
+
+/** Program verdicts by name (`XDP_DROP`, `TC_ACT_SHOT`, ...), from the platform's tables. */
+const VERDICTS: Readonly<Record<string, bigint>> = Object.freeze({
+  ...Object.fromEntries(XDP_ACTIONS.map((name, value) => [name, BigInt(value)])),
+  ...Object.fromEntries(Object.entries(TC_ACTIONS).map(([value, name]) => [name, BigInt(value)])),
+});
 
 /** A body-only global, or undefined. */
 export function BODY_GLOBALS(L: BodyLowering, id: lua.Identifier): StaticValue | undefined {
   const name = id.name;
   if (name === "pkt" || name === "eth") {
-    if (!L.program.kind.packetAccess) L.fail(id, `'${name}' (packet access) is only available in socket and tc programs, not in ${L.program.kindName} programs`);
+    if (!L.program.kind.packetAccess) L.fail(id, `'${name}' (packet access) is only available in socket, tc and XDP programs, not in ${L.program.kindName} programs`);
     return { kind: "packet", position: { header: "eth", offset: 0, index: undefined } };
   }
   if (name === "c") return protoConstants();
+  if (Object.hasOwn(VERDICTS, name)) return { kind: "integer", value: VERDICTS[name]! };
   if (name === "bpf" || name === "ffi" || name === "bit" || name === "math" || name === "table") return { kind: "library", name };
   return Object.hasOwn(GLOBALS, name) ? GLOBALS[name] : undefined;
 }
@@ -156,7 +162,7 @@ export function callLibrary(L: BodyLowering, name: string, e: lua.Expression, ca
       return copy(L, argNodes, e, "ffi.copy");
     case "load_bytes": {
       arity(2, "load_bytes(offset, buffer)");
-      if (!L.program.kind.packetAccess) return L.fail(callee, `load_bytes reads the packet of socket and tc programs, not of ${L.program.kindName} programs`);
+      if (!L.program.kind.packetAccess || L.program.kind.context.struct !== "__sk_buff") return L.fail(callee, `load_bytes reads the packet of socket and tc programs, not of ${L.program.kindName} programs`);
       const off = L.number(L.expression(argNodes[0]!), argNodes[0]!, "use as an offset");
       const buf = bufferArg(L, L.expression(argNodes[1]!), argNodes[1]!, "load_bytes(offset, buffer)");
       const addr = placeAddress(L, buf, argNodes[1]!, "load_bytes");

@@ -1,59 +1,179 @@
 /**
- * Packet dissectors (`pkt.ip.tcp.dst_port`) and the minimal payload access bcc programs
- * use (`pkt.ip.tcp.data`, `data[i]`, `data(from, to)`, `data + n`), read with classic
- * packet loads (eBPF `LD_ABS`/`LD_IND`: big-endian bytes come out in host order; a load
- * past the end of the packet stops the program with 0).
+ * Packet dissectors (`pkt.ip.tcp.dst_port`) and payload access (`pkt.ip.tcp.data`,
+ * `data[i]`, `data(from, to)`, `data + n`), read in one of two ways the program type allows:
  *
- *   pkt.ip.proto          pktload i8 %ctx, 0, 23 ; zext (then lshr/and for bit fields)
- *   pkt.ip.tcp.dst_port   %h = pktload i8 %ctx, 0, 14 ; and 15 ; shl 2 ; pktload i16 %ctx, %h, 16
- *   tcp.data              + (pktload i8 at tcp+12) >> 4 << 2    (udp.data: + 8)
- *   data(0, 4)            pktload i32 %ctx, %idx, off            (8 bytes: two loads)
+ * - **classic** (socket filters): eBPF `LD_ABS`/`LD_IND` loads. Big-endian bytes come out
+ *   in host order; a load past the end of the packet stops the program with 0.
+ *
+ *     pkt.ip.proto          pktload i8 %ctx, 0, 23 ; zext (then lshr/and for bit fields)
+ *     pkt.ip.tcp.dst_port   %h = pktload i8 %ctx, 0, 14 ; and 15 ; shl 2 ; pktload i16 %ctx, %h, 16
+ *
+ * - **direct** (tc, XDP): loads through the context's `data` pointer, each preceded by the
+ *   check the verifier needs. Reading any field of a header checks that the header's whole
+ *   fixed part (`HeaderLayout.size`) is in the packet; where it is not, the program returns
+ *   its type's pass verdict ({@link shortPacketVerdict}). Checks of one header are therefore
+ *   identical, and after value numbering the `packet-bounds` pass keeps one per header (and
+ *   merges neighbouring headers' checks on a straight path).
+ *
+ *     pkt.ip.proto          %d = load ptr.packet %ctx, 0 ; %e = load ptr.packet_end %ctx, 4
+ *                           %q = ptradd ptr.packet %d, 34 ; %c = ugt ptr.packet %q, %e
+ *                           condbr %c, @short, @ok    @ok: %v = load i8 %d, 23 ; zext
+ *
+ *   Multi-byte fields are loaded and byte-swapped from network order.
  *
  * A position used as a number is its byte offset in the packet (`data + 7 > skb.len`).
- * Full payload access (direct packet access, slices of any size) is the packet issue's.
  */
-import { i16, i32, i64, i8, intTypeOfSize, type Value } from "@luabpf/ir";
+import { i64, intTypeOfSize, ptrType, type BasicBlock, type IntType, type Value } from "@luabpf/ir";
+import { CONTEXT_STRUCTS, PROGRAM_TYPES, TC_ACTIONS, XDP_ACTIONS, type ProgramResult } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { constantValue } from "../runtime.js";
-import { HEADERS, type HeaderField, type HeaderName } from "../dissectors.js";
+import { HEADERS, type HeaderField, type HeaderName, type NextHeader } from "../dissectors.js";
 import type { PacketPosition } from "../values.js";
 import type { BodyLowering } from "./body.js";
 import { staticValue, type RValue } from "./values.js";
+
+/**
+ * What a program returns when its packet is shorter than a header it reads (direct
+ * access): the pass verdict of its type — `XDP_PASS` for XDP, `TC_ACT_OK` for tc, 1 (allow)
+ * for cgroup skb programs, else 0 (which is also what classic loads past the end return).
+ */
+export function shortPacketVerdict(result: ProgramResult): bigint {
+  switch (result) {
+    case "xdp_action":
+      return BigInt(XDP_ACTIONS.indexOf("XDP_PASS"));
+    case "tc_action":
+      return BigInt(Object.entries(TC_ACTIONS).find(([, name]) => name === "TC_ACT_OK")![0]);
+    case "cgroup_verdict":
+      return 1n;
+    case "socket_filter":
+    case "integer":
+      return 0n;
+  }
+}
 
 /** `pos.name`: a header field or the next header. */
 export function packetMember(L: BodyLowering, pos: PacketPosition, name: string, node: lua.Node): RValue {
   const header = HEADERS[pos.header];
   if (Object.hasOwn(header.next, name)) {
-    return staticValue({ kind: "packet", position: nextHeader(L, pos, name as HeaderName) });
+    return staticValue({ kind: "packet", position: nextHeader(L, pos, name as HeaderName, node) });
   }
-  if (Object.hasOwn(header.fields, name)) return L.ops.number(packetField(L, pos, header.fields[name]!));
-  const known = [...Object.keys(header.fields), ...Object.keys(header.next)].join(", ");
-  return L.fail(node, `unknown field '${name}' of the ${header.title}${known ? ` (known: ${known})` : ""}`);
+  if (Object.hasOwn(header.fields, name)) return L.ops.number(readField(L, pos, header.fields[name]!, node));
+  return L.fail(node, unknownField(pos.header, name));
+}
+
+export function unknownField(header: HeaderName, name: string): string {
+  const h = HEADERS[header];
+  const known = [...Object.keys(h.fields), ...Object.keys(h.next)].join(", ");
+  return `unknown field '${name}' of the ${h.title}${known ? ` (known: ${known})` : ""}`;
 }
 
 /** A header field at `pos` as an i64 (host byte order, zero-extended, bit field extracted). */
-function packetField(L: BodyLowering, pos: PacketPosition, field: HeaderField): Value {
+function readField(L: BodyLowering, pos: PacketPosition, field: HeaderField, node: lua.Node): Value {
   const b = L.b;
-  const index = pos.index ?? b.const(0);
-  let v: Value = b.cast("zext", b.pktLoad(intTypeOfSize(field.size), L.ctx, index, pos.offset + field.offset), i64);
+  let v = readBytes(L, pos, field.offset, field.size, HEADERS[pos.header].size, node);
   if (field.shift) v = b.binary("lshr", v, b.const(field.shift));
   if (field.mask !== undefined) v = b.and(v, b.const(field.mask));
   return v;
 }
 
+/**
+ * `size` bytes at `at` past the position as a big-endian number (an i64). Direct access
+ * first checks that `need` bytes past the position are in the packet.
+ */
+function readBytes(L: BodyLowering, pos: PacketPosition, at: number, size: 1 | 2 | 4 | 6 | 8, need: number, node: lua.Node): Value {
+  const b = L.b;
+  const direct = L.program.kind.packet === "direct";
+  if (size === 6 || (size === 8 && !direct)) {
+    // Two loads: the high 2 or 4 bytes, then the low 4.
+    const hi = readBytes(L, pos, at, size === 6 ? 2 : 4, need, node);
+    const lo = readBytes(L, pos, at + size - 4, 4, need, node);
+    return b.or(b.shl(hi, b.const(32)), lo);
+  }
+  const type = intTypeOfSize(size);
+  if (!direct) {
+    return b.cast("zext", b.pktLoad(type, L.ctx, pos.index ?? b.const(0), pos.offset + at), i64);
+  }
+  const base = checkedBase(L, pos, Math.max(need, at + size), node);
+  return fromNetwork(L, b.load(type, base, pos.offset + at), type);
+}
+
+/** A loaded network-order integer as an i64 in host order. */
+function fromNetwork(L: BodyLowering, v: Value, type: IntType): Value {
+  const swapped = type.bits === 8 ? v : L.b.unary("bswap", v);
+  return type.bits === 64 ? swapped : L.b.cast("zext", swapped, i64);
+}
+
+// ---- direct access ----
+
+/** Offsets of the context's `data` and `data_end` pointer fields. */
+function packetPointerFields(L: BodyLowering): { data: number; end: number } {
+  const type = PROGRAM_TYPES[L.program.kind.type];
+  const struct = type.context !== undefined ? CONTEXT_STRUCTS[type.context] : undefined;
+  const data = struct?.fields.find((f) => f.pointer === "packet");
+  const end = struct?.fields.find((f) => f.pointer === "packet_end");
+  if (!data || !end) throw new Error(`no packet pointers in the context of ${type.name}`);
+  return { data: data.offset, end: end.offset };
+}
+
+/** The packet's first byte (`ctx.data`), loaded where it is used. */
+function packetData(L: BodyLowering): Value {
+  return L.b.load(ptrType("packet"), L.ctx, packetPointerFields(L).data);
+}
+
+/** The position's base pointer: `data + index` (its constant offset not added). */
+function positionBase(L: BodyLowering, pos: PacketPosition): Value {
+  const data = packetData(L);
+  return pos.index ? L.b.ptrAdd(data, pos.index) : data;
+}
+
+const shortBlocks = new WeakMap<BodyLowering, BasicBlock>();
+
+/**
+ * The position's base pointer, after a check that `need` bytes past the position's start
+ * are in the packet (`base + offset + need <= data_end`); on a shorter packet the program
+ * returns {@link shortPacketVerdict}.
+ */
+export function checkedBase(L: BodyLowering, pos: PacketPosition, need: number, node: lua.Node): Value {
+  if (L.returns.kind !== "program") {
+    return L.fail(node, `direct packet access (${L.program.kindName} programs) is only possible in the program's own body, not in a function it calls: read the fields in the body and pass them`);
+  }
+  const b = L.b;
+  const base = positionBase(L, pos);
+  const end = b.load(ptrType("packet_end"), L.ctx, packetPointerFields(L).end);
+  const limit = pos.offset + need === 0 ? base : b.ptrAdd(base, b.const(pos.offset + need));
+  const short = b.compare("ugt", limit, end);
+  let exit = shortBlocks.get(L);
+  if (!exit) {
+    exit = L.newBlock();
+    b.atEnd(exit);
+    b.ret(b.const(shortPacketVerdict(PROGRAM_TYPES[L.program.kind.type].result)));
+    b.atEnd(L.current);
+    L.seal(exit);
+    shortBlocks.set(L, exit);
+  }
+  const ok = L.newBlock();
+  L.condBranch(short, exit, ok);
+  L.seal(ok);
+  L.setCurrent(ok);
+  return base;
+}
+
+// ---- positions ----
+
 /** The position of header `next` that follows the header at `pos`. */
-function nextHeader(L: BodyLowering, pos: PacketPosition, next: HeaderName): PacketPosition {
+export function nextHeader(L: BodyLowering, pos: PacketPosition, next: HeaderName, node: lua.Node): PacketPosition {
   const link = HEADERS[pos.header].next[next]!;
   const b = L.b;
-  switch (link.at.kind) {
+  const at: NextHeader = link.at;
+  switch (at.kind) {
     case "fixed":
-      return { header: link.header, offset: pos.offset + link.at.bytes, index: pos.index };
-    case "ihl":
-    case "tcp_offset": {
-      // IPv4: the low nibble of byte 0; TCP: the high nibble of byte 12; both in 32-bit words.
-      const at = link.at.kind === "ihl" ? 0 : 12;
-      const byte = b.cast("zext", b.pktLoad(i8, L.ctx, pos.index ?? b.const(0), pos.offset + at), i64);
-      const bytes = link.at.kind === "ihl" ? b.shl(b.and(byte, b.const(0x0f)), b.const(2)) : b.shl(b.binary("lshr", byte, b.const(4)), b.const(2));
+      return { header: link.header, offset: pos.offset + at.bytes, index: pos.index };
+    case "length": {
+      // (field + plus) * scale bytes after this header's start.
+      let bytes = readField(L, pos, at.field, node);
+      if (at.plus) bytes = b.add(bytes, b.const(at.plus));
+      const log2 = Math.log2(at.scale);
+      bytes = Number.isInteger(log2) ? b.shl(bytes, b.const(log2)) : b.mul(bytes, b.const(at.scale));
       return { header: link.header, offset: pos.offset, index: pos.index ? b.add(pos.index, bytes) : bytes };
     }
   }
@@ -74,11 +194,11 @@ export function packetAdvance(L: BodyLowering, pos: PacketPosition, n: Value, ne
   return staticValue({ kind: "packet", position: { ...pos, index: pos.index ? L.b.add(pos.index, delta) : delta } });
 }
 
-/** `data[i]`: the byte at `i` past the position. */
+/** `data[i]` (`pkt.ip[i]`): the byte at `i` past the position. */
 export function packetIndex(L: BodyLowering, pos: PacketPosition, idx: RValue, node: lua.IndexExpression): RValue {
   const i = L.number(idx, node.index, "index a packet with");
   const at = advanced(L, pos, i);
-  return L.ops.number(L.b.cast("zext", L.b.pktLoad(i8, L.ctx, at.index ?? L.b.const(0), at.offset), i64));
+  return L.ops.number(readBytes(L, at, 0, 1, 1, node));
 }
 
 function advanced(L: BodyLowering, pos: PacketPosition, i: Value): PacketPosition {
@@ -97,20 +217,7 @@ export function packetSlice(L: BodyLowering, pos: PacketPosition, args: readonly
   const [a, b] = args.map((x) => constantValue(L.number(L.expression(x), x, "use as a slice offset")));
   if (a === undefined || b === undefined) return L.fail(args[a === undefined ? 0 : 1]!, `packet slice offsets must be constants: ${usage}`);
   const width = Number(b - a);
+  if (width !== 1 && width !== 2 && width !== 4 && width !== 8) return L.fail(node, `a packet slice reads 1, 2, 4 or 8 bytes, not ${width}`);
   const at = advanced(L, pos, L.b.const(a));
-  const index = at.index ?? L.b.const(0);
-  const bld = L.b;
-  switch (width) {
-    case 1:
-    case 2:
-    case 4:
-      return L.ops.number(bld.cast("zext", bld.pktLoad(width === 1 ? i8 : width === 2 ? i16 : i32, L.ctx, index, at.offset), i64));
-    case 8: {
-      const hi = bld.cast("zext", bld.pktLoad(i32, L.ctx, index, at.offset), i64);
-      const lo = bld.cast("zext", bld.pktLoad(i32, L.ctx, index, at.offset + 4), i64);
-      return L.ops.number(bld.or(bld.shl(hi, bld.const(32)), lo));
-    }
-    default:
-      return L.fail(node, `a packet slice reads 1, 2, 4 or 8 bytes, not ${width}`);
-  }
+  return L.ops.number(readBytes(L, at, 0, width, width, node));
 }

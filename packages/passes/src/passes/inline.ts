@@ -19,7 +19,7 @@
  * With `threshold=0` nothing but empty functions is inlined, so every call stays a real
  * BPF-to-BPF call; the default inlines small functions, as clang -O2 does.
  */
-import { BasicBlock, Builder, Function, splitBlock, type Instruction, type Module, type Value, isConstant, type Constant } from "@luabpf/ir";
+import { BasicBlock, Builder, Function, reversePostOrder, splitBlock, type Instruction, type Module, type Value, isConstant, type Constant } from "@luabpf/ir";
 import { z } from "zod";
 import { defineModulePass } from "../pass.js";
 
@@ -88,26 +88,6 @@ function postOrder(module: Module): Function[] {
   };
   for (const fn of module.functions) visit(fn);
   return out.filter((f) => !cyclic.has(f));
-}
-
-function reversePostOrder(fn: Function): BasicBlock[] {
-  const post: BasicBlock[] = [];
-  const seen = new Set<BasicBlock>([fn.entry]);
-  const stack: { bb: BasicBlock; next: number }[] = [{ bb: fn.entry, next: 0 }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    if (top.next < top.bb.succs.length) {
-      const s = top.bb.succs[top.next++]!;
-      if (!seen.has(s)) {
-        seen.add(s);
-        stack.push({ bb: s, next: 0 });
-      }
-    } else {
-      post.push(top.bb);
-      stack.pop();
-    }
-  }
-  return post.reverse();
 }
 
 /** Replaces `call` (in `caller`) with a copy of `callee`'s body. */

@@ -1,0 +1,220 @@
+/**
+ * `packet-bounds`: one packet bounds check per header instead of one per field, for direct
+ * packet access (XDP). A *bounds check* is a block ending in
+ *
+ *     %q = ptradd ptr.packet %base, K      (or %q = %base: K = 0)
+ *     %c = ugt ptr.packet %q, %end         (%end a `load ptr.packet_end`; also ult/ule/uge forms)
+ *     condbr %c, @short, @ok               (@short: a block that only returns a constant)
+ *
+ * which says, on the @ok edge, "%base + K ≤ data_end". Two rewrites, in a walk of the
+ * dominator tree:
+ *
+ * 1. **Redundant checks** (bounds-check elimination): a check of `%base + K` where a
+ *    dominating @ok edge already established `%base + K'` with K' ≥ K (same base value, same
+ *    end) always succeeds: its `condbr` becomes `br @ok` (`foldConditionalBranch`).
+ * 2. **Merging** (hoisting a later check into an earlier one): when check B of `%base + K2`
+ *    follows check A of `%base + K1` (K2 > K1) on a straight path — A's @ok block leads to
+ *    B's block through blocks entered only from the previous one and left by `br`, and
+ *    nothing on the way has an effect (no store, call or atomic) — and both return the
+ *    same constant when short, A checks `%base + K2` instead, and B becomes redundant.
+ *    A packet between the two lengths now leaves at A rather than at B; nothing observable
+ *    happened in between, and both leave with the same value, so the program's result is
+ *    the same.
+ *
+ * The front end checks each header's whole fixed part before reading any of its fields
+ * (frontend-lua lower/packet.ts), so after value numbering has merged the base pointers,
+ * (1) leaves one check per header and (2) one per straight run of headers. The verifier
+ * accepts the result because a check of `%base + K` on the same register bounds every load
+ * from `%base` below K. Cost: O(blocks + instructions) plus the straight-path walks.
+ */
+import { Builder, foldConditionalBranch, i64, isConstant, removeUnreachableBlocks, type BasicBlock, type Instruction, type Value } from "@luabpf/ir";
+import { z } from "zod";
+import { dominatorTreeAnalysis } from "../analysis/cfg.js";
+import { defineFunctionPass } from "../pass.js";
+
+/** A recognised bounds check: `base + k ≤ end` holds on the edge to `ok`. */
+interface BoundsCheck {
+  readonly block: BasicBlock;
+  readonly compare: Instruction;
+  /** Operand index of `%q` in the compare. */
+  readonly limitOperand: number;
+  readonly base: Value;
+  k: number;
+  /** The end pointer, structurally (`load ptr.packet_end` of one pointer and offset). */
+  readonly endKey: string;
+  readonly ok: BasicBlock;
+  readonly shortValue: bigint;
+}
+
+function isPacketPointer(v: Value, region: "packet" | "packet_end"): boolean {
+  return v.type.kind === "ptr" && v.type.region === region;
+}
+
+/** The constant a block that only returns one returns. */
+function returnedConstant(bb: BasicBlock): bigint | undefined {
+  const insts = bb.instructions();
+  if (insts.length !== 1 || insts[0]!.opcode !== "ret") return undefined;
+  const v = insts[0]!.operands[0];
+  return v && isConstant(v) ? v.value : undefined;
+}
+
+function endKeyOf(e: Value): string | undefined {
+  if (e.kind !== "instruction" || !isPacketPointer(e, "packet_end")) return undefined;
+  const inst = e as Instruction;
+  if (inst.opcode !== "load") return `v${e.id}`;
+  return `load ${inst.operands[0]!.id}+${inst.offset}`;
+}
+
+/** The bounds check `bb` ends in, if it ends in one. */
+function boundsCheck(bb: BasicBlock): BoundsCheck | undefined {
+  const term = bb.terminator;
+  if (!term || term.opcode !== "condbr" || term.targets[0] === term.targets[1]) return undefined;
+  const c = term.operands[0]!;
+  if (c.kind !== "instruction") return undefined;
+  const compare = c as Instruction;
+  // "true means short": q > end, end < q; "true means in bounds": q <= end, end >= q.
+  let limitOperand: number;
+  let shortWhenTrue: boolean;
+  switch (compare.opcode) {
+    case "ugt":
+      [limitOperand, shortWhenTrue] = [0, true];
+      break;
+    case "ult":
+      [limitOperand, shortWhenTrue] = [1, true];
+      break;
+    case "ule":
+      [limitOperand, shortWhenTrue] = [0, false];
+      break;
+    case "uge":
+      [limitOperand, shortWhenTrue] = [1, false];
+      break;
+    default:
+      return undefined;
+  }
+  const q = compare.operands[limitOperand]!;
+  const endKey = endKeyOf(compare.operands[1 - limitOperand]!);
+  if (!endKey || !isPacketPointer(q, "packet")) return undefined;
+  let base = q;
+  let k = 0;
+  if (q.kind === "instruction" && (q as Instruction).opcode === "ptradd") {
+    const n = (q as Instruction).operands[1]!;
+    if (isConstant(n)) {
+      base = (q as Instruction).operands[0]!;
+      k = Number(n.value);
+    }
+  }
+  const [short, ok] = shortWhenTrue ? [term.targets[0]!, term.targets[1]!] : [term.targets[1]!, term.targets[0]!];
+  const shortValue = returnedConstant(short);
+  if (shortValue === undefined) return undefined;
+  return { block: bb, compare, limitOperand, base, k, endKey, ok, shortValue };
+}
+
+const keyOf = (c: BoundsCheck) => `${c.base.id}|${c.endKey}`;
+
+/** Does `inst` have an effect a reordered bounds check could make observable? */
+function hasEffect(inst: Instruction): boolean {
+  return inst.info.sideEffects || inst.info.memory === "write" || inst.info.memory === "readwrite";
+}
+
+/**
+ * The later checks of the same base reached from `a`'s @ok edge on a straight path without
+ * effects, in order.
+ */
+function straightFollowers(a: BoundsCheck, checks: Map<BasicBlock, BoundsCheck>): BoundsCheck[] {
+  const out: BoundsCheck[] = [];
+  let bb = a.ok;
+  let from = a.block;
+  const seen = new Set<BasicBlock>();
+  while (bb.preds.length === 1 && bb.preds[0] === from && !seen.has(bb)) {
+    seen.add(bb);
+    const insts = bb.instructions();
+    const body = insts.slice(0, -1);
+    // The compare of a check and what computes its limit are pure; anything else with an effect stops the walk.
+    if (body.some(hasEffect)) break;
+    const term = insts[insts.length - 1]!;
+    const b = checks.get(bb);
+    if (b) {
+      if (keyOf(b) === keyOf(a) && b.shortValue === a.shortValue) out.push(b);
+      [from, bb] = [bb, b.ok];
+      continue;
+    }
+    if (term.opcode !== "br") break;
+    [from, bb] = [bb, term.targets[0]!];
+  }
+  return out;
+}
+
+export const packetBounds = defineFunctionPass({
+  name: "packet-bounds",
+  description: "remove packet bounds checks a dominating check implies; merge checks of one base on a straight path into the first",
+  options: z.object({}),
+  run(fn, ctx) {
+    const checks = new Map<BasicBlock, BoundsCheck>();
+    for (const bb of fn.blocks) {
+      const c = boundsCheck(bb);
+      if (c) checks.set(bb, c);
+    }
+    if (checks.size === 0) return false;
+    let changed = false;
+
+    // (2) Merging: widen each check to the largest straight follower's bound.
+    for (const a of checks.values()) {
+      const widest = Math.max(a.k, ...straightFollowers(a, checks).map((b) => b.k));
+      if (widest <= a.k) continue;
+      const q = new Builder(fn).before(a.compare).ptrAdd(a.base, fn.constant(i64, widest));
+      a.compare.setOperand(a.limitOperand, q);
+      a.k = widest;
+      ctx.stat("checks-widened");
+      changed = true;
+    }
+
+    // (1) Redundant checks: a walk of the dominator tree with the bounds each @ok edge established.
+    const dt = ctx.analyses.get(dominatorTreeAnalysis);
+    const known = new Map<string, number>();
+    const folds: BasicBlock[] = [];
+    type Frame = { bb: BasicBlock; undo: [string, number | undefined][]; entered: boolean };
+    const stack: Frame[] = [{ bb: fn.entry, undo: [], entered: false }];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.entered) {
+        for (let i = frame.undo.length - 1; i >= 0; i--) {
+          const [key, old] = frame.undo[i]!;
+          if (old === undefined) known.delete(key);
+          else known.set(key, old);
+        }
+        stack.pop();
+        continue;
+      }
+      frame.entered = true;
+      const bb = frame.bb;
+      const pred = bb !== fn.entry && bb.preds.length === 1 && bb.preds[0] !== bb ? bb.preds[0]! : undefined;
+      const entering = pred ? checks.get(pred) : undefined;
+      if (entering && entering.ok === bb && !folds.includes(pred!)) {
+        const key = keyOf(entering);
+        const old = known.get(key);
+        if (old === undefined || old < entering.k) {
+          frame.undo.push([key, old]);
+          known.set(key, entering.k);
+        }
+      }
+      const mine = checks.get(bb);
+      if (mine) {
+        const k = known.get(keyOf(mine));
+        if (k !== undefined && k >= mine.k) folds.push(bb);
+      }
+      const kids = dt.children(bb);
+      for (let i = kids.length - 1; i >= 0; i--) stack.push({ bb: kids[i]!, undo: [], entered: false });
+    }
+    for (const bb of folds) {
+      const c = checks.get(bb)!;
+      foldConditionalBranch(bb, bb.terminator!.targets[0] === c.ok);
+      ctx.stat("checks-removed");
+    }
+    if (folds.length > 0) {
+      changed = true;
+      const removed = removeUnreachableBlocks(fn);
+      if (removed) ctx.stat("blocks-unreachable", removed);
+    }
+    return changed;
+  },
+});
