@@ -304,23 +304,8 @@ describe.skipIf(!enabled).each([0, 2] as const)("CO-RE relocations in a called f
     const object = readObject(writeObject(compileCalled(CALLED_CORE("", "return parent_tgid()"))));
     const dir = mkdtempSync(join(tmpdir(), "luabpf-core-call-"));
     try {
-      const objectPath = join(dir, "prog.o");
-      const targetPath = join(dir, "core_target.o");
-      const harness = join(dir, "libbpf_core");
-      writeFileSync(objectPath, writeObject(object));
-      const c = (name: string) => join(ROOT, "packages/loader/test/c", name);
-      for (const [cmd, args] of [
-        ["clang-16", ["-g", "-target", "bpf", "-c", c("core_target.c"), "-o", targetPath]],
-        ["cc", ["-O2", "-o", harness, c("libbpf_core.c"), "-lbpf"]],
-      ] as const) {
-        const r = spawnSync(cmd, args, { encoding: "utf8" });
-        expect(r.status, r.stderr).toBe(0);
-      }
-      const libbpf = (btf?: string) => {
-        const r = spawnSync(harness, btf ? [objectPath, btf] : [objectPath], { encoding: "utf8" });
-        expect(r.status, r.stderr).toBe(0);
-        return r.stdout.split("\n").filter((l) => l !== "" && !l.startsWith("program ")).join("");
-      };
+      const { harness, targetPath, objectPath } = libbpfHarness(dir, object);
+      const libbpf = (btf?: string) => libbpfCode(harness, objectPath, btf);
       const ours = (targetBtf?: string) => {
         const loaded = loadObject(object, targetBtf ? { targetBtf } : {});
         try {
@@ -342,6 +327,125 @@ describe.skipIf(!enabled).each([0, 2] as const)("CO-RE relocations in a called f
     }
   });
 });
+
+describe.skipIf(!enabled).each([0, 2] as const)("tp_btf (BTF-enabled raw tracepoints) attached for real at -O%i", (optLevel) => {
+  it("sched_process_fork's parent and child are read with direct loads (PTR_TO_BTF_ID), CO-RE relocated; pid, tgid, the child's real_parent", () => {
+    const object = compile(
+      `
+local forks = bpf.map('hash', 64, 'uint32_t', 'uint64_t')
+bpf.tp_btf('sched_process_fork', function (parent, child)
+  if parent.tgid ~= ${process.pid} then return end
+  forks[child.pid] = child.real_parent.tgid * 1000000000 + child.tgid
+end)`,
+      optLevel,
+    );
+    const program = object.programs[0]!;
+    expect(program.section).toBe("tp_btf/sched_process_fork");
+    // Every read is a direct load: no bpf_probe_read_* call at all.
+    const helpers: number[] = [];
+    for (let at = 0; at < program.code.length; at += 8) if (program.code[at] === 0x85 && program.code[at + 1] === 0) helpers.push(new DataView(program.code.buffer, program.code.byteOffset).getInt32(at + 4, true));
+    expect(helpers.filter((h) => [4, 45, 112, 113, 114, 115].includes(h))).toEqual([]);
+    expect((program.coreRelocations ?? []).map((r) => r.kind)).toContain("field_byte_offset");
+    const bytes = writeObject(object);
+    loadsWithLibbpf(bytes);
+    const loaded = loadObject(readObject(bytes));
+    try {
+      const attachments = attachAll(loaded);
+      const children = [spawnSync("/bin/true"), spawnSync("/bin/true")];
+      detachAll(attachments);
+      const forks = typedMap(loaded.maps.get("forks")!);
+      for (const child of children) expect(forks.get(child.pid!)).toBe(BigInt(process.pid) * 1000000000n + BigInt(child.pid!));
+    } finally {
+      loaded.close();
+    }
+  });
+});
+
+describe.skipIf(!enabled).each([0, 2] as const)("CO-RE bit-fields of kernel structs at -O%i", (optLevel) => {
+  beforeAll(() => mountTracefs());
+
+  it("task().in_execve and task().sched_reset_on_fork read in sched_process_exec: 1 while exec runs; reset-on-fork only under chrt -R", () => {
+    const object = compile(
+      `
+local m = bpf.map('hash', 64, 'uint32_t', 'int64_t')
+bpf.tracepoint('sched/sched_process_exec', function (args)
+  local t = task()
+  m[t.tgid] = t.in_execve * 10 + t.sched_reset_on_fork
+end)`,
+      optLevel,
+    );
+    const relocs = object.programs[0]!.coreRelocations ?? [];
+    expect(new Set(relocs.map((r) => r.kind))).toEqual(new Set(["field_byte_offset", "field_byte_size", "field_lshift_u64", "field_rshift_u64"]));
+    const bytes = writeObject(object);
+    loadsWithLibbpf(bytes);
+    const loaded = loadObject(readObject(bytes));
+    try {
+      const attachments = attachAll(loaded);
+      const plainRun = spawnSync("/bin/true");
+      const resetRun = spawnSync("chrt", ["--reset-on-fork", "--other", "0", "/bin/true"]);
+      detachAll(attachments);
+      expect([plainRun.status, resetRun.status]).toEqual([0, 0]);
+      const m = typedMap(loaded.maps.get("m")!);
+      expect([m.get(plainRun.pid!), m.get(resetRun.pid!)]).toEqual([10n, 11n]);
+    } finally {
+      loaded.close();
+    }
+  });
+
+  it("relocates a bit-field's offset, size and shifts as libbpf does, against the running kernel and another layout", () => {
+    const object = readObject(writeObject(compile(`
+bpf.raw_tracepoint('sys_enter', function (args)
+  local t = task()
+  return t.in_execve * 16 + t.init_private_fork_class
+end)`, optLevel)));
+    const dir = mkdtempSync(join(tmpdir(), "luabpf-core-bits-"));
+    try {
+      const { harness, targetPath, objectPath } = libbpfHarness(dir, object);
+      const ours = (targetBtf?: string) => {
+        const loaded = loadObject(object, targetBtf ? { targetBtf } : {});
+        try {
+          return Buffer.from([...loaded.programs.values()][0]!.instructions).toString("hex");
+        } finally {
+          loaded.close();
+        }
+      };
+      const there = ours(targetPath);
+      expect(there).toBe(libbpfCode(harness, objectPath, targetPath));
+      expect(ours()).toBe(libbpfCode(harness, objectPath));
+      expect(there).not.toBe(ours());
+      // core_target.c: the bits sit in an unsigned int at byte 72: in_execve is bit 7, the
+      // 4-bit field bits 8-11 — lshift 64 - 8 = 56 and 64 - 12 = 52, rshift 63 and 60.
+      const imms = there.match(/.{16}/g)!.map((h) => Buffer.from(h, "hex")).filter((b) => b[0] === 0xb7).map((b) => b.readInt32LE(4));
+      expect(imms).toEqual(expect.arrayContaining([72, 4, 56, 63, 52, 60]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Builds libbpf_core (loader/test/c) and core_target.o (another layout) in `dir`; writes `object` there. */
+function libbpfHarness(dir: string, object: ReturnType<typeof readObject>): { harness: string; targetPath: string; objectPath: string } {
+  const objectPath = join(dir, "prog.o");
+  const targetPath = join(dir, "core_target.o");
+  const harness = join(dir, "libbpf_core");
+  writeFileSync(objectPath, writeObject(object));
+  const c = (name: string) => join(ROOT, "packages/loader/test/c", name);
+  for (const [cmd, args] of [
+    ["clang-16", ["-g", "-target", "bpf", "-c", c("core_target.c"), "-o", targetPath]],
+    ["cc", ["-O2", "-o", harness, c("libbpf_core.c"), "-lbpf"]],
+  ] as const) {
+    const r = spawnSync(cmd, args, { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+  }
+  return { harness, targetPath, objectPath };
+}
+
+/** The instructions libbpf loads for the object's (one) program, as hex. */
+function libbpfCode(harness: string, objectPath: string, btf?: string): string {
+  const r = spawnSync(harness, btf ? [objectPath, btf] : [objectPath], { encoding: "utf8" });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout.split("\n").filter((l) => l !== "" && !l.startsWith("program ")).join("");
+}
 
 /** Byte offset of a task_struct member in the running kernel's BTF (bpftool's dump). */
 function memberOffset(member: string): number {

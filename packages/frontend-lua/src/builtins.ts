@@ -71,6 +71,7 @@ export const PROGRAM_KINDS: Readonly<Record<string, ProgramKind>> = {
   raw_tracepoint: programKind("raw_tracepoint", "symbol"),
   fentry: programKind("fentry", "symbol"),
   fexit: programKind("fexit", "symbol"),
+  tp_btf: programKind("tp_btf", "symbol"),
 };
 
 /** bcc's defaults for omitted `bpf.map` arguments. */

@@ -199,7 +199,7 @@ describe("program declarations and the top level", () => {
     ["bpf.socket(true, function (skb) end)", "bad.lua:1:12: the first of two arguments to bpf.socket must be an interface name string (usage: bpf.socket('eth0', function (skb) ... end))"],
     ["bpf.socket(function (a, b) end)", "bad.lua:1:25: a socket program takes one parameter (its context), not 2"],
     ["bpf(5)", "bad.lua:1:5: bpf(...) compiles a function, not a number (usage: local prog = bpf(function (skb) ... end))"],
-    ["bpf.foo(1)", "bad.lua:1:5: the bpf module has no member 'foo' (it has map, socket, tc, xdp, kprobe, kretprobe, uprobe, uretprobe, tracepoint, raw_tracepoint, fentry, fexit, tracelog, ntoh, hton, dump, dump_string)"],
+    ["bpf.foo(1)", "bad.lua:1:5: the bpf module has no member 'foo' (it has map, socket, tc, xdp, kprobe, kretprobe, uprobe, uretprobe, tracepoint, raw_tracepoint, fentry, fexit, tp_btf, tracelog, ntoh, hton, dump, dump_string)"],
     ["local bpf = require('bpf')", "bad.lua:1:1: the file declares no program: declare one with bpf.socket(function (skb) ... end), bpf.kprobe('symbol', function (ctx) ... end), ... or bpf(function ... end)"],
     ["", "bad.lua:1:1: the file declares no program: declare one with bpf.socket(function (skb) ... end), bpf.kprobe('symbol', function (ctx) ... end), ... or bpf(function ... end)"],
     ["while true do end" + P, "bad.lua:1:1: the top level does not finish at compile time (an endless loop?); loops that run forever belong in user space, reading maps or waiting for events"],

@@ -115,6 +115,18 @@ end)`);
     expect(errorsOf(`bpf.fexit('luabpf_no_such_function', function (a) end)`)[0]).toMatch(/has no function 'luabpf_no_such_function'/);
   });
 
+  it("tp_btf and fentry struct-pointer arguments are kernel data read with direct loads (CO-RE offsets), not probe_read", () => {
+    const ir = printModule(compile(`local m = bpf.map('array', 2, 'uint32_t', 'uint64_t')\nbpf.tp_btf('sched_process_fork', function (parent, child)\n  m[0] = child.real_parent.tgid\nend)`));
+    expect(ir).toMatch(/section "tp_btf\/sched_process_fork" type tracing/);
+    expect(ir).not.toMatch(/probe_read/);
+    expect(ir).toMatch(/load ptr %0, 8/); // child: the second 8-byte slot, a pointer
+    expect(printModule(compile(`local m = bpf.map('array', 1, 'uint32_t', 'uint64_t')\nbpf.fentry('wake_up_new_task', function (p) m[0] = p.tgid end)`))).not.toMatch(/probe_read/);
+    expect(errorsOf(`bpf.tp_btf('sched_process_fork', function (a, b, c) end)`)[0]).toMatch(/^1:\d+: tracepoint 'sched_process_fork' passes 2 arguments; this is parameter 3/);
+    expect(errorsOf(`bpf.tp_btf('luabpf_no_such_tp', function (a) end)`)[0]).toMatch(/has no tracepoint 'luabpf_no_such_tp' \(no typedef btf_trace_luabpf_no_such_tp\)/);
+    expect(errorsOf(`bpf.tp_btf('sched_process_fork', function (parent) parent.pid = 1 end)`)[0]).toMatch(/read-only/);
+    expect(errorsOf(`bpf.tp_btf('sched_process_fork', function (parent) local i = parent.pid return parent.comm[i] end)`)[0]).toMatch(/can only be indexed with constants/);
+  });
+
   it("kprobe parameters after the context are the function's arguments, typed from BTF and read from their registers", () => {
     const ir = printModule(compile(`local m = bpf.map('array', 2, 'uint32_t', 'uint64_t')\nbpf.kprobe('do_sys_openat2', function (ctx, dfd, filename)\n  m[0] = dfd\n  m[1] = ctx.parm1\nend)`));
     // dfd is `int` in di (pt_regs offset 112): the low 32 bits, sign-extended.

@@ -61,7 +61,7 @@ export function keyAddress(L: BodyLowering, map: MapInfo, key: RValue, node: lua
     if (ks !== size) return L.fail(node, `the key is '${describeCType(key.place.type)}' (${ks} bytes), but map '${map.decl.name}' has ${size}-byte keys ('${describeCType(map.key)}')`);
     if (key.place.region === "stack" || key.place.region === "map_value") return requireAddress(L, key.place);
     const slot = L.slot("key", size);
-    if (key.place.region === "memory") probeRead(L, slot, b.const(size), requireAddress(L, key.place), key.place.space ?? L.unit.addressSpace(L.program), false);
+    if (key.place.region === "memory" || key.place.region === "btf") probeRead(L, slot, b.const(size), requireAddress(L, key.place), key.place.region === "btf" ? "kernel" : (key.place.space ?? L.unit.addressSpace(L.program)), false);
     else copyBytes(L, slot, 0, requireAddress(L, key.place), key.place.offset, size);
     return slot;
   }
@@ -91,7 +91,7 @@ function valueAddress(L: BodyLowering, map: MapInfo, value: RValue, node: lua.No
     if (vs !== size) return L.fail(node, `the value is '${describeCType(value.place.type)}' (${vs} bytes), but map '${map.decl.name}' holds ${size}-byte values ('${describeCType(map.value)}')`);
     if (value.place.region === "stack" || value.place.region === "map_value") return requireAddress(L, value.place);
     const slot = L.slot("value", size);
-    if (value.place.region === "memory") probeRead(L, slot, b.const(size), requireAddress(L, value.place), value.place.space ?? L.unit.addressSpace(L.program), false);
+    if (value.place.region === "memory" || value.place.region === "btf") probeRead(L, slot, b.const(size), requireAddress(L, value.place), value.place.region === "btf" ? "kernel" : (value.place.space ?? L.unit.addressSpace(L.program)), false);
     else copyBytes(L, slot, 0, requireAddress(L, value.place), value.place.offset, size);
     return slot;
   }
@@ -170,7 +170,7 @@ export function atomicAdd(L: BodyLowering, target: RValue, n: Value, targetNode:
     return L.fail(targetNode, `xadd needs a 32- or 64-bit number, but '${describeCType(place.type)}' is ${ct.size * 8}-bit`);
   }
   void r;
-  if (place.region === "ctx" || place.region === "memory") return L.fail(targetNode, `xadd cannot change ${describeRValue(L, target)}`);
+  if (place.region === "ctx" || place.region === "memory" || place.region === "btf") return L.fail(targetNode, `xadd cannot change ${describeRValue(L, target)}`);
   const it = intTypeOfSize(ct.size);
   const narrow = ct.size === 8 ? n : L.b.cast("trunc", n, it);
   L.at(node, () => {

@@ -10,6 +10,10 @@
  *                     %a = ptradd %o, i * sizeof(elem) ; load/store %a, 0
  *   v.f (map value)   condbr (ne %v, 0) once per reference (else stop) ; load/store %v, off
  *   p.f (C pointer)   call helper probe_read_kernel|user (%tmp, size, p + off) ; load %tmp
+ *   p.f (BTF-typed)   load T %p, off (PTR_TO_BTF_ID: tp_btf/fentry/fexit arguments; a
+ *                     pointer member read from one is BTF-typed too)
+ *                     (a kernel struct's field: off, and a bit-field's size and shifts, are
+ *                     CO-RE relocated values: tracing.ts)
  *   bit-field         load the storage unit ; lshr shift ; and mask (sign-extended if signed)
  *
  * Stack accesses must be aligned (the verifier checks stack alignment strictly), so
@@ -22,7 +26,7 @@ import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
 import { describeStatic } from "../values.js";
 import type { BodyLowering } from "./body.js";
 import { storeStringBytes } from "./strings.js";
-import { coreFieldOffset, hiddenContextField } from "./tracing.js";
+import { coreBitField, coreFieldOffset, hiddenContextField } from "./tracing.js";
 import type { AddressSpace, CPointerValue, Place, Region, RValue } from "./values.js";
 
 /** What a local bound to a place keeps: its region, type and pointer type. */
@@ -46,6 +50,7 @@ export function pointerTypeOf(region: Region): Type {
     case "memory":
       return i64;
     case "ringbuf":
+    case "btf":
       return ptrType();
   }
 }
@@ -65,7 +70,7 @@ export function describeRValue(L: BodyLowering, rv: RValue): string {
       return "a boolean";
     case "place": {
       const t = rv.place.type;
-      const what = rv.place.region === "map_value" ? "a map value" : rv.place.region === "stack" ? "C data" : rv.place.region === "memory" ? "C data in memory" : rv.place.region === "ringbuf" ? "a ring buffer record" : "context data";
+      const what = rv.place.region === "map_value" ? "a map value" : rv.place.region === "stack" ? "C data" : rv.place.region === "memory" ? "C data in memory" : rv.place.region === "ringbuf" ? "a ring buffer record" : rv.place.region === "btf" ? "kernel data" : "context data";
       return `${what} of type '${describeCType(t)}'`;
     }
     case "pointer":
@@ -127,6 +132,8 @@ function checked(place: Place, L: BodyLowering): Place {
 export function fieldPlace(L: BodyLowering, place: Place, name: string, node: lua.Node): RValue {
   const r = cResolve(place.type);
   if (r.kind === "pointer") {
+    const direct = btfTarget(L, place);
+    if (direct) return fieldPlace(L, direct, name, node);
     const p = loadPointer(L, place, node);
     return fieldPlace(L, derefPointer(L, p), name, node);
   }
@@ -139,6 +146,11 @@ export function fieldPlace(L: BodyLowering, place: Place, name: string, node: lu
   const m = found.member;
   const base: Place = { ...place, whole: false } as Place;
   if (m.bitSize !== undefined) {
+    if (place.region === "memory" || place.region === "btf") {
+      // A kernel struct's bit-field: where it is and how to extract it are relocated (CO-RE).
+      const core = coreBitField(L, r, name, found.bitOffset!, m.bitSize, m.type, node);
+      if (core) return { kind: "place", place: { ...base, type: m.type, coreBit: core } };
+    }
     const unit = cSizeof(m.type);
     const absolute = found.bitOffset!;
     const unitStart = Math.floor(absolute / (unit * 8)) * unit;
@@ -146,7 +158,7 @@ export function fieldPlace(L: BodyLowering, place: Place, name: string, node: lu
     if (shift + m.bitSize > unit * 8) return L.fail(node, `bit-field '${name}' straddles its ${unit}-byte storage unit (a packed struct); it cannot be accessed`);
     return { kind: "place", place: { ...base, offset: place.offset + unitStart, type: m.type, bit: { shift, size: m.bitSize } } };
   }
-  if (place.region === "memory") {
+  if (place.region === "memory" || place.region === "btf") {
     // A kernel struct: the member's offset is relocated (CO-RE) to the running kernel's layout.
     const core = coreFieldOffset(L, r, name, found.offset);
     if (core) return { kind: "place", place: { ...base, type: m.type, index: place.index ? L.b.add(place.index, core) : core } };
@@ -158,11 +170,16 @@ export function fieldPlace(L: BodyLowering, place: Place, name: string, node: lu
 export function elementPlace(L: BodyLowering, place: Place, idx: RValue, idxNode: lua.Node, node: lua.Node, throughPointer = false): RValue {
   const r = cResolve(place.type);
   if (r.kind === "pointer" && !throughPointer) {
+    const direct = btfTarget(L, place);
+    if (direct) return elementPlace(L, direct, idx, idxNode, node, true);
     const p = loadPointer(L, place, node);
     return elementPlace(L, derefPointer(L, p), idx, idxNode, node, true);
   }
   const i = L.number(idx, idxNode, "index C data with");
   const ki = constantValue(i);
+  if ((throughPointer || r.kind !== "array") && place.region === "btf" && ki !== 0n) {
+    return L.fail(idxNode, "a BTF-typed pointer can only be indexed with [0]");
+  }
   if (throughPointer || r.kind !== "array") {
     // A reference (or pointer) indexed like a one-element array: v[0] is the value itself (bcc).
     const size = cSizeof(place.type);
@@ -178,6 +195,7 @@ export function elementPlace(L: BodyLowering, place: Place, idx: RValue, idxNode
     return { kind: "place", place: { ...place, whole: false, type: elem, offset: place.offset + Number(ki) * size } as Place };
   }
   if (r.count === undefined) return L.fail(idxNode, `a flexible array member can only be indexed with constants`);
+  if (place.region === "btf") return L.fail(idxNode, "kernel data read directly (through a BTF-typed pointer) can only be indexed with constants: the verifier refuses variable offsets (ffi.copy the array into a buffer first)");
   // The verifier needs a bound on the index: past the end, the program stops (Lua would raise an error).
   L.at(idxNode, () => L.abortUnless(L.ops.compare("ult" as never, i, L.b.const(r.count!))));
   return { kind: "place", place: { ...place, whole: false, type: elem, index: scaled(L, i, size, place.index) } as Place };
@@ -192,6 +210,20 @@ function scaled(L: BodyLowering, i: Value, size: number, prior: Value | undefine
 /** The object a C pointer points at. */
 export function derefPointer(L: BodyLowering, p: CPointerValue): Place {
   return { region: "memory", base: p.addr, offset: 0, type: p.target, nonNull: L.b.const(1), space: p.space };
+}
+
+/**
+ * The struct or union a pointer-typed place of kernel data points at, as kernel data read
+ * directly: a pointer member of a BTF-typed struct is itself BTF-typed (the verifier gives
+ * the load PTR_TO_BTF_ID). Undefined for any other place.
+ */
+export function btfTarget(L: BodyLowering, place: Place): Place | undefined {
+  const r = cResolve(place.type);
+  if (place.region !== "btf" || r.kind !== "pointer" || place.bit || place.coreBit) return undefined;
+  const target = cResolve(r.target);
+  if ((target.kind !== "struct" && target.kind !== "union") || target.members === undefined) return undefined;
+  const { ptr, offset } = requireBase(L, place);
+  return { region: "btf", base: L.b.load(ptrType(), ptr, offset), offset: 0, type: r.target, nonNull: L.b.const(1) };
 }
 
 /** Reads a pointer-typed place as a C pointer value (into kernel or user memory). */
@@ -239,6 +271,16 @@ function rawLoad(L: BodyLowering, place: Place, node: lua.Node): Value {
   const hidden = hiddenContextField(L, place, node);
   if (hidden) return hidden;
   const ct = scalarOf(L, place, node);
+  if (place.coreBit) {
+    // BPF_CORE_READ_BITFIELD_PROBED: the relocated bytes into a zeroed u64, shifted up, then down.
+    const bits = place.coreBit;
+    const tmp = L.slot("probe", 8, 8);
+    b.store(b.const(0), tmp, 0);
+    const at = addressOf(L, place);
+    probeRead(L, tmp, bits.byteSize, b.add(at, bits.byteOffset), place.space ?? L.unit.addressSpace(L.program), false);
+    const up = b.shl(b.load(i64, tmp, 0), bits.lshift);
+    return b.binary(ct.signed ? "ashr" : "lshr", up, bits.rshift);
+  }
   const size = ct.size;
   const it = intTypeOfSize(size);
   let v: Value;
@@ -281,7 +323,7 @@ export function probeRead(L: BodyLowering, dst: Value, size: Value, src: Value, 
 /** `place = value`: a scalar (truncated to its width), a bit-field, a struct copy, or a string into a char array. */
 export function storeToPlace(L: BodyLowering, place: Place, value: RValue, node: lua.Node): void {
   if (place.region === "ctx") return L.fail(node, "context fields are read-only");
-  if (place.region === "memory") return L.fail(node, "kernel and user memory behind a C pointer is read-only (copy it into a buffer with ffi.copy)");
+  if (place.region === "memory" || place.region === "btf") return L.fail(node, "kernel and user memory behind a C pointer is read-only (copy it into a buffer with ffi.copy)");
   const b = L.b;
   if (isAggregate(place.type)) {
     if (value.kind === "static" && value.value.kind === "string") return storeStringBytes(L, place, value.value.value, node);
@@ -324,8 +366,8 @@ export function scalarValue(L: BodyLowering, value: RValue, node: lua.Node): Val
 /** Copies `size` bytes from `src` to `dst` (both places), with aligned accesses. */
 export function copyPlace(L: BodyLowering, dst: Place, src: Place, size: number, node: lua.Node): void {
   const to = requireAddress(L, dst);
-  if (src.region === "memory") {
-    probeRead(L, to, L.b.const(size), requireAddress(L, src), src.space ?? L.unit.addressSpace(L.program), false);
+  if (src.region === "memory" || src.region === "btf") {
+    probeRead(L, to, L.b.const(size), requireAddress(L, src), src.region === "btf" ? "kernel" : (src.space ?? L.unit.addressSpace(L.program)), false);
     return;
   }
   void node;
@@ -378,7 +420,7 @@ export function newStackObject(L: BodyLowering, type: CType, node: lua.Node): Pl
 
 /** The address of a place as a helper argument (stack, map value), checked non-null. */
 export function placeAddress(L: BodyLowering, place: Place, node: lua.Node, what: string): Value {
-  if (place.region === "ctx" || place.region === "memory") {
+  if (place.region === "ctx" || place.region === "memory" || place.region === "btf") {
     return L.fail(node, `${what} needs a buffer on the stack or in a map value, not ${place.region === "ctx" ? "the context" : "memory behind a pointer"}`);
   }
   return requireAddress(L, place);

@@ -74,7 +74,7 @@ function compareBytes(L: BodyLowering, place: Place, s: string, node: lua.Node):
   const t = cResolve(place.type);
   const elem = t.kind === "array" ? cScalarInt(t.element) : undefined;
   if (!elem || elem.size !== 1) return L.fail(node, `only char arrays compare with strings, not ${describeRValue(L, { kind: "place", place })}`);
-  if (place.region === "memory") return L.fail(node, "C data behind a pointer cannot be compared directly; ffi.copy it into a buffer first");
+  if (place.region === "memory" || place.region === "btf") return L.fail(node, "C data behind a pointer cannot be compared directly; ffi.copy it into a buffer first");
   const size = cSizeof(place.type);
   const bytes = stringBytes(s);
   if (bytes.length > size || (place.exactString && bytes.length !== size)) return b.const(0);

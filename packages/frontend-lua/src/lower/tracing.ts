@@ -11,6 +11,10 @@
  *   bpf.fentry('fn', function (a, b) ...)             parameters: ctx[i] as the C type of
  *   bpf.fexit('fn', function (a, b, ret) ...)         argument i of `fn` (BTF); fexit's last
  *                                                      one is the return value
+ *   bpf.tp_btf('name', function (a, b) ...)           parameters: ctx[i] as the C type of
+ *                                                      argument i of btf_trace_<name>
+ *   a.field (a: a struct pointer argument of those)   load T %a, off — PTR_TO_BTF_ID, direct
+ *                                                      loads the verifier checks (off CO-RE)
  *   task()                                             call helper get_current_task () as a
  *                                                      `struct task_struct *` (kernel memory)
  *   ringbuf_reserve(rb, 'struct event')                call helper ringbuf_reserve (rb, size, 0);
@@ -19,12 +23,16 @@
  *   ringbuf_submit(e) / ringbuf_discard(e)             call helper ringbuf_submit|discard (e, 0)
  *   p.field (p: a kernel struct in kernel memory)      offset = coreval (CO-RE field_byte_offset
  *                                                      relocation of the struct and the member)
+ *   p.bits (a bit-field of a kernel struct)            tmp = 0 ; call helper probe_read_kernel (&tmp,
+ *                                                      coreval byte_size, p + coreval byte_offset) ;
+ *                                                      shl coreval lshift_u64 ; lshr|ashr coreval
+ *                                                      rshift_u64 (BPF_CORE_READ_BITFIELD_PROBED)
  *
  * After a program is lowered, {@link checkProgram} refuses helper calls its program type
  * cannot make (platform's program-helpers table) and references (ring buffer records)
  * not released on every path (ir's checkReferences), each at its source location.
  */
-import { C_INTS, cArrayOf, cFindMember, checkReferences, cResolve, cScalarInt, cSizeof, CompileError, describeCType, i32, i64, intTypeOfSize, ptr, voidType, type CRecord, type CType, type Diagnostic, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { C_INTS, cArrayOf, cFindMember, checkReferences, cResolve, cScalarInt, cSizeof, CompileError, describeCType, i32, i64, intTypeOfSize, ptr, voidType, type CoreRelocation, type CRecord, type CType, type Diagnostic, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { BPF_FUNC, helperAllowed, PT_REGS_X86_64, helperById, sectionRuleByPrefix, type HelperName } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { CDeclError, parseCTypeName } from "../ctypes/index.js";
@@ -33,7 +41,7 @@ import type { ProgramDecl } from "../values.js";
 import type { Binding, BodyLowering } from "./body.js";
 import { describeRValue, zeroFill } from "./memory.js";
 import type { ModuleLowering } from "./module.js";
-import { NIL_VALUE, type CPointerValue, type Place, type RValue } from "./values.js";
+import { NIL_VALUE, type CoreBitField, type CPointerValue, type Place, type RValue } from "./values.js";
 
 /** Most arguments a raw tracepoint or traced function passes (MAX_BPF_FUNC_ARGS). */
 const MAX_TRACE_ARGS = 12;
@@ -42,7 +50,7 @@ const MAX_TRACE_ARGS = 12;
  * The program kinds whose parameters are the traced function's arguments (kprobes: after
  * the `pt_regs` context, as in bcc's C `int kprobe__f(struct pt_regs *ctx, int a, ...)`).
  */
-export const ARGUMENT_PROGRAMS: ReadonlySet<string> = new Set(["fentry", "fexit", "kprobe"]);
+export const ARGUMENT_PROGRAMS: ReadonlySet<string> = new Set(["fentry", "fexit", "kprobe", "tp_btf"]);
 
 /** Names the body may use for tracing (besides the library's). */
 export const TRACING_GLOBALS: readonly string[] = ["task", "ringbuf_reserve", "ringbuf_submit", "ringbuf_discard", "core_field_exists"];
@@ -83,7 +91,17 @@ export function tracingParameters(L: BodyLowering, decl: ProgramDecl, node: lua.
         const what = decl.kindName === "fexit" ? `${f.params.length} arguments and its return value` : `${f.params.length} arguments`;
         return L.fail(node.parameters[types.length]!, `'${symbol}' passes ${what}; this is parameter ${types.length + 1}`);
       }
-      return node.parameters.map((p, i) => L.at(p, () => L.bindValue(name(i), argumentValue(L, types[i]!, i * 8, p))));
+      return node.parameters.map((p, i) => L.at(p, () => L.bindValue(name(i), argumentValue(L, types[i]!, i * 8, p, true))));
+    }
+    case "tp_btf": {
+      const symbol = String(decl.attach.symbol ?? "");
+      if (!kernel?.ctypes) return L.fail(decl.node, `bpf.tp_btf needs the kernel's BTF for the arguments of tracepoint '${symbol}' (give one with --btf FILE)`);
+      const params = kernel.rawTracepoint(symbol);
+      if (!params) return L.fail(decl.node, `the kernel's BTF (${kernel.btfOrigin}) has no tracepoint '${symbol}' (no typedef btf_trace_${symbol})`);
+      if (node.parameters.length > params.length) {
+        return L.fail(node.parameters[params.length]!, `tracepoint '${symbol}' passes ${params.length} argument${params.length === 1 ? "" : "s"}; this is parameter ${params.length + 1}`);
+      }
+      return node.parameters.map((p, i) => L.at(p, () => L.bindValue(name(i), argumentValue(L, params[i]!.type, i * 8, p, true))));
     }
     case "kprobe": {
       if (node.parameters.length <= 1) return undefined;
@@ -104,9 +122,20 @@ export function tracingParameters(L: BodyLowering, decl: ProgramDecl, node: lua.
   }
 }
 
-/** Argument `type` of a traced function, read from its 8-byte slot at `offset` of the context. */
-function argumentValue(L: BodyLowering, type: CType, offset: number, node: lua.Node): RValue {
+/**
+ * Argument `type` of a traced function, read from its 8-byte slot at `offset` of the
+ * context. With `btfTyped` (tp_btf, fentry, fexit: the verifier types the slot from BTF), a
+ * pointer to a kernel struct is the struct as kernel data read with direct loads
+ * (PTR_TO_BTF_ID); otherwise a pointer is a C pointer read with bpf_probe_read_kernel.
+ */
+function argumentValue(L: BodyLowering, type: CType, offset: number, node: lua.Node, btfTyped = false): RValue {
   const r = cResolve(type);
+  if (btfTyped && r.kind === "pointer") {
+    const target = cResolve(r.target);
+    if ((target.kind === "struct" || target.kind === "union") && target.members !== undefined) {
+      return { kind: "place", place: { region: "btf", base: L.b.load(ptr, L.ctx, offset), offset: 0, type: r.target, nonNull: L.b.const(1) } };
+    }
+  }
   const raw = L.b.load(i64, L.ctx, offset);
   if (r.kind === "pointer") return { kind: "pointer", pointer: { addr: raw, target: r.target, space: "kernel" } };
   if (r.kind === "void") return NIL_VALUE;
@@ -124,14 +153,42 @@ function argumentValue(L: BodyLowering, type: CType, offset: number, node: lua.N
  */
 export function coreFieldOffset(L: BodyLowering, record: CRecord, name: string, localOffset: number): Value | undefined {
   if (!L.unit.kernel?.isKernelRecord(record)) return undefined;
-  const module = L.unit.module;
-  const key = `${L.unit.typeKey(record)}.${name}`;
+  return coreField(L, record, name, "field_byte_offset", localOffset);
+}
+
+/** A CO-RE field relocation of `kind` on member `name` of kernel struct `record`, with its local value. */
+function coreField(L: BodyLowering, record: CRecord, name: string, kind: CoreRelocation["kind"], localValue: number): Value {
+  const key = `${L.unit.typeKey(record)}.${name}${kind === "field_byte_offset" ? "" : `/${kind}`}`;
   let reloc = L.unit.coreNames.get(key);
   if (!reloc) {
-    reloc = module.addCoreRelocation({ kind: "field_byte_offset", type: record, path: [name], value: BigInt(localOffset) }).name;
+    reloc = L.unit.module.addCoreRelocation({ kind, type: record, path: [name], value: BigInt(localValue) }).name;
     L.unit.coreNames.set(key, reloc);
   }
   return L.b.coreValue(reloc);
+}
+
+/**
+ * Bit-field `name` (absolute bit offset `bitOffset`, `bitSize` bits, of integer type
+ * `memberType`) of kernel struct `record` as four CO-RE relocated values, or undefined when
+ * `record` is not one of the kernel's. The local values follow libbpf's
+ * bpf_core_calc_field_relo: the member type's size, doubled until one aligned load holds
+ * the field.
+ */
+export function coreBitField(L: BodyLowering, record: CRecord, name: string, bitOffset: number, bitSize: number, memberType: CType, node: lua.Node): CoreBitField | undefined {
+  if (!L.unit.kernel?.isKernelRecord(record)) return undefined;
+  let byteSize = cSizeof(memberType);
+  let byteOffset = Math.floor(bitOffset / 8 / byteSize) * byteSize;
+  while (bitOffset + bitSize - byteOffset * 8 > byteSize * 8) {
+    if (byteSize >= 8) return L.fail(node, `bit-field '${name}' cannot be read with one 64-bit load`);
+    byteSize *= 2;
+    byteOffset = Math.floor(bitOffset / 8 / byteSize) * byteSize;
+  }
+  return {
+    byteOffset: coreField(L, record, name, "field_byte_offset", byteOffset),
+    byteSize: coreField(L, record, name, "field_byte_size", byteSize),
+    lshift: coreField(L, record, name, "field_lshift_u64", 64 - (bitOffset + bitSize - byteOffset * 8)),
+    rshift: coreField(L, record, name, "field_rshift_u64", 64 - bitSize),
+  };
 }
 
 /**

@@ -36,6 +36,12 @@ export type Region =
   | "ctx"
   /** Kernel or user memory behind a C pointer, read with `bpf_probe_read_{kernel,user}`. */
   | "memory"
+  /**
+   * A kernel struct behind a BTF-typed pointer (PTR_TO_BTF_ID: the arguments of tp_btf,
+   * fentry and fexit programs, and struct pointers read from them), read-only, read with
+   * direct loads that the verifier checks against the kernel's BTF.
+   */
+  | "btf"
   /** A ring buffer record from `ringbuf_reserve` (PTR_TO_MEM, a reference until submitted). */
   | "ringbuf";
 
@@ -47,6 +53,17 @@ export interface BitField {
   /** Bits from the start of the place's byte `offset`. */
   readonly shift: number;
   readonly size: number;
+}
+
+/** How a bit-field of a kernel struct is read portably (libbpf's BPF_CORE_READ_BITFIELD_PROBED). */
+export interface CoreBitField {
+  /** field_byte_offset: where the bytes holding it start. */
+  readonly byteOffset: Value;
+  /** field_byte_size: how many bytes to read (1, 2, 4 or 8) into a zeroed u64. */
+  readonly byteSize: Value;
+  /** field_lshift_u64, field_rshift_u64: shift left, then right (arithmetically if signed). */
+  readonly lshift: Value;
+  readonly rshift: Value;
 }
 
 /** A local bound to a place, whose null state later uses update. */
@@ -65,6 +82,8 @@ export interface Place {
   readonly index?: Value;
   readonly type: CType;
   readonly bit?: BitField;
+  /** A bit-field of a kernel struct in memory, read through CO-RE relocations (instead of `offset`/`bit`). */
+  readonly coreBit?: CoreBitField;
   /** i64 0/1: `base` is known to be non-null (constant 1 except for map values). */
   readonly nonNull: Value;
   /** The whole value of a map element (`m[k]`): read as a number, an absent element is nil. */

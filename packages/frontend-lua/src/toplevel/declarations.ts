@@ -12,6 +12,7 @@
  *   bpf.tracepoint('sched/sched_switch', fn)      -- category/name, pid, cpu, group fd
  *   bpf.raw_tracepoint('sched_switch', fn)        -- luabpf: args[0], args[1], ...
  *   bpf.fentry('fn', f), bpf.fexit('fn', f)       -- luabpf: f's parameters are fn's arguments
+ *   bpf.tp_btf('sched_process_fork', f)           -- luabpf: a BTF tracepoint, f's parameters its arguments
  *
  * A program's section follows libbpf's naming (`kprobe/sys_write`, `uprobe//bin/bash:readline`,
  * `tracepoint/sched/sched_switch`); what the attach call said besides (interface, probe
@@ -52,6 +53,7 @@ export const PROGRAM_DECLARATIONS: Readonly<Record<string, DeclarationForm>> = {
   raw_tracepoint: { kind: "raw_tracepoint", target: "kprobe", extra: [], usage: "bpf.raw_tracepoint('name', function (args) ... end)" },
   fentry: { kind: "fentry", target: "kprobe", extra: [], usage: "bpf.fentry('kernel_function', function (arg1, arg2, ...) ... end)" },
   fexit: { kind: "fexit", target: "kprobe", extra: [], usage: "bpf.fexit('kernel_function', function (arg1, ..., ret) ... end)" },
+  tp_btf: { kind: "tp_btf", target: "kprobe", extra: [], usage: "bpf.tp_btf('tracepoint', function (arg1, arg2, ...) ... end)" },
 };
 
 /**
