@@ -8,7 +8,9 @@ import { CDeclError, TracepointFormatError } from "@luabpf/frontend-lua";
 import { BpfError, CoreError, LoaderError, PacketSpecError, VerifierError } from "@luabpf/loader";
 import { PassError, PassLoadError, PipelineError } from "@luabpf/passes";
 import { isLuabpfError } from "@luabpf/platform/errors";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
@@ -69,4 +71,23 @@ test("no source file dispatches on an error's class name", () => {
     }
   }
   expect(offenders).toEqual([]);
+});
+
+test("a real luabpf process: an internal error exits 70 with one line asking for a report, the stack only with LUABPF_DEBUG", () => {
+  const root = fileURLToPath(new URL("../../../", import.meta.url));
+  const out = join(mkdtempSync(join(tmpdir(), "luabpf-fault-")), "x.o");
+  const fault = fileURLToPath(new URL("./fixtures/internal-fault.mjs", import.meta.url));
+  const bin = join(root, "packages/cli/bin/luabpf.js");
+  const env = (extra: Record<string, string> = {}) => ({ ...process.env, LUABPF_NO_BUNDLE: "1", NO_COLOR: "1", ...extra });
+  const args = ["--import", fault, bin, "compile", join(root, "examples/proto-count.lua"), "-o", out];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", env: env() });
+  expect(r.status).toBe(70);
+  expect(r.stderr).toMatch(/^luabpf: error: internal error: .*injected fault: Module\.getFunction is broken.* \(this is a bug in luabpf; please report it with the input that caused it\)\n$/);
+  expect(existsSync(out)).toBe(false);
+  const json = spawnSync(process.execPath, [...args, "--diagnostics-format=json"], { encoding: "utf8", env: env() });
+  expect(json.status).toBe(70);
+  expect(JSON.parse(json.stderr.trim())).toMatchObject({ severity: "error", category: "internal" });
+  const debug = spawnSync(process.execPath, args, { encoding: "utf8", env: env({ LUABPF_DEBUG: "1" }) });
+  expect(debug.status).toBe(70);
+  expect(debug.stderr).toMatch(/\n\s+at .*internal-fault\.mjs/);
 });
