@@ -36,6 +36,7 @@ import { Builder, foldConditionalBranch, i64, isConstant, redirectBranch, remove
 import { z } from "zod";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
+import { walkDominatorTree } from "../util/scoped-walk.js";
 
 /** A recognised bounds check: `base + k ≤ end` holds on the edge to `ok`. */
 interface BoundsCheck {
@@ -193,41 +194,20 @@ export const packetBounds = defineFunctionPass({
 
     // (1) Redundant checks: a walk of the dominator tree with the bounds each @ok edge established.
     const dt = ctx.analyses.get(dominatorTreeAnalysis);
-    const known = new Map<string, number>();
     const folds: BasicBlock[] = [];
-    type Frame = { bb: BasicBlock; undo: [string, number | undefined][]; entered: boolean };
-    const stack: Frame[] = [{ bb: fn.entry, undo: [], entered: false }];
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1]!;
-      if (frame.entered) {
-        for (let i = frame.undo.length - 1; i >= 0; i--) {
-          const [key, old] = frame.undo[i]!;
-          if (old === undefined) known.delete(key);
-          else known.set(key, old);
-        }
-        stack.pop();
-        continue;
-      }
-      frame.entered = true;
-      const bb = frame.bb;
-      const pred = bb !== fn.entry && bb.preds.length === 1 && bb.preds[0] !== bb ? bb.preds[0]! : undefined;
+    walkDominatorTree<number>(fn, dt, (bb, known, pred) => {
       const entering = pred ? checks.get(pred) : undefined;
       if (entering && entering.ok === bb && !folds.includes(pred!)) {
         const key = keyOf(entering);
         const old = known.get(key);
-        if (old === undefined || old < entering.k) {
-          frame.undo.push([key, old]);
-          known.set(key, entering.k);
-        }
+        if (old === undefined || old < entering.k) known.set(key, entering.k);
       }
       const mine = checks.get(bb);
       if (mine) {
         const k = known.get(keyOf(mine));
         if (k !== undefined && k >= mine.k) folds.push(bb);
       }
-      const kids = dt.children(bb);
-      for (let i = kids.length - 1; i >= 0; i--) stack.push({ bb: kids[i]!, undo: [], entered: false });
-    }
+    });
     for (const bb of folds) {
       const c = checks.get(bb)!;
       foldConditionalBranch(bb, bb.terminator!.targets[0] === c.ok);
