@@ -239,6 +239,30 @@ end)`;
       obj.close();
     }
   });
+
+  test("a local assigned a scalar field reads its number, as its declaration does (tracepoint-offcputime.lua's `pid = arg.next_pid`)", () => {
+    const source = `
+local out = bpf.map('array', 4, 'uint32_t', 'int64_t')
+bpf.socket(function (skb)
+  local s = ffi.new('struct { int16_t a; uint32_t b; uint8_t c[2]; }', -5, 70000)
+  local x = s.a
+  out[0] = x
+  x = s.b
+  out[1] = x
+  x = x + s.a
+  out[2] = x
+  return x
+end)`;
+    const obj = load(source, options);
+    try {
+      expect(runSocket(obj, "tcp")).toBe(69995);
+      const out = plain(obj, "out");
+      const at = (k: number) => BigInt.asIntN(64, le(out.get(leBytes(BigInt(k), 4))!));
+      expect([at(0), at(1), at(2)]).toEqual([-5n, 70000n, 69995n]);
+    } finally {
+      obj.close();
+    }
+  });
 });
 
 describe.skipIf(!kernel).each(LEVELS.map((o) => [levelName(o), o] as const))("ffi.new with initializers on the kernel at %s (LuaJIT's rules)", (_name, options) => {

@@ -523,7 +523,9 @@ export class BodyLowering {
   private assignLocal(target: lua.Identifier, local: Binding, value: RValue): void {
     switch (local.kind) {
       case "var":
-        if (value.kind === "place" && !value.place.whole) {
+        // A scalar field reads as the number it holds, as in a declaration (`local pid =
+        // args.prev_pid` then `pid = args.next_pid`); a struct or an array cannot become a Lua value.
+        if (value.kind === "place" && isAggregate(value.place.type)) {
           return this.fail(target, `cannot assign C data (${describeRValue(this, value)}) to '${target.name}', which holds a Lua value; declare a new local for it`);
         }
         return this.writeVar(local, this.toDyn(value, target));
