@@ -18,6 +18,11 @@
  *
  * Values favour the boundaries where integer code breaks: 0, ±1, the 8/16/32/64-bit
  * limits, shift counts around 63/64, the extremes of the 64-bit range.
+ *
+ * Besides the program, a generated file may declare Lua functions at the top level
+ * (`local function f0(a, b) ... end`) that the program (and later functions) call: -O0
+ * compiles them as BPF-to-BPF calls, -O2 inlines the small ones. Inside a function the
+ * context and the packet are out of reach (they belong to the program's body).
  */
 import { buildPacket } from "@luabpf/loader";
 import type { ProgramInput } from "./kernel.js";
@@ -92,6 +97,13 @@ const BOUNDARY_LITERALS: readonly string[] = [
   "0x7fffffffffffffff", "0x8000000000000000", "0xffffffffffffffff", "(-0x7fffffffffffffff - 1)",
 ];
 
+/** The `bit` library's functions as docs/language.md defines them (all 64-bit); `count`: the second argument is a shift/rotate count. */
+const BIT_FUNCTIONS: readonly { name: string; arity: [number, number]; count?: boolean }[] = [
+  { name: "band", arity: [1, 3] }, { name: "bor", arity: [1, 3] }, { name: "bxor", arity: [1, 3] }, { name: "bnot", arity: [1, 1] },
+  { name: "lshift", arity: [2, 2], count: true }, { name: "rshift", arity: [2, 2], count: true }, { name: "arshift", arity: [2, 2], count: true },
+  { name: "rol", arity: [2, 2], count: true }, { name: "ror", arity: [2, 2], count: true }, { name: "bswap", arity: [1, 1] }, { name: "tobit", arity: [1, 1] },
+];
+
 const ARITH = ["+", "-", "*", "//", "%", "&", "|", "~", "<<", ">>"] as const;
 const COMPARE = ["<", "<=", ">", ">=", "==", "~="] as const;
 const CONTEXT_FIELDS = ["skb.mark", "skb.priority", "skb.len"] as const;
@@ -118,6 +130,10 @@ export class ProgramBuilder {
   budget: number;
   /** Iterations of the enclosing loops multiplied (to keep programs cheap to verify). */
   tripProduct = 1;
+  /** Top-level functions declared so far (callable from here on). */
+  readonly functions: { readonly name: string; readonly arity: number }[] = [];
+  /** Whether the text being written is a top-level function's body (no context, no packet). */
+  inFunction = false;
 
   constructor(
     readonly rng: Random,
@@ -207,8 +223,8 @@ export const EXPRESSIONS: Readonly<Record<ExprType, readonly ExpressionConstruct
   int: [
     { name: "literal", weight: 4, leaf: true, emit: (g) => (g.rng.chance(0.7) ? g.rng.pick(BOUNDARY_LITERALS) : g.rng.chance(0.5) ? `(${g.rng.int(-1000, 1000)})` : `0x${g.rng.u64().toString(16)}`) },
     { name: "variable", weight: 6, leaf: true, applies: (g) => g.variables((v) => v.type === "int").length > 0, emit: (g) => nameOf(g.variables((v) => v.type === "int"), g.rng) },
-    { name: "context field", weight: 2, leaf: true, emit: (g) => g.rng.pick(CONTEXT_FIELDS) },
-    { name: "packet field", weight: 1, leaf: true, emit: (g) => g.rng.pick(PACKET_FIELDS) },
+    { name: "context field", weight: 2, leaf: true, applies: (g) => !g.inFunction, emit: (g) => g.rng.pick(CONTEXT_FIELDS) },
+    { name: "packet field", weight: 1, leaf: true, applies: (g) => !g.inFunction, emit: (g) => g.rng.pick(PACKET_FIELDS) },
     { name: "map read or default", weight: 2, applies: (g) => g.maps.length > 0, emit: (g) => `(${g.rng.pick(g.maps).name}[${g.key()}] or ${g.expr("int")})` },
     { name: "optional or default", weight: 1, emit: (g) => `(${g.expr("opt")} or ${g.expr("int")})` },
     { name: "binary operator", weight: 6, emit: (g) => `(${g.expr("int")} ${g.rng.pick(ARITH)} ${g.expr("int")})` },
@@ -216,6 +232,37 @@ export const EXPRESSIONS: Readonly<Record<ExprType, readonly ExpressionConstruct
     // A space after the operator: "--" would start a comment.
     { name: "unary operator", weight: 1, emit: (g) => `(${g.rng.pick(["-", "~"])} ${g.expr("int")})` },
     { name: "conditional", weight: 1, emit: (g) => `(${g.expr("bool")} and ${g.expr("int")} or ${g.expr("int")})` },
+    { name: "unsigned division", weight: 0.7, emit: (g) => `(${g.expr("int")} / ${g.rng.chance(0.5) ? g.rng.pick(BOUNDARY_LITERALS) : g.expr("int")})` },
+    {
+      name: "bit library",
+      weight: 1.5,
+      emit(g) {
+        const f = g.rng.pick(BIT_FUNCTIONS);
+        const [min, max] = f.arity;
+        const args = Array.from({ length: g.rng.int(min, max) }, (_, k) =>
+          k === 1 && f.count ? (g.rng.chance(0.6) ? g.rng.pick(["0", "1", "8", "31", "32", "63", "64", "65", "-1", "127"]) : g.expr("int")) : g.expr("int"),
+        );
+        return `bit.${f.name}(${args.join(", ")})`;
+      },
+    },
+    {
+      name: "math library",
+      weight: 1,
+      emit(g) {
+        const f = g.rng.pick(["log2", "log2", "min", "max", "abs"] as const);
+        if (f === "log2" || f === "abs") return `math.${f}(${g.expr("int")})`;
+        return `math.${f}(${Array.from({ length: g.rng.int(2, 3) }, () => g.expr("int")).join(", ")})`;
+      },
+    },
+    {
+      name: "call of a top-level function",
+      weight: 1.5,
+      applies: (g) => g.functions.length > 0,
+      emit(g) {
+        const f = g.rng.pick(g.functions);
+        return `${f.name}(${Array.from({ length: f.arity }, () => g.expr("int")).join(", ")})`;
+      },
+    },
   ],
   bool: [
     { name: "comparison", weight: 6, emit: (g) => `(${g.expr("int")} ${g.rng.pick(COMPARE)} ${g.expr("int")})` },
@@ -247,6 +294,8 @@ export const EXPRESSIONS: Readonly<Record<ExprType, readonly ExpressionConstruct
 /** A numeric `for` header with a small trip count: constant, run-time or boundary bounds. */
 function forHeader(g: ProgramBuilder, variable: string): { header: string; trips: number } {
   const rng = g.rng;
+  // A value known only at run time (masked below to keep the trip count small).
+  const runtime = (): string => (g.inFunction ? g.expr("int") : rng.pick(CONTEXT_FIELDS));
   const step = rng.pick([1, 1, 1, 2, 3, -1, -2]);
   const trips = rng.int(0, 5);
   switch (rng.below(6)) {
@@ -254,14 +303,14 @@ function forHeader(g: ProgramBuilder, variable: string): { header: string; trips
       // Run-time start counting towards a constant limit (bounded by the mask).
       const limit = rng.int(0, 6);
       return step > 0
-        ? { header: `for ${variable} = (${rng.pick(CONTEXT_FIELDS)} & 7), ${limit}, ${step} do`, trips: 8 }
-        : { header: `for ${variable} = ${limit}, (${rng.pick(CONTEXT_FIELDS)} & 7), ${step} do`, trips: 8 };
+        ? { header: `for ${variable} = (${runtime()} & 7), ${limit}, ${step} do`, trips: 8 }
+        : { header: `for ${variable} = ${limit}, (${runtime()} & 7), ${step} do`, trips: 8 };
     }
     case 1: {
       const start = rng.int(-3, 3);
       return step > 0
-        ? { header: `for ${variable} = ${start}, ${start} + (${rng.pick(CONTEXT_FIELDS)} & 3), ${step} do`, trips: 4 }
-        : { header: `for ${variable} = ${start}, ${start} - (${rng.pick(CONTEXT_FIELDS)} & 3), ${step} do`, trips: 4 };
+        ? { header: `for ${variable} = ${start}, ${start} + (${runtime()} & 3), ${step} do`, trips: 4 }
+        : { header: `for ${variable} = ${start}, ${start} - (${runtime()} & 3), ${step} do`, trips: 4 };
     }
     case 2: {
       // At the ends of the 64-bit range: the loop must stop without overflowing.
@@ -273,7 +322,7 @@ function forHeader(g: ProgramBuilder, variable: string): { header: string; trips
     }
     case 3:
       // A run-time step with a known range.
-      return { header: `for ${variable} = 0, ${rng.int(0, 8)}, (${rng.pick(CONTEXT_FIELDS)} & 3) + 1 do`, trips: 9 };
+      return { header: `for ${variable} = 0, ${rng.int(0, 8)}, (${runtime()} & 3) + 1 do`, trips: 9 };
     default: {
       const start = rng.int(-5, 5);
       const limit = start + step * trips + (rng.chance(0.3) ? Math.sign(step) * rng.int(0, Math.abs(step) - 1) : 0);
@@ -536,6 +585,8 @@ export class Generator {
       top.push(`local ${name} = ${text}`);
       g.declare({ name, type: "int", assignable: false });
     }
+    if (rng.chance(0.5)) top.push(`local bit = require("bit")`);
+    for (let k = rng.chance(0.35) ? rng.int(1, 2) : 0; k > 0; k--) top.push(topLevelFunction(g));
     const kind = rng.chance(0.7) ? "socket" : "tc";
     const lines = g.scoped(() => {
       const body = g.block(opts.statements);
@@ -547,6 +598,33 @@ export class Generator {
     });
     const source = `${top.join("\n")}\nbpf.${kind}(function (skb)\n${lines.map((l) => "  " + l.replace(/\n/g, "\n  ")).join("\n")}\nend)\n`;
     return { seed, source, inputs: randomInputs(rng, opts.runs) };
+  }
+}
+
+/**
+ * `local function fN(a, b, ...)`: 1–3 integer parameters, a few statements (loops, maps and
+ * calls of earlier functions included), and an integer result on every path.
+ */
+function topLevelFunction(g: ProgramBuilder): string {
+  const name = g.fresh("f");
+  const arity = g.rng.int(1, 3);
+  const params = Array.from({ length: arity }, () => g.fresh("a"));
+  const saved = { budget: g.budget, depth: g.depth };
+  g.inFunction = true;
+  g.budget = g.rng.int(1, 6);
+  try {
+    const text = g.scoped(() => {
+      for (const p of params) g.declare({ name: p, type: "int", assignable: g.rng.chance(0.5) });
+      const lines = g.block(g.budget);
+      lines.push(`return ${g.expr("int")}`);
+      return `local function ${name}(${params.join(", ")})\n${lines.map((l) => "  " + l.replace(/\n/g, "\n  ")).join("\n")}\nend`;
+    });
+    g.functions.push({ name, arity });
+    return text;
+  } finally {
+    g.inFunction = false;
+    g.budget = saved.budget;
+    g.depth = saved.depth;
   }
 }
 

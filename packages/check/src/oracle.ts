@@ -3,8 +3,12 @@
  * `lua5.4`), with shims only for
  *
  * - the documented deviations of the dialect (docs/language.md): `x // 0 == 0` and
- *   `x % 0 == x` (Lua raises an error); nothing else — shifts, wrap-around, floor division
- *   and comparisons are Lua 5.4's own;
+ *   `x % 0 == x` (Lua raises an error); `/` is bcc's unsigned 64-bit integer division
+ *   (`x / 0 == 0`); nothing else — shifts, wrap-around, floor division and comparisons are
+ *   Lua 5.4's own;
+ * - the dialect's libraries as docs/language.md defines them: `bit` (LuaJIT's names with
+ *   64-bit semantics, counts modulo 64) and `math.log2` (the index of the highest set bit
+ *   of the unsigned value, 0 for 0); `math.min`/`max`/`abs` are Lua's own;
  * - the bcc built-ins: `bpf.map` (a table with the kernel's map semantics: array elements
  *   always exist and cannot be deleted, hash maps refuse inserts when full, keys and values
  *   truncated to their C types, reads extended by signedness), `bpf.socket`/`bpf.tc`
@@ -14,7 +18,8 @@
  *   the program with 0, as the kernel's packet loads do.
  *
  * The program text is rewritten only where a shim must see a call Lua cannot intercept
- * (`a // b` → `__idiv(a, b)`, `a % b` → `__imod(a, b)`, `xadd(m[k], n)` → `__xadd(m, k, n)`),
+ * (`a // b` → `__idiv(a, b)`, `a % b` → `__imod(a, b)`, `a / b` → `__udiv(a, b)`,
+ * `xadd(m[k], n)` → `__xadd(m, k, n)`),
  * by splicing the source along luaparse's ranges, so everything else runs exactly as
  * written.
  *
@@ -63,8 +68,8 @@ function isRanged(v: unknown): v is Ranged {
 }
 
 function render(node: Ranged, source: string): string {
-  if (node.type === "BinaryExpression" && (node.operator === "//" || node.operator === "%")) {
-    const fn = node.operator === "//" ? "__idiv" : "__imod";
+  if (node.type === "BinaryExpression" && (node.operator === "//" || node.operator === "%" || node.operator === "/")) {
+    const fn = node.operator === "//" ? "__idiv" : node.operator === "%" ? "__imod" : "__udiv";
     return `${fn}(${render(node.left as Ranged, source)}, ${render(node.right as Ranged, source)})`;
   }
   if (node.type === "CallExpression" && node.base.type === "Identifier" && node.base.name === "xadd" && node.arguments.length === 2 && node.arguments[0]!.type === "IndexExpression") {
@@ -104,6 +109,41 @@ end
 local function __num(v)
   if v == true then return 1 elseif v == false or v == nil then return 0 end
   return v
+end
+-- Unsigned 64-bit division (Lua 5.4 has math.ult but no unsigned division): halve the
+-- dividend so that it is non-negative, divide, then correct the quotient by one.
+function __udiv(n, d)
+  if d == 0 then return 0 end
+  if d < 0 then if math.ult(n, d) then return 0 else return 1 end end
+  if n >= 0 then return n // d end
+  local q = ((n >> 1) // d) << 1
+  if not math.ult(n - q * d, d) then q = q + 1 end
+  return q
+end
+bit = {}
+function bit.band(x, ...) for _, y in ipairs({...}) do x = x & y end return x end
+function bit.bor(x, ...) for _, y in ipairs({...}) do x = x | y end return x end
+function bit.bxor(x, ...) for _, y in ipairs({...}) do x = x ~ y end return x end
+function bit.bnot(x) return ~x end
+function bit.lshift(x, n) return x << (n & 63) end
+function bit.rshift(x, n) return x >> (n & 63) end
+function bit.arshift(x, n)
+  n = n & 63
+  if n == 0 or x >= 0 then return x >> n end
+  return (x >> n) | ~(-1 >> n)
+end
+function bit.rol(x, n) n = n & 63 if n == 0 then return x end return (x << n) | (x >> (64 - n)) end
+function bit.ror(x, n) n = n & 63 if n == 0 then return x end return (x >> n) | (x << (64 - n)) end
+function bit.bswap(x)
+  local r = 0
+  for _ = 1, 8 do r = (r << 8) | (x & 0xff) x = x >> 8 end
+  return r
+end
+function bit.tobit(x) return ((x & 0xffffffff) ~ 0x80000000) - 0x80000000 end
+function math.log2(x)
+  local r = 0
+  while x ~= 0 and x ~= 1 do x = x >> 1 r = r + 1 end
+  return r
 end
 local function __is_array(kind) return kind == "array" or kind == "percpu_array" end
 local __MapMeta = {}
@@ -158,6 +198,7 @@ end
 bpf.socket, bpf.tc = __declare, __declare
 function require(name)
   if name == "bpf" then return bpf end
+  if name == "bit" then return bit end
   error("oracle: require of " .. tostring(name))
 end
 function __idiv(a, b) if b == 0 then return 0 end return a // b end

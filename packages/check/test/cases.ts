@@ -132,4 +132,52 @@ export const REGRESSIONS: readonly RegressionCase[] = [
     returns: [2],
     maps: { out: {} },
   },
+  // ---- found by the differential run with top-level functions, bit and math (generator of 2026-11-28) ----
+  {
+    name: "a function whose loop body always returns (a phi of its result the SSA builder removed)",
+    source: socket(
+      "return f(skb.mark) + g(skb.mark)",
+      `local function f(a)\n  repeat\n    do return a + 1 end\n  until false\nend\nlocal function g(a)\n  local c = 0\n  while true do\n    c = c + 1\n    if c > 2 then return a * 10 + c end\n  end\nend`,
+    ),
+    marks: [0, 4],
+    returns: [4, 48],
+  },
+  {
+    name: "a call needing more than five values passes the last ones in a stack block (-O0: a BPF-to-BPF call)",
+    source: socket(
+      "local s = 0\nfor i = 1, 2 do\n  s = s + f(skb.mark > 3 and skb.mark or nil, skb.mark > 100 and 1 or nil, i, skb.mark, 7, i * 2)\nend\nout[3] = s\nreturn s",
+      `local out = bpf.map("array", 8, "uint32_t", "uint64_t")\nlocal function f(a, b, c, d, e, g)\n  if a == nil then a = 100 end\n  if b ~= nil then return -1 end\n  out[0] = (out[0] or 0) + 1\n  return a + c * 1000 + d * 10 + e - g\nend`,
+    ),
+    marks: [3, 5],
+    returns: [3268, 3118],
+    maps: { out: { "0": "4", "3": "3118" } },
+  },
+  {
+    name: "c and x or y is a number: a call passes it as one value, not a tag and a payload",
+    source: socket(
+      "return f((skb.mark > 2) and 1 or 2, (skb.mark > 4) and 10 or 20, (skb.mark > 6) and 100 or 200, (skb.mark > 8) and 1000 or 2000)",
+      `local function f(a, b, c, d)\n  return a + b + c + d + (a // 2)\nend`,
+    ),
+    marks: [0, 5, 9],
+    returns: [2223, 2211, 1111],
+  },
+  {
+    name: "map[key] = value evaluates the key first, as Lua 5.4 does (seed 50450)",
+    source: socket(
+      "m[f(7)] = f(0)\nreturn out[7]",
+      `local out = bpf.map("array", 8, "uint32_t", "uint64_t")\nlocal m = bpf.map("hash", 4, "uint16_t", "uint16_t")\nlocal function f(a)\n  out[7] = a ~ 7\n  return 7\nend`,
+    ),
+    returns: [7],
+    maps: { out: { "7": "7" }, m: { "7": "7" } },
+  },
+  {
+    name: "math.log2 adds no branch: nested loops of calls verify at -O0 (seed 60112: over 1M instructions processed)",
+    source: socket(
+      "local s = 0\nfor i = 1, 6 do\n  for j = 1, 4 do\n    s = s + f(f(skb.mark * i + j))\n  end\nend\nreturn s",
+      `local out = bpf.map("array", 8, "uint32_t", "uint64_t")\nlocal function f(a)\n  local v = math.log2(a / 100)\n  out[v & 7] = (out[v & 7] or 0) + 1\n  return math.log2(a) + v\nend`,
+    ),
+    marks: [0, 123456],
+    returns: [6, 96],
+    maps: { out: { "0": "72", "2": "4", "3": "8", "4": "12" } },
+  },
 ];

@@ -19,6 +19,7 @@ import { asSeenByPacketSocket, skbContextIn, sortKeys, unsignedLe } from "../src
 const ROOT = join(import.meta.dirname, "../../..");
 const TWINS: Record<string, { ignoreMaps?: string[]; sameEveryRun?: string }> = {
   "bytes-per-source": {},
+  "http-methods": {},
   "ip-checksum": {},
   "ipv6-next-header": {},
   "len-log2": {},
@@ -26,11 +27,13 @@ const TWINS: Record<string, { ignoreMaps?: string[]; sameEveryRun?: string }> = 
   "port-classes": {},
   "proto-count": {},
   "syn-sources": {},
+  "tc-ttl-rewrite": {},
   "tc-drop-udp": {},
   "tcp-port-filter": {},
   "ttl-range": {},
   "xdp-cpu-budget": { ignoreMaps: ["slot"] },
   "xdp-drop-dns": {},
+  "xdp-header-sum": {},
   "xdp-ifindex": { sameEveryRun: "every test run has the same ingress_ifindex" },
 };
 
@@ -68,6 +71,12 @@ const PACKETS: Uint8Array[] = [
   ipv6Frame(6, 64),
   ipv6Frame(17, 4),
   ipv6Frame(17, 2),
+  buildPacket("tcp,dport=80,payload=GET /index.html HTTP/1.0"),
+  buildPacket("tcp,dport=80,ttl=9,payload=POST /form"),
+  buildPacket("tcp,dport=80,cut=56,payload=HEAD /"),
+  buildPacket("udp6,dport=53,hex=1234"),
+  buildPacket("udp,vlan=5,dport=53"),
+  buildPacket("tcp,dport=80,cut=40"),
 ];
 
 const kernel = kernelOrSkip();

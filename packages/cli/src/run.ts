@@ -41,7 +41,8 @@ export function asSeenByPacketSocket(frame: Uint8Array): Uint8Array {
 }
 
 export interface RunOptions {
-  packet: string;
+  /** Packet specs (loader's `parsePacketSpec`): every program runs on each, in order. */
+  packets: readonly string[];
   repeat: number;
 }
 
@@ -51,20 +52,23 @@ export function runObject(object: BpfObject, options: RunOptions, io: CliIo): nu
   if (!available.ok) {
     throw new KernelUnavailableError(`cannot use bpf(2) here: ${available.reason}`);
   }
-  const packet = buildPacket(options.packet);
+  const packets = options.packets.map((spec) => ({ spec, frame: buildPacket(spec) }));
   const loaded = loadObject(object);
   try {
-    for (const prog of loaded.programs.values()) {
-      const type = programTypeById(prog.type);
-      const input = type?.testRun;
-      if (input !== "packet_l2" && input !== "packet_l3") {
-        io.stdout(`program ${prog.name} (${prog.section}): loaded; the kernel cannot test-run this program type\n`);
-        continue;
+    for (const [i, { spec, frame }] of packets.entries()) {
+      if (packets.length > 1) io.stdout(`packet ${spec} (${frame.length} bytes):\n`);
+      for (const prog of loaded.programs.values()) {
+        const type = programTypeById(prog.type);
+        const input = type?.testRun;
+        if (input !== "packet_l2" && input !== "packet_l3") {
+          if (i === 0) io.stdout(`program ${prog.name} (${prog.section}): loaded; the kernel cannot test-run this program type\n`);
+          continue;
+        }
+        // A socket filter sees frames from their Ethernet header on a packet socket.
+        const r = prog.testRun(type!.name === "socket_filter" ? asSeenByPacketSocket(frame) : frame, { repeat: options.repeat });
+        io.stdout(`program ${prog.name} (${prog.section}): ${verdict(type!.result, r.retval)}, return value ${r.retval}` +
+          `${options.repeat > 1 ? ` (${options.repeat} runs, ${r.duration} ns each)` : ""}\n`);
       }
-      // A socket filter sees frames from their Ethernet header on a packet socket.
-      const r = prog.testRun(type!.name === "socket_filter" ? asSeenByPacketSocket(packet) : packet, { repeat: options.repeat });
-      io.stdout(`program ${prog.name} (${prog.section}): ${verdict(type!.result, r.retval)}, return value ${r.retval}` +
-        `${options.repeat > 1 ? ` (${options.repeat} runs, ${r.duration} ns each)` : ""}\n`);
     }
     for (const handle of loaded.maps.values()) io.stdout(renderMap(handle));
   } finally {

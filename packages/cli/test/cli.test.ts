@@ -108,6 +108,31 @@ describe.skipIf(!kernelOrSkip())("luabpf run", () => {
     expect(r.stderr).toMatch(/R2 !read_ok/);
   });
 
+  test("several --packet options: IPv6, VLAN, payload text and hex, a cut packet; maps print once", async () => {
+    const r = await cli(
+      "run", example("xdp-drop-dns.lua"),
+      "--packet", "udp,dport=53", "--packet", "udp6,dport=53,hex=0001", "--packet", "udp,dport=53,vlan=3",
+      "--packet", "udp,dport=53,cut=40", "--packet", "udp,dport=54,payload=a, b",
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines.filter((l) => l.startsWith("packet ") || l.startsWith("program "))).toEqual([
+      "packet udp,dport=53 (42 bytes):",
+      "program xdp (xdp): XDP_DROP, return value 1",
+      "packet udp6,dport=53,hex=0001 (64 bytes):",
+      "program xdp (xdp): XDP_DROP, return value 1",
+      "packet udp,dport=53,vlan=3 (46 bytes):",
+      "program xdp (xdp): XDP_PASS, return value 2",
+      "packet udp,dport=53,cut=40 (40 bytes):",
+      "program xdp (xdp): XDP_PASS, return value 2",
+      "packet udp,dport=54,payload=a, b (46 bytes):",
+      "program xdp (xdp): XDP_PASS, return value 2",
+    ]);
+    expect(r.stdout).toMatch(/^@dropped\[0\]: 1\n@dropped\[1\]: 1\n/m);
+    expect(r.stdout.match(/@dropped/g)).toHaveLength(2);
+  });
+
   test("a bad packet spec is an error", async () => {
     const r = await cli("run", example("proto-count.lua"), "--packet", "tcp,dport=notaport");
     expect(r.code).toBe(1);

@@ -8,7 +8,7 @@ import { kernelOrSkip, loadObject, type LoadedObject, type PlainMapHandle } from
 import { compileSource, type DriverOptions } from "../src/driver.js";
 import { asSeenByPacketSocket } from "../src/run.js";
 import { le, leBytes, readExample } from "./helpers.js";
-import { buildPacket } from "@luabpf/loader";
+import { buildPacket, internetChecksum } from "@luabpf/loader";
 
 const kernel = kernelOrSkip();
 
@@ -206,6 +206,42 @@ describe.skipIf(!kernel).each(OPTS.map((o) => [`-O${o.optLevel}`, o] as const))(
       // The payload cut after 6 bytes: data(4, 8) is past the end.
       const short = frame.slice(0, 14 + 20 + 24 + 6);
       expect(run(obj, kind, short)).toBe(v.short);
+    } finally {
+      obj.close();
+    }
+  });
+});
+
+describe.skipIf(!kernel).each(OPTS.map((o) => [`-O${o.optLevel}`, o] as const))("examples/xdp-header-sum.lua at %s", (_n, options) => {
+  test("sums the IPv4 header in a bounded loop (options included): good and bad checksums counted", () => {
+    const obj = loadObject(compileSource(readExample("xdp-header-sum.lua"), { file: "xdp-header-sum.lua", ...options }).object);
+    try {
+      const headers = obj.maps.get("headers") as PlainMapHandle;
+      const count = (k: number) => le(headers.get(leBytes(BigInt(k), 4))!);
+      const xdp = (p: Uint8Array) => run(obj, "xdp", p);
+      expect(xdp(buildPacket("tcp,dport=80"))).toBe(2);
+      expect(xdp(buildPacket("udp,ttl=1,len=300"))).toBe(2);
+      const bad = buildPacket("udp");
+      bad[24]! ^= 0x40;
+      expect(xdp(bad)).toBe(2);
+      // IHL 6: one option word (zero), the checksum fixed up for it.
+      const options6 = new Uint8Array(buildPacket("udp").length + 4);
+      const plain = buildPacket("udp");
+      options6.set(plain.subarray(0, 34), 0);
+      options6.set(plain.subarray(34), 38);
+      options6[14] = 0x46;
+      options6[16] = 0;
+      options6[17] = options6.length - 14;
+      options6[24] = 0;
+      options6[25] = 0;
+      const sum = internetChecksum(options6.subarray(14, 38));
+      options6[24] = sum >> 8;
+      options6[25] = sum & 0xff;
+      expect(xdp(options6)).toBe(2);
+      // A header cut inside: the short-packet verdict, nothing counted.
+      expect(xdp(buildPacket("udp,cut=30"))).toBe(2);
+      expect(xdp(buildPacket("udp6"))).toBe(2); // not IPv4: not counted
+      expect([count(0), count(1)]).toEqual([3n, 1n]);
     } finally {
       obj.close();
     }

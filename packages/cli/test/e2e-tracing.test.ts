@@ -359,6 +359,31 @@ end)`,
       loaded.close();
     }
   });
+
+  it("bit-fields of the BTF-typed parent and child are CO-RE relocated: a parent under chrt --reset-on-fork has sched_reset_on_fork set, its child not", () => {
+    const loaded = loadObject(
+      compile(
+        `
+local forks = bpf.map('hash', 1024, 'uint32_t', 'uint64_t')
+bpf.tp_btf('sched_process_fork', function (parent, child)
+  forks[child.pid] = parent.sched_reset_on_fork * 10 + child.sched_reset_on_fork
+end)`,
+        optLevel,
+      ),
+    );
+    try {
+      const attachments = attachAll(loaded);
+      const plainChild = spawnSync("/bin/true");
+      const viaShell = spawnSync("chrt", ["--reset-on-fork", "--other", "0", "sh", "-c", "/bin/true & echo $!; wait"], { encoding: "utf8" });
+      detachAll(attachments);
+      expect(viaShell.status, viaShell.stderr).toBe(0);
+      const forks = typedMap(loaded.maps.get("forks")!);
+      expect(forks.get(plainChild.pid!)).toBe(0n);
+      expect(forks.get(Number(viaShell.stdout.trim()))).toBe(10n);
+    } finally {
+      loaded.close();
+    }
+  });
 });
 
 describe.skipIf(!enabled).each([0, 2] as const)("CO-RE bit-fields of kernel structs at -O%i", (optLevel) => {

@@ -11,7 +11,7 @@
 import { IoError, UsageError } from "../errors.js";
 import { readInputs } from "../io.js";
 import { DIAGNOSTIC_OPTIONS, HELP_OPTIONS, PIPELINE_OPTIONS } from "../options.js";
-import { stringOption, type Command, type CommandContext } from "./command.js";
+import { listOption, stringOption, type Command, type CommandContext } from "./command.js";
 import { pipelineChoice } from "./pipeline.js";
 
 export const runCommand: Command = {
@@ -24,8 +24,9 @@ export const runCommand: Command = {
   options: {
     packet: {
       type: "string",
+      multiple: true,
       valueName: "SPEC",
-      description: "test-run each program on this packet instead of attaching, e.g. tcp,dport=80  udp,sport=53  icmp",
+      description: "test-run each program on this packet instead of attaching (repeatable: the packets in order), e.g. tcp,dport=80  udp6,vlan=7,dport=53  tcp,payload=GET /",
     },
     repeat: { type: "string", valueName: "N", default: "1", description: "with --packet: run each program N times (BPF_PROG_TEST_RUN repeat)" },
     iface: { type: "string", valueName: "NAME", description: "the interface socket, tc and XDP programs attach to" },
@@ -52,14 +53,19 @@ tag on the map); at exit, and every --interval, each map prints: scalars, tables
 value, and maps named hist / *_hist (log2) or lhist / *_lhist (linear) as histograms.
 Ctrl-C, SIGTERM, --duration or the end of COMMAND stop the run; every program is detached
 and every pin removed on the way out. With --packet, socket filters see the packet from
-its Ethernet header, as on a packet socket. A .o input is loaded as it is ('-' reads Lua
-from standard input).
+its Ethernet header, as on a packet socket; several --packet options run every program on
+each packet in turn (maps print once, after the last). A packet SPEC is a protocol (tcp,
+udp, icmp; tcp6, udp6, icmp6 over IPv6) then key=value items: src, dst, sport, dport, ttl,
+flags (TCP: letters of FSRPAU), vlan (an 802.1Q tag), prio, len (pad to this length), cut
+(truncate to this length), hex (payload bytes) or payload (text; the last item, commas
+included). A .o input is loaded as it is ('-' reads Lua from standard input).
 
 examples:
   luabpf run opens.lua --duration 5
   luabpf run opens.o --json -- ls /
   luabpf run xdp-drop.lua --iface eth0 --xdp-mode generic --interval 1
-  luabpf run examples/proto-count.lua --packet udp,dport=53 --repeat 3`,
+  luabpf run examples/proto-count.lua --packet udp,dport=53 --repeat 3
+  luabpf run examples/http-methods.lua --packet 'tcp,payload=GET / HTTP/1.0' --packet tcp6,cut=40`,
   run: runRun,
 };
 
@@ -75,8 +81,8 @@ async function runRun(ctx: CommandContext): Promise<number> {
   const { values, io } = ctx;
   const repeat = Number(stringOption(values, "repeat"));
   if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError("--repeat takes a positive integer", "run");
-  const packet = stringOption(values, "packet");
-  const live = packet === undefined;
+  const packets = listOption(values, "packet");
+  const live = packets.length === 0;
   if (!live && ctx.trailing) throw new UsageError("'-- COMMAND' runs a command while programs are attached; it cannot be combined with --packet", "run");
   const duration = seconds(values, "duration");
   const interval = seconds(values, "interval");
@@ -107,9 +113,9 @@ async function runRun(ctx: CommandContext): Promise<number> {
   }
   const { explainRejection } = await import("../verify.js");
   try {
-    if (packet !== undefined) {
+    if (!live) {
       const run = await import("../run.js");
-      return run.runObject(object, { packet, repeat }, io);
+      return run.runObject(object, { packets, repeat }, io);
     }
     const btf = elf.readObjectBtf(bytes);
     const loaded = elf.readObject(bytes);

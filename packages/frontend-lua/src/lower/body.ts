@@ -466,9 +466,25 @@ export class BodyLowering {
   }
 
   private assignment(s: lua.AssignmentStatement): void {
-    // Lua evaluates every right-hand side before assigning.
+    // Lua 5.4 (and LuaJIT) evaluate the keys of the targets first, left to right, then
+    // every right-hand side, then assign: in `m[f()] = g()`, f runs before g.
+    const targets = s.variables.map((target) => this.at(target, () => this.assignmentTarget(target)));
     const values = this.expressionList(s.init);
-    s.variables.forEach((target, i) => this.at(target, () => this.assign(target, values[i] ?? NIL_VALUE)));
+    s.variables.forEach((target, i) => this.at(target, () => targets[i]!(values[i] ?? NIL_VALUE)));
+  }
+
+  /** How to assign to `target`, with a map element's key already evaluated. */
+  private assignmentTarget(target: lua.Identifier | lua.MemberExpression | lua.IndexExpression): (value: RValue) => void {
+    // A map named by a local (the only map expression there is): reading the name emits nothing.
+    if (target.type === "IndexExpression" && target.base.type === "Identifier") {
+      const base = this.expression(target.base);
+      if (base.kind === "static" && base.value.kind === "map") {
+        const map = base.value.map;
+        const key = this.expression(target.index);
+        return (value) => storeElement(this, map, key, target.index, value, target);
+      }
+    }
+    return (value) => this.assign(target, value);
   }
 
   private assign(target: lua.Identifier | lua.MemberExpression | lua.IndexExpression, value: RValue): void {

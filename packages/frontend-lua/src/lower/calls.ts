@@ -14,6 +14,12 @@
  * loads), and the tag of a result that may be nil or boolean is returned through a
  * caller stack slot passed last; both are dropped when unused.
  *
+ * eBPF passes at most five arguments in registers (r1–r5). When a specialisation needs
+ * more, the last integer values travel in a block of the caller's stack instead: the
+ * caller stores them there and passes the block's address (before the context and the
+ * tag slot); the callee loads them in its entry block. The verifier allows a callee to
+ * read its caller's stack through such a pointer.
+ *
  * Results: a number, a boolean (0/1), nil, or a tagged value (payload returned, tag
  * stored through the last parameter). C data cannot be returned (it would outlive the
  * callee's stack frame, or be a map value whose null state the caller cannot see).
@@ -22,7 +28,7 @@
  * is a cycle in the call graph of the file's functions, which eBPF cannot run: a located
  * error naming the cycle.
  */
-import { C_INTS, C_VOID, cPointerTo, i64, ptrType, type CType, type Function, type Type, type Value } from "@luabpf/ir";
+import { C_INTS, C_VOID, cPointerTo, i64, Param, ptrType, type CType, type Function, type Type, type Value } from "@luabpf/ir";
 import { MAX_CALL_ARGS } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
@@ -50,6 +56,8 @@ export interface FunctionInstance {
   /** Whether the trailing context and result-tag parameters were kept. */
   readonly takesContext: boolean;
   readonly takesTagSlot: boolean;
+  /** Indexes (among the values before the context) passed in a caller stack block, in block order. */
+  readonly packed: readonly number[];
 }
 
 /** `f(args)` in a body. */
@@ -151,9 +159,6 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
   const node = f.node;
   const base = f.name ?? (node.identifier?.type === "Identifier" ? node.identifier.name : "fn");
   const types = [...plans.flatMap(paramTypes), ptrType("ctx"), ptrType("stack")];
-  if (types.length - 2 > MAX_CALL_ARGS - 0) {
-    return L.fail(e, `function ${functionTitle(f)} would take ${types.length - 2} values; eBPF functions take at most ${MAX_CALL_ARGS} (pass a struct instead)`);
-  }
   const fn = unit.module.addFunction(unit.uniqueFunctionName(base), types, i64);
   const returns: { block: import("@luabpf/ir").BasicBlock; value: RValue; node: lua.Node }[] = [];
   const ctx = fn.params[types.length - 2]!;
@@ -226,7 +231,48 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
   if (!takesTagSlot) fn.params.pop();
   const takesContext = takesTagSlot || ctx.uses.length > 0;
   if (!takesContext) fn.params.pop();
-  return { fn, result, takesContext, takesTagSlot };
+  let packed: number[] = [];
+  if (fn.params.length > MAX_CALL_ARGS) {
+    const values = fn.params.length - (takesContext ? 1 : 0) - (takesTagSlot ? 1 : 0);
+    // Enough integer values, the last ones first, to leave room for the block's address.
+    const need = fn.params.length - MAX_CALL_ARGS + 1;
+    const integers = fn.params.slice(0, values).flatMap((p, i) => (p.type.kind === "int" ? [i] : []));
+    if (integers.length < need) {
+      return L.fail(e, `function ${functionTitle(f)} would take ${fn.params.length} values, ${fn.params.length - integers.length} of them addresses; eBPF functions take at most ${MAX_CALL_ARGS} (pass fewer C data values)`);
+    }
+    packed = integers.slice(-need);
+    packParameters(callee, fn, packed, values);
+  }
+  return { fn, result, takesContext, takesTagSlot, packed };
+}
+
+/**
+ * Moves the parameters at `packed` (indexes among the first `values`) into a stack block
+ * whose address becomes a parameter after the remaining values: fresh parameters replace
+ * the old ones (their positions change), and the entry block loads the packed values.
+ */
+function packParameters(L: BodyLowering, fn: Function, packed: readonly number[], values: number): void {
+  const old = fn.params.slice();
+  fn.params.length = 0;
+  const fresh = (p: Param): Param => {
+    const q = new Param(fn.newValueId(), p.type, fn.params.length, p.name);
+    if (p.ctype) q.ctype = p.ctype;
+    fn.params.push(q);
+    p.replaceAllUsesWith(q);
+    return q;
+  };
+  old.slice(0, values).forEach((p, i) => {
+    if (!packed.includes(i)) fresh(p);
+  });
+  const block = new Param(fn.newValueId(), ptrType("stack"), fn.params.length, "args");
+  block.ctype = cPointerTo(TAG);
+  fn.params.push(block);
+  old.slice(values).forEach(fresh);
+  const entry = fn.entry;
+  const first = entry.firstNonPhi();
+  if (first) L.b.before(first);
+  else L.b.atEnd(entry);
+  packed.forEach((i, slot) => old[i]!.replaceAllUsesWith(L.b.load(i64, block, slot * 8)));
 }
 
 /**
@@ -245,7 +291,12 @@ function stripIndex(p: Place): Place {
 }
 
 /** Emits the `ret` of every collected return, once the result kind is known. */
-function finishReturns(L: BodyLowering, returns: readonly { block: import("@luabpf/ir").BasicBlock; value: RValue; node: lua.Node }[], tagSlot: Value): ResultKind {
+function finishReturns(L: BodyLowering, collected: readonly { block: import("@luabpf/ir").BasicBlock; value: RValue; node: lua.Node }[], tagSlot: Value): ResultKind {
+  // The collected values are not operands of any instruction yet: a phi among them that the
+  // SSA builder found trivial since (a loop whose body always returns) was replaced, so
+  // look each one up in the builder's replacement table.
+  const resolve = (v: Value): Value => L.ssa.resolve(v);
+  const returns = collected.map((r) => ({ ...r, value: resolvedRValue(r.value, resolve) }));
   const shapes = returns.map((r) => shapeOf(L, r.value));
   const all = (k: string) => shapes.every((s) => s === k);
   const result: ResultKind = shapes.length === 0 || all("nil") ? "nil" : all("bool") ? "bool" : all("number") ? "number" : "dyn";
@@ -265,6 +316,17 @@ function finishReturns(L: BodyLowering, returns: readonly { block: import("@luab
     L.b.ret(d.payload);
   }
   return result;
+}
+
+function resolvedRValue(v: RValue, resolve: (v: Value) => Value): RValue {
+  switch (v.kind) {
+    case "cond":
+      return { kind: "cond", cond: resolve(v.cond) };
+    case "dyn":
+      return { kind: "dyn", tag: resolve(v.tag), payload: resolve(v.payload) };
+    default:
+      return v;
+  }
 }
 
 function shapeOf(L: BodyLowering, v: RValue): "nil" | "bool" | "number" | "other" {
@@ -299,6 +361,13 @@ function emitCall(L: BodyLowering, inst: FunctionInstance, plans: readonly ArgPl
         args.push(p.addr);
         break;
     }
+  }
+  if (inst.packed.length > 0) {
+    const block = L.slot("call-args", inst.packed.length * 8);
+    inst.packed.forEach((i, slot) => L.b.store(args[i]!, block, slot * 8));
+    const kept = args.filter((_, i) => !inst.packed.includes(i));
+    args.length = 0;
+    args.push(...kept, block);
   }
   let slot: Value | undefined;
   if (inst.takesContext) args.push(L.ctx);

@@ -4,12 +4,12 @@
  * operators — Lua 5.4 integer arithmetic (runtime.ts), bcc's `/` (eBPF's unsigned
  * division), comparisons, equality (with strings and C data: strings.ts), `and`/`or`/`not`.
  */
-import { BasicBlock, i32, i64, type Value } from "@luabpf/ir";
+import { BasicBlock, i32, i64, Instruction, type Value } from "@luabpf/ir";
 import type * as lua from "luaparse";
 import { silentError } from "../diagnostics.js";
 import { contextField } from "../dissectors.js";
 import { ARITH_OPERATORS, parseNumericLiteral, wrap, type ArithOperator } from "../integer.js";
-import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
+import { constantValue, TAG_FALSE, TAG_NUMBER, type Dyn } from "../runtime.js";
 import { describeStatic, StaticTable, type StaticValue } from "../values.js";
 import type { BodyLowering } from "./body.js";
 import { callLuaFunction } from "./calls.js";
@@ -289,6 +289,25 @@ function equal(L: BodyLowering, left: RValue, right: RValue, node: lua.BinaryExp
 }
 
 /** `a and b`, `a or b` as values: the operand that decides, with short-circuit evaluation. */
+/**
+ * `d` on an edge where its truthiness is known: when its tag is a complete phi of constant
+ * tags (what `c and x` leaves behind), the tags of the other truthiness are impossible
+ * there, and if one tag remains the value's type is known. So `c and 1 or 2` is a number,
+ * not a value that may be false (which a call would pass as a tag and a payload).
+ */
+function narrowed(L: BodyLowering, d: Dyn, truthy: boolean): Dyn {
+  const tag = d.tag;
+  if (!(tag instanceof Instruction) || !tag.isPhi || !tag.block || !L.ssa.isSealed(tag.block)) return d;
+  if (tag.operands.length !== tag.block.preds.length) return d;
+  const kept = new Set<bigint>();
+  for (const op of tag.operands) {
+    const k = constantValue(op);
+    if (k === undefined) return d;
+    if (k > TAG_FALSE === truthy) kept.add(k);
+  }
+  return kept.size === 1 ? { tag: L.b.const([...kept][0]!), payload: d.payload } : d;
+}
+
 function logical(L: BodyLowering, e: lua.LogicalExpression): RValue {
   const isAnd = e.operator === "and";
   const left = L.expression(e.left);
@@ -308,7 +327,7 @@ function logical(L: BodyLowering, e: lua.LogicalExpression): RValue {
   const join = L.newBlock();
   // On the edge that skips the right operand, the left one decides: for `and` it is
   // falsy, for `or` truthy. A boolean is then known exactly.
-  const leftValue: Dyn = left.kind === "cond" ? L.ops.boolDyn(L.b.const(isAnd ? 0 : 1)) : L.toDyn(left, e.left);
+  const leftValue: Dyn = left.kind === "cond" ? L.ops.boolDyn(L.b.const(isAnd ? 0 : 1)) : narrowed(L, L.toDyn(left, e.left), !isAnd);
   const leftEnd = L.current;
   L.at(e, () => (isAnd ? L.condBranch(t, rightBB, join) : L.condBranch(t, join, rightBB)));
   L.seal(rightBB);

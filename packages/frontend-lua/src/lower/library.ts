@@ -16,7 +16,7 @@
  *   ffi.string(x[, n])                  a string constant, or a char view of C data (n bytes from a pointer: probe_read)
  *   ffi.cast / copy / fill / sizeof / typeof / offsetof / alignof
  *   bit.band ... bit.tobit              64-bit ALU operations (bitmath.ts defines them)
- *   math.log2 / log10 / log             floor(log2(x)) by binary search (5 tests); bcc's scalings
+ *   math.log2 / log10 / log             floor(log2(x)) by a branch-free binary search (6 steps); bcc's scalings
  *   math.min / max / abs                select
  *   ntoh(x[, bits]) hton(x[, bits])     bswap of the operand's width (its C type's when known, else 64)
  *   BPF.F_*                             helper flag constants (BPF.F_FAST_STACK_CMP, ...)
@@ -24,7 +24,7 @@
 import { BPF_FUNC, HelperFlag, TC_ACTIONS, XDP_ACTIONS } from "@luabpf/platform";
 import { cAlignof, cFindMember, cIsComplete, cResolve, cScalarInt, cSizeof, describeCType, i16, i32, i64, intTypeOfSize, type CType, type Value } from "@luabpf/ir";
 import type * as lua from "luaparse";
-import { BIT_ARITY, type BitFunction } from "../bitmath.js";
+import { BIT_ARITY, mathLog, type BitFunction } from "../bitmath.js";
 import { CDeclError, parseCTypeName } from "../ctypes/index.js";
 import { constantValue } from "../runtime.js";
 import { silentError } from "../diagnostics.js";
@@ -527,29 +527,26 @@ function fold(L: BodyLowering, a: Value, c: Value, f: (x: bigint, c: bigint) => 
 
 /**
  * floor(log2(x)) of x as unsigned 64-bit (0 for 0), by binary search on the highest set
- * bit: for k = 32, 16, 8, 4, 2, 1, if x >> k != 0 then x >>= k, r += k. Branch-free: each
- * step is a compare and two selects. `log10`/`log` scale it as bcc does.
+ * bit: for k = 32, 16, 8, 4, 2, 1, if x >> k != 0 then x >>= k, r += k. Branch-free with
+ * ALU instructions only — eBPF has no conditional move, so a select would become a branch
+ * and six of them 64 paths for the verifier to walk per call: `y != 0` is the sign bit of
+ * `y | -y`, shifted into place as the step's k. `log10`/`log` scale it as bcc does.
  */
 function log(L: BodyLowering, x: Value, fn: "log2" | "log10" | "log"): Value {
   const b = L.b;
   const kx = constantValue(x);
   let r: Value;
   if (kx !== undefined) {
-    let v = BigInt.asUintN(64, kx);
-    let n = 0n;
-    while (v > 1n) {
-      v >>= 1n;
-      n++;
-    }
-    r = b.const(n);
+    r = b.const(mathLog("log2", kx));
   } else {
     let v = x;
     r = b.const(0);
-    for (const k of [32, 16, 8, 4, 2, 1]) {
+    for (const [k, bit] of [[32, 5], [16, 4], [8, 3], [4, 2], [2, 1], [1, 0]] as const) {
       const shifted = b.binary("lshr", v, b.const(k));
-      const high = b.compare("ne", shifted, b.const(0));
-      v = b.select(high, shifted, v);
-      r = b.select(high, L.ops.arith("|", r, b.const(k)), r);
+      const nonZero = b.binary("lshr", b.binary("or", shifted, b.binary("sub", b.const(0), shifted)), b.const(63));
+      const step = bit === 0 ? nonZero : b.binary("shl", nonZero, b.const(bit));
+      if (k !== 1) v = b.binary("lshr", v, step);
+      r = b.binary("or", r, step);
     }
   }
   if (fn === "log2") return r;

@@ -277,7 +277,8 @@ function rawLoad(L: BodyLowering, place: Place, node: lua.Node): Value {
     const tmp = L.slot("probe", 8, 8);
     b.store(b.const(0), tmp, 0);
     const at = addressOf(L, place);
-    probeRead(L, tmp, bits.byteSize, b.add(at, bits.byteOffset), place.space ?? L.unit.addressSpace(L.program), false);
+    const from = place.region === "btf" ? b.ptrAdd(at, bits.byteOffset) : b.add(at, bits.byteOffset);
+    probeRead(L, tmp, bits.byteSize, from, place.region === "btf" ? "kernel" : (place.space ?? L.unit.addressSpace(L.program)), false);
     const up = b.shl(b.load(i64, tmp, 0), bits.lshift);
     return b.binary(ct.signed ? "ashr" : "lshr", up, bits.rshift);
   }

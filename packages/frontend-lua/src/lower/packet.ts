@@ -23,7 +23,7 @@
  *
  * A position used as a number is its byte offset in the packet (`data + 7 > skb.len`).
  */
-import { i64, intTypeOfSize, ptrType, type BasicBlock, type IntType, type Value } from "@luabpf/ir";
+import { Builder, i64, intTypeOfSize, ptrType, type BasicBlock, type Instruction, type IntType, type Value } from "@luabpf/ir";
 import { CONTEXT_STRUCTS, PROGRAM_TYPES, TC_ACTIONS, XDP_ACTIONS, type ProgramResult } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { constantValue } from "../runtime.js";
@@ -115,9 +115,33 @@ function packetPointerFields(L: BodyLowering): { data: number; end: number } {
   return { data: data.offset, end: end.offset };
 }
 
-/** The packet's first byte (`ctx.data`), loaded where it is used. */
+const entryPointers = new WeakMap<BodyLowering, { data: Value; end: Value }>();
+
+/**
+ * A packet pointer: `ctx.data` or `ctx.data_end`. XDP programs load both once, at the
+ * start of the program (nothing the dialect lets them call moves the packet). Elsewhere (tc,
+ * whose checksum helpers invalidate every packet pointer) each is loaded where it is used.
+ */
+function packetPointer(L: BodyLowering, which: "data" | "end"): Value {
+  const fields = packetPointerFields(L);
+  const type = ptrType(which === "data" ? "packet" : "packet_end");
+  if (L.program.kind.type !== "xdp") return L.b.load(type, L.ctx, fields[which]);
+  let p = entryPointers.get(L);
+  if (!p) {
+    const b = new Builder(L.fn).atStart(L.fn.entry);
+    b.loc = L.b.loc;
+    const end = b.load(ptrType("packet_end"), L.ctx, fields.end);
+    const data = new Builder(L.fn).atStart(L.fn.entry).load(ptrType("packet"), L.ctx, fields.data);
+    (data as Instruction).loc = L.b.loc;
+    p = { data, end };
+    entryPointers.set(L, p);
+  }
+  return p[which];
+}
+
+/** The packet's first byte (`ctx.data`). */
 function packetData(L: BodyLowering): Value {
-  return L.b.load(ptrType("packet"), L.ctx, packetPointerFields(L).data);
+  return packetPointer(L, "data");
 }
 
 /** The position's base pointer: `data + index` (its constant offset not added). */
@@ -139,7 +163,7 @@ export function checkedBase(L: BodyLowering, pos: PacketPosition, need: number, 
   }
   const b = L.b;
   const base = positionBase(L, pos);
-  const end = b.load(ptrType("packet_end"), L.ctx, packetPointerFields(L).end);
+  const end = packetPointer(L, "end");
   const limit = pos.offset + need === 0 ? base : b.ptrAdd(base, b.const(pos.offset + need));
   const short = b.compare("ugt", limit, end);
   let exit = shortBlocks.get(L);
@@ -204,7 +228,26 @@ export function packetIndex(L: BodyLowering, pos: PacketPosition, idx: RValue, n
 function advanced(L: BodyLowering, pos: PacketPosition, i: Value): PacketPosition {
   const k = constantValue(i);
   if (k !== undefined) return { ...pos, offset: pos.offset + Number(k) };
-  return { ...pos, index: pos.index ? L.b.add(pos.index, i) : i };
+  // `x + c` moves the constant into the offset: `ip[2 * i]` and `ip[2 * i + 1]` then share
+  // a base pointer, and their bounds checks can be merged (packet-bounds).
+  const [x, c] = splitConstant(i);
+  return { ...pos, offset: pos.offset + c, index: pos.index ? L.b.add(pos.index, x) : x };
+}
+
+/** `x + c` (or `x - c`, `c + x`) as [x, c] for a small constant c; else [v, 0]. */
+function splitConstant(v: Value): [Value, number] {
+  if (v.kind !== "instruction") return [v, 0];
+  const inst = v as Instruction;
+  if (inst.opcode !== "add" && inst.opcode !== "sub") return [v, 0];
+  const [a, b] = [inst.operands[0]!, inst.operands[1]!];
+  const small = (x: Value): number | undefined => {
+    const k = constantValue(x);
+    return k !== undefined && k >= -0x1000n && k <= 0x1000n ? Number(k) : undefined;
+  };
+  const kb = small(b);
+  if (kb !== undefined) return [a, inst.opcode === "add" ? kb : -kb];
+  const ka = inst.opcode === "add" ? small(a) : undefined;
+  return ka !== undefined ? [b, ka] : [v, 0];
 }
 
 /**

@@ -17,6 +17,7 @@ import { foldConditionalBranch, INVERTED_COMPARE, SWAPPED_COMPARE, removeUnreach
 import { z } from "zod";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
+import { walkDominatorTree, type ScopedFacts } from "../util/scoped-walk.js";
 
 function compareKey(op: CompareOpcode, t: Instruction["typeParam"], a: Value, b: Value): string {
   return `${op} ${typeToString(t)} ${a.id},${b.id}`;
@@ -41,7 +42,7 @@ function factsOf(c: Value, holds: boolean): [string, boolean][] {
 }
 
 /** What the facts say about condition `c`, if anything. */
-function lookup(facts: Map<string, boolean>, c: Value): boolean | undefined {
+function lookup(facts: ScopedFacts<boolean>, c: Value): boolean | undefined {
   const direct = facts.get(`v${c.id}`);
   if (direct !== undefined || !isCompare(c)) return direct;
   return facts.get(compareKey(c.opcode, c.typeParam, c.operands[0]!, c.operands[1]!));
@@ -53,40 +54,19 @@ export const correlatedBranch = defineFunctionPass({
   options: z.object({}),
   run(fn, ctx) {
     const dt = ctx.analyses.get(dominatorTreeAnalysis);
-    const facts = new Map<string, boolean>();
     const folds: [BasicBlock, boolean][] = [];
-    type Frame = { bb: BasicBlock; undo: [string, boolean | undefined][]; entered: boolean };
-    const stack: Frame[] = [{ bb: fn.entry, undo: [], entered: false }];
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1]!;
-      if (frame.entered) {
-        for (let k = frame.undo.length - 1; k >= 0; k--) {
-          const [key, old] = frame.undo[k]!;
-          if (old === undefined) facts.delete(key);
-          else facts.set(key, old);
-        }
-        stack.pop();
-        continue;
-      }
-      frame.entered = true;
-      const bb = frame.bb;
+    walkDominatorTree<boolean>(fn, dt, (bb, facts, pred) => {
       // The edge into bb decides its predecessor's condition when bb has no other way in.
-      const pred = bb !== fn.entry && bb.preds.length === 1 && bb.preds[0] !== bb ? bb.preds[0]! : undefined;
       const pt = pred?.terminator;
       if (pt && pt.opcode === "condbr" && pt.targets[0] !== pt.targets[1]) {
-        for (const [key, v] of factsOf(pt.operands[0]!, pt.targets[0] === bb)) {
-          frame.undo.push([key, facts.get(key)]);
-          facts.set(key, v);
-        }
+        for (const [key, v] of factsOf(pt.operands[0]!, pt.targets[0] === bb)) facts.set(key, v);
       }
       const term = bb.terminator;
       if (term && term.opcode === "condbr") {
         const known = lookup(facts, term.operands[0]!);
         if (known !== undefined) folds.push([bb, known]);
       }
-      const kids = dt.children(bb);
-      for (let k = kids.length - 1; k >= 0; k--) stack.push({ bb: kids[k]!, undo: [], entered: false });
-    }
+    });
     for (const [bb, taken] of folds) {
       foldConditionalBranch(bb, taken);
       ctx.stat("branches-folded");

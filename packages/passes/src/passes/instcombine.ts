@@ -12,6 +12,7 @@
  *   reduce     x * 2^k → x << k
  *   canonical  constants to the right of commutative ops (compares swap their predicate);
  *              shift amounts reduced modulo the width
+ *   bswap      eq/ne ([zext] (bswap x)), C → eq/ne ([zext] x), bswap(C) (a network-order field)
  *
  * A worklist revisits the users of every replaced instruction, so chains simplify in one
  * run. The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × rules).
@@ -68,7 +69,7 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
       ctx.stat("canonicalized");
       return swapped;
     }
-    return undefined;
+    return (op === "eq" || op === "ne") ? compareSwapped(inst, fn, ctx) : undefined;
   }
   if (inst.info.shape !== "binary") return undefined;
 
@@ -134,6 +135,43 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
     }
   }
   return undefined;
+}
+
+/**
+ * `eq/ne ([zext] (bswap x)), C` → `eq/ne ([zext] x), bswap(C)`: a field loaded in network
+ * byte order is compared with the constant swapped instead of being swapped itself (as
+ * clang does for `h_proto == htons(ETH_P_IP)`). Only where the swap and the extension have
+ * no other use; a constant wider than x decides nothing here (sccp folds those).
+ */
+function compareSwapped(inst: Instruction, fn: Function, ctx: FunctionPassContext): Rewrite {
+  const [a, b] = [inst.operands[0]!, inst.operands[1]!];
+  const k = constValue(b);
+  if (k === undefined || a.kind !== "instruction") return undefined;
+  let swap = a as Instruction;
+  let ext: Instruction | undefined;
+  if (swap.opcode === "zext" && swap.uses.length === 1) {
+    ext = swap;
+    const src = swap.operands[0]!;
+    if (src.kind !== "instruction") return undefined;
+    swap = src as Instruction;
+  }
+  if (swap.opcode !== "bswap" || swap.uses.length !== 1) return undefined;
+  const width = bitsOf(swap.type);
+  if (k < 0n || k !== BigInt.asUintN(width, k)) return undefined;
+  let swapped = 0n;
+  for (let i = 0; i < width / 8; i++) swapped = (swapped << 8n) | ((k >> BigInt(8 * i)) & 0xffn);
+  let lhs: Value = swap.operands[0]!;
+  if (ext) {
+    const z = fn.createInstruction("zext", ext.type, lhs.type, [lhs]);
+    z.loc = ext.loc;
+    z.insertBefore(inst);
+    lhs = z;
+  }
+  const cmp = fn.createInstruction(inst.opcode, inst.type, inst.typeParam, [lhs, fn.constant(inst.typeParam, swapped)]);
+  cmp.loc = inst.loc;
+  cmp.insertBefore(inst);
+  ctx.stat("compare-unswapped");
+  return cmp;
 }
 
 export const instcombine = defineFunctionPass({

@@ -21,16 +21,22 @@
  *    happened in between, and both leave with the same value, so the program's result is
  *    the same.
  *
+ * 3. **One exit**: the checks' short edges go to one block of the program that returns the
+ *    same constant (the program's own `return XDP_PASS`, when it has one), so the code has
+ *    one `r0 = 2; exit` instead of one per place. (Done first; the short block of a check
+ *    is compared by value.)
+ *
  * The front end checks each header's whole fixed part before reading any of its fields
  * (frontend-lua lower/packet.ts), so after value numbering has merged the base pointers,
  * (1) leaves one check per header and (2) one per straight run of headers. The verifier
  * accepts the result because a check of `%base + K` on the same register bounds every load
  * from `%base` below K. Cost: O(blocks + instructions) plus the straight-path walks.
  */
-import { Builder, foldConditionalBranch, i64, isConstant, removeUnreachableBlocks, type BasicBlock, type Instruction, type Value } from "@luabpf/ir";
+import { Builder, foldConditionalBranch, i64, isConstant, redirectBranch, removeUnreachableBlocks, type BasicBlock, type Instruction, type Value } from "@luabpf/ir";
 import { z } from "zod";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
+import { walkDominatorTree } from "../util/scoped-walk.js";
 
 /** A recognised bounds check: `base + k ≤ end` holds on the edge to `ok`. */
 interface BoundsCheck {
@@ -43,6 +49,7 @@ interface BoundsCheck {
   /** The end pointer, structurally (`load ptr.packet_end` of one pointer and offset). */
   readonly endKey: string;
   readonly ok: BasicBlock;
+  short: BasicBlock;
   readonly shortValue: bigint;
 }
 
@@ -106,7 +113,7 @@ function boundsCheck(bb: BasicBlock): BoundsCheck | undefined {
   const [short, ok] = shortWhenTrue ? [term.targets[0]!, term.targets[1]!] : [term.targets[1]!, term.targets[0]!];
   const shortValue = returnedConstant(short);
   if (shortValue === undefined) return undefined;
-  return { block: bb, compare, limitOperand, base, k, endKey, ok, shortValue };
+  return { block: bb, compare, limitOperand, base, k, endKey, ok, short, shortValue };
 }
 
 const keyOf = (c: BoundsCheck) => `${c.base.id}|${c.endKey}`;
@@ -157,6 +164,23 @@ export const packetBounds = defineFunctionPass({
     if (checks.size === 0) return false;
     let changed = false;
 
+    // (3) One exit: a short packet leaves through a block of the program that returns the
+    // same constant, if there is one (one `exit` for all instead of one per check).
+    const shortBlocks = new Set([...checks.values()].map((c) => c.short));
+    const exits = new Map<bigint, BasicBlock>();
+    for (const bb of fn.blocks) {
+      const v = returnedConstant(bb);
+      if (v !== undefined && (!exits.has(v) || shortBlocks.has(exits.get(v)!))) exits.set(v, bb);
+    }
+    for (const c of checks.values()) {
+      const exit = exits.get(c.shortValue)!;
+      if (exit === c.short) continue;
+      redirectBranch(c.block, c.short, exit);
+      c.short = exit;
+      ctx.stat("exits-shared");
+      changed = true;
+    }
+
     // (2) Merging: widen each check to the largest straight follower's bound.
     for (const a of checks.values()) {
       const widest = Math.max(a.k, ...straightFollowers(a, checks).map((b) => b.k));
@@ -170,47 +194,26 @@ export const packetBounds = defineFunctionPass({
 
     // (1) Redundant checks: a walk of the dominator tree with the bounds each @ok edge established.
     const dt = ctx.analyses.get(dominatorTreeAnalysis);
-    const known = new Map<string, number>();
     const folds: BasicBlock[] = [];
-    type Frame = { bb: BasicBlock; undo: [string, number | undefined][]; entered: boolean };
-    const stack: Frame[] = [{ bb: fn.entry, undo: [], entered: false }];
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1]!;
-      if (frame.entered) {
-        for (let i = frame.undo.length - 1; i >= 0; i--) {
-          const [key, old] = frame.undo[i]!;
-          if (old === undefined) known.delete(key);
-          else known.set(key, old);
-        }
-        stack.pop();
-        continue;
-      }
-      frame.entered = true;
-      const bb = frame.bb;
-      const pred = bb !== fn.entry && bb.preds.length === 1 && bb.preds[0] !== bb ? bb.preds[0]! : undefined;
+    walkDominatorTree<number>(fn, dt, (bb, known, pred) => {
       const entering = pred ? checks.get(pred) : undefined;
       if (entering && entering.ok === bb && !folds.includes(pred!)) {
         const key = keyOf(entering);
         const old = known.get(key);
-        if (old === undefined || old < entering.k) {
-          frame.undo.push([key, old]);
-          known.set(key, entering.k);
-        }
+        if (old === undefined || old < entering.k) known.set(key, entering.k);
       }
       const mine = checks.get(bb);
       if (mine) {
         const k = known.get(keyOf(mine));
         if (k !== undefined && k >= mine.k) folds.push(bb);
       }
-      const kids = dt.children(bb);
-      for (let i = kids.length - 1; i >= 0; i--) stack.push({ bb: kids[i]!, undo: [], entered: false });
-    }
+    });
     for (const bb of folds) {
       const c = checks.get(bb)!;
       foldConditionalBranch(bb, bb.terminator!.targets[0] === c.ok);
       ctx.stat("checks-removed");
     }
-    if (folds.length > 0) {
+    if (folds.length > 0 || changed) {
       changed = true;
       const removed = removeUnreachableBlocks(fn);
       if (removed) ctx.stat("blocks-unreachable", removed);
