@@ -224,7 +224,8 @@ export async function formatCfgDot(module: Module): Promise<string> {
 }
 
 /**
- * `--emit dot=interference`: each program's register interference graph, as instruction
+ * `--emit dot=interference`: the register interference graph of each function (programs and
+ * the BPF-to-BPF functions they call, which are allocated the same way), as instruction
  * selection hands it to the register allocator, with the register each value got.
  */
 export async function formatInterferenceDot(module: Module): Promise<string> {
@@ -232,7 +233,6 @@ export async function formatInterferenceDot(module: Module): Promise<string> {
   const { allocateIrc, allocationOfVRegs, interferenceGraph, interferenceToDot } = await import("@luabpf/passes");
   let out = "";
   for (const fn of module.functions) {
-    if (!fn.program) continue;
     const described = allocationProblem(fn);
     const placed = allocationOfVRegs(described, allocateIrc(described, EBPF_TARGET));
     out += interferenceToDot(fn.name, interferenceGraph(described, EBPF_TARGET), EBPF_TARGET, placed);

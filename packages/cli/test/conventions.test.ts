@@ -185,6 +185,25 @@ describe("inputs and outputs", () => {
     expect(nodes(raw)).toBeGreaterThan(nodes(opt));
   });
 
+  test("--emit dot and dot=interference show every function, BPF-to-BPF functions included", () => {
+    const src = file("calls.lua", "local function score(n)\n  if n > 100 then return 2 end\n  return 1\nend\nbpf.socket(function (skb)\n  return score(skb.len)\nend)\n");
+    const graphs = (emit: string): string[] => [...luabpf(["compile", src, `--emit=${emit}`, "--inline-threshold", "0", "-o", "-"]).stdout.matchAll(/^(?:di)?graph "([^"]+)" \{$/gm)].map((m) => m[1]!);
+    expect(graphs("dot")).toEqual(["socket", "score"]);
+    expect(graphs("dot=interference")).toEqual(["socket", "score"]);
+  });
+
+  test("warnings have the machine-readable form too, and -Werror makes them errors", () => {
+    const src = file("warn.lua", "local a = bpf.map('array', 4)\nbpf.socket(function (skb)\n  a[1] = nil\n  return 0\nend)\n");
+    const message = "assigning nil to an element of array map 'a' does nothing: array elements always exist (store 0 to clear it)";
+    const w = luabpf(["compile", src, "--diagnostics-format=json", "-o", join(dir, "warn.o")]);
+    expect(w.code).toBe(0);
+    expect(w.stderr.trimEnd().split("\n").map((l) => JSON.parse(l))).toEqual([{ severity: "warning", category: "compile", message, location: { file: src, line: 3, column: 3 } }]);
+    const e = luabpf(["compile", src, "--diagnostics-format=json", "-Werror", "-o", join(dir, "werror.o")]);
+    expect(e.code).toBe(1);
+    expect(e.stderr.trimEnd().split("\n").map((l) => JSON.parse(l))).toEqual([{ severity: "error", category: "compile", message, location: { file: src, line: 3, column: 3 } }]);
+    expect(existsSync(join(dir, "werror.o"))).toBe(false);
+  });
+
   test("I/O errors are bad input: one line, exit 1, no usage", () => {
     const r = luabpf(["compile", example("proto-count.lua"), "-o", join(dir, "no/such/dir/x.o")]);
     expect(r.code).toBe(1);

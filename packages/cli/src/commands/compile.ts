@@ -68,7 +68,7 @@ export const compileCommand: Command = {
   details: `Without -o, an object goes next to its input (prog.lua -> prog.o) and text goes to
 standard output. '-' as an input reads standard input. --emit dot prints the CFG of each
 function after the pipeline (with --passes, after those passes); dot=interference prints
-each program's register interference graph. Exit status: 0 success, 1 bad input (compile
+each function's register interference graph. Exit status: 0 success, 1 bad input (compile
 error, verifier rejection, unreadable file), 2 bad usage, 70 internal error.
 
 examples:
