@@ -25,7 +25,12 @@ export const SectionType = {
   rela: 4,
   nobits: 8,
   rel: 9,
+  /** The dynamic symbol table of executables and shared libraries (read for uprobes). */
+  dynsym: 11,
 } as const;
+
+/** Program header types (p_type), of host executables (uprobe offsets). */
+export const SegmentType = { load: 1 } as const;
 
 /** Section header flags (sh_flags). */
 export const SectionFlag = {
@@ -39,7 +44,7 @@ export const SectionFlag = {
 export const SymbolBind = { local: 0, global: 1, weak: 2 } as const;
 
 /** Symbol type (low nibble of st_info). */
-export const SymbolType = { notype: 0, object: 1, func: 2, section: 3, file: 4 } as const;
+export const SymbolType = { notype: 0, object: 1, func: 2, section: 3, file: 4, gnuIfunc: 10 } as const;
 
 /** Special section index: undefined symbol. */
 export const SHN_UNDEF = 0;

@@ -64,6 +64,8 @@ export {
   RelocType,
   SectionFlag,
   SectionType,
+  SegmentType,
+  SHN_UNDEF,
   SymbolBind,
   SymbolType,
 } from "./constants.js";

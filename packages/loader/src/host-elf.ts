@@ -5,16 +5,11 @@
 // the PT_LOAD program header that contains it: offset = vaddr - p_vaddr + p_offset.
 //
 // This reads host executables (x86-64, aarch64, ...), not eBPF objects, so it is independent of
-// @luabpf/elf's reader, which rejects everything but EM_BPF relocatables. ELF64 little-endian only.
+// @luabpf/elf's reader, which rejects everything but EM_BPF relocatables; the ELF numbers are
+// elf's. ELF64 little-endian only.
 import { readFileSync } from "node:fs";
+import { SectionType, SegmentType, SHN_UNDEF, SymbolType } from "@luabpf/elf";
 import { LoaderError } from "./errors.js";
-
-const SHT_SYMTAB = 2;
-const SHT_DYNSYM = 11;
-const PT_LOAD = 1;
-const STT_FUNC = 2;
-const STT_GNU_IFUNC = 10;
-const SHN_UNDEF = 0;
 
 /** A function symbol of a host binary. */
 export interface HostSymbol {
@@ -68,7 +63,7 @@ export function functionSymbols(path: string): Map<string, HostSymbol> {
     const at = phoff + i * phentsize;
     segments.push({ type: u32(at), offset: u64(at + 8), vaddr: u64(at + 16), fileSize: u64(at + 32) });
   }
-  const loads = segments.filter((segment) => segment.type === PT_LOAD);
+  const loads = segments.filter((segment) => segment.type === SegmentType.load);
 
   const sections = Array.from({ length: shnum }, (_, i) => {
     const at = shoff + i * shentsize;
@@ -76,7 +71,7 @@ export function functionSymbols(path: string): Map<string, HostSymbol> {
   });
 
   const symbols = new Map<string, HostSymbol>();
-  for (const tableType of [SHT_SYMTAB, SHT_DYNSYM]) {
+  for (const tableType of [SectionType.symtab, SectionType.dynsym]) {
     for (const table of sections.filter((section) => section.type === tableType)) {
       const strings = sections[table.link];
       if (!strings || table.entsize < 24) continue;
@@ -86,7 +81,7 @@ export function functionSymbols(path: string): Map<string, HostSymbol> {
         const info = bytes[at + 4]!;
         const type = info & 0xf;
         const shndx = u16(at + 6);
-        if ((type !== STT_FUNC && type !== STT_GNU_IFUNC) || shndx === SHN_UNDEF) continue;
+        if ((type !== SymbolType.func && type !== SymbolType.gnuIfunc) || shndx === SHN_UNDEF) continue;
         const nameStart = strings.offset + u32(at);
         const nameEnd = bytes.indexOf(0, nameStart);
         if (nameEnd < 0 || nameEnd > strings.offset + strings.size) continue;
