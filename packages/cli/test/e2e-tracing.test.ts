@@ -306,14 +306,7 @@ describe.skipIf(!enabled).each([0, 2] as const)("CO-RE relocations in a called f
     try {
       const { harness, targetPath, objectPath } = libbpfHarness(dir, object);
       const libbpf = (btf?: string) => libbpfCode(harness, objectPath, btf);
-      const ours = (targetBtf?: string) => {
-        const loaded = loadObject(object, targetBtf ? { targetBtf } : {});
-        try {
-          return Buffer.from([...loaded.programs.values()][0]!.instructions).toString("hex");
-        } finally {
-          loaded.close();
-        }
-      };
+      const ours = (targetBtf?: string) => ourCode(object, targetBtf);
       const there = ours(targetPath);
       expect(there).toBe(libbpf(targetPath));
       expect(ours()).toBe(libbpf());
@@ -426,14 +419,7 @@ end)`, optLevel)));
     const dir = mkdtempSync(join(tmpdir(), "luabpf-core-bits-"));
     try {
       const { harness, targetPath, objectPath } = libbpfHarness(dir, object);
-      const ours = (targetBtf?: string) => {
-        const loaded = loadObject(object, targetBtf ? { targetBtf } : {});
-        try {
-          return Buffer.from([...loaded.programs.values()][0]!.instructions).toString("hex");
-        } finally {
-          loaded.close();
-        }
-      };
+      const ours = (targetBtf?: string) => ourCode(object, targetBtf);
       const there = ours(targetPath);
       expect(there).toBe(libbpfCode(harness, objectPath, targetPath));
       expect(ours()).toBe(libbpfCode(harness, objectPath));
@@ -466,6 +452,16 @@ function libbpfHarness(dir: string, object: ReturnType<typeof readObject>): { ha
 }
 
 /** The instructions libbpf loads for the object's (one) program, as hex. */
+/** The hex of the instructions our loader gives the kernel for the object's program, relocated against `targetBtf` (default: the running kernel's). */
+function ourCode(object: ReturnType<typeof readObject>, targetBtf?: string): string {
+  const loaded = loadObject(object, targetBtf ? { targetBtf } : {});
+  try {
+    return Buffer.from([...loaded.programs.values()][0]!.instructions).toString("hex");
+  } finally {
+    loaded.close();
+  }
+}
+
 function libbpfCode(harness: string, objectPath: string, btf?: string): string {
   const r = spawnSync(harness, btf ? [objectPath, btf] : [objectPath], { encoding: "utf8" });
   expect(r.status, r.stderr).toBe(0);
