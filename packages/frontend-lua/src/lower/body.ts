@@ -473,21 +473,26 @@ export class BodyLowering {
     s.variables.forEach((target, i) => this.at(target, () => targets[i]!(values[i] ?? NIL_VALUE)));
   }
 
-  /** How to assign to `target`, with a map element's key already evaluated. */
+  /**
+   * How to assign to `target`, its table and key evaluated now: an element's base and key
+   * come before the right-hand sides (Lua's order), the store after them.
+   */
   private assignmentTarget(target: lua.Identifier | lua.MemberExpression | lua.IndexExpression): (value: RValue) => void {
-    // A map named by a local (the only map expression there is): reading the name emits nothing.
-    if (target.type === "IndexExpression" && target.base.type === "Identifier") {
-      const base = this.expression(target.base);
-      if (base.kind === "static" && base.value.kind === "map") {
-        const map = base.value.map;
-        const key = this.expression(target.index);
-        return (value) => storeElement(this, map, key, target.index, value, target);
-      }
+    if (target.type !== "IndexExpression") return (value) => this.assign(target, value);
+    const base = this.expression(target.base);
+    if (base.kind === "static" && base.value.kind === "map") {
+      const map = base.value.map;
+      const key = this.expression(target.index);
+      return (value) => storeElement(this, map, key, target.index, value, target);
     }
-    return (value) => this.assign(target, value);
+    return (value) => {
+      const dest = this.expression(target);
+      if (dest.kind === "place") return storeToPlace(this, dest.place, value, target);
+      return this.fail(target, `cannot assign to an element of ${describeRValue(this, base)}; only map elements and C arrays can be assigned`);
+    };
   }
 
-  private assign(target: lua.Identifier | lua.MemberExpression | lua.IndexExpression, value: RValue): void {
+  private assign(target: lua.Identifier | lua.MemberExpression, value: RValue): void {
     switch (target.type) {
       case "Identifier": {
         const local = this.lookupLocal(target.name);
@@ -496,16 +501,6 @@ export class BodyLowering {
           return this.fail(target, `cannot assign to '${target.name}': top-level locals are compile-time constants (keep state in a map)`);
         }
         return this.fail(target, `assignment to global '${target.name}' is not supported (declare it with 'local')`);
-      }
-      case "IndexExpression": {
-        const base = this.expression(target.base);
-        if (base.kind === "static" && base.value.kind === "map") {
-          const key = this.expression(target.index);
-          return storeElement(this, base.value.map, key, target.index, value, target);
-        }
-        const dest = this.expression(target);
-        if (dest.kind === "place") return storeToPlace(this, dest.place, value, target);
-        return this.fail(target, `cannot assign to an element of ${describeRValue(this, base)}; only map elements and C arrays can be assigned`);
       }
       case "MemberExpression": {
         const base = this.expression(target.base);
