@@ -217,7 +217,7 @@ async function child({ shape, units, quick }) {
   const irCount = (m) => m.functions.reduce((n, f) => n + f.instructionCount, 0);
 
   const compile = (source, times) => {
-    const module = frontend(source, "gen.lua", times);
+    const module = frontend(source, "gen.lua", times ? { times } : {});
     const ir = irCount(module);
     optimize(module, { optLevel: 2, times });
     const { programs, object } = codegen(module, undefined, { times, cpu: 4 });

@@ -178,7 +178,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
   const values: (Range | undefined)[] = new Array(fn.valueIdBound);
   const changes = new Uint16Array(fn.valueIdBound);
   const executable = new Uint8Array(fn.blockIdBound);
-  const edges = new Set<string>();
+  const edges = new Set<number>();
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
 
@@ -193,8 +193,13 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
     }
   }
 
+  const constants = new Map<Value, Range>();
   const rangeOf = (v: Value): Range | undefined => {
-    if (isConstant(v)) return constantRange(bitsOf(v.type) || 64, v.value);
+    if (isConstant(v)) {
+      let r = constants.get(v);
+      if (!r) constants.set(v, (r = constantRange(bitsOf(v.type) || 64, v.value)));
+      return r;
+    }
     if (v.kind === "param") return typeRange(v);
     return values[v.id];
   };
@@ -208,7 +213,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
     }
     return r;
   };
-  const edgeKey = (from: BasicBlock, slot: number) => `${from.id}:${slot}`;
+  const edgeKey = (from: BasicBlock, slot: number): number => from.id * 0x10000 + slot; // a block has far fewer than 2^16 successors
   /** The k-th pair of a phi belongs to the k-th edge into its block (a condbr may target it twice). */
   const pairSlot = (phi: Instruction, k: number): number => {
     const from = phi.incoming[k]!;

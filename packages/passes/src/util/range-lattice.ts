@@ -59,9 +59,13 @@ function bitLength(x: bigint): number {
   return n + (32 - Math.clz32(Number(x)));
 }
 
+// Every N-bit value, per width (ranges are immutable, so one object serves every use).
+const FULL: Range[] = [];
+for (let b = 0; b <= 64; b++) FULL.push({ bits: b, value: 0n, mask: ONES[b]!, umin: 0n, umax: ONES[b]!, smin: -SIGN_BITS[b]!, smax: SIGN_BITS[b]! - 1n });
+
 /** Every N-bit value. */
 export function fullRange(bits: number): Range {
-  return { bits, value: 0n, mask: ones(bits), umin: 0n, umax: ones(bits), smin: sMinOf(bits), smax: sMaxOf(bits) };
+  return FULL[bits]!;
 }
 
 /** The one value `v` (any bigint; read modulo 2^N). */
@@ -113,7 +117,7 @@ function make(bits: number, value: bigint, mask: bigint, umin: bigint, umax: big
   mask &= M;
   value &= ~mask;
   for (let round = 0; round < 3; round++) {
-    const before = [value, mask, umin, umax, smin, smax];
+    const v0 = value, m0 = mask, umin0 = umin, umax0 = umax, smin0 = smin, smax0 = smax;
     // known bits → bounds
     umin = max(umin, value);
     umax = min(umax, value | mask);
@@ -137,7 +141,7 @@ function make(bits: number, value: bigint, mask: bigint, umin: bigint, umax: big
     value |= tv;
     mask &= span;
     value &= ~mask;
-    if (value === before[0] && mask === before[1] && umin === before[2] && umax === before[3] && smin === before[4] && smax === before[5]) break;
+    if (value === v0 && mask === m0 && umin === umin0 && umax === umax0 && smin === smin0 && smax === smax0) break;
   }
   return { bits, value, mask, umin, umax, smin, smax };
 }
