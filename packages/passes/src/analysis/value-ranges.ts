@@ -48,6 +48,7 @@ import {
   decideCompare,
   fullRange,
   intersectRanges,
+  isSettled,
   joinRanges,
   rangesEqual,
   refineByCompare,
@@ -232,14 +233,27 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
     return r && narrow(r, edgeFacts(from, phi.block!), v);
   };
 
+  /** The range each instruction's last evaluation gave (what `set` was called with). */
+  const lastEval: (Range | undefined)[] = new Array(fn.valueIdBound);
+  // A clock stamps each change of a value and each evaluation of an instruction: an
+  // instruction none of whose operands changed since its last evaluation would evaluate
+  // to the same range again, so it is not evaluated again (a block's walk and the work
+  // list often visit an instruction twice with the same operands).
+  const changedAt = new Uint32Array(fn.valueIdBound);
+  const evaluatedAt = new Uint32Array(fn.valueIdBound);
+  let clock = 0;
   const set = (inst: Instruction, r: Range | undefined): void => {
+    lastEval[inst.id] = r;
     if (!r) return;
     const old = values[inst.id];
+    // Joining a settled range with itself gives it back (the common revisit): nothing changes.
+    if (old && changes[inst.id]! < WIDEN_AFTER && rangesEqual(old, r) && isSettled(old)) return;
     let next = old ? joinRanges(old, r) : r;
     if (old && changes[inst.id]! >= WIDEN_AFTER) next = widenRange(old, next);
     if (old && rangesEqual(old, next)) return;
     values[inst.id] = next;
     changes[inst.id]!++;
+    changedAt[inst.id] = ++clock;
     for (const u of inst.uses) if (u.user.block && executable[u.user.block.id]) valueWork.push(u.user);
   };
   const markEdge = (from: BasicBlock, slot: number): void => {
@@ -292,7 +306,14 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
       }
     }
     if (inst.type.kind === "void") return;
+    const last = lastEval[inst.id];
+    if (last !== undefined && !operandChangedSince(inst, evaluatedAt[inst.id]!)) return set(inst, last);
+    evaluatedAt[inst.id] = clock;
     set(inst, evaluate(inst));
+  };
+  const operandChangedSince = (i: Instruction, since: number): boolean => {
+    for (const o of i.operands) if (changedAt[o.id]! > since) return true;
+    return false;
   };
 
   executable[fn.entry.id] = 1;
@@ -309,22 +330,44 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
   // Narrowing (Cousot & Cousot 1977): widening may have overshot around loops; a few
   // descending rounds intersect each value with what its operands now give, which stays
   // above the least fixed point (so sound) and recovers bounds such as a loop guard's.
+  //
+  // At the ascending fixed point every instruction's last evaluation saw its operands' final
+  // ranges, so a sweep re-evaluates only instructions an operand of which narrowed since
+  // their last evaluation (stamps of a clock), and intersects only where that gives
+  // something new: the same result as evaluating everything, without its cost (most
+  // functions have no loop and nothing to narrow).
   const rpo = dt.reversePostOrder();
+  const narrowedAt = new Uint32Array(fn.valueIdBound);
+  const sweptAt = new Uint32Array(fn.valueIdBound);
+  let sweepClock = 0;
+  const operandNarrowed = (i: Instruction): boolean => {
+    const since = sweptAt[i.id]!;
+    for (const o of i.operands) if (narrowedAt[o.id]! > since) return true;
+    return false;
+  };
   for (let round = 0; round < NARROWING_ROUNDS; round++) {
     for (const bb of rpo) {
       if (!executable[bb.id]) continue;
       for (let i = bb.first; i; i = i.next) {
         const old = values[i.id];
         if (!old) continue;
-        let r: Range | undefined;
-        if (i.isPhi) {
-          for (let k = 0; k < i.operands.length; k++) {
-            const rk = incomingRange(i, k);
-            if (rk) r = r ? joinRanges(r, rk) : rk;
-          }
-        } else r = evaluate(i);
-        const narrowed = r && intersectRanges(old, r);
-        if (narrowed) values[i.id] = narrowed;
+        let r = lastEval[i.id];
+        if (r === undefined || operandNarrowed(i)) {
+          r = undefined;
+          if (i.isPhi) {
+            for (let k = 0; k < i.operands.length; k++) {
+              const rk = incomingRange(i, k);
+              if (rk) r = r ? joinRanges(r, rk) : rk;
+            }
+          } else r = evaluate(i);
+          lastEval[i.id] = r;
+          sweptAt[i.id] = sweepClock;
+        }
+        if (!r || (rangesEqual(old, r) && isSettled(old))) continue; // intersecting gives old again
+        const narrowed = intersectRanges(old, r);
+        if (!narrowed) continue;
+        if (!rangesEqual(narrowed, old)) narrowedAt[i.id] = ++sweepClock;
+        values[i.id] = narrowed;
       }
     }
   }

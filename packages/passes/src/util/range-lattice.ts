@@ -94,6 +94,7 @@ export function rangeContains(r: Range, v: bigint): boolean {
 
 export function rangesEqual(a: Range, b: Range): boolean {
   return (
+    a === b ||
     a.bits === b.bits && a.value === b.value && a.mask === b.mask && a.umin === b.umin && a.umax === b.umax && a.smin === b.smin && a.smax === b.smax
   );
 }
@@ -111,6 +112,7 @@ export function isNonNegative(r: Range): boolean {
  * that matter (the verifier does the same).
  */
 function make(bits: number, value: bigint, mask: bigint, umin: bigint, umax: bigint, smin: bigint, smax: bigint): Range | undefined {
+  let settled = false;
   const M = ones(bits);
   const SIGN = signBit(bits);
   value &= M;
@@ -141,9 +143,26 @@ function make(bits: number, value: bigint, mask: bigint, umin: bigint, umax: big
     value |= tv;
     mask &= span;
     value &= ~mask;
-    if (value === v0 && mask === m0 && umin === umin0 && umax === umax0 && smin === smin0 && smax === smax0) break;
+    if (value === v0 && mask === m0 && umin === umin0 && umax === umax0 && smin === smin0 && smax === smax0) {
+      settled = true;
+      break;
+    }
   }
-  return { bits, value, mask, umin, umax, smin, smax };
+  const r = { bits, value, mask, umin, umax, smin, smax };
+  if (!settled) UNSETTLED.add(r);
+  return r;
+}
+
+/** The (rare) ranges {@link make} returned before reaching its fixed point: making them again may tighten them. */
+const UNSETTLED = new WeakSet<Range>();
+
+/**
+ * Is `r` its own reduction — would building it again from its components give the same
+ * range (so that, for instance, `intersectRanges(r, r)` equals `r`)? True of every range
+ * except the rare ones whose reduction stopped at its round limit.
+ */
+export function isSettled(r: Range): boolean {
+  return !UNSETTLED.has(r);
 }
 
 /** A range from known bits alone. */
