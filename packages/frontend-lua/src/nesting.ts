@@ -243,19 +243,31 @@ export function scanNesting(text: string, file: string): void {
  * {@link MAX_TREE_DEPTH} levels. Iterative; visits every node once.
  */
 export function checkAstDepth(chunk: lua.Chunk, file: string): void {
-  const stack: { node: object; depth: number }[] = [{ node: chunk, depth: 0 }];
-  while (stack.length > 0) {
-    const { node, depth } = stack.pop()!;
+  // Two parallel stacks (node, depth): no object per visited node.
+  const nodes: object[] = [chunk];
+  const depths: number[] = [0];
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
     if (depth > MAX_TREE_DEPTH) {
       const n = node as lua.Node;
       const what = /Statement$|Clause$/.test(n.type) ? "blocks are nested too deeply" : "expression is nested too deeply";
       throw new CompileError({ severity: "error", message: `${what} (the limit is ${MAX_TREE_DEPTH} levels)`, location: locationOf(file, n) });
     }
-    for (const [key, value] of Object.entries(node)) {
-      if (key === "loc" || key === "range") continue;
+    for (const key in node) {
+      if (key === "loc" || key === "range" || !Object.hasOwn(node, key)) continue;
+      const value = (node as Record<string, unknown>)[key];
       if (Array.isArray(value)) {
-        for (let k = value.length - 1; k >= 0; k--) if (isNode(value[k])) stack.push({ node: value[k], depth: depth + 1 });
-      } else if (isNode(value)) stack.push({ node: value, depth: depth + 1 });
+        for (let k = value.length - 1; k >= 0; k--) {
+          if (isNode(value[k])) {
+            nodes.push(value[k]);
+            depths.push(depth + 1);
+          }
+        }
+      } else if (isNode(value)) {
+        nodes.push(value);
+        depths.push(depth + 1);
+      }
     }
   }
 }

@@ -143,6 +143,7 @@ function position(source: string, offset: number): { line: number; column: numbe
  */
 export function extractCdataSuffixes(source: string): { text: string; suffixes: Map<number, "ULL" | "LL"> } {
   const suffixes = new Map<number, "ULL" | "LL">();
+  if (!/[lL][lL]/.test(source)) return { text: source, suffixes }; // no suffix anywhere: nothing to scan for
   let out: string[] | undefined;
   const n = source.length;
   let i = 0;
