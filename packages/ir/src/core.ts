@@ -132,9 +132,9 @@ export interface InstructionAttrs {
 /** An instruction; also the value of its result (`type` is void when there is none). */
 export class Instruction extends Value {
   readonly kind = "instruction" as const;
-  readonly operands: Value[] = [];
+  readonly operands: Value[];
   /** The users-list entry of each operand slot. */
-  private readonly operandUses: UseEntry[] = [];
+  private readonly operandUses: UseEntry[];
   /** Branch targets (br: 1, condbr: 2 — true then false). */
   readonly targets: BasicBlock[] = [];
   /** Phi only: `incoming[i]` is the predecessor that operand i flows in from. */
@@ -171,7 +171,14 @@ export class Instruction extends Value {
     attrs: InstructionAttrs = {},
   ) {
     super(id, type);
-    for (const v of operands) this.appendOperand(v);
+    // Exactly sized arrays (a push onto an empty array reserves 17 slots): most
+    // instructions never change their operand count, and a big function has millions.
+    this.operands = operands.slice();
+    this.operandUses = this.operands.map((v, k) => {
+      const u = new UseEntry(this, k, 0);
+      v.attachUse(u);
+      return u;
+    });
     if (attrs.offset !== undefined) this.offset = attrs.offset;
     if (attrs.size !== undefined) this.size = attrs.size;
     if (attrs.align !== undefined) this.align = attrs.align;
