@@ -104,12 +104,15 @@ export function allocateRegisters(mf: MFunction, options: AllocateOptions = {}):
       throw new InternalError(`register allocation of ${mf.name} failed the checker: ${(e as Error).message}`, { cause: e });
     }
   }
-  applyAllocation(mf, out);
+  applyAllocation(mf, out, fn);
   return out.stats;
 }
 
-/** Rewrites `mf` with an allocation: registers replaced, copies materialised or dropped, edits inserted. */
-export function applyAllocation(mf: MFunction, out: RegAllocOutput): void {
+/**
+ * Rewrites `mf` with an allocation: registers replaced, copies materialised or dropped, edits
+ * inserted. `described` is `mf` as the allocator was given it (describeFunction), if at hand.
+ */
+export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: RegAllocFunction): void {
   const slotBase = mf.slots.length;
   for (let s = 0; s < out.numSpillSlots; s++) mf.slots.push({ size: 8, align: 8, spill: true });
   const before = new Map<number, MInst[]>();
@@ -133,33 +136,47 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput): void {
     (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to, numbered[e.inst]?.loc));
   }
   let id = 0;
-  for (const b of mf.blocks) {
+  // The virtual registers of one instruction and the registers they got (a handful: arrays, not a map).
+  const fromRegs: MReg[] = [];
+  const toRegs: MReg[] = [];
+  const rewrite = (r: MReg): MReg => {
+    const j = fromRegs.indexOf(r);
+    return j < 0 ? r : toRegs[j]!;
+  };
+  const ignore = (): void => {};
+  const rewriter = { use: rewrite, def: rewrite, clobber: ignore };
+  mf.blocks.forEach((b, bi) => {
     const insts: MInst[] = [];
-    for (const inst of b.insts) {
+    b.insts.forEach((inst, ii) => {
       const k = id++;
-      insts.push(...(before.get(k) ?? []));
+      const pre = before.get(k);
+      if (pre) insts.push(...pre);
       const allocs = out.allocs[k]!;
-      const ops = describeInst(inst).operands;
       if (isCopy(inst)) {
         const [src, dst] = allocs as [Allocation, Allocation];
         const same = src.kind === dst.kind && (src.kind === "reg" ? src.reg === (dst as { reg: number }).reg : src.slot === (dst as { slot: number }).slot);
         if (!same) insts.push(move(src, dst, inst.loc));
       } else {
-        const regOf = new Map<MReg, MReg>();
+        const ops = (described?.blocks[bi]!.insts[ii] ?? describeInst(inst)).operands;
+        fromRegs.length = 0;
+        toRegs.length = 0;
         ops.forEach((o, j) => {
           if (!("vreg" in o)) return;
           const r = o.vreg + FIRST_VREG;
           const p = reg(allocs[j]!);
-          const prev = regOf.get(r);
-          if (prev !== undefined && prev !== p) throw new InternalError(`regalloc: v${o.vreg} in two registers in one instruction`);
-          regOf.set(r, p);
+          const at = fromRegs.indexOf(r);
+          if (at >= 0 && toRegs[at] !== p) throw new InternalError(`regalloc: v${o.vreg} in two registers in one instruction`);
+          if (at < 0) {
+            fromRegs.push(r);
+            toRegs.push(p);
+          }
         });
-        const rewrite = (r: MReg): MReg => regOf.get(r) ?? r;
-        visitOperands(inst, { use: rewrite, def: rewrite, clobber: () => {} });
+        visitOperands(inst, rewriter);
         insts.push(inst);
       }
-      insts.push(...(after.get(k) ?? []));
-    }
+      const post = after.get(k);
+      if (post) insts.push(...post);
+    });
     b.insts = insts;
-  }
+  });
 }
