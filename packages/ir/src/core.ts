@@ -446,6 +446,9 @@ export interface ProgramInfo {
  * recorded change in one O(blocks) pass. A pass that removes or inserts thousands of
  * blocks therefore costs O(blocks) in list maintenance, not O(blocks²) of `splice`.
  */
+/** The constant-table key of each integer width (one string per width, not one per lookup). */
+const INT_TYPE_KEYS: string[] = Array.from({ length: 65 }, (_, b) => `${b}`);
+
 export class Function {
   readonly params: Param[] = [];
   private readonly blockList: BasicBlock[] = [];
@@ -457,7 +460,10 @@ export class Function {
   cReturnType: CType | undefined;
   private nextValueId = 0;
   private nextBlockId = 0;
-  private readonly constants = new Map<string, Constant>();
+  /** Every constant, in creation order. */
+  private readonly constantList: Constant[] = [];
+  /** Constants by type (`i64`, `ptr.stack`, ...) and value: a map per type keyed by the bigint itself (no key string per lookup). */
+  private readonly constantsByType = new Map<string, Map<bigint, Constant>>();
 
   constructor(
     public name: string,
@@ -520,17 +526,20 @@ export class Function {
   /** The interned constant `value` of type `type` (wrapped to the type's width). */
   constant(type: Type, value: bigint | number): Constant {
     const v = normalizeConstant(type, BigInt(value));
-    const key = `${type.kind === "int" ? type.bits : type.kind === "ptr" ? `p${type.region ?? ""}` : "v"}:${v}`;
-    let c = this.constants.get(key);
+    const typeKey = type.kind === "int" ? INT_TYPE_KEYS[type.bits] ?? `${type.bits}` : type.kind === "ptr" ? `p${type.region ?? ""}` : "v";
+    let byValue = this.constantsByType.get(typeKey);
+    if (!byValue) this.constantsByType.set(typeKey, (byValue = new Map()));
+    let c = byValue.get(v);
     if (!c) {
       c = new Constant(this.newValueId(), type, v);
-      this.constants.set(key, c);
+      byValue.set(v, c);
+      this.constantList.push(c);
     }
     return c;
   }
   /** Every constant created so far, in creation order. */
   allConstants(): Constant[] {
-    return [...this.constants.values()];
+    return [...this.constantList];
   }
 
   /** Creates a new empty block, appended to the block list (or inserted after `after`). */
