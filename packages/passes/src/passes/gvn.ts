@@ -27,15 +27,25 @@ import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 
 function attrsKey(i: Instruction): string {
+  // Most instructions have no attributes: one shared string for them.
+  if (i.offset === 0 && i.size === 0 && i.align === 0 && i.helper === undefined && !i.callee && !i.map && !i.core) return NO_ATTRS;
   return `${i.offset}/${i.size}/${i.align}/${i.helper ?? ""}/${i.callee ?? ""}/${i.map ?? ""}/${i.core ?? ""}`;
 }
+const NO_ATTRS = "0/0/0////";
 
 /** The value-numbering key of a pure instruction. */
 function expressionKey(i: Instruction): string {
-  let ids = i.operands.map((v) => v.id);
-  if (i.info.commutative && ids[0]! > ids[1]!) ids = [ids[1]!, ids[0]!, ...ids.slice(2)];
+  const ops = i.operands;
   const head = `${i.opcode} ${typeToString(i.typeParam)} ${typeToString(i.type)} ${attrsKey(i)}`;
-  if (i.isPhi) return `${head} @${i.block!.id} ${i.operands.map((v, k) => `${v.id}:${i.incoming[k]!.id}`).join(",")}`;
+  if (i.isPhi) return `${head} @${i.block!.id} ${ops.map((v, k) => `${v.id}:${i.incoming[k]!.id}`).join(",")}`;
+  if (ops.length === 1) return `${head} ${ops[0]!.id}`;
+  if (ops.length === 2) {
+    const a = ops[0]!.id;
+    const b = ops[1]!.id;
+    return i.info.commutative && a > b ? `${head} ${b},${a}` : `${head} ${a},${b}`;
+  }
+  let ids = ops.map((v) => v.id);
+  if (i.info.commutative && ids[0]! > ids[1]!) ids = [ids[1]!, ids[0]!, ...ids.slice(2)];
   return `${head} ${ids.join(",")}`;
 }
 
