@@ -165,7 +165,8 @@ describe.skipIf(!kernel)("tracing twins record what their Lua programs record, a
         for (const [key, value] of object.maps.get("opens")!.entries() as Iterable<[Uint8Array, Uint8Array]>) {
           if (cString(key.subarray(0, 16)) !== "cat") continue;
           const id = new DataView(key.buffer, key.byteOffset, key.byteLength).getInt32(16, true);
-          const frames = id < 0 ? `error ${id}` : [...new BigUint64Array(stacks.get(new Uint8Array(new Int32Array([id]).buffer))!.slice().buffer)].filter((a) => a !== 0n).map((a) => a.toString(16)).join(" ");
+          const stack = id < 0 ? undefined : (stacks.get(new Uint8Array(new Int32Array([id]).buffer)) as Uint8Array);
+          const frames = stack ? [...new BigUint64Array(stack.slice().buffer)].filter((a) => a !== 0n).map((a) => a.toString(16)).join(" ") : `error ${id}`;
           const n = new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(0, true);
           total += n;
           counts.push(`${frames}: ${n}`);
