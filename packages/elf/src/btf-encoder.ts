@@ -62,11 +62,13 @@ export class BtfBuilder {
 
   /** Serialises header, types and strings. */
   finish(): Uint8Array {
-    const types = new ByteWriter();
+    let words = 0;
+    for (const record of this.records) words += record.length;
+    const types = new ByteWriter(words * 4);
     for (const record of this.records) for (const word of record) types.u32(word);
     const typeBytes = types.finish();
     const stringBytes = this.strings.finish();
-    return new ByteWriter()
+    return new ByteWriter(BTF_HEADER_SIZE + typeBytes.length + stringBytes.length)
       .u16(BTF_MAGIC)
       .u8(BTF_VERSION)
       .u8(0) // flags

@@ -7,9 +7,15 @@ import { ElfError } from "./errors.js";
 
 /** Append-only little-endian buffer; doubles its capacity when full (amortised O(1)). */
 export class ByteWriter {
-  private buffer = new Uint8Array(256);
-  private view = new DataView(this.buffer.buffer);
+  private buffer: Uint8Array;
+  private view: DataView;
   private length = 0;
+
+  /** `capacity`: the initial buffer size in bytes (it grows as needed). */
+  constructor(capacity = 64) {
+    this.buffer = new Uint8Array(Math.max(capacity, 8));
+    this.view = new DataView(this.buffer.buffer);
+  }
 
   get size(): number {
     return this.length;
@@ -33,7 +39,7 @@ export class ByteWriter {
 
   u8(value: number): this {
     const at = this.reserve(1);
-    this.view.setUint8(at, value);
+    this.buffer[at] = value;
     return this;
   }
   u16(value: number): this {
@@ -177,7 +183,7 @@ export function utf8(text: string): Uint8Array {
  */
 export class StringTable {
   private readonly offsets = new Map<string, number>([["", 0]]);
-  private readonly writer = new ByteWriter().u8(0);
+  private readonly writer = new ByteWriter(256).u8(0);
 
   add(text: string): number {
     const known = this.offsets.get(text);

@@ -215,17 +215,23 @@ const udata = (value: number): AttrValue => ({ form: "udata", value });
 const ref = (target: Die): AttrValue => ({ form: "ref4", die: target });
 const flag: AttrValue = { form: "flag_present" };
 
+/** A node of the abbreviation trie: children by key, and its code under key -1 once assigned. */
+type AbbrevNode = Map<number, AbbrevNode | number>;
+
 /** Abbreviations, one per distinct (tag, children, attribute/form list), numbered from 1 in first use. */
 class AbbrevTable {
-  private readonly codes = new Map<string, number>();
+  /** A trie over (tag, children flag, attribute/form pairs) with numeric keys: no key strings per DIE. */
+  private readonly root: AbbrevNode = new Map();
+  private count = 0;
   private readonly writer = new ByteWriter();
 
   codeOf(d: Die): number {
-    const key = `${d.tag}:${d.children.length > 0 ? 1 : 0}:${d.attrs.map(([a, v]) => `${a}/${FORM_CODE[v.form]}`).join(",")}`;
-    const known = this.codes.get(key);
-    if (known !== undefined) return known;
-    const code = this.codes.size + 1;
-    this.codes.set(key, code);
+    let node = this.step(this.step(this.root, d.tag), d.children.length > 0 ? 1 : 0);
+    for (const [attr, value] of d.attrs) node = this.step(node, attr * 256 + FORM_CODE[value.form]);
+    const known = node.get(-1);
+    if (known !== undefined) return known as number;
+    const code = ++this.count;
+    node.set(-1, code);
     uleb(this.writer, code);
     uleb(this.writer, d.tag);
     this.writer.u8(d.children.length > 0 ? 1 : 0);
@@ -237,8 +243,18 @@ class AbbrevTable {
     return code;
   }
 
+  private step(node: AbbrevNode, key: number): AbbrevNode {
+    let next = node.get(key) as AbbrevNode | undefined;
+    if (next === undefined) {
+      next = new Map();
+      node.set(key, next);
+    }
+    return next;
+  }
+
+  /** The table (with its terminating 0); called once, after the last {@link codeOf}. */
   finish(): Uint8Array {
-    return new ByteWriter().bytes(this.writer.finish()).u8(0).finish();
+    return this.writer.u8(0).finish();
   }
 }
 
@@ -560,9 +576,9 @@ export function encodeDwarf(
   if (!hasLines) return [];
   const abbrevs = new AbbrevTable();
   const strings = new StringTable();
-  const info = new ByteWriter();
+  const info = new ByteWriter(1024);
   const infoRelocations: DebugRelocation[] = [];
-  const line = new ByteWriter();
+  const line = new ByteWriter(256);
   const lineRelocations: DebugRelocation[] = [];
   const ranges = new ByteWriter();
   const rangeRelocations: DebugRelocation[] = [];

@@ -201,8 +201,8 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   const lineInfo: BtfExtSection<LineInfo>[] = [];
   const coreInfo: BtfExtSection<CoreRelocationInfo>[] = [];
   for (const [name, programs] of groups) {
-    const code = new ByteWriter();
-    const relocations = new ByteWriter();
+    const code = new ByteWriter(programs.reduce((n, program) => n + program.code.length, 0));
+    const relocations = new ByteWriter(programs.reduce((n, program) => n + program.relocations.length * Elf.relSize, 0));
     const records: FuncInfo[] = [];
     const lineRecords: LineInfo[] = [];
     const coreRecords: CoreRelocationInfo[] = [];
@@ -265,7 +265,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     for (const section of encodeDwarf(layout, { ...object.debug })) {
       contents.set(section.name, section.data);
       if (section.relocations.length === 0) continue;
-      const rel = new ByteWriter();
+      const rel = new ByteWriter(section.relocations.length * Elf.relSize);
       for (const r of section.relocations) {
         const index = sectionSymbolIndex.get(r.section);
         if (index === undefined) throw new ElfError(`internal: no section symbol for ${r.section}`);
@@ -274,7 +274,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
       contents.set(`.rel${section.name}`, rel.finish());
     }
   }
-  const symtab = new ByteWriter().bytes(new Uint8Array(Elf.symbolSize)); // null symbol
+  const symtab = new ByteWriter((symbols.length + 1) * Elf.symbolSize).bytes(new Uint8Array(Elf.symbolSize)); // null symbol
   for (const symbol of symbols) {
     symtab
       .u32(symbol.type === SymbolType.section ? 0 : names.add(symbol.name)) // section symbols are named by their section
@@ -316,7 +316,9 @@ function section(name: string, data: Uint8Array, type: number, flags: number, al
 }
 
 function layout(sections: Section[], nameOffsets: number[], stringTableIndex: number): Uint8Array {
-  const out = new ByteWriter();
+  let size = Elf.headerSize;
+  for (const section of sections) size += section.data.length + Math.max(section.align, 1);
+  const out = new ByteWriter(size + 8 + sections.length * Elf.sectionHeaderSize);
   out.bytes(new Uint8Array(Elf.headerSize)); // filled in at the end
   const offsets = sections.map((section) => {
     if (section.type === SectionType.null) return 0;
@@ -341,7 +343,7 @@ function layout(sections: Section[], nameOffsets: number[], stringTableIndex: nu
       .u64(section.entrySize);
   });
   const bytes = out.finish();
-  const header = new ByteWriter()
+  const header = new ByteWriter(Elf.headerSize)
     .bytes(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, Elf.classElf64, Elf.dataLsb, Elf.versionCurrent, 0]))
     .bytes(new Uint8Array(8)) // EI_ABIVERSION and padding
     .u16(Elf.typeRel)
