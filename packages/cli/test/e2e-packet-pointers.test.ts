@@ -87,6 +87,35 @@ describe.skipIf(!kernel).each(OPTS.map((o) => [`-O${o.optLevel}`, o] as const))(
     });
   });
 
+  describe.each([
+    ["tc", "bpf.tc(function (skb)", "TC_ACT_SHOT", "TC_ACT_OK", 2, 0],
+    ["xdp", "bpf.xdp(function (skb)", "XDP_DROP", "XDP_TX", 1, 3],
+  ] as const)("%s: bytes written through the pointer", (_kind, head, drop, done, dropValue, doneValue) => {
+    const src = [
+      "local bpf = require('bpf')",
+      head,
+      "  local p = skb.data + 42",
+      `  if p + 4 > skb.data_end then return ${drop} end`,
+      "  p[0] = 0x41",
+      "  for i = 1, 3 do p[i] = p[i] + 1 end",
+      `  return ${done}`,
+      "end)",
+    ].join("\n");
+    test("stored as C stores them: the bytes change, nothing else does; a short packet is left alone", () => {
+      withObject(src, options, (obj) => {
+        const prog = [...obj.programs.values()][0]!;
+        const input = buildPacket("udp,payload=abcdef");
+        const r = prog.testRun(input);
+        expect(r.retval).toBe(doneValue);
+        expect(Buffer.from(r.dataOut.subarray(42)).toString()).toBe("Acdeef");
+        expect([...r.dataOut.subarray(0, 42)]).toEqual([...input.subarray(0, 42)]);
+        const short = prog.testRun(buildPacket("udp,payload=abc"));
+        expect(short.retval).toBe(dropValue);
+        expect(Buffer.from(short.dataOut.subarray(42)).toString()).toBe("abc");
+      });
+    });
+  });
+
   describe("XDP: a program's own check before the dissectors (bcc: `if ctx.data + 38 > ctx.data_end then return XDP_DROP end`)", () => {
     test.each([
       ["an IPv4 frame of 38 bytes: the TTL", buildPacket("tcp,cut=38"), 64],

@@ -28,7 +28,7 @@ import { expression, isDataStatic, staticToDyn } from "./expressions.js";
 import { describeRValue, isAggregate, loadScalar, placeBindingShape, requireAddress, storeToPlace, type PlaceShape } from "./memory.js";
 import { storeElement } from "./maps.js";
 import { packetEndNumber, packetOffset } from "./packet.js";
-import { packetStore } from "./packet-write.js";
+import { packetByteStore, packetStore } from "./packet-write.js";
 import type { HeaderName } from "../dissectors.js";
 import { NIL_VALUE, type Place, type RValue } from "./values.js";
 import { BODY_GLOBALS } from "./library.js";
@@ -484,6 +484,11 @@ export class BodyLowering {
       const map = base.value.map;
       const key = this.expression(target.index);
       return (value) => storeElement(this, map, key, target.index, value, target);
+    }
+    if (base.kind === "static" && base.value.kind === "packet") {
+      const pos = base.value.position;
+      const key = this.expression(target.index);
+      return (value) => packetByteStore(this, pos, key, value, target);
     }
     return (value) => {
       const dest = this.expression(target);

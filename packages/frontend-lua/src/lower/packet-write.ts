@@ -26,6 +26,9 @@
  * `bpf_l4_csum_replace` (with `BPF_F_PSEUDO_HDR` for addresses and `BPF_F_MARK_MANGLED_0`
  * for UDP), which also keep the skb's checksum state right; XDP has no such helpers and
  * computes the same update in the program. Writing a checksum field itself updates nothing.
+ *
+ * Bytes through bcc's raw packet pointer (`ptr[i] = v`, ptr from `skb.data`) are stored as
+ * C stores them: the byte only, no checksum (the program owns the bytes it addresses).
  */
 import { i16, i32, i64, i8, intTypeOfSize, type IntType, type Value } from "@luabpf/ir";
 import { BPF_FUNC, HelperFlag } from "@luabpf/platform";
@@ -34,6 +37,7 @@ import { HEADERS, PROTOCOL_CONSTANTS, type HeaderName } from "../dissectors.js";
 import type { PacketPosition } from "../values.js";
 import type { BodyLowering } from "./body.js";
 import { checkedBase, nextHeader, packetOffset, unknownField } from "./packet.js";
+import { constantValue } from "../runtime.js";
 import type { RValue } from "./values.js";
 
 /** Where the checksum covering a header's fields is, relative to the header, and how it is kept. */
@@ -222,4 +226,24 @@ function updateChecksum(L: BodyLowering, pos: PacketPosition, at: number, layer:
     result = b.select(b.compare("eq", hc, b.const(0)), b.const(0), result);
   }
   b.store(toNetwork(L, result, i16), base, pos.offset + at);
+}
+
+/**
+ * `ptr[i] = v` through a raw packet pointer (`skb.data + n`): the byte, after the check a
+ * read would have (a short packet is left alone; the program returns its pass verdict). No
+ * checksum changes: like a C store through the pointer. Payload bytes of the dissectors
+ * (`pkt.ip.udp.data[i]`), whose checksum the dialect would have to keep, cannot be assigned.
+ */
+export function packetByteStore(L: BodyLowering, pos: PacketPosition, key: RValue, value: RValue, node: lua.IndexExpression): void {
+  if (pos.header !== "raw") {
+    return void L.fail(node, `cannot assign to a byte of the ${HEADERS[pos.header].title}: the dialect would have to keep its checksum right; assign header fields (pkt.ip.ttl = 1), or bytes through a raw packet pointer (local p = skb.data + n; p[i] = v), which changes the byte only`);
+  }
+  if (!L.program.kind.packetWrites) return void L.fail(node, `${L.program.kindName} programs cannot change the packet (tc and XDP programs can)`);
+  const b = L.b;
+  const i = L.number(key, node.index, "index a packet with");
+  const v = L.number(value, node, "store in a packet byte");
+  const k = constantValue(i);
+  const at: PacketPosition = k !== undefined ? { ...pos, offset: pos.offset + Number(k) } : { ...pos, index: pos.index ? b.add(pos.index, i) : i };
+  const base = checkedBase(L, at, 1, node);
+  b.store(b.cast("trunc", v, i8), base, at.offset);
 }
