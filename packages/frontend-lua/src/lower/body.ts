@@ -27,8 +27,8 @@ import type { ModuleLowering } from "./module.js";
 import { expression, isDataStatic, staticToDyn } from "./expressions.js";
 import { describeRValue, isAggregate, loadScalar, placeBindingShape, requireAddress, storeToPlace, type PlaceShape } from "./memory.js";
 import { storeElement } from "./maps.js";
-import { packetOffset } from "./packet.js";
-import { packetStore } from "./packet-write.js";
+import { packetEndNumber, packetOffset } from "./packet.js";
+import { packetByteStore, packetStore } from "./packet-write.js";
 import type { HeaderName } from "../dissectors.js";
 import { NIL_VALUE, type Place, type RValue } from "./values.js";
 import { BODY_GLOBALS } from "./library.js";
@@ -356,12 +356,11 @@ export class BodyLowering {
   private readonly assignedLocals = new Set<lua.Identifier>();
 
   /**
-   * Finds the locals of `stmts` used as references, or assigned, after their declaration
-   * (by name, in any later statement of the block, nested ones included). One walk from the
-   * last statement back, collecting the names the statements after each one use that way.
+   * Finds the locals of `stmts` used as references, or assigned, after their declaration:
+   * one walk over the statements from the last, with the names the later ones use.
    */
   private scanReferences(stmts: readonly lua.Statement[]): void {
-    const later = { references: new Set<string>(), assigned: new Set<string>() };
+    const later: NameUses = { references: new Set(), assigned: new Set() };
     for (let i = stmts.length - 1; i >= 0; i--) {
       const s = stmts[i]!;
       if (s.type === "LocalStatement") {
@@ -370,7 +369,7 @@ export class BodyLowering {
           if (later.assigned.has(id.name)) this.assignedLocals.add(id);
         }
       }
-      collectReferenceUses(s, later);
+      collectNameUses(s, later);
     }
   }
 
@@ -491,6 +490,11 @@ export class BodyLowering {
       const map = base.value.map;
       const key = this.expression(target.index);
       return (value) => storeElement(this, map, key, target.index, value, target);
+    }
+    if (base.kind === "static" && base.value.kind === "packet") {
+      const pos = base.value.position;
+      const key = this.expression(target.index);
+      return (value) => packetByteStore(this, pos, key, value, target);
     }
     return (value) => {
       const dest = this.expression(target);
@@ -909,6 +913,7 @@ export class BodyLowering {
       if (v.kind === "string") return this.fail(node, `${what("a string value")} (strings can be compared, used as map keys, copied into C buffers and printed)`);
       // A packet position is its byte offset (bcc: `data + 7 > skb.len`).
       if (v.kind === "packet") return packetOffset(this, v.position);
+      if (v.kind === "packetEnd") return packetEndNumber(this);
       return this.fail(node, what(describeStatic(v)));
     }
     if (rv.kind === "place") {
@@ -940,21 +945,24 @@ export class BodyLowering {
   }
 }
 
-/**
- * Adds to `into` the names that `node` (a statement or expression, with everything nested
- * in it) uses as references — indexed (`v[0]`, `v.f`) or passed to `xadd` — and assigns.
- */
-function collectReferenceUses(node: unknown, into: { references: Set<string>; assigned: Set<string> }): void {
+/** Names statements use as references (`name[i]`, `name.f`, `xadd(name, n)`) and assign (`name = ...`). */
+interface NameUses {
+  references: Set<string>;
+  assigned: Set<string>;
+}
+
+/** Adds the names `node` (any part of the syntax tree) uses as references or assigns to `uses`. */
+function collectNameUses(node: unknown, uses: NameUses): void {
   if (!node || typeof node !== "object") return;
   if (Array.isArray(node)) {
-    for (const x of node) collectReferenceUses(x, into);
+    for (const item of node) collectNameUses(item, uses);
     return;
   }
   const n = node as lua.Node;
-  if ((n.type === "IndexExpression" || n.type === "MemberExpression") && n.base.type === "Identifier") into.references.add(n.base.name);
-  if (n.type === "CallExpression" && n.base.type === "Identifier" && n.base.name === "xadd" && n.arguments[0]?.type === "Identifier") into.references.add(n.arguments[0].name);
-  if (n.type === "AssignmentStatement") for (const v of n.variables) if (v.type === "Identifier") into.assigned.add(v.name);
-  for (const k in n) if (k !== "loc" && k !== "range") collectReferenceUses((n as unknown as Record<string, unknown>)[k], into);
+  if ((n.type === "IndexExpression" || n.type === "MemberExpression") && n.base.type === "Identifier") uses.references.add(n.base.name);
+  if (n.type === "CallExpression" && n.base.type === "Identifier" && n.base.name === "xadd" && n.arguments[0]?.type === "Identifier") uses.references.add(n.arguments[0].name);
+  if (n.type === "AssignmentStatement") for (const v of n.variables) if (v.type === "Identifier") uses.assigned.add(v.name);
+  for (const k in n) if (k !== "loc" && k !== "range") collectNameUses((n as unknown as Record<string, unknown>)[k], uses);
 }
 
 /**
