@@ -49,7 +49,7 @@ function programKind(prefix: string, form: "symbol" | "optional name"): ProgramK
     section: needsSymbol ? (s) => `${prefix}/${s}` : () => prefix,
     needsSymbol,
     optionalName: !needsSymbol,
-    context: contextView(struct, type.legacyPacketLoads),
+    context: contextView(struct, type.legacyPacketLoads || type.directPacketAccess !== undefined),
     packetAccess: type.legacyPacketLoads || type.directPacketAccess !== undefined,
     // Where both are allowed (tc), classic loads: they need no bounds checks (smaller code,
     // docs/performance.md), and helper calls (bpf_skb_store_bytes, the checksum helpers)

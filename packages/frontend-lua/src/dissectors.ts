@@ -14,6 +14,8 @@ export interface ContextField {
   readonly offset: number;
   /** 4-byte fields are zero-extended to 64 bits; 8-byte fields are read whole. */
   readonly size: 4 | 8;
+  /** A packet pointer field (`data`, `data_end`, `data_meta`): read as a packet position, not a number. */
+  readonly pointer?: "packet" | "packet_end" | "packet_meta";
 }
 
 /** A program context struct, as program bodies see it (`ctx.len`, `ctx.parm1`). */
@@ -26,18 +28,19 @@ export interface ContextLayout {
 }
 
 /**
- * The fields of `struct` a program body can read as numbers: 4- and 8-byte scalar fields.
- * Arrays, narrower fields and C pointers (`__bpf_md_ptr`) are left out; so are the packet
- * pointers (`data`, `data_end`, ...) when the program reads its packet through `pkt`
- * (`hidePacketPointers`). Register contexts get bcc's aliases: `parm1`..`parm5` for the
- * argument registers, `ret` for the return value register, `fp` for the frame pointer.
+ * The fields of `struct` a program body can read: 4- and 8-byte scalar fields, and the
+ * packet pointers (`data`, `data_end`, `data_meta`) of programs that read packets
+ * (`packetAccess`), marked as such. Arrays, narrower fields and C pointers
+ * (`__bpf_md_ptr`) are left out. Register contexts get bcc's aliases: `parm1`..`parm5` for
+ * the argument registers, `ret` for the return value register, `fp` for the frame pointer.
  */
-export function contextView(struct: ContextStruct, hidePacketPointers: boolean): ContextLayout {
+export function contextView(struct: ContextStruct, packetAccess: boolean): ContextLayout {
   const fields: Record<string, ContextField> = {};
   for (const f of struct.fields) {
     if (f.count !== undefined || (f.size !== 4 && f.size !== 8) || f.type === "__bpf_md_ptr") continue;
-    if (hidePacketPointers && f.pointer?.startsWith("packet")) continue;
-    fields[f.name] = { offset: f.offset, size: f.size };
+    const pointer = f.pointer === "packet" || f.pointer === "packet_end" || f.pointer === "packet_meta" ? f.pointer : undefined;
+    if (f.pointer !== undefined && (pointer === undefined || !packetAccess)) continue;
+    fields[f.name] = { offset: f.offset, size: f.size, ...(pointer ? { pointer } : {}) };
   }
   const aliases: Record<string, string> = {};
   if ("argumentRegisters" in struct) {
@@ -94,7 +97,7 @@ export interface HeaderLayout {
   readonly next: Readonly<Record<string, { readonly header: HeaderName; readonly at: NextHeader }>>;
 }
 
-export type HeaderName = "eth" | "dot1q" | "arp" | "ip" | "ip6" | "ip6_opt" | "tcp" | "udp" | "icmp" | "icmp6" | "data";
+export type HeaderName = "eth" | "dot1q" | "arp" | "ip" | "ip6" | "ip6_opt" | "tcp" | "udp" | "icmp" | "icmp6" | "data" | "raw";
 
 const u8 = (offset: number, shift?: number, mask?: number): HeaderField => ({ offset, size: 1, shift, mask });
 const u16 = (offset: number, shift?: number, mask?: number): HeaderField => ({ offset, size: 2, shift, mask });
@@ -245,6 +248,16 @@ export const HEADERS: Readonly<Record<HeaderName, HeaderLayout>> = {
   /** The payload after a TCP or UDP header: read with `data[i]` and `data(from, to)`. */
   data: {
     title: "payload",
+    size: 0,
+    fields: {},
+    next: {},
+  },
+  /**
+   * bcc's raw packet pointer (`skb.data`, `ctx.data`, and positions from it: `skb.data + 5`):
+   * bytes read with `ptr[i]`, read directly where the program type allows it.
+   */
+  raw: {
+    title: "packet pointer",
     size: 0,
     fields: {},
     next: {},

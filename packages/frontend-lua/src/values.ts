@@ -204,6 +204,8 @@ export type StaticValue =
   | { readonly kind: "context" }
   /** A packet dissector (`pkt`, `pkt.ip`, `pkt.ip.tcp`). */
   | { readonly kind: "packet"; readonly position: PacketPosition }
+  /** The packet's end (`skb.data_end`, `ctx.data_end`): compared with a packet position. */
+  | { readonly kind: "packetEnd" }
   /** A value only user-space code has (the syscall library, an open file, a map read at the top level). */
   | { readonly kind: "opaque"; readonly what: string }
   /** A name whose declaration failed (already reported): uses of it stay silent. */
@@ -241,6 +243,8 @@ export function describeStatic(v: StaticValue): string {
       return "the program context";
     case "packet":
       return "a packet dissector";
+    case "packetEnd":
+      return "the packet's end (data_end)";
     case "opaque":
       return v.what;
     case "poisoned":

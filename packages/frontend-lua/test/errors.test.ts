@@ -174,7 +174,8 @@ describe("context and dissector fields", () => {
     ["bpf.xdp(function (ctx) return pkt.ip6.ttl end)", "bad.lua:1:39: unknown field 'ttl' of the IPv6 header (known: ver, priority, flow_label, payload_len, next_header, hop_limit, src_hi, src_lo, dst_hi, dst_lo, tcp, udp, icmp6, ip6_opt)"],
     ["bpf.kprobe('f', function (r) return pkt.ip.proto end)", "bad.lua:1:37: 'pkt' (packet access) is only available in socket, tc and XDP programs, not in kprobe programs"],
     [sock("pkt.ip.ttl = 1"), "bad.lua:1:27: socket programs cannot change the packet (tc and XDP programs can)"],
-    ["bpf.xdp(function (ctx) pkt.ip.df = 0 end)", "bad.lua:1:24: cannot assign to 'df': only whole fields of 1, 2 or 4 bytes can be assigned, not bit fields or wider ones"],
+    ["bpf.xdp(function (ctx) pkt.ip.udp.data[0] = 0 end)", "bad.lua:1:24: cannot assign to a byte of the payload: the dialect would have to keep its checksum right; assign header fields (pkt.ip.ttl = 1), or bytes through a raw packet pointer (local p = skb.data + n; p[i] = v), which changes the byte only"],
+    [sock("local p = skb.data + 3\n p[0] = 1"), "bad.lua:2:2: socket programs cannot change the packet (tc and XDP programs can)"],
     ["bpf.xdp(function (ctx) pkt.ip.tcp = 0 end)", "bad.lua:1:24: cannot assign to 'tcp': it is a header, not a field"],
     ["bpf.tc(function (skb) pkt.ip.tttl = 0 end)", "bad.lua:1:30: unknown field 'tttl' of the IPv4 header (known: ver, hlen, ihl, tos, len, tlen, id, identification, frag, ffo_unused, df, mf, foffset, ttl, proto, checksum, hchecksum, src, dst, tcp, udp, icmp)"],
   ])("%s", (source, expected) => {

@@ -27,8 +27,8 @@ import type { ModuleLowering } from "./module.js";
 import { expression, isDataStatic, staticToDyn } from "./expressions.js";
 import { describeRValue, isAggregate, loadScalar, placeBindingShape, requireAddress, storeToPlace, type PlaceShape } from "./memory.js";
 import { storeElement } from "./maps.js";
-import { packetOffset } from "./packet.js";
-import { packetStore } from "./packet-write.js";
+import { packetEndNumber, packetOffset } from "./packet.js";
+import { packetByteStore, packetStore } from "./packet-write.js";
 import type { HeaderName } from "../dissectors.js";
 import { NIL_VALUE, type Place, type RValue } from "./values.js";
 import { BODY_GLOBALS } from "./library.js";
@@ -491,6 +491,11 @@ export class BodyLowering {
       const key = this.expression(target.index);
       return (value) => storeElement(this, map, key, target.index, value, target);
     }
+    if (base.kind === "static" && base.value.kind === "packet") {
+      const pos = base.value.position;
+      const key = this.expression(target.index);
+      return (value) => packetByteStore(this, pos, key, value, target);
+    }
     return (value) => {
       const dest = this.expression(target);
       if (dest.kind === "place") return storeToPlace(this, dest.place, value, target);
@@ -908,6 +913,7 @@ export class BodyLowering {
       if (v.kind === "string") return this.fail(node, `${what("a string value")} (strings can be compared, used as map keys, copied into C buffers and printed)`);
       // A packet position is its byte offset (bcc: `data + 7 > skb.len`).
       if (v.kind === "packet") return packetOffset(this, v.position);
+      if (v.kind === "packetEnd") return packetEndNumber(this);
       return this.fail(node, what(describeStatic(v)));
     }
     if (rv.kind === "place") {

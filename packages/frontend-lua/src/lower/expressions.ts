@@ -16,7 +16,7 @@ import { callLuaFunction } from "./calls.js";
 import { callLibrary, libraryMember } from "./library.js";
 import { mapElement } from "./maps.js";
 import { derefPointer, describeRValue, elementPlace, fieldPlace } from "./memory.js";
-import { packetAdvance, packetIndex, packetMember, packetSlice } from "./packet.js";
+import { contextPacketPointer, packetAdvance, packetCompare, packetIndex, packetMember, packetSlice } from "./packet.js";
 import { compareWithString, isStringValue } from "./strings.js";
 import { NIL_VALUE, staticValue, type RValue } from "./values.js";
 
@@ -129,6 +129,7 @@ function member(L: BodyLowering, e: lua.MemberExpression): RValue {
       const layout = L.program.kind.context;
       const field = contextField(layout, name);
       if (!field) return L.fail(e.identifier, `unknown field '${name}' of the ${L.program.kindName} program context (struct ${layout.struct})`);
+      if (field.pointer) return contextPacketPointer(L, field.pointer, name, e.identifier);
       return contextRead(L, field);
     }
     case "packet":
@@ -245,6 +246,9 @@ function binary(L: BodyLowering, e: lua.BinaryExpression): RValue {
     const b = L.number(right, e.right, verb);
     return L.ops.number(L.ops.arith(op as ArithOperator, a, b));
   }
+  // A position compared with the packet's end (`ptr < skb.data_end`): a bounds check.
+  const bounds = packetCompare(L, op, left, right, e);
+  if (bounds) return { kind: "cond", cond: bounds };
   if (op === "==" || op === "~=") {
     const eq = equal(L, left, right, e);
     return { kind: "cond", cond: op === "==" ? eq : L.ops.not01(eq) };

@@ -459,6 +459,10 @@ function ffiCast(L: BodyLowering, argNodes: readonly lua.Expression[], e: lua.Ex
       // A pointer to C data the program has: the same place, seen as the pointed-to type.
       return { kind: "place", place: { ...v.place, type: r.target, whole: false } };
     }
+    if (v.kind === "static" && (v.value.kind === "packet" || v.value.kind === "packetEnd")) {
+      // Not an address in memory: a position in the packet (its number is a byte offset).
+      return L.fail(argNodes[1]!, `a packet position cannot be cast to a C pointer: read headers with 'pkt' (pkt.ip.ttl) and bytes with ptr[i] or ptr(from, to)`);
+    }
     const addr = v.kind === "pointer" ? v.pointer.addr : L.number(v, argNodes[1]!, "cast");
     return { kind: "pointer", pointer: { addr, target: r.target, space: v.kind === "pointer" ? v.pointer.space : L.unit.addressSpace(L.program) } };
   }

@@ -23,13 +23,14 @@
  *
  * A position used as a number is its byte offset in the packet (`data + 7 > skb.len`).
  */
-import { Builder, i64, intTypeOfSize, ptrType, type BasicBlock, type Instruction, type IntType, type Value } from "@luabpf/ir";
-import { CONTEXT_STRUCTS, PROGRAM_TYPES, TC_ACTIONS, XDP_ACTIONS, type ProgramResult } from "@luabpf/platform";
+import { Builder, i32, i64, InternalError, intTypeOfSize, ptrType, type BasicBlock, type Instruction, type IntType, type Value } from "@luabpf/ir";
+import { CONTEXT_STRUCTS, PROGRAM_TYPES, TC_ACTIONS, XDP_ACTIONS, type ContextField as ContextStructField, type ProgramResult } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { constantValue } from "../runtime.js";
 import { HEADERS, type HeaderField, type HeaderName, type NextHeader } from "../dissectors.js";
 import type { PacketPosition } from "../values.js";
 import type { BodyLowering } from "./body.js";
+import { describeRValue } from "./memory.js";
 import { staticValue, type RValue } from "./values.js";
 
 /**
@@ -82,7 +83,7 @@ function readField(L: BodyLowering, pos: PacketPosition, field: HeaderField, nod
  */
 function readBytes(L: BodyLowering, pos: PacketPosition, at: number, size: 1 | 2 | 4 | 6 | 8, need: number, node: lua.Node): Value {
   const b = L.b;
-  const direct = L.program.kind.packet === "direct";
+  const direct = directRead(L, pos);
   if (size === 6 || (size === 8 && !direct)) {
     // Two loads: the high 2 or 4 bytes, then the low 4.
     const hi = readBytes(L, pos, at, size === 6 ? 2 : 4, need, node);
@@ -90,7 +91,7 @@ function readBytes(L: BodyLowering, pos: PacketPosition, at: number, size: 1 | 2
     return b.or(b.shl(hi, b.const(32)), lo);
   }
   const type = intTypeOfSize(size);
-  if (!direct) {
+  if (!directRead(L, pos)) {
     return b.cast("zext", b.pktLoad(type, L.ctx, pos.index ?? b.const(0), pos.offset + at), i64);
   }
   const base = checkedBase(L, pos, Math.max(need, at + size), node);
@@ -101,6 +102,93 @@ function readBytes(L: BodyLowering, pos: PacketPosition, at: number, size: 1 | 2
 function fromNetwork(L: BodyLowering, v: Value, type: IntType): Value {
   const swapped = type.bits === 8 ? v : L.b.unary("bswap", v);
   return type.bits === 64 ? swapped : L.b.cast("zext", swapped, i64);
+}
+
+/**
+ * Whether reads at `pos` load directly: always in programs whose packets are read directly
+ * (XDP); through bcc's raw pointer (`skb.data + n`) also in the other program types that
+ * allow direct access (tc), as the user's own checks against `data_end` are about it.
+ */
+function directRead(L: BodyLowering, pos: PacketPosition): boolean {
+  if (L.program.kind.packet === "direct") return true;
+  return pos.header === "raw" && PROGRAM_TYPES[L.program.kind.type].directPacketAccess !== undefined;
+}
+
+// ---- bcc's raw packet pointers: `skb.data`, `skb.data_end` ----
+
+/**
+ * A packet pointer field of the context read in a body: `data` is a position at the
+ * packet's first byte (of the `raw` header: `ptr[i]` reads bytes), `data_end` the packet's
+ * end, which positions are compared with ({@link packetCompare}).
+ */
+export function contextPacketPointer(L: BodyLowering, pointer: "packet" | "packet_end" | "packet_meta", name: string, node: lua.Node): RValue {
+  switch (pointer) {
+    case "packet":
+      return staticValue({ kind: "packet", position: { header: "raw", offset: 0, index: undefined } });
+    case "packet_end":
+      return staticValue({ kind: "packetEnd" });
+    case "packet_meta":
+      return L.fail(node, `'${name}' (the metadata area before the packet) is not supported; read the packet through '${name === "data_meta" ? "data" : name}' or 'pkt'`);
+  }
+}
+
+/**
+ * `data_end` used as a number: the context field's raw 32-bit value, as C would read it
+ * (the verifier refuses arithmetic on it: compare positions with it instead).
+ */
+export function packetEndNumber(L: BodyLowering): Value {
+  const at = contextFieldOffset(L, (f) => f.pointer === "packet_end");
+  return L.b.cast("zext", L.b.load(i32, L.ctx, at), i64);
+}
+
+function contextFieldOffset(L: BodyLowering, match: (f: ContextStructField) => boolean): number {
+  const type = PROGRAM_TYPES[L.program.kind.type];
+  const field = type.context !== undefined ? CONTEXT_STRUCTS[type.context]?.fields.find(match) : undefined;
+  if (!field) throw new InternalError(`no such field in the context of ${type.name}`);
+  return field.offset;
+}
+
+/** Comparison operators on positions, as unsigned comparisons. */
+const POINTER_COMPARES = { "<": "ult", "<=": "ule", ">": "ugt", ">=": "uge" } as const;
+
+/**
+ * `a < b` (`<=`, `>`, `>=`) where one side is the packet's end (`data_end`) and the other
+ * a position; undefined when neither side is the end. Where the program type has direct
+ * access, the two are compared as packet pointers (`ptr + n` against `data_end`): the
+ * verifier takes the comparison as a bounds check, and so does the `packet-bounds` pass,
+ * which drops the checks of reads it implies. Socket filters have no direct access: their
+ * positions are byte offsets and the end is the packet's length (`skb.len`), which is what
+ * the classic loads they read with are bounded by.
+ */
+export function packetCompare(L: BodyLowering, op: string, left: RValue, right: RValue, node: lua.BinaryExpression): Value | undefined {
+  const isEnd = (v: RValue): boolean => v.kind === "static" && v.value.kind === "packetEnd";
+  if (!isEnd(left) && !isEnd(right)) return undefined;
+  if (!Object.hasOwn(POINTER_COMPARES, op)) return L.fail(node, "the packet's end (data_end) can only be compared with <, <=, > or >= to a packet position");
+  const cmp = POINTER_COMPARES[op as keyof typeof POINTER_COMPARES];
+  const side = (v: RValue, n: lua.Expression): { end: true } | { pos: PacketPosition } => {
+    if (isEnd(v)) return { end: true };
+    if (v.kind === "static" && v.value.kind === "packet") return { pos: v.value.position };
+    return L.fail(n, `the packet's end (data_end) can only be compared with a packet position (such as 'skb.data + 14'), not with ${describeRValue(L, v)}`);
+  };
+  const [a, b] = [side(left, node.left), side(right, node.right)];
+  if ("end" in a && "end" in b) return L.b.const(op === "<=" || op === ">=" ? 1 : 0);
+  const operand = (s: { end: true } | { pos: PacketPosition }, direct: boolean): Value => {
+    if ("pos" in s) {
+      if (!direct) return packetOffset(L, s.pos);
+      const base = positionBase(L, s.pos);
+      return s.pos.offset === 0 ? base : L.b.ptrAdd(base, L.b.const(s.pos.offset));
+    }
+    return direct ? packetPointer(L, "end") : L.b.cast("zext", L.b.load(i32, L.ctx, contextFieldOffset(L, (f) => f.name === "len")), i64);
+  };
+  const direct = PROGRAM_TYPES[L.program.kind.type].directPacketAccess !== undefined;
+  if (direct) requireProgramBody(L, node);
+  return L.b.compare(cmp, operand(a, direct), operand(b, direct));
+}
+
+function requireProgramBody(L: BodyLowering, node: lua.Node): void {
+  if (L.returns.kind !== "program") {
+    L.fail(node, `direct packet access (${L.program.kindName} programs) is only possible in the program's own body, not in a function it calls: read the fields in the body and pass them`);
+  }
 }
 
 // ---- direct access ----
@@ -158,9 +246,7 @@ const shortBlocks = new WeakMap<BodyLowering, BasicBlock>();
  * returns {@link shortPacketVerdict}.
  */
 export function checkedBase(L: BodyLowering, pos: PacketPosition, need: number, node: lua.Node): Value {
-  if (L.returns.kind !== "program") {
-    return L.fail(node, `direct packet access (${L.program.kindName} programs) is only possible in the program's own body, not in a function it calls: read the fields in the body and pass them`);
-  }
+  requireProgramBody(L, node);
   const b = L.b;
   const base = positionBase(L, pos);
   const end = packetPointer(L, "end");
