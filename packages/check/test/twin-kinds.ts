@@ -35,7 +35,7 @@ export const PACKET_TWINS: Readonly<Record<string, { ignoreMaps?: string[]; same
 };
 
 /** Tracing twins compared attached (raw tracepoints, tracepoints, uprobes). */
-export const ATTACHED_TWINS = ["exec-events", "exec-parents", "opens-by-pid", "readline-trace"] as const;
+export const ATTACHED_TWINS = ["exec-events", "exec-parents", "open-stacks", "opens-by-pid", "readline-trace"] as const;
 
 /** kprobe twins: compared only by loading both. */
 export const KPROBE_TWINS = ["kprobe-time", "offcpu-stacks", "sleep-latency"] as const;

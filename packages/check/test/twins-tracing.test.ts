@@ -2,7 +2,8 @@
  * The C twins of the tracing examples record what their Lua programs record: both objects
  * (luabpf -O2, clang-16 -O2) are loaded and attached to the real hook, a child process the
  * test spawns triggers it, and what each recorded about that child (filtered by its pid) must
- * agree — and match what the test knows about the child. Raw tracepoints and tracepoints are
+ * agree — and match what the test knows about the child (stack ids are each object's own:
+ * they are compared as the addresses they resolve to). Raw tracepoints and tracepoints are
  * attached together (each program sees the same events); the uretprobe twins print with
  * bpf_trace_printk, so they are attached one after the other, each for its own bash, and the
  * lines are read back from the trace buffer (not consumed: /sys/kernel/tracing/trace).
@@ -146,6 +147,36 @@ describe.skipIf(!kernel)("tracing twins record what their Lua programs record, a
       expect(counts[0]).toEqual(counts[1]);
       // cat opens the four files, besides what the loader and libc open.
       expect(Number(counts[0])).toBeGreaterThanOrEqual(4);
+    } finally {
+      for (const object of loaded) object.close();
+    }
+  });
+
+  test("open-stacks (tracepoint, struct key, stack_trace map): the same counts per name and user stack for the child's openat calls", () => {
+    const { lua, c } = objects("open-stacks");
+    const loaded = [loadObject(lua), loadObject(c)];
+    try {
+      whileAttached(loaded, () => child("sh", ["-c", "exec cat /etc/hostname /etc/hostname /etc/hostname"]));
+      // Each object's own stack ids, resolved to the return addresses its stack map holds.
+      const seen = loaded.map((object) => {
+        const stacks = object.maps.get("stacks")!;
+        const counts: string[] = [];
+        let total = 0n;
+        for (const [key, value] of object.maps.get("opens")!.entries() as Iterable<[Uint8Array, Uint8Array]>) {
+          if (cString(key.subarray(0, 16)) !== "cat") continue;
+          const id = new DataView(key.buffer, key.byteOffset, key.byteLength).getInt32(16, true);
+          const stack = id < 0 ? undefined : (stacks.get(new Uint8Array(new Int32Array([id]).buffer)) as Uint8Array);
+          const frames = stack ? [...new BigUint64Array(stack.slice().buffer)].filter((a) => a !== 0n).map((a) => a.toString(16)).join(" ") : `error ${id}`;
+          const n = new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(0, true);
+          total += n;
+          counts.push(`${frames}: ${n}`);
+        }
+        return { counts: counts.sort(), total };
+      });
+      // cat opens its three files, besides what the loader and libc open.
+      expect(seen[0]!.total).toBeGreaterThanOrEqual(3n);
+      expect(seen[0]!.counts.some((line) => /^[0-9a-f]+( [0-9a-f]+)*: \d+$/.test(line))).toBe(true);
+      expect(seen[0]).toEqual(seen[1]);
     } finally {
       for (const object of loaded) object.close();
     }
