@@ -1,27 +1,20 @@
 #!/usr/bin/env node
 // `npm run bench:size`: code size against clang. For every example with a C twin in
-// bench/size/, compiles ours (-O2) and clang's (clang-16 -O2 -target bpf -mcpu=v3) and
+// bench/size/, compiles ours (-O2) and clang's (check's compileTwin: clang-16 -O2 -target bpf -mcpu=v3) and
 // prints per program our instruction slots (-g only adds the .BTF libbpf needs), clang's,
 // their ratio (lower is better), and — when bpf(2) works (root) — the instructions the
 // kernel's verifier processed to accept each object (`processed N insns`, summed over
 // its programs). The last lines are totals and the geometric means of the ratios.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { compileTwin, twinNames } from "../packages/check/dist/index.js";
 import { compileSource } from "../packages/cli/dist/driver.js";
 import { readObject } from "../packages/elf/dist/index.js";
 import { bpfAvailable, loadObject } from "../packages/loader/dist/index.js";
 
 const root = join(import.meta.dirname, "..");
-const twins = readdirSync(join(root, "bench/size")).filter((f) => f.endsWith(".c")).sort();
-const multiarch = (() => {
-  try {
-    return execFileSync("gcc", ["-print-multiarch"], { encoding: "utf8" }).trim();
-  } catch {
-    return "x86_64-linux-gnu";
-  }
-})();
+const twins = twinNames();
 const kernel = bpfAvailable().ok;
 /** The verifier's processed instructions for an object (summed over its programs), or "-". */
 const processed = (object) => {
@@ -47,13 +40,10 @@ const totals = [0, 0, 0, 0];
 const slotRatios = [];
 const verifiedRatios = [];
 try {
-  for (const twin of twins) {
-    const name = twin.replace(/\.c$/, "");
+  for (const name of twins) {
     const lua = join(root, "examples", `${name}.lua`);
     const ours = compileSource(readFileSync(lua, "utf8"), { file: `examples/${name}.lua`, optLevel: 2 });
-    const obj = join(tmp, `${name}.o`);
-    execFileSync("clang-16", ["-O2", "-g", "-target", "bpf", "-mcpu=v3", `-I/usr/include/${multiarch}`, "-c", join(root, "bench/size", twin), "-o", obj]);
-    const theirs = readObject(readFileSync(obj));
+    const theirs = readObject(readFileSync(compileTwin(name, tmp)));
     const ourSlots = ours.object.programs.reduce((n, p) => n + p.code.length / 8, 0);
     const clangSlots = theirs.programs.reduce((n, p) => n + p.code.length / 8, 0);
     const [ourVerified, clangVerified] = [processed(ours.object), processed(theirs)];

@@ -8,6 +8,7 @@
  *   reduce.ts    syntax-aware delta debugging of a failing program
  *   fuzz.ts      hostile inputs for the compiler and the ELF reader, classified
  *   pool.ts      worker processes (worker.ts) that turn crashes and hangs into outcomes
+ *   twins.ts     bench/size's C twins of the examples and the clang command that builds them
  *
  * Command lines: `npm run difftest` and `npm run fuzz` (src/bin/).
  *
@@ -19,5 +20,6 @@ export * from "./generate.js";
 export * from "./difftest.js";
 export * from "./reduce.js";
 export * from "./fuzz.js";
+export { compileTwin, twinNames, TWIN_CLANG, TWINS_DIR } from "./twins.js";
 export { WorkerPool, type PoolOptions, type Task, type TaskOutcome } from "./pool.js";
 export { Random } from "./random.js";

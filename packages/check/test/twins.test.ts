@@ -2,11 +2,10 @@
  * The C twins of bench/size compute what their Lua programs compute: each twin (clang-16
  * -O2 -target bpf -mcpu=v3) and its example (luabpf -O2) are loaded into the kernel and
  * run with BPF_PROG_TEST_RUN on the same packets; return values and map contents must
- * agree. Twins of tracing programs (kprobe-time, sleep-latency) cannot be test-run (the
- * kernel has no test run for kprobes) and are not listed; xdp-cpu-budget's `slot` map
- * holds the current millisecond, so only its other map is compared.
+ * agree (the list: twin-kinds.ts). Twins of tracing programs are compared attached, in
+ * twins-tracing.test.ts; xdp-cpu-budget's `slot` map holds the current millisecond, so
+ * only its other map is compared.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,27 +14,10 @@ import { buildPacket, kernelOrSkip, loadObject } from "@luabpf/loader";
 import { compileSource } from "luabpf";
 import { afterAll, describe, expect, test } from "vitest";
 import { asSeenByPacketSocket, skbContextIn, sortKeys, unsignedLe } from "../src/kernel.js";
+import { compileTwin } from "../src/twins.js";
+import { PACKET_TWINS } from "./twin-kinds.js";
 
 const ROOT = join(import.meta.dirname, "../../..");
-const TWINS: Record<string, { ignoreMaps?: string[]; sameEveryRun?: string }> = {
-  "bytes-per-source": {},
-  "http-methods": {},
-  "ip-checksum": {},
-  "ipv6-next-header": {},
-  "len-log2": {},
-  "len-sqrt": {},
-  "port-classes": {},
-  "proto-count": {},
-  "syn-sources": {},
-  "tc-ttl-rewrite": {},
-  "tc-drop-udp": {},
-  "tcp-port-filter": {},
-  "ttl-range": {},
-  "xdp-cpu-budget": { ignoreMaps: ["slot"] },
-  "xdp-drop-dns": {},
-  "xdp-header-sum": {},
-  "xdp-ifindex": { sameEveryRun: "every test run has the same ingress_ifindex" },
-};
 
 /** An IPv6 frame: next header `nh`, hop limit `hops`. */
 function ipv6Frame(nh: number, hops: number): Uint8Array {
@@ -85,8 +67,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the object's one program on every packet: return values and maps afterwards. */
 function observe(object: BpfObject, ignoreMaps: readonly string[]): { returns: number[]; maps: Record<string, Record<string, string>> } {
-  expect(object.programs).toHaveLength(1);
-  const program = object.programs[0]!;
+  const entries = object.programs.filter((p) => !p.subprogram);
+  expect(entries).toHaveLength(1);
+  const program = entries[0]!;
   const loaded = loadObject(object);
   try {
     const handle = [...loaded.programs.values()][0]!;
@@ -112,15 +95,12 @@ function observe(object: BpfObject, ignoreMaps: readonly string[]): { returns: n
 }
 
 describe.skipIf(!kernel)("bench/size twins compute what their Lua programs compute", () => {
-  test.each(Object.keys(TWINS))("%s", (name) => {
-    const multiarch = execFileSync("gcc", ["-print-multiarch"], { encoding: "utf8" }).trim();
-    const out = join(dir, `${name}.o`);
-    execFileSync("clang-16", ["-O2", "-g", "-target", "bpf", "-mcpu=v3", `-I/usr/include/${multiarch}`, "-c", join(ROOT, "bench/size", `${name}.c`), "-o", out]);
-    const theirs = observe(readObject(readFileSync(out)), TWINS[name]!.ignoreMaps ?? []);
+  test.each(Object.keys(PACKET_TWINS))("%s", (name) => {
+    const theirs = observe(readObject(readFileSync(compileTwin(name, dir))), PACKET_TWINS[name]!.ignoreMaps ?? []);
     const lua = readFileSync(join(ROOT, "examples", `${name}.lua`), "utf8");
-    const ours = observe(compileSource(lua, { file: `${name}.lua`, optLevel: 2 }).object, TWINS[name]!.ignoreMaps ?? []);
+    const ours = observe(compileSource(lua, { file: `${name}.lua`, optLevel: 2 }).object, PACKET_TWINS[name]!.ignoreMaps ?? []);
     expect(ours).toEqual(theirs);
     // The packets exercise the program: not every run returns the same, or a map changed.
-    if (!TWINS[name]!.sameEveryRun) expect(new Set(ours.returns).size > 1 || Object.values(ours.maps).some((m) => Object.keys(m).length > 0)).toBe(true);
+    if (!PACKET_TWINS[name]!.sameEveryRun) expect(new Set(ours.returns).size > 1 || Object.values(ours.maps).some((m) => Object.keys(m).length > 0)).toBe(true);
   });
 });

@@ -21,11 +21,14 @@ const TRACEFS = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
  * tracefs. A `btfPath` that cannot be read is an {@link IoError} when first needed.
  */
 export function kernelTypeSource(btfPath?: string): KernelTypeSource {
-  const path = btfPath ?? (existsSync(VMLINUX_BTF) ? VMLINUX_BTF : undefined);
+  // Where the BTF is, decided when first asked (most programs never ask: no file system access).
+  let where: { path: string | undefined } | undefined;
+  const btfFile = (): string | undefined => (where ??= { path: btfPath ?? (existsSync(VMLINUX_BTF) ? VMLINUX_BTF : undefined) }).path;
   let btf: BtfIndex | undefined;
   let loaded = false;
   return {
     get btf(): BtfIndex | undefined {
+      const path = btfFile();
       if (!loaded && path !== undefined) {
         loaded = true;
         let bytes: Uint8Array;
@@ -42,7 +45,9 @@ export function kernelTypeSource(btfPath?: string): KernelTypeSource {
       }
       return btf;
     },
-    ...(path !== undefined ? { btfOrigin: path } : {}),
+    get btfOrigin(): string | undefined {
+      return btfFile();
+    },
     tracepointFormat(category: string, name: string): string | undefined {
       // An explicit --btf describes another kernel: this machine's tracefs does not.
       if (btfPath !== undefined) return undefined;

@@ -62,11 +62,13 @@ export class BtfBuilder {
 
   /** Serialises header, types and strings. */
   finish(): Uint8Array {
-    const types = new ByteWriter();
+    let words = 0;
+    for (const record of this.records) words += record.length;
+    const types = new ByteWriter(words * 4);
     for (const record of this.records) for (const word of record) types.u32(word);
     const typeBytes = types.finish();
     const stringBytes = this.strings.finish();
-    return new ByteWriter()
+    return new ByteWriter(BTF_HEADER_SIZE + typeBytes.length + stringBytes.length)
       .u16(BTF_MAGIC)
       .u8(BTF_VERSION)
       .u8(0) // flags
@@ -163,7 +165,7 @@ export class BtfBuilder {
       case "func_proto": {
         const ret = this.add(type.ret);
         const params = type.params.map((param, index) =>
-          withContext(`parameter ${index}`, () => [this.name(param.name), this.add(param.type)]),
+          withContext(() => `parameter ${index}`, () => [this.name(param.name), this.add(param.type)]),
         );
         const flat = params.flat();
         return this.structural(`proto:${ret}:${flat.join(",")}`, () => [
@@ -180,7 +182,7 @@ export class BtfBuilder {
         const bitfields = type.members.some((member) => member.bitSize !== undefined && member.bitSize !== 0);
         const words = [this.name(type.name), info(BtfKind[type.kind], type.members.length, bitfields), type.size];
         type.members.forEach((member, index) =>
-          withContext(`${type.kind} ${type.name || "(anon)"}: member ${member.name || index}`, () => {
+          withContext(() => `${type.kind} ${type.name || "(anon)"}: member ${member.name || index}`, () => {
             if (bitfields && (member.bitOffset >= 1 << 24 || (member.bitSize ?? 0) > 255)) {
               throw new ElfError(`bitfield offset ${member.bitOffset} or size ${member.bitSize} out of range`);
             }
@@ -211,14 +213,14 @@ export class BtfBuilder {
       case "func": {
         const id = this.reserve();
         this.byIdentity.set(type, id);
-        const proto = withContext(`func ${type.name}`, () => this.add(type.proto));
+        const proto = withContext(() => `func ${type.name}`, () => this.add(type.proto));
         this.records[id - 1] = [this.name(type.name), info(BtfKind.func, linkageCode[type.linkage]), proto];
         return id;
       }
       case "var": {
         const id = this.reserve();
         this.byIdentity.set(type, id);
-        const target = withContext(`var ${type.name}`, () => this.add(type.type));
+        const target = withContext(() => `var ${type.name}`, () => this.add(type.type));
         this.records[id - 1] = [this.name(type.name), info(BtfKind.var), target, linkageCode[type.linkage]];
         return id;
       }
@@ -227,7 +229,7 @@ export class BtfBuilder {
         this.byIdentity.set(type, id);
         const words = [this.name(type.name), info(BtfKind.datasec, type.vars.length), type.size];
         for (const entry of type.vars) {
-          words.push(withContext(`datasec ${type.name}`, () => this.add(entry.var)), entry.offset, entry.size);
+          words.push(withContext(() => `datasec ${type.name}`, () => this.add(entry.var)), entry.offset, entry.size);
         }
         this.records[id - 1] = words;
         return id;
@@ -263,6 +265,6 @@ function checkCount(type: BtfType): void {
 /** Encodes a list of root types into a standalone `.BTF` blob; returns the blob and each root's id. */
 export function encodeBtf(roots: readonly BtfType[]): { bytes: Uint8Array; ids: number[] } {
   const builder = new BtfBuilder();
-  const ids = roots.map((root, index) => withContext(`BTF root ${index}`, () => builder.add(root)));
+  const ids = roots.map((root, index) => withContext(() => `BTF root ${index}`, () => builder.add(root)));
   return { bytes: builder.finish(), ids };
 }

@@ -65,7 +65,7 @@ export function encodeBtfExt(
   const coreBytes = infoBlock(CORE_RELO_SIZE, coreRelocations, (writer, record) =>
     writer.u32(record.insnOffset).u32(record.typeId).u32(record.accessStringOffset).u32(record.kind),
   );
-  return new ByteWriter()
+  return new ByteWriter(BTF_EXT_HEADER_SIZE + funcBytes.length + lineBytes.length + coreBytes.length)
     .u16(BTF_MAGIC)
     .u8(BTF_VERSION)
     .u8(0)
@@ -93,8 +93,8 @@ function infoBlock<T>(
   sections: readonly BtfExtSection<T>[],
   write: (writer: ByteWriter, record: T) => void,
 ): Uint8Array {
-  const writer = new ByteWriter();
   const nonEmpty = sections.filter((section) => section.records.length > 0);
+  const writer = new ByteWriter(4 + nonEmpty.reduce((n, section) => n + 8 + section.records.length * recordSize, 0));
   if (nonEmpty.length === 0) return writer.finish();
   writer.u32(recordSize);
   for (const section of nonEmpty) {

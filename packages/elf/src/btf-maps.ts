@@ -34,7 +34,7 @@ export function mapDefinitionType(map: ObjectMap): BtfType & { kind: "struct" } 
   };
   integer("type", map.type);
   if (map.key !== undefined) {
-    const size = withContext(`map ${map.name}: key`, () => btfSizeof(map.key!));
+    const size = withContext(() => `map ${map.name}: key`, () => btfSizeof(map.key!));
     if (size !== map.keySize) {
       throw new ElfError(`map ${map.name}: key type ${describeBtfType(map.key)} has size ${size}, keySize is ${map.keySize}`);
     }
@@ -43,7 +43,7 @@ export function mapDefinitionType(map: ObjectMap): BtfType & { kind: "struct" } 
     integer("key_size", map.keySize);
   }
   if (map.value !== undefined) {
-    const size = withContext(`map ${map.name}: value`, () => btfSizeof(map.value!));
+    const size = withContext(() => `map ${map.name}: value`, () => btfSizeof(map.value!));
     if (size !== map.valueSize) {
       throw new ElfError(
         `map ${map.name}: value type ${describeBtfType(map.value)} has size ${size}, valueSize is ${map.valueSize}`,
@@ -64,13 +64,13 @@ export function mapDefinitionType(map: ObjectMap): BtfType & { kind: "struct" } 
  * an explicit `key_size`/`value_size` must agree with them.
  */
 export function parseMapDefinition(name: string, definition: BtfType): ObjectMap {
-  return withContext(`map ${name}`, () => {
+  return withContext(() => `map ${name}`, () => {
     const struct = skipModifiers(definition);
     if (struct.kind !== "struct") throw new ElfError(`definition is a ${struct.kind}, not a struct`);
     const map: ObjectMap = { name, type: 0, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0 };
     const sizes: { key_size?: number; value_size?: number } = {};
     for (const member of struct.members) {
-      withContext(`member ${member.name}`, () => {
+      withContext(() => `member ${member.name}`, () => {
         const pointer = skipModifiers(member.type);
         if ((integerAttributes as readonly string[]).includes(member.name)) {
           const array = pointer.kind === "ptr" ? skipModifiers(pointer.target) : pointer;

@@ -7,9 +7,15 @@ import { ElfError } from "./errors.js";
 
 /** Append-only little-endian buffer; doubles its capacity when full (amortised O(1)). */
 export class ByteWriter {
-  private buffer = new Uint8Array(256);
-  private view = new DataView(this.buffer.buffer);
+  private buffer: Uint8Array;
+  private view: DataView;
   private length = 0;
+
+  /** `capacity`: the initial buffer size in bytes (it grows as needed). */
+  constructor(capacity = 64) {
+    this.buffer = new Uint8Array(Math.max(capacity, 8));
+    this.view = new DataView(this.buffer.buffer);
+  }
 
   get size(): number {
     return this.length;
@@ -33,7 +39,7 @@ export class ByteWriter {
 
   u8(value: number): this {
     const at = this.reserve(1);
-    this.view.setUint8(at, value);
+    this.buffer[at] = value;
     return this;
   }
   u16(value: number): this {
@@ -53,12 +59,34 @@ export class ByteWriter {
   }
   u64(value: number | bigint): this {
     const at = this.reserve(8);
-    this.view.setBigUint64(at, BigInt(value), true);
+    if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) {
+      // Two halves: no BigInt on the common path (offsets and sizes).
+      this.view.setUint32(at, value % 0x1_0000_0000, true);
+      this.view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+    } else {
+      this.view.setBigUint64(at, BigInt(value), true);
+    }
     return this;
   }
   bytes(data: Uint8Array): this {
     const at = this.reserve(data.length);
     this.buffer.set(data, at);
+    return this;
+  }
+  /** `text` in UTF-8 (ASCII, nearly all names and source lines, is copied without an encoder call). */
+  utf8(text: string): this {
+    const n = text.length;
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (text.charCodeAt(i) > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (!ascii) return this.bytes(textEncoder.encode(text));
+    const at = this.reserve(n);
+    const buffer = this.buffer;
+    for (let i = 0; i < n; i++) buffer[at + i] = text.charCodeAt(i);
     return this;
   }
   /** Pads with zero bytes up to a multiple of `alignment`. */
@@ -155,14 +183,14 @@ export function utf8(text: string): Uint8Array {
  */
 export class StringTable {
   private readonly offsets = new Map<string, number>([["", 0]]);
-  private readonly writer = new ByteWriter().u8(0);
+  private readonly writer = new ByteWriter(256).u8(0);
 
   add(text: string): number {
     const known = this.offsets.get(text);
     if (known !== undefined) return known;
     if (text.includes("\0")) throw new ElfError(`string ${JSON.stringify(text)} contains NUL`);
     const offset = this.writer.size;
-    this.writer.bytes(utf8(text)).u8(0);
+    this.writer.utf8(text).u8(0);
     this.offsets.set(text, offset);
     return offset;
   }

@@ -25,7 +25,7 @@
 // References: DWARF Debugging Information Format Version 4 (2010), sections 6.2 (line
 // number information) and 7 (data representation).
 
-import { ByteWriter, StringTable, utf8 } from "./bytes.js";
+import { ByteWriter, StringTable } from "./bytes.js";
 import { skipModifiers, type BtfType } from "./btf-types.js";
 import { assertNever, ElfError } from "./errors.js";
 import type { BpfObject, ObjectProgram } from "./object.js";
@@ -145,6 +145,23 @@ function uleb(w: ByteWriter, value: number): void {
   } while (v !== 0);
 }
 
+/** The length of `value` in ULEB128 (as {@link uleb} writes it). */
+function ulebSize(value: number): number {
+  let n = 1;
+  for (let v = Math.floor(value / 128); v !== 0; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
+/** The length of `value` in SLEB128 (as {@link sleb} writes it). */
+function slebSize(value: number | bigint): number {
+  let v = BigInt(value);
+  for (let n = 1; ; n++) {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    if ((v === 0n && (byte & 0x40) === 0) || (v === -1n && (byte & 0x40) !== 0)) return n;
+  }
+}
+
 function sleb(w: ByteWriter, value: number | bigint): void {
   let v = BigInt(value);
   for (;;) {
@@ -175,6 +192,8 @@ interface Die {
   children: Die[];
   /** Offset from the unit's start, set when laid out. */
   offset?: number;
+  /** Its abbreviation code, set when laid out. */
+  abbrev?: number;
 }
 
 const FORM_CODE: Record<AttrValue["form"], number> = {
@@ -196,17 +215,23 @@ const udata = (value: number): AttrValue => ({ form: "udata", value });
 const ref = (target: Die): AttrValue => ({ form: "ref4", die: target });
 const flag: AttrValue = { form: "flag_present" };
 
+/** A node of the abbreviation trie: children by key, and its code under key -1 once assigned. */
+type AbbrevNode = Map<number, AbbrevNode | number>;
+
 /** Abbreviations, one per distinct (tag, children, attribute/form list), numbered from 1 in first use. */
 class AbbrevTable {
-  private readonly codes = new Map<string, number>();
+  /** A trie over (tag, children flag, attribute/form pairs) with numeric keys: no key strings per DIE. */
+  private readonly root: AbbrevNode = new Map();
+  private count = 0;
   private readonly writer = new ByteWriter();
 
   codeOf(d: Die): number {
-    const key = `${d.tag}:${d.children.length > 0 ? 1 : 0}:${d.attrs.map(([a, v]) => `${a}/${FORM_CODE[v.form]}`).join(",")}`;
-    const known = this.codes.get(key);
-    if (known !== undefined) return known;
-    const code = this.codes.size + 1;
-    this.codes.set(key, code);
+    let node = this.step(this.step(this.root, d.tag), d.children.length > 0 ? 1 : 0);
+    for (const [attr, value] of d.attrs) node = this.step(node, attr * 256 + FORM_CODE[value.form]);
+    const known = node.get(-1);
+    if (known !== undefined) return known as number;
+    const code = ++this.count;
+    node.set(-1, code);
     uleb(this.writer, code);
     uleb(this.writer, d.tag);
     this.writer.u8(d.children.length > 0 ? 1 : 0);
@@ -218,8 +243,18 @@ class AbbrevTable {
     return code;
   }
 
+  private step(node: AbbrevNode, key: number): AbbrevNode {
+    let next = node.get(key) as AbbrevNode | undefined;
+    if (next === undefined) {
+      next = new Map();
+      node.set(key, next);
+    }
+    return next;
+  }
+
+  /** The table (with its terminating 0); called once, after the last {@link codeOf}. */
   finish(): Uint8Array {
-    return new ByteWriter().bytes(this.writer.finish()).u8(0).finish();
+    return this.writer.u8(0).finish();
   }
 }
 
@@ -381,7 +416,7 @@ function lineProgram(
   for (const n of STANDARD_OPCODE_LENGTHS) out.u8(n);
   out.u8(0); // include_directories: none beyond the compilation directory
   for (const f of files) {
-    out.bytes(utf8(f)).u8(0);
+    out.utf8(f).u8(0);
     uleb(out, 0); // directory 0: the compilation directory (or an absolute name)
     uleb(out, 0); // modification time unknown
     uleb(out, 0); // length unknown
@@ -440,9 +475,8 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
   // Lay out: header is 11 bytes (length 4, version 2, abbrev offset 4, address size 1).
   const place = (d: Die, offset: number): number => {
     d.offset = offset;
-    const probe = new ByteWriter();
-    uleb(probe, abbrevs.codeOf(d));
-    let at = offset + probe.size;
+    d.abbrev = abbrevs.codeOf(d);
+    let at = offset + ulebSize(d.abbrev);
     for (const [, v] of d.attrs) at += valueSize(v);
     if (d.children.length > 0) {
       for (const c of d.children) at = place(c, at);
@@ -457,7 +491,7 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
   out.u32(0);
   out.u8(8);
   const write = (d: Die): void => {
-    uleb(out, abbrevs.codeOf(d));
+    uleb(out, d.abbrev!);
     for (const [, v] of d.attrs) {
       switch (v.form) {
         case "strp":
@@ -520,16 +554,10 @@ function valueSize(v: AttrValue): number {
       return 8;
     case "flag_present":
       return 0;
-    case "udata": {
-      const w = new ByteWriter();
-      uleb(w, v.value);
-      return w.size;
-    }
-    case "sdata": {
-      const w = new ByteWriter();
-      sleb(w, v.value);
-      return w.size;
-    }
+    case "udata":
+      return ulebSize(v.value);
+    case "sdata":
+      return slebSize(v.value);
     default:
       return assertNever(v, "DWARF form");
   }
@@ -548,9 +576,9 @@ export function encodeDwarf(
   if (!hasLines) return [];
   const abbrevs = new AbbrevTable();
   const strings = new StringTable();
-  const info = new ByteWriter();
+  const info = new ByteWriter(1024);
   const infoRelocations: DebugRelocation[] = [];
-  const line = new ByteWriter();
+  const line = new ByteWriter(256);
   const lineRelocations: DebugRelocation[] = [];
   const ranges = new ByteWriter();
   const rangeRelocations: DebugRelocation[] = [];

@@ -152,7 +152,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
       offset += program.code.length;
     }
   }
-  const licenseBytes = new Uint8Array([...utf8(object.license), 0]);
+  const licenseBytes = new ByteWriter().utf8(object.license).u8(0).finish();
   symbols.push({
     name: "_license",
     bind: SymbolBind.global,
@@ -201,8 +201,8 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   const lineInfo: BtfExtSection<LineInfo>[] = [];
   const coreInfo: BtfExtSection<CoreRelocationInfo>[] = [];
   for (const [name, programs] of groups) {
-    const code = new ByteWriter();
-    const relocations = new ByteWriter();
+    const code = new ByteWriter(programs.reduce((n, program) => n + program.code.length, 0));
+    const relocations = new ByteWriter(programs.reduce((n, program) => n + program.relocations.length * Elf.relSize, 0));
     const records: FuncInfo[] = [];
     const lineRecords: LineInfo[] = [];
     const coreRecords: CoreRelocationInfo[] = [];
@@ -265,7 +265,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     for (const section of encodeDwarf(layout, { ...object.debug })) {
       contents.set(section.name, section.data);
       if (section.relocations.length === 0) continue;
-      const rel = new ByteWriter();
+      const rel = new ByteWriter(section.relocations.length * Elf.relSize);
       for (const r of section.relocations) {
         const index = sectionSymbolIndex.get(r.section);
         if (index === undefined) throw new ElfError(`internal: no section symbol for ${r.section}`);
@@ -274,7 +274,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
       contents.set(`.rel${section.name}`, rel.finish());
     }
   }
-  const symtab = new ByteWriter().bytes(new Uint8Array(Elf.symbolSize)); // null symbol
+  const symtab = new ByteWriter((symbols.length + 1) * Elf.symbolSize).bytes(new Uint8Array(Elf.symbolSize)); // null symbol
   for (const symbol of symbols) {
     symtab
       .u32(symbol.type === SymbolType.section ? 0 : names.add(symbol.name)) // section symbols are named by their section
@@ -287,47 +287,38 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   contents.set(".symtab", symtab.finish());
   contents.set(".strtab", names.finish()); // last: symbol names were added above
 
+  const strtabIndex = indexOf(".strtab");
+  const symtabIndex = indexOf(".symtab");
   const sections = plan.map((name): Section => {
-    const data = contents.get(name) ?? new Uint8Array(0);
-    const base = { name, data, entrySize: 0, link: 0, info: 0 };
-    if (name === "") return { ...base, type: SectionType.null, flags: 0, align: 0 };
-    if (name === ".strtab") return { ...base, type: SectionType.strtab, flags: 0, align: 1 };
+    const data = contents.get(name) ?? EMPTY;
+    // Each section's header fields, written out (no object spreads: this runs per section per compile).
+    if (name === "") return section(name, data, SectionType.null, 0, 0);
+    if (name === ".strtab") return section(name, data, SectionType.strtab, 0, 1);
     if (name === ".symtab") {
-      return {
-        ...base,
-        type: SectionType.symtab,
-        flags: 0,
-        align: 8,
-        entrySize: Elf.symbolSize,
-        link: indexOf(".strtab"),
-        info: firstGlobal < 0 ? symbols.length + 1 : firstGlobal + 1,
-      };
+      return section(name, data, SectionType.symtab, 0, 8, Elf.symbolSize, strtabIndex, firstGlobal < 0 ? symbols.length + 1 : firstGlobal + 1);
     }
-    if (name === "license" || name === ".maps") {
-      return { ...base, type: SectionType.progbits, flags: SectionFlag.alloc | SectionFlag.write, align: name === ".maps" ? 8 : 1 };
-    }
-    if (name === ATTACH_SECTION) return { ...base, type: SectionType.progbits, flags: 0, align: 1 };
-    if (name === ".BTF" || name === ".BTF.ext") return { ...base, type: SectionType.progbits, flags: 0, align: 4 };
-    if ((DEBUG_SECTIONS as readonly string[]).includes(name)) return { ...base, type: SectionType.progbits, flags: 0, align: 1 };
-    if (groups.has(name)) {
-      return { ...base, type: SectionType.progbits, flags: SectionFlag.alloc | SectionFlag.execInstr, align: 8 };
-    }
+    if (name === "license") return section(name, data, SectionType.progbits, SectionFlag.alloc | SectionFlag.write, 1);
+    if (name === ".maps") return section(name, data, SectionType.progbits, SectionFlag.alloc | SectionFlag.write, 8);
+    if (name === ATTACH_SECTION) return section(name, data, SectionType.progbits, 0, 1);
+    if (name === ".BTF" || name === ".BTF.ext") return section(name, data, SectionType.progbits, 0, 4);
+    if ((DEBUG_SECTIONS as readonly string[]).includes(name)) return section(name, data, SectionType.progbits, 0, 1);
+    if (groups.has(name)) return section(name, data, SectionType.progbits, SectionFlag.alloc | SectionFlag.execInstr, 8);
     // The only other planned sections are relocations (`.rel` + code section name).
-    return {
-      ...base,
-      type: SectionType.rel,
-      flags: SectionFlag.infoLink,
-      align: 8,
-      entrySize: Elf.relSize,
-      link: indexOf(".symtab"),
-      info: indexOf(name.slice(".rel".length)),
-    };
+    return section(name, data, SectionType.rel, SectionFlag.infoLink, 8, Elf.relSize, symtabIndex, indexOf(name.slice(".rel".length)));
   });
   return layout(sections, nameOffsets, indexOf(".strtab"));
 }
 
+const EMPTY = new Uint8Array(0);
+
+function section(name: string, data: Uint8Array, type: number, flags: number, align: number, entrySize = 0, link = 0, info = 0): Section {
+  return { name, type, flags, data, align, entrySize, link, info };
+}
+
 function layout(sections: Section[], nameOffsets: number[], stringTableIndex: number): Uint8Array {
-  const out = new ByteWriter();
+  let size = Elf.headerSize;
+  for (const section of sections) size += section.data.length + Math.max(section.align, 1);
+  const out = new ByteWriter(size + 8 + sections.length * Elf.sectionHeaderSize);
   out.bytes(new Uint8Array(Elf.headerSize)); // filled in at the end
   const offsets = sections.map((section) => {
     if (section.type === SectionType.null) return 0;
@@ -352,7 +343,7 @@ function layout(sections: Section[], nameOffsets: number[], stringTableIndex: nu
       .u64(section.entrySize);
   });
   const bytes = out.finish();
-  const header = new ByteWriter()
+  const header = new ByteWriter(Elf.headerSize)
     .bytes(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, Elf.classElf64, Elf.dataLsb, Elf.versionCurrent, 0]))
     .bytes(new Uint8Array(8)) // EI_ABIVERSION and padding
     .u16(Elf.typeRel)

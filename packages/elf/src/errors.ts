@@ -18,13 +18,15 @@ export class ElfError extends LuabpfError {
 /**
  * Runs `body`, rewrapping any failure as an ElfError whose message is prefixed with
  * `context` and whose `cause` is the original error. Nested calls build the path.
+ * A function as `context` is called only on failure (for per-record contexts on hot
+ * paths, where building the text every time would cost more than the work).
  */
-export function withContext<T>(context: string, body: () => T): T {
+export function withContext<T>(context: string | (() => string), body: () => T): T {
   try {
     return body();
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    throw new ElfError(`${context}: ${detail}`, { cause: error });
+    throw new ElfError(`${typeof context === "string" ? context : context()}: ${detail}`, { cause: error });
   }
 }
 

@@ -23,7 +23,7 @@ export function validateObject(object: BpfObject): void {
     symbolNames.add(name);
   };
   object.maps.forEach((map, index) =>
-    withContext(`map ${index} (${map.name})`, () => {
+    withContext(() => `map ${index} (${map.name})`, () => {
       claim(map.name);
       for (const field of ["type", "keySize", "valueSize", "maxEntries", "flags"] as const) {
         const value = map[field];
@@ -35,7 +35,7 @@ export function validateObject(object: BpfObject): void {
   );
   const mapNames = new Set(object.maps.map((map) => map.name));
   object.programs.forEach((program, index) =>
-    withContext(`program ${index} (${program.name})`, () => {
+    withContext(() => `program ${index} (${program.name})`, () => {
       claim(program.name);
       if ((program.section === ".text") !== (program.subprogram === true)) {
         throw new ElfError(program.subprogram ? "a subprogram must be in section .text" : "section .text holds subprograms, not programs");
@@ -50,7 +50,7 @@ export function validateObject(object: BpfObject): void {
       }
       let previous = -1;
       (program.lines ?? []).forEach((line, lineIndex) =>
-        withContext(`line ${lineIndex}`, () => {
+        withContext(() => `line ${lineIndex}`, () => {
           const { offset } = line;
           if (!Number.isInteger(offset) || offset % BPF_INSN_SIZE !== 0 || offset < 0 || offset >= code.length) {
             throw new ElfError(`offset ${offset} is not an instruction of the program`);
@@ -68,7 +68,7 @@ export function validateObject(object: BpfObject): void {
       );
       let previousCore = -1;
       (program.coreRelocations ?? []).forEach((relocation, relocationIndex) =>
-        withContext(`CO-RE relocation ${relocationIndex}`, () => {
+        withContext(() => `CO-RE relocation ${relocationIndex}`, () => {
           const { offset } = relocation;
           if (!Number.isInteger(offset) || offset % BPF_INSN_SIZE !== 0 || offset < 0 || offset >= code.length) {
             throw new ElfError(`offset ${offset} is not an instruction of the program`);
@@ -85,7 +85,7 @@ export function validateObject(object: BpfObject): void {
         }),
       );
       program.relocations.forEach((relocation, relocationIndex) =>
-        withContext(`relocation ${relocationIndex}`, () => {
+        withContext(() => `relocation ${relocationIndex}`, () => {
           const { offset, symbol } = relocation;
           if (!Number.isInteger(offset) || offset % BPF_INSN_SIZE !== 0 || offset < 0) {
             throw new ElfError(`offset ${offset} is not at an instruction boundary`);

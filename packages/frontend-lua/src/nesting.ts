@@ -251,8 +251,9 @@ export function checkAstDepth(chunk: lua.Chunk, file: string): void {
       const what = /Statement$|Clause$/.test(n.type) ? "blocks are nested too deeply" : "expression is nested too deeply";
       throw new CompileError({ severity: "error", message: `${what} (the limit is ${MAX_TREE_DEPTH} levels)`, location: locationOf(file, n) });
     }
-    for (const [key, value] of Object.entries(node)) {
+    for (const key in node) {
       if (key === "loc" || key === "range") continue;
+      const value = (node as Record<string, unknown>)[key];
       if (Array.isArray(value)) {
         for (let k = value.length - 1; k >= 0; k--) if (isNode(value[k])) stack.push({ node: value[k], depth: depth + 1 });
       } else if (isNode(value)) stack.push({ node: value, depth: depth + 1 });

@@ -355,16 +355,22 @@ export class BodyLowering {
   /** Locals assigned after their declaration (a packet position that moves needs a run-time offset). */
   private readonly assignedLocals = new Set<lua.Identifier>();
 
-  /** Finds the locals of `stmts` used as references, or assigned, after their declaration. */
+  /**
+   * Finds the locals of `stmts` used as references, or assigned, after their declaration:
+   * one walk over the statements from the last, with the names the later ones use.
+   */
   private scanReferences(stmts: readonly lua.Statement[]): void {
-    stmts.forEach((s, i) => {
-      if (s.type !== "LocalStatement") return;
-      for (const id of s.variables) {
-        const rest = stmts.slice(i + 1);
-        if (usesAsReference(rest, id.name)) this.referenceLocals.add(id);
-        if (assigns(rest, id.name)) this.assignedLocals.add(id);
+    const later: NameUses = { references: new Set(), assigned: new Set() };
+    for (let i = stmts.length - 1; i >= 0; i--) {
+      const s = stmts[i]!;
+      if (s.type === "LocalStatement") {
+        for (const id of s.variables) {
+          if (later.references.has(id.name)) this.referenceLocals.add(id);
+          if (later.assigned.has(id.name)) this.assignedLocals.add(id);
+        }
       }
-    });
+      collectNameUses(s, later);
+    }
   }
 
   writeVar(binding: Extract<Binding, { kind: "var" }>, d: Dyn): void {
@@ -933,19 +939,24 @@ export class BodyLowering {
   }
 }
 
-/** Whether a statement uses local `name` as a reference: `name[i]`, `name.f`, `xadd(name, n)`. */
-function usesAsReference(stmts: readonly lua.Statement[], name: string): boolean {
-  let found = false;
-  const visit = (node: unknown): void => {
-    if (found || !node || typeof node !== "object") return;
-    if (Array.isArray(node)) return node.forEach(visit);
-    const n = node as lua.Node;
-    if ((n.type === "IndexExpression" || n.type === "MemberExpression") && n.base.type === "Identifier" && n.base.name === name) found = true;
-    if (n.type === "CallExpression" && n.base.type === "Identifier" && n.base.name === "xadd" && n.arguments[0]?.type === "Identifier" && n.arguments[0].name === name) found = true;
-    for (const [k, v] of Object.entries(n)) if (k !== "loc" && k !== "range") visit(v);
-  };
-  visit(stmts);
-  return found;
+/** Names statements use as references (`name[i]`, `name.f`, `xadd(name, n)`) and assign (`name = ...`). */
+interface NameUses {
+  references: Set<string>;
+  assigned: Set<string>;
+}
+
+/** Adds the names `node` (any part of the syntax tree) uses as references or assigns to `uses`. */
+function collectNameUses(node: unknown, uses: NameUses): void {
+  if (!node || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    for (const item of node) collectNameUses(item, uses);
+    return;
+  }
+  const n = node as lua.Node;
+  if ((n.type === "IndexExpression" || n.type === "MemberExpression") && n.base.type === "Identifier") uses.references.add(n.base.name);
+  if (n.type === "CallExpression" && n.base.type === "Identifier" && n.base.name === "xadd" && n.arguments[0]?.type === "Identifier") uses.references.add(n.arguments[0].name);
+  if (n.type === "AssignmentStatement") for (const v of n.variables) if (v.type === "Identifier") uses.assigned.add(v.name);
+  for (const k in n) if (k !== "loc" && k !== "range") collectNameUses((n as unknown as Record<string, unknown>)[k], uses);
 }
 
 /**
@@ -1003,20 +1014,6 @@ function naturalAlign(size: number): number {
   let a = 1;
   while (a * 2 <= Math.min(size, 8)) a *= 2;
   return a;
-}
-
-/** Whether a statement assigns local `name` (`name = ...`). */
-function assigns(stmts: readonly lua.Statement[], name: string): boolean {
-  let found = false;
-  const visit = (node: unknown): void => {
-    if (found || !node || typeof node !== "object") return;
-    if (Array.isArray(node)) return node.forEach(visit);
-    const n = node as lua.Node;
-    if (n.type === "AssignmentStatement" && n.variables.some((v) => v.type === "Identifier" && v.name === name)) found = true;
-    for (const [k, v] of Object.entries(n)) if (k !== "loc" && k !== "range") visit(v);
-  };
-  visit(stmts);
-  return found;
 }
 
 /** Two C types that a reference local may hold in turn (the same type, or the same size and kind). */
