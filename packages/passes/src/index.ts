@@ -66,6 +66,7 @@ export { licm } from "./passes/licm.js";
 export { rangeSimplify } from "./passes/range-simplify.js";
 export { ifConvert } from "./passes/if-convert.js";
 export { hoistStores } from "./passes/hoist-stores.js";
+export { sinkCommon } from "./passes/sink-common.js";
 export { packetBounds } from "./passes/packet-bounds.js";
 export { solveValueRanges, transferRange, valueRangesAnalysis, type ValueRanges } from "./analysis/value-ranges.js";
 export * as rangeLattice from "./util/range-lattice.js";

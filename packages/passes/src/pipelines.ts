@@ -9,7 +9,9 @@
  * a repeated lookup of that key reuses the first, and correlated-branch folds its
  * now-repeated null check; packet-bounds, also after value numbering has merged packet base
  * pointers, keeps one packet bounds check per header (XDP). range-simplify uses what the verifier knows of each value
- * (zero-extended context fields, masks, branch facts). The tail is for size:
+ * (zero-extended context fields, masks, branch facts). sink-common, after the second
+ * value numbering, merges the identical tails of a join's predecessors (simplify-cfg then
+ * drops the emptied blocks and shares the return blocks). The tail is for size:
  * hoist-stores stores values into stack slots where they are produced (not kept in a
  * register across a call), if-convert turns branches that only choose a value or a return
  * into selects (one shared exit; the backend's conditional move), then dce and a last
@@ -33,6 +35,7 @@ import { rangeSimplify } from "./passes/range-simplify.js";
 import { ifConvert } from "./passes/if-convert.js";
 import { hoistStores } from "./passes/hoist-stores.js";
 import { packetBounds } from "./passes/packet-bounds.js";
+import { sinkCommon } from "./passes/sink-common.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -52,6 +55,7 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   ifConvert,
   hoistStores,
   packetBounds,
+  sinkCommon,
 );
 
 /** Optimisation levels. */
@@ -61,7 +65,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "inline,sccp,instcombine,dce,simplify-cfg",
-  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,dce,simplify-cfg,hoist-stores,if-convert,dce,simplify-cfg",
+  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,sink-common,dce,simplify-cfg,hoist-stores,if-convert,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);

@@ -71,6 +71,12 @@ export interface HelperInfo {
    * `release` — argument 0 is such a reference, released by the call.
    */
   readonly reference?: "acquire" | "release";
+  /**
+   * The largest value the result can have (unsigned), where the kernel guarantees more than
+   * the prototype's type says: a clock in nanoseconds stays below 2^63 (292 years). Read
+   * through {@link helperResultMax}, which also bounds a `u32` result by its type.
+   */
+  readonly resultMax?: bigint;
 }
 
 /** Every helper, indexed by id. */
@@ -80,7 +86,7 @@ export const HELPERS = [
   { id: 2, name: "map_update_elem", proto: "long (struct bpf_map *map, const void *key, const void *value, u64 flags)", args: ["map", "map_key", "map_value", "anything"], ret: "integer", effects: CHANGES_MAPS },
   { id: 3, name: "map_delete_elem", proto: "long (struct bpf_map *map, const void *key)", args: ["map", "map_key"], ret: "integer", effects: CHANGES_MAPS },
   { id: 4, name: "probe_read", proto: "long (void *dst, u32 size, const void *unsafe_ptr)" },
-  { id: 5, name: "ktime_get_ns", proto: "u64 ()", args: [], ret: "integer", effects: NO_WRITES },
+  { id: 5, name: "ktime_get_ns", proto: "u64 ()", args: [], ret: "integer", effects: NO_WRITES, resultMax: (1n << 63n) - 1n },
   { id: 6, name: "trace_printk", proto: "long (const char *fmt, u32 fmt_size, ...)" },
   { id: 7, name: "get_prandom_u32", proto: "u32 ()" },
   { id: 8, name: "get_smp_processor_id", proto: "u32 ()", args: [], ret: "integer", effects: NO_WRITES },
@@ -200,7 +206,7 @@ export const HELPERS = [
   { id: 122, name: "get_netns_cookie", proto: "u64 (void *ctx)" },
   { id: 123, name: "get_current_ancestor_cgroup_id", proto: "u64 (int ancestor_level)" },
   { id: 124, name: "sk_assign", proto: "long (struct sk_buff *skb, void *sk, u64 flags)" },
-  { id: 125, name: "ktime_get_boot_ns", proto: "u64 ()" },
+  { id: 125, name: "ktime_get_boot_ns", proto: "u64 ()", resultMax: (1n << 63n) - 1n },
   { id: 126, name: "seq_printf", proto: "long (struct seq_file *m, const char *fmt, u32 fmt_size, const void *data, u32 data_len)" },
   { id: 127, name: "seq_write", proto: "long (struct seq_file *m, const void *data, u32 len)" },
   { id: 128, name: "sk_cgroup_id", proto: "u64 (void *sk)" },
@@ -235,7 +241,7 @@ export const HELPERS = [
   { id: 157, name: "task_storage_delete", proto: "long (struct bpf_map *map, struct task_struct *task)" },
   { id: 158, name: "get_current_task_btf", proto: "struct task_struct *()" },
   { id: 159, name: "bprm_opts_set", proto: "long (struct linux_binprm *bprm, u64 flags)" },
-  { id: 160, name: "ktime_get_coarse_ns", proto: "u64 ()" },
+  { id: 160, name: "ktime_get_coarse_ns", proto: "u64 ()", resultMax: (1n << 63n) - 1n },
   { id: 161, name: "ima_inode_hash", proto: "long (struct inode *inode, void *dst, u32 size)" },
   { id: 162, name: "sock_from_file", proto: "struct socket *(struct file *file)" },
   { id: 163, name: "check_mtu", proto: "long (void *ctx, u32 ifindex, u32 *mtu_len, s32 len_diff, u64 flags)" },
@@ -283,7 +289,7 @@ export const HELPERS = [
   { id: 205, name: "tcp_raw_gen_syncookie_ipv6", proto: "s64 (struct ipv6hdr *iph, struct tcphdr *th, u32 th_len)" },
   { id: 206, name: "tcp_raw_check_syncookie_ipv4", proto: "long (struct iphdr *iph, struct tcphdr *th)" },
   { id: 207, name: "tcp_raw_check_syncookie_ipv6", proto: "long (struct ipv6hdr *iph, struct tcphdr *th)" },
-  { id: 208, name: "ktime_get_tai_ns", proto: "u64 ()" },
+  { id: 208, name: "ktime_get_tai_ns", proto: "u64 ()", resultMax: (1n << 63n) - 1n },
   { id: 209, name: "user_ringbuf_drain", proto: "long (struct bpf_map *map, void *callback_fn, void *ctx, u64 flags)" },
   { id: 210, name: "cgrp_storage_get", proto: "void *(struct bpf_map *map, struct cgroup *cgroup, void *value, u64 flags)" },
   { id: 211, name: "cgrp_storage_delete", proto: "long (struct bpf_map *map, struct cgroup *cgroup)" },
@@ -318,6 +324,18 @@ export function helperById(id: number): HelperInfo | undefined {
 /** The effects of a call of helper `id`: its row's, or {@link ANY_EFFECTS} when unknown. */
 export function helperEffects(id: number | undefined): HelperEffects {
   return (id === undefined ? undefined : helperById(id)?.effects) ?? ANY_EFFECTS;
+}
+
+/**
+ * The largest value a call of helper `id` can return (unsigned 64-bit): the row's
+ * `resultMax`, else 2^32-1 for a prototype whose result is `u32` (the helper's 64-bit
+ * return register holds the zero-extended value), else undefined (any value).
+ */
+export function helperResultMax(id: number | undefined): bigint | undefined {
+  const info = id === undefined ? undefined : helperById(id);
+  if (!info) return undefined;
+  if (info.resultMax !== undefined) return info.resultMax;
+  return /^u32\s*\(/.test(info.proto) ? 0xffffffffn : undefined;
 }
 
 /** One parameter of a parsed prototype. */

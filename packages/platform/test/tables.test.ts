@@ -1,6 +1,6 @@
 // Questions readers ask the tables: section rules, map type properties.
 import { describe, expect, test } from "vitest";
-import { AttachType, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, SECTION_RULES, helperAllowed, mapTypeById, programHelpers, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
+import { AttachType, BPF_FUNC, helperResultMax, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, SECTION_RULES, helperAllowed, mapTypeById, programHelpers, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
 
 describe("section rules", () => {
   test.each([
@@ -132,5 +132,18 @@ describe("helpers per program type", () => {
       expect(programHelpers(r.type), r.prefix).toBeDefined();
       expect(programHelpers(r.type)!.has("map_lookup_elem"), r.prefix).toBe(true);
     }
+  });
+});
+
+describe("helper result bounds", () => {
+  test("the clocks stay below 2^63, a u32 result below 2^32, other results are unbounded", () => {
+    expect(helperResultMax(BPF_FUNC.ktime_get_ns)).toBe((1n << 63n) - 1n);
+    expect(helperResultMax(BPF_FUNC.ktime_get_boot_ns)).toBe((1n << 63n) - 1n);
+    expect(helperResultMax(BPF_FUNC.get_smp_processor_id)).toBe(0xffffffffn);
+    expect(helperResultMax(BPF_FUNC.get_prandom_u32)).toBe(0xffffffffn);
+    expect(helperResultMax(BPF_FUNC.get_current_pid_tgid)).toBeUndefined();
+    expect(helperResultMax(BPF_FUNC.map_lookup_elem)).toBeUndefined();
+    expect(helperResultMax(undefined)).toBeUndefined();
+    expect(helperResultMax(100000)).toBeUndefined();
   });
 });

@@ -8,7 +8,13 @@
  * their block is executable; a phi joins only the values arriving along executable edges;
  * a `condbr` whose condition's range decides it marks only the taken edge. Ranges of
  * phis that keep changing are widened (after a few steps their moving bounds jump to the
- * type's extremes; known bits have finite height), so loops converge.
+ * next threshold — the edge of a byte, a 16- or 32-bit word, or the type's extreme:
+ * util/range-lattice.ts widenRange), so loops converge; every cycle of SSA values passes
+ * through a phi, so widening phis alone is enough, and the values computed from them stay
+ * exact (a bisection `(lo + hi) >> 1` between 0 and 256 keeps its bound of 255).
+ *
+ * A helper call's result is bounded where the platform's helper table knows more than its
+ * type (`helperResultMax`: the clocks stay below 2^63, a `u32` result is zero-extended).
  *
  * Branch conditions refine (the verifier's reg_set_min_max): a block B whose only way in
  * is the `true` (or `false`) edge of `condbr c` learns that c holds (or not) and, when c
@@ -20,7 +26,8 @@
  * `x < 10` is known to be at most 10 everywhere). A phi's incoming value is narrowed by the
  * edge it arrives along as well.
  *
- * Cost: every value changes at most (WIDEN_AFTER + 64 × 3) times, each change revisits its
+ * Cost: every phi changes at most (WIDEN_AFTER + 5 × 4 + 64) times (each bound passes each
+ * threshold once, known bits only shrink), other values as often as their operands; each change revisits its
  * users, then two narrowing sweeps; narrowing an operand walks the (few) branch facts
  * recorded for it, each an O(1) dominance query.
  */
@@ -39,6 +46,7 @@ import {
   type CastOpcode,
   type DominatorTree,
 } from "@luabpf/ir";
+import { helperResultMax } from "@luabpf/platform";
 import { defineAnalysis } from "../analysis-manager.js";
 import {
   binaryRange,
@@ -54,6 +62,7 @@ import {
   refineByCompare,
   unaryRange,
   widenRange,
+  unsignedRange,
   type Range,
 } from "../util/range-lattice.js";
 import { dominatorTreeAnalysis } from "./cfg.js";
@@ -168,8 +177,17 @@ export function transferRange(inst: Instruction, ops: readonly Range[]): Range |
     case "phi":
       return undefined;
     default:
+      if (inst.opcode === "call") return callRange(inst);
       return typeRange(inst);
   }
+}
+
+/** A helper call's result: bounded where the platform's helper table says more than the type (a clock, a `u32`). */
+function callRange(inst: Instruction): Range | undefined {
+  const bits = bitsOf(inst.type);
+  if (!bits || inst.type.kind !== "int") return typeRange(inst);
+  const max = helperResultMax(inst.helper);
+  return max === undefined || max >= (1n << BigInt(bits)) - 1n ? fullRange(bits) : unsignedRange(bits, 0n, max);
 }
 
 const BOOLEAN = joinRanges(constantRange(64, 0n), constantRange(64, 1n));
@@ -249,7 +267,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
     // Joining a settled range with itself gives it back (the common revisit): nothing changes.
     if (old && changes[inst.id]! < WIDEN_AFTER && rangesEqual(old, r) && isSettled(old)) return;
     let next = old ? joinRanges(old, r) : r;
-    if (old && changes[inst.id]! >= WIDEN_AFTER) next = widenRange(old, next);
+    if (old && inst.isPhi && changes[inst.id]! >= WIDEN_AFTER) next = widenRange(old, next);
     if (old && rangesEqual(old, next)) return;
     values[inst.id] = next;
     changes[inst.id]!++;

@@ -14,6 +14,14 @@
  *    only inside B, and a `condbr`, whose condition is a constant when evaluated with the
  *    phi values coming from predecessor P: P jumps directly to the known target
  *    (skipped when the target would receive two edges from P and has phis).
+ * 7. Share returns: blocks made only of `ret v` for the same v (a constant, the same
+ *    value, or nothing) become one — the last of them in layout order, which the block
+ *    before it usually reaches by falling through; the others' predecessors jump there.
+ *    One `r0 = K; exit` pair per distinct return instead of one per `return` in the
+ *    source (clang's shared return block); a predecessor that fell through into a
+ *    removed copy pays one jump for the two instructions saved. The uses of v in the
+ *    copies were dominated by v's definition, so is the shared block (every way into it
+ *    comes from a predecessor of a copy, which v's definition dominates).
  *
  * Changes the CFG: preserves nothing when it changed something. Cost: O(blocks +
  * instructions) per round; rounds are bounded by the number of blocks removed.
@@ -23,6 +31,7 @@ import {
   incomingValueOfEdge,
   redirectBranch,
   removeUnreachableBlocks,
+  typeToString,
   type BasicBlock,
   type Function,
   type Instruction,
@@ -189,9 +198,40 @@ function threadJumps(fn: Function, ctx: FunctionPassContext): boolean {
   return changed;
 }
 
+/** The key of a block made only of a `ret` (see step 7), or undefined. */
+function returnKey(bb: BasicBlock): string | undefined {
+  const t = bb.first;
+  if (t !== bb.last || t?.opcode !== "ret") return undefined;
+  const v = t.operands[0];
+  if (v === undefined) return "void";
+  const k = constValue(v);
+  return k !== undefined ? `${typeToString(v.type)} ${k}` : `%${v.id}`;
+}
+
+function shareReturns(fn: Function, ctx: FunctionPassContext): boolean {
+  const last = new Map<string, BasicBlock>();
+  for (const bb of fn.blocks) {
+    const key = returnKey(bb);
+    if (key !== undefined) last.set(key, bb);
+  }
+  let changed = false;
+  for (const bb of [...fn.blocks]) {
+    const key = returnKey(bb);
+    const shared = key === undefined ? undefined : last.get(key);
+    if (!shared || shared === bb || bb === fn.entry) continue;
+    for (const p of [...new Set(bb.preds)]) {
+      const term = p.terminator!;
+      for (let slot = 0; slot < term.targets.length; slot++) if (term.targets[slot] === bb) redirectBranch(p, bb, shared, undefined, slot);
+    }
+    ctx.stat("returns-shared");
+    changed = true;
+  }
+  return changed;
+}
+
 export const simplifyCfg = defineFunctionPass({
   name: "simplify-cfg",
-  description: "fold constant branches, remove unreachable/forwarding blocks and trivial phis, merge straight-line blocks, thread jumps",
+  description: "fold constant branches, remove unreachable/forwarding blocks and trivial phis, merge straight-line blocks, thread jumps, share return blocks",
   run(fn, ctx) {
     let changed = false;
     for (let round = 0; round < 1000; round++) {
@@ -202,6 +242,7 @@ export const simplifyCfg = defineFunctionPass({
       c = mergeBlocks(fn, ctx) || c;
       c = removeForwardingBlocks(fn, ctx) || c;
       c = threadJumps(fn, ctx) || c;
+      c = shareReturns(fn, ctx) || c;
       if (!c) break;
       changed = true;
     }

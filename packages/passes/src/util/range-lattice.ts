@@ -183,22 +183,38 @@ export function intersectRanges(a: Range, b: Range): Range | undefined {
 }
 
 /**
- * Widening for loops: replaces each bound that moved since `prev` by the extreme of its
- * type and keeps only the known bits those bounds imply, so that a value growing around a
- * loop reaches a fixed point in a step or two.
+ * Widening for loops, with thresholds (Cousot & Cousot 1992; the "widening up to" of
+ * Halbwachs et al.): each bound that moved since `prev` jumps to the next of a few
+ * thresholds at the edges of the C integer types (a byte, a 16-bit word, a signed and an
+ * unsigned 32-bit word, then the type's extreme), and only the known bits those bounds imply
+ * are kept. A value growing around a loop reaches a fixed point in a few steps, and one that
+ * stays inside a type's range (a bisection between 0 and 256, a Newton step on a u32) keeps
+ * a bound the narrowing sweeps and the sign rules can use. Each bound passes each threshold
+ * at most once, so the height stays finite.
  */
 export function widenRange(prev: Range, next: Range): Range {
   const b = next.bits;
+  const up = (x: bigint, top: bigint) => {
+    for (const t of WIDEN_STEPS) if (t < top && x <= t) return t;
+    return top;
+  };
+  const down = (x: bigint, bottom: bigint) => {
+    for (const t of WIDEN_STEPS) if (-t - 1n > bottom && x >= -t - 1n) return -t - 1n;
+    return x >= 0n ? 0n : bottom;
+  };
   return make(
     b,
     0n,
     ones(b),
     next.umin < prev.umin ? 0n : next.umin,
-    next.umax > prev.umax ? ones(b) : next.umax,
-    next.smin < prev.smin ? sMinOf(b) : next.smin,
-    next.smax > prev.smax ? sMaxOf(b) : next.smax,
+    next.umax > prev.umax ? up(next.umax, ones(b)) : next.umax,
+    next.smin < prev.smin ? (next.smin >= 0n ? 0n : down(next.smin, sMinOf(b))) : next.smin,
+    next.smax > prev.smax ? up(next.smax, sMaxOf(b)) : next.smax,
   )!;
 }
+
+/** The upper thresholds of {@link widenRange}: 2^k - 1 at the C integer types' edges (ascending). */
+const WIDEN_STEPS = [0xffn, 0xffffn, 0x7fffffffn, 0xffffffffn];
 
 // ---------------------------------------------------------------------------------------
 // Tristate arithmetic (kernel/bpf/tnum.c), modulo 2^N.
