@@ -16,7 +16,7 @@
  *   ffi.string(x[, n])                  a string constant, or a char view of C data (n bytes from a pointer: probe_read)
  *   ffi.cast / copy / fill / sizeof / typeof / offsetof / alignof
  *   bit.band ... bit.tobit              64-bit ALU operations (bitmath.ts defines them)
- *   math.log2 / log10 / log             floor(log2(x)) by a branch-free binary search (6 steps); bcc's scalings
+ *   math.log2 / log10 / log             floor(log2(x)) by a branch-free binary search (sign-bit tests); bcc's scalings
  *   math.min / max / abs                select
  *   ntoh(x[, bits]) hton(x[, bits])     bswap of the operand's width (its C type's when known, else 64)
  *   BPF.F_*                             helper flag constants (BPF.F_FAST_STACK_CMP, ...)
@@ -531,10 +531,13 @@ function fold(L: BodyLowering, a: Value, c: Value, f: (x: bigint, c: bigint) => 
 
 /**
  * floor(log2(x)) of x as unsigned 64-bit (0 for 0), by binary search on the highest set
- * bit: for k = 32, 16, 8, 4, 2, 1, if x >> k != 0 then x >>= k, r += k. Branch-free with
- * ALU instructions only — eBPF has no conditional move, so a select would become a branch
- * and six of them 64 paths for the verifier to walk per call: `y != 0` is the sign bit of
- * `y | -y`, shifted into place as the step's k. `log10`/`log` scale it as bcc does.
+ * bit: for k = 32, 16, 8, 4, 2, if x >> k != 0 then x >>= k, r |= k; then r |= x >> 1
+ * (x < 4 there, so that is the last step's test). Branch-free with ALU instructions only
+ * — eBPF has no conditional move, so a select or a compare's value would be a branch,
+ * five per call, and a call in a loop multiplies the paths the verifier walks past its
+ * limit. Each test is a sign bit: `x >> 32 != 0` is that of `-(x >> 32)` (x >> 32 <
+ * 2^63); after it x < 2^32, and `x > 2^k - 1` is that of `(2^k - 1) - x` (3 instructions,
+ * as many as clang's compare and branch over a move). `log10`/`log` scale it as bcc does.
  */
 function log(L: BodyLowering, x: Value, fn: "log2" | "log10" | "log"): Value {
   const b = L.b;
@@ -543,15 +546,16 @@ function log(L: BodyLowering, x: Value, fn: "log2" | "log10" | "log"): Value {
   if (kx !== undefined) {
     r = b.const(mathLog("log2", kx));
   } else {
+    const sign = (v: Value) => b.binary("lshr", v, b.const(63));
     let v = x;
     r = b.const(0);
-    for (const [k, bit] of [[32, 5], [16, 4], [8, 3], [4, 2], [2, 1], [1, 0]] as const) {
-      const shifted = b.binary("lshr", v, b.const(k));
-      const nonZero = b.binary("lshr", b.binary("or", shifted, b.binary("sub", b.const(0), shifted)), b.const(63));
-      const step = bit === 0 ? nonZero : b.binary("shl", nonZero, b.const(bit));
-      if (k !== 1) v = b.binary("lshr", v, step);
+    for (const [k, bit] of [[32, 5], [16, 4], [8, 3], [4, 2], [2, 1]] as const) {
+      const test = k === 32 ? sign(b.binary("sub", b.const(0), b.binary("lshr", v, b.const(k)))) : sign(b.binary("sub", b.const((1n << BigInt(k)) - 1n), v));
+      const step = b.binary("shl", test, b.const(bit));
+      v = b.binary("lshr", v, step);
       r = b.binary("or", r, step);
     }
+    r = b.binary("or", r, b.binary("lshr", v, b.const(1)));
   }
   if (fn === "log2") return r;
   return L.ops.arith(">>", L.ops.arith("*", L.ops.arith("+", r, b.const(1)), b.const(fn === "log10" ? 1233 : 2839)), b.const(12));

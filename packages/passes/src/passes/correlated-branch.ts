@@ -12,41 +12,13 @@
  * applied after the walk (removing edges only removes paths, so facts stay true), then
  * unreachable blocks are removed. Cost: O(blocks + instructions).
  */
-import type { BasicBlock, CompareOpcode, Instruction, Value } from "@luabpf/ir";
-import { foldConditionalBranch, INVERTED_COMPARE, SWAPPED_COMPARE, removeUnreachableBlocks, typeToString } from "@luabpf/ir";
+import type { BasicBlock } from "@luabpf/ir";
+import { foldConditionalBranch, removeUnreachableBlocks } from "@luabpf/ir";
 import { z } from "zod";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
-import { walkDominatorTree, type ScopedFacts } from "../util/scoped-walk.js";
-
-function compareKey(op: CompareOpcode, t: Instruction["typeParam"], a: Value, b: Value): string {
-  return `${op} ${typeToString(t)} ${a.id},${b.id}`;
-}
-
-function isCompare(v: Value): v is Instruction & { opcode: CompareOpcode } {
-  return v.kind === "instruction" && (v as Instruction).info.shape === "compare";
-}
-
-/** The facts "c is nonzero" (`holds`) or "c is zero" add: (key, truth) pairs. */
-function factsOf(c: Value, holds: boolean): [string, boolean][] {
-  const out: [string, boolean][] = [[`v${c.id}`, holds]];
-  if (isCompare(c)) {
-    const [a, b] = [c.operands[0]!, c.operands[1]!];
-    const op = c.opcode;
-    out.push([compareKey(op, c.typeParam, a, b), holds]);
-    out.push([compareKey(SWAPPED_COMPARE[op], c.typeParam, b, a), holds]);
-    out.push([compareKey(INVERTED_COMPARE[op], c.typeParam, a, b), !holds]);
-    out.push([compareKey(INVERTED_COMPARE[SWAPPED_COMPARE[op]], c.typeParam, b, a), !holds]);
-  }
-  return out;
-}
-
-/** What the facts say about condition `c`, if anything. */
-function lookup(facts: ScopedFacts<boolean>, c: Value): boolean | undefined {
-  const direct = facts.get(`v${c.id}`);
-  if (direct !== undefined || !isCompare(c)) return direct;
-  return facts.get(compareKey(c.opcode, c.typeParam, c.operands[0]!, c.operands[1]!));
-}
+import { factsOf, lookupCondition } from "../util/conditions.js";
+import { walkDominatorTree } from "../util/scoped-walk.js";
 
 export const correlatedBranch = defineFunctionPass({
   name: "correlated-branch",
@@ -63,7 +35,7 @@ export const correlatedBranch = defineFunctionPass({
       }
       const term = bb.terminator;
       if (term && term.opcode === "condbr") {
-        const known = lookup(facts, term.operands[0]!);
+        const known = lookupCondition(facts, term.operands[0]!);
         if (known !== undefined) folds.push([bb, known]);
       }
     });

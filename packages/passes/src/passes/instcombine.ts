@@ -13,11 +13,14 @@
  *   canonical  constants to the right of commutative ops (compares swap their predicate);
  *              shift amounts reduced modulo the width
  *   bswap      eq/ne ([zext] (bswap x)), C → eq/ne ([zext] x), bswap(C) (a network-order field)
+ *   booleans   a compare's value is 0 or 1: c & k → c (k odd) or 0 (k even);  c ^ 1 and
+ *              eq c, 0 → the inverted compare;  ne c, 0 → c (the `not`/`and` of Lua's tag tests)
+ *   high bits  eq/ne (x >> k), 0 → ule/ugt x, 2^k - 1 (one compare, no shift: clang's form)
  *
  * A worklist revisits the users of every replaced instruction, so chains simplify in one
  * run. The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × rules).
  */
-import { SWAPPED_COMPARE, bitsOf, type CompareOpcode, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { INVERTED_COMPARE, SWAPPED_COMPARE, bitsOf, type CompareOpcode, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable, evaluate, log2Exact } from "../util/fold.js";
@@ -69,7 +72,8 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
       ctx.stat("canonicalized");
       return swapped;
     }
-    return (op === "eq" || op === "ne") ? compareSwapped(inst, fn, ctx) : undefined;
+    if (op !== "eq" && op !== "ne") return undefined;
+    return compareBoolean(inst, fn, ctx) ?? compareHighBits(inst, fn, ctx) ?? compareSwapped(inst, fn, ctx);
   }
   if (inst.info.shape !== "binary") return undefined;
 
@@ -87,6 +91,7 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
     case "or":
     case "xor":
       if (k === 0n) return a;
+      if (op === "xor" && k === 1n && isCompare(a)) return inverted(a, inst, fn, ctx);
       if (op === "or" && allOnes) return b;
       if (a === b) return op === "xor" ? zero() : op === "or" ? a : undefined;
       return undefined;
@@ -96,6 +101,7 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
     case "and":
       if (k === 0n) return b;
       if (allOnes) return a;
+      if (k !== undefined && isCompare(a)) return (k & 1n) !== 0n ? a : zero();
       return a === b ? a : undefined;
     case "mul": {
       if (k === undefined) return undefined;
@@ -135,6 +141,45 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
     }
   }
   return undefined;
+}
+
+function isCompare(v: Value): v is Instruction {
+  return v.kind === "instruction" && (v as Instruction).info.shape === "compare";
+}
+
+/** A new compare, before `at`, that is 1 where compare `c` is 0 (operands kept, predicate inverted). */
+function inverted(c: Instruction, at: Instruction, fn: Function, ctx: FunctionPassContext): Instruction {
+  const inv = fn.createInstruction(INVERTED_COMPARE[c.opcode as CompareOpcode], c.type, c.typeParam, [c.operands[0]!, c.operands[1]!]);
+  inv.loc = at.loc;
+  inv.insertBefore(at);
+  ctx.stat("compare-inverted");
+  return inv;
+}
+
+/** `ne c, 0` → c and `eq c, 0` → the inverse of c, for a compare c (0 or 1). */
+function compareBoolean(inst: Instruction, fn: Function, ctx: FunctionPassContext): Rewrite {
+  const [a, b] = [inst.operands[0]!, inst.operands[1]!];
+  if (constValue(b) !== 0n || !isCompare(a)) return undefined;
+  return inst.opcode === "ne" ? a : inverted(a, inst, fn, ctx);
+}
+
+/**
+ * `eq/ne (lshr x, k), 0` → `ule/ugt x, 2^k - 1`: "no bit at k or above" is one unsigned
+ * compare of x (what clang emits for `x >> 16 != 0`), and x's shift dies.
+ */
+function compareHighBits(inst: Instruction, fn: Function, ctx: FunctionPassContext): Rewrite {
+  const [a, b] = [inst.operands[0]!, inst.operands[1]!];
+  if (constValue(b) !== 0n || a.kind !== "instruction" || (a as Instruction).opcode !== "lshr") return undefined;
+  const shift = a as Instruction;
+  const k = constValue(shift.operands[1]!);
+  const bits = BigInt(bitsOf(inst.typeParam) || 64);
+  if (k === undefined || k <= 0n || k >= bits) return undefined;
+  const op = inst.opcode === "eq" ? "ule" : "ugt";
+  const cmp = fn.createInstruction(op, inst.type, inst.typeParam, [shift.operands[0]!, fn.constant(inst.typeParam, (1n << k) - 1n)]);
+  cmp.loc = inst.loc;
+  cmp.insertBefore(inst);
+  ctx.stat("compare-high-bits");
+  return cmp;
 }
 
 /**

@@ -10,10 +10,17 @@
  * 5. Remove forwarding blocks (only `br C`, no phis): predecessors jump straight to C, and
  *    C's phis get the forwarded value for each of them. Skipped when a predecessor already
  *    reaches C and C has phis (one block cannot send two values to one phi).
- * 6. Thread jumps over constant branches: a block B made of phis, pure instructions used
- *    only inside B, and a `condbr`, whose condition is a constant when evaluated with the
- *    phi values coming from predecessor P: P jumps directly to the known target
- *    (skipped when the target would receive two edges from P and has phis).
+ * 6. Thread jumps over decided branches: a block B made of phis, pure instructions used
+ *    only inside B, and a `condbr`, whose condition is known on the edge from predecessor
+ *    P — evaluated with the phi values coming from P and the conditions the branches on
+ *    the way into B decided (P's own, and those of the single-predecessor blocks above
+ *    it: `(m[k] or 0)` tests the lookup's nil again after the merge of the diamond that
+ *    loaded the value) — jumps from P directly to the known target (skipped when the
+ *    target would receive two edges from P and has phis). B's phis may be used by its
+ *    successors' phis (they get P's value) and in blocks a successor S dominates when B is
+ *    S's only predecessor: S then gets a phi of the values arriving at B (SSA repair) and
+ *    those uses read it. Dominance comes from one dominator tree per round: threading only
+ *    removes paths, so what it found stays true.
  * 7. Share returns: blocks made only of `ret v` for the same v (a constant, the same
  *    value, or nothing) become one — the last of them in layout order, which the block
  *    before it usually reaches by falling through; the others' predecessors jump there.
@@ -22,11 +29,17 @@
  *    removed copy pays one jump for the two instructions saved. The uses of v in the
  *    copies were dominated by v's definition, so is the shared block (every way into it
  *    comes from a predecessor of a copy, which v's definition dominates).
+ * 8. Merge masked tests: two branches in a row on `(y & m1) == k1` and `(y & m2) == k2`
+ *    (or `(y >> s) & m`) of the same y, the second block holding nothing else and both
+ *    leaving to the same block with the same phi values, become one branch on
+ *    `(y & (m1|m2)) == (k1|k2)` — clang's `flags & 0x12 == 2` for "SYN set, ACK clear".
  *
  * Changes the CFG: preserves nothing when it changed something. Cost: O(blocks +
  * instructions) per round; rounds are bounded by the number of blocks removed.
  */
 import {
+  bitsOf,
+  DominatorTree,
   foldConditionalBranch,
   incomingValueOfEdge,
   redirectBranch,
@@ -35,10 +48,12 @@ import {
   type BasicBlock,
   type Function,
   type Instruction,
+  type Use,
   type Value,
 } from "@luabpf/ir";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable, evaluate } from "../util/fold.js";
+import { compareKey, factsOf, isCompare } from "../util/conditions.js";
 import { constValue } from "../util/ir.js";
 
 function foldBranches(fn: Function, ctx: FunctionPassContext): boolean {
@@ -146,51 +161,150 @@ function removeForwardingBlocks(fn: Function, ctx: FunctionPassContext): boolean
   return changed;
 }
 
-/** The condition of `bb`'s condbr evaluated with the phi values from `pred`, if constant. */
+/** How many single-predecessor blocks are walked up from an edge for the branches it decided. */
+const EDGE_FACT_DEPTH = 8;
+
+/**
+ * The conditions decided on the way from `pred` into `bb`: the branch on the edge itself
+ * and those left on the chain of single-predecessor blocks above `pred` (SSA values do not
+ * change, so a condition tested there still has that value here).
+ */
+function edgeFacts(pred: BasicBlock, bb: BasicBlock): Map<string, boolean> {
+  const facts = new Map<string, boolean>();
+  let [from, to] = [pred, bb];
+  for (let depth = 0; depth < EDGE_FACT_DEPTH; depth++) {
+    const t = from.terminator;
+    if (t?.opcode === "condbr" && t.targets[0] !== t.targets[1]) {
+      for (const [key, v] of factsOf(t.operands[0]!, t.targets[0] === to)) if (!facts.has(key)) facts.set(key, v);
+    }
+    if (from.preds.length !== 1) break;
+    const up = from.preds[0]!;
+    if (up === from || up === bb) break;
+    [from, to] = [up, from];
+  }
+  return facts;
+}
+
+/**
+ * The condition of `bb`'s condbr on the way in from `pred`, if known: `bb`'s instructions
+ * evaluated with the phi values from `pred` and the conditions the edge decided (a compare
+ * with the same operands, after the phis are replaced by `pred`'s values, is looked up as
+ * in correlated-branch). `x & 0` and `x * 0` are 0 whatever x is.
+ */
 function conditionFrom(bb: BasicBlock, pred: BasicBlock): bigint | undefined {
   const known = new Map<Value, bigint>();
+  let facts: Map<string, boolean> | undefined;
+  const decided = (key: string): bigint | undefined => {
+    facts ??= edgeFacts(pred, bb);
+    const f = facts.get(key);
+    return f === undefined ? undefined : f ? 1n : 0n;
+  };
+  const onEdge = (v: Value): Value => (v.kind === "instruction" && (v as Instruction).isPhi && (v as Instruction).block === bb ? (v as Instruction).incomingValue(pred) : v);
+  const valueOf = (v: Value): bigint | undefined => {
+    const k = constValue(v) ?? known.get(v);
+    if (k !== undefined || !isCompare(v)) return k;
+    return decided(compareKey(v.opcode, v.typeParam, onEdge(v.operands[0]!), onEdge(v.operands[1]!)));
+  };
   for (let i = bb.first; i; i = i.next) {
     if (i.isPhi) {
-      const k = constValue(i.incomingValue(pred));
+      const k = valueOf(i.incomingValue(pred));
       if (k !== undefined) known.set(i, k);
       continue;
     }
     if (i.opcode === "condbr") {
       const c = i.operands[0]!;
-      return constValue(c) ?? known.get(c);
+      return valueOf(c) ?? decided(`v${onEdge(c).id}`);
     }
     if (!isFoldable(i.opcode)) return undefined;
-    const args: bigint[] = [];
-    for (const v of i.operands) {
-      const k = constValue(v) ?? known.get(v);
-      if (k === undefined) break;
-      args.push(k);
-    }
-    if (args.length === i.operands.length) known.set(i, evaluate(i.opcode, i.typeParam, i.type, args));
+    const args = i.operands.map(valueOf);
+    let k: bigint | undefined;
+    if (args.every((a) => a !== undefined)) k = evaluate(i.opcode, i.typeParam, i.type, args as bigint[]);
+    else if ((i.opcode === "and" || i.opcode === "mul") && args.includes(0n)) k = 0n;
+    else if (isCompare(i)) k = valueOf(i);
+    if (k !== undefined) known.set(i, k);
   }
   return undefined;
 }
 
+/**
+ * Where `bb`'s phis are used outside `bb` other than as the value a successor's phi receives
+ * from `bb`: per phi, the uses each successor S dominates, S having `bb` as its only
+ * predecessor. Threading an edge P → bb to S then gives S a phi of the values arriving at
+ * `bb` (SSA repair), which those uses read instead. Undefined when a use is dominated by
+ * neither successor, or `bb` has other instructions used outside it.
+ */
+function escapingUses(bb: BasicBlock, dt: () => DominatorTree): Map<Instruction, Map<BasicBlock, Use[]>> | undefined {
+  const term = bb.terminator!;
+  const out = new Map<Instruction, Map<BasicBlock, Use[]>>();
+  for (let i = bb.first; i; i = i.next) {
+    if (i === term) continue;
+    if (!i.isPhi) {
+      if (!isFoldable(i.opcode) || i.uses.some((u) => u.user.block !== bb || u.user.isPhi)) return undefined;
+      continue;
+    }
+    for (const u of i.uses) {
+      const user = u.user;
+      if (user.block === bb) {
+        if (user.isPhi) return undefined;
+        continue;
+      }
+      if (user.isPhi && user.incoming[u.index] === bb) continue;
+      const at = user.isPhi ? user.incoming[u.index]! : user.block!;
+      const s = term.targets.find((t) => t !== bb && t.preds.length === 1 && dt().dominates(t, at));
+      if (!s) return undefined;
+      let bySucc = out.get(i);
+      if (!bySucc) out.set(i, (bySucc = new Map()));
+      const list = bySucc.get(s);
+      if (list) list.push(u);
+      else bySucc.set(s, [u]);
+    }
+  }
+  return out;
+}
+
 function threadJumps(fn: Function, ctx: FunctionPassContext): boolean {
   let changed = false;
+  // Computed once per call: threading only removes paths (an edge P → S replaces P → bb → S),
+  // so a dominance it found still holds between the blocks that remain.
+  let tree: DominatorTree | undefined;
+  const dt = (): DominatorTree => (tree ??= DominatorTree.compute(fn));
   for (const bb of [...fn.blocks]) {
     if (bb.parent !== fn || bb === fn.entry || bb.terminator?.opcode !== "condbr") continue;
-    // Every instruction of bb must be pure (or the condbr) and used only inside bb.
-    let ok = true;
-    for (let i = bb.first; i && ok; i = i.next) {
-      if (i.opcode === "condbr") continue;
-      if (!isFoldable(i.opcode) && !i.isPhi) ok = false;
-      else if (i.uses.some((u) => u.user.block !== bb || (u.user.isPhi && u.user.block === bb))) ok = false;
-    }
-    if (!ok) continue;
-    for (const p of [...new Set(bb.preds)]) {
+    const threads: [BasicBlock, BasicBlock][] = [];
+    for (const p of new Set(bb.preds)) {
       if (p === bb || bb.preds.filter((x) => x === p).length !== 1) continue;
       const k = conditionFrom(bb, p);
       if (k === undefined) continue;
       const target = bb.terminator!.targets[k !== 0n ? 0 : 1]!;
-      if (target === bb) continue;
-      if (target.first?.isPhi && target.preds.includes(p)) continue;
-      redirectBranch(p, bb, target, (phi) => phi.incomingValue(bb));
+      if (target !== bb) threads.push([p, target]);
+    }
+    if (threads.length === 0) continue;
+    const escaping = escapingUses(bb, dt);
+    if (!escaping) continue;
+    const repairs = new Map<BasicBlock, Map<Instruction, Instruction>>();
+    for (const [p, target] of threads) {
+      const needsRepair = [...escaping.values()].some((m) => m.has(target)) && !repairs.has(target);
+      if (needsRepair && (target.preds.length !== 1 || target.preds[0] !== bb)) continue;
+      if ((target.first?.isPhi || needsRepair) && target.preds.includes(p)) continue;
+      if (needsRepair) {
+        const made = new Map<Instruction, Instruction>();
+        for (const [x, bySucc] of escaping) {
+          const uses = bySucc.get(target);
+          if (!uses) continue;
+          const r = fn.createInstruction("phi", x.type, x.typeParam);
+          target.prepend(r);
+          r.addIncoming(x, bb);
+          for (const u of uses) u.user.setOperand(u.index, r);
+          made.set(x, r);
+          ctx.stat("phis-repaired");
+        }
+        repairs.set(target, made);
+      }
+      const onEdge = (v: Value): Value => (v.kind === "instruction" && (v as Instruction).isPhi && (v as Instruction).block === bb ? (v as Instruction).incomingValue(p) : v);
+      // Read before the redirect, which drops p's pairs from bb's phis.
+      const values = new Map<Instruction, Value>();
+      for (const phi of target.phis()) values.set(phi, onEdge(phi.incomingValue(bb)));
+      redirectBranch(p, bb, target, (phi) => values.get(phi)!);
       ctx.stat("jumps-threaded");
       changed = true;
     }
@@ -229,9 +343,89 @@ function shareReturns(fn: Function, ctx: FunctionPassContext): boolean {
   return changed;
 }
 
+/** "(y & mask) == value" as an unsigned mask and value of y's width. */
+interface MaskedTest {
+  y: Value;
+  mask: bigint;
+  value: bigint;
+}
+
+/**
+ * The masked equality a branch on `c` tests when `cont` is the way on, or undefined:
+ * `eq (and y, M), K` taken to `cont`, or `ne ...` not taken to it; `(y >> s) & M` tests
+ * the mask M << s of y (when that fits y's width).
+ */
+function maskedTest(c: Value, contIsTrue: boolean): MaskedTest | undefined {
+  if (!isCompare(c) || (c.opcode === "eq") !== contIsTrue || (c.opcode !== "eq" && c.opcode !== "ne")) return undefined;
+  const bits = bitsOf(c.typeParam) || 64;
+  const k = constValue(c.operands[1]!);
+  const and = c.operands[0]!;
+  if (k === undefined || and.kind !== "instruction" || (and as Instruction).opcode !== "and") return undefined;
+  const m = constValue((and as Instruction).operands[1]!);
+  if (m === undefined) return undefined;
+  let [y, mask, value] = [(and as Instruction).operands[0]!, BigInt.asUintN(bits, m), BigInt.asUintN(bits, k)];
+  if ((value & ~mask) !== 0n) return undefined; // never equal: sccp's business
+  if (y.kind === "instruction" && (y as Instruction).opcode === "lshr") {
+    const s = constValue((y as Instruction).operands[1]!);
+    if (s !== undefined && s > 0n && s < BigInt(bits) && mask << s === BigInt.asUintN(bits, mask << s)) {
+      [y, mask, value] = [(y as Instruction).operands[0]!, mask << s, value << s];
+    }
+  }
+  return { y, mask, value };
+}
+
+/**
+ * Step 8 (see the file comment): two masked tests of one value in a row that leave to the same block become one.
+ * A ends in a branch that goes on to B when `(y & m1) == k1` and otherwise to E; B (A's
+ * only successor that way, with A its only predecessor) holds only pure instructions
+ * used inside B and a branch that goes on to C when `(y & m2) == k2` and otherwise to E,
+ * which receives the same phi values from A and B: A tests `(y & (m1|m2)) == (k1|k2)` once
+ * and goes to C or E (clang's `flags & 0x12 == 2` for "SYN set and ACK clear").
+ */
+function mergeMaskedTests(fn: Function, ctx: FunctionPassContext): boolean {
+  let changed = false;
+  for (const a of fn.blocks) {
+    const ta = a.terminator;
+    if (ta?.opcode !== "condbr" || ta.targets[0] === ta.targets[1]) continue;
+    for (const side of [0, 1]) {
+      const b = ta.targets[side]!;
+      const e = ta.targets[1 - side]!;
+      const tb = b.terminator;
+      if (b === a || b.preds.length !== 1 || tb?.opcode !== "condbr" || !tb.targets.includes(e) || tb.targets[0] === tb.targets[1]) continue;
+      const cont = tb.targets[0] === e ? 1 : 0;
+      const c = tb.targets[cont]!;
+      if (c === b || e === b) continue;
+      const t1 = maskedTest(ta.operands[0]!, side === 0);
+      const t2 = maskedTest(tb.operands[0]!, cont === 0);
+      if (!t1 || !t2 || t1.y !== t2.y || (t1.value & t2.mask) !== (t2.value & t1.mask)) continue;
+      let pure = true;
+      for (let i = b.first; i && i !== tb && pure; i = i.next) pure = !i.isPhi && isFoldable(i.opcode) && i.uses.every((u) => u.user.block === b && !u.user.isPhi);
+      if (!pure || [...e.phis()].some((phi) => phi.incomingValue(a) !== phi.incomingValue(b))) continue;
+      if (c.first?.isPhi && c.preds.includes(a)) continue;
+      const T = ta.operands[0]!.kind === "instruction" ? (ta.operands[0] as Instruction).typeParam : t1.y.type;
+      const and = fn.createInstruction("and", t1.y.type, T, [t1.y, fn.constant(T, t1.mask | t2.mask)]);
+      const eq = fn.createInstruction("eq", ta.operands[0]!.type, T, [and, fn.constant(T, t1.value | t2.value)]);
+      and.loc = eq.loc = ta.loc;
+      and.insertBefore(ta);
+      eq.insertBefore(ta);
+      // A → C replaces A → B → C (C's phis get what B sent); A → E stays. B is left
+      // unreachable: the next round removes it and its pairs.
+      const values = [...c.phis()].map((phi) => [phi, phi.incomingValue(b)] as const);
+      ta.setOperand(0, eq);
+      ta.setTarget(0, c);
+      ta.setTarget(1, e);
+      for (const [phi, v] of values) phi.addIncoming(v, a);
+      ctx.stat("tests-merged");
+      changed = true;
+      break;
+    }
+  }
+  return changed;
+}
+
 export const simplifyCfg = defineFunctionPass({
   name: "simplify-cfg",
-  description: "fold constant branches, remove unreachable/forwarding blocks and trivial phis, merge straight-line blocks, thread jumps, share return blocks",
+  description: "fold constant branches, remove unreachable/forwarding blocks and trivial phis, merge straight-line blocks, thread jumps, share return blocks, merge masked tests",
   run(fn, ctx) {
     let changed = false;
     for (let round = 0; round < 1000; round++) {
@@ -243,6 +437,7 @@ export const simplifyCfg = defineFunctionPass({
       c = removeForwardingBlocks(fn, ctx) || c;
       c = threadJumps(fn, ctx) || c;
       c = shareReturns(fn, ctx) || c;
+      c = mergeMaskedTests(fn, ctx) || c;
       if (!c) break;
       changed = true;
     }
