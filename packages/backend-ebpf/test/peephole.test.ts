@@ -1,13 +1,15 @@
 // Peepholes on allocated machine IR (peephole.ts): copies between registers already known
 // equal are deleted (and only those: a write or a call's clobber ends what a copy made
-// equal), and blocks ending in the same `r0 = X; exit` share one copy of it. Whole programs
+// equal), blocks ending in the same `r0 = X; exit` share one copy of it, and a stack
+// address computed three or more times is kept in a preserved register the function does
+// not use. Whole programs
 // are checked against the IR interpreter in the eBPF VM (vm.ts) on random contexts.
 import fc from "fast-check";
 import { interpret, MapState, parseModule } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { compileModule, printProgram } from "../src/index.js";
 import type { MBlock, MFunction, MInst } from "../src/mir.js";
-import { removeRedundantCopies, shareExits } from "../src/peephole.js";
+import { hoistFrameAddresses, removeRedundantCopies, shareExits } from "../src/peephole.js";
 import { runVm } from "./vm.js";
 
 const mov = (dst: number, src: number): MInst => ({ k: "alu", op: "mov", w: 64, dst, src });
@@ -152,6 +154,91 @@ func @prog(ptr.ctx %0) -> i64 section "socket" type socket_filter {
         expect(got.maps.snapshot()).toEqual(want.maps.snapshot());
       }),
       { numRuns: 200, seed: 5 },
+    );
+  });
+});
+
+describe("frame addresses in a free preserved register", () => {
+  const fa = (dst: number, slot: number, off = 0): MInst => ({ k: "frameaddr", dst, slot, off });
+  const call: MInst = { k: "call", helper: 1, nargs: 2 };
+
+  test("three uses of one address: computed once into the first free of r6-r9, each use a copy", () => {
+    const mf: MFunction = {
+      name: "f",
+      slots: [{ size: 4, align: 4 }],
+      nextVReg: 100,
+      blocks: [block(0, [mov(6, 1), fa(2, 0), call, fa(2, 0), call, fa(3, 0), { k: "alu", op: "mov", w: 64, dst: 0, src: 6 }, exit])],
+    };
+    expect(hoistFrameAddresses(mf)).toBe(1); // 3 x 2 instructions became 2 + 3
+    expect(mf.blocks[0]!.insts).toEqual([fa(7, 0), mov(6, 1), mov(2, 7), call, mov(2, 7), call, mov(3, 7), { k: "alu", op: "mov", w: 64, dst: 0, src: 6 }, exit]);
+  });
+
+  test("nothing changes with two uses, with other offsets counted apart, or with r6-r9 all in use", () => {
+    const two: MFunction = { name: "f", slots: [{ size: 8, align: 8 }], nextVReg: 100, blocks: [block(0, [fa(2, 0), call, fa(2, 0, 4), call, fa(2, 0), exit])] };
+    expect(hoistFrameAddresses(two)).toBe(0);
+    expect(two.blocks[0]!.insts[0]).toEqual(fa(2, 0));
+    const busy: MFunction = {
+      name: "f",
+      slots: [{ size: 8, align: 8 }],
+      nextVReg: 100,
+      blocks: [block(0, [mov(6, 1), mov(7, 1), mov(8, 1), mov(9, 1), fa(2, 0), call, fa(2, 0), call, fa(2, 0), exit])],
+    };
+    expect(hoistFrameAddresses(busy)).toBe(0);
+    expect(busy.blocks[0]!.insts.filter((i) => i.k === "frameaddr").length).toBe(3);
+  });
+
+  const KEYS = `
+map @m : hash, key i32, value i64, max_entries 8, flags 0
+
+func @prog(ptr.ctx %0) -> i64 section "socket" type socket_filter {
+@bb0:
+  %1 = alloca 4, align 4
+  %2 = alloca 8, align 8
+  %3 = load i32 %0, 0
+  %4 = and i32 %3, 7
+  store i32 %4, %1, 0
+  %5 = mapref @m
+  %6 = call ptr.map_value_or_null helper 1 (%5, %1)
+  %7 = eq ptr.map_value_or_null %6, 0
+  condbr %7, @bb1, @bb2
+@bb1:
+  store i64 1, %2, 0
+  %8 = call i64 helper 2 (%5, %1, %2, 0)
+  br @bb3
+@bb2:
+  %9 = load i64 %6, 0
+  %10 = add i64 %9, 1
+  store i64 %10, %2, 0
+  %11 = call i64 helper 2 (%5, %1, %2, 0)
+  br @bb3
+@bb3:
+  %12 = call ptr.map_value_or_null helper 1 (%5, %1)
+  %13 = eq ptr.map_value_or_null %12, 0
+  condbr %13, @bb4, @bb5
+@bb4:
+  ret 0
+@bb5:
+  %14 = load i64 %12, 0
+  ret %14
+}
+`;
+
+  test("a key address used by four map calls is computed once, and the program computes the same", () => {
+    process.env.LUABPF_CHECK_REGALLOC = "1";
+    const m = parseModule(KEYS);
+    const [p] = compileModule(m);
+    const text = printProgram(p!.insns);
+    expect(text.match(/= r10$/gm)?.length).toBe(3); // the key's address once, the value's twice (two uses: left as they were)
+    expect(text).toMatch(/^r[6-9] = r10$/m);
+    expect(text.match(/^r2 = r[6-9]$/gm)?.length).toBe(4);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), (ctx) => {
+        const want = interpret(m, "prog", ["ctx"], { ctx, maps: MapState.fromModule(m) });
+        const got = runVm(p!.insns, p!.relocations, { module: m, ctx });
+        expect(got.r0).toBe(BigInt.asUintN(64, want.value as bigint));
+        expect(got.maps.snapshot()).toEqual(want.maps.snapshot());
+      }),
+      { numRuns: 100, seed: 9 },
     );
   });
 });
