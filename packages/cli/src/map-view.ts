@@ -22,7 +22,7 @@
  * objects (program arrays, maps of maps, ...) or without keys (queues, bloom filters) are
  * not shown.
  */
-import { formatValue, toJsonValue, typedMap, type CValue, type MapHandle } from "@luabpf/loader";
+import { RECORD_VAR_PREFIX, formatValue, toJsonValue, typedMap, type CValue, type MapHandle } from "@luabpf/loader";
 import { skipModifiers, type BtfType } from "@luabpf/elf";
 import { MapFlag, mapTypeById, type MapListing } from "@luabpf/platform";
 
@@ -96,11 +96,14 @@ export function mapEntries(handle: MapHandle): Array<[CValue, CValue]> {
   return entries;
 }
 
-/** The variables of a global-data map, in section order, with their values. */
+/**
+ * The variables of a global-data map, in section order, with their values; the pointers that
+ * only name a ring buffer's record type (`__luabpf_record_<map>`, object-btf.ts) are left out.
+ */
 function globals(handle: MapHandle): Array<[string, CValue]> {
   const [entry] = mapEntries(handle);
   if (entry === undefined || typeof entry[1] !== "object" || Array.isArray(entry[1])) return [];
-  return Object.entries(entry[1]);
+  return Object.entries(entry[1]).filter(([name]) => !name.startsWith(RECORD_VAR_PREFIX));
 }
 
 /** One bucket of a histogram: the values it counts are [low, high). */
