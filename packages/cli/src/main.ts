@@ -6,6 +6,7 @@
  * cannot be read or written), 2 bad usage, 70 internal errors (EX_SOFTWARE) — and only
  * the entry point at the bottom touches the process.
  */
+import { isatty } from "node:tty";
 import { COMMANDS, findCommand } from "./commands/index.js";
 import { DiagnosticPrinter, useColour, type CliDiagnostic, type RenderOptions } from "./diagnostics.js";
 import { isLuabpfError } from "@luabpf/platform/errors";
@@ -151,21 +152,31 @@ function indent(text: string): string {
 
 const isEntry = process.argv[1] !== undefined && /luabpf(\.js)?$|main\.(js|ts)$/.test(process.argv[1]);
 if (isEntry) {
-  // `luabpf ... | head`: a closed pipe ends the output, not the process with a stack trace.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw e;
-  });
+  // process.stdout and process.stderr are made on first use (each a stream over its file
+  // descriptor: a measurable part of start-up), so nothing touches them before it writes:
+  // `compile -o x.o` writes to neither.
+  let stdoutReady = false;
+  const stdout = (): NodeJS.WriteStream => {
+    if (!stdoutReady) {
+      stdoutReady = true;
+      // `luabpf ... | head`: a closed pipe ends the output, not the process with a stack trace.
+      process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+        throw e;
+      });
+    }
+    return process.stdout;
+  };
   const io: CliIo = {
-    stdout: (s) => process.stdout.write(s),
+    stdout: (s) => stdout().write(s),
     stderr: (s) => process.stderr.write(s),
     stdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
     },
-    stdoutIsTTY: process.stdout.isTTY === true,
-    stderrIsTTY: process.stderr.isTTY === true,
+    stdoutIsTTY: isatty(1),
+    stderrIsTTY: isatty(2),
     env: process.env,
   };
   main(process.argv.slice(2), io).then((code) => {

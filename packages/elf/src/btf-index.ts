@@ -191,10 +191,19 @@ export class BtfIndex {
   /**
    * Ids of every type whose name is `name`, any kind, in id order. Cost: a search of the
    * string section for the name's bytes and a scan of the ids' name offsets (a few
-   * milliseconds on vmlinux), so no name table is ever built.
+   * milliseconds on vmlinux), so no name table is ever built; the answer is remembered per
+   * name (an index kept for a process — the kernel's, by the command's driver — is asked for
+   * the same few names by every compile).
    */
   idsNamed(name: string): number[] {
     if (name === "") return [];
+    let ids = this.named.get(name);
+    if (ids === undefined) this.named.set(name, (ids = this.searchName(name)));
+    return ids.slice();
+  }
+  private readonly named = new Map<string, readonly number[]>();
+
+  private searchName(name: string): number[] {
     const wanted = new Set<number>();
     const needle = utf8(name);
     const haystack = this.stringBuffer();

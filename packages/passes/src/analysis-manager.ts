@@ -115,8 +115,15 @@ export class AnalysisManager {
   /** How often each analysis was computed (by name), for statistics and tests. */
   readonly computeCounts = new Map<string, number>();
 
-  /** The analyses of `fn` as seen by a pass. */
+  /** The analyses of `fn` as seen by a pass (one object per function, made on first use). */
   forFunction(fn: Function): FunctionAnalyses {
+    let view = this.views.get(fn);
+    if (view === undefined) this.views.set(fn, (view = this.makeView(fn)));
+    return view;
+  }
+  private readonly views = new Map<Function, FunctionAnalyses>();
+
+  private makeView(fn: Function): FunctionAnalyses {
     return {
       get: (key) => this.get(fn, key),
       cached: (key) => this.cache.get(fn)?.get(key) as never,
@@ -170,8 +177,13 @@ export class AnalysisManager {
 
   /** Forgets everything about `fn` (or every function). */
   clear(fn?: Function): void {
-    if (fn) this.cache.delete(fn);
-    else this.cache.clear();
+    if (fn) {
+      this.cache.delete(fn);
+      this.views.delete(fn);
+    } else {
+      this.cache.clear();
+      this.views.clear();
+    }
   }
 
   /**

@@ -96,26 +96,48 @@ export interface PassSpec<S extends OptionsSchema> {
 
 const NO_OPTIONS = z.object({});
 
+/**
+ * The factories made by {@link defineFunctionPass} / {@link defineModulePass}. A pass object
+ * they make holds only its options (state, if any, lives in the spec, shared by every object
+ * of the factory anyway), so the registry may build such a pass once and reuse it.
+ */
+export const definedFactories = new WeakSet<object>();
+
 function makeFactory<S extends OptionsSchema, P extends Pass>(
   spec: PassSpec<S>,
   kind: "function" | "module",
   build: (options: z.output<S>) => P,
 ): PassFactory<S> {
   assertPassName(spec.name);
-  const schema = (spec.options ?? NO_OPTIONS).strict() as unknown as S;
-  const defaults = schema.parse({}) as z.output<S>;
-  const factory = ((options?: z.input<S>) => {
-    const parsed = schema.safeParse(options ?? {});
+  // The strict schema and the defaults are made on first use, not when the pass's module is
+  // loaded: a command that builds only the -O2 pipeline then asks zod for nothing it does not
+  // need (start-up; see docs/performance.md).
+  let schema: S | undefined;
+  const strictSchema = (): S => (schema ??= (spec.options ?? NO_OPTIONS).strict() as unknown as S);
+  let defaults: z.output<S> | undefined;
+  const defaultOptions = (): z.output<S> => (defaults ??= (spec.options === undefined ? {} : parseOptions({})) as z.output<S>);
+  const parseOptions = (options: unknown): z.output<S> => {
+    const parsed = strictSchema().safeParse(options);
     if (!parsed.success) throw new TypeError(`pass ${spec.name}: bad options: ${z.prettifyError(parsed.error)}`);
-    return { ...build(parsed.data as z.output<S>), defaults };
+    return parsed.data as z.output<S>;
+  };
+  const factory = ((options?: z.input<S>) => {
+    // No options (or `{}`): the defaults, which is what the schema makes of `{}`.
+    if (options === undefined || (isPlainObject(options) && Object.keys(options).length === 0)) return { ...build({ ...defaultOptions() }), defaults: defaultOptions() };
+    return { ...build(parseOptions(options)), defaults: defaultOptions() };
   }) as unknown as PassFactory<S>;
   Object.defineProperties(factory, {
     passName: { value: spec.name },
     description: { value: spec.description },
     kind: { value: kind },
-    schema: { value: schema },
+    schema: { get: strictSchema },
   });
+  definedFactories.add(factory);
   return factory;
+}
+
+function isPlainObject(x: unknown): boolean {
+  return typeof x === "object" && x !== null && Object.getPrototypeOf(x) === Object.prototype;
 }
 
 /**
@@ -184,6 +206,15 @@ function assertPassName(name: string): void {
 
 /** The pipeline-text form of one configured pass: `name` or `name(key=value,...)` for non-default options. */
 export function passToString(pass: Pass): string {
+  // A frozen pass (a pipeline the registry keeps) cannot change: its text is remembered.
+  if (!Object.isFrozen(pass)) return formatPass(pass);
+  let text = frozenText.get(pass);
+  if (text === undefined) frozenText.set(pass, (text = formatPass(pass)));
+  return text;
+}
+const frozenText = new WeakMap<Pass, string>();
+
+function formatPass(pass: Pass): string {
   const opts = pass.options as Record<string, unknown> | undefined;
   const defaults = pass.defaults as Record<string, unknown> | undefined;
   if (!opts || typeof opts !== "object") return pass.name;

@@ -70,7 +70,7 @@ export const PIPELINES: Readonly<Record<OptLevel, string>> = {
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);
 
-/** Fresh pass objects for `-O<level>`. */
+/** The passes of `-O<level>` (a new array; the pass objects are shared: see {@link PassRegistry.parse}). */
 export function pipelineForLevel(level: OptLevel, registry: PassRegistry = defaultRegistry): Pass[] {
   const text = PIPELINES[level];
   if (text === undefined) throw new RangeError(`no optimisation level ${String(level)} (valid: 0, 1, 2)`);

@@ -13,7 +13,7 @@
  */
 import { LuabpfError } from "@luabpf/platform/errors";
 import { z } from "zod";
-import type { OptionsSchema, Pass, PassFactory } from "./pass.js";
+import { definedFactories, type OptionsSchema, type Pass, type PassFactory } from "./pass.js";
 
 /** A bad pipeline text: every problem found, plus help. */
 export class PipelineError extends LuabpfError {
@@ -28,11 +28,13 @@ export class PipelineError extends LuabpfError {
   }
 }
 
-/** The syntax of one item, checked with zod before looking names up. */
-const itemSyntax = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9-]*$/, "a pass name is lower-case letters, digits and dashes"),
-  options: z.array(z.tuple([z.string().regex(/^[a-z][a-zA-Z0-9-]*$/, "bad option name"), z.union([z.boolean(), z.number(), z.string()])])),
-});
+/** The syntax of one item, checked before looking names up: its problems (none when valid). */
+function itemSyntaxProblems(item: RawItem): string[] {
+  const problems: string[] = [];
+  if (!/^[a-z][a-z0-9-]*$/.test(item.name)) problems.push("a pass name is lower-case letters, digits and dashes");
+  for (const [key] of item.options) if (!/^[a-z][a-zA-Z0-9-]*$/.test(key)) problems.push("bad option name");
+  return problems;
+}
 
 /** Maps pass names to factories. */
 export class PassRegistry {
@@ -49,6 +51,7 @@ export class PassRegistry {
       }
       this.factories.set(f.passName, f);
     }
+    this.built.clear();
     return this;
   }
 
@@ -72,6 +75,7 @@ export class PassRegistry {
    */
   defineAlias(name: string, text: string): this {
     this.aliases.set(name, text);
+    this.built.clear();
     return this;
   }
 
@@ -101,20 +105,49 @@ export class PassRegistry {
     return r;
   }
 
-  /** Builds the passes of a pipeline text; throws {@link PipelineError} listing every problem. */
+  /**
+   * Pipelines already built from text, by text: a compile builds the same -O2 pipeline every
+   * time, and building it (splitting the text, checking every item and its options with zod,
+   * calling the factories) was a measurable part of a small program's warm compile. A pipeline
+   * is kept only when every pass in it comes from a factory made by `defineFunctionPass` /
+   * `defineModulePass` and is not a researcher's ({@link registerExternal}): such pass objects
+   * hold nothing but their options, so they are frozen and one object runs in any number of
+   * compiles. Other pipelines are built afresh each time. Cleared when a pass or an alias is added.
+   */
+  private readonly built = new Map<string, readonly Pass[]>();
+  /** Whether every item of the text last built could be kept (see {@link built}). */
+  private reusable = true;
+
+  /**
+   * Builds the passes of a pipeline text; throws {@link PipelineError} listing every problem.
+   * The array is new on every call (callers may change it); the built-in pass objects in it
+   * are frozen and shared between calls with the same text.
+   */
   parse(text: string): Pass[] {
+    const known = this.built.get(text);
+    if (known) return known.slice();
+    this.reusable = true;
+    const passes = this.build(text);
+    if (this.reusable) {
+      for (const p of passes) Object.freeze(Object.freeze(p).options);
+      this.built.set(text, passes.slice());
+    }
+    return passes;
+  }
+
+  private build(text: string): Pass[] {
     const problems: string[] = [];
     const passes: Pass[] = [];
     const items = splitItems(text, problems);
     for (const item of items) {
       const alias = this.aliases.get(item.raw);
       if (alias !== undefined) {
-        passes.push(...this.parse(alias));
+        passes.push(...this.build(alias));
         continue;
       }
-      const syntax = itemSyntax.safeParse(item);
-      if (!syntax.success) {
-        problems.push(`'${item.raw}': ${syntax.error.issues.map((i) => i.message).join("; ")}`);
+      const syntax = itemSyntaxProblems(item);
+      if (syntax.length > 0) {
+        problems.push(`'${item.raw}': ${syntax.join("; ")}`);
         continue;
       }
       const factory = this.factories.get(item.name);
@@ -128,14 +161,19 @@ export class PassRegistry {
         if (k in options) problems.push(`${item.name}: option '${k}' given twice`);
         options[k] = v;
       }
-      const parsed = factory.schema.safeParse(options);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => (i.path.length ? `option '${i.path.join(".")}': ${i.message}` : i.message)).join("; ");
-        problems.push(`${item.name}: ${issues}; valid options: ${describeOptions(factory.schema) || "(none)"}`);
-        continue;
+      // Without options, a defined pass's factory makes it with its defaults (no validation to do).
+      let pass = item.options.length === 0 && definedFactories.has(factory) ? withDefaults(factory) : undefined;
+      if (pass === undefined) {
+        const parsed = factory.schema.safeParse(options);
+        if (!parsed.success) {
+          const issues = parsed.error.issues.map((i) => (i.path.length ? `option '${i.path.join(".")}': ${i.message}` : i.message)).join("; ");
+          problems.push(`${item.name}: ${issues}; valid options: ${describeOptions(factory.schema) || "(none)"}`);
+          continue;
+        }
+        pass = factory(parsed.data as never);
       }
-      const pass = factory(parsed.data as never);
       const origin = this.origins.get(item.name);
+      if (origin !== undefined || !definedFactories.has(factory)) this.reusable = false;
       passes.push(origin ? { ...pass, origin } : pass);
     }
     if (problems.length) throw new PipelineError(text, problems);
@@ -152,6 +190,15 @@ export class PassRegistry {
         return `${n}${f.kind === "module" ? " (module)" : ""}${origin ? ` [${origin}]` : ""}: ${f.description}${opts ? `\n    options: ${opts}` : ""}`;
       })
       .join("\n");
+  }
+}
+
+/** The pass a defined factory makes with its defaults, or undefined if that fails (its options are then checked and reported). */
+function withDefaults(factory: PassFactory<OptionsSchema>): Pass | undefined {
+  try {
+    return factory();
+  } catch {
+    return undefined;
   }
 }
 

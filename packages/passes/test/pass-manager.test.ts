@@ -108,6 +108,46 @@ describe("textual pipelines", () => {
     expect(() => counter({ weight: "x" } as never)).toThrow(/bad options/);
   });
 });
+  test("a pipeline of defined passes is built once per text: shared frozen passes, a new array each time", () => {
+    const reg = defaultRegistry.clone();
+    const a = reg.parse("O2");
+    const b = reg.parse("O2");
+    expect(b).not.toBe(a);
+    expect(b).toEqual(a);
+    a.forEach((p, i) => expect(b[i]).toBe(p));
+    expect(a.every((p) => Object.isFrozen(p) && Object.isFrozen(p.options))).toBe(true);
+    // Changing the returned array does not change the next one.
+    a.length = 0;
+    expect(reg.parse("O2")).toHaveLength(b.length);
+    // Options are checked when given and the defaults are the schema's: the same objects as the
+    // factories make directly.
+    expect(reg.parse("dce(aggressive=false),gvn").map((p) => p.options)).toEqual([{ aggressive: false }, reg.get("gvn")!().options]);
+    expect(reg.parse("dce")[0]!.options).toEqual({ aggressive: true });
+    // Adding an alias or a pass forgets the built pipelines.
+    reg.defineAlias("O2", "dce");
+    expect(reg.parse("O2").map((p) => p.name)).toEqual(["dce"]);
+  });
+  test("a researcher's passes, or passes of hand-made factories, are made afresh for every pipeline", () => {
+    let made = 0;
+    const handMade = Object.assign(
+      () => {
+        made++;
+        return { kind: "function" as const, name: "hand-made", description: "counts its runs", run: () => false };
+      },
+      { passName: "hand-made", description: "counts its runs", kind: "function" as const, schema: z.object({}).strict() },
+    );
+    const external = defineFunctionPass({ name: "external-pass", description: "does nothing", run: () => false });
+    const reg = defaultRegistry.clone().register(handMade as never).registerExternal("/x/passes.js", external);
+    const [h1] = reg.parse("hand-made,dce");
+    const [h2] = reg.parse("hand-made,dce");
+    expect(made).toBe(2);
+    expect(h2).not.toBe(h1);
+    const [e1] = reg.parse("external-pass");
+    const [e2] = reg.parse("external-pass");
+    expect(e2).not.toBe(e1);
+    expect(e1!.origin).toBe("/x/passes.js");
+    expect(Object.isFrozen(e1)).toBe(false);
+  });
 
 describe("pass manager instrumentation", () => {
   const breaker: FunctionPass = {
