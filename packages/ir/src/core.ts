@@ -55,9 +55,10 @@ export abstract class Value {
    * Users of this value, one entry per operand slot. Maintained by the mutation methods.
    * Read it, never keep it across a mutation: the array is replaced while it is small
    * (kept exactly sized — most values have one or two users, and a pushed-to empty array
-   * reserves 17 slots: ~130 bytes per value of a million-instruction function).
+   * reserves 17 slots: ~130 bytes per value of a million-instruction function). Changing
+   * the array directly breaks the invariant (tests do, to check the verifier).
    */
-  get uses(): readonly Use[] {
+  get uses(): Use[] {
     return this.useList;
   }
   /** @internal The users list (see {@link uses}). */
