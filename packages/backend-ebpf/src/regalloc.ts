@@ -22,6 +22,7 @@ import {
   formatAllocation,
   type Allocation,
   type Operand,
+  type OperandConstraint,
   type RegAllocFunction,
   type RegAllocInst,
   type RegAllocOutput,
@@ -29,7 +30,7 @@ import {
   type RegAllocTarget,
   type RegisterAllocator,
 } from "@luabpf/passes";
-import { FIRST_VREG, isCopy, isVirtual, operandsOf, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
+import { FIRST_VREG, isCopy, isVirtual, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
 
 /** Allocation statistics: spills, reloads, copies removed and coalesced, spill slots, rounds. */
 export type RegAllocStats = CoreStats;
@@ -52,16 +53,33 @@ export interface AllocateOptions {
   allocator?: RegisterAllocator;
 }
 
-/** The operand of MIR register `r`. */
-const operand = (kind: "use" | "def", r: MReg, extra: Partial<{ early: boolean; tiedTo: number }> = {}): Operand => {
-  if (!isVirtual(r)) return { kind, preg: r, ...(extra.early ? { early: true } : {}) };
-  return {
-    kind,
-    vreg: r - FIRST_VREG,
-    constraint: extra.tiedTo !== undefined ? { kind: "reuse", operand: extra.tiedTo } : { kind: "any" },
-    ...(extra.early ? { early: true } : {}),
-  };
+/** The constraint of a virtual register operand without one (shared: a function has millions of operands). */
+const ANY: OperandConstraint = Object.freeze({ kind: "any" });
+/** `reuse` constraints by operand index (shared). */
+const REUSE: OperandConstraint[] = [];
+/** Operands naming a physical register, by kind, early flag and register (shared). */
+const PHYSICAL = new Map<number, Operand>();
+
+/** The operand of MIR register `r`; `tiedTo` ties a def to that use (-1: untied). */
+function operand(kind: "use" | "def", r: MReg, early: boolean, tiedTo: number): Operand {
+  if (!isVirtual(r)) {
+    const key = (r << 2) | (kind === "def" ? 2 : 0) | (early ? 1 : 0);
+    let o = PHYSICAL.get(key);
+    if (!o) PHYSICAL.set(key, (o = Object.freeze(early ? { kind, preg: r, early: true } : { kind, preg: r })));
+    return o;
+  }
+  const constraint = tiedTo >= 0 ? (REUSE[tiedTo] ??= Object.freeze({ kind: "reuse", operand: tiedTo })) : ANY;
+  return early ? { kind, vreg: r - FIRST_VREG, constraint, early: true } : { kind, vreg: r - FIRST_VREG, constraint };
+}
+
+/** What one visit of an instruction's operands collected (reused: describeInst runs once per instruction). */
+const seen = { uses: [] as MReg[], defs: [] as MReg[], clobbers: [] as MReg[], early: false };
+const collector = {
+  use: (r: MReg): MReg => (seen.uses.push(r), r),
+  def: (r: MReg, early: boolean): MReg => (seen.defs.push(r), (seen.early ||= early), r),
+  clobber: (r: MReg): void => void seen.clobbers.push(r),
 };
+const NO_CLOBBERS: readonly MReg[] = Object.freeze([]);
 
 /**
  * Describes one MIR instruction through the allocator interface: its operands in
@@ -71,13 +89,16 @@ const operand = (kind: "use" | "def", r: MReg, extra: Partial<{ early: boolean; 
  * instruction reading and writing one virtual register must keep it in one physical register.
  */
 export function describeInst(i: MInst): RegAllocInst {
-  const e = operandsOf(i);
-  const operands: Operand[] = e.uses.map((r) => operand("use", r));
-  for (const d of e.defs) {
-    const tied = e.uses.indexOf(d);
-    operands.push(operand("def", d, { early: e.early, ...(tied >= 0 ? { tiedTo: tied } : {}) }));
-  }
-  return { operands, clobbers: e.clobbers, copy: isCopy(i) };
+  seen.uses.length = 0;
+  seen.defs.length = 0;
+  seen.clobbers.length = 0;
+  seen.early = false;
+  visitOperands(i, collector);
+  const { uses, defs } = seen;
+  const operands: Operand[] = new Array<Operand>(uses.length + defs.length);
+  for (let k = 0; k < uses.length; k++) operands[k] = operand("use", uses[k]!, false, -1);
+  for (let k = 0; k < defs.length; k++) operands[uses.length + k] = operand("def", defs[k]!, seen.early, uses.indexOf(defs[k]!));
+  return { operands, clobbers: seen.clobbers.length === 0 ? NO_CLOBBERS : seen.clobbers.slice(), copy: isCopy(i) };
 }
 
 /** `mf` through the allocator interface. */

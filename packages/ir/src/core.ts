@@ -39,11 +39,30 @@ class UseEntry implements Use {
   ) {}
 }
 
+/** The users list of a value without users (shared; never pushed onto: {@link Value.attachUse} replaces it). */
+const NO_USES: UseEntry[] = Object.freeze([]) as unknown as UseEntry[];
+/** The targets of a non-terminator and the incoming blocks of a non-phi (shared, never written). */
+const NO_BLOCKS: readonly BasicBlock[] = Object.freeze([]);
+/** The attributes of an instruction that has none (shared). */
+const NO_ATTRS: Readonly<InstructionAttrs> = Object.freeze({});
+/** Users lists shorter than this are copied to exact size on attach. */
+const SMALL_USES = 4;
+
 /** Anything an operand can refer to: a constant, a parameter, or an instruction result. */
 export abstract class Value {
   abstract readonly kind: "constant" | "param" | "instruction";
-  /** Users of this value, one entry per operand slot. Maintained by the mutation methods. */
-  readonly uses: Use[] = [];
+  /**
+   * Users of this value, one entry per operand slot. Maintained by the mutation methods.
+   * Read it, never keep it across a mutation: the array is replaced while it is small
+   * (kept exactly sized — most values have one or two users, and a pushed-to empty array
+   * reserves 17 slots: ~130 bytes per value of a million-instruction function). Changing
+   * the array directly breaks the invariant (tests do, to check the verifier).
+   */
+  get uses(): Use[] {
+    return this.useList;
+  }
+  /** @internal The users list (see {@link uses}). */
+  private useList: UseEntry[] = NO_USES;
   constructor(
     /** Dense id, unique within the function; printed as `%id` for params and instructions. */
     public readonly id: number,
@@ -65,12 +84,17 @@ export abstract class Value {
 
   /** @internal Appends `u` to the users list. */
   attachUse(u: UseEntry): void {
-    u.pos = this.uses.length;
-    this.uses.push(u);
+    const uses = this.useList;
+    const n = uses.length;
+    u.pos = n;
+    // Copied while small (exact size), pushed onto (amortised growth) once larger.
+    if (n === 0) this.useList = [u];
+    else if (n < SMALL_USES) this.useList = n === 1 ? [uses[0]!, u] : [...uses, u];
+    else uses.push(u);
   }
   /** @internal Removes `u` from the users list in O(1). */
   detachUse(u: UseEntry): void {
-    const uses = this.uses as UseEntry[];
+    const uses = this.useList;
     if (uses[u.pos] !== u) throw new InternalError(`users list of %${this.id} lacks (%${u.user.id}, ${u.index})`);
     const last = uses.pop()!;
     if (last !== u) {
@@ -82,7 +106,8 @@ export abstract class Value {
 
 /** A 64-bit exact integer constant of a given type, interned per function. */
 export class Constant extends Value {
-  readonly kind = "constant" as const;
+  /** On the prototype, not a field of every value. */
+  declare readonly kind: "constant";
   constructor(
     id: number,
     type: Type,
@@ -95,7 +120,8 @@ export class Constant extends Value {
 
 /** A function parameter. */
 export class Param extends Value {
-  readonly kind = "param" as const;
+  /** On the prototype, not a field of every value. */
+  declare readonly kind: "param";
   /**
    * The C type the source gives this parameter (a Lua number is `long long`, a boolean
    * `_Bool`, C data its pointer type), for the object's BTF prototype of a BPF-to-BPF
@@ -131,25 +157,28 @@ export interface InstructionAttrs {
 
 /** An instruction; also the value of its result (`type` is void when there is none). */
 export class Instruction extends Value {
-  readonly kind = "instruction" as const;
+  /** On the prototype, not a field of every value. */
+  declare readonly kind: "instruction";
   readonly operands: Value[];
   /** The users-list entry of each operand slot. */
   private readonly operandUses: UseEntry[];
-  /** Branch targets (br: 1, condbr: 2 — true then false). */
-  readonly targets: BasicBlock[] = [];
-  /** Phi only: `incoming[i]` is the predecessor that operand i flows in from. */
-  readonly incoming: BasicBlock[] = [];
+  /**
+   * Branch targets (br: 1, condbr: 2 — true then false). Only terminators have an array
+   * of their own; any other instruction shares one frozen empty array.
+   */
+  readonly targets: BasicBlock[];
+  /** Phi only: `incoming[i]` is the predecessor that operand i flows in from (others share a frozen empty array). */
+  readonly incoming: BasicBlock[];
   /** The block this instruction is linked into, if any. */
   block: BasicBlock | undefined;
   prev: Instruction | undefined;
   next: Instruction | undefined;
-  offset = 0;
-  size = 0;
-  align = 0;
-  helper: number | undefined;
-  callee: string | undefined;
-  map: string | undefined;
-  core: string | undefined;
+  /**
+   * The opcode's attributes (see {@link InstructionAttrs}), read through the getters
+   * below; instructions without any share one frozen empty record (most instructions:
+   * seven fields less per instruction).
+   */
+  private attrs: Readonly<InstructionAttrs>;
   /**
    * Where in the source this instruction comes from. Front ends set it through
    * `Builder.loc`; an instruction linked into a block without one inherits the
@@ -171,6 +200,9 @@ export class Instruction extends Value {
     attrs: InstructionAttrs = {},
   ) {
     super(id, type);
+    const info = OPCODES[opcode];
+    this.targets = info.terminator ? [] : (NO_BLOCKS as BasicBlock[]);
+    this.incoming = opcode === "phi" ? [] : (NO_BLOCKS as BasicBlock[]);
     // Exactly sized arrays (a push onto an empty array reserves 17 slots): most
     // instructions never change their operand count, and a big function has millions.
     this.operands = operands.slice();
@@ -179,13 +211,67 @@ export class Instruction extends Value {
       v.attachUse(u);
       return u;
     });
-    if (attrs.offset !== undefined) this.offset = attrs.offset;
-    if (attrs.size !== undefined) this.size = attrs.size;
-    if (attrs.align !== undefined) this.align = attrs.align;
-    this.helper = attrs.helper;
-    this.callee = attrs.callee;
-    this.map = attrs.map;
-    this.core = attrs.core;
+    this.attrs =
+      attrs.offset === undefined && attrs.size === undefined && attrs.align === undefined && attrs.helper === undefined && attrs.callee === undefined && attrs.map === undefined && attrs.core === undefined
+        ? NO_ATTRS
+        : { offset: attrs.offset, size: attrs.size, align: attrs.align, helper: attrs.helper, callee: attrs.callee, map: attrs.map, core: attrs.core };
+  }
+
+  /** Byte offset for load, store, atomic and pktload (0 when none). */
+  get offset(): number {
+    return this.attrs.offset ?? 0;
+  }
+  set offset(value: number) {
+    this.setAttr("offset", value);
+  }
+  /** Bytes of an alloca (0 when none). */
+  get size(): number {
+    return this.attrs.size ?? 0;
+  }
+  set size(value: number) {
+    this.setAttr("size", value);
+  }
+  /** Alignment of an alloca (0 when none). */
+  get align(): number {
+    return this.attrs.align ?? 0;
+  }
+  set align(value: number) {
+    this.setAttr("align", value);
+  }
+  /** Helper id of `call T helper N`. */
+  get helper(): number | undefined {
+    return this.attrs.helper;
+  }
+  set helper(value: number | undefined) {
+    this.setAttr("helper", value);
+  }
+  /** Callee name of `call T @f` (settable: the linker renames functions). */
+  get callee(): string | undefined {
+    return this.attrs.callee;
+  }
+  set callee(name: string | undefined) {
+    this.setAttr("callee", name);
+  }
+  /** Attributes are rarely written (the linker, tests): a fresh record each time, never a shared one mutated. */
+  private setAttr<K extends keyof InstructionAttrs>(key: K, value: InstructionAttrs[K]): void {
+    const a = this.attrs;
+    const next: InstructionAttrs = { offset: a.offset, size: a.size, align: a.align, helper: a.helper, callee: a.callee, map: a.map, core: a.core };
+    next[key] = value;
+    this.attrs = next;
+  }
+  /** Map name of mapref. */
+  get map(): string | undefined {
+    return this.attrs.map;
+  }
+  set map(value: string | undefined) {
+    this.setAttr("map", value);
+  }
+  /** CO-RE relocation name of coreval. */
+  get core(): string | undefined {
+    return this.attrs.core;
+  }
+  set core(value: string | undefined) {
+    this.setAttr("core", value);
   }
 
   get info(): OpInfo {
@@ -243,7 +329,7 @@ export class Instruction extends Value {
     for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.detachUse(this.operandUses[k]!);
     this.operands.length = 0;
     this.operandUses.length = 0;
-    this.incoming.length = 0;
+    if (this.incoming.length > 0) this.incoming.length = 0;
   }
 
   // ---- phis ----
@@ -606,6 +692,13 @@ export class Function {
     return n;
   }
 }
+
+for (const [cls, kind] of [
+  [Constant, "constant"],
+  [Param, "param"],
+  [Instruction, "instruction"],
+] as const)
+  Object.defineProperty(cls.prototype, "kind", { value: kind, enumerable: false, writable: false, configurable: false });
 
 /** Narrowing helper: is `v` an instruction with the given opcode? */
 export function isInstruction(v: Value, opcode?: Opcode): v is Instruction {

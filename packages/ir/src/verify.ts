@@ -20,6 +20,7 @@ import { MAX_CALL_ARGS } from "@luabpf/platform";
 import { DominatorTree } from "./analysis/dominators.js";
 import { BasicBlock, Function, Instruction, type Value } from "./core.js";
 import { InternalError } from "./errors.js";
+import { IdMap, IdSet } from "./id-map.js";
 import type { Module } from "./module.js";
 import { OPCODES } from "./opcodes.js";
 import { printBlockRef, printFunctionHeader, printInstruction, printValue } from "./print.js";
@@ -68,24 +69,30 @@ export class VerifyContext {
    * Instructions reachable through the `next` links of the function's blocks, with the
    * block whose list holds them (which is what counts when `inst.block` is wrong).
    */
-  readonly linked = new Map<Instruction, BasicBlock>();
+  readonly linked: IdMap<Instruction, BasicBlock>;
   /** Every walked instruction in layout order, with its block and its position in the block. */
   readonly insts: Instruction[] = [];
   readonly instBlocks: BasicBlock[] = [];
   readonly ordinals: number[] = [];
   /** Blocks in `fn.blocks` (the membership test for branch targets and phi incoming blocks). */
-  readonly blockSet: Set<BasicBlock>;
+  readonly blockSet: IdSet<BasicBlock>;
   private readonly check: string[] = [];
   private dtCache: DominatorTree | undefined;
-  private preds: Map<BasicBlock, BasicBlock[]> | undefined;
+  private preds: IdMap<BasicBlock, BasicBlock[]> | undefined;
 
   constructor(
     readonly fn: Function,
     readonly module: Module | undefined,
   ) {
-    this.blockSet = new Set(fn.blocks);
-    this.blocks = [...this.blockSet];
-    const linked = this.linked;
+    // Value and block maps are indexed by id (id-map.ts): this runs on million-instruction functions.
+    this.blockSet = new IdSet(fn.blockIdBound);
+    this.blocks = [];
+    for (const bb of fn.blocks)
+      if (!this.blockSet.has(bb)) {
+        this.blockSet.add(bb);
+        this.blocks.push(bb);
+      }
+    const linked = (this.linked = new IdMap(fn.valueIdBound));
     this.blockInstructions = this.blocks.map((bb) => {
       const out: Instruction[] = [];
       // Cycle guard: an instruction already walked in this block ends the walk.
@@ -138,7 +145,7 @@ export class VerifyContext {
    */
   recomputedPreds(bb: BasicBlock): BasicBlock[] {
     if (!this.preds) {
-      this.preds = new Map();
+      this.preds = new IdMap(this.fn.blockIdBound);
       for (let k = 0; k < this.insts.length; k++) {
         const targets = this.insts[k]!.targets;
         for (let j = 0; j < targets.length; j++) {
@@ -425,8 +432,8 @@ const foreignValues: VerifierCheck = {
   description: "every operand is a parameter, constant or linked instruction of this function",
   run(cx) {
     const fn = cx.fn;
-    const params = new Set<Value>(fn.params);
-    const constants = new Set<Value>(fn.allConstants());
+    const params = new IdSet<Value>(fn.valueIdBound, fn.params);
+    const constants = new IdSet<Value>(fn.valueIdBound, fn.allConstants());
     for (const inst of cx.insts) {
       inst.operands.forEach((v, k) => {
         switch (v.kind) {
@@ -457,11 +464,11 @@ const users: VerifierCheck = {
     const fn = cx.fn;
     // Values whose users lists are checked: this function's values and every operand.
     // Operand slots are numbered flatly: instruction k's slots start at base[k].
-    const own = new Set<Value>(fn.params);
-    for (const c of fn.allConstants()) own.add(c);
+    const ownList: Value[] = [...fn.params, ...fn.allConstants()];
+    const own = new IdSet<Value>(fn.valueIdBound, ownList);
     const isOwn = (v: Value): boolean => (v.kind === "instruction" ? cx.linked.has(v as Instruction) : own.has(v));
-    const values: Value[] = [...own];
-    const instIndex = new Map<Instruction, number>();
+    const values: Value[] = ownList.slice();
+    const instIndex = new IdMap<Instruction, number>(fn.valueIdBound);
     const base = new Int32Array(cx.insts.length + 1);
     for (let k = 0; k < cx.insts.length; k++) {
       const inst = cx.insts[k]!;
@@ -497,8 +504,13 @@ const users: VerifierCheck = {
         found[slot] = 1;
       }
     }
-    // An instruction listed twice (a block-parent error) is checked once, at its last listing.
-    for (const [inst, k] of instIndex) {
+    // An instruction listed twice (a block-parent error) is checked once, at its last
+    // listing, in the order of its first.
+    const checked = new IdSet<Instruction>(fn.valueIdBound);
+    for (const inst of cx.insts) {
+      if (checked.has(inst)) continue;
+      checked.add(inst);
+      const k = instIndex.get(inst)!;
       for (let j = 0; j < inst.operands.length; j++) {
         if (!found[base[k]! + j]) cx.errorAt(inst, `users list of ${printValue(inst.operands[j]!)} lacks the entry for operand ${j} of %${inst.id}`);
       }
@@ -552,7 +564,7 @@ const ssaDominance: VerifierCheck = {
   run(cx) {
     const dt = cx.dominators;
     // Position of each instruction in the block that lists it last (as `linked` says).
-    const ordinal = new Map<Instruction, number>();
+    const ordinal = new IdMap<Instruction, number>(cx.fn.valueIdBound);
     for (let n = 0; n < cx.insts.length; n++) {
       const inst = cx.insts[n]!;
       if (cx.linked.get(inst) === cx.instBlocks[n]) ordinal.set(inst, cx.ordinals[n]!);

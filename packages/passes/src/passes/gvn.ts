@@ -19,7 +19,7 @@
  *
  * The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × operands).
  */
-import type { BasicBlock, Instruction, Value } from "@luabpf/ir";
+import type { BasicBlock, Instruction, Type, Value } from "@luabpf/ir";
 import { typeToString } from "@luabpf/ir";
 import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
@@ -33,7 +33,7 @@ function attrsKey(i: Instruction): string {
 }
 const NO_ATTRS = "0/0/0////";
 
-/** The value-numbering key of a pure instruction. */
+/** The value-numbering key of a pure instruction (the general form; see {@link NumberedKeys} for the common one). */
 function expressionKey(i: Instruction): string {
   const ops = i.operands;
   const head = `${i.opcode} ${typeToString(i.typeParam)} ${typeToString(i.type)} ${attrsKey(i)}`;
@@ -47,6 +47,59 @@ function expressionKey(i: Instruction): string {
   let ids = ops.map((v) => v.id);
   if (i.info.commutative && ids[0]! > ids[1]!) ids = [ids[1]!, ids[0]!, ...ids.slice(2)];
   return `${head} ${ids.join(",")}`;
+}
+
+/** Operand ids below this go into the numeric keys (two of them fit in a double's 53 bits). */
+const ID_LIMIT = 2 ** 26;
+
+/**
+ * The keys of the common case — an attribute-less pure instruction of one or two operands —
+ * without building a string per instruction: a table per head (opcode, type parameter,
+ * result type; the head string made once per distinct triple) keyed by a number made of
+ * the operand ids (one operand: `-(a + 1)`; two: `a * 2^26 + b`, commutative operands
+ * sorted). Two instructions get the same table and number exactly when
+ * {@link expressionKey} gives them the same string; everything else uses that string.
+ * A million-instruction function no longer builds, hashes and keeps a million key strings.
+ */
+class NumberedKeys {
+  private readonly heads = new Map<string, Map<Type, Map<Type, Map<number, Value>>>>();
+
+  /** The table and key of `i`, or undefined when `i` takes the string path. */
+  tableOf(i: Instruction): Map<number, Value> | undefined {
+    if (i.isPhi || attrsKey(i) !== NO_ATTRS) return undefined;
+    const ops = i.operands;
+    if (ops.length !== 1 && ops.length !== 2) return undefined;
+    for (const v of ops) if (!(v.id >= 0 && v.id < ID_LIMIT && Number.isInteger(v.id))) return undefined;
+    let byParam = this.heads.get(i.opcode);
+    if (!byParam) this.heads.set(i.opcode, (byParam = new Map()));
+    let byType = byParam.get(i.typeParam);
+    if (!byType) byParam.set(i.typeParam, (byType = new Map()));
+    let table = byType.get(i.type);
+    if (!table) {
+      // Types that print alike are one head (types need not be interned objects).
+      const head = `${typeToString(i.typeParam)} ${typeToString(i.type)}`;
+      table = this.byHead(i.opcode, head);
+      byType.set(i.type, table);
+    }
+    return table;
+  }
+  private readonly tables = new Map<string, Map<number, Value>>();
+  private byHead(opcode: string, head: string): Map<number, Value> {
+    const k = `${opcode} ${head}`;
+    let t = this.tables.get(k);
+    if (!t) this.tables.set(k, (t = new Map()));
+    return t;
+  }
+
+  /** The key of `i` in its table (see {@link tableOf}). */
+  static keyOf(i: Instruction): number {
+    const ops = i.operands;
+    if (ops.length === 1) return -(ops[0]!.id + 1);
+    let a = ops[0]!.id;
+    let b = ops[1]!.id;
+    if (i.info.commutative && a > b) [a, b] = [b, a];
+    return a * ID_LIMIT + b;
+  }
 }
 
 function loadKey(i: Instruction): string {
@@ -66,6 +119,7 @@ export const gvn = defineFunctionPass({
   run(fn, ctx, { loads }) {
     const dt = ctx.analyses.get(dominatorTreeAnalysis);
     const table = new Map<string, Value>();
+    const numbered = new NumberedKeys();
     let changed = false;
     const replace = (inst: Instruction, v: Value, stat: string) => {
       inst.replaceAllUsesWith(v);
@@ -74,12 +128,15 @@ export const gvn = defineFunctionPass({
       changed = true;
     };
     // Explicit-stack preorder walk; each frame undoes its table insertions when popped.
-    type Frame = { bb: BasicBlock; undo: string[]; loadsIn: Map<string, Value> | undefined; entered: boolean };
-    const stack: Frame[] = [{ bb: fn.entry, undo: [], loadsIn: undefined, entered: false }];
+    // `undo` holds string keys of `table`; `undoNumbered` pairs of a numbered table and a key.
+    type Frame = { bb: BasicBlock; undo: string[]; undoNumbered: (Map<number, Value> | number)[]; loadsIn: Map<string, Value> | undefined; entered: boolean };
+    const stack: Frame[] = [{ bb: fn.entry, undo: [], undoNumbered: [], loadsIn: undefined, entered: false }];
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
       if (frame.entered) {
         for (const k of frame.undo) table.delete(k);
+        const un = frame.undoNumbered;
+        for (let j = 0; j < un.length; j += 2) (un[j] as Map<number, Value>).delete(un[j + 1] as number);
         stack.pop();
         continue;
       }
@@ -91,6 +148,17 @@ export const gvn = defineFunctionPass({
         // Phis are not pure (they cannot leave their block) but two phis of one block with
         // the same pairs are equal: the key includes the block.
         if ((inst.info.pure && op !== "copy") || op === "phi") {
+          const t = numbered.tableOf(inst);
+          if (t) {
+            const key = NumberedKeys.keyOf(inst);
+            const prior = t.get(key);
+            if (prior) replace(inst, prior, "expressions-numbered");
+            else {
+              t.set(key, inst);
+              frame.undoNumbered.push(t, key);
+            }
+            continue;
+          }
           const key = expressionKey(inst);
           const prior = table.get(key);
           if (prior) replace(inst, prior, "expressions-numbered");
@@ -117,7 +185,7 @@ export const gvn = defineFunctionPass({
       for (let k = kids.length - 1; k >= 0; k--) {
         const c = kids[k]!;
         const chain = loads && c.preds.length === 1 && c.preds[0] === bb;
-        stack.push({ bb: c, undo: [], loadsIn: chain ? new Map(avail) : undefined, entered: false });
+        stack.push({ bb: c, undo: [], undoNumbered: [], loadsIn: chain ? new Map(avail) : undefined, entered: false });
       }
     }
     return changed;
