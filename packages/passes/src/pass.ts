@@ -115,9 +115,12 @@ function makeFactory<S extends OptionsSchema, P extends Pass>(
   let schema: S | undefined;
   const strictSchema = (): S => (schema ??= (spec.options ?? NO_OPTIONS).strict() as unknown as S);
   let defaults: z.output<S> | undefined;
-  const defaultOptions = (): z.output<S> => (defaults ??= (spec.options === undefined ? {} : parseOptions({})) as z.output<S>);
-  const parseOptions = (options: unknown): z.output<S> => {
-    const parsed = strictSchema().safeParse(options);
+  const defaultOptions = (): z.output<S> => (defaults ??= (spec.options === undefined ? {} : parseOptions({}, spec.options)) as z.output<S>);
+  // `{}` has no unknown keys: its defaults need no strict copy of the schema.
+  const parseOptions = (options: unknown, schema: OptionsSchema = strictSchema()): z.output<S> => {
+    // jitless: options are checked a few times per process, where zod's generated fast path
+    // (a `new Function` per object schema) costs far more than it saves.
+    const parsed = schema.safeParse(options, { jitless: true });
     if (!parsed.success) throw new TypeError(`pass ${spec.name}: bad options: ${z.prettifyError(parsed.error)}`);
     return parsed.data as z.output<S>;
   };

@@ -164,7 +164,7 @@ export class PassRegistry {
       // Without options, a defined pass's factory makes it with its defaults (no validation to do).
       let pass = item.options.length === 0 && definedFactories.has(factory) ? withDefaults(factory) : undefined;
       if (pass === undefined) {
-        const parsed = factory.schema.safeParse(options);
+        const parsed = factory.schema.safeParse(options, { jitless: true });
         if (!parsed.success) {
           const issues = parsed.error.issues.map((i) => (i.path.length ? `option '${i.path.join(".")}': ${i.message}` : i.message)).join("; ");
           problems.push(`${item.name}: ${issues}; valid options: ${describeOptions(factory.schema) || "(none)"}`);
@@ -204,7 +204,7 @@ function withDefaults(factory: PassFactory<OptionsSchema>): Pass | undefined {
 
 /** `name: type = default (description)` for every option of a schema. */
 export function describeOptions(schema: OptionsSchema): string {
-  const defaults = schema.safeParse({});
+  const defaults = schema.safeParse({}, { jitless: true });
   return Object.entries(schema.shape)
     .map(([k, t]) => {
       const type = zodTypeName(t as z.ZodType);
