@@ -134,6 +134,11 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
     if (c.info.shape !== "compare" || c.uses.length === 0) continue;
     if (c.uses.every((u) => u.index === 0 && (u.user.opcode === "condbr" || u.user.opcode === "select"))) folded.add(c);
   }
+  // A `trunc` only stored fuses into its stores: a store of N bytes writes the low N bytes of
+  // the register, so the stored register is the truncated value's (no `w = w`, no mask).
+  for (const t of fn.instructions()) {
+    if (t.opcode === "trunc" && t.uses.length > 0 && !isConstant(t.operands[0]!) && t.uses.every((u) => u.index === 0 && u.user.opcode === "store")) folded.add(t);
+  }
   for (const inst of fn.instructions()) {
     if (inst.opcode === "alloca") slotOf.set(inst, mf.slots.push({ size: inst.size, align: Math.max(1, Math.min(8, inst.align)) }) - 1);
   }
@@ -368,6 +373,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         return;
       }
       case "cast": {
+        if (folded.has(inst)) return;
         const a = inst.operands[0]!;
         const dst = vreg(inst);
         const to = bitsOf(inst);
@@ -429,7 +435,8 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         emit({ k: "ldx", size: sizeOf(loadedBytes(inst.type)), dst: vreg(inst), addr: addr(inst.operands[0]!, inst.offset) });
         return;
       case "store": {
-        const [v, p] = [inst.operands[0]!, inst.operands[1]!];
+        const [stored, p] = [inst.operands[0]!, inst.operands[1]!];
+        const v = isInstruction(stored, "trunc") && folded.has(stored) ? stored.operands[0]! : stored;
         const size = sizeOf(inst.typeParam.size);
         const vi = isConstant(v) ? imm(v, size !== "DW") : undefined;
         const a = addr(p, inst.offset);
