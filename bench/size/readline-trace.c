@@ -9,9 +9,7 @@ int readline_trace(struct pt_regs *ctx)
 	bpf_probe_read_user_str(line, sizeof(line), (const void *)PT_REGS_RC(ctx));
 	if (line[0] == 0 || __builtin_memcmp(line, "clear", 6) == 0)
 		return 0;
-	/* The format on the stack (bpf_printk's pre-global-data form): luabpf's loader does not map .rodata. */
-	char fmt[] = "%d: %s\n";
-	bpf_trace_printk(fmt, sizeof(fmt), (__u32)bpf_get_current_pid_tgid(), line);
+	bpf_printk("%d: %s\n", (__u32)bpf_get_current_pid_tgid(), line);
 	return 0;
 }
 

@@ -27,6 +27,7 @@ import {
   bpfAvailable,
   formatValue,
   loadObject,
+  pinName,
   targetForProgram,
   toJsonValue,
   type Attachment,
@@ -147,7 +148,7 @@ export async function runLive(object: BpfObject, options: LiveOptions, io: CliIo
         createdPinDir = options.pin;
       }
       for (const handle of loaded.maps.values()) {
-        const path = join(options.pin, handle.name);
+        const path = join(options.pin, pinName(handle.name));
         handle.pin(path);
         pins.push(path);
       }

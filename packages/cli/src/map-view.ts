@@ -8,6 +8,9 @@
  *   `_lhist` is a linear histogram whose key is the lower bound of its bucket (the program
  *   stores `v - v % step`; the step is the largest one that divides every key). Both print as
  *   bars, from the lowest to the highest non-empty bucket;
+ * - a clang object's **global data** (`.data`, `.bss`: a one-entry array typed by its BTF
+ *   DATASEC) prints each variable as a scalar, `@name: value`; `.rodata` (read-only for the
+ *   program, so it only holds constants) is not shown;
  * - any other map is a **table** `@name[key]: value`, sorted by value (ascending, as bpftrace
  *   does, so the largest is last) when values are numbers, by key otherwise. Array maps leave
  *   out entries that are zero (an array has every key; a zero means "never written").
@@ -19,11 +22,12 @@
  * objects (program arrays, maps of maps, ...) or without keys (queues, bloom filters) are
  * not shown.
  */
-import { formatValue, toJsonValue, typedMap, type CValue, type MapHandle } from "@luabpf/loader";
-import { mapTypeById, type MapListing } from "@luabpf/platform";
+import { RECORD_VAR_PREFIX, formatValue, toJsonValue, typedMap, type CValue, type MapHandle } from "@luabpf/loader";
+import { skipModifiers, type BtfType } from "@luabpf/elf";
+import { MapFlag, mapTypeById, type MapListing } from "@luabpf/platform";
 
 /** What kind of display a map gets. */
-export type MapShape = "scalar" | "log2-hist" | "linear-hist" | "table" | "events" | "none";
+export type MapShape = "scalar" | "globals" | "log2-hist" | "linear-hist" | "table" | "events" | "none";
 
 /**
  * The map type's listing column (`MapTypeInfo.listing` of @luabpf/platform); an unknown
@@ -34,10 +38,13 @@ function listing(type: number): MapListing {
 }
 
 /** The display a map gets (see the file comment for the rules). */
-export function mapShape(map: { name: string; type: number; maxEntries: number }): MapShape {
+export function mapShape(map: { name: string; type: number; maxEntries: number; flags?: number; valueType?: BtfType | undefined }): MapShape {
   const how = listing(map.type);
   if (how === "events") return "events";
   if (how === "none") return "none";
+  if (map.valueType !== undefined && skipModifiers(map.valueType).kind === "datasec") {
+    return ((map.flags ?? 0) & MapFlag.rdonlyProg) !== 0 ? "none" : "globals";
+  }
   if (map.name === "hist" || map.name.endsWith("_hist")) return "log2-hist";
   if (map.name === "lhist" || map.name.endsWith("_lhist")) return "linear-hist";
   if (how === "index" && map.maxEntries === 1) return "scalar";
@@ -80,13 +87,23 @@ export function mapEntries(handle: MapHandle): Array<[CValue, CValue]> {
   const entries: Array<[CValue, CValue]> = [];
   for (const [key, value] of typedMap(handle).entries()) {
     const one = collapse(value);
-    if (listing(handle.type) === "index" && shape !== "scalar" && isZero(one)) continue;
+    if (listing(handle.type) === "index" && shape !== "scalar" && shape !== "globals" && isZero(one)) continue;
     entries.push([key, one]);
   }
   const numeric = entries.every(([, value]) => asNumber(value) !== undefined);
   if (shape === "table" && numeric) entries.sort((a, b) => asNumber(a[1])! - asNumber(b[1])! || compareKeys(a[0], b[0]));
   else entries.sort((a, b) => compareKeys(a[0], b[0]));
   return entries;
+}
+
+/**
+ * The variables of a global-data map, in section order, with their values; the pointers that
+ * only name a ring buffer's record type (`__luabpf_record_<map>`, object-btf.ts) are left out.
+ */
+function globals(handle: MapHandle): Array<[string, CValue]> {
+  const [entry] = mapEntries(handle);
+  if (entry === undefined || typeof entry[1] !== "object" || Array.isArray(entry[1])) return [];
+  return Object.entries(entry[1]).filter(([name]) => !name.startsWith(RECORD_VAR_PREFIX));
 }
 
 /** One bucket of a histogram: the values it counts are [low, high). */
@@ -168,6 +185,10 @@ export function renderMap(handle: MapHandle): string {
       const [entry] = mapEntries(handle);
       return `@${handle.name}: ${entry ? formatValue(entry[1]) : "(empty)"}\n`;
     }
+    case "globals":
+      return globals(handle)
+        .map(([name, value]) => `@${name}: ${formatValue(value)}\n`)
+        .join("");
     case "table": {
       const entries = mapEntries(handle);
       if (entries.length === 0) return `@${handle.name}: (empty)\n`;
@@ -190,6 +211,8 @@ export function mapJson(handle: MapHandle): Record<string, unknown> | undefined 
       const [entry] = mapEntries(handle);
       return { type: "map", map: handle.name, value: entry ? toJsonValue(entry[1]) : null };
     }
+    case "globals":
+      return { type: "globals", map: handle.name, values: Object.fromEntries(globals(handle).map(([name, value]) => [name, toJsonValue(value)])) };
     case "table":
       return {
         type: "map",

@@ -83,6 +83,34 @@ describe.skipIf(!kernelOrSkip())("maps on the kernel", () => {
     });
   });
 
+  it("a clang object's globals print one line per variable; .rodata is not shown", () => {
+    const datasec = (name: string, vars: Array<[string, number, typeof u32 | typeof u64]>) => ({
+      kind: "datasec" as const,
+      name,
+      size: 16,
+      vars: vars.map(([varName, offset, type]) => ({ var: { kind: "var" as const, name: varName, type, linkage: "global" as const }, offset, size: type.size })),
+    });
+    const bytes = new Uint8Array(16);
+    new DataView(bytes.buffer).setBigUint64(0, 100n, true);
+    new DataView(bytes.buffer).setUint32(8, 7, true);
+    const object = loadObject({
+      license: "GPL",
+      programs: [],
+      maps: [],
+      data: [
+        { name: ".data", bytes, readonly: false, type: datasec(".data", [["packets", 0, u64], ["last_len", 8, u32]]) },
+        { name: ".rodata", bytes, readonly: true, type: datasec(".rodata", [["limit", 0, u64]]) },
+      ],
+    });
+    try {
+      expect(renderMap(object.maps.get(".data")!)).toBe("@packets: 100\n@last_len: 7\n");
+      expect(mapJson(object.maps.get(".data")!)).toEqual({ type: "globals", map: ".data", values: { packets: 100, last_len: 7 } });
+      expect(renderMap(object.maps.get(".rodata")!)).toBe("");
+    } finally {
+      object.close();
+    }
+  });
+
   it("log2 histograms span the lowest to the highest non-empty bucket; per-CPU counts are summed", () => {
     withMaps([map("lat_hist", MapType.percpu_array, 64)], (get) => {
       const hist = typedMap(get("lat_hist"));

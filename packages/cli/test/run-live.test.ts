@@ -153,6 +153,10 @@ describe.skipIf(!tools)("luabpf run attached (tracepoint fixture in C)", () => {
       expect(dump.stdout).toMatch(new RegExp(`^# ${pins}/counts: counts: hash, key __u32, value __u64, 1/64 entries\\n@counts\\[\\d+\\]: \\d+$`, "m"));
       expect(dump.stdout).toMatch(new RegExp(`^# ${pins}/length_hist: length_hist: array, key __u32, value __u64, 64/64 entries\\n@length_hist:\\n\\[`, "m"));
       expect(dump.stdout).toMatch(new RegExp(`^# ${pins}/link_trace_opens: link \\(not a map\\)$`, "m"));
+      // The fixture's .bss (a global naming the ring buffer's record type): pinned without the dot
+      // bpffs refuses, typed by its DATASEC, and that marker variable is not shown.
+      expect(dump.stdout).toMatch(new RegExp(`^# ${pins}/_bss: \\.bss: array, key \\w+, value datasec \\.bss, 1/1 entries$`, "m"));
+      expect(dump.stdout).not.toMatch(/__luabpf_record_/);
       const json = luabpf(["maps", "--json", join(pins, "counts")]);
       expect(JSON.parse(json.stdout)).toMatchObject({ type: "map", map: "counts", kind: "hash", keyType: "__u32", valueType: "__u64" });
     } finally {

@@ -9,7 +9,7 @@
 // elf-file.ts + object-reader.ts (reader), btf-types.ts / btf-encoder.ts /
 // btf-decoder.ts (BTF), btf-maps.ts (libbpf map layout), btf-ext.ts (.BTF.ext).
 
-export type { BpfObject, ObjectAttach, ObjectCoreRelocation, ObjectDebugInfo, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "./object.js";
+export type { BpfObject, ObjectAttach, ObjectCoreRelocation, ObjectDataSection, ObjectDebugInfo, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "./object.js";
 export { DEFAULT_PROGRAM_PROTO, writeObject, type WriteOptions } from "./elf-writer.js";
 export { DEBUG_SECTIONS, Dwarf, encodeDwarf, type DebugRelocation, type DebugSection, type DwarfOptions, type PlacedProgram } from "./dwarf.js";
 export { RECORD_TAG_PREFIX } from "./object.js";

@@ -2,8 +2,12 @@
 // libbpf conventions the way bpf_object__open does:
 //  - programs are STT_FUNC symbols in executable sections; those of `.text` are
 //    BPF-to-BPF subprograms (`subprogram`), linked into their callers by the loader;
-//  - relocations come from the SHT_REL section whose sh_info names the code section;
-//    only R_BPF_64_64 (lddw of a map or data address) is accepted;
+//  - relocations come from the SHT_REL section whose sh_info names the code section:
+//    R_BPF_64_64 on an lddw of a map (a symbol in `.maps`) or of a global variable (a
+//    symbol in a data section), R_BPF_64_32 on a call into `.text`;
+//  - data sections (`.rodata*`, `.data*`, `.bss*`: allocated, not executable) are kept
+//    with their bytes and their BTF DATASEC, whose size and variable offsets are taken
+//    from the section and the symbol table (clang leaves them for the loader to fix);
 //  - maps are the VARs of the BTF DATASEC `.maps`, located by their ELF symbols
 //    (clang leaves DATASEC offsets to be patched by .rel.BTF, so libbpf — and we —
 //    take offsets from the symbol table);
@@ -16,10 +20,10 @@ import { decodeBtfExt, type BtfExt } from "./btf-ext.js";
 import { parseMapDefinition } from "./btf-maps.js";
 import { skipModifiers, type BtfType } from "./btf-types.js";
 import { CoreReloKind, INSN_SIZE as BPF_INSN_SIZE, type CoreReloKindName } from "@luabpf/platform";
-import { Elf, RelocType, SectionFlag, SectionType, SymbolType } from "./constants.js";
+import { Elf, RelocType, SHN_UNDEF, SectionFlag, SectionType, SymbolType } from "./constants.js";
 import { ElfError, withContext } from "./errors.js";
 import { parseElf, parseRelocations, type ElfFile, type ElfSection } from "./elf-file.js";
-import type { BpfObject, ObjectAttach, ObjectCoreRelocation, ObjectLine, ObjectMap, ObjectProgram } from "./object.js";
+import type { BpfObject, ObjectAttach, ObjectCoreRelocation, ObjectDataSection, ObjectLine, ObjectMap, ObjectProgram } from "./object.js";
 
 /** Parses an eBPF ELF object (writer output or clang's). Throws ElfError with context. */
 export function readObject(bytes: Uint8Array): BpfObject {
@@ -29,7 +33,8 @@ export function readObject(bytes: Uint8Array): BpfObject {
   if (elf.symbols.length === 0) throw new ElfError("no symbol table");
   const btfSection = elf.sections.find((section) => section.name === ".BTF");
   const btf = btfSection ? withContext("section .BTF", () => decodeBtf(btfSection.data)) : undefined;
-  const located = readPrograms(elf);
+  const dataSections = new Set(elf.sections.filter(isDataSection).map((section) => section.index));
+  const located = readPrograms(elf, dataSections);
   if (btf) attachPrototypes(located, btf);
   const extSection = elf.sections.find((section) => section.name === ".BTF.ext");
   if (btf && extSection) {
@@ -41,7 +46,47 @@ export function readObject(bytes: Uint8Array): BpfObject {
   }
   const programs = located.map((entry) => entry.program);
   readAttachNotes(elf, programs);
-  return { license: readLicense(elf), programs, maps: readMaps(elf, btf) };
+  const data = readDataSections(elf, btf);
+  return { license: readLicense(elf), programs, maps: readMaps(elf, btf), ...(data.length > 0 ? { data } : {}) };
+}
+
+/** Whether `section` holds global data as libbpf sees it: `.rodata*`, `.data*`, `.bss*`, allocated, not code. */
+function isDataSection(section: ElfSection): boolean {
+  return (
+    (section.type === SectionType.progbits || section.type === SectionType.nobits) &&
+    (section.flags & SectionFlag.alloc) !== 0 &&
+    (section.flags & SectionFlag.execInstr) === 0 &&
+    /^\.(rodata|data|bss)(\.|$)/.test(section.name)
+  );
+}
+
+/**
+ * The object's non-empty data sections in section order, as libbpf makes maps of them: bytes,
+ * whether they are read-only, and the BTF DATASEC fixed up (size from the section, offsets from
+ * the symbols).
+ */
+function readDataSections(elf: ElfFile, btf: BtfTable | undefined): ObjectDataSection[] {
+  const out: ObjectDataSection[] = [];
+  for (const section of elf.sections.filter(isDataSection)) {
+    if (section.size === 0) continue;
+    withContext(`section ${section.name}`, () => {
+      const bytes = section.type === SectionType.nobits ? new Uint8Array(section.size) : section.data.slice();
+      const datasec = btf?.types.find((type) => type.kind === "datasec" && type.name === section.name);
+      let type: BtfType | undefined;
+      if (datasec?.kind === "datasec") {
+        const vars = datasec.vars.map((entry) => {
+          const variable = skipModifiers(entry.var);
+          const symbol = variable.kind === "var" ? elf.symbols.find((s) => s.section === section.index && s.name === variable.name && s.type !== SymbolType.section) : undefined;
+          if (symbol === undefined) throw new ElfError(`BTF variable ${"name" in variable ? variable.name : "?"} has no symbol in the section`);
+          if (symbol.value + entry.size > section.size) throw new ElfError(`variable ${symbol.name} (offset ${symbol.value}, ${entry.size} bytes) extends past the section's ${section.size} bytes`);
+          return { ...entry, offset: symbol.value };
+        });
+        type = { kind: "datasec", name: datasec.name, size: section.size, vars: vars.sort((a, b) => a.offset - b.offset) };
+      }
+      out.push({ name: section.name, bytes, readonly: section.name.startsWith(".rodata"), ...(type ? { type } : {}) });
+    });
+  }
+  return out;
 }
 
 /** Name of the section holding programs' attach data (see ObjectProgram.attach). */
@@ -107,7 +152,7 @@ interface LocatedProgram {
   start: number;
 }
 
-function readPrograms(elf: ElfFile): LocatedProgram[] {
+function readPrograms(elf: ElfFile, dataSections: ReadonlySet<number>): LocatedProgram[] {
   const programs: LocatedProgram[] = [];
   for (const section of elf.sections.filter(isCodeSection)) {
     withContext(`section ${section.name}`, () => {
@@ -172,6 +217,14 @@ function readPrograms(elf: ElfFile): LocatedProgram[] {
               const offset = relocation.offset - owner.start;
               if (offset % BPF_INSN_SIZE !== 0 || offset + 2 * BPF_INSN_SIZE > owner.program.code.length) {
                 throw new ElfError(`offset ${relocation.offset} is not the start of an lddw in ${owner.program.name}`);
+              }
+              if (dataSections.has(symbol.section)) {
+                const section = elf.sections[symbol.section]!;
+                owner.program.relocations.push({ offset, symbol: section.name, type: "data", addend: symbol.value });
+                return;
+              }
+              if (symbol.section === SHN_UNDEF) {
+                throw new ElfError(`${symbol.name || "a symbol"} is an extern (.kconfig/.ksyms variables are not supported)`);
               }
               owner.program.relocations.push({ offset, symbol: symbol.name });
             }),

@@ -13,14 +13,43 @@ export interface ObjectRelocation {
    * offset within the section, i.e. the ELF r_offset.
    */
   offset: number;
-  /** Name of the referenced symbol: a map name (or a section name for section symbols). */
+  /**
+   * Name of the referenced symbol: a map name, or a section name (`.text` for calls, the
+   * data section for `data`).
+   */
   symbol: string;
   /**
    * `map` (default): an `R_BPF_64_64` on an `lddw` whose map address the loader fills in.
    * `call`: an `R_BPF_64_32` on a BPF-to-BPF `call` into `.text` (`symbol` is `.text`);
    * the call's `imm` is the callee's instruction index in `.text` minus 1, as clang writes it.
+   * `data`: an `R_BPF_64_64` on an `lddw` of a global variable's address in data section
+   * `symbol` (see {@link ObjectDataSection}); the address is `addend` plus the `lddw`'s own
+   * immediate (clang puts the offset there for relocations against the section symbol).
    */
-  type?: "map" | "call";
+  type?: "map" | "call" | "data";
+  /** `data` only: the referenced symbol's offset in its section (0 for the section symbol). */
+  addend?: number;
+}
+
+/**
+ * A global-data section of a clang object: `.rodata*` (constants, `const volatile` settings,
+ * `bpf_printk` formats), `.data*` (initialised globals), `.bss*` (zero-initialised globals).
+ * As libbpf does, the loader makes each a one-entry array map holding the section's bytes
+ * and points the programs' `lddw`s at its value (`BPF_PSEUDO_MAP_VALUE`).
+ */
+export interface ObjectDataSection {
+  /** The ELF section's name, e.g. `.rodata`, `.data`, `.bss`, `.rodata.str1.1`. */
+  name: string;
+  /** Initial contents: the section's bytes (zeros for `.bss`, which has none in the file). */
+  bytes: Uint8Array;
+  /** `.rodata*`: programs may only read it (`BPF_F_RDONLY_PROG`; frozen once filled). */
+  readonly: boolean;
+  /**
+   * The section's BTF DATASEC with its size and each variable's offset filled in from the
+   * symbol table (clang leaves them zero for the loader to fix, as libbpf does); absent
+   * when the object has no BTF for the section (string literals).
+   */
+  type?: BtfType;
 }
 
 /**
@@ -151,6 +180,8 @@ export interface BpfObject {
   license: string;
   programs: ObjectProgram[];
   maps: ObjectMap[];
+  /** Global-data sections (clang objects; luabpf does not emit them). */
+  data?: ObjectDataSection[];
   /** What the DWARF compile units say about the compilation (when line records exist). */
   debug?: ObjectDebugInfo;
 }

@@ -33,6 +33,9 @@ export function validateObject(object: BpfObject): void {
       }
     }),
   );
+  if (object.data !== undefined && object.data.length > 0) {
+    throw new ElfError(`data section ${object.data[0]!.name}: global data is read from clang's objects but not written`);
+  }
   const mapNames = new Set(object.maps.map((map) => map.name));
   object.programs.forEach((program, index) =>
     withContext(() => `program ${index} (${program.name})`, () => {
@@ -97,6 +100,9 @@ export function validateObject(object: BpfObject): void {
             }
             if (!object.programs.some((p) => p.subprogram)) throw new ElfError("a call relocation, but no subprogram in .text");
             return;
+          }
+          if (relocation.type === "data") {
+            throw new ElfError(`global data (${symbol}) is read from clang's objects but not written: luabpf's programs keep no globals`);
           }
           if (offset + 2 * BPF_INSN_SIZE > code.length) {
             throw new ElfError(`offset ${offset}: an lddw needs 16 bytes, code has ${code.length}`);

@@ -88,6 +88,15 @@ export function decodeValue(type: BtfType, bytes: Uint8Array, offset = 0): CValu
       }
       return out;
     }
+    case "datasec": {
+      // A global-data section's map value: its variables by name.
+      const out: { [variable: string]: CValue } = {};
+      for (const entry of base.vars) {
+        const variable = skipModifiers(entry.var);
+        if (variable.kind === "var") out[variable.name] = decodeValue(variable.type, bytes, offset + entry.offset);
+      }
+      return out;
+    }
     default:
       // void, functions, forward declarations: nothing to decode; show the bytes' integer.
       return readInt(bytes, offset, Math.min(8, bytes.byteLength - offset), false);
@@ -172,6 +181,17 @@ function encodeInto(type: BtfType, value: unknown, bytes: Uint8Array, offset: nu
       if (value.length > base.count) throw new TypeError(`${what}: ${value.length} elements for an array of ${base.count}`);
       const size = btfSizeof(base.elem);
       value.forEach((element, i) => encodeInto(base.elem, element, bytes, offset + i * size, `${what}[${i}]`));
+      return;
+    }
+    case "datasec": {
+      // A global-data section: its variables by name (missing ones are zero).
+      if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TypeError(`${what}: expected an object`);
+      const record = value as Record<string, unknown>;
+      for (const entry of base.vars) {
+        const variable = skipModifiers(entry.var);
+        if (variable.kind !== "var" || record[variable.name] === undefined) continue;
+        encodeInto(variable.type, record[variable.name], bytes, offset + entry.offset, `${what}.${variable.name}`);
+      }
       return;
     }
     case "struct":

@@ -130,7 +130,7 @@ export { RingBufferReader, type RingBufferMap } from "./ringbuf.js";
 export { PerfBufferReader, onlineCpus, type PerfBufferOptions, type PerfEventArrayMap } from "./perfbuf.js";
 export { decodeValue, encodeValue, formatValue, plainIntType, toJsonValue, type CValue } from "./btf-value.js";
 export { typedMap, type TypedMap } from "./typed-map.js";
-export { bpfObjectKind, openPinnedMap, pinnedPaths, type PinnedMap } from "./pinned.js";
+export { bpfObjectKind, openPinnedMap, pinName, pinnedPaths, type PinnedMap } from "./pinned.js";
 export {
   Os,
   bind,

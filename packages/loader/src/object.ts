@@ -1,5 +1,7 @@
-// Loading a whole BPF object into the kernel: create its maps, bind each map relocation by
-// rewriting the `lddw` it points at into a map-fd load, infer each program's type from its
+// Loading a whole BPF object into the kernel: create its maps (and, as libbpf does, a
+// one-entry array map per global-data section of a clang object, filled with the section's
+// bytes, `.rodata` frozen), bind each map relocation by rewriting the `lddw` it points at
+// into a map-fd load (a map-value load for global data), infer each program's type from its
 // section name, and load the programs. The result holds the file descriptors and offers
 // handles to run programs and to read and write maps.
 //
@@ -13,14 +15,15 @@
 // Failure is atomic: if any map or program fails, every descriptor created so far is closed
 // before the error propagates, wrapped with the name of the map or program.
 import { readFileSync } from "node:fs";
-import { readObject, readObjectBtf, type BpfObject, type BtfIndex, type BtfType, type ObjectAttach, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
-import { AttachType, KNOWN_SECTIONS, LDDW_OPCODE, MapType, PROGRAM_TYPES, PseudoSrc, mapTypeById, sectionRule } from "@luabpf/platform";
+import { readObject, readObjectBtf, type BpfObject, type BtfIndex, type BtfType, type ObjectAttach, type ObjectDataSection, type ObjectMap, type ObjectProgram } from "@luabpf/elf";
+import { AttachType, KNOWN_SECTIONS, LDDW_OPCODE, MapFlag, MapType, PROGRAM_TYPES, PseudoSrc, mapTypeById, sectionRule } from "@luabpf/platform";
+import { plainIntType } from "./btf-value.js";
 import { applyCoreRelocations, loadBtfFile, runningKernelBtf } from "./core.js";
 import { BpfError, LoaderError, VerifierError } from "./errors.js";
 import { linkCalls } from "./link.js";
 import { vmlinuxTypeId } from "./kernel-btf.js";
 import { buildMapBtf, recordTypeOf } from "./object-btf.js";
-import { btfLoad, mapLookupBatch, objPin } from "./syscall-objects.js";
+import { btfLoad, mapFreeze, mapLookupBatch, objPin } from "./syscall-objects.js";
 import {
   close,
   mapCreate,
@@ -96,6 +99,8 @@ interface MapHandleBase {
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;
+  /** `BPF_F_*` creation flags (`MapFlag` of @luabpf/platform). */
+  readonly flags: number;
   /** Removes `key`; false when it was absent. Array maps cannot delete (throws EINVAL). */
   delete(key: Uint8Array): boolean;
   /** Every key, in the kernel's iteration order (BPF_MAP_GET_NEXT_KEY). */
@@ -169,8 +174,9 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
   const programs = new Map<string, ProgramHandle>();
   let coreTarget: BtfIndex | undefined;
   try {
-    const btf = mapBtf(object.maps, fds);
-    for (const declared of object.maps) {
+    const declaredMaps = [...object.maps, ...(object.data ?? []).map(dataMap)];
+    const btf = mapBtf(declaredMaps, fds);
+    for (const declared of declaredMaps) {
       const map = withKernelDefaults(declared);
       if (maps.has(map.name)) throw new LoaderError(`map ${map.name}: defined twice`);
       const ids = btf?.ids.get(map.name);
@@ -199,6 +205,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
       const record = options.btfTypes ? recordTypeOf(options.btfTypes, map.name) : undefined;
       maps.set(map.name, makeMapHandle(map, fd, record));
     }
+    for (const section of object.data ?? []) fillDataMap(section, maps.get(section.name)!);
     // Functions programs call (`.text`) are not programs: they are linked into their callers.
     // Their CO-RE relocations are applied too, each at its own instruction of .text.
     const coreRelocated = (program: ObjectProgram): ObjectProgram => {
@@ -303,9 +310,38 @@ export function loadObjectFile(path: string, options: LoadObjectOptions = {}): L
 }
 
 /**
- * A copy of the program's code in which every relocated `lddw` loads the map's fd:
- * src_reg (high nibble of byte 1) = BPF_PSEUDO_MAP_FD, imm (bytes 4–7, little-endian) = fd.
- * The second slot of the `lddw` (the upper 32 bits of the immediate) stays zero.
+ * The one-entry array map that holds a data section, as libbpf makes it: a u32 key, the
+ * section's bytes as the value (typed by its DATASEC, so bpftool shows the variables),
+ * `BPF_F_RDONLY_PROG` for `.rodata*`. Named after the section (libbpf prefixes the object's
+ * name: `prog.rodata`); the kernel keeps 15 bytes of a name.
+ */
+function dataMap(section: ObjectDataSection): ObjectMap {
+  return {
+    name: section.name,
+    type: MapType.array,
+    keySize: 4,
+    valueSize: section.bytes.byteLength,
+    maxEntries: 1,
+    flags: section.readonly ? MapFlag.rdonlyProg : 0,
+    ...(section.type ? { key: plainIntType(4), value: section.type } : {}),
+  };
+}
+
+/** Writes a data section's initial bytes into its map; `.rodata*` is then frozen. */
+function fillDataMap(section: ObjectDataSection, map: MapHandle): void {
+  withContext(`data section ${section.name}`, () => {
+    mapUpdate(map.fd, new Uint8Array(4), section.bytes);
+    if (section.readonly) mapFreeze(map.fd, `map ${section.name}`);
+  });
+}
+
+/**
+ * A copy of the program's code in which every relocated `lddw` loads its map: a map
+ * relocation sets src_reg (high nibble of byte 1) = BPF_PSEUDO_MAP_FD and imm (bytes 4–7,
+ * little-endian) = the map's fd, the second slot's imm (the upper 32 bits) zero; a data
+ * relocation sets BPF_PSEUDO_MAP_VALUE, the data section's map fd, and in the second slot
+ * the variable's offset in the section (the symbol's offset plus the `lddw`'s own imm), as
+ * libbpf does.
  */
 export function bindMapRelocations(
   program: ObjectProgram,
@@ -323,6 +359,14 @@ export function bindMapRelocations(
     if (!Number.isInteger(offset) || offset % 8 !== 0) fail("offset is not at an instruction boundary");
     if (offset < 0 || offset + 16 > code.length) fail(`an lddw there would lie outside the ${code.length}-byte code`);
     if (code[offset] !== LDDW_OPCODE) fail(`instruction opcode is 0x${code[offset]!.toString(16)}, not lddw (0x18)`);
+    if (relocation.type === "data") {
+      const map = maps.get(relocation.symbol) ?? fail(`no data section ${relocation.symbol} in the object`);
+      const at = view.getInt32(offset + 4, true) + (relocation.addend ?? 0);
+      code[offset + 1] = (code[offset + 1]! & 0x0f) | (PseudoSrc.MAP_VALUE << 4);
+      view.setInt32(offset + 4, map.fd, true);
+      view.setInt32(offset + 12, at, true);
+      continue;
+    }
     const map = maps.get(relocation.symbol) ?? fail(`no map named ${relocation.symbol} in the object`);
     code[offset + 1] = (code[offset + 1]! & 0x0f) | (PseudoSrc.MAP_FD << 4);
     view.setInt32(offset + 4, map.fd, true);
@@ -416,6 +460,7 @@ export function makeMapHandle(map: ObjectMap, fd: number, recordType: BtfType | 
     keySize: map.keySize,
     valueSize: map.valueSize,
     maxEntries: map.maxEntries,
+    flags: map.flags,
     keyType: map.key,
     valueType: map.value,
     recordType,

@@ -11,6 +11,15 @@ import { makeMapHandle, type MapHandle } from "./object.js";
 import { close } from "./syscall.js";
 import { btfFdById, btfRawData, mapInfo, objGet, type MapInfo } from "./syscall-objects.js";
 
+/**
+ * The file name a map is pinned under in a bpffs directory: its name with every `.` made `_`
+ * (bpffs refuses names with dots — a global-data map such as `.bss` — as libbpf's pin paths
+ * do the same).
+ */
+export function pinName(mapName: string): string {
+  return mapName.replaceAll(".", "_");
+}
+
 /** A pinned map opened by path; close() releases the descriptor (the pin stays). */
 export type PinnedMap = MapHandle & {
   readonly path: string;

@@ -45,6 +45,20 @@ export function btfLoad(bytes: Uint8Array, context?: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// BPF_MAP_FREEZE
+//   0 map_fd u32 → 4 bytes
+
+/**
+ * BPF_MAP_FREEZE: no further writes from user space; with `BPF_F_RDONLY_PROG` the verifier
+ * then takes the map's contents as constants (a `.rodata` section, `bpf_snprintf` formats).
+ */
+export function mapFreeze(fd: number, context?: string): void {
+  const attr = nativeBuffer(4);
+  attr.writeUInt32LE(fd, 0);
+  call(BpfCommand.MAP_FREEZE, attr, context);
+}
+
+// ---------------------------------------------------------------------------------------------
 // BPF_OBJ_PIN, BPF_OBJ_GET
 //   0 pathname u64 | 8 bpf_fd u32 | 12 file_flags u32 | 16 path_fd s32 → 20 bytes
 
