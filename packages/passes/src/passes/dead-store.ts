@@ -43,6 +43,9 @@ import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { eraseDeadTree } from "../util/ir.js";
 
+/** Ring buffer records larger than this are not tracked (their byte masks would be large). */
+const MAX_RECORD = 4096;
+
 /** A private object: its root instruction and size in bytes. */
 interface MemObject {
   readonly root: Instruction;
@@ -65,7 +68,7 @@ function objectSize(root: Instruction): number | undefined {
   if (root.opcode === "alloca") return root.size;
   if (root.opcode === "call" && root.callee === undefined && root.helper === BPF_FUNC.ringbuf_reserve) {
     const size = root.operands[1];
-    return size && isConstant(size) && size.value > 0n && size.value <= 1n << 20n ? Number(size.value) : undefined;
+    return size && isConstant(size) && size.value > 0n && size.value <= BigInt(MAX_RECORD) ? Number(size.value) : undefined;
   }
   return undefined;
 }

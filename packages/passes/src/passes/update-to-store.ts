@@ -17,7 +17,10 @@
  * - a lookup `p = call helper map_lookup_elem (m, kp')` of the same map dominates it, and
  *   the key bytes at both calls are the same value: each call's key slot was last written,
  *   on the straight path before it, by a store of the whole key (`key_size` bytes) of one
- *   SSA value. The lookup returns NULL exactly when that index is out of bounds, which is
+ *   SSA value. The lookup is in no loop: it runs at most once, so nothing can compute
+ *   another instance of that key value after it (in a loop, a later iteration could
+ *   define a new key and leave before the lookup, and the update would see the new key
+ *   while `p` is the old key's element). The lookup returns NULL exactly when that index is out of bounds, which is
  *   exactly when the update fails without writing: so `if (p != NULL) *p = value`;
  * - the value slot was likewise last written by one store of the whole value
  *   (`value_size` bytes, a scalar): that value is stored through `p`.
@@ -36,7 +39,7 @@
 import { BPF_FUNC, MAP_TYPES, MapFlag, UpdateFlag, helperById } from "@luabpf/platform";
 import { i64, isConstant, isInstruction, splitBlock, voidType, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { z } from "zod";
-import { dominatorTreeAnalysis } from "../analysis/cfg.js";
+import { dominatorTreeAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { mayAlias } from "../util/memory.js";
 
@@ -139,6 +142,7 @@ export const updateToStore = defineFunctionPass({
     }
     if (updates.length === 0 || lookups.length === 0) return false;
     const dt = ctx.analyses.get(dominatorTreeAnalysis);
+    const loops = ctx.analyses.get(loopInfoAnalysis);
     const dominates = (a: BasicBlock, b: BasicBlock): boolean => a === b || dt.dominates(a, b);
     const mapOf = (v: Value): string | undefined => (isInstruction(v, "mapref") ? v.map : undefined);
     const plan: { update: Instruction; lookup: Instruction; value: Value; test: Instruction | undefined }[] = [];
@@ -154,7 +158,7 @@ export const updateToStore = defineFunctionPass({
       const value = slotValueAt(update, vp, decl.value.size);
       if (key === undefined || value === undefined || value.type.kind !== "int") continue;
       const lookup = lookups.find(
-        (l) => mapOf(l.operands[0]!) === name && dominatesInst(l, update, dominates) && slotValueAt(l, l.operands[1]!, decl.key.size) === key,
+        (l) => mapOf(l.operands[0]!) === name && !loops.loopFor(l.block!) && dominatesInst(l, update, dominates) && slotValueAt(l, l.operands[1]!, decl.key.size) === key,
       );
       if (!lookup) continue;
       plan.push({ update, lookup, value, test: nullTestBefore(lookup, update, dominates) });
