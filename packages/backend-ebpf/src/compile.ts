@@ -2,8 +2,8 @@
  * The backend driver: IR module → per-program eBPF instructions and map relocations.
  *
  *   leave SSA + instruction selection (leave-ssa.ts, isel.ts) → register allocation
- *   (regalloc.ts) → frame layout and emission (emit.ts) → linking of BPF-to-BPF calls
- *   (link.ts)
+ *   (regalloc.ts) → peepholes (peephole.ts) → frame layout and emission (emit.ts) →
+ *   linking of BPF-to-BPF calls (link.ts)
  *
  * Programs are compiled with every function they call (transitively); those functions
  * become subprograms in `.text`, as clang lays them out.
@@ -18,6 +18,7 @@ import { linkCalls } from "./link.js";
 import { fillCoreValues } from "./object.js";
 import type { AsmCoreRelocation, AsmRelocation, CpuVersion, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
+import { peephole } from "./peephole.js";
 import type { MFunction } from "./mir.js";
 import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
 
@@ -63,6 +64,7 @@ export function compileFunction(fn: IrFunction, options: BackendOptions = {}): C
   const { times, cpu } = options;
   const mf = timePhase(times, "isel", () => select(fn, cpu));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
+  timePhase(times, "emit", () => peephole(mf));
   const { insns, relocations, coreRelocations, lines, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));
   const subprogram = !fn.program;
   return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, lines, stats, calls, textCalls: [], frameSize, subprogram };

@@ -36,6 +36,7 @@ import {
   type Type,
   type Value,
 } from "@luabpf/ir";
+import { helperResultMax } from "@luabpf/platform";
 import { INVERSE_JUMPS, JMP_OPS, SWAPPED_JUMPS, type AluBinaryOp, type CpuVersion, type JmpCondOp, type SizeName } from "./isa/index.js";
 import { BlockLayout, sequentializeCopies } from "./leave-ssa.js";
 import { ARG_REGS, FIRST_VREG, newVReg, PKT_CTX_REG, RET_REG, type MAddr, type MBlock, type MFunction, type MInst, type MReg, type MSource } from "./mir.js";
@@ -91,26 +92,102 @@ interface LoweredCompare {
   imm?: number;
 }
 
-/** Constants, stack and map addresses and CO-RE values are recomputed at each use, not kept in registers. */
-function isRematerialisable(v: Value): boolean {
-  return isConstant(v) || isInstruction(v, "alloca") || isInstruction(v, "mapref") || isInstruction(v, "coreval");
+/**
+ * A stack address as an alloca and a constant offset into it: the alloca itself, or a
+ * `ptradd` of one by a constant (nested); undefined for any other value.
+ */
+function frameAddress(v: Value): { alloca: Instruction; off: number } | undefined {
+  let off = 0n;
+  while (isInstruction(v, "ptradd") && isConstant(v.operands[1]!)) {
+    off += BigInt.asIntN(64, (v.operands[1] as Constant).value);
+    v = v.operands[0]!;
+  }
+  if (!isInstruction(v, "alloca") || !fitsI32(off)) return undefined;
+  return { alloca: v, off: Number(off) };
 }
 
 /**
- * The width from which a value is known to be zero-extended in its register: loads and
- * packet loads of N bytes, and zext of a narrower value (64 when nothing is known).
+ * Constants, stack addresses (an alloca plus a constant offset: `r = r10; r += off`), map
+ * addresses and CO-RE values are recomputed at each use, not kept in registers.
  */
-function zeroExtendedFrom(v: Value): number {
-  if (!isInstruction(v)) return 64;
+function isRematerialisable(v: Value): boolean {
+  return isConstant(v) || frameAddress(v) !== undefined || isInstruction(v, "mapref") || isInstruction(v, "coreval");
+}
+
+/** Bits needed for the unsigned value `u` (0 for 0). */
+const bitLength = (u: bigint): number => u.toString(2).length - (u === 0n ? 1 : 0);
+/** The number of consecutive one bits of `u` from bit 0 (`0xffff` → 16). */
+const trailingOnes = (u: bigint): number => {
+  let n = 0;
+  while (u & 1n) {
+    u >>= 1n;
+    n++;
+  }
+  return n;
+};
+
+/**
+ * The width from which a value is known to be zero-extended in its register (64 when
+ * nothing is known): a small known-bits walk over the operands (`depth` levels) under the
+ * register convention that an iN value is held zero-extended from N. Loads and packet loads
+ * of N bytes, zext, trunc, a mask `and K`, shifts by a constant, `or`/`xor`/`add`/`mul` of
+ * narrower values, compares (0 or 1), selects, and helpers whose result is bounded.
+ * Instruction selection uses it to drop the `w = w` of a trunc to i32, the mask of a
+ * narrower trunc and a low-mask `and` when the bits they clear are zero already (clang's
+ * known-bits for the same).
+ */
+function zeroExtendedFrom(v: Value, depth = 4): number {
+  const bits = bitsOf(v);
+  if (isConstant(v)) return Math.min(bits, bitLength(regBits(v)));
+  if (!isInstruction(v) || depth === 0) return bits;
+  const from = (x: Value): number => zeroExtendedFrom(x, depth - 1);
   switch (v.opcode) {
     case "load":
     case "pktload":
-      return v.type.size * 8;
+      return v.type.kind === "int" ? Math.min(bits, v.type.size * 8) : bits;
     case "zext":
-      return bitsOf(v.operands[0]!);
+    case "trunc":
+      return Math.min(bits, from(v.operands[0]!));
+    case "and":
+      return Math.min(from(v.operands[0]!), from(v.operands[1]!));
+    case "or":
+    case "xor":
+      return Math.max(from(v.operands[0]!), from(v.operands[1]!));
+    case "lshr": {
+      const k = v.operands[1]!;
+      return isConstant(k) && k.value >= 0n && k.value < BigInt(bits) ? Math.max(0, from(v.operands[0]!) - Number(k.value)) : from(v.operands[0]!);
+    }
+    case "shl": {
+      const k = v.operands[1]!;
+      return isConstant(k) && k.value >= 0n && k.value < BigInt(bits) ? Math.min(bits, from(v.operands[0]!) + Number(k.value)) : bits;
+    }
+    case "add":
+      return Math.min(bits, Math.max(from(v.operands[0]!), from(v.operands[1]!)) + 1);
+    case "mul":
+      return Math.min(bits, from(v.operands[0]!) + from(v.operands[1]!));
+    case "select":
+      return Math.max(from(v.operands[1]!), from(v.operands[2]!));
+    case "call": {
+      const max = v.callee === undefined ? helperResultMax(v.helper) : undefined;
+      return max === undefined ? bits : Math.min(bits, bitLength(max));
+    }
     default:
-      return bitsOf(v);
+      return v.info.shape === "compare" ? 1 : bits;
   }
+}
+
+/**
+ * The low bits a narrowing keeps of its (first) operand, for an instruction that only
+ * narrows: a trunc (its width) or an `and` with a low mask constant (the mask's width);
+ * undefined for anything else.
+ */
+function keptBits(i: Instruction): number | undefined {
+  if (i.opcode === "trunc") return bitsOf(i);
+  if (i.opcode !== "and") return undefined;
+  const k = i.operands[1]!;
+  if (!isConstant(k) || isConstant(i.operands[0]!)) return undefined;
+  const u = regBits(k);
+  return bitLength(u) === trailingOnes(u) ? trailingOnes(u) : undefined;
 }
 
 /** The location of the first instruction of `fn` that has one. */
@@ -134,11 +211,26 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
     if (c.info.shape !== "compare" || c.uses.length === 0) continue;
     if (c.uses.every((u) => u.index === 0 && (u.user.opcode === "condbr" || u.user.opcode === "select"))) folded.add(c);
   }
-  // A `trunc` only stored fuses into its stores: a store of N bytes writes the low N bytes of
-  // the register, so the stored register is the truncated value's (no `w = w`, no mask).
-  for (const t of fn.instructions()) {
-    if (t.opcode === "trunc" && t.uses.length > 0 && !isConstant(t.operands[0]!) && t.uses.every((u) => u.index === 0 && u.user.opcode === "store")) folded.add(t);
+  // A store of N bytes reads only the low N bytes of its register: a trunc or low mask whose
+  // every use is such a store (or another such instruction keeping no fewer bits) is not
+  // selected, and the stores take the value it narrows (`store i32 (trunc x)` stores x).
+  const narrowed = new Set<Instruction>();
+  const all = [...fn.instructions()];
+  for (let k = all.length - 1; k >= 0; k--) {
+    const n = all[k]!;
+    const keep = keptBits(n);
+    if (keep === undefined || n.uses.length === 0) continue;
+    const ok = n.uses.every(({ user, index }) => {
+      if (user.opcode === "store") return index === 0 && user.typeParam.size * 8 <= keep;
+      return narrowed.has(user) && keptBits(user)! <= keep;
+    });
+    if (ok) narrowed.add(n);
   }
+  /** What a store of `bytes` bytes of `v` stores: `v` without the narrowings it does not need. */
+  const stored = (v: Value, bytes: number): Value => {
+    while (isInstruction(v) && narrowed.has(v) && keptBits(v)! >= bytes * 8) v = v.operands[0]!;
+    return v;
+  };
   for (const inst of fn.instructions()) {
     if (inst.opcode === "alloca") slotOf.set(inst, mf.slots.push({ size: inst.size, align: Math.max(1, Math.min(8, inst.align)) }) - 1);
   }
@@ -171,7 +263,8 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   /** Computes `v` into register `dst` (rematerialising constants, stack and map addresses). */
   const valueInto = (dst: MReg, v: Value): void => {
     if (isConstant(v)) return loadImm(dst, bitsOf(v), v.value);
-    if (isInstruction(v, "alloca")) return emit({ k: "frameaddr", dst, slot: slotOf.get(v)!, off: 0 });
+    const fa = frameAddress(v);
+    if (fa) return emit({ k: "frameaddr", dst, slot: slotOf.get(fa.alloca)!, off: fa.off });
     if (isInstruction(v, "mapref")) return emit({ k: "ldmap", dst, map: v.map! });
     if (isInstruction(v, "coreval")) return emit({ k: "coreval", dst, core: v.core! });
     emit({ k: "alu", op: "mov", w: 64, dst, src: vreg(v) });
@@ -204,7 +297,8 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
     return fitsI32(s) ? Number(s) : undefined;
   };
   const addr = (p: Value, off: number): MAddr => {
-    if (isInstruction(p, "alloca")) return { slot: slotOf.get(p)!, off };
+    const fa = frameAddress(p);
+    if (fa && fitsI32(BigInt(fa.off + off))) return { slot: slotOf.get(fa.alloca)!, off: fa.off + off };
     return { base: use(p), off };
   };
   const mask = (dst: MReg, bits: number): void => {
@@ -311,6 +405,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   };
 
   const selectInstruction = (inst: Instruction): void => {
+    if (narrowed.has(inst)) return; // each store takes the value this narrows
     const op = inst.opcode;
     const info = inst.info;
     switch (info.shape) {
@@ -337,6 +432,14 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
           if (bits === 32) emit({ k: "alu", op: "mov", w: 32, dst, src: dst });
           else mask(dst, bits);
           return;
+        }
+        if (op === "and" && isConstant(b) && !isConstant(a)) {
+          // A low mask: nothing to do when the bits it clears are zero already; the low 32
+          // bits of a 64-bit value are one `w = w` (ALU32 zeroes the upper half).
+          const k = regBits(b);
+          const ones = trailingOnes(k);
+          if (bitLength(k) === ones && zeroExtendedFrom(a) <= ones) return valueInto(dst, a);
+          if (bits === 64 && k === 0xffffffffn) return emit({ k: "alu", op: "mov", w: 32, dst, src: use(a) });
         }
         valueInto(dst, a);
         const shift = op === "shl" || op === "lshr" || op === "ashr";
@@ -373,7 +476,6 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         return;
       }
       case "cast": {
-        if (folded.has(inst)) return;
         const a = inst.operands[0]!;
         const dst = vreg(inst);
         const to = bitsOf(inst);
@@ -391,7 +493,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
           else emit({ k: "alu", op: "mov", w: 32, dst, src: use(a) });
         } else {
           valueInto(dst, a);
-          mask(dst, to);
+          if (zeroExtendedFrom(a) > to) mask(dst, to);
         }
         return;
       }
@@ -421,6 +523,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         return;
       }
       case "ptradd": {
+        if (isRematerialisable(inst)) return; // a stack address, rematerialised at each use
         const [p, n] = [inst.operands[0]!, inst.operands[1]!];
         const dst = vreg(inst);
         valueInto(dst, p);
@@ -435,8 +538,8 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         emit({ k: "ldx", size: sizeOf(loadedBytes(inst.type)), dst: vreg(inst), addr: addr(inst.operands[0]!, inst.offset) });
         return;
       case "store": {
-        const [stored, p] = [inst.operands[0]!, inst.operands[1]!];
-        const v = isInstruction(stored, "trunc") && folded.has(stored) ? stored.operands[0]! : stored;
+        const p = inst.operands[1]!;
+        const v = stored(inst.operands[0]!, inst.typeParam.size);
         const size = sizeOf(inst.typeParam.size);
         const vi = isConstant(v) ? imm(v, size !== "DW") : undefined;
         const a = addr(p, inst.offset);

@@ -1,0 +1,175 @@
+/**
+ * Peepholes on allocated machine IR (physical registers), between register allocation and
+ * emission:
+ *
+ * - **Redundant copies**: a forward walk over each block tracks which registers hold the
+ *   same 64-bit value because of a copy (`a = b`); a copy between two registers already
+ *   known equal is deleted (`r1 = r0; r0 = r1` keeps only the first). Any write to a register
+ *   (a def, a call's or packet load's clobbers) forgets what it was equal to.
+ * - **Shared exits** (cross-jumping, as LLVM's branch folding does): blocks that end in the
+ *   same two instructions `r0 = X; exit` share one copy of them — the last such block in
+ *   layout keeps its tail (split into a block of its own), a block that is only the tail
+ *   is left for its jumps to go to the kept one (emission drops it once nothing reaches
+ *   it), and a longer block ends in a jump there instead (one slot less each).
+ *
+ * - **Frame addresses in a free preserved register**: instruction selection rematerialises a
+ *   stack address (`r = r10; r += off`, two instructions) at each use, which is right while
+ *   registers are scarce. After allocation, an address computed three or more times goes
+ *   into a preserved register (r6–r9) that the function does not use at all, once at its
+ *   entry, and each use becomes one copy (`r2 = r7`), as clang keeps a key's address in r7:
+ *   n uses cost n + 2 instructions instead of 2n. The register is written nowhere else and
+ *   calls preserve it, so it holds the address everywhere.
+ *
+ * All keep the program's meaning instruction by instruction: no value changes, only copies
+ * already made, duplicated exits and recomputed addresses go.
+ */
+import { isCopy, operandsOf, RET_REG, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
+
+/** Runs every peephole on `mf` (in place); returns the number of instructions removed. */
+export function peephole(mf: MFunction): number {
+  let removed = 0;
+  for (const b of mf.blocks) removed += removeRedundantCopies(b);
+  removed += shareExits(mf);
+  removed += hoistFrameAddresses(mf);
+  return removed;
+}
+
+/** Preserved registers, in the order a free one is taken. */
+const PRESERVED: readonly MReg[] = [6, 7, 8, 9];
+
+/** Keeps frame addresses computed three or more times in free preserved registers (see the file comment); returns the instructions saved. */
+export function hoistFrameAddresses(mf: MFunction): number {
+  const used = new Set<MReg>();
+  const counts = new Map<string, { slot: number; off: number; n: number }>();
+  for (const b of mf.blocks) {
+    for (const i of b.insts) {
+      const e = operandsOf(i);
+      for (const r of e.uses) used.add(r);
+      for (const r of e.defs) used.add(r);
+      for (const r of e.clobbers) used.add(r);
+      if (i.k === "frameaddr") {
+        const key = `${i.slot}:${i.off}`;
+        const c = counts.get(key) ?? counts.set(key, { slot: i.slot, off: i.off, n: 0 }).get(key)!;
+        c.n++;
+      }
+    }
+  }
+  const free = PRESERVED.filter((r) => !used.has(r));
+  // The most used addresses first (ties: the lower slot, then offset — deterministic).
+  const chosen = [...counts.entries()]
+    .filter(([, c]) => c.n >= 3)
+    .sort(([, a], [, b]) => b.n - a.n || a.slot - b.slot || a.off - b.off)
+    .slice(0, free.length);
+  if (chosen.length === 0) return 0;
+  const regOf = new Map<string, MReg>(chosen.map(([key], k) => [key, free[k]!]));
+  let saved = 0;
+  for (const b of mf.blocks) {
+    b.insts = b.insts.map((i) => {
+      if (i.k !== "frameaddr") return i;
+      const r = regOf.get(`${i.slot}:${i.off}`);
+      if (r === undefined) return i;
+      saved++;
+      return { k: "alu", op: "mov", w: 64, dst: i.dst, src: r, ...(i.loc ? { loc: i.loc } : {}) };
+    });
+  }
+  const entry = mf.blocks[0]!;
+  const loc = entry.insts.find((i) => i.loc)?.loc;
+  entry.insts.unshift(...chosen.map(([key, c]): MInst => ({ k: "frameaddr", dst: regOf.get(key)!, slot: c.slot, off: c.off, ...(loc ? { loc } : {}) })));
+  return saved - 2 * chosen.length;
+}
+
+/** Deletes copies between registers known to hold the same value in block `b`; returns how many. */
+export function removeRedundantCopies(b: MBlock): number {
+  /** copyOf[a] = b: register a holds what b holds (b was copied into a). */
+  const copyOf = new Map<MReg, MReg>();
+  const root = (r: MReg): MReg => copyOf.get(r) ?? r;
+  const kill = (r: MReg): void => {
+    copyOf.delete(r);
+    for (const [a, s] of copyOf) if (s === r) copyOf.delete(a);
+  };
+  const out: MInst[] = [];
+  for (const i of b.insts) {
+    if (isCopy(i)) {
+      if (i.dst === i.src || root(i.dst) === root(i.src)) continue;
+      kill(i.dst);
+      copyOf.set(i.dst, root(i.src));
+      out.push(i);
+      continue;
+    }
+    const e = operandsOf(i);
+    for (const r of e.defs) kill(r);
+    for (const r of e.clobbers) kill(r);
+    out.push(i);
+  }
+  const n = b.insts.length - out.length;
+  b.insts = out;
+  return n;
+}
+
+/** The instruction without its source location, as a comparable key. */
+const keyOf = (i: MInst): string => JSON.stringify({ ...i, loc: undefined }, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+
+/** Does control leave block `b` other than by falling through to the next one? */
+const endsInJumpOrExit = (b: MBlock): boolean => {
+  const last = b.insts[b.insts.length - 1];
+  return last !== undefined && (last.k === "ja" || last.k === "exit");
+};
+
+/** Inserts an empty block after index `at`, renumbering jump targets and successors; returns it. */
+function insertBlockAfter(mf: MFunction, at: number): MBlock {
+  const shift = (t: number): number => (t > at ? t + 1 : t);
+  for (const b of mf.blocks) {
+    for (const i of b.insts) if (i.k === "ja" || i.k === "jcc") i.target = shift(i.target);
+    b.succs = b.succs.map(shift);
+  }
+  const nb: MBlock = { index: at + 1, insts: [], succs: [], loopDepth: mf.blocks[at]!.loopDepth };
+  mf.blocks.splice(at + 1, 0, nb);
+  mf.blocks.forEach((b, k) => (b.index = k));
+  return nb;
+}
+
+/** Shares the `r0 = X; exit` tails of blocks (see the file comment); returns the instructions removed. */
+export function shareExits(mf: MFunction): number {
+  const tailKey = (b: MBlock): string | undefined => {
+    const n = b.insts.length;
+    if (n < 2 || b.insts[n - 1]!.k !== "exit") return undefined;
+    const set = b.insts[n - 2]!;
+    const writesR0 = (set.k === "alu" && set.op === "mov" && set.dst === RET_REG) || (set.k === "lddw" && set.dst === RET_REG);
+    return writesR0 ? keyOf(set) : undefined;
+  };
+  let removed = 0;
+  const groups = new Map<string, number[]>();
+  mf.blocks.forEach((b, k) => {
+    const key = tailKey(b);
+    if (key !== undefined) (groups.get(key) ?? groups.set(key, []).get(key)!).push(k);
+  });
+  // Largest block index first, so that inserting a block does not renumber groups still to do.
+  const work = [...groups.values()].filter((g) => g.length > 1).sort((x, y) => y[y.length - 1]! - x[x.length - 1]!);
+  for (const group of work) {
+    let keep = group[group.length - 1]!;
+    const kept = mf.blocks[keep]!;
+    if (kept.insts.length > 2) {
+      // The kept tail becomes a block of its own that the kept block falls into.
+      const tail = kept.insts.splice(kept.insts.length - 2, 2);
+      const nb = insertBlockAfter(mf, keep);
+      nb.insts = tail;
+      kept.succs = [nb.index];
+      keep = nb.index;
+    }
+    for (const k of group.slice(0, -1)) {
+      const b = mf.blocks[k]!;
+      if (b.insts.length === 2 && k > 0 && endsInJumpOrExit(mf.blocks[k - 1]!)) {
+        // Only reached by jumps: send them to the kept tail (the block is then unreachable).
+        for (const o of mf.blocks) for (const i of o.insts) if ((i.k === "ja" || i.k === "jcc") && i.target === k) i.target = keep;
+        for (const o of mf.blocks) o.succs = o.succs.map((s) => (s === k ? keep : s));
+        removed += 2;
+      } else {
+        const loc = b.insts[b.insts.length - 2]!.loc;
+        b.insts.splice(b.insts.length - 2, 2, { k: "ja", target: keep, ...(loc ? { loc } : {}) });
+        b.succs = [keep];
+        removed += 1;
+      }
+    }
+  }
+  return removed;
+}
