@@ -12,7 +12,11 @@
  * (zero-extended context fields, masks, branch facts). sink-common, after the second
  * value numbering, merges the identical tails of a join's predecessors (simplify-cfg then
  * drops the emptied blocks and shares the return blocks). The tail is for size:
- * hoist-stores stores values into stack slots where they are produced (not kept in a
+ * update-to-store turns an array map's update of an element just looked up into a store
+ * through the lookup's pointer, dead-store removes stores every path overwrites before
+ * reading (a struct's zeroing, the slots such an update no longer reads), merge-stores
+ * joins the stores of a value's two halves, redundant-store runs again for the key slots
+ * value numbering has made equal; hoist-stores stores values into stack slots where they are produced (not kept in a
  * register across a call), if-convert turns branches that only choose a value or a return
  * into selects (one shared exit; the backend's conditional move), then dce and a last
  * simplify-cfg clean up.
@@ -36,6 +40,9 @@ import { ifConvert } from "./passes/if-convert.js";
 import { hoistStores } from "./passes/hoist-stores.js";
 import { packetBounds } from "./passes/packet-bounds.js";
 import { sinkCommon } from "./passes/sink-common.js";
+import { deadStore } from "./passes/dead-store.js";
+import { mergeStores } from "./passes/merge-stores.js";
+import { updateToStore } from "./passes/update-to-store.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -56,6 +63,9 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   hoistStores,
   packetBounds,
   sinkCommon,
+  deadStore,
+  mergeStores,
+  updateToStore,
 );
 
 /** Optimisation levels. */
@@ -65,7 +75,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "inline,sccp,instcombine,dce,simplify-cfg",
-  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,sink-common,dce,simplify-cfg,hoist-stores,if-convert,dce,simplify-cfg",
+  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,sink-common,dce,simplify-cfg,update-to-store,dead-store,merge-stores,redundant-store,hoist-stores,if-convert,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);

@@ -77,6 +77,14 @@ export interface HelperInfo {
    * through {@link helperResultMax}, which also bounds a `u32` result by its type.
    */
   readonly resultMax?: bigint;
+  /**
+   * An output buffer the helper fills whole: it writes every byte of argument `buffer`, as
+   * many as argument `size` says, on success and on failure alike (the kernel zero-fills
+   * the buffer when the read fails: `memset` in `bpf_probe_read_kernel_common`,
+   * `bpf_get_current_comm`'s `strscpy_pad`), and reads none of them. Not the `_str`
+   * readers, which stop at the string's end. Read through {@link helperFills}.
+   */
+  readonly fills?: { readonly buffer: number; readonly size: number };
 }
 
 /** Every helper, indexed by id. */
@@ -85,7 +93,7 @@ export const HELPERS = [
   { id: 1, name: "map_lookup_elem", proto: "void *(struct bpf_map *map, const void *key)", args: ["map", "map_key"], ret: "map_value_or_null", effects: NO_WRITES },
   { id: 2, name: "map_update_elem", proto: "long (struct bpf_map *map, const void *key, const void *value, u64 flags)", args: ["map", "map_key", "map_value", "anything"], ret: "integer", effects: CHANGES_MAPS },
   { id: 3, name: "map_delete_elem", proto: "long (struct bpf_map *map, const void *key)", args: ["map", "map_key"], ret: "integer", effects: CHANGES_MAPS },
-  { id: 4, name: "probe_read", proto: "long (void *dst, u32 size, const void *unsafe_ptr)" },
+  { id: 4, name: "probe_read", proto: "long (void *dst, u32 size, const void *unsafe_ptr)", fills: { buffer: 0, size: 1 } },
   { id: 5, name: "ktime_get_ns", proto: "u64 ()", args: [], ret: "integer", effects: NO_WRITES, resultMax: (1n << 63n) - 1n },
   { id: 6, name: "trace_printk", proto: "long (const char *fmt, u32 fmt_size, ...)" },
   { id: 7, name: "get_prandom_u32", proto: "u32 ()" },
@@ -97,7 +105,7 @@ export const HELPERS = [
   { id: 13, name: "clone_redirect", proto: "long (struct sk_buff *skb, u32 ifindex, u64 flags)" },
   { id: 14, name: "get_current_pid_tgid", proto: "u64 ()", args: [], ret: "integer", effects: NO_WRITES },
   { id: 15, name: "get_current_uid_gid", proto: "u64 ()" },
-  { id: 16, name: "get_current_comm", proto: "long (void *buf, u32 size_of_buf)" },
+  { id: 16, name: "get_current_comm", proto: "long (void *buf, u32 size_of_buf)", fills: { buffer: 0, size: 1 } },
   { id: 17, name: "get_cgroup_classid", proto: "u32 (struct sk_buff *skb)" },
   { id: 18, name: "skb_vlan_push", proto: "long (struct sk_buff *skb, __be16 vlan_proto, u16 vlan_tci)" },
   { id: 19, name: "skb_vlan_pop", proto: "long (struct sk_buff *skb)" },
@@ -193,8 +201,8 @@ export const HELPERS = [
   { id: 109, name: "send_signal", proto: "long (u32 sig)" },
   { id: 110, name: "tcp_gen_syncookie", proto: "s64 (void *sk, void *iph, u32 iph_len, struct tcphdr *th, u32 th_len)" },
   { id: 111, name: "skb_output", proto: "long (void *ctx, struct bpf_map *map, u64 flags, void *data, u64 size)" },
-  { id: 112, name: "probe_read_user", proto: "long (void *dst, u32 size, const void *unsafe_ptr)" },
-  { id: 113, name: "probe_read_kernel", proto: "long (void *dst, u32 size, const void *unsafe_ptr)" },
+  { id: 112, name: "probe_read_user", proto: "long (void *dst, u32 size, const void *unsafe_ptr)", fills: { buffer: 0, size: 1 } },
+  { id: 113, name: "probe_read_kernel", proto: "long (void *dst, u32 size, const void *unsafe_ptr)", fills: { buffer: 0, size: 1 } },
   { id: 114, name: "probe_read_user_str", proto: "long (void *dst, u32 size, const void *unsafe_ptr)" },
   { id: 115, name: "probe_read_kernel_str", proto: "long (void *dst, u32 size, const void *unsafe_ptr)" },
   { id: 116, name: "tcp_send_ack", proto: "long (void *tp, u32 rcv_nxt)" },
@@ -324,6 +332,11 @@ export function helperById(id: number): HelperInfo | undefined {
 /** The effects of a call of helper `id`: its row's, or {@link ANY_EFFECTS} when unknown. */
 export function helperEffects(id: number | undefined): HelperEffects {
   return (id === undefined ? undefined : helperById(id)?.effects) ?? ANY_EFFECTS;
+}
+
+/** The output buffer a call of helper `id` fills whole (see {@link HelperInfo.fills}), if it has one. */
+export function helperFills(id: number | undefined): HelperInfo["fills"] {
+  return id === undefined ? undefined : helperById(id)?.fills;
 }
 
 /**

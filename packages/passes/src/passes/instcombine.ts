@@ -8,6 +8,8 @@
  *   eBPF div   x/0 → 0;  x%0 → x
  *   self       x-x, x^x → 0;  x&x, x|x → x;  select c,a,a → a;  eq/ule/uge/sle/sge x,x → 1, the others → 0
  *   involution neg(neg x), not(not x) → x;  trunc(zext/sext x) to x's type → x
+ *   trunc      trunc(zext/sext x) → zext/sext x or trunc x;  trunc(trunc x) → trunc x;
+ *              trunc(and x, C) → trunc x when C keeps the result's bits
  *   select     select k,a,b with constant k → a or b
  *   reduce     x * 2^k → x << k
  *   canonical  constants to the right of commutative ops (compares swap their predicate);
@@ -54,14 +56,7 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
     if ((op === "neg" || op === "not") && x.kind === "instruction" && (x as Instruction).opcode === op) return (x as Instruction).operands[0];
     return undefined;
   }
-  if (op === "trunc") {
-    const x = ops[0]!;
-    if (x.kind === "instruction" && ((x as Instruction).opcode === "zext" || (x as Instruction).opcode === "sext")) {
-      const src = (x as Instruction).operands[0]!;
-      if (src.type === inst.type) return src;
-    }
-    return undefined;
-  }
+  if (op === "trunc") return simplifyTrunc(inst, fn, ctx);
   if (inst.info.shape === "compare") {
     const [a, b] = [ops[0]!, ops[1]!];
     if (a === b) return fn.constant(inst.type, TRUE_ON_EQUAL.has(op) ? 1n : 0n);
@@ -180,6 +175,38 @@ function compareHighBits(inst: Instruction, fn: Function, ctx: FunctionPassConte
   cmp.insertBefore(inst);
   ctx.stat("compare-high-bits");
   return cmp;
+}
+
+/**
+ * `trunc` of a value whose low bits are another value's: `trunc(zext/sext x)` to x's type
+ * is x, to a type wider than x's is `zext/sext x` to it, to a narrower one `trunc x`;
+ * `trunc(trunc x)` is one `trunc x`; `trunc(and x, C)` is `trunc x` when C keeps every
+ * bit the result has (`bit.band(ids, 0xffffffff)` stored into a u32 field).
+ */
+function simplifyTrunc(inst: Instruction, fn: Function, ctx: FunctionPassContext): Rewrite {
+  const x = inst.operands[0]!;
+  if (x.kind !== "instruction") return undefined;
+  const xi = x as Instruction;
+  const to = bitsOf(inst.type);
+  const narrowed = (op: "trunc" | "zext" | "sext", src: Value): Value => {
+    const r = fn.createInstruction(op, inst.type, src.type, [src]);
+    r.loc = inst.loc;
+    r.insertBefore(inst);
+    ctx.stat("trunc-narrowed");
+    return r;
+  };
+  if (xi.opcode === "zext" || xi.opcode === "sext" || xi.opcode === "trunc") {
+    const src = xi.operands[0]!;
+    const from = bitsOf(src.type);
+    if (from === to) return src;
+    return narrowed(from > to ? "trunc" : (xi.opcode as "zext" | "sext"), src);
+  }
+  if (xi.opcode === "and") {
+    const k = constValue(xi.operands[1]!);
+    const low = (1n << BigInt(to)) - 1n;
+    if (k !== undefined && (BigInt.asUintN(64, k) & low) === low) return narrowed("trunc", xi.operands[0]!);
+  }
+  return undefined;
 }
 
 /**
