@@ -43,6 +43,7 @@ import { sinkCommon } from "./passes/sink-common.js";
 import { deadStore } from "./passes/dead-store.js";
 import { mergeStores } from "./passes/merge-stores.js";
 import { updateToStore } from "./passes/update-to-store.js";
+import { unroll } from "./passes/unroll.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -66,6 +67,7 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   deadStore,
   mergeStores,
   updateToStore,
+  unroll,
 );
 
 /** Optimisation levels. */
@@ -75,7 +77,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "inline,sccp,instcombine,dce,simplify-cfg",
-  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,sink-common,dce,simplify-cfg,update-to-store,dead-store,merge-stores,redundant-store,hoist-stores,if-convert,dce,simplify-cfg",
+  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,unroll,sccp,gvn,sink-common,dce,simplify-cfg,update-to-store,dead-store,merge-stores,redundant-store,hoist-stores,if-convert,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);
