@@ -19,6 +19,11 @@
  *   leaves. Uses after the loop read the last iteration's values, which are the original
  *   instructions, so they need no rewriting.
  *
+ * Loops with a second exit (a `break`, a `return`), an `alloca` (a copy would be a slot of
+ * its own) or a nested loop are left alone. A loop whose entering block belongs to a loop
+ * unrolled in the same round (one loop straight after another) is unrolled in the next
+ * round, on fresh loop information.
+ *
  * The copies' counters are then constants for sccp, and simplify-cfg merges the blocks.
  * Each iteration loses its compare, branch and counter update; the verifier walks the same
  * instructions once instead of once per iteration plus the loop's checks.
@@ -63,6 +68,8 @@ function shapeOf(loop: Loop, rpoIndex: (bb: BasicBlock) => number): Shape | unde
     const t = bb.terminator;
     if (!t) return undefined;
     if (t.opcode === "ret") return undefined;
+    // A copied alloca would be a stack slot of its own, where the loop reuses one.
+    for (let i = bb.first; i; i = i.next) if (i.opcode === "alloca") return undefined;
     const out = t.targets.map((s, k) => (loop.contains(s) ? -1 : k)).filter((k) => k >= 0);
     if (out.length === 0) continue;
     if (exiting || out.length !== 1 || t.opcode !== "condbr" || t.targets[0] === t.targets[1]) return undefined;
@@ -208,24 +215,36 @@ export const unroll = defineFunctionPass({
     budget: z.number().int().min(0).default(8).describe("instructions the extra copies may add"),
   }),
   run(fn, ctx, options) {
-    const info = ctx.analyses.get(loopInfoAnalysis);
-    const { rpoIndex } = ctx.analyses.get(blockOrderAnalysis);
-    // Shapes are read before any edit; a loop whose entering block another unrolled loop
-    // holds waits for the next run.
-    const touched = new Set<BasicBlock>();
     let changed = false;
-    for (const loop of info.loops) {
-      if (loop.contains(fn.entry)) continue;
-      const s = shapeOf(loop, (bb) => rpoIndex[bb.id] ?? -1);
-      if (!s || touched.has(s.entering)) continue;
-      const n = tripCount(s, options["max-trip"]);
-      if (n === undefined || (n - 1) * loopCost(s.order) > options.budget) continue;
-      unrollLoop(fn, s, n);
-      for (const bb of s.order) touched.add(bb);
-      ctx.stat("loops-unrolled");
+    // A round reads the loops once; a loop whose entering block a loop unrolled in the same
+    // round holds (one loop straight after another) waits for the next round, which reads
+    // fresh loops. Each round but the last unrolls a loop, so there are at most loops + 1.
+    for (let again = true; again; ) {
+      again = false;
+      const info = ctx.analyses.get(loopInfoAnalysis);
+      const { rpoIndex } = ctx.analyses.get(blockOrderAnalysis);
+      const touched = new Set<BasicBlock>();
+      let unrolled = false;
+      for (const loop of info.loops) {
+        if (loop.contains(fn.entry)) continue;
+        const s = shapeOf(loop, (bb) => rpoIndex[bb.id] ?? -1);
+        if (!s) continue;
+        if (touched.has(s.entering)) {
+          again = true;
+          continue;
+        }
+        const n = tripCount(s, options["max-trip"]);
+        if (n === undefined || (n - 1) * loopCost(s.order) > options.budget) continue;
+        unrollLoop(fn, s, n);
+        for (const bb of s.order) touched.add(bb);
+        ctx.stat("loops-unrolled");
+        unrolled = true;
+      }
+      if (!unrolled) break;
+      removeUnreachableBlocks(fn);
+      ctx.analyses.invalidate();
       changed = true;
     }
-    if (changed) removeUnreachableBlocks(fn);
     return changed;
   },
 });
