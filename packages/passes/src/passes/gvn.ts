@@ -22,6 +22,12 @@
  * forgets everything otherwise (as do calls of IR functions). A `pktload` that did not
  * abort the first time will not abort the second time with the same operands.
  *
+ * Equalities: in a block whose only way in is the edge on which `eq x, C` holds (or
+ * `ne x, C` does not), x an integer, the walk uses the constant C for x in every
+ * instruction of that block's dominator subtree (phis excepted: their operands flow in
+ * along edges the fact may not cover), as LLVM's GVN propagates equalities; instcombine
+ * then folds what C makes constant (ip-checksum's `(hlen & 15) << 8` after `hlen & 15 == 5`).
+ *
  * The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × operands).
  */
 import type { BasicBlock, Instruction, Type, Value } from "@luabpf/ir";
@@ -124,6 +130,24 @@ function loadKey(i: Instruction): string {
   return `mem ${typeToString(i.typeParam)} ${i.offset} ${addr.id}`;
 }
 
+/**
+ * `[x, C]` when the only way into `bb` is the edge of a `condbr` on `eq x, C` taken when it
+ * holds (or on `ne x, C` when it does not), x an integer: x is C everywhere `bb` dominates.
+ */
+function decidedEquality(bb: BasicBlock): [Value, Value] | undefined {
+  if (bb.preds.length !== 1) return undefined;
+  const t = bb.preds[0]!.terminator;
+  if (!t || t.opcode !== "condbr" || t.targets[0] === t.targets[1]) return undefined;
+  const c = t.operands[0]!;
+  if (c.kind !== "instruction") return undefined;
+  const cmp = c as Instruction;
+  const want = t.targets[0] === bb ? "eq" : "ne";
+  if (cmp.opcode !== want) return undefined;
+  const [x, k] = [cmp.operands[0]!, cmp.operands[1]!];
+  if (x.kind === "constant" || k.kind !== "constant" || x.type.kind !== "int") return undefined;
+  return [x, k];
+}
+
 /** A loaded or stored value and the address it was read from or written to (none for a classic packet load). */
 interface Available {
   value: Value;
@@ -162,22 +186,40 @@ export const gvn = defineFunctionPass({
     };
     // Explicit-stack preorder walk; each frame undoes its table insertions when popped.
     // `undo` holds string keys of `table`; `undoNumbered` pairs of a numbered table and a key.
-    type Frame = { bb: BasicBlock; undo: string[]; undoNumbered: (Map<number, Value> | number)[]; loadsIn: Map<string, Available> | undefined; entered: boolean };
+    // `known`: integer values the branches into the current block decided to be a constant.
+    type Frame = { bb: BasicBlock; undo: string[]; undoNumbered: (Map<number, Value> | number)[]; loadsIn: Map<string, Available> | undefined; entered: boolean; knownAdded?: Value };
     const stack: Frame[] = [{ bb: fn.entry, undo: [], undoNumbered: [], loadsIn: undefined, entered: false }];
+    const known = new Map<Value, Value>();
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
       if (frame.entered) {
         for (const k of frame.undo) table.delete(k);
         const un = frame.undoNumbered;
         for (let j = 0; j < un.length; j += 2) (un[j] as Map<number, Value>).delete(un[j + 1] as number);
+        if (frame.knownAdded) known.delete(frame.knownAdded);
         stack.pop();
         continue;
       }
       frame.entered = true;
       const bb = frame.bb;
+      const fact = decidedEquality(bb);
+      if (fact && !known.has(fact[0])) {
+        known.set(fact[0], fact[1]);
+        frame.knownAdded = fact[0];
+      }
       const avail = frame.loadsIn ?? new Map<string, Available>();
       for (const inst of bb.instructions()) {
         const op = inst.opcode;
+        if (known.size > 0 && !inst.isPhi) {
+          inst.operands.forEach((v, k) => {
+            const c = known.get(v);
+            if (c) {
+              inst.setOperand(k, c);
+              ctx.stat("equalities-propagated");
+              changed = true;
+            }
+          });
+        }
         // Phis are not pure (they cannot leave their block) but two phis of one block with
         // the same pairs are equal: the key includes the block.
         if ((inst.info.pure && op !== "copy") || op === "phi") {
