@@ -19,12 +19,16 @@
  * (usually the end of a bounds check, `p + n > data_end`), the check compares the phi
  * itself and the accesses read at offset `off - K` (clang's `r6 = *(u8 *)(r1 - 0x1)`).
  *
+ * The base must be a packet, stack or (non-null) map value pointer: the start is computed
+ * in the preheader, before any test inside the loop, and the verifier refuses arithmetic
+ * on a maybe-null map value and on the context.
+ *
  * It applies only when it removes more instructions than it adds (the `ptradd`, the
  * index arithmetic that dies and a rebased `ptradd` against the start and the step), and
  * only in loops with a preheader and one latch. The counter stays: its own compares still
  * use it. Cost: O(loops × instructions in them).
  */
-import { isConstant, isInstruction, type BasicBlock, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
+import { isConstant, isInstruction, regionOf, type BasicBlock, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
 import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { loopInfoAnalysis } from "../analysis/cfg.js";
@@ -32,6 +36,14 @@ import { defineFunctionPass } from "../pass.js";
 import { constValue, eraseDeadTree } from "../util/ir.js";
 
 const wrap = (x: bigint): bigint => BigInt.asIntN(64, x);
+
+/**
+ * Pointers the verifier lets a program add to wherever they are: the start is computed in
+ * the preheader, which a test inside the loop does not guard (a `map_value_or_null` base
+ * tested for nil in the loop would be pointer arithmetic on a maybe-null pointer there;
+ * the context allows no arithmetic at all).
+ */
+const STEPPABLE: ReadonlySet<string> = new Set(["packet", "stack", "map_value"]);
 
 /** `x = a·iv + b`, and the instructions between x and iv (x first). */
 interface Affine {
@@ -179,6 +191,7 @@ export const loopReduce = defineFunctionPass({
       for (const bb of loop.blocks) {
         for (let inst = bb.first; inst; inst = inst.next) {
           if (inst.opcode !== "ptradd" || !loop.isInvariant(inst.operands[0]!) || isConstant(inst.operands[1]!)) continue;
+          if (!STEPPABLE.has(regionOf(inst.operands[0]!) ?? "")) continue;
           const f = affineOf(inst.operands[1]!, loop, isInduction);
           if (f) candidates.push([inst, f]);
         }
