@@ -148,6 +148,9 @@ function decidedEquality(bb: BasicBlock): [Value, Value] | undefined {
   return [x, k];
 }
 
+/** The available values a store or atomic scans before it forgets them all instead. */
+const SCAN_LIMIT = 64;
+
 /** A loaded or stored value and the address it was read from or written to (none for a classic packet load). */
 interface Available {
   value: Value;
@@ -161,6 +164,9 @@ interface Available {
  * map value.
  */
 function forgetWrittenThrough(avail: Map<string, Available>, p: Value): void {
+  // A long straight run of loads would make every store scan them all: past a bound, forget
+  // everything (the cost per store stays constant).
+  if (avail.size > SCAN_LIMIT) return avail.clear();
   const region = regionOf(p);
   const packetSafe = region === "stack" || region === "map_value" || region === "map_value_or_null";
   for (const [key, a] of avail) if (a.address ? mayAlias(a.address, p) : !packetSafe) avail.delete(key);
