@@ -47,6 +47,9 @@ import { hoistCommon } from "./passes/hoist-common.js";
 import { deadStore } from "./passes/dead-store.js";
 import { mergeStores } from "./passes/merge-stores.js";
 import { updateToStore } from "./passes/update-to-store.js";
+import { unroll } from "./passes/unroll.js";
+import { loopReduce } from "./passes/loop-reduce.js";
+import { loopDelete } from "./passes/loop-delete.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -72,6 +75,9 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   deadStore,
   mergeStores,
   updateToStore,
+  unroll,
+  loopReduce,
+  loopDelete,
 );
 
 /** Optimisation levels. */
@@ -81,7 +87,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "inline,sccp,instcombine,dce,simplify-cfg",
-  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,hoist-common,sink-common,dce,simplify-cfg,update-to-store,dead-store,merge-stores,redundant-store,hoist-stores,if-convert,sink-loads,dce,simplify-cfg",
+  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,loop-delete,unroll,loop-reduce,sccp,gvn,hoist-common,sink-common,dce,simplify-cfg,update-to-store,dead-store,merge-stores,redundant-store,hoist-stores,if-convert,sink-loads,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);

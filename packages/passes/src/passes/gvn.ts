@@ -11,20 +11,33 @@
  *
  * Loads: within a block, and along chains of blocks whose only predecessor is their
  * dominator-tree parent, a table maps (address value, offset, type) to the loaded or
- * stored value. `load` and `pktload` (same context, index, offset, type) reuse an earlier
- * one; a `store` makes its value available for a later load of the same address (store to
- * load forwarding). Any other memory writer — store to another address, atomic, call —
- * clears the table (no alias analysis: conservative and simple). A `pktload` that did not
+ * stored value. `load` and `pktload` (same context, index, offset, type; a constant
+ * `pktload` index counts as part of the offset: `pktload ctx, 14, 0` reads what `pktload
+ * ctx, 0, 14` reads) reuse an earlier one; a `store` makes its value available for a later
+ * load of the same address (store to load forwarding). A store or atomic forgets the
+ * values whose address may alias its own (util/memory.ts `mayAlias`: two stack slots, or a
+ * stack slot and another region, never do) and the classic packet loads unless it writes
+ * the stack or a map value; a call keeps everything when the platform table says its
+ * helper writes no memory (`map_lookup_elem`, the clocks, `get_current_pid_tgid`) and
+ * forgets everything otherwise (as do calls of IR functions). A `pktload` that did not
  * abort the first time will not abort the second time with the same operands.
+ *
+ * Equalities: in a block whose only way in is the edge on which `eq x, C` holds (or
+ * `ne x, C` does not), x an integer, the walk uses the constant C for x in every
+ * instruction of that block's dominator subtree (phis excepted: their operands flow in
+ * along edges the fact may not cover), as LLVM's GVN propagates equalities; instcombine
+ * then folds what C makes constant (ip-checksum's `(hlen & 15) << 8` after `hlen & 15 == 5`).
  *
  * The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × operands).
  */
 import type { BasicBlock, Instruction, Type, Value } from "@luabpf/ir";
-import { typeToString } from "@luabpf/ir";
+import { regionOf, typeToString } from "@luabpf/ir";
 import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
+import { constValue } from "../util/ir.js";
+import { callEffects, mayAlias } from "../util/memory.js";
 
 function attrsKey(i: Instruction): string {
   // Most instructions have no attributes: one shared string for them.
@@ -103,10 +116,60 @@ class NumberedKeys {
 }
 
 function loadKey(i: Instruction): string {
-  // load: [address]; pktload: [ctx, index]; store: [value, address].
-  const addr = i.opcode === "store" ? [i.operands[1]!] : i.operands;
-  const kind = i.opcode === "pktload" ? "pkt" : "mem";
-  return `${kind} ${typeToString(i.typeParam)} ${i.offset} ${addr.map((v) => v.id).join(",")}`;
+  if (i.opcode === "pktload") {
+    // pktload: [ctx, index]. It reads packet byte index + offset, so a constant index is
+    // part of the offset: `pktload ctx, 14, 0` (a header's position kept in a local) reads
+    // what `pktload ctx, 0, 14` reads.
+    const [ctxv, index] = [i.operands[0]!, i.operands[1]!];
+    const k = constValue(index);
+    if (k !== undefined) return `pkt ${typeToString(i.typeParam)} ${k + BigInt(i.offset)} ${ctxv.id},const`;
+    return `pkt ${typeToString(i.typeParam)} ${i.offset} ${ctxv.id},${index.id}`;
+  }
+  // load: [address]; store: [value, address].
+  const addr = i.opcode === "store" ? i.operands[1]! : i.operands[0]!;
+  return `mem ${typeToString(i.typeParam)} ${i.offset} ${addr.id}`;
+}
+
+/**
+ * `[x, C]` when the only way into `bb` is the edge of a `condbr` on `eq x, C` taken when it
+ * holds (or on `ne x, C` when it does not), x an integer: x is C everywhere `bb` dominates.
+ */
+function decidedEquality(bb: BasicBlock): [Value, Value] | undefined {
+  if (bb.preds.length !== 1) return undefined;
+  const t = bb.preds[0]!.terminator;
+  if (!t || t.opcode !== "condbr" || t.targets[0] === t.targets[1]) return undefined;
+  const c = t.operands[0]!;
+  if (c.kind !== "instruction") return undefined;
+  const cmp = c as Instruction;
+  const want = t.targets[0] === bb ? "eq" : "ne";
+  if (cmp.opcode !== want) return undefined;
+  const [x, k] = [cmp.operands[0]!, cmp.operands[1]!];
+  if (x.kind === "constant" || k.kind !== "constant" || x.type.kind !== "int") return undefined;
+  return [x, k];
+}
+
+/** The available values a store or atomic scans before it forgets them all instead. */
+const SCAN_LIMIT = 64;
+
+/** A loaded or stored value and the address it was read from or written to (none for a classic packet load). */
+interface Available {
+  value: Value;
+  address: Value | undefined;
+}
+
+/**
+ * Forgets what a store or atomic through `p` may overwrite: memory values whose address
+ * may alias `p` (util/memory.ts `mayAlias`: distinct stack slots, or a stack slot and
+ * another region, do not), and classic packet loads unless `p` points into the stack or a
+ * map value.
+ */
+function forgetWrittenThrough(avail: Map<string, Available>, p: Value): void {
+  // A long straight run of loads would make every store scan them all: past a bound, forget
+  // everything (the cost per store stays constant).
+  if (avail.size > SCAN_LIMIT) return avail.clear();
+  const region = regionOf(p);
+  const packetSafe = region === "stack" || region === "map_value" || region === "map_value_or_null";
+  for (const [key, a] of avail) if (a.address ? mayAlias(a.address, p) : !packetSafe) avail.delete(key);
 }
 
 export const gvn = defineFunctionPass({
@@ -129,22 +192,40 @@ export const gvn = defineFunctionPass({
     };
     // Explicit-stack preorder walk; each frame undoes its table insertions when popped.
     // `undo` holds string keys of `table`; `undoNumbered` pairs of a numbered table and a key.
-    type Frame = { bb: BasicBlock; undo: string[]; undoNumbered: (Map<number, Value> | number)[]; loadsIn: Map<string, Value> | undefined; entered: boolean };
+    // `known`: integer values the branches into the current block decided to be a constant.
+    type Frame = { bb: BasicBlock; undo: string[]; undoNumbered: (Map<number, Value> | number)[]; loadsIn: Map<string, Available> | undefined; entered: boolean; knownAdded?: Value };
     const stack: Frame[] = [{ bb: fn.entry, undo: [], undoNumbered: [], loadsIn: undefined, entered: false }];
+    const known = new Map<Value, Value>();
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
       if (frame.entered) {
         for (const k of frame.undo) table.delete(k);
         const un = frame.undoNumbered;
         for (let j = 0; j < un.length; j += 2) (un[j] as Map<number, Value>).delete(un[j + 1] as number);
+        if (frame.knownAdded) known.delete(frame.knownAdded);
         stack.pop();
         continue;
       }
       frame.entered = true;
       const bb = frame.bb;
-      const avail = frame.loadsIn ?? new Map<string, Value>();
+      const fact = decidedEquality(bb);
+      if (fact && !known.has(fact[0])) {
+        known.set(fact[0], fact[1]);
+        frame.knownAdded = fact[0];
+      }
+      const avail = frame.loadsIn ?? new Map<string, Available>();
       for (const inst of bb.instructions()) {
         const op = inst.opcode;
+        if (known.size > 0 && !inst.isPhi) {
+          inst.operands.forEach((v, k) => {
+            const c = known.get(v);
+            if (c) {
+              inst.setOperand(k, c);
+              ctx.stat("equalities-propagated");
+              changed = true;
+            }
+          });
+        }
         // Phis are not pure (they cannot leave their block) but two phis of one block with
         // the same pairs are equal: the key includes the block.
         if ((inst.info.pure && op !== "copy") || op === "phi") {
@@ -172,11 +253,15 @@ export const gvn = defineFunctionPass({
         if (op === "load" || op === "pktload") {
           const key = loadKey(inst);
           const prior = avail.get(key);
-          if (prior && prior.type === inst.type) replace(inst, prior, op === "load" ? "loads-removed" : "pktloads-removed");
-          else avail.set(key, inst);
+          if (prior && prior.value.type === inst.type) replace(inst, prior.value, op === "load" ? "loads-removed" : "pktloads-removed");
+          else avail.set(key, { value: inst, address: op === "load" ? inst.operands[0]! : undefined });
         } else if (op === "store") {
-          avail.clear();
-          avail.set(loadKey(inst), inst.operands[0]!);
+          forgetWrittenThrough(avail, inst.operands[1]!);
+          avail.set(loadKey(inst), { value: inst.operands[0]!, address: inst.operands[1]! });
+        } else if (inst.info.shape === "atomic") {
+          forgetWrittenThrough(avail, inst.operands[0]!);
+        } else if (op === "call" && !callEffects(inst).writesMemory) {
+          // A helper that writes no memory (the platform table's effects) keeps every value.
         } else if (inst.info.memory === "write" || inst.info.memory === "readwrite") {
           avail.clear();
         }
