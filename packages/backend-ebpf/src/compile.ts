@@ -2,7 +2,7 @@
  * The backend driver: IR module → per-program eBPF instructions and map relocations.
  *
  *   leave SSA + instruction selection (leave-ssa.ts, isel.ts) → register allocation
- *   (regalloc.ts) → peepholes (peephole.ts) → frame layout and emission (emit.ts) →
+ *   (regalloc.ts) → peepholes (peephole.ts) → superoptimizer rules (superopt.ts) → frame layout and emission (emit.ts) →
  *   linking of BPF-to-BPF calls (link.ts)
  *
  * Programs are compiled with every function they call (transitively); those functions
@@ -19,6 +19,7 @@ import { fillCoreValues } from "./object.js";
 import type { AsmCoreRelocation, AsmRelocation, CpuVersion, Insn } from "./isa/index.js";
 import { selectFunction } from "./isel.js";
 import { peephole } from "./peephole.js";
+import { harvestWindows, superoptimize, type HarvestedWindow } from "./superopt.js";
 import type { MFunction } from "./mir.js";
 import { allocateRegisters, describeFunction, type RegAllocStats } from "./regalloc.js";
 
@@ -65,6 +66,7 @@ export function compileFunction(fn: IrFunction, options: BackendOptions = {}): C
   const mf = timePhase(times, "isel", () => select(fn, cpu));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
   timePhase(times, "emit", () => peephole(mf));
+  timePhase(times, "emit", () => superoptimize(mf));
   const { insns, relocations, coreRelocations, lines, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));
   const subprogram = !fn.program;
   return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, lines, stats, calls, textCalls: [], frameSize, subprogram };
@@ -136,4 +138,17 @@ export function compileModule(m: Module, options: BackendOptions = {}): Compiled
  */
 export function allocationProblem(fn: IrFunction): RegAllocFunction {
   return describeFunction(select(fn));
+}
+
+/**
+ * The instruction windows of `fn`'s allocated machine code (after the peepholes, before
+ * the superoptimizer's rules, so that a search from scratch finds the same table), with
+ * the registers live after each and what is known of their widths: what the offline
+ * superoptimizer (`npm run superopt`) searches for shorter equivalents.
+ */
+export function superoptWindows(fn: IrFunction, options: BackendOptions = {}): HarvestedWindow[] {
+  const mf = select(fn, options.cpu);
+  allocateRegisters(mf);
+  peephole(mf);
+  return harvestWindows(mf);
 }

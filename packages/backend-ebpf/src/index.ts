@@ -10,7 +10,9 @@
  * @packageDocumentation
  */
 export * from "./isa/index.js";
-export { allocationProblem, compileFunction, compileModule, type BackendOptions, type CompiledProgram } from "./compile.js";
+export { allocationProblem, compileFunction, compileModule, superoptWindows, type BackendOptions, type CompiledProgram } from "./compile.js";
+export { fromInsn, toInsn, readsWrites, refusesPointers, scalarInputs, MAX_WINDOW, type HarvestedWindow, type WindowInst } from "./superopt.js";
+export { SUPEROPT_RULES, type SuperoptRule } from "./superopt-rules.js";
 export type { LineRow } from "./emit.js";
 export { EBPF_TARGET, type RegAllocStats } from "./regalloc.js";
 export { objectMap, packageObject } from "./object.js";

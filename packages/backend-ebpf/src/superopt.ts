@@ -1,0 +1,416 @@
+/**
+ * Superoptimizer rules on allocated machine IR: a table of proved rewrites of short
+ * instruction windows (superopt-rules.ts, generated offline by `npm run superopt`), and
+ * the matcher that applies them after the peepholes (peephole.ts), before emission.
+ *
+ * The rewrites come from a K2-style search (Xu et al., "Synthesizing Safe and Efficient
+ * Kernel Extensions for Packet Processing", SIGCOMM 2021) done once, offline, by the tool
+ * in packages/check/src/superopt/: it harvests the windows of 2–4 straight-line ALU
+ * instructions (optionally ending in a conditional jump) that luabpf emits for the
+ * examples, enumerates shorter sequences, and keeps a rewrite only when it is proved equal
+ * (exhaustive and random testing, then an SMT proof with z3). The compiler itself only
+ * reads the table.
+ *
+ * A window is written in llvm-objdump syntax with its registers renamed in order of first
+ * appearance (`r1`, `r2`, …: pattern registers, distinct registers bound to distinct
+ * physical ones) and its immediates kept; a final conditional jump keeps its target, shown
+ * as `goto +0x0`. A rule holds:
+ * - `find`: the window; `replace`: a shorter sequence over the same pattern registers;
+ * - `dead`: the pattern registers whose value after the window may differ (the rule only
+ *   applies where liveness says they are dead after it); every other register the window
+ *   writes holds the same value after both sequences.
+ *
+ * Verifier safety: every rule's inputs (registers read before written) are consumed in
+ * `find` by an operation the verifier refuses on pointers (bitwise ops, shifts, 32-bit
+ * arithmetic; checked when the table is made and by test/superopt-rules.test.ts), so where
+ * the original window passed the verifier its inputs were scalars, and the rewrite only
+ * computes scalars.
+ *
+ * Cost: one backward liveness pass per function, then a scan of each block that builds a
+ * window key only where the first instruction's form starts some rule.
+ */
+import { InternalError } from "@luabpf/ir";
+import { alu32Imm, alu32Reg, alu64Imm, alu64Reg, jmp32Imm, jmp32Reg, jmpImm, jmpReg, lookupForm, neg32, neg64, parseInsn, printInsn, type AluBinaryOp, type Insn, type JmpCondOp } from "./isa/index.js";
+import { FP, operandsOf, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
+import { SUPEROPT_RULES, type SuperoptRule } from "./superopt-rules.js";
+
+/** The instructions a window may hold: ALU (binary or neg) on registers other than r10, and a final conditional jump. */
+export type WindowInst = Extract<MInst, { k: "alu" | "neg" | "jcc" }>;
+
+/** Can `i` be part of a window (a jump only as its last instruction)? */
+export function isWindowInst(i: MInst): i is WindowInst {
+  if (i.k === "alu") return i.dst !== FP && i.src !== FP && ALU_IN_WINDOWS.has(i.op);
+  if (i.k === "neg") return true;
+  if (i.k === "jcc") return i.a !== FP && i.b !== FP;
+  return false;
+}
+
+/** ALU operations windows hold (division and modulo have no rules: their by-zero cases make proofs costly). */
+const ALU_IN_WINDOWS: ReadonlySet<AluBinaryOp> = new Set(["mov", "add", "sub", "mul", "and", "or", "xor", "lsh", "rsh", "arsh"]);
+
+/** The longest window the table can hold. */
+export const MAX_WINDOW = 6;
+
+/** `i` as an encoded instruction with registers mapped by `reg` (a jump's offset 0). */
+export function toInsn(i: WindowInst, reg: (r: MReg) => number): Insn {
+  switch (i.k) {
+    case "alu":
+      if (i.src !== undefined) return i.w === 64 ? alu64Reg(i.op, reg(i.dst), reg(i.src)) : alu32Reg(i.op, reg(i.dst), reg(i.src));
+      return i.w === 64 ? alu64Imm(i.op, reg(i.dst), i.imm!) : alu32Imm(i.op, reg(i.dst), i.imm!);
+    case "neg":
+      return i.w === 64 ? neg64(reg(i.dst)) : neg32(reg(i.dst));
+    case "jcc":
+      if (i.b !== undefined) return i.w === 64 ? jmpReg(i.op, reg(i.a), reg(i.b), 0) : jmp32Reg(i.op, reg(i.a), reg(i.b), 0);
+      return i.w === 64 ? jmpImm(i.op, reg(i.a), i.imm!, 0) : jmp32Imm(i.op, reg(i.a), i.imm!, 0);
+  }
+}
+
+/** An encoded ALU or conditional-jump instruction back as a window instruction (registers as encoded; a jump's target `target`). */
+export function fromInsn(insn: Insn, target = 0): WindowInst {
+  const [cls, op, src] = formName(insn).split(".") as [string, string, string | undefined];
+  const w = cls === "alu64" || cls === "jmp" ? 64 : 32;
+  if (cls === "jmp" || cls === "jmp32") {
+    const base = { k: "jcc" as const, op: op as JmpCondOp, w: w as 32 | 64, a: insn.dst, target };
+    return src === "x" ? { ...base, b: insn.src } : { ...base, imm: insn.imm };
+  }
+  if (op === "neg") return { k: "neg", w, dst: insn.dst };
+  const base = { k: "alu" as const, op: op as AluBinaryOp, w: w as 32 | 64, dst: insn.dst };
+  return src === "x" ? { ...base, src: insn.src } : { ...base, imm: insn.imm };
+}
+
+/** The name of `insn`'s form in the ISA table (`alu64.and.k`, `jmp32.jgt.x`, …). */
+function formName(insn: Insn): string {
+  const form = lookupForm(insn);
+  if (!form) throw new InternalError(`superopt: no instruction form for opcode 0x${insn.code.toString(16)}`);
+  return form.name;
+}
+
+/** The registers `i` names, in the order a window's renaming meets them (destination first). */
+function regsOf(i: WindowInst): MReg[] {
+  if (i.k === "jcc") return i.b !== undefined ? [i.a, i.b] : [i.a];
+  if (i.k === "alu" && i.src !== undefined) return [i.dst, i.src];
+  return [i.dst];
+}
+
+/** The pattern registers a sequence reads before writing them (its inputs), and those it writes. */
+export function readsWrites(insts: readonly WindowInst[]): { inputs: number[]; writes: number[] } {
+  const written = new Set<number>();
+  const inputs = new Set<number>();
+  const read = (r: number): void => void (!written.has(r) && inputs.add(r));
+  for (const i of insts) {
+    if (i.k === "jcc") {
+      read(i.a);
+      if (i.b !== undefined) read(i.b);
+      continue;
+    }
+    if (i.k === "alu" && i.src !== undefined) read(i.src);
+    if (i.k === "neg" || i.op !== "mov") read(i.dst);
+    written.add(i.dst);
+  }
+  return { inputs: [...inputs].sort((a, b) => a - b), writes: [...written].sort((a, b) => a - b) };
+}
+
+/**
+ * Does the verifier refuse this ALU operation when its destination or register source is
+ * a pointer? Everything but `mov`, `sub` (pointer minus pointer is a scalar when pointer
+ * leaks are allowed, as for root) and 64-bit `add` (pointer arithmetic), and `neg` (allowed
+ * on pointers with leaks; it makes an unknown scalar) — kernel/bpf/verifier.c,
+ * adjust_ptr_min_max_vals and check_alu_op.
+ */
+export function refusesPointers(i: WindowInst): boolean {
+  if (i.k !== "alu") return false;
+  return !(i.op === "mov" || i.op === "sub" || (i.op === "add" && i.w === 64));
+}
+
+/**
+ * Are all the window's inputs scalars wherever the verifier accepted it? True when each
+ * input's value (in its register or a 64-bit copy of it) is an operand of an operation
+ * the verifier refuses on pointers: a pointer there would have been rejected.
+ */
+export function scalarInputs(insts: readonly WindowInst[]): boolean {
+  const { inputs } = readsWrites(insts);
+  const holds = new Map<number, number>(inputs.map((r) => [r, r]));
+  const forced = new Set<number>();
+  for (const i of insts) {
+    if (i.k === "jcc") continue;
+    if (refusesPointers(i)) {
+      for (const r of i.k === "alu" && i.src !== undefined ? [i.dst, i.src] : [i.dst]) {
+        const h = holds.get(r);
+        if (h !== undefined) forced.add(h);
+      }
+    }
+    const copied = i.k === "alu" && i.op === "mov" && i.w === 64 && i.src !== undefined ? holds.get(i.src) : undefined;
+    if (copied !== undefined) holds.set(i.dst, copied);
+    else holds.delete(i.dst);
+  }
+  return inputs.every((r) => forced.has(r));
+}
+
+/** A window in canonical form: its text (the rule key) and the physical register of each pattern register (`regs[k - 1]` is `rk`). */
+export interface CanonicalWindow {
+  text: string;
+  regs: MReg[];
+}
+
+/** The canonical form of a window (see the file comment). */
+export function canonicalWindow(insts: readonly WindowInst[]): CanonicalWindow {
+  const regs: MReg[] = [];
+  const pattern = (r: MReg): number => {
+    let k = regs.indexOf(r);
+    if (k < 0) k = regs.push(r) - 1;
+    return k + 1;
+  };
+  const text = insts
+    .map((i) => {
+      for (const r of regsOf(i)) pattern(r);
+      return printInsn(toInsn(i, pattern));
+    })
+    .join("; ");
+  return { text, regs };
+}
+
+/** Physical registers as a bit set (bit r for rr). */
+type RegSet = number;
+
+/**
+ * Registers live after each instruction, per block (`liveAfter[b][k]`): a backward
+ * dataflow over the machine CFG (successors from `succs`, jump targets and fall-through,
+ * so that a missing successor entry can only make more registers live).
+ */
+export function liveAfterInsts(mf: MFunction): RegSet[][] {
+  const n = mf.blocks.length;
+  const succsOf = mf.blocks.map((b, k) => {
+    const s = new Set(b.succs);
+    for (const i of b.insts) if (i.k === "jcc" || i.k === "ja") s.add(i.target);
+    const last = b.insts[b.insts.length - 1];
+    if ((!last || (last.k !== "ja" && last.k !== "exit")) && k + 1 < n) s.add(k + 1);
+    return [...s];
+  });
+  const effects = mf.blocks.map((b) => b.insts.map((i) => operandsOf(i)));
+  const liveIn: RegSet[] = new Array(n).fill(0);
+  const walk = (k: number, record?: RegSet[]): RegSet => {
+    const b = mf.blocks[k]!;
+    let live = 0;
+    for (const s of succsOf[k]!) live |= liveIn[s]!;
+    for (let j = b.insts.length - 1; j >= 0; j--) {
+      const i = b.insts[j]!;
+      if (i.k === "jcc") live |= liveIn[i.target]!;
+      if (record) record[j] = live;
+      const e = effects[k]![j]!;
+      for (const r of e.defs) live &= ~(1 << r);
+      for (const r of e.clobbers) live &= ~(1 << r);
+      for (const r of e.uses) live |= 1 << r;
+    }
+    return live;
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let k = n - 1; k >= 0; k--) {
+      const live = walk(k);
+      if (live !== liveIn[k]) {
+        liveIn[k] = live;
+        changed = true;
+      }
+    }
+  }
+  return mf.blocks.map((b, k) => {
+    const record: RegSet[] = new Array(b.insts.length);
+    walk(k, record);
+    return record;
+  });
+}
+
+/** Bits needed for a non-negative integer (`bitLength(0) = 0`); a negative one needs all 64. */
+const bitLength = (x: bigint): number => (x < 0n ? 64 : x.toString(2).length - (x === 0n ? 1 : 0));
+
+/**
+ * The known width of each register before each instruction of block `b`: `widths[k][r] = w`
+ * means rr holds a value below 2^w before `b.insts[k]` (64: nothing known). A forward scan
+ * from the block's start (where nothing is known) over what each instruction writes:
+ * narrow loads and packet loads zero-extend, 32-bit ALU results are zero-extended, masks,
+ * right shifts and moves of small constants bound their result. Facts about loaded values
+ * are only used by rules whose inputs are scalars (see the file comment): a narrow load that
+ * the verifier turns into a pointer (`skb->data`) fails every such rule's window.
+ */
+export function knownWidths(b: MBlock): Uint8Array[] {
+  const w = new Uint8Array(11).fill(64);
+  const out: Uint8Array[] = [];
+  const immBits = (imm: number, w32: boolean): number => bitLength(w32 ? BigInt(imm >>> 0) : BigInt(imm));
+  for (const i of b.insts) {
+    out.push(w.slice());
+    const e = operandsOf(i);
+    const before = w.slice();
+    for (const r of e.clobbers) w[r] = 64;
+    for (const r of e.defs) w[r] = 64;
+    switch (i.k) {
+      case "alu": {
+        const a = before[i.dst]!;
+        const b2 = i.src !== undefined ? before[i.src]! : immBits(i.imm!, i.w === 32);
+        const neg = i.src === undefined && i.imm! < 0 && i.w === 64;
+        const k = i.src === undefined ? i.imm! : -1;
+        let r = 64;
+        switch (i.op) {
+          case "mov": r = b2; break;
+          case "and": r = neg ? a : Math.min(a, b2); break;
+          case "or": case "xor": r = Math.max(a, b2); break;
+          case "add": r = Math.min(64, Math.max(a, b2) + 1); break;
+          case "mul": r = Math.min(64, a + b2); break;
+          case "rsh": r = k >= 0 ? Math.max(0, a - k) : a; break;
+          case "arsh": r = k >= 0 && a < (i.w === 32 ? 32 : 64) ? Math.max(0, a - k) : 64; break;
+          case "lsh": r = k >= 0 ? Math.min(64, a + k) : 64; break;
+          default: r = 64;
+        }
+        w[i.dst] = i.w === 32 ? Math.min(32, r) : r;
+        break;
+      }
+      case "neg":
+        w[i.dst] = i.w === 32 ? 32 : 64;
+        break;
+      case "end":
+        w[i.dst] = i.bits;
+        break;
+      case "ldx":
+        w[i.dst] = { B: 8, H: 16, W: 32, DW: 64 }[i.size];
+        break;
+      case "ldpkt":
+        w[0] = { B: 8, H: 16, W: 32 }[i.size];
+        break;
+      case "setcc":
+        w[i.dst] = 1;
+        break;
+      case "lddw":
+        w[i.dst] = bitLength(BigInt.asUintN(64, i.imm));
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+/** Does every width precondition of `rule` hold for the window's registers (`regs`) before it? */
+function preconditionsHold(rule: SuperoptRule, regs: readonly MReg[], widths: Uint8Array): boolean {
+  return (rule.narrow ?? []).every(([p, bits]) => widths[regs[p - 1]!]! <= bits);
+}
+
+/** A rule parsed for matching. */
+interface ParsedRule {
+  rule: SuperoptRule;
+  replace: Insn[];
+}
+
+let table: Map<string, ParsedRule[]> | undefined;
+let startForms: Set<string> | undefined;
+
+/** The rule table by window text (parsed once). */
+function rules(): Map<string, ParsedRule[]> {
+  if (table) return table;
+  table = new Map();
+  startForms = new Set();
+  for (const rule of SUPEROPT_RULES) {
+    const replace = rule.replace === "" ? [] : rule.replace.split("; ").map((t) => parseInsn(t));
+    const list = table.get(rule.find) ?? table.set(rule.find, []).get(rule.find)!;
+    list.push({ rule, replace });
+    startForms.add(formName(parseInsn(rule.find.split("; ")[0]!)));
+  }
+  return table;
+}
+
+/** The form name that starts a window at `i` (registers do not matter). */
+const formOf = (i: WindowInst): string => formName(toInsn(i, () => 1));
+
+/**
+ * Applies the rule table to `mf` (in place, after register allocation); returns the
+ * instructions saved. Longer windows are tried first at each position; after a rewrite
+ * the scan resumes a window's length before it, so that rewrites can cascade.
+ */
+export function superoptimize(mf: MFunction, ruleTable?: readonly SuperoptRule[]): number {
+  const byText = ruleTable ? indexRules(ruleTable) : rules();
+  const starts = ruleTable ? new Set(ruleTable.map((r) => formName(parseInsn(r.find.split("; ")[0]!)))) : startForms!;
+  if (byText.size === 0) return 0;
+  let saved = 0;
+  let live: RegSet[][] | undefined;
+  for (let bi = 0; bi < mf.blocks.length; bi++) {
+    const b = mf.blocks[bi]!;
+    for (let k = 0; k < b.insts.length; k++) {
+      const first = b.insts[k]!;
+      if (!isWindowInst(first) || first.k === "jcc" || !starts.has(formOf(first))) continue;
+      const done = rewriteAt(mf, b, bi, k, byText, () => (live ??= liveAfterInsts(mf)));
+      if (done > 0) {
+        saved += done;
+        live = undefined;
+        k = Math.max(-1, k - MAX_WINDOW);
+      }
+    }
+  }
+  return saved;
+}
+
+/** Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the instructions saved (0: none applied). */
+function rewriteAt(mf: MFunction, b: MBlock, bi: number, k: number, byText: Map<string, ParsedRule[]>, liveness: () => RegSet[][]): number {
+  let n = 0;
+  while (n < MAX_WINDOW && k + n < b.insts.length && isWindowInst(b.insts[k + n]!) && (n === 0 || b.insts[k + n - 1]!.k !== "jcc")) n++;
+  for (let len = n; len >= 2; len--) {
+    const window = b.insts.slice(k, k + len) as WindowInst[];
+    if (window.slice(0, -1).some((i) => i.k === "jcc")) continue;
+    const { text, regs } = canonicalWindow(window);
+    const candidates = byText.get(text);
+    if (!candidates) continue;
+    const liveAfter = liveness()[bi]![k + len - 1]!;
+    for (const { rule, replace } of candidates) {
+      if (rule.dead.some((p) => (liveAfter >> regs[p - 1]!) & 1)) continue;
+      if (rule.narrow && !preconditionsHold(rule, regs, knownWidths(b)[k]!)) continue;
+      const last = window[window.length - 1]!;
+      const target = last.k === "jcc" ? last.target : 0;
+      const loc = window.find((i) => i.loc)?.loc;
+      const out: MInst[] = replace.map((insn) => {
+        const i = fromInsn({ ...insn, dst: regs[insn.dst - 1]!, src: insn.src === 0 ? 0 : regs[insn.src - 1]! }, target);
+        return loc ? { ...i, loc } : i;
+      });
+      b.insts.splice(k, len, ...out);
+      void mf;
+      return len - out.length;
+    }
+  }
+  return 0;
+}
+
+/** A rule list indexed by window text. */
+function indexRules(list: readonly SuperoptRule[]): Map<string, ParsedRule[]> {
+  const m = new Map<string, ParsedRule[]>();
+  for (const rule of list) {
+    const replace = rule.replace === "" ? [] : rule.replace.split("; ").map((t) => parseInsn(t));
+    (m.get(rule.find) ?? m.set(rule.find, []).get(rule.find)!).push({ rule, replace });
+  }
+  return m;
+}
+
+/** A window of emitted code with what is live after it, as the offline search harvests it. */
+export interface HarvestedWindow {
+  /** Canonical text (see {@link canonicalWindow}). */
+  text: string;
+  /** Pattern registers live after the window (1-based, as in the text). */
+  liveOut: number[];
+  /** What is known before the window: `[p, bits]` when rp holds a value below 2^bits (bits < 64). */
+  narrow: [number, number][];
+}
+
+/** Every window of 2..MAX_WINDOW instructions of `mf` (allocated), for the offline search. */
+export function harvestWindows(mf: MFunction): HarvestedWindow[] {
+  const live = liveAfterInsts(mf);
+  const out: HarvestedWindow[] = [];
+  mf.blocks.forEach((b, bi) => {
+    const widths = knownWidths(b);
+    for (let k = 0; k < b.insts.length; k++) {
+      for (let len = 2; len <= MAX_WINDOW && k + len <= b.insts.length; len++) {
+        const window = b.insts.slice(k, k + len);
+        if (!window.every(isWindowInst) || window.slice(0, -1).some((i) => i.k === "jcc")) break;
+        const { text, regs } = canonicalWindow(window as WindowInst[]);
+        const after = live[bi]![k + len - 1]!;
+        const narrow = regs.flatMap((r, p): [number, number][] => (widths[k]![r]! < 64 ? [[p + 1, widths[k]![r]!]] : []));
+        out.push({ text, liveOut: regs.flatMap((r, p) => ((after >> r) & 1 ? [p + 1] : [])), narrow });
+      }
+    }
+  });
+  return out;
+}

@@ -1,0 +1,145 @@
+/**
+ * `npm run superopt -- [--write] [--max-length N] [--verbose]`
+ *
+ * The offline peephole superoptimizer (docs/performance.md, "Superoptimizer"): harvests the
+ * instruction windows luabpf emits at -O2 for the examples and loop benchmarks
+ * (superopt/harvest.ts), searches each window whose inputs are scalars for a shorter
+ * equivalent (superopt/search.ts), proves each find with z3 (superopt/smt.ts), drops the
+ * preconditions the proof does not need, and prints the rules — with `--write`, into
+ * packages/backend-ebpf/src/superopt-rules.ts, which the compiler applies after register
+ * allocation. Needs `z3` (Debian: `apt-get install z3`); takes minutes, so CI runs only the
+ * rule table's test (backend-ebpf test/superopt-rules.test.ts), not the search.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { printInsn, readsWrites, scalarInputs, toInsn, type WindowInst } from "@luabpf/backend-ebpf";
+import { harvest, harvestSources } from "../superopt/harvest.js";
+import { parseWindow, proofQuery, searchWindow, type Candidate } from "../superopt/search.js";
+import { solve, z3Version } from "../superopt/smt.js";
+
+const { values } = parseArgs({
+  options: {
+    write: { type: "boolean", default: false },
+    "max-length": { type: "string", default: "2" },
+    "max-regs": { type: "string", default: "4" },
+    verbose: { type: "boolean", default: false },
+  },
+});
+const root = join(import.meta.dirname, "..", "..", "..", "..");
+const z3 = z3Version();
+if (!z3) {
+  process.stderr.write("superopt: z3 is not installed (apt-get install -y z3): the search keeps only proved rules\n");
+  process.exit(1);
+}
+const maxLength = Number(values["max-length"]);
+const maxRegs = Number(values["max-regs"]);
+const started = performance.now();
+const text = (insts: readonly WindowInst[]): string => insts.map((i) => printInsn(toInsn(i, (r) => r))).join("; ");
+const regsOf = (insts: readonly WindowInst[]): number => Math.max(0, ...insts.flatMap((i) => (i.k === "jcc" ? [i.a, i.b ?? 0] : i.k === "alu" ? [i.dst, i.src ?? 0] : [i.dst])));
+
+interface FoundRule {
+  find: string;
+  replace: string;
+  dead: number[];
+  narrow: [number, number][];
+  count: number;
+  where: string;
+}
+
+const sources = harvestSources(root);
+const windows = harvest(root, sources);
+// Only what is known of the inputs matters; windows differing in other facts merge.
+const distinct = new Map<string, { text: string; liveOut: number[]; narrow: [number, number][]; count: number; where: string }>();
+for (const w of windows) {
+  const insts = parseWindow(w.text);
+  const { inputs } = readsWrites(insts);
+  const narrow = w.narrow.filter(([p]) => inputs.includes(p));
+  const key = `${w.text}|${w.liveOut.join(",")}|${narrow.map((f) => f.join(":")).join(",")}`;
+  const d = distinct.get(key);
+  if (d) d.count += w.count;
+  else distinct.set(key, { text: w.text, liveOut: w.liveOut, narrow, count: w.count, where: w.where });
+}
+let scalar = 0;
+let searched = 0;
+let tried = 0;
+let proofs = 0;
+let refuted = 0;
+let timedOut = 0;
+const rules: FoundRule[] = [];
+const prove = (insts: readonly WindowInst[], c: Candidate): boolean => {
+  proofs++;
+  const answer = solve(proofQuery(insts, c));
+  if (answer !== "unsat") refuted++;
+  return answer === "unsat";
+};
+for (const w of distinct.values()) {
+  const insts = parseWindow(w.text);
+  if (!scalarInputs(insts)) continue;
+  scalar++;
+  if (regsOf(insts) > maxRegs) continue;
+  if (rules.some((r) => r.find === w.text && r.dead.every((p) => !w.liveOut.includes(p)) && r.narrow.every(([p, b]) => w.narrow.some(([q, c]) => q === p && c <= b)))) continue;
+  searched++;
+  const t = performance.now();
+  const { found, stats } = searchWindow(insts, w.liveOut, w.narrow, maxLength, (c) => prove(insts, c));
+  tried += stats.tried;
+  if (stats.timedOut) timedOut++;
+  if (values.verbose) process.stderr.write(`${found ? "found" : stats.timedOut ? "time " : "none "} ${(performance.now() - t).toFixed(0).padStart(6)} ms  ${w.text}  (live ${w.liveOut.join(",") || "-"})\n`);
+  if (!found) continue;
+  // Drop each precondition the proof does not need.
+  for (const fact of [...found.narrow]) {
+    const without = { ...found, narrow: found.narrow.filter((f) => f !== fact) };
+    if (prove(insts, without)) found.narrow = without.narrow;
+  }
+  const rule = { find: w.text, replace: text(found.replace), dead: found.dead, narrow: found.narrow, count: w.count, where: w.where };
+  const same = rules.find((r) => r.find === rule.find && r.replace === rule.replace && r.dead.join() === rule.dead.join() && r.narrow.join() === rule.narrow.join());
+  if (same) same.count += rule.count;
+  else rules.push(rule);
+  process.stderr.write(`rule: ${rule.find}  =>  ${rule.replace || "(nothing)"}  dead [${rule.dead.join(", ")}]${rule.narrow.length ? ` narrow ${JSON.stringify(rule.narrow)}` : ""}  (${w.count}× ${w.where})\n`);
+}
+const seconds = ((performance.now() - started) / 1000).toFixed(0);
+const total = windows.reduce((n, w) => n + w.count, 0);
+const summary = [
+  `${sources.length} programs at -O2: ${total} windows of 2–6 instructions (${distinct.size} distinct with their liveness and input facts)`,
+  `${scalar} with scalar inputs; ${searched} searched (at most ${maxRegs} registers, candidates of at most ${maxLength} instructions, 30 s each: ${timedOut} ran out): ${tried.toLocaleString("en-US")} candidates tried, ${proofs} z3 queries (${refuted} not unsat)`,
+  `${rules.length} rules proved with ${z3}, in ${seconds} s`,
+];
+process.stdout.write(summary.join("\n") + "\n");
+if (values.write) {
+  const out = join(root, "packages/backend-ebpf/src/superopt-rules.ts");
+  writeFileSync(out, table(rules, summary));
+  process.stdout.write(`wrote ${out}\n`);
+}
+
+/** The generated rule table module. */
+function table(found: readonly FoundRule[], lines: readonly string[]): string {
+  const q = (s: string): string => JSON.stringify(s);
+  const body = found
+    .map((r) => `  // ${r.count}× in the corpus (first: ${r.where})\n  { find: ${q(r.find)}, replace: ${q(r.replace)}, dead: [${r.dead.join(", ")}]${r.narrow.length ? `, narrow: [${r.narrow.map(([p, b]) => `[${p}, ${b}]`).join(", ")}]` : ""} },`)
+    .join("\n");
+  return `/**
+ * Generated by \`npm run superopt -- --write\` (packages/check/src/bin/superopt.ts); do not edit by hand.
+ * The rule format and how the rules are applied: superopt.ts. Each rule was found by
+ * enumeration, tested on boundary and random inputs, and proved equal with z3 (SMT-LIB
+ * bit-vectors) for every input that meets its preconditions. The last search:
+${lines.map((l) => ` *   ${l}`).join("\n")}
+ */
+
+/** A proved rewrite of an instruction window (see superopt.ts). */
+export interface SuperoptRule {
+  /** The window, in llvm-objdump syntax over pattern registers r1, r2, …, \`; \`-separated. */
+  find: string;
+  /** The shorter equivalent sequence ("" for none). */
+  replace: string;
+  /** Pattern registers that must be dead after the window. */
+  dead: number[];
+  /** Preconditions: \`[p, bits]\` — rp holds a value below 2^bits before the window (known from the block's code before it). */
+  narrow?: [number, number][];
+}
+
+/** The rules, most frequent window first. */
+export const SUPEROPT_RULES: readonly SuperoptRule[] = [
+${body}
+];
+`;
+}
