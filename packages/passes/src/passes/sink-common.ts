@@ -189,7 +189,7 @@ function operandsMatch(m: ArmMatch, inst: Instruction, k: number, a: Value, b: V
 }
 
 /** The blocks reachable from `entry` through blocks entered only from inside (`entry` only from `d`). */
-function regionOf(d: BasicBlock, entry: BasicBlock): Set<BasicBlock> | undefined {
+function armRegion(d: BasicBlock, entry: BasicBlock): Set<BasicBlock> | undefined {
   if (entry.preds.length !== 1 || entry.preds[0] !== d) return undefined;
   const region = new Set<BasicBlock>([entry]);
   for (const stack = [entry]; stack.length > 0; ) {
@@ -262,11 +262,12 @@ function mergeArms(fn: Function, d: BasicBlock): boolean {
   if (term?.opcode !== "condbr") return false;
   const [t, f] = [term.targets[0]!, term.targets[1]!];
   if (t === f) return false;
-  const tRegion = regionOf(d, t);
-  const fRegion = tRegion && regionOf(d, f);
+  const tRegion = armRegion(d, t);
+  const fRegion = tRegion && armRegion(d, f);
   if (!tRegion || !fRegion || [...tRegion].some((b) => fRegion.has(b))) return false;
   const m = matchArms(t, f, tRegion, fRegion);
-  if (!m || m.removed < ARM_SAVING * m.differ.length || m.removed === 0) return false;
+  const pairs = new Set(m?.differ.map(({ a, b }) => `${a.id},${b.id}`));
+  if (!m || m.removed < ARM_SAVING * pairs.size || m.removed === 0) return false;
   const c = term.operands[0]!;
   const selects = new Map<string, Value>();
   for (const { inst, operand, a, b } of m.differ) {
@@ -278,7 +279,9 @@ function mergeArms(fn: Function, d: BasicBlock): boolean {
       s.insertBefore(term);
       selects.set(key, (sel = s));
     }
-    inst.setOperand(operand, sel);
+    if (!inst.isPhi) inst.setOperand(operand, sel);
+    // Every entry of the phi from that block (a `condbr` with both targets the exit has two).
+    else for (let i = 0; i < inst.operands.length; i++) if (inst.incoming[i] === inst.incoming[operand]) inst.setOperand(i, sel);
   }
   foldConditionalBranch(d, true);
   removeUnreachableBlocks(fn);
