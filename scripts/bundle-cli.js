@@ -13,7 +13,7 @@
 // written to a temporary name and renamed: a running command never sees half a file. If this
 // fails, it says so and removes any old bundle (the command then runs the modules): a fast start
 // is not worth a failed `npm ci`.
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -50,7 +50,11 @@ async function bundle() {
     external: ["koffi", "graphology"],
     // import.meta.url (the version's package.json, createRequire of lazily loaded packages) is
     // the bundle's own URL: the same directory as dist/main.js.
-    define: { "import.meta.url": "__luabpfUrl" },
+    // The version (cli/src/version.ts) as a constant: no package.json to read at start-up.
+    define: {
+      "import.meta.url": "__luabpfUrl",
+      LUABPF_BUNDLED_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, "packages/cli/package.json"), "utf8")).version),
+    },
     banner: { js: 'var __luabpfUrl = require("node:url").pathToFileURL(__filename).href;' },
     legalComments: "none",
     logLevel: "error",

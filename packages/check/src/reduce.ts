@@ -4,7 +4,7 @@
  * removed, a loop or `if` replaced by one of its bodies, an expression replaced by one of
  * its operands or by a small literal — and keeps a variant whenever `test` says it still
  * shows the failure. Variants are made by splicing the source along luaparse's ranges, so
- * the program keeps its layout. Stops at a fixpoint or after `maxTests` tests.
+ * the program keeps its layout. Stops at a fixpoint, after `maxTests` tests or at `deadline`.
  *
  * Cost: each round parses once and tries candidates largest first; a kept candidate starts
  * a new round. Programs of the generator's size reduce in tens to a few hundred tests.
@@ -24,12 +24,16 @@ interface Edit {
 export interface ReduceOptions {
   /** Give up after this many calls of `test` (default 2,000). */
   readonly maxTests?: number;
+  /** Give up when `Date.now()` passes this (default: no time limit); a test started before it finishes. */
+  readonly deadline?: number;
 }
 
 export interface ReduceResult {
   readonly source: string;
   /** Calls of `test`. */
   readonly tests: number;
+  /** Whether the reduction stopped on its test or time budget before a fixpoint. */
+  readonly stopped: boolean;
 }
 
 /**
@@ -38,11 +42,13 @@ export interface ReduceResult {
  */
 export async function reduceProgram(source: string, test: (candidate: string) => boolean | Promise<boolean>, options: ReduceOptions = {}): Promise<ReduceResult> {
   const maxTests = options.maxTests ?? 2000;
+  const deadline = options.deadline ?? Infinity;
+  const outOfBudget = (): boolean => tests >= maxTests || Date.now() > deadline;
   let current = source;
   let tests = 0;
   let progress = true;
   const seen = new Set<string>([current]);
-  while (progress && tests < maxTests) {
+  while (progress && !outOfBudget()) {
     progress = false;
     const edits = candidateEdits(current);
     for (const e of edits) {
@@ -55,10 +61,11 @@ export async function reduceProgram(source: string, test: (candidate: string) =>
         progress = true;
         break;
       }
-      if (tests >= maxTests) break;
+      if (outOfBudget()) break;
     }
   }
-  return { source: await tidy(current, test), tests };
+  const stopped = progress && outOfBudget();
+  return { source: stopped ? current : await tidy(current, test), tests, stopped };
 }
 
 /** Drops blank lines if the failure survives (cosmetic). */

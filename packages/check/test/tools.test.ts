@@ -78,6 +78,25 @@ describe("the reducer", () => {
     expect(reduced.length).toBeLessThan(source.length / 2);
     expect(prop(reduced)).toBe(true);
   });
+
+  test("stops at its deadline with the smallest program found so far, and says so", async () => {
+    const source = defaultGenerator().generate(7, { statements: 20 }).source;
+    let calls = 0;
+    const slow = (s: string): boolean => {
+      calls++;
+      return s.includes("bpf.socket(function (skb)") || s.includes("bpf.tc(function (skb)");
+    };
+    const full = await reduceProgram(source, slow);
+    expect(full.stopped).toBe(false);
+    calls = 0;
+    const cut = await reduceProgram(source, slow, { deadline: Date.now() - 1 });
+    expect(cut).toEqual({ source, tests: 0, stopped: true });
+    expect(calls).toBe(0);
+    const few = await reduceProgram(source, slow, { maxTests: 3 });
+    expect(few.stopped).toBe(true);
+    expect(few.tests).toBe(3);
+    expect(few.source.length).toBeGreaterThan(full.source.length);
+  });
 });
 
 describe.skipIf(!kernel)("the differential tester", () => {

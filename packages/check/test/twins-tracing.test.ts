@@ -11,7 +11,7 @@
  * BPF_PROG_TEST_RUN does not run kprobes.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readObject, type BpfObject } from "@luabpf/elf";
@@ -156,14 +156,20 @@ describe.skipIf(!kernel)("tracing twins record what their Lua programs record, a
     const { lua, c } = objects("open-stacks");
     const loaded = [loadObject(lua), loadObject(c)];
     try {
-      whileAttached(loaded, () => child("sh", ["-c", "exec cat /etc/hostname /etc/hostname /etc/hostname"]));
+      // The key holds only the process name, so the child runs `cat` under a name no other
+      // process has (comm is the name execve was given: a symlink's): another `cat` on the
+      // machine between the two attachments would otherwise be counted by one object only.
+      const name = `lbcat${process.pid}`.slice(0, 15);
+      const cat = spawnSync("sh", ["-c", "command -v cat"], { encoding: "utf8" }).stdout.trim();
+      symlinkSync(cat, join(dir, name));
+      whileAttached(loaded, () => child("sh", ["-c", `exec ${join(dir, name)} /etc/hostname /etc/hostname /etc/hostname`]));
       // Each object's own stack ids, resolved to the return addresses its stack map holds.
       const seen = loaded.map((object) => {
         const stacks = object.maps.get("stacks")!;
         const counts: string[] = [];
         let total = 0n;
         for (const [key, value] of object.maps.get("opens")!.entries() as Iterable<[Uint8Array, Uint8Array]>) {
-          if (cString(key.subarray(0, 16)) !== "cat") continue;
+          if (cString(key.subarray(0, 16)) !== name) continue;
           const id = new DataView(key.buffer, key.byteOffset, key.byteLength).getInt32(16, true);
           const stack = id < 0 ? undefined : (stacks.get(new Uint8Array(new Int32Array([id]).buffer)) as Uint8Array);
           const frames = stack ? [...new BigUint64Array(stack.slice().buffer)].filter((a) => a !== 0n).map((a) => a.toString(16)).join(" ") : `error ${id}`;

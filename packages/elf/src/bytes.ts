@@ -5,33 +5,65 @@
 
 import { ElfError } from "./errors.js";
 
-/** Append-only little-endian buffer; doubles its capacity when full (amortised O(1)). */
+/**
+ * Buffers of finished writers, for new writers to reuse. A compile makes some 25 writers
+ * (sections, BTF, DWARF units, string tables) for a few hundred bytes each, and a fresh
+ * `Uint8Array` per writer (an ArrayBuffer allocated outside the JS heap, then swept by the
+ * garbage collector) cost more than most of them write. A reused buffer holds old bytes: every
+ * write method below writes each byte it reserves, so no reader sees them.
+ */
+const spare: Uint8Array[] = [];
+/** At most this many spare buffers, none larger than {@link SPARE_MAX_BYTES}. */
+const SPARE_LIMIT = 32;
+const SPARE_MAX_BYTES = 1 << 22;
+
+function takeBuffer(capacity: number): Uint8Array {
+  for (let i = spare.length - 1; i >= 0; i--) {
+    const buffer = spare[i]!;
+    if (buffer.length >= capacity) {
+      spare[i] = spare[spare.length - 1]!;
+      spare.pop();
+      return buffer;
+    }
+  }
+  return new Uint8Array(capacity);
+}
+
+function giveBack(buffer: Uint8Array): void {
+  if (spare.length < SPARE_LIMIT && buffer.length <= SPARE_MAX_BYTES) spare.push(buffer);
+}
+
+/**
+ * Append-only little-endian buffer; doubles its capacity when full (amortised O(1)).
+ * `finish()` ends it: its buffer goes back to the spares, and a later write is an error.
+ */
 export class ByteWriter {
   private buffer: Uint8Array;
-  private view: DataView;
   private length = 0;
+  /** Whether `finish()` has returned the bytes (the writer is closed then). */
+  private finished = false;
 
   /** `capacity`: the initial buffer size in bytes (it grows as needed). */
   constructor(capacity = 64) {
-    this.buffer = new Uint8Array(Math.max(capacity, 8));
-    this.view = new DataView(this.buffer.buffer);
+    this.buffer = takeBuffer(Math.max(capacity, 8));
   }
 
   get size(): number {
     return this.length;
   }
 
-  /** Grows the buffer; callers must read `this.view` only after calling this. */
+  /** Grows the buffer; returns the offset of `extra` bytes the caller must all write. */
   private reserve(extra: number): number {
+    if (this.finished) throw new ElfError("internal: a ByteWriter written after finish()");
     const at = this.length;
     const needed = at + extra;
     if (needed > this.buffer.length) {
       let capacity = this.buffer.length * 2;
       while (capacity < needed) capacity *= 2;
-      const grown = new Uint8Array(capacity);
+      const grown = takeBuffer(capacity);
       grown.set(this.buffer.subarray(0, this.length));
+      giveBack(this.buffer);
       this.buffer = grown;
-      this.view = new DataView(grown.buffer);
     }
     this.length = needed;
     return at;
@@ -42,29 +74,32 @@ export class ByteWriter {
     this.buffer[at] = value;
     return this;
   }
+  // The multi-byte writes store bytes themselves (a typed-array store truncates modulo 256),
+  // with the results of DataView's setUint16/setUint32/setInt32 for every number.
   u16(value: number): this {
     const at = this.reserve(2);
-    this.view.setUint16(at, value, true);
+    const b = this.buffer;
+    b[at] = value;
+    b[at + 1] = value >>> 8;
     return this;
   }
   u32(value: number): this {
-    const at = this.reserve(4);
-    this.view.setUint32(at, value >>> 0, true);
+    this.store32(this.reserve(4), value >>> 0);
     return this;
   }
   i32(value: number): this {
-    const at = this.reserve(4);
-    this.view.setInt32(at, value, true);
+    // The same four bytes as the u32 of the same number (ToInt32 and ToUint32 agree modulo 2^32).
+    this.store32(this.reserve(4), value >>> 0);
     return this;
   }
   u64(value: number | bigint): this {
     const at = this.reserve(8);
     if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) {
       // Two halves: no BigInt on the common path (offsets and sizes).
-      this.view.setUint32(at, value % 0x1_0000_0000, true);
-      this.view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+      this.store32(at, value % 0x1_0000_0000);
+      this.store32(at + 4, Math.floor(value / 0x1_0000_0000));
     } else {
-      this.view.setBigUint64(at, BigInt(value), true);
+      new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength).setBigUint64(at, BigInt(value), true);
     }
     return this;
   }
@@ -96,11 +131,27 @@ export class ByteWriter {
   }
   /** Overwrites a u32 written earlier (used for back-patched lengths). */
   patchU32(offset: number, value: number): void {
-    this.view.setUint32(offset, value >>> 0, true);
+    if (this.finished) throw new ElfError("internal: a ByteWriter written after finish()");
+    if (!(offset >= 0 && offset + 4 <= this.length)) throw new ElfError(`internal: patch at ${offset} outside the ${this.length} bytes written`);
+    this.store32(offset, value >>> 0);
   }
-  /** A copy of the bytes written so far. */
+  /** The bytes written, in an array of their own; ends the writer (it may be called once). */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    if (this.finished) throw new ElfError("internal: ByteWriter.finish() called twice");
+    const bytes = this.buffer.slice(0, this.length);
+    giveBack(this.buffer);
+    this.buffer = bytes;
+    this.finished = true;
+    return bytes;
+  }
+
+  /** `value` (0 ≤ value < 2^32) as four little-endian bytes at `at`. */
+  private store32(at: number, value: number): void {
+    const b = this.buffer;
+    b[at] = value;
+    b[at + 1] = value >>> 8;
+    b[at + 2] = value >>> 16;
+    b[at + 3] = value >>> 24;
   }
 }
 

@@ -67,6 +67,8 @@ export { rangeSimplify } from "./passes/range-simplify.js";
 export { ifConvert } from "./passes/if-convert.js";
 export { hoistStores } from "./passes/hoist-stores.js";
 export { sinkCommon } from "./passes/sink-common.js";
+export { sinkLoads } from "./passes/sink-loads.js";
+export { hoistCommon } from "./passes/hoist-common.js";
 export { deadStore } from "./passes/dead-store.js";
 export { mergeStores } from "./passes/merge-stores.js";
 export { updateToStore } from "./passes/update-to-store.js";

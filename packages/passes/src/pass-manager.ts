@@ -28,7 +28,7 @@
  * order), so "after pass k" is a whole-module state. Output is deterministic.
  */
 import { LuabpfError, type ErrorCategory } from "@luabpf/platform/errors";
-import { formatVerifierErrors, Function, InternalError, printFunction, verifyFunction, type Module } from "@luabpf/ir";
+import { formatVerifierErrors, Function, InternalError, nowMs, printFunction, verifyFunction, type Module } from "@luabpf/ir";
 import { AnalysisManager, Preserved } from "./analysis-manager.js";
 import { passToString, type Pass, type PassResult } from "./pass.js";
 import { unifiedDiff } from "./util/diff.js";
@@ -236,12 +236,12 @@ export class PassManager {
       lastChange: new Map(),
     };
     if (o.verify) {
-      const t0 = performance.now();
+      const t0 = nowMs();
       for (const fn of functions) {
         const errors = verifyFunction(fn, module);
         if (errors.length) throw new PassVerificationError("<input>", fn.name, formatVerifierErrors(errors), printFunction(fn), printFunction(fn));
       }
-      report.verifyMs += performance.now() - t0;
+      report.verifyMs += nowMs() - t0;
     }
     const limit = o.stopAfter ?? Infinity;
     const selected = (names: readonly string[] | "all" | undefined, p: Pass) => names === "all" || (names?.includes(p.name) ?? false);
@@ -276,14 +276,14 @@ export class PassManager {
         const needText = o.verify || o.printChanged;
         const before = needText ? fns.map(printFunction) : undefined;
         const sizes = fns.map((fn) => [fn.instructionCount, fn.blocks.length] as const);
-        const t0 = performance.now();
+        const t0 = nowMs();
         let preserved: Preserved;
         try {
           preserved = toPreserved(pass, body());
         } catch (cause) {
           throw new PassError(pass.name, fns.length === 1 && unit !== "<module>" ? fns[0]!.name : "<module>", o.verify ? before?.join("\n") : undefined, { cause }, pass.origin);
         }
-        rec.timeMs += performance.now() - t0;
+        rec.timeMs += nowMs() - t0;
         rec.executions++;
         report.executions++;
         report.stoppedAfter = `${pass.name} on ${unit}`;
@@ -322,9 +322,9 @@ export class PassManager {
     const o = this.options;
     let after: string | undefined;
     if (o.verify) {
-      const t0 = performance.now();
+      const t0 = nowMs();
       const errors = verifyFunction(fn, module);
-      report.verifyMs += performance.now() - t0;
+      report.verifyMs += nowMs() - t0;
       if (errors.length) throw new PassVerificationError(pass.name, fn.name, formatVerifierErrors(errors), before, (after = printFunction(fn)), pass.origin);
     }
     if (!preserved.isAll) report.lastChange.set(fn.name, pass.name);

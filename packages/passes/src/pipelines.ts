@@ -9,8 +9,9 @@
  * a repeated lookup of that key reuses the first, and correlated-branch folds its
  * now-repeated null check; packet-bounds, also after value numbering has merged packet base
  * pointers, keeps one packet bounds check per header (XDP). range-simplify uses what the verifier knows of each value
- * (zero-extended context fields, masks, branch facts). sink-common, after the second
- * value numbering, merges the identical tails of a join's predecessors (simplify-cfg then
+ * (zero-extended context fields, masks, branch facts). hoist-common, after the second
+ * value numbering, computes once before a branch what both its sides compute (xdp-sketch's
+ * header length and transport address); sink-common merges the identical tails of a join's predecessors (simplify-cfg then
  * drops the emptied blocks and shares the return blocks). The tail is for size:
  * update-to-store turns an array map's update of an element just looked up into a store
  * through the lookup's pointer, dead-store removes stores every path overwrites before
@@ -18,8 +19,9 @@
  * joins the stores of a value's two halves, redundant-store runs again for the key slots
  * value numbering has made equal; hoist-stores stores values into stack slots where they are produced (not kept in a
  * register across a call), if-convert turns branches that only choose a value or a return
- * into selects (one shared exit; the backend's conditional move), then dce and a last
- * simplify-cfg clean up.
+ * into selects (one shared exit; the backend's conditional move), sink-loads moves a
+ * value loaded behind a nil test to where a later test of the same pointer uses it (the
+ * first test then goes), then dce and a last simplify-cfg clean up.
  */
 import type { Pass } from "./pass.js";
 import { PassRegistry } from "./registry.js";
@@ -40,6 +42,8 @@ import { ifConvert } from "./passes/if-convert.js";
 import { hoistStores } from "./passes/hoist-stores.js";
 import { packetBounds } from "./passes/packet-bounds.js";
 import { sinkCommon } from "./passes/sink-common.js";
+import { sinkLoads } from "./passes/sink-loads.js";
+import { hoistCommon } from "./passes/hoist-common.js";
 import { deadStore } from "./passes/dead-store.js";
 import { mergeStores } from "./passes/merge-stores.js";
 import { updateToStore } from "./passes/update-to-store.js";
@@ -63,6 +67,8 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   hoistStores,
   packetBounds,
   sinkCommon,
+  sinkLoads,
+  hoistCommon,
   deadStore,
   mergeStores,
   updateToStore,
@@ -75,7 +81,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "inline,sccp,instcombine,dce,simplify-cfg",
-  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,sink-common,dce,simplify-cfg,update-to-store,dead-store,merge-stores,redundant-store,hoist-stores,if-convert,dce,simplify-cfg",
+  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,sccp,gvn,hoist-common,sink-common,dce,simplify-cfg,update-to-store,dead-store,merge-stores,redundant-store,hoist-stores,if-convert,sink-loads,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);

@@ -42,12 +42,17 @@ export interface HelperEffects {
   readonly writesMemory: boolean;
   /** May add, remove or replace map entries (a repeated lookup could then return something else). */
   readonly modifiesMaps: boolean;
+  /**
+   * Writes only the entries of the maps its `map` arguments name (`map_update_elem`,
+   * `map_delete_elem`): a value of another map, the stack and the packet stay as they were.
+   */
+  readonly writesOnlyMapArguments?: boolean;
 }
 
 /** Reads its arguments (and kernel state) only. */
 const NO_WRITES: HelperEffects = Object.freeze({ writesMemory: false, modifiesMaps: false });
-/** Adds, replaces or deletes map entries (and so writes map values). */
-const CHANGES_MAPS: HelperEffects = Object.freeze({ writesMemory: true, modifiesMaps: true });
+/** Adds, replaces or deletes entries of the map it is given (and so writes that map's values), nothing else. */
+const CHANGES_MAPS: HelperEffects = Object.freeze({ writesMemory: true, modifiesMaps: true, writesOnlyMapArguments: true });
 /** The effects assumed for a helper whose row has none: anything. */
 export const ANY_EFFECTS: HelperEffects = Object.freeze({ writesMemory: true, modifiesMaps: true });
 

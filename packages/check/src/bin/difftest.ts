@@ -1,10 +1,11 @@
 /**
- * `npm run difftest -- [--count N] [--seed S] [--workers W] [--out DIR] [--no-reduce]`
+ * `npm run difftest -- [--count N] [--seed S] [--workers W] [--out DIR] [--no-reduce] [--reduce-seconds T] [--json FILE]`
  *
  * Generates N random programs (seeds S, S+1, ...), runs each in Lua 5.4 and on the kernel at
  * -O0 and -O2 in worker processes, and prints how many matched and every distinct failure.
- * Failures are reduced (reduce.ts) and written to DIR (default `.check/difftest`) with their
- * inputs. Exits 1 when anything but `match`/`invalid` happened. Needs root (bpf(2)) and lua5.4.
+ * Failures are reduced (reduce.ts; at most T seconds each, default 120: a program the
+ * verifier works long on makes every reduction step slow) and written to DIR (default
+ * `.check/difftest`) with their inputs. Exits 1 when anything but `match`/`invalid` happened. Needs root (bpf(2)) and lua5.4.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     workers: { type: "string", default: "2" },
     out: { type: "string", default: ".check/difftest" },
     "no-reduce": { type: "boolean", default: false },
+    "reduce-seconds": { type: "string", default: "120" },
     json: { type: "string" },
   },
 });
@@ -78,8 +80,10 @@ if (failures.size > 0) {
     const p = generator.generate(f.seed);
     let source = p.source;
     if (!values["no-reduce"]) {
-      const r = await reduceProgram(source, (candidate) => signature(difftest(candidate, p.inputs)) === sig, { maxTests: 400 });
+      process.stderr.write(`reducing finding ${n} of ${failures.size} (seed ${f.seed}): at most ${values["reduce-seconds"]} s; --no-reduce skips this\n`);
+      const r = await reduceProgram(source, (candidate) => signature(difftest(candidate, p.inputs)) === sig, { maxTests: 400, deadline: Date.now() + 1000 * Number(values["reduce-seconds"]) });
       source = r.source;
+      if (r.stopped) process.stderr.write(`  stopped after ${r.tests} runs: the program written is reduced only that far\n`);
     }
     const file = join(values.out!, `finding-${n}-${f.result.kind}.lua`);
     writeFileSync(file, `-- ${sig}\n-- seed ${f.seed}, ${f.count} program(s) with this signature\n${describeInputs(p.inputs)}\n${source}`);

@@ -44,7 +44,7 @@ import { defineFunctionPass } from "../pass.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
 
 /** A recognised bounds check: `base + k ≤ end` holds on the edge to `ok`. */
-interface BoundsCheck {
+export interface BoundsCheck {
   readonly block: BasicBlock;
   readonly compare: Instruction;
   /** Operand index of `%q` in the compare. */
@@ -95,7 +95,7 @@ const COMPARE_FORMS: Readonly<Record<string, readonly [{ shortWhenTrue: boolean;
 };
 
 /** `q` as a base and a constant: `ptradd (ptradd b, 5), 1` is b + 6. */
-function baseAndOffset(q: Value): { base: Value; k: number } {
+export function baseAndOffset(q: Value): { base: Value; k: number } {
   let base = q;
   let k = 0;
   while (base.kind === "instruction" && (base as Instruction).opcode === "ptradd") {
@@ -108,7 +108,7 @@ function baseAndOffset(q: Value): { base: Value; k: number } {
 }
 
 /** The bounds check `bb` ends in, if it ends in one. */
-function boundsCheck(bb: BasicBlock): BoundsCheck | undefined {
+export function boundsCheck(bb: BasicBlock): BoundsCheck | undefined {
   const term = bb.terminator;
   if (!term || term.opcode !== "condbr" || term.targets[0] === term.targets[1]) return undefined;
   const c = term.operands[0]!;

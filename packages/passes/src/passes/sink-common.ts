@@ -18,10 +18,26 @@
  * values it reads from outside are the same in every copy and dominate each predecessor,
  * hence J.
  *
- * Preserves the CFG analyses (no edge changes; emptied predecessors are left for
- * simplify-cfg). Cost: O(instructions) per join.
+ * **Arms that differ in constants** (LLVM's sinking with a phi for the differing operand,
+ * made a select because both arms leave one branch). When block D ends in `condbr c, T, F`,
+ * T and F are entered only from D, and the blocks reached from T (entered only from T's
+ * region) are the same as those reached from F — instruction for instruction, with
+ * corresponding operands, branches to corresponding blocks or to the same block outside
+ * (whose phis get corresponding values from both) — except that some operands are two
+ * different integer constants, F's region goes: D computes `select c, a, b` for each
+ * differing pair, T's region reads the selects, and D jumps to T. `if sum == 0xffff then
+ * xadd(results[GOOD], 1) else xadd(results[BAD], 1) end` stores `select` of the two keys
+ * and looks up and adds once, as clang's twin does with `key = sum == 0xffff ? 0 : 1`.
+ * Differing constants are allowed in stores' values and pure instructions' operands (not in
+ * a `ptradd`, whose constant offset the verifier's packet ranges need, nor in calls: a
+ * helper's map argument must stay a constant map), in `ret` and in the phis of the blocks
+ * both arms leave to; each select must save at least {@link ARM_SAVING} instructions.
+ *
+ * Preserves the CFG analyses when only tails move (no edge changes; emptied predecessors
+ * are left for simplify-cfg); merging arms removes blocks. Cost: O(instructions) per join
+ * and per branch.
  */
-import { isConstant, type BasicBlock, type Instruction, type Value } from "@luabpf/ir";
+import { foldConditionalBranch, isConstant, removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 
@@ -140,14 +156,146 @@ function mergesPosition(phi: Instruction, preds: readonly BasicBlock[], tails: r
   return preds.every((p, k) => phi.incomingValue(p) === tails[k]![depth]!);
 }
 
+/** Instructions an arm merge must remove per select it adds (a select is a move, a jump and a move). */
+const ARM_SAVING = 4;
+
+/** Two arms' correspondence: F's blocks and values to T's, and the constant pairs that differ. */
+interface ArmMatch {
+  readonly blocks: Map<BasicBlock, BasicBlock>;
+  readonly values: Map<Value, Value>;
+  /** Operand slots of T's instructions (or phi entries) that need `select c, a, b`. */
+  readonly differ: { inst: Instruction; operand: number; a: Value; b: Value }[];
+  removed: number;
+}
+
+/** May a differing constant stand in operand `k` of `inst` (as a select's result)? */
+function mayDiffer(inst: Instruction, k: number): boolean {
+  if (inst.opcode === "store") return k === 0;
+  if (inst.opcode === "ret") return true;
+  return inst.info.pure && inst.opcode !== "ptradd" && !inst.isPhi;
+}
+
+/** Do `a` (in T's region) and `b` (in F's) correspond? Records a differing constant pair where allowed. */
+function operandsMatch(m: ArmMatch, inst: Instruction, k: number, a: Value, b: Value, fRegion: ReadonlySet<BasicBlock>): boolean {
+  const mapped = m.values.get(b);
+  if (mapped !== undefined) return mapped === a;
+  if (b.kind === "instruction" && fRegion.has((b as Instruction).block!)) return false;
+  if (sameValue(a, b)) return true;
+  if (isConstant(a) && isConstant(b) && a.type === b.type && a.type.kind === "int" && (k < 0 || mayDiffer(inst, k))) {
+    m.differ.push({ inst, operand: k, a, b });
+    return true;
+  }
+  return false;
+}
+
+/** The blocks reachable from `entry` through blocks entered only from inside (`entry` only from `d`). */
+function regionOf(d: BasicBlock, entry: BasicBlock): Set<BasicBlock> | undefined {
+  if (entry.preds.length !== 1 || entry.preds[0] !== d) return undefined;
+  const region = new Set<BasicBlock>([entry]);
+  for (const stack = [entry]; stack.length > 0; ) {
+    for (const s of stack.pop()!.succs) {
+      if (region.has(s) || s === d) continue;
+      if (s.preds.every((p) => region.has(p))) {
+        region.add(s);
+        stack.push(s);
+      }
+    }
+  }
+  // A block outside must not be entered from inside and from nowhere else in a way that
+  // needs it in the region: it is fine as a shared exit. Loops inside are not merged.
+  for (const bb of region) if (bb.succs.includes(entry)) return undefined;
+  return region;
+}
+
+/** Matches T's region against F's, block by block from the entries. */
+function matchArms(t: BasicBlock, f: BasicBlock, tRegion: ReadonlySet<BasicBlock>, fRegion: ReadonlySet<BasicBlock>): ArmMatch | undefined {
+  if (tRegion.size !== fRegion.size) return undefined;
+  const m: ArmMatch = { blocks: new Map([[f, t]]), values: new Map(), differ: [], removed: 0 };
+  const work: [BasicBlock, BasicBlock][] = [[t, f]];
+  const exits: [BasicBlock, BasicBlock, BasicBlock][] = [];
+  while (work.length > 0) {
+    const [bt, bf] = work.pop()!;
+    const [it, jf] = [bt.instructions(), bf.instructions()];
+    if (it.length !== jf.length) return undefined;
+    for (let n = 0; n < it.length; n++) {
+      const [x, y] = [it[n]!, jf[n]!];
+      if (x.isPhi || y.isPhi || x.opcode === "alloca" || !sameShape(x, y)) return undefined;
+      for (let k = 0; k < x.operands.length; k++) if (!operandsMatch(m, x, k, x.operands[k]!, y.operands[k]!, fRegion)) return undefined;
+      if (x.targets.length !== y.targets.length) return undefined;
+      for (let k = 0; k < x.targets.length; k++) {
+        const [tx, ty] = [x.targets[k]!, y.targets[k]!];
+        const inT = tRegion.has(tx);
+        if (inT !== fRegion.has(ty)) return undefined;
+        if (inT) {
+          const seen = m.blocks.get(ty);
+          if (seen === undefined) {
+            m.blocks.set(ty, tx);
+            work.push([tx, ty]);
+          } else if (seen !== tx) return undefined;
+        } else if (tx !== ty) return undefined;
+        else exits.push([tx, bt, bf]);
+      }
+      m.values.set(y, x);
+      if (!x.isTerminator) m.removed++;
+    }
+  }
+  // The blocks both leave to: each phi gets corresponding values from the two sides.
+  for (const [x, bt, bf] of exits) {
+    for (const phi of x.phis()) {
+      if (!operandsMatch(m, phi, -1, phi.incomingValue(bt), phi.incomingValue(bf), fRegion)) return undefined;
+      const last = m.differ[m.differ.length - 1];
+      if (last && last.inst === phi && last.operand === -1) last.operand = phi.incomingIndex(bt);
+    }
+  }
+  // F's values may be used only inside F's region or by those phis.
+  for (const bb of fRegion) {
+    for (const inst of bb.instructions()) {
+      for (const u of inst.uses) if (!fRegion.has(u.user.block!) && !(u.user.isPhi && exits.some(([x, , bf]) => x === u.user.block && u.user.incoming[u.index] === bf))) return undefined;
+    }
+  }
+  return m;
+}
+
+/** Merges the two arms of `d`'s branch when they differ only in constants; whether it did. */
+function mergeArms(fn: Function, d: BasicBlock): boolean {
+  const term = d.terminator;
+  if (term?.opcode !== "condbr") return false;
+  const [t, f] = [term.targets[0]!, term.targets[1]!];
+  if (t === f) return false;
+  const tRegion = regionOf(d, t);
+  const fRegion = tRegion && regionOf(d, f);
+  if (!tRegion || !fRegion || [...tRegion].some((b) => fRegion.has(b))) return false;
+  const m = matchArms(t, f, tRegion, fRegion);
+  if (!m || m.removed < ARM_SAVING * m.differ.length || m.removed === 0) return false;
+  const c = term.operands[0]!;
+  const selects = new Map<string, Value>();
+  for (const { inst, operand, a, b } of m.differ) {
+    const key = `${a.id},${b.id}`;
+    let sel = selects.get(key);
+    if (sel === undefined) {
+      const s = fn.createInstruction("select", a.type, a.type, [c, a, b]);
+      s.loc = term.loc;
+      s.insertBefore(term);
+      selects.set(key, (sel = s));
+    }
+    inst.setOperand(operand, sel);
+  }
+  foldConditionalBranch(d, true);
+  removeUnreachableBlocks(fn);
+  return true;
+}
+
 export const sinkCommon = defineFunctionPass({
   name: "sink-common",
-  description: "tail merging: the identical last instructions of every predecessor of a join move into the join once",
-  preserves: Preserved.cfg(),
+  description: "tail merging: the identical last instructions of every predecessor of a join move into the join once; two arms of a branch that differ only in constants become one, with selects",
   run(fn, ctx) {
     let moved = 0;
     for (const bb of fn.blocks) moved += sinkInto(bb);
     if (moved > 0) ctx.stat("instructions-sunk", moved);
-    return moved > 0;
+    let merged = 0;
+    for (const bb of [...fn.blocks]) if (bb.parent === fn && mergeArms(fn, bb)) merged++;
+    if (merged > 0) ctx.stat("arms-merged", merged);
+    if (merged > 0) return true;
+    return moved > 0 ? Preserved.cfg() : false;
   },
 });

@@ -11,7 +11,7 @@
  *   every access against the object its pointer was derived from.
  */
 import { isInstruction, regionOf, type Instruction, type Value } from "@luabpf/ir";
-import { ANY_EFFECTS, helperEffects, type HelperEffects } from "@luabpf/platform";
+import { ANY_EFFECTS, helperById, helperEffects, type HelperEffects } from "@luabpf/platform";
 
 /** The effects of a `call` instruction (calls of IR functions may do anything). */
 export function callEffects(call: Instruction): HelperEffects {
@@ -38,4 +38,36 @@ export function mayAlias(a: Value, b: Value): boolean {
     return region === undefined || region === "stack";
   }
   return true;
+}
+
+/**
+ * May `call` write the bytes an access through `address` touches? A helper that writes only
+ * the maps its `map` arguments name (`writesOnlyMapArguments`) leaves the stack, the packet,
+ * the context and the values of other maps alone: a pointer returned by a lookup of map
+ * `@a` is untouched by an update of map `@b`.
+ */
+export function callMayWrite(call: Instruction, address: Value): boolean {
+  const fx = callEffects(call);
+  if (!fx.writesMemory) return false;
+  if (!fx.writesOnlyMapArguments) return true;
+  const region = regionOf(address);
+  if (region === "stack" || region === "packet" || region === "ctx") return false;
+  const root = pointerRoot(address);
+  if (!isInstruction(root, "call") || root.callee !== undefined) return true;
+  const lookedUp = mapArguments(root);
+  if (lookedUp.length !== 1 || lookedUp[0] === undefined) return true;
+  return mapArguments(call).some((m) => m === undefined || m === lookedUp[0]);
+}
+
+/** The map names a helper call's `map` arguments reference (undefined where one is not a `mapref`). */
+function mapArguments(call: Instruction): (string | undefined)[] {
+  const args = helperById(call.helper ?? -1)?.args;
+  if (!args) return [undefined];
+  const out: (string | undefined)[] = [];
+  args.forEach((cls, k) => {
+    if (cls !== "map") return;
+    const v = call.operands[k];
+    out.push(v !== undefined && isInstruction(v, "mapref") ? v.map : undefined);
+  });
+  return out;
 }
