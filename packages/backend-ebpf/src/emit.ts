@@ -163,7 +163,10 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
     switch (i.k) {
       case "alu":
         if (i.src !== undefined) push(asmInsn(i.w === 64 ? alu64Reg(i.op, reg(i.dst), reg(i.src)) : alu32Reg(i.op, reg(i.dst), reg(i.src))));
-        else push(asmInsn(i.w === 64 ? alu64Imm(i.op, reg(i.dst), i.imm!) : alu32Imm(i.op, reg(i.dst), i.imm!)));
+        else {
+          const insn = i.w === 64 ? alu64Imm(i.op, reg(i.dst), i.imm!) : alu32Imm(i.op, reg(i.dst), i.imm!);
+          push(i.core !== undefined ? asmCore(insn, i.core) : asmInsn(insn));
+        }
         return;
       case "neg":
         push(asmInsn(i.w === 64 ? neg64(reg(i.dst)) : neg32(reg(i.dst))));

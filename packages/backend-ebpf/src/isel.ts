@@ -49,6 +49,12 @@ const ALU: Partial<Record<string, AluBinaryOp>> = {
   and: "and", or: "or", xor: "xor", shl: "lsh", lshr: "rsh", ashr: "arsh",
 };
 const SIGNED_CMP = new Set<CompareOpcode>(["slt", "sle", "sgt", "sge"]);
+/**
+ * 64-bit operations whose right operand may be a CO-RE value in the immediate (the front
+ * end's field offsets and bitfield shifts; a division is left out: a relocated 0 in an
+ * immediate is refused by the verifier, where a register divisor of 0 gives 0).
+ */
+const CORE_FOLDS = new Set<string>(["add", "shl", "lshr", "ashr"]);
 
 /** The target CPU when none is given: v3, as clang. */
 export const DEFAULT_CPU: CpuVersion = 3;
@@ -441,6 +447,16 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
           if (bitLength(k) === ones && zeroExtendedFrom(a) <= ones) return valueInto(dst, a);
           if (bits === 64 && k === 0xffffffffn) return emit({ k: "alu", op: "mov", w: 32, dst, src: use(a) });
         }
+        if (w === 64 && CORE_FOLDS.has(op)) {
+          // A CO-RE value as the right operand is the immediate of the operation itself, whose
+          // relocation the loader patches as it patches a mov (any ALU-immediate form), as
+          // clang relocates a bitfield's shifts: `r += off` instead of `t = off; r += t`.
+          const [x, c] = isInstruction(b, "coreval") ? [a, b] : op === "add" && isInstruction(a, "coreval") ? [b, a] : [undefined, undefined];
+          if (x !== undefined && c !== undefined && !isConstant(x) && !isInstruction(x, "coreval")) {
+            valueInto(dst, x);
+            return emit({ k: "alu", op: aluOp, w: 64, dst, imm: 0, core: c.core! });
+          }
+        }
         valueInto(dst, a);
         const shift = op === "shl" || op === "lshr" || op === "ashr";
         let bi = imm(b, w === 32);
@@ -528,6 +544,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         const dst = vreg(inst);
         valueInto(dst, p);
         const ni = imm(n, false);
+        if (isInstruction(n, "coreval")) return emit({ k: "alu", op: "add", w: 64, dst, imm: 0, core: n.core! }); // `r += off`, relocated
         emit(ni !== undefined ? { k: "alu", op: "add", w: 64, dst, imm: ni } : { k: "alu", op: "add", w: 64, dst, src: use(n) });
         return;
       }

@@ -41,8 +41,12 @@ export type MAddr = { base: MReg; off: number } | { slot: number; off: number };
 export type MInst = MInstKind & { loc?: SourceLocation | undefined };
 
 type MInstKind =
-  /** `dst op= src|imm` (op `mov` is a plain move; a reg-reg 64-bit mov is a copy). */
-  | { k: "alu"; op: AluBinaryOp; w: 32 | 64; dst: MReg; src?: MReg; imm?: number }
+  /**
+   * `dst op= src|imm` (op `mov` is a plain move; a reg-reg 64-bit mov is a copy). With `core`
+   * the immediate is the value of that CO-RE relocation (the loader rewrites it; `imm` is 0
+   * until the object is packaged): `dst += <field offset>` in one instruction.
+   */
+  | { k: "alu"; op: AluBinaryOp; w: 32 | 64; dst: MReg; src?: MReg; imm?: number; core?: string }
   | { k: "neg"; w: 32 | 64; dst: MReg }
   | { k: "end"; kind: EndianKind; bits: 16 | 32 | 64; dst: MReg }
   /** dst = sign-extended low `bits` of src (cpu v4). */

@@ -20,8 +20,17 @@
  *   n uses cost n + 2 instructions instead of 2n. The register is written nowhere else and
  *   calls preserve it, so it holds the address everywhere.
  *
+ * - **Return value set before the branch** (clang's select of r0 over one shared `exit`): a
+ *   block that ends in a two-way branch to `r0 = A; exit` (reached from it alone) and to
+ *   `r0 = B; exit` sets `r0 = A` before the branch, which then goes to a lone `exit` split off
+ *   the second block, or on to its `r0 = B`:
+ *   `if c goto L; r0 = A; exit; L: r0 = B; exit` (5) becomes `r0 = A; if !c goto E; L: r0 = B;
+ *   E: exit` (4). Only where the branch does not read r0; other jumps to L still find
+ *   `r0 = B; exit` there.
+ *
  * All keep the program's meaning instruction by instruction: no value changes, only copies
- * already made, duplicated exits and recomputed addresses go.
+ * already made, duplicated exits and recomputed addresses go, and a write of r0 that every
+ * path overwrites or returns moves above a branch that does not read it.
  */
 import { isCopy, operandsOf, RET_REG, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
 
@@ -30,8 +39,80 @@ export function peephole(mf: MFunction): number {
   let removed = 0;
   for (const b of mf.blocks) removed += removeRedundantCopies(b);
   removed += shareExits(mf);
+  removed += returnBeforeBranch(mf);
   removed += hoistFrameAddresses(mf);
   return removed;
+}
+
+/** Is `i` a write of r0 that reads no register but its source (`r0 = imm|rX`, X ≠ 0; `r0 = imm64`)? */
+const setsR0 = (i: MInst | undefined): boolean =>
+  i !== undefined && ((i.k === "alu" && i.op === "mov" && i.dst === RET_REG && i.src !== RET_REG && i.core === undefined) || (i.k === "lddw" && i.dst === RET_REG));
+
+/** Where control entering block `b` goes first: past empty blocks and blocks that are only `ja`. */
+function forwardOf(mf: MFunction, b: number): number {
+  for (let hops = 0; hops <= mf.blocks.length && b < mf.blocks.length; hops++) {
+    const insts = mf.blocks[b]!.insts;
+    if (insts.length === 0) b++;
+    else if (insts.length === 1 && insts[0]!.k === "ja" && insts[0]!.target !== b) b = insts[0]!.target;
+    else return b;
+  }
+  return b;
+}
+
+/** Sets r0 before branches to two returns (see the file comment); returns the instructions saved. */
+export function returnBeforeBranch(mf: MFunction): number {
+  let saved = 0;
+  // One rewrite at a time: a rewrite inserts a block, which renumbers the others.
+  for (let round = 0; round < mf.blocks.length; round++) {
+    const n = mf.blocks.length;
+    const forward = (b: number): number => forwardOf(mf, b);
+    // Control-flow edges into each block, past forwarding blocks (whose own edges are not counted).
+    const preds = new Int32Array(n + 1);
+    mf.blocks.forEach((b, k) => {
+      if (forward(k) !== k) return;
+      for (const i of b.insts) if (i.k === "ja" || i.k === "jcc") preds[forward(i.target)]!++;
+      const last = b.insts[b.insts.length - 1]!;
+      if (last.k !== "ja" && last.k !== "exit" && k + 1 < n) preds[forward(k + 1)]!++;
+    });
+    const isReturn = (b: number): boolean => {
+      const insts = b < n ? mf.blocks[b]!.insts : [];
+      return insts.length === 2 && insts[1]!.k === "exit" && setsR0(insts[0]);
+    };
+    let rewrote = false;
+    for (let x = 0; x < n && !rewrote; x++) {
+      if (forward(x) !== x) continue;
+      const insts = mf.blocks[x]!.insts;
+      let j = insts.length - 1;
+      let fall = x + 1;
+      if (insts[j]?.k === "ja") fall = (insts[j--] as { target: number }).target;
+      const jcc = insts[j];
+      if (jcc?.k !== "jcc" || jcc.a === RET_REG || jcc.b === RET_REG) continue;
+      const [t, f] = [forward(jcc.target), forward(fall)];
+      if (t === f) continue;
+      // y: the return reached from x alone (its `r0 = A` moves above the branch); z: the other one.
+      const single = (b: number): boolean => b !== 0 && b !== x && isReturn(b) && preds[b] === 1;
+      const y = single(f) ? f : single(t) ? t : -1;
+      const z = y === f ? t : f;
+      if (y < 0 || z === x || !isReturn(z) || keyOf(mf.blocks[y]!.insts[0]!) === keyOf(mf.blocks[z]!.insts[0]!)) continue;
+      const setA = mf.blocks[y]!.insts[0]!;
+      // z keeps `r0 = B` and falls into a lone `exit` after it (block numbers after z shift by one).
+      const e = insertBlockAfter(mf, z);
+      const zb = mf.blocks[z]!;
+      e.insts = zb.insts.splice(1, 1);
+      zb.succs = [e.index];
+      const shift = (b: number): number => (b > z ? b + 1 : b);
+      const to = (b: number): number => (b === y ? e.index : z);
+      const xb = mf.blocks[shift(x)]!;
+      const loc = jcc.loc ? { loc: jcc.loc } : {};
+      const branch: MInst = { ...jcc, target: to(t) };
+      xb.insts.splice(j, xb.insts.length - j, { ...setA }, branch, { k: "ja", target: to(f), ...loc });
+      xb.succs = [to(t), to(f)];
+      saved++;
+      rewrote = true;
+    }
+    if (!rewrote) break;
+  }
+  return saved;
 }
 
 /** Preserved registers, in the order a free one is taken. */

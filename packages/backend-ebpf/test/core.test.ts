@@ -1,6 +1,7 @@
 // CO-RE end to end from the IR: `coreval` instructions of a program compiled against a
-// made-up layout of `struct task_struct` become `mov` instructions with `.BTF.ext` records
-// whose local type is pruned to the members used. libbpf (bpftool) and our loader relocate
+// made-up layout of `struct task_struct` become `mov` instructions — or, added to a pointer,
+// the immediate of the `add` itself (`r3 += off`) — with `.BTF.ext` records whose local type
+// is pruned to the members used. libbpf (bpftool) and our loader relocate
 // them to the running kernel's offsets (bpftool's xlated dump shows libbpf's), and the
 // program — run by our loader with BPF_PROG_TEST_RUN as a raw tracepoint, so
 // bpf_get_current_task() is this process — returns the parent's tgid.
@@ -90,13 +91,17 @@ describe("coreval in the IR", () => {
     expect(interpret(small, "f", [], { maps: MapState.fromModule(small) }).value).toBe(19n);
   });
 
-  it("becomes mov instructions with .BTF.ext records on a pruned local type", () => {
+  it("becomes add-immediate instructions with .BTF.ext records on a pruned local type", () => {
     const object = objectOf(parentTgid());
     const program = object.programs[0]!;
     const relocations = program.coreRelocations!;
     expect(relocations.map((r) => [r.kind, r.access])).toEqual([["field_byte_offset", "0:1"], ["field_byte_offset", "0:0"]]);
     const view = new DataView(program.code.buffer, program.code.byteOffset);
-    expect(relocations.map((r) => [program.code[r.offset], view.getInt32(r.offset + 4, true)])).toEqual([[0xb7, 8], [0xb7, 4]]);
+    // `add i64 %p, coreval` is one `r += off` (0x07: ALU64 | ADD | K) holding the compiled offset
+    expect(relocations.map((r) => [program.code[r.offset], view.getInt32(r.offset + 4, true)])).toEqual([[0x07, 8], [0x07, 4]]);
+    // and the register it adds to is the pointer, not a copy of the offset: no mov of 8 or 4 is left
+    const movs = Array.from({ length: program.code.length / 8 }, (_, i) => i * 8).filter((o) => program.code[o] === 0xb7 && [4, 8].includes(view.getInt32(o + 4, true)));
+    expect(movs.filter((o) => program.code[o + 8] === 0x0f)).toEqual([]);
     const local = relocations[0]!.type as BtfComposite;
     expect(local).toMatchObject({ kind: "struct", name: "task_struct", size: 64 });
     expect(local.members.map((mem) => [mem.name, mem.bitOffset / 8])).toEqual([["tgid", 4], ["real_parent", 8]]);

@@ -2,14 +2,14 @@
 // equal are deleted (and only those: a write or a call's clobber ends what a copy made
 // equal), blocks ending in the same `r0 = X; exit` share one copy of it, and a stack
 // address computed three or more times is kept in a preserved register the function does
-// not use. Whole programs
+// not use, and a branch between two returns sets r0 before it and shares one `exit`. Whole programs
 // are checked against the IR interpreter in the eBPF VM (vm.ts) on random contexts.
 import fc from "fast-check";
 import { interpret, MapState, parseModule } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
 import { compileModule, printProgram } from "../src/index.js";
 import type { MBlock, MFunction, MInst } from "../src/mir.js";
-import { hoistFrameAddresses, removeRedundantCopies, shareExits } from "../src/peephole.js";
+import { hoistFrameAddresses, removeRedundantCopies, returnBeforeBranch, shareExits } from "../src/peephole.js";
 import { runVm } from "./vm.js";
 
 const mov = (dst: number, src: number): MInst => ({ k: "alu", op: "mov", w: 64, dst, src });
@@ -240,5 +240,115 @@ func @prog(ptr.ctx %0) -> i64 section "socket" type socket_filter {
       }),
       { numRuns: 100, seed: 9 },
     );
+  });
+});
+
+describe("return value set before the branch", () => {
+  const jgt = (a: number, imm: number, target: number): MInst => ({ k: "jcc", op: "jsgt", w: 64, a, imm, target });
+  const add = (dst: number, imm: number): MInst => ({ k: "alu", op: "add", w: 64, dst, imm });
+
+  test("`if c goto L; r0 = 1; exit; L: r0 = 0; exit` becomes `r0 = 1; if c goto L; exit` with L's exit split off", () => {
+    const mf: MFunction = {
+      name: "f",
+      slots: [],
+      nextVReg: 100,
+      blocks: [
+        block(0, [jgt(1, 0, 3), { k: "ja", target: 1 }], [3, 1]),
+        block(1, [add(6, 1), jgt(6, 4, 3), { k: "ja", target: 2 }], [3, 2]),
+        block(2, [r0(1), exit]),
+        block(3, [r0(0), exit]),
+      ],
+    };
+    expect(returnBeforeBranch(mf)).toBe(1);
+    expect(mf.blocks.map((b) => b.insts)).toEqual([
+      [jgt(1, 0, 3), { k: "ja", target: 1 }], // the other jump to L still finds `r0 = 0; exit`
+      [add(6, 1), r0(1), jgt(6, 4, 3), { k: "ja", target: 4 }],
+      [r0(1), exit], // no longer reached (emission drops it)
+      [r0(0)],
+      [exit],
+    ]);
+    expect(mf.blocks[3]!.succs).toEqual([4]);
+  });
+
+  test("the return reached from the branch's target side moves too; nothing moves above a branch reading r0", () => {
+    const taken: MFunction = { name: "f", slots: [], nextVReg: 100, blocks: [block(0, [jgt(2, 7, 2)], [2, 1]), block(1, [r0(5), exit]), block(2, [mov(0, 3), exit])] };
+    expect(returnBeforeBranch(taken)).toBe(1);
+    // both are reached from block 0 alone: the fall-through side's `r0 = 5` moves; the taken side keeps `r0 = r3`
+    expect(taken.blocks.map((b) => b.insts)).toEqual([[r0(5), jgt(2, 7, 2), { k: "ja", target: 3 }], [r0(5), exit], [mov(0, 3)], [exit]]);
+    const readsR0: MFunction = { name: "f", slots: [], nextVReg: 100, blocks: [block(0, [jgt(0, 7, 2)], [2, 1]), block(1, [r0(5), exit]), block(2, [r0(6), exit])] };
+    expect(returnBeforeBranch(readsR0)).toBe(0);
+  });
+
+  test("nothing changes when both returns are reached from elsewhere too, or one of them reads r0", () => {
+    const shared: MFunction = {
+      name: "f",
+      slots: [],
+      nextVReg: 100,
+      blocks: [
+        block(0, [jgt(1, 0, 2), { k: "ja", target: 1 }], [2, 1]),
+        block(1, [jgt(2, 0, 3), { k: "ja", target: 2 }], [3, 2]),
+        block(2, [r0(1), exit]),
+        block(3, [r0(0), exit]),
+        block(4, [jgt(3, 0, 3), { k: "ja", target: 2 }], [3, 2]),
+      ],
+    };
+    expect(returnBeforeBranch(shared)).toBe(0);
+    const selfCopy: MFunction = { name: "f", slots: [], nextVReg: 100, blocks: [block(0, [jgt(2, 7, 2)], [2, 1]), block(1, [add(0, 1), exit]), block(2, [r0(6), exit])] };
+    expect(returnBeforeBranch(selfCopy)).toBe(0);
+  });
+
+  const LIMIT = `
+map @m : array, key i32, value i64, max_entries 8, flags 0
+
+func @prog(ptr.ctx %0) -> i64 section "socket" type socket_filter {
+@bb0:
+  %1 = alloca 4, align 4
+  %2 = load i32 %0, 0
+  %3 = ugt i32 %2, 200
+  condbr %3, @bb3, @bb1
+@bb1:
+  %4 = and i32 %2, 7
+  store i32 %4, %1, 0
+  %5 = mapref @m
+  %6 = call ptr.map_value_or_null helper 1 (%5, %1)
+  %7 = eq ptr.map_value_or_null %6, 0
+  condbr %7, @bb3, @bb2
+@bb2:
+  %8 = load i64 %6, 0
+  %9 = add i64 %8, 1
+  store i64 %9, %6, 0
+  %10 = sgt i64 %9, 4
+  condbr %10, @bb4, @bb3
+@bb4:
+  ret 2
+@bb3:
+  ret 0
+}
+`;
+
+  test("a limit test between two returns sets r0 first and shares one exit, and the program computes the same", () => {
+    process.env.LUABPF_CHECK_REGALLOC = "1";
+    const m = parseModule(LIMIT);
+    const [p] = compileModule(m);
+    const text = printProgram(p!.insns);
+    expect(text.match(/^exit$/gm)?.length).toBe(1);
+    expect(text).toMatch(/^r0 = 0x2\nif r\d s> 0x4 goto \+0x1\nr0 = 0x0\nexit$/m);
+    const maps = MapState.fromModule(m);
+    const seen = new Set<bigint>();
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.nat(255), (ctx, len) => {
+        ctx[0] = len; // above 200 about a fifth of the time
+        ctx[1] = ctx[2] = ctx[3] = 0;
+        // the same map contents for both (counts grow across runs, so the limit is crossed)
+        const want = interpret(m, "prog", ["ctx"], { ctx, maps: maps.clone() });
+        const got = runVm(p!.insns, p!.relocations, { module: m, ctx, maps: maps.clone() });
+        expect(got.r0).toBe(BigInt.asUintN(64, want.value as bigint));
+        expect(got.maps.snapshot()).toEqual(want.maps.snapshot());
+        seen.add(got.r0);
+        interpret(m, "prog", ["ctx"], { ctx, maps });
+      }),
+      { numRuns: 200, seed: 11 },
+    );
+    expect([...seen].sort()).toEqual([0n, 2n]); // both returns taken
   });
 });
