@@ -3,9 +3,9 @@
  * The rule format and how the rules are applied: superopt.ts. Each rule was found by
  * enumeration, tested on boundary and random inputs, and proved equal with z3 (SMT-LIB
  * bit-vectors) for every input that meets its preconditions. The last search:
- *   40 programs at -O2: 877 windows of 2–6 instructions (716 distinct with their liveness and input facts)
- *   419 with scalar inputs; 416 searched (at most 4 registers, candidates of at most 2 instructions, 30 s each: 0 ran out): 364,040,577 candidates tried, 5 z3 queries (1 not unsat)
- *   3 rules proved with Z3 version 4.8.12 - 64 bit, in 87 s
+ *   40 programs and 200 generated ones (difftest seeds 1..200) at -O2: 14142 windows of 2–6 instructions (4499 distinct with their liveness and input facts)
+ *   2525 with scalar inputs; 2245 searched (at most 4 registers, candidates of at most 2 instructions, 30 s each: 0 ran out): 1,344,778,421 candidates tried, 279 z3 queries (83 not unsat)
+ *   157 rules proved with Z3 version 4.8.12 - 64 bit, in 966 s
  */
 
 /** A proved rewrite of an instruction window (see superopt.ts). */
@@ -22,10 +22,318 @@ export interface SuperoptRule {
 
 /** The rules, most frequent window first. */
 export const SUPEROPT_RULES: readonly SuperoptRule[] = [
+  // 38× in the corpus (first: random:11:socket)
+  { find: "r1 ^= r2; r1 -= r2", replace: "", dead: [], narrow: [[2, 0]] },
+  // 19× in the corpus (first: random:24:tc)
+  { find: "r1 = r2; r1 s>>= 0x3f", replace: "r1 = 0x0", dead: [], narrow: [[2, 32]] },
+  // 14× in the corpus (first: random:22:tc)
+  { find: "r1 ^= r2; r3 ^= r1; r3 -= r1", replace: "r3 ^= r2; r3 -= r2", dead: [1], narrow: [[1, 0]] },
+  // 12× in the corpus (first: random:24:tc)
+  { find: "r1 ^= r2; r1 -= r2; r3 = r4; r3 s>>= 0x3f", replace: "r3 = r4; r3 s>>= 0x3f", dead: [], narrow: [[2, 0]] },
+  // 12× in the corpus (first: random:24:tc)
+  { find: "r1 s>>= 0x3f; r2 ^= r1", replace: "r1 = 0x0", dead: [], narrow: [[1, 32]] },
+  // 12× in the corpus (first: random:24:tc)
+  { find: "r1 s>>= 0x3f; r2 ^= r1; r2 -= r1", replace: "r1 = 0x0", dead: [], narrow: [[1, 32]] },
+  // 12× in the corpus (first: random:24:tc)
+  { find: "r1 = r2; r1 s>>= 0x3f; r2 ^= r1", replace: "r1 = 0x0", dead: [], narrow: [[2, 32]] },
+  // 12× in the corpus (first: random:24:tc)
+  { find: "r1 = r2; r1 s>>= 0x3f; r2 ^= r1; r2 -= r1", replace: "r1 = 0x0", dead: [], narrow: [[2, 32]] },
+  // 7× in the corpus (first: random:80:f2)
+  { find: "r1 = 0x0; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x0; r2 = r1", dead: [] },
+  // 7× in the corpus (first: random:80:f2)
+  { find: "r1 = 0x0; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x0; r2 = r1", dead: [] },
+  // 7× in the corpus (first: random:80:f2)
+  { find: "r1 = 0x0; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x0; r2 = r1", dead: [] },
+  // 7× in the corpus (first: random:76:socket)
+  { find: "r1 = r2; r1 ^= r3", replace: "r1 = r2", dead: [], narrow: [[3, 0]] },
+  // 7× in the corpus (first: random:76:socket)
+  { find: "r1 = r2; r1 s>>= 0x3f; r3 = r2", replace: "r1 = 0x0; r3 = r2", dead: [], narrow: [[2, 32]] },
+  // 7× in the corpus (first: random:76:socket)
+  { find: "r1 = r2; r1 s>>= 0x3f; r3 = r2; r3 ^= r1", replace: "r1 = 0x0; r3 = r2", dead: [], narrow: [[2, 32]] },
+  // 7× in the corpus (first: random:32:f2)
+  { find: "r1 ^= r2; r3 ^= r1", replace: "r3 ^= r1", dead: [], narrow: [[2, 0]] },
+  // 7× in the corpus (first: random:32:f2)
+  { find: "r1 ^= r2; r3 ^= r1; r3 -= r1", replace: "r3 ^= r1; r3 -= r1", dead: [1], narrow: [[2, 0]] },
+  // 7× in the corpus (first: random:76:socket)
+  { find: "r1 s>>= 0x3f; r2 = r3; r2 ^= r1", replace: "r1 = 0x0; r2 = r3", dead: [], narrow: [[1, 32]] },
+  // 7× in the corpus (first: random:80:f2)
+  { find: "r1 s>>= 0x3f; r2 ^= r1; r2 -= r1; r3 = r4; r3 s>>= 0x3f", replace: "r3 = r4; r3 s>>= 0x3f", dead: [], narrow: [[1, 0]] },
+  // 5× in the corpus (first: random:76:socket)
+  { find: "r1 = r2; r1 ^= r3; r1 -= r3", replace: "r1 = r2", dead: [], narrow: [[3, 0]] },
+  // 5× in the corpus (first: random:62:tc)
+  { find: "r1 = r2; r1 s>>= 0x3f", replace: "r1 = 0x0", dead: [], narrow: [[2, 33]] },
+  // 5× in the corpus (first: random:62:tc)
+  { find: "r1 = r2; r1 s>>= 0x3f; r2 ^= r1", replace: "r1 = 0x0", dead: [], narrow: [[2, 33]] },
+  // 5× in the corpus (first: random:76:socket)
+  { find: "r1 = r2; r1 s>>= 0x3f; r3 = r2; r3 ^= r1; r3 -= r1", replace: "r3 = r2", dead: [1], narrow: [[2, 32]] },
+  // 5× in the corpus (first: random:76:socket)
+  { find: "r1 s>>= 0x3f; r2 = r3; r2 ^= r1; r2 -= r1", replace: "r2 = r3", dead: [1], narrow: [[1, 32]] },
+  // 5× in the corpus (first: random:62:tc)
+  { find: "r1 s>>= 0x3f; r2 ^= r1", replace: "r1 = 0x0", dead: [], narrow: [[1, 33]] },
+  // 4× in the corpus (first: random:155:f1)
+  { find: "r1 = r2; r1 s>>= 0x3f", replace: "r1 = 0x0", dead: [], narrow: [[2, 62]] },
+  // 4× in the corpus (first: random:155:f1)
+  { find: "r1 = r2; r1 s>>= 0x3f; r2 ^= r1", replace: "r1 = 0x0", dead: [], narrow: [[2, 62]] },
+  // 4× in the corpus (first: random:62:tc)
+  { find: "r1 = r2; r1 s>>= 0x3f; r2 ^= r1; r2 -= r1", replace: "r1 = 0x0", dead: [], narrow: [[2, 33]] },
+  // 4× in the corpus (first: random:155:f1)
+  { find: "r1 = r2; r1 s>>= 0x3f; r2 ^= r1; r2 -= r1", replace: "r1 = 0x0", dead: [], narrow: [[2, 62]] },
+  // 4× in the corpus (first: random:32:f2)
+  { find: "r1 ^= r2; r1 -= r2; r3 = r4; r3 s>>= 0x3f; r4 ^= r3; r4 -= r3", replace: "r1 ^= r2; r1 -= r2", dead: [3], narrow: [[4, 16]] },
+  // 4× in the corpus (first: random:32:socket)
+  { find: "r1 ^= r2; r3 ^= r1; r3 -= r1; r1 = r4; r1 s>>= 0x3f", replace: "r3 ^= r2; r3 -= r2", dead: [], narrow: [[1, 0], [4, 32]] },
+  // 4× in the corpus (first: random:32:socket)
+  { find: "r1 ^= r2; r3 ^= r1; r3 -= r1; r1 = r4; r1 s>>= 0x3f; r4 ^= r1", replace: "r3 ^= r2; r3 -= r2", dead: [], narrow: [[1, 0], [4, 32]] },
+  // 4× in the corpus (first: random:155:f1)
+  { find: "r1 s>>= 0x3f; r2 ^= r1", replace: "r1 = 0x0", dead: [], narrow: [[1, 62]] },
+  // 4× in the corpus (first: random:62:tc)
+  { find: "r1 s>>= 0x3f; r2 ^= r1; r2 -= r1", replace: "r1 = 0x0", dead: [], narrow: [[1, 33]] },
+  // 4× in the corpus (first: random:155:f1)
+  { find: "r1 s>>= 0x3f; r2 ^= r1; r2 -= r1", replace: "r1 = 0x0", dead: [], narrow: [[1, 62]] },
+  // 3× in the corpus (first: random:5:socket)
+  { find: "r1 &= r2; if r1 != 0x0 goto +0x0", replace: "if r1 & r2 goto +0x0", dead: [1] },
+  // 3× in the corpus (first: random:16:tc)
+  { find: "r1 = 0x10; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x10; r2 = 0x0", dead: [] },
+  // 3× in the corpus (first: random:16:tc)
+  { find: "r1 = 0x10; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x10; r2 = 0x0", dead: [] },
+  // 3× in the corpus (first: random:16:tc)
+  { find: "r1 = 0x10; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x10; r2 = 0x0", dead: [] },
+  // 4× in the corpus (first: random:32:socket)
+  { find: "r1 = r2; r3 = r1; r3 s>>= 0x3f", replace: "r1 = r2; r3 = 0x0", dead: [], narrow: [[2, 32]] },
+  // 4× in the corpus (first: random:32:socket)
+  { find: "r1 = r2; r3 = r1; r3 s>>= 0x3f; r1 ^= r3", replace: "r1 = r2; r3 = 0x0", dead: [], narrow: [[2, 32]] },
+  // 4× in the corpus (first: random:32:socket)
+  { find: "r1 = r2; r3 = r1; r3 s>>= 0x3f; r1 ^= r3; r1 -= r3", replace: "r1 = r2; r3 = 0x0", dead: [], narrow: [[2, 32]] },
+  // 2× in the corpus (first: random:66:socket)
+  { find: "r1 = -0x1; r2 = r1; r2 s>>= 0x3f", replace: "r1 = -0x1; r2 = r1", dead: [] },
+  // 2× in the corpus (first: random:66:socket)
+  { find: "r1 = -0x1; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x0; r2 = -0x1", dead: [] },
+  // 2× in the corpus (first: random:66:socket)
+  { find: "r1 = -0x1; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x1; r2 = -0x1", dead: [] },
+  // 2× in the corpus (first: random:182:f3)
+  { find: "r1 = 0x285; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x285; r2 = 0x0", dead: [] },
+  // 2× in the corpus (first: random:182:f3)
+  { find: "r1 = 0x285; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x285; r2 = 0x0", dead: [] },
+  // 2× in the corpus (first: random:182:f3)
+  { find: "r1 = 0x285; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x285; r2 = 0x0", dead: [] },
+  // 3× in the corpus (first: random:11:socket)
+  { find: "r1 = 0x2; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x2; r2 = 0x0", dead: [] },
+  // 3× in the corpus (first: random:11:socket)
+  { find: "r1 = 0x2; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x2; r2 = 0x0", dead: [] },
+  // 3× in the corpus (first: random:11:socket)
+  { find: "r1 = 0x2; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x2; r2 = 0x0", dead: [] },
+  // 2× in the corpus (first: random:54:f0)
+  { find: "r1 = 0x7fffffff; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x7fffffff; r2 = 0x0", dead: [] },
+  // 2× in the corpus (first: random:54:f0)
+  { find: "r1 = 0x7fffffff; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x7fffffff; r2 = 0x0", dead: [] },
+  // 2× in the corpus (first: random:54:f0)
+  { find: "r1 = 0x7fffffff; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x7fffffff; r2 = 0x0", dead: [] },
+  // 2× in the corpus (first: random:155:f1)
+  { find: "r1 = r2; r1 ^= 0x36; r1 |= r2", replace: "r1 = r2; r1 |= 0x36", dead: [] },
+  // 2× in the corpus (first: random:76:socket)
+  { find: "r1 = r2; r1 s>>= 0x3f; r3 = r2; r3 ^= r1; r3 -= r1", replace: "r1 = 0x0; r3 = r2", dead: [], narrow: [[2, 32]] },
+  // 2× in the corpus (first: random:76:socket)
+  { find: "r1 s>>= 0x3f; r2 = r3; r2 ^= r1; r2 -= r1", replace: "r1 = 0x0; r2 = r3", dead: [], narrow: [[1, 32]] },
+  // 1× in the corpus (first: random:114:tc)
+  { find: "r1 &= 0x1; r1 = -r1; r2 *= r1; r2 <<= 0x3f", replace: "r1 <<= 0x3f; r2 *= r1", dead: [1] },
+  // 1× in the corpus (first: random:130:socket)
+  { find: "r1 &= 0x1; r1 ^= -0x1; r1 &= 0x7", replace: "r1 &= 0x1; r1 ^= 0x7", dead: [] },
+  // 1× in the corpus (first: random:40:socket)
+  { find: "r1 &= 0x1fffe; r1 &= 0xf", replace: "r1 &= 0xe", dead: [] },
+  // 1× in the corpus (first: random:66:f3)
+  { find: "r1 &= 0x3f; r1 &= 0x3", replace: "r1 &= 0x3", dead: [] },
+  // 1× in the corpus (first: random:56:socket)
+  { find: "r1 &= 0x3f; r1 &= 0xf", replace: "r1 &= 0xf", dead: [] },
+  // 1× in the corpus (first: random:56:socket)
+  { find: "r1 &= 0xffff; r1 &= 0x3f", replace: "r1 &= 0x3f", dead: [] },
+  // 1× in the corpus (first: random:174:f8)
+  { find: "r1 &= r2; r1 ^= 0x1; if r1 != 0x0 goto +0x0", replace: "r1 += r2; if r1 != 0x2 goto +0x0", dead: [1], narrow: [[1, 1], [2, 1]] },
+  // 1× in the corpus (first: random:140:socket)
+  { find: "r1 *= -0x100; r1 = -r1", replace: "r1 *= 0x100", dead: [] },
+  // 1× in the corpus (first: random:140:socket)
+  { find: "r1 *= -0x100; r1 = -r1; r2 <<= r1", replace: "r1 *= 0x100", dead: [] },
+  // 1× in the corpus (first: random:160:f3)
+  { find: "r1 *= 0x7fe0; r1 <<= 0x1", replace: "r1 *= 0xffc0", dead: [] },
+  // 1× in the corpus (first: random:24:tc)
+  { find: "r1 *= r1; r2 = r3; r2 s>>= 0x3f", replace: "r1 *= r1; r2 = 0x0", dead: [], narrow: [[3, 32]] },
+  // 1× in the corpus (first: random:24:tc)
+  { find: "r1 *= r1; r2 = r3; r2 s>>= 0x3f; r3 ^= r2", replace: "r1 *= r1; r2 = 0x0", dead: [], narrow: [[3, 32]] },
+  // 1× in the corpus (first: random:24:tc)
+  { find: "r1 *= r1; r2 = r3; r2 s>>= 0x3f; r3 ^= r2; r3 -= r2", replace: "r1 *= r1; r2 = 0x0", dead: [], narrow: [[3, 32]] },
   // 1× in the corpus (first: examples/xdp-sketch.lua:row_slot)
   { find: "r1 <<= 0x11; r2 = r3; r2 >>= 0x2f; r1 |= r2; r3 ^= r1; r3 ^= r2", replace: "r1 <<= 0x11; r3 ^= r1", dead: [1, 2] },
+  // 1× in the corpus (first: random:33:tc)
+  { find: "r1 <<= 0x1; r1 = -r1", replace: "r1 *= -0x2", dead: [] },
+  // 1× in the corpus (first: random:33:tc)
+  { find: "r1 <<= 0x1; r1 = -r1; r2 |= r1", replace: "r1 *= -0x2; r2 |= r1", dead: [1] },
+  // 1× in the corpus (first: random:177:socket)
+  { find: "r1 <<= 0x20; r1 s>>= 0x20; r1 &= 0xf", replace: "r1 &= 0xf", dead: [] },
+  // 1× in the corpus (first: random:51:socket)
+  { find: "r1 <<= 0x20; r1 s>>= 0x20; r1 |= 0x4; if r1 != 0x4 goto +0x0", replace: "if r1 & -0x5 goto +0x0", dead: [1], narrow: [[1, 32]] },
+  // 1× in the corpus (first: random:182:tc)
+  { find: "r1 <<= 0x20; r1 s>>= 0x20; r1 |= r2; r1 &= 0x3f", replace: "r1 |= r2; r1 &= 0x3f", dead: [] },
+  // 1× in the corpus (first: random:51:socket)
+  { find: "r1 <<= 0x20; r1 s>>= 0x20; r2 = 0x0; if r1 s>= 0x0 goto +0x0", replace: "r2 = 0x0; if r1 <= 0x7fffffff goto +0x0", dead: [1], narrow: [[1, 32]] },
   // 1× in the corpus (first: examples/readline-trace.lua:uretprobe__bin_bash_readline)
   { find: "r1 <<= 0x38; r1 s>>= 0x38; if r1 == 0x0 goto +0x0", replace: "if r1 == 0x0 goto +0x0", dead: [1], narrow: [[1, 8]] },
+  // 1× in the corpus (first: random:107:tc)
+  { find: "r1 = -0x18f; r2 = r3; r2 s>>= 0x3f", replace: "r1 = -0x18f; r2 = 0x0", dead: [], narrow: [[3, 32]] },
+  // 1× in the corpus (first: random:107:tc)
+  { find: "r1 = -0x18f; r2 = r3; r2 s>>= 0x3f; r3 ^= r2", replace: "r1 = -0x18f; r2 = 0x0", dead: [], narrow: [[3, 32]] },
+  // 1× in the corpus (first: random:107:tc)
+  { find: "r1 = -0x18f; r2 = r3; r2 s>>= 0x3f; r3 ^= r2; r3 -= r2", replace: "r1 = -0x18f; r2 = 0x0", dead: [], narrow: [[3, 32]] },
+  // 1× in the corpus (first: random:183:socket)
+  { find: "r1 = -0x4; r2 = r1; r2 s>>= 0x3f", replace: "r1 = -0x4; r2 = -0x1", dead: [] },
+  // 1× in the corpus (first: random:183:socket)
+  { find: "r1 = -0x4; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x3; r2 = -0x1", dead: [] },
+  // 1× in the corpus (first: random:183:socket)
+  { find: "r1 = -0x4; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x4; r2 = -0x1", dead: [] },
+  // 1× in the corpus (first: random:71:socket)
+  { find: "r1 = -0x8; r2 = r1; r2 s>>= 0x3f", replace: "r1 = -0x8; r2 = -0x1", dead: [] },
+  // 1× in the corpus (first: random:71:socket)
+  { find: "r1 = -0x8; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x7; r2 = -0x1", dead: [] },
+  // 1× in the corpus (first: random:71:socket)
+  { find: "r1 = -0x8; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x8; r2 = -0x1", dead: [] },
+  // 2× in the corpus (first: random:76:socket)
+  { find: "r1 = -0xc0; r2 = r1; r2 s>>= 0x3f", replace: "r1 = -0xc0; r2 = -0x1", dead: [] },
+  // 2× in the corpus (first: random:76:socket)
+  { find: "r1 = -0xc0; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0xbf; r2 = -0x1", dead: [] },
+  // 2× in the corpus (first: random:76:socket)
+  { find: "r1 = -0xc0; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0xc0; r2 = -0x1", dead: [] },
+  // 1× in the corpus (first: random:75:socket)
+  { find: "r1 = -0xf7; r2 = r1; r2 s>>= 0x3f", replace: "r1 = -0xf7; r2 = -0x1", dead: [] },
+  // 1× in the corpus (first: random:75:socket)
+  { find: "r1 = -0xf7; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0xf6; r2 = -0x1", dead: [] },
+  // 1× in the corpus (first: random:75:socket)
+  { find: "r1 = -0xf7; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0xf7; r2 = -0x1", dead: [] },
+  // 1× in the corpus (first: random:192:socket)
+  { find: "r1 = 0x1; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x1; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:192:socket)
+  { find: "r1 = 0x1; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x1; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:192:socket)
+  { find: "r1 = 0x1; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x1; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:62:tc)
+  { find: "r1 = 0x21; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x21; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:62:tc)
+  { find: "r1 = 0x21; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x21; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:62:tc)
+  { find: "r1 = 0x21; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x21; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:145:socket)
+  { find: "r1 = 0x2f4; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x2f4; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:145:socket)
+  { find: "r1 = 0x2f4; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x2f4; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:145:socket)
+  { find: "r1 = 0x2f4; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x2f4; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:163:socket)
+  { find: "r1 = 0x41; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x41; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:163:socket)
+  { find: "r1 = 0x41; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x41; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:163:socket)
+  { find: "r1 = 0x41; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x41; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:63:f3)
+  { find: "r1 = 0x5; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x5; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:63:f3)
+  { find: "r1 = 0x5; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x5; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:63:f3)
+  { find: "r1 = 0x5; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x5; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:47:socket)
+  { find: "r1 = 0x6; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x6; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:47:socket)
+  { find: "r1 = 0x6; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x6; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:47:socket)
+  { find: "r1 = 0x6; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x6; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:160:f3)
+  { find: "r1 = 0x7fff; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0x7fff; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:160:f3)
+  { find: "r1 = 0x7fff; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0x7fff; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:160:f3)
+  { find: "r1 = 0x7fff; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0x7fff; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:79:tc)
+  { find: "r1 = 0xffff; r2 = r1; r2 s>>= 0x3f", replace: "r1 = 0xffff; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:79:tc)
+  { find: "r1 = 0xffff; r2 = r1; r2 s>>= 0x3f; r1 ^= r2", replace: "r1 = 0xffff; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:79:tc)
+  { find: "r1 = 0xffff; r2 = r1; r2 s>>= 0x3f; r1 ^= r2; r1 -= r2", replace: "r1 = 0xffff; r2 = 0x0", dead: [] },
+  // 1× in the corpus (first: random:86:tc)
+  { find: "r1 = r2; r1 &= 0xf; r2 = r1", replace: "r2 &= 0xf; r1 = r2", dead: [] },
+  // 1× in the corpus (first: random:160:f3)
+  { find: "r1 = r2; r1 *= 0x7fe0; r1 <<= 0x1", replace: "r1 = r2; r1 *= 0xffc0", dead: [] },
+  // 1× in the corpus (first: random:16:tc)
+  { find: "r1 = r2; r1 >>= 0x1f; if r2 != r1 goto +0x0", replace: "if r2 != 0x0 goto +0x0", dead: [1] },
   // 1× in the corpus (first: examples/ip-checksum.lua:socket)
   { find: "r1 = r2; r1 >>= 0x4; r1 <<= 0xc; r2 &= 0xf; r2 <<= 0x8; r1 |= r2", replace: "r1 = r2; r1 <<= 0x8", dead: [2] },
+  // 1× in the corpus (first: random:198:socket)
+  { find: "r1 = r2; r1 ^= -0x1; r1 = -r1", replace: "r1 = r2; r1 += 0x1", dead: [] },
+  // 1× in the corpus (first: random:160:f3)
+  { find: "r1 = r2; r1 ^= -0x2a0; r1 &= 0x7", replace: "r1 = r2; r1 &= 0x7", dead: [] },
+  // 1× in the corpus (first: random:48:socket)
+  { find: "r1 = r2; r1 s>>= 0x3f", replace: "r1 = 0x0", dead: [], narrow: [[2, 63]] },
+  // 1× in the corpus (first: random:48:socket)
+  { find: "r1 = r2; r1 s>>= 0x3f; r2 ^= r1", replace: "r1 = 0x0", dead: [], narrow: [[2, 63]] },
+  // 1× in the corpus (first: random:48:socket)
+  { find: "r1 = r2; r1 s>>= 0x3f; r2 ^= r1; r2 -= r1", replace: "r1 = 0x0", dead: [], narrow: [[2, 63]] },
+  // 1× in the corpus (first: random:101:tc)
+  { find: "r1 = r2; r1 |= 0x1000e; r1 |= r2", replace: "r1 = r2; r1 |= 0x1000e", dead: [] },
+  // 1× in the corpus (first: random:101:tc)
+  { find: "r1 = r2; r1 |= 0x1000e; r1 |= r2; if r1 s<= 0x10 goto +0x0", replace: "if r2 s< 0x0 goto +0x0", dead: [1] },
+  // 1× in the corpus (first: random:60:socket)
+  { find: "r1 = r2; r1 |= r3; if r2 >= r1 goto +0x0", replace: "r2 &= r3; if r2 == r3 goto +0x0", dead: [1, 2] },
+  // 1× in the corpus (first: random:42:socket)
+  { find: "r1 = r2; r2 = r3; r2 |= r1", replace: "r2 |= r3", dead: [1] },
+  // 1× in the corpus (first: random:62:tc)
+  { find: "r1 = r2; r3 = r1; r3 s>>= 0x3f", replace: "r1 = r2; r3 = 0x0", dead: [], narrow: [[2, 33]] },
+  // 1× in the corpus (first: random:62:tc)
+  { find: "r1 = r2; r3 = r1; r3 s>>= 0x3f; r1 ^= r3", replace: "r1 = r2; r3 = 0x0", dead: [], narrow: [[2, 33]] },
+  // 1× in the corpus (first: random:62:tc)
+  { find: "r1 = r2; r3 = r1; r3 s>>= 0x3f; r1 ^= r3; r1 -= r3", replace: "r1 = r2; r3 = 0x0", dead: [], narrow: [[2, 33]] },
+  // 1× in the corpus (first: random:130:socket)
+  { find: "r1 ^= -0x1; r1 &= 0x7", replace: "r1 ^= 0x7", dead: [], narrow: [[1, 1]] },
+  // 1× in the corpus (first: random:198:socket)
+  { find: "r1 ^= -0x1; r1 = -r1", replace: "r1 += 0x1", dead: [] },
+  // 1× in the corpus (first: random:140:socket)
+  { find: "r1 ^= -0x1; r2 *= -0x100; r2 = -r2", replace: "r1 ^= -0x1; r2 *= 0x100", dead: [] },
+  // 1× in the corpus (first: random:140:socket)
+  { find: "r1 ^= -0x1; r2 *= -0x100; r2 = -r2; r1 <<= r2", replace: "r1 ^= -0x1; r2 *= 0x100", dead: [] },
+  // 1× in the corpus (first: random:98:socket)
+  { find: "r1 ^= -0x1; r2 = r3; r2 s>>= 0x3f", replace: "r1 ^= -0x1; r2 = 0x0", dead: [], narrow: [[3, 32]] },
+  // 1× in the corpus (first: random:98:socket)
+  { find: "r1 ^= -0x1; r2 = r3; r2 s>>= 0x3f; r3 ^= r2", replace: "r1 ^= -0x1; r2 = 0x0", dead: [], narrow: [[3, 32]] },
+  // 1× in the corpus (first: random:98:socket)
+  { find: "r1 ^= -0x1; r2 = r3; r2 s>>= 0x3f; r3 ^= r2; r3 -= r2", replace: "r1 ^= -0x1; r2 = 0x0", dead: [], narrow: [[3, 32]] },
+  // 1× in the corpus (first: random:160:f3)
+  { find: "r1 ^= -0x2a0; r1 &= 0x7", replace: "r1 &= 0x7", dead: [] },
+  // 1× in the corpus (first: random:174:f8)
+  { find: "r1 ^= 0x1; if r1 != 0x0 goto +0x0", replace: "if r1 == 0x0 goto +0x0", dead: [1], narrow: [[1, 1]] },
+  // 1× in the corpus (first: random:17:socket)
+  { find: "r1 ^= 0x1; r1 >>= 0x1f", replace: "r1 >>= 0x1f", dead: [] },
+  // 1× in the corpus (first: random:17:socket)
+  { find: "r1 ^= 0x1; r1 >>= 0x1f; r1 &= 0x3", replace: "r1 <<= 0x1f; r1 >>= 0x3e", dead: [] },
+  // 1× in the corpus (first: random:107:tc)
+  { find: "r1 ^= r2; r1 -= r2; r2 = r1", replace: "r2 = r1", dead: [], narrow: [[2, 0]] },
+  // 1× in the corpus (first: random:107:tc)
+  { find: "r1 ^= r2; r1 -= r2; r2 = r1; r2 += -0x18f", replace: "r2 = r1; r2 += -0x18f", dead: [], narrow: [[2, 0]] },
+  // 1× in the corpus (first: random:77:f3)
+  { find: "r1 ^= r2; r1 -= r2; r3 = r4; r3 s>>= 0x3f; r4 ^= r3; r4 -= r3", replace: "r1 ^= r2; r1 -= r2", dead: [3], narrow: [[4, 31]] },
+  // 1× in the corpus (first: random:135:socket)
+  { find: "r1 ^= r2; r1 -= r2; r3 = r4; r3 s>>= 0x3f; r4 ^= r3; r4 -= r3", replace: "r1 ^= r2; r1 -= r2", dead: [3], narrow: [[4, 33]] },
+  // 1× in the corpus (first: random:177:f0)
+  { find: "r1 ^= r2; r3 ^= r1; r3 -= r1; r1 = 0x0", replace: "r3 ^= r2; r3 -= r2", dead: [], narrow: [[1, 0]] },
+  // 1× in the corpus (first: random:62:tc)
+  { find: "r1 ^= r2; r3 ^= r1; r3 -= r1; r1 = r4; r1 s>>= 0x3f", replace: "r3 ^= r2; r3 -= r2", dead: [], narrow: [[1, 0], [4, 33]] },
+  // 1× in the corpus (first: random:62:tc)
+  { find: "r1 ^= r2; r3 ^= r1; r3 -= r1; r1 = r4; r1 s>>= 0x3f; r4 ^= r1", replace: "r3 ^= r2; r3 -= r2", dead: [], narrow: [[1, 0], [4, 33]] },
+  // 1× in the corpus (first: random:51:socket)
+  { find: "r1 s>>= 0x20; r1 |= 0x4; if r1 != 0x4 goto +0x0", replace: "r1 >>= 0x20; if r1 & -0x5 goto +0x0", dead: [1] },
+  // 1× in the corpus (first: random:51:socket)
+  { find: "r1 s>>= 0x20; r2 = 0x0; if r1 s>= 0x0 goto +0x0", replace: "r2 = 0x0; if r1 s> -0x1 goto +0x0", dead: [1] },
+  // 1× in the corpus (first: random:48:socket)
+  { find: "r1 s>>= 0x3f; r2 ^= r1", replace: "r1 = 0x0", dead: [], narrow: [[1, 63]] },
+  // 1× in the corpus (first: random:48:socket)
+  { find: "r1 s>>= 0x3f; r2 ^= r1; r2 -= r1", replace: "r1 = 0x0", dead: [], narrow: [[1, 63]] },
+  // 1× in the corpus (first: random:101:tc)
+  { find: "r1 |= 0x1000e; r1 |= r2; if r1 s<= 0x10 goto +0x0", replace: "r1 |= r2; if r1 s< 0x0 goto +0x0", dead: [1] },
+  // 1× in the corpus (first: random:135:socket)
+  { find: "r1 |= 0x20; r1 &= 0x7", replace: "r1 &= 0x7", dead: [] },
+  // 1× in the corpus (first: random:51:socket)
+  { find: "r1 |= 0x4; if r1 != 0x4 goto +0x0", replace: "if r1 & -0x5 goto +0x0", dead: [1] },
 ];

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { superoptWindows } from "@luabpf/backend-ebpf";
 import { compileSource } from "luabpf";
+import { defaultGenerator } from "../generate.js";
 
 /** One distinct window: its text, what is live after it, and how often it occurs (and where first). */
 export interface WindowStat {
@@ -28,11 +29,26 @@ export function harvestSources(root: string): string[] {
   return [...lua("examples"), ...lua("bench/loops")];
 }
 
-/** Every distinct (window, live-out) pair of the programs, most frequent first (ties: text order, deterministic). */
-export function harvest(root: string, files: readonly string[] = harvestSources(root)): WindowStat[] {
+/**
+ * Every distinct (window, live-out, facts) triple of the programs, most frequent first
+ * (ties: text order, deterministic). With `random` > 0, also the differential tester's
+ * generated programs of seeds 1..random (named `random:SEED`): more varied code, and rules
+ * that then fire in `npm run difftest`'s programs, where the kernel checks them.
+ */
+export function harvest(root: string, files: readonly string[] = harvestSources(root), random = 0): WindowStat[] {
   const stats = new Map<string, WindowStat>();
-  for (const file of files) {
-    const { module } = compileSource(readFileSync(join(root, file), "utf8"), { file, optLevel: 2 });
+  const generator = defaultGenerator();
+  const programs = [
+    ...files.map((file) => ({ file, source: readFileSync(join(root, file), "utf8") })),
+    ...Array.from({ length: random }, (_, k) => ({ file: `random:${k + 1}`, source: generator.generate(k + 1).source })),
+  ];
+  for (const { file, source } of programs) {
+    let module;
+    try {
+      module = compileSource(source, { file, optLevel: 2 }).module;
+    } catch {
+      continue; // a generated program the compiler refuses (difftest reports those)
+    }
     for (const fn of module.functions) {
       for (const w of superoptWindows(fn)) {
         const key = `${w.text}|${w.liveOut.join(",")}|${w.narrow.map((f) => f.join(":")).join(",")}`;
