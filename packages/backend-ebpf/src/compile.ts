@@ -66,7 +66,7 @@ export function compileFunction(fn: IrFunction, options: BackendOptions = {}): C
   const mf = timePhase(times, "isel", () => select(fn, cpu));
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
   timePhase(times, "emit", () => peephole(mf));
-  timePhase(times, "emit", () => superoptimize(mf));
+  timePhase(times, "emit", () => superoptimize(mf, { cpu }));
   const { insns, relocations, coreRelocations, lines, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));
   const subprogram = !fn.program;
   return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, lines, stats, calls, textCalls: [], frameSize, subprogram };

@@ -30,7 +30,8 @@
  * window key only where the first instruction's form starts some rule.
  */
 import { InternalError } from "@luabpf/ir";
-import { alu32Imm, alu32Reg, alu64Imm, alu64Reg, jmp32Imm, jmp32Reg, jmpImm, jmpReg, lookupForm, neg32, neg64, parseInsn, printInsn, type AluBinaryOp, type Insn, type JmpCondOp } from "./isa/index.js";
+import { DEFAULT_CPU } from "./isel.js";
+import { alu32Imm, alu32Reg, alu64Imm, alu64Reg, jmp32Imm, jmp32Reg, jmpImm, jmpReg, lookupForm, neg32, neg64, parseInsn, printInsn, type AluBinaryOp, type CpuVersion, type Insn, type JmpCondOp } from "./isa/index.js";
 import { FP, operandsOf, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
 import { SUPEROPT_RULES, type SuperoptRule } from "./superopt-rules.js";
 
@@ -297,6 +298,15 @@ function preconditionsHold(rule: SuperoptRule, regs: readonly MReg[], widths: Ui
 interface ParsedRule {
   rule: SuperoptRule;
   replace: Insn[];
+  /** The oldest `-mcpu` version that has every instruction of the rewrite (JMP32: v3; `<`, `<=`: v2). */
+  cpu: CpuVersion;
+}
+
+/** `rule` parsed. */
+function parseRule(rule: SuperoptRule): ParsedRule {
+  const replace = rule.replace === "" ? [] : rule.replace.split("; ").map((t) => parseInsn(t));
+  const cpu = Math.max(1, ...replace.map((insn) => lookupForm(insn)?.cpu ?? 4)) as CpuVersion;
+  return { rule, replace, cpu };
 }
 
 let table: Map<string, ParsedRule[]> | undefined;
@@ -308,9 +318,8 @@ function rules(): Map<string, ParsedRule[]> {
   table = new Map();
   startForms = new Set();
   for (const rule of SUPEROPT_RULES) {
-    const replace = rule.replace === "" ? [] : rule.replace.split("; ").map((t) => parseInsn(t));
     const list = table.get(rule.find) ?? table.set(rule.find, []).get(rule.find)!;
-    list.push({ rule, replace });
+    list.push(parseRule(rule));
     startForms.add(formName(parseInsn(rule.find.split("; ")[0]!)));
   }
   return table;
@@ -319,12 +328,22 @@ function rules(): Map<string, ParsedRule[]> {
 /** The form name that starts a window at `i` (registers do not matter). */
 const formOf = (i: WindowInst): string => formName(toInsn(i, () => 1));
 
+/** Options of {@link superoptimize}. */
+export interface SuperoptOptions {
+  /** The target's `-mcpu` version (default v3): rules whose rewrite needs a later one are skipped. */
+  cpu?: CpuVersion;
+  /** Another rule table (tests); default the generated one. */
+  rules?: readonly SuperoptRule[];
+}
+
 /**
  * Applies the rule table to `mf` (in place, after register allocation); returns the
  * instructions saved. Longer windows are tried first at each position; after a rewrite
  * the scan resumes a window's length before it, so that rewrites can cascade.
  */
-export function superoptimize(mf: MFunction, ruleTable?: readonly SuperoptRule[]): number {
+export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): number {
+  const ruleTable = options.rules;
+  const cpu = options.cpu ?? DEFAULT_CPU;
   const byText = ruleTable ? indexRules(ruleTable) : rules();
   const starts = ruleTable ? new Set(ruleTable.map((r) => formName(parseInsn(r.find.split("; ")[0]!)))) : startForms!;
   if (byText.size === 0) return 0;
@@ -335,7 +354,7 @@ export function superoptimize(mf: MFunction, ruleTable?: readonly SuperoptRule[]
     for (let k = 0; k < b.insts.length; k++) {
       const first = b.insts[k]!;
       if (!isWindowInst(first) || first.k === "jcc" || !starts.has(formOf(first))) continue;
-      const done = rewriteAt(mf, b, bi, k, byText, () => (live ??= liveAfterInsts(mf)));
+      const done = rewriteAt(b, bi, k, byText, cpu, () => (live ??= liveAfterInsts(mf)));
       if (done > 0) {
         saved += done;
         live = undefined;
@@ -347,7 +366,7 @@ export function superoptimize(mf: MFunction, ruleTable?: readonly SuperoptRule[]
 }
 
 /** Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the instructions saved (0: none applied). */
-function rewriteAt(mf: MFunction, b: MBlock, bi: number, k: number, byText: Map<string, ParsedRule[]>, liveness: () => RegSet[][]): number {
+function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedRule[]>, cpu: CpuVersion, liveness: () => RegSet[][]): number {
   let n = 0;
   while (n < MAX_WINDOW && k + n < b.insts.length && isWindowInst(b.insts[k + n]!) && (n === 0 || b.insts[k + n - 1]!.k !== "jcc")) n++;
   for (let len = n; len >= 2; len--) {
@@ -357,7 +376,8 @@ function rewriteAt(mf: MFunction, b: MBlock, bi: number, k: number, byText: Map<
     const candidates = byText.get(text);
     if (!candidates) continue;
     const liveAfter = liveness()[bi]![k + len - 1]!;
-    for (const { rule, replace } of candidates) {
+    for (const { rule, replace, cpu: needs } of candidates) {
+      if (needs > cpu) continue;
       if (rule.dead.some((p) => (liveAfter >> regs[p - 1]!) & 1)) continue;
       if (rule.narrow && !preconditionsHold(rule, regs, knownWidths(b)[k]!)) continue;
       const last = window[window.length - 1]!;
@@ -368,7 +388,6 @@ function rewriteAt(mf: MFunction, b: MBlock, bi: number, k: number, byText: Map<
         return loc ? { ...i, loc } : i;
       });
       b.insts.splice(k, len, ...out);
-      void mf;
       return len - out.length;
     }
   }
@@ -378,10 +397,7 @@ function rewriteAt(mf: MFunction, b: MBlock, bi: number, k: number, byText: Map<
 /** A rule list indexed by window text. */
 function indexRules(list: readonly SuperoptRule[]): Map<string, ParsedRule[]> {
   const m = new Map<string, ParsedRule[]>();
-  for (const rule of list) {
-    const replace = rule.replace === "" ? [] : rule.replace.split("; ").map((t) => parseInsn(t));
-    (m.get(rule.find) ?? m.set(rule.find, []).get(rule.find)!).push({ rule, replace });
-  }
+  for (const rule of list) (m.get(rule.find) ?? m.set(rule.find, []).get(rule.find)!).push(parseRule(rule));
   return m;
 }
 

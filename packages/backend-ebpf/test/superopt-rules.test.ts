@@ -88,7 +88,7 @@ describe("superoptimizer matcher", () => {
     const mf = fn([...window(3), alu("mov", 0, 0), { k: "exit" }]);
     mf.blocks.push({ index: 1, insts: [alu("mov", 0, 1), { k: "exit" }], succs: [], loopDepth: 0 });
     mf.blocks[0]!.succs = [1];
-    expect(superoptimize(mf, [rule])).toBe(1);
+    expect(superoptimize(mf, { rules: [rule] })).toBe(1);
     expect(mf.blocks[0]!.insts.slice(0, 2)).toEqual([alu("and", 3, 0xff), { k: "jcc", op: "jeq", w: 64, a: 3, imm: 0, target: 1 }]);
   });
 
@@ -96,17 +96,29 @@ describe("superoptimizer matcher", () => {
     const mf = fn([...window(3), alu("mov", 0, 0), { k: "exit" }]);
     mf.blocks.push({ index: 1, insts: [{ k: "alu", op: "mov", w: 64, dst: 0, src: 3 }, { k: "exit" }], succs: [], loopDepth: 0 });
     mf.blocks[0]!.succs = [1];
-    expect(superoptimize(mf, [rule])).toBe(0);
+    expect(superoptimize(mf, { rules: [rule] })).toBe(0);
     expect(mf.blocks[0]!.insts.slice(0, 3)).toEqual(window(3));
+  });
+
+  test("a rule whose rewrite needs a later -mcpu than the target's is skipped (jle is v2, JMP32 v3)", () => {
+    const jle: SuperoptRule = { find: "r1 >>= 0x1f; if r1 == 0x0 goto +0x0", replace: "if r1 <= 0x7fffffff goto +0x0", dead: [1] };
+    const make = (): MFunction => {
+      const mf = fn([alu("rsh", 2, 31), { k: "jcc", op: "jeq", w: 64, a: 2, imm: 0, target: 1 }, alu("mov", 0, 0), { k: "exit" }]);
+      mf.blocks.push({ index: 1, insts: [alu("mov", 0, 1), { k: "exit" }], succs: [], loopDepth: 0 });
+      mf.blocks[0]!.succs = [1];
+      return mf;
+    };
+    expect(superoptimize(make(), { rules: [jle], cpu: 1 })).toBe(0);
+    expect(superoptimize(make(), { rules: [jle], cpu: 2 })).toBe(1);
   });
 
   test("a rule with a precondition applies only where the block's code before the window establishes it", () => {
     const narrowRule: SuperoptRule = { find: "r1 >>= 0x8; r1 &= 0xff", replace: "r1 >>= 0x8", dead: [], narrow: [[1, 16]] };
     const tail: MInst[] = [{ k: "alu", op: "mov", w: 64, dst: 0, src: 2 }, { k: "exit" }];
     const known = fn([{ k: "ldx", size: "H", dst: 2, addr: { base: 1, off: 0 } }, alu("rsh", 2, 8), alu("and", 2, 0xff), ...tail]);
-    expect(superoptimize(known, [narrowRule])).toBe(1);
+    expect(superoptimize(known, { rules: [narrowRule] })).toBe(1);
     expect(known.blocks[0]!.insts[1]).toEqual(alu("rsh", 2, 8));
     const unknown = fn([{ k: "ldx", size: "W", dst: 2, addr: { base: 1, off: 0 } }, alu("rsh", 2, 8), alu("and", 2, 0xff), ...tail]);
-    expect(superoptimize(unknown, [narrowRule])).toBe(0);
+    expect(superoptimize(unknown, { rules: [narrowRule] })).toBe(0);
   });
 });
