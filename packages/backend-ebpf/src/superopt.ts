@@ -403,7 +403,7 @@ function indexRules(list: readonly SuperoptRule[]): Map<string, ParsedRule[]> {
 
 /** A window of emitted code with what is live after it, as the offline search harvests it. */
 export interface HarvestedWindow {
-  /** Canonical text (see {@link canonicalWindow}). */
+  /** Canonical text (see `canonicalWindow` in superopt.ts). */
   text: string;
   /** Pattern registers live after the window (1-based, as in the text). */
   liveOut: number[];
