@@ -115,13 +115,13 @@ function tripCount(s: Shape, max: number): number | undefined {
 }
 
 /** Copies the loop's blocks once, in front of the header: one iteration entered with `phiValues`. */
-function copyIteration(fn: Function, s: Shape, phiValues: Map<Instruction, Value>, next: BasicBlock): { blocks: Map<BasicBlock, BasicBlock>; values: Map<Value, Value> } {
+function copyIteration(fn: Function, s: Shape, phiValues: Map<Instruction, Value>, next: BasicBlock, placeAfter: BasicBlock): { blocks: Map<BasicBlock, BasicBlock>; values: Map<Value, Value>; last: BasicBlock } {
   const blocks = new Map<BasicBlock, BasicBlock>();
   const values = new Map<Value, Value>(phiValues);
-  const at = fn.blocks.indexOf(s.header);
-  let after = at > 0 ? fn.blocks[at - 1]! : undefined;
+  // Placed after `placeAfter` (createBlock's `after` costs nothing until the block list is read).
+  let after = placeAfter;
   for (const bb of s.order) {
-    const copy = after ? fn.createBlock({ after }) : fn.createBlock();
+    const copy = fn.createBlock({ after });
     blocks.set(bb, copy);
     after = copy;
   }
@@ -156,19 +156,21 @@ function copyIteration(fn: Function, s: Shape, phiValues: Map<Instruction, Value
     }
   }
   for (const [orig, clone] of phis) orig.operands.forEach((v, k) => clone.addIncoming(map(v), blocks.get(orig.incoming[k]!)!));
-  return { blocks, values };
+  return { blocks, values, last: after };
 }
 
-function unrollLoop(fn: Function, s: Shape, trips: number): void {
+function unrollLoop(fn: Function, s: Shape, trips: number, before: BasicBlock): void {
   const phis = [...s.header.phis()];
   // Iteration 0 starts from the entering values; each copy's latch values start the next.
   let start = new Map<Instruction, Value>(phis.map((p) => [p, p.incomingValue(s.entering)]));
   let enter = s.entering;
   let enterSlot = s.entering.terminator!.targets.indexOf(s.header);
   let lastLatch: BasicBlock | undefined;
-  const copies: { blocks: Map<BasicBlock, BasicBlock>; values: Map<Value, Value> }[] = [];
+  const copies: { blocks: Map<BasicBlock, BasicBlock>; values: Map<Value, Value>; last: BasicBlock }[] = [];
+  let placeAfter = before;
   for (let k = 0; k < trips - 1; k++) {
-    const copy = copyIteration(fn, s, start, s.header);
+    const copy = copyIteration(fn, s, start, s.header, placeAfter);
+    placeAfter = copy.last;
     copies.push(copy);
     start = new Map(phis.map((p) => [p, copy.values.get(p.incomingValue(s.latch)) ?? p.incomingValue(s.latch)]));
   }
@@ -225,6 +227,10 @@ export const unroll = defineFunctionPass({
       const { rpoIndex } = ctx.analyses.get(blockOrderAnalysis);
       const touched = new Set<BasicBlock>();
       let unrolled = false;
+      // Copies go in front of the header: after the block before it (read once per round).
+      const blocks = fn.blocks;
+      const before = new Map<BasicBlock, BasicBlock>();
+      for (let k = 1; k < blocks.length; k++) before.set(blocks[k]!, blocks[k - 1]!);
       for (const loop of info.loops) {
         if (loop.contains(fn.entry)) continue;
         const s = shapeOf(loop, (bb) => rpoIndex[bb.id] ?? -1);
@@ -235,7 +241,7 @@ export const unroll = defineFunctionPass({
         }
         const n = tripCount(s, options["max-trip"]);
         if (n === undefined || (n - 1) * loopCost(s.order) > options.budget) continue;
-        unrollLoop(fn, s, n);
+        unrollLoop(fn, s, n, before.get(s.header)!);
         for (const bb of s.order) touched.add(bb);
         ctx.stat("loops-unrolled");
         unrolled = true;
