@@ -30,12 +30,12 @@
  * Only moves and deletes instructions: the CFG analyses stay valid. Cost: per branch and
  * round, the first {@link BUDGET} instructions under each side.
  */
-import { isConstant, isInstruction, isSpeculatable, mayWriteMemory, regionOf, typeToString, type BasicBlock, type Function, type Instruction } from "@luabpf/ir";
+import { isConstant, isInstruction, isSpeculatable, regionOf, typeToString, type BasicBlock, type Function, type Instruction } from "@luabpf/ir";
 import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
-import { callMayWrite, mayAlias } from "../util/memory.js";
+import { mayClobberLoad } from "../util/memory.js";
 import { baseAndOffset, boundsCheck } from "./packet-bounds.js";
 
 type DominatorTree = ReturnType<typeof dominatorTreeAnalysis.compute>;
@@ -61,14 +61,6 @@ function instructionsUnder(dt: DominatorTree, root: BasicBlock): Instruction[] {
   return out;
 }
 
-/** May `inst` change what `load` reads (or invalidate its pointer)? */
-function clobbers(inst: Instruction, load: Instruction): boolean {
-  if (!mayWriteMemory(inst)) return false;
-  if (inst.opcode === "call") return regionOf(load.operands[0]!) === "packet" || callMayWrite(inst, load.operands[0]!);
-  const address = inst.opcode === "store" ? inst.operands[1]! : inst.operands[0]!;
-  return mayAlias(address, load.operands[0]!);
-}
-
 /** Does anything on a path from the end of `from` to `load` (in a block `from` dominates) clobber it? */
 function clobberedFrom(from: BasicBlock, load: Instruction): boolean {
   const to = load.block!;
@@ -92,7 +84,7 @@ function clobberedFrom(from: BasicBlock, load: Instruction): boolean {
   for (const bb of between) {
     for (let i = bb.firstNonPhi(); i; i = i.next) {
       if (i === load) break;
-      if (clobbers(i, load)) return true;
+      if (mayClobberLoad(i, load)) return true;
     }
   }
   return false;

@@ -33,13 +33,13 @@
  * Only moves instructions (and erases the phis it replaces): the CFG analyses stay valid.
  * Cost: O(instructions) for the walk plus, per candidate, the blocks between A and U.
  */
-import { isInstruction, mayWriteMemory, regionOf, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { isInstruction, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { factsOf, type FactTable } from "../util/conditions.js";
-import { callMayWrite, mayAlias } from "../util/memory.js";
+import { mayClobberLoad } from "../util/memory.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
 
 /** How many single-predecessor edges above an incoming block contribute facts to its edge. */
@@ -107,14 +107,6 @@ function blocksBetween(from: BasicBlock, to: BasicBlock): Set<BasicBlock> {
   return out;
 }
 
-/** May `inst` change what `load` reads (or invalidate its pointer)? */
-function clobbers(inst: Instruction, load: Instruction): boolean {
-  if (!mayWriteMemory(inst)) return false;
-  if (inst.opcode === "call") return regionOf(load.operands[0]!) === "packet" || callMayWrite(inst, load.operands[0]!);
-  const address = inst.opcode === "store" ? inst.operands[1]! : inst.operands[0]!;
-  return mayAlias(address, load.operands[0]!);
-}
-
 /** Does any instruction run between `load` and `before` (on any path) clobber it? */
 function clobberedBetween(load: Instruction, before: Instruction): boolean {
   const [from, to] = [load.block!, before.block!];
@@ -122,7 +114,7 @@ function clobberedBetween(load: Instruction, before: Instruction): boolean {
     let i = bb === from ? load.next : bb.firstNonPhi();
     for (; i; i = i.next) {
       if (i === before) break;
-      if (clobbers(i, load)) return true;
+      if (mayClobberLoad(i, load)) return true;
     }
   }
   return false;

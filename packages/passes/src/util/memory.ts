@@ -10,7 +10,7 @@
  *   Everything else may alias. Sound because the interpreter and the kernel bounds-check
  *   every access against the object its pointer was derived from.
  */
-import { isInstruction, regionOf, type Instruction, type Value } from "@luabpf/ir";
+import { isInstruction, mayWriteMemory, regionOf, type Instruction, type Value } from "@luabpf/ir";
 import { ANY_EFFECTS, helperById, helperEffects, type HelperEffects } from "@luabpf/platform";
 
 /** The effects of a `call` instruction (calls of IR functions may do anything). */
@@ -70,4 +70,17 @@ function mapArguments(call: Instruction): (string | undefined)[] {
     out.push(v !== undefined && isInstruction(v, "mapref") ? v.map : undefined);
   });
   return out;
+}
+
+/**
+ * May `inst` change what `load` reads, or invalidate its pointer? A store or atomic when its
+ * address may alias the load's; a call when it may write those bytes (`callMayWrite`) or
+ * when the load reads the packet (a helper that writes memory may move or resize it, which
+ * invalidates every packet pointer).
+ */
+export function mayClobberLoad(inst: Instruction, load: Instruction): boolean {
+  if (!mayWriteMemory(inst)) return false;
+  if (inst.opcode === "call") return regionOf(load.operands[0]!) === "packet" || callMayWrite(inst, load.operands[0]!);
+  const address = inst.opcode === "store" ? inst.operands[1]! : inst.operands[0]!;
+  return mayAlias(address, load.operands[0]!);
 }
