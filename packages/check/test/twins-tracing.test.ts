@@ -11,7 +11,7 @@
  * BPF_PROG_TEST_RUN does not run kprobes.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readObject, type BpfObject } from "@luabpf/elf";
@@ -191,6 +191,10 @@ describe.skipIf(!kernel)("tracing twins record what their Lua programs record, a
   test("readline-trace (uretprobe on bash's readline, bpf_trace_printk): the same lines, empty lines and `clear` left out", () => {
     const { lua, c } = objects("readline-trace");
     const input = "echo luabpf-twin\n\nclear\nls /nonexistent-luabpf-twin\nexit\n";
+    // The trace buffer keeps earlier runs' lines, and a pid can come round again: only the
+    // lines after this run's own marker count.
+    const marker = `luabpf-twins-tracing-${process.pid}-${Date.now()}`;
+    writeFileSync("/sys/kernel/tracing/trace_marker", marker);
     const pids = [lua, c].map((object) => {
       const loaded = loadObject(object);
       try {
@@ -199,7 +203,9 @@ describe.skipIf(!kernel)("tracing twins record what their Lua programs record, a
         loaded.close();
       }
     });
-    const trace = readFileSync("/sys/kernel/tracing/trace", "utf8");
+    const whole = readFileSync("/sys/kernel/tracing/trace", "utf8");
+    expect(whole).toContain(marker);
+    const trace = whole.slice(whole.lastIndexOf(marker));
     const printed = pids.map((pid) =>
       [...trace.matchAll(/bpf_trace_printk: (\d+): (.*)$/gm)].filter((m) => Number(m[1]) === pid).map((m) => m[2]),
     );
