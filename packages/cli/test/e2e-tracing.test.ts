@@ -322,6 +322,27 @@ describe.skipIf(!enabled).each([0, 2] as const)("CO-RE relocations in a called f
   });
 });
 
+/** Inlined (the default threshold at -O1 and -O2), `parent_tgid`'s records travel with its copied instructions into the program. */
+describe.skipIf(!enabled).each([1, 2] as const)("CO-RE relocations in an inlined local function at -O%i", (optLevel) => {
+  it("the function's CO-RE reads keep their records in the program; libbpf and our loader relocate them; the parent's tgid is read", () => {
+    const source = CALLED_CORE(`if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end`, "m[0] = parent_tgid()");
+    const bytes = writeObject(compileSource(source, { file: "trace.lua", optLevel, verifyEach: true }).object);
+    const read = readObject(bytes);
+    expect(read.programs.map((p) => p.subprogram ?? false)).toEqual([false]);
+    expect((read.programs[0]!.coreRelocations ?? []).map((r) => r.kind)).toEqual(["field_byte_offset", "field_byte_offset"]);
+    loadsWithLibbpf(bytes);
+    const loaded = loadObject(read);
+    try {
+      const attachments = attachAll(loaded);
+      openFiles(2);
+      detachAll(attachments);
+      expect(typedMap(loaded.maps.get("m")!).get(0)).toBe(BigInt(process.ppid));
+    } finally {
+      loaded.close();
+    }
+  });
+});
+
 describe.skipIf(!enabled).each([0, 2] as const)("tp_btf (BTF-enabled raw tracepoints) attached for real at -O%i", (optLevel) => {
   it("sched_process_fork's parent and child are read with direct loads (PTR_TO_BTF_ID), CO-RE relocated; pid, tgid, the child's real_parent", () => {
     const object = compile(
