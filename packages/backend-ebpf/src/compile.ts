@@ -2,7 +2,8 @@
  * The backend driver: IR module → per-program eBPF instructions and map relocations.
  *
  *   leave SSA + instruction selection (leave-ssa.ts, isel.ts) → register allocation
- *   (regalloc.ts) → peepholes (peephole.ts) → superoptimizer rules (superopt.ts) → frame layout and emission (emit.ts) →
+ *   (regalloc.ts) → peepholes (peephole.ts) → superoptimizer rules (superopt.ts) → frame layout, block
+ *   placement (placement.ts) and emission (emit.ts) →
  *   linking of BPF-to-BPF calls (link.ts)
  *
  * Programs are compiled with every function they call (transitively); those functions

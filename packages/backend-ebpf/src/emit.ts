@@ -3,7 +3,8 @@
  *
  * Lays out the stack frame (program stack data first, spill slots below it; the kernel
  * allows `MAX_STACK` = 512 bytes), expands the pseudo instructions (`frameaddr`, `setcc`, `cmov`),
- * drops jumps to the next block and inverts a conditional jump over an unconditional one.
+ * lays the blocks out in the order placement.ts chooses, drops jumps to the next block and
+ * inverts a conditional jump over an unconditional one.
  *
  * Kernel limits are compile errors here, not verifier surprises (the backend driver adds
  * the program's location): a frame over `MAX_STACK` bytes, more than `MAX_PROGRAM_INSNS`
@@ -20,6 +21,7 @@ import {
   type AsmItem, type AsmResult, type CpuVersion, type Insn, type JmpCondOp,
 } from "./isa/index.js";
 import { DEFAULT_CPU } from "./isel.js";
+import { placeBlocks } from "./placement.js";
 import { FP, isVirtual, type MAddr, type MFunction, type MInst } from "./mir.js";
 
 /** Options of {@link emitFunction}. */
@@ -128,7 +130,11 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
     const last = insts[insts.length - 1];
     if (!last || (last.k !== "ja" && last.k !== "exit")) if (b + 1 < mf.blocks.length) work.push(b + 1);
   }
-  const order = mf.blocks.map((_, b) => b).filter((b) => reachable[b]);
+  const order = placeBlocks(
+    mf,
+    mf.blocks.map((_, b) => b).filter((b) => reachable[b]),
+    (j) => inverted(j) !== undefined,
+  );
 
   order.forEach((bi, k) => {
     const next = order[k + 1];

@@ -4,7 +4,8 @@
  * A tree-less, one-instruction-at-a-time selector with a few folds that matter for
  * eBPF code size: immediates in ALU/jump/store forms, compare+branch fusion, stack and
  * map addresses rematerialised at their uses, alloca-based addresses folded into
- * r10-relative accesses. Machine blocks follow the layout of `leave-ssa.ts` (IR blocks
+ * r10-relative accesses, byte-swapped halves swapped whole and adjacent packet loads
+ * combined (combine.ts). Machine blocks follow the layout of `leave-ssa.ts` (IR blocks
  * plus edge blocks for critical edges into phis); every phi becomes a virtual register
  * written by a sequentialised parallel copy where control leaves each predecessor.
  * The IR is only read.
@@ -38,6 +39,7 @@ import {
 } from "@luabpf/ir";
 import { helperResultMax } from "@luabpf/platform";
 import { INVERSE_JUMPS, JMP_OPS, SWAPPED_JUMPS, type AluBinaryOp, type CpuVersion, type JmpCondOp, type SizeName } from "./isa/index.js";
+import { findCombines } from "./combine.js";
 import { BlockLayout, sequentializeCopies } from "./leave-ssa.js";
 import { ARG_REGS, FIRST_VREG, newVReg, PKT_CTX_REG, RET_REG, type MAddr, type MBlock, type MFunction, type MInst, type MReg, type MSource } from "./mir.js";
 
@@ -237,6 +239,8 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
     while (isInstruction(v) && narrowed.has(v) && keptBits(v)! >= bytes * 8) v = v.operands[0]!;
     return v;
   };
+  // Byte-swapped halves joined into one swap, adjacent packet loads into one (combine.ts).
+  const combines = findCombines(all);
   for (const inst of fn.instructions()) {
     if (inst.opcode === "alloca") slotOf.set(inst, mf.slots.push({ size: inst.size, align: Math.max(1, Math.min(8, inst.align)) }) - 1);
   }
@@ -412,6 +416,19 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
 
   const selectInstruction = (inst: Instruction): void => {
     if (narrowed.has(inst)) return; // each store takes the value this narrows
+    if (combines.absorbed.has(inst)) return; // selected as part of the pattern rooted at its user
+    const combine = combines.roots.get(inst);
+    if (combine) {
+      const dst = vreg(inst);
+      if (combine.kind === "wide-load") emit({ k: "ldx", size: combine.bits === 64 ? "DW" : "W", dst, addr: addr(combine.ptr, combine.offset) });
+      else {
+        valueInto(dst, combine.lo);
+        emit({ k: "alu", op: "lsh", w: 64, dst, imm: combine.bits / 2 });
+        emit({ k: "alu", op: "or", w: 64, dst, src: use(combine.hi) });
+      }
+      emit({ k: "end", kind: cpu >= 4 ? "bswap" : "be", bits: combine.bits, dst });
+      return;
+    }
     const op = inst.opcode;
     const info = inst.info;
     switch (info.shape) {

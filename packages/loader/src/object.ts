@@ -59,6 +59,8 @@ export interface LoadObjectOptions {
    * loadObjectFile passes it.
    */
   btfTypes?: readonly BtfType[];
+  /** `prog_flags` of every program (`ProgFlag` bits of @luabpf/platform, e.g. strict alignment checks). */
+  progFlags?: number;
 }
 
 /** Options of {@link ProgramHandle.testRun}. */
@@ -251,6 +253,7 @@ export function loadObject(object: BpfObject, options: LoadObjectOptions = {}): 
           ...(kind.expectedAttachType === undefined ? {} : { expectedAttachType: kind.expectedAttachType }),
           ...(attachBtfId === undefined ? {} : { attachBtfId }),
           ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
+          ...(options.progFlags === undefined ? {} : { progFlags: options.progFlags }),
           ...(options.onVerifierLog ? { onLog: (log: string) => options.onVerifierLog!(program.name, log) } : {}),
         }),
       );

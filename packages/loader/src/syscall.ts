@@ -195,6 +195,8 @@ export interface ProgLoadOptions {
   attachBtfId?: number;
   /** A BTF object descriptor that `attachBtfId` refers to (0 or absent: vmlinux). */
   attachBtfObjFd?: number;
+  /** `prog_flags`: `ProgFlag` bits of @luabpf/platform (e.g. strict alignment checks). */
+  progFlags?: number;
 }
 
 /** Largest verifier log buffer the loader will allocate (the kernel's limit is 1 GiB). */
@@ -255,6 +257,7 @@ function progLoadAttr(options: ProgLoadOptions, insnCount: number, insns: Buffer
   attr.writeUInt32LE(logLevel, 24);
   attr.writeUInt32LE(logSize, 28);
   attr.writeBigUInt64LE(logAddress, 32);
+  attr.writeUInt32LE(options.progFlags ?? 0, 44);
   if (options.name) writeObjectName(attr, 48, options.name);
   attr.writeUInt32LE(options.expectedAttachType ?? 0, 68);
   attr.writeUInt32LE(options.attachBtfId ?? 0, 108);

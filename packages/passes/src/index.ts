@@ -76,6 +76,7 @@ export { packetBounds } from "./passes/packet-bounds.js";
 export { unroll } from "./passes/unroll.js";
 export { loopReduce } from "./passes/loop-reduce.js";
 export { loopDelete } from "./passes/loop-delete.js";
+export { loopTerm } from "./passes/loop-term.js";
 export { solveValueRanges, transferRange, valueRangesAnalysis, type ValueRanges } from "./analysis/value-ranges.js";
 export * as rangeLattice from "./util/range-lattice.js";
 export type { Range } from "./util/range-lattice.js";

@@ -191,6 +191,14 @@ export const MapFlag = {
   noUserConv: 1 << 18,
 } as const satisfies Record<string, number>;
 
+/** `BPF_F_*` flags of `BPF_PROG_LOAD` (`prog_flags`). */
+export const ProgFlag = {
+  /** Check every access's alignment as on architectures without efficient unaligned access (`BPF_F_STRICT_ALIGNMENT`). */
+  strictAlignment: 1 << 0,
+  /** Do not check alignment (`BPF_F_ANY_ALIGNMENT`; testing only). */
+  anyAlignment: 1 << 1,
+} as const satisfies Record<string, number>;
+
 /** Flags and flag fields of helper arguments (`BPF_F_*`, `BPF_RB_*` of the helper documentation). */
 export const HelperFlag = {
   /** `get_stackid`/`get_stack`: frames to skip (low 8 bits). */

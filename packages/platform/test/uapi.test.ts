@@ -19,6 +19,7 @@ import {
   MAP_TYPES,
   MapFlag,
   PROGRAM_TYPES,
+  ProgFlag,
   PseudoSrc,
   RingbufQuery,
   UpdateFlag,
@@ -132,6 +133,8 @@ describe.skipIf(header === undefined)(`platform tables agree with ${HEADER}`, ()
     expect(MapFlag.noCommonLru).toBe(constant("BPF_F_NO_COMMON_LRU"));
     expect(MapFlag.rdonlyProg).toBe(constant("BPF_F_RDONLY_PROG"));
     expect(MapFlag.mmapable).toBe(constant("BPF_F_MMAPABLE"));
+    expect(ProgFlag.strictAlignment).toBe(constant("BPF_F_STRICT_ALIGNMENT"));
+    expect(ProgFlag.anyAlignment).toBe(constant("BPF_F_ANY_ALIGNMENT"));
     expect(PseudoSrc.MAP_FD).toBe(constant("BPF_PSEUDO_MAP_FD"));
     expect(PseudoSrc.MAP_VALUE).toBe(constant("BPF_PSEUDO_MAP_VALUE"));
     expect(PseudoSrc.FUNC).toBe(constant("BPF_PSEUDO_FUNC"));
