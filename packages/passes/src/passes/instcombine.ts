@@ -18,6 +18,9 @@
  *   booleans   a compare's value is 0 or 1: c & k → c (k odd) or 0 (k even);  c ^ 1 and
  *              eq c, 0 → the inverted compare;  ne c, 0 → c (the `not`/`and` of Lua's tag tests)
  *   high bits  eq/ne (x >> k), 0 → ule/ugt x, 2^k - 1 (one compare, no shift: clang's form)
+ *   swap byte  and (bswap x), 0xff → x >> (bits - 8);  (bswap x) >> (bits - 8) → x & 0xff
+ *              (the low byte of a swap is the high byte of x, and the reverse; a wider low
+ *              mask is a shift plus a narrower swap, no fewer instructions, so it stays)
  *
  * A worklist revisits the users of every replaced instruction, so chains simplify in one
  * run. The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × rules).
@@ -97,6 +100,7 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
       if (k === 0n) return b;
       if (allOnes) return a;
       if (k !== undefined && isCompare(a)) return (k & 1n) !== 0n ? a : zero();
+      if (k === 0xffn) return swappedByte(inst, a, "lshr", fn, ctx);
       return a === b ? a : undefined;
     case "mul": {
       if (k === undefined) return undefined;
@@ -127,6 +131,7 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
       if (k === undefined) return undefined;
       const amount = BigInt.asUintN(bits, k) % BigInt(bits);
       if (amount === 0n) return a;
+      if (op === "lshr" && amount === BigInt(bits - 8)) return swappedByte(inst, a, "and", fn, ctx);
       if (amount !== k) {
         inst.setOperand(1, fn.constant(b.type, amount));
         ctx.stat("canonicalized");
@@ -175,6 +180,23 @@ function compareHighBits(inst: Instruction, fn: Function, ctx: FunctionPassConte
   cmp.insertBefore(inst);
   ctx.stat("compare-high-bits");
   return cmp;
+}
+
+/**
+ * The byte a swap moves to one end: `and (bswap x), 0xff` is x's high byte, `x >> (bits -
+ * 8)` (flow-hash's `bit.band(bit.bswap(h), 0xff)`: one shift instead of `be64` and a mask),
+ * and `(bswap x) >> (bits - 8)` is x's low byte, `x & 0xff`. `swap` must be a bswap of
+ * `inst`'s own type; `op` is the instruction that replaces the pair.
+ */
+function swappedByte(inst: Instruction, swap: Value, op: "lshr" | "and", fn: Function, ctx: FunctionPassContext): Rewrite {
+  if (swap.kind !== "instruction" || (swap as Instruction).opcode !== "bswap" || swap.type !== inst.type) return undefined;
+  const x = (swap as Instruction).operands[0]!;
+  const k = op === "lshr" ? BigInt(bitsOf(inst.type) - 8) : 0xffn;
+  const r = fn.createInstruction(op, inst.type, inst.typeParam, [x, fn.constant(inst.typeParam, k)]);
+  r.loc = inst.loc;
+  r.insertBefore(inst);
+  ctx.stat("swap-byte");
+  return r;
 }
 
 /**
