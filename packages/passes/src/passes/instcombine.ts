@@ -18,6 +18,8 @@
  *   booleans   a compare's value is 0 or 1: c & k → c (k odd) or 0 (k even);  c ^ 1 and
  *              eq c, 0 → the inverted compare;  ne c, 0 → c (the `not`/`and` of Lua's tag tests)
  *   high bits  eq/ne (x >> k), 0 → ule/ugt x, 2^k - 1 (one compare, no shift: clang's form)
+ *   scaled     shl c, k (c a compare, 1 ≤ k ≤ 30) → select c, 2^k, 0 (set, branch over, set:
+ *              one instruction fewer than a 0/1 shifted; util/ir.ts booleanScale)
  *   swap byte  and (bswap x), 0xff → x >> (bits - 8);  (bswap x) >> (bits - 8) → x & 0xff
  *              (the low byte of a swap is the high byte of x, and the reverse; a wider low
  *              mask is a shift plus a narrower swap, no fewer instructions, so it stays)
@@ -29,7 +31,7 @@ import { INVERTED_COMPARE, SWAPPED_COMPARE, bitsOf, type CompareOpcode, type Fun
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable, evaluate, log2Exact } from "../util/fold.js";
-import { allInstructions, constValue, eraseDeadTree } from "../util/ir.js";
+import { allInstructions, booleanScale, constValue, eraseDeadTree } from "../util/ir.js";
 
 const TRUE_ON_EQUAL = new Set(["eq", "ule", "uge", "sle", "sge"]);
 
@@ -136,6 +138,14 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
         inst.setOperand(1, fn.constant(b.type, amount));
         ctx.stat("canonicalized");
         return inst;
+      }
+      const scale = booleanScale(inst);
+      if (scale !== undefined && isCompare(a) && a.uses.length === 1) {
+        const sel = fn.createInstruction("select", inst.type, T, [a, fn.constant(T, scale), zero()]);
+        sel.loc = inst.loc;
+        sel.insertBefore(inst);
+        ctx.stat("boolean-scaled");
+        return sel;
       }
       return undefined;
     }
