@@ -7,9 +7,10 @@
  *   absorb     x*0, x&0, 0<<y, 0>>y → 0;  x|-1 → -1;  x%1 → 0
  *   eBPF div   x/0 → 0;  x%0 → x
  *   self       x-x, x^x → 0;  x&x, x|x → x;  select c,a,a → a;  eq/ule/uge/sle/sge x,x → 1, the others → 0
- *   involution neg(neg x), not(not x) → x;  trunc(zext/sext x) to x's type → x
+ *   involution neg(neg x), not(not x), bswap(bswap x) → x;  trunc(zext/sext x) to x's type → x
  *   trunc      trunc(zext/sext x) → zext/sext x or trunc x;  trunc(trunc x) → trunc x;
- *              trunc(and x, C) → trunc x when C keeps the result's bits
+ *              trunc(and x, C) → trunc x when C keeps the result's bits;
+ *              zext(trunc (and x, C)) back to x's type → and x, C when C fits the trunc
  *   select     select k,a,b with constant k → a or b
  *   reduce     x * 2^k → x << k
  *   canonical  constants to the right of commutative ops (compares swap their predicate);
@@ -18,6 +19,12 @@
  *   booleans   a compare's value is 0 or 1: c & k → c (k odd) or 0 (k even);  c ^ 1 and
  *              eq c, 0 → the inverted compare;  ne c, 0 → c (the `not`/`and` of Lua's tag tests)
  *   high bits  eq/ne (x >> k), 0 → ule/ugt x, 2^k - 1 (one compare, no shift: clang's form)
+ *   scaled     shl c, k (c a compare, 1 ≤ k ≤ 30) → select c, 2^k, 0 (set, branch over, set:
+ *              one instruction fewer than a 0/1 shifted; util/ir.ts booleanScale)
+ *   swap byte  and (bswap x), 0xff → x >> (bits - 8);  (bswap x) >> (bits - 8) → x & 0xff;
+ *              bswap (x << (bits - 8)) → x & 0xff, also through a trunc of a wider shift
+ *              (the low byte of a swap is the high byte of x, and the reverse; a wider low
+ *              mask is a shift plus a narrower swap, no fewer instructions, so it stays)
  *
  * A worklist revisits the users of every replaced instruction, so chains simplify in one
  * run. The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × rules).
@@ -26,7 +33,7 @@ import { INVERTED_COMPARE, SWAPPED_COMPARE, bitsOf, type CompareOpcode, type Fun
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable, evaluate, log2Exact } from "../util/fold.js";
-import { allInstructions, constValue, eraseDeadTree } from "../util/ir.js";
+import { allInstructions, booleanScale, constValue, eraseDeadTree } from "../util/ir.js";
 
 const TRUE_ON_EQUAL = new Set(["eq", "ule", "uge", "sle", "sge"]);
 
@@ -53,10 +60,11 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
   }
   if (inst.info.shape === "unary") {
     const x = ops[0]!;
-    if ((op === "neg" || op === "not") && x.kind === "instruction" && (x as Instruction).opcode === op) return (x as Instruction).operands[0];
-    return undefined;
+    if ((op === "neg" || op === "not" || op === "bswap") && x.kind === "instruction" && (x as Instruction).opcode === op) return (x as Instruction).operands[0];
+    return op === "bswap" ? swapOfHighByte(inst, fn, ctx) : undefined;
   }
   if (op === "trunc") return simplifyTrunc(inst, fn, ctx);
+  if (op === "zext") return zextOfMasked(inst);
   if (inst.info.shape === "compare") {
     const [a, b] = [ops[0]!, ops[1]!];
     if (a === b) return fn.constant(inst.type, TRUE_ON_EQUAL.has(op) ? 1n : 0n);
@@ -97,6 +105,7 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
       if (k === 0n) return b;
       if (allOnes) return a;
       if (k !== undefined && isCompare(a)) return (k & 1n) !== 0n ? a : zero();
+      if (k === 0xffn) return swappedByte(inst, a, "lshr", fn, ctx);
       return a === b ? a : undefined;
     case "mul": {
       if (k === undefined) return undefined;
@@ -127,10 +136,19 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
       if (k === undefined) return undefined;
       const amount = BigInt.asUintN(bits, k) % BigInt(bits);
       if (amount === 0n) return a;
+      if (op === "lshr" && amount === BigInt(bits - 8)) return swappedByte(inst, a, "and", fn, ctx);
       if (amount !== k) {
         inst.setOperand(1, fn.constant(b.type, amount));
         ctx.stat("canonicalized");
         return inst;
+      }
+      const scale = booleanScale(inst);
+      if (scale !== undefined && isCompare(a) && a.uses.length === 1) {
+        const sel = fn.createInstruction("select", inst.type, T, [a, fn.constant(T, scale), zero()]);
+        sel.loc = inst.loc;
+        sel.insertBefore(inst);
+        ctx.stat("boolean-scaled");
+        return sel;
       }
       return undefined;
     }
@@ -175,6 +193,57 @@ function compareHighBits(inst: Instruction, fn: Function, ctx: FunctionPassConte
   cmp.insertBefore(inst);
   ctx.stat("compare-high-bits");
   return cmp;
+}
+
+/**
+ * The byte a swap moves to one end: `and (bswap x), 0xff` is x's high byte, `x >> (bits -
+ * 8)` (flow-hash's `bit.band(bit.bswap(h), 0xff)`: one shift instead of `be64` and a mask),
+ * and `(bswap x) >> (bits - 8)` is x's low byte, `x & 0xff`. `swap` must be a bswap of
+ * `inst`'s own type; `op` is the instruction that replaces the pair.
+ */
+function swappedByte(inst: Instruction, swap: Value, op: "lshr" | "and", fn: Function, ctx: FunctionPassContext): Rewrite {
+  if (swap.kind !== "instruction" || (swap as Instruction).opcode !== "bswap" || swap.type !== inst.type) return undefined;
+  const x = (swap as Instruction).operands[0]!;
+  const k = op === "lshr" ? BigInt(bitsOf(inst.type) - 8) : 0xffn;
+  const r = fn.createInstruction(op, inst.type, inst.typeParam, [x, fn.constant(inst.typeParam, k)]);
+  r.loc = inst.loc;
+  r.insertBefore(inst);
+  ctx.stat("swap-byte");
+  return r;
+}
+
+/**
+ * `bswap (x << (bits - 8))` is `x & 0xff`: only x's low byte is in the swapped value, at the
+ * top, and the swap brings it back down. Through a trunc, `bswap (trunc (y << (bits - 8)))`
+ * (the shift in y's wider type) is `trunc (y & 0xff)`: tc-ttl-rewrite's checksum update
+ * builds the old TTL's 16-bit network-order word that way, `htons(ttl << 8)`.
+ */
+function swapOfHighByte(inst: Instruction, fn: Function, ctx: FunctionPassContext): Rewrite {
+  const bits = BigInt(bitsOf(inst.type));
+  let x = inst.operands[0]!;
+  const trunc = x.kind === "instruction" && (x as Instruction).opcode === "trunc" ? (x as Instruction) : undefined;
+  if (trunc) x = trunc.operands[0]!;
+  if (x.kind !== "instruction" || (x as Instruction).opcode !== "shl" || constValue((x as Instruction).operands[1]!) !== bits - 8n) return undefined;
+  const y = (x as Instruction).operands[0]!;
+  const masked = fn.createInstruction("and", y.type, y.type, [y, fn.constant(y.type, 0xffn)]);
+  masked.loc = inst.loc;
+  masked.insertBefore(inst);
+  ctx.stat("swap-byte");
+  if (!trunc) return masked;
+  const r = fn.createInstruction("trunc", inst.type, y.type, [masked]);
+  r.loc = inst.loc;
+  r.insertBefore(inst);
+  return r;
+}
+
+/** `zext (trunc (and x, C) to N)` back to x's type is `and x, C` when C < 2^N (nothing was cut). */
+function zextOfMasked(inst: Instruction): Rewrite {
+  const t = inst.operands[0]!;
+  if (t.kind !== "instruction" || (t as Instruction).opcode !== "trunc") return undefined;
+  const x = (t as Instruction).operands[0]!;
+  if (x.type !== inst.type || x.kind !== "instruction" || (x as Instruction).opcode !== "and") return undefined;
+  const c = constValue((x as Instruction).operands[1]!);
+  return c !== undefined && c >= 0n && c >> BigInt(bitsOf(t.type)) === 0n ? x : undefined;
 }
 
 /**

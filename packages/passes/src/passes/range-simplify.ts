@@ -15,6 +15,9 @@
  *               has, `urem x, y` with x < y, `zext (trunc x)` of a value that fits: x
  *   sign        `sext`, `sdiv`, `srem`, `ashr` of non-negative operands become `zext`,
  *               `udiv`, `urem`, `lshr` (cheaper in eBPF, and foldable by strength-reduce)
+ *   sign bit    `lshr (sub y, x), 63` with x and y non-negative is `ult y, x` (the difference
+ *               cannot overflow), when only shifts that scale a boolean use it (instcombine
+ *               then makes each a select: util/ir.ts booleanScale; math.log2's steps)
  *   select      `select c, a, b` with c decided becomes its arm
  *   thread      a block made of phis (used inside it or by its targets), pure instructions used only inside it and a
  *               `condbr` whose condition the ranges decide for the values arriving from a
@@ -48,7 +51,7 @@ import { blockOrderAnalysis, dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { transferRange, valueRangesAnalysis, type ValueRanges } from "../analysis/value-ranges.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable } from "../util/fold.js";
-import { eraseDeadTree } from "../util/ir.js";
+import { booleanScale, eraseDeadTree } from "../util/ir.js";
 import { constantOf, refineByCompare, constantRange, type Range } from "../util/range-lattice.js";
 
 const UNSIGNED_OF: Partial<Record<CompareOpcode, CompareOpcode>> = { slt: "ult", sle: "ule", sgt: "ugt", sge: "uge" };
@@ -167,6 +170,17 @@ function simplify(fn: Function, inst: Instruction, ranges: ValueRanges, ctx: Fun
     case "urem":
       if (ra && rb && rb.umin > 0n && ra.umax < rb.umin) return replace(a!, "remainders-removed");
       break;
+    case "lshr": {
+      // The sign of a difference that cannot overflow is an unsigned compare (both are
+      // non-negative), worth it only where the 0/1 is scaled into a select.
+      if (!isInstruction(a!, "sub") || a.uses.length !== 1 || !rb || constantOf(rb) !== 63n || bitsOf(inst.type) !== 64) return false;
+      if (!inst.uses.every((u) => u.index === 0 && booleanScale(u.user) !== undefined)) return false;
+      const [y, x] = [a.operands[0]!, a.operands[1]!];
+      const [ry, rx] = [at(y), at(x)];
+      if (!ry || !rx || ry.smin < 0n || rx.smin < 0n) return false;
+      ctx.stat("sign-bits-compared");
+      return rebuild(fn, inst, isConstant(y) ? "ugt" : "ult", isConstant(y) ? [x, y] : [y, x]);
+    }
     case "zext": {
       // zext (trunc x to N) back to x's type, when x fits in N bits.
       if (isInstruction(a!, "trunc") && a.operands[0]!.type === inst.type) {

@@ -1,7 +1,7 @@
 /**
  * Small IR helpers shared by the passes (passes never import each other).
  */
-import { isConstant, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { bitsOf, isConstant, type Function, type Instruction, type Value } from "@luabpf/ir";
 
 /**
  * Is `inst` removable when its result is unused? True for instructions without side
@@ -53,4 +53,18 @@ export function allInstructions(fn: Function): Instruction[] {
   const out: Instruction[] = [];
   for (const bb of fn.blocks) for (let i = bb.first; i; i = i.next) out.push(i);
   return out;
+}
+
+/**
+ * The power of two a boolean (a compare's 0 or 1) is scaled to when `inst` is `shl b, k`
+ * with 1 ≤ k ≤ 30, so that `select b, 2^k, 0` moves only 32-bit immediates (eBPF's `mov`
+ * sign-extends its immediate: 2^31 would need a 64-bit load); undefined otherwise.
+ * instcombine turns such a shift of a compare into that select (three instructions: set,
+ * branch over, set, where the shift of a computed 0/1 costs one more), and range-simplify
+ * turns a difference's sign bit into the compare when only such shifts use it.
+ */
+export function booleanScale(inst: Instruction): bigint | undefined {
+  if (inst.opcode !== "shl" || bitsOf(inst.type) !== 64) return undefined;
+  const k = constValue(inst.operands[1]!);
+  return k !== undefined && k >= 1n && k <= 30n ? 1n << k : undefined;
 }
