@@ -261,21 +261,32 @@ export class PassManager {
       o.onBisect?.(line);
       return run;
     };
+    // Nothing printed, numbered or verified: each execution only runs the pass, counts and
+    // invalidates (the compiler's own runs; ~0.3 µs per execution, 33 per -O2 compile of one
+    // function). Text is made only for what is printed or kept.
+    const needText = (o.verify ?? false) || (o.printChanged ?? false);
+    /** The last execution performed (its `"pass on @fn"` text is made only when the run stops there). */
+    let last: { pass: Pass; unit: string | Function } | undefined;
+    const stopped = (): PipelineReport => {
+      if (last) report.stoppedAfter = `${last.pass.name} on ${typeof last.unit === "string" ? last.unit : `@${last.unit.name}`}`;
+      return report;
+    };
 
     for (let k = 0; k < this.passes.length; k++) {
       const pass = this.passes[k]!;
       const rec = report.passes[k]!;
+      const stats = rec.stats;
       const stat = (name: string, amount = 1) => {
-        rec.stats[name] = (rec.stats[name] ?? 0) + amount;
+        stats[name] = (stats[name] ?? 0) + amount;
       };
+      const printingBefore = selected(o.printBefore, pass);
       // The functions an execution can change, and what to snapshot of them before it.
       const execute = (unit: string, fns: readonly Function[], body: () => PassResult): void => {
-        if (!bisect(pass, unit)) return;
-        const printingBefore = selected(o.printBefore, pass);
-        for (const fn of fns) if (printingBefore && shown(fn)) print(`; *** IR before ${passToString(pass)} on @${fn.name} ***\n${printFunction(fn)}`);
-        const needText = o.verify || o.printChanged;
+        if (o.bisectLimit !== undefined && !bisect(pass, unit)) return;
+        if (printingBefore) for (const fn of fns) if (shown(fn)) print(`; *** IR before ${passToString(pass)} on @${fn.name} ***\n${printFunction(fn)}`);
         const before = needText ? fns.map(printFunction) : undefined;
-        const sizes = fns.map((fn) => [fn.instructionCount, fn.blocks.length] as const);
+        const sizes: number[] = [];
+        for (const fn of fns) sizes.push(fn.instructionCount, fn.blocks.length);
         const t0 = nowMs();
         let preserved: Preserved;
         try {
@@ -286,35 +297,37 @@ export class PassManager {
         rec.timeMs += nowMs() - t0;
         rec.executions++;
         report.executions++;
-        report.stoppedAfter = `${pass.name} on ${unit}`;
         if (!preserved.isAll) rec.changed++;
         // A module pass may have added or removed functions: look at the module as it is now.
         const touched = unit === "<module>" && module ? module.functions.slice() : fns;
-        touched.forEach((fn) => {
+        for (const fn of touched) {
           const i = fns.indexOf(fn);
           if (i >= 0) {
-            const dInsts = fn.instructionCount - sizes[i]![0];
-            const dBlocks = fn.blocks.length - sizes[i]![1];
+            const dInsts = fn.instructionCount - sizes[2 * i]!;
+            const dBlocks = fn.blocks.length - sizes[2 * i + 1]!;
             if (dInsts < 0) stat("instructions-removed", -dInsts);
             if (dInsts > 0) stat("instructions-added", dInsts);
             if (dBlocks < 0) stat("blocks-removed", -dBlocks);
             if (dBlocks > 0) stat("blocks-added", dBlocks);
           }
           this.afterExecution(pass, fn, module, preserved, before?.[i] ?? "", report, print, shown(fn));
-        });
+        }
       };
       if (pass.kind === "module") {
         if (!module) throw new TypeError(`module pass '${pass.name}' cannot run on a single function`);
-        if (report.executions >= limit) return report;
+        if (report.executions >= limit) return stopped();
+        const executions = report.executions;
         execute("<module>", module.functions.slice(), () => pass.run(module, { analyses: (fn) => this.analyses.forFunction(fn), stat }));
+        if (report.executions > executions) last = { pass, unit: "<module>" };
         continue;
       }
       for (const fn of functions) {
-        if (report.executions >= limit) return report;
-        execute(`@${fn.name}`, [fn], () => pass.run(fn, { module, analyses: this.analyses.forFunction(fn), stat }));
+        if (report.executions >= limit) return stopped();
+        const executions = report.executions;
+        execute(o.bisectLimit !== undefined || printingBefore ? `@${fn.name}` : "", [fn], () => pass.run(fn, { module, analyses: this.analyses.forFunction(fn), stat }));
+        if (report.executions > executions) last = { pass, unit: fn };
       }
     }
-    report.stoppedAfter = undefined;
     return report;
   }
 
@@ -331,14 +344,14 @@ export class PassManager {
     this.analyses.invalidate(fn, preserved);
     // What is still cached now is what the pass claims to preserve.
     if (o.checkAnalyses) this.analyses.checkCached(fn, pass.name);
-    if (!shown) return;
+    const printIt = o.printAfter === "all" || (o.printAfter?.includes(pass.name) ?? false);
+    if (!shown || (!o.printChanged && !printIt)) return;
     const label = `${passToString(pass)} on @${fn.name}`;
     if (o.printChanged) {
       after ??= printFunction(fn);
       const diff = unifiedDiff(before, after, [`@${fn.name} before ${passToString(pass)}`, `@${fn.name} after ${passToString(pass)}`]);
       if (diff) print(`; *** IR changed by ${label} ***\n${diff}`);
     }
-    const printIt = o.printAfter === "all" || (o.printAfter?.includes(pass.name) ?? false);
     if (printIt && (!(o.printChangedOnly ?? true) || !preserved.isAll)) print(`; *** IR after ${label} ***\n${after ?? printFunction(fn)}`);
   }
 }

@@ -25,6 +25,7 @@ import type { BasicBlock, Function, Instruction } from "../core.js";
 import { reversePostOrder } from "./order.js";
 
 const NONE = -1;
+const NO_CHILDREN: readonly BasicBlock[] = Object.freeze([]);
 
 /**
  * The dominator tree of a function (Cooper, Harvey, Kennedy 2001), with O(1) dominance
@@ -63,8 +64,8 @@ export class DominatorTree {
   private readonly rpoIndex: Int32Array;
   /** RPO number → RPO number of the immediate dominator (the entry maps to itself). */
   private readonly idoms: Int32Array;
-  /** Block id → children in the tree, in RPO order. */
-  private readonly childLists: BasicBlock[][];
+  /** Block id → children in the tree, in RPO order (undefined: none). */
+  private readonly childLists: (BasicBlock[] | undefined)[];
   /** Block id → DFS pre/post numbers in the tree (-1 when unreachable). */
   private readonly pre: Int32Array;
   private readonly post: Int32Array;
@@ -78,12 +79,13 @@ export class DominatorTree {
     this.rpo = rpo;
     const bound = fn.blockIdBound;
     const rpoIndex = new Int32Array(bound).fill(NONE);
-    rpo.forEach((bb, i) => (rpoIndex[bb.id] = i));
+    const n = rpo.length;
+    for (let i = 0; i < n; i++) rpoIndex[rpo[i]!.id] = i;
     this.rpoIndex = rpoIndex;
 
     // Predecessors in RPO numbers, recomputed from the terminators.
-    const n = rpo.length;
-    const preds: number[][] = Array.from({ length: n }, () => []);
+    const preds: number[][] = new Array<number[]>(n);
+    for (let i = 0; i < n; i++) preds[i] = [];
     for (let i = 0; i < n; i++) {
       for (const s of rpo[i]!.succs) {
         const j = s.parent === fn ? (rpoIndex[s.id] ?? NONE) : NONE;
@@ -116,8 +118,13 @@ export class DominatorTree {
     }
     this.idoms = idoms;
 
-    this.childLists = Array.from({ length: bound }, () => []);
-    for (let b = 1; b < n; b++) this.childLists[rpo[idoms[b]!]!.id]!.push(rpo[b]!);
+    // Lists only for the blocks that have children (a leaf's are NO_CHILDREN).
+    const childLists: (BasicBlock[] | undefined)[] = new Array<BasicBlock[] | undefined>(bound);
+    for (let b = 1; b < n; b++) {
+      const parent = rpo[idoms[b]!]!.id;
+      (childLists[parent] ??= []).push(rpo[b]!);
+    }
+    this.childLists = childLists;
 
     // Iterative DFS over the tree for pre/post numbers.
     this.pre = new Int32Array(bound).fill(NONE);
@@ -132,7 +139,7 @@ export class DominatorTree {
       while (stack.length > 0) {
         const top = stack.length - 1;
         const bb = stack[top]!;
-        const kids = this.childLists[bb.id]!;
+        const kids = childLists[bb.id] ?? NO_CHILDREN;
         const k = next[top]!;
         if (k < kids.length) {
           next[top] = k + 1;
@@ -185,7 +192,7 @@ export class DominatorTree {
 
   /** The blocks `bb` immediately dominates, in reverse postorder. */
   children(bb: BasicBlock): readonly BasicBlock[] {
-    return this.isReachable(bb) ? this.childLists[bb.id]! : [];
+    return (this.isReachable(bb) ? this.childLists[bb.id] : undefined) ?? NO_CHILDREN;
   }
 
   /** The reachable blocks in a depth-first preorder of the tree (the entry first). */
