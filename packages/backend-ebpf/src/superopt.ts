@@ -26,8 +26,9 @@
  * the original window passed the verifier its inputs were scalars, and the rewrite only
  * computes scalars.
  *
- * Cost: one backward liveness pass per function, then a scan of each block that builds a
- * window key only where the first instruction's form starts some rule.
+ * Cost: one backward liveness pass per function (again after each rewrite), then a scan of
+ * each block that walks a trie of the rules' windows (by instruction keys, not text) only
+ * where the first instruction's form starts some rule, while the window is a prefix of one.
  */
 import { InternalError } from "@luabpf/ir";
 import { DEFAULT_CPU } from "./isel.js";
@@ -309,20 +310,11 @@ function parseRule(rule: SuperoptRule): ParsedRule {
   return { rule, replace, cpu };
 }
 
-let table: Map<string, ParsedRule[]> | undefined;
-let startForms: Set<string> | undefined;
+let table: RuleTable | undefined;
 
-/** The rule table by window text (parsed once). */
-function rules(): Map<string, ParsedRule[]> {
-  if (table) return table;
-  table = new Map();
-  startForms = new Set();
-  for (const rule of SUPEROPT_RULES) {
-    const list = table.get(rule.find) ?? table.set(rule.find, []).get(rule.find)!;
-    list.push(parseRule(rule));
-    startForms.add(formName(parseInsn(rule.find.split("; ")[0]!)));
-  }
-  return table;
+/** The generated rule table, indexed (once). */
+function rules(): RuleTable {
+  return (table ??= indexRules(SUPEROPT_RULES));
 }
 
 /** The form name that starts a window at `i` (registers do not matter). */
@@ -342,22 +334,22 @@ export interface SuperoptOptions {
  * the scan resumes a window's length before it, so that rewrites can cascade.
  */
 export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): number {
-  const ruleTable = options.rules;
   const cpu = options.cpu ?? DEFAULT_CPU;
-  const byText = ruleTable ? indexRules(ruleTable) : rules();
-  const starts = ruleTable ? new Set(ruleTable.map((r) => formName(parseInsn(r.find.split("; ")[0]!)))) : startForms!;
-  if (byText.size === 0) return 0;
+  const table = options.rules ? indexRules(options.rules) : rules();
+  if (table.size === 0) return 0;
   let saved = 0;
   let live: RegSet[][] | undefined;
   for (let bi = 0; bi < mf.blocks.length; bi++) {
     const b = mf.blocks[bi]!;
+    const widths: { of?: Uint8Array[] } = {};
     for (let k = 0; k < b.insts.length; k++) {
       const first = b.insts[k]!;
-      if (!isWindowInst(first) || first.k === "jcc" || !starts.has(formOf(first))) continue;
-      const done = rewriteAt(b, bi, k, byText, cpu, () => (live ??= liveAfterInsts(mf)));
+      if (!isWindowInst(first) || first.k === "jcc" || !table.starts.has(formOf(first))) continue;
+      const done = rewriteAt(b, bi, k, table, cpu, () => (live ??= liveAfterInsts(mf)), () => (widths.of ??= knownWidths(b)));
       if (done > 0) {
         saved += done;
         live = undefined;
+        widths.of = undefined;
         k = Math.max(-1, k - MAX_WINDOW);
       }
     }
@@ -365,21 +357,41 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
   return saved;
 }
 
-/** Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the instructions saved (0: none applied). */
-function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedRule[]>, cpu: CpuVersion, liveness: () => RegSet[][]): number {
+/**
+ * Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the
+ * instructions saved (0: none applied). The window grows one instruction at a time down
+ * the rule trie (a shorter window's canonical form is a prefix of a longer one's:
+ * registers are numbered in order of first appearance) and stops as soon as no rule's
+ * window starts with it, so most positions look up one key.
+ */
+function rewriteAt(b: MBlock, bi: number, k: number, table: RuleTable, cpu: CpuVersion, liveness: () => RegSet[][], widthsOf: () => Uint8Array[]): number {
   let n = 0;
   while (n < MAX_WINDOW && k + n < b.insts.length && isWindowInst(b.insts[k + n]!) && (n === 0 || b.insts[k + n - 1]!.k !== "jcc")) n++;
-  for (let len = n; len >= 2; len--) {
+  const regs: MReg[] = [];
+  const pattern = (r: MReg): number => {
+    let p = regs.indexOf(r);
+    if (p < 0) p = regs.push(r) - 1;
+    return p + 1;
+  };
+  const found: ParsedRule[][] = [];
+  let node: TrieNode | undefined = table.root;
+  for (let j = 0; j < n; j++) {
+    const i = b.insts[k + j] as WindowInst;
+    for (const r of regsOf(i)) pattern(r);
+    node = node.next.get(insnKey(toInsn(i, pattern)));
+    if (!node) break;
+    found.push(node.rules);
+  }
+  for (let len = found.length; len >= 2; len--) {
+    const candidates = found[len - 1]!;
+    if (candidates.length === 0) continue;
     const window = b.insts.slice(k, k + len) as WindowInst[];
     if (window.slice(0, -1).some((i) => i.k === "jcc")) continue;
-    const { text, regs } = canonicalWindow(window);
-    const candidates = byText.get(text);
-    if (!candidates) continue;
     const liveAfter = liveness()[bi]![k + len - 1]!;
     for (const { rule, replace, cpu: needs } of candidates) {
       if (needs > cpu) continue;
       if (rule.dead.some((p) => (liveAfter >> regs[p - 1]!) & 1)) continue;
-      if (rule.narrow && !preconditionsHold(rule, regs, knownWidths(b)[k]!)) continue;
+      if (rule.narrow && !preconditionsHold(rule, regs, widthsOf()[k]!)) continue;
       const last = window[window.length - 1]!;
       const target = last.k === "jcc" ? last.target : 0;
       const loc = window.find((i) => i.loc)?.loc;
@@ -394,11 +406,52 @@ function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedR
   return 0;
 }
 
-/** A rule list indexed by window text. */
-function indexRules(list: readonly SuperoptRule[]): Map<string, ParsedRule[]> {
-  const m = new Map<string, ParsedRule[]>();
-  for (const rule of list) (m.get(rule.find) ?? m.set(rule.find, []).get(rule.find)!).push(parseRule(rule));
-  return m;
+/**
+ * An exact key of a window instruction in canonical form, standing for its text: a window's
+ * jump offset is 0 and its registers are pattern registers below 16, so the opcode,
+ * registers and immediate make a number; an instruction with an offset (none in today's
+ * windows) is keyed by its text.
+ */
+function insnKey(insn: Insn): number | string {
+  if (insn.off !== 0 || insn.dst > 15 || insn.src > 15) return printInsn(insn);
+  return (insn.code * 256 + insn.dst * 16 + insn.src) * 0x100000000 + (insn.imm >>> 0);
+}
+
+/** A trie over window instructions' keys: the rules whose window is the path to a node. */
+interface TrieNode {
+  next: Map<number | string, TrieNode>;
+  rules: ParsedRule[];
+}
+
+/** A rule table ready for matching: the windows as a trie, and the forms that start a window. */
+interface RuleTable {
+  root: TrieNode;
+  size: number;
+  starts: Set<string>;
+}
+
+/**
+ * A rule list as a trie, in list order. A rule whose window text is not what `printInsn`
+ * prints for it could never equal a window's canonical text: it is left out.
+ */
+function indexRules(list: readonly SuperoptRule[]): RuleTable {
+  const out: RuleTable = { root: { next: new Map(), rules: [] }, size: 0, starts: new Set() };
+  for (const rule of list) {
+    const parts = rule.find.split("; ");
+    const insns = parts.map((t) => parseInsn(t));
+    if (insns.some((insn, j) => printInsn(insn) !== parts[j])) continue;
+    let node = out.root;
+    for (const insn of insns) {
+      const key = insnKey(insn);
+      let child = node.next.get(key);
+      if (!child) node.next.set(key, (child = { next: new Map(), rules: [] }));
+      node = child;
+    }
+    node.rules.push(parseRule(rule));
+    out.size++;
+    out.starts.add(formName(insns[0]!));
+  }
+  return out;
 }
 
 /** A window of emitted code with what is live after it, as the offline search harvests it. */
