@@ -121,7 +121,9 @@ export function describeFunction(mf: MFunction): RegAllocFunction {
  * written straight into typed arrays: no object per instruction or operand).
  */
 export function packMachineFunction(mf: MFunction): PackedRegAllocFunction {
-  const w = new PackedFunctionWriter();
+  let insts = 0;
+  for (const b of mf.blocks) insts += b.insts.length;
+  const w = new PackedFunctionWriter(insts, 3 * insts + 16);
   for (const b of mf.blocks) {
     w.block(b.succs, b.loopDepth);
     for (const i of b.insts) {

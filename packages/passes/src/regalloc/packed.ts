@@ -20,12 +20,21 @@ const NO_CLOBBERS: readonly PReg[] = Object.freeze([]);
 /** Builds a {@link PackedRegAllocFunction}: `block`, then per instruction its operands and `inst`. */
 export class PackedFunctionWriter {
   private readonly blocks: { numInsts: number; succs: readonly number[]; loopDepth: number }[] = [];
-  private readonly instOps = new IntVec(1024);
-  private readonly instCopy = new IntVec(1024);
+  private readonly instOps: IntVec;
+  private readonly instCopy: IntVec;
   private readonly clobbers: (readonly PReg[])[] = [];
-  private readonly opFlags = new IntVec(2048);
-  private readonly opReg = new IntVec(2048);
-  private readonly opArg = new IntVec(2048);
+  private readonly opFlags: IntVec;
+  private readonly opReg: IntVec;
+  private readonly opArg: IntVec;
+
+  /** Sized for about `insts` instructions with `ops` operands (estimates: the arrays grow past them). */
+  constructor(insts = 1024, ops = 2048) {
+    this.instOps = new IntVec(insts + 1);
+    this.instCopy = new IntVec(insts);
+    this.opFlags = new IntVec(ops);
+    this.opReg = new IntVec(ops);
+    this.opArg = new IntVec(ops);
+  }
 
   /** Starts a block (its instructions follow). */
   block(succs: readonly number[], loopDepth: number): void {
@@ -48,26 +57,28 @@ export class PackedFunctionWriter {
   private opStart = 0;
 
   finish(numVRegs: number): PackedRegAllocFunction {
-    const instOps = new Int32Array(this.instOps.length + 1);
-    instOps.set(this.instOps.data.subarray(0, this.instOps.length));
-    instOps[this.instOps.length] = this.opFlags.length;
+    this.instOps.push(this.opFlags.length);
+    const instOps = this.instOps.view();
     return {
       packed: true,
       numVRegs,
       blocks: this.blocks,
       instOps,
-      instCopy: Uint8Array.from(this.instCopy.data.subarray(0, this.instCopy.length)),
+      instCopy: new Uint8Array(this.instCopy.view()),
       clobbers: this.clobbers,
-      opFlags: Uint8Array.from(this.opFlags.data.subarray(0, this.opFlags.length)),
-      opReg: this.opReg.toArray(),
-      opArg: this.opArg.toArray(),
+      opFlags: new Uint8Array(this.opFlags.view()),
+      opReg: this.opReg.view(),
+      opArg: this.opArg.view(),
     };
   }
 }
 
 /** The object form of the input, packed (the same function). */
 export function packFunction(fn: RegAllocFunction): PackedRegAllocFunction {
-  const w = new PackedFunctionWriter();
+  let insts = 0;
+  let ops = 0;
+  for (const b of fn.blocks) for (const i of b.insts) (insts++, (ops += i.operands.length));
+  const w = new PackedFunctionWriter(insts, ops);
   for (const b of fn.blocks) {
     w.block(b.succs, b.loopDepth);
     for (const inst of b.insts) {

@@ -78,16 +78,29 @@ export interface Program {
 
 /** Appends items to growing arrays; `finish` installs them in a program. */
 class ItemWriter {
-  readonly blockStart = new IntVec(64);
-  readonly kind = new IntVec(256);
-  readonly origin = new IntVec(256);
-  readonly pos = new IntVec(256);
-  readonly copy = new IntVec(256);
-  readonly slot = new IntVec(256);
-  readonly ops = new IntVec(256);
-  readonly opNode = new IntVec(512);
-  readonly opSlot = new IntVec(512);
-  readonly opFlags = new IntVec(512);
+  readonly blockStart: IntVec;
+  readonly kind: IntVec;
+  readonly origin: IntVec;
+  readonly pos: IntVec;
+  readonly copy: IntVec;
+  readonly slot: IntVec;
+  readonly ops: IntVec;
+  readonly opNode: IntVec;
+  readonly opSlot: IntVec;
+  readonly opFlags: IntVec;
+  /** Sized for about `items` items with `ops` operands in `blocks` blocks (estimates: the vectors grow past them). */
+  constructor(blocks = 64, items = 256, ops = 512) {
+    this.blockStart = new IntVec(blocks + 1);
+    this.kind = new IntVec(items);
+    this.origin = new IntVec(items);
+    this.pos = new IntVec(items);
+    this.copy = new IntVec(items);
+    this.slot = new IntVec(items);
+    this.ops = new IntVec(items + 1);
+    this.opNode = new IntVec(ops);
+    this.opSlot = new IntVec(ops);
+    this.opFlags = new IntVec(ops);
+  }
 
   item(kind: number, origin: number, pos: number, copy: boolean, slot = -1): void {
     this.kind.push(kind);
@@ -109,17 +122,17 @@ class ItemWriter {
   }
   finish(prog: Program): void {
     this.ops.push(this.opNode.length);
-    prog.blockStart = this.blockStart.toArray();
+    prog.blockStart = this.blockStart.view();
     prog.numItems = this.kind.length;
-    prog.itemKind = this.kind.toArray();
-    prog.itemOrigin = this.origin.toArray();
-    prog.itemPos = this.pos.toArray();
-    prog.itemCopy = this.copy.toArray();
-    prog.itemSlot = this.slot.toArray();
-    prog.itemOps = this.ops.toArray();
-    prog.opNode = this.opNode.toArray();
-    prog.opSlot = this.opSlot.toArray();
-    prog.opFlags = this.opFlags.toArray();
+    prog.itemKind = this.kind.view();
+    prog.itemOrigin = this.origin.view();
+    prog.itemPos = this.pos.view();
+    prog.itemCopy = this.copy.view();
+    prog.itemSlot = this.slot.view();
+    prog.itemOps = this.ops.view();
+    prog.opNode = this.opNode.view();
+    prog.opSlot = this.opSlot.view();
+    prog.opFlags = this.opFlags.view();
   }
 }
 
@@ -166,7 +179,8 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
     return p;
   };
   const { instOps, instCopy, opFlags: inFlags, opReg, opArg } = fn;
-  const w = new ItemWriter();
+  // Constraint moves add items: a quarter more is the usual need.
+  const w = new ItemWriter(numBlocks, numInsts + (numInsts >> 2) + 16, inFlags.length + (inFlags.length >> 1) + 16);
   // Scratch per instruction: operand nodes and flags after constraint lowering.
   let nodes: number[] = [];
   let flags: number[] = [];
@@ -337,7 +351,7 @@ export function liveOutSets(prog: Program): number[][] {
  * `slotOf[n]` is the (virtual) spill slot of spilled node n, -1 for the others.
  */
 export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
-  const w = new ItemWriter();
+  const w = new ItemWriter(prog.numBlocks, prog.numItems + (prog.numItems >> 3) + 16, prog.opNode.length + (prog.opNode.length >> 3) + 16);
   const { itemOps, opNode, opSlot, opFlags } = prog;
   const spilled = (n: number): boolean => n >= 0 && n < slotOf.length && slotOf[n]! >= 0;
   const temps: number[] = [];
