@@ -26,9 +26,12 @@
  * the original window passed the verifier its inputs were scalars, and the rewrite only
  * computes scalars.
  *
- * Cost: one backward liveness pass per function (again after each rewrite), then a scan of
- * each block that walks a trie of the rules' windows (by instruction keys, not text) only
- * where the first instruction's form starts some rule, while the window is a prefix of one.
+ * Cost: one backward liveness pass per function, then a scan of each block that builds a
+ * window key only where the first instruction's canonical text starts some rule (each
+ * instruction of the window printed once: a shorter window's key is a prefix of the longer
+ * one's; printed texts are remembered by the instruction's encoding). The table is indexed
+ * by text; a rule's rewrite is parsed when a window first matches it, so a process pays only
+ * for the rules its program uses. A block's known widths are computed once until a rewrite.
  */
 import { InternalError } from "@luabpf/ir";
 import { DEFAULT_CPU } from "./isel.js";
@@ -156,19 +159,31 @@ export interface CanonicalWindow {
 
 /** The canonical form of a window (see the file comment). */
 export function canonicalWindow(insts: readonly WindowInst[]): CanonicalWindow {
+  const { texts, regs } = canonicalTexts(insts);
+  return { text: texts.join("; "), regs };
+}
+
+/**
+ * Each instruction of a window in canonical form, and the physical register of each pattern
+ * register. Pattern registers are numbered in order of first appearance, so the first `len`
+ * texts joined are the canonical text of the window's first `len` instructions, whose
+ * registers are `regs` up to `patterns[len - 1]`.
+ */
+function canonicalTexts(insts: readonly WindowInst[]): { texts: string[]; regs: MReg[]; patterns: number[] } {
   const regs: MReg[] = [];
   const pattern = (r: MReg): number => {
     let k = regs.indexOf(r);
     if (k < 0) k = regs.push(r) - 1;
     return k + 1;
   };
-  const text = insts
-    .map((i) => {
-      for (const r of regsOf(i)) pattern(r);
-      return printInsn(toInsn(i, pattern));
-    })
-    .join("; ");
-  return { text, regs };
+  const texts: string[] = [];
+  const patterns: number[] = [];
+  for (const i of insts) {
+    for (const r of regsOf(i)) pattern(r);
+    texts.push(printWindowInsn(toInsn(i, pattern)));
+    patterns.push(regs.length);
+  }
+  return { texts, regs, patterns };
 }
 
 /** Physical registers as a bit set (bit r for rr). */
@@ -295,30 +310,26 @@ function preconditionsHold(rule: SuperoptRule, regs: readonly MReg[], widths: Ui
   return (rule.narrow ?? []).every(([p, bits]) => widths[regs[p - 1]!]! <= bits);
 }
 
-/** A rule parsed for matching. */
+/** A rule parsed for matching: its rewrite is parsed when a window first matches it. */
 interface ParsedRule {
   rule: SuperoptRule;
-  replace: Insn[];
-  /** The oldest `-mcpu` version that has every instruction of the rewrite (JMP32: v3; `<`, `<=`: v2). */
-  cpu: CpuVersion;
+  parsed?: { replace: Insn[]; cpu: CpuVersion };
 }
 
-/** `rule` parsed. */
-function parseRule(rule: SuperoptRule): ParsedRule {
-  const replace = rule.replace === "" ? [] : rule.replace.split("; ").map((t) => parseInsn(t));
+/**
+ * `rule`'s rewrite parsed, and the oldest `-mcpu` version that has every instruction of it
+ * (JMP32: v3; `<`, `<=`: v2). Parsed on first use: a compile process parses only the rules
+ * its program's windows match (parsing all of them cost ~25–45 ms of CPU in a process).
+ */
+function parsedRule(r: ParsedRule): { replace: Insn[]; cpu: CpuVersion } {
+  if (r.parsed) return r.parsed;
+  const replace = r.rule.replace === "" ? [] : r.rule.replace.split("; ").map((t) => parseInsn(t));
   const cpu = Math.max(1, ...replace.map((insn) => lookupForm(insn)?.cpu ?? 4)) as CpuVersion;
-  return { rule, replace, cpu };
+  return (r.parsed = { replace, cpu });
 }
 
-let table: RuleTable | undefined;
-
-/** The generated rule table, indexed (once). */
-function rules(): RuleTable {
-  return (table ??= indexRules(SUPEROPT_RULES));
-}
-
-/** The form name that starts a window at `i` (registers do not matter). */
-const formOf = (i: WindowInst): string => formName(toInsn(i, () => 1));
+/** The generated rules indexed (made once), as {@link indexRules} makes it. */
+let table: RuleIndex | undefined;
 
 /** Options of {@link superoptimize}. */
 export interface SuperoptOptions {
@@ -334,9 +345,10 @@ export interface SuperoptOptions {
  * the scan resumes a window's length before it, so that rewrites can cascade.
  */
 export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): number {
+  const ruleTable = options.rules;
   const cpu = options.cpu ?? DEFAULT_CPU;
-  const table = options.rules ? indexRules(options.rules) : rules();
-  if (table.size === 0) return 0;
+  const index = ruleTable ? indexRules(ruleTable) : (table ??= indexRules(SUPEROPT_RULES));
+  if (index.byText.size === 0) return 0;
   let saved = 0;
   let live: RegSet[][] | undefined;
   for (let bi = 0; bi < mf.blocks.length; bi++) {
@@ -344,8 +356,8 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
     const widths: { of?: Uint8Array[] } = {};
     for (let k = 0; k < b.insts.length; k++) {
       const first = b.insts[k]!;
-      if (!isWindowInst(first) || first.k === "jcc" || !table.starts.has(formOf(first))) continue;
-      const done = rewriteAt(b, bi, k, table, cpu, () => (live ??= liveAfterInsts(mf)), () => (widths.of ??= knownWidths(b)));
+      if (!isWindowInst(first) || first.k === "jcc" || !index.starts.has(firstText(first))) continue;
+      const done = rewriteAt(b, bi, k, index.byText, cpu, () => (live ??= liveAfterInsts(mf)), () => (widths.of ??= knownWidths(b)));
       if (done > 0) {
         saved += done;
         live = undefined;
@@ -357,38 +369,48 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
   return saved;
 }
 
+/** The canonical text of a window's first instruction (its registers r1, then r2). */
+function firstText(i: WindowInst): string {
+  const regs = regsOf(i);
+  return printWindowInsn(toInsn(i, (r) => (r === regs[0] ? 1 : 2)));
+}
+
 /**
- * Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the
- * instructions saved (0: none applied). The window grows one instruction at a time down
- * the rule trie (a shorter window's canonical form is a prefix of a longer one's:
- * registers are numbered in order of first appearance) and stops as soon as no rule's
- * window starts with it, so most positions look up one key.
+ * `printInsn` of a window instruction in canonical form, remembered by its encoding: a
+ * window's jump offset is 0 and its registers are pattern registers, so the opcode,
+ * registers and (32-bit) immediate are an exact key. A program repeats few distinct
+ * instructions; the memo is emptied when it grows large.
  */
-function rewriteAt(b: MBlock, bi: number, k: number, table: RuleTable, cpu: CpuVersion, liveness: () => RegSet[][], widthsOf: () => Uint8Array[]): number {
+function printWindowInsn(insn: Insn): string {
+  if (insn.off !== 0 || insn.dst > 15 || insn.src > 15 || insn.imm !== (insn.imm | 0) || insn.imm64 !== undefined) return printInsn(insn);
+  const key = (insn.code * 256 + insn.dst * 16 + insn.src) * 0x100000000 + (insn.imm >>> 0);
+  let text = printed.get(key);
+  if (text === undefined) {
+    if (printed.size >= 1 << 14) printed.clear();
+    printed.set(key, (text = printInsn(insn)));
+  }
+  return text;
+}
+const printed = new Map<number, string>();
+
+/** Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the instructions saved (0: none applied). */
+function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedRule[]>, cpu: CpuVersion, liveness: () => RegSet[][], widthsOf: () => Uint8Array[]): number {
   let n = 0;
   while (n < MAX_WINDOW && k + n < b.insts.length && isWindowInst(b.insts[k + n]!) && (n === 0 || b.insts[k + n - 1]!.k !== "jcc")) n++;
-  const regs: MReg[] = [];
-  const pattern = (r: MReg): number => {
-    let p = regs.indexOf(r);
-    if (p < 0) p = regs.push(r) - 1;
-    return p + 1;
-  };
-  const found: ParsedRule[][] = [];
-  let node: TrieNode | undefined = table.root;
-  for (let j = 0; j < n; j++) {
-    const i = b.insts[k + j] as WindowInst;
-    for (const r of regsOf(i)) pattern(r);
-    node = node.next.get(insnKey(toInsn(i, pattern)));
-    if (!node) break;
-    found.push(node.rules);
-  }
-  for (let len = found.length; len >= 2; len--) {
-    const candidates = found[len - 1]!;
-    if (candidates.length === 0) continue;
-    const window = b.insts.slice(k, k + len) as WindowInst[];
+  if (n < 2) return 0;
+  const longest = b.insts.slice(k, k + n) as WindowInst[];
+  // A window's canonical text is a prefix of the longest one's: each instruction printed once.
+  const { texts, regs: allRegs, patterns } = canonicalTexts(longest);
+  for (let len = n; len >= 2; len--) {
+    const window = longest.slice(0, len);
     if (window.slice(0, -1).some((i) => i.k === "jcc")) continue;
+    const candidates = byText.get(texts.slice(0, len).join("; "));
+    if (!candidates) continue;
+    const regs = allRegs.slice(0, patterns[len - 1]);
     const liveAfter = liveness()[bi]![k + len - 1]!;
-    for (const { rule, replace, cpu: needs } of candidates) {
+    for (const candidate of candidates) {
+      const { rule } = candidate;
+      const { replace, cpu: needs } = parsedRule(candidate);
       if (needs > cpu) continue;
       if (rule.dead.some((p) => (liveAfter >> regs[p - 1]!) & 1)) continue;
       if (rule.narrow && !preconditionsHold(rule, regs, widthsOf()[k]!)) continue;
@@ -406,52 +428,22 @@ function rewriteAt(b: MBlock, bi: number, k: number, table: RuleTable, cpu: CpuV
   return 0;
 }
 
-/**
- * An exact key of a window instruction in canonical form, standing for its text: a window's
- * jump offset is 0 and its registers are pattern registers below 16, so the opcode,
- * registers and immediate make a number; an instruction with an offset (none in today's
- * windows) is keyed by its text.
- */
-function insnKey(insn: Insn): number | string {
-  if (insn.off !== 0 || insn.dst > 15 || insn.src > 15) return printInsn(insn);
-  return (insn.code * 256 + insn.dst * 16 + insn.src) * 0x100000000 + (insn.imm >>> 0);
-}
-
-/** A trie over window instructions' keys: the rules whose window is the path to a node. */
-interface TrieNode {
-  next: Map<number | string, TrieNode>;
-  rules: ParsedRule[];
-}
-
-/** A rule table ready for matching: the windows as a trie, and the forms that start a window. */
-interface RuleTable {
-  root: TrieNode;
-  size: number;
+/** A rule list indexed by window text, and the texts of the windows' first instructions. */
+interface RuleIndex {
+  byText: Map<string, ParsedRule[]>;
   starts: Set<string>;
 }
 
-/**
- * A rule list as a trie, in list order. A rule whose window text is not what `printInsn`
- * prints for it could never equal a window's canonical text: it is left out.
- */
-function indexRules(list: readonly SuperoptRule[]): RuleTable {
-  const out: RuleTable = { root: { next: new Map(), rules: [] }, size: 0, starts: new Set() };
+/** Indexes `list` by its windows' texts (no rule is parsed here: see {@link parsedRule}). */
+function indexRules(list: readonly SuperoptRule[]): RuleIndex {
+  const byText = new Map<string, ParsedRule[]>();
+  const starts = new Set<string>();
   for (const rule of list) {
-    const parts = rule.find.split("; ");
-    const insns = parts.map((t) => parseInsn(t));
-    if (insns.some((insn, j) => printInsn(insn) !== parts[j])) continue;
-    let node = out.root;
-    for (const insn of insns) {
-      const key = insnKey(insn);
-      let child = node.next.get(key);
-      if (!child) node.next.set(key, (child = { next: new Map(), rules: [] }));
-      node = child;
-    }
-    node.rules.push(parseRule(rule));
-    out.size++;
-    out.starts.add(formName(insns[0]!));
+    (byText.get(rule.find) ?? byText.set(rule.find, []).get(rule.find)!).push({ rule });
+    const end = rule.find.indexOf("; ");
+    starts.add(end < 0 ? rule.find : rule.find.slice(0, end));
   }
-  return out;
+  return { byText, starts };
 }
 
 /** A window of emitted code with what is live after it, as the offline search harvests it. */
