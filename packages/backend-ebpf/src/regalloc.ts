@@ -21,8 +21,15 @@ import {
   checkAllocation,
   formatAllocation,
   type Allocation,
+  isPacked,
+  PACKED_DEF,
+  PACKED_EARLY,
+  PACKED_PHYSICAL,
+  PACKED_REUSE,
+  PackedFunctionWriter,
   type Operand,
   type OperandConstraint,
+  type PackedRegAllocFunction,
   type RegAllocFunction,
   type RegAllocInst,
   type RegAllocOutput,
@@ -109,18 +116,54 @@ export function describeFunction(mf: MFunction): RegAllocFunction {
   };
 }
 
+/**
+ * `mf` through the allocator interface in packed form ({@link describeInst}'s operands,
+ * written straight into typed arrays: no object per instruction or operand).
+ */
+export function packMachineFunction(mf: MFunction): PackedRegAllocFunction {
+  let insts = 0;
+  for (const b of mf.blocks) insts += b.insts.length;
+  const w = new PackedFunctionWriter(insts, 3 * insts + 16);
+  for (const b of mf.blocks) {
+    w.block(b.succs, b.loopDepth);
+    for (const i of b.insts) {
+      seen.uses.length = 0;
+      seen.defs.length = 0;
+      seen.clobbers.length = 0;
+      seen.early = false;
+      visitOperands(i, collector);
+      const { uses, defs } = seen;
+      for (const r of uses) w.operand(isVirtual(r) ? 0 : PACKED_PHYSICAL, isVirtual(r) ? r - FIRST_VREG : r);
+      const early = seen.early ? PACKED_EARLY : 0;
+      for (const r of defs) {
+        if (!isVirtual(r)) {
+          w.operand(PACKED_DEF | early | PACKED_PHYSICAL, r);
+          continue;
+        }
+        const tiedTo = uses.indexOf(r);
+        if (tiedTo >= 0) w.operand(PACKED_DEF | early | PACKED_REUSE, r - FIRST_VREG, tiedTo);
+        else w.operand(PACKED_DEF | early, r - FIRST_VREG);
+      }
+      w.inst(seen.clobbers.length === 0 ? NO_CLOBBERS : seen.clobbers.slice(), isCopy(i));
+    }
+  }
+  return w.finish(Math.max(0, mf.nextVReg - FIRST_VREG));
+}
+
 /** Allocates physical registers for every virtual register of `mf`, in place (spill slots are added to its frame). */
 export function allocateRegisters(mf: MFunction, options: AllocateOptions = {}): RegAllocStats {
-  const fn = describeFunction(mf);
+  const check = options.check ?? process.env.LUABPF_CHECK_REGALLOC === "1";
+  // The default allocator takes the packed form; another allocator and the checker, the object form.
+  const fn = options.allocator || check ? describeFunction(mf) : packMachineFunction(mf);
   let out: RegAllocOutput;
   try {
-    out = (options.allocator ?? allocateIrc)(fn, EBPF_TARGET);
+    out = options.allocator ? options.allocator(fn as RegAllocFunction, EBPF_TARGET) : allocateIrc(fn, EBPF_TARGET);
   } catch (e) {
     throw new InternalError(`register allocation of ${mf.name}: ${(e as Error).message}`, { cause: e });
   }
-  if (options.check ?? process.env.LUABPF_CHECK_REGALLOC === "1") {
+  if (check) {
     try {
-      checkAllocation(fn, EBPF_TARGET, out);
+      checkAllocation(fn as RegAllocFunction, EBPF_TARGET, out);
     } catch (e) {
       throw new InternalError(`register allocation of ${mf.name} failed the checker: ${(e as Error).message}`, { cause: e });
     }
@@ -133,7 +176,9 @@ export function allocateRegisters(mf: MFunction, options: AllocateOptions = {}):
  * Rewrites `mf` with an allocation: registers replaced, copies materialised or dropped, edits
  * inserted. `described` is `mf` as the allocator was given it (describeFunction), if at hand.
  */
-export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: RegAllocFunction): void {
+export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: RegAllocFunction | PackedRegAllocFunction): void {
+  const packed = described && isPacked(described) ? described : undefined;
+  const objects = described && !isPacked(described) ? described : undefined;
   const slotBase = mf.slots.length;
   for (let s = 0; s < out.numSpillSlots; s++) mf.slots.push({ size: 8, align: 8, spill: true });
   const before = new Map<number, MInst[]>();
@@ -178,20 +223,27 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
         const same = src.kind === dst.kind && (src.kind === "reg" ? src.reg === (dst as { reg: number }).reg : src.slot === (dst as { slot: number }).slot);
         if (!same) insts.push(move(src, dst, inst.loc));
       } else {
-        const ops = (described?.blocks[bi]!.insts[ii] ?? describeInst(inst)).operands;
         fromRegs.length = 0;
         toRegs.length = 0;
-        ops.forEach((o, j) => {
-          if (!("vreg" in o)) return;
-          const r = o.vreg + FIRST_VREG;
+        const assign = (vreg: number, j: number): void => {
+          const r = vreg + FIRST_VREG;
           const p = reg(allocs[j]!);
           const at = fromRegs.indexOf(r);
-          if (at >= 0 && toRegs[at] !== p) throw new InternalError(`regalloc: v${o.vreg} in two registers in one instruction`);
+          if (at >= 0 && toRegs[at] !== p) throw new InternalError(`regalloc: v${vreg} in two registers in one instruction`);
           if (at < 0) {
             fromRegs.push(r);
             toRegs.push(p);
           }
-        });
+        };
+        if (packed) {
+          const o0 = packed.instOps[k]!;
+          for (let j = 0; j < packed.instOps[k + 1]! - o0; j++) if (!(packed.opFlags[o0 + j]! & PACKED_PHYSICAL)) assign(packed.opReg[o0 + j]!, j);
+        } else {
+          const ops = (objects?.blocks[bi]!.insts[ii] ?? describeInst(inst)).operands;
+          ops.forEach((o, j) => {
+            if ("vreg" in o) assign(o.vreg, j);
+          });
+        }
         visitOperands(inst, rewriter);
         insts.push(inst);
       }

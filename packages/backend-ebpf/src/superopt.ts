@@ -29,8 +29,9 @@
  * Cost: one backward liveness pass per function, then a scan of each block that builds a
  * window key only where the first instruction's canonical text starts some rule (each
  * instruction of the window printed once: a shorter window's key is a prefix of the longer
- * one's). The table is indexed by text; a rule's rewrite is parsed when a window first
- * matches it, so a process pays only for the rules its program uses.
+ * one's; printed texts are remembered by the instruction's encoding). The table is indexed
+ * by text; a rule's rewrite is parsed when a window first matches it, so a process pays only
+ * for the rules its program uses. A block's known widths are computed once until a rewrite.
  */
 import { InternalError } from "@luabpf/ir";
 import { DEFAULT_CPU } from "./isel.js";
@@ -179,7 +180,7 @@ function canonicalTexts(insts: readonly WindowInst[]): { texts: string[]; regs: 
   const patterns: number[] = [];
   for (const i of insts) {
     for (const r of regsOf(i)) pattern(r);
-    texts.push(printInsn(toInsn(i, pattern)));
+    texts.push(printWindowInsn(toInsn(i, pattern)));
     patterns.push(regs.length);
   }
   return { texts, regs, patterns };
@@ -352,13 +353,15 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
   let live: RegSet[][] | undefined;
   for (let bi = 0; bi < mf.blocks.length; bi++) {
     const b = mf.blocks[bi]!;
+    const widths: { of?: Uint8Array[] } = {};
     for (let k = 0; k < b.insts.length; k++) {
       const first = b.insts[k]!;
       if (!isWindowInst(first) || first.k === "jcc" || !index.starts.has(firstText(first))) continue;
-      const done = rewriteAt(b, bi, k, index.byText, cpu, () => (live ??= liveAfterInsts(mf)));
+      const done = rewriteAt(b, bi, k, index.byText, cpu, () => (live ??= liveAfterInsts(mf)), () => (widths.of ??= knownWidths(b)));
       if (done > 0) {
         saved += done;
         live = undefined;
+        widths.of = undefined;
         k = Math.max(-1, k - MAX_WINDOW);
       }
     }
@@ -369,11 +372,29 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
 /** The canonical text of a window's first instruction (its registers r1, then r2). */
 function firstText(i: WindowInst): string {
   const regs = regsOf(i);
-  return printInsn(toInsn(i, (r) => (r === regs[0] ? 1 : 2)));
+  return printWindowInsn(toInsn(i, (r) => (r === regs[0] ? 1 : 2)));
 }
 
+/**
+ * `printInsn` of a window instruction in canonical form, remembered by its encoding: a
+ * window's jump offset is 0 and its registers are pattern registers, so the opcode,
+ * registers and (32-bit) immediate are an exact key. A program repeats few distinct
+ * instructions; the memo is emptied when it grows large.
+ */
+function printWindowInsn(insn: Insn): string {
+  if (insn.off !== 0 || insn.dst > 15 || insn.src > 15 || insn.imm !== (insn.imm | 0) || insn.imm64 !== undefined) return printInsn(insn);
+  const key = (insn.code * 256 + insn.dst * 16 + insn.src) * 0x100000000 + (insn.imm >>> 0);
+  let text = printed.get(key);
+  if (text === undefined) {
+    if (printed.size >= 1 << 14) printed.clear();
+    printed.set(key, (text = printInsn(insn)));
+  }
+  return text;
+}
+const printed = new Map<number, string>();
+
 /** Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the instructions saved (0: none applied). */
-function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedRule[]>, cpu: CpuVersion, liveness: () => RegSet[][]): number {
+function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedRule[]>, cpu: CpuVersion, liveness: () => RegSet[][], widthsOf: () => Uint8Array[]): number {
   let n = 0;
   while (n < MAX_WINDOW && k + n < b.insts.length && isWindowInst(b.insts[k + n]!) && (n === 0 || b.insts[k + n - 1]!.k !== "jcc")) n++;
   if (n < 2) return 0;
@@ -392,7 +413,7 @@ function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedR
       const { replace, cpu: needs } = parsedRule(candidate);
       if (needs > cpu) continue;
       if (rule.dead.some((p) => (liveAfter >> regs[p - 1]!) & 1)) continue;
-      if (rule.narrow && !preconditionsHold(rule, regs, knownWidths(b)[k]!)) continue;
+      if (rule.narrow && !preconditionsHold(rule, regs, widthsOf()[k]!)) continue;
       const last = window[window.length - 1]!;
       const target = last.k === "jcc" ? last.target : 0;
       const loc = window.find((i) => i.loc)?.loc;

@@ -6,8 +6,8 @@ import { checkAllocation, RegAllocCheckError } from "@luabpf/passes";
 import { beforeAll, describe, expect, test } from "vitest";
 import { compileModule, printInsn } from "../src/index.js";
 import { selectFunction } from "../src/isel.js";
-import { describeFunction, EBPF_TARGET } from "../src/regalloc.js";
-import { allocateIrc } from "@luabpf/passes";
+import { describeFunction, EBPF_TARGET, packMachineFunction } from "../src/regalloc.js";
+import { allocateIrc, packFunction } from "@luabpf/passes";
 import { liveAcrossCalls, swapLoop } from "./programs.js";
 import { runVm } from "./vm.js";
 
@@ -90,6 +90,17 @@ describe("adapter and checker", () => {
     const r = (bad.allocs[k]![j] as { reg: number }).reg;
     bad.allocs[k]![j] = { kind: "reg", reg: r === 9 ? 6 : r + 1 };
     expect(() => checkAllocation(d, EBPF_TARGET, bad)).toThrow(RegAllocCheckError);
+  });
+
+  test("the packed description (no object per operand) is the object description packed, and allocates alike", () => {
+    for (const m of [liveAcrossCalls(6, 1), liveAcrossCalls(3, 2), swapLoop(3)]) {
+      const mf = selectFunction(m.getFunction("prog")!);
+      const packed = packMachineFunction(mf);
+      const objects = describeFunction(mf);
+      expect(packed).toEqual(packFunction(objects));
+      expect(packed.opFlags.length).toBeGreaterThan(0);
+      expect(allocateIrc(packed, EBPF_TARGET)).toEqual(allocateIrc(objects, EBPF_TARGET));
+    }
   });
 
   test("statistics: copies coalesced away", () => {

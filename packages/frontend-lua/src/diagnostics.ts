@@ -9,15 +9,68 @@
 import { CompileError, type Diagnostic, type SourceLocation } from "@luabpf/ir";
 import type * as lua from "luaparse";
 
-/** Anything luaparse produced that may carry a location. */
-export type Located = { loc?: lua.Node["loc"] };
+/**
+ * Anything luaparse produced that may carry a location: its source range (the parser keeps
+ * ranges, not line/column objects, which cost three objects per node), or a `loc` (nodes
+ * made elsewhere).
+ */
+export type Located = { loc?: lua.Node["loc"]; range?: readonly [number, number] | number[] };
+
+/**
+ * Line starts of the source the parser last read (parse.ts registers it with
+ * {@link useSourceLines}): a node's range becomes its line and column as luaparse would
+ * have given them — a line break is `\n`, `\r`, `\r\n` or `\n\r`, columns count UTF-16
+ * code units from 0. One source is kept (the file being compiled).
+ */
+let sourceLines: { file: string; text: string; starts: Int32Array } | undefined;
+
+/** Registers `text` (what the parser read) as the source of `file`'s nodes. */
+export function useSourceLines(file: string, text: string): void {
+  if (sourceLines?.file === file && sourceLines.text === text) return;
+  const starts: number[] = [0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 10 && c !== 13) continue;
+    const d = text.charCodeAt(i + 1);
+    if ((c === 10 && d === 13) || (c === 13 && d === 10)) i++;
+    starts.push(i + 1);
+  }
+  sourceLines = { file, text, starts: Int32Array.from(starts) };
+}
+
+/** The 1-based line and 0-based column of offset `at` of `file`'s registered source. */
+function lineColumn(file: string, at: number): { line: number; column: number } | undefined {
+  const table = sourceLines;
+  if (!table || table.file !== file) return undefined;
+  const starts = table.starts;
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: at - starts[lo]! };
+}
+
+/** Where `node` starts (`end`: ends), 1-based line and 0-based column, as luaparse's `loc` says. */
+function nodePosition(file: string, node: Located, end: boolean): { line: number; column: number } | undefined {
+  if (node.loc) return end ? node.loc.end : node.loc.start;
+  return node.range ? lineColumn(file, node.range[end ? 1 : 0]!) : undefined;
+}
 
 /** The 1-based position where `node` starts in `file`. */
 export function locationOf(file: string, node: Located): SourceLocation {
-  const start = node.loc?.start;
-  // luaparse columns are 0-based; nodes without a location (never with `locations: true`)
+  const start = nodePosition(file, node, false);
+  // luaparse columns are 0-based; nodes without a location (never from the parser)
   // fall back to the start of the file rather than hiding the error.
   return { file, line: start?.line ?? 1, column: (start?.column ?? 0) + 1 };
+}
+
+/** The 1-based position where `node` ends in `file` (just after its last character), if known. */
+export function endLocationOf(file: string, node: Located): SourceLocation | undefined {
+  const end = nodePosition(file, node, true);
+  return end ? { file, line: end.line, column: end.column + 1 } : undefined;
 }
 
 /**

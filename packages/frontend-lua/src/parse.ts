@@ -1,6 +1,7 @@
 /**
- * Parsing: luaparse with Lua 5.3 syntax (integer division and bitwise operators), node
- * locations and ranges. luaparse's SyntaxError becomes a located {@link CompileError}.
+ * Parsing: luaparse with Lua 5.3 syntax (integer division and bitwise operators) and node
+ * ranges (lines and columns come from a line table: diagnostics.ts). luaparse's
+ * SyntaxError becomes a located {@link CompileError}.
  *
  * LuaJIT's 64-bit integer literals (`5ULL`, `5LL`, `0x1ULL`), which bcc programs use,
  * are not Lua 5.3 syntax: a small scan over the source (skipping strings and comments)
@@ -20,10 +21,13 @@
 import { CompileError, InternalError } from "@luabpf/ir";
 import luaparse from "luaparse";
 import type * as lua from "luaparse";
+import { useSourceLines } from "./diagnostics.js";
 import { checkAstDepth, scanNesting } from "./nesting.js";
 
 const LUAPARSE_OPTIONS = {
-  locations: true,
+  // Ranges only: lines and columns come from a line table when a message or the line
+  // information needs them (diagnostics.ts), not from three objects per node.
+  locations: false,
   ranges: true,
   luaVersion: "5.3",
   // Decode string literals into JS strings whose code units are the source bytes.
@@ -55,6 +59,7 @@ export function parseLua(source: string, file: string): ParsedChunk {
     if (e instanceof SyntaxError && typeof (e as LuaSyntaxError).index === "number") throw syntaxError(e as LuaSyntaxError, text, file);
     throw new InternalError(`luaparse failed unexpectedly: ${String(e)}`, { cause: e });
   }
+  useSourceLines(file, text);
   checkAstDepth(chunk, file);
   return {
     chunk,

@@ -6,6 +6,12 @@ import { describe, expect, test } from "vitest";
 import {
   allocateIrc,
   checkAllocation,
+  packFunction,
+  PACKED_DEF,
+  PACKED_EARLY,
+  PACKED_FIXED,
+  PACKED_PHYSICAL,
+  PACKED_REUSE,
   RegAllocCheckError,
   RegAllocError,
   type Operand,
@@ -348,4 +354,52 @@ describe("random functions", () => {
       expect(spilled).toBeGreaterThan(0);
     });
   }
+});
+
+describe("packed input", () => {
+  /** The packed form read back as objects (early: false and absent are the same). */
+  const unpack = (fn: ReturnType<typeof packFunction>): unknown[] => {
+    const out: unknown[] = [];
+    let id = 0;
+    for (const b of fn.blocks) {
+      for (let k = 0; k < b.numInsts; k++, id++) {
+        const ops: unknown[] = [];
+        for (let o = fn.instOps[id]!; o < fn.instOps[id + 1]!; o++) {
+          const f = fn.opFlags[o]!;
+          const kind = f & PACKED_DEF ? "def" : "use";
+          const reg = fn.opReg[o]!;
+          const constraint = f & PACKED_FIXED ? { kind: "fixed", reg: fn.opArg[o] } : f & PACKED_REUSE ? { kind: "reuse", operand: fn.opArg[o] } : { kind: "any" };
+          ops.push(f & PACKED_PHYSICAL ? { kind, preg: reg, early: !!(f & PACKED_EARLY) } : { kind, vreg: reg, constraint, early: !!(f & PACKED_EARLY) });
+        }
+        out.push({ ops, clobbers: [...fn.clobbers[id]!], copy: fn.instCopy[id] === 1, succs: k === 0 ? b.succs : undefined, depth: b.loopDepth });
+      }
+    }
+    return out;
+  };
+  const asObjects = (fn: RegAllocFunction): unknown[] =>
+    fn.blocks.flatMap((b) =>
+      b.insts.map((i, k) => ({
+        ops: i.operands.map((o) => ("preg" in o ? { kind: o.kind, preg: o.preg, early: !!o.early } : { kind: o.kind, vreg: o.vreg, constraint: o.constraint, early: !!o.early })),
+        clobbers: [...i.clobbers],
+        copy: i.copy,
+        succs: k === 0 ? b.succs : undefined,
+        depth: b.loopDepth,
+      })),
+    );
+
+  test("packing keeps every operand, constraint, clobber and copy; both forms allocate alike", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(1000), { maxLength: 200 }), (choices) => {
+        const fn = randomFunction(choices, 3);
+        const packed = packFunction(fn);
+        expect(packed.numVRegs).toBe(fn.numVRegs);
+        expect(unpack(packed)).toEqual(asObjects(fn));
+        let a: RegAllocOutput | Error, b: RegAllocOutput | Error;
+        try { a = allocateIrc(fn, toy(3)); } catch (e) { a = e as Error; }
+        try { b = allocateIrc(packed, toy(3)); } catch (e) { b = e as Error; }
+        expect(b).toEqual(a);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -19,7 +19,7 @@
  */
 import { BasicBlock, Builder, CompileError, i64, ptrType, removeUnreachableBlocks, type CType, type SourceLocation, type Function, type Instruction, type Type, type Value } from "@luabpf/ir";
 import type * as lua from "luaparse";
-import { fail, locationOf, silentError } from "../diagnostics.js";
+import { endLocationOf, fail, locationOf, silentError } from "../diagnostics.js";
 import { constantValue, Operators, TAG_NIL, TAG_NUMBER, type Dyn } from "../runtime.js";
 import { removeTrivialPhis, SsaBuilder, type SsaVariable } from "../ssa.js";
 import { describeStatic, lookupClosure, type Closure, type ProgramDecl, type StaticValue } from "../values.js";
@@ -131,7 +131,7 @@ export class BodyLowering {
     });
     this.block(node.body);
     if (!this.isDead(this.cur)) {
-      this.b.loc = node.loc ? { file: this.file, line: node.loc.end.line, column: node.loc.end.column + 1 } : this.b.loc;
+      this.b.loc = endLocationOf(this.file, node) ?? this.b.loc;
       this.returnValue(NIL_VALUE, node);
     }
   }

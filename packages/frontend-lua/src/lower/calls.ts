@@ -31,6 +31,7 @@
 import { C_INTS, C_VOID, cPointerTo, i64, Param, ptrType, type CType, type Function, type Type, type Value } from "@luabpf/ir";
 import { MAX_CALL_ARGS } from "@luabpf/platform";
 import type * as lua from "luaparse";
+import { locationOf, type Located } from "../diagnostics.js";
 import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
 import type { FunctionValue, StaticValue } from "../values.js";
 import { BodyLowering, type Binding } from "./body.js";
@@ -63,7 +64,7 @@ export interface FunctionInstance {
 /** `f(args)` in a body. */
 export function callLuaFunction(L: BodyLowering, f: FunctionValue, e: lua.Expression, argNodes: readonly lua.Expression[]): RValue {
   const node = f.node;
-  if (node.parameters.some((p) => p.type === "VarargLiteral")) return L.fail(e, `function ${functionTitle(f)} takes varargs, which are not supported`);
+  if (node.parameters.some((p) => p.type === "VarargLiteral")) return L.fail(e, `function ${functionTitle(f, L.file)} takes varargs, which are not supported`);
   const values = argNodes.map((a) => L.expression(a));
   const plans = node.parameters.map((_p, i) => plan(L, values[i] ?? NIL_VALUE, argNodes[i] ?? e));
   const key = [L.unit.nodeId(node), L.closure.time, L.program.kindName, ...plans.map(planKey)].join("|");
@@ -71,7 +72,7 @@ export function callLuaFunction(L: BodyLowering, f: FunctionValue, e: lua.Expres
   if (!inst) {
     const cycle = L.unit.activeCalls.indexOf(node);
     if (cycle >= 0) {
-      const names = [...L.unit.activeCalls.slice(cycle), node].map((n) => functionTitle({ node: n } as FunctionValue));
+      const names = [...L.unit.activeCalls.slice(cycle), node].map((n) => functionTitle({ node: n } as FunctionValue, L.file));
       return L.fail(e, `recursive call: ${names.join(" → ")} (eBPF programs cannot recurse; use a loop)`);
     }
     inst = instantiate(L, f, plans, e);
@@ -80,10 +81,10 @@ export function callLuaFunction(L: BodyLowering, f: FunctionValue, e: lua.Expres
   return L.at(e, () => emitCall(L, inst, plans));
 }
 
-function functionTitle(f: Pick<FunctionValue, "node"> & { name?: string | undefined }): string {
+function functionTitle(f: Pick<FunctionValue, "node"> & { name?: string | undefined }, file: string): string {
   const id = f.node.identifier;
   const name = f.name ?? (id?.type === "Identifier" ? id.name : id?.type === "MemberExpression" ? id.identifier.name : undefined);
-  return name ? `'${name}'` : `(function at line ${f.node.loc?.start.line ?? "?"})`;
+  return name ? `'${name}'` : `(function at line ${f.node.loc || (f.node as Located).range ? locationOf(file, f.node).line : "?"})`;
 }
 
 function plan(L: BodyLowering, v: RValue, node: lua.Node): ArgPlan {
@@ -238,7 +239,7 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
     const need = fn.params.length - MAX_CALL_ARGS + 1;
     const integers = fn.params.slice(0, values).flatMap((p, i) => (p.type.kind === "int" ? [i] : []));
     if (integers.length < need) {
-      return L.fail(e, `function ${functionTitle(f)} would take ${fn.params.length} values, ${fn.params.length - integers.length} of them addresses; eBPF functions take at most ${MAX_CALL_ARGS} (pass fewer C data values)`);
+      return L.fail(e, `function ${functionTitle(f, L.file)} would take ${fn.params.length} values, ${fn.params.length - integers.length} of them addresses; eBPF functions take at most ${MAX_CALL_ARGS} (pass fewer C data values)`);
     }
     packed = integers.slice(-need);
     packParameters(callee, fn, packed, values);

@@ -34,7 +34,9 @@
  * store, and both go on to the rest. The key and value slots' stores are left for
  * `dead-store`, which removes them when nothing else reads the slots.
  *
- * Changes the CFG. Cost: O(updates × (lookups + the straight path searched back)).
+ * Changes the CFG. Cost: the lookups are indexed once per map by the key value their slot
+ * holds (a search of at most 64 instructions back each); an update then tries only the
+ * lookups of its map and key, each with a dominance query (in one block, a walk between them).
  */
 import { BPF_FUNC, MAP_TYPES, MapFlag, UpdateFlag, helperById } from "@luabpf/platform";
 import { i64, isConstant, isInstruction, splitBlock, voidType, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
@@ -146,6 +148,22 @@ export const updateToStore = defineFunctionPass({
     const dominates = (a: BasicBlock, b: BasicBlock): boolean => a === b || dt.dominates(a, b);
     const mapOf = (v: Value): string | undefined => (isInstruction(v, "mapref") ? v.map : undefined);
     const plan: { update: Instruction; lookup: Instruction; value: Value; test: Instruction | undefined }[] = [];
+    // The lookups outside loops by map and by the key value their slot holds (the IR does not
+    // change until the plan is made), in program order: an update looks at those of its map and
+    // key only, not at every lookup.
+    const lookupsByKey = new Map<string, Map<Value | undefined, Instruction[]>>();
+    const candidates = (name: string, keySize: number, key: Value): readonly Instruction[] => {
+      let byKey = lookupsByKey.get(name);
+      if (!byKey) {
+        lookupsByKey.set(name, (byKey = new Map()));
+        for (const l of lookups) {
+          if (mapOf(l.operands[0]!) !== name || loops.loopFor(l.block!)) continue;
+          const k = slotValueAt(l, l.operands[1]!, keySize);
+          (byKey.get(k) ?? byKey.set(k, []).get(k)!).push(l);
+        }
+      }
+      return byKey.get(key) ?? [];
+    };
     for (const update of updates) {
       const [m, kp, vp, flags] = update.operands as [Value, Value, Value, Value];
       const name = mapOf(m);
@@ -157,9 +175,7 @@ export const updateToStore = defineFunctionPass({
       const key = slotValueAt(update, kp, decl.key.size);
       const value = slotValueAt(update, vp, decl.value.size);
       if (key === undefined || value === undefined || value.type.kind !== "int") continue;
-      const lookup = lookups.find(
-        (l) => mapOf(l.operands[0]!) === name && !loops.loopFor(l.block!) && dominatesInst(l, update, dominates) && slotValueAt(l, l.operands[1]!, decl.key.size) === key,
-      );
+      const lookup = candidates(name!, decl.key.size, key).find((l) => dominatesInst(l, update, dominates));
       if (!lookup) continue;
       plan.push({ update, lookup, value, test: nullTestBefore(lookup, update, dominates) });
     }

@@ -6,7 +6,7 @@
  * plus edits.
  */
 import { LuabpfError } from "@luabpf/platform/errors";
-import type { Allocation, Edit, RegAllocFunction, RegAllocOutput, RegAllocStats, RegAllocTarget, RegisterAllocator } from "./interface.js";
+import type { Allocation, Edit, PackedRegAllocFunction, RegAllocFunction, RegAllocOutput, RegAllocStats, RegAllocTarget, RegisterAllocator } from "./interface.js";
 import { colourGraph } from "./irc.js";
 import { ITEM_INST, ITEM_RELOAD, ITEM_SPILL, POS_AFTER, POS_INST, buildProgram, rewriteSpills } from "./program.js";
 import { colourSpillSlots } from "./spill-slots.js";
@@ -32,8 +32,8 @@ const SLOT_LOCATIONS: Allocation[] = [];
 const regLocation = (r: number): Allocation => (REG_LOCATIONS[r] ??= Object.freeze({ kind: "reg", reg: r }));
 const slotLocation = (s: number): Allocation => (SLOT_LOCATIONS[s] ??= Object.freeze({ kind: "stack", slot: s }));
 
-/** Iterated register coalescing (George & Appel 1996) with spilling and spill-slot sharing. */
-export function allocateIrc(fn: RegAllocFunction, target: RegAllocTarget, options: IrcOptions = {}): RegAllocOutput {
+/** Iterated register coalescing (George & Appel 1996) with spilling and spill-slot sharing; takes the input in object or packed form. */
+export function allocateIrc(fn: RegAllocFunction | PackedRegAllocFunction, target: RegAllocTarget, options: IrcOptions = {}): RegAllocOutput {
   if (target.allocatable.length === 0) throw new RegAllocError(`target ${target.name} has no allocatable registers`);
   const prog = buildProgram(fn, target);
   const maxRounds = options.maxRounds ?? 40;
@@ -67,8 +67,7 @@ export function allocateIrc(fn: RegAllocFunction, target: RegAllocTarget, option
 
   const { slotColour, numSlots } = colourSpillSlots(prog);
   stats.spillSlots = numSlots;
-  let numInsts = 0;
-  for (const b of fn.blocks) numInsts += b.insts.length;
+  const numInsts = prog.clobbers.length;
   const allocs: Allocation[][] = new Array(numInsts);
   const edits: Edit[] = [];
   const { itemOps, opNode, opSlot } = prog;

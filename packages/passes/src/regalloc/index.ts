@@ -6,4 +6,5 @@
 export * from "./interface.js";
 export { allocateIrc, ircAllocator, RegAllocError, type IrcOptions } from "./allocate.js";
 export { checkAllocation, RegAllocCheckError } from "./checker.js";
+export { isPacked, packFunction, PackedFunctionWriter } from "./packed.js";
 export { allocationOfVRegs, interferenceGraph, interferenceToDot, type InterferenceGraph, type InterferenceNode } from "./interference.js";

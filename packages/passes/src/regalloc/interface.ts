@@ -135,3 +135,39 @@ export type RegisterAllocator = (fn: RegAllocFunction, target: RegAllocTarget) =
 export function formatAllocation(a: Allocation, target: RegAllocTarget): string {
   return a.kind === "reg" ? (target.regName?.(a.reg) ?? `p${a.reg}`) : `slot${a.slot}`;
 }
+
+/** Operand flags of a {@link PackedRegAllocFunction}. */
+export const PACKED_DEF = 1;
+/** An early def (written before the instruction's uses are read). */
+export const PACKED_EARLY = 2;
+/** A physical register named directly (`opReg` is the register). */
+export const PACKED_PHYSICAL = 4;
+/** A virtual register fixed to physical register `opArg`. */
+export const PACKED_FIXED = 8;
+/** A def reusing the register of operand `opArg` of its instruction. */
+export const PACKED_REUSE = 16;
+
+/**
+ * The function to allocate in packed form: the same content as a {@link RegAllocFunction},
+ * instructions numbered densely in block order, operands as parallel typed arrays instead
+ * of an object per instruction and per operand (a million-instruction function is a few
+ * arrays). A target builds it with `PackedFunctionWriter`; `packFunction` converts the
+ * object form.
+ */
+export interface PackedRegAllocFunction {
+  readonly packed: true;
+  readonly numVRegs: number;
+  readonly blocks: readonly { readonly numInsts: number; readonly succs: readonly number[]; readonly loopDepth: number }[];
+  /** Operands of instruction i: `instOps[i] .. instOps[i+1]-1` (length: instructions + 1). */
+  readonly instOps: Int32Array;
+  /** A register copy (`1`), as {@link RegAllocInst.copy}. */
+  readonly instCopy: Uint8Array;
+  /** Clobbered physical registers of each instruction. */
+  readonly clobbers: readonly (readonly PReg[])[];
+  /** Per operand: `PACKED_*` flags. */
+  readonly opFlags: Uint8Array;
+  /** Per operand: the virtual register, or the physical one with `PACKED_PHYSICAL`. */
+  readonly opReg: Int32Array;
+  /** Per operand: the fixed register (`PACKED_FIXED`) or the reused operand (`PACKED_REUSE`), else -1. */
+  readonly opArg: Int32Array;
+}

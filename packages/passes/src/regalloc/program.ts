@@ -19,7 +19,8 @@
  * operand node, slot, flags), so that a million-instruction function is a few typed
  * arrays rather than millions of objects. Building and rewriting are linear.
  */
-import type { PReg, RegAllocFunction, RegAllocTarget } from "./interface.js";
+import { PACKED_DEF, PACKED_EARLY, PACKED_FIXED, PACKED_PHYSICAL, PACKED_REUSE, type PackedRegAllocFunction, type PReg, type RegAllocFunction, type RegAllocTarget } from "./interface.js";
+import { isPacked, packFunction } from "./packed.js";
 import { IntVec } from "./structures.js";
 
 export type Node = number;
@@ -77,16 +78,29 @@ export interface Program {
 
 /** Appends items to growing arrays; `finish` installs them in a program. */
 class ItemWriter {
-  readonly blockStart = new IntVec(64);
-  readonly kind = new IntVec(256);
-  readonly origin = new IntVec(256);
-  readonly pos = new IntVec(256);
-  readonly copy = new IntVec(256);
-  readonly slot = new IntVec(256);
-  readonly ops = new IntVec(256);
-  readonly opNode = new IntVec(512);
-  readonly opSlot = new IntVec(512);
-  readonly opFlags = new IntVec(512);
+  readonly blockStart: IntVec;
+  readonly kind: IntVec;
+  readonly origin: IntVec;
+  readonly pos: IntVec;
+  readonly copy: IntVec;
+  readonly slot: IntVec;
+  readonly ops: IntVec;
+  readonly opNode: IntVec;
+  readonly opSlot: IntVec;
+  readonly opFlags: IntVec;
+  /** Sized for about `items` items with `ops` operands in `blocks` blocks (estimates: the vectors grow past them). */
+  constructor(blocks = 64, items = 256, ops = 512) {
+    this.blockStart = new IntVec(blocks + 1);
+    this.kind = new IntVec(items);
+    this.origin = new IntVec(items);
+    this.pos = new IntVec(items);
+    this.copy = new IntVec(items);
+    this.slot = new IntVec(items);
+    this.ops = new IntVec(items + 1);
+    this.opNode = new IntVec(ops);
+    this.opSlot = new IntVec(ops);
+    this.opFlags = new IntVec(ops);
+  }
 
   item(kind: number, origin: number, pos: number, copy: boolean, slot = -1): void {
     this.kind.push(kind);
@@ -108,22 +122,23 @@ class ItemWriter {
   }
   finish(prog: Program): void {
     this.ops.push(this.opNode.length);
-    prog.blockStart = this.blockStart.toArray();
+    prog.blockStart = this.blockStart.view();
     prog.numItems = this.kind.length;
-    prog.itemKind = this.kind.toArray();
-    prog.itemOrigin = this.origin.toArray();
-    prog.itemPos = this.pos.toArray();
-    prog.itemCopy = this.copy.toArray();
-    prog.itemSlot = this.slot.toArray();
-    prog.itemOps = this.ops.toArray();
-    prog.opNode = this.opNode.toArray();
-    prog.opSlot = this.opSlot.toArray();
-    prog.opFlags = this.opFlags.toArray();
+    prog.itemKind = this.kind.view();
+    prog.itemOrigin = this.origin.view();
+    prog.itemPos = this.pos.view();
+    prog.itemCopy = this.copy.view();
+    prog.itemSlot = this.slot.view();
+    prog.itemOps = this.ops.view();
+    prog.opNode = this.opNode.view();
+    prog.opSlot = this.opSlot.view();
+    prog.opFlags = this.opFlags.view();
   }
 }
 
 /** Builds the working program, lowering fixed and reuse constraints to copies. */
-export function buildProgram(fn: RegAllocFunction, target: RegAllocTarget): Program {
+export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, target: RegAllocTarget): Program {
+  const fn = isPacked(input) ? input : packFunction(input);
   const P = target.numRegs;
   const numBlocks = fn.blocks.length;
   const preds: number[][] = Array.from({ length: numBlocks }, () => []);
@@ -133,8 +148,7 @@ export function buildProgram(fn: RegAllocFunction, target: RegAllocTarget): Prog
       preds[s]!.push(bi);
     }
   });
-  let numInsts = 0;
-  for (const b of fn.blocks) numInsts += b.insts.length;
+  const numInsts = fn.instCopy.length;
   const prog: Program = {
     numRegs: P,
     numNodes: P + fn.numVRegs,
@@ -164,7 +178,9 @@ export function buildProgram(fn: RegAllocFunction, target: RegAllocTarget): Prog
     if (!(p >= 0 && p < P)) throw new Error(`regalloc: ${where()}: physical register ${p} out of range`);
     return p;
   };
-  const w = new ItemWriter();
+  const { instOps, instCopy, opFlags: inFlags, opReg, opArg } = fn;
+  // Constraint moves add items: a quarter more is the usual need.
+  const w = new ItemWriter(numBlocks, numInsts + (numInsts >> 2) + 16, inFlags.length + (inFlags.length >> 1) + 16);
   // Scratch per instruction: operand nodes and flags after constraint lowering.
   let nodes: number[] = [];
   let flags: number[] = [];
@@ -173,43 +189,44 @@ export function buildProgram(fn: RegAllocFunction, target: RegAllocTarget): Prog
   for (let bi = 0; bi < numBlocks; bi++) {
     const b = fn.blocks[bi]!;
     w.blockStart.push(w.kind.length);
-    for (let k = 0; k < b.insts.length; k++) {
-      const inst = b.insts[k]!;
+    for (let k = 0; k < b.numInsts; k++) {
       const origin = id++;
       const where = (): string => `block ${bi} inst ${k}`;
-      const operands = inst.operands;
-      if (inst.copy && (operands.length !== 2 || operands[0]!.kind !== "use" || operands[1]!.kind !== "def")) {
+      const o0 = instOps[origin]!;
+      const n = instOps[origin + 1]! - o0;
+      const copy = instCopy[origin] === 1;
+      if (copy && (n !== 2 || inFlags[o0]! & PACKED_DEF || !(inFlags[o0 + 1]! & PACKED_DEF))) {
         throw new Error(`regalloc: ${where()}: a copy must have a use and a def`);
       }
-      const n = operands.length;
       if (nodes.length < n) {
         nodes = new Array<number>(n);
         flags = new Array<number>(n);
       }
       for (let j = 0; j < n; j++) {
-        const o = operands[j]!;
-        flags[j] = (o.kind === "def" ? OP_DEF : 0) | (o.early ? OP_EARLY : 0);
-        if ("preg" in o) nodes[j] = checkPreg(o.preg, where);
+        const f = inFlags[o0 + j]!;
+        flags[j] = (f & PACKED_DEF ? OP_DEF : 0) | (f & PACKED_EARLY ? OP_EARLY : 0);
+        const r = opReg[o0 + j]!;
+        if (f & PACKED_PHYSICAL) nodes[j] = checkPreg(r, where);
         else {
-          if (!(o.vreg >= 0 && o.vreg < fn.numVRegs)) throw new Error(`regalloc: ${where()}: virtual register ${o.vreg} out of range`);
-          nodes[j] = P + o.vreg;
+          if (!(r >= 0 && r < fn.numVRegs)) throw new Error(`regalloc: ${where()}: virtual register ${r} out of range`);
+          nodes[j] = P + r;
         }
       }
       after.length = 0;
       for (let j = 0; j < n; j++) {
-        const o = operands[j]!;
-        if ("preg" in o || o.constraint.kind !== "fixed") continue;
-        const p = checkPreg(o.constraint.reg, where);
+        const f = inFlags[o0 + j]!;
+        if (!(f & PACKED_FIXED) || f & PACKED_PHYSICAL) continue;
+        const p = checkPreg(opArg[o0 + j]!, where);
         const v = nodes[j]!;
         nodes[j] = p;
-        if (o.kind === "use") w.move(origin, POS_BEFORE, v, p);
+        if (!(f & PACKED_DEF)) w.move(origin, POS_BEFORE, v, p);
         else after.push(p, v);
       }
       for (let j = 0; j < n; j++) {
-        const o = operands[j]!;
-        if ("preg" in o || o.constraint.kind !== "reuse") continue;
-        const r = o.constraint.operand;
-        if (o.kind !== "def" || !(r >= 0 && r < n) || operands[r]!.kind !== "use") {
+        const f = inFlags[o0 + j]!;
+        if (!(f & PACKED_REUSE) || f & PACKED_PHYSICAL) continue;
+        const r = opArg[o0 + j]!;
+        if (!(f & PACKED_DEF) || !(r >= 0 && r < n) || inFlags[o0 + r]! & PACKED_DEF) {
           throw new Error(`regalloc: ${where()}: operand ${j} reuses operand ${r}, which is not a use`);
         }
         const d = nodes[j]!;
@@ -235,14 +252,14 @@ export function buildProgram(fn: RegAllocFunction, target: RegAllocTarget): Prog
           nodes[r] = d;
         }
       }
-      w.item(ITEM_INST, origin, POS_INST, inst.copy);
+      w.item(ITEM_INST, origin, POS_INST, copy);
       for (let j = 0; j < n; j++) w.op(nodes[j]!, -1, flags[j]!);
-      const cl = inst.clobbers;
+      const cl = fn.clobbers[origin]!;
       for (const c of cl) checkPreg(c, where);
       clobbers[origin] = cl.length > 0 ? cl : NO_CLOBBERS;
       for (let j = 0; j < after.length; j += 2) w.move(origin, POS_AFTER, after[j]!, after[j + 1]!);
     }
-    if (b.insts.length > 0) prog.lastInst[id - 1] = 1;
+    if (b.numInsts > 0) prog.lastInst[id - 1] = 1;
   }
   w.blockStart.push(w.kind.length);
   w.finish(prog);
@@ -334,7 +351,7 @@ export function liveOutSets(prog: Program): number[][] {
  * `slotOf[n]` is the (virtual) spill slot of spilled node n, -1 for the others.
  */
 export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
-  const w = new ItemWriter();
+  const w = new ItemWriter(prog.numBlocks, prog.numItems + (prog.numItems >> 3) + 16, prog.opNode.length + (prog.opNode.length >> 3) + 16);
   const { itemOps, opNode, opSlot, opFlags } = prog;
   const spilled = (n: number): boolean => n >= 0 && n < slotOf.length && slotOf[n]! >= 0;
   const temps: number[] = [];

@@ -43,6 +43,14 @@ export class IntVec {
   toArray(): Int32Array {
     return this.data.slice(0, this.length);
   }
+  /**
+   * The entries as a view of the vector's storage (no copy: a huge copy costs time, and
+   * V8 answers a burst of large typed-array allocations with full collections). The
+   * vector must not be written afterwards.
+   */
+  view(): Int32Array {
+    return this.data.subarray(0, this.length);
+  }
 }
 
 /** Grows a typed array to at least `n` entries, filling new entries with `fill`. */
