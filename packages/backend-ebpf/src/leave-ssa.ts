@@ -8,8 +8,9 @@
  *    later edges of the source first (the layout of inserting each edge block directly
  *    after the source, as `splitEdge` does in the IR); edges into phi-free blocks are not
  *    split. Cranelift lowers critical edges the same way (blockorder.rs). When the other
- *    way out of the source needs no copies and the target is no loop header, the copies
- *    go before the source's branch instead (no edge block, no jump).
+ *    way out of the source needs no copies, the target is no loop header and no phi
+ *    written early would interfere with a value it takes on another edge, the copies go
+ *    before the source's branch instead (no edge block, no jump).
  * 2. Phi copies ({@link phiSources}): leaving a block (or an edge block) along an edge, every
  *    phi of the edge's target receives the value of the incoming pair that belongs to that
  *    edge (with several edges between two blocks, the n-th pair from the source belongs to
@@ -22,7 +23,7 @@
  * Cost: O(blocks + edges + phis).
  */
 import type { BasicBlock, Function as IrFunction, Instruction, LoopInfo, Value } from "@luabpf/ir";
-import { InternalError } from "@luabpf/ir";
+import { InternalError, isConstant, isInstruction } from "@luabpf/ir";
 
 /** A block of the machine layout: an IR block, or the edge block of its source's `edge`-th target. */
 export type LayoutBlock =
@@ -56,7 +57,22 @@ function copiesMayGoBeforeBranch(from: BasicBlock, edge: number, loops: LoopInfo
   const targets = from.succs;
   if (!loops || targets.length !== 2) return false;
   const [to, other] = [targets[edge]!, targets[1 - edge]!];
-  return to !== other && to !== from && other.first?.opcode !== "phi" && loops.loopFor(to)?.header !== to;
+  if (to === other || to === from || other.first?.opcode === "phi" || loops.loopFor(to)?.header === to) return false;
+  // Written early, a phi is live on the other way out too: a register value that it receives
+  // on another edge and that is already live at the branch (defined before it) then
+  // interferes with it and cannot share its register — a copy more than the edge block's
+  // jump (len-sqrt's `lo`, carried round its loop). Constants, stack and map addresses
+  // (rematerialised) and values computed on the other way cost nothing.
+  for (const phi of to.phis()) {
+    const here = phi.incomingValue(from);
+    for (let k = 0; k < phi.operands.length; k++) {
+      const v = phi.operands[k]!;
+      if (phi.incoming[k] === from || v === here || isConstant(v) || isInstruction(v, "alloca") || isInstruction(v, "mapref") || isInstruction(v, "coreval")) continue;
+      const def = isInstruction(v) ? v.block : undefined;
+      if (def === undefined || (def !== phi.incoming[k] && def !== other)) return false;
+    }
+  }
+  return true;
 }
 
 /** The machine block layout of a function leaving SSA. */

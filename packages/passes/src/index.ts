@@ -77,6 +77,7 @@ export { unroll } from "./passes/unroll.js";
 export { loopReduce } from "./passes/loop-reduce.js";
 export { loopDelete } from "./passes/loop-delete.js";
 export { loopTerm } from "./passes/loop-term.js";
+export { callSlot } from "./passes/call-slot.js";
 export { solveValueRanges, transferRange, valueRangesAnalysis, type ValueRanges } from "./analysis/value-ranges.js";
 export * as rangeLattice from "./util/range-lattice.js";
 export type { Range } from "./util/range-lattice.js";

@@ -51,6 +51,7 @@ import { unroll } from "./passes/unroll.js";
 import { loopReduce } from "./passes/loop-reduce.js";
 import { loopDelete } from "./passes/loop-delete.js";
 import { loopTerm } from "./passes/loop-term.js";
+import { callSlot } from "./passes/call-slot.js";
 
 /** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
 export const defaultRegistry: PassRegistry = new PassRegistry().register(
@@ -80,6 +81,7 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   loopReduce,
   loopDelete,
   loopTerm,
+  callSlot,
 );
 
 /** Optimisation levels. */
@@ -89,7 +91,7 @@ export type OptLevel = 0 | 1 | 2;
 export const PIPELINES: Readonly<Record<OptLevel, string>> = {
   0: "",
   1: "inline,sccp,instcombine,dce,simplify-cfg",
-  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,loop-delete,unroll,loop-reduce,sccp,gvn,hoist-common,sink-common,dce,simplify-cfg,update-to-store,dead-store,merge-stores,redundant-store,hoist-stores,if-convert,sink-loads,loop-term,dce,simplify-cfg",
+  2: "inline,sccp,instcombine,simplify-cfg,range-simplify,redundant-store,gvn,packet-bounds,map-lookup-cse,correlated-branch,strength-reduce,instcombine,dce,simplify-cfg,loop-delete,unroll,loop-reduce,sccp,gvn,hoist-common,sink-common,dce,simplify-cfg,update-to-store,dead-store,merge-stores,redundant-store,hoist-stores,if-convert,sink-loads,loop-term,call-slot,dce,simplify-cfg",
 };
 
 for (const [level, text] of Object.entries(PIPELINES)) defaultRegistry.defineAlias(`O${level}`, text);
