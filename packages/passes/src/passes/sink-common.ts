@@ -36,9 +36,9 @@
  * **Look-alike regions** (cross-jumping with phis). Two regions entered at blocks T and F
  * from different predecessors (each region entered only at its entry, at most
  * {@link MAX_REGION} blocks), matched as arms are, become one: T gets a phi per differing
- * constant pair, F's predecessors jump to T, F's region goes. Candidates are blocks whose
- * instructions start with the same opcodes, each tried against at most
- * {@link MAX_CANDIDATES} earlier ones; the region must weigh more than a move per phi and
+ * constant pair, F's predecessors jump to T, F's region goes. Candidates are blocks with the
+ * same opcodes, each tried against the first {@link MAX_CANDIDATES} earlier ones (linear in
+ * the blocks); the region must weigh more than a move per phi and
  * edge plus a jump (xdp-drop-dns's IPv4 and IPv6 `xadd(dropped[k], 1)`).
  *
  * Preserves the CFG analyses when only tails move (no edge changes; emptied predecessors
@@ -337,7 +337,9 @@ function weight(region: ReadonlySet<BasicBlock>): number {
  * dominate both entries (each region is entered only at its entry), hence the merged one.
  */
 function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock): boolean {
-  if (t === f || t.first?.isPhi || f.first?.isPhi || t.preds.some((p) => f.preds.includes(p))) return false;
+  if (t === f || t.first?.isPhi || f.first?.isPhi) return false;
+  const fPreds = new Set(f.preds);
+  if (t.preds.some((p) => fPreds.has(p))) return false;
   const tRegion = entryRegion(t);
   const fRegion = tRegion && entryRegion(f);
   if (!tRegion || !fRegion || [...tRegion].some((b) => fRegion.has(b))) return false;
@@ -374,11 +376,12 @@ function mergeLookAlikes(fn: Function): number {
   const seen = new Map<string, BasicBlock[]>();
   let merged = 0;
   for (const bb of [...fn.blocks]) {
-    if (bb.parent !== fn || bb === fn.entry || bb.preds.length === 0) continue;
+    if (bb.parent !== fn || bb === fn.entry || bb.preds.length === 0 || bb.first?.isPhi) continue;
     const key = bb.instructions().map((i) => `${i.opcode}:${i.typeParam.kind}`).join(",");
-    const earlier = (seen.get(key) ?? []).filter((b) => b.parent === fn);
-    if (earlier.slice(0, MAX_CANDIDATES).some((t) => mergeRegions(fn, t, bb))) merged++;
-    else seen.set(key, [...earlier, bb]);
+    let earlier = seen.get(key);
+    if (!earlier) seen.set(key, (earlier = []));
+    if (earlier.some((t) => t.parent === fn && mergeRegions(fn, t, bb))) merged++;
+    else if (earlier.length < MAX_CANDIDATES) earlier.push(bb);
   }
   return merged;
 }
