@@ -13,7 +13,7 @@
 // written to a temporary name and renamed: a running command never sees half a file. If this
 // fails, it says so and removes any old bundle (the command then runs the modules): a fast start
 // is not worth a failed `npm ci`.
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -29,7 +29,57 @@ const writeAtomically = (path, data) => {
   renameSync(`${path}.tmp-${process.pid}`, path);
 };
 
+/**
+ * `zod` as the packages use it: `import { z } from "zod"` names zod's whole namespace (every
+ * schema kind, JSON Schema conversion, ~60 locales), which a bundler cannot prune: 458 KB of
+ * the 1.2 MB bundle, read, deserialised and evaluated by every command. Here `z` is a
+ * namespace of what the packages name (`zodNamesUsed` refuses to bundle when their compiled
+ * code names anything else), taken from the same zod modules, so each schema behaves as with
+ * the full import (the English messages are registered by ZodType itself). Passes loaded with
+ * `--load-pass` never run in the bundle (bin/luabpf.js).
+ */
+const ZOD_USED = ["object", "number", "boolean", "string", "enum", "prettifyError", "ZodType", "ZodObject", "ZodDefault", "ZodPrefault", "ZodOptional", "ZodEnum"];
+const zodUsed = {
+  name: "zod-used",
+  setup(b) {
+    const resolveDir = join(root, "node_modules/zod/v4/classic");
+    b.onResolve({ filter: /^zod$/ }, () => ({ path: "zod", namespace: "zod-used" }));
+    b.onResolve({ filter: /^zod-used:names$/ }, () => ({ path: "names", namespace: "zod-used" }));
+    b.onLoad({ filter: /^zod$/, namespace: "zod-used" }, () => ({ resolveDir, contents: 'export * as z from "zod-used:names";' }));
+    b.onLoad({ filter: /^names$/, namespace: "zod-used" }, () => ({
+      resolveDir,
+      contents: `export { ${ZOD_USED.filter((n) => n !== "prettifyError").join(", ")} } from "./schemas.js";\nexport { prettifyError } from "../core/index.js";\n`,
+    }));
+  },
+};
+
+/** Every `z.NAME` in the compiled packages that import zod must be in ZOD_USED (else no bundle). */
+function zodNamesUsed() {
+  const files = [];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name.endsWith(".js")) files.push(join(dir, e.name));
+    }
+  };
+  for (const pkg of readdirSync(join(root, "packages"))) {
+    try {
+      walk(join(root, "packages", pkg, "dist"));
+    } catch {
+      // not built
+    }
+  }
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    if (!/from "zod"/.test(text)) continue;
+    for (const [, name] of text.matchAll(/\bz\.([A-Za-z_$][\w$]*)/g)) {
+      if (!ZOD_USED.includes(name)) throw new Error(`${file} uses z.${name}: add it to ZOD_USED in scripts/bundle-cli.js`);
+    }
+  }
+}
+
 try {
+  zodNamesUsed();
   await bundle();
 } catch (e) {
   for (const path of [bundlePath, cachePath]) rmSync(path, { force: true });
@@ -58,6 +108,7 @@ async function bundle() {
     banner: { js: 'var __luabpfUrl = require("node:url").pathToFileURL(__filename).href;' },
     legalComments: "none",
     logLevel: "error",
+    plugins: [zodUsed],
   });
   // Written as one function expression taking CommonJS's module parameters: bin/luabpf.js
   // evaluates the file's text as it is (the code cache is only valid for the same text).

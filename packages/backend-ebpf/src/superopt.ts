@@ -27,7 +27,10 @@
  * computes scalars.
  *
  * Cost: one backward liveness pass per function, then a scan of each block that builds a
- * window key only where the first instruction's form starts some rule.
+ * window key only where the first instruction's canonical text starts some rule (each
+ * instruction of the window printed once: a shorter window's key is a prefix of the longer
+ * one's). The table is indexed by text; a rule's rewrite is parsed when a window first
+ * matches it, so a process pays only for the rules its program uses.
  */
 import { InternalError } from "@luabpf/ir";
 import { DEFAULT_CPU } from "./isel.js";
@@ -155,19 +158,31 @@ export interface CanonicalWindow {
 
 /** The canonical form of a window (see the file comment). */
 export function canonicalWindow(insts: readonly WindowInst[]): CanonicalWindow {
+  const { texts, regs } = canonicalTexts(insts);
+  return { text: texts.join("; "), regs };
+}
+
+/**
+ * Each instruction of a window in canonical form, and the physical register of each pattern
+ * register. Pattern registers are numbered in order of first appearance, so the first `len`
+ * texts joined are the canonical text of the window's first `len` instructions, whose
+ * registers are `regs` up to `patterns[len - 1]`.
+ */
+function canonicalTexts(insts: readonly WindowInst[]): { texts: string[]; regs: MReg[]; patterns: number[] } {
   const regs: MReg[] = [];
   const pattern = (r: MReg): number => {
     let k = regs.indexOf(r);
     if (k < 0) k = regs.push(r) - 1;
     return k + 1;
   };
-  const text = insts
-    .map((i) => {
-      for (const r of regsOf(i)) pattern(r);
-      return printInsn(toInsn(i, pattern));
-    })
-    .join("; ");
-  return { text, regs };
+  const texts: string[] = [];
+  const patterns: number[] = [];
+  for (const i of insts) {
+    for (const r of regsOf(i)) pattern(r);
+    texts.push(printInsn(toInsn(i, pattern)));
+    patterns.push(regs.length);
+  }
+  return { texts, regs, patterns };
 }
 
 /** Physical registers as a bit set (bit r for rr). */
@@ -294,39 +309,26 @@ function preconditionsHold(rule: SuperoptRule, regs: readonly MReg[], widths: Ui
   return (rule.narrow ?? []).every(([p, bits]) => widths[regs[p - 1]!]! <= bits);
 }
 
-/** A rule parsed for matching. */
+/** A rule parsed for matching: its rewrite is parsed when a window first matches it. */
 interface ParsedRule {
   rule: SuperoptRule;
-  replace: Insn[];
-  /** The oldest `-mcpu` version that has every instruction of the rewrite (JMP32: v3; `<`, `<=`: v2). */
-  cpu: CpuVersion;
+  parsed?: { replace: Insn[]; cpu: CpuVersion };
 }
 
-/** `rule` parsed. */
-function parseRule(rule: SuperoptRule): ParsedRule {
-  const replace = rule.replace === "" ? [] : rule.replace.split("; ").map((t) => parseInsn(t));
+/**
+ * `rule`'s rewrite parsed, and the oldest `-mcpu` version that has every instruction of it
+ * (JMP32: v3; `<`, `<=`: v2). Parsed on first use: a compile process parses only the rules
+ * its program's windows match (parsing all of them cost ~25–45 ms of CPU in a process).
+ */
+function parsedRule(r: ParsedRule): { replace: Insn[]; cpu: CpuVersion } {
+  if (r.parsed) return r.parsed;
+  const replace = r.rule.replace === "" ? [] : r.rule.replace.split("; ").map((t) => parseInsn(t));
   const cpu = Math.max(1, ...replace.map((insn) => lookupForm(insn)?.cpu ?? 4)) as CpuVersion;
-  return { rule, replace, cpu };
+  return (r.parsed = { replace, cpu });
 }
 
-let table: Map<string, ParsedRule[]> | undefined;
-let startForms: Set<string> | undefined;
-
-/** The rule table by window text (parsed once). */
-function rules(): Map<string, ParsedRule[]> {
-  if (table) return table;
-  table = new Map();
-  startForms = new Set();
-  for (const rule of SUPEROPT_RULES) {
-    const list = table.get(rule.find) ?? table.set(rule.find, []).get(rule.find)!;
-    list.push(parseRule(rule));
-    startForms.add(formName(parseInsn(rule.find.split("; ")[0]!)));
-  }
-  return table;
-}
-
-/** The form name that starts a window at `i` (registers do not matter). */
-const formOf = (i: WindowInst): string => formName(toInsn(i, () => 1));
+/** The generated rules indexed (made once), as {@link indexRules} makes it. */
+let table: RuleIndex | undefined;
 
 /** Options of {@link superoptimize}. */
 export interface SuperoptOptions {
@@ -344,17 +346,16 @@ export interface SuperoptOptions {
 export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): number {
   const ruleTable = options.rules;
   const cpu = options.cpu ?? DEFAULT_CPU;
-  const byText = ruleTable ? indexRules(ruleTable) : rules();
-  const starts = ruleTable ? new Set(ruleTable.map((r) => formName(parseInsn(r.find.split("; ")[0]!)))) : startForms!;
-  if (byText.size === 0) return 0;
+  const index = ruleTable ? indexRules(ruleTable) : (table ??= indexRules(SUPEROPT_RULES));
+  if (index.byText.size === 0) return 0;
   let saved = 0;
   let live: RegSet[][] | undefined;
   for (let bi = 0; bi < mf.blocks.length; bi++) {
     const b = mf.blocks[bi]!;
     for (let k = 0; k < b.insts.length; k++) {
       const first = b.insts[k]!;
-      if (!isWindowInst(first) || first.k === "jcc" || !starts.has(formOf(first))) continue;
-      const done = rewriteAt(b, bi, k, byText, cpu, () => (live ??= liveAfterInsts(mf)));
+      if (!isWindowInst(first) || first.k === "jcc" || !index.starts.has(firstText(first))) continue;
+      const done = rewriteAt(b, bi, k, index.byText, cpu, () => (live ??= liveAfterInsts(mf)));
       if (done > 0) {
         saved += done;
         live = undefined;
@@ -365,18 +366,30 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
   return saved;
 }
 
+/** The canonical text of a window's first instruction (its registers r1, then r2). */
+function firstText(i: WindowInst): string {
+  const regs = regsOf(i);
+  return printInsn(toInsn(i, (r) => (r === regs[0] ? 1 : 2)));
+}
+
 /** Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the instructions saved (0: none applied). */
 function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedRule[]>, cpu: CpuVersion, liveness: () => RegSet[][]): number {
   let n = 0;
   while (n < MAX_WINDOW && k + n < b.insts.length && isWindowInst(b.insts[k + n]!) && (n === 0 || b.insts[k + n - 1]!.k !== "jcc")) n++;
+  if (n < 2) return 0;
+  const longest = b.insts.slice(k, k + n) as WindowInst[];
+  // A window's canonical text is a prefix of the longest one's: each instruction printed once.
+  const { texts, regs: allRegs, patterns } = canonicalTexts(longest);
   for (let len = n; len >= 2; len--) {
-    const window = b.insts.slice(k, k + len) as WindowInst[];
+    const window = longest.slice(0, len);
     if (window.slice(0, -1).some((i) => i.k === "jcc")) continue;
-    const { text, regs } = canonicalWindow(window);
-    const candidates = byText.get(text);
+    const candidates = byText.get(texts.slice(0, len).join("; "));
     if (!candidates) continue;
+    const regs = allRegs.slice(0, patterns[len - 1]);
     const liveAfter = liveness()[bi]![k + len - 1]!;
-    for (const { rule, replace, cpu: needs } of candidates) {
+    for (const candidate of candidates) {
+      const { rule } = candidate;
+      const { replace, cpu: needs } = parsedRule(candidate);
       if (needs > cpu) continue;
       if (rule.dead.some((p) => (liveAfter >> regs[p - 1]!) & 1)) continue;
       if (rule.narrow && !preconditionsHold(rule, regs, knownWidths(b)[k]!)) continue;
@@ -394,11 +407,22 @@ function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedR
   return 0;
 }
 
-/** A rule list indexed by window text. */
-function indexRules(list: readonly SuperoptRule[]): Map<string, ParsedRule[]> {
-  const m = new Map<string, ParsedRule[]>();
-  for (const rule of list) (m.get(rule.find) ?? m.set(rule.find, []).get(rule.find)!).push(parseRule(rule));
-  return m;
+/** A rule list indexed by window text, and the texts of the windows' first instructions. */
+interface RuleIndex {
+  byText: Map<string, ParsedRule[]>;
+  starts: Set<string>;
+}
+
+/** Indexes `list` by its windows' texts (no rule is parsed here: see {@link parsedRule}). */
+function indexRules(list: readonly SuperoptRule[]): RuleIndex {
+  const byText = new Map<string, ParsedRule[]>();
+  const starts = new Set<string>();
+  for (const rule of list) {
+    (byText.get(rule.find) ?? byText.set(rule.find, []).get(rule.find)!).push({ rule });
+    const end = rule.find.indexOf("; ");
+    starts.add(end < 0 ? rule.find : rule.find.slice(0, end));
+  }
+  return { byText, starts };
 }
 
 /** A window of emitted code with what is live after it, as the offline search harvests it. */

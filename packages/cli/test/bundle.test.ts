@@ -60,4 +60,19 @@ describe("the bundled command", () => {
     expect(a.stderr.replace("the bundle", "the modules")).toBe(b.stderr);
     expect(bundled(["--version"]).stdout).toBe(modules(["--version"]).stdout);
   });
+
+  test("the same pass option errors and pass help (the bundle carries only the zod it uses)", () => {
+    for (const args of [
+      ["compile", example("proto-count.lua"), "--passes", "dce(aggressive=3),if-convert(speculate=-1),unroll(bogus=1)", "-o", "-"],
+      ["help", "compile"],
+    ]) {
+      const a = bundled(args);
+      const b = modules(args);
+      expect(a.stderr).toMatch(/^luabpf: starting from the bundle\n/);
+      expect(a.code).toBe(b.code);
+      expect(a.stdout).toBe(b.stdout);
+      expect(a.stderr.replace("the bundle", "the modules")).toBe(b.stderr);
+    }
+    expect(bundled(["compile", example("proto-count.lua"), "--passes", "dce(aggressive=3)", "-o", "-"]).stderr).toMatch(/option 'aggressive': .*expected boolean/);
+  });
 });

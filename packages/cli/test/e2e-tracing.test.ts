@@ -259,6 +259,20 @@ end)`,
   });
 });
 
+/** The object loads with libbpf; loaded by ours and attached, it stores this process's parent's tgid in m[0] (CALLED_CORE's filter). */
+function readsParentTgid(bytes: Uint8Array, read: ReturnType<typeof readObject>): void {
+  loadsWithLibbpf(bytes);
+  const loaded = loadObject(read);
+  try {
+    const attachments = attachAll(loaded);
+    openFiles(2);
+    detachAll(attachments);
+    expect(typedMap(loaded.maps.get("m")!).get(0)).toBe(BigInt(process.ppid));
+  } finally {
+    loaded.close();
+  }
+}
+
 /** `parent_tgid` stays a BPF-to-BPF call (in .text) with --inline-threshold 0: its CO-RE records are .text's. */
 const CALLED_CORE = (filter: string, use: string) => `
 ${filter ? "local m = bpf.map('array', 1, 'uint32_t', 'uint64_t')" : ""}
@@ -288,16 +302,7 @@ describe.skipIf(!enabled).each([0, 2] as const)("CO-RE relocations in a called f
     const kernelOffsets = [memberOffset("real_parent"), memberOffset("tgid")];
     expect(relocs.map((r) => imm(sub.code, r.offset))).toEqual(kernelOffsets);
     expect(read.programs.find((p) => !p.subprogram)!.coreRelocations ?? []).toEqual([]);
-    loadsWithLibbpf(bytes);
-    const loaded = loadObject(read);
-    try {
-      const attachments = attachAll(loaded);
-      openFiles(2);
-      detachAll(attachments);
-      expect(typedMap(loaded.maps.get("m")!).get(0)).toBe(BigInt(process.ppid));
-    } finally {
-      loaded.close();
-    }
+    readsParentTgid(bytes, read);
   });
 
   it("against a BTF with another layout, our loader writes the instructions libbpf writes", () => {
@@ -319,6 +324,18 @@ describe.skipIf(!enabled).each([0, 2] as const)("CO-RE relocations in a called f
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Inlined (the default threshold at -O1 and -O2), `parent_tgid`'s records travel with its copied instructions into the program. */
+describe.skipIf(!enabled).each([1, 2] as const)("CO-RE relocations in an inlined local function at -O%i", (optLevel) => {
+  it("the function's CO-RE reads keep their records in the program; libbpf and our loader relocate them; the parent's tgid is read", () => {
+    const source = CALLED_CORE(`if bit.rshift(pid_tgid(), 32) ~= ${process.pid} then return end`, "m[0] = parent_tgid()");
+    const bytes = writeObject(compileSource(source, { file: "trace.lua", optLevel, verifyEach: true }).object);
+    const read = readObject(bytes);
+    expect(read.programs.map((p) => p.subprogram ?? false)).toEqual([false]);
+    expect((read.programs[0]!.coreRelocations ?? []).map((r) => r.kind)).toEqual(["field_byte_offset", "field_byte_offset"]);
+    readsParentTgid(bytes, read);
   });
 });
 

@@ -259,6 +259,13 @@ export class Instruction extends Value {
     next[key] = value;
     this.attrs = next;
   }
+  /**
+   * All of the opcode's attributes as one read-only record: what a copy of this
+   * instruction passes to {@link Function.createInstruction} (see {@link Function.cloneInstruction}).
+   */
+  get attributes(): Readonly<InstructionAttrs> {
+    return this.attrs;
+  }
   /** Map name of mapref. */
   get map(): string | undefined {
     return this.attrs.map;
@@ -659,6 +666,19 @@ export class Function {
     id?: number,
   ): Instruction {
     return new Instruction(this.newValueId(id), opcode, type, typeParam, operands, attrs);
+  }
+
+  /**
+   * Creates an unlinked copy of `inst` (which may belong to another function) with a fresh
+   * id: the same opcode, types, attributes and source location, over `operands`. Branch
+   * targets and phi incoming blocks are not copied: the caller maps them to its own blocks.
+   * Passes that duplicate code (inline, unroll) copy instructions only through this, so an
+   * attribute added to {@link InstructionAttrs} is never lost in a copy.
+   */
+  cloneInstruction(inst: Instruction, operands: readonly Value[]): Instruction {
+    const clone = new Instruction(this.newValueId(), inst.opcode, inst.type, inst.typeParam, operands, inst.attributes);
+    if (inst.loc) clone.loc = inst.loc;
+    return clone;
   }
 
   /**

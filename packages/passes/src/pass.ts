@@ -115,7 +115,7 @@ function makeFactory<S extends OptionsSchema, P extends Pass>(
   let schema: S | undefined;
   const strictSchema = (): S => (schema ??= (spec.options ?? NO_OPTIONS).strict() as unknown as S);
   let defaults: z.output<S> | undefined;
-  const defaultOptions = (): z.output<S> => (defaults ??= (spec.options === undefined ? {} : parseOptions({}, spec.options)) as z.output<S>);
+  const defaultOptions = (): z.output<S> => (defaults ??= (spec.options === undefined ? {} : (declaredDefaults(spec.options) ?? parseOptions({}, spec.options))) as z.output<S>);
   // `{}` has no unknown keys: its defaults need no strict copy of the schema.
   const parseOptions = (options: unknown, schema: OptionsSchema = strictSchema()): z.output<S> => {
     // jitless: options are checked a few times per process, where zod's generated fast path
@@ -137,6 +137,23 @@ function makeFactory<S extends OptionsSchema, P extends Pass>(
   });
   definedFactories.add(factory);
   return factory;
+}
+
+/**
+ * What `schema` makes of `{}` when every field has a `.default(...)`: zod returns a field's
+ * default as it is, without parsing it (`.default` short-circuits, unlike `.prefault`), so
+ * the defaults are read from the schema instead of asking zod's parser, whose first use
+ * in a process costs more than a compile of a small program (start-up; see
+ * docs/performance.md). Undefined when some field has no default: then zod decides.
+ */
+function declaredDefaults(schema: OptionsSchema): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const def = (field as { _zod?: { def?: { type?: string; defaultValue?: unknown } } })._zod?.def;
+    if (def?.type !== "default") return undefined;
+    out[key] = def.defaultValue;
+  }
+  return out;
 }
 
 function isPlainObject(x: unknown): boolean {

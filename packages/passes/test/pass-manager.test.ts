@@ -127,6 +127,23 @@ describe("textual pipelines", () => {
     reg.defineAlias("O2", "dce");
     expect(reg.parse("O2").map((p) => p.name)).toEqual(["dce"]);
   });
+  test("defaults read from the schema are what zod makes of {}, for every built-in pass and a field without a default", () => {
+    // pass.ts reads `.default(...)` values from the schema instead of parsing `{}` (start-up cost).
+    for (const name of defaultRegistry.names()) {
+      const factory = defaultRegistry.get(name)!;
+      const parsed = factory.schema.safeParse({});
+      expect(parsed.success, name).toBe(true);
+      expect(factory().options, name).toStrictEqual(parsed.data);
+      expect(factory().defaults, name).toStrictEqual(parsed.data);
+    }
+    const mixed = defineFunctionPass({
+      name: "mixed-defaults",
+      description: "one option without a default",
+      options: z.object({ on: z.boolean().default(false), limit: z.number().optional(), name: z.string().prefault("x") }),
+      run: () => false,
+    });
+    expect(mixed().options).toStrictEqual({ on: false, name: "x" });
+  });
   test("a researcher's passes, or passes of hand-made factories, are made afresh for every pipeline", () => {
     let made = 0;
     const handMade = Object.assign(

@@ -134,7 +134,7 @@ function simpleStatement(g: Gen, scope: Value[]): void {
       const cands = scope.filter((v): v is Instruction => v.kind === "instruction" && ((v as Instruction).info.pure || (v as Instruction).opcode === "load") && (v as Instruction).opcode !== "phi");
       if (cands.length === 0) return;
       const orig = tape.pick(cands);
-      const clone = g.fn.createInstruction(orig.opcode, orig.type, orig.typeParam, tape.percent(50) && orig.info.commutative ? [...orig.operands].reverse() : orig.operands, { offset: orig.offset });
+      const clone = g.fn.cloneInstruction(orig, tape.percent(50) && orig.info.commutative ? [...orig.operands].reverse() : orig.operands);
       scope.push(b.insert(clone));
       return;
     }

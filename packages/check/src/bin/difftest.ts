@@ -87,7 +87,7 @@ if (failures.size > 0) {
     }
     const file = join(values.out!, `finding-${n}-${f.result.kind}.lua`);
     writeFileSync(file, `-- ${sig}\n-- seed ${f.seed}, ${f.count} program(s) with this signature\n${describeInputs(p.inputs)}\n${source}`);
-    console.log(`  ${f.count} × ${sig}\n    seed ${f.seed}, reduced program: ${file}`);
+    console.log(`  ${f.count} × ${sig}\n    seed ${f.seed}, ${values["no-reduce"] ? "program (not reduced)" : "reduced program"}: ${file}`);
   }
 }
 if (values.json) writeFileSync(values.json, JSON.stringify({ count, firstSeed, seconds, counts, failures: [...failures].map(([sig, f]) => ({ signature: sig, seed: f.seed, count: f.count })) }, null, 2));

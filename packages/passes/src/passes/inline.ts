@@ -126,15 +126,7 @@ export function inlineCall(caller: Function, call: Instruction, callee: Function
         continue;
       }
       const operands = inst.opcode === "phi" ? [] : inst.operands.map(map);
-      const clone = caller.createInstruction(inst.opcode, inst.type, inst.typeParam, operands, {
-        offset: inst.offset,
-        size: inst.size,
-        align: inst.align,
-        helper: inst.helper,
-        callee: inst.callee,
-        map: inst.map,
-      } as never);
-      if (inst.loc) clone.loc = inst.loc;
+      const clone = caller.cloneInstruction(inst, operands);
       for (const t of inst.targets) clone.targets.push(blocks.get(t)!);
       if (inst.opcode === "alloca") entryAllocas.insert(clone);
       else copy.append(clone);

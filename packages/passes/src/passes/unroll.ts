@@ -139,16 +139,7 @@ function copyIteration(fn: Function, s: Shape, phiValues: Map<Instruction, Value
         copy.append(br);
         continue;
       }
-      const clone = fn.createInstruction(inst.opcode, inst.type, inst.typeParam, inst.isPhi ? [] : inst.operands.map(map), {
-        offset: inst.offset,
-        size: inst.size,
-        align: inst.align,
-        helper: inst.helper,
-        callee: inst.callee,
-        map: inst.map,
-        core: inst.core,
-      } as never);
-      if (inst.loc) clone.loc = inst.loc;
+      const clone = fn.cloneInstruction(inst, inst.isPhi ? [] : inst.operands.map(map));
       for (const t of inst.targets) clone.targets.push(t === s.header ? next : blocks.get(t)!);
       copy.append(clone);
       if (inst.isPhi) phis.push([inst, clone]);
