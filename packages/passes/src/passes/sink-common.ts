@@ -33,11 +33,19 @@
  * helper's map argument must stay a constant map), in `ret` and in the phis of the blocks
  * both arms leave to; each select must save at least {@link ARM_SAVING} instructions.
  *
+ * **Look-alike regions** (cross-jumping with phis). Two regions entered at blocks T and F
+ * from different predecessors (each region entered only at its entry, at most
+ * {@link MAX_REGION} blocks), matched as arms are, become one: T gets a phi per differing
+ * constant pair, F's predecessors jump to T, F's region goes. Candidates are blocks with the
+ * same opcodes, each tried against the first {@link MAX_CANDIDATES} earlier ones (linear in
+ * the blocks); the region must weigh more than a move per phi and
+ * edge plus a jump (xdp-drop-dns's IPv4 and IPv6 `xadd(dropped[k], 1)`).
+ *
  * Preserves the CFG analyses when only tails move (no edge changes; emptied predecessors
  * are left for simplify-cfg); merging arms removes blocks. Cost: O(instructions) per join
  * and per branch.
  */
-import { foldConditionalBranch, isConstant, removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { foldConditionalBranch, isConstant, redirectBranch, removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 
@@ -288,9 +296,100 @@ function mergeArms(fn: Function, d: BasicBlock): boolean {
   return true;
 }
 
+/** The most blocks a region merged by {@link mergeRegions} may have, and the earlier look-alikes each entry is tried against. */
+const MAX_REGION = 8;
+const MAX_CANDIDATES = 8;
+
+/**
+ * The blocks reachable from `entry` through blocks entered only from inside: undefined when
+ * the region loops back to its entry or has more than {@link MAX_REGION} blocks.
+ */
+function entryRegion(entry: BasicBlock): Set<BasicBlock> | undefined {
+  const region = new Set<BasicBlock>([entry]);
+  for (const stack = [entry]; stack.length > 0; ) {
+    for (const s of stack.pop()!.succs) {
+      if (s === entry) return undefined;
+      if (region.has(s) || !s.preds.every((p) => region.has(p))) continue;
+      region.add(s);
+      if (region.size > MAX_REGION) return undefined;
+      stack.push(s);
+    }
+  }
+  return region;
+}
+
+/** What a region's instructions cost, roughly in machine instructions: a call also moves its arguments. */
+function weight(region: ReadonlySet<BasicBlock>): number {
+  let n = 0;
+  for (const bb of region) for (const i of bb.instructions()) if (!i.isTerminator) n += i.opcode === "call" ? 1 + i.operands.length : 1;
+  return n;
+}
+
+/**
+ * Cross-jumping with phis: two regions entered at `t` and `f` (each entered only there, no
+ * phis at either entry, no common predecessor), the same instruction for instruction with
+ * the same exits except for differing integer constants (as {@link matchArms} matches arms),
+ * become one: `t` gets a phi per differing pair (the first constant from `t`'s
+ * predecessors, the second from `f`'s), `f`'s predecessors jump to `t`, and `f`'s region
+ * goes. xdp-drop-dns counts a dropped IPv4 and IPv6 query with one `xadd(dropped[k], 1)`
+ * whose key is 0 or 1 by the way in. Only where the region weighs more than a move per
+ * phi and edge plus a jump. Values the regions read from outside are the same in both and
+ * dominate both entries (each region is entered only at its entry), hence the merged one.
+ */
+function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock): boolean {
+  if (t === f || t.first?.isPhi || f.first?.isPhi) return false;
+  const fPreds = new Set(f.preds);
+  if (t.preds.some((p) => fPreds.has(p))) return false;
+  const tRegion = entryRegion(t);
+  const fRegion = tRegion && entryRegion(f);
+  if (!tRegion || !fRegion || [...tRegion].some((b) => fRegion.has(b))) return false;
+  if (f.preds.some((p) => tRegion.has(p)) || t.preds.some((p) => fRegion.has(p))) return false;
+  const m = matchArms(t, f, tRegion, fRegion);
+  if (!m || m.removed === 0) return false;
+  const pairs = new Map<string, { a: Value; b: Value }>();
+  for (const { a, b } of m.differ) pairs.set(`${a.id},${b.id}`, { a, b });
+  if (weight(fRegion) <= pairs.size * (t.preds.length + f.preds.length) + 1) return false;
+  const phis = new Map<string, Instruction>();
+  for (const [key, { a }] of pairs) {
+    const phi = fn.createInstruction("phi", a.type, a.type);
+    for (const p of t.preds) phi.addIncoming(a, p);
+    t.prepend(phi);
+    phis.set(key, phi);
+  }
+  for (const { inst, operand, a, b } of m.differ) {
+    const phi = phis.get(`${a.id},${b.id}`)!;
+    if (!inst.isPhi) inst.setOperand(operand, phi);
+    else for (let i = 0; i < inst.operands.length; i++) if (inst.incoming[i] === inst.incoming[operand]) inst.setOperand(i, phi);
+  }
+  const second = new Map<Instruction, Value>();
+  for (const [key, { b }] of pairs) second.set(phis.get(key)!, b);
+  for (const p of new Set(f.preds)) {
+    const targets = p.terminator!.targets;
+    for (let k = 0; k < targets.length; k++) if (targets[k] === f) redirectBranch(p, f, t, (phi) => second.get(phi)!, k);
+  }
+  removeUnreachableBlocks(fn);
+  return true;
+}
+
+/** Tries each block as the second entry of {@link mergeRegions} against earlier blocks that start alike; the number merged. */
+function mergeLookAlikes(fn: Function): number {
+  const seen = new Map<string, BasicBlock[]>();
+  let merged = 0;
+  for (const bb of [...fn.blocks]) {
+    if (bb.parent !== fn || bb === fn.entry || bb.preds.length === 0 || bb.first?.isPhi) continue;
+    const key = bb.instructions().map((i) => `${i.opcode}:${i.typeParam.kind}`).join(",");
+    let earlier = seen.get(key);
+    if (!earlier) seen.set(key, (earlier = []));
+    if (earlier.some((t) => t.parent === fn && mergeRegions(fn, t, bb))) merged++;
+    else if (earlier.length < MAX_CANDIDATES) earlier.push(bb);
+  }
+  return merged;
+}
+
 export const sinkCommon = defineFunctionPass({
   name: "sink-common",
-  description: "tail merging: the identical last instructions of every predecessor of a join move into the join once; two arms of a branch that differ only in constants become one, with selects",
+  description:
+    "tail merging: the identical last instructions of every predecessor of a join move into the join once; two arms of a branch that differ only in constants become one, with selects; so do two look-alike regions entered from different branches, with phis",
   run(fn, ctx) {
     let moved = 0;
     for (const bb of fn.blocks) moved += sinkInto(bb);
@@ -298,7 +397,9 @@ export const sinkCommon = defineFunctionPass({
     let merged = 0;
     for (const bb of [...fn.blocks]) if (bb.parent === fn && mergeArms(fn, bb)) merged++;
     if (merged > 0) ctx.stat("arms-merged", merged);
-    if (merged > 0) return true;
+    const regions = mergeLookAlikes(fn);
+    if (regions > 0) ctx.stat("regions-merged", regions);
+    if (merged + regions > 0) return true;
     return moved > 0 ? Preserved.cfg() : false;
   },
 });
