@@ -1,6 +1,8 @@
 // The tools themselves: the worker pool sees crashes and hangs, the differential tester
 // catches a miscompile, the reducer shrinks a failing program, the generator writes valid
-// programs.
+// programs, and the scripts' command lines answer --help and mistakes plainly.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { defaultRegistry, defineFunctionPass } from "@luabpf/passes";
 import { buildPacket, kernelOrSkip } from "@luabpf/loader";
 import { afterAll, describe, expect, test } from "vitest";
@@ -142,4 +144,23 @@ end)`;
     expect(reduced).toContain("a + skb.mark");
     expect(reduced).not.toContain("b = a - 1");
   });
+});
+
+describe("the scripts' command lines", () => {
+  const run = (script: string, ...args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", "--conditions=@luabpf/source", fileURLToPath(new URL(`../src/bin/${script}.ts`, import.meta.url)), ...args], { encoding: "utf8" });
+
+  test.each(["difftest", "fuzz", "superopt"])("%s: --help prints the usage; a mistake is one error line and the usage, status 2, no stack trace", (script) => {
+    const help = run(script, "--help");
+    expect([help.status, help.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^usage: npm run ${script} -- \\[`))]);
+    const bad = run(script, "--no-such-option");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(new RegExp(`^${script}: error: Unknown option '--no-such-option'\\nusage: npm run ${script} -- `));
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  test("fuzz names an unknown input source the same way", () => {
+    const bad = run("fuzz", "--sources", "bytes,nope");
+    expect([bad.status, bad.stderr.split("\n")[0]]).toEqual([2, "fuzz: error: unknown source 'nope' (known: bytes, text, tokens, grammar, nesting, elf)"]);
+  }, 60_000);
 });

@@ -10,23 +10,26 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { parseCommandLine } from "./command-line.js";
 import { difftest, signature, type DiffKind, type DiffResult } from "../difftest.js";
 import { defaultGenerator } from "../generate.js";
 import type { ProgramInput } from "../kernel.js";
 import { WorkerPool } from "../pool.js";
 import { reduceProgram } from "../reduce.js";
 
-const { values } = parseArgs({
-  options: {
-    count: { type: "string", default: "1000" },
-    seed: { type: "string", default: "1" },
-    workers: { type: "string", default: "2" },
-    out: { type: "string", default: ".check/difftest" },
-    "no-reduce": { type: "boolean", default: false },
-    "reduce-seconds": { type: "string", default: "120" },
-    json: { type: "string" },
-  },
-});
+const { values } = parseCommandLine("difftest", "npm run difftest -- [--count N] [--seed S] [--workers W] [--out DIR] [--no-reduce] [--reduce-seconds T] [--json FILE]", () =>
+  parseArgs({
+    options: {
+      count: { type: "string", default: "1000" },
+      seed: { type: "string", default: "1" },
+      workers: { type: "string", default: "2" },
+      out: { type: "string", default: ".check/difftest" },
+      "no-reduce": { type: "boolean", default: false },
+      "reduce-seconds": { type: "string", default: "120" },
+      json: { type: "string" },
+    },
+  }),
+);
 const count = Number(values.count);
 const firstSeed = Number(values.seed);
 const generator = defaultGenerator();

@@ -9,22 +9,26 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { parseCommandLine } from "./command-line.js";
 import { FUZZ_SOURCES, fuzz, type FuzzSource } from "../fuzz.js";
 
-const { values } = parseArgs({
-  options: {
-    count: { type: "string", default: "10000" },
-    seed: { type: "string", default: "1" },
-    workers: { type: "string", default: "2" },
-    sources: { type: "string", default: FUZZ_SOURCES.join(",") },
-    timeout: { type: "string", default: "120000" },
-    slow: { type: "string", default: "2000" },
-    out: { type: "string", default: ".check/fuzz" },
-    json: { type: "string" },
-  },
+const { values, sources } = parseCommandLine("fuzz", "npm run fuzz -- [--count N] [--seed S] [--workers W] [--sources a,b] [--timeout MS] [--slow MS] [--out DIR]", () => {
+  const { values } = parseArgs({
+    options: {
+      count: { type: "string", default: "10000" },
+      seed: { type: "string", default: "1" },
+      workers: { type: "string", default: "2" },
+      sources: { type: "string", default: FUZZ_SOURCES.join(",") },
+      timeout: { type: "string", default: "120000" },
+      slow: { type: "string", default: "2000" },
+      out: { type: "string", default: ".check/fuzz" },
+      json: { type: "string" },
+    },
+  });
+  const sources = values.sources!.split(",").map((s) => s.trim()) as FuzzSource[];
+  for (const s of sources) if (!FUZZ_SOURCES.includes(s)) throw new Error(`unknown source '${s}' (known: ${FUZZ_SOURCES.join(", ")})`);
+  return { values, sources };
 });
-const sources = values.sources!.split(",").map((s) => s.trim()) as FuzzSource[];
-for (const s of sources) if (!FUZZ_SOURCES.includes(s)) throw new Error(`unknown source '${s}' (known: ${FUZZ_SOURCES.join(", ")})`);
 
 const report = await fuzz({
   count: Number(values.count),

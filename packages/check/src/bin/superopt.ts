@@ -13,21 +13,24 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { parseCommandLine } from "./command-line.js";
 import { printInsn, readsWrites, scalarInputs, toInsn, type WindowInst } from "@luabpf/backend-ebpf";
 import { harvest, harvestSources } from "../superopt/harvest.js";
 import { parseWindow, proofQuery, searchWindow, type Candidate } from "../superopt/search.js";
 import { solve, z3Version } from "../superopt/smt.js";
 import { ruleTableModule, type FoundRule } from "../superopt/table.js";
 
-const { values } = parseArgs({
-  options: {
-    write: { type: "boolean", default: false },
-    "max-length": { type: "string", default: "2" },
-    "max-regs": { type: "string", default: "4" },
-    random: { type: "string", default: "0" },
-    verbose: { type: "boolean", default: false },
-  },
-});
+const { values } = parseCommandLine("superopt", "npm run superopt -- [--write] [--random N] [--max-length N] [--verbose]", () =>
+  parseArgs({
+    options: {
+      write: { type: "boolean", default: false },
+      "max-length": { type: "string", default: "2" },
+      "max-regs": { type: "string", default: "4" },
+      random: { type: "string", default: "0" },
+      verbose: { type: "boolean", default: false },
+    },
+  }),
+);
 const root = join(import.meta.dirname, "..", "..", "..", "..");
 const z3 = z3Version();
 if (!z3) {
