@@ -88,6 +88,16 @@ const collector = {
 };
 const NO_CLOBBERS: readonly MReg[] = Object.freeze([]);
 
+/** Visits `i`'s operands into {@link seen} (emptied first) and returns it. */
+function collectOperands(i: MInst): typeof seen {
+  seen.uses.length = 0;
+  seen.defs.length = 0;
+  seen.clobbers.length = 0;
+  seen.early = false;
+  visitOperands(i, collector);
+  return seen;
+}
+
 /**
  * Describes one MIR instruction through the allocator interface: its operands in
  * {@link visitOperands} order. A def of a register the instruction also reads is tied to
@@ -96,12 +106,7 @@ const NO_CLOBBERS: readonly MReg[] = Object.freeze([]);
  * instruction reading and writing one virtual register must keep it in one physical register.
  */
 export function describeInst(i: MInst): RegAllocInst {
-  seen.uses.length = 0;
-  seen.defs.length = 0;
-  seen.clobbers.length = 0;
-  seen.early = false;
-  visitOperands(i, collector);
-  const { uses, defs } = seen;
+  const { uses, defs } = collectOperands(i);
   const operands: Operand[] = new Array<Operand>(uses.length + defs.length);
   for (let k = 0; k < uses.length; k++) operands[k] = operand("use", uses[k]!, false, -1);
   for (let k = 0; k < defs.length; k++) operands[uses.length + k] = operand("def", defs[k]!, seen.early, uses.indexOf(defs[k]!));
@@ -127,12 +132,7 @@ export function packMachineFunction(mf: MFunction): PackedRegAllocFunction {
   for (const b of mf.blocks) {
     w.block(b.succs, b.loopDepth);
     for (const i of b.insts) {
-      seen.uses.length = 0;
-      seen.defs.length = 0;
-      seen.clobbers.length = 0;
-      seen.early = false;
-      visitOperands(i, collector);
-      const { uses, defs } = seen;
+      const { uses, defs } = collectOperands(i);
       for (const r of uses) w.operand(isVirtual(r) ? 0 : PACKED_PHYSICAL, isVirtual(r) ? r - FIRST_VREG : r);
       const early = seen.early ? PACKED_EARLY : 0;
       for (const r of defs) {
