@@ -25,18 +25,12 @@
  * after the loop.
  * Cost: O(loops + the instructions of the latches).
  */
-import { isConstant, isInstruction, type BasicBlock, type CompareOpcode, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
+import { INVERTED_COMPARE, isConstant, isInstruction, SWAPPED_COMPARE, type BasicBlock, type CompareOpcode, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 
-const SWAPPED: Record<CompareOpcode, CompareOpcode> = {
-  eq: "eq", ne: "ne", ult: "ugt", ule: "uge", ugt: "ult", uge: "ule", slt: "sgt", sle: "sge", sgt: "slt", sge: "sle",
-};
-const INVERSE: Record<CompareOpcode, CompareOpcode> = {
-  eq: "ne", ne: "eq", ult: "uge", ule: "ugt", ugt: "ule", uge: "ult", slt: "sge", sle: "sgt", sgt: "sle", sge: "slt",
-};
-const COMPARES: ReadonlySet<string> = new Set(Object.keys(SWAPPED));
+const COMPARES: ReadonlySet<string> = new Set(Object.keys(SWAPPED_COMPARE));
 
 /** `v`'s value as the integer of its `bits`-wide type read `signed` or not, if it is a constant. */
 function constantOf(v: Value, bits: number, signed: boolean): bigint | undefined {
@@ -51,7 +45,7 @@ function constantOf(v: Value, bits: number, signed: boolean): bigint | undefined
  */
 function rewritable(op: CompareOpcode, goesOnWhen: boolean, bits: number, init: Value, step: bigint, k: Value): boolean {
   if (op === "eq" || op === "ne") return true;
-  const on = goesOnWhen ? op : INVERSE[op];
+  const on = goesOnWhen ? op : INVERTED_COMPARE[op];
   if (on !== "ult" && on !== "ule" && on !== "slt" && on !== "sle") return false;
   const signed = on === "slt" || on === "sle";
   const [i0, kk] = [constantOf(init, bits, signed), constantOf(k, bits, signed)];
@@ -99,7 +93,7 @@ function rewriteLoop(fn: Function, loop: Loop): boolean {
   let [iv, k] = cmp.operands as [Value, Value];
   if (isConstant(iv)) {
     [iv, k] = [k, iv];
-    op = SWAPPED[op];
+    op = SWAPPED_COMPARE[op];
   }
   if (!isInstruction(iv) || !isConstant(k)) return false;
   const ind = induction(iv, loop, latch);
