@@ -37,7 +37,7 @@ import {
   type RegAllocTarget,
   type RegisterAllocator,
 } from "@luabpf/passes";
-import { FIRST_VREG, isCopy, isVirtual, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
+import { collectOperands, FIRST_VREG, isCopy, isVirtual, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
 
 /** Allocation statistics: spills, reloads, copies removed and coalesced, spill slots, rounds. */
 export type RegAllocStats = CoreStats;
@@ -79,24 +79,7 @@ function operand(kind: "use" | "def", r: MReg, early: boolean, tiedTo: number): 
   return early ? { kind, vreg: r - FIRST_VREG, constraint, early: true } : { kind, vreg: r - FIRST_VREG, constraint };
 }
 
-/** What one visit of an instruction's operands collected (reused: describeInst runs once per instruction). */
-const seen = { uses: [] as MReg[], defs: [] as MReg[], clobbers: [] as MReg[], early: false };
-const collector = {
-  use: (r: MReg): MReg => (seen.uses.push(r), r),
-  def: (r: MReg, early: boolean): MReg => (seen.defs.push(r), (seen.early ||= early), r),
-  clobber: (r: MReg): void => void seen.clobbers.push(r),
-};
 const NO_CLOBBERS: readonly MReg[] = Object.freeze([]);
-
-/** Visits `i`'s operands into {@link seen} (emptied first) and returns it. */
-function collectOperands(i: MInst): typeof seen {
-  seen.uses.length = 0;
-  seen.defs.length = 0;
-  seen.clobbers.length = 0;
-  seen.early = false;
-  visitOperands(i, collector);
-  return seen;
-}
 
 /**
  * Describes one MIR instruction through the allocator interface: its operands in
@@ -106,7 +89,8 @@ function collectOperands(i: MInst): typeof seen {
  * instruction reading and writing one virtual register must keep it in one physical register.
  */
 export function describeInst(i: MInst): RegAllocInst {
-  const { uses, defs } = collectOperands(i);
+  const seen = collectOperands(i);
+  const { uses, defs } = seen;
   const operands: Operand[] = new Array<Operand>(uses.length + defs.length);
   for (let k = 0; k < uses.length; k++) operands[k] = operand("use", uses[k]!, false, -1);
   for (let k = 0; k < defs.length; k++) operands[uses.length + k] = operand("def", defs[k]!, seen.early, uses.indexOf(defs[k]!));
@@ -132,7 +116,8 @@ export function packMachineFunction(mf: MFunction): PackedRegAllocFunction {
   for (const b of mf.blocks) {
     w.block(b.succs, b.loopDepth);
     for (const i of b.insts) {
-      const { uses, defs } = collectOperands(i);
+      const seen = collectOperands(i);
+      const { uses, defs } = seen;
       for (const r of uses) w.operand(isVirtual(r) ? 0 : PACKED_PHYSICAL, isVirtual(r) ? r - FIRST_VREG : r);
       const early = seen.early ? PACKED_EARLY : 0;
       for (const r of defs) {
@@ -196,7 +181,7 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
     if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg, ...at };
     throw new InternalError("regalloc: stack-to-stack move");
   };
-  const numbered = mf.blocks.flatMap((b) => b.insts);
+  const numbered = out.edits.length > 0 ? mf.blocks.flatMap((b) => b.insts) : [];
   for (const e of out.edits) {
     const m = e.pos === "before" ? before : after;
     (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to, numbered[e.inst]?.loc));
