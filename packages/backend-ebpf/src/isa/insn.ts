@@ -107,7 +107,7 @@ export function checkInsn(insn: Insn): InsnForm {
     if (off !== 0 && src !== CallSrc.KFUNC) invalid(insn, "call off is only used by kfunc calls (src=2)");
   } else {
     if (used & FIELD_BIT.dst && dst > MAX_REG) invalid(insn, `dst r${dst} is not a register (0..10)`);
-    if (form.operands.has("src") && code !== LDDW_CODE && src > MAX_REG) invalid(insn, `src r${src} is not a register (0..10)`);
+    if (used & FIELD_BIT.src && code !== LDDW_CODE && src > MAX_REG) invalid(insn, `src r${src} is not a register (0..10)`);
   }
   if (!(used & FIELD_BIT.dst) && dst !== 0) invalid(insn, `${form.name} does not use dst, which must be 0`);
   if (!(used & FIELD_BIT.src) && src !== 0) invalid(insn, `${form.name} does not use src, which must be 0`);

@@ -361,12 +361,11 @@ function buildForms(): InsnForm[] {
 export const INSN_FORMS: readonly InsnForm[] = buildForms();
 
 const FORMS_BY_NAME = new Map(INSN_FORMS.map((f) => [f.name, f]));
-const FORMS_BY_CODE = new Map<number, InsnForm[]>();
+/** The forms of each opcode byte, indexed by the byte (undefined: no form has it). */
+const FORMS_BY_CODE: (InsnForm[] | undefined)[] = new Array<InsnForm[] | undefined>(256).fill(undefined);
 for (const f of INSN_FORMS) {
   if (FORMS_BY_NAME.get(f.name) !== f) throw new Error(`duplicate instruction form ${f.name}`);
-  const list = FORMS_BY_CODE.get(f.code) ?? [];
-  list.push(f);
-  FORMS_BY_CODE.set(f.code, list);
+  (FORMS_BY_CODE[f.code] ??= []).push(f);
 }
 
 /** The form with the given name, e.g. `formByName("alu64.add.k")`; throws if there is none. */
@@ -381,7 +380,7 @@ export function formByName(name: string): InsnForm {
  * It does not check operand ranges or that unused fields are zero (see `checkInsn`).
  */
 export function lookupForm(fields: { code: number; src: number; off: number; imm: number }): InsnForm | undefined {
-  const candidates = FORMS_BY_CODE.get(fields.code);
+  const candidates = FORMS_BY_CODE[fields.code];
   if (!candidates) return undefined;
   for (const f of candidates) {
     const select = f.select;
@@ -398,12 +397,12 @@ export function lookupForm(fields: { code: number; src: number; off: number; imm
 
 /** The forms that share an opcode byte (empty for an unknown opcode). */
 export function formsWithCode(code: number): readonly InsnForm[] {
-  return FORMS_BY_CODE.get(code) ?? [];
+  return FORMS_BY_CODE[code] ?? [];
 }
 
 /** Whether an opcode byte is known at all (some form uses it). */
 export function isKnownCode(code: number): boolean {
-  return FORMS_BY_CODE.has(code);
+  return FORMS_BY_CODE[code] !== undefined;
 }
 
 /** The class bits of an opcode byte. */
