@@ -240,22 +240,29 @@ function visitAddr(v: OperandVisitor, a: MAddr): void {
 /** The registers `i` reads, writes and clobbers, in {@link visitOperands} order (a collecting visit). */
 export function operandsOf(i: MInst): { uses: MReg[]; defs: MReg[]; early: boolean; clobbers: MReg[] } {
   const e = collectOperands(i);
-  return { uses: e.uses.slice(), defs: e.defs.slice(), early: e.early, clobbers: e.clobbers.slice() };
+  return { uses: e.uses.slice(0, e.nUses), defs: e.defs.slice(0, e.nDefs), early: e.early, clobbers: e.clobbers.slice(0, e.nClobbers) };
 }
 
-/** What {@link collectOperands} found: one record, reused by every call (read it before the next). */
+/**
+ * What {@link collectOperands} found: one record reused by every call (read it before the
+ * next), the registers in the first `nUses`/`nDefs`/`nClobbers` entries of each list (counts,
+ * not array lengths: setting an array's length is a slow call, and this runs per instruction).
+ */
 export interface CollectedOperands {
   readonly uses: MReg[];
+  nUses: number;
   readonly defs: MReg[];
+  nDefs: number;
   readonly clobbers: MReg[];
+  nClobbers: number;
   early: boolean;
 }
 
-const collected: CollectedOperands = { uses: [], defs: [], clobbers: [], early: false };
+const collected: CollectedOperands = { uses: [0, 0, 0, 0, 0, 0, 0, 0], nUses: 0, defs: [0, 0, 0, 0], nDefs: 0, clobbers: [0, 0, 0, 0, 0, 0, 0, 0], nClobbers: 0, early: false };
 const collector: OperandVisitor = {
-  use: (r) => (collected.uses.push(r), r),
-  def: (r, early) => (collected.defs.push(r), (collected.early ||= early), r),
-  clobber: (r) => void collected.clobbers.push(r),
+  use: (r) => ((collected.uses[collected.nUses++] = r), r),
+  def: (r, early) => ((collected.defs[collected.nDefs++] = r), (collected.early ||= early), r),
+  clobber: (r) => void (collected.clobbers[collected.nClobbers++] = r),
 };
 
 /**
@@ -263,12 +270,18 @@ const collector: OperandVisitor = {
  * valid until the next (the passes that look at each instruction's operands once, in order).
  */
 export function collectOperands(i: MInst): CollectedOperands {
-  collected.uses.length = 0;
-  collected.defs.length = 0;
-  collected.clobbers.length = 0;
+  collected.nUses = 0;
+  collected.nDefs = 0;
+  collected.nClobbers = 0;
   collected.early = false;
   visitOperands(i, collector);
   return collected;
+}
+
+/** The index of `r` among the first `n` entries of `list`, or -1. */
+export function indexAmong(list: readonly MReg[], n: number, r: MReg): number {
+  for (let k = 0; k < n; k++) if (list[k] === r) return k;
+  return -1;
 }
 
 /** Is `i` a 64-bit register copy? */

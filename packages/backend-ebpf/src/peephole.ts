@@ -133,9 +133,9 @@ export function hoistFrameAddresses(mf: MFunction): number {
         continue;
       }
       const e = collectOperands(i);
-      for (const r of e.uses) used |= 1 << r;
-      for (const r of e.defs) used |= 1 << r;
-      for (const r of e.clobbers) used |= 1 << r;
+      for (let k = 0; k < e.nUses; k++) used |= 1 << e.uses[k]!;
+      for (let k = 0; k < e.nDefs; k++) used |= 1 << e.defs[k]!;
+      for (let k = 0; k < e.nClobbers; k++) used |= 1 << e.clobbers[k]!;
     }
   }
   if (counts.size === 0) return 0;
@@ -182,8 +182,8 @@ export function removeRedundantCopies(b: MBlock): number {
       continue;
     }
     const e = collectOperands(i);
-    for (const r of e.defs) kill(r);
-    for (const r of e.clobbers) kill(r);
+    for (let k = 0; k < e.nDefs; k++) kill(e.defs[k]!);
+    for (let k = 0; k < e.nClobbers; k++) kill(e.clobbers[k]!);
     out.push(i);
   }
   const n = b.insts.length - out.length;

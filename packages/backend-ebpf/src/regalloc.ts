@@ -37,7 +37,7 @@ import {
   type RegAllocTarget,
   type RegisterAllocator,
 } from "@luabpf/passes";
-import { collectOperands, FIRST_VREG, isCopy, isVirtual, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
+import { collectOperands, FIRST_VREG, indexAmong, isCopy, isVirtual, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
 
 /** Allocation statistics: spills, reloads, copies removed and coalesced, spill slots, rounds. */
 export type RegAllocStats = CoreStats;
@@ -90,11 +90,11 @@ const NO_CLOBBERS: readonly MReg[] = Object.freeze([]);
  */
 export function describeInst(i: MInst): RegAllocInst {
   const seen = collectOperands(i);
-  const { uses, defs } = seen;
-  const operands: Operand[] = new Array<Operand>(uses.length + defs.length);
-  for (let k = 0; k < uses.length; k++) operands[k] = operand("use", uses[k]!, false, -1);
-  for (let k = 0; k < defs.length; k++) operands[uses.length + k] = operand("def", defs[k]!, seen.early, uses.indexOf(defs[k]!));
-  return { operands, clobbers: seen.clobbers.length === 0 ? NO_CLOBBERS : seen.clobbers.slice(), copy: isCopy(i) };
+  const { uses, defs, nUses, nDefs } = seen;
+  const operands: Operand[] = new Array<Operand>(nUses + nDefs);
+  for (let k = 0; k < nUses; k++) operands[k] = operand("use", uses[k]!, false, -1);
+  for (let k = 0; k < nDefs; k++) operands[nUses + k] = operand("def", defs[k]!, seen.early, indexAmong(uses, nUses, defs[k]!));
+  return { operands, clobbers: seen.nClobbers === 0 ? NO_CLOBBERS : seen.clobbers.slice(0, seen.nClobbers), copy: isCopy(i) };
 }
 
 /** `mf` through the allocator interface. */
@@ -117,19 +117,24 @@ export function packMachineFunction(mf: MFunction): PackedRegAllocFunction {
     w.block(b.succs, b.loopDepth);
     for (const i of b.insts) {
       const seen = collectOperands(i);
-      const { uses, defs } = seen;
-      for (const r of uses) w.operand(isVirtual(r) ? 0 : PACKED_PHYSICAL, isVirtual(r) ? r - FIRST_VREG : r);
+      const { uses, defs, nUses, nDefs } = seen;
+      for (let k = 0; k < nUses; k++) {
+        const r = uses[k]!;
+        if (isVirtual(r)) w.operand(0, r - FIRST_VREG);
+        else w.operand(PACKED_PHYSICAL, r);
+      }
       const early = seen.early ? PACKED_EARLY : 0;
-      for (const r of defs) {
+      for (let k = 0; k < nDefs; k++) {
+        const r = defs[k]!;
         if (!isVirtual(r)) {
           w.operand(PACKED_DEF | early | PACKED_PHYSICAL, r);
           continue;
         }
-        const tiedTo = uses.indexOf(r);
+        const tiedTo = indexAmong(uses, nUses, r);
         if (tiedTo >= 0) w.operand(PACKED_DEF | early | PACKED_REUSE, r - FIRST_VREG, tiedTo);
         else w.operand(PACKED_DEF | early, r - FIRST_VREG);
       }
-      w.inst(seen.clobbers.length === 0 ? NO_CLOBBERS : seen.clobbers.slice(), isCopy(i));
+      w.inst(seen.nClobbers === 0 ? NO_CLOBBERS : seen.clobbers.slice(0, seen.nClobbers), isCopy(i));
     }
   }
   return w.finish(Math.max(0, mf.nextVReg - FIRST_VREG));
@@ -187,11 +192,13 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
     (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to, numbered[e.inst]?.loc));
   }
   let id = 0;
-  // The virtual registers of one instruction and the registers they got (a handful: arrays, not a map).
+  // The virtual registers of one instruction and the registers they got (a handful: the first
+  // `assigned` entries of two arrays, not a map).
   const fromRegs: MReg[] = [];
   const toRegs: MReg[] = [];
+  let assigned = 0;
   const rewrite = (r: MReg): MReg => {
-    const j = fromRegs.indexOf(r);
+    const j = indexAmong(fromRegs, assigned, r);
     return j < 0 ? r : toRegs[j]!;
   };
   const ignore = (): void => {};
@@ -208,16 +215,15 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
         const same = src.kind === dst.kind && (src.kind === "reg" ? src.reg === (dst as { reg: number }).reg : src.slot === (dst as { slot: number }).slot);
         if (!same) insts.push(move(src, dst, inst.loc));
       } else {
-        fromRegs.length = 0;
-        toRegs.length = 0;
+        assigned = 0;
         const assign = (vreg: number, j: number): void => {
           const r = vreg + FIRST_VREG;
           const p = reg(allocs[j]!);
-          const at = fromRegs.indexOf(r);
+          const at = indexAmong(fromRegs, assigned, r);
           if (at >= 0 && toRegs[at] !== p) throw new InternalError(`regalloc: v${vreg} in two registers in one instruction`);
           if (at < 0) {
-            fromRegs.push(r);
-            toRegs.push(p);
+            fromRegs[assigned] = r;
+            toRegs[assigned++] = p;
           }
         };
         if (packed) {
