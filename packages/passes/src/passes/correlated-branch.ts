@@ -14,7 +14,6 @@
  */
 import type { BasicBlock } from "@luabpf/ir";
 import { foldConditionalBranch, removeUnreachableBlocks } from "@luabpf/ir";
-import { z } from "zod";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { factsOf, lookupCondition } from "../util/conditions.js";
@@ -23,7 +22,6 @@ import { walkDominatorTree } from "../util/scoped-walk.js";
 export const correlatedBranch = defineFunctionPass({
   name: "correlated-branch",
   description: "fold conditional branches decided by a dominating branch on the same condition",
-  options: z.object({}),
   run(fn, ctx) {
     const dt = ctx.analyses.get(dominatorTreeAnalysis);
     const folds: [BasicBlock, boolean][] = [];

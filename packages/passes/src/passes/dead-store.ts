@@ -37,7 +37,6 @@
  */
 import { BPF_FUNC, helperFills } from "@luabpf/platform";
 import { isConstant, isInstruction, type BasicBlock, type Constant, type Instruction, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -105,7 +104,6 @@ function privateObjects(fn: { instructions(): Iterable<Instruction> }): { object
 export const deadStore = defineFunctionPass({
   name: "dead-store",
   description: "remove stores into private stack slots and ring buffer records that every path overwrites before reading",
-  options: z.object({}),
   preserves: Preserved.cfg(),
   run(fn, ctx) {
     const { objects, index } = privateObjects(fn);

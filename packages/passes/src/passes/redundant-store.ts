@@ -17,7 +17,6 @@
 import type { BasicBlock, Instruction, Value } from "@luabpf/ir";
 import { isInstruction, typeToString } from "@luabpf/ir";
 import { helperById } from "@luabpf/platform";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -87,7 +86,6 @@ function intersect(a: Available, b: Available): Available {
 export const redundantStore = defineFunctionPass({
   name: "redundant-store",
   description: "remove stores of the value memory already holds (same value, address, offset and type as an earlier store or load)",
-  options: z.object({}),
   preserves: Preserved.cfg(),
   run(fn, ctx) {
     // Available memory on entry to each block: the meet over all predecessors (a forward
