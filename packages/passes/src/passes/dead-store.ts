@@ -42,6 +42,7 @@ import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { eraseDeadTree } from "../util/ir.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** Ring buffer records larger than this are not tracked (their byte masks would be large). */
 const MAX_RECORD = 4096;
@@ -107,6 +108,7 @@ export const deadStore = defineFunctionPass({
   description: "remove stores into private stack slots and ring buffer records that every path overwrites before reading",
   options: z.object({}),
   preserves: Preserved.cfg(),
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0,
   run(fn, ctx) {
     const { objects, index } = privateObjects(fn);
     if (objects.length === 0) return false;

@@ -37,6 +37,7 @@ import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { mayClobberLoad } from "../util/memory.js";
 import { baseAndOffset, boundsCheck } from "./packet-bounds.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 type DominatorTree = ReturnType<typeof dominatorTreeAnalysis.compute>;
 
@@ -157,6 +158,7 @@ export const hoistCommon = defineFunctionPass({
   description: "code hoisting: an instruction both sides of a branch compute, safe to run before the branch, is computed once there",
   options: z.object({}),
   preserves: Preserved.cfg(),
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx) {
     return hoistBranches(fn, ctx.analyses.get(dominatorTreeAnalysis), ctx.stat);
   },

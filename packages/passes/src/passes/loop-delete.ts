@@ -27,6 +27,7 @@ import { dominatorTreeAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { evaluate, isFoldable } from "../util/fold.js";
 import { constValue } from "../util/ir.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** Does `loop` (entered from `entering`) end within `max` iterations, decided by constants? */
 function endsWithin(loop: Loop, entering: readonly BasicBlock[], latch: BasicBlock, exiting: readonly BasicBlock[], max: number): boolean {
@@ -84,6 +85,8 @@ export const loopDelete = defineFunctionPass({
   options: z.object({
     "max-trip": z.number().int().min(1).default(64).describe("the iterations within which constants must decide an exit"),
   }),
+  // A loop is left only through a condbr.
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx, options) {
     const info = ctx.analyses.get(loopInfoAnalysis);
     const dt = ctx.analyses.get(dominatorTreeAnalysis);

@@ -24,6 +24,7 @@ import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { callEffects, mayAlias } from "../util/memory.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** (map value id, key pointer id) → the earlier lookup. */
 type Lookups = Map<string, Instruction>;
@@ -37,6 +38,8 @@ export const mapLookupCse = defineFunctionPass({
   description: "reuse an earlier map_lookup_elem of the same map and key pointer when neither maps nor the key changed",
   options: z.object({}),
   preserves: Preserved.cfg(),
+  // A lookup can only reuse another.
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).helperCalls(BPF_FUNC.map_lookup_elem) >= 2,
   run(fn, ctx) {
     const dt = ctx.analyses.get(dominatorTreeAnalysis);
     const mayReorder = (lookup: Instruction): boolean => {
