@@ -147,39 +147,43 @@ export function resultPresence(op: Opcode): "required" | "none" | "by-type" {
 
 /** Why `T` is not a valid type parameter for `op` (with result type `type`), or undefined. */
 function paramError(op: Opcode, T: Type, type: Type): string | undefined {
+  // No text (and no closure) is made unless there is an error: the builder asks this for
+  // every instruction it creates, the verifier for every instruction it checks.
   const sig = OPCODES[op].sig;
-  // The texts are made only for an error: the builder asks this for every instruction it creates.
-  const t = (): string => typeToString(T);
-  const msg = (fallback: string): string => (sig.paramError ?? fallback).replaceAll("{T}", t());
   switch (sig.param) {
     case "any":
       return undefined;
     case "void":
-      return T.kind === "void" ? undefined : msg(`type parameter ${t()} is not void`);
+      return T.kind === "void" ? undefined : paramMessage(sig, T, "type parameter {T} is not void");
     case "value":
-      return T.kind === "void" ? msg(`${op} of void`) : undefined;
+      return T.kind === "void" ? paramMessage(sig, T, `${op} of void`) : undefined;
     case "ptr":
-      return T.kind === "ptr" ? undefined : msg(`type parameter ${t()} is not a pointer type`);
+      return T.kind === "ptr" ? undefined : paramMessage(sig, T, "type parameter {T} is not a pointer type");
     case "int":
     case "int16+":
     case "int32+":
     case "int32-": {
       if (sig.cast) {
-        if (!isInt(T) || !isInt(type)) return `${op} casts between integer types, not ${t()} to ${typeToString(type)}`;
+        if (!isInt(T) || !isInt(type)) return `${op} casts between integer types, not ${typeToString(T)} to ${typeToString(type)}`;
         const widen = sig.cast === "widen";
-        if (widen ? type.bits <= T.bits : type.bits >= T.bits) return `${op} from ${t()} to ${typeToString(type)} is not a ${widen ? "widening" : "narrowing"}`;
+        if (widen ? type.bits <= T.bits : type.bits >= T.bits) return `${op} from ${typeToString(T)} to ${typeToString(type)} is not a ${widen ? "widening" : "narrowing"}`;
         return undefined;
       }
-      if (!isInt(T)) return msg(`type parameter ${t()} is not an integer type`);
+      if (!isInt(T)) return paramMessage(sig, T, "type parameter {T} is not an integer type");
       const bits = T.bits;
       const ok = sig.param === "int16+" ? bits >= 16 : sig.param === "int32+" ? bits >= 32 : sig.param === "int32-" ? bits <= 32 : true;
-      return ok ? undefined : msg(`type parameter ${t()} is out of range for ${op}`);
+      return ok ? undefined : paramMessage(sig, T, `type parameter {T} is out of range for ${op}`);
     }
     default: {
       const fixed = fixedType(sig.param);
-      return T === fixed ? undefined : msg(`type parameter ${t()}, expected ${sig.param}`);
+      return T === fixed ? undefined : paramMessage(sig, T, `type parameter {T}, expected ${sig.param}`);
     }
   }
+}
+
+/** The opcode's own message for a bad type parameter, or `fallback`, with `{T}` spelled out. */
+function paramMessage(sig: Signature, T: Type, fallback: string): string {
+  return (sig.paramError ?? fallback).replaceAll("{T}", typeToString(T));
 }
 
 /**
