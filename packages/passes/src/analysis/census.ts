@@ -10,7 +10,7 @@
  * walk serves the passes that follow until one of them changes the function.
  * Cost: one walk of the instructions.
  */
-import type { Function, Opcode } from "@luabpf/ir";
+import { OPCODES, type Function, type Opcode } from "@luabpf/ir";
 import { defineAnalysis } from "../analysis-manager.js";
 
 /** Instruction counts of one function (see the file comment). */
@@ -23,8 +23,12 @@ export interface OpcodeCensus {
   readonly functionCalls: number;
 }
 
+/** Opcode → its position in the opcode table: the census counts in an array. */
+const OPCODE_INDEX = new Map((Object.keys(OPCODES) as Opcode[]).map((op, k) => [op, k]));
+
 class Census implements OpcodeCensus {
-  readonly opcodes = new Map<Opcode, number>();
+  /** Instructions per opcode, by {@link OPCODE_INDEX}. */
+  readonly opcodes: number[] = new Array<number>(OPCODE_INDEX.size).fill(0);
   readonly helpers = new Map<number, number>();
   functionCalls = 0;
 
@@ -33,7 +37,7 @@ class Census implements OpcodeCensus {
     for (const bb of fn.blocks) {
       for (let i = bb.first; i; i = i.next) {
         const op = i.opcode;
-        opcodes.set(op, (opcodes.get(op) ?? 0) + 1);
+        opcodes[OPCODE_INDEX.get(op)!]!++;
         if (op !== "call") continue;
         const helper = i.helper;
         if (helper !== undefined) this.helpers.set(helper, (this.helpers.get(helper) ?? 0) + 1);
@@ -43,7 +47,7 @@ class Census implements OpcodeCensus {
   }
 
   count(op: Opcode): number {
-    return this.opcodes.get(op) ?? 0;
+    return this.opcodes[OPCODE_INDEX.get(op)!] ?? 0;
   }
   helperCalls(id: number): number {
     return this.helpers.get(id) ?? 0;
@@ -57,5 +61,5 @@ export const censusAnalysis = defineAnalysis<OpcodeCensus>({
   name: "census",
   description: "instructions per opcode and calls per helper",
   compute: (fn) => new Census(fn),
-  equals: (a, b) => a instanceof Census && b instanceof Census && a.functionCalls === b.functionCalls && sameCounts(a.opcodes, b.opcodes) && sameCounts(a.helpers, b.helpers),
+  equals: (a, b) => a instanceof Census && b instanceof Census && a.functionCalls === b.functionCalls && a.opcodes.every((n, k) => b.opcodes[k] === n) && sameCounts(a.helpers, b.helpers),
 });
