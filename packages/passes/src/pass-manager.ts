@@ -297,7 +297,7 @@ export class PassManager {
         statCalls++;
         stats[name] = (stats[name] ?? 0) + amount;
       };
-      const repeatKey = pass.kind === "function" && isBuiltInPass(pass) ? passToString(pass) : undefined;
+      const repeatKey = pass.kind === "function" && isBuiltInPass(pass) ? rec.text : undefined;
       const printingBefore = selected(o.printBefore, pass);
       // The functions an execution can change, and what to snapshot of them before it.
       const execute = (unit: string, fns: readonly Function[], body: () => PassResult): void => {
