@@ -62,6 +62,13 @@ interface PassCommon<O> {
 export interface FunctionPass<O = unknown> extends PassCommon<O> {
   readonly kind: "function";
   run(fn: Function, ctx: FunctionPassContext): PassResult;
+  /**
+   * A cheap precondition: false only when `run` would provably change nothing in `fn` (no
+   * instruction it rewrites is there, as the opcode census `analysis/census.ts` says). The
+   * pass manager then counts the execution as one that changed nothing without calling
+   * `run`. Absent: always run.
+   */
+  applies?(fn: Function, ctx: FunctionPassContext): boolean;
 }
 
 /** A pass over the whole module (inlining, global dead-function removal...). */
@@ -141,6 +148,25 @@ function isSchema(options: PassOptions): options is OptionsSchema {
  */
 export const definedFactories = new WeakSet<object>();
 
+/**
+ * The built-in passes' factories ({@link markBuiltIn}) and the pass objects they made. A
+ * built-in pass is a function of the function it runs on, the module's map declarations and
+ * its options (no state of its own): run again on a function nothing changed since it last
+ * changed nothing there, it would change nothing again, so the pass manager skips that repeat.
+ */
+const builtInFactories = new WeakSet<object>();
+const builtInPasses = new WeakSet<object>();
+
+/** Marks the factories of the built-in passes (pipelines.ts). */
+export function markBuiltIn(...factories: PassFactory<any>[]): void {
+  for (const f of factories) builtInFactories.add(f);
+}
+
+/** Was `pass` made by a built-in pass's factory (see {@link markBuiltIn})? */
+export function isBuiltInPass(pass: Pass): boolean {
+  return builtInPasses.has(pass);
+}
+
 function makeFactory<S extends PassOptions, P extends Pass>(
   spec: PassSpec<S>,
   kind: "function" | "module",
@@ -166,8 +192,12 @@ function makeFactory<S extends PassOptions, P extends Pass>(
   };
   const factory = ((options?: OptionInput<S>) => {
     // No options (or `{}`): the defaults, which is what the schema makes of `{}`.
-    if (options === undefined || (isPlainObject(options) && Object.keys(options).length === 0)) return { ...build({ ...defaultOptions() }), defaults: defaultOptions() };
-    return { ...build(parseOptions(options)), defaults: defaultOptions() };
+    const pass =
+      options === undefined || (isPlainObject(options) && Object.keys(options).length === 0)
+        ? { ...build({ ...defaultOptions() }), defaults: defaultOptions() }
+        : { ...build(parseOptions(options)), defaults: defaultOptions() };
+    if (builtInFactories.has(factory)) builtInPasses.add(pass);
+    return pass;
   }) as unknown as PassFactory<S>;
   Object.defineProperties(factory, {
     passName: { value: spec.name },
@@ -240,8 +270,13 @@ function isPlainObject(x: unknown): boolean {
  * ```
  */
 export function defineFunctionPass<S extends PassOptions = {}>(
-  spec: PassSpec<S> & { run(fn: Function, ctx: FunctionPassContext, options: OptionValues<S>): PassResult },
+  spec: PassSpec<S> & {
+    run(fn: Function, ctx: FunctionPassContext, options: OptionValues<S>): PassResult;
+    /** See {@link FunctionPass.applies}. */
+    applies?(fn: Function, ctx: FunctionPassContext, options: OptionValues<S>): boolean;
+  },
 ): PassFactory<S> {
+  const applies = spec.applies;
   return makeFactory(spec, "function", (options) => ({
     kind: "function",
     name: spec.name,
@@ -249,6 +284,7 @@ export function defineFunctionPass<S extends PassOptions = {}>(
     options,
     preserves: spec.preserves,
     run: (fn: Function, ctx: FunctionPassContext) => spec.run(fn, ctx, options),
+    ...(applies ? { applies: (fn: Function, ctx: FunctionPassContext) => applies(fn, ctx, options) } : {}),
   }));
 }
 

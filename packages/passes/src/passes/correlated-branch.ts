@@ -18,10 +18,13 @@ import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { factsOf, lookupCondition } from "../util/conditions.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 export const correlatedBranch = defineFunctionPass({
   name: "correlated-branch",
   description: "fold conditional branches decided by a dominating branch on the same condition",
+  // A branch decided by another one.
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") >= 2,
   run(fn, ctx) {
     const dt = ctx.analyses.get(dominatorTreeAnalysis);
     const folds: [BasicBlock, boolean][] = [];

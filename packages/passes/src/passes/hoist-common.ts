@@ -36,6 +36,7 @@ import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { mayClobberLoad } from "../util/memory.js";
 import { baseAndOffset, boundsCheck } from "./packet-bounds.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 type DominatorTree = ReturnType<typeof dominatorTreeAnalysis.compute>;
 
@@ -155,6 +156,7 @@ export const hoistCommon = defineFunctionPass({
   name: "hoist-common",
   description: "code hoisting: an instruction both sides of a branch compute, safe to run before the branch, is computed once there",
   preserves: Preserved.cfg(),
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx) {
     return hoistBranches(fn, ctx.analyses.get(dominatorTreeAnalysis), ctx.stat);
   },

@@ -26,6 +26,7 @@ import { dominatorTreeAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { evaluate, isFoldable } from "../util/fold.js";
 import { constValue } from "../util/ir.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** Does `loop` (entered from `entering`) end within `max` iterations, decided by constants? */
 function endsWithin(loop: Loop, entering: readonly BasicBlock[], latch: BasicBlock, exiting: readonly BasicBlock[], max: number): boolean {
@@ -83,6 +84,8 @@ export const loopDelete = defineFunctionPass({
   options: {
     "max-trip": { type: "integer", min: 1, default: 64, description: "the iterations within which constants must decide an exit" },
   },
+  // A loop is left only through a condbr.
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx, options) {
     const info = ctx.analyses.get(loopInfoAnalysis);
     const dt = ctx.analyses.get(dominatorTreeAnalysis);

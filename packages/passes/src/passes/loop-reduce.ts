@@ -33,6 +33,7 @@ import { Preserved } from "../analysis-manager.js";
 import { loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { constValue, eraseDeadTree } from "../util/ir.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 const wrap = (x: bigint): bigint => BigInt.asIntN(64, x);
 
@@ -173,6 +174,11 @@ export const loopReduce = defineFunctionPass({
   name: "loop-reduce",
   description: "loop strength reduction: a pointer computed from a counter as base + a*i + b in each iteration becomes a pointer the loop steps",
   preserves: Preserved.cfg(),
+  // A pointer (ptradd) computed from an induction phi.
+  applies(fn, ctx) {
+    const census = ctx.analyses.get(censusAnalysis);
+    return census.count("phi") > 0 && census.count("ptradd") > 0;
+  },
   run(fn, ctx) {
     const info = ctx.analyses.get(loopInfoAnalysis);
     let changed = false;

@@ -28,6 +28,7 @@ import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { eraseDeadTree } from "../util/ir.js";
 import { mayAlias } from "../util/memory.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** How far (in instructions) a store looks for its partner. */
 const WINDOW = 16;
@@ -72,6 +73,7 @@ export const mergeStores = defineFunctionPass({
   name: "merge-stores",
   description: "merge stores of the low and high halves of one value into neighbouring bytes into one wider store",
   preserves: Preserved.cfg(),
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") >= 2,
   run(fn, ctx) {
     let changed = false;
     for (const bb of fn.blocks) {

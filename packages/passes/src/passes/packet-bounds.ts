@@ -41,6 +41,7 @@ import { Builder, foldConditionalBranch, i64, isConstant, redirectBranch, remove
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** A recognised bounds check: `base + k ≤ end` holds on the edge to `ok`. */
 export interface BoundsCheck {
@@ -168,6 +169,7 @@ function straightFollowers(a: BoundsCheck, checks: Map<BasicBlock, BoundsCheck>)
 export const packetBounds = defineFunctionPass({
   name: "packet-bounds",
   description: "remove packet bounds checks a dominating check implies; merge checks of one base on a straight path into the first",
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx) {
     const checks = new Map<BasicBlock, BoundsCheck>();
     for (const bb of fn.blocks) {

@@ -40,6 +40,7 @@ import { defineFunctionPass } from "../pass.js";
 import { factsOf, type FactTable } from "../util/conditions.js";
 import { mayClobberLoad } from "../util/memory.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** How many single-predecessor edges above an incoming block contribute facts to its edge. */
 const CHAIN = 8;
@@ -193,6 +194,8 @@ export const sinkLoads = defineFunctionPass({
   name: "sink-loads",
   description: "move the value a phi takes from one side of a branch to the phi's use, where a branch condition there decides that side",
   preserves: Preserved.cfg(),
+  // The values it moves are phis' incoming values.
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("phi") > 0,
   run(fn, ctx) {
     return sinkPhiValues(fn, ctx.analyses.get(dominatorTreeAnalysis), ctx.stat);
   },

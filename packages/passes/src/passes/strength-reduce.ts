@@ -11,6 +11,7 @@ import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { constValue } from "../util/ir.js";
 import { log2Exact } from "../util/fold.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 export const strengthReduce = defineFunctionPass({
   name: "strength-reduce",
@@ -19,6 +20,10 @@ export const strengthReduce = defineFunctionPass({
     rem: { type: "boolean", default: true, description: "also rewrite urem" },
   },
   preserves: Preserved.cfg(),
+  applies(fn, ctx, options) {
+    const census = ctx.analyses.get(censusAnalysis);
+    return census.count("udiv") > 0 || (options.rem && census.count("urem") > 0);
+  },
   run(fn, ctx, options) {
     let changed = false;
     for (const inst of [...fn.instructions()]) {

@@ -34,6 +34,7 @@ import { blockOrderAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { evaluate, isFoldable } from "../util/fold.js";
 import { constValue } from "../util/ir.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** Instructions of a loop that cost code (phis and jumps do not). */
 function loopCost(blocks: readonly BasicBlock[]): number {
@@ -206,6 +207,8 @@ export const unroll = defineFunctionPass({
     "max-trip": { type: "integer", min: 1, default: 4, description: "unroll only loops that exit within this many iterations" },
     budget: { type: "integer", min: 0, default: 8, description: "instructions the extra copies may add" },
   },
+  // A loop is left only through a condbr.
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx, options) {
     let changed = false;
     // A round reads the loops once; a loop whose entering block a loop unrolled in the same
