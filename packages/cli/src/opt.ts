@@ -66,7 +66,7 @@ export function readModule(req: Pick<OptRequest, "file" | "text" | "language">):
 export async function runOpt(req: OptRequest): Promise<OptResult> {
   const module = readModule(req);
   const pipeline = { ...req.pipeline, ...(req.pipeline.passes === undefined && req.pipeline.optLevel === undefined ? { passes: "" } : {}) };
-  const report = optimize(module, { ...pipeline, log: req.log });
+  const report = optimize(module, { ...pipeline, log: req.log, passTimes: req.timePasses === true || req.stats === true });
   // Verified like the input; a broken output is blamed on the pass that broke it, found
   // by repeating the pipeline with verification after every pass.
   const reproduce = () => void optimize(readModule(req), quietVerifyEach(pipeline));

@@ -26,8 +26,13 @@ export function operandRule(op: Opcode, index: number): OperandRule | undefined 
 
 /** A fixed type named by a rule token (`i64`, `ptr.stack`), or undefined for a relative rule. */
 function fixedType(token: string): Type | undefined {
-  return parseType(token);
+  // Remembered per token: the verifier asks for every instruction of a fixed signature.
+  if (fixedTypes.has(token)) return fixedTypes.get(token);
+  const t = parseType(token);
+  fixedTypes.set(token, t);
+  return t;
 }
+const fixedTypes = new Map<string, Type | undefined>();
 
 /** Can a value of type `from` flow into a slot of type `to`? Equal types, or any pointer into an untagged `ptr` slot. */
 export function assignable(from: Type, to: Type): boolean {
@@ -142,39 +147,43 @@ export function resultPresence(op: Opcode): "required" | "none" | "by-type" {
 
 /** Why `T` is not a valid type parameter for `op` (with result type `type`), or undefined. */
 function paramError(op: Opcode, T: Type, type: Type): string | undefined {
+  // No text (and no closure) is made unless there is an error: the builder asks this for
+  // every instruction it creates, the verifier for every instruction it checks.
   const sig = OPCODES[op].sig;
-  const t = typeToString(T);
-  const msg = (fallback: string): string => (sig.paramError ?? fallback).replaceAll("{T}", t);
   switch (sig.param) {
     case "any":
       return undefined;
     case "void":
-      return T.kind === "void" ? undefined : msg(`type parameter ${t} is not void`);
+      return T.kind === "void" ? undefined : paramMessage(sig, T, "type parameter {T} is not void");
     case "value":
-      return T.kind === "void" ? msg(`${op} of void`) : undefined;
+      return T.kind === "void" ? paramMessage(sig, T, `${op} of void`) : undefined;
     case "ptr":
-      return T.kind === "ptr" ? undefined : msg(`type parameter ${t} is not a pointer type`);
+      return T.kind === "ptr" ? undefined : paramMessage(sig, T, "type parameter {T} is not a pointer type");
     case "int":
     case "int16+":
     case "int32+":
     case "int32-": {
       if (sig.cast) {
-        const to = typeToString(type);
-        if (!isInt(T) || !isInt(type)) return `${op} casts between integer types, not ${t} to ${to}`;
+        if (!isInt(T) || !isInt(type)) return `${op} casts between integer types, not ${typeToString(T)} to ${typeToString(type)}`;
         const widen = sig.cast === "widen";
-        if (widen ? type.bits <= T.bits : type.bits >= T.bits) return `${op} from ${t} to ${to} is not a ${widen ? "widening" : "narrowing"}`;
+        if (widen ? type.bits <= T.bits : type.bits >= T.bits) return `${op} from ${typeToString(T)} to ${typeToString(type)} is not a ${widen ? "widening" : "narrowing"}`;
         return undefined;
       }
-      if (!isInt(T)) return msg(`type parameter ${t} is not an integer type`);
+      if (!isInt(T)) return paramMessage(sig, T, "type parameter {T} is not an integer type");
       const bits = T.bits;
       const ok = sig.param === "int16+" ? bits >= 16 : sig.param === "int32+" ? bits >= 32 : sig.param === "int32-" ? bits <= 32 : true;
-      return ok ? undefined : msg(`type parameter ${t} is out of range for ${op}`);
+      return ok ? undefined : paramMessage(sig, T, `type parameter {T} is out of range for ${op}`);
     }
     default: {
       const fixed = fixedType(sig.param);
-      return T === fixed ? undefined : msg(`type parameter ${t}, expected ${sig.param}`);
+      return T === fixed ? undefined : paramMessage(sig, T, `type parameter {T}, expected ${sig.param}`);
     }
   }
+}
+
+/** The opcode's own message for a bad type parameter, or `fallback`, with `{T}` spelled out. */
+function paramMessage(sig: Signature, T: Type, fallback: string): string {
+  return (sig.paramError ?? fallback).replaceAll("{T}", typeToString(T));
 }
 
 /**
@@ -190,10 +199,12 @@ export function signatureErrors(op: Opcode, type: Type, T: Type, operands: reado
     const want = resultTypeOf(op, T);
     if (type !== want) out.push(`result type is ${typeToString(type)}, expected ${typeToString(want)}`);
   }
-  operands.forEach((v, i) => {
-    const rule = operandRule(op, i);
-    if (rule === undefined || acceptsOperand(rule, T, v.type)) return;
+  const rules = OPCODES[op].sig.operands;
+  for (let i = 0; i < operands.length; i++) {
+    const rule = Array.isArray(rules) ? (rules as readonly OperandRule[])[i] : (rules as { each: OperandRule }).each;
+    const v = operands[i];
+    if (v === undefined || rule === undefined || acceptsOperand(rule, T, v.type)) continue;
     out.push(`operand ${i} (${show(i)}) has type ${typeToString(v.type)}, expected ${describeExpected(op, i, rule, T)}`);
-  });
+  }
   return out;
 }

@@ -79,6 +79,7 @@ export class VerifyContext {
   private readonly check: string[] = [];
   private dtCache: DominatorTree | undefined;
   private preds: IdMap<BasicBlock, BasicBlock[]> | undefined;
+  private own: IdSet<Value> | undefined;
 
   constructor(
     readonly fn: Function,
@@ -125,6 +126,15 @@ export class VerifyContext {
   /** Every walked instruction with its block, in layout order. */
   *instructions(): IterableIterator<[Instruction, BasicBlock]> {
     for (let k = 0; k < this.insts.length; k++) yield [this.insts[k]!, this.instBlocks[k]!];
+  }
+
+  /** The function's parameters and interned constants (made on first use; `foreign-values` and `users` read it). */
+  get ownValues(): IdSet<Value> {
+    if (!this.own) {
+      const own = (this.own = new IdSet<Value>(this.fn.valueIdBound, this.fn.params));
+      for (const c of this.fn.allConstants()) own.add(c);
+    }
+    return this.own;
   }
 
   /** The dominator tree (computed from the terminators on first use). */
@@ -432,16 +442,16 @@ const foreignValues: VerifierCheck = {
   description: "every operand is a parameter, constant or linked instruction of this function",
   run(cx) {
     const fn = cx.fn;
-    const params = new IdSet<Value>(fn.valueIdBound, fn.params);
-    const constants = new IdSet<Value>(fn.valueIdBound, fn.allConstants());
+    // Parameters and constants in one set: a value's kind says which it must be.
+    const own = cx.ownValues;
     for (const inst of cx.insts) {
       inst.operands.forEach((v, k) => {
         switch (v.kind) {
           case "param":
-            if (!params.has(v)) cx.errorAt(inst, `operand ${k} is parameter %${v.id} of another function`);
+            if (!own.has(v)) cx.errorAt(inst, `operand ${k} is parameter %${v.id} of another function`);
             break;
           case "constant":
-            if (!constants.has(v)) cx.errorAt(inst, `operand ${k} is constant ${printValue(v)} not interned in this function`);
+            if (!own.has(v)) cx.errorAt(inst, `operand ${k} is constant ${printValue(v)} not interned in this function`);
             break;
           case "instruction": {
             const def = v as Instruction;
@@ -464,15 +474,18 @@ const users: VerifierCheck = {
     const fn = cx.fn;
     // Values whose users lists are checked: this function's values and every operand.
     // Operand slots are numbered flatly: instruction k's slots start at base[k].
-    const ownList: Value[] = [...fn.params, ...fn.allConstants()];
-    const own = new IdSet<Value>(fn.valueIdBound, ownList);
+    const own = cx.ownValues;
     const isOwn = (v: Value): boolean => (v.kind === "instruction" ? cx.linked.has(v as Instruction) : own.has(v));
-    const values: Value[] = ownList.slice();
+    const values: Value[] = [...fn.params, ...fn.allConstants()];
     const instIndex = new IdMap<Instruction, number>(fn.valueIdBound);
-    const base = new Int32Array(cx.insts.length + 1);
+    // A plain array: a typed one over 64 bytes is allocated outside the heap, slowly.
+    const base: number[] = new Array<number>(cx.insts.length + 1);
+    base[0] = 0;
+    let listedTwice = false;
     for (let k = 0; k < cx.insts.length; k++) {
       const inst = cx.insts[k]!;
       if (!instIndex.has(inst)) values.push(inst);
+      else listedTwice = true;
       instIndex.set(inst, k);
       base[k + 1] = base[k]! + inst.operands.length;
     }
@@ -506,10 +519,12 @@ const users: VerifierCheck = {
     }
     // An instruction listed twice (a block-parent error) is checked once, at its last
     // listing, in the order of its first.
-    const checked = new IdSet<Instruction>(fn.valueIdBound);
+    const checked = listedTwice ? new IdSet<Instruction>(fn.valueIdBound) : undefined;
     for (const inst of cx.insts) {
-      if (checked.has(inst)) continue;
-      checked.add(inst);
+      if (checked) {
+        if (checked.has(inst)) continue;
+        checked.add(inst);
+      }
       const k = instIndex.get(inst)!;
       for (let j = 0; j < inst.operands.length; j++) {
         if (!found[base[k]! + j]) cx.errorAt(inst, `users list of ${printValue(inst.operands[j]!)} lacks the entry for operand ${j} of %${inst.id}`);

@@ -157,13 +157,16 @@ export class AnalysisManager {
   invalidate(fn: Function, preserved: Preserved): void {
     if (preserved.isAll) return;
     const m = this.cache.get(fn);
-    if (!m) return;
-    const keep = (k: AnalysisKey<unknown>, seen: Set<AnalysisKey<unknown>>): boolean => {
-      if (!preserved.preserves(k) || seen.has(k)) return false;
-      seen.add(k);
-      return (k.dependsOn ?? []).every((d) => keep(d, seen));
+    if (!m || m.size === 0) return;
+    const keep = (k: AnalysisKey<unknown>, seen: Set<AnalysisKey<unknown>> | undefined): boolean => {
+      if (!preserved.preserves(k) || seen?.has(k)) return false;
+      if (k.dependsOn === undefined || k.dependsOn.length === 0) return true;
+      const path = seen ?? new Set<AnalysisKey<unknown>>();
+      path.add(k);
+      return k.dependsOn.every((d) => keep(d, path));
     };
-    for (const k of [...m.keys()]) if (!keep(k, new Set())) m.delete(k);
+    // (Deleting the entry being visited is safe while iterating a Map.)
+    for (const k of m.keys()) if (!keep(k, undefined)) m.delete(k);
   }
 
   /** Drops the cached `keys` of `fn` and every cached analysis that depends on one of them. */

@@ -23,9 +23,14 @@ export {
   type FunctionPassContext,
   type ModulePass,
   type ModulePassContext,
+  type OptionDecl,
+  type OptionDecls,
+  type OptionInput,
+  type OptionValues,
   type OptionsSchema,
   type Pass,
   type PassFactory,
+  type PassOptions,
   type PassResult,
   type PassSpec,
 } from "./pass.js";
@@ -46,6 +51,7 @@ export { diffLines, unifiedDiff, type DiffLine } from "./util/diff.js";
 export { PIPELINES, defaultRegistry, parsePipeline, pipelineForLevel, type OptLevel } from "./pipelines.js";
 export { solveDataflow, type DataflowProblem, type DataflowResult, type Lattice } from "./dataflow.js";
 export { blockOrderAnalysis, dominanceFrontierAnalysis, dominatorTreeAnalysis, loopInfoAnalysis, postDominatorTreeAnalysis, type BlockOrder } from "./analysis/cfg.js";
+export { censusAnalysis, type OpcodeCensus } from "./analysis/census.js";
 export { Liveness, computeLiveness, livenessAnalysis, type LiveRange, type LiveSegment } from "./analysis/liveness.js";
 export { BitSet } from "./util/bitset.js";
 export { evaluate, isFoldable, log2Exact, shiftAmount, tryEvaluate, type FoldableOpcode } from "./util/fold.js";

@@ -23,7 +23,7 @@
  * value loaded behind a nil test to where a later test of the same pointer uses it (the
  * first test then goes), then dce and a last simplify-cfg clean up.
  */
-import type { Pass } from "./pass.js";
+import { markBuiltIn, type Pass } from "./pass.js";
 import { PassRegistry } from "./registry.js";
 import { dce } from "./passes/dce.js";
 import { gvn } from "./passes/gvn.js";
@@ -53,8 +53,7 @@ import { loopDelete } from "./passes/loop-delete.js";
 import { loopTerm } from "./passes/loop-term.js";
 import { callSlot } from "./passes/call-slot.js";
 
-/** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
-export const defaultRegistry: PassRegistry = new PassRegistry().register(
+const BUILT_IN = [
   sccp,
   instcombine,
   dce,
@@ -82,7 +81,11 @@ export const defaultRegistry: PassRegistry = new PassRegistry().register(
   loopDelete,
   loopTerm,
   callSlot,
-);
+];
+markBuiltIn(...BUILT_IN);
+
+/** Every built-in pass by name. `defaultRegistry.clone().register(myPass)` to extend it. */
+export const defaultRegistry: PassRegistry = new PassRegistry().register(...BUILT_IN);
 
 /** Optimisation levels. */
 export type OptLevel = 0 | 1 | 2;

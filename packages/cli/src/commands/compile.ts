@@ -125,7 +125,7 @@ async function runCompile(ctx: CommandContext): Promise<number> {
       const module = front();
       // A repeated front end (to name a stage that broke the IR) warns no more.
       onWarning = undefined;
-      const report = driver.optimize(module, { ...pipeline, log: io.stderr });
+      const report = driver.optimize(module, { ...pipeline, log: io.stderr, passTimes: pipeline.timePasses || values.stats === true });
       if (pipeline.timePasses) io.stderr((await import("@luabpf/passes")).formatPassTimes(report));
       let data: string | Uint8Array;
       if (emit === "ir" || emit === "dot" || emit === "dot=cfg") {

@@ -174,9 +174,14 @@ export class LoopInfo {
     const preorder = dt.preorder();
     for (let k = preorder.length - 1; k >= 0; k--) {
       const header = preorder[k]!;
-      const loop = new Loop(header);
-      for (const p of reachablePreds(header)) if (dt.dominates(header, p) && !loop.latches.includes(p)) loop.latches.push(p);
-      if (loop.latches.length === 0) continue;
+      // A loop object only for a header with a back edge (most blocks have none).
+      let loop: Loop | undefined;
+      for (const p of header.preds) {
+        if (!dt.isReachable(p) || !dt.dominates(header, p)) continue;
+        loop ??= new Loop(header);
+        if (!loop.latches.includes(p)) loop.latches.push(p);
+      }
+      if (loop === undefined) continue;
       found.push(loop);
       loopOf[header.id] = loop;
       const work = [...loop.latches];

@@ -25,6 +25,7 @@ import { BPF_FUNC, helperFills } from "@luabpf/platform";
 import { i64, isConstant, isInstruction, regionOf, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** `v` as an alloca plus a constant offset (through constant `ptradd`s), if it is one. */
 function frameSlot(v: Value): { alloca: Instruction; off: number } | undefined {
@@ -147,6 +148,10 @@ function forward(fn: Function, call: Instruction): boolean {
 export const callSlot = defineFunctionPass({
   name: "call-slot",
   description: "let a helper that fills a stack temporary copied elsewhere fill the destination instead",
+  applies(fn, ctx) {
+    const census = ctx.analyses.get(censusAnalysis);
+    return census.count("call") > 0 && census.count("load") > 0 && census.count("store") > 0;
+  },
   run(fn, ctx) {
     let changed = false;
     for (const bb of fn.blocks) {

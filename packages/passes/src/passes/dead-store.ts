@@ -37,11 +37,11 @@
  */
 import { BPF_FUNC, helperFills } from "@luabpf/platform";
 import { isConstant, isInstruction, type BasicBlock, type Constant, type Instruction, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { eraseDeadTree } from "../util/ir.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** Ring buffer records larger than this are not tracked (their byte masks would be large). */
 const MAX_RECORD = 4096;
@@ -105,8 +105,8 @@ function privateObjects(fn: { instructions(): Iterable<Instruction> }): { object
 export const deadStore = defineFunctionPass({
   name: "dead-store",
   description: "remove stores into private stack slots and ring buffer records that every path overwrites before reading",
-  options: z.object({}),
   preserves: Preserved.cfg(),
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0,
   run(fn, ctx) {
     const { objects, index } = privateObjects(fn);
     if (objects.length === 0) return false;

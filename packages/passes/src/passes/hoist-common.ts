@@ -31,12 +31,12 @@
  * round, the first {@link BUDGET} instructions under each side.
  */
 import { isConstant, isInstruction, isSpeculatable, regionOf, typeToString, type BasicBlock, type Function, type Instruction } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { mayClobberLoad } from "../util/memory.js";
 import { baseAndOffset, boundsCheck } from "./packet-bounds.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 type DominatorTree = ReturnType<typeof dominatorTreeAnalysis.compute>;
 
@@ -155,8 +155,8 @@ function hoistBranches(fn: Function, dt: DominatorTree, stat: (name: string, n?:
 export const hoistCommon = defineFunctionPass({
   name: "hoist-common",
   description: "code hoisting: an instruction both sides of a branch compute, safe to run before the branch, is computed once there",
-  options: z.object({}),
   preserves: Preserved.cfg(),
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx) {
     return hoistBranches(fn, ctx.analyses.get(dominatorTreeAnalysis), ctx.stat);
   },

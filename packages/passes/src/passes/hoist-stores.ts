@@ -19,6 +19,7 @@ import { isConstant, isInstruction, type Instruction, type Value } from "@luabpf
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { mayAlias, pointerRoot } from "../util/memory.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** Is every use of slot `a` (through ptradds) the address of a load, store or atomic, or a call argument? */
 function addressStaysPrivate(a: Instruction): boolean {
@@ -57,6 +58,7 @@ export const hoistStores = defineFunctionPass({
   name: "hoist-stores",
   description: "move stores into stack slots up to where their value is produced, so values do not wait in registers (across calls) to be stored",
   preserves: Preserved.cfg(),
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0,
   run(fn, ctx) {
     let changed = false;
     const privateSlot = new Map<Instruction, boolean>();

@@ -29,7 +29,6 @@
  * Changes the CFG (removes the arm blocks). Cost: O(blocks + instructions).
  */
 import {
-  DominatorTree,
   incomingValueOfEdge,
   INVERTED_COMPARE,
   isConstant,
@@ -37,14 +36,16 @@ import {
   isSpeculatable,
   type BasicBlock,
   type CompareOpcode,
+  type DominatorTree,
   type Function,
   type Instruction,
   type Value,
 } from "@luabpf/ir";
-import { z } from "zod";
+import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { evaluate } from "../util/fold.js";
 import { eraseDeadTree } from "../util/ir.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** The instructions of arm `bb` before its terminator, if it is a convertible arm of `from`. */
 function armBody(bb: BasicBlock, from: BasicBlock, limit: number): Instruction[] | undefined {
@@ -88,10 +89,11 @@ function replaceTerminator(bb: BasicBlock, inst: Instruction): void {
 export const ifConvert = defineFunctionPass({
   name: "if-convert",
   description: "if-conversion: branches whose two arms only return, or only pass values to a join, become selects (one shared exit, a conditional move instead of jumps)",
-  options: z.object({
-    speculate: z.number().int().min(0).default(1).describe("speculatable instructions an arm may hold (they then run on both paths)"),
-    phis: z.number().int().min(0).default(1).describe("phis of a join that may become selects"),
-  }),
+  options: {
+    speculate: { type: "integer", min: 0, default: 1, description: "speculatable instructions an arm may hold (they then run on both paths)" },
+    phis: { type: "integer", min: 0, default: 1, description: "phis of a join that may become selects" },
+  },
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx, { speculate, phis }) {
     let changed = false;
     for (let again = true; again; ) {
@@ -101,6 +103,8 @@ export const ifConvert = defineFunctionPass({
         if (convert(fn, bb, ctx, speculate, phis)) changed = again = true;
       }
     }
+    // The tags rewrite reads dominators of the CFG as the conversions left it.
+    if (changed) ctx.analyses.invalidate();
     if (foldTags(fn, ctx)) changed = true;
     return changed;
   },
@@ -183,15 +187,16 @@ function sideOf(b: BasicBlock, p: BasicBlock, j: BasicBlock, dt: DominatorTree):
 
 /** The "tags" rewrite (see the file comment). */
 function foldTags(fn: Function, ctx: FunctionPassContext): boolean {
-  const dt = DominatorTree.compute(fn);
+  let dt: DominatorTree | undefined;
   let changed = false;
   for (const j of fn.blocks) {
     if (j.preds.length !== 2 || j.preds[0] === j.preds[1] || !j.first?.isPhi) continue;
-    const b = dt.idom(j);
+    const tree = (dt ??= ctx.analyses.get(dominatorTreeAnalysis));
+    const b = tree.idom(j);
     const term = b?.terminator;
     if (!b || term?.opcode !== "condbr" || term.targets[0] === term.targets[1]) continue;
     const c = term.operands[0]!;
-    const sides = j.preds.map((p) => sideOf(b, p, j, dt));
+    const sides = j.preds.map((p) => sideOf(b, p, j, tree));
     if (sides[0] === undefined || sides[1] === undefined || sides[0] === sides[1]) continue;
     for (const phi of j.phis()) {
       const [k0, k1] = [phi.operands[0]!, phi.operands[1]!];

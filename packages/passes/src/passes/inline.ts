@@ -20,19 +20,22 @@
  * BPF-to-BPF call; the default inlines small functions, as clang -O2 does.
  */
 import { BasicBlock, Builder, Function, reversePostOrder, splitBlock, type Instruction, type Module, type Value, isConstant, type Constant } from "@luabpf/ir";
-import { z } from "zod";
 import { defineModulePass } from "../pass.js";
 
 export const inline = defineModulePass({
   name: "inline",
   description: "inline calls of small functions (cost = instructions other than phis, allocas and jumps)",
-  options: z.object({
-    threshold: z.number().int().min(0).default(40).describe("inline a callee whose cost is at most this"),
-  }),
+  options: {
+    threshold: { type: "integer", min: 0, default: 40, description: "inline a callee whose cost is at most this" },
+  },
   run(module, ctx, options) {
     let changed = false;
-    for (const fn of postOrder(module)) {
-      for (const call of callsIn(fn)) {
+    // Each function's calls, listed once: a function changes only when calls in it are inlined.
+    const calls = new Map<Function, Instruction[]>();
+    for (const fn of module.functions) calls.set(fn, callsIn(fn));
+    if ([...calls.values()].every((list) => list.length === 0)) return false;
+    for (const fn of postOrder(module, calls)) {
+      for (const call of calls.get(fn) ?? callsIn(fn)) {
         const callee = module.getFunction(call.callee!);
         if (!callee || callee === fn || cost(callee) > options.threshold) continue;
         inlineCall(fn, call, callee);
@@ -56,7 +59,7 @@ export const inline = defineModulePass({
 
 function callsIn(fn: Function): Instruction[] {
   const out: Instruction[] = [];
-  for (const inst of fn.instructions()) if (inst.opcode === "call" && inst.callee !== undefined) out.push(inst);
+  for (const bb of fn.blocks) for (let inst = bb.first; inst; inst = inst.next) if (inst.opcode === "call" && inst.callee !== undefined) out.push(inst);
   return out;
 }
 
@@ -68,7 +71,7 @@ export function cost(fn: Function): number {
 }
 
 /** Functions callees first; a function on a call cycle is left out. */
-function postOrder(module: Module): Function[] {
+function postOrder(module: Module, calls: ReadonlyMap<Function, readonly Instruction[]>): Function[] {
   const out: Function[] = [];
   const state = new Map<Function, "active" | "done">();
   const cyclic = new Set<Function>();
@@ -79,7 +82,7 @@ function postOrder(module: Module): Function[] {
       return;
     }
     state.set(fn, "active");
-    for (const c of callsIn(fn)) {
+    for (const c of calls.get(fn) ?? callsIn(fn)) {
       const callee = module.getFunction(c.callee!);
       if (callee) visit(callee);
     }

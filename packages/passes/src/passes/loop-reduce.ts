@@ -29,11 +29,11 @@
  * use it. Cost: O(loops × instructions in them).
  */
 import { isConstant, isInstruction, regionOf, type BasicBlock, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { constValue, eraseDeadTree } from "../util/ir.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 const wrap = (x: bigint): bigint => BigInt.asIntN(64, x);
 
@@ -173,8 +173,12 @@ function reduce(fn: Function, p: Instruction, f: Affine, start: bigint, step: bi
 export const loopReduce = defineFunctionPass({
   name: "loop-reduce",
   description: "loop strength reduction: a pointer computed from a counter as base + a*i + b in each iteration becomes a pointer the loop steps",
-  options: z.object({}),
   preserves: Preserved.cfg(),
+  // A pointer (ptradd) computed from an induction phi.
+  applies(fn, ctx) {
+    const census = ctx.analyses.get(censusAnalysis);
+    return census.count("phi") > 0 && census.count("ptradd") > 0;
+  },
   run(fn, ctx) {
     const info = ctx.analyses.get(loopInfoAnalysis);
     let changed = false;

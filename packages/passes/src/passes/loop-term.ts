@@ -29,6 +29,7 @@ import { INVERTED_COMPARE, isConstant, isInstruction, SWAPPED_COMPARE, type Basi
 import { Preserved } from "../analysis-manager.js";
 import { loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 const COMPARES: ReadonlySet<string> = new Set(Object.keys(SWAPPED_COMPARE));
 
@@ -134,6 +135,11 @@ function rewriteLoop(fn: Function, loop: Loop): boolean {
 export const loopTerm = defineFunctionPass({
   name: "loop-term",
   description: "test a counted loop's exit on the counter's next value, so that the latch is empty",
+  // A counted loop: an induction phi and an exit condbr.
+  applies(fn, ctx) {
+    const census = ctx.analyses.get(censusAnalysis);
+    return census.count("condbr") > 0 && census.count("phi") > 0;
+  },
   run(fn, ctx) {
     const info = ctx.analyses.get(loopInfoAnalysis);
     let changed = false;

@@ -24,11 +24,11 @@
  */
 import { BPF_FUNC } from "@luabpf/platform";
 import { bitsOf, intType, isConstant, isInstruction, voidType, type IntBits, type Instruction, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { eraseDeadTree } from "../util/ir.js";
 import { mayAlias } from "../util/memory.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** How far (in instructions) a store looks for its partner. */
 const WINDOW = 16;
@@ -72,8 +72,8 @@ function interferes(i: Instruction, p: Value): boolean {
 export const mergeStores = defineFunctionPass({
   name: "merge-stores",
   description: "merge stores of the low and high halves of one value into neighbouring bytes into one wider store",
-  options: z.object({}),
   preserves: Preserved.cfg(),
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") >= 2,
   run(fn, ctx) {
     let changed = false;
     for (const bb of fn.blocks) {

@@ -17,11 +17,11 @@
 import type { BasicBlock, Instruction, Value } from "@luabpf/ir";
 import { isInstruction, typeToString } from "@luabpf/ir";
 import { helperById } from "@luabpf/platform";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { callEffects, mayAlias, pointerRoot } from "../util/memory.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 /** What memory is known to hold: key → (address, value). */
 type Available = Map<string, { address: Value; value: Value }>;
@@ -87,8 +87,8 @@ function intersect(a: Available, b: Available): Available {
 export const redundantStore = defineFunctionPass({
   name: "redundant-store",
   description: "remove stores of the value memory already holds (same value, address, offset and type as an earlier store or load)",
-  options: z.object({}),
   preserves: Preserved.cfg(),
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0,
   run(fn, ctx) {
     // Available memory on entry to each block: the meet over all predecessors (a forward
     // "must" dataflow; a block not yet reached contributes nothing to the meet), iterated

@@ -37,8 +37,8 @@ export interface SccpResult {
 export function solveSccp(fn: Function): SccpResult {
   const values: LatticeValue[] = new Array(fn.valueIdBound);
   const executable = new Uint8Array(fn.blockIdBound);
-  /** Executable edges as "from:to:slot" (a condbr may target one block twice). */
-  const edges = new Set<string>();
+  /** Executable edges: index `2 * from.id + slot` (a condbr may target one block twice; terminators have at most two slots). */
+  const edges = new Uint8Array(2 * fn.blockIdBound);
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
 
@@ -56,9 +56,9 @@ export function solveSccp(fn: Function): SccpResult {
   };
   const markEdge = (from: BasicBlock, slot: number) => {
     const to = from.succs[slot]!;
-    const key = `${from.id}:${slot}`;
-    if (edges.has(key)) return;
-    edges.add(key);
+    const key = 2 * from.id + slot;
+    if (edges[key]) return;
+    edges[key] = 1;
     if (!executable[to.id]) {
       executable[to.id] = 1;
       blockWork.push(to);
@@ -77,7 +77,7 @@ export function solveSccp(fn: Function): SccpResult {
     const t = from.succs;
     for (let s = 0; s < t.length; s++) {
       if (t[s] !== to) continue;
-      if (occurrence-- === 0) return edges.has(`${from.id}:${s}`);
+      if (occurrence-- === 0) return edges[2 * from.id + s] === 1;
     }
     return false;
   };

@@ -7,19 +7,23 @@
  * Preserves the CFG analyses.
  */
 import { bitsOf } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { constValue } from "../util/ir.js";
 import { log2Exact } from "../util/fold.js";
+import { censusAnalysis } from "../analysis/census.js";
 
 export const strengthReduce = defineFunctionPass({
   name: "strength-reduce",
   description: "unsigned division/remainder by a power of two to shift/mask",
-  options: z.object({
-    rem: z.boolean().default(true).describe("also rewrite urem"),
-  }),
+  options: {
+    rem: { type: "boolean", default: true, description: "also rewrite urem" },
+  },
   preserves: Preserved.cfg(),
+  applies(fn, ctx, options) {
+    const census = ctx.analyses.get(censusAnalysis);
+    return census.count("udiv") > 0 || (options.rem && census.count("urem") > 0);
+  },
   run(fn, ctx, options) {
     let changed = false;
     for (const inst of [...fn.instructions()]) {
