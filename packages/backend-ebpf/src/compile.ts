@@ -76,7 +76,7 @@ export function compileFunction(fn: IrFunction, options: BackendOptions = {}): C
 /** The functions `fn` calls (BPF-to-BPF), in instruction order. */
 export function calleesOf(fn: IrFunction): string[] {
   const out: string[] = [];
-  for (const inst of fn.instructions()) if (inst.opcode === "call" && inst.callee !== undefined && !out.includes(inst.callee)) out.push(inst.callee);
+  for (const bb of fn.blocks) for (let inst = bb.first; inst; inst = inst.next) if (inst.opcode === "call" && inst.callee !== undefined && !out.includes(inst.callee)) out.push(inst.callee);
   return out;
 }
 

@@ -200,8 +200,15 @@ function keptBits(i: Instruction): number | undefined {
 
 /** The location of the first instruction of `fn` that has one. */
 function firstLocation(fn: IrFunction): SourceLocation | undefined {
-  for (const inst of fn.instructions()) if (inst.loc) return inst.loc;
+  for (const bb of fn.blocks) for (let i = bb.first; i; i = i.next) if (i.loc) return i.loc;
   return undefined;
+}
+
+/** The instructions of `fn` in block order, as an array (what `fn.instructions()` yields, without a generator). */
+function instructionsOf(fn: IrFunction): Instruction[] {
+  const out: Instruction[] = [];
+  for (const bb of fn.blocks) for (let i = bb.first; i; i = i.next) out.push(i);
+  return out;
 }
 
 /** Selects machine instructions for `fn` (leaving SSA on the way; `fn` is not modified). */
@@ -213,9 +220,11 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   const slotOf = new Map<Instruction, number>();
   const folded = new Set<Instruction>();
 
+  /** The function's instructions in order (one walk of the blocks' lists, no iterator per loop). */
+  const all = instructionsOf(fn);
   // Compares used only as conditions of branches and selects fuse into each of them (the
   // jump recomputes the compare from its operands; nothing materialises the 0/1 value).
-  for (const c of fn.instructions()) {
+  for (const c of all) {
     if (c.info.shape !== "compare" || c.uses.length === 0) continue;
     if (c.uses.every((u) => u.index === 0 && (u.user.opcode === "condbr" || u.user.opcode === "select"))) folded.add(c);
   }
@@ -223,7 +232,6 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   // every use is such a store (or another such instruction keeping no fewer bits) is not
   // selected, and the stores take the value it narrows (`store i32 (trunc x)` stores x).
   const narrowed = new Set<Instruction>();
-  const all = [...fn.instructions()];
   for (let k = all.length - 1; k >= 0; k--) {
     const n = all[k]!;
     const keep = keptBits(n);
@@ -241,7 +249,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   };
   // Byte-swapped halves joined into one swap, adjacent packet loads into one (combine.ts).
   const combines = findCombines(all);
-  for (const inst of fn.instructions()) {
+  for (const inst of all) {
     if (inst.opcode === "alloca") slotOf.set(inst, mf.slots.push({ size: inst.size, align: Math.max(1, Math.min(8, inst.align)) }) - 1);
   }
 

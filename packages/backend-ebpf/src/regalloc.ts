@@ -191,41 +191,45 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
     const m = e.pos === "before" ? before : after;
     (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to, numbered[e.inst]?.loc));
   }
+  const edited = out.edits.length > 0;
   let id = 0;
   // The virtual registers of one instruction and the registers they got (a handful: the first
   // `assigned` entries of two arrays, not a map).
   const fromRegs: MReg[] = [];
   const toRegs: MReg[] = [];
   let assigned = 0;
+  let allocs: readonly Allocation[] = [];
+  const assign = (vreg: number, j: number): void => {
+    const r = vreg + FIRST_VREG;
+    const p = reg(allocs[j]!);
+    const at = indexAmong(fromRegs, assigned, r);
+    if (at >= 0 && toRegs[at] !== p) throw new InternalError(`regalloc: v${vreg} in two registers in one instruction`);
+    if (at < 0) {
+      fromRegs[assigned] = r;
+      toRegs[assigned++] = p;
+    }
+  };
   const rewrite = (r: MReg): MReg => {
     const j = indexAmong(fromRegs, assigned, r);
     return j < 0 ? r : toRegs[j]!;
   };
   const ignore = (): void => {};
   const rewriter = { use: rewrite, def: rewrite, clobber: ignore };
-  mf.blocks.forEach((b, bi) => {
+  for (let bi = 0; bi < mf.blocks.length; bi++) {
+    const b = mf.blocks[bi]!;
     const insts: MInst[] = [];
-    b.insts.forEach((inst, ii) => {
+    for (let ii = 0; ii < b.insts.length; ii++) {
+      const inst = b.insts[ii]!;
       const k = id++;
-      const pre = before.get(k);
+      const pre = edited ? before.get(k) : undefined;
       if (pre) insts.push(...pre);
-      const allocs = out.allocs[k]!;
+      allocs = out.allocs[k]!;
       if (isCopy(inst)) {
         const [src, dst] = allocs as [Allocation, Allocation];
         const same = src.kind === dst.kind && (src.kind === "reg" ? src.reg === (dst as { reg: number }).reg : src.slot === (dst as { slot: number }).slot);
         if (!same) insts.push(move(src, dst, inst.loc));
       } else {
         assigned = 0;
-        const assign = (vreg: number, j: number): void => {
-          const r = vreg + FIRST_VREG;
-          const p = reg(allocs[j]!);
-          const at = indexAmong(fromRegs, assigned, r);
-          if (at >= 0 && toRegs[at] !== p) throw new InternalError(`regalloc: v${vreg} in two registers in one instruction`);
-          if (at < 0) {
-            fromRegs[assigned] = r;
-            toRegs[assigned++] = p;
-          }
-        };
         if (packed) {
           const o0 = packed.instOps[k]!;
           for (let j = 0; j < packed.instOps[k + 1]! - o0; j++) if (!(packed.opFlags[o0 + j]! & PACKED_PHYSICAL)) assign(packed.opReg[o0 + j]!, j);
@@ -238,9 +242,9 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
         visitOperands(inst, rewriter);
         insts.push(inst);
       }
-      const post = after.get(k);
+      const post = edited ? after.get(k) : undefined;
       if (post) insts.push(...post);
-    });
+    }
     b.insts = insts;
-  });
+  }
 }

@@ -154,6 +154,15 @@ function ulebSize(value: number): number {
 
 /** The length of `value` in SLEB128 (as {@link sleb} writes it). */
 function slebSize(value: number | bigint): number {
+  if (typeof value === "number" && Number.isSafeInteger(value)) {
+    // Numbers (line advances, sizes) without BigInt: the same bytes for a safe integer.
+    let v = value;
+    for (let n = 1; ; n++) {
+      const byte = v - Math.floor(v / 128) * 128;
+      v = Math.floor(v / 128);
+      if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) return n;
+    }
+  }
   let v = BigInt(value);
   for (let n = 1; ; n++) {
     const byte = Number(v & 0x7fn);
@@ -163,6 +172,17 @@ function slebSize(value: number | bigint): number {
 }
 
 function sleb(w: ByteWriter, value: number | bigint): void {
+  if (typeof value === "number" && Number.isSafeInteger(value)) {
+    // As below with floor division: v & 0x7f is v - 128·⌊v/128⌋ and v >> 7 is ⌊v/128⌋ for any integer.
+    let v = value;
+    for (;;) {
+      const byte = v - Math.floor(v / 128) * 128;
+      v = Math.floor(v / 128);
+      const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+      w.u8(done ? byte : byte | 0x80);
+      if (done) return;
+    }
+  }
   let v = BigInt(value);
   for (;;) {
     const byte = Number(v & 0x7fn);

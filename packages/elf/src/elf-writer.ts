@@ -221,13 +221,15 @@ function writeValidObject(object: BpfObject, options: WriteOptions): Uint8Array 
       // The kernel requires line info to begin at each function's first instruction.
       const lines = program.lines ?? [];
       if (lines[0]?.offset !== 0) lineRecords.push({ insnOffset: start, fileNameOffset: 0, lineOffset: 0, lineCol: 0 });
-      for (const line of lines) {
-        lineRecords.push({
-          insnOffset: start + line.offset,
-          fileNameOffset: btf.strings.add(line.file),
-          lineOffset: btf.strings.add(line.text),
-          lineCol: ((line.line << 10) | line.column) >>> 0,
-        });
+      // Consecutive records mostly name the same file, often the same line (another column):
+      // the string table is asked only when the string changes (it would give the same offset).
+      let fileNameOffset = 0;
+      let lineOffset = 0;
+      for (let k = 0; k < lines.length; k++) {
+        const line = lines[k]!;
+        if (k === 0 || line.file !== lines[k - 1]!.file) fileNameOffset = btf.strings.add(line.file);
+        if (k === 0 || line.text !== lines[k - 1]!.text) lineOffset = btf.strings.add(line.text);
+        lineRecords.push({ insnOffset: start + line.offset, fileNameOffset, lineOffset, lineCol: ((line.line << 10) | line.column) >>> 0 });
       }
       for (const relocation of program.coreRelocations ?? []) {
         coreRecords.push({
