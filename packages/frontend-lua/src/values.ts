@@ -43,15 +43,17 @@ export interface PacketPosition {
 
 /** A variable of the top level: its values over (compile) time. */
 export class Cell {
-  private readonly stamps: number[] = [];
-  private readonly values: StaticValue[] = [];
+  private readonly stamps: number[];
+  private readonly values: StaticValue[];
 
   constructor(
     readonly name: string,
     value: StaticValue,
     clock: Clock,
   ) {
-    this.set(value, clock);
+    // Arrays of one (most cells are never written again), not empty ones grown by push.
+    this.stamps = [clock.tick()];
+    this.values = [value];
   }
 
   set(value: StaticValue, clock: Clock): void {
