@@ -28,6 +28,12 @@ let sourceLines: { file: string; text: string; starts: Int32Array } | undefined;
 export function useSourceLines(file: string, text: string): void {
   if (sourceLines?.file === file && sourceLines.text === text) return;
   const starts: number[] = [0];
+  if (!text.includes("\r")) {
+    // Only \n breaks lines (most files): found by indexOf, not character by character.
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+    sourceLines = { file, text, starts: Int32Array.from(starts) };
+    return;
+  }
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c !== 10 && c !== 13) continue;

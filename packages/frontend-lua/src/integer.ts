@@ -81,6 +81,19 @@ export type LiteralValue = { kind: "integer"; value: bigint } | { kind: "float" 
  * dialect reports as an overflow.
  */
 export function parseNumericLiteral(raw: string): LiteralValue {
+  let known = literalCache.get(raw);
+  if (known === undefined) {
+    if (literalCache.size >= LITERAL_CACHE_SIZE) literalCache.clear();
+    literalCache.set(raw, (known = Object.freeze(parseLiteral(raw))));
+  }
+  return known;
+}
+
+/** Literals parsed so far (the same few recur in every file: 0, 1, 8, 0xff, ...); cleared when full. */
+const literalCache = new Map<string, LiteralValue>();
+const LITERAL_CACHE_SIZE = 4096;
+
+function parseLiteral(raw: string): LiteralValue {
   const text = raw.trim();
   if (/^0[xX][0-9a-fA-F]+$/.test(text)) return { kind: "integer", value: wrap(BigInt(text)) };
   if (/^[0-9]+$/.test(text)) {

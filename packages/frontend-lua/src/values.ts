@@ -43,15 +43,17 @@ export interface PacketPosition {
 
 /** A variable of the top level: its values over (compile) time. */
 export class Cell {
-  private readonly stamps: number[] = [];
-  private readonly values: StaticValue[] = [];
+  private readonly stamps: number[];
+  private readonly values: StaticValue[];
 
   constructor(
     readonly name: string,
     value: StaticValue,
     clock: Clock,
   ) {
-    this.set(value, clock);
+    // Arrays of one (most cells are never written again), not empty ones grown by push.
+    this.stamps = [clock.tick()];
+    this.values = [value];
   }
 
   set(value: StaticValue, clock: Clock): void {
@@ -127,11 +129,19 @@ export function lookupClosure(c: Closure, name: string): StaticValue | undefined
 
 /** A compile-time Lua table. Keys are integers (as strings `#n`), strings, or booleans. */
 export class StaticTable {
-  readonly entries: Map<string, { key: StaticValue; value: StaticValue }>;
+  private map: Map<string, { key: StaticValue; value: StaticValue }>;
+  /** Whether `map` is a template's, shared with other tables until this one is first written. */
+  private shared: boolean;
 
-  /** An empty table, or one holding a copy of `entries` (a table made from a prebuilt template). */
-  constructor(entries?: ReadonlyMap<string, { key: StaticValue; value: StaticValue }>) {
-    this.entries = new Map(entries);
+  /** An empty table, or one holding the entries of `template` (copied on the first write). */
+  constructor(template?: ReadonlyMap<string, { key: StaticValue; value: StaticValue }>) {
+    this.map = (template as Map<string, { key: StaticValue; value: StaticValue }> | undefined) ?? new Map();
+    this.shared = template !== undefined;
+  }
+
+  /** The entries, by {@link StaticTable.keyOf} key, in insertion order. */
+  get entries(): ReadonlyMap<string, { key: StaticValue; value: StaticValue }> {
+    return this.map;
   }
 
   static keyOf(k: StaticValue): string | undefined {
@@ -148,17 +158,21 @@ export class StaticTable {
   }
   get(k: StaticValue): StaticValue {
     const key = StaticTable.keyOf(k);
-    return (key !== undefined ? this.entries.get(key)?.value : undefined) ?? NIL;
+    return (key !== undefined ? this.map.get(key)?.value : undefined) ?? NIL;
   }
   set(k: StaticValue, v: StaticValue): void {
     const key = StaticTable.keyOf(k)!;
-    if (v.kind === "nil") this.entries.delete(key);
-    else this.entries.set(key, { key: k, value: v });
+    if (this.shared) {
+      this.map = new Map(this.map);
+      this.shared = false;
+    }
+    if (v.kind === "nil") this.map.delete(key);
+    else this.map.set(key, { key: k, value: v });
   }
   /** The border `#t`: the largest n with t[1..n] all non-nil. */
   length(): bigint {
     let n = 0n;
-    while (this.entries.has(`#${n + 1n}`)) n++;
+    while (this.map.has(`#${n + 1n}`)) n++;
     return n;
   }
 }

@@ -395,7 +395,16 @@ export class BodyLowering {
 
   block(stmts: readonly lua.Statement[]): void {
     this.unit.localUses.scan(stmts); // which locals later statements use as references or assign (bindValue)
-    for (const s of stmts) this.at(s, () => this.statement(s));
+    // As `at(s, ...)` for each statement, without a closure per statement (the hot path).
+    const saved = this.b.loc;
+    try {
+      for (const s of stmts) {
+        this.b.loc = locationOf(this.file, s);
+        this.statement(s);
+      }
+    } finally {
+      this.b.loc = saved;
+    }
   }
 
   private statement(s: lua.Statement): void {
@@ -440,7 +449,14 @@ export class BodyLowering {
   }
 
   expression(e: lua.Expression): RValue {
-    return this.at(e, () => expression(this, e));
+    // As `at(e, ...)`, without a closure per expression (the hot path).
+    const saved = this.b.loc;
+    this.b.loc = locationOf(this.file, e);
+    try {
+      return expression(this, e);
+    } finally {
+      this.b.loc = saved;
+    }
   }
 
   /** Evaluates expressions left to right (for multiple assignment). */

@@ -74,7 +74,7 @@ function protocolGroupEntries(): readonly [string, TableEntries][] {
 /**
  * The protocol constants bcc's bodies see as `c` (proto.lua): `c.eth.ip`, `c.ip.proto_udp`,
  * ... Each use gets tables of its own (a table's identity keys the specialisations of the
- * Lua functions it is passed to), copied from prebuilt entries.
+ * Lua functions it is passed to), reading prebuilt entries (copied if ever written).
  */
 function protoConstants(): StaticValue {
   const c = new StaticTable();
