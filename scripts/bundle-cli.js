@@ -37,6 +37,11 @@ const writeAtomically = (path, data) => {
  * that imports zod names anything else), taken from the same zod modules, so each schema
  * behaves as with the full import (the English messages are registered by ZodType itself).
  * Passes loaded with `--load-pass` never run in the bundle (bin/luabpf.js).
+ *
+ * And evaluated on first use: `z`'s members are getters that `require` zod's modules (which
+ * esbuild then wraps to be initialised on that call), so a command that checks no options
+ * (the built-in passes declare theirs as plain data: passes/src/pass.ts) never evaluates
+ * zod (~5 ms of CPU, a few % of a compile process).
  */
 const ZOD_USED = ["object", "number", "boolean", "string", "enum", "prettifyError", "ZodType", "ZodObject", "ZodDefault", "ZodPrefault", "ZodOptional", "ZodEnum"];
 /** The bundled files that import zod (checked by {@link zodNamesUsed}). */
@@ -50,7 +55,10 @@ const zodUsed = {
       return { path: "zod", namespace: "zod-used" };
     });
     b.onResolve({ filter: /^zod-used:names$/ }, () => ({ path: "names", namespace: "zod-used" }));
-    b.onLoad({ filter: /^zod$/, namespace: "zod-used" }, () => ({ resolveDir, contents: 'export * as z from "zod-used:names";' }));
+    b.onLoad({ filter: /^zod$/, namespace: "zod-used" }, () => ({
+      resolveDir,
+      contents: `let names;\nconst zod = () => (names ??= require("zod-used:names"));\nexport const z = { ${ZOD_USED.map((n) => `get ${n}() { return zod().${n}; }`).join(", ")} };\n`,
+    }));
     b.onLoad({ filter: /^names$/, namespace: "zod-used" }, () => ({
       resolveDir,
       contents: `export { ${ZOD_USED.filter((n) => n !== "prettifyError").join(", ")} } from "./schemas.js";\nexport { prettifyError } from "../core/index.js";\n`,
@@ -87,13 +95,14 @@ async function bundle() {
     target: "node20",
     external: ["koffi", "graphology"],
     // import.meta.url (the version's package.json, createRequire of lazily loaded packages) is
-    // the bundle's own URL: the same directory as dist/main.js.
+    // the bundle's own URL: the same directory as dist/main.js. Made when first asked for (only
+    // inside functions: a compile never asks), since pathToFileURL costs ~0.5 ms cold.
     // The version (cli/src/version.ts) as a constant: no package.json to read at start-up.
     define: {
-      "import.meta.url": "__luabpfUrl",
+      "import.meta.url": "__luabpfMeta.url",
       LUABPF_BUNDLED_VERSION: JSON.stringify(JSON.parse(readFileSync(join(root, "packages/cli/package.json"), "utf8")).version),
     },
-    banner: { js: 'var __luabpfUrl = require("node:url").pathToFileURL(__filename).href;' },
+    banner: { js: 'var __luabpfMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };' },
     legalComments: "none",
     logLevel: "error",
     plugins: [zodUsed],

@@ -1,5 +1,6 @@
 /**
- * The command line's shared option layer, on `node:util` `parseArgs`.
+ * The command line's shared option layer, with the syntax of `node:util` `parseArgs`
+ * (strict, operands allowed, `--no-NAME` for booleans; see {@link scanArguments}).
  *
  * Each command declares its options as a table of {@link OptionSpec}s (name, type, value
  * name, help text, allowed values); option groups that several commands share (output,
@@ -10,7 +11,6 @@
  * text of `luabpf help CMD` / `luabpf CMD --help`. Adding an option to a command is one
  * row in its table; adding a command is one entry in `commands/index.ts`.
  */
-import { parseArgs } from "node:util";
 import { UsageError } from "./errors.js";
 
 /** One option of a command. */
@@ -151,16 +151,7 @@ export function parseCommandLine(spec: CommandSpec, allArgs: readonly string[]):
   const dash = spec.trailing ? allArgs.indexOf("--") : -1;
   const argv = dash >= 0 ? allArgs.slice(0, dash) : allArgs;
   const trailing = dash >= 0 ? allArgs.slice(dash + 1) : undefined;
-  const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean; default?: string | boolean }> = {};
-  for (const [name, o] of Object.entries(spec.options)) {
-    config[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
-  }
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: [...argv], options: config, strict: true, allowPositionals: true, allowNegative: true });
-  } catch (e) {
-    throw new UsageError(parseArgsMessage(spec, e as Error & { code?: string }), spec.name);
-  }
+  const parsed = scanArguments(spec, argv);
   const values: OptionValues = {};
   for (const [name, o] of Object.entries(spec.options)) {
     let v = parsed.values[name] as string | boolean | string[] | undefined;
@@ -194,29 +185,89 @@ function checkChoice(spec: CommandSpec, name: string, o: OptionSpec, value: stri
   }
 }
 
-/** parseArgs' errors, reworded: they mention `--` and JavaScript-isms users need not know. */
-function parseArgsMessage(spec: CommandSpec, e: Error & { code?: string }): string {
-  const m = /'([^']+)'/.exec(e.message);
-  const raw = m?.[1] ?? "";
-  switch (e.code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
-      const near = nearestOption(spec, raw);
-      return `unknown option '${raw}'${near ? ` (did you mean '${near}'?)` : ""}`;
+/**
+ * Splits `argv` into option values and operands, as `node:util` `parseArgs` does with
+ * `strict`, `allowPositionals` and `allowNegative` (the command line used it; this is the same
+ * syntax without loading that module, ~1.5 ms of a compile process's start-up;
+ * test/options-scan.test.ts checks both agree): `--` ends the options; `-x` and `--name` take
+ * the next argument as the value of a string option, `-xVALUE` and `--name=VALUE` an inline
+ * one; `-abc` is `-a -b -c` up to the first string option, which takes the rest; `--no-NAME`
+ * sets a boolean to false. The first bad option is a {@link UsageError}, worded for users.
+ *
+ * @internal exported for the test that compares it with `parseArgs`
+ */
+export function scanArguments(spec: CommandSpec, argv: readonly string[]): { values: Record<string, string | boolean | (string | boolean)[]>; positionals: string[] } {
+  const options = spec.options;
+  const nameOfShort = (c: string): string => Object.keys(options).find((n) => options[n]!.short === c) ?? c;
+  const typeOf = (name: string): OptionSpec["type"] | undefined => (Object.hasOwn(options, name) ? options[name]!.type : undefined);
+  const values: Record<string, string | boolean | (string | boolean)[]> = Object.create(null);
+  const positionals: string[] = [];
+  const fail = (message: string): never => {
+    throw new UsageError(message, spec.name);
+  };
+  /** One option occurrence: `raw` as written (`-o`, `--emit`), `inline` when its value came with it. */
+  const take = (name: string, raw: string, value: string | undefined, inline: boolean): void => {
+    let base = name;
+    if (typeOf(name) === undefined) {
+      base = name.startsWith("no-") ? name.slice(3) : "";
+      if (typeOf(base) !== "boolean") {
+        const near = nearestOption(spec, raw);
+        fail(`unknown option '${raw}'${near ? ` (did you mean '${near}'?)` : ""}`);
+      }
     }
-    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
-      if (/does not take an argument/.test(e.message)) return `option '${raw.split(/[ =]/)[0]}' does not take a value`;
-      const opt = /(--?[\w-]+)(?=[ >]|$)/.exec(e.message)?.[1] ?? raw;
-      const name = opt.replace(/^-+/, "");
-      const o = spec.options[name] ?? Object.values(spec.options).find((x) => x.short === name);
-      if (/ambiguous/.test(e.message)) return `option '${o ? display(name, o) : opt}' needs a value (write ${o?.short ? `-${o.short} ` : `--${name}=`}VALUE if the value starts with '-')`;
-      return `option '${o ? display(name, o) : opt}' needs a value`;
+    const o = options[base]!;
+    if (o.type === "string" && value === undefined) fail(`option '${display(base, o)}' needs a value`);
+    if (o.type === "boolean" && value !== undefined) fail(`option '${o.short ? `-${o.short},` : `--${base}`}' does not take a value`);
+    if (!inline && value !== undefined && value.length > 1 && value.startsWith("-")) {
+      const written = raw.replace(/^-+/, "");
+      const spec2 = options[written] ?? Object.values(options).find((x) => x.short === written);
+      fail(`option '${spec2 ? display(written, spec2) : raw}' needs a value (write ${spec2?.short ? `-${spec2.short} ` : `--${written}=`}VALUE if the value starts with '-')`);
     }
-    default:
-      return e.message;
+    if (name === "__proto__") return;
+    const v = base !== name && value === undefined ? false : (value ?? true);
+    if (o.multiple) ((values[base] ??= []) as (string | boolean)[]).push(v);
+    else values[base] = v;
+  };
+  const queue = [...argv];
+  while (queue.length > 0) {
+    const arg = queue.shift()!;
+    if (arg === "--") {
+      positionals.push(...queue);
+      break;
+    }
+    if (arg.length < 2 || arg[0] !== "-") {
+      positionals.push(arg);
+    } else if (arg[1] !== "-") {
+      const name = nameOfShort(arg[1]!);
+      if (arg.length === 2) {
+        take(name, arg, typeOf(name) === "string" && queue.length > 0 ? queue.shift() : undefined, false);
+      } else if (typeOf(name) === "string") {
+        take(name, `-${arg[1]}`, arg.slice(2), true);
+      } else {
+        // A group: each letter an option; a string option takes the rest as its value.
+        const expanded: string[] = [];
+        for (let k = 1; k < arg.length; k++) {
+          if (typeOf(nameOfShort(arg[k]!)) !== "string" || k === arg.length - 1) expanded.push(`-${arg[k]}`);
+          else {
+            expanded.push(`-${arg.slice(k)}`);
+            break;
+          }
+        }
+        queue.unshift(...expanded);
+      }
+    } else if (arg.length > 2) {
+      const eq = arg.indexOf("=", 3);
+      if (eq < 0) take(arg.slice(2), arg, typeOf(arg.slice(2)) === "string" && queue.length > 0 ? queue.shift() : undefined, false);
+      else take(arg.slice(2, eq), arg.slice(0, eq), arg.slice(eq + 1), true);
+    } else {
+      positionals.push(arg);
+    }
   }
+  return { values, positionals };
 }
 
-function nearestOption(spec: CommandSpec, raw: string): string | undefined {
+/** @internal The option nearest to a misspelt one (within edit distance 2), as written. */
+export function nearestOption(spec: CommandSpec, raw: string): string | undefined {
   const bare = raw.replace(/^-+/, "").split("=")[0]!;
   let best: string | undefined;
   let bestDistance = 3;
@@ -245,7 +296,8 @@ function editDistance(a: string, b: string): number {
 }
 
 /** How an option is written (`-O`, `--emit`). */
-function display(name: string, o: OptionSpec): string {
+/** @internal An option as written: `-o` for a one-letter name with a short form, else `--name`. */
+export function display(name: string, o: OptionSpec): string {
   return o.short && name.length === 1 ? `-${name}` : `--${name}`;
 }
 

@@ -28,6 +28,17 @@ describe("the bundled command", () => {
     expect(loadPass.code).toBe(0);
   });
 
+  test("the code cache is accepted as built, and a refused one is said (the bundle still runs)", () => {
+    const start = (nodeArgs: string[]) =>
+      spawnSync(process.execPath, [...nodeArgs, join(ROOT, "packages/cli/bin/luabpf.js"), "--version"], { encoding: "utf8", env: { ...process.env, LUABPF_SHOW_START: "1" } });
+    expect(start([]).stderr).toBe("luabpf: starting from the bundle\n");
+    // A V8 flag the cache was not made under changes V8's flag hash: the cache is refused.
+    const refused = start(["--no-opt"]);
+    expect(refused.stderr).toMatch(/^luabpf: starting from the bundle\nluabpf: V8 rejected the bundle's code cache/);
+    expect(refused.stdout).toMatch(/^luabpf \d/);
+    expect(refused.status).toBe(0);
+  });
+
   test("the same objects and listings as the modules for every example", () => {
     const dir = mkdtempSync(join(tmpdir(), "luabpf-bundle-"));
     try {

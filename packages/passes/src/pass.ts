@@ -6,7 +6,10 @@
  * A pass object needs no registration: `pm.add(myPass)` runs it. The helpers
  * {@link defineFunctionPass} / {@link defineModulePass} add typed options validated by a
  * zod schema, a factory that creates configured pass objects, and what the name registry
- * (textual pipelines) needs.
+ * (textual pipelines) needs. The built-in passes declare their options as plain data
+ * ({@link OptionDecls}), turned into the same zod schema only when options are given or
+ * listed: building the -O2 pipeline then neither loads zod nor builds a schema (in the
+ * command's bundle zod is evaluated on first use: scripts/bundle-cli.js).
  */
 import type { Function, Module } from "@luabpf/ir";
 import { z } from "zod";
@@ -81,27 +84,62 @@ export type Pass = FunctionPass<any> | ModulePass<any>;
 export type OptionsSchema = z.ZodObject<z.ZodRawShape>;
 
 /**
+ * One option of a built-in pass as plain data: `{ type: "integer", min: 1, default: 64,
+ * description }` stands for `z.number().int().min(1).default(64).describe(description)`,
+ * `{ type: "boolean", default, description }` for `z.boolean().default(...).describe(...)`.
+ */
+export type OptionDecl =
+  | { readonly type: "boolean"; readonly default: boolean; readonly description: string }
+  | { readonly type: "integer"; readonly min?: number; readonly default: number; readonly description: string };
+
+/** A pass's options as plain data, by name (see {@link OptionDecl}). */
+export type OptionDecls = Readonly<Record<string, OptionDecl>>;
+
+/** How a pass declares its options: a zod object schema, or {@link OptionDecls}. */
+export type PassOptions = OptionsSchema | OptionDecls;
+
+/** The options a pass runs with: what the schema parses to, or the declared options' values. */
+export type OptionValues<S extends PassOptions> = S extends OptionsSchema
+  ? z.output<S>
+  : { -readonly [K in keyof S]: S[K] extends { type: "boolean" } ? boolean : number };
+
+/** The options a pass's factory takes: the schema's input, or any of the declared options. */
+export type OptionInput<S extends PassOptions> = S extends OptionsSchema ? z.input<S> : Partial<OptionValues<S>>;
+
+/**
  * A configured-pass factory: call it (with options, or none for the defaults) to get a pass
  * object. Carries what the registry needs to build passes from text.
  */
-export interface PassFactory<S extends OptionsSchema = OptionsSchema> {
-  (options?: z.input<S>): Pass & { readonly options: z.output<S> };
+export interface PassFactory<S extends PassOptions = OptionsSchema> {
+  (options?: OptionInput<S>): Pass & { readonly options: OptionValues<S> };
   readonly passName: string;
   readonly description: string;
   readonly kind: "function" | "module";
-  /** The zod schema validating the options (strict: unknown keys are errors). */
-  readonly schema: S;
+  /** The zod schema validating the options (strict: unknown keys are errors); made on first use. */
+  readonly schema: S extends OptionsSchema ? S : OptionsSchema;
 }
 
-export interface PassSpec<S extends OptionsSchema> {
+export interface PassSpec<S extends PassOptions> {
   name: string;
   description: string;
-  /** Options and their defaults; omit for a pass without options. */
+  /** Options and their defaults (a zod object schema or {@link OptionDecls}); omit for a pass without options. */
   options?: S;
   preserves?: Preserved;
 }
 
-const NO_OPTIONS = z.object({});
+/** The zod schema that declared options stand for (see {@link OptionDecl}). */
+function schemaOfDecls(decls: OptionDecls): OptionsSchema {
+  const field = (d: OptionDecl): z.ZodType => {
+    if (d.type === "boolean") return z.boolean().default(d.default).describe(d.description);
+    const n = z.number().int();
+    return (d.min === undefined ? n : n.min(d.min)).default(d.default).describe(d.description);
+  };
+  return z.object(Object.fromEntries(Object.entries(decls).map(([k, d]) => [k, field(d)])));
+}
+
+function isSchema(options: PassOptions): options is OptionsSchema {
+  return "_zod" in options;
+}
 
 /**
  * The factories made by {@link defineFunctionPass} / {@link defineModulePass}. A pass object
@@ -129,28 +167,30 @@ export function isBuiltInPass(pass: Pass): boolean {
   return builtInPasses.has(pass);
 }
 
-function makeFactory<S extends OptionsSchema, P extends Pass>(
+function makeFactory<S extends PassOptions, P extends Pass>(
   spec: PassSpec<S>,
   kind: "function" | "module",
-  build: (options: z.output<S>) => P,
+  build: (options: OptionValues<S>) => P,
 ): PassFactory<S> {
   assertPassName(spec.name);
   // The strict schema and the defaults are made on first use, not when the pass's module is
   // loaded: a command that builds only the -O2 pipeline then asks zod for nothing it does not
   // need (start-up; see docs/performance.md).
-  let schema: S | undefined;
-  const strictSchema = (): S => (schema ??= (spec.options ?? NO_OPTIONS).strict() as unknown as S);
-  let defaults: z.output<S> | undefined;
-  const defaultOptions = (): z.output<S> => (defaults ??= (spec.options === undefined ? {} : (declaredDefaults(spec.options) ?? parseOptions({}, spec.options))) as z.output<S>);
+  const declared = spec.options;
+  let schema: OptionsSchema | undefined;
+  const strictSchema = (): OptionsSchema => (schema ??= (declared === undefined ? z.object({}) : isSchema(declared) ? declared : schemaOfDecls(declared)).strict());
+  let defaults: OptionValues<S> | undefined;
+  const defaultOptions = (): OptionValues<S> =>
+    (defaults ??= (declared === undefined ? {} : isSchema(declared) ? (declaredDefaults(declared) ?? parseOptions({}, declared)) : declDefaults(declared)) as OptionValues<S>);
   // `{}` has no unknown keys: its defaults need no strict copy of the schema.
-  const parseOptions = (options: unknown, schema: OptionsSchema = strictSchema()): z.output<S> => {
+  const parseOptions = (options: unknown, schema: OptionsSchema = strictSchema()): OptionValues<S> => {
     // jitless: options are checked a few times per process, where zod's generated fast path
     // (a `new Function` per object schema) costs far more than it saves.
     const parsed = schema.safeParse(options, { jitless: true });
     if (!parsed.success) throw new TypeError(`pass ${spec.name}: bad options: ${z.prettifyError(parsed.error)}`);
-    return parsed.data as z.output<S>;
+    return parsed.data as OptionValues<S>;
   };
-  const factory = ((options?: z.input<S>) => {
+  const factory = ((options?: OptionInput<S>) => {
     // No options (or `{}`): the defaults, which is what the schema makes of `{}`.
     const pass =
       options === undefined || (isPlainObject(options) && Object.keys(options).length === 0)
@@ -183,6 +223,13 @@ function declaredDefaults(schema: OptionsSchema): Record<string, unknown> | unde
     if (def?.type !== "default") return undefined;
     out[key] = def.defaultValue;
   }
+  return out;
+}
+
+/** The defaults of declared options (what their schema makes of `{}`). */
+function declDefaults(decls: OptionDecls): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, d] of Object.entries(decls)) out[key] = d.default;
   return out;
 }
 
@@ -222,11 +269,11 @@ function isPlainObject(x: unknown): boolean {
  * assert.deepEqual(report.passes[0]!.stats, { add: 1, ret: 1 });
  * ```
  */
-export function defineFunctionPass<S extends OptionsSchema = typeof NO_OPTIONS>(
+export function defineFunctionPass<S extends PassOptions = {}>(
   spec: PassSpec<S> & {
-    run(fn: Function, ctx: FunctionPassContext, options: z.output<S>): PassResult;
+    run(fn: Function, ctx: FunctionPassContext, options: OptionValues<S>): PassResult;
     /** See {@link FunctionPass.applies}. */
-    applies?(fn: Function, ctx: FunctionPassContext, options: z.output<S>): boolean;
+    applies?(fn: Function, ctx: FunctionPassContext, options: OptionValues<S>): boolean;
   },
 ): PassFactory<S> {
   const applies = spec.applies;
@@ -242,8 +289,8 @@ export function defineFunctionPass<S extends OptionsSchema = typeof NO_OPTIONS>(
 }
 
 /** Defines a module pass with typed options (see {@link defineFunctionPass}). */
-export function defineModulePass<S extends OptionsSchema = typeof NO_OPTIONS>(
-  spec: PassSpec<S> & { run(module: Module, ctx: ModulePassContext, options: z.output<S>): PassResult },
+export function defineModulePass<S extends PassOptions = {}>(
+  spec: PassSpec<S> & { run(module: Module, ctx: ModulePassContext, options: OptionValues<S>): PassResult },
 ): PassFactory<S> {
   return makeFactory(spec, "module", (options) => ({
     kind: "module",

@@ -15,6 +15,7 @@ import {
   defaultRegistry,
   defineFunctionPass,
   defineModulePass,
+  describeOptions,
   dominatorTreeAnalysis,
   formatStatistics,
   parsePipeline,
@@ -143,6 +144,50 @@ describe("textual pipelines", () => {
       run: () => false,
     });
     expect(mixed().options).toStrictEqual({ on: false, name: "x" });
+  });
+  test("options declared as data are checked, listed and defaulted as the zod schema they stand for", () => {
+    // The built-in passes declare options as data (no zod at start-up); zod checks them when given.
+    const run = () => false;
+    const asData = defineFunctionPass({
+      name: "as-data",
+      description: "d",
+      options: {
+        on: { type: "boolean", default: true, description: "a switch" },
+        limit: { type: "integer", min: 1, default: 4, description: "a bound" },
+        count: { type: "integer", default: 0, description: "a count" },
+      },
+      run,
+    });
+    const asZod = defineFunctionPass({
+      name: "as-zod",
+      description: "d",
+      options: z.object({
+        on: z.boolean().default(true).describe("a switch"),
+        limit: z.number().int().min(1).default(4).describe("a bound"),
+        count: z.number().int().default(0).describe("a count"),
+      }),
+      run,
+    });
+    const reg = defaultRegistry.clone().register(asData, asZod);
+    expect(describeOptions(asData.schema)).toBe(describeOptions(asZod.schema));
+    expect(describeOptions(asData.schema)).toBe("on: boolean = true (a switch), limit: number = 4 (a bound), count: number = 0 (a count)");
+    expect(asData().options).toStrictEqual(asZod().options);
+    expect(asData({ limit: 9 }).options).toStrictEqual({ on: true, limit: 9, count: 0 });
+    const message = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        return (e as Error).message.replaceAll("as-zod", "as-data");
+      }
+      throw new Error("no error");
+    };
+    for (const bad of ["on=1", "limit=0", "limit=1.5,count=x", "other=1", "on=true,limit=-3,x=1"]) {
+      expect(message(() => reg.parse(`as-data(${bad})`)), bad).toBe(message(() => reg.parse(`as-zod(${bad})`)));
+    }
+    for (const bad of [{ limit: 0 }, { on: "yes" }, { nope: 1 }]) {
+      expect(message(() => asData(bad as never))).toBe(message(() => asZod(bad as never)));
+    }
+    expect(message(() => reg.parse("as-data(limit=0)"))).toContain("option 'limit': Too small: expected number to be >=1");
   });
   test("a researcher's passes, or passes of hand-made factories, are made afresh for every pipeline", () => {
     let made = 0;

@@ -14,7 +14,6 @@
  */
 import type { BasicBlock } from "@luabpf/ir";
 import { foldConditionalBranch, removeUnreachableBlocks } from "@luabpf/ir";
-import { z } from "zod";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { factsOf, lookupCondition } from "../util/conditions.js";
@@ -24,7 +23,6 @@ import { censusAnalysis } from "../analysis/census.js";
 export const correlatedBranch = defineFunctionPass({
   name: "correlated-branch",
   description: "fold conditional branches decided by a dominating branch on the same condition",
-  options: z.object({}),
   // A branch decided by another one.
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") >= 2,
   run(fn, ctx) {

@@ -17,7 +17,6 @@
  * Both modes finally remove unreachable blocks. Cost: O(instructions + uses).
  */
 import { removeUnreachableBlocks, type Function, type Instruction } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { allInstructions, eraseDeadTree } from "../util/ir.js";
@@ -56,9 +55,9 @@ function isDeadStore(inst: Instruction, slots: ReadonlySet<Instruction>): boolea
 export const dce = defineFunctionPass({
   name: "dce",
   description: "dead code elimination: unused instructions, dead phi cycles, stores to unread stack slots, unreachable blocks",
-  options: z.object({
-    aggressive: z.boolean().default(true).describe("mark-and-sweep from side effects (removes dead cycles and dead stores); false: only unused results"),
-  }),
+  options: {
+    aggressive: { type: "boolean", default: true, description: "mark-and-sweep from side effects (removes dead cycles and dead stores); false: only unused results" },
+  },
   run(fn, ctx, { aggressive }) {
     let removed = 0;
     const blocks = removeUnreachableBlocks(fn);

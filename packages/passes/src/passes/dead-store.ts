@@ -37,7 +37,6 @@
  */
 import { BPF_FUNC, helperFills } from "@luabpf/platform";
 import { isConstant, isInstruction, type BasicBlock, type Constant, type Instruction, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -113,7 +112,6 @@ function sameBytes(a: DeadBytes, b: DeadBytes): boolean {
 export const deadStore = defineFunctionPass({
   name: "dead-store",
   description: "remove stores into private stack slots and ring buffer records that every path overwrites before reading",
-  options: z.object({}),
   preserves: Preserved.cfg(),
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0,
   run(fn, ctx) {

@@ -32,7 +32,6 @@
  */
 import type { BasicBlock, Instruction, Type, Value } from "@luabpf/ir";
 import { regionOf, typeToString } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -175,9 +174,9 @@ function forgetWrittenThrough(avail: Map<string, Available>, p: Value): void {
 export const gvn = defineFunctionPass({
   name: "gvn",
   description: "global value numbering over the dominator tree (pure instructions) and redundant load elimination",
-  options: z.object({
-    loads: z.boolean().default(true).describe("also remove redundant loads and packet loads"),
-  }),
+  options: {
+    loads: { type: "boolean", default: true, description: "also remove redundant loads and packet loads" },
+  },
   preserves: Preserved.cfg(),
   run(fn, ctx, { loads }) {
     const dt = ctx.analyses.get(dominatorTreeAnalysis);

@@ -31,7 +31,6 @@
  * round, the first {@link BUDGET} instructions under each side.
  */
 import { isConstant, isInstruction, isSpeculatable, regionOf, typeToString, type BasicBlock, type Function, type Instruction } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -156,7 +155,6 @@ function hoistBranches(fn: Function, dt: DominatorTree, stat: (name: string, n?:
 export const hoistCommon = defineFunctionPass({
   name: "hoist-common",
   description: "code hoisting: an instruction both sides of a branch compute, safe to run before the branch, is computed once there",
-  options: z.object({}),
   preserves: Preserved.cfg(),
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx) {

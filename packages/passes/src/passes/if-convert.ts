@@ -41,7 +41,6 @@ import {
   type Instruction,
   type Value,
 } from "@luabpf/ir";
-import { z } from "zod";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { evaluate } from "../util/fold.js";
@@ -90,10 +89,10 @@ function replaceTerminator(bb: BasicBlock, inst: Instruction): void {
 export const ifConvert = defineFunctionPass({
   name: "if-convert",
   description: "if-conversion: branches whose two arms only return, or only pass values to a join, become selects (one shared exit, a conditional move instead of jumps)",
-  options: z.object({
-    speculate: z.number().int().min(0).default(1).describe("speculatable instructions an arm may hold (they then run on both paths)"),
-    phis: z.number().int().min(0).default(1).describe("phis of a join that may become selects"),
-  }),
+  options: {
+    speculate: { type: "integer", min: 0, default: 1, description: "speculatable instructions an arm may hold (they then run on both paths)" },
+    phis: { type: "integer", min: 0, default: 1, description: "phis of a join that may become selects" },
+  },
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx, { speculate, phis }) {
     let changed = false;

@@ -20,15 +20,14 @@
  * BPF-to-BPF call; the default inlines small functions, as clang -O2 does.
  */
 import { BasicBlock, Builder, Function, reversePostOrder, splitBlock, type Instruction, type Module, type Value, isConstant, type Constant } from "@luabpf/ir";
-import { z } from "zod";
 import { defineModulePass } from "../pass.js";
 
 export const inline = defineModulePass({
   name: "inline",
   description: "inline calls of small functions (cost = instructions other than phis, allocas and jumps)",
-  options: z.object({
-    threshold: z.number().int().min(0).default(40).describe("inline a callee whose cost is at most this"),
-  }),
+  options: {
+    threshold: { type: "integer", min: 0, default: 40, description: "inline a callee whose cost is at most this" },
+  },
   run(module, ctx, options) {
     let changed = false;
     // Each function's calls, listed once: a function changes only when calls in it are inlined.

@@ -20,7 +20,6 @@
  * Cost: O(loops × instructions in them).
  */
 import { insertPreheader, isSpeculatable, mayWriteMemory, type Instruction, type Loop } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -36,9 +35,9 @@ function clobbers(writer: Instruction, load: Instruction): boolean {
 export const licm = defineFunctionPass({
   name: "licm",
   description: "hoist loop-invariant pure instructions and context loads into loop preheaders",
-  options: z.object({
-    loads: z.boolean().default(true).describe("also hoist invariant context loads that no write in the loop may alias"),
-  }),
+  options: {
+    loads: { type: "boolean", default: true, description: "also hoist invariant context loads that no write in the loop may alias" },
+  },
   preserves: Preserved.cfg(),
   run(fn, ctx, options) {
     let loops = ctx.analyses.get(loopInfoAnalysis);

@@ -22,7 +22,6 @@
  * Cost: O(max-trip × loop size) per candidate loop.
  */
 import { removeUnreachableBlocks, type BasicBlock, type Instruction, type Loop, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { dominatorTreeAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { evaluate, isFoldable } from "../util/fold.js";
@@ -82,9 +81,9 @@ function exitValues(loop: Loop, exit: BasicBlock): Map<Instruction, Value> | und
 export const loopDelete = defineFunctionPass({
   name: "loop-delete",
   description: "delete loops without effects whose values are unused and whose exit constants decide that they end",
-  options: z.object({
-    "max-trip": z.number().int().min(1).default(64).describe("the iterations within which constants must decide an exit"),
-  }),
+  options: {
+    "max-trip": { type: "integer", min: 1, default: 64, description: "the iterations within which constants must decide an exit" },
+  },
   // A loop is left only through a condbr.
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx, options) {

@@ -29,7 +29,6 @@
  * use it. Cost: O(loops × instructions in them).
  */
 import { isConstant, isInstruction, regionOf, type BasicBlock, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -174,7 +173,6 @@ function reduce(fn: Function, p: Instruction, f: Affine, start: bigint, step: bi
 export const loopReduce = defineFunctionPass({
   name: "loop-reduce",
   description: "loop strength reduction: a pointer computed from a counter as base + a*i + b in each iteration becomes a pointer the loop steps",
-  options: z.object({}),
   preserves: Preserved.cfg(),
   // A pointer (ptradd) computed from an induction phi.
   applies(fn, ctx) {

@@ -19,7 +19,6 @@
 import type { BasicBlock, Instruction } from "@luabpf/ir";
 import { isInstruction } from "@luabpf/ir";
 import { BPF_FUNC, MAP_TYPES } from "@luabpf/platform";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -36,7 +35,6 @@ function isLookup(inst: Instruction): boolean {
 export const mapLookupCse = defineFunctionPass({
   name: "map-lookup-cse",
   description: "reuse an earlier map_lookup_elem of the same map and key pointer when neither maps nor the key changed",
-  options: z.object({}),
   preserves: Preserved.cfg(),
   // A lookup can only reuse another.
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).helperCalls(BPF_FUNC.map_lookup_elem) >= 2,

@@ -24,7 +24,6 @@
  */
 import { BPF_FUNC } from "@luabpf/platform";
 import { bitsOf, intType, isConstant, isInstruction, voidType, type IntBits, type Instruction, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { eraseDeadTree } from "../util/ir.js";
@@ -73,7 +72,6 @@ function interferes(i: Instruction, p: Value): boolean {
 export const mergeStores = defineFunctionPass({
   name: "merge-stores",
   description: "merge stores of the low and high halves of one value into neighbouring bytes into one wider store",
-  options: z.object({}),
   preserves: Preserved.cfg(),
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") >= 2,
   run(fn, ctx) {

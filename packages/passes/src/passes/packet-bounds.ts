@@ -38,7 +38,6 @@
  * from `%base` below K. Cost: O(blocks + instructions) plus the straight-path walks.
  */
 import { Builder, foldConditionalBranch, i64, isConstant, redirectBranch, removeUnreachableBlocks, type BasicBlock, type Instruction, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
@@ -170,7 +169,6 @@ function straightFollowers(a: BoundsCheck, checks: Map<BasicBlock, BoundsCheck>)
 export const packetBounds = defineFunctionPass({
   name: "packet-bounds",
   description: "remove packet bounds checks a dominating check implies; merge checks of one base on a straight path into the first",
-  options: z.object({}),
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx) {
     const checks = new Map<BasicBlock, BoundsCheck>();

@@ -17,7 +17,6 @@
 import type { BasicBlock, Instruction, Value } from "@luabpf/ir";
 import { isInstruction, typeToString } from "@luabpf/ir";
 import { helperById } from "@luabpf/platform";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -100,7 +99,6 @@ function sameValues(a: Available, b: Available): boolean {
 export const redundantStore = defineFunctionPass({
   name: "redundant-store",
   description: "remove stores of the value memory already holds (same value, address, offset and type as an earlier store or load)",
-  options: z.object({}),
   preserves: Preserved.cfg(),
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0,
   run(fn, ctx) {

@@ -34,7 +34,6 @@
  * Cost: O(instructions) for the walk plus, per candidate, the blocks between A and U.
  */
 import { isInstruction, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -194,7 +193,6 @@ function sinkPhiValues(fn: Function, dt: ReturnType<typeof dominatorTreeAnalysis
 export const sinkLoads = defineFunctionPass({
   name: "sink-loads",
   description: "move the value a phi takes from one side of a branch to the phi's use, where a branch condition there decides that side",
-  options: z.object({}),
   preserves: Preserved.cfg(),
   // The values it moves are phis' incoming values.
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("phi") > 0,

@@ -7,7 +7,6 @@
  * Preserves the CFG analyses.
  */
 import { bitsOf } from "@luabpf/ir";
-import { z } from "zod";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { constValue } from "../util/ir.js";
@@ -17,9 +16,9 @@ import { censusAnalysis } from "../analysis/census.js";
 export const strengthReduce = defineFunctionPass({
   name: "strength-reduce",
   description: "unsigned division/remainder by a power of two to shift/mask",
-  options: z.object({
-    rem: z.boolean().default(true).describe("also rewrite urem"),
-  }),
+  options: {
+    rem: { type: "boolean", default: true, description: "also rewrite urem" },
+  },
   preserves: Preserved.cfg(),
   applies(fn, ctx, options) {
     const census = ctx.analyses.get(censusAnalysis);

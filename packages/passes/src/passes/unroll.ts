@@ -30,7 +30,6 @@
  * Cost: O(N × loop size) per unrolled loop.
  */
 import { removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { blockOrderAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { evaluate, isFoldable } from "../util/fold.js";
@@ -204,10 +203,10 @@ function unrollLoop(fn: Function, s: Shape, trips: number, before: BasicBlock): 
 export const unroll = defineFunctionPass({
   name: "unroll",
   description: "fully unroll innermost loops whose constant trip count is small (straight-line copies, no counter)",
-  options: z.object({
-    "max-trip": z.number().int().min(1).default(4).describe("unroll only loops that exit within this many iterations"),
-    budget: z.number().int().min(0).default(8).describe("instructions the extra copies may add"),
-  }),
+  options: {
+    "max-trip": { type: "integer", min: 1, default: 4, description: "unroll only loops that exit within this many iterations" },
+    budget: { type: "integer", min: 0, default: 8, description: "instructions the extra copies may add" },
+  },
   // A loop is left only through a condbr.
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
   run(fn, ctx, options) {

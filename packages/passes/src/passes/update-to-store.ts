@@ -40,7 +40,6 @@
  */
 import { BPF_FUNC, MAP_TYPES, MapFlag, UpdateFlag, helperById } from "@luabpf/platform";
 import { i64, isConstant, isInstruction, splitBlock, voidType, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
-import { z } from "zod";
 import { dominatorTreeAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { mayAlias } from "../util/memory.js";
@@ -135,7 +134,6 @@ function rewrite(fn: Function, update: Instruction, p: Instruction, value: Value
 export const updateToStore = defineFunctionPass({
   name: "update-to-store",
   description: "an array map update of the element a dominating lookup of the same key returned becomes a store through that pointer",
-  options: z.object({}),
   applies(fn, ctx) {
     const census = ctx.analyses.get(censusAnalysis);
     return census.helperCalls(BPF_FUNC.map_update_elem) > 0 && census.helperCalls(BPF_FUNC.map_lookup_elem) > 0;
