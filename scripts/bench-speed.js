@@ -10,7 +10,9 @@
 //     by sharing one (caches, the other hyperthread): at load 12-21 it reads 2-5x the minima;
 //  2. process CPU time (user + system, from bash's `time`) of `luabpf compile` against a
 //     bare `node -e 0`, measured pairwise — each round runs every command once, in rotating
-//     order — and clang-16 on the example's C twin; medians of the times and of the ratios;
+//     order — and clang-16 on the example's C twin; medians of the times and of the ratios.
+//     The commands run without NODE_EXTRA_CA_CERTS (a machine's setting that costs every
+//     Node process ~90 ms); where it is set, two more rows show both Node commands with it;
 //  3. scaling: generated programs of 1k to 1M IR instructions in five shapes (bench/speed/
 //     programs.js), each compiled in a process of its own after a small warm-up compile of
 //     the same shape: CPU ms in total and per phase, CPU ns per IR instruction, peak RSS.
@@ -45,6 +47,14 @@ const median = (xs) => {
 };
 const pad = (s, n) => String(s).padStart(n);
 const fmt = (x, digits = 1) => (x >= 100 ? x.toFixed(0) : x.toFixed(digits));
+
+/**
+ * The environment of table 2's commands: this one without NODE_EXTRA_CA_CERTS. Node parses
+ * that file's certificates at start-up, before any script runs (~90 ms of CPU per process for
+ * Debian's bundle, against ~45 ms for all the rest of an empty Node): a setting of the machine,
+ * not of the program, which would hide the command's own cost in both terms of the ratio.
+ */
+const { NODE_EXTRA_CA_CERTS: extraCerts, ...bareEnv } = process.env;
 
 const { values: opts } = parseArgs({
   options: {
@@ -112,8 +122,8 @@ async function warmTable(quick) {
 // ---- 2. process start-up ---------------------------------------------------------------
 
 /** CPU milliseconds (user + system) of one run of `argv`, from bash's `time`; -1 when it fails. */
-function cpuMs(argv) {
-  const r = spawnSync("bash", ["-c", 'TIMEFORMAT="%3U %3S"; { time "$@" >/dev/null 2>&1; } 2>&1', "bash", ...argv], { encoding: "utf8" });
+function cpuMs(argv, env = bareEnv) {
+  const r = spawnSync("bash", ["-c", 'TIMEFORMAT="%3U %3S"; { time "$@" >/dev/null 2>&1; } 2>&1', "bash", ...argv], { encoding: "utf8", env });
   const m = /([\d.]+)\s+([\d.]+)\s*$/.exec(r.stdout);
   return m ? (Number(m[1]) + Number(m[2])) * 1000 : -1;
 }
@@ -149,6 +159,12 @@ function processTable(quick) {
         argv: ["clang-16", "-O2", "-target", "bpf", "-mcpu=v3", `-I/usr/include/${multiarch}`, "-c", join(root, `bench/size/${example}.c`), "-o", join(tmp, "c.o")],
       });
     }
+    if (extraCerts !== undefined) {
+      commands.push(
+        { name: "node -e 0, NODE_EXTRA_CA_CERTS as set here", argv: [process.execPath, "-e", "0"], env: process.env },
+        { name: `luabpf compile, NODE_EXTRA_CA_CERTS as set here`, argv: commands[1].argv, env: process.env },
+      );
+    }
     const rounds = quick ? 1 : 21;
     const cpu = commands.map(() => []);
     const ratio = commands.map(() => []);
@@ -156,7 +172,7 @@ function processTable(quick) {
       const t = [];
       for (let k = 0; k < commands.length; k++) {
         const i = (k + r) % commands.length;
-        t[i] = cpuMs(commands[i].argv);
+        t[i] = cpuMs(commands[i].argv, commands[i].env);
       }
       t.forEach((x, i) => {
         if (x < 0) throw new Error(`${commands[i].name} failed`);
@@ -168,6 +184,7 @@ function processTable(quick) {
     console.log(`${"command".padEnd(56)}${pad("CPU ms", 9)}${pad("× node", 9)}`);
     commands.forEach((c, i) => console.log(`${c.name.padEnd(56)}${pad(fmt(median(cpu[i])), 9)}${pad(median(ratio[i]).toFixed(2), 9)}`));
     if (!hasClang) console.log("(clang-16 not installed: no C twin row)");
+    if (extraCerts !== undefined) console.log(`(NODE_EXTRA_CA_CERTS=${extraCerts} is set here: every command but the last two ran without it, as on a machine that does not set it; Node parses its certificates at start-up)`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -107,19 +107,33 @@ export abstract class CTypeTranslator {
   }
 }
 
+/**
+ * Integer types and the context structs (with their `__u32`-style typedefs), by key: they
+ * depend only on their names and the platform table, so every object shares one frozen copy
+ * made on first use (a `struct __sk_buff` is some 35 members, built once per process rather
+ * than per compile). Within an object a shared type is one BTF type and one DWARF type, as
+ * before: the writers deduplicate by object identity.
+ */
+const sharedInts = new Map<string, BtfType>();
+const sharedContexts = new Map<string, BtfType>();
+
+/** `t` and every object it holds, frozen (a shared type must not be changed by any object's user). */
+function deepFreeze<T extends object>(t: T): T {
+  if (Object.isFrozen(t)) return t;
+  Object.freeze(t);
+  for (const v of Object.values(t)) if (typeof v === "object" && v !== null) deepFreeze(v as object);
+  return t;
+}
+
 /** Builds BTF types for one object. */
 export class BtfTypes extends CTypeTranslator {
-  /** Context structs and the `__u32`-style typedefs of their fields, by C name. */
-  private readonly contexts = new Map<string, BtfType>();
-  private readonly ints = new Map<string, BtfType>();
-
-  /** An integer type, shared by name. */
+  /** An integer type, shared by name (and by every object: see {@link sharedInts}). */
   int(name: string, size: number, signed: boolean, flags: { char?: boolean; bool?: boolean } = {}): BtfType {
     const key = `${name}/${size}/${signed}/${flags.char ?? false}/${flags.bool ?? false}`;
-    let t = this.ints.get(key);
+    let t = sharedInts.get(key);
     if (!t) {
-      t = { kind: "int", name, size, signed, ...(flags.char ? { char: true } : {}), ...(flags.bool ? { bool: true } : {}) };
-      this.ints.set(key, t);
+      t = deepFreeze<BtfType>({ kind: "int", name, size, signed, ...(flags.char ? { char: true } : {}), ...(flags.bool ? { bool: true } : {}) });
+      sharedInts.set(key, t);
     }
     return t;
   }
@@ -140,11 +154,11 @@ export class BtfTypes extends CTypeTranslator {
    * (`typedef __u32` members and all), otherwise a forward declaration.
    */
   context(name: string): BtfType {
-    let t = this.contexts.get(name);
+    let t = sharedContexts.get(name);
     if (t) return t;
     const layout: ContextStruct | undefined = CONTEXT_STRUCTS[name];
-    t = layout ? this.contextStruct(layout) : { kind: "fwd", name, union: false };
-    this.contexts.set(name, t);
+    t = deepFreeze<BtfType>(layout ? this.contextStruct(layout) : { kind: "fwd", name, union: false });
+    sharedContexts.set(name, t);
     return t;
   }
 
@@ -155,10 +169,10 @@ export class BtfTypes extends CTypeTranslator {
       const { size, signed } = CONTEXT_FIELD_TYPES[type];
       if (type === "unsigned long") return this.int("unsigned long", size, signed);
       const typedef = type === "__bpf_md_ptr" ? "__u64" : type;
-      let t = this.contexts.get(typedef);
+      let t = sharedContexts.get(typedef);
       if (!t) {
-        t = { kind: "typedef", name: typedef, target: this.int(UNSIGNED_NAMES[size]!, size, signed) };
-        this.contexts.set(typedef, t);
+        t = deepFreeze<BtfType>({ kind: "typedef", name: typedef, target: this.int(UNSIGNED_NAMES[size]!, size, signed) });
+        sharedContexts.set(typedef, t);
       }
       return t;
     };

@@ -103,7 +103,9 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
       b !== undefined ? (w === 32 ? jmp32Reg(op, a, b, 0) : jmpReg(op, a, b, 0)) : w === 32 ? jmp32Imm(op, a, imm!, 0) : jmpImm(op, a, imm!, 0);
     push(asmJump(insn, target));
   };
-  const label = (b: number): string => `LBB${b}`;
+  /** Block labels, made once per block (jumps name them). */
+  const blockLabels: string[] = [];
+  const label = (b: number): string => (blockLabels[b] ??= `LBB${b}`);
   const callSites: { label: string; callee: string }[] = [];
 
   // Jump threading: a block that is only `ja X` forwards its jumps to X.
@@ -133,27 +135,36 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
   const order = placeBlocks(
     mf,
     mf.blocks.map((_, b) => b).filter((b) => reachable[b]),
-    (j) => inverted(j) !== undefined,
+    invertible,
   );
 
-  order.forEach((bi, k) => {
+  for (let k = 0; k < order.length; k++) {
+    const bi = order[k]!;
     const next = order[k + 1];
-    const block = mf.blocks[bi]!;
+    const insts = mf.blocks[bi]!.insts;
     push(asmLabel(label(bi)));
-    const insts = block.insts.slice();
-    // Branch layout: fall through where possible.
-    const last = insts[insts.length - 1];
-    const prev = insts[insts.length - 2];
-    if (last?.k === "ja" && last.target === next) insts.pop();
+    // Branch layout: fall through where possible (the block's last one or two instructions change).
+    let end = insts.length;
+    let replaced: MInst | undefined;
+    const last = insts[end - 1];
+    const prev = insts[end - 2];
+    if (last?.k === "ja" && last.target === next) end--;
     else if (last?.k === "ja" && prev?.k === "jcc" && prev.target === next) {
       const inverse = inverted(prev);
       if (inverse) {
-        insts.pop();
-        insts[insts.length - 1] = { ...inverse, target: last.target };
+        end--;
+        replaced = { ...inverse, target: last.target };
       }
     }
-    for (const i of insts) emitOne(i);
-  });
+    for (let j = 0; j < end; j++) emitOne(replaced !== undefined && j === end - 1 ? replaced : insts[j]!);
+  }
+
+  /** Whether the target CPU has a jump on the opposite condition of `j` (see {@link inverted}). */
+  function invertible(j: Extract<MInst, { k: "jcc" }>): boolean {
+    const op = INVERSE_JUMPS[j.op];
+    if (op === undefined) return false;
+    return JMP_OPS[op].cpu <= cpu || j.b !== undefined;
+  }
 
   /** The jump on the opposite condition, in a form the target CPU has (undefined when there is none). */
   function inverted(j: Extract<MInst, { k: "jcc" }>): Extract<MInst, { k: "jcc" }> | undefined {
@@ -293,10 +304,14 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
   }
   // Rows at the slots the assembler gave the items (a relaxed jump takes two or three).
   const lines: LineRow[] = [];
-  items.forEach((item, k) => {
-    if (item.kind === "label") return;
+  let row: SourceLocation | undefined;
+  for (let k = 0; k < items.length; k++) {
+    if (items[k]!.kind === "label") continue;
     const loc = itemLocs[k];
-    if (loc && !sameLocation(loc, lines.at(-1)?.loc)) lines.push({ slot: result.itemSlots[k]!, loc });
-  });
+    if (loc && !sameLocation(loc, row)) {
+      lines.push({ slot: result.itemSlots[k]!, loc });
+      row = loc;
+    }
+  }
   return { ...result, frameSize, lines, calls: callSites.map((c) => ({ slot: result.labels.get(c.label)!, callee: c.callee })) };
 }

@@ -140,41 +140,37 @@ export interface OperandVisitor {
  * is both read and written (two-address forms) takes what `def` returns.
  */
 export function visitOperands(i: MInst, v: OperandVisitor): void {
-  const use = (r: MReg): MReg => (r === FP ? r : v.use(r));
-  const addr = (a: MAddr): void => {
-    if ("base" in a) a.base = use(a.base);
-  };
   switch (i.k) {
     case "alu": {
       // `dst op= src` reads dst (except a plain mov), then writes it: a two-address form,
       // whose one field gets the register the def is given (the allocator ties the two).
       const dst = i.dst;
-      if (i.op !== "mov") use(dst);
-      if (i.src !== undefined) i.src = use(i.src);
+      if (i.op !== "mov") use(v, dst);
+      if (i.src !== undefined) i.src = use(v, i.src);
       i.dst = v.def(dst, false);
       return;
     }
     case "neg":
     case "end": {
       const dst = i.dst;
-      use(dst);
+      use(v, dst);
       i.dst = v.def(dst, false);
       return;
     }
     case "movsx":
-      i.src = use(i.src);
+      i.src = use(v, i.src);
       i.dst = v.def(i.dst, false);
       return;
     case "ldx":
-      addr(i.addr);
+      visitAddr(v, i.addr);
       i.dst = v.def(i.dst, false);
       return;
     case "stx":
-      addr(i.addr);
-      i.src = use(i.src);
+      visitAddr(v, i.addr);
+      i.src = use(v, i.src);
       return;
     case "st":
-      addr(i.addr);
+      visitAddr(v, i.addr);
       return;
     case "lddw":
     case "ldmap":
@@ -184,39 +180,42 @@ export function visitOperands(i: MInst, v: OperandVisitor): void {
       return;
     case "ldpkt":
       v.use(PKT_CTX_REG);
-      if (i.index !== undefined) i.index = use(i.index);
+      if (i.index !== undefined) i.index = use(v, i.index);
       v.def(RET_REG, false);
       for (const r of CALL_CLOBBERS) v.clobber(r);
       return;
     case "atomic": {
-      addr(i.addr);
+      visitAddr(v, i.addr);
       const src = i.src;
-      i.src = use(src);
+      i.src = use(v, src);
       if (i.fetch) i.src = v.def(src, false); // the old value comes back in src
       return;
     }
     case "call":
-      for (const r of ARG_REGS.slice(0, i.nargs)) v.use(r);
+      for (let k = 0; k < i.nargs && k < ARG_REGS.length; k++) v.use(ARG_REGS[k]!);
       v.def(RET_REG, false);
       for (const r of CALL_CLOBBERS) v.clobber(r);
       return;
     case "setcc":
-      i.a = use(i.a);
-      if (i.b !== undefined) i.b = use(i.b);
+      i.a = use(v, i.a);
+      if (i.b !== undefined) i.b = use(v, i.b);
       i.dst = v.def(i.dst, true);
       return;
     case "cmov": {
       const dst = i.dst;
-      i.a = use(i.a);
-      if (i.b !== undefined) i.b = use(i.b);
-      if ("reg" in i.src) i.src = { reg: use(i.src.reg) };
-      use(dst);
+      i.a = use(v, i.a);
+      if (i.b !== undefined) i.b = use(v, i.b);
+      if ("reg" in i.src) {
+        const r = use(v, i.src.reg);
+        if (r !== i.src.reg) i.src = { reg: r };
+      }
+      use(v, dst);
       i.dst = v.def(dst, false);
       return;
     }
     case "jcc":
-      i.a = use(i.a);
-      if (i.b !== undefined) i.b = use(i.b);
+      i.a = use(v, i.a);
+      if (i.b !== undefined) i.b = use(v, i.b);
       return;
     case "ja":
       return;
@@ -228,15 +227,61 @@ export function visitOperands(i: MInst, v: OperandVisitor): void {
   }
 }
 
+/** A register operand read: shown to the visitor unless it is the frame pointer. */
+function use(v: OperandVisitor, r: MReg): MReg {
+  return r === FP ? r : v.use(r);
+}
+
+/** The base register of a memory operand (a frame slot has none). */
+function visitAddr(v: OperandVisitor, a: MAddr): void {
+  if ("base" in a) a.base = use(v, a.base);
+}
+
 /** The registers `i` reads, writes and clobbers, in {@link visitOperands} order (a collecting visit). */
 export function operandsOf(i: MInst): { uses: MReg[]; defs: MReg[]; early: boolean; clobbers: MReg[] } {
-  const out = { uses: [] as MReg[], defs: [] as MReg[], early: false, clobbers: [] as MReg[] };
-  visitOperands(i, {
-    use: (r) => (out.uses.push(r), r),
-    def: (r, early) => (out.defs.push(r), (out.early ||= early), r),
-    clobber: (r) => void out.clobbers.push(r),
-  });
-  return out;
+  const e = collectOperands(i);
+  return { uses: e.uses.slice(0, e.nUses), defs: e.defs.slice(0, e.nDefs), early: e.early, clobbers: e.clobbers.slice(0, e.nClobbers) };
+}
+
+/**
+ * What {@link collectOperands} found: one record reused by every call (read it before the
+ * next), the registers in the first `nUses`/`nDefs`/`nClobbers` entries of each list (counts,
+ * not array lengths: setting an array's length is a slow call, and this runs per instruction).
+ */
+export interface CollectedOperands {
+  readonly uses: MReg[];
+  nUses: number;
+  readonly defs: MReg[];
+  nDefs: number;
+  readonly clobbers: MReg[];
+  nClobbers: number;
+  early: boolean;
+}
+
+const collected: CollectedOperands = { uses: [0, 0, 0, 0, 0, 0, 0, 0], nUses: 0, defs: [0, 0, 0, 0], nDefs: 0, clobbers: [0, 0, 0, 0, 0, 0, 0, 0], nClobbers: 0, early: false };
+const collector: OperandVisitor = {
+  use: (r) => ((collected.uses[collected.nUses++] = r), r),
+  def: (r, early) => ((collected.defs[collected.nDefs++] = r), (collected.early ||= early), r),
+  clobber: (r) => void (collected.clobbers[collected.nClobbers++] = r),
+};
+
+/**
+ * {@link operandsOf} without allocating: the operands of `i` in a record shared by every call,
+ * valid until the next (the passes that look at each instruction's operands once, in order).
+ */
+export function collectOperands(i: MInst): CollectedOperands {
+  collected.nUses = 0;
+  collected.nDefs = 0;
+  collected.nClobbers = 0;
+  collected.early = false;
+  visitOperands(i, collector);
+  return collected;
+}
+
+/** The index of `r` among the first `n` entries of `list`, or -1. */
+export function indexAmong(list: readonly MReg[], n: number, r: MReg): number {
+  for (let k = 0; k < n; k++) if (list[k] === r) return k;
+  return -1;
 }
 
 /** Is `i` a 64-bit register copy? */

@@ -65,8 +65,7 @@ const MAX_COLUMN = (1 << 10) - 1;
  * A program's line table as object line records, each with the text of its source line
  * (from `module.sources`), which `.BTF.ext` carries for bpftool and the verifier's log.
  */
-function objectLines(program: CompiledProgram, module: Module): ObjectLine[] {
-  const split = new Map<string, string[]>();
+function objectLines(program: CompiledProgram, module: Module, split: Map<string, string[]>): ObjectLine[] {
   const lineText = (file: string, line: number): string => {
     let lines = split.get(file);
     if (!lines) split.set(file, (lines = (module.sources.get(file) ?? "").split(/\r?\n/)));
@@ -136,12 +135,15 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
   const types = new BtfTypes();
   const callerContext = programs.some((p) => p.subprogram) ? callerContexts(module) : new Map<string, string>();
   const core = module.coreRelocations.length > 0 ? new CoreLocalTypes(module.coreRelocations) : undefined;
+  /** The lines of each source file, split once per object. */
+  const split = new Map<string, string[]>();
   return {
     license: module.license,
     programs: programs.map((p) => {
       const fn = module.getFunction(p.name);
-      const insns: Insn[] = [...p.insns];
-      const indexOfSlot = slotIndices(insns);
+      // Instructions are copied (and indexed by slot) only to fill in CO-RE values.
+      const insns: Insn[] = p.coreRelocations.length > 0 ? [...p.insns] : p.insns;
+      const indexOfSlot = p.coreRelocations.length > 0 ? slotIndices(insns) : new Map<number, number>();
       const coreRelocations = p.coreRelocations.map((r) => {
         const decl = module.getCoreRelocation(r.name);
         if (!decl || !core) throw new InternalError(`program ${p.name}: CO-RE relocation ${r.name} is not declared`);
@@ -163,7 +165,7 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
         ...(coreRelocations.length > 0 ? { coreRelocations } : {}),
         ...(p.subprogram ? { subprogram: true } : {}),
         ...attachOf(module.getFunction(p.name)?.program?.attach, p.section),
-        ...(p.lines.length > 0 ? { lines: objectLines(p, module) } : {}),
+        ...(p.lines.length > 0 ? { lines: objectLines(p, module, split) } : {}),
         ...(fn ? { proto: types.programProto(fn, callerContext.get(fn.name)) } : {}),
       };
     }),

@@ -32,7 +32,7 @@
  * already made, duplicated exits and recomputed addresses go, and a write of r0 that every
  * path overwrites or returns moves above a branch that does not read it.
  */
-import { isCopy, operandsOf, RET_REG, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
+import { collectOperands, isCopy, RET_REG, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
 
 /** Runs every peephole on `mf` (in place); returns the number of instructions removed. */
 export function peephole(mf: MFunction): number {
@@ -120,22 +120,26 @@ const PRESERVED: readonly MReg[] = [6, 7, 8, 9];
 
 /** Keeps frame addresses computed three or more times in free preserved registers (see the file comment); returns the instructions saved. */
 export function hoistFrameAddresses(mf: MFunction): number {
-  const used = new Set<MReg>();
+  // Registers (physical: bit r for rr) the function names anywhere, and frame addresses by count.
+  let used = 0;
   const counts = new Map<string, { slot: number; off: number; n: number }>();
   for (const b of mf.blocks) {
     for (const i of b.insts) {
-      const e = operandsOf(i);
-      for (const r of e.uses) used.add(r);
-      for (const r of e.defs) used.add(r);
-      for (const r of e.clobbers) used.add(r);
       if (i.k === "frameaddr") {
+        used |= 1 << i.dst;
         const key = `${i.slot}:${i.off}`;
         const c = counts.get(key) ?? counts.set(key, { slot: i.slot, off: i.off, n: 0 }).get(key)!;
         c.n++;
+        continue;
       }
+      const e = collectOperands(i);
+      for (let k = 0; k < e.nUses; k++) used |= 1 << e.uses[k]!;
+      for (let k = 0; k < e.nDefs; k++) used |= 1 << e.defs[k]!;
+      for (let k = 0; k < e.nClobbers; k++) used |= 1 << e.clobbers[k]!;
     }
   }
-  const free = PRESERVED.filter((r) => !used.has(r));
+  if (counts.size === 0) return 0;
+  const free = PRESERVED.filter((r) => !((used >> r) & 1));
   // The most used addresses first (ties: the lower slot, then offset — deterministic).
   const chosen = [...counts.entries()]
     .filter(([, c]) => c.n >= 3)
@@ -177,9 +181,9 @@ export function removeRedundantCopies(b: MBlock): number {
       out.push(i);
       continue;
     }
-    const e = operandsOf(i);
-    for (const r of e.defs) kill(r);
-    for (const r of e.clobbers) kill(r);
+    const e = collectOperands(i);
+    for (let k = 0; k < e.nDefs; k++) kill(e.defs[k]!);
+    for (let k = 0; k < e.nClobbers; k++) kill(e.clobbers[k]!);
     out.push(i);
   }
   const n = b.insts.length - out.length;
@@ -187,8 +191,16 @@ export function removeRedundantCopies(b: MBlock): number {
   return n;
 }
 
-/** The instruction without its source location, as a comparable key. */
-const keyOf = (i: MInst): string => JSON.stringify({ ...i, loc: undefined }, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+/**
+ * The instruction without its source location, as a comparable key: every field of the two
+ * kinds the exit peepholes compare (a move or a 64-bit load into r0), written out; any other
+ * kind as JSON.
+ */
+const keyOf = (i: MInst): string => {
+  if (i.k === "alu") return `alu ${i.op} ${i.w} ${i.dst} ${i.src ?? "-"} ${i.imm ?? "-"} ${i.core ?? "-"}`;
+  if (i.k === "lddw") return `lddw ${i.dst} ${i.imm}`;
+  return JSON.stringify({ ...i, loc: undefined }, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+};
 
 /** Does control leave block `b` other than by falling through to the next one? */
 const endsInJumpOrExit = (b: MBlock): boolean => {

@@ -37,7 +37,7 @@ import {
   type RegAllocTarget,
   type RegisterAllocator,
 } from "@luabpf/passes";
-import { FIRST_VREG, isCopy, isVirtual, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
+import { collectOperands, FIRST_VREG, indexAmong, isCopy, isVirtual, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
 
 /** Allocation statistics: spills, reloads, copies removed and coalesced, spill slots, rounds. */
 export type RegAllocStats = CoreStats;
@@ -79,24 +79,7 @@ function operand(kind: "use" | "def", r: MReg, early: boolean, tiedTo: number): 
   return early ? { kind, vreg: r - FIRST_VREG, constraint, early: true } : { kind, vreg: r - FIRST_VREG, constraint };
 }
 
-/** What one visit of an instruction's operands collected (reused: describeInst runs once per instruction). */
-const seen = { uses: [] as MReg[], defs: [] as MReg[], clobbers: [] as MReg[], early: false };
-const collector = {
-  use: (r: MReg): MReg => (seen.uses.push(r), r),
-  def: (r: MReg, early: boolean): MReg => (seen.defs.push(r), (seen.early ||= early), r),
-  clobber: (r: MReg): void => void seen.clobbers.push(r),
-};
 const NO_CLOBBERS: readonly MReg[] = Object.freeze([]);
-
-/** Visits `i`'s operands into {@link seen} (emptied first) and returns it. */
-function collectOperands(i: MInst): typeof seen {
-  seen.uses.length = 0;
-  seen.defs.length = 0;
-  seen.clobbers.length = 0;
-  seen.early = false;
-  visitOperands(i, collector);
-  return seen;
-}
 
 /**
  * Describes one MIR instruction through the allocator interface: its operands in
@@ -106,11 +89,12 @@ function collectOperands(i: MInst): typeof seen {
  * instruction reading and writing one virtual register must keep it in one physical register.
  */
 export function describeInst(i: MInst): RegAllocInst {
-  const { uses, defs } = collectOperands(i);
-  const operands: Operand[] = new Array<Operand>(uses.length + defs.length);
-  for (let k = 0; k < uses.length; k++) operands[k] = operand("use", uses[k]!, false, -1);
-  for (let k = 0; k < defs.length; k++) operands[uses.length + k] = operand("def", defs[k]!, seen.early, uses.indexOf(defs[k]!));
-  return { operands, clobbers: seen.clobbers.length === 0 ? NO_CLOBBERS : seen.clobbers.slice(), copy: isCopy(i) };
+  const seen = collectOperands(i);
+  const { uses, defs, nUses, nDefs } = seen;
+  const operands: Operand[] = new Array<Operand>(nUses + nDefs);
+  for (let k = 0; k < nUses; k++) operands[k] = operand("use", uses[k]!, false, -1);
+  for (let k = 0; k < nDefs; k++) operands[nUses + k] = operand("def", defs[k]!, seen.early, indexAmong(uses, nUses, defs[k]!));
+  return { operands, clobbers: seen.nClobbers === 0 ? NO_CLOBBERS : seen.clobbers.slice(0, seen.nClobbers), copy: isCopy(i) };
 }
 
 /** `mf` through the allocator interface. */
@@ -132,19 +116,25 @@ export function packMachineFunction(mf: MFunction): PackedRegAllocFunction {
   for (const b of mf.blocks) {
     w.block(b.succs, b.loopDepth);
     for (const i of b.insts) {
-      const { uses, defs } = collectOperands(i);
-      for (const r of uses) w.operand(isVirtual(r) ? 0 : PACKED_PHYSICAL, isVirtual(r) ? r - FIRST_VREG : r);
+      const seen = collectOperands(i);
+      const { uses, defs, nUses, nDefs } = seen;
+      for (let k = 0; k < nUses; k++) {
+        const r = uses[k]!;
+        if (isVirtual(r)) w.operand(0, r - FIRST_VREG);
+        else w.operand(PACKED_PHYSICAL, r);
+      }
       const early = seen.early ? PACKED_EARLY : 0;
-      for (const r of defs) {
+      for (let k = 0; k < nDefs; k++) {
+        const r = defs[k]!;
         if (!isVirtual(r)) {
           w.operand(PACKED_DEF | early | PACKED_PHYSICAL, r);
           continue;
         }
-        const tiedTo = uses.indexOf(r);
+        const tiedTo = indexAmong(uses, nUses, r);
         if (tiedTo >= 0) w.operand(PACKED_DEF | early | PACKED_REUSE, r - FIRST_VREG, tiedTo);
         else w.operand(PACKED_DEF | early, r - FIRST_VREG);
       }
-      w.inst(seen.clobbers.length === 0 ? NO_CLOBBERS : seen.clobbers.slice(), isCopy(i));
+      w.inst(seen.nClobbers === 0 ? NO_CLOBBERS : seen.clobbers.slice(0, seen.nClobbers), isCopy(i));
     }
   }
   return w.finish(Math.max(0, mf.nextVReg - FIRST_VREG));
@@ -196,17 +186,19 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
     if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg, ...at };
     throw new InternalError("regalloc: stack-to-stack move");
   };
-  const numbered = mf.blocks.flatMap((b) => b.insts);
+  const numbered = out.edits.length > 0 ? mf.blocks.flatMap((b) => b.insts) : [];
   for (const e of out.edits) {
     const m = e.pos === "before" ? before : after;
     (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to, numbered[e.inst]?.loc));
   }
   let id = 0;
-  // The virtual registers of one instruction and the registers they got (a handful: arrays, not a map).
+  // The virtual registers of one instruction and the registers they got (a handful: the first
+  // `assigned` entries of two arrays, not a map).
   const fromRegs: MReg[] = [];
   const toRegs: MReg[] = [];
+  let assigned = 0;
   const rewrite = (r: MReg): MReg => {
-    const j = fromRegs.indexOf(r);
+    const j = indexAmong(fromRegs, assigned, r);
     return j < 0 ? r : toRegs[j]!;
   };
   const ignore = (): void => {};
@@ -223,16 +215,15 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
         const same = src.kind === dst.kind && (src.kind === "reg" ? src.reg === (dst as { reg: number }).reg : src.slot === (dst as { slot: number }).slot);
         if (!same) insts.push(move(src, dst, inst.loc));
       } else {
-        fromRegs.length = 0;
-        toRegs.length = 0;
+        assigned = 0;
         const assign = (vreg: number, j: number): void => {
           const r = vreg + FIRST_VREG;
           const p = reg(allocs[j]!);
-          const at = fromRegs.indexOf(r);
+          const at = indexAmong(fromRegs, assigned, r);
           if (at >= 0 && toRegs[at] !== p) throw new InternalError(`regalloc: v${vreg} in two registers in one instruction`);
           if (at < 0) {
-            fromRegs.push(r);
-            toRegs.push(p);
+            fromRegs[assigned] = r;
+            toRegs[assigned++] = p;
           }
         };
         if (packed) {

@@ -26,17 +26,18 @@
  * the original window passed the verifier its inputs were scalars, and the rewrite only
  * computes scalars.
  *
- * Cost: one backward liveness pass per function, then a scan of each block that builds a
- * window key only where the first instruction's canonical text starts some rule (each
- * instruction of the window printed once: a shorter window's key is a prefix of the longer
- * one's; printed texts are remembered by the instruction's encoding). The table is indexed
- * by text; a rule's rewrite is parsed when a window first matches it, so a process pays only
- * for the rules its program uses. A block's known widths are computed once until a rewrite.
+ * Cost: a scan of each block that walks a trie of the rules' windows (one level per
+ * instruction text) from each instruction, printing the window's instructions in canonical
+ * form one at a time and only while some rule's window goes on (printed texts are
+ * remembered by the instruction's encoding); liveness (one backward pass per function) and a
+ * block's known widths only when a window matches some rule, and again only after a rewrite.
+ * A rule's rewrite is parsed when a window first matches it, so a process pays only for the
+ * rules its program uses.
  */
 import { InternalError } from "@luabpf/ir";
 import { DEFAULT_CPU } from "./isel.js";
 import { alu32Imm, alu32Reg, alu64Imm, alu64Reg, jmp32Imm, jmp32Reg, jmpImm, jmpReg, lookupForm, neg32, neg64, parseInsn, printInsn, type AluBinaryOp, type CpuVersion, type Insn, type JmpCondOp } from "./isa/index.js";
-import { FP, operandsOf, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
+import { collectOperands, FP, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
 import { SUPEROPT_RULES, type SuperoptRule } from "./superopt-rules.js";
 
 /** The instructions a window may hold: ALU (binary or neg) on registers other than r10, and a final conditional jump. */
@@ -203,7 +204,20 @@ export function liveAfterInsts(mf: MFunction): RegSet[][] {
     if ((!last || (last.k !== "ja" && last.k !== "exit")) && k + 1 < n) s.add(k + 1);
     return [...s];
   });
-  const effects = mf.blocks.map((b) => b.insts.map((i) => operandsOf(i)));
+  // What each instruction kills (defs and clobbers) and reads, as register sets.
+  const kills = mf.blocks.map((b) => b.insts.map((i) => {
+    const e = collectOperands(i);
+    let set = 0;
+    for (let k = 0; k < e.nDefs; k++) set |= 1 << e.defs[k]!;
+    for (let k = 0; k < e.nClobbers; k++) set |= 1 << e.clobbers[k]!;
+    return set;
+  }));
+  const reads = mf.blocks.map((b) => b.insts.map((i) => {
+    const e = collectOperands(i);
+    let set = 0;
+    for (let k = 0; k < e.nUses; k++) set |= 1 << e.uses[k]!;
+    return set;
+  }));
   const liveIn: RegSet[] = new Array(n).fill(0);
   const walk = (k: number, record?: RegSet[]): RegSet => {
     const b = mf.blocks[k]!;
@@ -213,10 +227,7 @@ export function liveAfterInsts(mf: MFunction): RegSet[][] {
       const i = b.insts[j]!;
       if (i.k === "jcc") live |= liveIn[i.target]!;
       if (record) record[j] = live;
-      const e = effects[k]![j]!;
-      for (const r of e.defs) live &= ~(1 << r);
-      for (const r of e.clobbers) live &= ~(1 << r);
-      for (const r of e.uses) live |= 1 << r;
+      live = (live & ~kills[k]![j]!) | reads[k]![j]!;
     }
     return live;
   };
@@ -255,14 +266,14 @@ export function knownWidths(b: MBlock): Uint8Array[] {
   const immBits = (imm: number, w32: boolean): number => bitLength(w32 ? BigInt(imm >>> 0) : BigInt(imm));
   for (const i of b.insts) {
     out.push(w.slice());
-    const e = operandsOf(i);
-    const before = w.slice();
-    for (const r of e.clobbers) w[r] = 64;
-    for (const r of e.defs) w[r] = 64;
+    // An ALU instruction's operands as they were before it (its def below forgets its dst).
+    const a = i.k === "alu" ? w[i.dst]! : 64;
+    const b2 = i.k === "alu" ? (i.src !== undefined ? w[i.src]! : immBits(i.imm!, i.w === 32)) : 64;
+    const e = collectOperands(i);
+    for (let k = 0; k < e.nClobbers; k++) w[e.clobbers[k]!] = 64;
+    for (let k = 0; k < e.nDefs; k++) w[e.defs[k]!] = 64;
     switch (i.k) {
       case "alu": {
-        const a = before[i.dst]!;
-        const b2 = i.src !== undefined ? before[i.src]! : immBits(i.imm!, i.w === 32);
         const neg = i.src === undefined && i.imm! < 0 && i.w === 64;
         const k = i.src === undefined ? i.imm! : -1;
         let r = 64;
@@ -329,7 +340,7 @@ function parsedRule(r: ParsedRule): { replace: Insn[]; cpu: CpuVersion } {
 }
 
 /** The generated rules indexed (made once), as {@link indexRules} makes it. */
-let table: RuleIndex | undefined;
+let table: RuleTrie | undefined;
 
 /** Options of {@link superoptimize}. */
 export interface SuperoptOptions {
@@ -348,7 +359,7 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
   const ruleTable = options.rules;
   const cpu = options.cpu ?? DEFAULT_CPU;
   const index = ruleTable ? indexRules(ruleTable) : (table ??= indexRules(SUPEROPT_RULES));
-  if (index.byText.size === 0) return 0;
+  if (index.next.size === 0) return 0;
   let saved = 0;
   let live: RegSet[][] | undefined;
   for (let bi = 0; bi < mf.blocks.length; bi++) {
@@ -356,8 +367,8 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
     const widths: { of?: Uint8Array[] } = {};
     for (let k = 0; k < b.insts.length; k++) {
       const first = b.insts[k]!;
-      if (!isWindowInst(first) || first.k === "jcc" || !index.starts.has(firstText(first))) continue;
-      const done = rewriteAt(b, bi, k, index.byText, cpu, () => (live ??= liveAfterInsts(mf)), () => (widths.of ??= knownWidths(b)));
+      if (!isWindowInst(first) || first.k === "jcc") continue;
+      const done = rewriteAt(b, bi, k, index, cpu, () => (live ??= liveAfterInsts(mf)), () => (widths.of ??= knownWidths(b)));
       if (done > 0) {
         saved += done;
         live = undefined;
@@ -367,12 +378,6 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
     }
   }
   return saved;
-}
-
-/** The canonical text of a window's first instruction (its registers r1, then r2). */
-function firstText(i: WindowInst): string {
-  const regs = regsOf(i);
-  return printWindowInsn(toInsn(i, (r) => (r === regs[0] ? 1 : 2)));
 }
 
 /**
@@ -393,32 +398,50 @@ function printWindowInsn(insn: Insn): string {
 }
 const printed = new Map<number, string>();
 
-/** Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the instructions saved (0: none applied). */
-function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedRule[]>, cpu: CpuVersion, liveness: () => RegSet[][], widthsOf: () => Uint8Array[]): number {
-  let n = 0;
-  while (n < MAX_WINDOW && k + n < b.insts.length && isWindowInst(b.insts[k + n]!) && (n === 0 || b.insts[k + n - 1]!.k !== "jcc")) n++;
-  if (n < 2) return 0;
-  const longest = b.insts.slice(k, k + n) as WindowInst[];
-  // A window's canonical text is a prefix of the longest one's: each instruction printed once.
-  const { texts, regs: allRegs, patterns } = canonicalTexts(longest);
-  for (let len = n; len >= 2; len--) {
-    const window = longest.slice(0, len);
-    if (window.slice(0, -1).some((i) => i.k === "jcc")) continue;
-    const candidates = byText.get(texts.slice(0, len).join("; "));
-    if (!candidates) continue;
-    const regs = allRegs.slice(0, patterns[len - 1]);
+/**
+ * Tries the rules on the windows starting at `b.insts[k]`, longest first; returns the
+ * instructions saved (0: none applied). The window's instructions are put in canonical form
+ * one at a time while walking the rule trie, and only as far as some rule's window goes.
+ */
+function rewriteAt(b: MBlock, bi: number, k: number, index: RuleTrie, cpu: CpuVersion, liveness: () => RegSet[][], widthsOf: () => Uint8Array[]): number {
+  /** Pattern registers: the physical register of each, in order of first appearance. */
+  const regs: MReg[] = [];
+  const pattern = (r: MReg): number => {
+    let p = regs.indexOf(r);
+    if (p < 0) p = regs.push(r) - 1;
+    return p + 1;
+  };
+  /** The trie node each window length reaches (`nodes[len - 1]`), and how many pattern registers the window has. */
+  const nodes: RuleTrie[] = [];
+  const patterns: number[] = [];
+  let node: RuleTrie | undefined = index;
+  // A window: up to MAX_WINDOW window instructions, a conditional jump only as the last.
+  for (let n = 0; n < MAX_WINDOW && k + n < b.insts.length; n++) {
+    const i = b.insts[k + n]!;
+    if (!isWindowInst(i) || (n > 0 && b.insts[k + n - 1]!.k === "jcc")) break;
+    for (const r of regsOf(i)) pattern(r);
+    node = node.next.get(printWindowInsn(toInsn(i, pattern)));
+    if (node === undefined) break;
+    nodes.push(node);
+    patterns.push(regs.length);
+  }
+  for (let len = nodes.length; len >= 2; len--) {
+    const candidates = nodes[len - 1]!.rules;
+    if (candidates.length === 0) continue;
+    const window = b.insts.slice(k, k + len) as WindowInst[];
+    const windowRegs = regs.slice(0, patterns[len - 1]);
     const liveAfter = liveness()[bi]![k + len - 1]!;
     for (const candidate of candidates) {
       const { rule } = candidate;
       const { replace, cpu: needs } = parsedRule(candidate);
       if (needs > cpu) continue;
-      if (rule.dead.some((p) => (liveAfter >> regs[p - 1]!) & 1)) continue;
-      if (rule.narrow && !preconditionsHold(rule, regs, widthsOf()[k]!)) continue;
+      if (rule.dead.some((p) => (liveAfter >> windowRegs[p - 1]!) & 1)) continue;
+      if (rule.narrow && !preconditionsHold(rule, windowRegs, widthsOf()[k]!)) continue;
       const last = window[window.length - 1]!;
       const target = last.k === "jcc" ? last.target : 0;
       const loc = window.find((i) => i.loc)?.loc;
       const out: MInst[] = replace.map((insn) => {
-        const i = fromInsn({ ...insn, dst: regs[insn.dst - 1]!, src: insn.src === 0 ? 0 : regs[insn.src - 1]! }, target);
+        const i = fromInsn({ ...insn, dst: windowRegs[insn.dst - 1]!, src: insn.src === 0 ? 0 : windowRegs[insn.src - 1]! }, target);
         return loc ? { ...i, loc } : i;
       });
       b.insts.splice(k, len, ...out);
@@ -428,22 +451,28 @@ function rewriteAt(b: MBlock, bi: number, k: number, byText: Map<string, ParsedR
   return 0;
 }
 
-/** A rule list indexed by window text, and the texts of the windows' first instructions. */
-interface RuleIndex {
-  byText: Map<string, ParsedRule[]>;
-  starts: Set<string>;
+/**
+ * The rule list as a trie over its windows' instruction texts (a rule's `find` split at
+ * `"; "`): at each node, in table order, the rules whose window is the path to it.
+ */
+interface RuleTrie {
+  next: Map<string, RuleTrie>;
+  rules: ParsedRule[];
 }
 
 /** Indexes `list` by its windows' texts (no rule is parsed here: see {@link parsedRule}). */
-function indexRules(list: readonly SuperoptRule[]): RuleIndex {
-  const byText = new Map<string, ParsedRule[]>();
-  const starts = new Set<string>();
+function indexRules(list: readonly SuperoptRule[]): RuleTrie {
+  const root: RuleTrie = { next: new Map(), rules: [] };
   for (const rule of list) {
-    (byText.get(rule.find) ?? byText.set(rule.find, []).get(rule.find)!).push({ rule });
-    const end = rule.find.indexOf("; ");
-    starts.add(end < 0 ? rule.find : rule.find.slice(0, end));
+    let node = root;
+    for (const text of rule.find.split("; ")) {
+      let child = node.next.get(text);
+      if (!child) node.next.set(text, (child = { next: new Map(), rules: [] }));
+      node = child;
+    }
+    node.rules.push({ rule });
   }
-  return { byText, starts };
+  return root;
 }
 
 /** A window of emitted code with what is live after it, as the offline search harvests it. */

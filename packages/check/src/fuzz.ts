@@ -11,7 +11,8 @@
  * - `text`: random text over Lua's characters and tokens;
  * - `tokens`: token-level mutations (delete, duplicate, swap, insert, replace) of the
  *   example programs, the regression programs and generated programs;
- * - `grammar`: programs of the random program generator (generate.ts), valid by
+ * - `grammar`: programs of the random program generator (generate.ts: packet programs and raw
+ *   tracepoints reading the current task), valid by
  *   construction, and mutations of them;
  * - `nesting`: deeply nested or very long constructs;
  * - `elf`: mutated objects (bit flips, bytes overwritten, truncations) for `readObject`.

@@ -23,6 +23,12 @@
  * (`local function f0(a, b) ... end`) that the program (and later functions) call: -O0
  * compiles them as BPF-to-BPF calls, -O2 inlines the small ones. Inside a function the
  * context and the packet are out of reach (they belong to the program's body).
+ *
+ * The program is a socket filter or tc classifier run on packets (the *packet* hook) or,
+ * for one seed in five, a raw tracepoint run on two arguments (the *tracing* hook): there
+ * the context's fields give way to `args[0]`, `args[1]` and the current task's fields read
+ * through CO-RE relocations (`task().real_parent.tgid`) and helpers (`pid_tgid()`), in the
+ * program and in the top-level functions alike.
  */
 import { buildPacket } from "@luabpf/loader";
 import type { ProgramInput } from "./kernel.js";
@@ -81,7 +87,12 @@ export interface GenerateOptions {
   readonly runs?: number;
   /** Iterations of nested loops multiplied, at most (default 16: cheap to verify). */
   readonly maxTrips?: number;
+  /** What the program runs on (default: chosen by the seed, `tracing` for one in five; see the file comment). */
+  readonly hook?: Hook;
 }
+
+/** What a generated program runs on: packets (socket/tc) or a raw tracepoint's arguments. */
+export type Hook = "packet" | "tracing";
 
 /** A generated program with its inputs. */
 export interface GeneratedProgram {
@@ -107,6 +118,13 @@ const BIT_FUNCTIONS: readonly { name: string; arity: [number, number]; count?: b
 const ARITH = ["+", "-", "*", "//", "%", "&", "|", "~", "<<", ">>"] as const;
 const COMPARE = ["<", "<=", ">", ">=", "==", "~="] as const;
 const CONTEXT_FIELDS = ["skb.mark", "skb.priority", "skb.len"] as const;
+/** A raw tracepoint's arguments (the test run passes two). */
+const TRACEPOINT_ARGS = ["args[0]", "args[1]"] as const;
+/**
+ * What a tracing program reads of the current task: fields through CO-RE relocations and
+ * helpers (the oracle knows them as the test run's task; oracle.ts `TaskIdentity`).
+ */
+const TASK_VALUES = ["task().tgid", "task().pid", "task().real_parent.tgid", "pid_tgid()", "uid_gid()"] as const;
 const PACKET_FIELDS = [
   "pkt.type", "pkt.ip.ver", "pkt.ip.hlen", "pkt.ip.tos", "pkt.ip.len", "pkt.ip.id", "pkt.ip.df", "pkt.ip.foffset", "pkt.ip.ttl",
   "pkt.ip.proto", "pkt.ip.src", "pkt.ip.dst", "pkt.ip.tcp.src_port", "pkt.ip.tcp.dst_port", "pkt.ip.tcp.flags", "pkt.ip.tcp.flag_syn",
@@ -120,6 +138,8 @@ const KEY_TYPES = ["uint8_t", "uint16_t", "uint32_t", "uint64_t", "int32_t"] as 
 /** The state of one program being written; constructs read and extend it. */
 export class ProgramBuilder {
   readonly maps: MapSpec[] = [];
+  /** What the program runs on. */
+  readonly hook: Hook;
   private readonly scopes: Variable[][] = [[]];
   private counter = 0;
   /** Loops enclosing the current point. */
@@ -140,6 +160,7 @@ export class ProgramBuilder {
     readonly generator: Generator,
     readonly options: Required<GenerateOptions>,
   ) {
+    this.hook = options.hook;
     this.depth = options.expressionDepth;
     this.budget = options.statements;
   }
@@ -223,8 +244,10 @@ export const EXPRESSIONS: Readonly<Record<ExprType, readonly ExpressionConstruct
   int: [
     { name: "literal", weight: 4, leaf: true, emit: (g) => (g.rng.chance(0.7) ? g.rng.pick(BOUNDARY_LITERALS) : g.rng.chance(0.5) ? `(${g.rng.int(-1000, 1000)})` : `0x${g.rng.u64().toString(16)}`) },
     { name: "variable", weight: 6, leaf: true, applies: (g) => g.variables((v) => v.type === "int").length > 0, emit: (g) => nameOf(g.variables((v) => v.type === "int"), g.rng) },
-    { name: "context field", weight: 2, leaf: true, applies: (g) => !g.inFunction, emit: (g) => g.rng.pick(CONTEXT_FIELDS) },
-    { name: "packet field", weight: 1, leaf: true, applies: (g) => !g.inFunction, emit: (g) => g.rng.pick(PACKET_FIELDS) },
+    { name: "context field", weight: 2, leaf: true, applies: (g) => g.hook === "packet" && !g.inFunction, emit: (g) => g.rng.pick(CONTEXT_FIELDS) },
+    { name: "packet field", weight: 1, leaf: true, applies: (g) => g.hook === "packet" && !g.inFunction, emit: (g) => g.rng.pick(PACKET_FIELDS) },
+    { name: "tracepoint argument", weight: 2, leaf: true, applies: (g) => g.hook === "tracing" && !g.inFunction, emit: (g) => g.rng.pick(TRACEPOINT_ARGS) },
+    { name: "current task", weight: 1.5, leaf: true, applies: (g) => g.hook === "tracing", emit: (g) => g.rng.pick(TASK_VALUES) },
     { name: "map read or default", weight: 2, applies: (g) => g.maps.length > 0, emit: (g) => `(${g.rng.pick(g.maps).name}[${g.key()}] or ${g.expr("int")})` },
     { name: "optional or default", weight: 1, emit: (g) => `(${g.expr("opt")} or ${g.expr("int")})` },
     { name: "binary operator", weight: 6, emit: (g) => `(${g.expr("int")} ${g.rng.pick(ARITH)} ${g.expr("int")})` },
@@ -295,7 +318,7 @@ export const EXPRESSIONS: Readonly<Record<ExprType, readonly ExpressionConstruct
 function forHeader(g: ProgramBuilder, variable: string): { header: string; trips: number } {
   const rng = g.rng;
   // A value known only at run time (masked below to keep the trip count small).
-  const runtime = (): string => (g.inFunction ? g.expr("int") : rng.pick(CONTEXT_FIELDS));
+  const runtime = (): string => (g.inFunction ? g.expr("int") : rng.pick(g.hook === "packet" ? CONTEXT_FIELDS : TRACEPOINT_ARGS));
   const step = rng.pick([1, 1, 1, 2, 3, -1, -2]);
   const trips = rng.int(0, 5);
   switch (rng.below(6)) {
@@ -562,6 +585,8 @@ export class Generator {
       loopDepth: options.loopDepth ?? 2,
       runs: options.runs ?? 3,
       maxTrips: options.maxTrips ?? 16,
+      // From a stream of its own, so that the packet programs of earlier seeds stay as they were.
+      hook: options.hook ?? (new Random(seed ^ 0x7ac1).below(5) === 0 ? "tracing" : "packet"),
     };
     const g = new ProgramBuilder(rng, this, opts);
     const top: string[] = [];
@@ -587,7 +612,7 @@ export class Generator {
     }
     if (rng.chance(0.5)) top.push(`local bit = require("bit")`);
     for (let k = rng.chance(0.35) ? rng.int(1, 2) : 0; k > 0; k--) top.push(topLevelFunction(g));
-    const kind = rng.chance(0.7) ? "socket" : "tc";
+    const kind = opts.hook === "tracing" ? "raw_tracepoint" : rng.chance(0.7) ? "socket" : "tc";
     const lines = g.scoped(() => {
       const body = g.block(opts.statements);
       // Results: some integer locals in full 64 bits, then the return value (32 bits survive).
@@ -596,8 +621,11 @@ export class Generator {
       body.push(`return ${g.expr("int")}`);
       return body;
     });
-    const source = `${top.join("\n")}\nbpf.${kind}(function (skb)\n${lines.map((l) => "  " + l.replace(/\n/g, "\n  ")).join("\n")}\nend)\n`;
-    return { seed, source, inputs: randomInputs(rng, opts.runs) };
+    const indented = lines.map((l) => "  " + l.replace(/\n/g, "\n  ")).join("\n");
+    if (kind === "raw_tracepoint") {
+      return { seed, source: `${top.join("\n")}\nbpf.raw_tracepoint('sys_enter', function (args)\n${indented}\nend)\n`, inputs: randomArguments(rng, opts.runs) };
+    }
+    return { seed, source: `${top.join("\n")}\nbpf.${kind}(function (skb)\n${indented}\nend)\n`, inputs: randomInputs(rng, opts.runs) };
   }
 }
 
@@ -645,6 +673,12 @@ export function randomInputs(rng: Random, runs: number): ProgramInput[] {
     inputs.push({ packet, mark, priority });
   }
   return inputs;
+}
+
+/** `runs` inputs of a raw tracepoint: two 64-bit arguments each, boundary values now and then. */
+export function randomArguments(rng: Random, runs: number): ProgramInput[] {
+  const arg = (): string => (rng.chance(0.4) ? rng.pick(["0", "1", "2147483648", "4294967295", "9223372036854775808", "18446744073709551615"]) : rng.u64().toString());
+  return Array.from({ length: runs }, () => ({ packet: new Uint8Array(0), args: [arg(), arg()] }));
 }
 
 /** A generator with the built-in constructs. */

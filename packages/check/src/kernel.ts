@@ -11,10 +11,16 @@ import { BpfError, LoaderError, loadObject, VerifierError, type LoadedObject, ty
 import { mapTypeById, sectionRule } from "@luabpf/platform";
 import { compileSource, type DriverOptions } from "luabpf";
 
-/** One run of a program: the packet (from its Ethernet header) and the context fields a test run may set. */
+/**
+ * One run of a program: for a socket or tc program the packet (from its Ethernet header) and
+ * the context fields a test run may set; for a raw tracepoint program the traced call's
+ * arguments (the packet is then empty).
+ */
 export interface ProgramInput {
-  /** The frame, from the Ethernet header. */
+  /** The frame, from the Ethernet header (empty for a raw tracepoint). */
   readonly packet: Uint8Array;
+  /** A raw tracepoint's arguments `args[0]`, `args[1]`, ... as unsigned 64-bit decimal integers. */
+  readonly args?: readonly string[];
   /** `skb.mark` (default 0). */
   readonly mark?: number;
   /** `skb.priority` (default 0). */
@@ -68,6 +74,15 @@ export function skbContextIn(input: ProgramInput): Uint8Array {
   return bytes;
 }
 
+/** The `ctx_in` of a raw tracepoint test run: its arguments, 64 bits each, little-endian. */
+export function rawTracepointContextIn(input: ProgramInput): Uint8Array {
+  const args = input.args ?? [];
+  const bytes = new Uint8Array(8 * args.length);
+  const view = new DataView(bytes.buffer);
+  args.forEach((a, k) => view.setBigUint64(8 * k, BigInt.asUintN(64, BigInt(a)), true));
+  return bytes;
+}
+
 /** Options of {@link runOnKernel}. */
 export interface KernelRunOptions {
   /** File name for diagnostics. */
@@ -80,7 +95,8 @@ export interface KernelRunOptions {
 }
 
 /**
- * Compiles `source`, loads it and runs its (only) socket or tc program on each input.
+ * Compiles `source`, loads it and runs its (only) socket, tc or raw tracepoint program on each
+ * input (a raw tracepoint runs in the calling thread: `task()` is this process).
  * Never throws for a program the compiler or kernel refuses: the outcome says which.
  */
 export function runOnKernel(source: string, options: KernelRunOptions): KernelOutcome {
@@ -91,10 +107,10 @@ export function runOnKernel(source: string, options: KernelRunOptions): KernelOu
     if (e instanceof CompileError) return { kind: "compile-error", message: e.message };
     return { kind: "internal-error", message: e instanceof InternalError ? e.message : String((e as Error)?.stack ?? e) };
   }
-  // Socket filters and tc classifiers (what the section rules of the platform table say the section is).
+  // Socket filters, tc classifiers and raw tracepoints (what the section rules of the platform table say the section is).
   const typeOf = (section: string) => sectionRule(section)?.type;
-  const runnable = object.programs.filter((p) => typeOf(p.section) === "socket_filter" || typeOf(p.section) === "sched_cls");
-  if (runnable.length !== 1) return { kind: "load-error", message: `expected one socket or tc program, found ${runnable.length}` };
+  const runnable = object.programs.filter((p) => RUNNABLE.has(typeOf(p.section) ?? ""));
+  if (runnable.length !== 1) return { kind: "load-error", message: `expected one socket, tc or raw tracepoint program, found ${runnable.length}` };
   const program = runnable[0]!;
   let loaded: LoadedObject;
   try {
@@ -108,9 +124,12 @@ export function runOnKernel(source: string, options: KernelRunOptions): KernelOu
     const handle = loaded.programs.get(program.name)!;
     const returns: number[] = [];
     for (const input of options.inputs) {
-      const packet = typeOf(program.section) === "socket_filter" ? asSeenByPacketSocket(input.packet) : input.packet;
+      const type = typeOf(program.section);
+      const packet = type === "socket_filter" ? asSeenByPacketSocket(input.packet) : input.packet;
       try {
-        returns.push(handle.testRun(packet, { ctxIn: skbContextIn(input) }).retval);
+        // A raw tracepoint runs on its arguments alone: no data, no context out, `repeat` 0.
+        const run = type === "raw_tracepoint" ? handle.testRun(new Uint8Array(0), { ctxIn: rawTracepointContextIn(input), ctxOut: false, repeat: 0 }) : handle.testRun(packet, { ctxIn: skbContextIn(input) });
+        returns.push(run.retval);
       } catch (e) {
         if (e instanceof BpfError) return { kind: "load-error", message: `the test run was refused: ${e.message}` };
         throw e;
@@ -124,6 +143,9 @@ export function runOnKernel(source: string, options: KernelRunOptions): KernelOu
     loaded.close();
   }
 }
+
+/** The program types {@link runOnKernel} runs. */
+const RUNNABLE: ReadonlySet<string> = new Set(["socket_filter", "sched_cls", "raw_tracepoint"]);
 
 /**
  * \`BPF_PROG_TEST_RUN\` hands a socket filter the packet from its network header (it consumes

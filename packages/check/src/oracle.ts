@@ -15,7 +15,11 @@
  *   (record the program), `xadd`, the context (`skb.mark`, `skb.priority`, `skb.len` as
  *   given) and the `pkt` dissectors over the packet's bytes (written from the table in
  *   docs/language.md, not from the compiler's); a read past the end of the packet stops
- *   the program with 0, as the kernel's packet loads do.
+ *   the program with 0, as the kernel's packet loads do;
+ * - for raw tracepoints (`bpf.raw_tracepoint`): the arguments `args[i]` as given, and the
+ *   task the kernel test run happens in (the process calling `BPF_PROG_TEST_RUN`, see
+ *   {@link TaskIdentity}): `task().tgid`, `.pid`, `.real_parent.tgid`, `pid_tgid()`,
+ *   `uid_gid()`.
  *
  * The program text is rewritten only where a shim must see a call Lua cannot intercept
  * (`a // b` → `__idiv(a, b)`, `a % b` → `__imod(a, b)`, `a / b` → `__udiv(a, b)`,
@@ -195,7 +199,11 @@ local function __declare(...)
   local args = table.pack(...)
   __program = args[args.n]
 end
-bpf.socket, bpf.tc = __declare, __declare
+bpf.socket, bpf.tc, bpf.raw_tracepoint = __declare, __declare, __declare
+local __task, __ids = {}, {}
+function task() return __task end
+function pid_tgid() return (__task.tgid << 32) | __task.pid end
+function uid_gid() return (__ids.gid << 32) | __ids.uid end
 function require(name)
   if name == "bpf" then return bpf end
   if name == "bit" then return bit end
@@ -269,19 +277,49 @@ local skb_proxy = setmetatable({}, { __index = function (_, field)
 end })
 `;
 
+/**
+ * Who a raw tracepoint's test run sees as the current task: the process that calls
+ * `BPF_PROG_TEST_RUN` (its main thread), as the kernel reports it to the program.
+ */
+export interface TaskIdentity {
+  readonly tgid: number;
+  readonly pid: number;
+  /** `real_parent->tgid`. */
+  readonly parentTgid: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** This process as a task (Node's main thread: its thread id is the process id). */
+export function thisProcess(): TaskIdentity {
+  return { tgid: process.pid, pid: process.pid, parentTgid: process.ppid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+}
+
+/** A 64-bit value as a Lua integer literal (hexadecimal: a decimal one past 2^63 would be a float). */
+const luaInteger = (decimal: string): string => `0x${BigInt.asUintN(64, BigInt(decimal)).toString(16)}`;
+
 /** Runs the harness after the program: each input, then the maps. */
-function harness(inputs: readonly ProgramInput[]): string {
+function harness(inputs: readonly ProgramInput[], task: TaskIdentity): string {
   const runs = inputs
     .map((input) => {
       const bytes = [...input.packet].map((b) => `\\${b}`).join("");
-      return `__run("${bytes}", ${input.mark ?? 0}, ${input.priority ?? 0})`;
+      const args = input.args ? `{ ${input.args.map((a, k) => `[${k}] = ${luaInteger(a)}`).join(", ")} }` : "nil";
+      return `__run("${bytes}", ${input.mark ?? 0}, ${input.priority ?? 0}, ${args})`;
     })
     .join("\n");
   return String.raw`
-local function __run(packet, mark, priority)
+__task.tgid, __task.pid, __task.real_parent = ${task.tgid}, ${task.pid}, { tgid = ${task.parentTgid} }
+__ids.uid, __ids.gid = ${task.uid}, ${task.gid}
+local function __arguments(args)
+  return setmetatable({}, { __index = function (_, k)
+    if args[k] == nil then error("oracle: argument " .. tostring(k) .. " has no given value") end
+    return args[k]
+  end })
+end
+local function __run(packet, mark, priority, args)
   __packet = packet
   __ctx.mark, __ctx.priority, __ctx.len = mark, priority, #packet
-  local ok, r = pcall(__program, skb_proxy)
+  local ok, r = pcall(__program, args and __arguments(args) or skb_proxy)
   if not ok then
     if r == __ABORT then r = 0 else error(r, 0) end
   end
@@ -303,10 +341,10 @@ end
 `;
 }
 
-/** The complete Lua script the oracle runs for `source` on `inputs`. */
-export function oracleScript(source: string, inputs: readonly ProgramInput[]): string {
+/** The complete Lua script the oracle runs for `source` on `inputs`, as `task` (raw tracepoints). */
+export function oracleScript(source: string, inputs: readonly ProgramInput[], task: TaskIdentity = thisProcess()): string {
   // The program runs in a function of its own: its locals do not count against the prelude's (Lua allows 200 per function).
-  return `${PRELUDE}\nlocal function __main()\n${rewriteForOracle(source)}\nend\n__main()\n${harness(inputs)}`;
+  return `${PRELUDE}\nlocal function __main()\n${rewriteForOracle(source)}\nend\n__main()\n${harness(inputs, task)}`;
 }
 
 /** Formats an integer as an unsigned 64-bit decimal (Lua prints negative integers as signed). */
@@ -315,10 +353,10 @@ function unsigned64(text: string): string {
 }
 
 /** Runs `source` on `inputs` in Lua 5.4. */
-export function runOracle(source: string, inputs: readonly ProgramInput[], timeoutMs = 10_000): OracleOutcome {
+export function runOracle(source: string, inputs: readonly ProgramInput[], timeoutMs = 10_000, task: TaskIdentity = thisProcess()): OracleOutcome {
   let script: string;
   try {
-    script = oracleScript(source, inputs);
+    script = oracleScript(source, inputs, task);
   } catch (e) {
     return { kind: "lua-error", message: `not parsable as Lua: ${(e as Error).message}` };
   }

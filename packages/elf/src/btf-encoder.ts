@@ -12,7 +12,7 @@
 
 import { ByteWriter, StringTable } from "./bytes.js";
 import { BTF_HEADER_SIZE, BTF_MAGIC, BTF_VERSION, BtfIntEncoding, BtfKind } from "./constants.js";
-import { ElfError, assertNever, withContext } from "./errors.js";
+import { ElfError, assertNever, rethrowIn, withContext } from "./errors.js";
 import { describeBtfType, type BtfLinkage, type BtfType } from "./btf-types.js";
 
 /** Index type clang uses for BTF arrays. */
@@ -23,15 +23,20 @@ const linkageCode: Record<BtfLinkage, number> = { static: 0, global: 1, extern: 
 /** Incrementally builds one `.BTF` blob. */
 export class BtfBuilder {
   readonly strings = new StringTable();
-  /** records[id - 1] = the u32 words of type `id`. */
-  private readonly records: number[][] = [];
+  /**
+   * The u32 words of every type record, in id order. A record whose id is taken before the
+   * types it refers to are added (an aggregate, a named entity) is written where its id was
+   * given: its length is known then.
+   */
+  private readonly words: number[] = [];
+  private count = 0;
   private readonly byIdentity = new Map<BtfType, number>();
   private readonly byStructure = new Map<string, number>();
   private readonly visiting = new Set<BtfType>();
 
   /** Number of types added (the largest id). */
   get typeCount(): number {
-    return this.records.length;
+    return this.count;
   }
 
   /** Adds `type` (and everything it references) and returns its type id. */
@@ -39,16 +44,19 @@ export class BtfBuilder {
     if (type.kind === "void") return 0;
     const known = this.byIdentity.get(type);
     if (known !== undefined) return known;
-    if (this.visiting.has(type)) {
-      throw new ElfError(`BTF: cycle through ${describeBtfType(type)} without a struct or union`);
+    // Only the kinds that refer to other types before they have an id can meet themselves
+    // again (an aggregate or a named entity is in byIdentity before its references are added).
+    const guard = refersBeforeId(type.kind);
+    if (guard) {
+      if (this.visiting.has(type)) throw new ElfError(`BTF: cycle through ${describeBtfType(type)} without a struct or union`);
+      this.visiting.add(type);
     }
-    this.visiting.add(type);
     try {
       const id = this.encode(type);
       this.byIdentity.set(type, id);
       return id;
     } finally {
-      this.visiting.delete(type);
+      if (guard) this.visiting.delete(type);
     }
   }
 
@@ -62,39 +70,34 @@ export class BtfBuilder {
 
   /** Serialises header, types and strings. */
   finish(): Uint8Array {
-    let words = 0;
-    for (const record of this.records) words += record.length;
-    const types = new ByteWriter(words * 4);
-    for (const record of this.records) for (const word of record) types.u32(word);
-    const typeBytes = types.finish();
+    const words = this.words;
+    const typeLength = words.length * 4;
     const stringBytes = this.strings.finish();
-    return new ByteWriter(BTF_HEADER_SIZE + typeBytes.length + stringBytes.length)
+    const out = new ByteWriter(BTF_HEADER_SIZE + typeLength + stringBytes.length)
       .u16(BTF_MAGIC)
       .u8(BTF_VERSION)
       .u8(0) // flags
       .u32(BTF_HEADER_SIZE)
       .u32(0) // type_off, relative to the end of the header
-      .u32(typeBytes.length)
-      .u32(typeBytes.length) // str_off
-      .u32(stringBytes.length)
-      .bytes(typeBytes)
-      .bytes(stringBytes)
-      .finish();
+      .u32(typeLength)
+      .u32(typeLength) // str_off
+      .u32(stringBytes.length);
+    for (let i = 0; i < words.length; i++) out.u32(words[i]!);
+    return out.bytes(stringBytes).finish();
   }
 
-  private reserve(): number {
-    this.records.push([]);
-    return this.records.length;
+  /** Gives the next id to a record of `length` words, zero until written; returns the offset of its words. */
+  private reserve(length: number): number {
+    const at = this.words.length;
+    for (let i = 0; i < length; i++) this.words.push(0);
+    this.count++;
+    return at;
   }
 
-  private structural(key: string, words: () => number[]): number {
-    const known = this.byStructure.get(key);
-    if (known !== undefined) return known;
-    const record = words();
-    this.records.push(record);
-    const id = this.records.length;
-    this.byStructure.set(key, id);
-    return id;
+  /** Takes the next id for the structural record `key`, whose words the caller appends next. */
+  private structural(key: string): number {
+    this.byStructure.set(key, ++this.count);
+    return this.count;
   }
 
   private name(text: string): number {
@@ -102,9 +105,10 @@ export class BtfBuilder {
   }
 
   private encode(type: Exclude<BtfType, { kind: "void" }>): number {
-    const info = (kind: number, vlen = 0, kindFlag = false) =>
-      ((kindFlag ? 1 : 0) << 31) | (kind << 24) | (vlen & 0xffff);
     checkCount(type);
+    const words = this.words;
+    // Structural kinds: the id of an equal record already added, else the next id and the
+    // record appended (its name added to the strings only then).
     switch (type.kind) {
       case "int": {
         const encoding =
@@ -112,138 +116,204 @@ export class BtfBuilder {
           (type.char ? BtfIntEncoding.char : 0) |
           (type.bool ? BtfIntEncoding.bool : 0);
         if (![1, 2, 4, 8, 16].includes(type.size)) throw new ElfError(`BTF: int ${type.name} has size ${type.size}`);
-        return this.structural(`int:${type.name}:${type.size}:${encoding}`, () => [
-          this.name(type.name),
-          info(BtfKind.int),
-          type.size,
-          (encoding << 24) | (type.size * 8),
-        ]);
+        const key = `int:${type.name}:${type.size}:${encoding}`;
+        const known = this.byStructure.get(key);
+        if (known !== undefined) return known;
+        words.push(this.name(type.name), info(BtfKind.int), type.size, (encoding << 24) | (type.size * 8));
+        return this.structural(key);
       }
-      case "float":
-        return this.structural(`float:${type.name}:${type.size}`, () => [
-          this.name(type.name),
-          info(BtfKind.float),
-          type.size,
-        ]);
-      case "fwd":
-        return this.structural(`fwd:${type.name}:${type.union}`, () => [
-          this.name(type.name),
-          info(BtfKind.fwd, 0, type.union),
-          0,
-        ]);
-      case "ptr": {
-        const target = this.add(type.target);
-        return this.structural(`ptr:${target}`, () => [0, info(BtfKind.ptr), target]);
+      case "float": {
+        const key = `float:${type.name}:${type.size}`;
+        const known = this.byStructure.get(key);
+        if (known !== undefined) return known;
+        words.push(this.name(type.name), info(BtfKind.float), type.size);
+        return this.structural(key);
       }
+      case "fwd": {
+        const key = `fwd:${type.name}:${type.union}`;
+        const known = this.byStructure.get(key);
+        if (known !== undefined) return known;
+        words.push(this.name(type.name), info(BtfKind.fwd, 0, type.union), 0);
+        return this.structural(key);
+      }
+      case "ptr":
       case "const":
       case "volatile":
       case "restrict": {
         const target = this.add(type.target);
-        return this.structural(`${type.kind}:${target}`, () => [0, info(BtfKind[type.kind]), target]);
+        const key = `${type.kind}:${target}`;
+        const known = this.byStructure.get(key);
+        if (known !== undefined) return known;
+        words.push(0, info(BtfKind[type.kind]), target);
+        return this.structural(key);
       }
       case "typedef":
       case "type_tag": {
         const target = this.add(type.target);
-        return this.structural(`${type.kind}:${type.name}:${target}`, () => [
-          this.name(type.name),
-          info(BtfKind[type.kind]),
-          target,
-        ]);
+        const key = `${type.kind}:${type.name}:${target}`;
+        const known = this.byStructure.get(key);
+        if (known !== undefined) return known;
+        words.push(this.name(type.name), info(BtfKind[type.kind]), target);
+        return this.structural(key);
       }
       case "array": {
         const elem = this.add(type.elem);
         const index = this.add(arrayIndexType);
-        return this.structural(`array:${elem}:${type.count}`, () => [
-          0,
-          info(BtfKind.array),
-          0,
-          elem,
-          index,
-          type.count,
-        ]);
+        const key = `array:${elem}:${type.count}`;
+        const known = this.byStructure.get(key);
+        if (known !== undefined) return known;
+        words.push(0, info(BtfKind.array), 0, elem, index, type.count);
+        return this.structural(key);
       }
       case "func_proto": {
         const ret = this.add(type.ret);
-        const params = type.params.map((param, index) =>
-          withContext(() => `parameter ${index}`, () => [this.name(param.name), this.add(param.type)]),
-        );
-        const flat = params.flat();
-        return this.structural(`proto:${ret}:${flat.join(",")}`, () => [
-          0,
-          info(BtfKind.func_proto, params.length),
-          ret,
-          ...flat,
-        ]);
+        const params = type.params;
+        const flat: number[] = new Array<number>(2 * params.length);
+        for (let index = 0; index < params.length; index++) {
+          const param = params[index]!;
+          try {
+            flat[2 * index] = this.name(param.name);
+            flat[2 * index + 1] = this.add(param.type);
+          } catch (error) {
+            rethrowIn(`parameter ${index}`, error);
+          }
+        }
+        const key = `proto:${ret}:${flat.join(",")}`;
+        const known = this.byStructure.get(key);
+        if (known !== undefined) return known;
+        words.push(0, info(BtfKind.func_proto, params.length), ret);
+        for (const word of flat) words.push(word);
+        return this.structural(key);
       }
       case "struct":
       case "union": {
-        const id = this.reserve();
+        const members = type.members;
+        const at = this.reserve(3 + 3 * members.length);
+        const id = this.count;
         this.byIdentity.set(type, id);
-        const bitfields = type.members.some((member) => member.bitSize !== undefined && member.bitSize !== 0);
-        const words = [this.name(type.name), info(BtfKind[type.kind], type.members.length, bitfields), type.size];
-        type.members.forEach((member, index) =>
-          withContext(() => `${type.kind} ${type.name || "(anon)"}: member ${member.name || index}`, () => {
+        let bitfields = false;
+        for (const member of members) if (member.bitSize !== undefined && member.bitSize !== 0) bitfields = true;
+        words[at] = this.name(type.name);
+        words[at + 1] = info(BtfKind[type.kind], members.length, bitfields);
+        words[at + 2] = type.size;
+        for (let index = 0; index < members.length; index++) {
+          const member = members[index]!;
+          try {
             if (bitfields && (member.bitOffset >= 1 << 24 || (member.bitSize ?? 0) > 255)) {
               throw new ElfError(`bitfield offset ${member.bitOffset} or size ${member.bitSize} out of range`);
             }
             const offset = bitfields ? (((member.bitSize ?? 0) << 24) | member.bitOffset) >>> 0 : member.bitOffset;
-            words.push(this.name(member.name), this.add(member.type), offset);
-          }),
-        );
-        this.records[id - 1] = words;
+            const m = at + 3 + 3 * index;
+            words[m] = this.name(member.name);
+            words[m + 1] = this.add(member.type);
+            words[m + 2] = offset;
+          } catch (error) {
+            rethrowIn(`${type.kind} ${type.name || "(anon)"}: member ${member.name || index}`, error);
+          }
+        }
         return id;
       }
       case "enum": {
-        const id = this.reserve();
-        const words = [this.name(type.name), info(BtfKind.enum, type.values.length, type.signed), type.size];
+        words.push(this.name(type.name), info(BtfKind.enum, type.values.length, type.signed), type.size);
         for (const entry of type.values) words.push(this.name(entry.name), entry.value >>> 0);
-        this.records[id - 1] = words;
-        return id;
+        return ++this.count;
       }
       case "enum64": {
-        const id = this.reserve();
-        const words = [this.name(type.name), info(BtfKind.enum64, type.values.length, type.signed), type.size];
+        words.push(this.name(type.name), info(BtfKind.enum64, type.values.length, type.signed), type.size);
         for (const entry of type.values) {
           const bits = BigInt.asUintN(64, entry.value);
           words.push(this.name(entry.name), Number(bits & 0xffffffffn), Number(bits >> 32n));
         }
-        this.records[id - 1] = words;
-        return id;
+        return ++this.count;
       }
       case "func": {
-        const id = this.reserve();
+        const at = this.reserve(3);
+        const id = this.count;
         this.byIdentity.set(type, id);
-        const proto = withContext(() => `func ${type.name}`, () => this.add(type.proto));
-        this.records[id - 1] = [this.name(type.name), info(BtfKind.func, linkageCode[type.linkage]), proto];
+        let proto: number;
+        try {
+          proto = this.add(type.proto);
+        } catch (error) {
+          rethrowIn(`func ${type.name}`, error);
+        }
+        words[at] = this.name(type.name);
+        words[at + 1] = info(BtfKind.func, linkageCode[type.linkage]);
+        words[at + 2] = proto;
         return id;
       }
       case "var": {
-        const id = this.reserve();
+        const at = this.reserve(4);
+        const id = this.count;
         this.byIdentity.set(type, id);
-        const target = withContext(() => `var ${type.name}`, () => this.add(type.type));
-        this.records[id - 1] = [this.name(type.name), info(BtfKind.var), target, linkageCode[type.linkage]];
+        let target: number;
+        try {
+          target = this.add(type.type);
+        } catch (error) {
+          rethrowIn(`var ${type.name}`, error);
+        }
+        words[at] = this.name(type.name);
+        words[at + 1] = info(BtfKind.var);
+        words[at + 2] = target;
+        words[at + 3] = linkageCode[type.linkage];
         return id;
       }
       case "datasec": {
-        const id = this.reserve();
+        const vars = type.vars;
+        const at = this.reserve(3 + 3 * vars.length);
+        const id = this.count;
         this.byIdentity.set(type, id);
-        const words = [this.name(type.name), info(BtfKind.datasec, type.vars.length), type.size];
-        for (const entry of type.vars) {
-          words.push(withContext(() => `datasec ${type.name}`, () => this.add(entry.var)), entry.offset, entry.size);
+        words[at] = this.name(type.name);
+        words[at + 1] = info(BtfKind.datasec, vars.length);
+        words[at + 2] = type.size;
+        for (let index = 0; index < vars.length; index++) {
+          const entry = vars[index]!;
+          const v = at + 3 + 3 * index;
+          try {
+            words[v] = this.add(entry.var);
+          } catch (error) {
+            rethrowIn(`datasec ${type.name}`, error);
+          }
+          words[v + 1] = entry.offset;
+          words[v + 2] = entry.size;
         }
-        this.records[id - 1] = words;
         return id;
       }
       case "decl_tag": {
-        const id = this.reserve();
+        const at = this.reserve(4);
+        const id = this.count;
         this.byIdentity.set(type, id);
         const target = this.add(type.target);
-        this.records[id - 1] = [this.name(type.name), info(BtfKind.decl_tag), target, type.componentIdx >>> 0];
+        words[at] = this.name(type.name);
+        words[at + 1] = info(BtfKind.decl_tag);
+        words[at + 2] = target;
+        words[at + 3] = type.componentIdx >>> 0;
         return id;
       }
       default:
         return assertNever(type, "BTF kind");
     }
+  }
+}
+
+/** A type record's info word: kind flag, kind and vlen. */
+function info(kind: number, vlen = 0, kindFlag = false): number {
+  return ((kindFlag ? 1 : 0) << 31) | (kind << 24) | (vlen & 0xffff);
+}
+
+/** Whether a type of `kind` refers to other types before it has an id (derived and function prototype types). */
+function refersBeforeId(kind: BtfType["kind"]): boolean {
+  switch (kind) {
+    case "ptr":
+    case "const":
+    case "volatile":
+    case "restrict":
+    case "typedef":
+    case "type_tag":
+    case "array":
+    case "func_proto":
+      return true;
+    default:
+      return false;
   }
 }
 

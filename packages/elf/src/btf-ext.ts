@@ -56,52 +56,58 @@ export function encodeBtfExt(
   lineInfo: readonly BtfExtSection<LineInfo>[] = [],
   coreRelocations: readonly BtfExtSection<CoreRelocationInfo>[] = [],
 ): Uint8Array {
-  const funcBytes = infoBlock(BTF_FUNC_INFO_SIZE, funcInfo, (writer, record) =>
-    writer.u32(record.insnOffset).u32(record.typeId),
-  );
-  const lineBytes = infoBlock(BTF_LINE_INFO_SIZE, lineInfo, (writer, record) =>
-    writer.u32(record.insnOffset).u32(record.fileNameOffset).u32(record.lineOffset).u32(record.lineCol),
-  );
-  const coreBytes = infoBlock(CORE_RELO_SIZE, coreRelocations, (writer, record) =>
-    writer.u32(record.insnOffset).u32(record.typeId).u32(record.accessStringOffset).u32(record.kind),
-  );
-  return new ByteWriter(BTF_EXT_HEADER_SIZE + funcBytes.length + lineBytes.length + coreBytes.length)
+  const funcLength = blockLength(BTF_FUNC_INFO_SIZE, funcInfo);
+  const lineLength = blockLength(BTF_LINE_INFO_SIZE, lineInfo);
+  const coreLength = blockLength(CORE_RELO_SIZE, coreRelocations);
+  const writer = new ByteWriter(BTF_EXT_HEADER_SIZE + funcLength + lineLength + coreLength)
     .u16(BTF_MAGIC)
     .u8(BTF_VERSION)
     .u8(0)
     .u32(BTF_EXT_HEADER_SIZE)
     .u32(0) // func_info_off
-    .u32(funcBytes.length)
-    .u32(funcBytes.length) // line_info_off
-    .u32(lineBytes.length)
-    .u32(funcBytes.length + lineBytes.length) // core_relo_off
-    .u32(coreBytes.length)
-    .bytes(funcBytes)
-    .bytes(lineBytes)
-    .bytes(coreBytes)
-    .finish();
+    .u32(funcLength)
+    .u32(funcLength) // line_info_off
+    .u32(lineLength)
+    .u32(funcLength + lineLength) // core_relo_off
+    .u32(coreLength);
+  // Each block: record size, then {sec_name_off, num_info, records} per section (see blockLength).
+  if (funcLength > 0) {
+    writer.u32(BTF_FUNC_INFO_SIZE);
+    for (const section of funcInfo) {
+      if (section.records.length === 0) continue;
+      writer.u32(section.sectionNameOffset).u32(section.records.length);
+      for (const record of section.records) writer.u32(record.insnOffset).u32(record.typeId);
+    }
+  }
+  if (lineLength > 0) {
+    writer.u32(BTF_LINE_INFO_SIZE);
+    for (const section of lineInfo) {
+      if (section.records.length === 0) continue;
+      writer.u32(section.sectionNameOffset).u32(section.records.length);
+      for (const record of section.records) writer.u32(record.insnOffset).u32(record.fileNameOffset).u32(record.lineOffset).u32(record.lineCol);
+    }
+  }
+  if (coreLength > 0) {
+    writer.u32(CORE_RELO_SIZE);
+    for (const section of coreRelocations) {
+      if (section.records.length === 0) continue;
+      writer.u32(section.sectionNameOffset).u32(section.records.length);
+      for (const record of section.records) writer.u32(record.insnOffset).u32(record.typeId).u32(record.accessStringOffset).u32(record.kind);
+    }
+  }
+  return writer.finish();
 }
 
 /**
- * One info block: record size, then {sec_name_off, num_info, records} per section.
- * A block holding only its record size makes libbpf reject the whole .BTF.ext
- * ("has no records", -EINVAL), so an empty block is written with length 0, and
- * sections without records are left out.
+ * The length of one info block: record size, then {sec_name_off, num_info, records} per
+ * section. A block holding only its record size makes libbpf reject the whole .BTF.ext
+ * ("has no records", -EINVAL), so an empty block is written with length 0, and sections
+ * without records are left out.
  */
-function infoBlock<T>(
-  recordSize: number,
-  sections: readonly BtfExtSection<T>[],
-  write: (writer: ByteWriter, record: T) => void,
-): Uint8Array {
-  const nonEmpty = sections.filter((section) => section.records.length > 0);
-  const writer = new ByteWriter(4 + nonEmpty.reduce((n, section) => n + 8 + section.records.length * recordSize, 0));
-  if (nonEmpty.length === 0) return writer.finish();
-  writer.u32(recordSize);
-  for (const section of nonEmpty) {
-    writer.u32(section.sectionNameOffset).u32(section.records.length);
-    for (const record of section.records) write(writer, record);
-  }
-  return writer.finish();
+function blockLength(recordSize: number, sections: readonly BtfExtSection<unknown>[]): number {
+  let length = 0;
+  for (const section of sections) if (section.records.length > 0) length += 8 + section.records.length * recordSize;
+  return length === 0 ? 0 : 4 + length;
 }
 
 /** Decodes a `.BTF.ext` blob (a header without the CO-RE fields, as old writers emit, has none). */

@@ -16,6 +16,11 @@ const spare: Uint8Array[] = [];
 /** At most this many spare buffers, none larger than {@link SPARE_MAX_BYTES}. */
 const SPARE_LIMIT = 32;
 const SPARE_MAX_BYTES = 1 << 22;
+/**
+ * Inside {@link withScratchBuffers}: the buffers whose views `finish()` handed out, given back
+ * when the scope ends (undefined outside one).
+ */
+let lent: Uint8Array[] | undefined;
 
 function takeBuffer(capacity: number): Uint8Array {
   for (let i = spare.length - 1; i >= 0; i--) {
@@ -34,6 +39,25 @@ function giveBack(buffer: Uint8Array): void {
 }
 
 /**
+ * Runs `body` with scratch writers: a `ByteWriter.finish()` inside it returns a view of the
+ * writer's (reused) buffer instead of a copy, and the buffers go back to the spares when `body`
+ * returns or throws. What `body` returns must therefore not be such a view: the ELF writer
+ * builds its sections this way and copies them into an output array of its own
+ * ({@link ByteWriter.exact}), so a compile allocates one array for the file, not one per section.
+ */
+export function withScratchBuffers<T>(body: () => T): T {
+  const outer = lent;
+  const mine: Uint8Array[] = [];
+  lent = mine;
+  try {
+    return body();
+  } finally {
+    lent = outer;
+    for (const buffer of mine) giveBack(buffer);
+  }
+}
+
+/**
  * Append-only little-endian buffer; doubles its capacity when full (amortised O(1)).
  * `finish()` ends it: its buffer goes back to the spares, and a later write is an error.
  */
@@ -42,10 +66,25 @@ export class ByteWriter {
   private length = 0;
   /** Whether `finish()` has returned the bytes (the writer is closed then). */
   private finished = false;
+  /** The buffer is the writer's own array of the final size (see {@link ByteWriter.exact}). */
+  private own = false;
 
   /** `capacity`: the initial buffer size in bytes (it grows as needed). */
   constructor(capacity = 64) {
     this.buffer = takeBuffer(Math.max(capacity, 8));
+  }
+
+  /**
+   * A writer of exactly `size` bytes into a fresh array that `finish()` returns as it is (no
+   * copy, not a spare). Writing more than `size` bytes still works (the writer grows as any
+   * other and `finish()` copies); fewer gives a copy of what was written.
+   */
+  static exact(size: number): ByteWriter {
+    const w = new ByteWriter(0);
+    giveBack(w.buffer);
+    w.buffer = new Uint8Array(size);
+    w.own = true;
+    return w;
   }
 
   get size(): number {
@@ -62,7 +101,8 @@ export class ByteWriter {
       while (capacity < needed) capacity *= 2;
       const grown = takeBuffer(capacity);
       grown.set(this.buffer.subarray(0, this.length));
-      giveBack(this.buffer);
+      if (!this.own) giveBack(this.buffer);
+      this.own = false;
       this.buffer = grown;
     }
     this.length = needed;
@@ -110,18 +150,29 @@ export class ByteWriter {
   }
   /** `text` in UTF-8 (ASCII, nearly all names and source lines, is copied without an encoder call). */
   utf8(text: string): this {
+    return scan(text) === NOT_ASCII ? this.bytes(textEncoder.encode(text)) : this.ascii(text);
+  }
+  /**
+   * `text` in UTF-8 and a terminating NUL, for string tables; a NUL inside `text` is an error,
+   * found by the same scan that looks for non-ASCII characters (nothing is written then).
+   */
+  cString(text: string): this {
+    const kind = scan(text);
+    if (kind === HAS_NUL || (kind === NOT_ASCII && text.includes("\0"))) throw new ElfError(`string ${JSON.stringify(text)} contains NUL`);
+    return (kind === NOT_ASCII ? this.bytes(textEncoder.encode(text)) : this.ascii(text)).u8(0);
+  }
+  /** `text`, all of whose characters are ASCII (NUL included), one byte each. */
+  private ascii(text: string): this {
     const n = text.length;
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (text.charCodeAt(i) > 0x7f) {
-        ascii = false;
-        break;
-      }
-    }
-    if (!ascii) return this.bytes(textEncoder.encode(text));
     const at = this.reserve(n);
     const buffer = this.buffer;
     for (let i = 0; i < n; i++) buffer[at + i] = text.charCodeAt(i);
+    return this;
+  }
+  /** `count` zero bytes. */
+  zeros(count: number): this {
+    const at = this.reserve(count);
+    this.buffer.fill(0, at, at + count);
     return this;
   }
   /** Pads with zero bytes up to a multiple of `alignment`. */
@@ -135,13 +186,21 @@ export class ByteWriter {
     if (!(offset >= 0 && offset + 4 <= this.length)) throw new ElfError(`internal: patch at ${offset} outside the ${this.length} bytes written`);
     this.store32(offset, value >>> 0);
   }
-  /** The bytes written, in an array of their own; ends the writer (it may be called once). */
+  /**
+   * The bytes written, in an array of their own — inside {@link withScratchBuffers}, a view of
+   * the writer's buffer valid until the scope ends; ends the writer (it may be called once).
+   */
   finish(): Uint8Array {
     if (this.finished) throw new ElfError("internal: ByteWriter.finish() called twice");
-    const bytes = this.buffer.slice(0, this.length);
-    giveBack(this.buffer);
-    this.buffer = bytes;
     this.finished = true;
+    if (this.own && this.length === this.buffer.length) return this.buffer;
+    if (lent !== undefined && !this.own) {
+      lent.push(this.buffer);
+      return this.buffer.subarray(0, this.length);
+    }
+    const bytes = this.buffer.slice(0, this.length);
+    if (!this.own) giveBack(this.buffer);
+    this.buffer = bytes;
     return bytes;
   }
 
@@ -221,6 +280,22 @@ export class ByteReader {
   }
 }
 
+/** What {@link scan} found: only ASCII characters other than NUL; ASCII with a NUL; a non-ASCII character. */
+const PLAIN = 0;
+const HAS_NUL = 1;
+const NOT_ASCII = 2;
+
+/** Whether `text` holds a non-ASCII character, else whether it holds a NUL (one pass). */
+function scan(text: string): typeof PLAIN | typeof HAS_NUL | typeof NOT_ASCII {
+  let nul = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) return NOT_ASCII;
+    if (c === 0) nul = true;
+  }
+  return nul ? HAS_NUL : PLAIN;
+}
+
 const textDecoder = new TextDecoder("utf-8", { fatal: false });
 const textEncoder = new TextEncoder();
 
@@ -239,9 +314,8 @@ export class StringTable {
   add(text: string): number {
     const known = this.offsets.get(text);
     if (known !== undefined) return known;
-    if (text.includes("\0")) throw new ElfError(`string ${JSON.stringify(text)} contains NUL`);
     const offset = this.writer.size;
-    this.writer.utf8(text).u8(0);
+    this.writer.cString(text); // throws on a NUL in `text`
     this.offsets.set(text, offset);
     return offset;
   }

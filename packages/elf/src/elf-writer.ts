@@ -17,7 +17,7 @@
 // Nothing depends on hash-map iteration order or time, so the output is a pure
 // function of the input (byte-identical across runs).
 
-import { ByteWriter, StringTable, utf8 } from "./bytes.js";
+import { ByteWriter, StringTable, utf8, withScratchBuffers } from "./bytes.js";
 import { BtfBuilder } from "./btf-encoder.js";
 import { encodeBtfExt, type BtfExtSection, type CoreRelocationInfo, type FuncInfo, type LineInfo } from "./btf-ext.js";
 import { CoreReloKind } from "@luabpf/platform";
@@ -88,6 +88,11 @@ interface ElfSymbol {
  */
 export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint8Array {
   validateObject(object);
+  // Sections are built in scratch buffers, then copied into the file's own array (layout).
+  return withScratchBuffers(() => writeValidObject(object, options));
+}
+
+function writeValidObject(object: BpfObject, options: WriteOptions): Uint8Array {
   const emitBtfExt = options.btfExt ?? true;
   const emitDwarf = (options.dwarf ?? true) && wantsDwarf(object);
 
@@ -187,7 +192,10 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
   // Locals first (a stable sort keeps input order within each class); index 0 is the null symbol.
   symbols.sort((a, b) => Number(a.bind !== SymbolBind.local) - Number(b.bind !== SymbolBind.local));
   const firstGlobal = symbols.findIndex((symbol) => symbol.bind !== SymbolBind.local);
-  const symbolIndex = new Map(symbols.filter((symbol) => symbol.type !== SymbolType.section).map((symbol) => [symbol.name, symbols.indexOf(symbol) + 1]));
+  const symbolIndex = new Map<string, number>();
+  symbols.forEach((symbol, index) => {
+    if (symbol.type !== SymbolType.section) symbolIndex.set(symbol.name, index + 1);
+  });
   const sectionSymbolIndex = new Map(
     symbols.flatMap((symbol, index) => (symbol.type === SymbolType.section ? [[plan[symbol.section]!, index + 1] as const] : [])),
   );
@@ -250,7 +258,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
     const fields = { program: program.name, interface: a.interface, symbol: a.symbol, path: a.path, retprobe: a.retprobe, pid: a.pid, cpu: a.cpu };
     return `${JSON.stringify(fields)}\n`;
   });
-  contents.set(ATTACH_SECTION, utf8(noteLines.join("")));
+  if (noteLines.length > 0) contents.set(ATTACH_SECTION, utf8(noteLines.join("")));
   contents.set(".maps", new Uint8Array(mapsSize));
   contents.set(".BTF", btf.finish());
   if (emitBtfExt) contents.set(".BTF.ext", encodeBtfExt(funcInfo, lineInfo, coreInfo));
@@ -274,7 +282,7 @@ export function writeObject(object: BpfObject, options: WriteOptions = {}): Uint
       contents.set(`.rel${section.name}`, rel.finish());
     }
   }
-  const symtab = new ByteWriter((symbols.length + 1) * Elf.symbolSize).bytes(new Uint8Array(Elf.symbolSize)); // null symbol
+  const symtab = new ByteWriter((symbols.length + 1) * Elf.symbolSize).zeros(Elf.symbolSize); // null symbol
   for (const symbol of symbols) {
     symtab
       .u32(symbol.type === SymbolType.section ? 0 : names.add(symbol.name)) // section symbols are named by their section
@@ -315,20 +323,43 @@ function section(name: string, data: Uint8Array, type: number, flags: number, al
   return { name, type, flags, data, align, entrySize, link, info };
 }
 
+/** The file: ELF header, section contents in order (each aligned), section headers; in an array of its own. */
 function layout(sections: Section[], nameOffsets: number[], stringTableIndex: number): Uint8Array {
-  let size = Elf.headerSize;
-  for (const section of sections) size += section.data.length + Math.max(section.align, 1);
-  const out = new ByteWriter(size + 8 + sections.length * Elf.sectionHeaderSize);
-  out.bytes(new Uint8Array(Elf.headerSize)); // filled in at the end
-  const offsets = sections.map((section) => {
-    if (section.type === SectionType.null) return 0;
-    out.align(Math.max(section.align, 1));
-    const offset = out.size;
-    out.bytes(section.data);
-    return offset;
+  // Offsets first, so that the file is written once into an array of its final size.
+  const offsets = new Array<number>(sections.length);
+  let at = Elf.headerSize;
+  sections.forEach((section, index) => {
+    if (section.type === SectionType.null) {
+      offsets[index] = 0;
+      return;
+    }
+    const align = Math.max(section.align, 1);
+    at = Math.ceil(at / align) * align;
+    offsets[index] = at;
+    at += section.data.length;
   });
-  out.align(8);
-  const sectionHeaderOffset = out.size;
+  const sectionHeaderOffset = Math.ceil(at / 8) * 8;
+  const out = ByteWriter.exact(sectionHeaderOffset + sections.length * Elf.sectionHeaderSize)
+    .u8(0x7f).u8(0x45).u8(0x4c).u8(0x46).u8(Elf.classElf64).u8(Elf.dataLsb).u8(Elf.versionCurrent).u8(0)
+    .zeros(8) // EI_ABIVERSION and padding
+    .u16(Elf.typeRel)
+    .u16(Elf.machineBpf)
+    .u32(Elf.versionCurrent)
+    .u64(0) // e_entry
+    .u64(0) // e_phoff
+    .u64(sectionHeaderOffset)
+    .u32(0) // e_flags
+    .u16(Elf.headerSize)
+    .u16(0) // e_phentsize
+    .u16(0) // e_phnum
+    .u16(Elf.sectionHeaderSize)
+    .u16(sections.length)
+    .u16(stringTableIndex);
+  sections.forEach((section, index) => {
+    if (section.type === SectionType.null) return;
+    out.zeros(offsets[index]! - out.size).bytes(section.data);
+  });
+  out.zeros(sectionHeaderOffset - out.size);
   sections.forEach((section, index) => {
     out
       .u32(nameOffsets[index]!)
@@ -342,24 +373,5 @@ function layout(sections: Section[], nameOffsets: number[], stringTableIndex: nu
       .u64(section.align)
       .u64(section.entrySize);
   });
-  const bytes = out.finish();
-  const header = new ByteWriter(Elf.headerSize)
-    .bytes(new Uint8Array([0x7f, 0x45, 0x4c, 0x46, Elf.classElf64, Elf.dataLsb, Elf.versionCurrent, 0]))
-    .bytes(new Uint8Array(8)) // EI_ABIVERSION and padding
-    .u16(Elf.typeRel)
-    .u16(Elf.machineBpf)
-    .u32(Elf.versionCurrent)
-    .u64(0) // e_entry
-    .u64(0) // e_phoff
-    .u64(sectionHeaderOffset)
-    .u32(0) // e_flags
-    .u16(Elf.headerSize)
-    .u16(0) // e_phentsize
-    .u16(0) // e_phnum
-    .u16(Elf.sectionHeaderSize)
-    .u16(sections.length)
-    .u16(stringTableIndex)
-    .finish();
-  bytes.set(header, 0);
-  return bytes;
+  return out.finish();
 }

@@ -25,9 +25,17 @@ export function withContext<T>(context: string | (() => string), body: () => T):
   try {
     return body();
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    throw new ElfError(`${typeof context === "string" ? context : context()}: ${detail}`, { cause: error });
+    rethrowIn(typeof context === "string" ? context : context(), error);
   }
+}
+
+/**
+ * Throws `error` rewrapped as {@link withContext} does, for loops that catch per record
+ * themselves (no closures per record on hot paths).
+ */
+export function rethrowIn(context: string, error: unknown): never {
+  const detail = error instanceof Error ? error.message : String(error);
+  throw new ElfError(`${context}: ${detail}`, { cause: error });
 }
 
 /** Internal invariant: unreachable switch arm. */

@@ -38,11 +38,8 @@ export function useSourceLines(file: string, text: string): void {
   sourceLines = { file, text, starts: Int32Array.from(starts) };
 }
 
-/** The 1-based line and 0-based column of offset `at` of `file`'s registered source. */
-function lineColumn(file: string, at: number): { line: number; column: number } | undefined {
-  const table = sourceLines;
-  if (!table || table.file !== file) return undefined;
-  const starts = table.starts;
+/** The 0-based index of the line holding offset `at` of the registered source (`file`'s: checked by the callers). */
+function lineIndex(starts: Int32Array, at: number): number {
   let lo = 0;
   let hi = starts.length - 1;
   while (lo < hi) {
@@ -50,7 +47,15 @@ function lineColumn(file: string, at: number): { line: number; column: number } 
     if (starts[mid]! <= at) lo = mid;
     else hi = mid - 1;
   }
-  return { line: lo + 1, column: at - starts[lo]! };
+  return lo;
+}
+
+/** The 1-based line and 0-based column of offset `at` of `file`'s registered source. */
+function lineColumn(file: string, at: number): { line: number; column: number } | undefined {
+  const table = sourceLines;
+  if (!table || table.file !== file) return undefined;
+  const lo = lineIndex(table.starts, at);
+  return { line: lo + 1, column: at - table.starts[lo]! };
 }
 
 /** Where `node` starts (`end`: ends), 1-based line and 0-based column, as luaparse's `loc` says. */
@@ -61,6 +66,13 @@ function nodePosition(file: string, node: Located, end: boolean): { line: number
 
 /** The 1-based position where `node` starts in `file`. */
 export function locationOf(file: string, node: Located): SourceLocation {
+  const table = sourceLines;
+  if (node.loc === undefined && node.range !== undefined && table !== undefined && table.file === file) {
+    // A parsed node of the registered source (every node of the lowering): one object.
+    const at = node.range[0]!;
+    const lo = lineIndex(table.starts, at);
+    return { file, line: lo + 1, column: at - table.starts[lo]! + 1 };
+  }
   const start = nodePosition(file, node, false);
   // luaparse columns are 0-based; nodes without a location (never from the parser)
   // fall back to the start of the file rather than hiding the error.

@@ -19,6 +19,7 @@
 import { CompileError } from "@luabpf/ir";
 import type * as lua from "luaparse";
 import { locationOf } from "./diagnostics.js";
+import { childKeysOf, isNode } from "./syntax.js";
 
 /** Nested brackets, blocks and operator runs, as Lua counts its syntax levels. */
 export const MAX_SYNTAX_NESTING = 200;
@@ -41,9 +42,47 @@ const OPENER_NAMES: Record<Opener | "unary" | "concat", string> = {
 /** Keywords after which an operator is unary (an expression starts there). */
 const EXPRESSION_START_KEYWORDS = new Set(["return", "and", "or", "not", "if", "elseif", "while", "until", "then", "do", "else", "in", "local", "repeat"]);
 
+/** The longest keyword ("function"): a longer word is a name. */
+const MAX_KEYWORD_LENGTH = 8;
+
+/** Character classes of the scan, by ASCII code (other code units are in none). */
+const NAME_START = 1; // A-Z a-z _
+const NAME_PART = 2; // A-Z a-z _ 0-9
+const DIGIT = 4; // 0-9
+const NUMBER_PART = 8; // A-Z a-z _ 0-9 .
+const CLASSES = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) {
+    const ch = String.fromCharCode(c);
+    if (/[A-Za-z_]/.test(ch)) t[c] = NAME_START | NAME_PART | NUMBER_PART;
+    if (/[0-9]/.test(ch)) t[c] = NAME_PART | DIGIT | NUMBER_PART;
+  }
+  t[0x2e] = NUMBER_PART; // .
+  return t;
+})();
+
+/** Whether the code unit at `at` of `text` is in `cls` (false past the end). */
+function isClass(text: string, at: number, cls: number): boolean {
+  const c = text.charCodeAt(at); // NaN past the end: not below 128
+  return c < 128 && (CLASSES[c]! & cls) !== 0;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const APOSTROPHE = 0x27;
+const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
+const DOT = 0x2e;
+const EQUALS = 0x3d;
+const LEFT_BRACKET = 0x5b;
+const RIGHT_BRACKET = 0x5d;
+
 /**
  * Throws a located {@link CompileError} when `text` nests deeper than
  * {@link MAX_SYNTAX_NESTING} levels. Unbalanced or malformed input is left to the parser.
+ * One pass over the UTF-16 code units (a table of ASCII character classes; no string is
+ * made except for words short enough to be keywords).
  */
 export function scanNesting(text: string, file: string): void {
   const stack: { opener: Opener; pendingDo: boolean }[] = [];
@@ -79,10 +118,10 @@ export function scanNesting(text: string, file: string): void {
   };
   const newline = (at: number): void => {
     // \r\n and \n\r count as one line break, as in luaparse and Lua.
-    const c = text[at]!;
-    const next = text[at + 1];
+    const c = text.charCodeAt(at);
+    const next = text.charCodeAt(at + 1);
     line++;
-    lineStart = (next === "\n" || next === "\r") && next !== c ? at + 2 : at + 1;
+    lineStart = (next === LF || next === CR) && next !== c ? at + 2 : at + 1;
   };
   /** Skips to after the closing long bracket of `level` from `from`, counting lines. */
   const skipLong = (from: number, level: number): number => {
@@ -90,8 +129,8 @@ export function scanNesting(text: string, file: string): void {
     const end = text.indexOf(close, from);
     const stop = end < 0 ? n : end + close.length;
     for (let k = from; k < stop; k++) {
-      const c = text[k];
-      if (c === "\n" || c === "\r") {
+      const c = text.charCodeAt(k);
+      if (c === LF || c === CR) {
         newline(k);
         if (lineStart === k + 2) k++;
       }
@@ -99,47 +138,52 @@ export function scanNesting(text: string, file: string): void {
     return stop;
   };
   const longLevel = (at: number): number | undefined => {
-    if (text[at] !== "[") return undefined;
+    if (text.charCodeAt(at) !== LEFT_BRACKET) return undefined;
     let k = at + 1;
-    while (text[k] === "=") k++;
-    return text[k] === "[" ? k - at - 1 : undefined;
+    while (text.charCodeAt(k) === EQUALS) k++;
+    return text.charCodeAt(k) === LEFT_BRACKET ? k - at - 1 : undefined;
   };
 
   while (i < n) {
-    const c = text[i]!;
-    if (c === "\n" || c === "\r") {
+    const c = text.charCodeAt(i);
+    if (c === LF || c === CR) {
       newline(i);
       i = lineStart;
       continue;
     }
-    if (c === " " || c === "\t" || c === "\f" || c === "\v") {
+    if (c === 0x20 || c === 0x09 || c === 0x0c || c === 0x0b) {
       i++;
       continue;
     }
-    if (c === "-" && text[i + 1] === "-") {
+    if (c === MINUS && text.charCodeAt(i + 1) === MINUS) {
       const level = longLevel(i + 2);
       if (level !== undefined) i = skipLong(i + 4 + level, level);
-      else while (i < n && text[i] !== "\n" && text[i] !== "\r") i++;
+      else {
+        for (let d = text.charCodeAt(i); i < n && d !== LF && d !== CR; d = text.charCodeAt(++i));
+      }
       continue;
     }
-    const level = longLevel(i);
-    if (level !== undefined) {
-      i = skipLong(i + 2 + level, level);
-      afterOperand = true;
-      continue;
+    if (c === LEFT_BRACKET) {
+      const level = longLevel(i);
+      if (level !== undefined) {
+        i = skipLong(i + 2 + level, level);
+        afterOperand = true;
+        continue;
+      }
     }
-    if (c === '"' || c === "'") {
+    if (c === QUOTE || c === APOSTROPHE) {
       i++;
-      while (i < n && text[i] !== c && text[i] !== "\n" && text[i] !== "\r") i += text[i] === "\\" ? 2 : 1;
+      for (let d = text.charCodeAt(i); i < n && d !== c && d !== LF && d !== CR; d = text.charCodeAt(i)) i += d === BACKSLASH ? 2 : 1;
       i++;
       afterOperand = true;
       unaryRun = 0;
       continue;
     }
-    if (/[A-Za-z_]/.test(c)) {
+    const cls = c < 128 ? CLASSES[c]! : 0;
+    if (cls & NAME_START) {
       const start = i;
-      while (i < n && /[A-Za-z0-9_]/.test(text[i]!)) i++;
-      const word = text.slice(start, i);
+      while (isClass(text, i, NAME_PART)) i++;
+      const word = i - start <= MAX_KEYWORD_LENGTH ? text.slice(start, i) : "";
       switch (word) {
         case "function":
           open(start, "function");
@@ -175,20 +219,21 @@ export function scanNesting(text: string, file: string): void {
           afterOperand = false;
           continue;
         default:
-          if (EXPRESSION_START_KEYWORDS.has(word)) {
-            afterOperand = false;
-            unaryRun = 0;
-          } else {
-            afterOperand = word !== "local" && word !== "else";
-            unaryRun = 0;
-          }
+          // After a keyword that starts an expression an operator is unary; after a name,
+          // `nil`, `true`, `false`, `break` or `goto` it is not.
+          afterOperand = !EXPRESSION_START_KEYWORDS.has(word);
+          unaryRun = 0;
           continue;
       }
     }
-    if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(text[i + 1] ?? ""))) {
-      while (i < n && /[0-9A-Za-z_.]/.test(text[i]!)) {
+    if (cls & DIGIT || (c === DOT && isClass(text, i + 1, DIGIT))) {
+      while (isClass(text, i, NUMBER_PART)) {
         // Exponent signs belong to the number (1e-5, 0x1p+4).
-        if (/[eEpP]/.test(text[i]!) && (text[i + 1] === "+" || text[i + 1] === "-")) i++;
+        const d = text.charCodeAt(i) | 0x20; // lower case
+        if (d === 0x65 /* e */ || d === 0x70 /* p */) {
+          const sign = text.charCodeAt(i + 1);
+          if (sign === 0x2b || sign === MINUS) i++;
+        }
         i++;
       }
       afterOperand = true;
@@ -196,39 +241,49 @@ export function scanNesting(text: string, file: string): void {
       continue;
     }
     switch (c) {
-      case "(":
-      case "[":
-      case "{":
-        open(i, c);
+      case 0x28: // (
+        open(i, "(");
         afterOperand = false;
         i++;
         continue;
-      case ")":
-      case "]":
-      case "}":
+      case LEFT_BRACKET:
+        open(i, "[");
+        afterOperand = false;
+        i++;
+        continue;
+      case 0x7b: // {
+        open(i, "{");
+        afterOperand = false;
+        i++;
+        continue;
+      case 0x29: // )
+      case RIGHT_BRACKET:
+      case 0x7d: // }
         close();
         afterOperand = true;
         i++;
         continue;
     }
-    if ((c === "-" || c === "~" || c === "#") && !afterOperand && text[i + 1] !== "=") {
+    if ((c === MINUS || c === 0x7e /* ~ */ || c === 0x23) /* # */ && !afterOperand && text.charCodeAt(i + 1) !== EQUALS) {
       unaryRun++;
       check(i, "unary");
       i++;
       continue;
     }
-    if (c === "^" || (c === "." && text[i + 1] === "." && text[i + 2] !== ".")) {
+    const isDots = c === DOT && text.charCodeAt(i + 1) === DOT;
+    if (c === 0x5e /* ^ */ || (isDots && text.charCodeAt(i + 2) !== DOT)) {
       concatRun++;
       check(i, "concat");
       afterOperand = false;
-      i += c === "^" ? 1 : 2;
+      i += c === 0x5e ? 1 : 2;
       continue;
     }
     // Any other operator or separator: a binary operator keeps the current runs of
     // right-associative operators only if it binds tighter; resetting is a safe bound here
     // because each run is counted from its own start.
-    if (c === "," || c === ";" || c === "=") concatRun = 0;
-    if (c === "." && text[i + 1] === "." && text[i + 2] === ".") {
+    if (c === 0x2c /* , */ || c === 0x3b /* ; */ || c === EQUALS) concatRun = 0;
+    if (isDots) {
+      // `...` (the `..` case above took the others)
       afterOperand = true;
       i += 3;
       continue;
@@ -240,23 +295,22 @@ export function scanNesting(text: string, file: string): void {
 
 /**
  * Throws a located {@link CompileError} at the first node of `chunk` deeper than
- * {@link MAX_TREE_DEPTH} levels. Iterative; visits every node once.
+ * {@link MAX_TREE_DEPTH} levels. Iterative; visits every node once, through the
+ * child-holding properties of syntax.ts.
  */
 export function checkAstDepth(chunk: lua.Chunk, file: string): void {
   // Two parallel stacks (node, depth): no object per visited node.
-  const nodes: object[] = [chunk];
+  const nodes: lua.Node[] = [chunk as unknown as lua.Node];
   const depths: number[] = [0];
   while (nodes.length > 0) {
     const node = nodes.pop()!;
     const depth = depths.pop()!;
     if (depth > MAX_TREE_DEPTH) {
-      const n = node as lua.Node;
-      const what = /Statement$|Clause$/.test(n.type) ? "blocks are nested too deeply" : "expression is nested too deeply";
-      throw new CompileError({ severity: "error", message: `${what} (the limit is ${MAX_TREE_DEPTH} levels)`, location: locationOf(file, n) });
+      const what = /Statement$|Clause$/.test(node.type) ? "blocks are nested too deeply" : "expression is nested too deeply";
+      throw new CompileError({ severity: "error", message: `${what} (the limit is ${MAX_TREE_DEPTH} levels)`, location: locationOf(file, node) });
     }
-    for (const key in node) {
-      if (key === "loc" || key === "range" || !Object.hasOwn(node, key)) continue;
-      const value = (node as Record<string, unknown>)[key];
+    for (const key of childKeysOf(node)) {
+      const value = (node as unknown as Record<string, unknown>)[key];
       if (Array.isArray(value)) {
         for (let k = value.length - 1; k >= 0; k--) {
           if (isNode(value[k])) {
@@ -270,8 +324,4 @@ export function checkAstDepth(chunk: lua.Chunk, file: string): void {
       }
     }
   }
-}
-
-function isNode(v: unknown): v is object {
-  return typeof v === "object" && v !== null && typeof (v as { type?: unknown }).type === "string";
 }

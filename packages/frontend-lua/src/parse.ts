@@ -29,6 +29,8 @@ const LUAPARSE_OPTIONS = {
   // information needs them (diagnostics.ts), not from three objects per node.
   locations: false,
   ranges: true,
+  // Comments are not kept (luaparse would make a node and a string per comment).
+  comments: false,
   luaVersion: "5.3",
   // Decode string literals into JS strings whose code units are the source bytes.
   encodingMode: "pseudo-latin1",
@@ -142,13 +144,20 @@ function position(source: string, offset: number): { line: number; column: numbe
 }
 
 /**
+ * What every suffixed literal matches (and little else does): a digit, the rest of the
+ * literal (digits, letters, `.`, an exponent's sign), the suffix, and no name character
+ * after it. Most files have none, and skip the scan.
+ */
+const MAYBE_SUFFIXED = /[0-9][0-9A-Za-z_.+-]*?[lL][lL](?![A-Za-z0-9_])/;
+
+/**
  * Finds numeric literals with a LuaJIT `ULL`/`LL` suffix outside strings and comments;
  * returns the source with those suffixes replaced by spaces, and the suffix by literal
  * start offset.
  */
 export function extractCdataSuffixes(source: string): { text: string; suffixes: Map<number, "ULL" | "LL"> } {
   const suffixes = new Map<number, "ULL" | "LL">();
-  if (!/[lL][lL]/.test(source)) return { text: source, suffixes }; // no suffix anywhere: nothing to scan for
+  if (!MAYBE_SUFFIXED.test(source)) return { text: source, suffixes }; // no suffix anywhere: nothing to scan for
   let out: string[] | undefined;
   const n = source.length;
   let i = 0;

@@ -86,6 +86,11 @@ export class SsaBuilder {
   /** The value of `variable` at the current end of `block`. */
   read(variable: SsaVariable, block: BasicBlock): Value {
     const defs = this.currentDef[variable]!;
+    const own = defs.get(block.id);
+    if (own !== undefined) {
+      this.undefinedValue(variable); // made on the first read, as on the walk below (value ids stay in order)
+      return this.resolve(own);
+    }
     const stack: Frame[] = [];
     /**
      * Block id → the number of phi frames below its latest "single" frame. Meeting a block
@@ -199,7 +204,8 @@ export class SsaBuilder {
   }
 
   private undefinedValue(variable: SsaVariable): Value {
-    return this.undefinedValues[variable] ?? this.fn.constant(this.types[variable]!, 0);
+    // The zero constant is made once per variable (the function keeps one per type and value).
+    return (this.undefinedValues[variable] ??= this.fn.constant(this.types[variable]!, 0));
   }
 
   /**

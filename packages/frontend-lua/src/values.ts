@@ -127,7 +127,12 @@ export function lookupClosure(c: Closure, name: string): StaticValue | undefined
 
 /** A compile-time Lua table. Keys are integers (as strings `#n`), strings, or booleans. */
 export class StaticTable {
-  readonly entries = new Map<string, { key: StaticValue; value: StaticValue }>();
+  readonly entries: Map<string, { key: StaticValue; value: StaticValue }>;
+
+  /** An empty table, or one holding a copy of `entries` (a table made from a prebuilt template). */
+  constructor(entries?: ReadonlyMap<string, { key: StaticValue; value: StaticValue }>) {
+    this.entries = new Map(entries);
+  }
 
   static keyOf(k: StaticValue): string | undefined {
     switch (k.kind) {

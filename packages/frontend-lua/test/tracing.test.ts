@@ -82,6 +82,24 @@ end)`),
     ]);
   });
 
+  it("a field of the context passes to a Lua function as its value; a pointer field as the pointer", () => {
+    // Found by the differential tester's tracing programs: `f(args.flags)` was refused as
+    // "context data" although `local x = args.flags; f(x)` compiled.
+    const ir = printModule(
+      compile(`
+local m = bpf.map('array', 4, 'uint32_t', 'uint64_t')
+local function add(a, b) return a + b end
+local function first(p) return p[0] end
+bpf.tracepoint('syscalls/sys_enter_openat', function (args)
+  m[0] = add(args.flags, args.mode)
+  m[1] = first(args.filename)
+end)`),
+    );
+    expect(ir).toMatch(/load i32 %0, 32\n/);
+    expect(ir).toMatch(/load i16 %0, 40\n/);
+    expect(ir).toMatch(/load i64 %0, 24\n/);
+  });
+
   it("an unknown field names the fields the format has", () => {
     expect(errorsOf(`bpf.tracepoint('syscalls/sys_enter_openat', function (args) return args.fd end)`)[0]).toMatch(/has no member 'fd' \(it has common_type, .*dfd, filename, flags, mode\)/);
   });

@@ -24,11 +24,14 @@ import {
   unsignedRange,
   widenRange,
   formatRange,
+  bigintLattice,
+  isSettled,
   type Range,
 } from "../src/util/range-lattice.js";
 
 const BINARY: BinaryOpcode[] = ["add", "sub", "mul", "udiv", "sdiv", "urem", "srem", "and", "or", "xor", "shl", "lshr", "ashr"];
 const UNARY: UnaryOpcode[] = ["neg", "not"];
+const CASTS: CastOpcode[] = ["zext", "sext", "trunc"];
 const COMPARES: CompareOpcode[] = ["eq", "ne", "ult", "ule", "ugt", "uge", "slt", "sle", "sgt", "sge"];
 
 /** A range abstracting a few concrete values, sometimes narrowed by a compare. */
@@ -151,5 +154,86 @@ describe("range lattice: precision the optimiser relies on", () => {
     expect(decideCompare("ult", byte, constantRange(64, 256n))).toBe(true);
     expect(decideCompare("eq", byte, constantRange(64, 300n))).toBe(false);
     expect(decideCompare("ult", byte, constantRange(64, 100n))).toBeUndefined();
+  });
+});
+
+describe("range lattice: the number form gives the bigint form's ranges", () => {
+  // Ranges of every width with a number form, their values drawn where the forms meet: small
+  // values, values near 2^31, 2^32 and 2^53 (the number form's 64-bit limit), negative and huge
+  // ones (the bigint form), shaped by joins, masks, shifts and refinements.
+  const edge = (p: bigint) => fc.bigInt({ min: p - 40n, max: p + 40n });
+  function formArb(bits: number): fc.Arbitrary<Range> {
+    const top = 1n << BigInt(bits);
+    const val = fc.oneof(
+      fc.bigInt({ min: -8n, max: 40n }),
+      fc.bigInt({ min: 0n, max: top - 1n }),
+      edge(1n << 31n),
+      edge(1n << 32n),
+      edge(1n << 53n),
+      fc.bigInt({ min: 0n, max: 1n << 44n }),
+      fc.bigInt({ min: 0n, max: 1n << 52n }),
+      fc.bigInt({ min: -(top >> 1n), max: top - 1n }),
+    );
+    const step = fc.tuple(fc.constantFrom("join", "and", "or", "shl", "lshr", "add", "refine"), val, fc.constantFrom(...COMPARES), fc.boolean());
+    return fc.tuple(val, fc.array(step, { maxLength: 4 }), fc.boolean(), fc.nat(9)).map(([v0, steps, wide, full]) => {
+      if (full === 0) return fullRange(bits);
+      let r = constantRange(bits, v0);
+      if (wide) r = joinRanges(r, castRange("zext", fullRange(bits === 8 ? 4 : bits / 2), bits));
+      for (const [what, v, cmp, holds] of steps) {
+        const k = constantRange(bits, v);
+        if (what === "join") r = joinRanges(r, k);
+        else if (what === "refine") r = refineByCompare(r, cmp, k, holds) ?? r;
+        else if (what === "shl" || what === "lshr") r = binaryRange(what, r, constantRange(bits, v & 7n));
+        else r = binaryRange(what, r, k);
+      }
+      return r;
+    });
+  }
+  const same = (what: string, fast: Range | undefined, slow: Range | undefined): void => {
+    if (fast === undefined || slow === undefined) {
+      if (fast !== slow) throw new Error(`${what}: ${fast && formatRange(fast)} against ${slow && formatRange(slow)}`);
+      return;
+    }
+    const parts = (r: Range) => [r.bits, r.value, r.mask, r.umin, r.umax, r.smin, r.smax, isSettled(r), bigintLattice.isNumberForm(r)].join(" ");
+    if (parts(fast) !== parts(slow)) throw new Error(`${what}:\n  number ${parts(fast)}\n  bigint ${parts(slow)}`);
+  };
+  for (const bits of [8, 16, 32, 64]) {
+    test(`${bits} bits: every operation`, () => {
+      fc.assert(
+        fc.property(formArb(bits), formArb(bits), fc.constantFrom(...COMPARES), fc.boolean(), (a, b, cmp, holds) => {
+          const name = (op: string) => `${op} (a ${formatRange(a)}, b ${formatRange(b)})`;
+          same(name("join"), joinRanges(a, b), bigintLattice.joinRanges(a, b));
+          same(name("intersect"), intersectRanges(a, b), bigintLattice.intersectRanges(a, b));
+          const joined = joinRanges(a, b);
+          same(name("widen"), widenRange(a, joined), bigintLattice.widenRange(a, joined));
+          same(name("widen back"), widenRange(joined, a), bigintLattice.widenRange(joined, a));
+          for (const op of BINARY) same(name(op), binaryRange(op, a, b), bigintLattice.binaryRange(op, a, b));
+          for (const op of [...UNARY, "bswap" as const]) same(name(op), unaryRange(op, a), bigintLattice.unaryRange(op, a));
+          for (const to of [8, 16, 32, 64])
+            for (const op of CASTS) {
+              if ((op === "trunc") !== to < bits || to === bits) continue;
+              same(name(`${op} to ${to}`), castRange(op, a, to), bigintLattice.castRange(op, a, to));
+            }
+          // b, and constants at a's bounds and next to them (where compares turn).
+          const ks = [a.umin, a.umax, a.smin, a.smax].flatMap((k) => [k - 1n, k, k + 1n]).map((k) => constantRange(bits, k));
+          for (const y of [b, ...ks]) {
+            for (const op of COMPARES) {
+              if (decideCompare(op, a, y) !== bigintLattice.decideCompare(op, a, y)) throw new Error(name(`decide ${op} ${formatRange(y)}`));
+              if (decideCompare(op, y, a) !== bigintLattice.decideCompare(op, y, a)) throw new Error(name(`decide ${formatRange(y)} ${op}`));
+            }
+            same(name(`refine ${cmp} ${holds} ${formatRange(y)}`), refineByCompare(a, cmp, y, holds), bigintLattice.refineByCompare(a, cmp, y, holds));
+          }
+        }),
+        { numRuns: bits === 64 ? 1500 : 500 },
+      );
+    });
+  }
+  test("ranges within [0, 2^53) at 64 bits and every range up to 32 bits are numbers; others are bigints", () => {
+    expect(bigintLattice.isNumberForm(castRange("zext", fullRange(32), 64))).toBe(true);
+    expect(bigintLattice.isNumberForm(unsignedRange(64, 0n, (1n << 53n) - 1n))).toBe(true);
+    expect(bigintLattice.isNumberForm(unsignedRange(64, 0n, 1n << 53n))).toBe(false);
+    expect(bigintLattice.isNumberForm(constantRange(64, -1n))).toBe(false);
+    expect(bigintLattice.isNumberForm(fullRange(32))).toBe(true);
+    expect(bigintLattice.isNumberForm(fullRange(64))).toBe(false);
   });
 });

@@ -107,93 +107,108 @@ export function assemble(items: readonly AsmItem[], options: AsmOptions = {}): A
   for (;;) {
     labels = new Map<string, number>();
     let slot = 0;
-    items.forEach((item, index) => {
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index]!;
       slots[index] = slot;
       if (item.kind === "label") {
         if (labels.has(item.name)) throw new IsaError(`item ${index}: label "${item.name}" is defined twice`);
         labels.set(item.name, slot);
       } else slot += long[index] || insnSlots(item.insn);
-    });
+    }
     if (!relax) break;
     let grown = false;
-    items.forEach((item, index) => {
-      if (item.kind !== "jump" || long[index] || isGotol(item.insn)) return;
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index]!;
+      if (item.kind !== "jump" || long[index] || isGotol(item.insn)) continue;
       const target = labels.get(item.target);
-      if (target === undefined) return; // reported below
+      if (target === undefined) continue; // reported below
       const delta = target - (slots[index]! + 1);
       if (delta < -0x8000 || delta > 0x7fff) {
         long[index] = longSlots(item.insn);
         grown = true;
       }
-    });
+    }
     if (!grown) break;
   }
 
-  const insns: Insn[] = [];
-  const relocations: AsmRelocation[] = [];
-  const coreRelocations: AsmCoreRelocation[] = [];
-  const push = (insn: Insn, index: number, at: number): void => {
-    let form;
-    try {
-      form = checkInsn(insn);
-    } catch (cause) {
-      throw new IsaError(`item ${index} (slot ${at}): ${(cause as Error).message}`, { cause });
-    }
-    if (options.cpu !== undefined && form.cpu > options.cpu) {
-      throw new IsaError(`item ${index} (slot ${at}): ${form.name} needs cpu v${form.cpu}, the target is v${options.cpu}`);
-    }
-    insns.push(insn);
-  };
-  items.forEach((item, index) => {
+  const out: AsmResult = { insns: [], relocations: [], coreRelocations: [], labels, itemSlots: slots };
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index]!;
     const at = slots[index]!;
-    const fail = (why: string): never => {
-      throw new IsaError(`item ${index} (slot ${at}): ${why}`);
-    };
     switch (item.kind) {
       case "label":
-        return;
+        break;
       case "insn":
-        return push({ ...item.insn }, index, at);
+        push(out, { ...item.insn }, index, at, options.cpu);
+        break;
       case "jump": {
-        if (!isRelativeJump(item.insn)) fail(`${describeInsn(item.insn)} is not a relative jump`);
+        if (!isRelativeJump(item.insn)) failAt(index, at, `${describeInsn(item.insn)} is not a relative jump`);
         const target = labels.get(item.target);
-        if (target === undefined) fail(`jump to undefined label "${item.target}"`);
-        const delta = target! - (at + 1);
+        if (target === undefined) failAt(index, at, `jump to undefined label "${item.target}"`);
+        const delta = target - (at + 1);
         if (isGotol(item.insn)) {
           if (delta < -0x80000000 || delta > 0x7fffffff) {
             throw new JumpRangeError(`item ${index} (slot ${at}): gotol to "${item.target}" is ${delta} slots away, beyond int32`, delta);
           }
-          return push({ ...item.insn, imm: delta }, index, at);
+          push(out, { ...item.insn, imm: delta }, index, at, options.cpu);
+          break;
         }
         if (long[index]) {
           // Relaxed: a gotol at the last slot of the long form.
-          if (!isConditional(item.insn)) return push(gotol(delta), index, at);
+          if (!isConditional(item.insn)) {
+            push(out, gotol(delta), index, at, options.cpu);
+            break;
+          }
           const inverse = invertJump(item.insn);
           if (inverse) {
-            push({ ...inverse, off: 1 }, index, at);
-            return push(gotol(target! - (at + 2)), index, at + 1);
+            push(out, { ...inverse, off: 1 }, index, at, options.cpu);
+            push(out, gotol(target - (at + 2)), index, at + 1, options.cpu);
+            break;
           }
-          push({ ...item.insn, off: 1 }, index, at);
-          push(ja(1), index, at + 1);
-          return push(gotol(target! - (at + 3)), index, at + 2);
+          push(out, { ...item.insn, off: 1 }, index, at, options.cpu);
+          push(out, ja(1), index, at + 1, options.cpu);
+          push(out, gotol(target - (at + 3)), index, at + 2, options.cpu);
+          break;
         }
         if (delta < -0x8000 || delta > 0x7fff) {
           throw new JumpRangeError(`item ${index} (slot ${at}): jump to "${item.target}" is ${delta} slots away, beyond the int16 range -32768..32767 (use gotol)`, delta);
         }
-        return push({ ...item.insn, off: delta }, index, at);
+        push(out, { ...item.insn, off: delta }, index, at, options.cpu);
+        break;
       }
       case "reloc":
-        if (item.insn.code !== LDDW_CODE) fail(`relocation against "${item.symbol}" needs a lddw, got ${describeInsn(item.insn)}`);
-        relocations.push({ slot: at, symbol: item.symbol });
-        return push({ ...item.insn }, index, at);
+        if (item.insn.code !== LDDW_CODE) failAt(index, at, `relocation against "${item.symbol}" needs a lddw, got ${describeInsn(item.insn)}`);
+        out.relocations.push({ slot: at, symbol: item.symbol });
+        push(out, { ...item.insn }, index, at, options.cpu);
+        break;
       case "core":
-        coreRelocations.push({ slot: at, name: item.name });
-        return push({ ...item.insn }, index, at);
+        out.coreRelocations.push({ slot: at, name: item.name });
+        push(out, { ...item.insn }, index, at, options.cpu);
+        break;
       default:
         return assertNever(item);
     }
-  });
-  return { insns, relocations, coreRelocations, labels, itemSlots: slots };
+  }
+  return out;
+}
+
+/** Checks `insn` (item `index` at slot `at`) against the form table and the target CPU, and appends it. */
+function push(out: AsmResult, insn: Insn, index: number, at: number, cpu: CpuVersion | undefined): void {
+  let form;
+  try {
+    form = checkInsn(insn);
+  } catch (cause) {
+    throw new IsaError(`item ${index} (slot ${at}): ${(cause as Error).message}`, { cause });
+  }
+  if (cpu !== undefined && form.cpu > cpu) {
+    throw new IsaError(`item ${index} (slot ${at}): ${form.name} needs cpu v${form.cpu}, the target is v${cpu}`);
+  }
+  out.insns.push(insn);
+}
+
+/** Throws the IsaError of item `index` at slot `at`. */
+function failAt(index: number, at: number, why: string): never {
+  throw new IsaError(`item ${index} (slot ${at}): ${why}`);
 }
 
 /** A conditional jump (not ja or gotol). */

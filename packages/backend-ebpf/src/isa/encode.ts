@@ -24,23 +24,24 @@ export function countSlots(insns: readonly Insn[]): number {
  */
 export function encodeInsns(insns: readonly Insn[]): Uint8Array {
   const bytes = new Uint8Array(countSlots(insns) * SLOT_BYTES);
-  const view = new DataView(bytes.buffer);
   let pos = 0;
-  insns.forEach((insn, index) => {
+  for (let index = 0; index < insns.length; index++) {
+    const insn = insns[index]!;
     try {
       checkInsn(insn);
     } catch (cause) {
       throw new IsaError(`cannot encode instruction ${index}: ${(cause as Error).message}`, { cause });
     }
-    const imm64 = insn.imm64 === undefined ? undefined : BigInt.asUintN(64, insn.imm64);
-    const imm = imm64 === undefined ? insn.imm : Number(BigInt.asIntN(32, imm64));
-    writeSlot(view, pos, insn.code, insn.dst, insn.src, insn.off, imm);
-    pos += SLOT_BYTES;
-    if (imm64 !== undefined) {
-      writeSlot(view, pos, 0, 0, 0, 0, Number(BigInt.asIntN(32, imm64 >> 32n)));
+    if (insn.imm64 === undefined) {
+      writeSlot(bytes, pos, insn.code, insn.dst, insn.src, insn.off, insn.imm);
       pos += SLOT_BYTES;
+    } else {
+      const imm64 = BigInt.asUintN(64, insn.imm64);
+      writeSlot(bytes, pos, insn.code, insn.dst, insn.src, insn.off, Number(BigInt.asIntN(32, imm64)));
+      writeSlot(bytes, pos + SLOT_BYTES, 0, 0, 0, 0, Number(BigInt.asIntN(32, imm64 >> 32n)));
+      pos += 2 * SLOT_BYTES;
     }
-  });
+  }
   return bytes;
 }
 
@@ -49,11 +50,16 @@ export function encodeInsn(insn: Insn): Uint8Array {
   return encodeInsns([insn]);
 }
 
-function writeSlot(view: DataView, pos: number, code: number, dst: number, src: number, off: number, imm: number): void {
-  view.setUint8(pos, code);
-  view.setUint8(pos + 1, (src << 4) | dst);
-  view.setInt16(pos + 2, off, true);
-  view.setInt32(pos + 4, imm, true);
+/** One 8-byte slot, little-endian (fields checked by checkInsn: a typed-array store keeps the low byte). */
+function writeSlot(bytes: Uint8Array, pos: number, code: number, dst: number, src: number, off: number, imm: number): void {
+  bytes[pos] = code;
+  bytes[pos + 1] = (src << 4) | dst;
+  bytes[pos + 2] = off;
+  bytes[pos + 3] = off >> 8;
+  bytes[pos + 4] = imm;
+  bytes[pos + 5] = imm >> 8;
+  bytes[pos + 6] = imm >> 16;
+  bytes[pos + 7] = imm >> 24;
 }
 
 function hexBytes(bytes: Uint8Array, start: number, length: number): string {

@@ -7,9 +7,9 @@
 
 import { LuabpfError } from "@luabpf/platform/errors";
 import {
-  ALU_BINARY_OPS, ALU_OTHER_OPS, ATOMIC_OPS, CallSrc, InsnClass, JMP_OPS, LDDW_CODE, Mode, PseudoSrc, SIZES, Source,
+  ALU_BINARY_OPS, ALU_OTHER_OPS, ATOMIC_OPS, CallSrc, FIELD_BIT, InsnClass, JMP_OPS, LDDW_CODE, Mode, PseudoSrc, SIZES, Source,
   formsWithCode, lookupForm,
-  type AluBinaryOp, type AtomicOp, type InsnField, type InsnForm, type JmpCondOp, type SizeName,
+  type AluBinaryOp, type AtomicOp, type InsnForm, type JmpCondOp, type SizeName,
 } from "./opcodes.js";
 
 /** One eBPF machine instruction (`struct bpf_insn`); lddw keeps its 64-bit immediate in `imm64`. */
@@ -87,34 +87,38 @@ const UINT64_MAX = (1n << 64n) - 1n;
  * (the kernel rejects such instructions).
  */
 export function checkInsn(insn: Insn): InsnForm {
-  const fail = (why: string): never => {
-    throw new IsaError(`invalid instruction ${describeInsn(insn)}: ${why}`);
-  };
-  if (!isIntIn(insn.code, 0, 0xff)) fail("code must be a byte");
-  if (!isIntIn(insn.dst, 0, 15) || !isIntIn(insn.src, 0, 15)) fail("register fields must be 0..15");
-  if (!isIntIn(insn.off, -0x8000, 0x7fff)) fail(`off ${insn.off} does not fit in int16`);
-  if (!isIntIn(insn.imm, -0x80000000, 0x7fffffff)) fail(`imm ${insn.imm} does not fit in int32`);
-  const form = lookupForm(insn) ?? fail(noFormReason(insn));
-  const used = (field: InsnField): boolean => form.operands.has(field) || form.select[field as "off" | "imm"] !== undefined;
-  if (insn.code === LDDW_CODE) {
-    if (insn.imm64 === undefined) fail("lddw needs imm64");
-    if (insn.imm !== 0) fail("lddw keeps its immediate in imm64; imm must be 0");
-    if (insn.imm64! < INT64_MIN || insn.imm64! > UINT64_MAX) fail("imm64 does not fit in 64 bits");
-    if (insn.src > PseudoSrc.MAP_IDX_VALUE) fail(`lddw pseudo src ${insn.src} is not 0..6`);
+  const { code, dst, src, off, imm } = insn;
+  if (!isIntIn(code, 0, 0xff)) invalid(insn, "code must be a byte");
+  if (!isIntIn(dst, 0, 15) || !isIntIn(src, 0, 15)) invalid(insn, "register fields must be 0..15");
+  if (!isIntIn(off, -0x8000, 0x7fff)) invalid(insn, `off ${off} does not fit in int16`);
+  if (!isIntIn(imm, -0x80000000, 0x7fffffff)) invalid(insn, `imm ${imm} does not fit in int32`);
+  const form = lookupForm(insn) ?? invalid(insn, noFormReason(insn));
+  const used = form.used;
+  if (code === LDDW_CODE) {
+    if (insn.imm64 === undefined) invalid(insn, "lddw needs imm64");
+    if (imm !== 0) invalid(insn, "lddw keeps its immediate in imm64; imm must be 0");
+    if (insn.imm64! < INT64_MIN || insn.imm64! > UINT64_MAX) invalid(insn, "imm64 does not fit in 64 bits");
+    if (src > PseudoSrc.MAP_IDX_VALUE) invalid(insn, `lddw pseudo src ${src} is not 0..6`);
   } else if (insn.imm64 !== undefined) {
-    fail("only lddw has imm64");
+    invalid(insn, "only lddw has imm64");
   }
   if (form.name === "jmp.call") {
-    if (insn.src > CallSrc.KFUNC) fail(`call src ${insn.src} is not 0 (helper), 1 (bpf call) or 2 (kfunc)`);
-    if (insn.off !== 0 && insn.src !== CallSrc.KFUNC) fail("call off is only used by kfunc calls (src=2)");
+    if (src > CallSrc.KFUNC) invalid(insn, `call src ${src} is not 0 (helper), 1 (bpf call) or 2 (kfunc)`);
+    if (off !== 0 && src !== CallSrc.KFUNC) invalid(insn, "call off is only used by kfunc calls (src=2)");
   } else {
-    if (used("dst") && insn.dst > MAX_REG) fail(`dst r${insn.dst} is not a register (0..10)`);
-    if (form.operands.has("src") && insn.code !== LDDW_CODE && insn.src > MAX_REG) fail(`src r${insn.src} is not a register (0..10)`);
+    if (used & FIELD_BIT.dst && dst > MAX_REG) invalid(insn, `dst r${dst} is not a register (0..10)`);
+    if (used & FIELD_BIT.src && code !== LDDW_CODE && src > MAX_REG) invalid(insn, `src r${src} is not a register (0..10)`);
   }
-  for (const field of ["dst", "src", "off", "imm"] as const) {
-    if (!used(field) && insn[field] !== 0) fail(`${form.name} does not use ${field}, which must be 0`);
-  }
+  if (!(used & FIELD_BIT.dst) && dst !== 0) invalid(insn, `${form.name} does not use dst, which must be 0`);
+  if (!(used & FIELD_BIT.src) && src !== 0) invalid(insn, `${form.name} does not use src, which must be 0`);
+  if (!(used & FIELD_BIT.off) && off !== 0) invalid(insn, `${form.name} does not use off, which must be 0`);
+  if (!(used & FIELD_BIT.imm) && imm !== 0) invalid(insn, `${form.name} does not use imm, which must be 0`);
   return form;
+}
+
+/** Throws the IsaError of an instruction {@link checkInsn} rejects. */
+function invalid(insn: Insn, why: string): never {
+  throw new IsaError(`invalid instruction ${describeInsn(insn)}: ${why}`);
 }
 
 function noFormReason(insn: Insn): string {

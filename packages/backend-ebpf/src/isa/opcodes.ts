@@ -203,7 +203,15 @@ export interface InsnForm {
   readonly slots: 1 | 2;
   /** Oldest `-mcpu` version that has the form. */
   readonly cpu: CpuVersion;
+  /**
+   * The fields the form uses (its operands and selectors) as a bit mask of {@link FIELD_BIT}:
+   * what `checkInsn` tests per instruction, without a set lookup.
+   */
+  readonly used: number;
 }
+
+/** One bit per instruction field, for {@link InsnForm.used}. */
+export const FIELD_BIT: Readonly<Record<InsnField, number>> = { dst: 1, src: 2, off: 4, imm: 8 };
 
 const PLACEHOLDER_FIELD: Record<Placeholder, InsnField> = {
   rd: "dst", wd: "dst", xd: "dst",
@@ -235,15 +243,20 @@ function form(spec: FormSpec): InsnForm {
   const unprinted = spec.unprinted ?? [];
   const operands = new Set<InsnField>(unprinted);
   for (const p of templatePlaceholders(spec.syntax)) operands.add(PLACEHOLDER_FIELD[p]);
+  const select = spec.select ?? {};
+  let used = select.off !== undefined ? FIELD_BIT.off : 0;
+  if (select.imm !== undefined) used |= FIELD_BIT.imm;
+  for (const field of operands) used |= FIELD_BIT[field];
   return {
     name: spec.name,
     code: spec.code,
-    select: spec.select ?? {},
+    select,
     syntax: spec.syntax,
     operands,
     unprinted,
     slots: spec.slots ?? 1,
     cpu: spec.cpu,
+    used,
   };
 }
 
@@ -348,12 +361,11 @@ function buildForms(): InsnForm[] {
 export const INSN_FORMS: readonly InsnForm[] = buildForms();
 
 const FORMS_BY_NAME = new Map(INSN_FORMS.map((f) => [f.name, f]));
-const FORMS_BY_CODE = new Map<number, InsnForm[]>();
+/** The forms of each opcode byte, indexed by the byte (undefined: no form has it). */
+const FORMS_BY_CODE: (InsnForm[] | undefined)[] = new Array<InsnForm[] | undefined>(256).fill(undefined);
 for (const f of INSN_FORMS) {
   if (FORMS_BY_NAME.get(f.name) !== f) throw new Error(`duplicate instruction form ${f.name}`);
-  const list = FORMS_BY_CODE.get(f.code) ?? [];
-  list.push(f);
-  FORMS_BY_CODE.set(f.code, list);
+  (FORMS_BY_CODE[f.code] ??= []).push(f);
 }
 
 /** The form with the given name, e.g. `formByName("alu64.add.k")`; throws if there is none. */
@@ -368,24 +380,29 @@ export function formByName(name: string): InsnForm {
  * It does not check operand ranges or that unused fields are zero (see `checkInsn`).
  */
 export function lookupForm(fields: { code: number; src: number; off: number; imm: number }): InsnForm | undefined {
-  const candidates = FORMS_BY_CODE.get(fields.code);
+  const candidates = FORMS_BY_CODE[fields.code];
   if (!candidates) return undefined;
-  return candidates.find(
-    (f) =>
-      (f.select.off === undefined || f.select.off === fields.off) &&
-      (f.select.imm === undefined || f.select.imm === fields.imm) &&
-      (f.select.srcNonZero === undefined || f.select.srcNonZero === (fields.src !== 0)),
-  );
+  for (const f of candidates) {
+    const select = f.select;
+    if (
+      (select.off === undefined || select.off === fields.off) &&
+      (select.imm === undefined || select.imm === fields.imm) &&
+      (select.srcNonZero === undefined || select.srcNonZero === (fields.src !== 0))
+    ) {
+      return f;
+    }
+  }
+  return undefined;
 }
 
 /** The forms that share an opcode byte (empty for an unknown opcode). */
 export function formsWithCode(code: number): readonly InsnForm[] {
-  return FORMS_BY_CODE.get(code) ?? [];
+  return FORMS_BY_CODE[code] ?? [];
 }
 
 /** Whether an opcode byte is known at all (some form uses it). */
 export function isKnownCode(code: number): boolean {
-  return FORMS_BY_CODE.has(code);
+  return FORMS_BY_CODE[code] !== undefined;
 }
 
 /** The class bits of an opcode byte. */

@@ -39,6 +39,36 @@ export class CDeclError extends LuabpfError {
 
 const PUNCTUATORS = ["...", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "{", "}", "(", ")", "[", "]", ";", ",", "*", "=", ":", "+", "-", "~", "!", "/", "%", "&", "|", "^", "<", ">", "?", "."];
 
+/** The punctuators by their first character, longest first (as {@link PUNCTUATORS} lists them). */
+const PUNCTUATORS_BY_START = new Map<string, string[]>();
+for (const p of PUNCTUATORS) {
+  const list = PUNCTUATORS_BY_START.get(p[0]!);
+  if (list) list.push(p);
+  else PUNCTUATORS_BY_START.set(p[0]!, [p]);
+}
+
+/** ASCII character classes of the lexer. */
+const IDENT_START = 1; // A-Z a-z _
+const IDENT_PART = 2; // A-Z a-z _ 0-9
+const DIGIT = 4; // 0-9
+const NUMBER_PART = 8; // A-Z a-z _ 0-9 .
+const CLASSES = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) {
+    const ch = String.fromCharCode(c);
+    if (/[A-Za-z_]/.test(ch)) t[c] = IDENT_START | IDENT_PART | NUMBER_PART;
+    if (/[0-9]/.test(ch)) t[c] = IDENT_PART | DIGIT | NUMBER_PART;
+  }
+  t[0x2e] = NUMBER_PART; // .
+  return t;
+})();
+
+/** Whether the code unit at `at` of `text` is in class `cls` (false past the end). */
+function isClass(text: string, at: number, cls: number): boolean {
+  const c = text.charCodeAt(at); // NaN past the end
+  return c < 128 && (CLASSES[c]! & cls) !== 0;
+}
+
 /** Splits `text` into tokens (the last one is `eof`). */
 export function tokenizeC(text: string): CToken[] {
   const tokens: CToken[] = [];
@@ -46,16 +76,17 @@ export function tokenizeC(text: string): CToken[] {
   const n = text.length;
   let lineStart = true;
   while (i < n) {
-    const c = text[i]!;
-    if (c === "\n") {
+    const code = text.charCodeAt(i);
+    if (code === 0x0a) {
       lineStart = true;
       i++;
       continue;
     }
-    if (c === " " || c === "\t" || c === "\r" || c === "\f" || c === "\v") {
+    if (code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0c || code === 0x0b) {
       i++;
       continue;
     }
+    const c = text[i]!;
     if (c === "/" && text[i + 1] === "*") {
       const end = text.indexOf("*/", i + 2);
       if (end < 0) throw new CDeclError("unterminated comment", i);
@@ -63,19 +94,20 @@ export function tokenizeC(text: string): CToken[] {
       continue;
     }
     if (c === "/" && text[i + 1] === "/") {
-      while (i < n && text[i] !== "\n") i++;
+      while (i < n && text.charCodeAt(i) !== 0x0a) i++;
       continue;
     }
     if (c === "#" && lineStart) throw new CDeclError("preprocessor directives (#define, #include, ...) are not supported in C declarations", i);
     lineStart = false;
     const start = i;
-    if (/[A-Za-z_]/.test(c)) {
-      while (i < n && /[A-Za-z0-9_]/.test(text[i]!)) i++;
+    const cls = code < 128 ? CLASSES[code]! : 0;
+    if (cls & IDENT_START) {
+      while (isClass(text, i, IDENT_PART)) i++;
       tokens.push({ kind: "ident", text: text.slice(start, i), offset: start });
       continue;
     }
-    if (/[0-9]/.test(c)) {
-      while (i < n && /[A-Za-z0-9_.]/.test(text[i]!)) i++;
+    if (cls & DIGIT) {
+      while (isClass(text, i, NUMBER_PART)) i++;
       const raw = text.slice(start, i);
       tokens.push({ kind: "number", text: raw, offset: start, value: parseCInteger(raw, start) });
       continue;
@@ -99,7 +131,7 @@ export function tokenizeC(text: string): CToken[] {
       i++;
       continue;
     }
-    const p = PUNCTUATORS.find((q) => text.startsWith(q, i));
+    const p = PUNCTUATORS_BY_START.get(c)?.find((q) => q.length === 1 || text.startsWith(q, i));
     if (!p) throw new CDeclError(`unexpected character '${c}'`, i);
     tokens.push({ kind: "punct", text: p, offset: start });
     i += p.length;

@@ -55,6 +55,7 @@ export class BtfCTypes {
   private readonly cache = new Map<BtfType, CType>();
   private readonly kernelRecords = new WeakSet<CRecord>();
   private readonly ints = new Map<string, CInt>();
+  private enumerators: Map<string, { value: bigint; type: CEnum }> | undefined;
 
   constructor(readonly btf: BtfIndex) {}
 
@@ -82,6 +83,23 @@ export class BtfCTypes {
   enumeration(name: string): CEnum | undefined {
     const entry = this.btf.find("enum", name) ?? this.btf.find("enum64", name);
     return entry ? (this.of(entry.type) as CEnum) : undefined;
+  }
+
+  /**
+   * The enumerator `name` of any of the kernel's enums (the first enum declaring it, in id
+   * order, `enum` before `enum64`), or undefined. All enumerators are indexed on the first call.
+   */
+  enumerator(name: string): { value: bigint; type: CEnum } | undefined {
+    if (!this.enumerators) {
+      this.enumerators = new Map();
+      for (const kind of ["enum", "enum64"] as const) {
+        for (const id of this.btf.idsOfKind(kind)) {
+          const e = this.of(this.btf.type(id)) as CEnum;
+          for (const [value, number] of e.values ?? []) if (!this.enumerators.has(value)) this.enumerators.set(value, { value: number, type: e });
+        }
+      }
+    }
+    return this.enumerators.get(name);
   }
 
   /** The typedef `name`, or undefined. */

@@ -6,9 +6,10 @@
  *
  * The front end does no I/O: the caller (the CLI's `--btf FILE`, default
  * /sys/kernel/btf/vmlinux) passes the BTF and a function that reads tracefs formats.
+ * The C types translated from a BTF index are shared by every compile given that index.
  */
 import type { BtfIndex } from "@luabpf/elf";
-import type { CEnum, CRecord, CType } from "@luabpf/ir";
+import type { CRecord, CType } from "@luabpf/ir";
 import { CScope, builtinCScope, type CConstant, type CTagged } from "../ctypes/index.js";
 import { BtfCTypes, type KernelFunction, type KernelParam } from "./btf-ctypes.js";
 import { parseTracepointFormat, tracepointFromBtf, type TracepointFormat } from "./tracepoints.js";
@@ -31,8 +32,6 @@ export interface KernelTypeSource {
  * know, and for enumerators as constants (`TASK_COMM_LEN` is not one: it is a #define).
  */
 class KernelCScope extends CScope {
-  private enumerators: Map<string, CConstant> | undefined;
-
   constructor(
     /** The kernel's types, read on the first name the parents do not know. */
     private readonly kernelOf: () => BtfCTypes | undefined,
@@ -63,19 +62,21 @@ class KernelCScope extends CScope {
     const found = super.lookupConstant(name);
     if (found) return found;
     if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) return undefined; // enumerators are upper case by kernel convention
-    const kernel = this.kernelOf();
-    if (!kernel) return undefined;
-    if (!this.enumerators) {
-      this.enumerators = new Map();
-      for (const kind of ["enum", "enum64"] as const) {
-        for (const id of kernel.btf.idsOfKind(kind)) {
-          const e = kernel.of(kernel.btf.type(id)) as CEnum;
-          for (const [value, number] of e.values ?? []) if (!this.enumerators.has(value)) this.enumerators.set(value, { value: number, type: e });
-        }
-      }
-    }
-    return this.enumerators.get(name);
+    return this.kernelOf()?.enumerator(name);
   }
+}
+
+/**
+ * The C types of each BTF index, for as long as the index lives. Translation is a function
+ * of the index alone (and its results are never modified), so compiles given the same
+ * index — the CLI keeps one per unchanged BTF file — share one translation.
+ */
+const translations = new WeakMap<BtfIndex, BtfCTypes>();
+
+function translationOf(btf: BtfIndex): BtfCTypes {
+  let t = translations.get(btf);
+  if (!t) translations.set(btf, (t = new BtfCTypes(btf)));
+  return t;
 }
 
 /** Kernel types as the front end asks for them. */
@@ -90,7 +91,7 @@ export class KernelTypes {
   get ctypes(): BtfCTypes | undefined {
     if (this.ctypesCache === undefined) {
       const btf = this.source.btf;
-      this.ctypesCache = btf ? new BtfCTypes(btf) : null;
+      this.ctypesCache = btf ? translationOf(btf) : null;
     }
     return this.ctypesCache ?? undefined;
   }

@@ -306,7 +306,8 @@ export class BodyLowering {
   /** Declares a local bound to `value` in the innermost scope. */
   declareLocal(id: lua.Identifier, value: RValue): void {
     const scope = this.scopes[this.scopes.length - 1]!;
-    scope.set(id.name, this.bindValue(id.name, value, this.referenceLocals.has(id) || (value.kind === "static" && value.value.kind === "packet" && this.assignedLocals.has(id))));
+    const uses = this.unit.localUses;
+    scope.set(id.name, this.bindValue(id.name, value, uses.isReference(id) || (value.kind === "static" && value.value.kind === "packet" && uses.isAssigned(id))));
   }
 
   /**
@@ -347,30 +348,6 @@ export class BodyLowering {
     };
     this.writeVar(binding, this.toDyn(value, { type: "Identifier", name } as lua.Identifier));
     return binding;
-  }
-
-  /** Locals (by declaring identifier) that later statements use as references; see bindValue. */
-  private readonly referenceLocals = new Set<lua.Identifier>();
-
-  /** Locals assigned after their declaration (a packet position that moves needs a run-time offset). */
-  private readonly assignedLocals = new Set<lua.Identifier>();
-
-  /**
-   * Finds the locals of `stmts` used as references, or assigned, after their declaration:
-   * one walk over the statements from the last, with the names the later ones use.
-   */
-  private scanReferences(stmts: readonly lua.Statement[]): void {
-    const later: NameUses = { references: new Set(), assigned: new Set() };
-    for (let i = stmts.length - 1; i >= 0; i--) {
-      const s = stmts[i]!;
-      if (s.type === "LocalStatement") {
-        for (const id of s.variables) {
-          if (later.references.has(id.name)) this.referenceLocals.add(id);
-          if (later.assigned.has(id.name)) this.assignedLocals.add(id);
-        }
-      }
-      collectNameUses(s, later);
-    }
   }
 
   writeVar(binding: Extract<Binding, { kind: "var" }>, d: Dyn): void {
@@ -417,7 +394,7 @@ export class BodyLowering {
   // ---- statements ----
 
   block(stmts: readonly lua.Statement[]): void {
-    this.scanReferences(stmts);
+    this.unit.localUses.scan(stmts); // which locals later statements use as references or assign (bindValue)
     for (const s of stmts) this.at(s, () => this.statement(s));
   }
 
@@ -943,26 +920,6 @@ export class BodyLowering {
   static pointerType(region: "stack" | "map_value" | "ctx"): Type {
     return ptrType(region === "map_value" ? "map_value_or_null" : region);
   }
-}
-
-/** Names statements use as references (`name[i]`, `name.f`, `xadd(name, n)`) and assign (`name = ...`). */
-interface NameUses {
-  references: Set<string>;
-  assigned: Set<string>;
-}
-
-/** Adds the names `node` (any part of the syntax tree) uses as references or assigns to `uses`. */
-function collectNameUses(node: unknown, uses: NameUses): void {
-  if (!node || typeof node !== "object") return;
-  if (Array.isArray(node)) {
-    for (const item of node) collectNameUses(item, uses);
-    return;
-  }
-  const n = node as lua.Node;
-  if ((n.type === "IndexExpression" || n.type === "MemberExpression") && n.base.type === "Identifier") uses.references.add(n.base.name);
-  if (n.type === "CallExpression" && n.base.type === "Identifier" && n.base.name === "xadd" && n.arguments[0]?.type === "Identifier") uses.references.add(n.arguments[0].name);
-  if (n.type === "AssignmentStatement") for (const v of n.variables) if (v.type === "Identifier") uses.assigned.add(v.name);
-  for (const k in n) if (k !== "loc" && k !== "range") collectNameUses((n as unknown as Record<string, unknown>)[k], uses);
 }
 
 /**

@@ -28,14 +28,14 @@
  * is a cycle in the call graph of the file's functions, which eBPF cannot run: a located
  * error naming the cycle.
  */
-import { C_INTS, C_VOID, cPointerTo, i64, Param, ptrType, type CType, type Function, type Type, type Value } from "@luabpf/ir";
+import { C_INTS, C_VOID, cPointerTo, cResolve, i64, Param, ptrType, type CType, type Function, type Type, type Value } from "@luabpf/ir";
 import { MAX_CALL_ARGS } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import { locationOf, type Located } from "../diagnostics.js";
 import { constantValue, TAG_NUMBER, type Dyn } from "../runtime.js";
 import type { FunctionValue, StaticValue } from "../values.js";
 import { BodyLowering, type Binding } from "./body.js";
-import { pointerTypeOf, requireAddress as requireAddressOf } from "./memory.js";
+import { isAggregate, loadPointer, loadScalar, pointerTypeOf, requireAddress as requireAddressOf } from "./memory.js";
 import { NIL_VALUE, staticValue, type Place, type RValue } from "./values.js";
 
 /** How one argument is passed. */
@@ -111,7 +111,13 @@ function plan(L: BodyLowering, v: RValue, node: lua.Node): ArgPlan {
     }
     case "place": {
       const p = v.place;
-      if (p.region === "ctx") return L.fail(node, "context data cannot be passed to a function");
+      if (p.region === "ctx") {
+        // A field of the context is passed as its value (`f(args[1])`, a pointer field as the
+        // pointer); the context itself, or a struct or array in it, cannot be passed.
+        if (isAggregate(p.type)) return L.fail(node, "context data cannot be passed to a function");
+        if (cResolve(p.type).kind === "pointer") return plan(L, { kind: "pointer", pointer: loadPointer(L, p, node) }, node);
+        return plan(L, { kind: "dyn", ...loadScalar(L, p, node, "abort") }, node);
+      }
       const known = constantValue(p.nonNull) === 1n;
       const maybeNull = p.region === "map_value" && !known && p.offset === 0 && !p.index;
       const ptr = maybeNull ? p.base : requireAddressOf(L, p);

@@ -57,14 +57,28 @@ const GLOBALS: Readonly<Record<string, StaticValue>> = {
   ...Object.fromEntries(TRACING_GLOBALS.map((name) => [name, { kind: "library", name } as StaticValue])),
 };
 
-/** The protocol constants bcc's bodies see as `c` (proto.lua): `c.eth.ip`, `c.ip.proto_udp`, ... */
-function protoConstants(): StaticValue {
-  const c = new StaticTable();
-  for (const [group, entries] of Object.entries(PROTOCOL_CONSTANTS)) {
+type TableEntries = ReadonlyMap<string, { key: StaticValue; value: StaticValue }>;
+
+/** Each group of {@link PROTOCOL_CONSTANTS} as the entries of a compile-time table (made on first use). */
+let protocolGroups: readonly [string, TableEntries][] | undefined;
+
+function protocolGroupEntries(): readonly [string, TableEntries][] {
+  protocolGroups ??= Object.entries(PROTOCOL_CONSTANTS).map(([group, entries]) => {
     const t = new StaticTable();
     for (const [k, v] of Object.entries(entries)) t.set({ kind: "string", value: k }, { kind: "integer", value: BigInt(v) });
-    c.set({ kind: "string", value: group }, { kind: "table", table: t });
-  }
+    return [group, t.entries];
+  });
+  return protocolGroups;
+}
+
+/**
+ * The protocol constants bcc's bodies see as `c` (proto.lua): `c.eth.ip`, `c.ip.proto_udp`,
+ * ... Each use gets tables of its own (a table's identity keys the specialisations of the
+ * Lua functions it is passed to), copied from prebuilt entries.
+ */
+function protoConstants(): StaticValue {
+  const c = new StaticTable();
+  for (const [group, entries] of protocolGroupEntries()) c.set({ kind: "string", value: group }, { kind: "table", table: new StaticTable(entries) });
   return { kind: "table", table: c };
 }
 

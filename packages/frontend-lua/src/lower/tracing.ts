@@ -337,19 +337,22 @@ export function checkProgram(unit: ModuleLowering, fn: Function, decl: ProgramDe
   };
   const rule = sectionRuleByPrefix(decl.section.split("/")[0]!);
   const functions = [fn, ...calledFunctions(unit, fn)];
+  /** Whether `fn` itself calls a helper that hands out a reference (else there is nothing for checkReferences to follow). */
+  let acquires = false;
   for (const f of functions) {
     for (const bb of f.blocks) {
-      for (const inst of bb.instructions()) {
+      for (let inst = bb.first; inst; inst = inst.next) {
         if (inst.opcode !== "call" || inst.helper === undefined || inst.callee !== undefined) continue;
         const helper = helperById(inst.helper);
         if (!helper) continue;
+        if (f === fn && helper.reference === "acquire") acquires = true;
         if (!helperAllowed(decl.kind.type, helper.name as HelperName, rule?.expectedAttachType)) {
           at(inst, `${decl.kindName} programs (program type ${decl.kind.type}) cannot call bpf_${helper.name}: the kernel refuses it for this program type`);
         }
       }
     }
   }
-  const { leaks, usesAfterRelease } = checkReferences(fn);
+  const { leaks, usesAfterRelease } = acquires ? checkReferences(fn) : { leaks: [], usesAfterRelease: [] };
   const seen = new Set<Instruction>();
   for (const leak of leaks) {
     if (seen.has(leak.acquire)) continue;
@@ -371,7 +374,7 @@ function calledFunctions(unit: ModuleLowering, fn: Function): Function[] {
   while (work.length > 0) {
     const f = work.pop()!;
     for (const bb of f.blocks) {
-      for (const inst of bb.instructions()) {
+      for (let inst = bb.first; inst; inst = inst.next) {
         const callee = inst.opcode === "call" && inst.callee !== undefined ? unit.module.getFunction(inst.callee) : undefined;
         if (callee && !seen.has(callee)) {
           seen.add(callee);

@@ -72,20 +72,22 @@ const USER_SPACE: Readonly<Record<string, string>> = {
   xpcall: "handles errors",
 };
 
+/** The global names of the top level and their values but `arg` and `_VERSION` (made on first use; values are never modified). */
+let fixedGlobals: readonly [string, StaticValue][] | undefined;
+
 /** The global names of the top level and their values. */
 export function LIBRARY_GLOBALS(file: string): [string, StaticValue][] {
-  const arg = new StaticTable();
-  arg.set(int(0n), str(file));
-  return [
+  fixedGlobals ??= [
     ...["bpf", "bit", "math", "string", "table", "ffi"].map((n): [string, StaticValue] => [n, lib(n)]),
     ...["require", "print", "assert", "pcall", "error", "type", "tostring", "tonumber", "ipairs", "pairs", "select", "unpack", "rawget", "rawset", "rawequal", "rawlen", ...Object.keys(USER_SPACE).filter((n) => !n.includes("."))].map(
       (n): [string, StaticValue] => [n, lib(n)],
     ),
     ["io", { kind: "opaque", what: "the io library" }],
     ["os", { kind: "opaque", what: "the os library" }],
-    ["arg", { kind: "table", table: arg }],
-    ["_VERSION", str("Lua 5.1")],
   ];
+  const arg = new StaticTable();
+  arg.set(int(0n), str(file));
+  return [...fixedGlobals, ["arg", { kind: "table", table: arg }], ["_VERSION", str("Lua 5.1")]];
 }
 
 /** `base[key]` for library modules, C types, ffi.C and strings (their methods). */

@@ -132,10 +132,12 @@ function factsOf(c: Value, holds: boolean, out: Fact[] = [], depth = 0): Fact[] 
   return out;
 }
 
+const NO_FACTS: readonly Fact[] = Object.freeze([]);
+
 /** The facts of the edge `from → to` when it is the one way `from` reaches `to` (distinct targets of a condbr). */
-function edgeFacts(from: BasicBlock, to: BasicBlock): Fact[] {
+function edgeFacts(from: BasicBlock, to: BasicBlock): readonly Fact[] {
   const t = from.terminator;
-  if (t?.opcode !== "condbr" || t.targets[0] === t.targets[1]) return [];
+  if (t?.opcode !== "condbr" || t.targets[0] === t.targets[1]) return NO_FACTS;
   return factsOf(t.operands[0]!, t.targets[0] === to);
 }
 
@@ -201,30 +203,22 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
 
-  // Branch facts, by the block they hold in (its only way in) and by the value they are about.
-  const factsByValue = new Map<Value, { block: BasicBlock; fact: Fact }[]>();
+  // Branch facts, by the block they hold in (its only way in) and by the id of the value they are about.
+  const factsByValue: ({ block: BasicBlock; fact: Fact }[] | undefined)[] = [];
   for (const bb of fn.blocks) {
     if (bb === fn.entry || bb.preds.length !== 1 || bb.preds[0] === bb) continue;
-    for (const fact of edgeFacts(bb.preds[0]!, bb)) {
-      let list = factsByValue.get(fact.value);
-      if (!list) factsByValue.set(fact.value, (list = []));
-      list.push({ block: bb, fact });
-    }
+    for (const fact of edgeFacts(bb.preds[0]!, bb)) (factsByValue[fact.value.id] ??= []).push({ block: bb, fact });
   }
 
-  const constants = new Map<Value, Range>();
+  const constants: (Range | undefined)[] = []; // by value id
   const rangeOf = (v: Value): Range | undefined => {
-    if (isConstant(v)) {
-      let r = constants.get(v);
-      if (!r) constants.set(v, (r = constantRange(bitsOf(v.type) || 64, v.value)));
-      return r;
-    }
+    if (isConstant(v)) return (constants[v.id] ??= constantRange(bitsOf(v.type) || 64, v.value));
     if (v.kind === "param") return typeRange(v);
     return values[v.id];
   };
   const rangeAt = (v: Value, bb: BasicBlock): Range | undefined => {
     let r = rangeOf(v);
-    const facts = factsByValue.get(v);
+    const facts = factsByValue[v.id];
     if (!r || !facts) return r;
     for (const { block, fact } of facts) {
       if (!r) break;
@@ -242,13 +236,22 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
     for (let s = 0; s < succs.length; s++) if (succs[s] === phi.block && occurrence-- === 0) return s;
     return -1;
   };
-  const incomingRange = (phi: Instruction, k: number): Range | undefined => {
+  const incomingRange = (phi: Instruction, k: number, facts = edgeFacts): Range | undefined => {
     const from = phi.incoming[k]!;
     const slot = pairSlot(phi, k);
     if (slot < 0 || !edges.has(edgeKey(from, slot))) return undefined;
     const v = phi.operands[k]!;
     const r = rangeAt(v, from);
-    return r && narrow(r, edgeFacts(from, phi.block!), v);
+    return r && narrow(r, facts(from, phi.block!), v);
+  };
+  // While solving (the IR does not change) each edge's facts are worked out once: a phi is
+  // evaluated again whenever an incoming value changes. Afterwards (the pass using the
+  // ranges may rewrite branches) they are worked out from the current terminator.
+  const factsOfEdge: (readonly Fact[] | undefined)[] = [];
+  const cachedEdgeFacts = (from: BasicBlock, to: BasicBlock): readonly Fact[] => {
+    const t = from.terminator;
+    if (t?.opcode !== "condbr" || t.targets[0] === t.targets[1]) return NO_FACTS;
+    return (factsOfEdge[from.id * 2 + (t.targets[0] === to ? 0 : 1)] ??= edgeFacts(from, to));
   };
 
   /** The range each instruction's last evaluation gave (what `set` was called with). */
@@ -302,7 +305,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
       case "phi": {
         let r: Range | undefined;
         for (let k = 0; k < inst.operands.length; k++) {
-          const rk = incomingRange(inst, k);
+          const rk = incomingRange(inst, k, cachedEdgeFacts);
           if (rk) r = r ? joinRanges(r, rk) : rk;
         }
         set(inst, r);
@@ -374,7 +377,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
           r = undefined;
           if (i.isPhi) {
             for (let k = 0; k < i.operands.length; k++) {
-              const rk = incomingRange(i, k);
+              const rk = incomingRange(i, k, cachedEdgeFacts);
               if (rk) r = r ? joinRanges(r, rk) : rk;
             }
           } else r = evaluate(i);
@@ -393,7 +396,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
   return {
     rangeOf,
     rangeAt,
-    incomingRange,
+    incomingRange: (phi, k) => incomingRange(phi, k),
     rangeOnEdge: (v, from, to) => {
       const r = rangeAt(v, from);
       return r && narrow(r, edgeFacts(from, to), v);

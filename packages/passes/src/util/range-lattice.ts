@@ -16,14 +16,52 @@
  * wrapping arithmetic, x/0 = 0, x%0 = x, shift amounts modulo the width. Each is sound —
  * the result contains `op(a, b)` for every `a` in the first range and `b` in the second —
  * which test/range-lattice.test.ts checks exhaustively at 8 bits and on random 64-bit
- * ranges. Cost: a few bigint operations per call (a multiplication walks the bits).
+ * ranges.
+ *
+ * Two forms, one lattice: the reference is written in bigint arithmetic
+ * (util/range-bigint.ts), exact at every width; a range whose components all fit in a
+ * double — every range of up to 32 bits and the 64-bit ranges within [0, 2^53), most of
+ * what a program computes — is kept as numbers, and the common operations on such ranges
+ * (join, intersection, refinement, compares, add, sub, bitwise, shifts, casts) run on
+ * numbers (util/range-number.ts), falling back to the bigint form where a result leaves
+ * that domain. Both forms give the same ranges (test/range-lattice.test.ts compares them on
+ * random ranges); the number form costs no allocation beyond the result.
  */
 import type { BinaryOpcode, CastOpcode, CompareOpcode, UnaryOpcode } from "@luabpf/ir";
-import { INVERTED_COMPARE, SWAPPED_COMPARE } from "@luabpf/ir";
+import {
+  bigBinary,
+  bigCast,
+  bigConstant,
+  bigContains,
+  bigDecide,
+  bigFull,
+  bigIntersect,
+  bigJoin,
+  bigRefine,
+  bigUnary,
+  bigUnsigned,
+  bigWiden,
+  type BigRange,
+} from "./range-bigint.js";
+import {
+  binaryNumber,
+  castNumber,
+  constantNumber,
+  decideNumber,
+  FULL,
+  fromBig,
+  hasNumberForm,
+  intersectNumber,
+  joinNumber,
+  LatticeRange,
+  refineNumber,
+  signedOf,
+  toBig,
+  unaryNumber,
+  widenNumber,
+} from "./range-number.js";
 
-const { asIntN, asUintN } = BigInt;
-
-/** A set of N-bit integers: known bits plus unsigned and signed bounds (see the file note). */
+/** A set of N-bit integers: known bits plus unsigned and signed bounds (see the file note). Built only by this module's functions. */
 export interface Range {
   readonly bits: number;
   /** Bits known to be one (never overlaps `mask`). */
@@ -36,32 +74,18 @@ export interface Range {
   readonly smax: bigint;
 }
 
-// Per-width constants, computed once (bigint shifts allocate).
-const ONES: bigint[] = [];
-const SIGN_BITS: bigint[] = [];
-for (let b = 0; b <= 64; b++) {
-  ONES.push((1n << BigInt(b)) - 1n);
-  SIGN_BITS.push(b === 0 ? 0n : 1n << BigInt(b - 1));
-}
-const ones = (bits: number): bigint => ONES[bits]!;
-const signBit = (bits: number): bigint => SIGN_BITS[bits]!;
-const sMinOf = (bits: number): bigint => -SIGN_BITS[bits]!;
-const sMaxOf = (bits: number): bigint => SIGN_BITS[bits]! - 1n;
-const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
-const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
-/** The number of bits needed to write `x` (x ≥ 0). */
-function bitLength(x: bigint): number {
-  let n = 0;
-  while (x >= 0x100000000n) {
-    x >>= 32n;
-    n += 32;
-  }
-  return n + (32 - Math.clz32(Number(x)));
-}
+// Every range is a LatticeRange (range-number.ts); Range is its public face.
+const R = (r: Range): LatticeRange => r as LatticeRange;
+/** The canonical range of a bigint result, reusing an operand when the result is one. */
+const wrapBig = (b: BigRange, x?: LatticeRange, y?: LatticeRange): LatticeRange => (x && b === x.big ? x : y && b === y.big ? y : fromBig(b));
+const wrapBigOrEmpty = (b: BigRange | undefined, x?: LatticeRange, y?: LatticeRange): LatticeRange | undefined => (b ? wrapBig(b, x, y) : undefined);
+/** Both in number form, of one width: the number path applies. */
+const bothSmall = (a: LatticeRange, b: LatticeRange): boolean => a.small && b.small && a.bits === b.bits;
+/** Is `r` the full range of `other`'s width? (A full result is always the shared object: range-number.ts fromBig.) */
+const isFullOf = (r: LatticeRange, other: LatticeRange): boolean => r === FULL[other.bits];
 
 // Every N-bit value, per width (ranges are immutable, so one object serves every use).
-const FULL: Range[] = [];
-for (let b = 0; b <= 64; b++) FULL.push({ bits: b, value: 0n, mask: ONES[b]!, umin: 0n, umax: ONES[b]!, smin: -SIGN_BITS[b]!, smax: SIGN_BITS[b]! - 1n });
+for (let b = 0; b <= 64; b++) FULL.push(fromBig(bigFull(b)));
 
 /** Every N-bit value. */
 export function fullRange(bits: number): Range {
@@ -70,91 +94,54 @@ export function fullRange(bits: number): Range {
 
 /** The one value `v` (any bigint; read modulo 2^N). */
 export function constantRange(bits: number, v: bigint): Range {
-  const u = asUintN(bits, v);
-  const s = asIntN(bits, v);
-  return { bits, value: u, mask: 0n, umin: u, umax: u, smin: s, smax: s };
+  if (hasNumberForm(bits) && v >= -0x10000000000000n && v < 0x20000000000000n) {
+    const x = Number(v);
+    if (bits <= 32) return constantNumber(bits, x - Math.floor(x / 2 ** bits) * 2 ** bits);
+    if (x >= 0) return constantNumber(bits, x);
+  }
+  return fromBig(bigConstant(bits, v));
 }
 
 /** The unsigned interval [lo, hi] (0 ≤ lo ≤ hi < 2^N). */
 export function unsignedRange(bits: number, lo: bigint, hi: bigint): Range {
-  return make(bits, 0n, ones(bits), lo, hi, sMinOf(bits), sMaxOf(bits))!;
+  return fromBig(bigUnsigned(bits, lo, hi));
 }
 
 /** The single value of `r` in the IR's normalized (signed) form, if it has exactly one. */
 export function constantOf(r: Range): bigint | undefined {
-  return r.mask === 0n ? asIntN(r.bits, r.value) : undefined;
+  const x = R(r);
+  if (x.small) return x.m === 0 ? BigInt(signedOf(x.bits, x.v)) : undefined;
+  const b = x.big!;
+  return b.mask === 0n ? BigInt.asIntN(b.bits, b.value) : undefined;
+}
+
+/** Is `r` one value? */
+export function isConstantRange(r: Range): boolean {
+  const x = R(r);
+  return x.small ? x.m === 0 : x.big!.mask === 0n;
 }
 
 /** Does `r` contain `v` (read modulo 2^N)? */
 export function rangeContains(r: Range, v: bigint): boolean {
-  const u = asUintN(r.bits, v);
-  const s = asIntN(r.bits, v);
-  return (u & ~r.mask) === r.value && u >= r.umin && u <= r.umax && s >= r.smin && s <= r.smax;
+  return bigContains(toBig(R(r)), v);
 }
 
 export function rangesEqual(a: Range, b: Range): boolean {
-  return (
-    a === b ||
-    a.bits === b.bits && a.value === b.value && a.mask === b.mask && a.umin === b.umin && a.umax === b.umax && a.smin === b.smin && a.smax === b.smax
-  );
+  if (a === b) return true;
+  const x = R(a);
+  const y = R(b);
+  if (x.bits !== y.bits || x.small !== y.small) return false;
+  if (x.small) return x.v === y.v && x.m === y.m && x.ul === y.ul && x.uh === y.uh && x.sl === y.sl && x.sh === y.sh;
+  const p = x.big!;
+  const q = y.big!;
+  return p.value === q.value && p.mask === q.mask && p.umin === q.umin && p.umax === q.umax && p.smin === q.smin && p.smax === q.smax;
 }
 
 /** Is every value of `r` non-negative when read signed? */
 export function isNonNegative(r: Range): boolean {
-  return r.smin >= 0n;
+  const x = R(r);
+  return x.small ? x.sl >= 0 : x.big!.smin >= 0n;
 }
-
-/**
- * Builds a synced range from raw components, or undefined when they describe no value.
- * The reg_bounds_sync of the verifier: known bits bound both intervals, an interval that
- * does not cross the sign boundary carries over to the other reading, and the common
- * prefix of umin and umax is known bits. Two rounds reach the fixed point for the cases
- * that matter (the verifier does the same).
- */
-function make(bits: number, value: bigint, mask: bigint, umin: bigint, umax: bigint, smin: bigint, smax: bigint): Range | undefined {
-  let settled = false;
-  const M = ones(bits);
-  const SIGN = signBit(bits);
-  value &= M;
-  mask &= M;
-  value &= ~mask;
-  for (let round = 0; round < 3; round++) {
-    const v0 = value, m0 = mask, umin0 = umin, umax0 = umax, smin0 = smin, smax0 = smax;
-    // known bits → bounds
-    umin = max(umin, value);
-    umax = min(umax, value | mask);
-    smin = max(smin, asIntN(bits, value | (mask & SIGN)));
-    smax = min(smax, asIntN(bits, value | (mask & ~SIGN)));
-    if (umin > umax || smin > smax) return undefined;
-    // signed ↔ unsigned, where the interval does not cross the sign boundary
-    if (smin >= 0n || smax < 0n) {
-      umin = max(umin, asUintN(bits, smin));
-      umax = min(umax, asUintN(bits, smax));
-    }
-    if (umax < SIGN || umin >= SIGN) {
-      smin = max(smin, asIntN(bits, umin));
-      smax = min(smax, asIntN(bits, umax));
-    }
-    if (umin > umax || smin > smax) return undefined;
-    // bounds → known bits: the common prefix of umin and umax
-    const span = ones(bitLength(umin ^ umax));
-    const tv = umin & ~span;
-    if ((tv ^ value) & ~(span | mask) & M) return undefined;
-    value |= tv;
-    mask &= span;
-    value &= ~mask;
-    if (value === v0 && mask === m0 && umin === umin0 && umax === umax0 && smin === smin0 && smax === smax0) {
-      settled = true;
-      break;
-    }
-  }
-  const r = { bits, value, mask, umin, umax, smin, smax };
-  if (!settled) UNSETTLED.add(r);
-  return r;
-}
-
-/** The (rare) ranges {@link make} returned before reaching its fixed point: making them again may tighten them. */
-const UNSETTLED = new WeakSet<Range>();
 
 /**
  * Is `r` its own reduction — would building it again from its components give the same
@@ -162,24 +149,33 @@ const UNSETTLED = new WeakSet<Range>();
  * except the rare ones whose reduction stopped at its round limit.
  */
 export function isSettled(r: Range): boolean {
-  return !UNSETTLED.has(r);
-}
-
-/** A range from known bits alone. */
-function fromTnum(bits: number, value: bigint, mask: bigint): Range {
-  return make(bits, value, mask, 0n, ones(bits), sMinOf(bits), sMaxOf(bits))!;
+  return R(r).settled;
 }
 
 /** The smallest range holding both (the lattice join). */
 export function joinRanges(a: Range, b: Range): Range {
-  const mu = a.mask | b.mask | (a.value ^ b.value);
-  return make(a.bits, a.value & ~mu, mu, min(a.umin, b.umin), max(a.umax, b.umax), min(a.smin, b.smin), max(a.smax, b.smax))!;
+  const x = R(a);
+  const y = R(b);
+  if (isFullOf(x, y) || isFullOf(y, x)) return FULL[x.bits]!;
+  if (bothSmall(x, y)) {
+    const r = joinNumber(x, y);
+    if (r) return r;
+  }
+  return wrapBig(bigJoin(toBig(x), toBig(y)));
 }
 
 /** The values in both, or undefined when there is none. */
 export function intersectRanges(a: Range, b: Range): Range | undefined {
-  if ((a.value ^ b.value) & ~(a.mask | b.mask)) return undefined;
-  return make(a.bits, a.value | b.value, a.mask & b.mask, max(a.umin, b.umin), min(a.umax, b.umax), max(a.smin, b.smin), min(a.smax, b.smax));
+  const x = R(a);
+  const y = R(b);
+  // The full range takes nothing away: the other one, if building it again gives it back.
+  if (isFullOf(y, x) && x.settled) return x;
+  if (isFullOf(x, y) && y.settled) return y;
+  if (bothSmall(x, y)) {
+    const r = intersectNumber(x, y);
+    if (r !== null) return r;
+  }
+  return wrapBigOrEmpty(bigIntersect(toBig(x), toBig(y)));
 }
 
 /**
@@ -193,271 +189,55 @@ export function intersectRanges(a: Range, b: Range): Range | undefined {
  * at most once, so the height stays finite.
  */
 export function widenRange(prev: Range, next: Range): Range {
-  const b = next.bits;
-  const up = (x: bigint, top: bigint) => {
-    for (const t of WIDEN_STEPS) if (t < top && x <= t) return t;
-    return top;
-  };
-  const down = (x: bigint, bottom: bigint) => {
-    for (const t of WIDEN_STEPS) if (-t - 1n > bottom && x >= -t - 1n) return -t - 1n;
-    return x >= 0n ? 0n : bottom;
-  };
-  return make(
-    b,
-    0n,
-    ones(b),
-    next.umin < prev.umin ? 0n : next.umin,
-    next.umax > prev.umax ? up(next.umax, ones(b)) : next.umax,
-    next.smin < prev.smin ? (next.smin >= 0n ? 0n : down(next.smin, sMinOf(b))) : next.smin,
-    next.smax > prev.smax ? up(next.smax, sMaxOf(b)) : next.smax,
-  )!;
-}
-
-/** The upper thresholds of {@link widenRange}: 2^k - 1 at the C integer types' edges (ascending). */
-const WIDEN_STEPS = [0xffn, 0xffffn, 0x7fffffffn, 0xffffffffn];
-
-// ---------------------------------------------------------------------------------------
-// Tristate arithmetic (kernel/bpf/tnum.c), modulo 2^N.
-
-interface Tnum {
-  value: bigint;
-  mask: bigint;
-}
-
-function tnumAdd(bits: number, a: Tnum, b: Tnum): Tnum {
-  const M = ones(bits);
-  const sm = (a.mask + b.mask) & M;
-  const sv = (a.value + b.value) & M;
-  const sigma = (sm + sv) & M;
-  const chi = sigma ^ sv;
-  const mu = (chi | a.mask | b.mask) & M;
-  return { value: sv & ~mu, mask: mu };
-}
-
-function tnumSub(bits: number, a: Tnum, b: Tnum): Tnum {
-  const M = ones(bits);
-  const dv = (a.value - b.value) & M;
-  const alpha = (dv + a.mask) & M;
-  const beta = (dv - b.mask) & M;
-  const chi = alpha ^ beta;
-  const mu = (chi | a.mask | b.mask) & M;
-  return { value: dv & ~mu, mask: mu };
-}
-
-function tnumMul(bits: number, a: Tnum, b: Tnum): Tnum {
-  const M = ones(bits);
-  if ((a.value | a.mask) > (b.value | b.mask)) [a, b] = [b, a]; // walk the shorter one's bits
-  const accV = (a.value * b.value) & M;
-  let accM: Tnum = { value: 0n, mask: 0n };
-  let [av, am, bv, bm] = [a.value, a.mask, b.value, b.mask];
-  while (av !== 0n || am !== 0n) {
-    if (av & 1n) accM = tnumAdd(bits, accM, { value: 0n, mask: bm });
-    else if (am & 1n) accM = tnumAdd(bits, accM, { value: 0n, mask: bv | bm });
-    av >>= 1n;
-    am >>= 1n;
-    bv = (bv << 1n) & M;
-    bm = (bm << 1n) & M;
+  const x = R(prev);
+  const y = R(next);
+  if (isFullOf(y, x)) return y;
+  if (bothSmall(x, y)) {
+    const r = widenNumber(x, y);
+    if (r) return r;
   }
-  return tnumAdd(bits, { value: accV, mask: 0n }, accM);
+  return wrapBig(bigWiden(toBig(x), toBig(y)));
 }
-
-// ---------------------------------------------------------------------------------------
-// Transfer functions.
 
 /** The result range of binary `op` at width N (both ranges N bits wide). */
 export function binaryRange(op: BinaryOpcode, a: Range, b: Range): Range {
-  const bits = a.bits;
-  const M = ones(bits);
-  const SMIN = sMinOf(bits);
-  const SMAX = sMaxOf(bits);
-  const full = fullRange(bits);
-  const inS = (lo: bigint, hi: bigint): [bigint, bigint] => (lo >= SMIN && hi <= SMAX ? [lo, hi] : [SMIN, SMAX]);
-  const build = (t: Tnum, ulo: bigint, uhi: bigint, slo: bigint, shi: bigint): Range => make(bits, t.value, t.mask, ulo, uhi, slo, shi) ?? full;
-  const kb = constantOf(b);
-  switch (op) {
-    case "add": {
-      const t = tnumAdd(bits, a, b);
-      let [ulo, uhi] = [a.umin + b.umin, a.umax + b.umax];
-      if (uhi > M) [ulo, uhi] = ulo > M ? [ulo - M - 1n, uhi - M - 1n] : [0n, M];
-      const [slo, shi] = inS(a.smin + b.smin, a.smax + b.smax);
-      return build(t, ulo, uhi, slo, shi);
-    }
-    case "sub": {
-      const t = tnumSub(bits, a, b);
-      let ulo: bigint, uhi: bigint;
-      if (a.umin >= b.umax) [ulo, uhi] = [a.umin - b.umax, a.umax - b.umin];
-      else if (a.umax < b.umin) [ulo, uhi] = [a.umin - b.umax + M + 1n, a.umax - b.umin + M + 1n];
-      else [ulo, uhi] = [0n, M];
-      const [slo, shi] = inS(a.smin - b.smax, a.smax - b.smin);
-      return build(t, ulo, uhi, slo, shi);
-    }
-    case "mul": {
-      const t = tnumMul(bits, a, b);
-      const [ulo, uhi] = a.umax * b.umax <= M ? [a.umin * b.umin, a.umax * b.umax] : [0n, M];
-      const corners = [a.smin * b.smin, a.smin * b.smax, a.smax * b.smin, a.smax * b.smax];
-      const [slo, shi] = inS(corners.reduce(min), corners.reduce(max));
-      return build(t, ulo, uhi, slo, shi);
-    }
-    case "udiv": {
-      // x / 0 = 0, and x / d ≤ x.
-      if (b.umin > 0n) return unsignedRange(bits, a.umin / b.umax, a.umax / b.umin);
-      return unsignedRange(bits, 0n, a.umax);
-    }
-    case "urem": {
-      // x % 0 = x, and x % d < d.
-      if (b.umin > 0n) return a.umax < b.umin ? a : unsignedRange(bits, 0n, min(a.umax, b.umax - 1n));
-      return unsignedRange(bits, 0n, a.umax);
-    }
-    case "sdiv": {
-      if (a.smin >= 0n && b.smin >= 0n) return binaryRange("udiv", a, b);
-      if (kb !== undefined && kb > 0n) return make(bits, 0n, M, 0n, M, a.smin / kb, a.smax / kb) ?? full; // truncation is monotone
-      return full;
-    }
-    case "srem": {
-      if (a.smin >= 0n && b.smin >= 0n) return binaryRange("urem", a, b);
-      if (kb === undefined || kb === 0n) return kb === 0n ? a : full;
-      const lim = (kb < 0n ? -kb : kb) - 1n; // |r| < |k|, r has the sign of the dividend
-      const lo = a.smin >= 0n ? 0n : max(a.smin, -lim);
-      const hi = a.smax <= 0n ? 0n : min(a.smax, lim);
-      return make(bits, 0n, M, 0n, M, lo, hi) ?? full;
-    }
-    case "and": {
-      const v = a.value & b.value;
-      const t = { value: v, mask: (a.value | a.mask) & (b.value | b.mask) & ~v };
-      let [slo, shi] = [SMIN, SMAX];
-      if (a.smin >= 0n || b.smin >= 0n) [slo, shi] = [0n, a.smin >= 0n && b.smin >= 0n ? min(a.smax, b.smax) : a.smin >= 0n ? a.smax : b.smax];
-      return build(t, 0n, min(a.umax, b.umax), slo, shi);
-    }
-    case "or": {
-      const v = a.value | b.value;
-      const t = { value: v, mask: (a.mask | b.mask) & ~v };
-      const uhi = ones(bitLength(a.umax | b.umax));
-      return build(t, max(a.umin, b.umin), uhi, SMIN, SMAX);
-    }
-    case "xor": {
-      const mu = a.mask | b.mask;
-      const t = { value: (a.value ^ b.value) & ~mu, mask: mu };
-      return build(t, 0n, ones(bitLength(max(a.umax, b.umax))), SMIN, SMAX);
-    }
-    case "shl":
-    case "lshr":
-    case "ashr": {
-      const amounts = shiftAmounts(b);
-      if (!amounts) return full;
-      let out: Range | undefined;
-      for (const k of amounts) {
-        const r = shiftByConstant(op, a, k);
-        out = out ? joinRanges(out, r) : r;
-      }
-      return out!;
-    }
+  const x = R(a);
+  const y = R(b);
+  // x + y, x - y and x ^ y take every value when either operand does (each is a bijection in the other).
+  if ((op === "add" || op === "sub" || op === "xor") && (isFullOf(x, y) || isFullOf(y, x))) return FULL[x.bits]!;
+  if (bothSmall(x, y)) {
+    const r = binaryNumber(op, x, y);
+    if (r) return r;
   }
-}
-
-/** The shift amounts `b` may stand for (its values modulo the width), when few enough to enumerate. */
-function shiftAmounts(b: Range): bigint[] | undefined {
-  const N = BigInt(b.bits);
-  const k = constantOf(b);
-  if (k !== undefined) return [asUintN(b.bits, k) % N];
-  if (b.umax >= N) return undefined;
-  const out: bigint[] = [];
-  for (let x = b.umin; x <= b.umax; x++) if (rangeContains(b, x)) out.push(x);
-  return out;
-}
-
-function shiftByConstant(op: "shl" | "lshr" | "ashr", a: Range, k: bigint): Range {
-  const bits = a.bits;
-  const M = ones(bits);
-  if (k === 0n) return a;
-  switch (op) {
-    case "shl": {
-      const t = { value: (a.value << k) & M, mask: (a.mask << k) & M };
-      const [ulo, uhi] = a.umax << k <= M ? [a.umin << k, a.umax << k] : [0n, M];
-      const [slo, shi] = a.smin << k >= sMinOf(bits) && a.smax << k <= sMaxOf(bits) ? [a.smin << k, a.smax << k] : [sMinOf(bits), sMaxOf(bits)];
-      return make(bits, t.value, t.mask, ulo, uhi, slo, shi) ?? fullRange(bits);
-    }
-    case "lshr":
-      return make(bits, a.value >> k, a.mask >> k, a.umin >> k, a.umax >> k, sMinOf(bits), sMaxOf(bits)) ?? fullRange(bits);
-    case "ashr": {
-      // Shift the bit patterns as signed N-bit numbers: a known sign bit fills known bits in.
-      const value = asUintN(bits, asIntN(bits, a.value) >> k);
-      const mask = asUintN(bits, asIntN(bits, a.mask) >> k);
-      return make(bits, value, mask, 0n, M, a.smin >> k, a.smax >> k) ?? fullRange(bits);
-    }
-  }
+  return wrapBig(bigBinary(op, toBig(x), toBig(y)), x, y);
 }
 
 /** The result range of unary `op`. */
 export function unaryRange(op: UnaryOpcode, a: Range): Range {
-  const bits = a.bits;
-  const M = ones(bits);
-  switch (op) {
-    case "neg":
-      return binaryRange("sub", constantRange(bits, 0n), a);
-    case "not":
-      return make(bits, ~(a.value | a.mask) & M, a.mask, M - a.umax, M - a.umin, -a.smax - 1n, -a.smin - 1n)!;
-    case "bswap": {
-      const swap = (x: bigint): bigint => {
-        let r = 0n;
-        for (let i = 0; i < bits / 8; i++) {
-          r = (r << 8n) | (x & 0xffn);
-          x >>= 8n;
-        }
-        return r;
-      };
-      return fromTnum(bits, swap(a.value), swap(a.mask));
-    }
+  const x = R(a);
+  if (op === "neg") return binaryRange("sub", constantRange(x.bits, 0n), a);
+  if (x.small) {
+    const r = unaryNumber(op, x);
+    if (r) return r;
   }
+  return wrapBig(bigUnary(op, toBig(x)), x);
 }
 
 /** The result range of cast `op` of `a` (its width is the source width) to `toBits`. */
 export function castRange(op: CastOpcode, a: Range, toBits: number): Range {
-  const from = a.bits;
-  switch (op) {
-    case "zext":
-      return make(toBits, a.value, a.mask, a.umin, a.umax, a.umin, a.umax)!;
-    case "sext": {
-      const fill = ones(toBits) & ~ones(from);
-      const SIGN = signBit(from);
-      const value = a.value & SIGN ? a.value | fill : a.value;
-      const mask = a.mask & SIGN ? a.mask | fill : a.mask;
-      return make(toBits, value, mask, 0n, ones(toBits), a.smin, a.smax)!;
-    }
-    case "trunc": {
-      const M = ones(toBits);
-      const [ulo, uhi] = a.umax <= M ? [a.umin, a.umax] : [0n, M];
-      const [slo, shi] = a.smin >= sMinOf(toBits) && a.smax <= sMaxOf(toBits) ? [a.smin, a.smax] : [sMinOf(toBits), sMaxOf(toBits)];
-      return make(toBits, a.value & M, a.mask & M, ulo, uhi, slo, shi) ?? fromTnum(toBits, a.value & M, a.mask & M);
-    }
+  const x = R(a);
+  if (x.small) {
+    const r = castNumber(op, x, toBits);
+    if (r) return r;
   }
+  return wrapBig(bigCast(op, toBig(x), toBits), x);
 }
 
 /** Is `a op b` true for every pair (true), false for every pair (false), or either (undefined)? */
 export function decideCompare(op: CompareOpcode, a: Range, b: Range): boolean | undefined {
-  switch (op) {
-    case "eq":
-    case "ne": {
-      const differ =
-        ((a.value ^ b.value) & ~(a.mask | b.mask)) !== 0n || a.umax < b.umin || b.umax < a.umin || a.smax < b.smin || b.smax < a.smin;
-      const ka = constantOf(a);
-      const same = ka !== undefined && ka === constantOf(b);
-      if (!differ && !same) return undefined;
-      return op === "eq" ? same : !same;
-    }
-    case "ult":
-      return a.umax < b.umin ? true : a.umin >= b.umax ? false : undefined;
-    case "ule":
-      return a.umax <= b.umin ? true : a.umin > b.umax ? false : undefined;
-    case "slt":
-      return a.smax < b.smin ? true : a.smin >= b.smax ? false : undefined;
-    case "sle":
-      return a.smax <= b.smin ? true : a.smin > b.smax ? false : undefined;
-    case "ugt":
-    case "uge":
-    case "sgt":
-    case "sge":
-      return decideCompare(SWAPPED_COMPARE[op], b, a);
-  }
+  const x = R(a);
+  const y = R(b);
+  return bothSmall(x, y) ? decideNumber(op, x, y) : bigDecide(op, toBig(x), toBig(y));
 }
 
 /**
@@ -465,51 +245,39 @@ export function decideCompare(op: CompareOpcode, a: Range, b: Range): boolean | 
  * (the verifier's branch refinement, reg_set_min_max); undefined when none is left.
  */
 export function refineByCompare(x: Range, op: CompareOpcode, y: Range, holds: boolean): Range | undefined {
-  if (!holds) op = INVERTED_COMPARE[op];
-  const bits = x.bits;
-  const M = ones(bits);
-  const SMIN = sMinOf(bits);
-  const SMAX = sMaxOf(bits);
-  const clamp = (ulo: bigint, uhi: bigint, slo: bigint, shi: bigint): Range | undefined => {
-    if (ulo > uhi || slo > shi) return undefined;
-    return make(bits, x.value, x.mask, max(x.umin, ulo), min(x.umax, uhi), max(x.smin, slo), min(x.smax, shi));
-  };
-  switch (op) {
-    case "eq":
-      return intersectRanges(x, y);
-    case "ne": {
-      const k = constantOf(y);
-      if (k === undefined) return x;
-      const u = asUintN(bits, k);
-      let { umin, umax, smin, smax } = x;
-      if (umin === u) umin++;
-      if (umax === u) umax--;
-      if (smin === k) smin++;
-      if (smax === k) smax--;
-      return clamp(umin, umax, smin, smax);
-    }
-    case "ult":
-      return y.umax === 0n ? undefined : clamp(0n, y.umax - 1n, SMIN, SMAX);
-    case "ule":
-      return clamp(0n, y.umax, SMIN, SMAX);
-    case "ugt":
-      return y.umin === M ? undefined : clamp(y.umin + 1n, M, SMIN, SMAX);
-    case "uge":
-      return clamp(y.umin, M, SMIN, SMAX);
-    case "slt":
-      return y.smax === SMIN ? undefined : clamp(0n, M, SMIN, y.smax - 1n);
-    case "sle":
-      return clamp(0n, M, SMIN, y.smax);
-    case "sgt":
-      return y.smin === SMAX ? undefined : clamp(0n, M, y.smin + 1n, SMAX);
-    case "sge":
-      return clamp(0n, M, y.smin, SMAX);
+  const a = R(x);
+  const b = R(y);
+  if (bothSmall(a, b)) {
+    const r = refineNumber(a, op, b, holds);
+    if (r !== null) return r;
   }
+  return wrapBigOrEmpty(bigRefine(toBig(a), op, toBig(b), holds), a, b);
 }
 
 /** Readable form for tests and debugging: `i64 [0, 255] s[0, 255] bits xx..x01`. */
 export function formatRange(r: Range): string {
+  const b = toBig(R(r));
   const k = constantOf(r);
-  if (k !== undefined) return `i${r.bits} ${k}`;
-  return `i${r.bits} u[${r.umin}, ${r.umax}] s[${r.smin}, ${r.smax}] known 0x${(~r.mask & ones(r.bits)).toString(16)}=0x${r.value.toString(16)}`;
+  if (k !== undefined) return `i${b.bits} ${k}`;
+  const ones = (1n << BigInt(b.bits)) - 1n;
+  return `i${b.bits} u[${b.umin}, ${b.umax}] s[${b.smin}, ${b.smax}] known 0x${(~b.mask & ones).toString(16)}=0x${b.value.toString(16)}`;
 }
+
+/**
+ * The bigint form's answers, for tests that compare the two forms (every operation above
+ * computed in bigint arithmetic only, the result in its canonical form).
+ * @internal
+ */
+export const bigintLattice = {
+  joinRanges: (a: Range, b: Range): Range => wrapBig(bigJoin(toBig(R(a)), toBig(R(b)))),
+  intersectRanges: (a: Range, b: Range): Range | undefined => wrapBigOrEmpty(bigIntersect(toBig(R(a)), toBig(R(b)))),
+  binaryRange: (op: BinaryOpcode, a: Range, b: Range): Range => wrapBig(bigBinary(op, toBig(R(a)), toBig(R(b))), R(a), R(b)),
+  unaryRange: (op: UnaryOpcode, a: Range): Range =>
+    op === "neg" ? wrapBig(bigBinary("sub", bigConstant(a.bits, 0n), toBig(R(a))), R(a)) : wrapBig(bigUnary(op, toBig(R(a))), R(a)),
+  castRange: (op: CastOpcode, a: Range, toBits: number): Range => wrapBig(bigCast(op, toBig(R(a)), toBits), R(a)),
+  decideCompare: (op: CompareOpcode, a: Range, b: Range): boolean | undefined => bigDecide(op, toBig(R(a)), toBig(R(b))),
+  refineByCompare: (x: Range, op: CompareOpcode, y: Range, holds: boolean): Range | undefined => wrapBigOrEmpty(bigRefine(toBig(R(x)), op, toBig(R(y)), holds), R(x), R(y)),
+  widenRange: (prev: Range, next: Range): Range => wrapBig(bigWiden(toBig(R(prev)), toBig(R(next)))),
+  /** Is `r` held in the number form? */
+  isNumberForm: (r: Range): boolean => R(r).small,
+};
