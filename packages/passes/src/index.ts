@@ -51,7 +51,7 @@ export { diffLines, unifiedDiff, type DiffLine } from "./util/diff.js";
 export { PIPELINES, defaultRegistry, parsePipeline, pipelineForLevel, type OptLevel } from "./pipelines.js";
 export { solveDataflow, type DataflowProblem, type DataflowResult, type Lattice } from "./dataflow.js";
 export { blockOrderAnalysis, dominanceFrontierAnalysis, dominatorTreeAnalysis, loopInfoAnalysis, postDominatorTreeAnalysis, type BlockOrder } from "./analysis/cfg.js";
-export { censusAnalysis, type OpcodeCensus } from "./analysis/census.js";
+export { CENSUS_OPCODES, censusAnalysis, type CensusOpcode, type OpcodeCensus } from "./analysis/census.js";
 export { Liveness, computeLiveness, livenessAnalysis, type LiveRange, type LiveSegment } from "./analysis/liveness.js";
 export { BitSet } from "./util/bitset.js";
 export { evaluate, isFoldable, log2Exact, shiftAmount, tryEvaluate, type FoldableOpcode } from "./util/fold.js";

@@ -160,9 +160,9 @@ describe("opcode census", () => {
     b.ret(b.add(x, b.binary("urem", x, b.const(3))));
     return fn;
   };
-  test("counts instructions per opcode", () => {
+  test("counts the instructions of the opcodes preconditions ask about", () => {
     const census = new AnalysisManager().get(program(), censusAnalysis);
-    expect([census.count("udiv"), census.count("urem"), census.count("add"), census.count("ret"), census.count("condbr")]).toEqual([1, 1, 1, 1, 0]);
+    expect([census.count("udiv"), census.count("urem"), census.count("condbr"), census.count("store")]).toEqual([1, 1, 0, 0]);
     expect(census.functionCalls).toBe(0);
   });
   test("strength-reduce skips a function without udiv and urem, and runs where there is one", () => {

@@ -1,7 +1,7 @@
 /**
- * The opcode census of a function: how many instructions of each opcode it holds and how
- * many calls of each helper — what a pass's precondition (`applies`, see pass.ts) reads to
- * say "nothing here can match" without walking the function itself: strength-reduce with
+ * The opcode census of a function: how many instructions of the opcodes that passes test
+ * for ({@link CENSUS_OPCODES}) it holds and how many calls of each helper — what a pass's
+ * precondition (`applies`, see pass.ts) reads to say "nothing here can match" without walking the function itself: strength-reduce with
  * no `udiv`/`urem`, map-lookup-cse with fewer than two lookups, the branch passes with no
  * `condbr`, the store passes with no `store`.
  *
@@ -10,44 +10,70 @@
  * walk serves the passes that follow until one of them changes the function.
  * Cost: one walk of the instructions.
  */
-import { OPCODES, type Function, type Opcode } from "@luabpf/ir";
+import type { Function, Opcode } from "@luabpf/ir";
 import { defineAnalysis } from "../analysis-manager.js";
+
+/** The opcodes the census counts: those the passes' preconditions ask about. */
+export const CENSUS_OPCODES = ["udiv", "urem", "condbr", "store", "load", "phi", "call", "ptradd"] as const satisfies readonly Opcode[];
+export type CensusOpcode = (typeof CENSUS_OPCODES)[number];
 
 /** Instruction counts of one function (see the file comment). */
 export interface OpcodeCensus {
   /** The number of instructions of opcode `op`. */
-  count(op: Opcode): number;
+  count(op: CensusOpcode): number;
   /** The number of calls of helper `id` (`call T helper id`). */
   helperCalls(id: number): number;
   /** The number of calls of functions (`call T @f`). */
   readonly functionCalls: number;
 }
 
-/** Opcode → its position in the opcode table: the census counts in an array. */
-const OPCODE_INDEX = new Map((Object.keys(OPCODES) as Opcode[]).map((op, k) => [op, k]));
-
 class Census implements OpcodeCensus {
-  /** Instructions per opcode, by {@link OPCODE_INDEX}. */
-  readonly opcodes: number[] = new Array<number>(OPCODE_INDEX.size).fill(0);
+  /** Instructions per opcode of {@link CENSUS_OPCODES}, at its index there. */
+  readonly opcodes: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
   readonly helpers = new Map<number, number>();
   functionCalls = 0;
 
   constructor(fn: Function) {
-    const opcodes = this.opcodes;
+    const counts = this.opcodes;
     for (const bb of fn.blocks) {
       for (let i = bb.first; i; i = i.next) {
-        const op = i.opcode;
-        opcodes[OPCODE_INDEX.get(op)!]!++;
-        if (op !== "call") continue;
-        const helper = i.helper;
-        if (helper !== undefined) this.helpers.set(helper, (this.helpers.get(helper) ?? 0) + 1);
-        else this.functionCalls++;
+        // A switch on the (interned) opcode strings: cheaper than a table lookup per instruction.
+        switch (i.opcode) {
+          case "udiv":
+            counts[0]!++;
+            break;
+          case "urem":
+            counts[1]!++;
+            break;
+          case "condbr":
+            counts[2]!++;
+            break;
+          case "store":
+            counts[3]!++;
+            break;
+          case "load":
+            counts[4]!++;
+            break;
+          case "phi":
+            counts[5]!++;
+            break;
+          case "ptradd":
+            counts[7]!++;
+            break;
+          case "call": {
+            counts[6]!++;
+            const helper = i.helper;
+            if (helper !== undefined) this.helpers.set(helper, (this.helpers.get(helper) ?? 0) + 1);
+            else this.functionCalls++;
+            break;
+          }
+        }
       }
     }
   }
 
-  count(op: Opcode): number {
-    return this.opcodes[OPCODE_INDEX.get(op)!] ?? 0;
+  count(op: CensusOpcode): number {
+    return this.opcodes[CENSUS_OPCODES.indexOf(op)]!;
   }
   helperCalls(id: number): number {
     return this.helpers.get(id) ?? 0;

@@ -102,6 +102,13 @@ function privateObjects(fn: { instructions(): Iterable<Instruction> }): { object
   return { objects, index };
 }
 
+/** Do `a` and `b` hold the same dead bytes for the same objects? */
+function sameBytes(a: DeadBytes, b: DeadBytes): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, bytes] of b) if (a.get(k) !== bytes) return false;
+  return true;
+}
+
 export const deadStore = defineFunctionPass({
   name: "dead-store",
   description: "remove stores into private stack slots and ring buffer records that every path overwrites before reading",
@@ -197,7 +204,7 @@ export const deadStore = defineFunctionPass({
         const s = exitState(bb);
         for (let i = bb.last; i; i = i.prev) transfer(s, i);
         const old = entryState.get(bb);
-        if (!old || old.size !== s.size || [...s].some(([k, b]) => old.get(k) !== b)) {
+        if (!old || !sameBytes(old, s)) {
           entryState.set(bb, s);
           changed = true;
         }

@@ -55,15 +55,20 @@ function killForCall(avail: Available, call: Instruction): void {
   }
 }
 
-/** The effect of `inst` on `avail`; for a store, whether memory already held its value. */
-function transfer(avail: Available, inst: Instruction): boolean {
+/**
+ * The effect of `inst` on `avail`; for a store, whether memory already held its value.
+ * `keys` remembers each load's and store's slot key (the dataflow visits them repeatedly).
+ */
+function transfer(avail: Available, inst: Instruction, keys: Map<Instruction, string>): boolean {
   const op = inst.opcode;
   if (op === "load") {
-    const key = slotKey(inst.typeParam, inst.offset, inst.operands[0]!);
+    let key = keys.get(inst);
+    if (key === undefined) keys.set(inst, (key = slotKey(inst.typeParam, inst.offset, inst.operands[0]!)));
     if (!avail.has(key)) avail.set(key, { address: inst.operands[0]!, value: inst });
   } else if (op === "store") {
     const [value, address] = [inst.operands[0]!, inst.operands[1]!];
-    const key = slotKey(inst.typeParam, inst.offset, address);
+    let key = keys.get(inst);
+    if (key === undefined) keys.set(inst, (key = slotKey(inst.typeParam, inst.offset, address)));
     if (avail.get(key)?.value === value) return true;
     killAliasing(avail, address);
     avail.set(key, { address, value });
@@ -84,6 +89,13 @@ function intersect(a: Available, b: Available): Available {
   return out;
 }
 
+/** Do `a` and `b` hold the same keys with the same values? */
+function sameValues(a: Available, b: Available): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, e] of b) if (a.get(k)?.value !== e.value) return false;
+  return true;
+}
+
 export const redundantStore = defineFunctionPass({
   name: "redundant-store",
   description: "remove stores of the value memory already holds (same value, address, offset and type as an earlier store or load)",
@@ -95,6 +107,7 @@ export const redundantStore = defineFunctionPass({
     // in reverse postorder to a fixed point. Entries only leave tables as it iterates.
     const order = ctx.analyses.get(blockOrderAnalysis).rpo;
     const out = new Map<BasicBlock, Available>();
+    const keys = new Map<Instruction, string>();
     const entryOf = (bb: BasicBlock): Available => {
       if (bb === fn.entry) return new Map();
       let acc: Available | undefined;
@@ -108,9 +121,9 @@ export const redundantStore = defineFunctionPass({
       changed = false;
       for (const bb of order) {
         const avail = entryOf(bb);
-        for (let i = bb.first; i; i = i.next) transfer(avail, i);
+        for (let i = bb.first; i; i = i.next) transfer(avail, i, keys);
         const old = out.get(bb);
-        if (!old || old.size !== avail.size || [...avail].some(([k, e]) => old.get(k)?.value !== e.value)) {
+        if (!old || !sameValues(old, avail)) {
           out.set(bb, avail);
           changed = true;
         }
@@ -120,7 +133,7 @@ export const redundantStore = defineFunctionPass({
     for (const bb of order) {
       const avail = entryOf(bb);
       for (const inst of [...bb.instructions()]) {
-        if (transfer(avail, inst)) {
+        if (transfer(avail, inst, keys)) {
           inst.erase();
           ctx.stat("stores-removed");
           removed = true;

@@ -194,16 +194,18 @@ function edgeFacts(pred: BasicBlock, bb: BasicBlock): Map<string, boolean> {
 function conditionFrom(bb: BasicBlock, pred: BasicBlock): bigint | undefined {
   const known = new Map<Value, bigint>();
   let facts: Map<string, boolean> | undefined;
-  const decided = (key: string): bigint | undefined => {
+  // The key is made only when the edge decided something (most edges decide nothing).
+  const decided = (key: () => string): bigint | undefined => {
     facts ??= edgeFacts(pred, bb);
-    const f = facts.get(key);
+    if (facts.size === 0) return undefined;
+    const f = facts.get(key());
     return f === undefined ? undefined : f ? 1n : 0n;
   };
   const onEdge = (v: Value): Value => (v.kind === "instruction" && (v as Instruction).isPhi && (v as Instruction).block === bb ? (v as Instruction).incomingValue(pred) : v);
   const valueOf = (v: Value): bigint | undefined => {
     const k = constValue(v) ?? known.get(v);
     if (k !== undefined || !isCompare(v)) return k;
-    return decided(compareKey(v.opcode, v.typeParam, onEdge(v.operands[0]!), onEdge(v.operands[1]!)));
+    return decided(() => compareKey(v.opcode, v.typeParam, onEdge(v.operands[0]!), onEdge(v.operands[1]!)));
   };
   for (let i = bb.first; i; i = i.next) {
     if (i.isPhi) {
@@ -213,7 +215,7 @@ function conditionFrom(bb: BasicBlock, pred: BasicBlock): bigint | undefined {
     }
     if (i.opcode === "condbr") {
       const c = i.operands[0]!;
-      return valueOf(c) ?? decided(`v${onEdge(c).id}`);
+      return valueOf(c) ?? decided(() => `v${onEdge(c).id}`);
     }
     if (!isFoldable(i.opcode)) return undefined;
     const args = i.operands.map(valueOf);
