@@ -127,7 +127,7 @@ function deepFreeze<T extends object>(t: T): T {
 
 /** Builds BTF types for one object. */
 export class BtfTypes extends CTypeTranslator {
-  /** An integer type, shared by name (and by every object: see {@link sharedInts}). */
+  /** An integer type, shared by name (and by every object: see `sharedInts`). */
   int(name: string, size: number, signed: boolean, flags: { char?: boolean; bool?: boolean } = {}): BtfType {
     const key = `${name}/${size}/${signed}/${flags.char ?? false}/${flags.bool ?? false}`;
     let t = sharedInts.get(key);

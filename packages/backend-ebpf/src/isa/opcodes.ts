@@ -204,7 +204,7 @@ export interface InsnForm {
   /** Oldest `-mcpu` version that has the form. */
   readonly cpu: CpuVersion;
   /**
-   * The fields the form uses (its operands and selectors) as a bit mask of {@link FIELD_BIT}:
+   * The fields the form uses (its operands and selectors) as a bit mask of `FIELD_BIT`:
    * what `checkInsn` tests per instruction, without a set lookup.
    */
   readonly used: number;
