@@ -20,6 +20,7 @@ import { CompileError } from "@luabpf/ir";
 import type * as lua from "luaparse";
 import { locationOf } from "./diagnostics.js";
 import { childKeysOf, isNode } from "./syntax.js";
+import { classOf, DIGIT, isClass, NAME_PART, NAME_START, NUMBER_PART } from "./char-classes.js";
 
 /** Nested brackets, blocks and operator runs, as Lua counts its syntax levels. */
 export const MAX_SYNTAX_NESTING = 200;
@@ -45,27 +46,6 @@ const EXPRESSION_START_KEYWORDS = new Set(["return", "and", "or", "not", "if", "
 /** The longest keyword ("function"): a longer word is a name. */
 const MAX_KEYWORD_LENGTH = 8;
 
-/** Character classes of the scan, by ASCII code (other code units are in none). */
-const NAME_START = 1; // A-Z a-z _
-const NAME_PART = 2; // A-Z a-z _ 0-9
-const DIGIT = 4; // 0-9
-const NUMBER_PART = 8; // A-Z a-z _ 0-9 .
-const CLASSES = (() => {
-  const t = new Uint8Array(128);
-  for (let c = 0; c < 128; c++) {
-    // A-Z a-z _ / 0-9 (by code: no regex to compile when the module loads)
-    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) t[c] = NAME_START | NAME_PART | NUMBER_PART;
-    if (c >= 0x30 && c <= 0x39) t[c] = NAME_PART | DIGIT | NUMBER_PART;
-  }
-  t[0x2e] = NUMBER_PART; // .
-  return t;
-})();
-
-/** Whether the code unit at `at` of `text` is in `cls` (false past the end). */
-function isClass(text: string, at: number, cls: number): boolean {
-  const c = text.charCodeAt(at); // NaN past the end: not below 128
-  return c < 128 && (CLASSES[c]! & cls) !== 0;
-}
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -179,7 +159,7 @@ export function scanNesting(text: string, file: string): void {
       unaryRun = 0;
       continue;
     }
-    const cls = c < 128 ? CLASSES[c]! : 0;
+    const cls = classOf(c);
     if (cls & NAME_START) {
       const start = i;
       while (isClass(text, i, NAME_PART)) i++;

@@ -8,6 +8,7 @@
  * string that held the declarations.
  */
 import { LuabpfError } from "@luabpf/platform/errors";
+import { classOf, DIGIT, isClass, NAME_PART, NAME_START, NUMBER_PART } from "../char-classes.js";
 
 export type CTokenKind = "ident" | "number" | "string" | "punct" | "dollar" | "eof";
 
@@ -47,27 +48,6 @@ for (const p of PUNCTUATORS) {
   else PUNCTUATORS_BY_START.set(p[0]!, [p]);
 }
 
-/** ASCII character classes of the lexer. */
-const IDENT_START = 1; // A-Z a-z _
-const IDENT_PART = 2; // A-Z a-z _ 0-9
-const DIGIT = 4; // 0-9
-const NUMBER_PART = 8; // A-Z a-z _ 0-9 .
-const CLASSES = (() => {
-  const t = new Uint8Array(128);
-  for (let c = 0; c < 128; c++) {
-    // A-Z a-z _ / 0-9 (by code: no regex to compile when the module loads)
-    if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f) t[c] = IDENT_START | IDENT_PART | NUMBER_PART;
-    if (c >= 0x30 && c <= 0x39) t[c] = IDENT_PART | DIGIT | NUMBER_PART;
-  }
-  t[0x2e] = NUMBER_PART; // .
-  return t;
-})();
-
-/** Whether the code unit at `at` of `text` is in class `cls` (false past the end). */
-function isClass(text: string, at: number, cls: number): boolean {
-  const c = text.charCodeAt(at); // NaN past the end
-  return c < 128 && (CLASSES[c]! & cls) !== 0;
-}
 
 /** Splits `text` into tokens (the last one is `eof`). */
 export function tokenizeC(text: string): CToken[] {
@@ -100,9 +80,9 @@ export function tokenizeC(text: string): CToken[] {
     if (c === "#" && lineStart) throw new CDeclError("preprocessor directives (#define, #include, ...) are not supported in C declarations", i);
     lineStart = false;
     const start = i;
-    const cls = code < 128 ? CLASSES[code]! : 0;
-    if (cls & IDENT_START) {
-      while (isClass(text, i, IDENT_PART)) i++;
+    const cls = classOf(code);
+    if (cls & NAME_START) {
+      while (isClass(text, i, NAME_PART)) i++;
       tokens.push({ kind: "ident", text: text.slice(start, i), offset: start });
       continue;
     }
