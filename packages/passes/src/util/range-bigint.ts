@@ -15,18 +15,12 @@
  */
 import type { BinaryOpcode, CastOpcode, CompareOpcode, UnaryOpcode } from "@luabpf/ir";
 import { INVERTED_COMPARE, SWAPPED_COMPARE } from "@luabpf/ir";
+import type { Range } from "./range-lattice.js";
 
 const { asIntN, asUintN } = BigInt;
 
 /** A range's components as bigints (see the file note); `settled`: {@link bigMake} reached its fixed point. */
-export interface BigRange {
-  readonly bits: number;
-  readonly value: bigint;
-  readonly mask: bigint;
-  readonly umin: bigint;
-  readonly umax: bigint;
-  readonly smin: bigint;
-  readonly smax: bigint;
+export interface BigRange extends Range {
   readonly settled: boolean;
 }
 
