@@ -182,7 +182,23 @@ describe.skipIf(!kernel)("tracing twins record what their Lua programs record, a
       // cat opens its three files, besides what the loader and libc open.
       expect(seen[0]!.total).toBeGreaterThanOrEqual(3n);
       expect(seen[0]!.counts.some((line) => /^[0-9a-f]+( [0-9a-f]+)*: \d+$/.test(line))).toBe(true);
-      expect(seen[0]).toEqual(seen[1]);
+      expect(seen[1]!.total).toBe(seen[0]!.total);
+      // A stack map is a hash table without chaining: a stack whose bucket holds another stack
+      // gets -EEXIST (`error -17`). Both maps also hold every other process's stacks, each
+      // between its own attachment and detachment, so a call can collide in one map and not in
+      // the other (a fresh-clone run: 2 of 33 calls). Without collisions the counts are equal
+      // stack by stack; with them, a stack's counts differ by at most the calls that collided.
+      const collided = seen.map(({ counts }) => counts.filter((line) => line.startsWith("error -17:")).reduce((sum, line) => sum + BigInt(line.slice(line.lastIndexOf(":") + 2)), 0n));
+      if (collided[0] === 0n && collided[1] === 0n) expect(seen[0]).toEqual(seen[1]);
+      else {
+        const byStack = seen.map(({ counts }) => new Map(counts.map((line) => [line.slice(0, line.lastIndexOf(":")), BigInt(line.slice(line.lastIndexOf(":") + 2))] as const)));
+        const slack = collided[0]! > collided[1]! ? collided[0]! : collided[1]!;
+        for (const stack of new Set([...byStack[0]!.keys(), ...byStack[1]!.keys()])) {
+          if (stack === "error -17") continue;
+          const d = (byStack[0]!.get(stack) ?? 0n) - (byStack[1]!.get(stack) ?? 0n);
+          expect(d <= slack && -d <= slack, `${stack}: ${byStack[0]!.get(stack) ?? 0n} against ${byStack[1]!.get(stack) ?? 0n}, ${slack} collided`).toBe(true);
+        }
+      }
     } finally {
       for (const object of loaded) object.close();
     }
