@@ -160,31 +160,30 @@ export interface CanonicalWindow {
 
 /** The canonical form of a window (see the file comment). */
 export function canonicalWindow(insts: readonly WindowInst[]): CanonicalWindow {
-  const { texts, regs } = canonicalTexts(insts);
-  return { text: texts.join("; "), regs };
+  const canonical = canonicalNumbering();
+  return { text: insts.map(canonical.textOf).join("; "), regs: canonical.regs };
 }
 
 /**
- * Each instruction of a window in canonical form, and the physical register of each pattern
- * register. Pattern registers are numbered in order of first appearance, so the first `len`
- * texts joined are the canonical text of the window's first `len` instructions, whose
- * registers are `regs` up to `patterns[len - 1]`.
+ * Canonical texts of a window's instructions, one at a time: pattern registers are numbered
+ * in order of first appearance (`regs[k - 1]` is the physical register of `rk`), so the texts
+ * of the first `len` instructions joined are the canonical text of that shorter window, whose
+ * registers are `regs` as they stood after its last instruction.
  */
-function canonicalTexts(insts: readonly WindowInst[]): { texts: string[]; regs: MReg[]; patterns: number[] } {
+function canonicalNumbering(): { readonly regs: MReg[]; textOf(i: WindowInst): string } {
   const regs: MReg[] = [];
   const pattern = (r: MReg): number => {
     let k = regs.indexOf(r);
     if (k < 0) k = regs.push(r) - 1;
     return k + 1;
   };
-  const texts: string[] = [];
-  const patterns: number[] = [];
-  for (const i of insts) {
-    for (const r of regsOf(i)) pattern(r);
-    texts.push(printWindowInsn(toInsn(i, pattern)));
-    patterns.push(regs.length);
-  }
-  return { texts, regs, patterns };
+  return {
+    regs,
+    textOf(i) {
+      for (const r of regsOf(i)) pattern(r);
+      return printWindowInsn(toInsn(i, pattern));
+    },
+  };
 }
 
 /** Physical registers as a bit set (bit r for rr). */
@@ -404,13 +403,8 @@ const printed = new Map<number, string>();
  * one at a time while walking the rule trie, and only as far as some rule's window goes.
  */
 function rewriteAt(b: MBlock, bi: number, k: number, index: RuleTrie, cpu: CpuVersion, liveness: () => RegSet[][], widthsOf: () => Uint8Array[]): number {
-  /** Pattern registers: the physical register of each, in order of first appearance. */
-  const regs: MReg[] = [];
-  const pattern = (r: MReg): number => {
-    let p = regs.indexOf(r);
-    if (p < 0) p = regs.push(r) - 1;
-    return p + 1;
-  };
+  const canonical = canonicalNumbering();
+  const regs = canonical.regs;
   /** The trie node each window length reaches (`nodes[len - 1]`), and how many pattern registers the window has. */
   const nodes: RuleTrie[] = [];
   const patterns: number[] = [];
@@ -419,8 +413,7 @@ function rewriteAt(b: MBlock, bi: number, k: number, index: RuleTrie, cpu: CpuVe
   for (let n = 0; n < MAX_WINDOW && k + n < b.insts.length; n++) {
     const i = b.insts[k + n]!;
     if (!isWindowInst(i) || (n > 0 && b.insts[k + n - 1]!.k === "jcc")) break;
-    for (const r of regsOf(i)) pattern(r);
-    node = node.next.get(printWindowInsn(toInsn(i, pattern)));
+    node = node.next.get(canonical.textOf(i));
     if (node === undefined) break;
     nodes.push(node);
     patterns.push(regs.length);
