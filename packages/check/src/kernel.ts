@@ -8,7 +8,7 @@
  */
 import { CompileError, InternalError } from "@luabpf/ir";
 import { BpfError, LoaderError, loadObject, VerifierError, type LoadedObject, type MapHandle } from "@luabpf/loader";
-import { mapTypeById, sectionRule } from "@luabpf/platform";
+import { mapTypeById, PROGRAM_TYPES, sectionRule } from "@luabpf/platform";
 import { compileSource, type DriverOptions } from "luabpf";
 
 /**
@@ -123,12 +123,15 @@ export function runOnKernel(source: string, options: KernelRunOptions): KernelOu
   try {
     const handle = loaded.programs.get(program.name)!;
     const returns: number[] = [];
+    // How the kernel's test run takes this program type (the platform's table).
+    const testRun = PROGRAM_TYPES[typeOf(program.section)!].testRun;
     for (const input of options.inputs) {
-      const type = typeOf(program.section);
-      const packet = type === "socket_filter" ? asSeenByPacketSocket(input.packet) : input.packet;
       try {
-        // A raw tracepoint runs on its arguments alone: no data, no context out, `repeat` 0.
-        const run = type === "raw_tracepoint" ? handle.testRun(new Uint8Array(0), { ctxIn: rawTracepointContextIn(input), ctxOut: false, repeat: 0 }) : handle.testRun(packet, { ctxIn: skbContextIn(input) });
+        const run =
+          testRun === "ctx"
+            ? // A raw tracepoint runs on its arguments alone: no data, no context out, `repeat` 0.
+              handle.testRun(new Uint8Array(0), { ctxIn: rawTracepointContextIn(input), ctxOut: false, repeat: 0 })
+            : handle.testRun(testRun === "packet_l3" ? asSeenByPacketSocket(input.packet) : input.packet, { ctxIn: skbContextIn(input) });
         returns.push(run.retval);
       } catch (e) {
         if (e instanceof BpfError) return { kind: "load-error", message: `the test run was refused: ${e.message}` };
