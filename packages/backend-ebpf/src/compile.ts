@@ -13,7 +13,7 @@
  * printed or interpreted afterwards.
  */
 import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
-import type { RegAllocFunction } from "@luabpf/passes";
+import type { RegAllocFunction, RegAllocKind } from "@luabpf/passes";
 import { emitFunction, type CallSite, type LineRow } from "./emit.js";
 import { linkCalls } from "./link.js";
 import { fillCoreValues } from "./object.js";
@@ -59,13 +59,15 @@ export interface BackendOptions {
   times?: PhaseTimes;
   /** The eBPF ISA version to generate code for (`-mcpu=vN`); default v3, as clang. */
   cpu?: CpuVersion;
+  /** The register allocator (`--regalloc`); default `auto`: IRC, linear scan for huge functions. */
+  regalloc?: RegAllocKind;
 }
 
 /** Compiles one function: a program, or (without `fn.program`) a subprogram for `.text`. */
 export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
-  const { times, cpu } = options;
+  const { times, cpu, regalloc } = options;
   const mf = timePhase(times, "isel", () => select(fn, cpu));
-  const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
+  const stats = timePhase(times, "regalloc", () => allocateRegisters(mf, regalloc ? { regalloc } : {}));
   timePhase(times, "emit", () => peephole(mf));
   timePhase(times, "emit", () => superoptimize(mf, { cpu }));
   const { insns, relocations, coreRelocations, lines, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));

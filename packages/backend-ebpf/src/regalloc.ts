@@ -12,12 +12,17 @@
  * def tied (reuse constraint) to the dst use. Spill slots become 8-byte frame slots that
  * `layoutFrame` places below the program's own stack data.
  *
- * The default allocator is iterated register coalescing. When `LUABPF_CHECK_REGALLOC=1`
- * (or `{ check: true }`), the independent checker proves each allocation.
+ * The default allocator is iterated register coalescing; functions of more than
+ * `LINEAR_SCAN_THRESHOLD` machine instructions get linear scan (`regalloc: "auto"`), and
+ * either can be forced (`regalloc: "irc" | "linear"`, `luabpf compile --regalloc=KIND`).
+ * When `LUABPF_CHECK_REGALLOC=1` (or `{ check: true }`), the independent checker proves
+ * each allocation.
  */
 import { InternalError } from "@luabpf/ir";
 import {
   allocateIrc,
+  allocateLinearScan,
+  allocatorFor,
   checkAllocation,
   formatAllocation,
   type Allocation,
@@ -32,6 +37,7 @@ import {
   type PackedRegAllocFunction,
   type RegAllocFunction,
   type RegAllocInst,
+  type RegAllocKind,
   type RegAllocOutput,
   type RegAllocStats as CoreStats,
   type RegAllocTarget,
@@ -56,8 +62,10 @@ export const EBPF_TARGET: RegAllocTarget = {
 export interface AllocateOptions {
   /** Run the independent checker (default: environment variable `LUABPF_CHECK_REGALLOC=1`). */
   check?: boolean;
-  /** Another allocator behind the same interface (default: iterated register coalescing). */
+  /** Another allocator behind the same interface (default: the one `regalloc` picks). */
   allocator?: RegisterAllocator;
+  /** Which built-in allocator (default `auto`: iterated register coalescing, linear scan for huge functions). */
+  regalloc?: RegAllocKind;
 }
 
 /** The constraint of a virtual register operand without one (shared: a function has millions of operands). */
@@ -145,9 +153,12 @@ export function allocateRegisters(mf: MFunction, options: AllocateOptions = {}):
   const check = options.check ?? process.env.LUABPF_CHECK_REGALLOC === "1";
   // The default allocator takes the packed form; another allocator and the checker, the object form.
   const fn = options.allocator || check ? describeFunction(mf) : packMachineFunction(mf);
+  let numInsts = 0;
+  for (const b of mf.blocks) numInsts += b.insts.length;
+  const builtIn = allocatorFor(options.regalloc ?? "auto", numInsts) === "linear" ? allocateLinearScan : allocateIrc;
   let out: RegAllocOutput;
   try {
-    out = options.allocator ? options.allocator(fn as RegAllocFunction, EBPF_TARGET) : allocateIrc(fn, EBPF_TARGET);
+    out = options.allocator ? options.allocator(fn as RegAllocFunction, EBPF_TARGET) : builtIn(fn, EBPF_TARGET);
   } catch (e) {
     throw new InternalError(`register allocation of ${mf.name}: ${(e as Error).message}`, { cause: e });
   }

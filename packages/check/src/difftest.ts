@@ -13,7 +13,7 @@
  * - `invalid`: Lua 5.4 itself raised an error — the program is outside the differential
  *   subset (a generator bug, never counted as a compiler failure).
  */
-import { runOnKernel, type KernelOutcome, type MapSnapshot, type Observation, type ProgramInput } from "./kernel.js";
+import { runOnKernel, type KernelOutcome, type KernelRunOptions, type MapSnapshot, type Observation, type ProgramInput } from "./kernel.js";
 import { runOracle, type OracleOutcome } from "./oracle.js";
 
 export const LEVELS = [0, 2] as const;
@@ -52,12 +52,15 @@ export function compareObservations(observed: Observation, oracle: Extract<Oracl
   return undefined;
 }
 
-/** Runs one program everywhere and classifies the outcome. */
-export function difftest(source: string, inputs: readonly ProgramInput[], levels: readonly Level[] = LEVELS): DiffResult {
+/**
+ * Runs one program everywhere and classifies the outcome; `driver` adds compile options
+ * (e.g. `{ regalloc: "linear" }`: `npm run difftest -- --regalloc linear`).
+ */
+export function difftest(source: string, inputs: readonly ProgramInput[], levels: readonly Level[] = LEVELS, driver?: KernelRunOptions["driver"]): DiffResult {
   const oracle = runOracle(source, inputs);
   if (oracle.kind !== "ok") return { kind: "invalid", detail: oracle.message };
   for (const level of levels) {
-    const outcome: KernelOutcome = runOnKernel(source, { optLevel: level, inputs });
+    const outcome: KernelOutcome = runOnKernel(source, { optLevel: level, inputs, ...(driver ? { driver } : {}) });
     if (outcome.kind !== "ok") return { kind: outcome.kind, level, detail: outcome.message };
     const diff = compareObservations(outcome.observation, oracle);
     if (diff !== undefined) return { kind: "mismatch", level, detail: diff };

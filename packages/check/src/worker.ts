@@ -13,14 +13,15 @@
  */
 import { ElfError, readObject } from "@luabpf/elf";
 import { CompileError, InternalError } from "@luabpf/ir";
-import { compileSource } from "luabpf";
+import { compileSource, type RegAllocKind } from "luabpf";
 import { difftest, type DiffResult } from "./difftest.js";
 import type { ProgramInput } from "./kernel.js";
 
 export type TaskRequest =
   | { readonly id: number; readonly kind: "compile"; readonly source: string; readonly optLevel: 0 | 1 | 2 }
   | { readonly id: number; readonly kind: "elf"; readonly bytes: Uint8Array }
-  | { readonly id: number; readonly kind: "difftest"; readonly source: string; readonly inputs: ProgramInput[] }
+  /** `regalloc`: the register allocator to compile with (default: the compiler's). */
+  | { readonly id: number; readonly kind: "difftest"; readonly source: string; readonly inputs: ProgramInput[]; readonly regalloc?: RegAllocKind }
   /** For testing the pool: a worker that hangs, dies, or throws outside any classification. */
   | { readonly id: number; readonly kind: "misbehave"; readonly how: "hang" | "exit" | "killed" };
 
@@ -64,7 +65,7 @@ export function handle(task: TaskRequest): TaskResponse {
     case "elf":
       return { id: task.id, kind: "classified", ...classify(() => readObject(task.bytes)) };
     case "difftest":
-      return { id: task.id, kind: "diff", result: difftest(task.source, task.inputs) };
+      return { id: task.id, kind: "diff", result: difftest(task.source, task.inputs, undefined, task.regalloc ? { regalloc: task.regalloc } : undefined) };
     case "misbehave":
       if (task.how === "exit") process.exit(3);
       if (task.how === "killed") process.kill(process.pid, "SIGKILL"); // as the OOM killer would

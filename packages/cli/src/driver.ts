@@ -9,7 +9,7 @@ import { compileLua, type KernelTypeSource } from "@luabpf/frontend-lua";
 import { kernelTypeSource } from "./kernel-types.js";
 import { CompileError, formatVerifierErrors, InternalError, printModule, timePhase, verifyModule, type Diagnostic, type Module, type PhaseTimes } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
-import { defaultRegistry, inline, formatStatistics, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport } from "@luabpf/passes";
+import { defaultRegistry, inline, formatStatistics, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport, type RegAllocKind } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -63,6 +63,8 @@ export interface DriverOptions {
   times?: PhaseTimes;
   /** The eBPF ISA version to generate code for (`-mcpu=vN`, 1..4); default 3, as clang. */
   cpu?: CpuVersion;
+  /** The register allocator (`--regalloc`): `auto` (default: IRC, linear scan for huge functions), `irc` or `linear`. */
+  regalloc?: RegAllocKind;
 }
 
 /** Code generation options of {@link codegen}. */
@@ -71,6 +73,8 @@ export interface CodegenOptions {
   times?: PhaseTimes;
   /** The eBPF ISA version (`-mcpu=vN`); default 3. */
   cpu?: CpuVersion;
+  /** The register allocator (`--regalloc`); default `auto`. */
+  regalloc?: RegAllocKind;
 }
 
 export interface CompileResult {
@@ -94,9 +98,9 @@ export interface CompileResult {
  * @throws InternalError when the IR is invalid, naming the stage and listing the findings
  */
 export function codegen(module: Module, reproduce?: () => void, options: CodegenOptions = {}): { programs: CompiledProgram[]; object: BpfObject } {
-  const { times, cpu } = options;
+  const { times, cpu, regalloc } = options;
   timePhase(times, "verify", () => verifyBeforeCodegen(module, reproduce));
-  const programs = compileModule(module, { times, cpu });
+  const programs = compileModule(module, { times, cpu, regalloc });
   const object = timePhase(times, "emit", () => packageObject(module, programs));
   // DWARF names the compiler, and the directory relative source names are relative to
   // (as clang records it), so llvm-objdump -S finds the sources from anywhere.
@@ -199,7 +203,7 @@ export function compileSource(source: string, options: DriverOptions): CompileRe
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
   const reproduce = (): void => void optimize(frontend(source, options.file, { ...(options.compat ? { compat: options.compat } : {}), ...(options.kernel ? { kernel: options.kernel } : {}) }), quietVerifyEach({ ...options, times: undefined }));
-  const { programs, object } = codegen(module, reproduce, { times: options.times, cpu: options.cpu });
+  const { programs, object } = codegen(module, reproduce, { times: options.times, cpu: options.cpu, regalloc: options.regalloc });
   return { module, programs, object, ir, report };
 }
 

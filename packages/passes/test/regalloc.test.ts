@@ -5,7 +5,10 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
   allocateIrc,
+  allocateLinearScan,
+  allocatorFor,
   checkAllocation,
+  LINEAR_SCAN_THRESHOLD,
   packFunction,
   PACKED_DEF,
   PACKED_EARLY,
@@ -332,28 +335,90 @@ function randomFunction(choices: number[], numRegs: number): RegAllocFunction {
 }
 
 describe("random functions", () => {
-  for (const n of [2, 3, 4]) {
-    test(`allocations on ${n} registers pass the checker`, () => {
-      let spilled = 0;
-      fc.assert(
-        fc.property(fc.array(fc.nat(1000), { maxLength: 200 }), (choices) => {
-          const fn = randomFunction(choices, n);
-          let out: RegAllocOutput;
-          try {
-            out = allocateIrc(fn, toy(n));
-          } catch (e) {
-            // Two registers cannot serve a 2-operand instruction with both values spilled and a pinned p0.
-            if (e instanceof RegAllocError && n === 2) return;
-            throw e;
-          }
-          checkAllocation(fn, toy(n), out);
-          spilled += out.stats.spilledVRegs;
-        }),
-        { numRuns: 300, seed: 42 + n },
-      );
-      expect(spilled).toBeGreaterThan(0);
-    });
+  for (const [name, allocator] of [
+    ["irc", allocateIrc],
+    ["linear scan", allocateLinearScan],
+  ] as const) {
+    for (const n of [2, 3, 4]) {
+      test(`${name}: allocations on ${n} registers pass the checker`, () => {
+        let spilled = 0;
+        fc.assert(
+          fc.property(fc.array(fc.nat(1000), { maxLength: 200 }), (choices) => {
+            const fn = randomFunction(choices, n);
+            let out: RegAllocOutput;
+            try {
+              out = allocator(fn, toy(n));
+            } catch (e) {
+              // Two registers cannot serve a 2-operand instruction with both values spilled and a pinned p0.
+              if (e instanceof RegAllocError && n === 2) return;
+              throw e;
+            }
+            checkAllocation(fn, toy(n), out);
+            spilled += out.stats.spilledVRegs;
+          }),
+          { numRuns: 300, seed: 42 + n },
+        );
+        expect(spilled).toBeGreaterThan(0);
+      });
+    }
   }
+});
+
+describe("linear scan", () => {
+  const linear = (fn: RegAllocFunction, target: RegAllocTarget): RegAllocOutput => {
+    const out = allocateLinearScan(fn, target);
+    checkAllocation(fn, target, out);
+    return out;
+  };
+
+  test("a copy's destination takes its source's register when that is free (the copy vanishes)", () => {
+    const fn: RegAllocFunction = { numVRegs: 3, blocks: [block([konst(0), copy(1, 0), copy(2, 1), ret(2)])] };
+    const out = linear(fn, toy(2));
+    expect(out.stats.copiesRemoved).toBe(2);
+    expect(out.edits).toEqual([]);
+  });
+
+  test("values live across a call avoid the clobbered registers, or spill", () => {
+    // v0, v1 live across a call clobbering p0 and p1 on a 3-register machine: one fits in p2.
+    const call = inst([fixedUse(2, 0), fixedDef(3, 0)], [1]);
+    const fn: RegAllocFunction = { numVRegs: 4, blocks: [block([konst(0), konst(1), konst(2), call, branch(0, 1, 3), inst([])])] };
+    const out = linear(fn, toy(3));
+    expect(out.stats.spilledVRegs).toBe(1);
+  });
+
+  test("more live values than registers: the interval reaching furthest is spilled", () => {
+    // v0 is live to the end; v1 and v2 die early: v0 is the one spilled on a 2-register machine.
+    const fn: RegAllocFunction = {
+      numVRegs: 3,
+      blocks: [block([konst(0), konst(1), konst(2), branch(1, 2), inst([use(0)]), inst([])])],
+    };
+    const out = linear(fn, toy(2));
+    expect(out.stats.spilledVRegs).toBe(1);
+    expect(out.allocs[0]).toEqual([{ kind: "reg", reg: 0 }]);
+    expect(out.edits.some((e) => e.reason === "spill" && e.inst === 0)).toBe(true);
+  });
+
+  test("a loop-carried value covers the whole loop", () => {
+    // v0 defined before the loop, read at its top, redefined at its bottom: its register may
+    // not be given to v1, which lives only inside the loop body after the read.
+    const fn: RegAllocFunction = {
+      numVRegs: 2,
+      blocks: [block([konst(0), inst([])], [1]), block([branch(0), konst(1), branch(1), copy(0, 1), inst([])], [1, 2], 1), block([ret(0), inst([])])],
+    };
+    linear(fn, toy(2));
+  });
+
+  test("too many simultaneous operands is a RegAllocError", () => {
+    const fn: RegAllocFunction = { numVRegs: 3, blocks: [block([konst(0), konst(1), konst(2), branch(0, 1, 2)])] };
+    expect(() => allocateLinearScan(fn, toy(2))).toThrow(RegAllocError);
+  });
+
+  test("auto picks IRC up to the threshold and linear scan above it; a forced kind is kept", () => {
+    expect(allocatorFor("auto", LINEAR_SCAN_THRESHOLD)).toBe("irc");
+    expect(allocatorFor("auto", LINEAR_SCAN_THRESHOLD + 1)).toBe("linear");
+    expect(allocatorFor("irc", 10 * LINEAR_SCAN_THRESHOLD)).toBe("irc");
+    expect(allocatorFor("linear", 1)).toBe("linear");
+  });
 });
 
 describe("packed input", () => {

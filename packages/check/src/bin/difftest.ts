@@ -1,11 +1,12 @@
 /**
- * `npm run difftest -- [--count N] [--seed S] [--workers W] [--out DIR] [--no-reduce] [--reduce-seconds T] [--json FILE]`
+ * `npm run difftest -- [--count N] [--seed S] [--workers W] [--out DIR] [--no-reduce] [--reduce-seconds T] [--json FILE] [--regalloc KIND]`
  *
  * Generates N random programs (seeds S, S+1, ...), runs each in Lua 5.4 and on the kernel at
  * -O0 and -O2 in worker processes, and prints how many matched and every distinct failure.
  * Failures are reduced (reduce.ts; at most T seconds each, default 120: a program the
  * verifier works long on makes every reduction step slow) and written to DIR (default
- * `.check/difftest`) with their inputs. Exits 1 when anything but `match`/`invalid` happened. Needs root (bpf(2)) and lua5.4.
+ * `.check/difftest`) with their inputs. `--regalloc` compiles with that register allocator
+ * (auto, irc, linear: as `luabpf compile --regalloc`). Exits 1 when anything but `match`/`invalid` happened. Needs root (bpf(2)) and lua5.4.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,9 +16,10 @@ import { difftest, signature, type DiffKind, type DiffResult } from "../difftest
 import { defaultGenerator } from "../generate.js";
 import type { ProgramInput } from "../kernel.js";
 import { WorkerPool } from "../pool.js";
+import { REGALLOC_KINDS, type RegAllocKind } from "luabpf";
 import { reduceProgram } from "../reduce.js";
 
-const { values } = parseCommandLine("difftest", "npm run difftest -- [--count N] [--seed S] [--workers W] [--out DIR] [--no-reduce] [--reduce-seconds T] [--json FILE]", () =>
+const { values } = parseCommandLine("difftest", "npm run difftest -- [--count N] [--seed S] [--workers W] [--out DIR] [--no-reduce] [--reduce-seconds T] [--json FILE] [--regalloc KIND]", () =>
   parseArgs({
     options: {
       count: { type: "string", default: "1000" },
@@ -27,9 +29,15 @@ const { values } = parseCommandLine("difftest", "npm run difftest -- [--count N]
       "no-reduce": { type: "boolean", default: false },
       "reduce-seconds": { type: "string", default: "120" },
       json: { type: "string" },
+      regalloc: { type: "string" },
     },
   }),
 );
+const regalloc = values.regalloc as RegAllocKind | undefined;
+if (regalloc !== undefined && !REGALLOC_KINDS.includes(regalloc)) {
+  process.stderr.write(`difftest: --regalloc takes ${REGALLOC_KINDS.join(", ")}, not '${regalloc}'\n`);
+  process.exit(2);
+}
 const count = Number(values.count);
 const firstSeed = Number(values.seed);
 const generator = defaultGenerator();
@@ -44,7 +52,7 @@ async function lane(): Promise<void> {
   while (next < firstSeed + count) {
     const seed = next++;
     const p = generator.generate(seed);
-    const outcome = await pool.run({ kind: "difftest", source: p.source, inputs: p.inputs });
+    const outcome = await pool.run({ kind: "difftest", source: p.source, inputs: p.inputs, ...(regalloc ? { regalloc } : {}) });
     done++;
     let result: DiffResult;
     if (outcome.kind === "done" && outcome.response.kind === "diff") result = outcome.response.result;
@@ -84,7 +92,7 @@ if (failures.size > 0) {
     let source = p.source;
     if (!values["no-reduce"]) {
       process.stderr.write(`reducing finding ${n} of ${failures.size} (seed ${f.seed}): at most ${values["reduce-seconds"]} s; --no-reduce skips this\n`);
-      const r = await reduceProgram(source, (candidate) => signature(difftest(candidate, p.inputs)) === sig, { maxTests: 400, deadline: Date.now() + 1000 * Number(values["reduce-seconds"]) });
+      const r = await reduceProgram(source, (candidate) => signature(difftest(candidate, p.inputs, undefined, regalloc ? { regalloc } : undefined)) === sig, { maxTests: 400, deadline: Date.now() + 1000 * Number(values["reduce-seconds"]) });
       source = r.source;
       if (r.stopped) process.stderr.write(`  stopped after ${r.tests} runs: the program written is reduced only that far\n`);
     }

@@ -4,6 +4,7 @@
  * also loads the object into the kernel's verifier and reports a rejection at its Lua line.
  */
 import type { Module } from "@luabpf/ir";
+import type { RegAllocKind } from "@luabpf/passes";
 import { UsageError } from "../errors.js";
 import { planOutputs, readInputs, writeOutput, type Input } from "../io.js";
 import { DIAGNOSTIC_OPTIONS, HELP_OPTIONS, PIPELINE_OPTIONS } from "../options.js";
@@ -61,6 +62,15 @@ export const compileCommand: Command = {
       default: "v3",
       description: "eBPF ISA version, as clang's -mcpu=v1..v4 (default v3); v4 adds gotol for long jumps, sign-extending moves and signed division",
     },
+    regalloc: {
+      type: "string",
+      valueName: "KIND",
+      // passes' REGALLOC_KINDS and LINEAR_SCAN_THRESHOLD (not imported: `compile --help` loads no
+      // compiler package; test/regalloc.test.ts checks that these words agree with them).
+      choices: ["auto", "irc", "linear"],
+      default: "auto",
+      description: "register allocator, as llc's -regalloc: irc (iterated register coalescing), linear (linear scan), auto (default: irc, linear for a function of more than 50,000 machine instructions)",
+    },
     ...PIPELINE_OPTIONS,
     ...DIAGNOSTIC_OPTIONS,
     ...HELP_OPTIONS,
@@ -96,6 +106,7 @@ async function runCompile(ctx: CommandContext): Promise<number> {
   const mcpu = (stringOption(values, "mcpu") ?? "v3").replace(/^cpu=/, "");
   if (!/^v[1-4]$/.test(mcpu)) throw new UsageError(`-mcpu takes v1, v2, v3 or v4, not '${mcpu}'`, "compile");
   const cpu = Number(mcpu[1]) as 1 | 2 | 3 | 4;
+  const regalloc = (stringOption(values, "regalloc") ?? "auto") as RegAllocKind;
   if (link && emit === "obj" && output === undefined) throw new UsageError("--link writes one object: name it with -o FILE", "compile");
   if (values.verify && emit !== "obj" && emit !== "asm") throw new UsageError(`--verify needs code: it does not go with --emit ${emit}`, "compile");
 
@@ -136,7 +147,7 @@ async function runCompile(ctx: CommandContext): Promise<number> {
         data = await driver.formatInterferenceDot(module);
       } else {
         // Verified first; if broken, the compile is repeated with verification after every pass to name the culprit.
-        const { programs, object } = driver.codegen(module, () => driver.optimize(front(), driver.quietVerifyEach(pipeline)), { cpu });
+        const { programs, object } = driver.codegen(module, () => driver.optimize(front(), driver.quietVerifyEach(pipeline)), { cpu, regalloc });
         if (values.stats) io.stderr(driver.formatStats({ report, programs }));
         if (values.verify) await (await import("../verify.js")).verifyObject(object);
         if (emit === "asm") {

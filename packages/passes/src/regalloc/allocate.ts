@@ -1,14 +1,15 @@
 /**
- * The iterated-register-coalescing allocator behind the {@link RegisterAllocator}
- * interface: lower constraints (`program.ts`), colour (`irc.ts`), and while nodes spill,
- * rewrite them to spill slots and colour again (Appel's "RewriteProgram" loop); then
- * share spill slots (`spill-slots.ts`) and read the result off as operand allocations
- * plus edits.
+ * The allocators behind the {@link RegisterAllocator} interface: lower constraints
+ * (`program.ts`), colour — by iterated register coalescing (`irc.ts`) or, for huge
+ * functions, by linear scan (`linear-scan.ts`) — and while nodes spill, rewrite them to
+ * spill slots and colour again (Appel's "RewriteProgram" loop); then share spill slots
+ * (`spill-slots.ts`) and read the result off as operand allocations plus edits.
  */
 import { LuabpfError } from "@luabpf/platform/errors";
 import type { Allocation, Edit, PackedRegAllocFunction, RegAllocFunction, RegAllocOutput, RegAllocStats, RegAllocTarget, RegisterAllocator } from "./interface.js";
-import { colourGraph } from "./irc.js";
-import { ITEM_INST, ITEM_RELOAD, ITEM_SPILL, POS_AFTER, POS_INST, buildProgram, rewriteSpills } from "./program.js";
+import { colourGraph, type ColouringResult } from "./irc.js";
+import { colourLinearScan } from "./linear-scan.js";
+import { ITEM_INST, ITEM_RELOAD, ITEM_SPILL, POS_AFTER, POS_INST, buildProgram, rewriteSpills, type Program } from "./program.js";
 import { colourSpillSlots } from "./spill-slots.js";
 
 /** The allocation is impossible (e.g. more registers needed at one instruction than exist). */
@@ -26,6 +27,29 @@ export interface IrcOptions {
   maxRounds?: number;
 }
 
+/**
+ * Which allocator a compile uses (`luabpf compile --regalloc=KIND`, as llc's `-regalloc=`):
+ * `irc` (iterated register coalescing), `linear` (linear scan), or `auto` — IRC up to
+ * {@link LINEAR_SCAN_THRESHOLD} machine instructions per function, linear scan above.
+ */
+export type RegAllocKind = "auto" | "irc" | "linear";
+
+/** The values of {@link RegAllocKind}, in the order `--help` lists them. */
+export const REGALLOC_KINDS: readonly RegAllocKind[] = ["auto", "irc", "linear"];
+
+/**
+ * Under `auto`, a function of more machine instructions than this is allocated by linear
+ * scan: graph colouring's time there is seconds per round (docs/performance.md §3), and
+ * every ordinary program is far below it (the largest example has a few hundred).
+ */
+export const LINEAR_SCAN_THRESHOLD = 50_000;
+
+/** The allocator `kind` picks for a function of `numInsts` machine instructions. */
+export function allocatorFor(kind: RegAllocKind, numInsts: number): "irc" | "linear" {
+  if (kind === "auto") return numInsts > LINEAR_SCAN_THRESHOLD ? "linear" : "irc";
+  return kind;
+}
+
 /** Shared, immutable locations (the output names each register and slot once). */
 const REG_LOCATIONS: Allocation[] = [];
 const SLOT_LOCATIONS: Allocation[] = [];
@@ -34,6 +58,27 @@ const slotLocation = (s: number): Allocation => (SLOT_LOCATIONS[s] ??= Object.fr
 
 /** Iterated register coalescing (George & Appel 1996) with spilling and spill-slot sharing; takes the input in object or packed form. */
 export function allocateIrc(fn: RegAllocFunction | PackedRegAllocFunction, target: RegAllocTarget, options: IrcOptions = {}): RegAllocOutput {
+  return allocateWith(colourGraph, fn, target, options);
+}
+
+/**
+ * Linear-scan allocation (Poletto & Sarkar 1999) over live-interval hulls, with the same
+ * constraint lowering, spill code and spill-slot sharing as {@link allocateIrc}: no
+ * interference graph, so its cost does not grow with the number of simultaneously live
+ * values; for huge functions, where graph colouring's rounds cost seconds. Its code is
+ * larger (no coalescing, whole intervals spilled). Takes the input in object or packed form.
+ */
+export function allocateLinearScan(fn: RegAllocFunction | PackedRegAllocFunction, target: RegAllocTarget, options: IrcOptions = {}): RegAllocOutput {
+  return allocateWith(colourLinearScan, fn, target, options);
+}
+
+/** The spill loop around one colouring method, then spill-slot sharing and the output. */
+function allocateWith(
+  colourProgram: (prog: Program, target: RegAllocTarget) => ColouringResult,
+  fn: RegAllocFunction | PackedRegAllocFunction,
+  target: RegAllocTarget,
+  options: IrcOptions,
+): RegAllocOutput {
   if (target.allocatable.length === 0) throw new RegAllocError(`target ${target.name} has no allocatable registers`);
   const prog = buildProgram(fn, target);
   const maxRounds = options.maxRounds ?? 40;
@@ -43,7 +88,7 @@ export function allocateIrc(fn: RegAllocFunction | PackedRegAllocFunction, targe
   for (;;) {
     stats.rounds++;
     if (stats.rounds > maxRounds) throw new RegAllocError(`register allocation does not converge after ${maxRounds} rounds`);
-    const res = colourGraph(prog, target);
+    const res = colourProgram(prog, target);
     if (res.spilled.length === 0) {
       colour = res.colour;
       stats.copiesCoalesced = res.coalesced;
@@ -112,3 +157,6 @@ export function allocateIrc(fn: RegAllocFunction | PackedRegAllocFunction, targe
 
 /** {@link allocateIrc} as a {@link RegisterAllocator}. */
 export const ircAllocator: RegisterAllocator = (fn, target) => allocateIrc(fn, target);
+
+/** {@link allocateLinearScan} as a {@link RegisterAllocator}. */
+export const linearScanAllocator: RegisterAllocator = (fn, target) => allocateLinearScan(fn, target);
