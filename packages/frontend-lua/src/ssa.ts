@@ -28,6 +28,12 @@
  * - A phi with no operand besides itself (only in code that cannot run) becomes the
  *   variable's undefined value, not zero: for a tag variable zero would mean nil and
  *   turn unreachable code into a type error.
+ * - At a sealed join, the predecessors' values are first looked for without placing
+ *   anything (each defined in its predecessor or a short chain of single-predecessor
+ *   blocks away, as at the join after an `if`): when they are one value, no phi is made
+ *   (the paper's would be trivial and removed at once; its value id is still taken, so
+ *   the function is the same), otherwise the phi gets them directly. Any other join
+ *   (a walk meeting another join, an unsealed block, a long chain) places the phi first.
  *
  * Cost: each read is O(1) when the block defines the variable, otherwise proportional to
  * the blocks walked back to a definition (each gets the definition recorded). The
@@ -58,6 +64,9 @@ type BlockDefs = (SsaVariable | Value)[] | Map<SsaVariable, Value>;
 /** Variables a block's definition list holds before it becomes a Map. */
 const LIST_LIMIT = 8;
 
+/** Single-predecessor blocks `joinValues` walks through per predecessor before it leaves the join to `read`'s walk. */
+const CHAIN_LIMIT = 16;
+
 export class SsaBuilder {
   private readonly types: Type[] = [];
   private readonly names: (string | undefined)[] = [];
@@ -78,8 +87,20 @@ export class SsaBuilder {
   /** `read`'s walk: its frames, and its `chain` (see there); both empty between reads. */
   private readonly stack: Frame[] = [];
   private readonly chain = new Map<number, number>();
+  /** `joinValues`' findings: the value at the end of each predecessor, in order. */
+  private readonly joinOperands: Value[] = [];
+  /** `joinValues`' findings: each single-predecessor block walked through, with the index of its operand. */
+  private readonly joinChain: (BasicBlock | number)[] = [];
 
-  constructor(readonly fn: Function) {
+  constructor(
+    readonly fn: Function,
+    /**
+     * `placePhisFirst` places a phi in every sealed join before reading its operands, as
+     * the paper does, instead of first looking for the operands without one (see
+     * `joinValues`); the result is the same function (test/ssa.test.ts compares them).
+     */
+    private readonly options: { readonly placePhisFirst?: boolean } = {},
+  ) {
     this.phiBuilder = new Builder(fn);
   }
 
@@ -170,6 +191,9 @@ export class SsaBuilder {
           stack.push({ kind: "single", block: at, outer: chain.get(at.id) });
           chain.set(at.id, phiFrames);
           at = at.preds[0]!;
+        } else if (!this.options.placePhisFirst && this.joinValues(variable, at)) {
+          value = this.placeJoin(variable, at);
+          at = undefined;
         } else {
           const phi = this.newPhi(variable, at);
           // Recorded before the operands are read, so that cycles through this block end here.
@@ -205,6 +229,57 @@ export class SsaBuilder {
         this.write(variable, top.block, value);
       }
     }
+  }
+
+  /**
+   * Whether the value of `variable` at the end of each predecessor of `block` (a sealed
+   * join) is known without placing anything: defined in the predecessor, or reached
+   * through at most {@link CHAIN_LIMIT} sealed single-predecessor blocks. Fills
+   * `joinOperands` and `joinChain`. False when a walk meets another join, an unsealed
+   * block, a block without predecessors or a longer chain: `read` then places the phi
+   * first, as the paper does (a cycle back to `block` goes through a join).
+   */
+  private joinValues(variable: SsaVariable, block: BasicBlock): boolean {
+    const operands = this.joinOperands;
+    const chain = this.joinChain;
+    operands.length = 0;
+    chain.length = 0;
+    for (const pred of block.preds) {
+      for (let at = pred, steps = 0; ; steps++) {
+        const def = this.lookup(variable, at.id);
+        if (def !== undefined) {
+          operands.push(this.resolve(def));
+          break;
+        }
+        if (steps === CHAIN_LIMIT || this.sealed[at.id] !== 1 || at.preds.length !== 1) return false;
+        chain.push(at, operands.length);
+        at = at.preds[0]!;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The value of `variable` at the end of `block` from the operands {@link joinValues}
+   * found, recorded where `read`'s walk would have recorded it (the blocks of each chain,
+   * the join). The paper places a phi before reading its operands; when they are all one
+   * value, that phi is trivial and removed at once, so none is made — but its value id is
+   * still taken, so that every later value keeps the id it would have had.
+   */
+  private placeJoin(variable: SsaVariable, block: BasicBlock): Value {
+    const operands = this.joinOperands;
+    const chain = this.joinChain;
+    let value: Value = operands[0]!;
+    if (operands.every((v) => v === value)) {
+      this.fn.newValueId();
+    } else {
+      const phi = this.newPhi(variable, block);
+      block.preds.forEach((pred, i) => phi.addIncoming(operands[i]!, pred));
+      value = phi;
+    }
+    for (let k = 0; k < chain.length; k += 2) this.write(variable, chain[k] as BasicBlock, operands[chain[k + 1] as number]!);
+    this.write(variable, block, value);
+    return value;
   }
 
   isSealed(block: BasicBlock): boolean {
