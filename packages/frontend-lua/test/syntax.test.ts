@@ -108,7 +108,7 @@ describe("node spans", () => {
       expect(ours.length, name).toBe(theirs.length);
       ours.forEach((node, i) => {
         const { rangeStart, rangeEnd } = node as Span;
-        expect([node.type, rangeStart, rangeEnd], name).toEqual([theirs[i]!.type, ...(theirs[i] as { range: [number, number] }).range]);
+        expect([node.type, rangeStart, rangeEnd], name).toEqual([theirs[i]!.type, ...(theirs[i] as unknown as { range: [number, number] }).range]);
         expect((node as { range?: unknown }).range, name).toBeUndefined();
       });
     }
