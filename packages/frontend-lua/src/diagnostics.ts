@@ -8,13 +8,14 @@
  */
 import { CompileError, type Diagnostic, type SourceLocation } from "@luabpf/ir";
 import type * as lua from "luaparse";
+import type { Span } from "./parse.js";
 
 /**
- * Anything luaparse produced that may carry a location: its source range (the parser keeps
- * ranges, not line/column objects, which cost three objects per node), or a `loc` (nodes
- * made elsewhere).
+ * Anything luaparse produced that may carry a location: its source range (parse.ts keeps
+ * the range's two offsets, not line/column objects, which cost three objects per node), or
+ * a `loc` (nodes made elsewhere).
  */
-export type Located = { loc?: lua.Node["loc"]; range?: readonly [number, number] | number[] };
+export type Located = { loc?: lua.Node["loc"] } & Span;
 
 /**
  * Line starts of the source the parser last read (parse.ts registers it with
@@ -67,15 +68,16 @@ function lineColumn(file: string, at: number): { line: number; column: number } 
 /** Where `node` starts (`end`: ends), 1-based line and 0-based column, as luaparse's `loc` says. */
 function nodePosition(file: string, node: Located, end: boolean): { line: number; column: number } | undefined {
   if (node.loc) return end ? node.loc.end : node.loc.start;
-  return node.range ? lineColumn(file, node.range[end ? 1 : 0]!) : undefined;
+  const at = end ? node.rangeEnd : node.rangeStart;
+  return at === undefined ? undefined : lineColumn(file, at);
 }
 
 /** The 1-based position where `node` starts in `file`. */
 export function locationOf(file: string, node: Located): SourceLocation {
   const table = sourceLines;
-  if (node.loc === undefined && node.range !== undefined && table !== undefined && table.file === file) {
+  const at = node.rangeStart;
+  if (node.loc === undefined && at !== undefined && table !== undefined && table.file === file) {
     // A parsed node of the registered source (every node of the lowering): one object.
-    const at = node.range[0]!;
     const lo = lineIndex(table.starts, at);
     return { file, line: lo + 1, column: at - table.starts[lo]! + 1 };
   }

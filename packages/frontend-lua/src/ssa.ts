@@ -28,9 +28,19 @@
  * - A phi with no operand besides itself (only in code that cannot run) becomes the
  *   variable's undefined value, not zero: for a tag variable zero would mean nil and
  *   turn unreachable code into a type error.
+ * - At a sealed join, the predecessors' values are first looked for without placing
+ *   anything (each defined in its predecessor or a short chain of single-predecessor
+ *   blocks away, as at the join after an `if`): when they are one value, no phi is made
+ *   (the paper's would be trivial and removed at once; its value id is still taken, so
+ *   the function is the same), otherwise the phi gets them directly. Any other join
+ *   (a walk meeting another join, an unsealed block, a long chain) places the phi first.
  *
  * Cost: each read is O(1) when the block defines the variable, otherwise proportional to
- * the blocks walked back to a definition (each gets the definition recorded).
+ * the blocks walked back to a definition (each gets the definition recorded). The
+ * definitions are kept per block (a short list, a Map for a block defining many
+ * variables) in an array indexed by block id, not in a Map per variable keyed by block:
+ * a read looks at the few entries of blocks it just made, where a variable's Map grew to
+ * one entry per block of the function.
  */
 import { assert, BasicBlock, Builder, Function, type Instruction, type Type, type Value } from "@luabpf/ir";
 
@@ -44,13 +54,27 @@ type Frame =
   /** `phi` of a sealed block collects one operand per predecessor; `next` is the next one. */
   | { readonly kind: "phi"; readonly phi: Instruction; readonly block: BasicBlock; next: number };
 
+/**
+ * The definitions of one block: `[variable, value, variable, value, ...]`, scanned (most
+ * blocks define a few variables), or a Map once the block defines more than
+ * {@link LIST_LIMIT}.
+ */
+type BlockDefs = (SsaVariable | Value)[] | Map<SsaVariable, Value>;
+
+/** Variables a block's definition list holds before it becomes a Map. */
+const LIST_LIMIT = 8;
+
+/** Single-predecessor blocks `joinValues` walks through per predecessor before it leaves the join to `read`'s walk. */
+const CHAIN_LIMIT = 16;
+
 export class SsaBuilder {
   private readonly types: Type[] = [];
   private readonly names: (string | undefined)[] = [];
   private readonly undefinedValues: (Value | undefined)[] = [];
-  /** currentDef[variable][block id]. */
-  private readonly currentDef: Map<number, Value>[] = [];
-  private readonly sealed = new Set<number>();
+  /** currentDef, by block id: the values of the variables the block defines (see {@link BlockDefs}). */
+  private readonly defs: (BlockDefs | undefined)[] = [];
+  /** By block id: 1 once sealed. */
+  private sealed = new Uint8Array(64);
   /** block id → variable → its incomplete phi. */
   private readonly incompletePhis = new Map<number, Map<SsaVariable, Instruction>>();
   /** The phis this builder placed, with their variable (others are never judged here). */
@@ -60,8 +84,23 @@ export class SsaBuilder {
   /** Removed trivial phis → the value that replaced them. */
   private readonly replaced = new Map<Value, Value>();
   private readonly phiBuilder: Builder;
+  /** `read`'s walk: its frames, and its `chain` (see there); both empty between reads. */
+  private readonly stack: Frame[] = [];
+  private readonly chain = new Map<number, number>();
+  /** `joinValues`' findings: the value at the end of each predecessor, in order. */
+  private readonly joinOperands: Value[] = [];
+  /** `joinValues`' findings: each single-predecessor block walked through, with the index of its operand. */
+  private readonly joinChain: (BasicBlock | number)[] = [];
 
-  constructor(readonly fn: Function) {
+  constructor(
+    readonly fn: Function,
+    /**
+     * `placePhisFirst` places a phi in every sealed join before reading its operands, as
+     * the paper does, instead of first looking for the operands without one (see
+     * `joinValues`); the result is the same function (test/ssa.test.ts compares them).
+     */
+    private readonly options: { readonly placePhisFirst?: boolean } = {},
+  ) {
     this.phiBuilder = new Builder(fn);
   }
 
@@ -73,42 +112,69 @@ export class SsaBuilder {
     this.types.push(type);
     this.names.push(name);
     this.undefinedValues.push(undefinedValue);
-    this.currentDef.push(new Map());
     return this.types.length - 1;
   }
 
   /** The value of `variable` is `value` at the end of `block` (so far). */
   write(variable: SsaVariable, block: BasicBlock, value: Value): void {
     assert(value.type === this.types[variable], () => `ssa: variable ${this.names[variable] ?? variable} written with a value of another type`);
-    this.currentDef[variable]!.set(block.id, value);
+    const id = block.id;
+    const defs = this.defs[id];
+    if (defs === undefined) this.defs[id] = [variable, value];
+    else if (!Array.isArray(defs)) defs.set(variable, value);
+    else {
+      for (let i = 0; i < defs.length; i += 2) {
+        if (defs[i] === variable) {
+          defs[i + 1] = value;
+          return;
+        }
+      }
+      if (defs.length < 2 * LIST_LIMIT) defs.push(variable, value);
+      else {
+        const map = new Map<SsaVariable, Value>();
+        for (let i = 0; i < defs.length; i += 2) map.set(defs[i] as SsaVariable, defs[i + 1] as Value);
+        this.defs[id] = map.set(variable, value);
+      }
+    }
+  }
+
+  /** The value `variable` was last given in block `id`, if any (not resolved). */
+  private lookup(variable: SsaVariable, id: number): Value | undefined {
+    const defs = this.defs[id];
+    if (defs === undefined) return undefined;
+    if (!Array.isArray(defs)) return defs.get(variable);
+    for (let i = 0; i < defs.length; i += 2) if (defs[i] === variable) return defs[i + 1] as Value;
+    return undefined;
   }
 
   /** The value of `variable` at the current end of `block`. */
   read(variable: SsaVariable, block: BasicBlock): Value {
-    const defs = this.currentDef[variable]!;
-    const own = defs.get(block.id);
+    const own = this.lookup(variable, block.id);
     if (own !== undefined) {
       this.undefinedValue(variable); // made on the first read, as on the walk below (value ids stay in order)
       return this.resolve(own);
     }
-    const stack: Frame[] = [];
+    const stack = this.stack;
     /**
      * Block id → the number of phi frames below its latest "single" frame. Meeting a block
      * again with no phi frame pushed since (the same count) is a cycle of single-predecessor
      * blocks without a definition; across a phi frame it is not (the phi is the value).
      */
-    const chain = new Map<number, number>();
+    const chain = this.chain;
+    // Left empty by every read that returned (a throw on the way would leave them dirty).
+    stack.length = 0;
+    if (chain.size > 0) chain.clear();
     let phiFrames = 0;
     let at: BasicBlock | undefined = block;
     let value: Value = this.undefinedValue(variable);
     for (;;) {
       // Walk back from `at` until a value is known.
       while (at !== undefined) {
-        const def = defs.get(at.id);
+        const def = this.lookup(variable, at.id);
         if (def !== undefined) {
           value = this.resolve(def);
           at = undefined;
-        } else if (!this.sealed.has(at.id)) {
+        } else if (this.sealed[at.id] !== 1) {
           const phi = this.newPhi(variable, at);
           let pending = this.incompletePhis.get(at.id);
           if (!pending) this.incompletePhis.set(at.id, (pending = new Map()));
@@ -125,6 +191,9 @@ export class SsaBuilder {
           stack.push({ kind: "single", block: at, outer: chain.get(at.id) });
           chain.set(at.id, phiFrames);
           at = at.preds[0]!;
+        } else if (!this.options.placePhisFirst && this.joinValues(variable, at)) {
+          value = this.placeJoin(variable, at);
+          at = undefined;
         } else {
           const phi = this.newPhi(variable, at);
           // Recorded before the operands are read, so that cycles through this block end here.
@@ -162,14 +231,70 @@ export class SsaBuilder {
     }
   }
 
+  /**
+   * Whether the value of `variable` at the end of each predecessor of `block` (a sealed
+   * join) is known without placing anything: defined in the predecessor, or reached
+   * through at most {@link CHAIN_LIMIT} sealed single-predecessor blocks. Fills
+   * `joinOperands` and `joinChain`. False when a walk meets another join, an unsealed
+   * block, a block without predecessors or a longer chain: `read` then places the phi
+   * first, as the paper does (a cycle back to `block` goes through a join).
+   */
+  private joinValues(variable: SsaVariable, block: BasicBlock): boolean {
+    const operands = this.joinOperands;
+    const chain = this.joinChain;
+    operands.length = 0;
+    chain.length = 0;
+    for (const pred of block.preds) {
+      for (let at = pred, steps = 0; ; steps++) {
+        const def = this.lookup(variable, at.id);
+        if (def !== undefined) {
+          operands.push(this.resolve(def));
+          break;
+        }
+        if (steps === CHAIN_LIMIT || this.sealed[at.id] !== 1 || at.preds.length !== 1) return false;
+        chain.push(at, operands.length);
+        at = at.preds[0]!;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The value of `variable` at the end of `block` from the operands {@link joinValues}
+   * found, recorded where `read`'s walk would have recorded it (the blocks of each chain,
+   * the join). The paper places a phi before reading its operands; when they are all one
+   * value, that phi is trivial and removed at once, so none is made — but its value id is
+   * still taken, so that every later value keeps the id it would have had.
+   */
+  private placeJoin(variable: SsaVariable, block: BasicBlock): Value {
+    const operands = this.joinOperands;
+    const chain = this.joinChain;
+    let value: Value = operands[0]!;
+    if (operands.every((v) => v === value)) {
+      this.fn.newValueId();
+    } else {
+      const phi = this.newPhi(variable, block);
+      block.preds.forEach((pred, i) => phi.addIncoming(operands[i]!, pred));
+      value = phi;
+    }
+    for (let k = 0; k < chain.length; k += 2) this.write(variable, chain[k] as BasicBlock, operands[chain[k + 1] as number]!);
+    this.write(variable, block, value);
+    return value;
+  }
+
   isSealed(block: BasicBlock): boolean {
-    return this.sealed.has(block.id);
+    return this.sealed[block.id] === 1;
   }
 
   /** Declares that every predecessor of `block` is known; completes its incomplete phis. */
   seal(block: BasicBlock): void {
-    assert(!this.sealed.has(block.id), () => `ssa: @bb${block.id} sealed twice`);
-    this.sealed.add(block.id);
+    assert(!this.isSealed(block), () => `ssa: @bb${block.id} sealed twice`);
+    if (block.id >= this.sealed.length) {
+      const grown = new Uint8Array(Math.max(2 * this.sealed.length, block.id + 1));
+      grown.set(this.sealed);
+      this.sealed = grown;
+    }
+    this.sealed[block.id] = 1;
     const pending = this.incompletePhis.get(block.id);
     if (!pending) return;
     this.incompletePhis.delete(block.id);
@@ -235,7 +360,7 @@ export class SsaBuilder {
         const user = u.user;
         if (user === p || !this.phiVariable.has(user) || user.block === undefined) continue;
         // A phi still waiting for its block to be sealed has no operands yet to judge.
-        if (this.sealed.has(user.block.id)) work.push(user);
+        if (this.isSealed(user.block)) work.push(user);
       }
       p.replaceAllUsesWith(replacement);
       p.erase();

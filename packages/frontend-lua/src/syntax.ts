@@ -51,6 +51,9 @@ export const CHILD_KEYS: ReadonlyMap<string, readonly string[]> = new Map(
   }),
 );
 
+/** Properties of a node that say where it is (luaparse's, and parse.ts's Span). */
+export const LOCATION_KEYS: ReadonlySet<string> = new Set(["loc", "range", "rangeStart", "rangeEnd"]);
+
 /** Whether `v` is a syntax node (an object with a string `type`). */
 export function isNode(v: unknown): v is lua.Node {
   return typeof v === "object" && v !== null && typeof (v as { type?: unknown }).type === "string";
@@ -61,5 +64,5 @@ export function isNode(v: unknown): v is lua.Node {
  * type the table does not know, every property but the location ones.
  */
 export function childKeysOf(node: lua.Node): readonly string[] {
-  return CHILD_KEYS.get(node.type) ?? Object.keys(node).filter((k) => k !== "loc" && k !== "range");
+  return CHILD_KEYS.get(node.type) ?? Object.keys(node).filter((k) => !LOCATION_KEYS.has(k));
 }

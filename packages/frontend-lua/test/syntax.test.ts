@@ -4,9 +4,10 @@
 // walk over every property would, in the same order.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import luaparse from "luaparse";
 import type * as lua from "luaparse";
 import { describe, expect, it } from "vitest";
-import { parseLua } from "../src/parse.js";
+import { parseLua, type Span } from "../src/parse.js";
 import { CHILD_KEYS, isNode } from "../src/syntax.js";
 
 const EXAMPLES = join(import.meta.dirname, "../../../examples");
@@ -78,6 +79,38 @@ describe("syntax node table", () => {
       const { problems, nodes } = checkTree(chunk);
       expect(problems, f).toEqual([]);
       expect(nodes).toBeGreaterThan(10);
+    }
+  });
+});
+
+describe("node spans", () => {
+  /** Every node of `root`, in the table's walk order. */
+  const nodesOf = (root: unknown): lua.Node[] => {
+    const out: lua.Node[] = [];
+    const visit = (node: lua.Node): void => {
+      out.push(node);
+      for (const k of CHILD_KEYS.get(node.type) ?? []) {
+        const v = (node as unknown as Record<string, unknown>)[k];
+        for (const child of Array.isArray(v) ? v : [v]) if (isNode(child)) visit(child);
+      }
+    };
+    visit(root as lua.Node);
+    return out;
+  };
+
+  it("are luaparse's ranges, node by node, with no range array kept", () => {
+    const texts: [string, string][] = [["forms.lua", EVERY_FORM]];
+    for (const f of readdirSync(EXAMPLES).filter((name) => name.endsWith(".lua"))) texts.push([f, readFileSync(join(EXAMPLES, f), "utf8")]);
+    for (const [name, text] of texts) {
+      const ours = nodesOf(parseLua(text, name).chunk);
+      // luaparse itself, with its range arrays (the examples have no LuaJIT literal suffix to blank).
+      const theirs = nodesOf(luaparse.parse(text, { locations: false, ranges: true, comments: false, luaVersion: "5.3", encodingMode: "pseudo-latin1" }));
+      expect(ours.length, name).toBe(theirs.length);
+      ours.forEach((node, i) => {
+        const { rangeStart, rangeEnd } = node as Span;
+        expect([node.type, rangeStart, rangeEnd], name).toEqual([theirs[i]!.type, ...(theirs[i] as unknown as { range: [number, number] }).range]);
+        expect((node as { range?: unknown }).range, name).toBeUndefined();
+      });
     }
   });
 });

@@ -84,7 +84,7 @@ export function callLuaFunction(L: BodyLowering, f: FunctionValue, e: lua.Expres
 function functionTitle(f: Pick<FunctionValue, "node"> & { name?: string | undefined }, file: string): string {
   const id = f.node.identifier;
   const name = f.name ?? (id?.type === "Identifier" ? id.name : id?.type === "MemberExpression" ? id.identifier.name : undefined);
-  return name ? `'${name}'` : `(function at line ${f.node.loc || (f.node as Located).range ? locationOf(file, f.node).line : "?"})`;
+  return name ? `'${name}'` : `(function at line ${f.node.loc || (f.node as Located).rangeStart !== undefined ? locationOf(file, f.node).line : "?"})`;
 }
 
 function plan(L: BodyLowering, v: RValue, node: lua.Node): ArgPlan {

@@ -8,7 +8,7 @@ import { MAX_STACK } from "@luabpf/platform";
 import type * as lua from "luaparse";
 import type { CDeclError } from "../ctypes/index.js";
 import { errorAt, fail, locateInString, locationOf, type DiagnosticBag } from "../diagnostics.js";
-import type { ParsedChunk } from "../parse.js";
+import type { ParsedChunk, Span } from "../parse.js";
 import type { KernelTypes } from "../kernel/index.js";
 import type { TopLevel } from "../toplevel/interpreter.js";
 import type { ProgramDecl, StaticValue } from "../values.js";
@@ -95,8 +95,8 @@ export class ModuleLowering {
 
   /** The source text of `node`, if known. */
   sourceOf(node: lua.Node): string | undefined {
-    const range = (node as { range?: [number, number] }).range;
-    return range ? this.source.slice(range[0], range[1]) : undefined;
+    const { rangeStart, rangeEnd } = node as Span;
+    return rangeStart === undefined || rangeEnd === undefined ? undefined : this.source.slice(rangeStart, rangeEnd);
   }
 
   /**

@@ -23,6 +23,7 @@ import { builtinCScope, CDeclError, CScope } from "../ctypes/index.js";
 import { DiagnosticBag, errorAt, fail, locateInString, locationOf, silentError } from "../diagnostics.js";
 import { evalBinary, parseNumericLiteral, wrap, ARITH_OPERATORS, type ArithOperator } from "../integer.js";
 import type { ParsedChunk } from "../parse.js";
+import { LOCATION_KEYS } from "../syntax.js";
 import { Cell, Clock, describeStatic, Env, NIL, POISONED, StaticTable, type MapInfo, type ProgramDecl, type StaticValue } from "../values.js";
 import { callLibrary, indexLibrary, LIBRARY_GLOBALS } from "./library.js";
 
@@ -722,7 +723,7 @@ function walk(node: unknown, visit: (n: lua.Node) => void): void {
   }
   const n = node as lua.Node;
   if (typeof n.type === "string") visit(n);
-  for (const [k, v] of Object.entries(n)) if (k !== "loc" && k !== "range") walk(v, visit);
+  for (const [k, v] of Object.entries(n)) if (!LOCATION_KEYS.has(k)) walk(v, visit);
 }
 
 export { ARITH_OPERATORS };
