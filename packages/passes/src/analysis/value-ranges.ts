@@ -199,7 +199,8 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
   const values: (Range | undefined)[] = new Array(fn.valueIdBound);
   const changes = new Uint16Array(fn.valueIdBound);
   const executable = new Uint8Array(fn.blockIdBound);
-  const edges = new Set<number>();
+  // Executable edges, by source block and successor slot (a terminator has at most two).
+  const edges = new Uint8Array(2 * fn.blockIdBound);
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
 
@@ -226,7 +227,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
     }
     return r;
   };
-  const edgeKey = (from: BasicBlock, slot: number): number => from.id * 0x10000 + slot; // a block has far fewer than 2^16 successors
+  const edgeKey = (from: BasicBlock, slot: number): number => from.id * 2 + slot;
   /** The k-th pair of a phi belongs to the k-th edge into its block (a condbr may target it twice). */
   const pairSlot = (phi: Instruction, k: number): number => {
     const from = phi.incoming[k]!;
@@ -239,7 +240,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
   const incomingRange = (phi: Instruction, k: number, facts = edgeFacts): Range | undefined => {
     const from = phi.incoming[k]!;
     const slot = pairSlot(phi, k);
-    if (slot < 0 || !edges.has(edgeKey(from, slot))) return undefined;
+    if (slot < 0 || !edges[edgeKey(from, slot)]) return undefined;
     const v = phi.operands[k]!;
     const r = rangeAt(v, from);
     return r && narrow(r, facts(from, phi.block!), v);
@@ -279,8 +280,8 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
   };
   const markEdge = (from: BasicBlock, slot: number): void => {
     const key = edgeKey(from, slot);
-    if (edges.has(key)) return;
-    edges.add(key);
+    if (edges[key]) return;
+    edges[key] = 1;
     const to = from.succs[slot]!;
     if (!executable[to.id]) {
       executable[to.id] = 1;
@@ -402,7 +403,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
       return r && narrow(r, edgeFacts(from, to), v);
     },
     isExecutable: (bb) => executable[bb.id] === 1,
-    isEdgeExecutable: (from, slot) => edges.has(edgeKey(from, slot)),
+    isEdgeExecutable: (from, slot) => slot >= 0 && slot < 2 && edges[edgeKey(from, slot)] === 1,
   };
 }
 
