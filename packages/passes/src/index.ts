@@ -84,7 +84,7 @@ export { loopReduce } from "./passes/loop-reduce.js";
 export { loopDelete } from "./passes/loop-delete.js";
 export { loopTerm } from "./passes/loop-term.js";
 export { callSlot } from "./passes/call-slot.js";
-export { solveValueRanges, transferRange, valueRangesAnalysis, type ValueRanges } from "./analysis/value-ranges.js";
+export { ORDERED_ABOVE, solveOrderFor, solveValueRanges, transferRange, valueRangesAnalysis, type SolveOrder, type ValueRanges } from "./analysis/value-ranges.js";
 export * as rangeLattice from "./util/range-lattice.js";
 export type { Range } from "./util/range-lattice.js";
 export { callEffects, mayAlias } from "./util/memory.js";

@@ -67,6 +67,9 @@ import {
 } from "../util/range-lattice.js";
 import { dominatorTreeAnalysis } from "./cfg.js";
 
+/** Up to this many branch facts about a value are tested one by one for dominance; more go through {@link DominatingFacts}. */
+const FACT_SCAN_LIMIT = 8;
+
 /** After this many changes a value's range is widened. */
 const WIDEN_AFTER = 6;
 /** Descending rounds after the widened fixed point. */
@@ -194,14 +197,46 @@ function callRange(inst: Instruction): Range | undefined {
 
 const BOOLEAN = joinRanges(constantRange(64, 0n), constantRange(64, 1n));
 
-/** Solves the ranges of `fn` (see the file note). */
-export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
+/**
+ * The order the solver takes its work in (see {@link solveValueRanges}): `"stack"` (last
+ * in, first out; the order of every function up to {@link ORDERED_ABOVE} instructions) or
+ * `"rpo"` (the pending work of the block first in reverse postorder, in block order).
+ */
+export type SolveOrder = "stack" | "rpo";
+
+/**
+ * Functions of more instructions than this are solved in `"rpo"` order. On a long chain of
+ * branches the stack order runs down every false edge first and then re-evaluates the
+ * whole chain below each then-block it comes back to — quadratic, were it not for
+ * widening, which stops each value after ~11 changes (at 280k IR instructions of the
+ * `branches` bench shape, 4 changes and 7 visits per instruction). In reverse postorder a
+ * block is taken once all its forward predecessors are done: on loop-free code each value
+ * is computed once. The ranges may differ (they are as sound, usually tighter: less
+ * widening), so smaller functions — every program of the corpus and of ordinary size —
+ * keep the stack order and their output.
+ */
+export const ORDERED_ABOVE = 50_000;
+
+/** The order {@link solveValueRanges} takes for `fn` by default: by its size (see {@link ORDERED_ABOVE}). */
+export function solveOrderFor(fn: Function): SolveOrder {
+  return fn.instructionCount > ORDERED_ABOVE ? "rpo" : "stack";
+}
+
+/**
+ * Solves the ranges of `fn` (see the file note). `order` chooses the work order (default:
+ * by size, {@link ORDERED_ABOVE}); both give sound ranges.
+ */
+export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOrder = solveOrderFor(fn)): ValueRanges {
   const values: (Range | undefined)[] = new Array(fn.valueIdBound);
   const changes = new Uint16Array(fn.valueIdBound);
   const executable = new Uint8Array(fn.blockIdBound);
-  const edges = new Set<number>();
+  // Executable edges, by source block and successor slot (a terminator has at most two).
+  const edges = new Uint8Array(2 * fn.blockIdBound);
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
+  const work = order === "rpo" ? new OrderedWork(fn, dt) : undefined;
+  /** `inst` is to be visited again (an operand changed, or an edge into its block became executable). */
+  const revisit = work ? (inst: Instruction) => work.add(inst) : (inst: Instruction) => valueWork.push(inst);
 
   // Branch facts, by the block they hold in (its only way in) and by the id of the value they are about.
   const factsByValue: ({ block: BasicBlock; fact: Fact }[] | undefined)[] = [];
@@ -216,17 +251,28 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
     if (v.kind === "param") return typeRange(v);
     return values[v.id];
   };
+  // A value tested by many branches (`x == 1`, `x == 2`, ... down a chain) has its
+  // dominating facts found through an index of them in the dominator tree's preorder.
+  const factIndexes: (DominatingFacts | undefined)[] = [];
   const rangeAt = (v: Value, bb: BasicBlock): Range | undefined => {
     let r = rangeOf(v);
     const facts = factsByValue[v.id];
     if (!r || !facts) return r;
+    if (facts.length > FACT_SCAN_LIMIT && dt.isReachable(bb)) {
+      const index = (factIndexes[v.id] ??= new DominatingFacts(facts.map((f) => f.block), dt));
+      for (const k of index.dominating(bb)) {
+        r = narrow(r, [facts[k]!.fact], v);
+        if (!r) break;
+      }
+      return r;
+    }
     for (const { block, fact } of facts) {
       if (!r) break;
       if (dt.dominates(block, bb)) r = narrow(r, [fact], v);
     }
     return r;
   };
-  const edgeKey = (from: BasicBlock, slot: number): number => from.id * 0x10000 + slot; // a block has far fewer than 2^16 successors
+  const edgeKey = (from: BasicBlock, slot: number): number => from.id * 2 + slot;
   /** The k-th pair of a phi belongs to the k-th edge into its block (a condbr may target it twice). */
   const pairSlot = (phi: Instruction, k: number): number => {
     const from = phi.incoming[k]!;
@@ -239,7 +285,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
   const incomingRange = (phi: Instruction, k: number, facts = edgeFacts): Range | undefined => {
     const from = phi.incoming[k]!;
     const slot = pairSlot(phi, k);
-    if (slot < 0 || !edges.has(edgeKey(from, slot))) return undefined;
+    if (slot < 0 || !edges[edgeKey(from, slot)]) return undefined;
     const v = phi.operands[k]!;
     const r = rangeAt(v, from);
     return r && narrow(r, facts(from, phi.block!), v);
@@ -275,17 +321,18 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
     values[inst.id] = next;
     changes[inst.id]!++;
     changedAt[inst.id] = ++clock;
-    for (const u of inst.uses) if (u.user.block && executable[u.user.block.id]) valueWork.push(u.user);
+    for (const u of inst.uses) if (u.user.block && executable[u.user.block.id]) revisit(u.user);
   };
   const markEdge = (from: BasicBlock, slot: number): void => {
     const key = edgeKey(from, slot);
-    if (edges.has(key)) return;
-    edges.add(key);
+    if (edges[key]) return;
+    edges[key] = 1;
     const to = from.succs[slot]!;
     if (!executable[to.id]) {
       executable[to.id] = 1;
-      blockWork.push(to);
-    } else for (const phi of to.phis()) valueWork.push(phi);
+      if (work) work.addBlock(to);
+      else blockWork.push(to);
+    } else for (const phi of to.phis()) revisit(phi);
   };
 
   const evaluate = (inst: Instruction): Range | undefined => {
@@ -338,7 +385,10 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
   };
 
   executable[fn.entry.id] = 1;
-  blockWork.push(fn.entry);
+  if (work) {
+    work.addBlock(fn.entry);
+    work.run(visit);
+  } else blockWork.push(fn.entry);
   while (blockWork.length > 0 || valueWork.length > 0) {
     while (valueWork.length > 0) {
       const inst = valueWork.pop()!;
@@ -402,7 +452,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree): ValueRanges {
       return r && narrow(r, edgeFacts(from, to), v);
     },
     isExecutable: (bb) => executable[bb.id] === 1,
-    isEdgeExecutable: (from, slot) => edges.has(edgeKey(from, slot)),
+    isEdgeExecutable: (from, slot) => slot >= 0 && slot < 2 && edges[edgeKey(from, slot)] === 1,
   };
 }
 
@@ -413,3 +463,153 @@ export const valueRangesAnalysis = defineAnalysis<ValueRanges>({
   dependsOn: [dominatorTreeAnalysis],
   compute: (fn, am) => solveValueRanges(fn, am.get(dominatorTreeAnalysis)),
 });
+
+/**
+ * The solver's work in reverse postorder: a min-heap of the blocks with pending
+ * instructions, keyed by their position in reverse postorder, and a pending mark per
+ * instruction. Taking a block visits its pending instructions in block order; an
+ * instruction marked pending later in the block being walked is visited in the same walk,
+ * one before it (a phi, through a back edge) queues the block again.
+ */
+class OrderedWork {
+  private readonly position: Int32Array;
+  private readonly blocks: BasicBlock[];
+  private readonly pending: Uint8Array;
+  private readonly queued: Uint8Array;
+  private readonly heap: number[] = [];
+
+  constructor(fn: Function, dt: DominatorTree) {
+    this.blocks = dt.reversePostOrder();
+    this.position = new Int32Array(fn.blockIdBound).fill(-1);
+    this.blocks.forEach((bb, k) => (this.position[bb.id] = k));
+    this.pending = new Uint8Array(fn.valueIdBound);
+    this.queued = new Uint8Array(fn.blockIdBound);
+  }
+
+  /** Marks `inst` to be visited. */
+  add(inst: Instruction): void {
+    if (this.pending[inst.id]) return;
+    this.pending[inst.id] = 1;
+    this.queue(inst.block!);
+  }
+
+  /** Marks every instruction of `bb` (newly executable) to be visited. */
+  addBlock(bb: BasicBlock): void {
+    for (let i = bb.first; i; i = i.next) this.pending[i.id] = 1;
+    this.queue(bb);
+  }
+
+  /** Visits pending instructions, block by block in reverse postorder, until none is left. */
+  run(visit: (inst: Instruction) => void): void {
+    const heap = this.heap;
+    while (heap.length > 0) {
+      const bb = this.blocks[this.pop()]!;
+      this.queued[bb.id] = 0;
+      for (let i = bb.first; i; i = i.next) {
+        if (!this.pending[i.id]) continue;
+        this.pending[i.id] = 0;
+        visit(i);
+      }
+    }
+  }
+
+  private queue(bb: BasicBlock): void {
+    if (this.queued[bb.id]) return;
+    const k = this.position[bb.id]!;
+    if (k < 0) return; // not reachable from the entry: never executable
+    this.queued[bb.id] = 1;
+    const heap = this.heap;
+    let at = heap.length;
+    heap.push(k);
+    while (at > 0) {
+      const up = (at - 1) >> 1;
+      if (heap[up]! <= k) break;
+      heap[at] = heap[up]!;
+      at = up;
+    }
+    heap[at] = k;
+  }
+
+  private pop(): number {
+    const heap = this.heap;
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    const n = heap.length;
+    if (n > 0) {
+      let at = 0;
+      for (;;) {
+        let child = 2 * at + 1;
+        if (child >= n) break;
+        if (child + 1 < n && heap[child + 1]! < heap[child]!) child++;
+        if (heap[child]! >= last) break;
+        heap[at] = heap[child]!;
+        at = child;
+      }
+      heap[at] = last;
+    }
+    return top;
+  }
+}
+
+/**
+ * The facts about one value that hold in a block, found without testing each: the facts'
+ * blocks sorted by their dominator-tree preorder number, each linked to the nearest one
+ * that dominates it (dominance intervals nest). The facts dominating a reachable block B
+ * are the chain of links from the last fact block at or before B in preorder, from the
+ * first of them that dominates B; they are returned in the facts' own order (narrowing
+ * applies them in that order). O(log facts + links walked) per question.
+ */
+export class DominatingFacts {
+  /** Fact positions sorted by (preorder number of the block, position). */
+  private readonly sorted: number[];
+  private readonly pre: number[];
+  /** Per sorted entry: the sorted entry of the nearest fact block dominating its block, or -1. */
+  private readonly up: Int32Array;
+
+  constructor(
+    private readonly blocks: readonly BasicBlock[],
+    private readonly dt: DominatorTree,
+  ) {
+    const preorder = preorderNumbers(dt);
+    const reachable = blocks.map((_, k) => k).filter((k) => dt.isReachable(blocks[k]!));
+    const preOf = (k: number) => preorder.get(blocks[k]!)!;
+    this.sorted = reachable.sort((a, b) => preOf(a) - preOf(b) || a - b);
+    this.pre = this.sorted.map(preOf);
+    this.up = new Int32Array(this.sorted.length).fill(-1);
+    const stack: number[] = [];
+    for (let e = 0; e < this.sorted.length; e++) {
+      const block = blocks[this.sorted[e]!]!;
+      while (stack.length > 0 && !dt.dominates(blocks[this.sorted[stack.at(-1)!]!]!, block)) stack.pop();
+      if (stack.length > 0) this.up[e] = stack.at(-1)!;
+      stack.push(e);
+    }
+  }
+
+  /** Positions of the facts whose block dominates `bb` (reachable), ascending. */
+  dominating(bb: BasicBlock): number[] {
+    const p = preorderNumbers(this.dt).get(bb)!;
+    let lo = 0;
+    let hi = this.pre.length; // the last entry with pre <= p is lo - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.pre[mid]! <= p) lo = mid + 1;
+      else hi = mid;
+    }
+    let e = lo - 1;
+    while (e >= 0 && !this.dt.dominates(this.blocks[this.sorted[e]!]!, bb)) e = this.up[e]!;
+    const out: number[] = [];
+    for (; e >= 0; e = this.up[e]!) out.push(this.sorted[e]!);
+    return out.sort((a, b) => a - b);
+  }
+}
+
+const preorders = new WeakMap<DominatorTree, Map<BasicBlock, number>>();
+/** Each reachable block's number in the dominator tree's preorder (once per tree). */
+function preorderNumbers(dt: DominatorTree): Map<BasicBlock, number> {
+  let m = preorders.get(dt);
+  if (!m) {
+    m = new Map(dt.preorder().map((bb, k) => [bb, k]));
+    preorders.set(dt, m);
+  }
+  return m;
+}

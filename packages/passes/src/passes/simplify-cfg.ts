@@ -46,6 +46,7 @@ import {
   removeUnreachableBlocks,
   typeToString,
   type BasicBlock,
+  type CompareOpcode,
   type Function,
   type Instruction,
   type Use,
@@ -53,7 +54,7 @@ import {
 } from "@luabpf/ir";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable, evaluate } from "../util/fold.js";
-import { compareKey, factsOf, isCompare } from "../util/conditions.js";
+import { compareDecided, isCompare } from "../util/conditions.js";
 import { constValue } from "../util/ir.js";
 
 function foldBranches(fn: Function, ctx: FunctionPassContext): boolean {
@@ -165,24 +166,24 @@ function removeForwardingBlocks(fn: Function, ctx: FunctionPassContext): boolean
 const EDGE_FACT_DEPTH = 8;
 
 /**
- * The conditions decided on the way from `pred` into `bb`: the branch on the edge itself
- * and those left on the chain of single-predecessor blocks above `pred` (SSA values do not
- * change, so a condition tested there still has that value here).
+ * The conditions decided on the way from `pred` into `bb`, nearest first, as pairs of the
+ * condition and whether it held: the branch on the edge itself and those left on the chain
+ * of single-predecessor blocks above `pred` (SSA values do not change, so a condition
+ * tested there still has that value here). A question goes to them in order and the first
+ * that answers it decides (util/conditions.ts factsOf's keys, first recorded wins).
  */
-function edgeFacts(pred: BasicBlock, bb: BasicBlock): Map<string, boolean> {
-  const facts = new Map<string, boolean>();
+function edgeConditions(pred: BasicBlock, bb: BasicBlock): (Value | boolean)[] {
+  const out: (Value | boolean)[] = [];
   let [from, to] = [pred, bb];
   for (let depth = 0; depth < EDGE_FACT_DEPTH; depth++) {
     const t = from.terminator;
-    if (t?.opcode === "condbr" && t.targets[0] !== t.targets[1]) {
-      for (const [key, v] of factsOf(t.operands[0]!, t.targets[0] === to)) if (!facts.has(key)) facts.set(key, v);
-    }
+    if (t?.opcode === "condbr" && t.targets[0] !== t.targets[1]) out.push(t.operands[0]!, t.targets[0] === to);
     if (from.preds.length !== 1) break;
     const up = from.preds[0]!;
     if (up === from || up === bb) break;
     [from, to] = [up, from];
   }
-  return facts;
+  return out;
 }
 
 /**
@@ -193,19 +194,29 @@ function edgeFacts(pred: BasicBlock, bb: BasicBlock): Map<string, boolean> {
  */
 function conditionFrom(bb: BasicBlock, pred: BasicBlock): bigint | undefined {
   const known = new Map<Value, bigint>();
-  let facts: Map<string, boolean> | undefined;
-  // The key is made only when the edge decided something (most edges decide nothing).
-  const decided = (key: () => string): bigint | undefined => {
-    facts ??= edgeFacts(pred, bb);
-    if (facts.size === 0) return undefined;
-    const f = facts.get(key());
-    return f === undefined ? undefined : f ? 1n : 0n;
-  };
+  let conditions: (Value | boolean)[] | undefined;
   const onEdge = (v: Value): Value => (v.kind === "instruction" && (v as Instruction).isPhi && (v as Instruction).block === bb ? (v as Instruction).incomingValue(pred) : v);
+  /** What the edge's conditions say of the compare `v` (its phi operands taken on the edge). */
+  const compareOnEdge = (v: Instruction & { opcode: CompareOpcode }): bigint | undefined => {
+    conditions ??= edgeConditions(pred, bb);
+    if (conditions.length === 0) return undefined;
+    const [a, b] = [onEdge(v.operands[0]!), onEdge(v.operands[1]!)];
+    for (let k = 0; k < conditions.length; k += 2) {
+      const f = compareDecided(conditions[k] as Value, conditions[k + 1] as boolean, v.opcode, v.typeParam, a, b);
+      if (f !== undefined) return f ? 1n : 0n;
+    }
+    return undefined;
+  };
+  /** What the edge's conditions say of the value `c` itself (a condition tested on the way). */
+  const valueOnEdge = (c: Value): bigint | undefined => {
+    conditions ??= edgeConditions(pred, bb);
+    for (let k = 0; k < conditions.length; k += 2) if ((conditions[k] as Value).id === c.id) return conditions[k + 1] ? 1n : 0n;
+    return undefined;
+  };
   const valueOf = (v: Value): bigint | undefined => {
     const k = constValue(v) ?? known.get(v);
     if (k !== undefined || !isCompare(v)) return k;
-    return decided(() => compareKey(v.opcode, v.typeParam, onEdge(v.operands[0]!), onEdge(v.operands[1]!)));
+    return compareOnEdge(v);
   };
   for (let i = bb.first; i; i = i.next) {
     if (i.isPhi) {
@@ -215,7 +226,7 @@ function conditionFrom(bb: BasicBlock, pred: BasicBlock): bigint | undefined {
     }
     if (i.opcode === "condbr") {
       const c = i.operands[0]!;
-      return valueOf(c) ?? decided(() => `v${onEdge(c).id}`);
+      return valueOf(c) ?? valueOnEdge(onEdge(c));
     }
     if (!isFoldable(i.opcode)) return undefined;
     const args = i.operands.map(valueOf);

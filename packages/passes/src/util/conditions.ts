@@ -5,7 +5,7 @@
  * correlated-branch (facts of dominating branches) and simplify-cfg's jump threading
  * (facts of the edges into a block) share these keys.
  */
-import { INVERTED_COMPARE, SWAPPED_COMPARE, typeToString, type CompareOpcode, type Instruction, type Value } from "@luabpf/ir";
+import { INVERTED_COMPARE, SWAPPED_COMPARE, typeToString, type CompareOpcode, type Instruction, type Type, type Value } from "@luabpf/ir";
 
 /** The key of the fact "`op` T a, b holds". */
 export function compareKey(op: CompareOpcode, t: Instruction["typeParam"], a: Value, b: Value): string {
@@ -41,4 +41,32 @@ export function lookupCondition(facts: FactTable, c: Value): boolean | undefined
   const direct = facts.get(`v${c.id}`);
   if (direct !== undefined || !isCompare(c)) return direct;
   return facts.get(compareKey(c.opcode, c.typeParam, c.operands[0]!, c.operands[1]!));
+}
+
+/** Do `a` and `b` print alike (what {@link compareKey} compares of a type parameter)? */
+function sameTypeText(a: Type, b: Type): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind) return false;
+  if (a.kind === "int") return a.bits === (b as typeof a).bits;
+  if (a.kind === "ptr") return (a.region || "") === ((b as typeof a).region || "");
+  return true;
+}
+
+/**
+ * What "c is nonzero" (`holds`) or "c is zero" says about the compare `op T a, b` — the
+ * truth {@link factsOf}'s first pair with that compare's key carries — without making the
+ * keys: `c` itself with the same operands, swapped, inverted, or both.
+ */
+export function compareDecided(c: Value, holds: boolean, op: CompareOpcode, t: Instruction["typeParam"], a: Value, b: Value): boolean | undefined {
+  if (!isCompare(c) || !sameTypeText(c.typeParam, t)) return undefined;
+  const [x, y] = [c.operands[0]!, c.operands[1]!];
+  const cop = c.opcode;
+  const straight = x.id === a.id && y.id === b.id;
+  const swapped = y.id === a.id && x.id === b.id;
+  // factsOf's order: as is, swapped, inverted, inverted and swapped.
+  if (straight && cop === op) return holds;
+  if (swapped && SWAPPED_COMPARE[cop] === op) return holds;
+  if (straight && INVERTED_COMPARE[cop] === op) return !holds;
+  if (swapped && INVERTED_COMPARE[SWAPPED_COMPARE[cop]] === op) return !holds;
+  return undefined;
 }
