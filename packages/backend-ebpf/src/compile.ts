@@ -10,7 +10,10 @@
  * become subprograms in `.text`, as clang lays them out.
  *
  * The IR module is only read: compiling it twice gives the same code, and it can be
- * printed or interpreted afterwards.
+ * printed or interpreted afterwards — unless the caller asks for `discardIr` (it wants only
+ * the object): then each function's body is freed as soon as its machine code is selected,
+ * so that the IR is not live while registers are allocated and code is emitted (at a
+ * million instructions it is ~0.6 GB, which every full garbage collection traces).
  */
 import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction } from "@luabpf/passes";
@@ -40,6 +43,8 @@ export interface CompiledProgram {
   stats: RegAllocStats;
   /** BPF-to-BPF call sites (their `imm` is filled in by linking). */
   calls: CallSite[];
+  /** The functions this one calls (BPF-to-BPF), in the order of their first call (what packaging reads the call graph from). */
+  callees: string[];
   /** Slots of calls from a program section into `.text`, which need an `R_BPF_64_32` relocation (set by linking). */
   textCalls: number[];
   /** The stack frame in bytes. */
@@ -59,18 +64,28 @@ export interface BackendOptions {
   times?: PhaseTimes;
   /** The eBPF ISA version to generate code for (`-mcpu=vN`); default v3, as clang. */
   cpu?: CpuVersion;
+  /**
+   * Free each function's IR body once its machine code is selected ({@link IrFunction.discardBody}):
+   * for a caller that wants only the compiled code and will not read the module's functions again.
+   */
+  discardIr?: boolean;
 }
 
 /** Compiles one function: a program, or (without `fn.program`) a subprogram for `.text`. */
 export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
   const { times, cpu } = options;
+  const callees = calleesOf(fn);
   const mf = timePhase(times, "isel", () => select(fn, cpu));
+  // What emission may need of the IR, taken before it is freed.
+  let start: SourceLocation | undefined;
+  const startOf = options.discardIr ? ((start = programStart(fn)), () => start) : () => programStart(fn);
+  if (options.discardIr) fn.discardBody();
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf));
   timePhase(times, "emit", () => peephole(mf));
   timePhase(times, "emit", () => superoptimize(mf, { cpu }));
-  const { insns, relocations, coreRelocations, lines, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));
+  const { insns, relocations, coreRelocations, lines, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(startOf, () => emitFunction(mf, { cpu })));
   const subprogram = !fn.program;
-  return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, lines, stats, calls, textCalls: [], frameSize, subprogram };
+  return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, lines, stats, calls, callees, textCalls: [], frameSize, subprogram };
 }
 
 /** The functions `fn` calls (BPF-to-BPF), in instruction order. */
@@ -80,20 +95,28 @@ export function calleesOf(fn: IrFunction): string[] {
   return out;
 }
 
+/** Where the body of `fn` starts: the earliest location among its instructions. */
+function programStart(fn: IrFunction): SourceLocation | undefined {
+  let first: SourceLocation | undefined;
+  for (const bb of fn.blocks) {
+    for (let inst = bb.first; inst; inst = inst.next) {
+      const l = inst.loc;
+      if (l && (!first || l.line < first.line || (l.line === first.line && l.column < first.column))) first = l;
+    }
+  }
+  return first;
+}
+
 /**
  * Runs `f`; a diagnostic it reports without a location (the stack frame limit) gets the
- * location where the program's body starts: the earliest location among its instructions.
+ * location where the program's body starts (`start`, {@link programStart}).
  */
-function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
+function withProgramLocation<T>(start: () => SourceLocation | undefined, f: () => T): T {
   try {
     return f();
   } catch (e) {
     if (!(e instanceof CompileError) || e.diagnostics.every((d) => d.location)) throw e;
-    let first: SourceLocation | undefined;
-    for (const inst of fn.instructions()) {
-      const l = inst.loc;
-      if (l && (!first || l.line < first.line || (l.line === first.line && l.column < first.column))) first = l;
-    }
+    const first = start();
     if (!first) throw e;
     throw new CompileError(e.diagnostics.map((d) => (d.location ? d : { ...d, location: first })), { cause: e });
   }
@@ -119,7 +142,10 @@ export function compileModule(m: Module, options: BackendOptions = {}): Compiled
   }
   const out: CompiledProgram[] = [];
   for (const fn of m.functions) {
-    if (!fn.program && !needed.has(fn.name)) continue;
+    if (!fn.program && !needed.has(fn.name)) {
+      if (options.discardIr) fn.discardBody();
+      continue;
+    }
     try {
       out.push(compileFunction(fn, options));
     } catch (e) {

@@ -63,6 +63,13 @@ export interface DriverOptions {
   times?: PhaseTimes;
   /** The eBPF ISA version to generate code for (`-mcpu=vN`, 1..4); default 3, as clang. */
   cpu?: CpuVersion;
+  /**
+   * Only the compiled code is wanted: code generation frees each function's IR once its
+   * machine code is selected (see {@link CodegenOptions.discardIr}), and the result's
+   * `module` keeps its maps and declarations but no function bodies. {@link compileToElf}
+   * and the `compile` and `run` commands ask for it.
+   */
+  discardIr?: boolean;
 }
 
 /** Code generation options of {@link codegen}. */
@@ -71,9 +78,17 @@ export interface CodegenOptions {
   times?: PhaseTimes;
   /** The eBPF ISA version (`-mcpu=vN`); default 3. */
   cpu?: CpuVersion;
+  /**
+   * Free each function's IR body once its machine code is selected (the module is not read
+   * again; its maps and declarations stay): at a million IR instructions the IR is ~0.6 GB
+   * that would otherwise stay live, and be traced by every full garbage collection, while
+   * registers are allocated and code is emitted.
+   */
+  discardIr?: boolean;
 }
 
 export interface CompileResult {
+  /** The optimised IR module (without function bodies when compiled with `discardIr`). */
   module: Module;
   programs: CompiledProgram[];
   object: BpfObject;
@@ -96,7 +111,7 @@ export interface CompileResult {
 export function codegen(module: Module, reproduce?: () => void, options: CodegenOptions = {}): { programs: CompiledProgram[]; object: BpfObject } {
   const { times, cpu } = options;
   timePhase(times, "verify", () => verifyBeforeCodegen(module, reproduce));
-  const programs = compileModule(module, { times, cpu });
+  const programs = compileModule(module, { times, cpu, ...(options.discardIr ? { discardIr: true } : {}) });
   const object = timePhase(times, "emit", () => packageObject(module, programs));
   // DWARF names the compiler, and the directory relative source names are relative to
   // (as clang records it), so llvm-objdump -S finds the sources from anywhere.
@@ -199,7 +214,7 @@ export function compileSource(source: string, options: DriverOptions): CompileRe
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
   const reproduce = (): void => void optimize(frontend(source, options.file, { ...(options.compat ? { compat: options.compat } : {}), ...(options.kernel ? { kernel: options.kernel } : {}) }), quietVerifyEach({ ...options, times: undefined }));
-  const { programs, object } = codegen(module, reproduce, { times: options.times, cpu: options.cpu });
+  const { programs, object } = codegen(module, reproduce, { times: options.times, cpu: options.cpu, ...(options.discardIr ? { discardIr: true } : {}) });
   return { module, programs, object, ir, report };
 }
 
@@ -220,7 +235,7 @@ export function formatStats(result: Pick<CompileResult, "report" | "programs">):
 
 /** Compiles Lua source to the bytes of an ELF object. */
 export function compileToElf(source: string, options: DriverOptions): Uint8Array {
-  const { object } = compileSource(source, options);
+  const { object } = compileSource(source, { ...options, discardIr: true });
   return timePhase(options.times, "elf", () => writeObject(object));
 }
 
