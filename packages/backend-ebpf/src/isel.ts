@@ -216,7 +216,8 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   const cpu = options.cpu ?? DEFAULT_CPU;
   const mf: MFunction = { name: fn.name, blocks: [], slots: [], nextVReg: FIRST_VREG };
   const layout = new BlockLayout(fn, loops);
-  const vregOf = new Map<Value, MReg>();
+  /** The virtual register of each value, by value id (0: none yet; virtual registers start at 16). */
+  const vregOf = new Int32Array(fn.valueIdBound);
   const slotOf = new Map<Instruction, number>();
   const folded = new Set<Instruction>();
 
@@ -265,10 +266,10 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   };
   const fresh = (): MReg => newVReg(mf);
   const vreg = (v: Value): MReg => {
-    let r = vregOf.get(v);
-    if (r === undefined) {
+    let r = vregOf[v.id]!;
+    if (r === 0) {
       r = fresh();
-      vregOf.set(v, r);
+      vregOf[v.id] = r;
     }
     return r;
   };
