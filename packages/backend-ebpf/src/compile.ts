@@ -73,8 +73,12 @@ export interface BackendOptions {
 
 /** Compiles one function: a program, or (without `fn.program`) a subprogram for `.text`. */
 export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
+  return compileWithCallees(fn, calleesOf(fn), options);
+}
+
+/** {@link compileFunction} with the functions `fn` calls known ({@link compileModule} has walked them). */
+function compileWithCallees(fn: IrFunction, callees: string[], options: BackendOptions): CompiledProgram {
   const { times, cpu } = options;
-  const callees = calleesOf(fn);
   const mf = timePhase(times, "isel", () => select(fn, cpu));
   // What emission may need of the IR, taken before it is freed.
   let start: SourceLocation | undefined;
@@ -124,16 +128,20 @@ function withProgramLocation<T>(start: () => SourceLocation | undefined, f: () =
 
 /**
  * Compiles every program of the module and the functions they call, then links the
- * calls (the module is not modified). Functions no program calls are not compiled.
+ * calls (the module is not modified, unless `discardIr`). Functions no program calls are not compiled.
  */
 export function compileModule(m: Module, options: BackendOptions = {}): CompiledProgram[] {
   const needed = new Set<string>();
+  /** The callees of each function walked (each body is walked once). */
+  const calls = new Map<string, string[]>();
   const work = m.functions.filter((f) => f.program).map((f) => f.name);
   while (work.length > 0) {
     const name = work.pop()!;
     const fn = m.getFunction(name);
     if (!fn) throw new InternalError(`call of an undefined function @${name}`);
-    for (const callee of calleesOf(fn)) {
+    let callees = calls.get(name);
+    if (!callees) calls.set(name, (callees = calleesOf(fn)));
+    for (const callee of callees) {
       if (!needed.has(callee)) {
         needed.add(callee);
         work.push(callee);
@@ -147,7 +155,7 @@ export function compileModule(m: Module, options: BackendOptions = {}): Compiled
       continue;
     }
     try {
-      out.push(compileFunction(fn, options));
+      out.push(compileWithCallees(fn, calls.get(fn.name) ?? calleesOf(fn), options));
     } catch (e) {
       if (e instanceof CompileError || e instanceof InternalError) throw e;
       throw new InternalError(`backend failed on ${fn.name}: ${(e as Error).message}`, { cause: e });
