@@ -252,7 +252,8 @@ async function child({ shape, units, quick }) {
     optimize(module, { optLevel: 2, times });
     let generated;
     try {
-      generated = codegen(module, undefined, { times, cpu: 4 });
+      // As `luabpf compile` does: each function's IR is freed once its code is selected.
+      generated = codegen(module, undefined, { times, cpu: 4, discardIr: true });
     } catch (e) {
       // A shape whose code outgrows the kernel's limit at this size (1M IR instructions of
       // `straight` are 1.5M eBPF instructions): the compile ran to the end of emit, which

@@ -10,7 +10,10 @@
  * become subprograms in `.text`, as clang lays them out.
  *
  * The IR module is only read: compiling it twice gives the same code, and it can be
- * printed or interpreted afterwards.
+ * printed or interpreted afterwards — unless the caller asks for `discardIr` (it wants only
+ * the object): then each function's body is freed as soon as its machine code is selected,
+ * so that the IR is not live while registers are allocated and code is emitted (at a
+ * million instructions it is ~0.6 GB, which every full garbage collection traces).
  */
 import { CompileError, DominatorTree, InternalError, LoopInfo, timePhase, type Function as IrFunction, type Module, type PhaseTimes, type SourceLocation } from "@luabpf/ir";
 import type { RegAllocFunction, RegAllocKind } from "@luabpf/passes";
@@ -40,6 +43,8 @@ export interface CompiledProgram {
   stats: RegAllocStats;
   /** BPF-to-BPF call sites (their `imm` is filled in by linking). */
   calls: CallSite[];
+  /** The functions this one calls (BPF-to-BPF), in the order of their first call (what packaging reads the call graph from). */
+  callees: string[];
   /** Slots of calls from a program section into `.text`, which need an `R_BPF_64_32` relocation (set by linking). */
   textCalls: number[];
   /** The stack frame in bytes. */
@@ -61,18 +66,32 @@ export interface BackendOptions {
   cpu?: CpuVersion;
   /** The register allocator (`--regalloc`); default `auto`: IRC, linear scan for huge functions. */
   regalloc?: RegAllocKind;
+  /**
+   * Free each function's IR body once its machine code is selected ({@link IrFunction.discardBody}):
+   * for a caller that wants only the compiled code and will not read the module's functions again.
+   */
+  discardIr?: boolean;
 }
 
 /** Compiles one function: a program, or (without `fn.program`) a subprogram for `.text`. */
 export function compileFunction(fn: IrFunction, options: BackendOptions = {}): CompiledProgram {
+  return compileWithCallees(fn, calleesOf(fn), options);
+}
+
+/** {@link compileFunction} with the functions `fn` calls known ({@link compileModule} has walked them). */
+function compileWithCallees(fn: IrFunction, callees: string[], options: BackendOptions): CompiledProgram {
   const { times, cpu, regalloc } = options;
   const mf = timePhase(times, "isel", () => select(fn, cpu));
+  // What emission may need of the IR, taken before it is freed.
+  let start: SourceLocation | undefined;
+  const startOf = options.discardIr ? ((start = programStart(fn)), () => start) : () => programStart(fn);
+  if (options.discardIr) fn.discardBody();
   const stats = timePhase(times, "regalloc", () => allocateRegisters(mf, regalloc ? { regalloc } : {}));
   timePhase(times, "emit", () => peephole(mf));
   timePhase(times, "emit", () => superoptimize(mf, { cpu }));
-  const { insns, relocations, coreRelocations, lines, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(fn, () => emitFunction(mf, { cpu })));
+  const { insns, relocations, coreRelocations, lines, calls, frameSize } = timePhase(times, "emit", () => withProgramLocation(startOf, () => emitFunction(mf, { cpu })));
   const subprogram = !fn.program;
-  return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, lines, stats, calls, textCalls: [], frameSize, subprogram };
+  return { name: fn.name, section: fn.program?.section ?? ".text", type: fn.program?.type ?? "", insns, relocations, coreRelocations, lines, stats, calls, callees, textCalls: [], frameSize, subprogram };
 }
 
 /** The functions `fn` calls (BPF-to-BPF), in instruction order. */
@@ -82,20 +101,28 @@ export function calleesOf(fn: IrFunction): string[] {
   return out;
 }
 
+/** Where the body of `fn` starts: the earliest location among its instructions. */
+function programStart(fn: IrFunction): SourceLocation | undefined {
+  let first: SourceLocation | undefined;
+  for (const bb of fn.blocks) {
+    for (let inst = bb.first; inst; inst = inst.next) {
+      const l = inst.loc;
+      if (l && (!first || l.line < first.line || (l.line === first.line && l.column < first.column))) first = l;
+    }
+  }
+  return first;
+}
+
 /**
  * Runs `f`; a diagnostic it reports without a location (the stack frame limit) gets the
- * location where the program's body starts: the earliest location among its instructions.
+ * location where the program's body starts (`start`, {@link programStart}).
  */
-function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
+function withProgramLocation<T>(start: () => SourceLocation | undefined, f: () => T): T {
   try {
     return f();
   } catch (e) {
     if (!(e instanceof CompileError) || e.diagnostics.every((d) => d.location)) throw e;
-    let first: SourceLocation | undefined;
-    for (const inst of fn.instructions()) {
-      const l = inst.loc;
-      if (l && (!first || l.line < first.line || (l.line === first.line && l.column < first.column))) first = l;
-    }
+    const first = start();
     if (!first) throw e;
     throw new CompileError(e.diagnostics.map((d) => (d.location ? d : { ...d, location: first })), { cause: e });
   }
@@ -103,16 +130,20 @@ function withProgramLocation<T>(fn: IrFunction, f: () => T): T {
 
 /**
  * Compiles every program of the module and the functions they call, then links the
- * calls (the module is not modified). Functions no program calls are not compiled.
+ * calls (the module is not modified, unless `discardIr`). Functions no program calls are not compiled.
  */
 export function compileModule(m: Module, options: BackendOptions = {}): CompiledProgram[] {
   const needed = new Set<string>();
+  /** The callees of each function walked (each body is walked once). */
+  const calls = new Map<string, string[]>();
   const work = m.functions.filter((f) => f.program).map((f) => f.name);
   while (work.length > 0) {
     const name = work.pop()!;
     const fn = m.getFunction(name);
     if (!fn) throw new InternalError(`call of an undefined function @${name}`);
-    for (const callee of calleesOf(fn)) {
+    let callees = calls.get(name);
+    if (!callees) calls.set(name, (callees = calleesOf(fn)));
+    for (const callee of callees) {
       if (!needed.has(callee)) {
         needed.add(callee);
         work.push(callee);
@@ -121,9 +152,12 @@ export function compileModule(m: Module, options: BackendOptions = {}): Compiled
   }
   const out: CompiledProgram[] = [];
   for (const fn of m.functions) {
-    if (!fn.program && !needed.has(fn.name)) continue;
+    if (!fn.program && !needed.has(fn.name)) {
+      if (options.discardIr) fn.discardBody();
+      continue;
+    }
     try {
-      out.push(compileFunction(fn, options));
+      out.push(compileWithCallees(fn, calls.get(fn.name) ?? calleesOf(fn), options));
     } catch (e) {
       if (e instanceof CompileError || e instanceof InternalError) throw e;
       throw new InternalError(`backend failed on ${fn.name}: ${(e as Error).message}`, { cause: e });

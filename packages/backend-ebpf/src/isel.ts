@@ -216,7 +216,8 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   const cpu = options.cpu ?? DEFAULT_CPU;
   const mf: MFunction = { name: fn.name, blocks: [], slots: [], nextVReg: FIRST_VREG };
   const layout = new BlockLayout(fn, loops);
-  const vregOf = new Map<Value, MReg>();
+  /** The virtual register of each value, by value id (0: none yet; virtual registers start at 16). */
+  const vregOf = new Int32Array(fn.valueIdBound);
   const slotOf = new Map<Instruction, number>();
   const folded = new Set<Instruction>();
 
@@ -254,18 +255,21 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   }
 
   let out: MInst[] = [];
-  /** The source location of what is being selected: every instruction emitted gets it. */
+  /**
+   * The source location of what is being selected: every instruction emitted gets it, in its
+   * object literal (a `loc` added after construction would go to an out-of-line property
+   * array: ~40 bytes more per machine instruction, 1.5 million of them at 1M IR instructions).
+   */
   let loc: SourceLocation | undefined;
   const emit = (i: MInst): void => {
-    if (i.loc === undefined && loc !== undefined) i.loc = loc;
     out.push(i);
   };
   const fresh = (): MReg => newVReg(mf);
   const vreg = (v: Value): MReg => {
-    let r = vregOf.get(v);
-    if (r === undefined) {
+    let r = vregOf[v.id]!;
+    if (r === 0) {
       r = fresh();
-      vregOf.set(v, r);
+      vregOf[v.id] = r;
     }
     return r;
   };
@@ -274,18 +278,18 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   const loadImm = (dst: MReg, bits: number, value: bigint): void => {
     const u = BigInt.asUintN(bits, value);
     const s = BigInt.asIntN(64, u);
-    if (fitsI32(s)) emit({ k: "alu", op: "mov", w: 64, dst, imm: Number(s) });
-    else if (u <= 0xffffffffn) emit({ k: "alu", op: "mov", w: 32, dst, imm: Number(BigInt.asIntN(32, u)) });
-    else emit({ k: "lddw", dst, imm: s });
+    if (fitsI32(s)) emit({ k: "alu", op: "mov", w: 64, dst, imm: Number(s), loc });
+    else if (u <= 0xffffffffn) emit({ k: "alu", op: "mov", w: 32, dst, imm: Number(BigInt.asIntN(32, u)), loc });
+    else emit({ k: "lddw", dst, imm: s, loc });
   };
   /** Computes `v` into register `dst` (rematerialising constants, stack and map addresses). */
   const valueInto = (dst: MReg, v: Value): void => {
     if (isConstant(v)) return loadImm(dst, bitsOf(v), v.value);
     const fa = frameAddress(v);
-    if (fa) return emit({ k: "frameaddr", dst, slot: slotOf.get(fa.alloca)!, off: fa.off });
-    if (isInstruction(v, "mapref")) return emit({ k: "ldmap", dst, map: v.map! });
-    if (isInstruction(v, "coreval")) return emit({ k: "coreval", dst, core: v.core! });
-    emit({ k: "alu", op: "mov", w: 64, dst, src: vreg(v) });
+    if (fa) return emit({ k: "frameaddr", dst, slot: slotOf.get(fa.alloca)!, off: fa.off, loc });
+    if (isInstruction(v, "mapref")) return emit({ k: "ldmap", dst, map: v.map!, loc });
+    if (isInstruction(v, "coreval")) return emit({ k: "coreval", dst, core: v.core!, loc });
+    emit({ k: "alu", op: "mov", w: 64, dst, src: vreg(v), loc });
   };
   /** `v` as the source of a move: an immediate when it is a constant one `mov` loads, else a register. */
   const source = (v: Value): MSource => {
@@ -320,14 +324,14 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
     return { base: use(p), off };
   };
   const mask = (dst: MReg, bits: number): void => {
-    if (bits < 32) emit({ k: "alu", op: "and", w: 32, dst, imm: (1 << bits) - 1 });
+    if (bits < 32) emit({ k: "alu", op: "and", w: 32, dst, imm: (1 << bits) - 1, loc });
   };
   /** `dst` = the low `bits` of `src` sign-extended to 64 bits (movsx on v4, a shift pair before). */
   const signExtend = (dst: MReg, src: MReg, bits: 8 | 16 | 32): void => {
-    if (cpu >= 4) return emit({ k: "movsx", dst, src, bits });
-    emit({ k: "alu", op: "mov", w: 64, dst, src });
-    emit({ k: "alu", op: "lsh", w: 64, dst, imm: 64 - bits });
-    emit({ k: "alu", op: "arsh", w: 64, dst, imm: 64 - bits });
+    if (cpu >= 4) return emit({ k: "movsx", dst, src, bits, loc });
+    emit({ k: "alu", op: "mov", w: 64, dst, src, loc });
+    emit({ k: "alu", op: "lsh", w: 64, dst, imm: 64 - bits, loc });
+    emit({ k: "alu", op: "arsh", w: 64, dst, imm: 64 - bits, loc });
   };
   /** A register holding `v` sign-extended from its width to 64 bits. */
   const signExtended = (v: Value): MReg => {
@@ -345,21 +349,21 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
    */
   const signedDivideV3 = (dst: MReg, rb: MReg, rem: boolean): void => {
     const sa = fresh();
-    emit({ k: "alu", op: "mov", w: 64, dst: sa, src: dst });
-    emit({ k: "alu", op: "arsh", w: 64, dst: sa, imm: 63 });
-    emit({ k: "alu", op: "xor", w: 64, dst, src: sa });
-    emit({ k: "alu", op: "sub", w: 64, dst, src: sa });
+    emit({ k: "alu", op: "mov", w: 64, dst: sa, src: dst, loc });
+    emit({ k: "alu", op: "arsh", w: 64, dst: sa, imm: 63, loc });
+    emit({ k: "alu", op: "xor", w: 64, dst, src: sa, loc });
+    emit({ k: "alu", op: "sub", w: 64, dst, src: sa, loc });
     const sb = fresh();
-    emit({ k: "alu", op: "mov", w: 64, dst: sb, src: rb });
-    emit({ k: "alu", op: "arsh", w: 64, dst: sb, imm: 63 });
+    emit({ k: "alu", op: "mov", w: 64, dst: sb, src: rb, loc });
+    emit({ k: "alu", op: "arsh", w: 64, dst: sb, imm: 63, loc });
     const ub = fresh();
-    emit({ k: "alu", op: "mov", w: 64, dst: ub, src: rb });
-    emit({ k: "alu", op: "xor", w: 64, dst: ub, src: sb });
-    emit({ k: "alu", op: "sub", w: 64, dst: ub, src: sb });
-    emit({ k: "alu", op: rem ? "mod" : "div", w: 64, dst, src: ub });
-    if (!rem) emit({ k: "alu", op: "xor", w: 64, dst: sa, src: sb });
-    emit({ k: "alu", op: "xor", w: 64, dst, src: sa });
-    emit({ k: "alu", op: "sub", w: 64, dst, src: sa });
+    emit({ k: "alu", op: "mov", w: 64, dst: ub, src: rb, loc });
+    emit({ k: "alu", op: "xor", w: 64, dst: ub, src: sb, loc });
+    emit({ k: "alu", op: "sub", w: 64, dst: ub, src: sb, loc });
+    emit({ k: "alu", op: rem ? "mod" : "div", w: 64, dst, src: ub, loc });
+    if (!rem) emit({ k: "alu", op: "xor", w: 64, dst: sa, src: sb, loc });
+    emit({ k: "alu", op: "xor", w: 64, dst, src: sa, loc });
+    emit({ k: "alu", op: "sub", w: 64, dst, src: sa, loc });
   };
 
   /**
@@ -390,7 +394,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
       let rb = c.b;
       if (rb === undefined) {
         rb = fresh();
-        emit({ k: "alu", op: "mov", w: 64, dst: rb, imm: c.imm! });
+        emit({ k: "alu", op: "mov", w: 64, dst: rb, imm: c.imm!, loc });
       }
       c = { op: SWAPPED_JUMPS[c.op], w: c.w, a: rb, b: c.a };
     }
@@ -400,7 +404,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   /** Emits a conditional jump to `target` for compare `op` of `a` and `b`. */
   const branch = (op: CompareOpcode, a: Value, b: Value, target: number): void => {
     const c = lowerCompare(op, a, b);
-    emit(c.b !== undefined ? { k: "jcc", op: c.op, w: c.w, a: c.a, b: c.b, target } : { k: "jcc", op: c.op, w: c.w, a: c.a, imm: c.imm!, target });
+    emit(c.b !== undefined ? { k: "jcc", op: c.op, w: c.w, a: c.a, b: c.b, target, loc } : { k: "jcc", op: c.op, w: c.w, a: c.a, imm: c.imm!, target, loc });
   };
 
   /**
@@ -418,7 +422,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
       if (isRematerialisable(c.src)) late.push(c);
       else if (vreg(c.src) !== c.dst) regCopies.push({ dst: c.dst, src: vreg(c.src) });
     }
-    sequentializeCopies(regCopies, fresh, (dst, src) => emit({ k: "alu", op: "mov", w: 64, dst, src }));
+    sequentializeCopies(regCopies, fresh, (dst, src) => emit({ k: "alu", op: "mov", w: 64, dst, src, loc }));
     for (const c of late) valueInto(c.dst, c.src);
   };
 
@@ -428,13 +432,13 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
     const combine = combines.roots.get(inst);
     if (combine) {
       const dst = vreg(inst);
-      if (combine.kind === "wide-load") emit({ k: "ldx", size: combine.bits === 64 ? "DW" : "W", dst, addr: addr(combine.ptr, combine.offset) });
+      if (combine.kind === "wide-load") emit({ k: "ldx", size: combine.bits === 64 ? "DW" : "W", dst, addr: addr(combine.ptr, combine.offset), loc });
       else {
         valueInto(dst, combine.lo);
-        emit({ k: "alu", op: "lsh", w: 64, dst, imm: combine.bits / 2 });
-        emit({ k: "alu", op: "or", w: 64, dst, src: use(combine.hi) });
+        emit({ k: "alu", op: "lsh", w: 64, dst, imm: combine.bits / 2, loc });
+        emit({ k: "alu", op: "or", w: 64, dst, src: use(combine.hi), loc });
       }
-      emit({ k: "end", kind: cpu >= 4 ? "bswap" : "be", bits: combine.bits, dst });
+      emit({ k: "end", kind: cpu >= 4 ? "bswap" : "be", bits: combine.bits, dst, loc });
       return;
     }
     const op = inst.opcode;
@@ -448,7 +452,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         const aluOp = ALU[op]!;
         if (isConstant(b) && b.value === 0n && (op === "udiv" || op === "sdiv" || op === "urem" || op === "srem")) {
           // eBPF semantics with a zero divisor, which the verifier refuses as an immediate.
-          if (op === "udiv" || op === "sdiv") emit({ k: "alu", op: "mov", w: 64, dst, imm: 0 });
+          if (op === "udiv" || op === "sdiv") emit({ k: "alu", op: "mov", w: 64, dst, imm: 0, loc });
           else valueInto(dst, a);
           return;
         }
@@ -456,11 +460,11 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         const signedDivision = op === "sdiv" || op === "srem";
         if ((signed && bits < 32) || (signedDivision && cpu < 4)) {
           // In 64 bits on sign-extended operands (before v4, division through unsigned division).
-          emit({ k: "alu", op: "mov", w: 64, dst, src: signExtended(a) });
+          emit({ k: "alu", op: "mov", w: 64, dst, src: signExtended(a), loc });
           const rb = op === "ashr" ? use(b) : signExtended(b);
           if (signedDivision && cpu < 4) signedDivideV3(dst, rb, op === "srem");
-          else emit({ k: "alu", op: aluOp, w: 64, dst, src: rb });
-          if (bits === 32) emit({ k: "alu", op: "mov", w: 32, dst, src: dst });
+          else emit({ k: "alu", op: aluOp, w: 64, dst, src: rb, loc });
+          if (bits === 32) emit({ k: "alu", op: "mov", w: 32, dst, src: dst, loc });
           else mask(dst, bits);
           return;
         }
@@ -470,7 +474,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
           const k = regBits(b);
           const ones = trailingOnes(k);
           if (bitLength(k) === ones && zeroExtendedFrom(a) <= ones) return valueInto(dst, a);
-          if (bits === 64 && k === 0xffffffffn) return emit({ k: "alu", op: "mov", w: 32, dst, src: use(a) });
+          if (bits === 64 && k === 0xffffffffn) return emit({ k: "alu", op: "mov", w: 32, dst, src: use(a), loc });
         }
         if (w === 64 && CORE_FOLDS.has(op)) {
           // A CO-RE value as the right operand is the immediate of the operation itself, whose
@@ -479,23 +483,23 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
           const [x, c] = isInstruction(b, "coreval") ? [a, b] : op === "add" && isInstruction(a, "coreval") ? [b, a] : [undefined, undefined];
           if (x !== undefined && c !== undefined && !isConstant(x) && !isInstruction(x, "coreval")) {
             valueInto(dst, x);
-            return emit({ k: "alu", op: aluOp, w: 64, dst, imm: 0, core: c.core! });
+            return emit({ k: "alu", op: aluOp, w: 64, dst, imm: 0, core: c.core!, loc });
           }
         }
         valueInto(dst, a);
         const shift = op === "shl" || op === "lshr" || op === "ashr";
         let bi = imm(b, w === 32);
         if (bi !== undefined && shift) bi = Number(BigInt.asUintN(64, BigInt(bi)) % BigInt(bits));
-        if (bi !== undefined) emit({ k: "alu", op: aluOp, w, dst, imm: bi });
+        if (bi !== undefined) emit({ k: "alu", op: aluOp, w, dst, imm: bi, loc });
         else {
           let rb = use(b);
           if (shift && bits < 32) {
             const t = fresh();
-            emit({ k: "alu", op: "mov", w: 64, dst: t, src: rb });
-            emit({ k: "alu", op: "and", w: 32, dst: t, imm: bits - 1 });
+            emit({ k: "alu", op: "mov", w: 64, dst: t, src: rb, loc });
+            emit({ k: "alu", op: "and", w: 32, dst: t, imm: bits - 1, loc });
             rb = t;
           }
-          emit({ k: "alu", op: aluOp, w, dst, src: rb });
+          emit({ k: "alu", op: aluOp, w, dst, src: rb, loc });
         }
         if (bits < 32 && (op === "add" || op === "sub" || op === "mul" || op === "shl")) mask(dst, bits);
         return;
@@ -506,13 +510,13 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         const dst = vreg(inst);
         valueInto(dst, a);
         if (op === "neg") {
-          emit({ k: "neg", w: bits === 64 ? 64 : 32, dst });
+          emit({ k: "neg", w: bits === 64 ? 64 : 32, dst, loc });
           mask(dst, bits);
         } else if (op === "not") {
-          if (bits === 64) emit({ k: "alu", op: "xor", w: 64, dst, imm: -1 });
-          else if (bits === 32) emit({ k: "alu", op: "xor", w: 32, dst, imm: -1 });
-          else emit({ k: "alu", op: "xor", w: 32, dst, imm: (1 << bits) - 1 });
-        } else if (op === "bswap") emit({ k: "end", kind: cpu >= 4 ? "bswap" : "be", bits: bits as 16 | 32 | 64, dst });
+          if (bits === 64) emit({ k: "alu", op: "xor", w: 64, dst, imm: -1, loc });
+          else if (bits === 32) emit({ k: "alu", op: "xor", w: 32, dst, imm: -1, loc });
+          else emit({ k: "alu", op: "xor", w: 32, dst, imm: (1 << bits) - 1, loc });
+        } else if (op === "bswap") emit({ k: "end", kind: cpu >= 4 ? "bswap" : "be", bits: bits as 16 | 32 | 64, dst, loc });
         else throw new InternalError(`isel: unary ${op}`);
         return;
       }
@@ -525,13 +529,13 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
           if (isConstant(a)) loadImm(dst, to, a.value);
           else {
             signExtend(dst, use(a), bitsOf(a) as 8 | 16 | 32);
-            if (to === 32) emit({ k: "alu", op: "mov", w: 32, dst, src: dst });
+            if (to === 32) emit({ k: "alu", op: "mov", w: 32, dst, src: dst, loc });
             else mask(dst, to);
           }
         } else if (to === 32) {
           if (isConstant(a)) loadImm(dst, to, a.value);
           else if (zeroExtendedFrom(a) <= 32) valueInto(dst, a); // the upper half is already zero
-          else emit({ k: "alu", op: "mov", w: 32, dst, src: use(a) });
+          else emit({ k: "alu", op: "mov", w: 32, dst, src: use(a), loc });
         } else {
           valueInto(dst, a);
           if (zeroExtendedFrom(a) > to) mask(dst, to);
@@ -542,7 +546,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         if (folded.has(inst)) return;
         const dst = vreg(inst);
         const c = lowerCompare(op as CompareOpcode, inst.operands[0]!, inst.operands[1]!);
-        emit(c.b !== undefined ? { k: "setcc", op: c.op, w: c.w, dst, a: c.a, b: c.b } : { k: "setcc", op: c.op, w: c.w, dst, a: c.a, imm: c.imm! });
+        emit(c.b !== undefined ? { k: "setcc", op: c.op, w: c.w, dst, a: c.a, b: c.b, loc } : { k: "setcc", op: c.op, w: c.w, dst, a: c.a, imm: c.imm!, loc });
         return;
       }
       case "select": {
@@ -560,7 +564,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         }
         const src = source(second);
         valueInto(dst, first);
-        emit({ k: "cmov", ...test, dst, src });
+        emit({ k: "cmov", ...test, dst, src, loc });
         return;
       }
       case "ptradd": {
@@ -569,15 +573,15 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         const dst = vreg(inst);
         valueInto(dst, p);
         const ni = imm(n, false);
-        if (isInstruction(n, "coreval")) return emit({ k: "alu", op: "add", w: 64, dst, imm: 0, core: n.core! }); // `r += off`, relocated
-        emit(ni !== undefined ? { k: "alu", op: "add", w: 64, dst, imm: ni } : { k: "alu", op: "add", w: 64, dst, src: use(n) });
+        if (isInstruction(n, "coreval")) return emit({ k: "alu", op: "add", w: 64, dst, imm: 0, core: n.core!, loc }); // `r += off`, relocated
+        emit(ni !== undefined ? { k: "alu", op: "add", w: 64, dst, imm: ni, loc } : { k: "alu", op: "add", w: 64, dst, src: use(n), loc });
         return;
       }
       case "copy":
         valueInto(vreg(inst), inst.operands[0]!);
         return;
       case "load":
-        emit({ k: "ldx", size: sizeOf(loadedBytes(inst.type)), dst: vreg(inst), addr: addr(inst.operands[0]!, inst.offset) });
+        emit({ k: "ldx", size: sizeOf(loadedBytes(inst.type)), dst: vreg(inst), addr: addr(inst.operands[0]!, inst.offset), loc });
         return;
       case "store": {
         const p = inst.operands[1]!;
@@ -585,8 +589,8 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         const size = sizeOf(inst.typeParam.size);
         const vi = isConstant(v) ? imm(v, size !== "DW") : undefined;
         const a = addr(p, inst.offset);
-        if (vi !== undefined) emit({ k: "st", size, addr: a, imm: vi });
-        else emit({ k: "stx", size, addr: a, src: use(v) });
+        if (vi !== undefined) emit({ k: "st", size, addr: a, imm: vi, loc });
+        else emit({ k: "stx", size, addr: a, src: use(v), loc });
         return;
       }
       case "atomic": {
@@ -605,16 +609,16 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
           src = vreg(inst);
           valueInto(src, v);
         } else src = use(v);
-        emit({ k: "atomic", fetch, size, addr: addr(p, inst.offset), src });
+        emit({ k: "atomic", fetch, size, addr: addr(p, inst.offset), src, loc });
         return;
       }
       case "pktload": {
         const [ctx, index] = [inst.operands[0]!, inst.operands[1]!];
         valueInto(PKT_CTX_REG, ctx);
         const size = sizeOf(inst.type.size) as "B" | "H" | "W";
-        if (isConstant(index)) emit({ k: "ldpkt", size, imm: Number(index.value) + inst.offset });
-        else emit({ k: "ldpkt", size, index: use(index), imm: inst.offset });
-        emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: RET_REG });
+        if (isConstant(index)) emit({ k: "ldpkt", size, imm: Number(index.value) + inst.offset, loc });
+        else emit({ k: "ldpkt", size, index: use(index), imm: inst.offset, loc });
+        emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: RET_REG, loc });
         return;
       }
       case "alloca":
@@ -631,8 +635,8 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         args.forEach((a, k) => {
           if (isRematerialisable(a)) valueInto(ARG_REGS[k]!, a);
         });
-        emit(inst.callee !== undefined ? { k: "call", helper: -1, nargs: args.length, callee: inst.callee } : { k: "call", helper: inst.helper!, nargs: args.length });
-        if (inst.type.kind !== "void") emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: RET_REG });
+        emit(inst.callee !== undefined ? { k: "call", helper: -1, nargs: args.length, callee: inst.callee, loc } : { k: "call", helper: inst.helper!, nargs: args.length, loc });
+        if (inst.type.kind !== "void") emit({ k: "alu", op: "mov", w: 64, dst: vreg(inst), src: RET_REG, loc });
         return;
       }
       case "phi":
@@ -640,7 +644,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         return;
       case "br":
         phiCopies(current);
-        emit({ k: "ja", target: layout.target(inst.block!, 0) });
+        emit({ k: "ja", target: layout.target(inst.block!, 0), loc });
         return;
       case "condbr": {
         phiCopies(current);
@@ -648,22 +652,22 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
         const [t, f] = [layout.target(inst.block!, 0), layout.target(inst.block!, 1)];
         if (isInstruction(c) && folded.has(c)) branch(c.opcode as CompareOpcode, c.operands[0]!, c.operands[1]!, t);
         else if (isConstant(c)) {
-          emit({ k: "ja", target: c.value !== 0n ? t : f });
+          emit({ k: "ja", target: c.value !== 0n ? t : f, loc });
           return;
-        } else emit({ k: "jcc", op: "jne", w: 64, a: use(c), imm: 0, target: t });
-        emit({ k: "ja", target: f });
+        } else emit({ k: "jcc", op: "jne", w: 64, a: use(c), imm: 0, target: t, loc });
+        emit({ k: "ja", target: f, loc });
         return;
       }
       case "ret": {
         const v = inst.operands[0];
         if (v) valueInto(RET_REG, v);
-        else emit({ k: "alu", op: "mov", w: 64, dst: RET_REG, imm: 0 });
-        emit({ k: "exit" });
+        else emit({ k: "alu", op: "mov", w: 64, dst: RET_REG, imm: 0, loc });
+        emit({ k: "exit", loc });
         return;
       }
       case "unreachable":
-        emit({ k: "alu", op: "mov", w: 64, dst: RET_REG, imm: 0 });
-        emit({ k: "exit" });
+        emit({ k: "alu", op: "mov", w: 64, dst: RET_REG, imm: 0, loc });
+        emit({ k: "exit", loc });
         return;
       default:
         assertNever(info.shape, "opcode shape");
@@ -678,7 +682,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
       if (index === 0) {
         // The parameters' moves belong to the function's first statement.
         loc = firstLocation(fn);
-        fn.params.forEach((p, k) => emit({ k: "alu", op: "mov", w: 64, dst: vreg(p), src: ARG_REGS[k]! }));
+        fn.params.forEach((p, k) => emit({ k: "alu", op: "mov", w: 64, dst: vreg(p), src: ARG_REGS[k]!, loc }));
       }
       for (let i = b.bb.first; i; i = i.next) {
         loc = i.loc ?? loc;
@@ -689,7 +693,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
       // belong to the branch that takes the edge.
       loc = b.from.terminator?.loc ?? loc;
       phiCopies(b);
-      emit({ k: "ja", target: layout.indexOf(b.to) });
+      emit({ k: "ja", target: layout.indexOf(b.to), loc });
     }
     mf.blocks.push({ index, insts: out, succs: layout.succs(b), loopDepth: layout.loopDepth(b, loops) } satisfies MBlock);
   });

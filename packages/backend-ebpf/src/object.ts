@@ -9,7 +9,7 @@
  * pruned local type (core-btf.ts).
  */
 import type { BpfObject, ObjectAttach, ObjectLine, ObjectMap } from "@luabpf/elf";
-import { CallGraph, InternalError, type MapDecl, type Module } from "@luabpf/ir";
+import { InternalError, type MapDecl, type Module } from "@luabpf/ir";
 import { INSN_SIZE, isProgramTypeName, MAP_TYPES, PROGRAM_TYPES } from "@luabpf/platform";
 import { BtfTypes } from "./btf.js";
 import type { CompiledProgram } from "./compile.js";
@@ -110,17 +110,20 @@ export function fillCoreValues(module: Module, program: CompiledProgram): void {
 /**
  * The context struct of each function that programs call (directly or through other
  * functions): the context of the first program, in module order, that reaches it. The front
- * end compiles a function once per program kind, so every caller has the same one.
+ * end compiles a function once per program kind, so every caller has the same one. The calls
+ * are the compiled programs' (`callees`: every function a program reaches is compiled), not
+ * the IR's, which the compile may have freed.
  */
-function callerContexts(module: Module): Map<string, string> {
-  const graph = CallGraph.compute(module);
+function callerContexts(module: Module, programs: readonly CompiledProgram[]): Map<string, string> {
+  const calleesOf = new Map<string, readonly string[]>();
+  for (const p of programs) calleesOf.set(p.name, p.callees);
   const contexts = new Map<string, string>();
   for (const fn of module.functions) {
     const context = fn.program && isProgramTypeName(fn.program.type) ? PROGRAM_TYPES[fn.program.type].context : undefined;
     if (context === undefined) continue;
     const work = [fn.name];
     while (work.length > 0) {
-      for (const callee of graph.callees(work.pop()!)) {
+      for (const callee of calleesOf.get(work.pop()!) ?? []) {
         if (contexts.has(callee) || module.getFunction(callee)?.program) continue;
         contexts.set(callee, context);
         work.push(callee);
@@ -133,7 +136,7 @@ function callerContexts(module: Module): Map<string, string> {
 /** Packs `programs` (compiled from `module`) with the module's maps and license into an object description. */
 export function packageObject(module: Module, programs: readonly CompiledProgram[]): BpfObject {
   const types = new BtfTypes();
-  const callerContext = programs.some((p) => p.subprogram) ? callerContexts(module) : new Map<string, string>();
+  const callerContext = programs.some((p) => p.subprogram) ? callerContexts(module, programs) : new Map<string, string>();
   const core = module.coreRelocations.length > 0 ? new CoreLocalTypes(module.coreRelocations) : undefined;
   /** The lines of each source file, split once per object. */
   const split = new Map<string, string[]>();

@@ -65,6 +65,13 @@ export interface DriverOptions {
   cpu?: CpuVersion;
   /** The register allocator (`--regalloc`): `auto` (default: IRC, linear scan for huge functions), `irc` or `linear`. */
   regalloc?: RegAllocKind;
+  /**
+   * Only the compiled code is wanted: code generation frees each function's IR once its
+   * machine code is selected (see {@link CodegenOptions.discardIr}), and the result's
+   * `module` keeps its maps and declarations but no function bodies. {@link compileToElf}
+   * and the `compile` and `run` commands ask for it.
+   */
+  discardIr?: boolean;
 }
 
 /** Code generation options of {@link codegen}. */
@@ -75,9 +82,17 @@ export interface CodegenOptions {
   cpu?: CpuVersion;
   /** The register allocator (`--regalloc`); default `auto`. */
   regalloc?: RegAllocKind;
+  /**
+   * Free each function's IR body once its machine code is selected (the module is not read
+   * again; its maps and declarations stay): at a million IR instructions the IR is ~0.6 GB
+   * that would otherwise stay live, and be traced by every full garbage collection, while
+   * registers are allocated and code is emitted.
+   */
+  discardIr?: boolean;
 }
 
 export interface CompileResult {
+  /** The optimised IR module (without function bodies when compiled with `discardIr`). */
   module: Module;
   programs: CompiledProgram[];
   object: BpfObject;
@@ -100,7 +115,7 @@ export interface CompileResult {
 export function codegen(module: Module, reproduce?: () => void, options: CodegenOptions = {}): { programs: CompiledProgram[]; object: BpfObject } {
   const { times, cpu, regalloc } = options;
   timePhase(times, "verify", () => verifyBeforeCodegen(module, reproduce));
-  const programs = compileModule(module, { times, cpu, regalloc });
+  const programs = compileModule(module, { times, cpu, regalloc, ...(options.discardIr ? { discardIr: true } : {}) });
   const object = timePhase(times, "emit", () => packageObject(module, programs));
   // DWARF names the compiler, and the directory relative source names are relative to
   // (as clang records it), so llvm-objdump -S finds the sources from anywhere.
@@ -203,7 +218,7 @@ export function compileSource(source: string, options: DriverOptions): CompileRe
   const report = optimize(module, options);
   const ir = options.keepIr ? printModule(module) : undefined;
   const reproduce = (): void => void optimize(frontend(source, options.file, { ...(options.compat ? { compat: options.compat } : {}), ...(options.kernel ? { kernel: options.kernel } : {}) }), quietVerifyEach({ ...options, times: undefined }));
-  const { programs, object } = codegen(module, reproduce, { times: options.times, cpu: options.cpu, regalloc: options.regalloc });
+  const { programs, object } = codegen(module, reproduce, { times: options.times, cpu: options.cpu, regalloc: options.regalloc, ...(options.discardIr ? { discardIr: true } : {}) });
   return { module, programs, object, ir, report };
 }
 
@@ -224,7 +239,7 @@ export function formatStats(result: Pick<CompileResult, "report" | "programs">):
 
 /** Compiles Lua source to the bytes of an ELF object. */
 export function compileToElf(source: string, options: DriverOptions): Uint8Array {
-  const { object } = compileSource(source, options);
+  const { object } = compileSource(source, { ...options, discardIr: true });
   return timePhase(options.times, "elf", () => writeObject(object));
 }
 

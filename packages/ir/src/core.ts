@@ -92,6 +92,10 @@ export abstract class Value {
     else if (n < SMALL_USES) this.useList = n === 1 ? [uses[0]!, u] : [...uses, u];
     else uses.push(u);
   }
+  /** @internal Forgets every user at once (see {@link Function.discardBody}); the users keep their operands. */
+  forgetUses(): void {
+    this.useList = NO_USES;
+  }
   /** @internal Removes `u` from the users list in O(1). */
   detachUse(u: UseEntry): void {
     const uses = this.useList;
@@ -698,6 +702,24 @@ export class Function {
     }
     bb.parent = undefined;
     this.blocksDirty = true;
+  }
+
+  /**
+   * Frees the function's body — its blocks, instructions and constants — for a caller that
+   * will not read it again: code generation of a module whose caller wants only the object
+   * (`discardIr` of the backend and the driver) drops each function's IR once its machine
+   * code is selected, so that the IR is no longer live (and traced by every full garbage
+   * collection) while registers are allocated and code is emitted. The name, parameters
+   * (without their users), result type and program information stay; the function has no
+   * blocks afterwards, which is not valid IR: don't verify, print, optimise or compile it again.
+   */
+  discardBody(): void {
+    for (const p of this.params) p.forgetUses();
+    this.blockList.length = 0;
+    this.pendingAfter = undefined;
+    this.blocksDirty = false;
+    this.constantList.length = 0;
+    this.constantsByType.clear();
   }
 
   /** All instructions in block order. */

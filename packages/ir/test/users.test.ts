@@ -276,3 +276,24 @@ describe("users and predecessor lists under random mutations", () => {
     expect(consistencyErrors(fn).map((e) => e.check)).toEqual(["predecessors"]);
   });
 });
+
+describe("discardBody", () => {
+  it("leaves the signature and nothing that reaches an instruction", () => {
+    const fn = new Function("f", [i64, i64], i64);
+    fn.params[1]!.name = "n";
+    const b = new Builder(fn);
+    b.atEnd(fn.createBlock());
+    const sum = b.add(fn.params[0]!, b.add(fn.params[1]!, fn.constant(i64, 7)));
+    b.ret(sum);
+    expect(fn.params[0]!.uses.length).toBe(1);
+    fn.discardBody();
+    expect(fn.blocks).toEqual([]);
+    expect(fn.instructionCount).toBe(0);
+    expect(fn.allConstants()).toEqual([]);
+    expect(fn.params.map((p) => [p.type, p.name, p.uses.length])).toEqual([
+      [i64, undefined, 0],
+      [i64, "n", 0],
+    ]);
+    expect([fn.name, fn.returnType]).toEqual(["f", i64]);
+  });
+});

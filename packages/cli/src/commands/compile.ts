@@ -147,7 +147,8 @@ async function runCompile(ctx: CommandContext): Promise<number> {
         data = await driver.formatInterferenceDot(module);
       } else {
         // Verified first; if broken, the compile is repeated with verification after every pass to name the culprit.
-        const { programs, object } = driver.codegen(module, () => driver.optimize(front(), driver.quietVerifyEach(pipeline)), { cpu, regalloc });
+        // Only the code is wanted from here: the IR of each function is freed once it is selected.
+        const { programs, object } = driver.codegen(module, () => driver.optimize(front(), driver.quietVerifyEach(pipeline)), { cpu, regalloc, discardIr: true });
         if (values.stats) io.stderr(driver.formatStats({ report, programs }));
         if (values.verify) await (await import("../verify.js")).verifyObject(object);
         if (emit === "asm") {

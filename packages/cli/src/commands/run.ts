@@ -105,7 +105,7 @@ async function runRun(ctx: CommandContext): Promise<number> {
     const source = new TextDecoder().decode(input!.bytes);
     ctx.sources.set(input!.name, source);
     const driver = await import("../driver.js");
-    const result = driver.compileSource(source, { file: input!.name, ...pipeline, passTimes: pipeline.timePasses || values.stats === true, log: io.stderr, onWarning: (d) => ctx.diagnostics.print({ ...d, category: "compile" }) });
+    const result = driver.compileSource(source, { file: input!.name, ...pipeline, discardIr: true, passTimes: pipeline.timePasses || values.stats === true, log: io.stderr, onWarning: (d) => ctx.diagnostics.print({ ...d, category: "compile" }) });
     if (values.stats) io.stderr(driver.formatStats(result));
     if (pipeline.timePasses) io.stderr((await import("@luabpf/passes")).formatPassTimes(result.report));
     object = result.object;
