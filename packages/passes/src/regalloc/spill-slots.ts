@@ -12,7 +12,7 @@
  * cost is linear in the items plus the interference edges.
  */
 import { ITEM_RELOAD, ITEM_SPILL, OP_DEF, type Program } from "./program.js";
-import { IntVec, LinkedLists, PairSet, SparseSet } from "./structures.js";
+import { IntVec, LinkedLists, SparseSet } from "./structures.js";
 
 /** Returns the colour (final slot) of each virtual slot and the number of colours. */
 export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlots: number } {
@@ -87,11 +87,12 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
     }
   }
 
-  // Interference: a write interferes with every other slot live after it (a copy's own source excepted).
-  const edges = new PairSet(64);
+  // Interference: a write interferes with every other slot live after it (a copy's own source
+  // excepted). The lists may name a neighbour twice: the greedy colouring below only marks
+  // neighbours' colours, so a repeat changes nothing, and no edge set is needed.
   const adj = new LinkedLists(S);
   const addEdge = (a: number, b: number): void => {
-    if (a !== b && edges.add(a, b)) {
+    if (a !== b) {
       adj.append(a, b);
       adj.append(b, a);
     }
