@@ -66,7 +66,9 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
   // Interval hulls of the virtual nodes, and copy partners (for the register hint).
   const start = new Int32Array(N).fill(0x7fffffff);
   const end = new Int32Array(N).fill(-1);
-  const partners = new LinkedLists(N);
+  let copies = 0;
+  for (let i = 0; i < prog.numItems; i++) if (prog.itemCopy[i]) copies++;
+  const partners = new LinkedLists(N, 2 * copies);
   const cover = (n: Node, p: number): void => {
     if (p < start[n]!) start[n] = p;
     if (p > end[n]!) end[n] = p;
