@@ -192,10 +192,10 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
   // Moves take the source location of the instruction they serve (a spill that of the
   // def it saves, a reload that of the use it feeds), so the line table stays whole.
   const move = (from: Allocation, to: Allocation, loc: MInst["loc"]): MInst => {
-    const at = loc ? { loc } : {};
-    if (from.kind === "reg" && to.kind === "reg") return { k: "alu", op: "mov", w: 64, dst: to.reg, src: from.reg, ...at };
-    if (from.kind === "stack" && to.kind === "reg") return { k: "ldx", size: "DW", dst: to.reg, addr: { slot: slotBase + from.slot, off: 0 }, ...at };
-    if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg, ...at };
+    // `loc` in the literal (undefined when none; readers test `i.loc`) keeps it in-object.
+    if (from.kind === "reg" && to.kind === "reg") return { k: "alu", op: "mov", w: 64, dst: to.reg, src: from.reg, loc };
+    if (from.kind === "stack" && to.kind === "reg") return { k: "ldx", size: "DW", dst: to.reg, addr: { slot: slotBase + from.slot, off: 0 }, loc };
+    if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg, loc };
     throw new InternalError("regalloc: stack-to-stack move");
   };
   const numbered = out.edits.length > 0 ? mf.blocks.flatMap((b) => b.insts) : [];
