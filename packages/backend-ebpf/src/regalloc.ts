@@ -27,6 +27,7 @@ import {
   formatAllocation,
   type Allocation,
   isPacked,
+  locationOf,
   PACKED_DEF,
   PACKED_EARLY,
   PACKED_PHYSICAL,
@@ -191,10 +192,10 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
   // Moves take the source location of the instruction they serve (a spill that of the
   // def it saves, a reload that of the use it feeds), so the line table stays whole.
   const move = (from: Allocation, to: Allocation, loc: MInst["loc"]): MInst => {
-    const at = loc ? { loc } : {};
-    if (from.kind === "reg" && to.kind === "reg") return { k: "alu", op: "mov", w: 64, dst: to.reg, src: from.reg, ...at };
-    if (from.kind === "stack" && to.kind === "reg") return { k: "ldx", size: "DW", dst: to.reg, addr: { slot: slotBase + from.slot, off: 0 }, ...at };
-    if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg, ...at };
+    // `loc` in the literal (undefined when none; readers test `i.loc`) keeps it in-object.
+    if (from.kind === "reg" && to.kind === "reg") return { k: "alu", op: "mov", w: 64, dst: to.reg, src: from.reg, loc };
+    if (from.kind === "stack" && to.kind === "reg") return { k: "ldx", size: "DW", dst: to.reg, addr: { slot: slotBase + from.slot, off: 0 }, loc };
+    if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg, loc };
     throw new InternalError("regalloc: stack-to-stack move");
   };
   const numbered = out.edits.length > 0 ? mf.blocks.flatMap((b) => b.insts) : [];
@@ -209,10 +210,14 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
   const fromRegs: MReg[] = [];
   const toRegs: MReg[] = [];
   let assigned = 0;
+  // Instruction k's operand locations: packed (the built-in allocators), or objects.
+  const packedLocs = out.locations;
   let allocs: readonly Allocation[] = [];
+  let first = 0;
+  const locAt = (j: number): Allocation => (packedLocs ? locationOf(packedLocs.codes[first + j]!) : allocs[j]!);
   const assign = (vreg: number, j: number): void => {
     const r = vreg + FIRST_VREG;
-    const p = reg(allocs[j]!);
+    const p = reg(locAt(j));
     const at = indexAmong(fromRegs, assigned, r);
     if (at >= 0 && toRegs[at] !== p) throw new InternalError(`regalloc: v${vreg} in two registers in one instruction`);
     if (at < 0) {
@@ -234,9 +239,11 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
       const k = id++;
       const pre = edited ? before.get(k) : undefined;
       if (pre) insts.push(...pre);
-      allocs = out.allocs[k]!;
+      if (packedLocs) first = packedLocs.operandStart[k]!;
+      else allocs = out.allocs[k]!;
       if (isCopy(inst)) {
-        const [src, dst] = allocs as [Allocation, Allocation];
+        const src = locAt(0);
+        const dst = locAt(1);
         const same = src.kind === dst.kind && (src.kind === "reg" ? src.reg === (dst as { reg: number }).reg : src.slot === (dst as { slot: number }).slot);
         if (!same) insts.push(move(src, dst, inst.loc));
       } else {

@@ -6,7 +6,7 @@
  * (`spill-slots.ts`) and read the result off as operand allocations plus edits.
  */
 import { LuabpfError } from "@luabpf/platform/errors";
-import type { Allocation, Edit, PackedRegAllocFunction, RegAllocFunction, RegAllocOutput, RegAllocStats, RegAllocTarget, RegisterAllocator } from "./interface.js";
+import { locationOf, slotLocation, type Allocation, type Edit, type PackedLocations, type PackedRegAllocFunction, type RegAllocFunction, type RegAllocOutput, type RegAllocStats, type RegAllocTarget, type RegisterAllocator } from "./interface.js";
 import { colourGraph, type ColouringResult } from "./irc.js";
 import { colourLinearScan } from "./linear-scan.js";
 import { ITEM_INST, ITEM_RELOAD, ITEM_SPILL, POS_AFTER, POS_INST, buildProgram, rewriteSpills, type Program } from "./program.js";
@@ -40,7 +40,7 @@ export const REGALLOC_KINDS: readonly RegAllocKind[] = ["auto", "irc", "linear"]
 /**
  * Under `auto`, a function of more machine instructions than this is allocated by linear
  * scan: graph colouring's time there is seconds per round (docs/performance.md §3), and
- * every ordinary program is far below it (the largest example has a few hundred).
+ * every ordinary program is far below it (the examples' largest function has 115).
  */
 export const LINEAR_SCAN_THRESHOLD = 50_000;
 
@@ -50,11 +50,6 @@ export function allocatorFor(kind: RegAllocKind, numInsts: number): "irc" | "lin
   return kind;
 }
 
-/** Shared, immutable locations (the output names each register and slot once). */
-const REG_LOCATIONS: Allocation[] = [];
-const SLOT_LOCATIONS: Allocation[] = [];
-const regLocation = (r: number): Allocation => (REG_LOCATIONS[r] ??= Object.freeze({ kind: "reg", reg: r }));
-const slotLocation = (s: number): Allocation => (SLOT_LOCATIONS[s] ??= Object.freeze({ kind: "stack", slot: s }));
 
 /** Iterated register coalescing (George & Appel 1996) with spilling and spill-slot sharing; takes the input in object or packed form. */
 export function allocateIrc(fn: RegAllocFunction | PackedRegAllocFunction, target: RegAllocTarget, options: IrcOptions = {}): RegAllocOutput {
@@ -113,28 +108,33 @@ function allocateWith(
   const { slotColour, numSlots } = colourSpillSlots(prog);
   stats.spillSlots = numSlots;
   const numInsts = prog.clobbers.length;
-  const allocs: Allocation[][] = new Array(numInsts);
   const edits: Edit[] = [];
   const { itemOps, opNode, opSlot } = prog;
-  const loc = (o: number): Allocation => {
+  /** Operand o's location as a {@link PackedLocations} code. */
+  const code = (o: number): number => {
     const s = opSlot[o]!;
-    if (s >= 0) return slotLocation(slotColour[s]!);
+    if (s >= 0) return -1 - slotColour[s]!;
     const c = colour[opNode[o]!]!;
     if (c < 0) throw new RegAllocError(`internal: node ${opNode[o]} has no colour`);
-    return regLocation(c);
+    return c;
   };
+  const loc = (o: number): Allocation => locationOf(code(o));
+  // The input instructions' operands are their items' (same order): number them.
+  const operandStart = new Int32Array(numInsts + 1);
+  for (let i = 0; i < prog.numItems; i++) if (prog.itemKind[i] === ITEM_INST) operandStart[prog.itemOrigin[i]! + 1] = itemOps[i + 1]! - itemOps[i]!;
+  for (let k = 0; k < numInsts; k++) operandStart[k + 1]! += operandStart[k]!;
+  const codes = new Int32Array(operandStart[numInsts]!);
   for (let i = 0; i < prog.numItems; i++) {
     const kind = prog.itemKind[i]!;
     const origin = prog.itemOrigin[i]!;
     const o0 = itemOps[i]!;
     if (kind === ITEM_INST) {
-      const a: Allocation[] = new Array(itemOps[i + 1]! - o0);
-      for (let o = o0; o < itemOps[i + 1]!; o++) a[o - o0] = loc(o);
-      allocs[origin] = a;
+      const at = operandStart[origin]!;
+      for (let o = o0; o < itemOps[i + 1]!; o++) codes[at + o - o0] = code(o);
       if (prog.itemCopy[i]) {
-        if (a[0] === a[1]) stats.copiesRemoved++;
-        else if (a[1]!.kind === "stack") stats.spills++;
-        else if (a[0]!.kind === "stack") stats.reloads++;
+        if (codes[at] === codes[at + 1]) stats.copiesRemoved++;
+        else if (codes[at + 1]! < 0) stats.spills++;
+        else if (codes[at]! < 0) stats.reloads++;
       }
       continue;
     }
@@ -152,7 +152,22 @@ function allocateWith(
     if (reason === "reload") stats.reloads++;
     edits.push({ inst: origin, pos, from, to, reason });
   }
-  return { allocs, edits, numSpillSlots: numSlots, stats };
+  return withAllocs({ edits, numSpillSlots: numSlots, stats, locations: { operandStart, codes } });
+}
+
+/** `out` with `allocs` built from its packed locations on first read. */
+function withAllocs(out: Omit<RegAllocOutput, "allocs"> & { locations: PackedLocations }): RegAllocOutput {
+  let allocs: Allocation[][] | undefined;
+  const { operandStart, codes } = out.locations;
+  return Object.defineProperty(out as RegAllocOutput, "allocs", {
+    enumerable: true,
+    get: () =>
+      (allocs ??= Array.from({ length: operandStart.length - 1 }, (_, k) => {
+        const a: Allocation[] = [];
+        for (let c = operandStart[k]!; c < operandStart[k + 1]!; c++) a.push(locationOf(codes[c]!));
+        return a;
+      })),
+  });
 }
 
 /** {@link allocateIrc} as a {@link RegisterAllocator}. */

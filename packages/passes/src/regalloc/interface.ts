@@ -120,8 +120,14 @@ export interface RegAllocStats {
 }
 
 export interface RegAllocOutput {
-  /** Per instruction, per operand: its location (a stack slot only for copies). */
+  /**
+   * Per instruction, per operand: its location (a stack slot only for copies). When
+   * {@link RegAllocOutput.locations} is given, built from it on first read (a
+   * million-instruction function would otherwise hold a million arrays).
+   */
   allocs: Allocation[][];
+  /** The same locations packed (the built-in allocators give them): see {@link PackedLocations}. */
+  locations?: PackedLocations;
   /** Edits in program order (for one instruction and side, in the order they run). */
   edits: Edit[];
   numSpillSlots: number;
@@ -130,6 +136,27 @@ export interface RegAllocOutput {
 
 /** Allocators have this shape. */
 export type RegisterAllocator = (fn: RegAllocFunction, target: RegAllocTarget) => RegAllocOutput;
+
+/**
+ * Operand locations as typed arrays: operand j of instruction i is at
+ * `codes[operandStart[i] + j]`, a register r as r, spill slot s as `-1 - s`
+ * ({@link locationOf} decodes one).
+ */
+export interface PackedLocations {
+  /** Per instruction, its first operand's index in `codes` (length: instructions + 1). */
+  readonly operandStart: Int32Array;
+  readonly codes: Int32Array;
+}
+
+/** Shared, immutable locations (an output names each register and slot once). */
+const REG_LOCATIONS: Allocation[] = [];
+const SLOT_LOCATIONS: Allocation[] = [];
+/** The location of register r (one shared frozen object per register). */
+export const regLocation = (r: PReg): Allocation => (REG_LOCATIONS[r] ??= Object.freeze({ kind: "reg", reg: r }));
+/** The location of spill slot s (one shared frozen object per slot). */
+export const slotLocation = (s: number): Allocation => (SLOT_LOCATIONS[s] ??= Object.freeze({ kind: "stack", slot: s }));
+/** The location a {@link PackedLocations} code stands for. */
+export const locationOf = (code: number): Allocation => (code >= 0 ? regLocation(code) : slotLocation(-1 - code));
 
 /** A helper for messages. */
 export function formatAllocation(a: Allocation, target: RegAllocTarget): string {

@@ -66,7 +66,9 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
   // Interval hulls of the virtual nodes, and copy partners (for the register hint).
   const start = new Int32Array(N).fill(0x7fffffff);
   const end = new Int32Array(N).fill(-1);
-  const partners = new LinkedLists(N);
+  let copies = 0;
+  for (let i = 0; i < prog.numItems; i++) if (prog.itemCopy[i]) copies++;
+  const partners = new LinkedLists(N, 2 * copies);
   const cover = (n: Node, p: number): void => {
     if (p < start[n]!) start[n] = p;
     if (p > end[n]!) end[n] = p;
@@ -117,14 +119,13 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
     return at >= 0 && maxEnds[at]! >= s;
   };
 
-  // Intervals by start, ties by node: keys start * 2^23 + node are exact in a double.
+  // Intervals by start, ties by node: keys start * N + node, exact in a double.
+  if ((POINTS_PER_ITEM * prog.numItems + POINTS_PER_ITEM) * N >= 2 ** 53) throw new Error(`regalloc: linear scan: ${prog.numItems} items and ${N} nodes are too many`);
   let count = 0;
   for (let n = P; n < N; n++) if (end[n]! >= 0) count++;
   const order = new Float64Array(count);
-  const SHIFT = 2 ** 23;
-  if (N > SHIFT) throw new Error(`regalloc: linear scan: ${N} nodes (at most ${SHIFT})`);
   count = 0;
-  for (let n = P; n < N; n++) if (end[n]! >= 0) order[count++] = start[n]! * SHIFT + n;
+  for (let n = P; n < N; n++) if (end[n]! >= 0) order[count++] = start[n]! * N + n;
   order.sort();
 
   const colour = new Int32Array(N).fill(-1);
@@ -134,20 +135,20 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
   const holder = new Int32Array(P).fill(-1);
   const holderEnd = new Int32Array(P).fill(-1);
   const spilled: Node[] = [];
+  /** Register r is free for [s, e]: allocatable, its holder's interval over, no busy segment in it. */
+  const free = (r: number, s: number, e: number): boolean => isAllocatable[r] === 1 && holderEnd[r]! < s && !isBusy(r, s, e);
   for (let k = 0; k < count; k++) {
-    const key = order[k]!;
-    const n = key % SHIFT;
+    const n = order[k]! % N;
     const s = start[n]!;
     const e = end[n]!;
-    const free = (r: number): boolean => isAllocatable[r] === 1 && holderEnd[r]! < s && !isBusy(r, s, e);
     let choice = -1;
     for (let x = partners.head[n]!; x >= 0 && choice < 0; x = partners.nextOf(x)) {
       const c = colour[partners.valueOf(x)]!;
-      if (c >= 0 && free(c)) choice = c;
+      if (c >= 0 && free(c, s, e)) choice = c;
     }
     if (choice < 0) {
       for (const r of target.allocatable) {
-        if (free(r)) {
+        if (free(r, s, e)) {
           choice = r;
           break;
         }

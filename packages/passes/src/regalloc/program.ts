@@ -280,8 +280,9 @@ export function liveOutSets(prog: Program): number[][] {
   // Upward-exposed uses and kills per node, as linked lists of blocks.
   const ueHead = new Int32Array(N).fill(-1);
   const killHead = new Int32Array(N).fill(-1);
-  const link = new IntVec(1024); // next entry
-  const linkBlock = new IntVec(1024);
+  // At most one entry per operand and per clobber: sized for the operands at once.
+  const link = new IntVec(prog.opNode.length + 1024); // next entry
+  const linkBlock = new IntVec(prog.opNode.length + 1024);
   const seen = new Int32Array(N).fill(-1); // block of the last kill or use recorded for a node
   const killed = new Int32Array(N).fill(-1); // block in which the node was last killed
   const { itemOps, opNode, opFlags, itemKind, itemOrigin, clobbers } = prog;
@@ -351,9 +352,14 @@ export function liveOutSets(prog: Program): number[][] {
  * `slotOf[n]` is the (virtual) spill slot of spilled node n, -1 for the others.
  */
 export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
-  const w = new ItemWriter(prog.numBlocks, prog.numItems + (prog.numItems >> 3) + 16, prog.opNode.length + (prog.opNode.length >> 3) + 16);
   const { itemOps, opNode, opSlot, opFlags } = prog;
   const spilled = (n: number): boolean => n >= 0 && n < slotOf.length && slotOf[n]! >= 0;
+  // Each operand of a spilled node adds at most one item (a reload or a store) with one
+  // operand: sized for that at once (growing huge vectors by doubling makes garbage, and
+  // V8 answers each 64 MB of typed arrays with a full collection).
+  let extra = 16;
+  for (let o = 0; o < opNode.length; o++) if (spilled(opNode[o]!)) extra++;
+  const w = new ItemWriter(prog.numBlocks, prog.numItems + extra, opNode.length + extra);
   const temps: number[] = [];
   const newTemp = (): Node => {
     const t = prog.numNodes++;

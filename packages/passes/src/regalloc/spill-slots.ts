@@ -12,7 +12,7 @@
  * cost is linear in the items plus the interference edges.
  */
 import { ITEM_RELOAD, ITEM_SPILL, OP_DEF, type Program } from "./program.js";
-import { IntVec, LinkedLists, PairSet, SparseSet } from "./structures.js";
+import { IntVec, LinkedLists, SparseSet } from "./structures.js";
 
 /** Returns the colour (final slot) of each virtual slot and the number of colours. */
 export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlots: number } {
@@ -39,8 +39,12 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
   // Upward-exposed reads and writes per slot, as linked lists of blocks.
   const ueHead = new Int32Array(S).fill(-1);
   const defHead = new Int32Array(S).fill(-1);
-  const link = new IntVec(64);
-  const linkBlock = new IntVec(64);
+  // At most one entry per slot access: sized for them at once.
+  let accesses = 64;
+  for (let i = 0; i < prog.numItems; i++) if (itemKind[i] === ITEM_RELOAD || itemKind[i] === ITEM_SPILL) accesses++;
+  for (let o = 0; o < opSlot.length; o++) if (opSlot[o]! >= 0) accesses++;
+  const link = new IntVec(accesses);
+  const linkBlock = new IntVec(accesses);
   const seen = new Int32Array(S).fill(-1);
   const written = new Int32Array(S).fill(-1);
   for (let b = 0; b < B; b++) {
@@ -87,14 +91,14 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
     }
   }
 
-  // Interference: a write interferes with every other slot live after it (a copy's own source excepted).
-  const edges = new PairSet(64);
+  // Interference: a write interferes with every other slot live after it (a copy's own source
+  // excepted). The greedy colouring below goes in slot order and only marks the colours of
+  // the neighbours coloured before, so each edge is kept at its higher slot only, and a
+  // neighbour listed twice changes nothing (no edge set is needed).
   const adj = new LinkedLists(S);
   const addEdge = (a: number, b: number): void => {
-    if (a !== b && edges.add(a, b)) {
-      adj.append(a, b);
-      adj.append(b, a);
-    }
+    if (a < b) adj.append(b, a);
+    else if (b < a) adj.append(a, b);
   };
   const live = new SparseSet(S);
   for (let b = 0; b < B; b++) {

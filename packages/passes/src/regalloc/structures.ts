@@ -233,11 +233,14 @@ export class ScoreHeap {
 export class LinkedLists {
   head: Int32Array;
   tail: Int32Array;
-  private readonly next = new IntVec(64);
-  private readonly value = new IntVec(64);
-  constructor(numLists: number) {
+  private readonly next: IntVec;
+  private readonly value: IntVec;
+  /** `capacity`: the entries expected in all lists together (they grow past it). */
+  constructor(numLists: number, capacity = 64) {
     this.head = new Int32Array(Math.max(numLists, 1)).fill(-1);
     this.tail = new Int32Array(Math.max(numLists, 1)).fill(-1);
+    this.next = new IntVec(capacity);
+    this.value = new IntVec(capacity);
   }
   nextOf(e: number): number {
     return this.next.data[e]!;
