@@ -164,8 +164,14 @@ export class Instruction extends Value {
   /** On the prototype, not a field of every value. */
   declare readonly kind: "instruction";
   readonly operands: Value[];
-  /** The users-list entry of each operand slot. */
-  private readonly operandUses: UseEntry[];
+  /**
+   * The users-list entry of each operand slot: slots 0 and 1 in fields of their own, the
+   * rest (calls, phis) in an array made only for them. Most instructions have at most two
+   * operands, and an array of their own would cost two objects (~64 bytes) each.
+   */
+  private use0: UseEntry | undefined;
+  private use1: UseEntry | undefined;
+  private usesFrom2: UseEntry[] | undefined;
   /**
    * Branch targets (br: 1, condbr: 2 — true then false). Only terminators have an array
    * of their own; any other instruction shares one frozen empty array.
@@ -210,11 +216,11 @@ export class Instruction extends Value {
     // Exactly sized arrays (a push onto an empty array reserves 17 slots): most
     // instructions never change their operand count, and a big function has millions.
     this.operands = operands.slice();
-    this.operandUses = this.operands.map((v, k) => {
-      const u = new UseEntry(this, k, 0);
-      v.attachUse(u);
-      return u;
-    });
+    const n = this.operands.length;
+    if (n > 0) this.use0 = new UseEntry(this, 0, 0);
+    if (n > 1) this.use1 = new UseEntry(this, 1, 0);
+    if (n > 2) this.usesFrom2 = this.operands.slice(2).map((_, k) => new UseEntry(this, k + 2, 0));
+    for (let k = 0; k < n; k++) this.operands[k]!.attachUse(this.operandUse(k));
     this.attrs =
       attrs.offset === undefined && attrs.size === undefined && attrs.align === undefined && attrs.helper === undefined && attrs.callee === undefined && attrs.map === undefined && attrs.core === undefined
         ? NO_ATTRS
@@ -299,6 +305,20 @@ export class Instruction extends Value {
     return this.block?.parent;
   }
 
+  /** The users-list entry of operand slot `i`. */
+  private operandUse(i: number): UseEntry {
+    const u = i === 0 ? this.use0 : i === 1 ? this.use1 : this.usesFrom2?.[i - 2];
+    if (!u) throw new InternalError(`%${this.id} (${this.opcode}) has no use entry for operand ${i}`);
+    return u;
+  }
+  /** Sets the users-list entry of slot `i` (slots from 2 on are set in order: `usesFrom2` grows by one). */
+  private setOperandUse(i: number, u: UseEntry | undefined): void {
+    if (i === 0) this.use0 = u;
+    else if (i === 1) this.use1 = u;
+    else if (u !== undefined) (this.usesFrom2 ??= [])[i - 2] = u;
+    else this.usesFrom2!.length = i - 2;
+  }
+
   operand(i: number): Value {
     const v = this.operands[i];
     if (!v) throw new InternalError(`%${this.id} (${this.opcode}) has no operand ${i}`);
@@ -310,7 +330,7 @@ export class Instruction extends Value {
     const old = this.operands[i];
     assert(old !== undefined, `setOperand: %${this.id} has no operand ${i}`);
     if (old === v) return;
-    const u = this.operandUses[i]!;
+    const u = this.operandUse(i);
     old.detachUse(u);
     this.operands[i] = v;
     v.attachUse(u);
@@ -319,8 +339,8 @@ export class Instruction extends Value {
   /** Appends an operand (calls, phis, ret). */
   appendOperand(v: Value): void {
     const u = new UseEntry(this, this.operands.length, 0);
+    this.setOperandUse(this.operands.length, u);
     this.operands.push(v);
-    this.operandUses.push(u);
     v.attachUse(u);
   }
 
@@ -328,18 +348,22 @@ export class Instruction extends Value {
   removeOperand(i: number): void {
     const n = this.operands.length;
     assert(i >= 0 && i < n, `removeOperand: %${this.id} has no operand ${i}`);
-    this.operands[i]!.detachUse(this.operandUses[i]!);
+    this.operands[i]!.detachUse(this.operandUse(i));
     this.operands.splice(i, 1);
-    this.operandUses.splice(i, 1);
-    for (let k = i; k < n - 1; k++) this.operandUses[k]!.index = k;
+    for (let k = i; k < n - 1; k++) {
+      const u = this.operandUse(k + 1);
+      u.index = k;
+      this.setOperandUse(k, u);
+    }
+    this.setOperandUse(n - 1, undefined);
     if (this.opcode === "phi") this.incoming.splice(i, 1);
   }
 
   /** Drops every operand reference (so that mutually dependent dead code can be erased). */
   dropOperands(): void {
-    for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.detachUse(this.operandUses[k]!);
+    for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.detachUse(this.operandUse(k));
     this.operands.length = 0;
-    this.operandUses.length = 0;
+    this.use0 = this.use1 = this.usesFrom2 = undefined;
     if (this.incoming.length > 0) this.incoming.length = 0;
   }
 
