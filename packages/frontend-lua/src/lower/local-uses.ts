@@ -7,9 +7,11 @@
  * the later ones use; a `local` declaring one of them is marked. The names a list uses
  * (its nested lists' included) are what its enclosing statement uses, so one walk over
  * the tree of a body answers every list in it: a nested list is scanned when the walk
- * reaches it, and its names are added to the enclosing list's. Results are kept per list
- * (a Lua function lowered for several programs is scanned once). Names, not bindings: a
- * shadowing local counts as a use of the outer one, as it always has.
+ * reaches it, and its names are added to the enclosing list's. A list without a `local`
+ * of its own adds its names to the enclosing list's sets directly (no sets of its own);
+ * only the marks and which lists were scanned are kept (a Lua function lowered for
+ * several programs is scanned once). Names, not bindings: a shadowing local counts as a
+ * use of the outer one, as it always has.
  */
 import type * as lua from "luaparse";
 import { childKeysOf, isNode } from "../syntax.js";
@@ -21,14 +23,14 @@ interface NameUses {
 }
 
 export class LocalUses {
-  /** The names each scanned statement list uses. */
-  private readonly lists = new WeakMap<readonly lua.Statement[], NameUses>();
-  private readonly references = new WeakSet<lua.Identifier>();
-  private readonly assigned = new WeakSet<lua.Identifier>();
+  /** The statement lists scanned so far (nested ones included). */
+  private readonly scanned = new Set<readonly lua.Statement[]>();
+  private readonly references = new Set<lua.Identifier>();
+  private readonly assigned = new Set<lua.Identifier>();
 
   /** Scans `stmts`, and the lists nested in them, unless done before. */
   scan(stmts: readonly lua.Statement[]): void {
-    this.usesOf(stmts);
+    if (!this.scanned.has(stmts)) this.usesOf(stmts, { references: new Set(), assigned: new Set() });
   }
 
   /** Whether the local declared by `id` (in a scanned list) is used as a reference by a later statement of its list. */
@@ -41,10 +43,12 @@ export class LocalUses {
     return this.assigned.has(id);
   }
 
-  private usesOf(stmts: readonly lua.Statement[]): NameUses {
-    const known = this.lists.get(stmts);
-    if (known) return known;
-    const later: NameUses = { references: new Set(), assigned: new Set() };
+  /** Adds the names `stmts` uses to `uses`, marking the locals it declares on the way. */
+  private usesOf(stmts: readonly lua.Statement[], uses: NameUses): void {
+    this.scanned.add(stmts);
+    // The names used after each statement of this list: `uses` itself when the list
+    // declares no local (nothing asks), else sets of its own, added to `uses` at the end.
+    const later: NameUses = stmts.some((s) => s.type === "LocalStatement") ? { references: new Set(), assigned: new Set() } : uses;
     for (let i = stmts.length - 1; i >= 0; i--) {
       const s = stmts[i]!;
       if (s.type === "LocalStatement") {
@@ -55,8 +59,9 @@ export class LocalUses {
       }
       this.collect(s, later);
     }
-    this.lists.set(stmts, later);
-    return later;
+    if (later === uses) return;
+    for (const name of later.references) uses.references.add(name);
+    for (const name of later.assigned) uses.assigned.add(name);
   }
 
   /** Adds the names `n` and its children use to `uses`; a nested statement list is scanned on the way. */
@@ -66,11 +71,8 @@ export class LocalUses {
     if (n.type === "AssignmentStatement") for (const v of n.variables) if (v.type === "Identifier") uses.assigned.add(v.name);
     for (const key of childKeysOf(n)) {
       const v = (n as unknown as Record<string, unknown>)[key];
-      if (key === "body" && Array.isArray(v)) {
-        const inner = this.usesOf(v as lua.Statement[]);
-        for (const name of inner.references) uses.references.add(name);
-        for (const name of inner.assigned) uses.assigned.add(name);
-      } else if (Array.isArray(v)) {
+      if (key === "body" && Array.isArray(v)) this.usesOf(v as lua.Statement[], uses);
+      else if (Array.isArray(v)) {
         for (const x of v) if (isNode(x)) this.collect(x, uses);
       } else if (isNode(v)) this.collect(v, uses);
     }
