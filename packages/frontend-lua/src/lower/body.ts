@@ -944,18 +944,19 @@ export class BodyLowering {
  * infinite loop. A located error at the loop's earliest instruction.
  */
 function checkEveryLoopExits(fn: Function): void {
-  const exits = new Set<BasicBlock>();
+  // By block id: 1 when the block reaches a return.
+  const exits = new Uint8Array(fn.blockIdBound);
   const work = fn.blocks.filter((bb) => bb.terminator?.opcode === "ret");
-  for (const bb of work) exits.add(bb);
+  for (const bb of work) exits[bb.id] = 1;
   while (work.length > 0) {
     for (const p of work.pop()!.preds) {
-      if (!exits.has(p)) {
-        exits.add(p);
+      if (exits[p.id] === 0) {
+        exits[p.id] = 1;
         work.push(p);
       }
     }
   }
-  const stuck = new Set(fn.blocks.filter((bb) => !exits.has(bb)));
+  const stuck = new Set(fn.blocks.filter((bb) => exits[bb.id] === 0));
   if (stuck.size === 0) return;
   // Report the loop itself: the stuck blocks in a cycle nothing leaves (a sink of the stuck
   // blocks' strongly connected components; a loop whose exit leads only into it is stuck too).
@@ -1026,20 +1027,25 @@ function removeUnusedPhis(fn: Function): void {
  */
 function layoutBlocks(fn: Function): void {
   const post: BasicBlock[] = [];
-  const seen = new Set<BasicBlock>([fn.entry]);
-  const stack: { bb: BasicBlock; next: number }[] = [{ bb: fn.entry, next: 0 }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    const succs = top.bb.succs;
-    if (top.next < succs.length) {
-      const s = succs[succs.length - 1 - top.next++]!;
-      if (!seen.has(s)) {
-        seen.add(s);
-        stack.push({ bb: s, next: 0 });
+  // By block id: 1 once visited.
+  const seen = new Uint8Array(fn.blockIdBound);
+  seen[fn.entry.id] = 1;
+  // The walk's stack: each block with the number of its successors visited so far.
+  const blocks: BasicBlock[] = [fn.entry];
+  const visited: number[] = [0];
+  while (blocks.length > 0) {
+    const top = blocks.length - 1;
+    const succs = blocks[top]!.succs;
+    if (visited[top]! < succs.length) {
+      const s = succs[succs.length - 1 - visited[top]!++]!;
+      if (seen[s.id] === 0) {
+        seen[s.id] = 1;
+        blocks.push(s);
+        visited.push(0);
       }
     } else {
-      post.push(top.bb);
-      stack.pop();
+      post.push(blocks.pop()!);
+      visited.pop();
     }
   }
   fn.blocks.length = 0;
