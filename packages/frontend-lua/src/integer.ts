@@ -81,6 +81,20 @@ export type LiteralValue = { kind: "integer"; value: bigint } | { kind: "float" 
  * dialect reports as an overflow.
  */
 export function parseNumericLiteral(raw: string): LiteralValue {
+  // A decimal literal of up to 15 digits (most of them) is exact as a double: read it
+  // directly (generated programs have thousands of distinct ones, which only churned the cache).
+  if (raw.length > 0 && raw.length <= MAX_SHORT_DECIMAL) {
+    let value = 0;
+    for (let i = 0; i < raw.length; i++) {
+      const digit = raw.charCodeAt(i) - 0x30;
+      if (digit < 0 || digit > 9) {
+        value = -1;
+        break;
+      }
+      value = value * 10 + digit;
+    }
+    if (value >= 0) return value < SMALL_LITERALS.length ? SMALL_LITERALS[value]! : { kind: "integer", value: BigInt(value) };
+  }
   let known = literalCache.get(raw);
   if (known === undefined) {
     if (literalCache.size >= LITERAL_CACHE_SIZE) literalCache.clear();
@@ -89,7 +103,13 @@ export function parseNumericLiteral(raw: string): LiteralValue {
   return known;
 }
 
-/** Literals parsed so far (the same few recur in every file: 0, 1, 8, 0xff, ...); cleared when full. */
+/** Decimal digits whose value a double holds exactly, whatever they are (10^15 < 2^53). */
+const MAX_SHORT_DECIMAL = 15;
+
+/** The values of the decimal literals 0..255, shared. */
+const SMALL_LITERALS: readonly LiteralValue[] = Array.from({ length: 256 }, (_, v) => Object.freeze({ kind: "integer" as const, value: BigInt(v) }));
+
+/** Literals parsed so far (the same few recur in every file: 0x1, 0xff, ...); cleared when full. */
 const literalCache = new Map<string, LiteralValue>();
 const LITERAL_CACHE_SIZE = 4096;
 

@@ -6,7 +6,9 @@
  * Each node's range is kept as two numbers, {@link Span}'s `rangeStart` and `rangeEnd`:
  * luaparse gives every node a `[start, end]` array, which {@link compactRange} replaces as
  * the node is made (luaparse's `onCreateNode`). The tree is held while the program bodies
- * are lowered, and the arrays were ~30 % of its memory (two numbers take no object).
+ * are lowered, and the arrays were ~30 % of its memory (two numbers take no object). The
+ * same hook records where names are used as references or assigned (lower/local-uses.ts),
+ * while each node is fresh, instead of a walk over the tree.
  *
  * LuaJIT's 64-bit integer literals (`5ULL`, `5LL`, `0x1ULL`), which bcc programs use,
  * are not Lua 5.3 syntax: a small scan over the source (skipping strings and comments)
@@ -27,6 +29,7 @@ import { CompileError, InternalError } from "@luabpf/ir";
 import luaparse from "luaparse";
 import type * as lua from "luaparse";
 import { useSourceLines } from "./diagnostics.js";
+import { LocalUses } from "./lower/local-uses.js";
 import { checkAstDepth, scanNesting } from "./nesting.js";
 
 const LUAPARSE_OPTIONS = {
@@ -34,7 +37,7 @@ const LUAPARSE_OPTIONS = {
   // information needs them (diagnostics.ts), not from three objects per node.
   locations: false,
   ranges: true,
-  onCreateNode: compactRange,
+  onCreateNode: onNode,
   // Comments are not kept (luaparse would make a node and a string per comment).
   comments: false,
   luaVersion: "5.3",
@@ -45,6 +48,8 @@ const LUAPARSE_OPTIONS = {
 /** A parsed file and what the pre-scan found. */
 export interface ParsedChunk {
   readonly chunk: lua.Chunk;
+  /** Where each name is used as a reference or assigned (lower/local-uses.ts), recorded while parsing. */
+  readonly localUses: LocalUses;
   /** The LuaJIT cdata suffix of the numeric literal starting at `offset`, if any. */
   cdataSuffix(literal: lua.NumericLiteral): "ULL" | "LL" | undefined;
 }
@@ -60,17 +65,22 @@ export function parseLua(source: string, file: string): ParsedChunk {
   const { text, suffixes } = extractCdataSuffixes(prepared);
   scanNesting(text, file);
   let chunk: lua.Chunk;
+  const localUses = new LocalUses();
   try {
     luaparse.parse("", LUAPARSE_OPTIONS);
+    recording = localUses;
     chunk = luaparse.parse(text, LUAPARSE_OPTIONS);
   } catch (e) {
     if (e instanceof SyntaxError && typeof (e as LuaSyntaxError).index === "number") throw syntaxError(e as LuaSyntaxError, text, file);
     throw new InternalError(`luaparse failed unexpectedly: ${String(e)}`, { cause: e });
+  } finally {
+    recording = undefined;
   }
   useSourceLines(file, text);
   checkAstDepth(chunk, file);
   return {
     chunk,
+    localUses,
     cdataSuffix: (literal) => {
       const start = (literal as Span).rangeStart;
       return start === undefined ? undefined : suffixes.get(start);
@@ -125,6 +135,15 @@ function quoteChar(c: string): string {
  * character after its last (luaparse's `range`; nodes the compiler makes have none).
  */
 export type Span = { rangeStart?: number; rangeEnd?: number };
+
+/** Where the parse of a file records its names' uses (unset while luaparse resets on the empty chunk). */
+let recording: LocalUses | undefined;
+
+/** luaparse's hook for each node it makes (after the node's children). */
+function onNode(node: lua.Node): void {
+  compactRange(node);
+  recording?.record(node);
+}
 
 /** luaparse's `range` array of a node just made, as the two numbers of {@link Span}. */
 function compactRange(node: lua.Node): void {

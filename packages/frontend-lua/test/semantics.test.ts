@@ -6,7 +6,8 @@
  */
 import { MapState } from "@luabpf/ir";
 import { describe, expect, test } from "vitest";
-import { evalBinary, floorDiv, floorMod, shiftLeft, shiftRight, type ArithOperator } from "../src/integer.js";
+import fc from "fast-check";
+import { evalBinary, floorDiv, floorMod, parseNumericLiteral, shiftLeft, shiftRight, type ArithOperator } from "../src/integer.js";
 import { compile, context, count, evalBody, only, run } from "./helpers.js";
 
 const MIN = -(2n ** 63n);
@@ -130,6 +131,20 @@ describe("integer operators on run-time values", () => {
     expect(evalBody("return 0xffffffffffffffff")).toBe(-1n);
     expect(BigInt.asIntN(64, evalBody("return 0x7fffffffffffffff + 1"))).toBe(MIN);
     expect(evalBody("return 9223372036854775807")).toBe(MAX);
+  });
+
+  test("a literal's text reads the same on the short-decimal path as on the general one", () => {
+    // A trailing space (what a blanked LuaJIT suffix leaves) sends a literal down the general path.
+    const literal = fc.oneof(fc.stringMatching(/^[0-9]{1,20}$/), fc.stringMatching(/^0[xX][0-9a-fA-F]{1,17}$/), fc.stringMatching(/^[0-9]{0,4}[.eE][0-9]{0,3}$/));
+    fc.assert(
+      fc.property(literal, (raw) => {
+        expect(parseNumericLiteral(raw)).toEqual(parseNumericLiteral(`${raw} `));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(parseNumericLiteral("000000000000255")).toEqual({ kind: "integer", value: 255n });
+    expect(parseNumericLiteral("999999999999999")).toEqual({ kind: "integer", value: 999999999999999n });
+    expect(parseNumericLiteral("9223372036854775808")).toEqual({ kind: "overflow" });
   });
 });
 

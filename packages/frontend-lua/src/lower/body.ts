@@ -21,8 +21,10 @@ import { BasicBlock, Builder, CompileError, i64, ptrType, removeUnreachableBlock
 import type * as lua from "luaparse";
 import { endLocationOf, fail, locationOf, silentError } from "../diagnostics.js";
 import { constantValue, Operators, TAG_NIL, TAG_NUMBER, type Dyn } from "../runtime.js";
+import type { Span } from "../parse.js";
 import { removeTrivialPhis, SsaBuilder, type SsaVariable } from "../ssa.js";
 import { describeStatic, lookupClosure, type Closure, type ProgramDecl, type StaticValue } from "../values.js";
+import type { Later } from "./local-uses.js";
 import type { ModuleLowering } from "./module.js";
 import { expression, isDataStatic, staticToDyn } from "./expressions.js";
 import { describeRValue, isAggregate, loadScalar, placeBindingShape, requireAddress, storeToPlace, type PlaceShape } from "./memory.js";
@@ -69,6 +71,8 @@ export class BodyLowering {
   private readonly slotBuilder: Builder;
   private readonly slots = new Map<string, Value>();
   private abortBlock: BasicBlock | undefined;
+  /** The end of the statement list being lowered (`block`), if known. */
+  private listEnd: number | undefined;
 
   constructor(
     readonly unit: ModuleLowering,
@@ -303,11 +307,16 @@ export class BodyLowering {
     return this.fail(id, `unknown global '${id.name}'`);
   }
 
-  /** Declares a local bound to `value` in the innermost scope. */
-  declareLocal(id: lua.Identifier, value: RValue): void {
+  /**
+   * Declares a local bound to `value` in the innermost scope; `later` is the text of the
+   * statements after a `local` statement's (local-uses.ts: how the local is used there).
+   */
+  declareLocal(id: lua.Identifier, value: RValue, later?: Later): void {
     const scope = this.scopes[this.scopes.length - 1]!;
-    const uses = this.unit.localUses;
-    scope.set(id.name, this.bindValue(id.name, value, uses.isReference(id) || (value.kind === "static" && value.value.kind === "packet" && uses.isAssigned(id))));
+    const uses = this.unit.parsed.localUses;
+    const reference = later !== undefined && uses.isReference(id.name, later);
+    const assigned = later !== undefined && value.kind === "static" && value.value.kind === "packet" && uses.isAssigned(id.name, later);
+    scope.set(id.name, this.bindValue(id.name, value, reference || assigned));
   }
 
   /**
@@ -394,9 +403,11 @@ export class BodyLowering {
   // ---- statements ----
 
   block(stmts: readonly lua.Statement[]): void {
-    this.unit.localUses.scan(stmts); // which locals later statements use as references or assign (bindValue)
     // As `at(s, ...)` for each statement, without a closure per statement (the hot path).
     const saved = this.b.loc;
+    const savedEnd = this.listEnd;
+    // Where the statements after a `local` end (declareLocal's `later`).
+    this.listEnd = (stmts[stmts.length - 1] as Span | undefined)?.rangeEnd;
     try {
       for (const s of stmts) {
         this.b.loc = locationOf(this.file, s);
@@ -404,6 +415,7 @@ export class BodyLowering {
       }
     } finally {
       this.b.loc = saved;
+      this.listEnd = savedEnd;
     }
   }
 
@@ -411,7 +423,9 @@ export class BodyLowering {
     switch (s.type) {
       case "LocalStatement": {
         const values = this.expressionList(s.init);
-        s.variables.forEach((id, i) => this.declareLocal(id, values[i] ?? NIL_VALUE));
+        const from = (s as Span).rangeEnd;
+        const later = from === undefined || this.listEnd === undefined ? undefined : { from, to: this.listEnd };
+        s.variables.forEach((id, i) => this.declareLocal(id, values[i] ?? NIL_VALUE, later));
         return;
       }
       case "AssignmentStatement":
@@ -944,18 +958,19 @@ export class BodyLowering {
  * infinite loop. A located error at the loop's earliest instruction.
  */
 function checkEveryLoopExits(fn: Function): void {
-  const exits = new Set<BasicBlock>();
+  // By block id: 1 when the block reaches a return.
+  const exits = new Uint8Array(fn.blockIdBound);
   const work = fn.blocks.filter((bb) => bb.terminator?.opcode === "ret");
-  for (const bb of work) exits.add(bb);
+  for (const bb of work) exits[bb.id] = 1;
   while (work.length > 0) {
     for (const p of work.pop()!.preds) {
-      if (!exits.has(p)) {
-        exits.add(p);
+      if (exits[p.id] === 0) {
+        exits[p.id] = 1;
         work.push(p);
       }
     }
   }
-  const stuck = new Set(fn.blocks.filter((bb) => !exits.has(bb)));
+  const stuck = new Set(fn.blocks.filter((bb) => exits[bb.id] === 0));
   if (stuck.size === 0) return;
   // Report the loop itself: the stuck blocks in a cycle nothing leaves (a sink of the stuck
   // blocks' strongly connected components; a loop whose exit leads only into it is stuck too).
@@ -1026,20 +1041,25 @@ function removeUnusedPhis(fn: Function): void {
  */
 function layoutBlocks(fn: Function): void {
   const post: BasicBlock[] = [];
-  const seen = new Set<BasicBlock>([fn.entry]);
-  const stack: { bb: BasicBlock; next: number }[] = [{ bb: fn.entry, next: 0 }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1]!;
-    const succs = top.bb.succs;
-    if (top.next < succs.length) {
-      const s = succs[succs.length - 1 - top.next++]!;
-      if (!seen.has(s)) {
-        seen.add(s);
-        stack.push({ bb: s, next: 0 });
+  // By block id: 1 once visited.
+  const seen = new Uint8Array(fn.blockIdBound);
+  seen[fn.entry.id] = 1;
+  // The walk's stack: each block with the number of its successors visited so far.
+  const blocks: BasicBlock[] = [fn.entry];
+  const visited: number[] = [0];
+  while (blocks.length > 0) {
+    const top = blocks.length - 1;
+    const succs = blocks[top]!.succs;
+    if (visited[top]! < succs.length) {
+      const s = succs[succs.length - 1 - visited[top]!++]!;
+      if (seen[s.id] === 0) {
+        seen[s.id] = 1;
+        blocks.push(s);
+        visited.push(0);
       }
     } else {
-      post.push(top.bb);
-      stack.pop();
+      post.push(blocks.pop()!);
+      visited.pop();
     }
   }
   fn.blocks.length = 0;

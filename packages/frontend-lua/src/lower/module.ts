@@ -14,7 +14,6 @@ import type { TopLevel } from "../toplevel/interpreter.js";
 import type { ProgramDecl, StaticValue } from "../values.js";
 import { BodyLowering } from "./body.js";
 import type { FunctionInstance } from "./calls.js";
-import { LocalUses } from "./local-uses.js";
 import { ARGUMENT_PROGRAMS, tracingParameters } from "./tracing.js";
 import type { AddressSpace } from "./values.js";
 
@@ -30,8 +29,6 @@ export class ModuleLowering {
   private readonly functionNames: Set<string>;
   private readonly stackUse = new Map<Function, number>();
   private readonly warned = new Set<string>();
-  /** Which locals are used as references or assigned after their declaration (local-uses.ts). */
-  readonly localUses = new LocalUses();
   /** CO-RE relocations made so far, by record and member (tracing.ts). */
   readonly coreNames = new Map<string, string>();
 
