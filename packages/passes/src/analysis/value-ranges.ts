@@ -92,6 +92,11 @@ export interface ValueRanges {
   incomingRange(phi: Instruction, k: number): Range | undefined;
   /** The range of `v` on the edge `from → to`: at the end of `from`, narrowed by the branch taken. */
   rangeOnEdge(v: Value, from: BasicBlock, to: BasicBlock): Range | undefined;
+  /**
+   * {@link rangeOnEdge} for one edge and many values: the branch's facts are worked out once,
+   * from the IR as it is now (ask again after changing the branch or its condition).
+   */
+  rangesOnEdge(from: BasicBlock, to: BasicBlock): (v: Value) => Range | undefined;
   /** Can `bb` run? */
   isExecutable(bb: BasicBlock): boolean;
   /** Can the edge leaving `from` through successor slot `slot` be taken? */
@@ -457,6 +462,13 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     rangeOnEdge: (v, from, to) => {
       const r = rangeAt(v, from);
       return r && narrow(r, edgeFacts(from, to), v);
+    },
+    rangesOnEdge: (from, to) => {
+      const facts = edgeFacts(from, to);
+      return (v) => {
+        const r = rangeAt(v, from);
+        return r && narrow(r, facts, v);
+      };
     },
     isExecutable: (bb) => executable[bb.id] === 1,
     isEdgeExecutable: (from, slot) => slot >= 0 && slot < 2 && edges[edgeKey(from, slot)] === 1,
