@@ -26,10 +26,17 @@
  * `x < 10` is known to be at most 10 everywhere). A phi's incoming value is narrowed by the
  * edge it arrives along as well.
  *
+ * The work list is a stack (last in, first out) for every function of up to
+ * {@link ORDERED_ABOVE} instructions, and a queue of blocks in reverse postorder above
+ * that (see there: the stack order makes a long chain of branches re-evaluate its tail
+ * once per branch, until widening stops it).
+ *
  * Cost: every phi changes at most (WIDEN_AFTER + 5 × 4 + 64) times (each bound passes each
  * threshold once, known bits only shrink), other values as often as their operands; each change revisits its
- * users, then two narrowing sweeps; narrowing an operand walks the (few) branch facts
- * recorded for it, each an O(1) dominance query.
+ * users, then two narrowing sweeps; narrowing an operand applies the branch facts recorded
+ * for it whose block dominates the block asked about: up to FACT_SCAN_LIMIT facts are each
+ * an O(1) dominance query, more are looked up in the dominator tree's preorder
+ * ({@link DominatingFacts}).
  */
 import {
   bitsOf,
@@ -85,6 +92,11 @@ export interface ValueRanges {
   incomingRange(phi: Instruction, k: number): Range | undefined;
   /** The range of `v` on the edge `from → to`: at the end of `from`, narrowed by the branch taken. */
   rangeOnEdge(v: Value, from: BasicBlock, to: BasicBlock): Range | undefined;
+  /**
+   * {@link rangeOnEdge} for one edge and many values: the branch's facts are worked out once,
+   * from the IR as it is now (ask again after changing the branch or its condition).
+   */
+  rangesOnEdge(from: BasicBlock, to: BasicBlock): (v: Value) => Range | undefined;
   /** Can `bb` run? */
   isExecutable(bb: BasicBlock): boolean;
   /** Can the edge leaving `from` through successor slot `slot` be taken? */
@@ -450,6 +462,13 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     rangeOnEdge: (v, from, to) => {
       const r = rangeAt(v, from);
       return r && narrow(r, edgeFacts(from, to), v);
+    },
+    rangesOnEdge: (from, to) => {
+      const facts = edgeFacts(from, to);
+      return (v) => {
+        const r = rangeAt(v, from);
+        return r && narrow(r, facts, v);
+      };
     },
     isExecutable: (bb) => executable[bb.id] === 1,
     isEdgeExecutable: (from, slot) => slot >= 0 && slot < 2 && edges[edgeKey(from, slot)] === 1,

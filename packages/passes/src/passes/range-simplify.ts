@@ -293,10 +293,11 @@ function useBlock(u: Use): BasicBlock {
 /** `bb`'s branch condition decided with the ranges arriving from predecessor `p`, if it is. */
 function conditionFrom(bb: BasicBlock, p: BasicBlock, ranges: ValueRanges): boolean | undefined {
   const known = new Map<Value, Range>();
-  const rangeFrom = (v: Value): Range | undefined => known.get(v) ?? ranges.rangeOnEdge(v, p, bb);
+  const onEdge = ranges.rangesOnEdge(p, bb);
+  const rangeFrom = (v: Value): Range | undefined => known.get(v) ?? onEdge(v);
   for (let i = bb.first; i; i = i.next) {
     if (i.isPhi) {
-      const r = ranges.rangeOnEdge(i.incomingValue(p), p, bb);
+      const r = onEdge(i.incomingValue(p));
       if (r) known.set(i, r);
       continue;
     }
