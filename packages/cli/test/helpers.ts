@@ -2,7 +2,11 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { BpfObject } from "@luabpf/elf";
+import { buildPacket, loadObject } from "@luabpf/loader";
+import { programTypeById } from "@luabpf/platform";
 import { main } from "../src/main.js";
+import { asSeenByPacketSocket } from "../src/run.js";
 
 export const ROOT = join(import.meta.dirname, "../../..");
 export const example = (name: string): string => join(ROOT, "examples", name);
@@ -65,4 +69,34 @@ export function leBytes(v: bigint, size: number): Uint8Array {
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i++) out[i] = Number((v >> BigInt(8 * i)) & 0xffn);
   return out;
+}
+
+/**
+ * Loads `object` in the kernel (throws VerifierError when the verifier refuses) and test-runs
+ * each packet program on every packet spec (loader's `buildPacket` syntax; a socket filter
+ * sees the frame as a packet socket does): program name → its return values, one per packet
+ * (undefined: a program type that is not test-run on packets).
+ */
+export function packetResults(object: BpfObject, packets: readonly string[]): Map<string, number[] | undefined> {
+  const results = new Map<string, number[] | undefined>();
+  const loaded = loadObject(object);
+  try {
+    for (const prog of loaded.programs.values()) {
+      const type = programTypeById(prog.type)!;
+      if (type.testRun !== "packet_l2" && type.testRun !== "packet_l3") {
+        results.set(prog.name, undefined);
+        continue;
+      }
+      results.set(
+        prog.name,
+        packets.map((spec) => {
+          const frame = buildPacket(spec);
+          return prog.testRun(type.name === "socket_filter" ? asSeenByPacketSocket(frame) : frame).retval;
+        }),
+      );
+    }
+  } finally {
+    loaded.close();
+  }
+  return results;
 }

@@ -6,11 +6,9 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { lookupForm, type CpuVersion } from "@luabpf/backend-ebpf";
 import { CompileError } from "@luabpf/ir";
-import { buildPacket, kernelOrSkip, loadObject } from "@luabpf/loader";
-import { programTypeById } from "@luabpf/platform";
+import { kernelOrSkip } from "@luabpf/loader";
 import { compileSource } from "../src/driver.js";
-import { asSeenByPacketSocket } from "../src/run.js";
-import { cli, example, ROOT } from "./helpers.js";
+import { cli, example, packetResults, ROOT } from "./helpers.js";
 
 const kernel = kernelOrSkip();
 const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".lua")).sort();
@@ -23,28 +21,8 @@ function runAt(name: string, cpu: CpuVersion): Map<string, number[] | undefined>
     const newest = Math.max(...p.insns.map((i) => lookupForm(i)!.cpu));
     expect(newest, `${name} ${p.name} at v${cpu}`).toBeLessThanOrEqual(cpu);
   }
-  const results = new Map<string, number[] | undefined>();
-  if (!kernel) return results;
-  const loaded = loadObject(object); // throws VerifierError when the verifier refuses
-  try {
-    for (const prog of loaded.programs.values()) {
-      const type = programTypeById(prog.type)!;
-      if (type.testRun !== "packet_l2" && type.testRun !== "packet_l3") {
-        results.set(prog.name, undefined);
-        continue;
-      }
-      results.set(
-        prog.name,
-        PACKETS.map((spec) => {
-          const frame = buildPacket(spec);
-          return prog.testRun(type.name === "socket_filter" ? asSeenByPacketSocket(frame) : frame).retval;
-        }),
-      );
-    }
-  } finally {
-    loaded.close();
-  }
-  return results;
+  if (!kernel) return new Map();
+  return packetResults(object, PACKETS);
 }
 
 describe("every example at every -mcpu", () => {

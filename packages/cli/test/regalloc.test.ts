@@ -9,41 +9,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { buildPacket, kernelOrSkip, loadObject } from "@luabpf/loader";
 import { LINEAR_SCAN_THRESHOLD, REGALLOC_KINDS, type RegAllocKind } from "@luabpf/passes";
-import { programTypeById } from "@luabpf/platform";
-import type { BpfObject } from "@luabpf/elf";
 import { compileCommand } from "../src/commands/compile.js";
 import { codegen, compileSource, frontend, optimize } from "../src/driver.js";
 import { asSeenByPacketSocket } from "../src/run.js";
-import { cli, example, ROOT } from "./helpers.js";
+import { cli, example, packetResults, ROOT } from "./helpers.js";
 
 const kernel = kernelOrSkip();
 const examples = readdirSync(join(ROOT, "examples")).filter((f) => f.endsWith(".lua")).sort();
 const PACKETS = ["tcp,dport=80", "tcp,sport=443,dport=22,len=200", "udp,dport=53,len=300", "icmp", "udp,dport=53,len=700,ttl=1"];
-
-/** Return values of the object's packet programs: program name → one per packet (undefined: not test-runnable). */
-function runPackets(object: BpfObject): Map<string, number[] | undefined> {
-  const results = new Map<string, number[] | undefined>();
-  const loaded = loadObject(object); // throws VerifierError when the verifier refuses
-  try {
-    for (const prog of loaded.programs.values()) {
-      const type = programTypeById(prog.type)!;
-      if (type.testRun !== "packet_l2" && type.testRun !== "packet_l3") {
-        results.set(prog.name, undefined);
-        continue;
-      }
-      results.set(
-        prog.name,
-        PACKETS.map((spec) => {
-          const frame = buildPacket(spec);
-          return prog.testRun(type.name === "socket_filter" ? asSeenByPacketSocket(frame) : frame).retval;
-        }),
-      );
-    }
-  } finally {
-    loaded.close();
-  }
-  return results;
-}
 
 describe("every example forced through linear scan", () => {
   // The allocation checker proves every allocation of these compiles.
@@ -60,9 +33,9 @@ describe("every example forced through linear scan", () => {
     // Default -O2 programs are far below the threshold: auto is IRC, byte for byte.
     expect(compile("auto").programs.map((p) => p.insns)).toEqual(irc.programs.map((p) => p.insns));
     if (!kernel) return;
-    const got = runPackets(linear.object);
+    const got = packetResults(linear.object, PACKETS);
     expect(got.size).toBeGreaterThan(0);
-    expect(got).toEqual(runPackets(irc.object));
+    expect(got).toEqual(packetResults(irc.object, PACKETS));
   });
 });
 
