@@ -219,6 +219,29 @@ describe("dominators", () => {
       { numRuns: 400 },
     );
   });
+
+  it("given the function's block order, builds the same tree (and ignores an order of another id bound)", () => {
+    fc.assert(
+      fc.property(arbCfg, (terms) => {
+        const { fn } = cfg(terms);
+        const rpo = reversePostOrder(fn);
+        const rpoIndex = new Int32Array(fn.blockIdBound).fill(-1);
+        rpo.forEach((bb, i) => (rpoIndex[bb.id] = i));
+        const plain = DominatorTree.compute(fn);
+        const given = DominatorTree.compute(fn, { rpo, rpoIndex });
+        const stale = DominatorTree.compute(fn, { rpo: [], rpoIndex: new Int32Array(fn.blockIdBound + 1) });
+        for (const dt of [given, stale]) {
+          expect(dt.equals(plain) && plain.equals(dt)).toBe(true);
+          expect(ids(dt.preorder())).toEqual(ids(plain.preorder()));
+          expect(ids(dt.reversePostOrder())).toEqual(ids(plain.reversePostOrder()));
+          for (const b of fn.blocks) expect(ids(dt.children(b))).toEqual(ids(plain.children(b)));
+        }
+        // The order given is left as it was.
+        expect(ids(rpo)).toEqual(ids(reversePostOrder(fn)));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe("dominance frontiers", () => {

@@ -25,6 +25,12 @@ import type { BasicBlock, Function, Instruction } from "../core.js";
 import { reversePostOrder } from "./order.js";
 
 const NONE = -1;
+
+/** A function's reverse postorder and its index by block id, as {@link DominatorTree.compute} may reuse them. */
+export interface BlockOrderInput {
+  readonly rpo: readonly BasicBlock[];
+  readonly rpoIndex: Int32Array;
+}
 const NO_CHILDREN: readonly BasicBlock[] = Object.freeze([]);
 
 /**
@@ -58,9 +64,9 @@ const NO_CHILDREN: readonly BasicBlock[] = Object.freeze([]);
  * ```
  */
 export class DominatorTree {
-  /** Reachable blocks in reverse postorder. */
-  private readonly rpo: BasicBlock[];
-  /** Block id → RPO number, or -1 when unreachable. */
+  /** Reachable blocks in reverse postorder (never modified: it may be the caller's `order.rpo`). */
+  private readonly rpo: readonly BasicBlock[];
+  /** Block id → RPO number, or -1 when unreachable (never modified: it may be the caller's). */
   private readonly rpoIndex: Int32Array;
   /** RPO number → RPO number of the immediate dominator (the entry maps to itself). */
   private readonly idoms: Int32Array;
@@ -74,13 +80,21 @@ export class DominatorTree {
   private constructor(
     /** The function this tree was computed for. */
     public readonly fn: Function,
+    order: BlockOrderInput | undefined,
   ) {
-    const rpo = reversePostOrder(fn);
-    this.rpo = rpo;
     const bound = fn.blockIdBound;
-    const rpoIndex = new Int32Array(bound).fill(NONE);
+    let rpo: readonly BasicBlock[];
+    let rpoIndex: Int32Array;
+    if (order !== undefined && order.rpoIndex.length === bound) {
+      rpo = order.rpo;
+      rpoIndex = order.rpoIndex;
+    } else {
+      rpo = reversePostOrder(fn);
+      rpoIndex = new Int32Array(bound).fill(NONE);
+      for (let i = 0; i < rpo.length; i++) rpoIndex[rpo[i]!.id] = i;
+    }
+    this.rpo = rpo;
     const n = rpo.length;
-    for (let i = 0; i < n; i++) rpoIndex[rpo[i]!.id] = i;
     this.rpoIndex = rpoIndex;
 
     // Predecessors in RPO numbers, recomputed from the terminators.
@@ -157,9 +171,14 @@ export class DominatorTree {
     }
   }
 
-  /** Computes the dominator tree of `fn`. O(edges × passes). */
-  static compute(fn: Function): DominatorTree {
-    return new DominatorTree(fn);
+  /**
+   * Computes the dominator tree of `fn`. O(edges × passes). `order`, when given, is `fn`'s
+   * reverse postorder as {@link reversePostOrder} computes it now, with its block id → index
+   * map (-1 for unreachable blocks; `fn.blockIdBound` long): the tree then reuses both
+   * instead of computing them again (the passes' block-order analysis holds them).
+   */
+  static compute(fn: Function, order?: BlockOrderInput): DominatorTree {
+    return new DominatorTree(fn, order);
   }
 
   private rpoOf(bb: BasicBlock): number {

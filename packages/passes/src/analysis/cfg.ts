@@ -14,6 +14,12 @@ export interface BlockOrder {
   readonly postOrder: readonly BasicBlock[];
   /** Block id → index in `rpo`, or -1 for unreachable blocks. */
   readonly rpoIndex: Int32Array;
+  /**
+   * Does an edge between reachable blocks go to a block not after its source in `rpo` (a
+   * retreating edge)? Every cycle has one, so without one the function has no loop (the
+   * loop passes' precondition). True also for an edge leaving the function (broken IR).
+   */
+  readonly cyclic: boolean;
 }
 
 /** Reverse postorder and postorder of the reachable blocks. */
@@ -25,18 +31,27 @@ export const blockOrderAnalysis = defineAnalysis<BlockOrder>({
     const po = postOrder(fn);
     const rpo = po.slice().reverse();
     const rpoIndex = new Int32Array(fn.blockIdBound).fill(-1);
-    rpo.forEach((bb, i) => (rpoIndex[bb.id] = i));
-    return { rpo, postOrder: po, rpoIndex };
+    for (let i = 0; i < rpo.length; i++) rpoIndex[rpo[i]!.id] = i;
+    let cyclic = false;
+    for (let i = 0; i < rpo.length && !cyclic; i++) {
+      const succs = rpo[i]!.succs;
+      for (let k = 0; k < succs.length; k++) if (succs[k]!.parent !== fn || rpoIndex[succs[k]!.id]! <= i) cyclic = true;
+    }
+    return { rpo, postOrder: po, rpoIndex, cyclic };
   },
-  equals: (a, b) => a.rpo.length === b.rpo.length && a.rpo.every((bb, i) => bb === b.rpo[i]),
+  equals: (a, b) => a.cyclic === b.cyclic && a.rpo.length === b.rpo.length && a.rpo.every((bb, i) => bb === b.rpo[i]),
 });
 
-/** The dominator tree (Cooper, Harvey & Kennedy 2001). */
+/**
+ * The dominator tree (Cooper, Harvey & Kennedy 2001), numbered by the block order's reverse
+ * postorder (not computed again). Not `dependsOn` the block order: the tree is a snapshot of
+ * the CFG, valid as long as the CFG is, whatever becomes of the block order's entry.
+ */
 export const dominatorTreeAnalysis = defineAnalysis<DominatorTree>({
   name: "dominators",
   description: "dominator tree",
   cfgOnly: true,
-  compute: (fn) => DominatorTree.compute(fn),
+  compute: (fn, am) => DominatorTree.compute(fn, am.get(blockOrderAnalysis)),
   equals: (a, b) => a.equals(b),
 });
 

@@ -12,19 +12,48 @@
  * applied after the walk (removing edges only removes paths, so facts stay true), then
  * unreachable blocks are removed. Cost: O(blocks + instructions).
  */
-import type { BasicBlock } from "@luabpf/ir";
-import { foldConditionalBranch, removeUnreachableBlocks } from "@luabpf/ir";
+import type { BasicBlock, Function } from "@luabpf/ir";
+import { foldConditionalBranch } from "@luabpf/ir";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
-import { factsOf, lookupCondition } from "../util/conditions.js";
+import { factsOf, isCompare, lookupCondition } from "../util/conditions.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
 import { censusAnalysis } from "../analysis/census.js";
+import { removeUnreachable } from "../util/ir.js";
+
+/**
+ * Could a branch of `fn` be decided by another? Only if two `condbr`s test the same value,
+ * or compares of the same two operands (the keys of util/conditions.ts: a fact about `c`
+ * answers a later test of `c`, or of a compare with `c`'s operands in either order). One
+ * look at each block's terminator.
+ */
+function hasRepeatedTest(fn: Function): boolean {
+  // By value id, as the fact keys are.
+  const tested = new Set<number>();
+  // Compare operand pairs: the lower operand id → the higher ids it was compared with.
+  const pairs = new Map<number, number[]>();
+  for (const bb of fn.blocks) {
+    const term = bb.terminator;
+    if (term?.opcode !== "condbr") continue;
+    const c = term.operands[0]!;
+    if (tested.has(c.id)) return true;
+    tested.add(c.id);
+    if (!isCompare(c)) continue;
+    const [x, y] = [c.operands[0]!.id, c.operands[1]!.id];
+    const [a, b] = x <= y ? [x, y] : [y, x];
+    const list = pairs.get(a);
+    if (list === undefined) pairs.set(a, [b]);
+    else if (list.includes(b)) return true;
+    else list.push(b);
+  }
+  return false;
+}
 
 export const correlatedBranch = defineFunctionPass({
   name: "correlated-branch",
   description: "fold conditional branches decided by a dominating branch on the same condition",
-  // A branch decided by another one.
-  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") >= 2,
+  // A branch decided by another one: the same test twice.
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") >= 2 && hasRepeatedTest(fn),
   run(fn, ctx) {
     const dt = ctx.analyses.get(dominatorTreeAnalysis);
     const folds: [BasicBlock, boolean][] = [];
@@ -45,7 +74,7 @@ export const correlatedBranch = defineFunctionPass({
       ctx.stat("branches-folded");
     }
     if (folds.length === 0) return false;
-    const removed = removeUnreachableBlocks(fn);
+    const removed = removeUnreachable(fn);
     if (removed) ctx.stat("blocks-unreachable", removed);
     return true;
   },

@@ -16,10 +16,10 @@
  * `aggressive=false` removes only instructions whose results are unused (iteratively).
  * Both modes finally remove unreachable blocks. Cost: O(instructions + uses).
  */
-import { removeUnreachableBlocks, type Function, type Instruction } from "@luabpf/ir";
+import type { Function, Instruction } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
-import { allInstructions, eraseDeadTree } from "../util/ir.js";
+import { allInstructions, eraseDeadTree, removeUnreachable } from "../util/ir.js";
 
 /** Allocas whose address is only used as the address of stores (through ptradds). */
 export function writeOnlySlots(fn: Function): Set<Instruction> {
@@ -60,7 +60,7 @@ export const dce = defineFunctionPass({
   },
   run(fn, ctx, { aggressive }) {
     let removed = 0;
-    const blocks = removeUnreachableBlocks(fn);
+    const blocks = removeUnreachable(fn);
     if (blocks) ctx.stat("blocks-unreachable", blocks);
     if (!aggressive) {
       for (const inst of allInstructions(fn).reverse()) removed += eraseDeadTree(inst);

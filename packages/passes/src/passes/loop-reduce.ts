@@ -30,7 +30,7 @@
  */
 import { isConstant, isInstruction, regionOf, type BasicBlock, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
-import { loopInfoAnalysis } from "../analysis/cfg.js";
+import { blockOrderAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { constValue, eraseDeadTree } from "../util/ir.js";
 import { censusAnalysis } from "../analysis/census.js";
@@ -174,10 +174,10 @@ export const loopReduce = defineFunctionPass({
   name: "loop-reduce",
   description: "loop strength reduction: a pointer computed from a counter as base + a*i + b in each iteration becomes a pointer the loop steps",
   preserves: Preserved.cfg(),
-  // A pointer (ptradd) computed from an induction phi.
+  // A pointer (ptradd) computed from an induction phi (in a loop: a cycle).
   applies(fn, ctx) {
     const census = ctx.analyses.get(censusAnalysis);
-    return census.count("phi") > 0 && census.count("ptradd") > 0;
+    return census.count("phi") > 0 && census.count("ptradd") > 0 && ctx.analyses.get(blockOrderAnalysis).cyclic;
   },
   run(fn, ctx) {
     const info = ctx.analyses.get(loopInfoAnalysis);

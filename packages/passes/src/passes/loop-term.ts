@@ -27,7 +27,7 @@
  */
 import { INVERTED_COMPARE, isConstant, isInstruction, SWAPPED_COMPARE, type BasicBlock, type CompareOpcode, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
-import { loopInfoAnalysis } from "../analysis/cfg.js";
+import { blockOrderAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { censusAnalysis } from "../analysis/census.js";
 
@@ -135,10 +135,10 @@ function rewriteLoop(fn: Function, loop: Loop): boolean {
 export const loopTerm = defineFunctionPass({
   name: "loop-term",
   description: "test a counted loop's exit on the counter's next value, so that the latch is empty",
-  // A counted loop: an induction phi and an exit condbr.
+  // A counted loop (a cycle): an induction phi and an exit condbr.
   applies(fn, ctx) {
     const census = ctx.analyses.get(censusAnalysis);
-    return census.count("condbr") > 0 && census.count("phi") > 0;
+    return census.count("condbr") > 0 && census.count("phi") > 0 && ctx.analyses.get(blockOrderAnalysis).cyclic;
   },
   run(fn, ctx) {
     const info = ctx.analyses.get(loopInfoAnalysis);

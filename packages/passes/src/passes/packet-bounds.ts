@@ -37,11 +37,12 @@
  * accepts the result because a check of `%base + K` on the same register bounds every load
  * from `%base` below K. Cost: O(blocks + instructions) plus the straight-path walks.
  */
-import { Builder, foldConditionalBranch, i64, isConstant, redirectBranch, removeUnreachableBlocks, type BasicBlock, type Instruction, type Value } from "@luabpf/ir";
+import { Builder, foldConditionalBranch, i64, isConstant, redirectBranch, type BasicBlock, type Instruction, type Value } from "@luabpf/ir";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
 import { censusAnalysis } from "../analysis/census.js";
+import { removeUnreachable } from "../util/ir.js";
 
 /** A recognised bounds check: `base + k ≤ end` holds on the edge to `ok`. */
 export interface BoundsCheck {
@@ -232,7 +233,7 @@ export const packetBounds = defineFunctionPass({
     }
     if (folds.length > 0 || changed) {
       changed = true;
-      const removed = removeUnreachableBlocks(fn);
+      const removed = removeUnreachable(fn);
       if (removed) ctx.stat("blocks-unreachable", removed);
     }
     return changed;

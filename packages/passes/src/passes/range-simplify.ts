@@ -35,7 +35,6 @@ import {
   isConstant,
   isInstruction,
   redirectBranch,
-  removeUnreachableBlocks,
   SWAPPED_COMPARE,
   type BasicBlock,
   type CompareOpcode,
@@ -51,7 +50,7 @@ import { blockOrderAnalysis, dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { transferRange, valueRangesAnalysis, type ValueRanges } from "../analysis/value-ranges.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable } from "../util/fold.js";
-import { booleanScale, eraseDeadTree } from "../util/ir.js";
+import { booleanScale, eraseDeadTree, removeUnreachable } from "../util/ir.js";
 import { constantOf, refineByCompare, constantRange, type Range } from "../util/range-lattice.js";
 
 const UNSIGNED_OF: Partial<Record<CompareOpcode, CompareOpcode>> = { slt: "ult", sle: "ule", sgt: "ugt", sge: "uge" };
@@ -351,9 +350,9 @@ export const rangeSimplify = defineFunctionPass({
     }
     // Folding removed edges only: every execution of the function is one of before, so the
     // ranges still hold and threading may use them.
-    let removed = removeUnreachableBlocks(fn);
+    let removed = removeUnreachable(fn);
     if (threadJumps(fn, ranges, dt, ctx)) changed = cfgChanged = true;
-    removed += removeUnreachableBlocks(fn);
+    removed += removeUnreachable(fn);
     if (removed > 0) {
       ctx.stat("blocks-unreachable", removed);
       changed = cfgChanged = true;

@@ -14,7 +14,7 @@
  *
  * The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × table size).
  */
-import type { BasicBlock, Instruction, Value } from "@luabpf/ir";
+import type { BasicBlock, Function, Instruction, Value } from "@luabpf/ir";
 import { isInstruction, typeToString } from "@luabpf/ir";
 import { helperById } from "@luabpf/platform";
 import { Preserved } from "../analysis-manager.js";
@@ -96,11 +96,40 @@ function sameValues(a: Available, b: Available): boolean {
   return true;
 }
 
+/**
+ * Could some store of `fn` be removed? Only where another instruction put its value into its
+ * slot: a table entry is made by a load (the value is the load) or a store (its value), so
+ * a store is removable only if it stores a load of its own slot key, or another store of
+ * that key stores the same value. Without such a pair the dataflow would remove nothing.
+ * One walk, no key text unless address, offset and value already match.
+ */
+function hasCandidate(fn: Function): boolean {
+  // Stores by value, then by address id.
+  const stores = new Map<Value, Map<number, Instruction[]>>();
+  const sameSlot = (a: Instruction, b: Instruction): boolean => (a.offset ?? 0) === (b.offset ?? 0) && typeToString(a.typeParam) === typeToString(b.typeParam);
+  for (const bb of fn.blocks) {
+    for (let i = bb.first; i; i = i.next) {
+      if (i.opcode !== "store") continue;
+      const [value, address] = [i.operands[0]!, i.operands[1]!];
+      if (isInstruction(value, "load") && value.operands[0]!.id === address.id && sameSlot(i, value)) return true;
+      let byAddress = stores.get(value);
+      if (byAddress === undefined) stores.set(value, (byAddress = new Map()));
+      const list = byAddress.get(address.id);
+      if (list === undefined) byAddress.set(address.id, [i]);
+      else {
+        for (const other of list) if (sameSlot(i, other)) return true;
+        list.push(i);
+      }
+    }
+  }
+  return false;
+}
+
 export const redundantStore = defineFunctionPass({
   name: "redundant-store",
   description: "remove stores of the value memory already holds (same value, address, offset and type as an earlier store or load)",
   preserves: Preserved.cfg(),
-  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0,
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0 && hasCandidate(fn),
   run(fn, ctx) {
     // Available memory on entry to each block: the meet over all predecessors (a forward
     // "must" dataflow; a block not yet reached contributes nothing to the meet), iterated

@@ -45,9 +45,10 @@
  * are left for simplify-cfg); merging arms removes blocks. Cost: O(instructions) per join
  * and per branch.
  */
-import { foldConditionalBranch, isConstant, redirectBranch, removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { foldConditionalBranch, isConstant, redirectBranch, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
+import { removeUnreachable } from "../util/ir.js";
 
 /** Same opcode, types and attributes (operands aside). */
 function sameShape(a: Instruction, b: Instruction): boolean {
@@ -292,7 +293,7 @@ function mergeArms(fn: Function, d: BasicBlock): boolean {
     else for (let i = 0; i < inst.operands.length; i++) if (inst.incoming[i] === inst.incoming[operand]) inst.setOperand(i, sel);
   }
   foldConditionalBranch(d, true);
-  removeUnreachableBlocks(fn);
+  removeUnreachable(fn);
   return true;
 }
 
@@ -367,7 +368,7 @@ function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock): boolean {
     const targets = p.terminator!.targets;
     for (let k = 0; k < targets.length; k++) if (targets[k] === f) redirectBranch(p, f, t, (phi) => second.get(phi)!, k);
   }
-  removeUnreachableBlocks(fn);
+  removeUnreachable(fn);
   return true;
 }
 

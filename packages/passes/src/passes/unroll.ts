@@ -29,11 +29,11 @@
  * instructions once instead of once per iteration plus the loop's checks.
  * Cost: O(N × loop size) per unrolled loop.
  */
-import { removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
+import type { BasicBlock, Function, Instruction, Loop, Value } from "@luabpf/ir";
 import { blockOrderAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { evaluate, isFoldable } from "../util/fold.js";
-import { constValue } from "../util/ir.js";
+import { constValue, removeUnreachable } from "../util/ir.js";
 import { censusAnalysis } from "../analysis/census.js";
 
 /** Instructions of a loop that cost code (phis and jumps do not). */
@@ -207,8 +207,8 @@ export const unroll = defineFunctionPass({
     "max-trip": { type: "integer", min: 1, default: 4, description: "unroll only loops that exit within this many iterations" },
     budget: { type: "integer", min: 0, default: 8, description: "instructions the extra copies may add" },
   },
-  // A loop is left only through a condbr.
-  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0,
+  // A loop (a cycle) is left only through a condbr.
+  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0 && ctx.analyses.get(blockOrderAnalysis).cyclic,
   run(fn, ctx, options) {
     let changed = false;
     // A round reads the loops once; a loop whose entering block a loop unrolled in the same
@@ -240,7 +240,7 @@ export const unroll = defineFunctionPass({
         unrolled = true;
       }
       if (!unrolled) break;
-      removeUnreachableBlocks(fn);
+      removeUnreachable(fn);
       ctx.analyses.invalidate();
       changed = true;
     }
