@@ -299,13 +299,21 @@ export class PassManager {
       };
       const repeatKey = pass.kind === "function" && isBuiltInPass(pass) ? rec.text : undefined;
       const printingBefore = selected(o.printBefore, pass);
-      // The functions an execution can change, and what to snapshot of them before it.
+      // The functions an execution can change, and what to snapshot of them before it. Their
+      // sizes (for the statistics) are taken by `measure`: before a module pass, and before a
+      // function pass only when it is run (a skipped execution changes nothing; counting the
+      // instructions walks every block).
+      let sizes: number[] | undefined;
+      const measure = (fns: readonly Function[]): void => {
+        sizes = [];
+        for (const fn of fns) sizes.push(fn.instructionCount, fn.blocks.length);
+      };
       const execute = (unit: string, fns: readonly Function[], body: () => PassResult): void => {
         if (o.bisectLimit !== undefined && !bisect(pass, unit)) return;
         if (printingBefore) for (const fn of fns) if (shown(fn)) print(`; *** IR before ${passToString(pass)} on @${fn.name} ***\n${printFunction(fn)}`);
         const before = needText ? fns.map(printFunction) : undefined;
-        const sizes: number[] = [];
-        for (const fn of fns) sizes.push(fn.instructionCount, fn.blocks.length);
+        sizes = undefined;
+        if (pass.kind === "module") measure(fns);
         const t0 = timing ? nowMs() : 0;
         let preserved: Preserved;
         try {
@@ -321,7 +329,7 @@ export class PassManager {
         const touched = unit === "<module>" && module ? module.functions.slice() : fns;
         for (const fn of touched) {
           const i = fns.indexOf(fn);
-          if (i >= 0) {
+          if (i >= 0 && sizes !== undefined) {
             const dInsts = fn.instructionCount - sizes[2 * i]!;
             const dBlocks = fn.blocks.length - sizes[2 * i + 1]!;
             if (dInsts < 0) stat("instructions-removed", -dInsts);
@@ -352,6 +360,7 @@ export class PassManager {
           // A pass whose precondition fails would change nothing: an execution without a change.
           if (pass.applies !== undefined && !pass.applies(fn, ctx)) return false;
           const [stats, values, blocks] = [statCalls, fn.valueIdBound, fn.blockIdBound];
+          measure([fn]);
           const result = pass.run(fn, ctx);
           // Clean: no change reported, no statistic, no id taken (a new id would shift the ids after it).
           const clean = statCalls === stats && fn.valueIdBound === values && fn.blockIdBound === blocks;

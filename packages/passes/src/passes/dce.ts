@@ -18,6 +18,7 @@
  */
 import type { Function, Instruction } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
+import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { allInstructions, eraseDeadTree, removeUnreachable } from "../util/ir.js";
 
@@ -60,7 +61,9 @@ export const dce = defineFunctionPass({
   },
   run(fn, ctx, { aggressive }) {
     let removed = 0;
-    const blocks = removeUnreachable(fn);
+    // A valid block order that holds every block (analyses are valid between passes): all reachable.
+    const order = ctx.analyses.cached(blockOrderAnalysis);
+    const blocks = order !== undefined && order.rpo.length === fn.blocks.length ? 0 : removeUnreachable(fn);
     if (blocks) ctx.stat("blocks-unreachable", blocks);
     if (!aggressive) {
       for (const inst of allInstructions(fn).reverse()) removed += eraseDeadTree(inst);

@@ -327,8 +327,10 @@ export const rangeSimplify = defineFunctionPass({
     const order = ctx.analyses.get(blockOrderAnalysis).rpo;
     let changed = false;
     let cfgChanged = false;
+    let executable = 0;
     for (const bb of order) {
       if (!ranges.isExecutable(bb)) continue;
+      executable++;
       for (const i of bb.instructions()) {
         let cur: Instruction | undefined = i;
         for (let round = 0; cur?.block && cur.type.kind !== "void" && round < 4; round++) {
@@ -349,10 +351,13 @@ export const rangeSimplify = defineFunctionPass({
       }
     }
     // Folding removed edges only: every execution of the function is one of before, so the
-    // ranges still hold and threading may use them.
-    let removed = removeUnreachable(fn);
-    if (threadJumps(fn, ranges, dt, ctx)) changed = cfgChanged = true;
-    removed += removeUnreachable(fn);
+    // ranges still hold and threading may use them. (Every block executable and no branch
+    // folded: every block is reachable, and nothing is to be removed before threading.)
+    let removed = cfgChanged || executable !== fn.blocks.length ? removeUnreachable(fn) : 0;
+    if (threadJumps(fn, ranges, dt, ctx)) {
+      changed = cfgChanged = true;
+      removed += removeUnreachable(fn);
+    }
     if (removed > 0) {
       ctx.stat("blocks-unreachable", removed);
       changed = cfgChanged = true;

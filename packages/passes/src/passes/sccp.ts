@@ -151,8 +151,12 @@ export const sccp = defineFunctionPass({
     const { values, executable } = solveSccp(fn);
     let changed = false;
     let cfgChanged = false;
+    let unexecuted = false;
     for (const bb of fn.blocks) {
-      if (!executable[bb.id]) continue;
+      if (!executable[bb.id]) {
+        unexecuted = true;
+        continue;
+      }
       for (const inst of bb.instructions()) {
         const lv = values[inst.id];
         if (typeof lv !== "bigint" || inst.type.kind === "void" || inst.info.sideEffects) continue;
@@ -172,7 +176,8 @@ export const sccp = defineFunctionPass({
         }
       }
     }
-    const removed = removeUnreachable(fn);
+    // Every block executable (so reachable) and no branch folded: none to remove.
+    const removed = cfgChanged || unexecuted ? removeUnreachable(fn) : 0;
     if (removed > 0) {
       ctx.stat("blocks-unreachable", removed);
       changed = cfgChanged = true;
