@@ -138,21 +138,31 @@ const FACTORIES = {
   comment: (value: string, raw: string) => ({ type: "Comment", value, raw, range: undefined, rangeStart: 0, rangeEnd: 0 }),
 };
 
+/** Whether luaparse's factories make this module's nodes (during {@link withCompactNodes}). */
+let compact = false;
+
+// Installed once: each of luaparse's factories makes this module's node while `compact` is
+// set and luaparse's own otherwise. (Swapping the functions in and out per parse would
+// make V8 throw away luaparse's optimised code, which treats them as constants.)
+{
+  const ast = luaparseExports.ast;
+  type Factory = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => unknown;
+  // Five parameters: the most a factory takes (forNumericStatement); no rest array per node.
+  for (const [name, ours] of Object.entries(FACTORIES) as [string, Factory][]) {
+    const theirs = ast[name] as Factory;
+    ast[name] = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown) => (compact ? ours(a, b, c, d, e) : theirs(a, b, c, d, e));
+  }
+}
+
 /**
- * Runs `parse` with luaparse making its nodes through this module's factories, and puts
- * luaparse's own back afterwards (luaparse's factories are one shared object: another
- * user of luaparse in the process, such as the check package, gets its trees unchanged).
+ * Runs `parse` with luaparse making its nodes through this module's factories (another
+ * user of luaparse in the process, such as the check package, gets luaparse's own trees).
  */
 export function withCompactNodes<T>(parse: () => T): T {
-  const ast = luaparseExports.ast;
-  const saved: Factories = {};
-  for (const name of Object.keys(FACTORIES)) {
-    saved[name] = ast[name];
-    ast[name] = (FACTORIES as Factories)[name];
-  }
+  compact = true;
   try {
     return parse();
   } finally {
-    for (const name of Object.keys(saved)) ast[name] = saved[name];
+    compact = false;
   }
 }
