@@ -61,12 +61,34 @@ const LEFT_BRACKET = 0x5b;
 const RIGHT_BRACKET = 0x5d;
 
 /**
+ * Every token that can add a level in {@link scanTokens} (a bracket, a block or function
+ * keyword, a unary operator, `^`, `..`), and more (these characters and words in strings
+ * and comments, `--`, `...` as one `..`): at most {@link MAX_SYNTAX_NESTING} of them, and
+ * the text cannot nest too deeply. `\b` is a boundary of [A-Za-z0-9_], as the scan's names.
+ */
+const LEVEL_TOKENS = /[([{~#^-]|\.\.|\b(?:function|while|for|do|if|repeat|not)\b/g;
+
+/**
  * Throws a located {@link CompileError} when `text` nests deeper than
  * {@link MAX_SYNTAX_NESTING} levels. Unbalanced or malformed input is left to the parser.
- * One pass over the UTF-16 code units (a table of ASCII character classes; no string is
- * made except for words short enough to be keywords).
+ * A text with at most that many {@link LEVEL_TOKENS} (every example) needs no scan.
  */
 export function scanNesting(text: string, file: string): void {
+  LEVEL_TOKENS.lastIndex = 0;
+  let tokens = 0;
+  while (LEVEL_TOKENS.test(text)) {
+    if (++tokens > MAX_SYNTAX_NESTING) {
+      scanTokens(text, file);
+      return;
+    }
+  }
+}
+
+/**
+ * {@link scanNesting}'s scan: one pass over the UTF-16 code units (a table of ASCII
+ * character classes; no string is made except for words short enough to be keywords).
+ */
+export function scanTokens(text: string, file: string): void {
   const stack: { opener: Opener; pendingDo: boolean }[] = [];
   let unaryRun = 0;
   let concatRun = 0;

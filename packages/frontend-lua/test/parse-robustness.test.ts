@@ -7,7 +7,7 @@ import luaparse from "luaparse";
 import type * as lua from "luaparse";
 import { describe, expect, it } from "vitest";
 import { compileLua } from "../src/index.js";
-import { MAX_SYNTAX_NESTING, MAX_TREE_DEPTH } from "../src/nesting.js";
+import { MAX_SYNTAX_NESTING, MAX_TREE_DEPTH, scanNesting, scanTokens } from "../src/nesting.js";
 import { parseLua } from "../src/parse.js";
 import { CHILD_KEYS, isNode } from "../src/syntax.js";
 import { errorOf } from "./helpers.js";
@@ -195,5 +195,52 @@ describe("the depth check from the parser's heights (nesting.ts) against a walk 
     // Both outcomes occur (about a fifth of the programs are too deep).
     expect(passed.length).toBeGreaterThan(20);
     expect(failed.length).toBeGreaterThan(5);
+  });
+});
+
+describe("the nesting scan is skipped where too few tokens could open a level (nesting.ts)", () => {
+  // Tokens that open levels, close them, or only look as if they did (in strings, comments, numbers).
+  // One level each, and one token of the shortcut's count each (where the count is tight).
+  const OPENERS = ["(", "[", "{", "if x then", "function", "do", "repeat"];
+  const UNARY = ["not", "-", "~", "#", "x ^", "x ..", "- -", "not not", "while x do", "for i = 1, 2 do"];
+  const OTHERS = [")", "]", "}", "end", "until x", "x", "1", "2do", "1e-5", "'(((('", '"if if"', "-- ((((\n", "--[[ do do ]]", "[[ { { ]]", "...", "x.y", "x - 1", "x = y", ";", "\n", "éif", "_do", "do_"];
+
+  it("reports what the full scan reports, on random token sequences around the limit", () => {
+    const outcomes = new Map<boolean, number>();
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        let state = seed >>> 0 || 1;
+        const pick = (n: number): number => {
+          state ^= state << 13;
+          state ^= state >>> 17;
+          state ^= state << 5;
+          return (state >>> 0) % n;
+        };
+        // 210-270 tokens, mostly openers: some sequences nest too deeply, some just not (a
+        // token kind the shortcut failed to count would show as a skipped scan that fails).
+        const tokens: string[] = [];
+        for (let n = 210 + pick(60); n > 0; n--) {
+          const kind = pick(20);
+          tokens.push(kind < 17 ? OPENERS[pick(OPENERS.length)]! : kind < 19 ? UNARY[pick(UNARY.length)]! : OTHERS[pick(OTHERS.length)]!);
+        }
+        const text = tokens.join(" ");
+        const outcome = (scan: (text: string, file: string) => void): string => {
+          try {
+            scan(text, "t.lua");
+            return "ok";
+          } catch (e) {
+            if (!(e instanceof CompileError)) throw e;
+            return e.message;
+          }
+        };
+        const full = outcome(scanTokens);
+        expect(outcome(scanNesting)).toBe(full);
+        outcomes.set(full === "ok", (outcomes.get(full === "ok") ?? 0) + 1);
+        return true;
+      }),
+      { numRuns: 400 },
+    );
+    expect(outcomes.get(true)).toBeGreaterThan(20);
+    expect(outcomes.get(false)).toBeGreaterThan(20);
   });
 });
