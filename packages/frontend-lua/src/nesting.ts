@@ -10,16 +10,18 @@
  *   operators and of the right-associative `..` and `^` — and stops at
  *   {@link MAX_SYNTAX_NESTING} levels. Lua itself refuses about 200 nested syntax levels
  *   ("C stack overflow" in Lua 5.4), so this is the same limit with a better message.
- * - {@link checkAstDepth}, after parsing: an iterative walk of the syntax tree that stops
- *   at {@link MAX_TREE_DEPTH} levels, whatever nests (a chain of 10,000 `+` is a left-deep
- *   tree the scan does not see as nesting; Lua accepts it, luabpf reports it).
+ * - {@link checkAstDepth}, after parsing: the syntax tree's depth, from the heights the
+ *   parser records as it makes each node (nodes.ts), against {@link MAX_TREE_DEPTH} levels,
+ *   whatever nests (a chain of 10,000 `+` is a left-deep tree the scan does not see as
+ *   nesting; Lua accepts it, luabpf reports it).
  *
- * Both are linear in the input and use no recursion themselves.
+ * Neither uses recursion; the scan is linear in the input, the check constant unless it fails.
  */
-import { CompileError } from "@luabpf/ir";
+import { CompileError, InternalError } from "@luabpf/ir";
 import type * as lua from "luaparse";
 import { locationOf } from "./diagnostics.js";
 import { childKeysOf, isNode } from "./syntax.js";
+import type { Height } from "./nodes.js";
 import { classOf, DIGIT, isClass, NAME_PART, NAME_START, NUMBER_PART } from "./char-classes.js";
 
 /** Nested brackets, blocks and operator runs, as Lua counts its syntax levels. */
@@ -59,12 +61,34 @@ const LEFT_BRACKET = 0x5b;
 const RIGHT_BRACKET = 0x5d;
 
 /**
+ * Every token that can add a level in {@link scanTokens} (a bracket, a block or function
+ * keyword, a unary operator, `^`, `..`), and more (these characters and words in strings
+ * and comments, `--`, `...` as one `..`): at most {@link MAX_SYNTAX_NESTING} of them, and
+ * the text cannot nest too deeply. `\b` is a boundary of [A-Za-z0-9_], as the scan's names.
+ */
+const LEVEL_TOKENS = /[([{~#^-]|\.\.|\b(?:function|while|for|do|if|repeat|not)\b/g;
+
+/**
  * Throws a located {@link CompileError} when `text` nests deeper than
  * {@link MAX_SYNTAX_NESTING} levels. Unbalanced or malformed input is left to the parser.
- * One pass over the UTF-16 code units (a table of ASCII character classes; no string is
- * made except for words short enough to be keywords).
+ * A text with at most that many {@link LEVEL_TOKENS} (every example) needs no scan.
  */
 export function scanNesting(text: string, file: string): void {
+  LEVEL_TOKENS.lastIndex = 0;
+  let tokens = 0;
+  while (LEVEL_TOKENS.test(text)) {
+    if (++tokens > MAX_SYNTAX_NESTING) {
+      scanTokens(text, file);
+      return;
+    }
+  }
+}
+
+/**
+ * {@link scanNesting}'s scan: one pass over the UTF-16 code units (a table of ASCII
+ * character classes; no string is made except for words short enough to be keywords).
+ */
+export function scanTokens(text: string, file: string): void {
   const stack: { opener: Opener; pendingDo: boolean }[] = [];
   let unaryRun = 0;
   let concatRun = 0;
@@ -275,33 +299,35 @@ export function scanNesting(text: string, file: string): void {
 
 /**
  * Throws a located {@link CompileError} at the first node of `chunk` deeper than
- * {@link MAX_TREE_DEPTH} levels. Iterative; visits every node once, through the
- * child-holding properties of syntax.ts.
+ * {@link MAX_TREE_DEPTH} levels (the root is at depth 0), in the order of a walk that
+ * visits a node, then its children: the child-holding properties of syntax.ts last to
+ * first, the nodes of a list first to last. The parser records each node's height as it
+ * makes the node (nodes.ts), so the tree is too deep exactly when the root's height says
+ * so, and the node to report is found by going down, at each level, into the first child
+ * in that order whose subtree reaches the depth: at most {@link MAX_TREE_DEPTH} steps, no
+ * walk over the tree.
  */
 export function checkAstDepth(chunk: lua.Chunk, file: string): void {
-  // Two parallel stacks (node, depth): no object per visited node.
-  const nodes: lua.Node[] = [chunk as unknown as lua.Node];
-  const depths: number[] = [0];
-  while (nodes.length > 0) {
-    const node = nodes.pop()!;
-    const depth = depths.pop()!;
-    if (depth > MAX_TREE_DEPTH) {
-      const what = /Statement$|Clause$/.test(node.type) ? "blocks are nested too deeply" : "expression is nested too deeply";
-      throw new CompileError({ severity: "error", message: `${what} (the limit is ${MAX_TREE_DEPTH} levels)`, location: locationOf(file, node) });
+  const heightOf = (n: lua.Node): number => (n as Height).height ?? 1;
+  let node = chunk as unknown as lua.Node;
+  // A node at depth d reaches depth d + height - 1.
+  if (heightOf(node) - 1 <= MAX_TREE_DEPTH) return;
+  for (let depth = 0; depth <= MAX_TREE_DEPTH; depth++) {
+    const need = MAX_TREE_DEPTH + 1 - depth; // the height a child needs to reach MAX_TREE_DEPTH + 1
+    node = deepChild(node, need) ?? fail("no child reaches the depth its parent's height says");
+  }
+  const what = /Statement$|Clause$/.test(node.type) ? "blocks are nested too deeply" : "expression is nested too deeply";
+  throw new CompileError({ severity: "error", message: `${what} (the limit is ${MAX_TREE_DEPTH} levels)`, location: locationOf(file, node) });
+
+  function deepChild(parent: lua.Node, need: number): lua.Node | undefined {
+    const keys = childKeysOf(parent);
+    for (let k = keys.length - 1; k >= 0; k--) {
+      const value = (parent as unknown as Record<string, unknown>)[keys[k]!];
+      for (const child of Array.isArray(value) ? value : [value]) if (isNode(child) && heightOf(child) >= need) return child;
     }
-    for (const key of childKeysOf(node)) {
-      const value = (node as unknown as Record<string, unknown>)[key];
-      if (Array.isArray(value)) {
-        for (let k = value.length - 1; k >= 0; k--) {
-          if (isNode(value[k])) {
-            nodes.push(value[k]);
-            depths.push(depth + 1);
-          }
-        }
-      } else if (isNode(value)) {
-        nodes.push(value);
-        depths.push(depth + 1);
-      }
-    }
+    return undefined;
+  }
+  function fail(message: string): never {
+    throw new InternalError(`the depth check: ${message}`);
   }
 }

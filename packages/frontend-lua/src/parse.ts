@@ -6,7 +6,9 @@
  * Each node's range is kept as two numbers, {@link Span}'s `rangeStart` and `rangeEnd`:
  * luaparse gives every node a `[start, end]` array, which {@link compactRange} replaces as
  * the node is made (luaparse's `onCreateNode`). The tree is held while the program bodies
- * are lowered, and the arrays were ~30 % of its memory (two numbers take no object). The
+ * are lowered, and the arrays were ~30 % of its memory (two numbers take no object); the
+ * nodes themselves are made by nodes.ts's factories (exact-length lists, every property in
+ * the object literal, each node's height for the depth check). The
  * same hook records where names are used as references or assigned (lower/local-uses.ts),
  * while each node is fresh, instead of a walk over the tree.
  *
@@ -31,6 +33,7 @@ import type * as lua from "luaparse";
 import { useSourceLines } from "./diagnostics.js";
 import { LocalUses } from "./lower/local-uses.js";
 import { checkAstDepth, scanNesting } from "./nesting.js";
+import { withCompactNodes } from "./nodes.js";
 
 const LUAPARSE_OPTIONS = {
   // Ranges only: lines and columns come from a line table when a message or the line
@@ -67,9 +70,11 @@ export function parseLua(source: string, file: string): ParsedChunk {
   let chunk: lua.Chunk;
   const localUses = new LocalUses();
   try {
-    luaparse.parse("", LUAPARSE_OPTIONS);
-    recording = localUses;
-    chunk = luaparse.parse(text, LUAPARSE_OPTIONS);
+    chunk = withCompactNodes(() => {
+      luaparse.parse("", LUAPARSE_OPTIONS);
+      recording = localUses;
+      return luaparse.parse(text, LUAPARSE_OPTIONS);
+    });
   } catch (e) {
     if (e instanceof SyntaxError && typeof (e as LuaSyntaxError).index === "number") throw syntaxError(e as LuaSyntaxError, text, file);
     throw new InternalError(`luaparse failed unexpectedly: ${String(e)}`, { cause: e });

@@ -1,9 +1,9 @@
 /**
  * The shape of luaparse's syntax tree, as a table: for each node type, the properties that
  * hold child nodes (a node, an array of nodes, or null), in the order luaparse's node
- * factories create them (`luaparse.ast`). Walks over the whole tree (the depth check of
- * nesting.ts, the name scan of lower/body.ts, the top level's searches) read it instead of
- * enumerating every property of every node, which also visits strings, numbers and ranges.
+ * factories create them (`luaparse.ast`). Walks over the tree (the depth check's way down
+ * to a node too deep, nesting.ts; the tests' walks) read it instead of enumerating every
+ * property of every node, which also visits strings, numbers and ranges.
  * test/syntax.test.ts checks the table against the trees luaparse builds.
  */
 import type * as lua from "luaparse";

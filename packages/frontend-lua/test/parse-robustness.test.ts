@@ -2,9 +2,14 @@
 // independent of the previous ones, and nesting that would overflow a recursive walker is
 // a located "too many nested" error.
 import { CompileError, InternalError } from "@luabpf/ir";
+import fc from "fast-check";
+import luaparse from "luaparse";
+import type * as lua from "luaparse";
 import { describe, expect, it } from "vitest";
 import { compileLua } from "../src/index.js";
-import { MAX_SYNTAX_NESTING, MAX_TREE_DEPTH } from "../src/nesting.js";
+import { MAX_SYNTAX_NESTING, MAX_TREE_DEPTH, scanNesting, scanTokens } from "../src/nesting.js";
+import { parseLua } from "../src/parse.js";
+import { CHILD_KEYS, isNode } from "../src/syntax.js";
 import { errorOf } from "./helpers.js";
 
 const body = (b: string): string => `bpf.socket(function (skb)\n${b}\nend)\n`;
@@ -81,5 +86,161 @@ describe("deep nesting is a located error, not a stack overflow", () => {
         for (const d of (e as CompileError).diagnostics) expect(d.location?.line).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe("the depth check from the parser's heights (nesting.ts) against a walk of the tree", () => {
+  /** The check it replaced: an iterative walk of luaparse's own tree (with `loc`) from the root, children through syntax.ts's table. */
+  function walkedDepthError(chunk: lua.Chunk): string | undefined {
+    const nodes: lua.Node[] = [chunk as unknown as lua.Node];
+    const depths: number[] = [0];
+    while (nodes.length > 0) {
+      const node = nodes.pop()!;
+      const depth = depths.pop()!;
+      if (depth > MAX_TREE_DEPTH) {
+        const what = /Statement$|Clause$/.test(node.type) ? "blocks are nested too deeply" : "expression is nested too deeply";
+        return `t.lua:${node.loc!.start.line}:${node.loc!.start.column + 1}: error: ${what} (the limit is ${MAX_TREE_DEPTH} levels)`;
+      }
+      for (const key of CHILD_KEYS.get(node.type)!) {
+        const value = (node as unknown as Record<string, unknown>)[key];
+        if (Array.isArray(value)) {
+          for (let k = value.length - 1; k >= 0; k--) {
+            if (isNode(value[k])) {
+              nodes.push(value[k]);
+              depths.push(depth + 1);
+            }
+          }
+        } else if (isNode(value)) {
+          nodes.push(value);
+          depths.push(depth + 1);
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** A random program: blocks nested up to 120 levels, holding expressions whose chains (left-deep operators, fields, calls, indexes) come near the limit. */
+  function program(random: () => number): string {
+    const pick = (n: number): number => Math.floor(random() * n);
+    const chain = (): string => {
+      const n = pick(4) === 0 ? pick(40) : MAX_TREE_DEPTH - 130 + pick(140);
+      switch (pick(5)) {
+        case 0:
+          return `x${" + 1".repeat(n)}`;
+        case 1:
+          return `x${" and y or z".repeat(n >> 1)}`;
+        case 2:
+          return `x${".f".repeat(n)}`;
+        case 3:
+          return `f${"()".repeat(n)}`;
+        default:
+          return `t${"[1]".repeat(n)}`;
+      }
+    };
+    const expression = (): string => (pick(3) === 0 ? `(${chain()}) * (${chain()})` : pick(2) === 0 ? `{${chain()}, k = ${chain()}}` : chain());
+    const statements = (depth: number): string => {
+      const out: string[] = [];
+      const count = 1 + pick(2);
+      for (let i = 0; i < count; i++) {
+        const inner = depth < 120 && pick(2) === 0 ? statements(depth + 1 + pick(30)) : "";
+        switch (pick(5)) {
+          case 0:
+            out.push(`if ${expression()} then ${inner} else a = 1 end`);
+            break;
+          case 1:
+            out.push(`while ${expression()} do ${inner} end`);
+            break;
+          case 2:
+            out.push(`do ${inner} end`);
+            break;
+          case 3:
+            out.push(`local a = ${expression()}`);
+            break;
+          default:
+            out.push(`a = ${expression()}\n${inner}`);
+        }
+      }
+      return out.join("\n");
+    };
+    return statements(0);
+  }
+
+  it("reports the same node (message and location), or none, on random deep programs", () => {
+    const passed: number[] = [];
+    const failed: number[] = [];
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        let s = seed >>> 0 || 1;
+        const random = (): number => {
+          s ^= s << 13;
+          s ^= s >>> 17;
+          s ^= s << 5;
+          return (s >>> 0) / 2 ** 32;
+        };
+        const text = program(random);
+        const expected = walkedDepthError(luaparse.parse(text, { locations: true, luaVersion: "5.3", encodingMode: "pseudo-latin1" }));
+        let actual: string | undefined;
+        try {
+          parseLua(text, "t.lua");
+        } catch (e) {
+          if (!(e instanceof CompileError)) throw e;
+          actual = e.message;
+        }
+        expect(actual).toBe(expected);
+        (expected === undefined ? passed : failed).push(text.length);
+        return true;
+      }),
+      { numRuns: 100 },
+    );
+    // Both outcomes occur (about a fifth of the programs are too deep).
+    expect(passed.length).toBeGreaterThan(20);
+    expect(failed.length).toBeGreaterThan(5);
+  });
+});
+
+describe("the nesting scan is skipped where too few tokens could open a level (nesting.ts)", () => {
+  // Tokens that open levels, close them, or only look as if they did (in strings, comments, numbers).
+  // One level each, and one token of the shortcut's count each (where the count is tight).
+  const OPENERS = ["(", "[", "{", "if x then", "function", "do", "repeat"];
+  const UNARY = ["not", "-", "~", "#", "x ^", "x ..", "- -", "not not", "while x do", "for i = 1, 2 do"];
+  const OTHERS = [")", "]", "}", "end", "until x", "x", "1", "2do", "1e-5", "'(((('", '"if if"', "-- ((((\n", "--[[ do do ]]", "[[ { { ]]", "...", "x.y", "x - 1", "x = y", ";", "\n", "éif", "_do", "do_"];
+
+  it("reports what the full scan reports, on random token sequences around the limit", () => {
+    const outcomes = new Map<boolean, number>();
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        let state = seed >>> 0 || 1;
+        const pick = (n: number): number => {
+          state ^= state << 13;
+          state ^= state >>> 17;
+          state ^= state << 5;
+          return (state >>> 0) % n;
+        };
+        // 210-270 tokens, mostly openers: some sequences nest too deeply, some just not (a
+        // token kind the shortcut failed to count would show as a skipped scan that fails).
+        const tokens: string[] = [];
+        for (let n = 210 + pick(60); n > 0; n--) {
+          const kind = pick(20);
+          tokens.push(kind < 17 ? OPENERS[pick(OPENERS.length)]! : kind < 19 ? UNARY[pick(UNARY.length)]! : OTHERS[pick(OTHERS.length)]!);
+        }
+        const text = tokens.join(" ");
+        const outcome = (scan: (text: string, file: string) => void): string => {
+          try {
+            scan(text, "t.lua");
+            return "ok";
+          } catch (e) {
+            if (!(e instanceof CompileError)) throw e;
+            return e.message;
+          }
+        };
+        const full = outcome(scanTokens);
+        expect(outcome(scanNesting)).toBe(full);
+        outcomes.set(full === "ok", (outcomes.get(full === "ok") ?? 0) + 1);
+        return true;
+      }),
+      { numRuns: 400 },
+    );
+    expect(outcomes.get(true)).toBeGreaterThan(20);
+    expect(outcomes.get(false)).toBeGreaterThan(20);
   });
 });

@@ -114,3 +114,55 @@ describe("node spans", () => {
     }
   });
 });
+
+describe("node factories (nodes.ts)", () => {
+  /** What parse.ts adds to luaparse's nodes. */
+  const ADDED = new Set(["range", "rangeStart", "rangeEnd", "height"]);
+
+  /** Compares `ours` with luaparse's `theirs`, property by property; returns the differences. */
+  const compare = (ours: unknown, theirs: unknown, path: string, out: string[]): number => {
+    if (Array.isArray(theirs)) {
+      if (!Array.isArray(ours) || ours.length !== theirs.length) {
+        out.push(`${path}: list of ${Array.isArray(ours) ? ours.length : "none"}, not ${theirs.length}`);
+        return 0;
+      }
+      let h = 0;
+      theirs.forEach((t, i) => (h = Math.max(h, compare(ours[i], t, `${path}[${i}]`, out))));
+      return h;
+    }
+    if (!isNode(theirs)) {
+      if (ours !== theirs) out.push(`${path}: ${String(ours)}, not ${String(theirs)}`);
+      return 0;
+    }
+    const o = ours as unknown as Record<string, unknown>;
+    const t = theirs as unknown as Record<string, unknown>;
+    const keys = Object.keys(o).filter((k) => !ADDED.has(k));
+    const theirKeys = Object.keys(t).filter((k) => k !== "range");
+    if (keys.join() !== theirKeys.join()) out.push(`${path} (${theirs.type}): properties ${keys.join()}, not ${theirKeys.join()}`);
+    let below = 0;
+    for (const k of theirKeys) below = Math.max(below, compare(o[k], t[k], `${path}.${k}`, out));
+    // The height: the nodes on the longest path down (1 without children: no property).
+    const height = 1 + below;
+    if ((o.height ?? 1) !== height) out.push(`${path} (${theirs.type}): height ${String(o.height)}, not ${height}`);
+    if (height === 1 && "height" in o) out.push(`${path} (${theirs.type}): a height property without children`);
+    return height;
+  };
+
+  it("make luaparse's trees (same types, properties in the same order, values), with each node's height", () => {
+    const texts: [string, string][] = [["forms.lua", EVERY_FORM]];
+    for (const f of readdirSync(EXAMPLES).filter((name) => name.endsWith(".lua"))) texts.push([f, readFileSync(join(EXAMPLES, f), "utf8")]);
+    for (const [name, text] of texts) {
+      const theirs = luaparse.parse(text, { locations: false, ranges: true, comments: false, luaVersion: "5.3", encodingMode: "pseudo-latin1" });
+      const out: string[] = [];
+      compare(parseLua(text, name).chunk, theirs, "chunk", out);
+      expect(out, name).toEqual([]);
+    }
+  });
+
+  it("are luaparse's own again after a parse (another user of luaparse gets its usual trees)", () => {
+    parseLua(EVERY_FORM, "forms.lua");
+    const chunk = luaparse.parse("local x = f(1)", { ranges: true });
+    const statement = chunk.body[0] as unknown as Record<string, unknown>;
+    expect(Object.keys(statement)).toEqual(["type", "variables", "init", "range"]);
+  });
+});

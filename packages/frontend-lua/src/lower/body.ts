@@ -124,16 +124,20 @@ export class BodyLowering {
 
   /**
    * Lowers the body of `node` with its parameters bound to `params` (the program's context,
-   * or a called function's arguments), then cleans the CFG up.
+   * or a called function's arguments), then cleans the CFG up. With `release` (a body
+   * nothing lowers again: ModuleLowering.loweredOnce), each statement of the body is
+   * dropped from it once lowered, and the body is left empty: the syntax tree of a huge
+   * program can then be collected while its IR is built, instead of being live with all
+   * of it (the largest live set of a huge compile, which sets V8's heap limit).
    */
-  lowerBody(node: lua.FunctionDeclaration, params: readonly Binding[]): void {
+  lowerBody(node: lua.FunctionDeclaration, params: readonly Binding[], release = false): void {
     this.b.loc = locationOf(this.file, node);
     const top = new Map<string, Binding>();
     this.scopes.push(top);
     node.parameters.forEach((p, i) => {
       if (p.type === "Identifier") top.set(p.name, params[i] ?? { kind: "static", value: { kind: "nil" } });
     });
-    this.block(node.body);
+    this.block(node.body, release);
     if (!this.isDead(this.cur)) {
       this.b.loc = endLocationOf(this.file, node) ?? this.b.loc;
       this.returnValue(NIL_VALUE, node);
@@ -402,18 +406,23 @@ export class BodyLowering {
 
   // ---- statements ----
 
-  block(stmts: readonly lua.Statement[]): void {
+  /** Lowers `stmts`; with `release`, drops each from the list once lowered, and leaves the list empty. */
+  block(stmts: readonly lua.Statement[], release = false): void {
     // As `at(s, ...)` for each statement, without a closure per statement (the hot path).
     const saved = this.b.loc;
     const savedEnd = this.listEnd;
     // Where the statements after a `local` end (declareLocal's `later`).
     this.listEnd = (stmts[stmts.length - 1] as Span | undefined)?.rangeEnd;
+    const list = stmts as (lua.Statement | undefined)[];
     try {
-      for (const s of stmts) {
+      for (let i = 0; i < list.length; i++) {
+        const s = list[i]!;
+        if (release) list[i] = undefined;
         this.b.loc = locationOf(this.file, s);
         this.statement(s);
       }
     } finally {
+      if (release) list.length = 0;
       this.b.loc = saved;
       this.listEnd = savedEnd;
     }

@@ -60,9 +60,25 @@ export class ModuleLowering {
     if (params.length > 1 && !ARGUMENT_PROGRAMS.has(decl.kindName)) fail(this.file, params[1]!, `a ${decl.kindName} program takes one parameter (its context), not ${params.length}`);
     if (params[0]?.type === "Identifier") ctx.name = params[0].name;
     const body = new BodyLowering(this, fn, decl, decl.fn.closure ?? { env: decl.fn.env, time: Number.MAX_SAFE_INTEGER }, ctx, { kind: "program" });
-    body.lowerBody(node, tracingParameters(body, decl, node) ?? [{ kind: "static", value: { kind: "context" } }]);
+    body.lowerBody(node, tracingParameters(body, decl, node) ?? [{ kind: "static", value: { kind: "context" } }], this.loweredOnce(decl));
     body.finish();
     return fn;
+  }
+
+  /**
+   * Whether `decl`'s function is lowered this once, so that its statements can be dropped
+   * as they are lowered: it is a `function` expression written as an argument of the
+   * declaring call (`bpf.socket(function (skb) ... end)`: no name holds it, so no body can
+   * call it), and no other program is that function (a declaration in a loop, or
+   * `bpf.socket('lo', prog)` of a program already attached).
+   */
+  private loweredOnce(decl: ProgramDecl): boolean {
+    const fn = decl.fn.node;
+    const call = decl.node;
+    if (call.type !== "CallExpression" || !call.arguments.includes(fn)) return false;
+    let programs = 0;
+    for (const p of this.top.programs) if (p.fn.node === fn) programs++;
+    return programs === 1;
   }
 
   /** A function name not yet used in the module (`f`, `f_2`, ...). */
