@@ -74,10 +74,16 @@ export interface Program {
   numSlots: number;
   /** Last input instruction of each block (after-edits there would be unreachable): `lastInst[id] === 1`. */
   lastInst: Uint8Array;
+  /**
+   * The vectors the item and operand arrays are views of, and those of the program before
+   * the last rewrite: the next rewrite writes into them (spill rounds of a huge function
+   * would otherwise each leave a copy of the program as garbage).
+   */
+  vectors?: { current: ItemWriter; spare?: ItemWriter };
 }
 
 /** Appends items to growing arrays; `finish` installs them in a program. */
-class ItemWriter {
+export class ItemWriter {
   readonly blockStart: IntVec;
   readonly kind: IntVec;
   readonly origin: IntVec;
@@ -100,6 +106,15 @@ class ItemWriter {
     this.opNode = new IntVec(ops);
     this.opSlot = new IntVec(ops);
     this.opFlags = new IntVec(ops);
+  }
+
+  /** Empties the writer for another program of about the given size, keeping its storage. */
+  reset(blocks: number, items: number, ops: number): this {
+    for (const [v, n] of [[this.blockStart, blocks + 1], [this.kind, items], [this.origin, items], [this.pos, items], [this.copy, items], [this.slot, items], [this.ops, items + 1], [this.opNode, ops], [this.opSlot, ops], [this.opFlags, ops]] as const) {
+      v.clear();
+      v.grow(n);
+    }
+    return this;
   }
 
   item(kind: number, origin: number, pos: number, copy: boolean, slot = -1): void {
@@ -263,6 +278,7 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
   }
   w.blockStart.push(w.kind.length);
   w.finish(prog);
+  prog.vectors = { current: w };
   prog.noSpill = new Uint8Array(prog.numNodes);
   return prog;
 }
@@ -359,7 +375,9 @@ export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
   // V8 answers each 64 MB of typed arrays with a full collection).
   let extra = 16;
   for (let o = 0; o < opNode.length; o++) if (spilled(opNode[o]!)) extra++;
-  const w = new ItemWriter(prog.numBlocks, prog.numItems + extra, opNode.length + extra);
+  // Written into the vectors of the program before the last rewrite, if any (nothing reads them now).
+  const spare = prog.vectors?.spare;
+  const w = spare ? spare.reset(prog.numBlocks, prog.numItems + extra, opNode.length + extra) : new ItemWriter(prog.numBlocks, prog.numItems + extra, opNode.length + extra);
   const temps: number[] = [];
   const newTemp = (): Node => {
     const t = prog.numNodes++;
@@ -442,6 +460,7 @@ export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
   }
   w.blockStart.push(w.kind.length);
   w.finish(prog);
+  prog.vectors = { current: w, ...(prog.vectors ? { spare: prog.vectors.current } : {}) };
   const noSpill = new Uint8Array(prog.numNodes);
   noSpill.set(prog.noSpill);
   for (const t of temps) noSpill[t] = 1;

@@ -33,6 +33,10 @@ export class IntVec {
     d.set(this.data.subarray(0, this.length));
     this.data = d;
   }
+  /** Empties the vector, keeping its storage. */
+  clear(): void {
+    this.length = 0;
+  }
   get(i: number): number {
     return this.data[i]!;
   }
