@@ -43,6 +43,7 @@ import {
   type RegAllocStats as CoreStats,
   type RegAllocTarget,
   type RegisterAllocator,
+  withRegAllocScratch,
 } from "@luabpf/passes";
 import { collectOperands, FIRST_VREG, indexAmong, isCopy, isVirtual, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
 
@@ -149,8 +150,15 @@ export function packMachineFunction(mf: MFunction): PackedRegAllocFunction {
   return w.finish(Math.max(0, mf.nextVReg - FIRST_VREG));
 }
 
-/** Allocates physical registers for every virtual register of `mf`, in place (spill slots are added to its frame). */
+/**
+ * Allocates physical registers for every virtual register of `mf`, in place (spill slots are
+ * added to its frame). The allocator's input and working arrays are scratch (`withRegAllocScratch`).
+ */
 export function allocateRegisters(mf: MFunction, options: AllocateOptions = {}): RegAllocStats {
+  return withRegAllocScratch(() => allocateInScope(mf, options));
+}
+
+function allocateInScope(mf: MFunction, options: AllocateOptions): RegAllocStats {
   const check = options.check ?? process.env.LUABPF_CHECK_REGALLOC === "1";
   // The default allocator takes the packed form; another allocator and the checker, the object form.
   const fn = options.allocator || check ? describeFunction(mf) : packMachineFunction(mf);

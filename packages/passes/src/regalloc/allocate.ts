@@ -11,6 +11,7 @@ import { colourGraph, type ColouringResult } from "./irc.js";
 import { colourLinearScan } from "./linear-scan.js";
 import { ITEM_INST, ITEM_RELOAD, ITEM_SPILL, POS_AFTER, buildProgram, rewriteSpills, type Program } from "./program.js";
 import { colourSpillSlots } from "./spill-slots.js";
+import { int32s, withScratch } from "./scratch.js";
 import { IntVec } from "./structures.js";
 
 /** The allocation is impossible (e.g. more registers needed at one instruction than exist). */
@@ -68,8 +69,20 @@ export function allocateLinearScan(fn: RegAllocFunction | PackedRegAllocFunction
   return allocateWith(colourLinearScan, fn, target, options);
 }
 
-/** The spill loop around one colouring method, then spill-slot sharing and the output. */
+/**
+ * The spill loop around one colouring method, then spill-slot sharing and the output; the
+ * working arrays are scratch (`scratch.ts`), the output's arrays its own.
+ */
 function allocateWith(
+  colourProgram: (prog: Program, target: RegAllocTarget) => ColouringResult,
+  fn: RegAllocFunction | PackedRegAllocFunction,
+  target: RegAllocTarget,
+  options: IrcOptions,
+): RegAllocOutput {
+  return withScratch(() => allocateInScope(colourProgram, fn, target, options));
+}
+
+function allocateInScope(
   colourProgram: (prog: Program, target: RegAllocTarget) => ColouringResult,
   fn: RegAllocFunction | PackedRegAllocFunction,
   target: RegAllocTarget,
@@ -90,7 +103,7 @@ function allocateWith(
       stats.copiesCoalesced = res.coalesced;
       break;
     }
-    const slotOf = new Int32Array(prog.numNodes).fill(-1);
+    const slotOf = int32s(prog.numNodes, -1);
     for (const { members } of res.spilled) {
       const slot = prog.numSlots++;
       for (const m of members) {

@@ -21,6 +21,7 @@
  */
 import { PACKED_DEF, PACKED_EARLY, PACKED_FIXED, PACKED_PHYSICAL, PACKED_REUSE, type PackedRegAllocFunction, type PReg, type RegAllocFunction, type RegAllocTarget } from "./interface.js";
 import { isPacked, packFunction } from "./packed.js";
+import { int32s, uint8s } from "./scratch.js";
 import { IntVec } from "./structures.js";
 
 export type Node = number;
@@ -186,7 +187,7 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
     clobbers: new Array<readonly PReg[]>(numInsts),
     noSpill: new Uint8Array(0),
     numSlots: 0,
-    lastInst: new Uint8Array(numInsts),
+    lastInst: uint8s(numInsts),
   };
   const clobbers = prog.clobbers as (readonly PReg[])[];
   const checkPreg = (p: PReg, where: () => string): PReg => {
@@ -279,7 +280,7 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
   w.blockStart.push(w.kind.length);
   w.finish(prog);
   prog.vectors = { current: w };
-  prog.noSpill = new Uint8Array(prog.numNodes);
+  prog.noSpill = uint8s(prog.numNodes);
   return prog;
 }
 
@@ -294,13 +295,13 @@ export function liveOutSets(prog: Program): number[][] {
   const B = prog.numBlocks;
   const N = prog.numNodes;
   // Upward-exposed uses and kills per node, as linked lists of blocks.
-  const ueHead = new Int32Array(N).fill(-1);
-  const killHead = new Int32Array(N).fill(-1);
+  const ueHead = int32s(N, -1);
+  const killHead = int32s(N, -1);
   // At most one entry per operand and per clobber: sized for the operands at once.
   const link = new IntVec(prog.opNode.length + 1024); // next entry
   const linkBlock = new IntVec(prog.opNode.length + 1024);
-  const seen = new Int32Array(N).fill(-1); // block of the last kill or use recorded for a node
-  const killed = new Int32Array(N).fill(-1); // block in which the node was last killed
+  const seen = int32s(N, -1); // block of the last kill or use recorded for a node
+  const killed = int32s(N, -1); // block in which the node was last killed
   const { itemOps, opNode, opFlags, itemKind, itemOrigin, clobbers } = prog;
   const record = (head: Int32Array, n: number, b: number): void => {
     linkBlock.push(b);
@@ -334,9 +335,9 @@ export function liveOutSets(prog: Program): number[][] {
     }
   }
   const liveOut: number[][] = Array.from({ length: B }, () => []);
-  const defMark = new Int32Array(B).fill(-1);
-  const inMark = new Int32Array(B).fill(-1);
-  const outMark = new Int32Array(B).fill(-1);
+  const defMark = int32s(B, -1);
+  const inMark = int32s(B, -1);
+  const outMark = int32s(B, -1);
   const work: number[] = [];
   for (let n = 0; n < N; n++) {
     if (ueHead[n] === -1) continue;
@@ -461,7 +462,7 @@ export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
   w.blockStart.push(w.kind.length);
   w.finish(prog);
   prog.vectors = { current: w, ...(prog.vectors ? { spare: prog.vectors.current } : {}) };
-  const noSpill = new Uint8Array(prog.numNodes);
+  const noSpill = uint8s(prog.numNodes);
   noSpill.set(prog.noSpill);
   for (const t of temps) noSpill[t] = 1;
   prog.noSpill = noSpill;
