@@ -283,7 +283,8 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
   }
   let result: AsmResult;
   try {
-    result = assemble(items, { cpu });
+    // Every item's instruction was made here for this listing alone: the output may keep it.
+    result = assemble(items, { cpu, adopt: true });
   } catch (e) {
     if (!(e instanceof JumpRangeError)) throw e;
     throw new CompileError(
@@ -313,5 +314,6 @@ export function emitFunction(mf: MFunction, options: EmitOptions = {}): EmittedF
       row = loc;
     }
   }
-  return { ...result, frameSize, lines, calls: callSites.map((c) => ({ slot: result.labels.get(c.label)!, callee: c.callee })) };
+  const { insns, relocations, coreRelocations, labels, itemSlots } = result;
+  return { insns, relocations, coreRelocations, labels, itemSlots, frameSize, lines, calls: callSites.map((c) => ({ slot: labels.get(c.label)!, callee: c.callee })) };
 }

@@ -43,6 +43,7 @@ import {
   type RegAllocStats as CoreStats,
   type RegAllocTarget,
   type RegisterAllocator,
+  withRegAllocScratch,
 } from "@luabpf/passes";
 import { collectOperands, FIRST_VREG, indexAmong, isCopy, isVirtual, visitOperands, type MFunction, type MInst, type MReg } from "./mir.js";
 
@@ -149,8 +150,15 @@ export function packMachineFunction(mf: MFunction): PackedRegAllocFunction {
   return w.finish(Math.max(0, mf.nextVReg - FIRST_VREG));
 }
 
-/** Allocates physical registers for every virtual register of `mf`, in place (spill slots are added to its frame). */
+/**
+ * Allocates physical registers for every virtual register of `mf`, in place (spill slots are
+ * added to its frame). The allocator's input and working arrays are scratch (`withRegAllocScratch`).
+ */
 export function allocateRegisters(mf: MFunction, options: AllocateOptions = {}): RegAllocStats {
+  return withRegAllocScratch(() => allocateInScope(mf, options));
+}
+
+function allocateInScope(mf: MFunction, options: AllocateOptions): RegAllocStats {
   const check = options.check ?? process.env.LUABPF_CHECK_REGALLOC === "1";
   // The default allocator takes the packed form; another allocator and the checker, the object form.
   const fn = options.allocator || check ? describeFunction(mf) : packMachineFunction(mf);
@@ -183,8 +191,6 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
   const objects = described && !isPacked(described) ? described : undefined;
   const slotBase = mf.slots.length;
   for (let s = 0; s < out.numSpillSlots; s++) mf.slots.push({ size: 8, align: 8, spill: true });
-  const before = new Map<number, MInst[]>();
-  const after = new Map<number, MInst[]>();
   const reg = (a: Allocation): MReg => {
     if (a.kind !== "reg") throw new InternalError(`regalloc: expected a register, got ${formatAllocation(a, EBPF_TARGET)}`);
     return a.reg;
@@ -198,12 +204,22 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
     if (from.kind === "reg" && to.kind === "stack") return { k: "stx", size: "DW", addr: { slot: slotBase + to.slot, off: 0 }, src: from.reg, loc };
     throw new InternalError("regalloc: stack-to-stack move");
   };
-  const numbered = out.edits.length > 0 ? mf.blocks.flatMap((b) => b.insts) : [];
-  for (const e of out.edits) {
-    const m = e.pos === "before" ? before : after;
-    (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to, numbered[e.inst]?.loc));
+  // The built-in allocators' edits come packed and in program order: they are read with a
+  // cursor while the instructions are visited. Another allocator's are grouped by instruction.
+  const packedEdits = out.packedEdits;
+  const numEdits = packedEdits ? packedEdits.inst.length : 0;
+  let cursor = 0;
+  const moveOf = (from: number, to: number, loc: MInst["loc"]): MInst => move(locationOf(from), locationOf(to), loc);
+  const before = new Map<number, MInst[]>();
+  const after = new Map<number, MInst[]>();
+  if (!packedEdits && out.edits.length > 0) {
+    const numbered = mf.blocks.flatMap((b) => b.insts);
+    for (const e of out.edits) {
+      const m = e.pos === "before" ? before : after;
+      (m.get(e.inst) ?? m.set(e.inst, []).get(e.inst)!).push(move(e.from, e.to, numbered[e.inst]?.loc));
+    }
   }
-  const edited = out.edits.length > 0;
+  const edited = !packedEdits && out.edits.length > 0;
   let id = 0;
   // The virtual registers of one instruction and the registers they got (a handful: the first
   // `assigned` entries of two arrays, not a map).
@@ -237,6 +253,9 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
     for (let ii = 0; ii < b.insts.length; ii++) {
       const inst = b.insts[ii]!;
       const k = id++;
+      if (packedEdits) {
+        for (; cursor < numEdits && packedEdits.inst[cursor] === k && packedEdits.after[cursor] === 0; cursor++) insts.push(moveOf(packedEdits.from[cursor]!, packedEdits.to[cursor]!, inst.loc));
+      }
       const pre = edited ? before.get(k) : undefined;
       if (pre) insts.push(...pre);
       if (packedLocs) first = packedLocs.operandStart[k]!;
@@ -262,7 +281,11 @@ export function applyAllocation(mf: MFunction, out: RegAllocOutput, described?: 
       }
       const post = edited ? after.get(k) : undefined;
       if (post) insts.push(...post);
+      if (packedEdits) {
+        for (; cursor < numEdits && packedEdits.inst[cursor] === k && packedEdits.after[cursor] === 1; cursor++) insts.push(moveOf(packedEdits.from[cursor]!, packedEdits.to[cursor]!, inst.loc));
+      }
     }
     b.insts = insts;
   }
+  if (cursor !== numEdits) throw new InternalError(`regalloc: edit ${cursor} (at instruction ${packedEdits!.inst[cursor]}) is out of program order`);
 }

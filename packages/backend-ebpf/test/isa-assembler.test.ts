@@ -7,6 +7,19 @@ import {
 } from "../src/isa/index.js";
 
 describe("assemble", () => {
+  it("copies the items' instructions unless told to adopt them (same output either way)", () => {
+    const items = (): AsmItem[] => [asmReloc(ldMapFd(2), "counters"), asmInsn(mov64Imm(0, 1)), asmJump(ja(0), "out"), asmLabel("out"), asmInsn(exit())];
+    const given = items();
+    const copied = assemble(given);
+    const adopted = assemble(given, { adopt: true });
+    expect(adopted).toEqual(copied);
+    for (const k of [0, 1, 4]) {
+      const item = given[k] as { insn: Insn };
+      expect(copied.insns.includes(item.insn)).toBe(false);
+      expect(adopted.insns.includes(item.insn)).toBe(true);
+    }
+  });
+
   it("resolves a forward jump across a lddw (two slots)", () => {
     const { insns, relocations, labels } = assemble([
       asmJump(jmpImm("jeq", 1, 0, 0), "out"), // slot 0

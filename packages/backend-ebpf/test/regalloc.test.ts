@@ -6,8 +6,8 @@ import { checkAllocation, RegAllocCheckError } from "@luabpf/passes";
 import { beforeAll, describe, expect, test } from "vitest";
 import { compileModule, printInsn } from "../src/index.js";
 import { selectFunction } from "../src/isel.js";
-import { describeFunction, EBPF_TARGET, packMachineFunction } from "../src/regalloc.js";
-import { allocateIrc, packFunction } from "@luabpf/passes";
+import { applyAllocation, describeFunction, EBPF_TARGET, packMachineFunction } from "../src/regalloc.js";
+import { allocateIrc, allocateLinearScan, packFunction, type RegAllocOutput } from "@luabpf/passes";
 import { liveAcrossCalls, swapLoop } from "./programs.js";
 import { runVm } from "./vm.js";
 
@@ -101,6 +101,40 @@ describe("adapter and checker", () => {
       expect(packed.opFlags.length).toBeGreaterThan(0);
       expect(allocateIrc(packed, EBPF_TARGET)).toEqual(allocateIrc(objects, EBPF_TARGET));
     }
+  });
+
+  test("edits applied from their packed form (in program order) and from their objects give the same code", () => {
+    const sides = new Set<string>();
+    for (const [m, spills] of [[liveAcrossCalls(12, 4), true], [liveAcrossCalls(8, 3), true], [swapLoop(3), false]] as const) {
+      for (const allocate of [allocateIrc, allocateLinearScan]) {
+        const fromPacked = selectFunction(m.getFunction("prog")!);
+        const packed = packMachineFunction(fromPacked);
+        const out = allocate(packed, EBPF_TARGET);
+        expect(out.packedEdits).toBeDefined();
+        // The objects, as another allocator would give them (no packed edits or locations).
+        const objects: RegAllocOutput = { allocs: out.allocs, edits: out.edits, numSpillSlots: out.numSpillSlots, stats: out.stats };
+        const fromObjects = selectFunction(m.getFunction("prog")!);
+        applyAllocation(fromPacked, out, packed);
+        applyAllocation(fromObjects, objects);
+        expect(fromPacked.blocks.map((b) => b.insts)).toEqual(fromObjects.blocks.map((b) => b.insts));
+        expect(fromPacked.slots).toEqual(fromObjects.slots);
+        if (spills) expect(out.stats.spills).toBeGreaterThan(0);
+        for (const e of out.edits) sides.add(e.pos);
+      }
+    }
+    // Edits on both sides of instructions were read.
+    expect([...sides].sort()).toEqual(["after", "before"]);
+  });
+
+  test("packed edits out of program order are refused", () => {
+    const mf = selectFunction(liveAcrossCalls(12, 4).getFunction("prog")!);
+    const packed = packMachineFunction(mf);
+    const out = allocateIrc(packed, EBPF_TARGET);
+    const { inst, after, from, to } = out.packedEdits!;
+    const n = inst.length;
+    expect(n).toBeGreaterThan(1);
+    const reversed = { inst: inst.slice().reverse(), after: after.slice().reverse(), from: from.slice().reverse(), to: to.slice().reverse() };
+    expect(() => applyAllocation(mf, { ...out, packedEdits: reversed }, packed)).toThrow(/out of program order/);
   });
 
   test("statistics: copies coalesced away", () => {

@@ -308,10 +308,12 @@ export function utf8(text: string): Uint8Array {
  * each distinct string is stored once, in first-insertion order (deterministic).
  */
 export class StringTable {
-  private readonly offsets = new Map<string, number>([["", 0]]);
+  /** Offsets of the strings added (the empty string's, 0, is not kept: it is answered first). */
+  private readonly offsets = new Map<string, number>();
   private readonly writer = new ByteWriter(256).u8(0);
 
   add(text: string): number {
+    if (text === "") return 0;
     const known = this.offsets.get(text);
     if (known !== undefined) return known;
     const offset = this.writer.size;

@@ -602,7 +602,8 @@ export function encodeDwarf(
   const lineRelocations: DebugRelocation[] = [];
   const ranges = new ByteWriter();
   const rangeRelocations: DebugRelocation[] = [];
-  const all = [...sections.values()].flatMap((s) => s.programs);
+  const all: PlacedProgram[] = [];
+  for (const s of sections.values()) for (const p of s.programs) all.push(p);
   const files = fileTable(all);
   lineProgram(line, lineRelocations, sections, files);
 
@@ -613,7 +614,7 @@ export function encodeDwarf(
     [Dwarf.at.stmtList, { form: "sec_offset", section: ".debug_line", value: 0 }],
   ]);
   if (sections.size === 1) {
-    const [[name, { size }]] = [...sections];
+    const [name, { size }] = sections.entries().next().value!;
     unit.attrs.push([Dwarf.at.lowPc, { form: "addr", section: name, value: 0 }], [Dwarf.at.highPc, { form: "data4", value: size }]);
   } else {
     // Base address 0 (no relocation); each range is relocated against its section.

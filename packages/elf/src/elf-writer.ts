@@ -196,9 +196,11 @@ function writeValidObject(object: BpfObject, options: WriteOptions): Uint8Array 
   symbols.forEach((symbol, index) => {
     if (symbol.type !== SymbolType.section) symbolIndex.set(symbol.name, index + 1);
   });
-  const sectionSymbolIndex = new Map(
-    symbols.flatMap((symbol, index) => (symbol.type === SymbolType.section ? [[plan[symbol.section]!, index + 1] as const] : [])),
-  );
+  const sectionSymbolIndex = new Map<string, number>();
+  for (let index = 0; index < symbols.length; index++) {
+    const symbol = symbols[index]!;
+    if (symbol.type === SymbolType.section) sectionSymbolIndex.set(plan[symbol.section]!, index + 1);
+  }
 
   // 3. Contents.
   const names = new StringTable();
@@ -261,7 +263,7 @@ function writeValidObject(object: BpfObject, options: WriteOptions): Uint8Array 
     return `${JSON.stringify(fields)}\n`;
   });
   if (noteLines.length > 0) contents.set(ATTACH_SECTION, utf8(noteLines.join("")));
-  contents.set(".maps", new Uint8Array(mapsSize));
+  contents.set(".maps", zeros(mapsSize));
   contents.set(".BTF", btf.finish());
   if (emitBtfExt) contents.set(".BTF.ext", encodeBtfExt(funcInfo, lineInfo, coreInfo));
   if (emitDwarf) {
@@ -320,6 +322,13 @@ function writeValidObject(object: BpfObject, options: WriteOptions): Uint8Array 
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Zero bytes for `.maps` (only read: layout copies them into the file), one array shared by every object. */
+let zeroBytes = new Uint8Array(256);
+function zeros(size: number): Uint8Array {
+  if (zeroBytes.length < size) zeroBytes = new Uint8Array(Math.max(size, 2 * zeroBytes.length));
+  return zeroBytes.subarray(0, size);
+}
 
 function section(name: string, data: Uint8Array, type: number, flags: number, align: number, entrySize = 0, link = 0, info = 0): Section {
   return { name, type, flags, data, align, entrySize, link, info };

@@ -23,6 +23,11 @@ export interface AsmOptions {
    * are relaxed to gotol. Default: no version check and no relaxation.
    */
   cpu?: CpuVersion;
+  /**
+   * The items' instructions may become the output's own (the caller keeps no reference to
+   * them): not copied. Default: copied, so the output shares nothing with the items.
+   */
+  adopt?: boolean;
 }
 
 /** One assembler input item. */
@@ -132,6 +137,7 @@ export function assemble(items: readonly AsmItem[], options: AsmOptions = {}): A
   }
 
   const out: AsmResult = { insns: [], relocations: [], coreRelocations: [], labels, itemSlots: slots };
+  const own = options.adopt ? (insn: Insn): Insn => insn : (insn: Insn): Insn => ({ ...insn });
   for (let index = 0; index < items.length; index++) {
     const item = items[index]!;
     const at = slots[index]!;
@@ -139,7 +145,7 @@ export function assemble(items: readonly AsmItem[], options: AsmOptions = {}): A
       case "label":
         break;
       case "insn":
-        push(out, { ...item.insn }, index, at, options.cpu);
+        push(out, own(item.insn), index, at, options.cpu);
         break;
       case "jump": {
         if (!isRelativeJump(item.insn)) failAt(index, at, `${describeInsn(item.insn)} is not a relative jump`);
@@ -179,11 +185,11 @@ export function assemble(items: readonly AsmItem[], options: AsmOptions = {}): A
       case "reloc":
         if (item.insn.code !== LDDW_CODE) failAt(index, at, `relocation against "${item.symbol}" needs a lddw, got ${describeInsn(item.insn)}`);
         out.relocations.push({ slot: at, symbol: item.symbol });
-        push(out, { ...item.insn }, index, at, options.cpu);
+        push(out, own(item.insn), index, at, options.cpu);
         break;
       case "core":
         out.coreRelocations.push({ slot: at, name: item.name });
-        push(out, { ...item.insn }, index, at, options.cpu);
+        push(out, own(item.insn), index, at, options.cpu);
         break;
       default:
         return assertNever(item);

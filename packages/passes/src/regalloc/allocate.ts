@@ -6,11 +6,13 @@
  * (`spill-slots.ts`) and read the result off as operand allocations plus edits.
  */
 import { LuabpfError } from "@luabpf/platform/errors";
-import { locationOf, slotLocation, type Allocation, type Edit, type PackedLocations, type PackedRegAllocFunction, type RegAllocFunction, type RegAllocOutput, type RegAllocStats, type RegAllocTarget, type RegisterAllocator } from "./interface.js";
+import { locationOf, type Allocation, type Edit, type PackedEdits, type PackedLocations, type PackedRegAllocFunction, type RegAllocFunction, type RegAllocOutput, type RegAllocStats, type RegAllocTarget, type RegisterAllocator } from "./interface.js";
 import { colourGraph, type ColouringResult } from "./irc.js";
 import { colourLinearScan } from "./linear-scan.js";
-import { ITEM_INST, ITEM_RELOAD, ITEM_SPILL, POS_AFTER, POS_INST, buildProgram, rewriteSpills, type Program } from "./program.js";
+import { ITEM_INST, ITEM_RELOAD, ITEM_SPILL, POS_AFTER, buildProgram, rewriteSpills, type Program } from "./program.js";
 import { colourSpillSlots } from "./spill-slots.js";
+import { int32s, withScratch } from "./scratch.js";
+import { IntVec } from "./structures.js";
 
 /** The allocation is impossible (e.g. more registers needed at one instruction than exist). */
 export class RegAllocError extends LuabpfError {
@@ -67,8 +69,20 @@ export function allocateLinearScan(fn: RegAllocFunction | PackedRegAllocFunction
   return allocateWith(colourLinearScan, fn, target, options);
 }
 
-/** The spill loop around one colouring method, then spill-slot sharing and the output. */
+/**
+ * The spill loop around one colouring method, then spill-slot sharing and the output; the
+ * working arrays are scratch (`scratch.ts`), the output's arrays its own.
+ */
 function allocateWith(
+  colourProgram: (prog: Program, target: RegAllocTarget) => ColouringResult,
+  fn: RegAllocFunction | PackedRegAllocFunction,
+  target: RegAllocTarget,
+  options: IrcOptions,
+): RegAllocOutput {
+  return withScratch(() => allocateInScope(colourProgram, fn, target, options));
+}
+
+function allocateInScope(
   colourProgram: (prog: Program, target: RegAllocTarget) => ColouringResult,
   fn: RegAllocFunction | PackedRegAllocFunction,
   target: RegAllocTarget,
@@ -89,7 +103,7 @@ function allocateWith(
       stats.copiesCoalesced = res.coalesced;
       break;
     }
-    const slotOf = new Int32Array(prog.numNodes).fill(-1);
+    const slotOf = int32s(prog.numNodes, -1);
     for (const { members } of res.spilled) {
       const slot = prog.numSlots++;
       for (const m of members) {
@@ -108,7 +122,11 @@ function allocateWith(
   const { slotColour, numSlots } = colourSpillSlots(prog);
   stats.spillSlots = numSlots;
   const numInsts = prog.clobbers.length;
-  const edits: Edit[] = [];
+  // Edits as four parallel vectors (an object per edit is garbage at a million instructions).
+  const editInst = new IntVec(64);
+  const editAfter = new IntVec(64);
+  const editFrom = new IntVec(64);
+  const editTo = new IntVec(64);
   const { itemOps, opNode, opSlot } = prog;
   /** Operand o's location as a {@link PackedLocations} code. */
   const code = (o: number): number => {
@@ -118,7 +136,6 @@ function allocateWith(
     if (c < 0) throw new RegAllocError(`internal: node ${opNode[o]} has no colour`);
     return c;
   };
-  const loc = (o: number): Allocation => locationOf(code(o));
   // The input instructions' operands are their items' (same order): number them.
   const operandStart = new Int32Array(numInsts + 1);
   for (let i = 0; i < prog.numItems; i++) if (prog.itemKind[i] === ITEM_INST) operandStart[prog.itemOrigin[i]! + 1] = itemOps[i + 1]! - itemOps[i]!;
@@ -138,28 +155,33 @@ function allocateWith(
       }
       continue;
     }
-    const p = prog.itemPos[i]!;
-    const pos = p === POS_INST ? "before" : p === POS_AFTER ? "after" : "before";
-    let from: Allocation;
-    let to: Allocation;
-    if (kind === ITEM_RELOAD) [from, to] = [slotLocation(slotColour[prog.itemSlot[i]!]!), loc(o0)];
-    else if (kind === ITEM_SPILL) [from, to] = [loc(o0), slotLocation(slotColour[prog.itemSlot[i]!]!)];
-    else [from, to] = [loc(o0), loc(o0 + 1)];
+    // Items around an instruction are before it (POS_BEFORE) or after it (POS_AFTER).
+    const after = prog.itemPos[i] === POS_AFTER;
+    let from: number;
+    let to: number;
+    if (kind === ITEM_RELOAD) [from, to] = [-1 - slotColour[prog.itemSlot[i]!]!, code(o0)];
+    else if (kind === ITEM_SPILL) [from, to] = [code(o0), -1 - slotColour[prog.itemSlot[i]!]!];
+    else [from, to] = [code(o0), code(o0 + 1)];
     if (from === to) continue;
-    if (pos === "after" && prog.lastInst[origin]) throw new RegAllocError(`internal: an edit after the last instruction of a block (#${origin})`);
-    const reason = to.kind === "stack" ? "spill" : from.kind === "stack" ? "reload" : "constraint";
-    if (reason === "spill") stats.spills++;
-    if (reason === "reload") stats.reloads++;
-    edits.push({ inst: origin, pos, from, to, reason });
+    if (after && prog.lastInst[origin]) throw new RegAllocError(`internal: an edit after the last instruction of a block (#${origin})`);
+    if (to < 0) stats.spills++;
+    else if (from < 0) stats.reloads++;
+    editInst.push(origin);
+    editAfter.push(after ? 1 : 0);
+    editFrom.push(from);
+    editTo.push(to);
   }
-  return withAllocs({ edits, numSpillSlots: numSlots, stats, locations: { operandStart, codes } });
+  const packedEdits: PackedEdits = { inst: editInst.toArray(), after: Uint8Array.from(editAfter.view()), from: editFrom.toArray(), to: editTo.toArray() };
+  return withAllocs({ numSpillSlots: numSlots, stats, locations: { operandStart, codes }, packedEdits });
 }
 
-/** `out` with `allocs` built from its packed locations on first read. */
-function withAllocs(out: Omit<RegAllocOutput, "allocs"> & { locations: PackedLocations }): RegAllocOutput {
+/** `out` with `allocs` and `edits` built from their packed forms on first read. */
+function withAllocs(out: Omit<RegAllocOutput, "allocs" | "edits"> & { locations: PackedLocations; packedEdits: PackedEdits }): RegAllocOutput {
   let allocs: Allocation[][] | undefined;
+  let edits: Edit[] | undefined;
   const { operandStart, codes } = out.locations;
-  return Object.defineProperty(out as RegAllocOutput, "allocs", {
+  const { inst, after, from, to } = out.packedEdits;
+  Object.defineProperty(out, "allocs", {
     enumerable: true,
     get: () =>
       (allocs ??= Array.from({ length: operandStart.length - 1 }, (_, k) => {
@@ -167,6 +189,17 @@ function withAllocs(out: Omit<RegAllocOutput, "allocs"> & { locations: PackedLoc
         for (let c = operandStart[k]!; c < operandStart[k + 1]!; c++) a.push(locationOf(codes[c]!));
         return a;
       })),
+  });
+  return Object.defineProperty(out as RegAllocOutput, "edits", {
+    enumerable: true,
+    get: () =>
+      (edits ??= Array.from({ length: inst.length }, (_, e): Edit => ({
+        inst: inst[e]!,
+        pos: after[e] ? "after" : "before",
+        from: locationOf(from[e]!),
+        to: locationOf(to[e]!),
+        reason: to[e]! < 0 ? "spill" : from[e]! < 0 ? "reload" : "constraint",
+      }))),
   });
 }
 

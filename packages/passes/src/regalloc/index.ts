@@ -18,5 +18,6 @@ export {
   type RegAllocKind,
 } from "./allocate.js";
 export { checkAllocation, RegAllocCheckError } from "./checker.js";
+export { withScratch as withRegAllocScratch } from "./scratch.js";
 export { isPacked, packFunction, PackedFunctionWriter } from "./packed.js";
 export { allocationOfVRegs, interferenceGraph, interferenceToDot, type InterferenceGraph, type InterferenceNode } from "./interference.js";

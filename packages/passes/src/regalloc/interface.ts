@@ -128,8 +128,13 @@ export interface RegAllocOutput {
   allocs: Allocation[][];
   /** The same locations packed (the built-in allocators give them): see {@link PackedLocations}. */
   locations?: PackedLocations;
-  /** Edits in program order (for one instruction and side, in the order they run). */
+  /**
+   * Edits in program order (for one instruction and side, in the order they run). When
+   * {@link RegAllocOutput.packedEdits} is given, built from it on first read.
+   */
   edits: Edit[];
+  /** The same edits packed (the built-in allocators give them): see {@link PackedEdits}. */
+  packedEdits?: PackedEdits;
   numSpillSlots: number;
   stats: RegAllocStats;
 }
@@ -146,6 +151,19 @@ export interface PackedLocations {
   /** Per instruction, its first operand's index in `codes` (length: instructions + 1). */
   readonly operandStart: Int32Array;
   readonly codes: Int32Array;
+}
+
+/**
+ * Edits as typed arrays, in program order: edit e is attached to instruction `inst[e]`,
+ * before it (`after[e]` 0) or after it (1), and moves `from[e]` to `to[e]` (locations as
+ * {@link PackedLocations} codes). Its reason follows from the locations: a spill when `to`
+ * is a slot, a reload when `from` is, else a constraint.
+ */
+export interface PackedEdits {
+  readonly inst: Int32Array;
+  readonly after: Uint8Array;
+  readonly from: Int32Array;
+  readonly to: Int32Array;
 }
 
 /** Shared, immutable locations (an output names each register and slot once). */

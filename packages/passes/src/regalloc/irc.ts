@@ -32,6 +32,7 @@
 import type { RegAllocTarget } from "./interface.js";
 import { ITEM_INST, OP_DEF, OP_EARLY, liveOutSets, type Node, type Program } from "./program.js";
 import { IntVec, LinkedLists, PairSet, ScoreHeap, SparseSet } from "./structures.js";
+import { int32s, float64s, uint8s } from "./scratch.js";
 
 export interface ColouringResult {
   /** Colour of every node that got one (physical registers map to themselves), -1 for none. */
@@ -62,16 +63,16 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
   const N = prog.numNodes;
   const P = prog.numRegs;
   const K = target.allocatable.length;
-  const isAllocatable = new Uint8Array(P);
+  const isAllocatable = uint8s(P);
   for (const r of target.allocatable) isAllocatable[r] = 1;
   const INF = 1 << 30;
 
   const edges = new PairSet(prog.numItems * 2);
   const adj = new LinkedLists(N);
-  const degree = new Int32Array(N);
+  const degree = int32s(N);
   for (let p = 0; p < P; p++) degree[p] = INF;
-  const cost = new Float64Array(N);
-  const present = new Uint8Array(N);
+  const cost = float64s(N);
+  const present = uint8s(N);
   const moveDst = new IntVec(64);
   const moveSrc = new IntVec(64);
   /** Every move of each node (for the colour bias). */
@@ -151,12 +152,12 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
   for (let n = 0; n < N; n++) if (prog.noSpill[n]) cost[n] = Infinity;
 
   // Worklists: intrusive doubly linked lists (insertion-ordered, O(1) removal).
-  const where = new Uint8Array(N);
-  const prev = new Int32Array(N).fill(-1);
-  const next = new Int32Array(N).fill(-1);
-  const head = new Int32Array(STACK).fill(-1);
-  const tail = new Int32Array(STACK).fill(-1);
-  const size = new Int32Array(STACK);
+  const where = uint8s(N);
+  const prev = int32s(N, -1);
+  const next = int32s(N, -1);
+  const head = int32s(STACK, -1);
+  const tail = int32s(STACK, -1);
+  const size = int32s(STACK);
   const unlist = (n: Node): void => {
     const l = where[n]!;
     if (l === NOWHERE || l >= STACK) return;
@@ -185,9 +186,9 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
   };
 
   const selectStack: Node[] = [];
-  const alias = new Int32Array(N);
+  const alias = int32s(N);
   for (let n = 0; n < N; n++) alias[n] = n;
-  const moveState = new Uint8Array(moveDst.length); // all WORKLIST
+  const moveState = uint8s(moveDst.length); // all WORKLIST
   const moveQueue: number[] = [];
   for (let m = 0; m < moveDst.length; m++) moveQueue.push(m);
   let moveQueueHead = 0;
@@ -376,9 +377,9 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
   }
 
   // AssignColors.
-  const colour = new Int32Array(N).fill(-1);
+  const colour = int32s(N, -1);
   for (let p = 0; p < P; p++) colour[p] = p;
-  const forbidden = new Int32Array(P).fill(-1);
+  const forbidden = int32s(P, -1);
   const spilledNodes: Node[] = [];
   while (selectStack.length > 0) {
     const n = selectStack.pop()!;
@@ -409,7 +410,7 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
     if (choice < 0) spilledNodes.push(n);
     else colour[n] = choice;
   }
-  const spilledIndex = new Int32Array(N).fill(-1);
+  const spilledIndex = int32s(N, -1);
   const spilled = spilledNodes.map((node, i) => {
     spilledIndex[node] = i;
     return { node, members: [node] };

@@ -37,6 +37,7 @@ import type { RegAllocTarget } from "./interface.js";
 import type { ColouringResult } from "./irc.js";
 import { ITEM_INST, OP_DEF, OP_EARLY, liveOutSets, type Node, type Program } from "./program.js";
 import { IntVec, LinkedLists } from "./structures.js";
+import { int32s, float64s, uint8s } from "./scratch.js";
 
 /** Point offsets within an item (see the file comment). */
 const AT_USE = 0;
@@ -64,8 +65,8 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
   const blockLast = (b: number): number => POINTS_PER_ITEM * blockStart[b + 1]! - 1;
 
   // Interval hulls of the virtual nodes, and copy partners (for the register hint).
-  const start = new Int32Array(N).fill(0x7fffffff);
-  const end = new Int32Array(N).fill(-1);
+  const start = int32s(N, 0x7fffffff);
+  const end = int32s(N, -1);
   let copies = 0;
   for (let i = 0; i < prog.numItems; i++) if (prog.itemCopy[i]) copies++;
   const partners = new LinkedLists(N, 2 * copies);
@@ -123,17 +124,17 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
   if ((POINTS_PER_ITEM * prog.numItems + POINTS_PER_ITEM) * N >= 2 ** 53) throw new Error(`regalloc: linear scan: ${prog.numItems} items and ${N} nodes are too many`);
   let count = 0;
   for (let n = P; n < N; n++) if (end[n]! >= 0) count++;
-  const order = new Float64Array(count);
+  const order = float64s(count);
   count = 0;
   for (let n = P; n < N; n++) if (end[n]! >= 0) order[count++] = start[n]! * N + n;
   order.sort();
 
-  const colour = new Int32Array(N).fill(-1);
+  const colour = int32s(N, -1);
   for (let p = 0; p < P; p++) colour[p] = p;
-  const isAllocatable = new Uint8Array(P);
+  const isAllocatable = uint8s(P);
   for (const r of target.allocatable) isAllocatable[r] = 1;
-  const holder = new Int32Array(P).fill(-1);
-  const holderEnd = new Int32Array(P).fill(-1);
+  const holder = int32s(P, -1);
+  const holderEnd = int32s(P, -1);
   const spilled: Node[] = [];
   /** Register r is free for [s, e]: allocatable, its holder's interval over, no busy segment in it. */
   const free = (r: number, s: number, e: number): boolean => isAllocatable[r] === 1 && holderEnd[r]! < s && !isBusy(r, s, e);
@@ -188,7 +189,7 @@ function physicalSegments(prog: Program, liveOut: readonly (readonly number[])[]
   const { itemOps, opNode, opFlags, itemKind, itemOrigin, clobbers, blockStart } = prog;
   const segStart: IntVec[] = Array.from({ length: P }, () => new IntVec(16));
   const segEnd: IntVec[] = Array.from({ length: P }, () => new IntVec(16));
-  const liveUntil = new Int32Array(P).fill(-1); // -1: not live
+  const liveUntil = int32s(P, -1); // -1: not live
   const written = (p: number, at: number): void => {
     segStart[p]!.push(at);
     segEnd[p]!.push(liveUntil[p]! >= 0 ? liveUntil[p]! : at);
@@ -196,7 +197,7 @@ function physicalSegments(prog: Program, liveOut: readonly (readonly number[])[]
   };
   // Per register: the [from, to) ranges of its segments found in one block.
   const blockMarks: IntVec[] = Array.from({ length: P }, () => new IntVec(16));
-  const first = new Int32Array(P);
+  const first = int32s(P);
   for (let b = 0; b < prog.numBlocks; b++) {
     for (let p = 0; p < P; p++) first[p] = segStart[p]!.length;
     liveUntil.fill(-1);
@@ -234,8 +235,8 @@ function physicalSegments(prog: Program, liveOut: readonly (readonly number[])[]
     for (let k = 1; k < starts.length && sorted; k++) if (starts.get(k - 1) > starts.get(k)) sorted = false;
     const order = Int32Array.from({ length: starts.length }, (_, k) => k);
     if (!sorted) order.sort((x, y) => starts.get(x) - starts.get(y) || ends.get(x) - ends.get(y));
-    const s = new Int32Array(order.length);
-    const m = new Int32Array(order.length);
+    const s = int32s(order.length);
+    const m = int32s(order.length);
     let max = -1;
     for (let j = 0; j < order.length; j++) {
       s[j] = starts.get(order[j]!);

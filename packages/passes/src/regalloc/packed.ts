@@ -14,6 +14,7 @@ import {
   type RegAllocFunction,
 } from "./interface.js";
 import { IntVec } from "./structures.js";
+import { uint8s } from "./scratch.js";
 
 const NO_CLOBBERS: readonly PReg[] = Object.freeze([]);
 
@@ -64,9 +65,9 @@ export class PackedFunctionWriter {
       numVRegs,
       blocks: this.blocks,
       instOps,
-      instCopy: new Uint8Array(this.instCopy.view()),
+      instCopy: bytesOf(this.instCopy),
       clobbers: this.clobbers,
-      opFlags: new Uint8Array(this.opFlags.view()),
+      opFlags: bytesOf(this.opFlags),
       opReg: this.opReg.view(),
       opArg: this.opArg.view(),
     };
@@ -99,4 +100,11 @@ export function packFunction(fn: RegAllocFunction): PackedRegAllocFunction {
 /** Is `fn` the packed form? */
 export function isPacked(fn: RegAllocFunction | PackedRegAllocFunction): fn is PackedRegAllocFunction {
   return (fn as PackedRegAllocFunction).packed === true;
+}
+
+/** The entries of `v` as bytes. */
+function bytesOf(v: IntVec): Uint8Array {
+  const out = uint8s(v.length);
+  out.set(v.view());
+  return out;
 }

@@ -21,6 +21,7 @@
  */
 import { PACKED_DEF, PACKED_EARLY, PACKED_FIXED, PACKED_PHYSICAL, PACKED_REUSE, type PackedRegAllocFunction, type PReg, type RegAllocFunction, type RegAllocTarget } from "./interface.js";
 import { isPacked, packFunction } from "./packed.js";
+import { int32s, uint8s } from "./scratch.js";
 import { IntVec } from "./structures.js";
 
 export type Node = number;
@@ -74,10 +75,16 @@ export interface Program {
   numSlots: number;
   /** Last input instruction of each block (after-edits there would be unreachable): `lastInst[id] === 1`. */
   lastInst: Uint8Array;
+  /**
+   * The vectors the item and operand arrays are views of, and those of the program before
+   * the last rewrite: the next rewrite writes into them (spill rounds of a huge function
+   * would otherwise each leave a copy of the program as garbage).
+   */
+  vectors?: { current: ItemWriter; spare?: ItemWriter };
 }
 
 /** Appends items to growing arrays; `finish` installs them in a program. */
-class ItemWriter {
+export class ItemWriter {
   readonly blockStart: IntVec;
   readonly kind: IntVec;
   readonly origin: IntVec;
@@ -100,6 +107,15 @@ class ItemWriter {
     this.opNode = new IntVec(ops);
     this.opSlot = new IntVec(ops);
     this.opFlags = new IntVec(ops);
+  }
+
+  /** Empties the writer for another program of about the given size, keeping its storage. */
+  reset(blocks: number, items: number, ops: number): this {
+    for (const [v, n] of [[this.blockStart, blocks + 1], [this.kind, items], [this.origin, items], [this.pos, items], [this.copy, items], [this.slot, items], [this.ops, items + 1], [this.opNode, ops], [this.opSlot, ops], [this.opFlags, ops]] as const) {
+      v.clear();
+      v.grow(n);
+    }
+    return this;
   }
 
   item(kind: number, origin: number, pos: number, copy: boolean, slot = -1): void {
@@ -171,7 +187,7 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
     clobbers: new Array<readonly PReg[]>(numInsts),
     noSpill: new Uint8Array(0),
     numSlots: 0,
-    lastInst: new Uint8Array(numInsts),
+    lastInst: uint8s(numInsts),
   };
   const clobbers = prog.clobbers as (readonly PReg[])[];
   const checkPreg = (p: PReg, where: () => string): PReg => {
@@ -263,7 +279,8 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
   }
   w.blockStart.push(w.kind.length);
   w.finish(prog);
-  prog.noSpill = new Uint8Array(prog.numNodes);
+  prog.vectors = { current: w };
+  prog.noSpill = uint8s(prog.numNodes);
   return prog;
 }
 
@@ -278,13 +295,13 @@ export function liveOutSets(prog: Program): number[][] {
   const B = prog.numBlocks;
   const N = prog.numNodes;
   // Upward-exposed uses and kills per node, as linked lists of blocks.
-  const ueHead = new Int32Array(N).fill(-1);
-  const killHead = new Int32Array(N).fill(-1);
+  const ueHead = int32s(N, -1);
+  const killHead = int32s(N, -1);
   // At most one entry per operand and per clobber: sized for the operands at once.
   const link = new IntVec(prog.opNode.length + 1024); // next entry
   const linkBlock = new IntVec(prog.opNode.length + 1024);
-  const seen = new Int32Array(N).fill(-1); // block of the last kill or use recorded for a node
-  const killed = new Int32Array(N).fill(-1); // block in which the node was last killed
+  const seen = int32s(N, -1); // block of the last kill or use recorded for a node
+  const killed = int32s(N, -1); // block in which the node was last killed
   const { itemOps, opNode, opFlags, itemKind, itemOrigin, clobbers } = prog;
   const record = (head: Int32Array, n: number, b: number): void => {
     linkBlock.push(b);
@@ -318,9 +335,9 @@ export function liveOutSets(prog: Program): number[][] {
     }
   }
   const liveOut: number[][] = Array.from({ length: B }, () => []);
-  const defMark = new Int32Array(B).fill(-1);
-  const inMark = new Int32Array(B).fill(-1);
-  const outMark = new Int32Array(B).fill(-1);
+  const defMark = int32s(B, -1);
+  const inMark = int32s(B, -1);
+  const outMark = int32s(B, -1);
   const work: number[] = [];
   for (let n = 0; n < N; n++) {
     if (ueHead[n] === -1) continue;
@@ -359,7 +376,9 @@ export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
   // V8 answers each 64 MB of typed arrays with a full collection).
   let extra = 16;
   for (let o = 0; o < opNode.length; o++) if (spilled(opNode[o]!)) extra++;
-  const w = new ItemWriter(prog.numBlocks, prog.numItems + extra, opNode.length + extra);
+  // Written into the vectors of the program before the last rewrite, if any (nothing reads them now).
+  const spare = prog.vectors?.spare;
+  const w = spare ? spare.reset(prog.numBlocks, prog.numItems + extra, opNode.length + extra) : new ItemWriter(prog.numBlocks, prog.numItems + extra, opNode.length + extra);
   const temps: number[] = [];
   const newTemp = (): Node => {
     const t = prog.numNodes++;
@@ -442,7 +461,8 @@ export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
   }
   w.blockStart.push(w.kind.length);
   w.finish(prog);
-  const noSpill = new Uint8Array(prog.numNodes);
+  prog.vectors = { current: w, ...(prog.vectors ? { spare: prog.vectors.current } : {}) };
+  const noSpill = uint8s(prog.numNodes);
   noSpill.set(prog.noSpill);
   for (const t of temps) noSpill[t] = 1;
   prog.noSpill = noSpill;

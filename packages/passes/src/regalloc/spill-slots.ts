@@ -13,6 +13,7 @@
  */
 import { ITEM_RELOAD, ITEM_SPILL, OP_DEF, type Program } from "./program.js";
 import { IntVec, LinkedLists, SparseSet } from "./structures.js";
+import { int32s } from "./scratch.js";
 
 /** Returns the colour (final slot) of each virtual slot and the number of colours. */
 export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlots: number } {
@@ -37,16 +38,16 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
   };
 
   // Upward-exposed reads and writes per slot, as linked lists of blocks.
-  const ueHead = new Int32Array(S).fill(-1);
-  const defHead = new Int32Array(S).fill(-1);
+  const ueHead = int32s(S, -1);
+  const defHead = int32s(S, -1);
   // At most one entry per slot access: sized for them at once.
   let accesses = 64;
   for (let i = 0; i < prog.numItems; i++) if (itemKind[i] === ITEM_RELOAD || itemKind[i] === ITEM_SPILL) accesses++;
   for (let o = 0; o < opSlot.length; o++) if (opSlot[o]! >= 0) accesses++;
   const link = new IntVec(accesses);
   const linkBlock = new IntVec(accesses);
-  const seen = new Int32Array(S).fill(-1);
-  const written = new Int32Array(S).fill(-1);
+  const seen = int32s(S, -1);
+  const written = int32s(S, -1);
   for (let b = 0; b < B; b++) {
     for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
       access(i);
@@ -65,9 +66,9 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
     }
   }
   const liveOut: number[][] = Array.from({ length: B }, () => []);
-  const defMark = new Int32Array(B).fill(-1);
-  const inMark = new Int32Array(B).fill(-1);
-  const outMark = new Int32Array(B).fill(-1);
+  const defMark = int32s(B, -1);
+  const inMark = int32s(B, -1);
+  const outMark = int32s(B, -1);
   const work: number[] = [];
   for (let s = 0; s < S; s++) {
     for (let e = defHead[s]!; e >= 0; e = link.get(e)) defMark[linkBlock.get(e)] = s;
@@ -136,7 +137,7 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
   }
 
   const slotColour: number[] = new Array<number>(S).fill(-1);
-  const forbidden = new Int32Array(S).fill(-1);
+  const forbidden = int32s(S, -1);
   let numSlots = 0;
   for (let s = 0; s < S; s++) {
     for (let e = adj.head[s]!; e >= 0; e = adj.nextOf(e)) {

@@ -12,12 +12,14 @@
  * - {@link ScoreHeap}: a binary min-heap of (score, id) pairs, ties broken by id.
  */
 
+import { int32s } from "./scratch.js";
+
 /** A growable array of 32-bit integers. */
 export class IntVec {
   data: Int32Array;
   length = 0;
   constructor(capacity = 16) {
-    this.data = new Int32Array(Math.max(capacity, 4));
+    this.data = int32s(Math.max(capacity, 4));
   }
   push(x: number): number {
     if (this.length === this.data.length) this.grow(this.length + 1);
@@ -29,9 +31,13 @@ export class IntVec {
     if (n <= this.data.length) return;
     let c = this.data.length * 2;
     while (c < n) c *= 2;
-    const d = new Int32Array(c);
+    const d = int32s(c);
     d.set(this.data.subarray(0, this.length));
     this.data = d;
+  }
+  /** Empties the vector, keeping its storage. */
+  clear(): void {
+    this.length = 0;
   }
   get(i: number): number {
     return this.data[i]!;
@@ -58,7 +64,7 @@ export function growInt32(a: Int32Array, n: number, fill = 0): Int32Array {
   if (n <= a.length) return a;
   let c = Math.max(a.length * 2, 16);
   while (c < n) c *= 2;
-  const b = new Int32Array(c);
+  const b = int32s(c);
   b.set(a);
   if (fill !== 0) b.fill(fill, a.length);
   return b;
@@ -73,8 +79,8 @@ export class PairSet {
   constructor(expected = 16) {
     let c = 16;
     while (c < expected * 2) c *= 2;
-    this.lo = new Int32Array(c).fill(-1);
-    this.hi = new Int32Array(c);
+    this.lo = int32s(c, -1);
+    this.hi = int32s(c);
     this.mask = c - 1;
   }
   private static hash(a: number, b: number): number {
@@ -112,8 +118,8 @@ export class PairSet {
     const oldLo = this.lo;
     const oldHi = this.hi;
     const c = oldLo.length * 2;
-    this.lo = new Int32Array(c).fill(-1);
-    this.hi = new Int32Array(c);
+    this.lo = int32s(c, -1);
+    this.hi = int32s(c);
     this.mask = c - 1;
     for (let j = 0; j < oldLo.length; j++) {
       const a = oldLo[j]!;
@@ -133,17 +139,17 @@ export class SparseSet {
   private sparse: Int32Array;
   size = 0;
   constructor(capacity: number) {
-    this.dense = new Int32Array(Math.max(capacity, 1));
-    this.sparse = new Int32Array(Math.max(capacity, 1));
+    this.dense = int32s(Math.max(capacity, 1));
+    this.sparse = int32s(Math.max(capacity, 1));
   }
   /** Makes room for members below `capacity` (the set keeps its members). */
   ensure(capacity: number): void {
     if (capacity <= this.sparse.length) return;
     const c = Math.max(capacity, this.sparse.length * 2);
-    const d = new Int32Array(c);
+    const d = int32s(c);
     d.set(this.dense.subarray(0, this.size));
     this.dense = d;
-    const s = new Int32Array(c);
+    const s = int32s(c);
     s.set(this.sparse);
     this.sparse = s;
   }
@@ -237,8 +243,8 @@ export class LinkedLists {
   private readonly value: IntVec;
   /** `capacity`: the entries expected in all lists together (they grow past it). */
   constructor(numLists: number, capacity = 64) {
-    this.head = new Int32Array(Math.max(numLists, 1)).fill(-1);
-    this.tail = new Int32Array(Math.max(numLists, 1)).fill(-1);
+    this.head = int32s(Math.max(numLists, 1), -1);
+    this.tail = int32s(Math.max(numLists, 1), -1);
     this.next = new IntVec(capacity);
     this.value = new IntVec(capacity);
   }
