@@ -264,18 +264,31 @@ export function reachableBlocks(fn: Function): Set<BasicBlock> {
   return seen;
 }
 
+/** Marks by block id (1: reachable from the entry) — a byte per block id instead of a set of every block. */
+function reachableMarks(fn: Function): Uint8Array {
+  const marks = new Uint8Array(fn.blockIdBound);
+  const stack = [fn.entry];
+  marks[fn.entry.id] = 1;
+  while (stack.length > 0) {
+    const t = stack.pop()!.terminator;
+    if (t) for (const s of t.targets) if (marks[s.id] === 0) (marks[s.id] = 1), stack.push(s);
+  }
+  return marks;
+}
+
 /**
  * Removes every block not reachable from the entry, with their edges into reachable
  * blocks (phi pairs included). Values defined in dead blocks may be used only by dead
  * blocks. Returns the number of blocks removed.
  */
 export function removeUnreachableBlocks(fn: Function): number {
-  const live = reachableBlocks(fn);
-  const dead = fn.blocks.filter((b) => !live.has(b));
+  const live = reachableMarks(fn);
+  const blocks = fn.blocks;
+  const dead = blocks.filter((b) => live[b.id] === 0);
   if (dead.length === 0) return 0;
   for (const bb of dead) {
     for (const s of new Set(bb.succs)) {
-      if (!live.has(s)) continue;
+      if (live[s.id] === 0) continue;
       for (const phi of s.phis()) while (phi.incomingIndex(bb) >= 0) phi.removeIncoming(bb);
     }
     for (const i of bb.instructions()) i.dropOperands();
@@ -293,10 +306,9 @@ export function removeUnreachableBlocks(fn: Function): number {
       i.unlink();
     }
   }
-  const deadSet = new Set(dead);
-  const kept = fn.blocks.filter((b) => !deadSet.has(b));
-  fn.blocks.length = 0;
-  for (const bb of kept) fn.blocks.push(bb); // not push(...kept): huge functions overflow the stack
+  const kept = blocks.filter((b) => live[b.id] === 1);
+  blocks.length = 0;
+  for (const bb of kept) blocks.push(bb); // not push(...kept): huge functions overflow the stack
   for (const bb of dead) bb.parent = undefined;
   return dead.length;
 }

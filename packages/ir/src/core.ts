@@ -295,7 +295,8 @@ export class Instruction extends Value {
     return OPCODES[this.opcode];
   }
   get isTerminator(): boolean {
-    return OPCODES[this.opcode].terminator;
+    // Only terminators have a targets array of their own (see the constructor).
+    return this.targets !== NO_BLOCKS;
   }
   get isPhi(): boolean {
     return this.opcode === "phi";
@@ -567,9 +568,6 @@ export interface ProgramInfo {
  * recorded change in one O(blocks) pass. A pass that removes or inserts thousands of
  * blocks therefore costs O(blocks) in list maintenance, not O(blocks²) of `splice`.
  */
-/** The constant-table key of each integer width (one string per width, not one per lookup). */
-const INT_TYPE_KEYS: string[] = Array.from({ length: 65 }, (_, b) => `${b}`);
-
 export class Function {
   readonly params: Param[] = [];
   private readonly blockList: BasicBlock[] = [];
@@ -583,8 +581,16 @@ export class Function {
   private nextBlockId = 0;
   /** Every constant, in creation order. */
   private readonly constantList: Constant[] = [];
-  /** Constants by type (`i64`, `ptr.stack`, ...) and value: a map per type keyed by the bigint itself (no key string per lookup). */
-  private readonly constantsByType = new Map<string, Map<bigint, Constant>>();
+  /**
+   * Constants by type (types are interned: the type object is the key) and value: a map
+   * per type, keyed by the value as a number when it is in the 32-bit signed range (small
+   * integers hash and compare far faster than bigints: a bigint-keyed `get` is ~5× a
+   * number-keyed one) and by the bigint itself otherwise, so no value has two keys.
+   */
+  private readonly constantsByType = new Map<Type, Map<number | bigint, Constant>>();
+  /** The last type {@link constant} was asked for and its map (most runs of lookups share one type). */
+  private lastConstantType: Type | undefined;
+  private lastConstantMap: Map<number | bigint, Constant> | undefined;
 
   constructor(
     public name: string,
@@ -646,14 +652,27 @@ export class Function {
 
   /** The interned constant `value` of type `type` (wrapped to the type's width). */
   constant(type: Type, value: bigint | number): Constant {
-    const v = normalizeConstant(type, BigInt(value));
-    const typeKey = type.kind === "int" ? INT_TYPE_KEYS[type.bits] ?? `${type.bits}` : type.kind === "ptr" ? `p${type.region ?? ""}` : "v";
-    let byValue = this.constantsByType.get(typeKey);
-    if (!byValue) this.constantsByType.set(typeKey, (byValue = new Map()));
-    let c = byValue.get(v);
+    let byValue = this.lastConstantMap;
+    if (type !== this.lastConstantType || byValue === undefined) {
+      byValue = this.constantsByType.get(type);
+      if (!byValue) this.constantsByType.set(type, (byValue = new Map()));
+      this.lastConstantType = type;
+      this.lastConstantMap = byValue;
+    }
+    // The key: the wrapped value as a number when it is a 32-bit signed integer (a number
+    // given in the type's signed range needs no wrapping), else the wrapped bigint.
+    let key: number | bigint;
+    let v: bigint | undefined;
+    const half = type.kind === "int" && type.bits < 32 ? 1 << (type.bits - 1) : 0x80000000;
+    if (typeof value === "number" && Number.isInteger(value) && value >= -half && value < half) key = value;
+    else {
+      v = normalizeConstant(type, BigInt(value));
+      key = v >= -0x80000000n && v < 0x80000000n ? Number(v) : v;
+    }
+    let c = byValue.get(key);
     if (!c) {
-      c = new Constant(this.newValueId(), type, v);
-      byValue.set(v, c);
+      c = new Constant(this.newValueId(), type, v ?? BigInt(key));
+      byValue.set(key, c);
       this.constantList.push(c);
     }
     return c;
@@ -744,6 +763,7 @@ export class Function {
     this.blocksDirty = false;
     this.constantList.length = 0;
     this.constantsByType.clear();
+    this.lastConstantType = this.lastConstantMap = undefined;
   }
 
   /** All instructions in block order. */
