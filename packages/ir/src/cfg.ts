@@ -89,7 +89,7 @@ export function splitEdge(from: BasicBlock, to: BasicBlock, edgeIndex?: number):
   const fn = from.parent!;
   const mid = fn.createBlock({ after: from });
   const br = fn.createInstruction("br", voidType, voidType);
-  br.targets.push(to);
+  br.initTargets([to]);
   br.loc = term.loc; // the new jump continues the branch it splits
   mid.append(br);
   const occurrence = edgeOccurrence(term, slot);
@@ -119,7 +119,7 @@ export function splitBlock(inst: Instruction): BasicBlock {
     for (const phi of s.phis()) for (let k = 0; k < phi.incoming.length; k++) if (phi.incoming[k] === bb) phi.incoming[k] = tail;
   }
   const br = fn.createInstruction("br", voidType, voidType);
-  br.targets.push(tail);
+  br.initTargets([tail]);
   bb.append(br);
   return tail;
 }
@@ -173,7 +173,7 @@ export function splitPredecessors(bb: BasicBlock, preds: readonly BasicBlock[]):
     for (let slot = 0; slot < term.targets.length; slot++) if (term.targets[slot] === bb) term.setTarget(slot, mid);
   }
   const br = fn.createInstruction("br", voidType, voidType);
-  br.targets.push(bb);
+  br.initTargets([bb]);
   // The new jump stands for the branches it takes over (so it has their source line).
   br.loc = terminatorOf([...moving][0]!).loc;
   mid.append(br);
@@ -236,7 +236,7 @@ export function foldConditionalBranch(bb: BasicBlock, taken: boolean): void {
   for (const phi of drop.phis()) phi.removeOperand(nthIncoming(phi, bb, occurrence));
   term.erase();
   const br = bb.parent!.createInstruction("br", voidType, voidType);
-  br.targets.push(keep);
+  br.initTargets([keep]);
   br.loc = term.loc;
   bb.append(br);
 }

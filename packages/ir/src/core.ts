@@ -43,26 +43,35 @@ class UseEntry implements Use {
 const NO_USES: UseEntry[] = Object.freeze([]) as unknown as UseEntry[];
 /** The targets of a non-terminator and the incoming blocks of a non-phi (shared, never written). */
 const NO_BLOCKS: readonly BasicBlock[] = Object.freeze([]);
+/** The predecessors of a block that has none yet (shared, never written: {@link BasicBlock.addPred} replaces it). */
+const NO_PREDS: BasicBlock[] = Object.freeze([]) as unknown as BasicBlock[];
 /** The attributes of an instruction that has none (shared). */
 const NO_ATTRS: Readonly<InstructionAttrs> = Object.freeze({});
 /** Users lists shorter than this are copied to exact size on attach. */
 const SMALL_USES = 4;
+/** Operand, incoming-block and predecessor lists shorter than this are copied to exact size when one is added (see {@link appended}). */
+const SMALL_LIST = 4;
 
 /** Anything an operand can refer to: a constant, a parameter, or an instruction result. */
 export abstract class Value {
   abstract readonly kind: "constant" | "param" | "instruction";
   /**
    * Users of this value, one entry per operand slot. Maintained by the mutation methods.
-   * Read it, never keep it across a mutation: the array is replaced while it is small
-   * (kept exactly sized — most values have one or two users, and a pushed-to empty array
-   * reserves 17 slots: ~130 bytes per value of a million-instruction function). Changing
-   * the array directly breaks the invariant (tests do, to check the verifier).
+   * Read it, never keep it across a mutation, and never change it: a value with one user
+   * keeps that entry alone, without an array (most values have exactly one user: an array
+   * of one is ~56 bytes per value of a million-instruction function), and this returns a
+   * new array of one for it; larger lists are the value's own array, kept exactly sized
+   * while small (a pushed-to empty array reserves 17 slots).
    */
   get uses(): Use[] {
-    return this.useList;
+    const l = this.useList;
+    return l instanceof UseEntry ? [l] : l;
   }
-  /** @internal The users list (see {@link uses}). */
-  private useList: UseEntry[] = NO_USES;
+  /**
+   * @internal The users list: {@link NO_USES}, the one entry of a value with one user, or
+   * an array (never shared; it may be down to one entry or empty after detaches).
+   */
+  private useList: UseEntry | UseEntry[] = NO_USES;
   constructor(
     /** Dense id, unique within the function; printed as `%id` for params and instructions. */
     public readonly id: number,
@@ -70,27 +79,41 @@ export abstract class Value {
   ) {}
 
   get hasUses(): boolean {
-    return this.uses.length > 0;
+    const l = this.useList;
+    return l instanceof UseEntry || l.length > 0;
+  }
+  /** The number of users (operand slots that refer to this value), without making an array. */
+  get useCount(): number {
+    const l = this.useList;
+    return l instanceof UseEntry ? 1 : l.length;
   }
 
   /** Makes every user of this value use `other` instead. O(number of uses). */
   replaceAllUsesWith(other: Value): void {
     if (other === this) return;
-    while (this.uses.length > 0) {
-      const u = this.uses[this.uses.length - 1]!;
+    for (;;) {
+      const l = this.useList;
+      const u = l instanceof UseEntry ? l : l[l.length - 1];
+      if (u === undefined) return;
       u.user.setOperand(u.index, other);
     }
   }
 
   /** @internal Appends `u` to the users list. */
   attachUse(u: UseEntry): void {
-    const uses = this.useList;
-    const n = uses.length;
+    const l = this.useList;
+    if (l instanceof UseEntry) {
+      u.pos = 1;
+      this.useList = [l, u];
+      return;
+    }
+    const n = l.length;
     u.pos = n;
-    // Copied while small (exact size), pushed onto (amortised growth) once larger.
-    if (n === 0) this.useList = [u];
-    else if (n < SMALL_USES) this.useList = n === 1 ? [uses[0]!, u] : [...uses, u];
-    else uses.push(u);
+    // The entry alone while it is the only one; then copied while small (exact size),
+    // pushed onto (amortised growth) once larger.
+    if (n === 0) this.useList = u;
+    else if (n < SMALL_USES) this.useList = n === 1 ? [l[0]!, u] : [...l, u];
+    else l.push(u);
   }
   /** @internal Forgets every user at once (see {@link Function.discardBody}); the users keep their operands. */
   forgetUses(): void {
@@ -98,13 +121,20 @@ export abstract class Value {
   }
   /** @internal Removes `u` from the users list in O(1). */
   detachUse(u: UseEntry): void {
-    const uses = this.useList;
-    if (uses[u.pos] !== u) throw new InternalError(`users list of %${this.id} lacks (%${u.user.id}, ${u.index})`);
-    const last = uses.pop()!;
+    const l = this.useList;
+    if (l === u) {
+      this.useList = NO_USES;
+      return;
+    }
+    if (l instanceof UseEntry || l[u.pos] !== u) throw new InternalError(`users list of %${this.id} lacks (%${u.user.id}, ${u.index})`);
+    const last = l.pop()!;
     if (last !== u) {
-      uses[u.pos] = last;
+      l[u.pos] = last;
       last.pos = u.pos;
     }
+    // Down to one user: the entry alone again (a reader that holds the array still sees it
+    // as detaching left it, as before).
+    if (l.length === 1) this.useList = l[0]!;
   }
 }
 
@@ -212,7 +242,7 @@ export class Instruction extends Value {
     super(id, type);
     const info = OPCODES[opcode];
     this.targets = info.terminator ? [] : (NO_BLOCKS as BasicBlock[]);
-    this.incoming = opcode === "phi" ? [] : (NO_BLOCKS as BasicBlock[]);
+    this.incoming = NO_BLOCKS as BasicBlock[]; // phis: replaced as pairs are added (see addIncoming)
     // Exactly sized arrays (a push onto an empty array reserves 17 slots): most
     // instructions never change their operand count, and a big function has millions.
     this.operands = operands.slice();
@@ -341,7 +371,7 @@ export class Instruction extends Value {
   appendOperand(v: Value): void {
     const u = new UseEntry(this, this.operands.length, 0);
     this.setOperandUse(this.operands.length, u);
-    this.operands.push(v);
+    (this as { operands: Value[] }).operands = appended(this.operands, v);
     v.attachUse(u);
   }
 
@@ -374,7 +404,7 @@ export class Instruction extends Value {
   addIncoming(value: Value, from: BasicBlock): void {
     assert(this.opcode === "phi", `addIncoming on ${this.opcode}`);
     this.appendOperand(value);
-    this.incoming.push(from);
+    (this as { incoming: BasicBlock[] }).incoming = appended(this.incoming, from);
   }
   /** The index of the first incoming pair from `from`, or -1. */
   incomingIndex(from: BasicBlock): number {
@@ -395,6 +425,15 @@ export class Instruction extends Value {
 
   // ---- branch targets ----
 
+  /**
+   * Gives an unlinked terminator without targets its targets (an exactly sized copy of
+   * `targets`: pushed one by one, they would reserve 17 slots per branch).
+   */
+  initTargets(targets: readonly BasicBlock[]): void {
+    assert(this.isTerminator && this.block === undefined && this.targets.length === 0, () => `initTargets: %${this.id} (${this.opcode}) is not an unlinked terminator without targets`);
+    (this as { targets: BasicBlock[] }).targets = targets.slice();
+  }
+
   /** Retargets edge `i` of a terminator, keeping predecessor lists right. */
   setTarget(i: number, bb: BasicBlock): void {
     const old = this.targets[i];
@@ -402,7 +441,7 @@ export class Instruction extends Value {
     if (old === bb) return;
     if (this.block) removeOne(old.preds, this.block);
     this.targets[i] = bb;
-    if (this.block) bb.preds.push(this.block);
+    if (this.block) bb.addPred(this.block);
   }
 
   // ---- placement ----
@@ -445,12 +484,27 @@ export class Instruction extends Value {
    * unused (use `replaceAllUsesWith` first).
    */
   erase(): void {
-    if (this.uses.length > 0) {
-      throw new InternalError(`erase: %${this.id} (${this.opcode}) still has ${this.uses.length} users`);
+    if (this.hasUses) {
+      throw new InternalError(`erase: %${this.id} (${this.opcode}) still has ${this.useCount} users`);
     }
     this.unlink();
     this.dropOperands();
   }
+}
+
+/**
+ * `list` with `x` appended: a new exactly sized array while the list is short (a push onto
+ * an array reserves 16 more slots: a block's predecessors, a phi's operands and incoming
+ * blocks are mostly one or two long), the same array pushed onto once longer. The caller
+ * stores the result.
+ */
+function appended<T>(list: T[], x: T): T[] {
+  const n = list.length;
+  if (n >= SMALL_LIST) {
+    list.push(x);
+    return list;
+  }
+  return n === 0 ? [x] : n === 1 ? [list[0]!, x] : [...list, x];
 }
 
 function removeOne<T>(list: T[], x: T): void {
@@ -464,7 +518,7 @@ export class BasicBlock {
   first: Instruction | undefined;
   last: Instruction | undefined;
   /** Predecessors, one entry per incoming edge, maintained with the terminators. */
-  readonly preds: BasicBlock[] = [];
+  readonly preds: BasicBlock[] = NO_PREDS;
   /** Number of linked instructions. */
   size = 0;
 
@@ -518,6 +572,11 @@ export class BasicBlock {
     this.link(inst, undefined, this.first);
   }
 
+  /** @internal Adds an edge from `pred` to the predecessor list (a new array while it is short: see {@link appended}). */
+  addPred(pred: BasicBlock): void {
+    (this as { preds: BasicBlock[] }).preds = appended(this.preds, pred);
+  }
+
   /** @internal Links `inst` between `prev` and `next` (neighbours in this block). */
   link(inst: Instruction, prev: Instruction | undefined, next: Instruction | undefined): void {
     assert(inst.block === undefined, () => `%${inst.id} is already in @bb${inst.block!.id}`);
@@ -530,7 +589,7 @@ export class BasicBlock {
     if (next) next.prev = inst;
     else this.last = inst;
     this.size++;
-    if (inst.targets.length > 0) for (const t of inst.targets) t.preds.push(this);
+    if (inst.targets.length > 0) for (const t of inst.targets) t.addPred(this);
   }
   /** @internal */
   unlinkInstruction(inst: Instruction): void {
@@ -740,7 +799,7 @@ export class Function {
     const insts = bb.instructions();
     for (const i of insts) i.dropOperands();
     for (const i of insts.reverse()) {
-      if (i.uses.length > 0) throw new InternalError(`removeBlock: %${i.id} in @bb${bb.id} is used elsewhere`);
+      if (i.hasUses) throw new InternalError(`removeBlock: %${i.id} in @bb${bb.id} is used elsewhere`);
       i.unlink();
     }
     bb.parent = undefined;
