@@ -299,7 +299,7 @@ export function removeUnreachableBlocks(fn: Function): number {
   }
   for (const bb of dead) {
     for (const i of bb.instructions().reverse()) {
-      if (i.uses.length > 0) {
+      if (i.hasUses) {
         const u = i.uses[0]!;
         throw new InternalError(`removeUnreachableBlocks: %${i.id} in dead @bb${bb.id} is used by %${u.user.id} in a live block`);
       }

@@ -25,17 +25,16 @@ export interface Use {
 }
 
 /**
- * The users-list entry of one operand slot. It knows its position in the value's `uses`
- * array, so removing it is O(1) (swap with the last entry) instead of a scan of the list:
- * a value with a million users (a packet length, the constant 0) is no longer a
- * quadratic hazard. The order of a users list is therefore not insertion order.
+ * The users-list entry of one operand slot. The user keeps the entry's position in the
+ * value's users list ({@link Instruction.usePos}), so removing it is O(1) (swap with the
+ * last entry) instead of a scan of the list: a value with a million users (a packet
+ * length, the constant 0) is no longer a quadratic hazard. The order of a users list is
+ * therefore not insertion order.
  */
 class UseEntry implements Use {
   constructor(
     readonly user: Instruction,
     public index: number,
-    /** Position in the value's `uses` array. */
-    public pos: number,
   ) {}
 }
 
@@ -103,17 +102,22 @@ export abstract class Value {
   attachUse(u: UseEntry): void {
     const l = this.useList;
     if (l instanceof UseEntry) {
-      u.pos = 1;
+      u.user.setUsePos(u.index, 1);
       this.useList = [l, u];
       return;
     }
     const n = l.length;
-    u.pos = n;
+    u.user.setUsePos(u.index, n);
     // The entry alone while it is the only one; then copied while small (exact size),
     // pushed onto (amortised growth) once larger.
     if (n === 0) this.useList = u;
     else if (n < SMALL_USES) this.useList = n === 1 ? [l[0]!, u] : [...l, u];
     else l.push(u);
+  }
+  /** @internal The users-list entry at position `pos` (see {@link Instruction.usePos}). */
+  useAt(pos: number): UseEntry | undefined {
+    const l = this.useList;
+    return l instanceof UseEntry ? (pos === 0 ? l : undefined) : l[pos];
   }
   /** @internal Forgets every user at once (see {@link Function.discardBody}); the users keep their operands. */
   forgetUses(): void {
@@ -126,11 +130,12 @@ export abstract class Value {
       this.useList = NO_USES;
       return;
     }
-    if (l instanceof UseEntry || l[u.pos] !== u) throw new InternalError(`users list of %${this.id} lacks (%${u.user.id}, ${u.index})`);
+    const pos = u.user.usePos(u.index);
+    if (l instanceof UseEntry || l[pos] !== u) throw new InternalError(`users list of %${this.id} lacks (%${u.user.id}, ${u.index})`);
     const last = l.pop()!;
     if (last !== u) {
-      l[u.pos] = last;
-      last.pos = u.pos;
+      l[pos] = last;
+      last.user.setUsePos(last.index, pos);
     }
     // Down to one user: the entry alone again (a reader that holds the array still sees it
     // as detaching left it, as before).
@@ -195,20 +200,20 @@ export class Instruction extends Value {
   declare readonly kind: "instruction";
   readonly operands: Value[];
   /**
-   * The users-list entry of each operand slot: slots 0 and 1 in fields of their own, the
-   * rest (calls, phis) in an array made only for them. Most instructions have at most two
-   * operands, and an array of their own would cost two objects (~64 bytes) each.
+   * Where the users-list entry of each operand slot is in that operand's users list
+   * (see {@link Value.useAt}): slots 0 and 1 in fields of their own (small integers, no
+   * object), the rest (calls, phis) in an array made only for them. Most instructions
+   * have at most two operands.
    */
-  private use0: UseEntry | undefined;
-  private use1: UseEntry | undefined;
-  private usesFrom2: UseEntry[] | undefined;
+  private pos0 = 0;
+  private pos1 = 0;
+  private posFrom2: number[] | undefined;
   /**
-   * Branch targets (br: 1, condbr: 2 — true then false). Only terminators have an array
-   * of their own; any other instruction shares one frozen empty array.
+   * A terminator's targets, a phi's incoming blocks (see {@link targets},
+   * {@link incoming}): one field for both, as no instruction has both. Only terminators
+   * and phis with pairs have an array of their own; the rest share one frozen empty array.
    */
-  readonly targets: BasicBlock[];
-  /** Phi only: `incoming[i]` is the predecessor that operand i flows in from (others share a frozen empty array). */
-  readonly incoming: BasicBlock[];
+  private edges: BasicBlock[];
   /** The block this instruction is linked into, if any. */
   block: BasicBlock | undefined;
   prev: Instruction | undefined;
@@ -240,17 +245,14 @@ export class Instruction extends Value {
     attrs: InstructionAttrs = {},
   ) {
     super(id, type);
-    const info = OPCODES[opcode];
-    this.targets = info.terminator ? [] : (NO_BLOCKS as BasicBlock[]);
-    this.incoming = NO_BLOCKS as BasicBlock[]; // phis: replaced as pairs are added (see addIncoming)
+    // Phis: replaced as pairs are added (see addIncoming).
+    this.edges = OPCODES[opcode].terminator ? [] : (NO_BLOCKS as BasicBlock[]);
     // Exactly sized arrays (a push onto an empty array reserves 17 slots): most
     // instructions never change their operand count, and a big function has millions.
     this.operands = operands.slice();
     const n = this.operands.length;
-    if (n > 0) this.use0 = new UseEntry(this, 0, 0);
-    if (n > 1) this.use1 = new UseEntry(this, 1, 0);
-    if (n > 2) this.usesFrom2 = this.operands.slice(2).map((_, k) => new UseEntry(this, k + 2, 0));
-    for (let k = 0; k < n; k++) this.operands[k]!.attachUse(this.operandUse(k));
+    if (n > 2) this.posFrom2 = new Array<number>(n - 2).fill(0);
+    for (let k = 0; k < n; k++) this.operands[k]!.attachUse(new UseEntry(this, k));
     this.attrs =
       attrs.offset === undefined && attrs.size === undefined && attrs.align === undefined && attrs.helper === undefined && attrs.callee === undefined && attrs.map === undefined && attrs.core === undefined
         ? NO_ATTRS
@@ -324,9 +326,20 @@ export class Instruction extends Value {
   get info(): OpInfo {
     return OPCODES[this.opcode];
   }
+  /**
+   * Branch targets (br: 1, condbr: 2 — true then false); empty for a non-terminator. Read
+   * it; change it only through {@link setTarget} (and {@link initTargets}).
+   */
+  get targets(): BasicBlock[] {
+    return this.opcode === "phi" ? (NO_BLOCKS as BasicBlock[]) : this.edges;
+  }
+  /** Phi only: `incoming[i]` is the predecessor that operand i flows in from (empty for others). */
+  get incoming(): BasicBlock[] {
+    return this.opcode === "phi" ? this.edges : (NO_BLOCKS as BasicBlock[]);
+  }
   get isTerminator(): boolean {
-    // Only terminators have a targets array of their own (see the constructor).
-    return this.targets !== NO_BLOCKS;
+    // Only terminators and phis have an edges array of their own (see the constructor).
+    return this.edges !== NO_BLOCKS && this.opcode !== "phi";
   }
   get isPhi(): boolean {
     return this.opcode === "phi";
@@ -336,18 +349,21 @@ export class Instruction extends Value {
     return this.block?.parent;
   }
 
+  /** @internal Where the users-list entry of operand slot `i` is in its operand's users list. */
+  usePos(i: number): number {
+    return i === 0 ? this.pos0 : i === 1 ? this.pos1 : this.posFrom2![i - 2]!;
+  }
+  /** @internal Records where the users-list entry of slot `i` is (its operand's list moved it). */
+  setUsePos(i: number, pos: number): void {
+    if (i === 0) this.pos0 = pos;
+    else if (i === 1) this.pos1 = pos;
+    else this.posFrom2![i - 2] = pos;
+  }
   /** The users-list entry of operand slot `i`. */
   private operandUse(i: number): UseEntry {
-    const u = i === 0 ? this.use0 : i === 1 ? this.use1 : this.usesFrom2?.[i - 2];
-    if (!u) throw new InternalError(`%${this.id} (${this.opcode}) has no use entry for operand ${i}`);
+    const u = this.operands[i]?.useAt(this.usePos(i));
+    if (!u || u.user !== this || u.index !== i) throw new InternalError(`%${this.id} (${this.opcode}) has no use entry for operand ${i}`);
     return u;
-  }
-  /** Sets the users-list entry of slot `i` (slots from 2 on are set in order: `usesFrom2` grows by one). */
-  private setOperandUse(i: number, u: UseEntry | undefined): void {
-    if (i === 0) this.use0 = u;
-    else if (i === 1) this.use1 = u;
-    else if (u !== undefined) (this.usesFrom2 ??= [])[i - 2] = u;
-    else this.usesFrom2!.length = i - 2;
   }
 
   operand(i: number): Value {
@@ -369,10 +385,10 @@ export class Instruction extends Value {
 
   /** Appends an operand (calls, phis, ret). */
   appendOperand(v: Value): void {
-    const u = new UseEntry(this, this.operands.length, 0);
-    this.setOperandUse(this.operands.length, u);
+    const n = this.operands.length;
+    if (n >= 2) this.posFrom2 = appended(this.posFrom2 ?? [], 0);
     (this as { operands: Value[] }).operands = appended(this.operands, v);
-    v.attachUse(u);
+    v.attachUse(new UseEntry(this, n));
   }
 
   /** Removes operand `i`, renumbering the uses of later operands. O(operands). */
@@ -380,22 +396,24 @@ export class Instruction extends Value {
     const n = this.operands.length;
     assert(i >= 0 && i < n, `removeOperand: %${this.id} has no operand ${i}`);
     this.operands[i]!.detachUse(this.operandUse(i));
-    this.operands.splice(i, 1);
+    // Later slots move down by one: their entries' indices and positions with them.
     for (let k = i; k < n - 1; k++) {
       const u = this.operandUse(k + 1);
       u.index = k;
-      this.setOperandUse(k, u);
+      this.setUsePos(k, this.usePos(k + 1));
     }
-    this.setOperandUse(n - 1, undefined);
-    if (this.opcode === "phi") this.incoming.splice(i, 1);
+    this.operands.splice(i, 1);
+    if (n - 1 > 2) this.posFrom2!.length = n - 3;
+    else this.posFrom2 = undefined;
+    if (this.opcode === "phi" && this.edges !== NO_BLOCKS) this.edges.splice(i, 1);
   }
 
   /** Drops every operand reference (so that mutually dependent dead code can be erased). */
   dropOperands(): void {
     for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.detachUse(this.operandUse(k));
     this.operands.length = 0;
-    this.use0 = this.use1 = this.usesFrom2 = undefined;
-    if (this.incoming.length > 0) this.incoming.length = 0;
+    this.posFrom2 = undefined;
+    if (this.opcode === "phi" && this.edges.length > 0) this.edges.length = 0;
   }
 
   // ---- phis ----
@@ -404,7 +422,7 @@ export class Instruction extends Value {
   addIncoming(value: Value, from: BasicBlock): void {
     assert(this.opcode === "phi", `addIncoming on ${this.opcode}`);
     this.appendOperand(value);
-    (this as { incoming: BasicBlock[] }).incoming = appended(this.incoming, from);
+    this.edges = appended(this.edges, from);
   }
   /** The index of the first incoming pair from `from`, or -1. */
   incomingIndex(from: BasicBlock): number {
@@ -431,7 +449,7 @@ export class Instruction extends Value {
    */
   initTargets(targets: readonly BasicBlock[]): void {
     assert(this.isTerminator && this.block === undefined && this.targets.length === 0, () => `initTargets: %${this.id} (${this.opcode}) is not an unlinked terminator without targets`);
-    (this as { targets: BasicBlock[] }).targets = targets.slice();
+    this.edges = targets.slice();
   }
 
   /** Retargets edge `i` of a terminator, keeping predecessor lists right. */
