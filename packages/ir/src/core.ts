@@ -736,13 +736,17 @@ export class Function {
       this.lastConstantType = type;
       this.lastConstantMap = byValue;
     }
-    // The key: the wrapped value as a number when it is a 32-bit signed integer (a number
-    // given in the type's signed range needs no wrapping), else the wrapped bigint.
+    // The key: the wrapped value as a number when it is a 32-bit signed integer (a value
+    // given in the type's signed range needs no wrapping: a bigint is only converted, as a
+    // double, which is exact there), else the wrapped bigint.
     let key: number | bigint;
     let v: bigint | undefined;
     const half = type.kind === "int" && type.bits < 32 ? 1 << (type.bits - 1) : 0x80000000;
-    if (typeof value === "number" && Number.isInteger(value) && value >= -half && value < half) key = value;
-    else {
+    const num = typeof value === "number" ? value : Number(value);
+    if (Number.isInteger(num) && num >= -half && num < half) {
+      key = num;
+      if (typeof value === "bigint") v = value;
+    } else {
       v = normalizeConstant(type, BigInt(value));
       key = v >= -0x80000000n && v < 0x80000000n ? Number(v) : v;
     }
