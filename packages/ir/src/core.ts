@@ -48,7 +48,7 @@ const NO_PREDS: BasicBlock[] = Object.freeze([]) as unknown as BasicBlock[];
 const NO_ATTRS: Readonly<InstructionAttrs> = Object.freeze({});
 /** Users lists shorter than this are copied to exact size on attach. */
 const SMALL_USES = 4;
-/** Operand, incoming-block and predecessor lists shorter than this are copied to exact size when one is added (see {@link appended}). */
+/** Operand, incoming-block and predecessor lists shorter than this are copied to exact size when one is added (see `appended`). */
 const SMALL_LIST = 4;
 
 /** Anything an operand can refer to: a constant, a parameter, or an instruction result. */
@@ -67,7 +67,7 @@ export abstract class Value {
     return l instanceof UseEntry ? [l] : l;
   }
   /**
-   * @internal The users list: {@link NO_USES}, the one entry of a value with one user, or
+   * @internal The users list: `NO_USES`, the one entry of a value with one user, or
    * an array (never shared; it may be down to one entry or empty after detaches).
    */
   private useList: UseEntry | UseEntry[] = NO_USES;
@@ -590,7 +590,7 @@ export class BasicBlock {
     this.link(inst, undefined, this.first);
   }
 
-  /** @internal Adds an edge from `pred` to the predecessor list (a new array while it is short: see {@link appended}). */
+  /** @internal Adds an edge from `pred` to the predecessor list (a new array while it is short: see `appended`). */
   addPred(pred: BasicBlock): void {
     (this as { preds: BasicBlock[] }).preds = appended(this.preds, pred);
   }
