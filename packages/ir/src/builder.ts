@@ -267,14 +267,14 @@ export class Builder {
   }
   br(target: BasicBlock): Instruction {
     const inst = this.fn.createInstruction("br", voidType, voidType);
-    inst.targets.push(target);
+    inst.initTargets([target]);
     return this.insert(inst);
   }
   condBr(cond: Value, ifTrue: BasicBlock, ifFalse: BasicBlock): Instruction {
     const errors = signatureErrors("condbr", voidType, cond.type, [cond], () => printValue(cond));
     assert(errors.length === 0, () => `condbr: ${errors.join("; ")}`);
     const inst = this.fn.createInstruction("condbr", voidType, cond.type, [cond]);
-    inst.targets.push(ifTrue, ifFalse);
+    inst.initTargets([ifTrue, ifFalse]);
     return this.insert(inst);
   }
   ret(v?: Value): Instruction {

@@ -89,7 +89,7 @@ export function splitEdge(from: BasicBlock, to: BasicBlock, edgeIndex?: number):
   const fn = from.parent!;
   const mid = fn.createBlock({ after: from });
   const br = fn.createInstruction("br", voidType, voidType);
-  br.targets.push(to);
+  br.initTargets([to]);
   br.loc = term.loc; // the new jump continues the branch it splits
   mid.append(br);
   const occurrence = edgeOccurrence(term, slot);
@@ -119,7 +119,7 @@ export function splitBlock(inst: Instruction): BasicBlock {
     for (const phi of s.phis()) for (let k = 0; k < phi.incoming.length; k++) if (phi.incoming[k] === bb) phi.incoming[k] = tail;
   }
   const br = fn.createInstruction("br", voidType, voidType);
-  br.targets.push(tail);
+  br.initTargets([tail]);
   bb.append(br);
   return tail;
 }
@@ -173,7 +173,7 @@ export function splitPredecessors(bb: BasicBlock, preds: readonly BasicBlock[]):
     for (let slot = 0; slot < term.targets.length; slot++) if (term.targets[slot] === bb) term.setTarget(slot, mid);
   }
   const br = fn.createInstruction("br", voidType, voidType);
-  br.targets.push(bb);
+  br.initTargets([bb]);
   // The new jump stands for the branches it takes over (so it has their source line).
   br.loc = terminatorOf([...moving][0]!).loc;
   mid.append(br);
@@ -236,7 +236,7 @@ export function foldConditionalBranch(bb: BasicBlock, taken: boolean): void {
   for (const phi of drop.phis()) phi.removeOperand(nthIncoming(phi, bb, occurrence));
   term.erase();
   const br = bb.parent!.createInstruction("br", voidType, voidType);
-  br.targets.push(keep);
+  br.initTargets([keep]);
   br.loc = term.loc;
   bb.append(br);
 }
@@ -264,18 +264,31 @@ export function reachableBlocks(fn: Function): Set<BasicBlock> {
   return seen;
 }
 
+/** Marks by block id (1: reachable from the entry) — a byte per block id instead of a set of every block. */
+function reachableMarks(fn: Function): Uint8Array {
+  const marks = new Uint8Array(fn.blockIdBound);
+  const stack = [fn.entry];
+  marks[fn.entry.id] = 1;
+  while (stack.length > 0) {
+    const t = stack.pop()!.terminator;
+    if (t) for (const s of t.targets) if (marks[s.id] === 0) (marks[s.id] = 1), stack.push(s);
+  }
+  return marks;
+}
+
 /**
  * Removes every block not reachable from the entry, with their edges into reachable
  * blocks (phi pairs included). Values defined in dead blocks may be used only by dead
  * blocks. Returns the number of blocks removed.
  */
 export function removeUnreachableBlocks(fn: Function): number {
-  const live = reachableBlocks(fn);
-  const dead = fn.blocks.filter((b) => !live.has(b));
+  const live = reachableMarks(fn);
+  const blocks = fn.blocks;
+  const dead = blocks.filter((b) => live[b.id] === 0);
   if (dead.length === 0) return 0;
   for (const bb of dead) {
     for (const s of new Set(bb.succs)) {
-      if (!live.has(s)) continue;
+      if (live[s.id] === 0) continue;
       for (const phi of s.phis()) while (phi.incomingIndex(bb) >= 0) phi.removeIncoming(bb);
     }
     for (const i of bb.instructions()) i.dropOperands();
@@ -286,17 +299,16 @@ export function removeUnreachableBlocks(fn: Function): number {
   }
   for (const bb of dead) {
     for (const i of bb.instructions().reverse()) {
-      if (i.uses.length > 0) {
+      if (i.hasUses) {
         const u = i.uses[0]!;
         throw new InternalError(`removeUnreachableBlocks: %${i.id} in dead @bb${bb.id} is used by %${u.user.id} in a live block`);
       }
       i.unlink();
     }
   }
-  const deadSet = new Set(dead);
-  const kept = fn.blocks.filter((b) => !deadSet.has(b));
-  fn.blocks.length = 0;
-  for (const bb of kept) fn.blocks.push(bb); // not push(...kept): huge functions overflow the stack
+  const kept = blocks.filter((b) => live[b.id] === 1);
+  blocks.length = 0;
+  for (const bb of kept) blocks.push(bb); // not push(...kept): huge functions overflow the stack
   for (const bb of dead) bb.parent = undefined;
   return dead.length;
 }

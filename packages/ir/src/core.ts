@@ -25,17 +25,16 @@ export interface Use {
 }
 
 /**
- * The users-list entry of one operand slot. It knows its position in the value's `uses`
- * array, so removing it is O(1) (swap with the last entry) instead of a scan of the list:
- * a value with a million users (a packet length, the constant 0) is no longer a
- * quadratic hazard. The order of a users list is therefore not insertion order.
+ * The users-list entry of one operand slot. The user keeps the entry's position in the
+ * value's users list ({@link Instruction.usePos}), so removing it is O(1) (swap with the
+ * last entry) instead of a scan of the list: a value with a million users (a packet
+ * length, the constant 0) is no longer a quadratic hazard. The order of a users list is
+ * therefore not insertion order.
  */
 class UseEntry implements Use {
   constructor(
     readonly user: Instruction,
     public index: number,
-    /** Position in the value's `uses` array. */
-    public pos: number,
   ) {}
 }
 
@@ -43,26 +42,35 @@ class UseEntry implements Use {
 const NO_USES: UseEntry[] = Object.freeze([]) as unknown as UseEntry[];
 /** The targets of a non-terminator and the incoming blocks of a non-phi (shared, never written). */
 const NO_BLOCKS: readonly BasicBlock[] = Object.freeze([]);
+/** The predecessors of a block that has none yet (shared, never written: {@link BasicBlock.addPred} replaces it). */
+const NO_PREDS: BasicBlock[] = Object.freeze([]) as unknown as BasicBlock[];
 /** The attributes of an instruction that has none (shared). */
 const NO_ATTRS: Readonly<InstructionAttrs> = Object.freeze({});
 /** Users lists shorter than this are copied to exact size on attach. */
 const SMALL_USES = 4;
+/** Operand, incoming-block and predecessor lists shorter than this are copied to exact size when one is added (see `appended`). */
+const SMALL_LIST = 4;
 
 /** Anything an operand can refer to: a constant, a parameter, or an instruction result. */
 export abstract class Value {
   abstract readonly kind: "constant" | "param" | "instruction";
   /**
    * Users of this value, one entry per operand slot. Maintained by the mutation methods.
-   * Read it, never keep it across a mutation: the array is replaced while it is small
-   * (kept exactly sized — most values have one or two users, and a pushed-to empty array
-   * reserves 17 slots: ~130 bytes per value of a million-instruction function). Changing
-   * the array directly breaks the invariant (tests do, to check the verifier).
+   * Read it, never keep it across a mutation, and never change it: a value with one user
+   * keeps that entry alone, without an array (most values have exactly one user: an array
+   * of one is ~56 bytes per value of a million-instruction function), and this returns a
+   * new array of one for it; larger lists are the value's own array, kept exactly sized
+   * while small (a pushed-to empty array reserves 17 slots).
    */
   get uses(): Use[] {
-    return this.useList;
+    const l = this.useList;
+    return l instanceof UseEntry ? [l] : l;
   }
-  /** @internal The users list (see {@link uses}). */
-  private useList: UseEntry[] = NO_USES;
+  /**
+   * @internal The users list: `NO_USES`, the one entry of a value with one user, or
+   * an array (never shared; it may be down to one entry or empty after detaches).
+   */
+  private useList: UseEntry | UseEntry[] = NO_USES;
   constructor(
     /** Dense id, unique within the function; printed as `%id` for params and instructions. */
     public readonly id: number,
@@ -70,27 +78,46 @@ export abstract class Value {
   ) {}
 
   get hasUses(): boolean {
-    return this.uses.length > 0;
+    const l = this.useList;
+    return l instanceof UseEntry || l.length > 0;
+  }
+  /** The number of users (operand slots that refer to this value), without making an array. */
+  get useCount(): number {
+    const l = this.useList;
+    return l instanceof UseEntry ? 1 : l.length;
   }
 
   /** Makes every user of this value use `other` instead. O(number of uses). */
   replaceAllUsesWith(other: Value): void {
     if (other === this) return;
-    while (this.uses.length > 0) {
-      const u = this.uses[this.uses.length - 1]!;
+    for (;;) {
+      const l = this.useList;
+      const u = l instanceof UseEntry ? l : l[l.length - 1];
+      if (u === undefined) return;
       u.user.setOperand(u.index, other);
     }
   }
 
   /** @internal Appends `u` to the users list. */
   attachUse(u: UseEntry): void {
-    const uses = this.useList;
-    const n = uses.length;
-    u.pos = n;
-    // Copied while small (exact size), pushed onto (amortised growth) once larger.
-    if (n === 0) this.useList = [u];
-    else if (n < SMALL_USES) this.useList = n === 1 ? [uses[0]!, u] : [...uses, u];
-    else uses.push(u);
+    const l = this.useList;
+    if (l instanceof UseEntry) {
+      u.user.setUsePos(u.index, 1);
+      this.useList = [l, u];
+      return;
+    }
+    const n = l.length;
+    u.user.setUsePos(u.index, n);
+    // The entry alone while it is the only one; then copied while small (exact size),
+    // pushed onto (amortised growth) once larger.
+    if (n === 0) this.useList = u;
+    else if (n < SMALL_USES) this.useList = n === 1 ? [l[0]!, u] : [...l, u];
+    else l.push(u);
+  }
+  /** @internal The users-list entry at position `pos` (see {@link Instruction.usePos}). */
+  useAt(pos: number): UseEntry | undefined {
+    const l = this.useList;
+    return l instanceof UseEntry ? (pos === 0 ? l : undefined) : l[pos];
   }
   /** @internal Forgets every user at once (see {@link Function.discardBody}); the users keep their operands. */
   forgetUses(): void {
@@ -98,13 +125,21 @@ export abstract class Value {
   }
   /** @internal Removes `u` from the users list in O(1). */
   detachUse(u: UseEntry): void {
-    const uses = this.useList;
-    if (uses[u.pos] !== u) throw new InternalError(`users list of %${this.id} lacks (%${u.user.id}, ${u.index})`);
-    const last = uses.pop()!;
-    if (last !== u) {
-      uses[u.pos] = last;
-      last.pos = u.pos;
+    const l = this.useList;
+    if (l === u) {
+      this.useList = NO_USES;
+      return;
     }
+    const pos = u.user.usePos(u.index);
+    if (l instanceof UseEntry || l[pos] !== u) throw new InternalError(`users list of %${this.id} lacks (%${u.user.id}, ${u.index})`);
+    const last = l.pop()!;
+    if (last !== u) {
+      l[pos] = last;
+      last.user.setUsePos(last.index, pos);
+    }
+    // Down to one user: the entry alone again (a reader that holds the array still sees it
+    // as detaching left it, as before).
+    if (l.length === 1) this.useList = l[0]!;
   }
 }
 
@@ -165,20 +200,20 @@ export class Instruction extends Value {
   declare readonly kind: "instruction";
   readonly operands: Value[];
   /**
-   * The users-list entry of each operand slot: slots 0 and 1 in fields of their own, the
-   * rest (calls, phis) in an array made only for them. Most instructions have at most two
-   * operands, and an array of their own would cost two objects (~64 bytes) each.
+   * Where the users-list entry of each operand slot is in that operand's users list
+   * (see {@link Value.useAt}): slots 0 and 1 in fields of their own (small integers, no
+   * object), the rest (calls, phis) in an array made only for them. Most instructions
+   * have at most two operands.
    */
-  private use0: UseEntry | undefined;
-  private use1: UseEntry | undefined;
-  private usesFrom2: UseEntry[] | undefined;
+  private pos0 = 0;
+  private pos1 = 0;
+  private posFrom2: number[] | undefined;
   /**
-   * Branch targets (br: 1, condbr: 2 — true then false). Only terminators have an array
-   * of their own; any other instruction shares one frozen empty array.
+   * A terminator's targets, a phi's incoming blocks (see {@link targets},
+   * {@link incoming}): one field for both, as no instruction has both. Only terminators
+   * and phis with pairs have an array of their own; the rest share one frozen empty array.
    */
-  readonly targets: BasicBlock[];
-  /** Phi only: `incoming[i]` is the predecessor that operand i flows in from (others share a frozen empty array). */
-  readonly incoming: BasicBlock[];
+  private edges: BasicBlock[];
   /** The block this instruction is linked into, if any. */
   block: BasicBlock | undefined;
   prev: Instruction | undefined;
@@ -210,17 +245,14 @@ export class Instruction extends Value {
     attrs: InstructionAttrs = {},
   ) {
     super(id, type);
-    const info = OPCODES[opcode];
-    this.targets = info.terminator ? [] : (NO_BLOCKS as BasicBlock[]);
-    this.incoming = opcode === "phi" ? [] : (NO_BLOCKS as BasicBlock[]);
+    // Phis: replaced as pairs are added (see addIncoming).
+    this.edges = OPCODES[opcode].terminator ? [] : (NO_BLOCKS as BasicBlock[]);
     // Exactly sized arrays (a push onto an empty array reserves 17 slots): most
     // instructions never change their operand count, and a big function has millions.
     this.operands = operands.slice();
     const n = this.operands.length;
-    if (n > 0) this.use0 = new UseEntry(this, 0, 0);
-    if (n > 1) this.use1 = new UseEntry(this, 1, 0);
-    if (n > 2) this.usesFrom2 = this.operands.slice(2).map((_, k) => new UseEntry(this, k + 2, 0));
-    for (let k = 0; k < n; k++) this.operands[k]!.attachUse(this.operandUse(k));
+    if (n > 2) this.posFrom2 = new Array<number>(n - 2).fill(0);
+    for (let k = 0; k < n; k++) this.operands[k]!.attachUse(new UseEntry(this, k));
     this.attrs =
       attrs.offset === undefined && attrs.size === undefined && attrs.align === undefined && attrs.helper === undefined && attrs.callee === undefined && attrs.map === undefined && attrs.core === undefined
         ? NO_ATTRS
@@ -294,8 +326,20 @@ export class Instruction extends Value {
   get info(): OpInfo {
     return OPCODES[this.opcode];
   }
+  /**
+   * Branch targets (br: 1, condbr: 2 — true then false); empty for a non-terminator. Read
+   * it; change it only through {@link setTarget} (and {@link initTargets}).
+   */
+  get targets(): BasicBlock[] {
+    return this.opcode === "phi" ? (NO_BLOCKS as BasicBlock[]) : this.edges;
+  }
+  /** Phi only: `incoming[i]` is the predecessor that operand i flows in from (empty for others). */
+  get incoming(): BasicBlock[] {
+    return this.opcode === "phi" ? this.edges : (NO_BLOCKS as BasicBlock[]);
+  }
   get isTerminator(): boolean {
-    return OPCODES[this.opcode].terminator;
+    // Only terminators and phis have an edges array of their own (see the constructor).
+    return this.edges !== NO_BLOCKS && this.opcode !== "phi";
   }
   get isPhi(): boolean {
     return this.opcode === "phi";
@@ -305,18 +349,21 @@ export class Instruction extends Value {
     return this.block?.parent;
   }
 
+  /** @internal Where the users-list entry of operand slot `i` is in its operand's users list. */
+  usePos(i: number): number {
+    return i === 0 ? this.pos0 : i === 1 ? this.pos1 : this.posFrom2![i - 2]!;
+  }
+  /** @internal Records where the users-list entry of slot `i` is (its operand's list moved it). */
+  setUsePos(i: number, pos: number): void {
+    if (i === 0) this.pos0 = pos;
+    else if (i === 1) this.pos1 = pos;
+    else this.posFrom2![i - 2] = pos;
+  }
   /** The users-list entry of operand slot `i`. */
   private operandUse(i: number): UseEntry {
-    const u = i === 0 ? this.use0 : i === 1 ? this.use1 : this.usesFrom2?.[i - 2];
-    if (!u) throw new InternalError(`%${this.id} (${this.opcode}) has no use entry for operand ${i}`);
+    const u = this.operands[i]?.useAt(this.usePos(i));
+    if (!u || u.user !== this || u.index !== i) throw new InternalError(`%${this.id} (${this.opcode}) has no use entry for operand ${i}`);
     return u;
-  }
-  /** Sets the users-list entry of slot `i` (slots from 2 on are set in order: `usesFrom2` grows by one). */
-  private setOperandUse(i: number, u: UseEntry | undefined): void {
-    if (i === 0) this.use0 = u;
-    else if (i === 1) this.use1 = u;
-    else if (u !== undefined) (this.usesFrom2 ??= [])[i - 2] = u;
-    else this.usesFrom2!.length = i - 2;
   }
 
   operand(i: number): Value {
@@ -338,10 +385,10 @@ export class Instruction extends Value {
 
   /** Appends an operand (calls, phis, ret). */
   appendOperand(v: Value): void {
-    const u = new UseEntry(this, this.operands.length, 0);
-    this.setOperandUse(this.operands.length, u);
-    this.operands.push(v);
-    v.attachUse(u);
+    const n = this.operands.length;
+    if (n >= 2) this.posFrom2 = appended(this.posFrom2 ?? [], 0);
+    (this as { operands: Value[] }).operands = appended(this.operands, v);
+    v.attachUse(new UseEntry(this, n));
   }
 
   /** Removes operand `i`, renumbering the uses of later operands. O(operands). */
@@ -349,22 +396,24 @@ export class Instruction extends Value {
     const n = this.operands.length;
     assert(i >= 0 && i < n, `removeOperand: %${this.id} has no operand ${i}`);
     this.operands[i]!.detachUse(this.operandUse(i));
-    this.operands.splice(i, 1);
+    // Later slots move down by one: their entries' indices and positions with them.
     for (let k = i; k < n - 1; k++) {
       const u = this.operandUse(k + 1);
       u.index = k;
-      this.setOperandUse(k, u);
+      this.setUsePos(k, this.usePos(k + 1));
     }
-    this.setOperandUse(n - 1, undefined);
-    if (this.opcode === "phi") this.incoming.splice(i, 1);
+    this.operands.splice(i, 1);
+    if (n - 1 > 2) this.posFrom2!.length = n - 3;
+    else this.posFrom2 = undefined;
+    if (this.opcode === "phi" && this.edges !== NO_BLOCKS) this.edges.splice(i, 1);
   }
 
   /** Drops every operand reference (so that mutually dependent dead code can be erased). */
   dropOperands(): void {
     for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.detachUse(this.operandUse(k));
     this.operands.length = 0;
-    this.use0 = this.use1 = this.usesFrom2 = undefined;
-    if (this.incoming.length > 0) this.incoming.length = 0;
+    this.posFrom2 = undefined;
+    if (this.opcode === "phi" && this.edges.length > 0) this.edges.length = 0;
   }
 
   // ---- phis ----
@@ -373,7 +422,7 @@ export class Instruction extends Value {
   addIncoming(value: Value, from: BasicBlock): void {
     assert(this.opcode === "phi", `addIncoming on ${this.opcode}`);
     this.appendOperand(value);
-    this.incoming.push(from);
+    this.edges = appended(this.edges, from);
   }
   /** The index of the first incoming pair from `from`, or -1. */
   incomingIndex(from: BasicBlock): number {
@@ -394,6 +443,15 @@ export class Instruction extends Value {
 
   // ---- branch targets ----
 
+  /**
+   * Gives an unlinked terminator without targets its targets (an exactly sized copy of
+   * `targets`: pushed one by one, they would reserve 17 slots per branch).
+   */
+  initTargets(targets: readonly BasicBlock[]): void {
+    assert(this.isTerminator && this.block === undefined && this.targets.length === 0, () => `initTargets: %${this.id} (${this.opcode}) is not an unlinked terminator without targets`);
+    this.edges = targets.slice();
+  }
+
   /** Retargets edge `i` of a terminator, keeping predecessor lists right. */
   setTarget(i: number, bb: BasicBlock): void {
     const old = this.targets[i];
@@ -401,7 +459,7 @@ export class Instruction extends Value {
     if (old === bb) return;
     if (this.block) removeOne(old.preds, this.block);
     this.targets[i] = bb;
-    if (this.block) bb.preds.push(this.block);
+    if (this.block) bb.addPred(this.block);
   }
 
   // ---- placement ----
@@ -444,12 +502,27 @@ export class Instruction extends Value {
    * unused (use `replaceAllUsesWith` first).
    */
   erase(): void {
-    if (this.uses.length > 0) {
-      throw new InternalError(`erase: %${this.id} (${this.opcode}) still has ${this.uses.length} users`);
+    if (this.hasUses) {
+      throw new InternalError(`erase: %${this.id} (${this.opcode}) still has ${this.useCount} users`);
     }
     this.unlink();
     this.dropOperands();
   }
+}
+
+/**
+ * `list` with `x` appended: a new exactly sized array while the list is short (a push onto
+ * an array reserves 16 more slots: a block's predecessors, a phi's operands and incoming
+ * blocks are mostly one or two long), the same array pushed onto once longer. The caller
+ * stores the result.
+ */
+function appended<T>(list: T[], x: T): T[] {
+  const n = list.length;
+  if (n >= SMALL_LIST) {
+    list.push(x);
+    return list;
+  }
+  return n === 0 ? [x] : n === 1 ? [list[0]!, x] : [...list, x];
 }
 
 function removeOne<T>(list: T[], x: T): void {
@@ -463,7 +536,7 @@ export class BasicBlock {
   first: Instruction | undefined;
   last: Instruction | undefined;
   /** Predecessors, one entry per incoming edge, maintained with the terminators. */
-  readonly preds: BasicBlock[] = [];
+  readonly preds: BasicBlock[] = NO_PREDS;
   /** Number of linked instructions. */
   size = 0;
 
@@ -517,6 +590,11 @@ export class BasicBlock {
     this.link(inst, undefined, this.first);
   }
 
+  /** @internal Adds an edge from `pred` to the predecessor list (a new array while it is short: see `appended`). */
+  addPred(pred: BasicBlock): void {
+    (this as { preds: BasicBlock[] }).preds = appended(this.preds, pred);
+  }
+
   /** @internal Links `inst` between `prev` and `next` (neighbours in this block). */
   link(inst: Instruction, prev: Instruction | undefined, next: Instruction | undefined): void {
     assert(inst.block === undefined, () => `%${inst.id} is already in @bb${inst.block!.id}`);
@@ -529,7 +607,7 @@ export class BasicBlock {
     if (next) next.prev = inst;
     else this.last = inst;
     this.size++;
-    if (inst.targets.length > 0) for (const t of inst.targets) t.preds.push(this);
+    if (inst.targets.length > 0) for (const t of inst.targets) t.addPred(this);
   }
   /** @internal */
   unlinkInstruction(inst: Instruction): void {
@@ -567,9 +645,6 @@ export interface ProgramInfo {
  * recorded change in one O(blocks) pass. A pass that removes or inserts thousands of
  * blocks therefore costs O(blocks) in list maintenance, not O(blocks²) of `splice`.
  */
-/** The constant-table key of each integer width (one string per width, not one per lookup). */
-const INT_TYPE_KEYS: string[] = Array.from({ length: 65 }, (_, b) => `${b}`);
-
 export class Function {
   readonly params: Param[] = [];
   private readonly blockList: BasicBlock[] = [];
@@ -583,8 +658,16 @@ export class Function {
   private nextBlockId = 0;
   /** Every constant, in creation order. */
   private readonly constantList: Constant[] = [];
-  /** Constants by type (`i64`, `ptr.stack`, ...) and value: a map per type keyed by the bigint itself (no key string per lookup). */
-  private readonly constantsByType = new Map<string, Map<bigint, Constant>>();
+  /**
+   * Constants by type (types are interned: the type object is the key) and value: a map
+   * per type, keyed by the value as a number when it is in the 32-bit signed range (small
+   * integers hash and compare far faster than bigints: a bigint-keyed `get` is ~5× a
+   * number-keyed one) and by the bigint itself otherwise, so no value has two keys.
+   */
+  private readonly constantsByType = new Map<Type, Map<number | bigint, Constant>>();
+  /** The last type {@link constant} was asked for and its map (most runs of lookups share one type). */
+  private lastConstantType: Type | undefined;
+  private lastConstantMap: Map<number | bigint, Constant> | undefined;
 
   constructor(
     public name: string,
@@ -646,14 +729,31 @@ export class Function {
 
   /** The interned constant `value` of type `type` (wrapped to the type's width). */
   constant(type: Type, value: bigint | number): Constant {
-    const v = normalizeConstant(type, BigInt(value));
-    const typeKey = type.kind === "int" ? INT_TYPE_KEYS[type.bits] ?? `${type.bits}` : type.kind === "ptr" ? `p${type.region ?? ""}` : "v";
-    let byValue = this.constantsByType.get(typeKey);
-    if (!byValue) this.constantsByType.set(typeKey, (byValue = new Map()));
-    let c = byValue.get(v);
+    let byValue = this.lastConstantMap;
+    if (type !== this.lastConstantType || byValue === undefined) {
+      byValue = this.constantsByType.get(type);
+      if (!byValue) this.constantsByType.set(type, (byValue = new Map()));
+      this.lastConstantType = type;
+      this.lastConstantMap = byValue;
+    }
+    // The key: the wrapped value as a number when it is a 32-bit signed integer (a value
+    // given in the type's signed range needs no wrapping: a bigint is only converted, as a
+    // double, which is exact there), else the wrapped bigint.
+    let key: number | bigint;
+    let v: bigint | undefined;
+    const half = type.kind === "int" && type.bits < 32 ? 1 << (type.bits - 1) : 0x80000000;
+    const num = typeof value === "number" ? value : Number(value);
+    if (Number.isInteger(num) && num >= -half && num < half) {
+      key = num;
+      if (typeof value === "bigint") v = value;
+    } else {
+      v = normalizeConstant(type, BigInt(value));
+      key = v >= -0x80000000n && v < 0x80000000n ? Number(v) : v;
+    }
+    let c = byValue.get(key);
     if (!c) {
-      c = new Constant(this.newValueId(), type, v);
-      byValue.set(v, c);
+      c = new Constant(this.newValueId(), type, v ?? BigInt(key));
+      byValue.set(key, c);
       this.constantList.push(c);
     }
     return c;
@@ -721,7 +821,7 @@ export class Function {
     const insts = bb.instructions();
     for (const i of insts) i.dropOperands();
     for (const i of insts.reverse()) {
-      if (i.uses.length > 0) throw new InternalError(`removeBlock: %${i.id} in @bb${bb.id} is used elsewhere`);
+      if (i.hasUses) throw new InternalError(`removeBlock: %${i.id} in @bb${bb.id} is used elsewhere`);
       i.unlink();
     }
     bb.parent = undefined;
@@ -744,6 +844,7 @@ export class Function {
     this.blocksDirty = false;
     this.constantList.length = 0;
     this.constantsByType.clear();
+    this.lastConstantType = this.lastConstantMap = undefined;
   }
 
   /** All instructions in block order. */

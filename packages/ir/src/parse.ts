@@ -710,7 +710,7 @@ class FunctionBuilder {
         if (si.result && this.values.has(si.result.id)) this.p.fail(si.result.tok, `duplicate definition of %${si.result.id}`);
         const inst = fn.createInstruction(si.opcode, this.resultType(si), this.typeParam(si), [], si.attrs, si.result?.id);
         inst.loc = this.p.loc(si.result?.tok ?? si.opTok);
-        for (const t of si.targets) inst.targets.push(this.block(t));
+        if (si.targets.length > 0) inst.initTargets(si.targets.map((t) => this.block(t)));
         bb.append(inst);
         if (si.result) this.values.set(si.result.id, inst);
         created.push([si, inst]);

@@ -495,7 +495,9 @@ const users: VerifierCheck = {
     const found = new Uint8Array(base[cx.insts.length]!);
     for (const v of values) {
       const ownValue = isOwn(v);
-      for (const u of v.uses) {
+      // By position, not through `uses` (which makes an array for a value with one user).
+      for (let p = 0, n = v.useCount; p < n; p++) {
+        const u = v.useAt(p)!;
         const k = instIndex.get(u.user);
         if (k === undefined) {
           // A user outside this function: stale when the value is ours (the user was erased,

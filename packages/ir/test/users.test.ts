@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Builder } from "../src/builder.js";
 import { foldConditionalBranch, reachableBlocks, redirectBranch, removeUnreachableBlocks, splitBlock, splitEdge } from "../src/cfg.js";
-import { BasicBlock, Function, type Use, type Value } from "../src/core.js";
+import { BasicBlock, Function, type Value } from "../src/core.js";
 import { i64 } from "../src/types.js";
 import { verifyFunction, type VerifierError } from "../src/verify.js";
 
@@ -253,11 +253,7 @@ describe("users and predecessor lists under random mutations", () => {
         if (!inst) return;
         const v = inst.operands[0]!;
         // Drop the Use entry behind setOperand's back.
-        const uses = v.uses as Use[];
-        uses.splice(
-          uses.findIndex((u) => u.user === inst && u.index === 0),
-          1,
-        );
+        v.detachUse(v.uses.find((u) => u.user === inst && u.index === 0) as never);
         const errors = consistencyErrors(fn);
         expect(errors.map((e) => e.check)).toEqual(["users"]);
         expect(errors[0]!.instruction).toBe(inst.id);

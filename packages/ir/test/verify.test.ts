@@ -1,7 +1,7 @@
 // The verifier: valid functions give no errors; one deliberately broken function per check
 // makes exactly that check fire, with its message, location and printed context.
 import { describe, expect, it } from "vitest";
-import { BasicBlock, Function, Instruction, type Use } from "../src/core.js";
+import { BasicBlock, Function, Instruction } from "../src/core.js";
 import { Builder } from "../src/builder.js";
 import { InternalError } from "../src/errors.js";
 import { Module } from "../src/module.js";
@@ -435,7 +435,8 @@ describe("one broken function per check", () => {
   describe("users", () => {
     it("a stale entry", () => {
       const { fn, a, r } = diamond();
-      (a.uses as Use[]).push({ user: r, index: 0 });
+      // Behind the users list's back: an entry no operand slot has.
+      a.attachUse({ user: r, index: 0, pos: 0 } as never);
       const errors = verifyFunction(fn);
       onlyCheck(errors, "users");
       expect(errors).toHaveLength(1);
@@ -445,12 +446,12 @@ describe("one broken function per check", () => {
     it("a missing entry on a constant", () => {
       const { fn, x } = diamond();
       const one = x.operand(1);
-      one.uses.length = 0;
+      one.detachUse(one.uses.find((u) => u.user === x && u.index === 1) as never);
       expectOneAt(verifyFunction(fn), "users", x, `users list of 1 lacks the entry for operand 1 of %${x.id}`);
     });
     it("a duplicate entry", () => {
       const { fn, x, phi } = diamond();
-      (x.uses as Use[]).push({ user: phi, index: 0 });
+      x.attachUse({ user: phi, index: 0, pos: 0 } as never);
       expectOneAt(verifyFunction(fn), "users", x, `users list of %${x.id} holds (%${phi.id}, 0) twice`);
     });
     it("an entry for an instruction unlinked but not erased", () => {
