@@ -119,6 +119,12 @@ function typeRange(v: Value): Range | undefined {
 
 const isCompare = (v: Value): boolean => isInstruction(v) && v.info.shape === "compare";
 
+/** The constant 0 per width (ranges are immutable: one object serves every use). */
+const ZEROS: Range[] = [];
+const zeroRange = (bits: number): Range => (ZEROS[bits] ??= constantRange(bits, 0n));
+const FALSE = constantRange(64, 0n);
+const TRUE = constantRange(64, 1n);
+
 /**
  * The facts `c` being nonzero (`holds`) or zero gives: about c itself, about the operand
  * of a compare with a constant, through `xor c, 1` of a compare, and through `and`/`or`
@@ -127,9 +133,10 @@ const isCompare = (v: Value): boolean => isInstruction(v) && v.info.shape === "c
 function factsOf(c: Value, holds: boolean, out: Fact[] = [], depth = 0): Fact[] {
   const bits = bitsOf(c.type);
   if (!bits || depth > 4) return out;
-  out.push({ value: c, op: "ne", k: constantRange(bits, 0n), holds });
+  out.push({ value: c, op: "ne", k: zeroRange(bits), holds });
   if (!isInstruction(c)) return out;
-  const [a, b] = [c.operands[0], c.operands[1]];
+  const a = c.operands[0];
+  const b = c.operands[1];
   if (isCompare(c)) {
     const op = (c as Instruction).opcode as CompareOpcode;
     if (isConstant(b!) && !isConstant(a!)) out.push({ value: a!, op, k: constantRange(bitsOf(b!.type), b!.value), holds });
@@ -160,9 +167,14 @@ function narrow(r: Range, facts: readonly Fact[], v: Value): Range | undefined {
   let out: Range | undefined = r;
   for (const f of facts) {
     if (f.value !== v || !out) continue;
-    out = refineByCompare(out, f.op, f.k.bits === out.bits ? f.k : constantRange(out.bits, constantOf(f.k)!), f.holds);
+    out = narrowBy(out, f);
   }
   return out;
+}
+
+/** `r` (the range of the fact's value) narrowed by one fact. */
+function narrowBy(r: Range, f: Fact): Range | undefined {
+  return refineByCompare(r, f.op, f.k.bits === r.bits ? f.k : constantRange(r.bits, constantOf(f.k)!), f.holds);
 }
 
 /**
@@ -180,13 +192,13 @@ export function transferRange(inst: Instruction, ops: readonly Range[]): Range |
       return castRange(inst.opcode as CastOpcode, ops[0]!, bitsOf(inst.type));
     case "compare": {
       const d = decideCompare(inst.opcode as CompareOpcode, ops[0]!, ops[1]!);
-      return d === undefined ? BOOLEAN : constantRange(64, d ? 1n : 0n);
+      return d === undefined ? BOOLEAN : d ? TRUE : FALSE;
     }
     case "select": {
       const c = ops[0]!;
       const k = constantOf(c);
       if (k !== undefined) return ops[k !== 0n ? 1 : 2];
-      if (!refineByCompare(c, "eq", constantRange(c.bits, 0n), true)) return ops[1]; // never zero
+      if (!refineByCompare(c, "eq", zeroRange(c.bits), true)) return ops[1]; // never zero
       return joinRanges(ops[1]!, ops[2]!);
     }
     case "copy":
@@ -207,7 +219,7 @@ function callRange(inst: Instruction): Range | undefined {
   return max === undefined || max >= (1n << BigInt(bits)) - 1n ? fullRange(bits) : unsignedRange(bits, 0n, max);
 }
 
-const BOOLEAN = joinRanges(constantRange(64, 0n), constantRange(64, 1n));
+const BOOLEAN = joinRanges(FALSE, TRUE);
 
 /**
  * The order the solver takes its work in (see {@link solveValueRanges}): `"stack"` (last
@@ -251,13 +263,15 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   const revisit = work ? (inst: Instruction) => work.add(inst) : (inst: Instruction) => valueWork.push(inst);
 
   // Branch facts, by the block they hold in (its only way in) and by the id of the value they are about.
-  const factsByValue: ({ block: BasicBlock; fact: Fact }[] | undefined)[] = [];
+  // (The tables by id are allocated at their full length: writing far past the end of an
+  // empty array turns it into a dictionary.)
+  const factsByValue: ({ block: BasicBlock; fact: Fact }[] | undefined)[] = new Array(fn.valueIdBound);
   for (const bb of fn.blocks) {
     if (bb === fn.entry || bb.preds.length !== 1 || bb.preds[0] === bb) continue;
     for (const fact of edgeFacts(bb.preds[0]!, bb)) (factsByValue[fact.value.id] ??= []).push({ block: bb, fact });
   }
 
-  const constants: (Range | undefined)[] = []; // by value id
+  const constants: (Range | undefined)[] = new Array(fn.valueIdBound); // by value id
   const rangeOf = (v: Value): Range | undefined => {
     if (isConstant(v)) return (constants[v.id] ??= constantRange(bitsOf(v.type) || 64, v.value));
     if (v.kind === "param") return typeRange(v);
@@ -265,7 +279,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   };
   // A value tested by many branches (`x == 1`, `x == 2`, ... down a chain) has its
   // dominating facts found through an index of them in the dominator tree's preorder.
-  const factIndexes: (DominatingFacts | undefined)[] = [];
+  const factIndexes: (DominatingFacts | undefined)[] = new Array(fn.valueIdBound);
   const rangeAt = (v: Value, bb: BasicBlock): Range | undefined => {
     let r = rangeOf(v);
     const facts = factsByValue[v.id];
@@ -273,14 +287,14 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     if (facts.length > FACT_SCAN_LIMIT && dt.isReachable(bb)) {
       const index = (factIndexes[v.id] ??= new DominatingFacts(facts.map((f) => f.block), dt));
       for (const k of index.dominating(bb)) {
-        r = narrow(r, [facts[k]!.fact], v);
+        r = narrowBy(r, facts[k]!.fact);
         if (!r) break;
       }
       return r;
     }
     for (const { block, fact } of facts) {
       if (!r) break;
-      if (dt.dominates(block, bb)) r = narrow(r, [fact], v);
+      if (dt.dominates(block, bb)) r = narrowBy(r, fact);
     }
     return r;
   };
@@ -305,7 +319,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   // While solving (the IR does not change) each edge's facts are worked out once: a phi is
   // evaluated again whenever an incoming value changes. Afterwards (the pass using the
   // ranges may rewrite branches) they are worked out from the current terminator.
-  const factsOfEdge: (readonly Fact[] | undefined)[] = [];
+  const factsOfEdge: (readonly Fact[] | undefined)[] = new Array(2 * fn.blockIdBound);
   const cachedEdgeFacts = (from: BasicBlock, to: BasicBlock): readonly Fact[] => {
     const t = from.terminator;
     if (t?.opcode !== "condbr" || t.targets[0] === t.targets[1]) return NO_FACTS;
@@ -347,13 +361,16 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     } else for (const phi of to.phis()) revisit(phi);
   };
 
+  // The operands' ranges of the instruction being evaluated (one array for every evaluation:
+  // transferRange reads only its instruction's operands, and keeps no reference to it).
+  const ops: Range[] = [];
   const evaluate = (inst: Instruction): Range | undefined => {
     const bb = inst.block!;
-    const ops: Range[] = [];
-    for (const o of inst.operands) {
-      const r = rangeAt(o, bb);
+    const operands = inst.operands;
+    for (let k = 0; k < operands.length; k++) {
+      const r = rangeAt(operands[k]!, bb);
       if (!r) return undefined; // not computed yet (or no value reaches here)
-      ops.push(r);
+      ops[k] = r;
     }
     return transferRange(inst, ops);
   };
@@ -377,7 +394,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
         const c = rangeAt(inst.operands[0]!, bb);
         if (!c) return;
         const k = constantOf(c);
-        const canBeZero = refineByCompare(c, "eq", constantRange(c.bits, 0n), true) !== undefined;
+        const canBeZero = refineByCompare(c, "eq", zeroRange(c.bits), true) !== undefined;
         if (k === undefined && canBeZero) {
           markEdge(bb, 0);
           markEdge(bb, 1);
