@@ -19,7 +19,7 @@ import { defineFunctionPass } from "../pass.js";
 import { factsOf, isCompare, lookupCondition } from "../util/conditions.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
 import { censusAnalysis } from "../analysis/census.js";
-import { removeUnreachable } from "../util/ir.js";
+import { removeUnreachableBlocks } from "@luabpf/ir";
 
 /**
  * Could a branch of `fn` be decided by another? Only if two `condbr`s test the same value,
@@ -74,7 +74,7 @@ export const correlatedBranch = defineFunctionPass({
       ctx.stat("branches-folded");
     }
     if (folds.length === 0) return false;
-    const removed = removeUnreachable(fn);
+    const removed = removeUnreachableBlocks(fn);
     if (removed) ctx.stat("blocks-unreachable", removed);
     return true;
   },

@@ -16,11 +16,11 @@
  * `aggressive=false` removes only instructions whose results are unused (iteratively).
  * Both modes finally remove unreachable blocks. Cost: O(instructions + uses).
  */
-import type { Function, Instruction } from "@luabpf/ir";
+import { removeUnreachableBlocks, type Function, type Instruction } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
-import { allInstructions, eraseDeadTree, removeUnreachable } from "../util/ir.js";
+import { allInstructions, eraseDeadTree } from "../util/ir.js";
 
 /** Allocas whose address is only used as the address of stores (through ptradds). */
 export function writeOnlySlots(fn: Function): Set<Instruction> {
@@ -63,7 +63,7 @@ export const dce = defineFunctionPass({
     let removed = 0;
     // A valid block order that holds every block (analyses are valid between passes): all reachable.
     const order = ctx.analyses.cached(blockOrderAnalysis);
-    const blocks = order !== undefined && order.rpo.length === fn.blocks.length ? 0 : removeUnreachable(fn);
+    const blocks = order !== undefined && order.rpo.length === fn.blocks.length ? 0 : removeUnreachableBlocks(fn);
     if (blocks) ctx.stat("blocks-unreachable", blocks);
     if (!aggressive) {
       for (const inst of allInstructions(fn).reverse()) removed += eraseDeadTree(inst);

@@ -21,11 +21,11 @@
  * values from them, and the loop's blocks are removed as unreachable.
  * Cost: O(max-trip × loop size) per candidate loop.
  */
-import type { BasicBlock, Instruction, Loop, Value } from "@luabpf/ir";
+import { removeUnreachableBlocks, type BasicBlock, type Instruction, type Loop, type Value } from "@luabpf/ir";
 import { blockOrderAnalysis, dominatorTreeAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { evaluate, isFoldable } from "../util/fold.js";
-import { constValue, removeUnreachable } from "../util/ir.js";
+import { constValue } from "../util/ir.js";
 import { censusAnalysis } from "../analysis/census.js";
 
 /** Does `loop` (entered from `entering`) end within `max` iterations, decided by constants? */
@@ -115,7 +115,7 @@ export const loopDelete = defineFunctionPass({
       if (usedOutside) continue;
       const exiting = loop.blocks.filter((bb) => bb.terminator?.opcode === "condbr" && bb.succs.includes(exit) && dt.dominates(bb, latch));
       if (!endsWithin(loop, entering, latch, exiting, options["max-trip"])) continue;
-      // The loop's edges into the exit leave with its blocks (removeUnreachable).
+      // The loop's edges into the exit leave with its blocks (removeUnreachableBlocks).
       for (const e of entering) {
         for (const [phi, v] of values) phi.addIncoming(v, e);
         const term = e.terminator!;
@@ -126,7 +126,7 @@ export const loopDelete = defineFunctionPass({
       ctx.stat("loops-deleted");
       changed = true;
     }
-    if (changed) removeUnreachable(fn);
+    if (changed) removeUnreachableBlocks(fn);
     return changed;
   },
 });

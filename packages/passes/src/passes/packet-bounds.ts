@@ -42,7 +42,7 @@ import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
 import { censusAnalysis } from "../analysis/census.js";
-import { removeUnreachable } from "../util/ir.js";
+import { removeUnreachableBlocks } from "@luabpf/ir";
 
 /** A recognised bounds check: `base + k ≤ end` holds on the edge to `ok`. */
 export interface BoundsCheck {
@@ -233,7 +233,7 @@ export const packetBounds = defineFunctionPass({
     }
     if (folds.length > 0 || changed) {
       changed = true;
-      const removed = removeUnreachable(fn);
+      const removed = removeUnreachableBlocks(fn);
       if (removed) ctx.stat("blocks-unreachable", removed);
     }
     return changed;

@@ -35,6 +35,7 @@ import {
   isConstant,
   isInstruction,
   redirectBranch,
+  removeUnreachableBlocks,
   SWAPPED_COMPARE,
   type BasicBlock,
   type CompareOpcode,
@@ -50,7 +51,7 @@ import { blockOrderAnalysis, dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { transferRange, valueRangesAnalysis, type ValueRanges } from "../analysis/value-ranges.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable } from "../util/fold.js";
-import { booleanScale, eraseDeadTree, removeUnreachable } from "../util/ir.js";
+import { booleanScale, eraseDeadTree } from "../util/ir.js";
 import { constantOf, refineByCompare, constantRange, type Range } from "../util/range-lattice.js";
 
 const UNSIGNED_OF: Partial<Record<CompareOpcode, CompareOpcode>> = { slt: "ult", sle: "ule", sgt: "ugt", sge: "uge" };
@@ -353,10 +354,10 @@ export const rangeSimplify = defineFunctionPass({
     // Folding removed edges only: every execution of the function is one of before, so the
     // ranges still hold and threading may use them. (Every block executable and no branch
     // folded: every block is reachable, and nothing is to be removed before threading.)
-    let removed = cfgChanged || executable !== fn.blocks.length ? removeUnreachable(fn) : 0;
+    let removed = cfgChanged || executable !== fn.blocks.length ? removeUnreachableBlocks(fn) : 0;
     if (threadJumps(fn, ranges, dt, ctx)) {
       changed = cfgChanged = true;
-      removed += removeUnreachable(fn);
+      removed += removeUnreachableBlocks(fn);
     }
     if (removed > 0) {
       ctx.stat("blocks-unreachable", removed);

@@ -15,11 +15,11 @@
  *
  * Preserves: everything when nothing changed; the CFG analyses when no branch was folded.
  */
-import { foldConditionalBranch, isConstant, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { foldConditionalBranch, isConstant, removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
 import { isFoldable, evaluate } from "../util/fold.js";
-import { eraseIfDead, removeUnreachable } from "../util/ir.js";
+import { eraseIfDead } from "../util/ir.js";
 
 import { meet, OVERDEFINED, type LatticeValue } from "../util/constant-lattice.js";
 
@@ -177,7 +177,7 @@ export const sccp = defineFunctionPass({
       }
     }
     // Every block executable (so reachable) and no branch folded: none to remove.
-    const removed = cfgChanged || unexecuted ? removeUnreachable(fn) : 0;
+    const removed = cfgChanged || unexecuted ? removeUnreachableBlocks(fn) : 0;
     if (removed > 0) {
       ctx.stat("blocks-unreachable", removed);
       changed = cfgChanged = true;

@@ -43,6 +43,7 @@ import {
   foldConditionalBranch,
   incomingValueOfEdge,
   redirectBranch,
+  removeUnreachableBlocks,
   typeToString,
   type BasicBlock,
   type CompareOpcode,
@@ -54,7 +55,7 @@ import {
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable, evaluate } from "../util/fold.js";
 import { compareDecided, isCompare } from "../util/conditions.js";
-import { constValue, removeUnreachable } from "../util/ir.js";
+import { constValue } from "../util/ir.js";
 
 function foldBranches(fn: Function, ctx: FunctionPassContext): boolean {
   let changed = false;
@@ -442,7 +443,7 @@ export const simplifyCfg = defineFunctionPass({
     let changed = false;
     for (let round = 0; round < 1000; round++) {
       let c = foldBranches(fn, ctx);
-      const removed = removeUnreachable(fn);
+      const removed = removeUnreachableBlocks(fn);
       if (removed) ctx.stat("blocks-unreachable", removed);
       c = removeTrivialPhis(fn, ctx) || removed > 0 || c;
       c = mergeBlocks(fn, ctx) || c;

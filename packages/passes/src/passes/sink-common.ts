@@ -48,7 +48,7 @@
 import { foldConditionalBranch, isConstant, redirectBranch, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { defineFunctionPass } from "../pass.js";
-import { removeUnreachable } from "../util/ir.js";
+import { removeUnreachableBlocks } from "@luabpf/ir";
 
 /** Same opcode, types and attributes (operands aside). */
 function sameShape(a: Instruction, b: Instruction): boolean {
@@ -293,7 +293,7 @@ function mergeArms(fn: Function, d: BasicBlock): boolean {
     else for (let i = 0; i < inst.operands.length; i++) if (inst.incoming[i] === inst.incoming[operand]) inst.setOperand(i, sel);
   }
   foldConditionalBranch(d, true);
-  removeUnreachable(fn);
+  removeUnreachableBlocks(fn);
   return true;
 }
 
@@ -368,7 +368,7 @@ function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock): boolean {
     const targets = p.terminator!.targets;
     for (let k = 0; k < targets.length; k++) if (targets[k] === f) redirectBranch(p, f, t, (phi) => second.get(phi)!, k);
   }
-  removeUnreachable(fn);
+  removeUnreachableBlocks(fn);
   return true;
 }
 

@@ -29,11 +29,11 @@
  * instructions once instead of once per iteration plus the loop's checks.
  * Cost: O(N × loop size) per unrolled loop.
  */
-import type { BasicBlock, Function, Instruction, Loop, Value } from "@luabpf/ir";
+import { removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
 import { blockOrderAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { evaluate, isFoldable } from "../util/fold.js";
-import { constValue, removeUnreachable } from "../util/ir.js";
+import { constValue } from "../util/ir.js";
 import { censusAnalysis } from "../analysis/census.js";
 
 /** Instructions of a loop that cost code (phis and jumps do not). */
@@ -240,7 +240,7 @@ export const unroll = defineFunctionPass({
         unrolled = true;
       }
       if (!unrolled) break;
-      removeUnreachable(fn);
+      removeUnreachableBlocks(fn);
       ctx.analyses.invalidate();
       changed = true;
     }

@@ -1,7 +1,7 @@
 /**
  * Small IR helpers shared by the passes (passes never import each other).
  */
-import { bitsOf, isConstant, removeUnreachableBlocks, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { bitsOf, isConstant, type Function, type Instruction, type Value } from "@luabpf/ir";
 
 /**
  * Is `inst` removable when its result is unused? True for instructions without side
@@ -41,35 +41,6 @@ export function eraseDeadTree(inst: Instruction): number {
     stack.push(...ops);
   }
   return n;
-}
-
-/**
- * `removeUnreachableBlocks(fn)` of `@luabpf/ir` (same result, same effect), for the passes
- * that call it after every round or fold, where usually every block is still reachable: a
- * walk with a byte per block id says so first, without the set of reachable blocks and the
- * list of the others that ir's function builds (on a function of 50,000 blocks a few ms per
- * call). Anything else — an unreachable block, an edge out of the function — goes to ir's.
- */
-export function removeUnreachable(fn: Function): number {
-  const blocks = fn.blocks;
-  if (blocks.length === 0) return removeUnreachableBlocks(fn);
-  const seen = new Uint8Array(fn.blockIdBound);
-  const entry = blocks[0]!;
-  const stack = [entry];
-  seen[entry.id] = 1;
-  while (stack.length > 0) {
-    const succs = stack.pop()!.succs;
-    for (let k = 0; k < succs.length; k++) {
-      const s = succs[k]!;
-      if (s.parent !== fn) return removeUnreachableBlocks(fn);
-      if (seen[s.id] === 0) {
-        seen[s.id] = 1;
-        stack.push(s);
-      }
-    }
-  }
-  for (let k = 0; k < blocks.length; k++) if (seen[blocks[k]!.id] === 0) return removeUnreachableBlocks(fn);
-  return 0;
 }
 
 /** Constant value of `v`, if it is a constant. */
