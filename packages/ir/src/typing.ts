@@ -193,18 +193,42 @@ function paramMessage(sig: Signature, T: Type, fallback: string): string {
  */
 export function signatureErrors(op: Opcode, type: Type, T: Type, operands: readonly { readonly type: Type; toString?(): string }[], show: (index: number) => string): string[] {
   const out: string[] = [];
+  checkSignature(op, type, T, operands, show, out);
+  return out;
+}
+
+/** Does the instruction satisfy `op`'s signature (exactly when {@link signatureErrors} finds nothing)? Makes no message text. */
+export function satisfiesSignature(op: Opcode, type: Type, T: Type, operands: readonly { readonly type: Type }[]): boolean {
+  return checkSignature(op, type, T, operands, undefined, undefined);
+}
+
+/** The rules of {@link signatureErrors}: with `out`, every message is pushed onto it; without, the first violation ends the check. */
+function checkSignature(op: Opcode, type: Type, T: Type, operands: readonly { readonly type: Type }[], show: ((index: number) => string) | undefined, out: string[] | undefined): boolean {
+  let ok = true;
   const p = paramError(op, T, type);
-  if (p) out.push(p);
-  if (OPCODES[op].sig.result !== "to") {
-    const want = resultTypeOf(op, T);
-    if (type !== want) out.push(`result type is ${typeToString(type)}, expected ${typeToString(want)}`);
+  if (p) {
+    if (!out) return false;
+    out.push(p);
+    ok = false;
   }
-  const rules = OPCODES[op].sig.operands;
+  const sig = OPCODES[op].sig;
+  if (sig.result !== "to") {
+    const want = resultTypeOf(op, T);
+    if (type !== want) {
+      if (!out) return false;
+      out.push(`result type is ${typeToString(type)}, expected ${typeToString(want)}`);
+      ok = false;
+    }
+  }
+  const rules = sig.operands;
+  const each = Array.isArray(rules) ? undefined : (rules as { each: OperandRule }).each;
   for (let i = 0; i < operands.length; i++) {
-    const rule = Array.isArray(rules) ? (rules as readonly OperandRule[])[i] : (rules as { each: OperandRule }).each;
+    const rule = each ?? (rules as readonly OperandRule[])[i];
     const v = operands[i];
     if (v === undefined || rule === undefined || acceptsOperand(rule, T, v.type)) continue;
-    out.push(`operand ${i} (${show(i)}) has type ${typeToString(v.type)}, expected ${describeExpected(op, i, rule, T)}`);
+    if (!out) return false;
+    out.push(`operand ${i} (${show!(i)}) has type ${typeToString(v.type)}, expected ${describeExpected(op, i, rule, T)}`);
+    ok = false;
   }
-  return out;
+  return ok;
 }

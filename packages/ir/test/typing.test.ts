@@ -5,8 +5,8 @@ import { describe, expect, test } from "vitest";
 import { OPCODE_NAMES, OPCODES } from "../src/opcodes.js";
 import { parseModule } from "../src/parse.js";
 import { printModule } from "../src/print.js";
-import { i32, i64, ptr, ptrType } from "../src/types.js";
-import { acceptsOperand, impliedConstantType, operandRule, resultPresence, resultTypeOf } from "../src/typing.js";
+import { i16, i32, i64, i8, ptr, ptrType, voidType } from "../src/types.js";
+import { acceptsOperand, impliedConstantType, operandRule, resultPresence, resultTypeOf, satisfiesSignature, signatureErrors } from "../src/typing.js";
 import { verifyModule } from "../src/verify.js";
 
 describe("signatures", () => {
@@ -39,6 +39,22 @@ describe("signatures", () => {
     expect(resultPresence("atomic.add")).toBe("none");
     expect(resultPresence("atomic.fetch_add")).toBe("required");
     expect(resultPresence("call")).toBe("by-type");
+  });
+  test("satisfiesSignature holds exactly when signatureErrors finds nothing (every opcode, type parameter and result type; up to three operands)", () => {
+    const types = [i8, i16, i32, i64, ptr, ptrType("stack"), ptrType("map"), ptrType("ctx"), voidType];
+    const operandTypes = [i8, i64, ptr, ptrType("stack"), voidType];
+    let broken = 0;
+    for (const op of OPCODE_NAMES)
+      for (const T of types)
+        for (const type of types)
+          for (let n = 0; n <= 3; n++)
+            for (let c = 0; c < operandTypes.length ** n; c++) {
+              const ops = Array.from({ length: n }, (_, k) => ({ type: operandTypes[Math.floor(c / operandTypes.length ** k) % operandTypes.length]! }));
+              const errors = signatureErrors(op, type, T, ops, () => "v");
+              if (errors.length > 0) broken++;
+              if (satisfiesSignature(op, type, T, ops) !== (errors.length === 0)) expect({ op, T, type, ops, errors }).toBe("consistent");
+            }
+    expect(broken).toBeGreaterThan(0);
   });
 });
 

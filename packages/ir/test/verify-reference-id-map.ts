@@ -1,3 +1,4 @@
+// The id-keyed tables of the verifier before the tenth session (main 615c6c3, ir/src/id-map.ts), for verify-reference.ts.
 /**
  * Maps and sets keyed by values or blocks through their dense ids: an array slot per id,
  * the key itself stored beside the entry and compared by identity, and an ordinary `Map`
