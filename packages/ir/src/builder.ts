@@ -12,7 +12,7 @@ import { MAX_CALL_ARGS } from "@luabpf/platform";
 import { OPCODES, type AtomicOpcode, type BinaryOpcode, type CastOpcode, type CompareOpcode, type Opcode, type UnaryOpcode } from "./opcodes.js";
 import { printValue } from "./print.js";
 import { i64, ptrType, voidType, type IntType, type PtrType, type Type } from "./types.js";
-import { resultTypeOf, signatureErrors } from "./typing.js";
+import { resultTypeOf, satisfiesSignature, signatureErrors } from "./typing.js";
 
 /** Where the next instruction goes. */
 export type InsertPoint =
@@ -140,8 +140,11 @@ export class Builder {
   /** Creates and inserts an instruction whose types follow `opcode`'s signature (asserted). */
   private typed(opcode: Opcode, typeParam: Type, operands: readonly Value[], attrs: InstructionAttrs = {}, to?: Type): Instruction {
     const type = resultTypeOf(opcode, typeParam, to);
-    const errors = signatureErrors(opcode, type, typeParam, operands, (i) => printValue(operands[i]!));
-    assert(errors.length === 0, () => `${opcode}: ${errors.join("; ")}`);
+    // The messages (and the closure that prints operands) only when a rule is broken.
+    if (!satisfiesSignature(opcode, type, typeParam, operands)) {
+      const errors = signatureErrors(opcode, type, typeParam, operands, (i) => printValue(operands[i]!));
+      assert(false, () => `${opcode}: ${errors.join("; ")}`);
+    }
     return this.create(opcode, type, typeParam, operands, attrs);
   }
 
@@ -271,8 +274,10 @@ export class Builder {
     return this.insert(inst);
   }
   condBr(cond: Value, ifTrue: BasicBlock, ifFalse: BasicBlock): Instruction {
-    const errors = signatureErrors("condbr", voidType, cond.type, [cond], () => printValue(cond));
-    assert(errors.length === 0, () => `condbr: ${errors.join("; ")}`);
+    if (!satisfiesSignature("condbr", voidType, cond.type, [cond])) {
+      const errors = signatureErrors("condbr", voidType, cond.type, [cond], () => printValue(cond));
+      assert(false, () => `condbr: ${errors.join("; ")}`);
+    }
     const inst = this.fn.createInstruction("condbr", voidType, cond.type, [cond]);
     inst.initTargets([ifTrue, ifFalse]);
     return this.insert(inst);

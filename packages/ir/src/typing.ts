@@ -26,13 +26,15 @@ export function operandRule(op: Opcode, index: number): OperandRule | undefined 
 
 /** A fixed type named by a rule token (`i64`, `ptr.stack`), or undefined for a relative rule. */
 function fixedType(token: string): Type | undefined {
-  // Remembered per token: the verifier asks for every instruction of a fixed signature.
-  if (fixedTypes.has(token)) return fixedTypes.get(token);
+  // Remembered per token (null: not a type), one lookup: the builder and the verifier ask for
+  // every instruction of a fixed signature.
+  const known = fixedTypes.get(token);
+  if (known !== undefined) return known ?? undefined;
   const t = parseType(token);
-  fixedTypes.set(token, t);
+  fixedTypes.set(token, t ?? null);
   return t;
 }
-const fixedTypes = new Map<string, Type | undefined>();
+const fixedTypes = new Map<string, Type | null>();
 
 /** Can a value of type `from` flow into a slot of type `to`? Equal types, or any pointer into an untagged `ptr` slot. */
 export function assignable(from: Type, to: Type): boolean {
@@ -146,10 +148,9 @@ export function resultPresence(op: Opcode): "required" | "none" | "by-type" {
 }
 
 /** Why `T` is not a valid type parameter for `op` (with result type `type`), or undefined. */
-function paramError(op: Opcode, T: Type, type: Type): string | undefined {
+function paramError(op: Opcode, sig: Signature, T: Type, type: Type): string | undefined {
   // No text (and no closure) is made unless there is an error: the builder asks this for
   // every instruction it creates, the verifier for every instruction it checks.
-  const sig = OPCODES[op].sig;
   switch (sig.param) {
     case "any":
       return undefined;
@@ -205,15 +206,16 @@ export function satisfiesSignature(op: Opcode, type: Type, T: Type, operands: re
 /** The rules of {@link signatureErrors}: with `out`, every message is pushed onto it; without, the first violation ends the check. */
 function checkSignature(op: Opcode, type: Type, T: Type, operands: readonly { readonly type: Type }[], show: ((index: number) => string) | undefined, out: string[] | undefined): boolean {
   let ok = true;
-  const p = paramError(op, T, type);
+  const sig = OPCODES[op].sig;
+  const p = paramError(op, sig, T, type);
   if (p) {
     if (!out) return false;
     out.push(p);
     ok = false;
   }
-  const sig = OPCODES[op].sig;
   if (sig.result !== "to") {
-    const want = resultTypeOf(op, T);
+    // resultTypeOf without its table lookup
+    const want = sig.result === "T" ? T : (fixedType(sig.result) ?? voidType);
     if (type !== want) {
       if (!out) return false;
       out.push(`result type is ${typeToString(type)}, expected ${typeToString(want)}`);
