@@ -14,7 +14,8 @@
  * are written so that one defect is reported by one check where possible (for example a
  * use of a value defined in an unreachable block is reported by `unreachable-code`, not
  * also by `ssa-dominance`). Cost: O(instructions + operands + edges) plus the dominator
- * tree.
+ * tree. A valid function is settled by one walk that applies every check's rule at once
+ * (`screen`); the checks run, one walk each, only when it fails, to say what is wrong.
  */
 import { MAX_CALL_ARGS } from "@luabpf/platform";
 import { DominatorTree } from "./analysis/dominators.js";
