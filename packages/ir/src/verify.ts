@@ -864,6 +864,15 @@ function sameBlocks(a: readonly BasicBlock[], b: readonly BasicBlock[]): boolean
   return multisetMinus(a, b).length === 0;
 }
 
+/** Does `v`'s users list hold the entry of operand slot `k` of `user` (anywhere: the screen's slower path when the user's recorded position is wrong, which no check looks at)? */
+function listsUse(v: Value, user: Instruction, k: number): boolean {
+  for (let p = 0, n = v.useCount; p < n; p++) {
+    const u = v.useAt(p)!;
+    if (u.user === user && u.index === k) return true;
+  }
+  return false;
+}
+
 /**
  * Is the function valid, i.e. would no check report anything? One walk over the
  * instructions applies every check's rule at once (each check walks every instruction
@@ -871,13 +880,14 @@ function sameBlocks(a: readonly BasicBlock[], b: readonly BasicBlock[]): boolean
  * It answers false on anything it does not settle cheaply (an instruction listed twice,
  * two values with one id, a foreign operand); the checks then run and say what is wrong.
  * Only "true" must be exact: a check's rule changed without this would make the check's
- * tests fail (verify.test.ts breaks each rule), and verify-reference.test.ts compares the
- * verifier with the one before this screen on randomly broken functions.
+ * tests fail (verify.test.ts breaks each rule), and verify-screen.test.ts compares the
+ * screen with the checks on randomly broken functions.
  *
  * Users lists: with no foreign operand and no instruction listed twice, every operand
- * slot finding its own entry at the position its user records (`usePos`) and the users
- * lists of the function's values holding as many entries in all as there are slots means
- * no list holds anything else, which is what `users` checks.
+ * slot finding its own entry in its operand's list (at the position its user records,
+ * `usePos`, when that is right) and the users lists of the function's values holding as
+ * many entries in all as there are slots means no list holds anything else, which is what
+ * `users` checks.
  */
 function screen(cx: VerifyContext): boolean {
   const { fn, module: m, insts, blocks, blockStart } = cx;
@@ -932,7 +942,7 @@ function screen(cx: VerifyContext): boolean {
         const v = operands[k]!;
         // users: the slot's entry where the user says it is
         const u = v.useAt(inst.usePos(k));
-        if (u === undefined || u.user !== inst || u.index !== k) return false;
+        if ((u === undefined || u.user !== inst || u.index !== k) && !listsUse(v, inst, k)) return false;
         // foreign-values
         if (v.kind !== "instruction") {
           if (!cx.isOwn(v)) return false;
@@ -962,7 +972,7 @@ function screen(cx: VerifyContext): boolean {
   return uses === slots;
 }
 
-/** @internal The screen alone (for tests): true exactly when {@link verifyFunction} finds nothing. */
+/** @internal The screen alone (for tests): true only when the checks find nothing, and on every valid function whose value ids are integers. */
 export function screenFunction(fn: Function, module?: Module): boolean {
   const cx = new VerifyContext(fn, module);
   try {
@@ -1011,10 +1021,20 @@ export function verifyFunction(fn: Function, module?: Module): VerifierError[] {
   } catch {
     // Broken in a way the screen did not foresee: the checks report it.
   }
-  if (valid) {
-    cx.release();
-    return cx.errors;
-  }
+  if (!valid) runChecks(cx);
+  cx.release();
+  return cx.errors;
+}
+
+/** @internal Every check of {@link CHECKS} on `fn`, without the screen (for tests: what {@link verifyFunction} reports when the screen fails). */
+export function checkFunction(fn: Function, module?: Module): VerifierError[] {
+  const cx = new VerifyContext(fn, module);
+  runChecks(cx);
+  cx.release();
+  return cx.errors;
+}
+
+function runChecks(cx: VerifyContext): void {
   for (const check of CHECKS) {
     try {
       cx.runCheck(check);
@@ -1023,8 +1043,6 @@ export function verifyFunction(fn: Function, module?: Module): VerifierError[] {
       cx.errorAtFunction(`check ${check.name} crashed: ${cause instanceof Error ? cause.message : String(cause)}`);
     }
   }
-  cx.release();
-  return cx.errors;
 }
 
 /** Verifies every function of a module, plus module-level rules (unique function and map names). */
