@@ -47,7 +47,7 @@ export function useSourceLines(file: string, text: string): void {
   if (!text.includes("\r")) {
     // Only \n breaks lines (most files): found by indexOf, not character by character.
     for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
-    setSourceLines({ file, text, starts: Int32Array.from(starts) });
+    setSourceLines({ file, text, starts: new Int32Array(starts) });
     return;
   }
   for (let i = 0; i < text.length; i++) {
@@ -57,7 +57,7 @@ export function useSourceLines(file: string, text: string): void {
     if ((c === 10 && d === 13) || (c === 13 && d === 10)) i++;
     starts.push(i + 1);
   }
-  setSourceLines({ file, text, starts: Int32Array.from(starts) });
+  setSourceLines({ file, text, starts: new Int32Array(starts) });
 }
 
 /** The 0-based index of the line holding offset `at` of the registered source (`file`'s: checked by the callers). */
