@@ -96,9 +96,11 @@ function lowerFile(source: string, parsed: ParsedChunk, options: CompileLuaOptio
   return module;
 }
 
+const IDENTIFIER = /^[A-Za-z0-9_]*$/;
+
 /** The section name with every character that cannot appear in an identifier replaced by `_`. */
 export function functionName(section: string): string {
-  const name = section.replace(/[^A-Za-z0-9_]/g, "_");
+  const name = IDENTIFIER.test(section) ? section : section.replace(/[^A-Za-z0-9_]/g, "_");
   return /^[0-9]/.test(name) ? `_${name}` : name;
 }
 

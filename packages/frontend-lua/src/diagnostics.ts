@@ -25,6 +25,21 @@ export type Located = { loc?: lua.Node["loc"] } & Span;
  */
 let sourceLines: { file: string; text: string; starts: Int32Array } | undefined;
 
+/**
+ * The last locations {@link locationOf} made for the registered source, by start offset
+ * (direct-mapped, `offset % LOCATION_CACHE`): a statement, its first expression and that
+ * expression's first operand start at one offset and share one object, which the IR's
+ * instructions then point to. Locations are never modified once made.
+ */
+const LOCATION_CACHE = 256;
+const cachedOffsets = new Int32Array(LOCATION_CACHE);
+const cachedLocations: (SourceLocation | undefined)[] = new Array<SourceLocation | undefined>(LOCATION_CACHE).fill(undefined);
+
+function setSourceLines(lines: typeof sourceLines): void {
+  sourceLines = lines;
+  cachedLocations.fill(undefined);
+}
+
 /** Registers `text` (what the parser read) as the source of `file`'s nodes. */
 export function useSourceLines(file: string, text: string): void {
   if (sourceLines?.file === file && sourceLines.text === text) return;
@@ -32,7 +47,7 @@ export function useSourceLines(file: string, text: string): void {
   if (!text.includes("\r")) {
     // Only \n breaks lines (most files): found by indexOf, not character by character.
     for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
-    sourceLines = { file, text, starts: Int32Array.from(starts) };
+    setSourceLines({ file, text, starts: new Int32Array(starts) });
     return;
   }
   for (let i = 0; i < text.length; i++) {
@@ -42,7 +57,7 @@ export function useSourceLines(file: string, text: string): void {
     if ((c === 10 && d === 13) || (c === 13 && d === 10)) i++;
     starts.push(i + 1);
   }
-  sourceLines = { file, text, starts: Int32Array.from(starts) };
+  setSourceLines({ file, text, starts: new Int32Array(starts) });
 }
 
 /** The 0-based index of the line holding offset `at` of the registered source (`file`'s: checked by the callers). */
@@ -77,9 +92,15 @@ export function locationOf(file: string, node: Located): SourceLocation {
   const table = sourceLines;
   const at = node.rangeStart;
   if (node.loc === undefined && at !== undefined && table !== undefined && table.file === file) {
-    // A parsed node of the registered source (every node of the lowering): one object.
+    // A parsed node of the registered source (every node of the lowering): one object per offset.
+    const slot = at & (LOCATION_CACHE - 1);
+    const cached = cachedLocations[slot];
+    if (cached !== undefined && cachedOffsets[slot] === at) return cached;
     const lo = lineIndex(table.starts, at);
-    return { file, line: lo + 1, column: at - table.starts[lo]! + 1 };
+    const loc = { file, line: lo + 1, column: at - table.starts[lo]! + 1 };
+    cachedOffsets[slot] = at;
+    cachedLocations[slot] = loc;
+    return loc;
   }
   const start = nodePosition(file, node, false);
   // luaparse columns are 0-based; nodes without a location (never from the parser)

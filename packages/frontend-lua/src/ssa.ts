@@ -40,7 +40,11 @@
  * definitions are kept per block (a short list, a Map for a block defining many
  * variables) in an array indexed by block id, not in a Map per variable keyed by block:
  * a read looks at the few entries of blocks it just made, where a variable's Map grew to
- * one entry per block of the function.
+ * one entry per block of the function. The builder's other tables (its phis' variables,
+ * the phis being filled, the replacements of removed phis, the incomplete phis of
+ * unsealed blocks, `read`'s chain) are arrays by value or block id, not Maps keyed by
+ * objects: at a million instructions their hashing, and the shrinking of a Map that a read
+ * fills and empties again, were most of `read` and `seal`.
  */
 import { assert, BasicBlock, Builder, Function, type Instruction, type Type, type Value } from "@luabpf/ir";
 
@@ -76,17 +80,28 @@ export class SsaBuilder {
   /** By block id: 1 once sealed. */
   private sealed = new Uint8Array(64);
   /** block id → variable → its incomplete phi. */
-  private readonly incompletePhis = new Map<number, Map<SsaVariable, Instruction>>();
-  /** The phis this builder placed, with their variable (others are never judged here). */
-  private readonly phiVariable = new Map<Instruction, SsaVariable>();
-  /** Phis whose operands are being collected. */
-  private readonly inProgress = new Set<Instruction>();
-  /** Removed trivial phis → the value that replaced them. */
-  private readonly replaced = new Map<Value, Value>();
+  private readonly incompletePhis: ((SsaVariable | Instruction)[] | undefined)[] = [];
+  /**
+   * By value id (every value of `fn` has a distinct one): 1 + the variable of a phi this
+   * builder placed and has not removed, 0 for any other value (others are never judged here).
+   */
+  private phiVariable = new Int32Array(64);
+  /** By value id: 1 for a phi whose operands are being collected. */
+  private inProgress = new Uint8Array(64);
+  /** By value id: what replaced a removed trivial phi (`fn`'s values only). */
+  private readonly replaced: (Value | undefined)[] = [];
+  /** How many phis `replaced` holds (bounds `resolve`'s walk). */
+  private replacedCount = 0;
   private readonly phiBuilder: Builder;
-  /** `read`'s walk: its frames, and its `chain` (see there); both empty between reads. */
+  /** `read`'s walk: its frames, and its `chain` (see there); the frames are empty between reads. */
   private readonly stack: Frame[] = [];
-  private readonly chain = new Map<number, number>();
+  /**
+   * `read`'s chain, by block id: a block's entry is set when its `chainRead` is the current
+   * read's number (a new read clears every entry at once).
+   */
+  private chainCount = new Int32Array(64);
+  private chainRead = new Uint32Array(64);
+  private reads = 0;
   /** `joinValues`' findings: the value at the end of each predecessor, in order. */
   private readonly joinOperands: Value[] = [];
   /** `joinValues`' findings: each single-predecessor block walked through, with the index of its operand. */
@@ -160,10 +175,16 @@ export class SsaBuilder {
      * again with no phi frame pushed since (the same count) is a cycle of single-predecessor
      * blocks without a definition; across a phi frame it is not (the phi is the value).
      */
-    const chain = this.chain;
-    // Left empty by every read that returned (a throw on the way would leave them dirty).
+    // Left empty by every read that returned (a throw on the way would leave it dirty).
     stack.length = 0;
-    if (chain.size > 0) chain.clear();
+    const read = ++this.reads;
+    if (this.chainRead.length < this.fn.blockIdBound) {
+      const size = Math.max(2 * this.chainRead.length, this.fn.blockIdBound);
+      this.chainCount = new Int32Array(size);
+      this.chainRead = new Uint32Array(size);
+    }
+    const chainCount = this.chainCount;
+    const chainRead = this.chainRead;
     let phiFrames = 0;
     let at: BasicBlock | undefined = block;
     let value: Value = this.undefinedValue(variable);
@@ -176,20 +197,24 @@ export class SsaBuilder {
           at = undefined;
         } else if (this.sealed[at.id] !== 1) {
           const phi = this.newPhi(variable, at);
-          let pending = this.incompletePhis.get(at.id);
-          if (!pending) this.incompletePhis.set(at.id, (pending = new Map()));
-          pending.set(variable, phi);
+          // `[variable, phi, ...]`: a variable at most once (its phi is its definition here from now on).
+          const incomplete = this.incompletePhis;
+          while (incomplete.length <= at.id) incomplete.push(undefined); // kept packed: no holes
+          const pending = incomplete[at.id];
+          if (pending === undefined) incomplete[at.id] = [variable, phi];
+          else pending.push(variable, phi);
           this.write(variable, at, phi);
           value = phi;
           at = undefined;
-        } else if (at.preds.length === 0 || (at.preds.length === 1 && chain.get(at.id) === phiFrames)) {
+        } else if (at.preds.length === 0 || (at.preds.length === 1 && chainRead[at.id] === read && chainCount[at.id] === phiFrames)) {
           // Unreachable code (after a return or break, or a loop that never runs): any value will do.
           value = this.undefinedValue(variable);
           this.write(variable, at, value);
           at = undefined;
         } else if (at.preds.length === 1) {
-          stack.push({ kind: "single", block: at, outer: chain.get(at.id) });
-          chain.set(at.id, phiFrames);
+          stack.push({ kind: "single", block: at, outer: chainRead[at.id] === read ? chainCount[at.id] : undefined });
+          chainRead[at.id] = read;
+          chainCount[at.id] = phiFrames;
           at = at.preds[0]!;
         } else if (!this.options.placePhisFirst && this.joinValues(variable, at)) {
           value = this.placeJoin(variable, at);
@@ -198,7 +223,7 @@ export class SsaBuilder {
           const phi = this.newPhi(variable, at);
           // Recorded before the operands are read, so that cycles through this block end here.
           this.write(variable, at, phi);
-          this.inProgress.add(phi);
+          this.inProgress[phi.id] = 1;
           stack.push({ kind: "phi", phi, block: at, next: 0 });
           phiFrames++;
           at = at.preds[0]!;
@@ -210,8 +235,8 @@ export class SsaBuilder {
         if (top === undefined) return this.resolve(value);
         if (top.kind === "single") {
           stack.pop();
-          if (top.outer === undefined) chain.delete(top.block.id);
-          else chain.set(top.block.id, top.outer);
+          if (top.outer === undefined) chainRead[top.block.id] = 0;
+          else chainCount[top.block.id] = top.outer;
           this.write(variable, top.block, value);
           continue;
         }
@@ -224,7 +249,7 @@ export class SsaBuilder {
         }
         stack.pop();
         phiFrames--;
-        this.inProgress.delete(top.phi);
+        this.inProgress[top.phi.id] = 0;
         value = this.tryRemoveTrivialPhi(top.phi);
         this.write(variable, top.block, value);
       }
@@ -295,16 +320,21 @@ export class SsaBuilder {
       this.sealed = grown;
     }
     this.sealed[block.id] = 1;
-    const pending = this.incompletePhis.get(block.id);
-    if (!pending) return;
-    this.incompletePhis.delete(block.id);
+    const pending = this.incompletePhis[block.id];
+    if (pending === undefined) return;
+    this.incompletePhis[block.id] = undefined;
     // Collect every operand first: completing one phi may cascade into another of the same block.
-    for (const phi of pending.values()) this.inProgress.add(phi);
-    for (const [variable, phi] of pending) {
+    for (let i = 1; i < pending.length; i += 2) this.inProgress[(pending[i] as Instruction).id] = 1;
+    for (let i = 0; i < pending.length; i += 2) {
+      const variable = pending[i] as SsaVariable;
+      const phi = pending[i + 1] as Instruction;
       for (const pred of block.preds) phi.addIncoming(this.read(variable, pred), pred);
     }
-    for (const phi of pending.values()) this.inProgress.delete(phi);
-    for (const phi of pending.values()) if (phi.block !== undefined) this.tryRemoveTrivialPhi(phi);
+    for (let i = 1; i < pending.length; i += 2) this.inProgress[(pending[i] as Instruction).id] = 0;
+    for (let i = 1; i < pending.length; i += 2) {
+      const phi = pending[i] as Instruction;
+      if (phi.block !== undefined) this.tryRemoveTrivialPhi(phi);
+    }
   }
 
   /**
@@ -312,20 +342,35 @@ export class SsaBuilder {
    * comment); the bound turns a broken invariant into an internal error, not a hang.
    */
   resolve(v: Value): Value {
+    const replaced = this.replaced;
     let r = v;
-    for (let steps = 0, next = this.replaced.get(r); next !== undefined; next = this.replaced.get(r)) {
+    for (let steps = 0, next = replaced[r.id]; next !== undefined; next = replaced[r.id]) {
       r = next;
-      assert(++steps <= this.replaced.size, () => "ssa: cycle in the phi replacement table");
+      assert(++steps <= this.replacedCount, () => "ssa: cycle in the phi replacement table");
     }
     // Path compression: later lookups of `v` take one step.
-    if (r !== v) this.replaced.set(v, r);
+    if (r !== v) replaced[v.id] = r;
     return r;
   }
 
   private newPhi(variable: SsaVariable, block: BasicBlock): Instruction {
     const phi = this.phiBuilder.phi(this.types[variable]!, block);
-    this.phiVariable.set(phi, variable);
+    if (phi.id >= this.phiVariable.length) {
+      const size = Math.max(2 * this.phiVariable.length, phi.id + 1);
+      const variables = new Int32Array(size);
+      variables.set(this.phiVariable);
+      this.phiVariable = variables;
+      const inProgress = new Uint8Array(size);
+      inProgress.set(this.inProgress);
+      this.inProgress = inProgress;
+    }
+    this.phiVariable[phi.id] = variable + 1;
     return phi;
+  }
+
+  /** Whether `v` is a phi this builder placed (and has not removed). */
+  private isBuilderPhi(v: Value): boolean {
+    return v.id < this.phiVariable.length && this.phiVariable[v.id] !== 0;
   }
 
   private undefinedValue(variable: SsaVariable): Value {
@@ -342,7 +387,7 @@ export class SsaBuilder {
     const work: Instruction[] = [phi];
     while (work.length > 0) {
       const p = work.pop()!;
-      if (p.block === undefined || this.inProgress.has(p)) continue; // already removed / still filling
+      if (p.block === undefined || this.inProgress[p.id] === 1) continue; // already removed / still filling
       let same: Value | undefined;
       let trivial = true;
       for (const op of p.operands) {
@@ -355,17 +400,20 @@ export class SsaBuilder {
       }
       if (!trivial) continue;
       // A phi with no operand other than itself is in unreachable code.
-      const replacement = same ?? this.undefinedValue(this.phiVariable.get(p)!);
+      const replacement = same ?? this.undefinedValue(this.phiVariable[p.id]! - 1);
       for (const u of p.uses) {
         const user = u.user;
-        if (user === p || !this.phiVariable.has(user) || user.block === undefined) continue;
+        if (user === p || !this.isBuilderPhi(user) || user.block === undefined) continue;
         // A phi still waiting for its block to be sealed has no operands yet to judge.
         if (this.isSealed(user.block)) work.push(user);
       }
       p.replaceAllUsesWith(replacement);
       p.erase();
-      this.phiVariable.delete(p);
-      this.replaced.set(p, replacement);
+      this.phiVariable[p.id] = 0;
+      const replaced = this.replaced;
+      while (replaced.length <= p.id) replaced.push(undefined); // kept packed: no holes
+      replaced[p.id] = replacement;
+      this.replacedCount++;
     }
     return this.resolve(phi);
   }

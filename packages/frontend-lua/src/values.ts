@@ -46,13 +46,14 @@ export class Cell {
   private readonly stamps: number[];
   private readonly values: StaticValue[];
 
+  /** A cell set to `value` now (the clock's next tick), or at time `clock` when it is a number. */
   constructor(
     readonly name: string,
     value: StaticValue,
-    clock: Clock,
+    clock: Clock | number,
   ) {
     // Arrays of one (most cells are never written again), not empty ones grown by push.
-    this.stamps = [clock.tick()];
+    this.stamps = [typeof clock === "number" ? clock : clock.tick()];
     this.values = [value];
   }
 
@@ -83,7 +84,7 @@ export class Cell {
 
 /** The compile-time clock: every variable write gets the next tick. */
 export class Clock {
-  private t = 0;
+  constructor(private t = 0) {}
   tick(): number {
     return ++this.t;
   }
@@ -97,12 +98,41 @@ export class Env {
   readonly cells = new Map<string, Cell>();
   constructor(readonly parent: Env | undefined) {}
 
+  /** The cell of `name` in this frame (not its parents), if any. */
+  own(name: string): Cell | undefined {
+    return this.cells.get(name);
+  }
+
   lookup(name: string): Cell | undefined {
     for (let e: Env | undefined = this; e; e = e.parent) {
-      const c = e.cells.get(name);
+      const c = e.own(name);
       if (c) return c;
     }
     return undefined;
+  }
+}
+
+/**
+ * The frame of the top level's globals: starts with the library's, each of which gets its
+ * cell when first looked up (most compiles use a few of ~40), stamped as if every one had been
+ * made at the start, in `initial`'s order (times 1 to n; the clock starts at n).
+ */
+export class GlobalEnv extends Env {
+  constructor(
+    private readonly initial: ReadonlyMap<string, { readonly index: number; value(file: string): StaticValue }>,
+    private readonly file: string,
+  ) {
+    super(undefined);
+  }
+
+  override own(name: string): Cell | undefined {
+    const c = this.cells.get(name);
+    if (c !== undefined) return c;
+    const g = this.initial.get(name);
+    if (g === undefined) return undefined;
+    const cell = new Cell(name, g.value(this.file), g.index + 1);
+    this.cells.set(name, cell);
+    return cell;
   }
 }
 
@@ -118,7 +148,7 @@ export interface Closure {
 /** Resolves `name` in a closure: its value at the closure's time, if declared by then. */
 export function lookupClosure(c: Closure, name: string): StaticValue | undefined {
   for (let e: Env | undefined = c.env; e; e = e.parent) {
-    const cell = e.cells.get(name);
+    const cell = e.own(name);
     if (cell) {
       const v = cell.at(c.time);
       if (v !== undefined) return v;

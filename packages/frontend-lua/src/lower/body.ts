@@ -17,7 +17,7 @@
  *
  * Every instruction carries the location of the expression or statement it came from.
  */
-import { BasicBlock, Builder, CompileError, i64, ptrType, removeUnreachableBlocks, type CType, type SourceLocation, type Function, type Instruction, type Type, type Value } from "@luabpf/ir";
+import { BasicBlock, Builder, CompileError, i64, ptrType, removeUnreachableBlocks, type CType, type SourceLocation, type Function, type Type, type Value } from "@luabpf/ir";
 import type * as lua from "luaparse";
 import { endLocationOf, fail, locationOf, silentError } from "../diagnostics.js";
 import { constantValue, Operators, TAG_NIL, TAG_NUMBER, type Dyn } from "../runtime.js";
@@ -979,8 +979,8 @@ function checkEveryLoopExits(fn: Function): void {
       }
     }
   }
+  if (fn.blocks.every((bb) => exits[bb.id] === 1)) return;
   const stuck = new Set(fn.blocks.filter((bb) => exits[bb.id] === 0));
-  if (stuck.size === 0) return;
   // Report the loop itself: the stuck blocks in a cycle nothing leaves (a sink of the stuck
   // blocks' strongly connected components; a loop whose exit leads only into it is stuck too).
   const reach = new Map<BasicBlock, Set<BasicBlock>>();
@@ -1032,12 +1032,14 @@ function removeUnusedPhis(fn: Function): void {
   for (let changed = true; changed; ) {
     changed = false;
     for (const bb of fn.blocks) {
-      for (const phi of [...bb.phis()] as Instruction[]) {
-        if (phi.uses.every((u) => u.user === phi)) {
+      for (let phi = bb.first; phi !== undefined && phi.opcode === "phi"; ) {
+        const next = phi.next;
+        if (!phi.hasUses || phi.uses.every((u) => u.user === phi)) {
           phi.replaceAllUsesWith(fn.constant(phi.type, 0));
           phi.erase();
           changed = true;
         }
+        phi = next;
       }
     }
   }

@@ -335,20 +335,18 @@ export function checkProgram(unit: ModuleLowering, fn: Function, decl: ProgramDe
   const at = (inst: Instruction, message: string): void => {
     diagnostics.push({ severity: "error", message, location: inst.loc ?? { file: unit.file, line: 1, column: 1 } });
   };
-  const rule = sectionRuleByPrefix(decl.section.split("/")[0]!);
-  const functions = [fn, ...calledFunctions(unit, fn)];
+  const slash = decl.section.indexOf("/");
+  const rule = sectionRuleByPrefix(slash < 0 ? decl.section : decl.section.slice(0, slash));
+  const { functions, helperCalls } = calledFunctions(unit, fn);
   /** Whether `fn` itself calls a helper that hands out a reference (else there is nothing for checkReferences to follow). */
   let acquires = false;
   for (const f of functions) {
-    for (const bb of f.blocks) {
-      for (let inst = bb.first; inst; inst = inst.next) {
-        if (inst.opcode !== "call" || inst.helper === undefined || inst.callee !== undefined) continue;
-        const helper = helperById(inst.helper);
-        if (!helper) continue;
-        if (f === fn && helper.reference === "acquire") acquires = true;
-        if (!helperAllowed(decl.kind.type, helper.name as HelperName, rule?.expectedAttachType)) {
-          at(inst, `${decl.kindName} programs (program type ${decl.kind.type}) cannot call bpf_${helper.name}: the kernel refuses it for this program type`);
-        }
+    for (const inst of helperCalls.get(f) ?? []) {
+      const helper = helperById(inst.helper!);
+      if (!helper) continue;
+      if (f === fn && helper.reference === "acquire") acquires = true;
+      if (!helperAllowed(decl.kind.type, helper.name as HelperName, rule?.expectedAttachType)) {
+        at(inst, `${decl.kindName} programs (program type ${decl.kind.type}) cannot call bpf_${helper.name}: the kernel refuses it for this program type`);
       }
     }
   }
@@ -366,23 +364,34 @@ export function checkProgram(unit: ModuleLowering, fn: Function, decl: ProgramDe
   if (diagnostics.length > 0) throw new CompileError(diagnostics);
 }
 
-/** The module functions `fn` calls (BPF-to-BPF), transitively. */
-function calledFunctions(unit: ModuleLowering, fn: Function): Function[] {
-  const out: Function[] = [];
+/**
+ * `fn` and the module functions it calls (BPF-to-BPF), transitively, in the order found; and
+ * each one's helper calls, found in the same walk over their instructions.
+ */
+function calledFunctions(unit: ModuleLowering, fn: Function): { functions: Function[]; helperCalls: Map<Function, Instruction[]> } {
+  const functions: Function[] = [fn];
+  const helperCalls = new Map<Function, Instruction[]>();
   const seen = new Set<Function>([fn]);
   const work = [fn];
   while (work.length > 0) {
     const f = work.pop()!;
+    let calls: Instruction[] | undefined;
     for (const bb of f.blocks) {
       for (let inst = bb.first; inst; inst = inst.next) {
-        const callee = inst.opcode === "call" && inst.callee !== undefined ? unit.module.getFunction(inst.callee) : undefined;
-        if (callee && !seen.has(callee)) {
-          seen.add(callee);
-          out.push(callee);
-          work.push(callee);
+        if (inst.opcode !== "call") continue;
+        if (inst.callee !== undefined) {
+          const callee = unit.module.getFunction(inst.callee);
+          if (callee && !seen.has(callee)) {
+            seen.add(callee);
+            functions.push(callee);
+            work.push(callee);
+          }
+        } else if (inst.helper !== undefined) {
+          (calls ??= []).push(inst);
         }
       }
     }
+    if (calls) helperCalls.set(f, calls);
   }
-  return out;
+  return { functions, helperCalls };
 }

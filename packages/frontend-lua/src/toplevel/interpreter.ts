@@ -24,7 +24,7 @@ import { DiagnosticBag, errorAt, fail, locateInString, locationOf, silentError }
 import { evalBinary, parseNumericLiteral, wrap, ARITH_OPERATORS, type ArithOperator } from "../integer.js";
 import type { ParsedChunk } from "../parse.js";
 import { LOCATION_KEYS } from "../syntax.js";
-import { Cell, Clock, describeStatic, Env, NIL, POISONED, StaticTable, type MapInfo, type ProgramDecl, type StaticValue } from "../values.js";
+import { Cell, Clock, describeStatic, Env, GlobalEnv, NIL, POISONED, StaticTable, type MapInfo, type ProgramDecl, type StaticValue } from "../values.js";
 import { callLibrary, indexLibrary, LIBRARY_GLOBALS } from "./library.js";
 
 /** Raised when evaluation reaches code that only user space can run. */
@@ -94,7 +94,7 @@ export class TopLevelInterpreter {
   readonly maps: MapInfo[] = [];
   readonly programs: ProgramDecl[] = [];
   readonly cscope: CScope;
-  readonly clock = new Clock();
+  readonly clock: Clock;
   private readonly globals: Env;
   private readonly writeLog: Cell[] = [];
   private steps = 0;
@@ -108,8 +108,9 @@ export class TopLevelInterpreter {
     outerScope: CScope = builtinCScope(),
   ) {
     this.cscope = new CScope(outerScope);
-    this.globals = new Env(undefined);
-    for (const [name, value] of LIBRARY_GLOBALS(file)) this.globals.cells.set(name, new Cell(name, value, this.clock));
+    const library = LIBRARY_GLOBALS();
+    this.globals = new GlobalEnv(library.map, file);
+    this.clock = new Clock(library.count);
   }
 
   fail(node: lua.Node, message: string): never {

@@ -72,22 +72,43 @@ const USER_SPACE: Readonly<Record<string, string>> = {
   xpcall: "handles errors",
 };
 
-/** The global names of the top level and their values but `arg` and `_VERSION` (made on first use; values are never modified). */
-let fixedGlobals: readonly [string, StaticValue][] | undefined;
+/** A library global of the top level: its place in the list (which stamps its cell) and its value in a file. */
+export interface LibraryGlobal {
+  readonly index: number;
+  value(file: string): StaticValue;
+}
 
-/** The global names of the top level and their values. */
-export function LIBRARY_GLOBALS(file: string): [string, StaticValue][] {
-  fixedGlobals ??= [
-    ...["bpf", "bit", "math", "string", "table", "ffi"].map((n): [string, StaticValue] => [n, lib(n)]),
+/** The top level's library globals (made on first use; the fixed values are never modified). */
+let libraryGlobals: { readonly map: ReadonlyMap<string, LibraryGlobal>; readonly count: number } | undefined;
+
+/**
+ * The global names of the top level and their values, by name, and how many entries the list
+ * has (`print` is listed twice: its later entry stands).
+ */
+export function LIBRARY_GLOBALS(): { readonly map: ReadonlyMap<string, LibraryGlobal>; readonly count: number } {
+  if (libraryGlobals) return libraryGlobals;
+  const fixed = (v: StaticValue) => () => v;
+  const list: [string, (file: string) => StaticValue][] = [
+    ...["bpf", "bit", "math", "string", "table", "ffi"].map((n): [string, () => StaticValue] => [n, fixed(lib(n))]),
     ...["require", "print", "assert", "pcall", "error", "type", "tostring", "tonumber", "ipairs", "pairs", "select", "unpack", "rawget", "rawset", "rawequal", "rawlen", ...Object.keys(USER_SPACE).filter((n) => !n.includes("."))].map(
-      (n): [string, StaticValue] => [n, lib(n)],
+      (n): [string, () => StaticValue] => [n, fixed(lib(n))],
     ),
-    ["io", { kind: "opaque", what: "the io library" }],
-    ["os", { kind: "opaque", what: "the os library" }],
+    ["io", fixed({ kind: "opaque", what: "the io library" })],
+    ["os", fixed({ kind: "opaque", what: "the os library" })],
+    [
+      "arg",
+      (file) => {
+        const arg = new StaticTable();
+        arg.set(int(0n), str(file));
+        return { kind: "table", table: arg };
+      },
+    ],
+    ["_VERSION", () => str("Lua 5.1")],
   ];
-  const arg = new StaticTable();
-  arg.set(int(0n), str(file));
-  return [...fixedGlobals, ["arg", { kind: "table", table: arg }], ["_VERSION", str("Lua 5.1")]];
+  const map = new Map<string, LibraryGlobal>();
+  list.forEach(([name, value], index) => map.set(name, { index, value }));
+  libraryGlobals = { map, count: list.length };
+  return libraryGlobals;
 }
 
 /** `base[key]` for library modules, C types, ffi.C and strings (their methods). */
