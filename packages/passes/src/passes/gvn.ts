@@ -190,23 +190,33 @@ export const gvn = defineFunctionPass({
       changed = true;
     };
     // Explicit-stack preorder walk; each frame undoes its table insertions when popped.
-    // `undo` holds string keys of `table`; `undoNumbered` pairs of a numbered table and a key.
+    // `undo` holds string keys of `table`; `undoNumbered` pairs of a numbered table and a key;
+    // a frame's insertions are those above the lengths it recorded when entered.
     // `known`: integer values the branches into the current block decided to be a constant.
-    type Frame = { bb: BasicBlock; undo: string[]; undoNumbered: (Map<number, Value> | number)[]; loadsIn: Map<string, Available> | undefined; entered: boolean; knownAdded?: Value };
-    const stack: Frame[] = [{ bb: fn.entry, undo: [], undoNumbered: [], loadsIn: undefined, entered: false }];
+    type Frame = { bb: BasicBlock; undoFrom: number; undoNumberedFrom: number; loadsIn: Map<string, Available> | undefined; entered: boolean; knownAdded?: Value };
+    const undo: string[] = [];
+    const undoNumbered: (Map<number, Value> | number)[] = [];
+    const stack: Frame[] = [{ bb: fn.entry, undoFrom: 0, undoNumberedFrom: 0, loadsIn: undefined, entered: false }];
     const known = new Map<Value, Value>();
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
       if (frame.entered) {
-        for (const k of frame.undo) table.delete(k);
-        const un = frame.undoNumbered;
-        for (let j = 0; j < un.length; j += 2) (un[j] as Map<number, Value>).delete(un[j + 1] as number);
+        while (undo.length > frame.undoFrom) table.delete(undo.pop()!);
+        while (undoNumbered.length > frame.undoNumberedFrom) {
+          const key = undoNumbered.pop() as number;
+          (undoNumbered.pop() as Map<number, Value>).delete(key);
+        }
         if (frame.knownAdded) known.delete(frame.knownAdded);
         stack.pop();
         continue;
       }
       frame.entered = true;
+      frame.undoFrom = undo.length;
+      frame.undoNumberedFrom = undoNumbered.length;
       const bb = frame.bb;
+      // A phi's key holds its block: only another phi of the same block can be equal to it,
+      // so the only phi of a block needs no key.
+      const onePhi = !bb.first?.next?.isPhi;
       const fact = decidedEquality(bb);
       if (fact && !known.has(fact[0])) {
         known.set(fact[0], fact[1]);
@@ -235,16 +245,17 @@ export const gvn = defineFunctionPass({
             if (prior) replace(inst, prior, "expressions-numbered");
             else {
               t.set(key, inst);
-              frame.undoNumbered.push(t, key);
+              undoNumbered.push(t, key);
             }
             continue;
           }
+          if (op === "phi" && onePhi) continue;
           const key = expressionKey(inst);
           const prior = table.get(key);
           if (prior) replace(inst, prior, "expressions-numbered");
           else {
             table.set(key, inst);
-            frame.undo.push(key);
+            undo.push(key);
           }
           continue;
         }
@@ -269,7 +280,7 @@ export const gvn = defineFunctionPass({
       for (let k = kids.length - 1; k >= 0; k--) {
         const c = kids[k]!;
         const chain = loads && c.preds.length === 1 && c.preds[0] === bb;
-        stack.push({ bb: c, undo: [], undoNumbered: [], loadsIn: chain ? new Map(avail) : undefined, entered: false });
+        stack.push({ bb: c, undoFrom: 0, undoNumberedFrom: 0, loadsIn: chain ? new Map(avail) : undefined, entered: false });
       }
     }
     return changed;
