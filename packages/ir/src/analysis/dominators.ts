@@ -77,6 +77,8 @@ export class DominatorTree {
   /** Block id → DFS pre/post numbers in the tree (-1 when unreachable). */
   private readonly pre: Int32Array;
   private readonly post: Int32Array;
+  /** RPO number → the children as blocks, once asked for. */
+  private childCache: (BasicBlock[] | undefined)[] | undefined;
   /** The tree's preorder, as RPO numbers. */
   private readonly preorderRpo: Int32Array;
 
@@ -239,8 +241,14 @@ export class DominatorTree {
     const start = this.childStart[b]!;
     const end = this.childStart[b + 1]!;
     if (start === end) return NO_CHILDREN;
-    const out = new Array<BasicBlock>(end - start);
-    for (let k = start; k < end; k++) out[k - start] = this.rpo[this.childList[k]!]!;
+    // Made on first request and kept (walks ask for most nodes' children once, some often).
+    const cache = (this.childCache ??= new Array<BasicBlock[] | undefined>(this.rpo.length));
+    let out = cache[b];
+    if (out === undefined) {
+      out = new Array<BasicBlock>(end - start);
+      for (let k = start; k < end; k++) out[k - start] = this.rpo[this.childList[k]!]!;
+      cache[b] = out;
+    }
     return out;
   }
 
