@@ -345,6 +345,7 @@ function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock, regionOf: (ent
   if (!tRegion || !fRegion) return false;
   for (const b of tRegion) if (fRegion.has(b)) return false;
   if (f.preds.some((p) => tRegion.has(p)) || t.preds.some((p) => fRegion.has(p))) return false;
+  if (entriesDiffer(t, f, fRegion)) return false;
   const m = matchArms(t, f, tRegion, fRegion);
   if (!m || m.removed === 0) return false;
   const pairs = new Map<string, { a: Value; b: Value }>();
@@ -370,6 +371,29 @@ function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock, regionOf: (ent
   }
   removeUnreachableBlocks(fn);
   return true;
+}
+
+/**
+ * Do the entries `t` and `f` (same length and opcodes: the caller's key) read, at one
+ * position, operands {@link matchArms} cannot match whatever it finds before: neither the
+ * same value, nor an instruction of F's region (which matching may pair with T's), nor two
+ * integer constants? Then it would fail; this finds so without its tables (look-alike
+ * blocks mostly differ in what they read from before).
+ */
+function entriesDiffer(t: BasicBlock, f: BasicBlock, fRegion: ReadonlySet<BasicBlock>): boolean {
+  for (let x = t.first, y = f.first; x && y; x = x.next, y = y.next) {
+    const xs = x.operands;
+    const ys = y.operands;
+    if (xs.length !== ys.length) return false;
+    for (let k = 0; k < xs.length; k++) {
+      const a = xs[k]!;
+      const b = ys[k]!;
+      if (b.kind === "instruction" && fRegion.has((b as Instruction).block!)) continue;
+      if (sameValue(a, b) || (isConstant(a) && isConstant(b))) continue;
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Tries each block as the second entry of {@link mergeRegions} against earlier blocks that start alike; the number merged. */
