@@ -22,7 +22,7 @@
  * Loops with a second exit (a `break`, a `return`), an `alloca` (a copy would be a slot of
  * its own) or a nested loop are left alone. A loop whose entering block belongs to a loop
  * unrolled in the same round (one loop straight after another) is unrolled in the next
- * round, on fresh loop information.
+ * round, on the same loop information unless a loop unrolled so far was nested (see `run`).
  *
  * The copies' counters are then constants for sccp, and simplify-cfg merges the blocks.
  * Each iteration loses its compare, branch and counter update; the verifier walks the same
