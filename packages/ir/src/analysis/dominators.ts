@@ -70,12 +70,17 @@ export class DominatorTree {
   private readonly rpoIndex: Int32Array;
   /** RPO number → RPO number of the immediate dominator (the entry maps to itself). */
   private readonly idoms: Int32Array;
-  /** Block id → children in the tree, in RPO order (undefined: none). */
-  private readonly childLists: (BasicBlock[] | undefined)[];
+  /** RPO number → start of its children in `childList` (n + 1 entries; children in RPO order). */
+  private readonly childStart: Int32Array;
+  /** The children of every node, as RPO numbers, grouped by parent. */
+  private readonly childList: Int32Array;
   /** Block id → DFS pre/post numbers in the tree (-1 when unreachable). */
   private readonly pre: Int32Array;
   private readonly post: Int32Array;
-  private readonly preorderList: BasicBlock[];
+  /** RPO number → the children as blocks, once asked for. */
+  private childCache: (BasicBlock[] | undefined)[] | undefined;
+  /** The tree's preorder, as RPO numbers. */
+  private readonly preorderRpo: Int32Array;
 
   private constructor(
     /** The function this tree was computed for. */
@@ -97,32 +102,51 @@ export class DominatorTree {
     const n = rpo.length;
     this.rpoIndex = rpoIndex;
 
-    // Predecessors in RPO numbers, recomputed from the terminators.
-    const preds: number[][] = new Array<number[]>(n);
-    for (let i = 0; i < n; i++) preds[i] = [];
+    // Predecessors in RPO numbers, recomputed from the terminators, in flat arrays (a list
+    // per block would be an object per block): the edges in source order, then grouped by
+    // target (each target's sources in increasing RPO number, as the lists were).
+    let edges = new Int32Array(4 * n + 2);
+    let m = 0;
+    const predStart = new Int32Array(n + 1);
     for (let i = 0; i < n; i++) {
-      for (const s of rpo[i]!.succs) {
+      const succs = rpo[i]!.succs;
+      for (let k = 0; k < succs.length; k++) {
+        const s = succs[k]!;
         const j = s.parent === fn ? (rpoIndex[s.id] ?? NONE) : NONE;
-        if (j !== NONE) preds[j]!.push(i);
+        if (j === NONE) continue;
+        if (m + 2 > edges.length) {
+          const grown = new Int32Array(edges.length * 2);
+          grown.set(edges);
+          edges = grown;
+        }
+        edges[m++] = i;
+        edges[m++] = j;
+        predStart[j + 1]!++;
       }
     }
+    for (let j = 0; j < n; j++) predStart[j + 1]! += predStart[j]!;
+    const predList = new Int32Array(m >> 1);
+    const fill = predStart.slice(0, n);
+    for (let e = 0; e < m; e += 2) predList[fill[edges[e + 1]!]!++] = edges[e]!;
 
     const idoms = new Int32Array(n).fill(NONE);
     if (n > 0) idoms[0] = 0;
-    const intersect = (a: number, b: number): number => {
-      while (a !== b) {
-        while (a > b) a = idoms[a]!;
-        while (b > a) b = idoms[b]!;
-      }
-      return a;
-    };
     for (let changed = n > 1; changed; ) {
       changed = false;
       for (let b = 1; b < n; b++) {
         let newIdom = NONE;
-        for (const p of preds[b]!) {
+        for (let e = predStart[b]!, end = predStart[b + 1]!; e < end; e++) {
+          let p = predList[e]!;
           if (idoms[p] === NONE) continue;
-          newIdom = newIdom === NONE ? p : intersect(p, newIdom);
+          if (newIdom !== NONE) {
+            // Intersect: walk two fingers up the tree built so far.
+            let q = newIdom;
+            while (p !== q) {
+              while (p > q) p = idoms[p]!;
+              while (q > p) q = idoms[q]!;
+            }
+          }
+          newIdom = p;
         }
         if (idoms[b] !== newIdom) {
           idoms[b] = newIdom;
@@ -132,40 +156,41 @@ export class DominatorTree {
     }
     this.idoms = idoms;
 
-    // Lists only for the blocks that have children (a leaf's are NO_CHILDREN).
-    const childLists: (BasicBlock[] | undefined)[] = new Array<BasicBlock[] | undefined>(bound);
-    for (let b = 1; b < n; b++) {
-      const parent = rpo[idoms[b]!]!.id;
-      (childLists[parent] ??= []).push(rpo[b]!);
-    }
-    this.childLists = childLists;
+    // Children grouped by parent, in RPO order (b increasing).
+    const childStart = new Int32Array(n + 1);
+    for (let b = 1; b < n; b++) childStart[idoms[b]! + 1]!++;
+    for (let b = 0; b < n; b++) childStart[b + 1]! += childStart[b]!;
+    const childList = new Int32Array(Math.max(n - 1, 0));
+    const next = childStart.slice(0, n);
+    for (let b = 1; b < n; b++) childList[next[idoms[b]!]!++] = b;
+    this.childStart = childStart;
+    this.childList = childList;
 
-    // Iterative DFS over the tree for pre/post numbers.
+    // Iterative DFS over the tree for pre/post numbers (`next` reused: the next child to visit).
     this.pre = new Int32Array(bound).fill(NONE);
     this.post = new Int32Array(bound).fill(NONE);
-    this.preorderList = [];
+    this.preorderRpo = new Int32Array(n);
     if (n > 0) {
       let counter = 0;
-      const stack: BasicBlock[] = [rpo[0]!];
-      const next: number[] = [0];
+      let visited = 0;
+      next.set(childStart.subarray(0, n));
+      const stack = new Int32Array(n);
+      let top = 0;
+      stack[0] = 0;
       this.pre[rpo[0]!.id] = counter++;
-      this.preorderList.push(rpo[0]!);
-      while (stack.length > 0) {
-        const top = stack.length - 1;
-        const bb = stack[top]!;
-        const kids = childLists[bb.id] ?? NO_CHILDREN;
-        const k = next[top]!;
-        if (k < kids.length) {
-          next[top] = k + 1;
-          const c = kids[k]!;
-          this.pre[c.id] = counter++;
-          this.preorderList.push(c);
-          stack.push(c);
-          next.push(0);
+      this.preorderRpo[visited++] = 0;
+      while (top >= 0) {
+        const b = stack[top]!;
+        const k = next[b]!;
+        if (k < childStart[b + 1]!) {
+          next[b] = k + 1;
+          const c = childList[k]!;
+          this.pre[rpo[c]!.id] = counter++;
+          this.preorderRpo[visited++] = c;
+          stack[++top] = c;
         } else {
-          this.post[bb.id] = counter++;
-          stack.pop();
-          next.pop();
+          this.post[rpo[b]!.id] = counter++;
+          top--;
         }
       }
     }
@@ -211,12 +236,27 @@ export class DominatorTree {
 
   /** The blocks `bb` immediately dominates, in reverse postorder. */
   children(bb: BasicBlock): readonly BasicBlock[] {
-    return (this.isReachable(bb) ? this.childLists[bb.id] : undefined) ?? NO_CHILDREN;
+    const b = this.rpoOf(bb);
+    if (b === NONE) return NO_CHILDREN;
+    const start = this.childStart[b]!;
+    const end = this.childStart[b + 1]!;
+    if (start === end) return NO_CHILDREN;
+    // Made on first request and kept (walks ask for most nodes' children once, some often).
+    const cache = (this.childCache ??= new Array<BasicBlock[] | undefined>(this.rpo.length));
+    let out = cache[b];
+    if (out === undefined) {
+      out = new Array<BasicBlock>(end - start);
+      for (let k = start; k < end; k++) out[k - start] = this.rpo[this.childList[k]!]!;
+      cache[b] = out;
+    }
+    return out;
   }
 
   /** The reachable blocks in a depth-first preorder of the tree (the entry first). */
   preorder(): BasicBlock[] {
-    return [...this.preorderList];
+    const out = new Array<BasicBlock>(this.preorderRpo.length);
+    for (let k = 0; k < out.length; k++) out[k] = this.rpo[this.preorderRpo[k]!]!;
+    return out;
   }
 
   /** The reachable blocks in reverse postorder of the CFG, as used to build the tree. */

@@ -22,10 +22,10 @@ import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { allInstructions, eraseDeadTree } from "../util/ir.js";
 
-/** Allocas whose address is only used as the address of stores (through ptradds). */
-export function writeOnlySlots(fn: Function): Set<Instruction> {
+/** Allocas whose address is only used as the address of stores (through ptradds); `insts`: `fn`'s instructions, when the caller has them. */
+export function writeOnlySlots(fn: Function, insts: Iterable<Instruction> = fn.instructions()): Set<Instruction> {
   const out = new Set<Instruction>();
-  for (const inst of fn.instructions()) {
+  for (const inst of insts) {
     if (inst.opcode !== "alloca") continue;
     let ok = true;
     const stack: Instruction[] = [inst];
@@ -68,10 +68,12 @@ export const dce = defineFunctionPass({
     if (!aggressive) {
       for (const inst of allInstructions(fn).reverse()) removed += eraseDeadTree(inst);
     } else {
-      const slots = writeOnlySlots(fn);
+      // One walk of the blocks: marking changes nothing, so the list serves to the sweep.
+      const all = allInstructions(fn);
+      const slots = writeOnlySlots(fn, all);
       const live = new Uint8Array(fn.valueIdBound);
       const work: Instruction[] = [];
-      for (const inst of fn.instructions()) {
+      for (const inst of all) {
         const info = inst.info;
         if ((info.terminator || info.sideEffects) && !isDeadStore(inst, slots)) {
           live[inst.id] = 1;
@@ -86,7 +88,7 @@ export const dce = defineFunctionPass({
           work.push(v as Instruction);
         }
       }
-      const dead = allInstructions(fn).filter((i) => !live[i.id]);
+      const dead = all.filter((i) => !live[i.id]);
       for (const inst of dead) inst.dropOperands();
       for (const inst of dead) {
         if (inst.opcode === "store") ctx.stat("dead-stores");

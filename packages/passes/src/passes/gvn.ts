@@ -61,56 +61,128 @@ function expressionKey(i: Instruction): string {
   return `${head} ${ids.join(",")}`;
 }
 
-/** Operand ids below this go into the numeric keys (two of them fit in a double's 53 bits). */
-const ID_LIMIT = 2 ** 26;
-
 /**
  * The keys of the common case — an attribute-less pure instruction of one or two operands —
- * without building a string per instruction: a table per head (opcode, type parameter,
- * result type; the head string made once per distinct triple) keyed by a number made of
- * the operand ids (one operand: `-(a + 1)`; two: `a * 2^26 + b`, commutative operands
- * sorted). Two instructions get the same table and number exactly when
- * {@link expressionKey} gives them the same string; everything else uses that string.
- * A million-instruction function no longer builds, hashes and keeps a million key strings.
+ * without building a string per instruction: a small number per head (opcode, type
+ * parameter, result type; the head string made once per distinct triple) and the operand
+ * ids (one operand: `b` is -1; two: commutative operands sorted), in one open-addressing
+ * hash table of typed arrays. Two instructions get the same key exactly when
+ * {@link expressionKey} gives them the same string; everything else uses that string. A
+ * million-instruction function no longer builds, hashes and keeps a million key strings, nor
+ * a boxed number and a Map entry per instruction.
+ *
+ * The walk removes entries in the reverse order it adds them (scopes), so a removal just
+ * empties its slot: an entry added before it never probed past that slot (it was empty then),
+ * and every entry added after it is gone already. Growing re-inserts the live entries in the
+ * order they were added, which keeps that true.
+ *
+ * @internal Exported for its test.
  */
-class NumberedKeys {
-  private readonly heads = new Map<string, Map<Type, Map<Type, Map<number, Value>>>>();
+export class NumberedKeys {
+  private readonly heads = new Map<string, Map<Type, Map<Type, number>>>();
+  private readonly headIds = new Map<string, number>();
+  private mask = 1023;
+  private keyH = new Int32Array(1024);
+  private keyA = new Int32Array(1024);
+  private keyB = new Int32Array(1024);
+  /** Slot → value, undefined when empty. */
+  private values: (Value | undefined)[] = new Array<Value | undefined>(1024);
+  /** The occupied slots, in the order they were filled. */
+  private added = new Int32Array(512);
+  private size = 0;
 
-  /** The table and key of `i`, or undefined when `i` takes the string path. */
-  tableOf(i: Instruction): Map<number, Value> | undefined {
-    if (i.isPhi || attrsKey(i) !== NO_ATTRS) return undefined;
+  /** The head number of `i`, or -1 when `i` takes the string path. */
+  headOf(i: Instruction): number {
+    if (i.isPhi || attrsKey(i) !== NO_ATTRS) return -1;
     const ops = i.operands;
-    if (ops.length !== 1 && ops.length !== 2) return undefined;
-    for (const v of ops) if (!(v.id >= 0 && v.id < ID_LIMIT && Number.isInteger(v.id))) return undefined;
+    if (ops.length !== 1 && ops.length !== 2) return -1;
+    for (const v of ops) if (!(v.id >= 0 && v.id <= 0x7fffffff && Number.isInteger(v.id))) return -1;
     let byParam = this.heads.get(i.opcode);
     if (!byParam) this.heads.set(i.opcode, (byParam = new Map()));
     let byType = byParam.get(i.typeParam);
     if (!byType) byParam.set(i.typeParam, (byType = new Map()));
-    let table = byType.get(i.type);
-    if (!table) {
+    let h = byType.get(i.type);
+    if (h === undefined) {
       // Types that print alike are one head (types need not be interned objects).
-      const head = `${typeToString(i.typeParam)} ${typeToString(i.type)}`;
-      table = this.byHead(i.opcode, head);
-      byType.set(i.type, table);
+      const k = `${i.opcode} ${typeToString(i.typeParam)} ${typeToString(i.type)}`;
+      h = this.headIds.get(k);
+      if (h === undefined) this.headIds.set(k, (h = this.headIds.size));
+      byType.set(i.type, h);
     }
-    return table;
-  }
-  private readonly tables = new Map<string, Map<number, Value>>();
-  private byHead(opcode: string, head: string): Map<number, Value> {
-    const k = `${opcode} ${head}`;
-    let t = this.tables.get(k);
-    if (!t) this.tables.set(k, (t = new Map()));
-    return t;
+    return h;
   }
 
-  /** The key of `i` in its table (see {@link tableOf}). */
-  static keyOf(i: Instruction): number {
+  private slotOf(h: number, a: number, b: number): number {
+    let x = Math.imul(h, 0x9e3779b1) ^ Math.imul(a, 0x85ebca6b) ^ Math.imul(b + 1, 0xc2b2ae35);
+    x ^= x >>> 15;
+    x = Math.imul(x, 0x2c1b3c6d);
+    x ^= x >>> 12;
+    let slot = x & this.mask;
+    while (this.values[slot] !== undefined && !(this.keyH[slot] === h && this.keyA[slot] === a && this.keyB[slot] === b)) slot = (slot + 1) & this.mask;
+    return slot;
+  }
+
+  /** The slot of `i`'s key (head `h`): where its value is, or where it goes. */
+  private slotFor(i: Instruction, h: number): number {
     const ops = i.operands;
-    if (ops.length === 1) return -(ops[0]!.id + 1);
+    if (ops.length === 1) return this.slotOf(h, ops[0]!.id, -1);
+    const a = ops[0]!.id;
+    const b = ops[1]!.id;
+    return i.info.commutative && a > b ? this.slotOf(h, b, a) : this.slotOf(h, a, b);
+  }
+
+  /** The value numbered with `i`'s key (head `h`), if any. */
+  get(i: Instruction, h: number): Value | undefined {
+    return this.values[this.slotFor(i, h)];
+  }
+
+  /** Numbers `i` (head `h`, its key absent). */
+  add(i: Instruction, h: number): void {
+    if (2 * (this.size + 1) > this.mask + 1) this.grow();
+    const slot = this.slotFor(i, h);
+    const ops = i.operands;
     let a = ops[0]!.id;
-    let b = ops[1]!.id;
-    if (i.info.commutative && a > b) [a, b] = [b, a];
-    return a * ID_LIMIT + b;
+    let b = ops.length === 1 ? -1 : ops[1]!.id;
+    if (ops.length === 2 && i.info.commutative && a > b) [a, b] = [b, a];
+    this.keyH[slot] = h;
+    this.keyA[slot] = a;
+    this.keyB[slot] = b;
+    this.values[slot] = i;
+    if (this.size === this.added.length) {
+      const grown = new Int32Array(this.added.length * 2);
+      grown.set(this.added);
+      this.added = grown;
+    }
+    this.added[this.size++] = slot;
+  }
+
+  /** How many entries there are (a mark for {@link undoTo}). */
+  get mark(): number {
+    return this.size;
+  }
+
+  /** Removes the entries added since `mark`. */
+  undoTo(mark: number): void {
+    while (this.size > mark) this.values[this.added[--this.size]!] = undefined;
+  }
+
+  private grow(): void {
+    const [h0, a0, b0, v0, order] = [this.keyH, this.keyA, this.keyB, this.values, this.added.slice(0, this.size)];
+    const capacity = 2 * (this.mask + 1);
+    this.mask = capacity - 1;
+    this.keyH = new Int32Array(capacity);
+    this.keyA = new Int32Array(capacity);
+    this.keyB = new Int32Array(capacity);
+    this.values = new Array<Value | undefined>(capacity);
+    for (let k = 0; k < order.length; k++) {
+      const from = order[k]!;
+      const slot = this.slotOf(h0[from]!, a0[from]!, b0[from]!);
+      this.keyH[slot] = h0[from]!;
+      this.keyA[slot] = a0[from]!;
+      this.keyB[slot] = b0[from]!;
+      this.values[slot] = v0[from];
+      this.added[k] = slot;
+    }
   }
 }
 
@@ -190,23 +262,29 @@ export const gvn = defineFunctionPass({
       changed = true;
     };
     // Explicit-stack preorder walk; each frame undoes its table insertions when popped.
-    // `undo` holds string keys of `table`; `undoNumbered` pairs of a numbered table and a key.
+    // `undo` holds string keys of `table`; a frame's insertions are those above the length
+    // (and the numbered keys' mark) it recorded when entered.
     // `known`: integer values the branches into the current block decided to be a constant.
-    type Frame = { bb: BasicBlock; undo: string[]; undoNumbered: (Map<number, Value> | number)[]; loadsIn: Map<string, Available> | undefined; entered: boolean; knownAdded?: Value };
-    const stack: Frame[] = [{ bb: fn.entry, undo: [], undoNumbered: [], loadsIn: undefined, entered: false }];
+    type Frame = { bb: BasicBlock; undoFrom: number; undoNumberedFrom: number; loadsIn: Map<string, Available> | undefined; entered: boolean; knownAdded?: Value };
+    const undo: string[] = [];
+    const stack: Frame[] = [{ bb: fn.entry, undoFrom: 0, undoNumberedFrom: 0, loadsIn: undefined, entered: false }];
     const known = new Map<Value, Value>();
     while (stack.length > 0) {
       const frame = stack[stack.length - 1]!;
       if (frame.entered) {
-        for (const k of frame.undo) table.delete(k);
-        const un = frame.undoNumbered;
-        for (let j = 0; j < un.length; j += 2) (un[j] as Map<number, Value>).delete(un[j + 1] as number);
+        while (undo.length > frame.undoFrom) table.delete(undo.pop()!);
+        numbered.undoTo(frame.undoNumberedFrom);
         if (frame.knownAdded) known.delete(frame.knownAdded);
         stack.pop();
         continue;
       }
       frame.entered = true;
+      frame.undoFrom = undo.length;
+      frame.undoNumberedFrom = numbered.mark;
       const bb = frame.bb;
+      // A phi's key holds its block: only another phi of the same block can be equal to it,
+      // so the only phi of a block needs no key.
+      const onePhi = !bb.first?.next?.isPhi;
       const fact = decidedEquality(bb);
       if (fact && !known.has(fact[0])) {
         known.set(fact[0], fact[1]);
@@ -228,23 +306,20 @@ export const gvn = defineFunctionPass({
         // Phis are not pure (they cannot leave their block) but two phis of one block with
         // the same pairs are equal: the key includes the block.
         if ((inst.info.pure && op !== "copy") || op === "phi") {
-          const t = numbered.tableOf(inst);
-          if (t) {
-            const key = NumberedKeys.keyOf(inst);
-            const prior = t.get(key);
+          const h = numbered.headOf(inst);
+          if (h >= 0) {
+            const prior = numbered.get(inst, h);
             if (prior) replace(inst, prior, "expressions-numbered");
-            else {
-              t.set(key, inst);
-              frame.undoNumbered.push(t, key);
-            }
+            else numbered.add(inst, h);
             continue;
           }
+          if (op === "phi" && onePhi) continue;
           const key = expressionKey(inst);
           const prior = table.get(key);
           if (prior) replace(inst, prior, "expressions-numbered");
           else {
             table.set(key, inst);
-            frame.undo.push(key);
+            undo.push(key);
           }
           continue;
         }
@@ -269,7 +344,7 @@ export const gvn = defineFunctionPass({
       for (let k = kids.length - 1; k >= 0; k--) {
         const c = kids[k]!;
         const chain = loads && c.preds.length === 1 && c.preds[0] === bb;
-        stack.push({ bb: c, undo: [], undoNumbered: [], loadsIn: chain ? new Map(avail) : undefined, entered: false });
+        stack.push({ bb: c, undoFrom: 0, undoNumberedFrom: 0, loadsIn: chain ? new Map(avail) : undefined, entered: false });
       }
     }
     return changed;

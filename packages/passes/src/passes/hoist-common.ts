@@ -54,7 +54,7 @@ function instructionsUnder(dt: DominatorTree, root: BasicBlock): Instruction[] {
   const out: Instruction[] = [];
   for (const stack = [root]; stack.length > 0 && out.length < BUDGET; ) {
     const bb = stack.pop()!;
-    for (const inst of bb.instructions()) if (out.length < BUDGET) out.push(inst);
+    for (let inst = bb.first; inst && out.length < BUDGET; inst = inst.next) out.push(inst);
     const kids = dt.children(bb);
     for (let k = kids.length - 1; k >= 0; k--) stack.push(kids[k]!);
   }
@@ -111,15 +111,32 @@ function hoistAt(d: BasicBlock, dt: DominatorTree, known: (base: number) => numb
   let hoisted = 0;
   for (let again = true; again; ) {
     again = false;
-    const first = new Map<string, Instruction>();
+    const candidates: Instruction[] = [];
+    const candidateOpcodes = new Set<string>();
     for (const inst of instructionsUnder(dt, t)) {
       if (inst.isPhi || inst.isTerminator || inst.type.kind === "void" || !available(inst)) continue;
-      const key = keyOf(inst);
-      if (!first.has(key)) first.set(key, inst);
+      candidates.push(inst);
+      candidateOpcodes.add(inst.opcode);
     }
-    if (first.size === 0) break;
-    for (const inst of instructionsUnder(dt, f)) {
-      if (inst.isPhi || inst.isTerminator || inst.type.kind === "void" || !available(inst)) continue;
+    if (candidates.length === 0) break;
+    const under = instructionsUnder(dt, f);
+    // Keys (strings) only for the opcodes both sides have: a key starts with its opcode. The
+    // table is made before the first hoist, so from the keys as they were (hoisting changes
+    // only f's side and what uses it).
+    const opcodes = new Set<string>();
+    for (const inst of under) opcodes.add(inst.opcode);
+    let first: Map<string, Instruction> | undefined;
+    for (const inst of under) {
+      if (inst.isPhi || inst.isTerminator || inst.type.kind === "void" || !candidateOpcodes.has(inst.opcode) || !available(inst)) continue;
+      if (first === undefined) {
+        first = new Map();
+        for (const c of candidates) {
+          if (!opcodes.has(c.opcode)) continue;
+          const key = keyOf(c);
+          if (!first.has(key)) first.set(key, c);
+        }
+      }
+      if (first.size === 0) break;
       const twin = first.get(keyOf(inst));
       if (!twin || !safeAt(twin, d, known) || !safeAt(inst, d, known)) continue;
       first.delete(keyOf(inst));

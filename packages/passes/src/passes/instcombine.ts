@@ -322,22 +322,35 @@ export const instcombine = defineFunctionPass({
   run(fn, ctx) {
     let changed = false;
     const work = allInstructions(fn).reverse(); // pop() visits in block order
-    const queued = new Set(work);
+    // Queued instructions by value id (instructions made on the way may lie past the end).
+    let queued = new Uint8Array(fn.valueIdBound);
+    for (const i of work) queued[i.id] = 1;
+    const enqueue = (i: Instruction): void => {
+      if (i.id >= queued.length) {
+        const grown = new Uint8Array(Math.max(i.id + 1, queued.length * 2));
+        grown.set(queued);
+        queued = grown;
+      }
+      if (queued[i.id] === 0) {
+        queued[i.id] = 1;
+        work.push(i);
+      }
+    };
     while (work.length > 0) {
       const inst = work.pop()!;
-      queued.delete(inst);
+      queued[inst.id] = 0;
       if (!inst.block || inst.info.sideEffects || inst.type.kind === "void") continue;
       const r = simplify(inst, fn, ctx);
       if (r === undefined) continue;
       changed = true;
       if (r === inst) {
-        for (const u of inst.uses) if (!queued.has(u.user)) (queued.add(u.user), work.push(u.user));
-        if (!queued.has(inst)) (queued.add(inst), work.push(inst));
+        for (const u of inst.uses) enqueue(u.user);
+        enqueue(inst);
         continue;
       }
       ctx.stat("simplified");
-      for (const u of inst.uses) if (!queued.has(u.user)) (queued.add(u.user), work.push(u.user));
-      if (r.kind === "instruction" && !queued.has(r as Instruction)) (queued.add(r as Instruction), work.push(r as Instruction));
+      for (const u of inst.uses) enqueue(u.user);
+      if (r.kind === "instruction") enqueue(r as Instruction);
       inst.replaceAllUsesWith(r);
       eraseDeadTree(inst);
     }

@@ -246,15 +246,20 @@ function conditionFrom(bb: BasicBlock, pred: BasicBlock): bigint | undefined {
  * `bb` (SSA repair), which those uses read instead. Undefined when a use is dominated by
  * neither successor, or `bb` has other instructions used outside it.
  */
-function escapingUses(bb: BasicBlock, dt: () => DominatorTree): Map<Instruction, Map<BasicBlock, Use[]>> | undefined {
+function escapingUses(bb: BasicBlock, dt: DominanceOnDemand): Map<Instruction, Map<BasicBlock, Use[]>> | undefined {
   const term = bb.terminator!;
-  const out = new Map<Instruction, Map<BasicBlock, Use[]>>();
-  for (let i = bb.first; i; i = i.next) {
-    if (i === term) continue;
-    if (!i.isPhi) {
-      if (!isFoldable(i.opcode) || i.uses.some((u) => u.user.block !== bb || u.user.isPhi)) return undefined;
-      continue;
+  // The other instructions first: they need no dominator tree (a loop header whose counter
+  // update is used after the loop is rejected here). The phis' walk below came first when
+  // this was written, and asked for the tree (computed then, as the CFG stood) on the first
+  // use it had to place: `dt.owe()` records that moment without computing it.
+  for (let i = bb.firstNonPhi(); i && i !== term; i = i.next) {
+    if (!isFoldable(i.opcode) || i.uses.some((u) => u.user.block !== bb || u.user.isPhi)) {
+      if (wouldAskDominance(bb, term)) dt.owe();
+      return undefined;
     }
+  }
+  const out = new Map<Instruction, Map<BasicBlock, Use[]>>();
+  for (let i = bb.first; i && i.isPhi; i = i.next) {
     for (const u of i.uses) {
       const user = u.user;
       if (user.block === bb) {
@@ -263,7 +268,7 @@ function escapingUses(bb: BasicBlock, dt: () => DominatorTree): Map<Instruction,
       }
       if (user.isPhi && user.incoming[u.index] === bb) continue;
       const at = user.isPhi ? user.incoming[u.index]! : user.block!;
-      const s = term.targets.find((t) => t !== bb && t.preds.length === 1 && dt().dominates(t, at));
+      const s = term.targets.find((t) => t !== bb && t.preds.length === 1 && dt.tree().dominates(t, at));
       if (!s) return undefined;
       let bySucc = out.get(i);
       if (!bySucc) out.set(i, (bySucc = new Map()));
@@ -275,12 +280,50 @@ function escapingUses(bb: BasicBlock, dt: () => DominatorTree): Map<Instruction,
   return out;
 }
 
+/**
+ * Would {@link escapingUses}'s walk of `bb`'s phis, taken first, have asked for the dominator
+ * tree before it failed (a use outside `bb` with a successor entered only from `bb`)?
+ */
+function wouldAskDominance(bb: BasicBlock, term: Instruction): boolean {
+  for (let i = bb.first; i && i.isPhi; i = i.next) {
+    for (const u of i.uses) {
+      const user = u.user;
+      if (user.block === bb) {
+        if (user.isPhi) return false;
+        continue;
+      }
+      if (user.isPhi && user.incoming[u.index] === bb) continue;
+      return term.targets.some((t) => t !== bb && t.preds.length === 1);
+    }
+  }
+  return false;
+}
+
+/**
+ * The dominator tree of one {@link threadJumps} call, computed on first need: threading only
+ * removes paths (an edge P → S replaces P → bb → S), so a dominance it found still holds
+ * between the blocks that remain. Owed (asked for but not read) it is computed before the
+ * CFG next changes, so that it is the tree of the CFG as it stood when it was first asked for.
+ */
+class DominanceOnDemand {
+  private computed: DominatorTree | undefined;
+  private owed = false;
+  constructor(private readonly fn: Function) {}
+  tree(): DominatorTree {
+    return (this.computed ??= DominatorTree.compute(this.fn));
+  }
+  owe(): void {
+    this.owed = true;
+  }
+  /** Before the CFG changes. */
+  settle(): void {
+    if (this.owed) this.tree();
+  }
+}
+
 function threadJumps(fn: Function, ctx: FunctionPassContext): boolean {
   let changed = false;
-  // Computed once per call: threading only removes paths (an edge P → S replaces P → bb → S),
-  // so a dominance it found still holds between the blocks that remain.
-  let tree: DominatorTree | undefined;
-  const dt = (): DominatorTree => (tree ??= DominatorTree.compute(fn));
+  const dt = new DominanceOnDemand(fn);
   for (const bb of [...fn.blocks]) {
     if (bb.parent !== fn || bb === fn.entry || bb.terminator?.opcode !== "condbr") continue;
     const threads: [BasicBlock, BasicBlock][] = [];
@@ -317,6 +360,7 @@ function threadJumps(fn: Function, ctx: FunctionPassContext): boolean {
       // Read before the redirect, which drops p's pairs from bb's phis.
       const values = new Map<Instruction, Value>();
       for (const phi of target.phis()) values.set(phi, onEdge(phi.incomingValue(bb)));
+      dt.settle();
       redirectBranch(p, bb, target, (phi) => values.get(phi)!);
       ctx.stat("jumps-threaded");
       changed = true;

@@ -337,14 +337,15 @@ function weight(region: ReadonlySet<BasicBlock>): number {
  * phi and edge plus a jump. Values the regions read from outside are the same in both and
  * dominate both entries (each region is entered only at its entry), hence the merged one.
  */
-function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock): boolean {
+function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock, regionOf: (entry: BasicBlock) => Set<BasicBlock> | undefined): boolean {
   if (t === f || t.first?.isPhi || f.first?.isPhi) return false;
-  const fPreds = new Set(f.preds);
-  if (t.preds.some((p) => fPreds.has(p))) return false;
-  const tRegion = entryRegion(t);
-  const fRegion = tRegion && entryRegion(f);
-  if (!tRegion || !fRegion || [...tRegion].some((b) => fRegion.has(b))) return false;
+  if (sharePredecessor(t, f)) return false;
+  const tRegion = regionOf(t);
+  const fRegion = tRegion && regionOf(f);
+  if (!tRegion || !fRegion) return false;
+  for (const b of tRegion) if (fRegion.has(b)) return false;
   if (f.preds.some((p) => tRegion.has(p)) || t.preds.some((p) => fRegion.has(p))) return false;
+  if (entriesDiffer(t, f, fRegion)) return false;
   const m = matchArms(t, f, tRegion, fRegion);
   if (!m || m.removed === 0) return false;
   const pairs = new Map<string, { a: Value; b: Value }>();
@@ -372,19 +373,65 @@ function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock): boolean {
   return true;
 }
 
+/**
+ * Do the entries `t` and `f` (same length and opcodes: the caller's key) read, at one
+ * position, operands {@link matchArms} cannot match whatever it finds before: neither the
+ * same value, nor an instruction of F's region (which matching may pair with T's), nor two
+ * integer constants? Then it would fail; this finds so without its tables (look-alike
+ * blocks mostly differ in what they read from before).
+ */
+function entriesDiffer(t: BasicBlock, f: BasicBlock, fRegion: ReadonlySet<BasicBlock>): boolean {
+  for (let x = t.first, y = f.first; x && y; x = x.next, y = y.next) {
+    const xs = x.operands;
+    const ys = y.operands;
+    if (xs.length !== ys.length) return false;
+    for (let k = 0; k < xs.length; k++) {
+      const a = xs[k]!;
+      const b = ys[k]!;
+      if (b.kind === "instruction" && fRegion.has((b as Instruction).block!)) continue;
+      if (sameValue(a, b) || (isConstant(a) && isConstant(b))) continue;
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Tries each block as the second entry of {@link mergeRegions} against earlier blocks that start alike; the number merged. */
 function mergeLookAlikes(fn: Function): number {
   const seen = new Map<string, BasicBlock[]>();
   let merged = 0;
+  // Each block's entry region, by block id (null: none), computed once while the CFG stands
+  // (an entry is tried against up to MAX_CANDIDATES earlier ones, each of those against every
+  // later look-alike); a merge changes the CFG and starts afresh.
+  let regions: (Set<BasicBlock> | null | undefined)[] = new Array(fn.blockIdBound);
+  const regionOf = (bb: BasicBlock): Set<BasicBlock> | undefined => {
+    let r = regions[bb.id];
+    if (r === undefined) regions[bb.id] = r = entryRegion(bb) ?? null;
+    return r ?? undefined;
+  };
   for (const bb of [...fn.blocks]) {
     if (bb.parent !== fn || bb === fn.entry || bb.preds.length === 0 || bb.first?.isPhi) continue;
     const key = bb.instructions().map((i) => `${i.opcode}:${i.typeParam.kind}`).join(",");
     let earlier = seen.get(key);
     if (!earlier) seen.set(key, (earlier = []));
-    if (earlier.some((t) => t.parent === fn && mergeRegions(fn, t, bb))) merged++;
-    else if (earlier.length < MAX_CANDIDATES) earlier.push(bb);
+    if (earlier.some((t) => t.parent === fn && mergeRegions(fn, t, bb, regionOf))) {
+      merged++;
+      regions = new Array(fn.blockIdBound);
+    } else if (earlier.length < MAX_CANDIDATES) earlier.push(bb);
   }
   return merged;
+}
+
+/** Do `a` and `b` have a predecessor in common? */
+function sharePredecessor(a: BasicBlock, b: BasicBlock): boolean {
+  const ap = a.preds;
+  const bp = b.preds;
+  if (ap.length * bp.length <= 64) {
+    for (const p of ap) if (bp.includes(p)) return true;
+    return false;
+  }
+  const bs = new Set(bp);
+  return ap.some((p) => bs.has(p));
 }
 
 export const sinkCommon = defineFunctionPass({

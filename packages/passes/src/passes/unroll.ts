@@ -22,7 +22,7 @@
  * Loops with a second exit (a `break`, a `return`), an `alloca` (a copy would be a slot of
  * its own) or a nested loop are left alone. A loop whose entering block belongs to a loop
  * unrolled in the same round (one loop straight after another) is unrolled in the next
- * round, on fresh loop information.
+ * round, on the same loop information unless a loop unrolled so far was nested (see `run`).
  *
  * The copies' counters are then constants for sccp, and simplify-cfg merges the blocks.
  * Each iteration loses its compare, branch and counter update; the verifier walks the same
@@ -31,7 +31,7 @@
  */
 import { removeUnreachableBlocks, type BasicBlock, type Function, type Instruction, type Loop, type Value } from "@luabpf/ir";
 import { blockOrderAnalysis, loopInfoAnalysis } from "../analysis/cfg.js";
-import { defineFunctionPass } from "../pass.js";
+import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { evaluate, isFoldable } from "../util/fold.js";
 import { constValue } from "../util/ir.js";
 import { censusAnalysis } from "../analysis/census.js";
@@ -200,50 +200,90 @@ function unrollLoop(fn: Function, s: Shape, trips: number, before: BasicBlock): 
   }
 }
 
-export const unroll = defineFunctionPass({
-  name: "unroll",
-  description: "fully unroll innermost loops whose constant trip count is small (straight-line copies, no counter)",
-  options: {
-    "max-trip": { type: "integer", min: 1, default: 4, description: "unroll only loops that exit within this many iterations" },
-    budget: { type: "integer", min: 0, default: 8, description: "instructions the extra copies may add" },
-  },
-  // A loop (a cycle) is left only through a condbr.
-  applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("condbr") > 0 && ctx.analyses.get(blockOrderAnalysis).cyclic,
-  run(fn, ctx, options) {
-    let changed = false;
-    // A round reads the loops once; a loop whose entering block a loop unrolled in the same
-    // round holds (one loop straight after another) waits for the next round, which reads
-    // fresh loops. Each round but the last unrolls a loop, so there are at most loops + 1.
-    for (let again = true; again; ) {
-      again = false;
-      const info = ctx.analyses.get(loopInfoAnalysis);
-      const { rpoIndex } = ctx.analyses.get(blockOrderAnalysis);
+/** Block id → the block before it in the block list (undefined for the first). */
+function blockBefore(fn: Function): BasicBlock[] {
+  const blocks = fn.blocks;
+  const before = new Array<BasicBlock>(fn.blockIdBound);
+  for (let k = 1; k < blocks.length; k++) before[blocks[k]!.id] = blocks[k - 1]!;
+  return before;
+}
+
+const OPTIONS = {
+  "max-trip": { type: "integer", min: 1, default: 4, description: "unroll only loops that exit within this many iterations" },
+  budget: { type: "integer", min: 0, default: 8, description: "instructions the extra copies may add" },
+} as const;
+
+/** The pass's rounds (see `unroll`); `freshRounds`: every round reads fresh loops (the reference the tests hold the shared rounds to). */
+function runUnroll(fn: Function, ctx: FunctionPassContext, options: { "max-trip": number; budget: number }, freshRounds: boolean): boolean {
+  let changed = false;
+  // A round unrolls every loop it can, in the loop information's order; a loop whose
+  // entering block a loop unrolled in the same round holds (one loop straight after
+  // another) waits for the next round. Rounds share one loop information while every loop
+  // they unrolled had no enclosing loop: such an unrolling turns a single-entry,
+  // single-exit region into straight code in place, so no other loop's blocks, shape or
+  // trip count changes, nor the order of their headers (a depth-first search leaves the
+  // region through the same edge), and the next round would find the loops this one
+  // rejected rejected again and the waiting ones in the same order. After a nested loop is
+  // unrolled (its enclosing loops change; one may become innermost) the next round reads
+  // fresh loops. Each round but the last unrolls a loop.
+  for (let again = true; again; ) {
+    again = false;
+    const info = ctx.analyses.get(loopInfoAnalysis);
+    const { rpoIndex } = ctx.analyses.get(blockOrderAnalysis);
+    // Copies go in front of the header: after the block before it (the block list is read
+    // once per loop information; blocks unrolling makes unreachable stay in it until the
+    // loop information is dropped, so a copy placed after one lands where it would after
+    // their removal).
+    let before: BasicBlock[] | undefined;
+    let unrolled = false;
+    let nested = false;
+    for (let round: readonly Loop[] = info.loops; round.length > 0 && !again; ) {
       const touched = new Set<BasicBlock>();
-      let unrolled = false;
-      // Copies go in front of the header: after the block before it (read once per round).
-      const blocks = fn.blocks;
-      const before = new Map<BasicBlock, BasicBlock>();
-      for (let k = 1; k < blocks.length; k++) before.set(blocks[k]!, blocks[k - 1]!);
-      for (const loop of info.loops) {
+      const waiting: Loop[] = [];
+      for (const loop of round) {
         if (loop.contains(fn.entry)) continue;
         const s = shapeOf(loop, (bb) => rpoIndex[bb.id] ?? -1);
         if (!s) continue;
         if (touched.has(s.entering)) {
-          again = true;
+          waiting.push(loop);
           continue;
         }
         const n = tripCount(s, options["max-trip"]);
         if (n === undefined || (n - 1) * loopCost(s.order) > options.budget) continue;
-        unrollLoop(fn, s, n, before.get(s.header)!);
+        before ??= blockBefore(fn);
+        unrollLoop(fn, s, n, before[s.header.id]!);
         for (const bb of s.order) touched.add(bb);
         ctx.stat("loops-unrolled");
         unrolled = true;
+        if (loop.parent || freshRounds) nested = true;
       }
-      if (!unrolled) break;
-      removeUnreachableBlocks(fn);
-      ctx.analyses.invalidate();
-      changed = true;
+      if (nested && waiting.length > 0) again = true;
+      round = waiting;
     }
-    return changed;
-  },
+    if (!unrolled) break;
+    removeUnreachableBlocks(fn);
+    ctx.analyses.invalidate();
+    changed = true;
+  }
+  return changed;
+}
+
+const applies = (fn: Function, ctx: FunctionPassContext): boolean => ctx.analyses.get(censusAnalysis).count("condbr") > 0 && ctx.analyses.get(blockOrderAnalysis).cyclic;
+
+export const unroll = defineFunctionPass({
+  name: "unroll",
+  description: "fully unroll innermost loops whose constant trip count is small (straight-line copies, no counter)",
+  options: OPTIONS,
+  // A loop (a cycle) is left only through a condbr.
+  applies,
+  run: (fn, ctx, options) => runUnroll(fn, ctx, options, false),
+});
+
+/** @internal `unroll` reading fresh loops in every round, as it did before rounds shared them (tests only). */
+export const unrollFreshRounds = defineFunctionPass({
+  name: "unroll",
+  description: "unroll, every round on fresh loop information (tests only)",
+  options: OPTIONS,
+  applies,
+  run: (fn, ctx, options) => runUnroll(fn, ctx, options, true),
 });
