@@ -3,8 +3,8 @@
 // of `add` calls, so the same sequence of calls always yields the same bytes.
 //
 // Deduplication: leaf and derived types (int, float, fwd, ptr, array, qualifiers,
-// typedefs, func_proto) are deduplicated structurally by a key built from their
-// fields and their children's ids, so `u32 *` built twice is one record. Aggregates
+// typedefs, func_proto) are deduplicated structurally by their fields and their
+// children's ids (a trie per kind, no key strings), so `u32 *` built twice is one record. Aggregates
 // (struct/union/enum) and the named entities (func, var, datasec, decl_tag) are
 // deduplicated by object identity only and reserve their id before visiting their
 // members, which is what lets cycles through a struct terminate. A cycle that does
@@ -31,7 +31,12 @@ export class BtfBuilder {
   private readonly words: number[] = [];
   private count = 0;
   private readonly byIdentity = new Map<BtfType, number>();
-  private readonly byStructure = new Map<string, number>();
+  /**
+   * Structural records by their fields, without a key string per lookup: a trie per kind
+   * (or kind group) over the record's fields — names as the strings themselves, then numbers —
+   * with the id at {@link ID} of the last node.
+   */
+  private readonly byStructure: KeyNode[] = [];
   private readonly visiting = new Set<BtfType>();
 
   /** Number of types added (the largest id). */
@@ -94,9 +99,15 @@ export class BtfBuilder {
     return at;
   }
 
-  /** Takes the next id for the structural record `key`, whose words the caller appends next. */
-  private structural(key: string): number {
-    this.byStructure.set(key, ++this.count);
+  /** The trie node of structural group `group` for the first field `first`. */
+  private root(group: (typeof Group)[keyof typeof Group], first: string | number): KeyNode {
+    const root = (this.byStructure[group] ??= new Map());
+    return step(root, first);
+  }
+
+  /** Takes the next id for the structural record at `node`, whose words the caller appends next. */
+  private structural(node: KeyNode): number {
+    node.set(ID, ++this.count);
     return this.count;
   }
 
@@ -116,22 +127,22 @@ export class BtfBuilder {
           (type.char ? BtfIntEncoding.char : 0) |
           (type.bool ? BtfIntEncoding.bool : 0);
         if (![1, 2, 4, 8, 16].includes(type.size)) throw new ElfError(`BTF: int ${type.name} has size ${type.size}`);
-        const key = `int:${type.name}:${type.size}:${encoding}`;
-        const known = this.byStructure.get(key);
+        const key = step(this.root(Group.int, type.name), type.size * 8 + encoding);
+        const known = key.get(ID) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind.int), type.size, (encoding << 24) | (type.size * 8));
         return this.structural(key);
       }
       case "float": {
-        const key = `float:${type.name}:${type.size}`;
-        const known = this.byStructure.get(key);
+        const key = step(this.root(Group.float, type.name), type.size);
+        const known = key.get(ID) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind.float), type.size);
         return this.structural(key);
       }
       case "fwd": {
-        const key = `fwd:${type.name}:${type.union}`;
-        const known = this.byStructure.get(key);
+        const key = step(this.root(Group.fwd, type.name), type.union ? 1 : 0);
+        const known = key.get(ID) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind.fwd, 0, type.union), 0);
         return this.structural(key);
@@ -141,8 +152,8 @@ export class BtfBuilder {
       case "volatile":
       case "restrict": {
         const target = this.add(type.target);
-        const key = `${type.kind}:${target}`;
-        const known = this.byStructure.get(key);
+        const key = this.root(GROUP_OF[type.kind], target);
+        const known = key.get(ID) as number | undefined;
         if (known !== undefined) return known;
         words.push(0, info(BtfKind[type.kind]), target);
         return this.structural(key);
@@ -150,8 +161,8 @@ export class BtfBuilder {
       case "typedef":
       case "type_tag": {
         const target = this.add(type.target);
-        const key = `${type.kind}:${type.name}:${target}`;
-        const known = this.byStructure.get(key);
+        const key = step(this.root(GROUP_OF[type.kind], type.name), target);
+        const known = key.get(ID) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind[type.kind]), target);
         return this.structural(key);
@@ -159,8 +170,8 @@ export class BtfBuilder {
       case "array": {
         const elem = this.add(type.elem);
         const index = this.add(arrayIndexType);
-        const key = `array:${elem}:${type.count}`;
-        const known = this.byStructure.get(key);
+        const key = step(this.root(Group.array, elem), type.count);
+        const known = key.get(ID) as number | undefined;
         if (known !== undefined) return known;
         words.push(0, info(BtfKind.array), 0, elem, index, type.count);
         return this.structural(key);
@@ -178,8 +189,9 @@ export class BtfBuilder {
             rethrowIn(`parameter ${index}`, error);
           }
         }
-        const key = `proto:${ret}:${flat.join(",")}`;
-        const known = this.byStructure.get(key);
+        let key = this.root(Group.proto, ret);
+        for (let i = 0; i < flat.length; i++) key = step(key, flat[i]!);
+        const known = key.get(ID) as number | undefined;
         if (known !== undefined) return known;
         words.push(0, info(BtfKind.func_proto, params.length), ret);
         for (const word of flat) words.push(word);
@@ -294,6 +306,23 @@ export class BtfBuilder {
     }
   }
 }
+
+/**
+ * A node of a structural trie: the next field's value to the next node, and the record's id
+ * under {@link ID}, which no field's value can equal.
+ */
+type KeyNode = Map<string | number | symbol, KeyNode | number>;
+const ID = Symbol("id");
+
+function step(node: KeyNode, field: string | number): KeyNode {
+  let next = node.get(field) as KeyNode | undefined;
+  if (next === undefined) node.set(field, (next = new Map()));
+  return next;
+}
+
+/** The structural tries: one per kind, a record's kind being its first field. */
+const Group = { int: 0, float: 1, fwd: 2, ptr: 3, const: 4, volatile: 5, restrict: 6, typedef: 7, typeTag: 8, array: 9, proto: 10 } as const;
+const GROUP_OF = { ptr: Group.ptr, const: Group.const, volatile: Group.volatile, restrict: Group.restrict, typedef: Group.typedef, type_tag: Group.typeTag } as const;
 
 /** A type record's info word: kind flag, kind and vlen. */
 function info(kind: number, vlen = 0, kindFlag = false): number {
