@@ -4,7 +4,7 @@
 //
 // Deduplication: leaf and derived types (int, float, fwd, ptr, array, qualifiers,
 // typedefs, func_proto) are deduplicated structurally by their fields and their
-// children's ids (a trie per kind, no key strings), so `u32 *` built twice is one record. Aggregates
+// children's ids (maps nested per field, no key strings), so `u32 *` built twice is one record. Aggregates
 // (struct/union/enum) and the named entities (func, var, datasec, decl_tag) are
 // deduplicated by object identity only and reserve their id before visiting their
 // members, which is what lets cycles through a struct terminate. A cycle that does
@@ -32,11 +32,11 @@ export class BtfBuilder {
   private count = 0;
   private readonly byIdentity = new Map<BtfType, number>();
   /**
-   * Structural records by their fields, without a key string per lookup: a trie per kind
-   * (or kind group) over the record's fields — names as the strings themselves, then numbers —
-   * with the id at {@link ID} of the last node.
+   * Structural records by their fields, without a key string per lookup: per kind, maps
+   * nested one level per field (names as the strings themselves, then numbers), the last
+   * map giving the id.
    */
-  private readonly byStructure: KeyNode[] = [];
+  private readonly byStructure: KeyMap[] = [];
   private readonly visiting = new Set<BtfType>();
 
   /** Number of types added (the largest id). */
@@ -99,15 +99,14 @@ export class BtfBuilder {
     return at;
   }
 
-  /** The trie node of structural group `group` for the first field `first`. */
-  private root(group: (typeof Group)[keyof typeof Group], first: string | number): KeyNode {
-    const root = (this.byStructure[group] ??= new Map());
-    return step(root, first);
+  /** The outermost map of the structural records of `group`. */
+  private group(group: (typeof Group)[keyof typeof Group]): KeyMap {
+    return (this.byStructure[group] ??= new Map());
   }
 
-  /** Takes the next id for the structural record at `node`, whose words the caller appends next. */
-  private structural(node: KeyNode): number {
-    node.set(ID, ++this.count);
+  /** Takes the next id for the structural record that is `key` in `map`, whose words the caller appends next. */
+  private structural(map: KeyMap, key: string | number): number {
+    map.set(key, ++this.count);
     return this.count;
   }
 
@@ -127,54 +126,60 @@ export class BtfBuilder {
           (type.char ? BtfIntEncoding.char : 0) |
           (type.bool ? BtfIntEncoding.bool : 0);
         if (![1, 2, 4, 8, 16].includes(type.size)) throw new ElfError(`BTF: int ${type.name} has size ${type.size}`);
-        const key = step(this.root(Group.int, type.name), type.size * 8 + encoding);
-        const known = key.get(ID) as number | undefined;
+        const map = inner(this.group(Group.int), type.name);
+        const key = type.size * 8 + encoding;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind.int), type.size, (encoding << 24) | (type.size * 8));
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "float": {
-        const key = step(this.root(Group.float, type.name), type.size);
-        const known = key.get(ID) as number | undefined;
+        const map = inner(this.group(Group.float), type.name);
+        const key = type.size;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind.float), type.size);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "fwd": {
-        const key = step(this.root(Group.fwd, type.name), type.union ? 1 : 0);
-        const known = key.get(ID) as number | undefined;
+        const map = inner(this.group(Group.fwd), type.name);
+        const key = type.union ? 1 : 0;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind.fwd, 0, type.union), 0);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "ptr":
       case "const":
       case "volatile":
       case "restrict": {
         const target = this.add(type.target);
-        const key = this.root(GROUP_OF[type.kind], target);
-        const known = key.get(ID) as number | undefined;
+        const map = this.group(GROUP_OF[type.kind]);
+        const key = target;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(0, info(BtfKind[type.kind]), target);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "typedef":
       case "type_tag": {
         const target = this.add(type.target);
-        const key = step(this.root(GROUP_OF[type.kind], type.name), target);
-        const known = key.get(ID) as number | undefined;
+        const map = inner(this.group(GROUP_OF[type.kind]), type.name);
+        const key = target;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind[type.kind]), target);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "array": {
         const elem = this.add(type.elem);
         const index = this.add(arrayIndexType);
-        const key = step(this.root(Group.array, elem), type.count);
-        const known = key.get(ID) as number | undefined;
+        const map = inner(this.group(Group.array), elem);
+        const key = type.count;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(0, info(BtfKind.array), 0, elem, index, type.count);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "func_proto": {
         const ret = this.add(type.ret);
@@ -189,13 +194,18 @@ export class BtfBuilder {
             rethrowIn(`parameter ${index}`, error);
           }
         }
-        let key = this.root(Group.proto, ret);
-        for (let i = 0; i < flat.length; i++) key = step(key, flat[i]!);
-        const known = key.get(ID) as number | undefined;
+        // Fields: the result, the parameter count, then each parameter's name and type.
+        let map = inner(this.group(Group.proto), ret);
+        let key = params.length;
+        for (let i = 0; i < flat.length; i++) {
+          map = inner(map, key);
+          key = flat[i]!;
+        }
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(0, info(BtfKind.func_proto, params.length), ret);
         for (const word of flat) words.push(word);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "struct":
       case "union": {
@@ -307,16 +317,13 @@ export class BtfBuilder {
   }
 }
 
-/**
- * A node of a structural trie: the next field's value to the next node, and the record's id
- * under {@link ID}, which no field's value can equal.
- */
-type KeyNode = Map<string | number | symbol, KeyNode | number>;
-const ID = Symbol("id");
+/** Structural records: a field's value to the map of the next field, or at the last field to the id. */
+type KeyMap = Map<string | number, KeyMap | number>;
 
-function step(node: KeyNode, field: string | number): KeyNode {
-  let next = node.get(field) as KeyNode | undefined;
-  if (next === undefined) node.set(field, (next = new Map()));
+/** The map of the next field under `field` (made when first asked for). */
+function inner(map: KeyMap, field: string | number): KeyMap {
+  let next = map.get(field) as KeyMap | undefined;
+  if (next === undefined) map.set(field, (next = new Map()));
   return next;
 }
 
