@@ -86,16 +86,25 @@ function objectLines(program: CompiledProgram, module: Module, files: Map<string
 /**
  * The lines of a source text as `split(/\r?\n/)` gives them (a line ends at `\n`, and a `\r`
  * before it is not part of it), found as asked: only the source up to the last line asked for
- * is scanned, and only the lines asked for are sliced out.
+ * is scanned, and only the lines asked for are sliced out, each once (rows of one line share
+ * one string, which the ELF writer compares and hashes).
  */
 class SourceLines {
   /** Where each line found so far starts. */
   private readonly starts = [0];
+  /** The lines sliced so far, by line number. */
+  private readonly texts = new Map<number, string>();
 
   constructor(private readonly source: string) {}
 
   /** The text of line `line` (from 1); "" beyond the last. */
   text(line: number): string {
+    let text = this.texts.get(line);
+    if (text === undefined) this.texts.set(line, (text = this.slice(line)));
+    return text;
+  }
+
+  private slice(line: number): string {
     const { source, starts } = this;
     if (!(line >= 1)) return "";
     while (starts.length < line) {
