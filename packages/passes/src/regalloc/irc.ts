@@ -102,7 +102,7 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
   for (let b = 0; b < prog.numBlocks; b++) {
     const weight = 10 ** Math.min(prog.loopDepth[b]!, MAX_LOOP_WEIGHT_DEPTH);
     live.clear();
-    for (const n of liveOut[b]!) live.add(n);
+    for (let k = liveOut.start[b]!; k < liveOut.start[b + 1]!; k++) live.add(liveOut.nodes[k]!);
     for (let i = prog.blockStart[b + 1]! - 1; i >= prog.blockStart[b]!; i--) {
       us.length = 0;
       ds.length = 0;

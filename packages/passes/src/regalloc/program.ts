@@ -285,13 +285,25 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
 }
 
 /**
+ * Per-block live-out sets of nodes, each sorted by node, in one array: block b's nodes are
+ * `nodes[start[b]]` up to `nodes[start[b + 1]]` (typed arrays, so no array per block in
+ * each round of a huge function's allocation).
+ */
+export interface LiveOutSets {
+  start: Int32Array;
+  nodes: Int32Array;
+}
+
+/**
  * Per-block live-out sets of nodes, each sorted by node. Computed one node at a time by
  * exploring backwards from its upward-exposed uses until its definitions ("liveness by
  * variable": Appel, "Modern Compiler Implementation", 10.1; Brandner et al. 2011), so the
  * cost is the size of the result plus the number of operands — no fixpoint iteration, and
- * no per-block bit sets over all nodes (which would be quadratic for huge functions).
+ * no per-block bit sets over all nodes (which would be quadratic for huge functions). The
+ * (block, node) pairs are found in node order, then placed by block with a counting sort,
+ * which keeps each block's nodes in that order.
  */
-export function liveOutSets(prog: Program): number[][] {
+export function liveOutSets(prog: Program): LiveOutSets {
   const B = prog.numBlocks;
   const N = prog.numNodes;
   // Upward-exposed uses and kills per node, as linked lists of blocks.
@@ -334,7 +346,8 @@ export function liveOutSets(prog: Program): number[][] {
       }
     }
   }
-  const liveOut: number[][] = Array.from({ length: B }, () => []);
+  const pairBlock = new IntVec(Math.max(16, 2 * B));
+  const pairNode = new IntVec(Math.max(16, 2 * B));
   const defMark = int32s(B, -1);
   const inMark = int32s(B, -1);
   const outMark = int32s(B, -1);
@@ -352,7 +365,8 @@ export function liveOutSets(prog: Program): number[][] {
       for (const p of prog.preds[b]!) {
         if (outMark[p] !== n) {
           outMark[p] = n;
-          liveOut[p]!.push(n);
+          pairBlock.push(p);
+          pairNode.push(n);
         }
         if (defMark[p] !== n && inMark[p] !== n) {
           inMark[p] = n;
@@ -361,7 +375,15 @@ export function liveOutSets(prog: Program): number[][] {
       }
     }
   }
-  return liveOut;
+  const start = int32s(B + 1);
+  const pairs = pairBlock.length;
+  for (let k = 0; k < pairs; k++) start[pairBlock.data[k]! + 1]!++;
+  for (let b = 0; b < B; b++) start[b + 1]! += start[b]!;
+  const nodes = int32s(pairs);
+  const next = outMark; // reused: where block b's next node goes
+  for (let b = 0; b < B; b++) next[b] = start[b]!;
+  for (let k = 0; k < pairs; k++) nodes[next[pairBlock.data[k]!]!++] = pairNode.data[k]!;
+  return { start, nodes };
 }
 
 /**
