@@ -158,8 +158,8 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
     }
     // Values live into the entry block (incoming registers) interfere with each other.
     if (b === 0) {
-      const l = Array.from(live.dense.subarray(0, live.size));
-      for (let i = 0; i < l.length; i++) for (let j = i + 1; j < l.length; j++) addEdge(l[i]!, l[j]!);
+      const l = live.dense; // (addEdge does not change the set)
+      for (let i = 0; i < live.size; i++) for (let j = i + 1; j < live.size; j++) addEdge(l[i]!, l[j]!);
     }
   }
   for (let n = 0; n < N; n++) if (prog.noSpill[n]) cost[n] = Infinity;
