@@ -29,8 +29,8 @@
  * Cost: a scan of each block that walks a trie of the rules' windows (one level per
  * instruction text) from each instruction, printing the window's instructions in canonical
  * form one at a time and only while some rule's window goes on (printed texts are
- * remembered by the instruction's encoding, and each trie node's children by a number made of
- * the fields an instruction's text is printed from); liveness (one backward pass per function) and a
+ * remembered by a number made of the fields a text is printed from); liveness (one
+ * backward pass per function) and a
  * block's known widths only when a window matches some rule, and again only after a rewrite.
  * A rule's rewrite is parsed when a window first matches it, so a process pays only for the
  * rules its program uses.
@@ -423,20 +423,21 @@ function rewriteAt(b: MBlock, bi: number, k: number, index: RuleTrie, cpu: CpuVe
   for (let n = 0; n < MAX_WINDOW && k + n < b.insts.length; n++) {
     const i = b.insts[k + n]!;
     if (!isWindowInst(i) || (n > 0 && b.insts[k + n - 1]!.k === "jcc")) break;
-    // The child for the instruction's canonical text, found by a number made of the fields
-    // that text is printed from (kind, operation, width, pattern registers, immediate); the
-    // text only when that number is new at this node.
+    // The instruction's canonical text, remembered by a number made of the fields it is
+    // printed from (kind, operation, width, pattern registers, immediate): no instruction is
+    // made to print it again.
     const key = windowKey(i, pattern);
-    let child: RuleTrie | null | undefined = key === undefined ? undefined : node.byKey.get(key);
-    if (child === undefined) {
-      const text = printWindowInsn(toInsn(i, (r) => regs.indexOf(r) + 1));
-      child = node.next.get(text) ?? null;
-      if (key !== undefined) {
-        if (node.byKey.size >= 1 << 12) node.byKey.clear();
-        node.byKey.set(key, child);
+    let text = key === undefined ? undefined : texts.get(key);
+    if (text === undefined) {
+      const insn = toInsn(i, (r) => regs.indexOf(r) + 1);
+      if (key === undefined) text = printWindowInsn(insn);
+      else {
+        if (texts.size >= 1 << 14) texts.clear();
+        texts.set(key, (text = printInsn(insn)));
       }
     }
-    if (child === null) break;
+    const child = node.next.get(text);
+    if (child === undefined) break;
     node = child;
     nodes.push(node);
     patterns.push(count);
@@ -474,9 +475,10 @@ function rewriteAt(b: MBlock, bi: number, k: number, index: RuleTrie, cpu: CpuVe
 interface RuleTrie {
   next: Map<string, RuleTrie>;
   rules: ParsedRule[];
-  /** `next` by {@link windowKey} of the instructions met here (null: no child), filled as they are met. */
-  byKey: Map<number, RuleTrie | null>;
 }
+
+/** Canonical texts of window instructions by {@link windowKey} (emptied when it grows large). */
+const texts = new Map<number, string>();
 
 /** {@link rewriteAt}'s pattern registers (at most two per window instruction). */
 const scratchRegs: MReg[] = [];
@@ -523,12 +525,12 @@ function windowKey(i: WindowInst, pattern: (r: MReg) => number): number | undefi
 
 /** Indexes `list` by its windows' texts (no rule is parsed here: see {@link parsedRule}). */
 function indexRules(list: readonly SuperoptRule[]): RuleTrie {
-  const root: RuleTrie = { next: new Map(), rules: [], byKey: new Map() };
+  const root: RuleTrie = { next: new Map(), rules: [] };
   for (const rule of list) {
     let node = root;
     for (const text of rule.find.split("; ")) {
       let child = node.next.get(text);
-      if (!child) node.next.set(text, (child = { next: new Map(), rules: [], byKey: new Map() }));
+      if (!child) node.next.set(text, (child = { next: new Map(), rules: [] }));
       node = child;
     }
     node.rules.push({ rule });
