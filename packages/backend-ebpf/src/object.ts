@@ -8,7 +8,7 @@
  * program's own types in their instruction's immediate and a `.BTF.ext` record with the
  * pruned local type (core-btf.ts).
  */
-import type { BpfObject, ObjectAttach, ObjectLine, ObjectMap } from "@luabpf/elf";
+import type { BpfObject, ObjectAttach, ObjectLine, ObjectMap, ObjectProgram, ObjectRelocation } from "@luabpf/elf";
 import { InternalError, type MapDecl, type Module } from "@luabpf/ir";
 import { INSN_SIZE, isProgramTypeName, MAP_TYPES, PROGRAM_TYPES } from "@luabpf/platform";
 import { BtfTypes } from "./btf.js";
@@ -44,8 +44,8 @@ export function objectMap(decl: MapDecl, types: BtfTypes = new BtfTypes()): Obje
  * a pid...): the fields the loader reads. The symbol and binary only when the section does not
  * name them already (`kprobe/do_sys_open` does); bcc's "any" (-1) pid or CPU is left out.
  */
-function attachOf(said: Readonly<Record<string, string | number | boolean>> | undefined, section: string): { attach?: ObjectAttach } {
-  if (!said) return {};
+function attachOf(said: Readonly<Record<string, string | number | boolean>> | undefined, section: string): ObjectAttach | undefined {
+  if (!said) return undefined;
   const attach: ObjectAttach = {};
   const named = section.includes("/");
   for (const key of ["interface", "symbol", "path"] as const) if (typeof said[key] === "string" && !(named && key !== "interface")) attach[key] = said[key];
@@ -54,7 +54,7 @@ function attachOf(said: Readonly<Record<string, string | number | boolean>> | un
     const v = said[key];
     if (typeof v === "number" && Number.isInteger(v) && v >= 0) attach[key] = v;
   }
-  return Object.keys(attach).length > 0 ? { attach } : {};
+  return Object.keys(attach).length > 0 ? attach : undefined;
 }
 
 /** The kernel's limits of a line-info record: line < 2^22, column < 2^10 (0 when beyond). */
@@ -65,19 +65,59 @@ const MAX_COLUMN = (1 << 10) - 1;
  * A program's line table as object line records, each with the text of its source line
  * (from `module.sources`), which `.BTF.ext` carries for bpftool and the verifier's log.
  */
-function objectLines(program: CompiledProgram, module: Module, split: Map<string, string[]>): ObjectLine[] {
-  const lineText = (file: string, line: number): string => {
-    let lines = split.get(file);
-    if (!lines) split.set(file, (lines = (module.sources.get(file) ?? "").split(/\r?\n/)));
-    return lines[line - 1] ?? "";
-  };
-  return program.lines.map(({ slot, loc }) => ({
-    offset: slot * INSN_SIZE,
-    file: loc.file,
-    line: loc.line <= MAX_LINE ? loc.line : 0,
-    column: loc.column <= MAX_COLUMN ? loc.column : 0,
-    text: lineText(loc.file, loc.line),
-  }));
+function objectLines(program: CompiledProgram, module: Module, files: Map<string, SourceLines>): ObjectLine[] {
+  const rows = program.lines;
+  const out = new Array<ObjectLine>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const { slot, loc } = rows[i]!;
+    let lines = files.get(loc.file);
+    if (!lines) files.set(loc.file, (lines = new SourceLines(module.sources.get(loc.file) ?? "")));
+    out[i] = {
+      offset: slot * INSN_SIZE,
+      file: loc.file,
+      line: loc.line <= MAX_LINE ? loc.line : 0,
+      column: loc.column <= MAX_COLUMN ? loc.column : 0,
+      text: lines.text(loc.line),
+    };
+  }
+  return out;
+}
+
+/**
+ * The lines of a source text as `split(/\r?\n/)` gives them (a line ends at `\n`, and a `\r`
+ * before it is not part of it), found as asked: only the source up to the last line asked for
+ * is scanned, and only the lines asked for are sliced out, each once (rows of one line share
+ * one string, which the ELF writer compares and hashes).
+ */
+class SourceLines {
+  /** Where each line found so far starts. */
+  private readonly starts = [0];
+  /** The lines sliced so far, by line number. */
+  private readonly texts = new Map<number, string>();
+
+  constructor(private readonly source: string) {}
+
+  /** The text of line `line` (from 1); "" beyond the last. */
+  text(line: number): string {
+    let text = this.texts.get(line);
+    if (text === undefined) this.texts.set(line, (text = this.slice(line)));
+    return text;
+  }
+
+  private slice(line: number): string {
+    const { source, starts } = this;
+    if (!(line >= 1)) return "";
+    while (starts.length < line) {
+      const newline = source.indexOf("\n", starts[starts.length - 1]!);
+      if (newline < 0) return "";
+      starts.push(newline + 1);
+    }
+    const start = starts[line - 1]!;
+    let end = source.indexOf("\n", start);
+    if (end < 0) end = source.length;
+    else if (end > start && source.charCodeAt(end - 1) === 13) end--;
+    return source.slice(start, end);
+  }
 }
 
 /** Instruction indices by 8-byte slot: relocations name slots, and an lddw takes two. */
@@ -138,11 +178,11 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
   const types = new BtfTypes();
   const callerContext = programs.some((p) => p.subprogram) ? callerContexts(module, programs) : new Map<string, string>();
   const core = module.coreRelocations.length > 0 ? new CoreLocalTypes(module.coreRelocations) : undefined;
-  /** The lines of each source file, split once per object. */
-  const split = new Map<string, string[]>();
+  /** The lines of each source file, found once per object. */
+  const files = new Map<string, SourceLines>();
   return {
     license: module.license,
-    programs: programs.map((p) => {
+    programs: programs.map((p): ObjectProgram => {
       const fn = module.getFunction(p.name);
       // Instructions are copied (and indexed by slot) only to fill in CO-RE values.
       const insns: Insn[] = p.coreRelocations.length > 0 ? [...p.insns] : p.insns;
@@ -157,20 +197,19 @@ export function packageObject(module: Module, programs: readonly CompiledProgram
         insns[index] = { ...slot, imm: Number(decl.value) };
         return core.objectRelocation(decl, r.slot * INSN_SIZE);
       });
-      return {
-        name: p.name,
-        section: p.section,
-        code: encodeInsns(insns),
-        relocations: [
-          ...p.relocations.map((r) => ({ offset: r.slot * INSN_SIZE, symbol: r.symbol })),
-          ...p.textCalls.map((slot) => ({ offset: slot * INSN_SIZE, symbol: ".text", type: "call" as const })),
-        ].sort((a, b) => a.offset - b.offset),
-        ...(coreRelocations.length > 0 ? { coreRelocations } : {}),
-        ...(p.subprogram ? { subprogram: true } : {}),
-        ...attachOf(module.getFunction(p.name)?.program?.attach, p.section),
-        ...(p.lines.length > 0 ? { lines: objectLines(p, module, split) } : {}),
-        ...(fn ? { proto: types.programProto(fn, callerContext.get(fn.name)) } : {}),
-      };
+      const relocations: ObjectRelocation[] = [];
+      for (const r of p.relocations) relocations.push({ offset: r.slot * INSN_SIZE, symbol: r.symbol });
+      for (const slot of p.textCalls) relocations.push({ offset: slot * INSN_SIZE, symbol: ".text", type: "call" });
+      if (relocations.length > 1) relocations.sort((a, b) => a.offset - b.offset);
+      // The optional fields only when present, in this order (no object spreads: this runs per program per compile).
+      const out: ObjectProgram = { name: p.name, section: p.section, code: encodeInsns(insns), relocations };
+      if (coreRelocations.length > 0) out.coreRelocations = coreRelocations;
+      if (p.subprogram) out.subprogram = true;
+      const attach = attachOf(fn?.program?.attach, p.section);
+      if (attach) out.attach = attach;
+      if (p.lines.length > 0) out.lines = objectLines(p, module, files);
+      if (fn) out.proto = types.programProto(fn, callerContext.get(fn.name));
+      return out;
     }),
     maps: module.maps.map((decl) => objectMap(decl, types)),
   };

@@ -29,14 +29,15 @@
  * Cost: a scan of each block that walks a trie of the rules' windows (one level per
  * instruction text) from each instruction, printing the window's instructions in canonical
  * form one at a time and only while some rule's window goes on (printed texts are
- * remembered by the instruction's encoding); liveness (one backward pass per function) and a
+ * remembered by a number made of the fields a text is printed from); liveness (one
+ * backward pass per function) and a
  * block's known widths only when a window matches some rule, and again only after a rewrite.
  * A rule's rewrite is parsed when a window first matches it, so a process pays only for the
  * rules its program uses.
  */
 import { InternalError } from "@luabpf/ir";
 import { DEFAULT_CPU } from "./isel.js";
-import { alu32Imm, alu32Reg, alu64Imm, alu64Reg, jmp32Imm, jmp32Reg, jmpImm, jmpReg, lookupForm, neg32, neg64, parseInsn, printInsn, type AluBinaryOp, type CpuVersion, type Insn, type JmpCondOp } from "./isa/index.js";
+import { alu32Imm, alu32Reg, alu64Imm, alu64Reg, INVERSE_JUMPS, jmp32Imm, jmp32Reg, jmpImm, jmpReg, lookupForm, neg32, neg64, parseInsn, printInsn, type AluBinaryOp, type CpuVersion, type Insn, type JmpCondOp } from "./isa/index.js";
 import { collectOperands, FP, type MBlock, type MFunction, type MInst, type MReg } from "./mir.js";
 import { SUPEROPT_RULES, type SuperoptRule } from "./superopt-rules.js";
 
@@ -361,13 +362,15 @@ export function superoptimize(mf: MFunction, options: SuperoptOptions = {}): num
   if (index.next.size === 0) return 0;
   let saved = 0;
   let live: RegSet[][] | undefined;
+  const liveness = (): RegSet[][] => (live ??= liveAfterInsts(mf));
   for (let bi = 0; bi < mf.blocks.length; bi++) {
     const b = mf.blocks[bi]!;
     const widths: { of?: Uint8Array[] } = {};
+    const widthsOf = (): Uint8Array[] => (widths.of ??= knownWidths(b));
     for (let k = 0; k < b.insts.length; k++) {
       const first = b.insts[k]!;
       if (!isWindowInst(first) || first.k === "jcc") continue;
-      const done = rewriteAt(b, bi, k, index, cpu, () => (live ??= liveAfterInsts(mf)), () => (widths.of ??= knownWidths(b)));
+      const done = rewriteAt(b, bi, k, index, cpu, liveness, widthsOf);
       if (done > 0) {
         saved += done;
         live = undefined;
@@ -403,20 +406,41 @@ const printed = new Map<number, string>();
  * one at a time while walking the rule trie, and only as far as some rule's window goes.
  */
 function rewriteAt(b: MBlock, bi: number, k: number, index: RuleTrie, cpu: CpuVersion, liveness: () => RegSet[][], widthsOf: () => Uint8Array[]): number {
-  const canonical = canonicalNumbering();
-  const regs = canonical.regs;
+  // The window's physical registers in order of first appearance (`regs[p - 1]` is pattern
+  // register rp), numbered by `pattern` as canonicalNumbering numbers them.
+  const regs = scratchRegs;
+  let count = 0;
+  const pattern = (r: MReg): number => {
+    for (let p = 0; p < count; p++) if (regs[p] === r) return p + 1;
+    regs[count++] = r;
+    return count;
+  };
   /** The trie node each window length reaches (`nodes[len - 1]`), and how many pattern registers the window has. */
   const nodes: RuleTrie[] = [];
   const patterns: number[] = [];
-  let node: RuleTrie | undefined = index;
+  let node: RuleTrie = index;
   // A window: up to MAX_WINDOW window instructions, a conditional jump only as the last.
   for (let n = 0; n < MAX_WINDOW && k + n < b.insts.length; n++) {
     const i = b.insts[k + n]!;
     if (!isWindowInst(i) || (n > 0 && b.insts[k + n - 1]!.k === "jcc")) break;
-    node = node.next.get(canonical.textOf(i));
-    if (node === undefined) break;
+    // The instruction's canonical text, remembered by a number made of the fields it is
+    // printed from (kind, operation, width, pattern registers, immediate): no instruction is
+    // made to print it again.
+    const key = windowKey(i, pattern);
+    let text = key === undefined ? undefined : texts.get(key);
+    if (text === undefined) {
+      const insn = toInsn(i, (r) => regs.indexOf(r) + 1);
+      if (key === undefined) text = printWindowInsn(insn);
+      else {
+        if (texts.size >= 1 << 14) texts.clear();
+        texts.set(key, (text = printInsn(insn)));
+      }
+    }
+    const child = node.next.get(text);
+    if (child === undefined) break;
+    node = child;
     nodes.push(node);
-    patterns.push(regs.length);
+    patterns.push(count);
   }
   for (let len = nodes.length; len >= 2; len--) {
     const candidates = nodes[len - 1]!.rules;
@@ -451,6 +475,52 @@ function rewriteAt(b: MBlock, bi: number, k: number, index: RuleTrie, cpu: CpuVe
 interface RuleTrie {
   next: Map<string, RuleTrie>;
   rules: ParsedRule[];
+}
+
+/** Canonical texts of window instructions by {@link windowKey} (emptied when it grows large). */
+const texts = new Map<number, string>();
+
+/** {@link rewriteAt}'s pattern registers (at most two per window instruction). */
+const scratchRegs: MReg[] = [];
+
+/** The operations of window instructions, numbered for {@link windowKey}. */
+const WINDOW_OPS: ReadonlyMap<string, number> = new Map([...ALU_IN_WINDOWS, ...Object.keys(INVERSE_JUMPS)].map((op, n) => [op, n]));
+
+/**
+ * A number for the canonical text of window instruction `i` (its registers numbered by
+ * `pattern`, in the order {@link regsOf} gives them): equal numbers, equal texts. Undefined
+ * when an immediate is not a 32-bit integer (such an instruction is looked up by its text).
+ */
+function windowKey(i: WindowInst, pattern: (r: MReg) => number): number | undefined {
+  let form: number;
+  let a: number;
+  let b = 0;
+  let imm = 0;
+  if (i.k === "jcc") {
+    a = pattern(i.a);
+    if (i.b !== undefined) {
+      b = pattern(i.b);
+      form = 0;
+    } else {
+      imm = i.imm!;
+      form = 1;
+    }
+  } else if (i.k === "alu") {
+    a = pattern(i.dst);
+    if (i.src !== undefined) {
+      b = pattern(i.src);
+      form = 2;
+    } else {
+      imm = i.imm!;
+      form = 3;
+    }
+  } else {
+    a = pattern(i.dst);
+    form = 4;
+  }
+  const op = i.k === "neg" ? 0 : WINDOW_OPS.get(i.op);
+  if (op === undefined || imm !== (imm | 0) || a > 15 || b > 15) return undefined;
+  return ((((form * 32 + op) * 2 + (i.w === 64 ? 1 : 0)) * 16 + a) * 16 + b) * 0x100000000 + (imm >>> 0);
 }
 
 /** Indexes `list` by its windows' texts (no rule is parsed here: see {@link parsedRule}). */

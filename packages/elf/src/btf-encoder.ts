@@ -3,8 +3,8 @@
 // of `add` calls, so the same sequence of calls always yields the same bytes.
 //
 // Deduplication: leaf and derived types (int, float, fwd, ptr, array, qualifiers,
-// typedefs, func_proto) are deduplicated structurally by a key built from their
-// fields and their children's ids, so `u32 *` built twice is one record. Aggregates
+// typedefs, func_proto) are deduplicated structurally by their fields and their
+// children's ids (maps nested per field, no key strings), so `u32 *` built twice is one record. Aggregates
 // (struct/union/enum) and the named entities (func, var, datasec, decl_tag) are
 // deduplicated by object identity only and reserve their id before visiting their
 // members, which is what lets cycles through a struct terminate. A cycle that does
@@ -31,7 +31,12 @@ export class BtfBuilder {
   private readonly words: number[] = [];
   private count = 0;
   private readonly byIdentity = new Map<BtfType, number>();
-  private readonly byStructure = new Map<string, number>();
+  /**
+   * Structural records by their fields, without a key string per lookup: per kind, maps
+   * nested one level per field (names as the strings themselves, then numbers), the last
+   * map giving the id.
+   */
+  private readonly byStructure: KeyMap[] = [];
   private readonly visiting = new Set<BtfType>();
 
   /** Number of types added (the largest id). */
@@ -94,9 +99,14 @@ export class BtfBuilder {
     return at;
   }
 
-  /** Takes the next id for the structural record `key`, whose words the caller appends next. */
-  private structural(key: string): number {
-    this.byStructure.set(key, ++this.count);
+  /** The outermost map of the structural records of `group`. */
+  private group(group: (typeof Group)[keyof typeof Group]): KeyMap {
+    return (this.byStructure[group] ??= new Map());
+  }
+
+  /** Takes the next id for the structural record that is `key` in `map`, whose words the caller appends next. */
+  private structural(map: KeyMap, key: string | number): number {
+    map.set(key, ++this.count);
     return this.count;
   }
 
@@ -116,54 +126,60 @@ export class BtfBuilder {
           (type.char ? BtfIntEncoding.char : 0) |
           (type.bool ? BtfIntEncoding.bool : 0);
         if (![1, 2, 4, 8, 16].includes(type.size)) throw new ElfError(`BTF: int ${type.name} has size ${type.size}`);
-        const key = `int:${type.name}:${type.size}:${encoding}`;
-        const known = this.byStructure.get(key);
+        const map = inner(this.group(Group.int), type.name);
+        const key = type.size * 8 + encoding;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind.int), type.size, (encoding << 24) | (type.size * 8));
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "float": {
-        const key = `float:${type.name}:${type.size}`;
-        const known = this.byStructure.get(key);
+        const map = inner(this.group(Group.float), type.name);
+        const key = type.size;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind.float), type.size);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "fwd": {
-        const key = `fwd:${type.name}:${type.union}`;
-        const known = this.byStructure.get(key);
+        const map = inner(this.group(Group.fwd), type.name);
+        const key = type.union ? 1 : 0;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind.fwd, 0, type.union), 0);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "ptr":
       case "const":
       case "volatile":
       case "restrict": {
         const target = this.add(type.target);
-        const key = `${type.kind}:${target}`;
-        const known = this.byStructure.get(key);
+        const map = this.group(GROUP_OF[type.kind]);
+        const key = target;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(0, info(BtfKind[type.kind]), target);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "typedef":
       case "type_tag": {
         const target = this.add(type.target);
-        const key = `${type.kind}:${type.name}:${target}`;
-        const known = this.byStructure.get(key);
+        const map = inner(this.group(GROUP_OF[type.kind]), type.name);
+        const key = target;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(this.name(type.name), info(BtfKind[type.kind]), target);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "array": {
         const elem = this.add(type.elem);
         const index = this.add(arrayIndexType);
-        const key = `array:${elem}:${type.count}`;
-        const known = this.byStructure.get(key);
+        const map = inner(this.group(Group.array), elem);
+        const key = type.count;
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(0, info(BtfKind.array), 0, elem, index, type.count);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "func_proto": {
         const ret = this.add(type.ret);
@@ -178,12 +194,18 @@ export class BtfBuilder {
             rethrowIn(`parameter ${index}`, error);
           }
         }
-        const key = `proto:${ret}:${flat.join(",")}`;
-        const known = this.byStructure.get(key);
+        // Fields: the result, the parameter count, then each parameter's name and type.
+        let map = inner(this.group(Group.proto), ret);
+        let key = params.length;
+        for (let i = 0; i < flat.length; i++) {
+          map = inner(map, key);
+          key = flat[i]!;
+        }
+        const known = map.get(key) as number | undefined;
         if (known !== undefined) return known;
         words.push(0, info(BtfKind.func_proto, params.length), ret);
         for (const word of flat) words.push(word);
-        return this.structural(key);
+        return this.structural(map, key);
       }
       case "struct":
       case "union": {
@@ -294,6 +316,20 @@ export class BtfBuilder {
     }
   }
 }
+
+/** Structural records: a field's value to the map of the next field, or at the last field to the id. */
+type KeyMap = Map<string | number, KeyMap | number>;
+
+/** The map of the next field under `field` (made when first asked for). */
+function inner(map: KeyMap, field: string | number): KeyMap {
+  let next = map.get(field) as KeyMap | undefined;
+  if (next === undefined) map.set(field, (next = new Map()));
+  return next;
+}
+
+/** The structural tries: one per kind, a record's kind being its first field. */
+const Group = { int: 0, float: 1, fwd: 2, ptr: 3, const: 4, volatile: 5, restrict: 6, typedef: 7, typeTag: 8, array: 9, proto: 10 } as const;
+const GROUP_OF = { ptr: Group.ptr, const: Group.const, volatile: Group.volatile, restrict: Group.restrict, typedef: Group.typedef, type_tag: Group.typeTag } as const;
 
 /** A type record's info word: kind flag, kind and vlen. */
 function info(kind: number, vlen = 0, kindFlag = false): number {

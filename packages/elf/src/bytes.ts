@@ -157,6 +157,22 @@ export class ByteWriter {
    * found by the same scan that looks for non-ASCII characters (nothing is written then).
    */
   cString(text: string): this {
+    // ASCII without NUL (nearly every string) is copied in the same pass that checks it;
+    // otherwise what was copied is dropped and the string taken again below.
+    const n = text.length;
+    const at = this.reserve(n + 1);
+    const buffer = this.buffer;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f || c === 0) break;
+      buffer[at + i] = c;
+    }
+    if (i === n) {
+      buffer[at + n] = 0;
+      return this;
+    }
+    this.length = at;
     const kind = scan(text);
     if (kind === HAS_NUL || (kind === NOT_ASCII && text.includes("\0"))) throw new ElfError(`string ${JSON.stringify(text)} contains NUL`);
     return (kind === NOT_ASCII ? this.bytes(textEncoder.encode(text)) : this.ascii(text)).u8(0);

@@ -247,7 +247,9 @@ class AbbrevTable {
 
   codeOf(d: Die): number {
     let node = this.step(this.step(this.root, d.tag), d.children.length > 0 ? 1 : 0);
-    for (const [attr, value] of d.attrs) node = this.step(node, attr * 256 + FORM_CODE[value.form]);
+    const attrs = d.attrs;
+    // Index loops, not `for (const [attr, value] of ...)`: destructuring a tuple runs the iterator protocol.
+    for (let k = 0; k < attrs.length; k++) node = this.step(node, attrs[k]![0] * 256 + FORM_CODE[attrs[k]![1].form]);
     const known = node.get(-1);
     if (known !== undefined) return known as number;
     const code = ++this.count;
@@ -255,9 +257,9 @@ class AbbrevTable {
     uleb(this.writer, code);
     uleb(this.writer, d.tag);
     this.writer.u8(d.children.length > 0 ? 1 : 0);
-    for (const [attr, value] of d.attrs) {
-      uleb(this.writer, attr);
-      uleb(this.writer, FORM_CODE[value.form]);
+    for (let k = 0; k < attrs.length; k++) {
+      uleb(this.writer, attrs[k]![0]);
+      uleb(this.writer, FORM_CODE[attrs[k]![1].form]);
     }
     this.writer.u8(0).u8(0);
     return code;
@@ -497,7 +499,8 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
     d.offset = offset;
     d.abbrev = abbrevs.codeOf(d);
     let at = offset + ulebSize(d.abbrev);
-    for (const [, v] of d.attrs) at += valueSize(v);
+    const attrs = d.attrs;
+    for (let k = 0; k < attrs.length; k++) at += valueSize(attrs[k]![1]);
     if (d.children.length > 0) {
       for (const c of d.children) at = place(c, at);
       at += 1;
@@ -512,7 +515,9 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
   out.u8(8);
   const write = (d: Die): void => {
     uleb(out, d.abbrev!);
-    for (const [, v] of d.attrs) {
+    const attrs = d.attrs;
+    for (let k = 0; k < attrs.length; k++) {
+      const v = attrs[k]![1];
       switch (v.form) {
         case "strp":
           relocations.push({ offset: out.size, size: 4, section: ".debug_str" });

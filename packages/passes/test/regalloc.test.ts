@@ -24,6 +24,8 @@ import {
   type RegAllocOutput,
   type RegAllocTarget,
 } from "../src/regalloc/index.js";
+import { intervalOrder } from "../src/regalloc/linear-scan.js";
+import { buildProgram, ITEM_INST, liveOutSets, OP_DEF } from "../src/regalloc/program.js";
 
 /** A toy machine: `n` registers; calls take arguments in p0, p1, return in p0 and clobber p0, p1. */
 const toy = (n: number): RegAllocTarget => ({
@@ -465,6 +467,63 @@ describe("packed input", () => {
         expect(b).toEqual(a);
       }),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe("liveness and interval order (the linear-time forms)", () => {
+  test("liveOutSets equals a round-robin fixpoint of live-out sets", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(1000), { maxLength: 200 }), fc.integer({ min: 2, max: 4 }), (choices, n) => {
+        const prog = buildProgram(randomFunction(choices, n), toy(n));
+        const { start, nodes } = liveOutSets(prog);
+        // The reference: per block, upward-exposed uses and kills (uses of an item before its defs and clobbers), then iterate.
+        const B = prog.numBlocks;
+        const ue = Array.from({ length: B }, () => new Set<number>());
+        const kill = Array.from({ length: B }, () => new Set<number>());
+        for (let b = 0; b < B; b++) {
+          for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
+            for (let o = prog.itemOps[i]!; o < prog.itemOps[i + 1]!; o++) {
+              const v = prog.opNode[o]!;
+              if (v >= 0 && !(prog.opFlags[o]! & OP_DEF) && !kill[b]!.has(v)) ue[b]!.add(v);
+            }
+            for (let o = prog.itemOps[i]!; o < prog.itemOps[i + 1]!; o++) if (prog.opNode[o]! >= 0 && prog.opFlags[o]! & OP_DEF) kill[b]!.add(prog.opNode[o]!);
+            if (prog.itemKind[i] === ITEM_INST) for (const c of prog.clobbers[prog.itemOrigin[i]!]!) kill[b]!.add(c);
+          }
+        }
+        const out = Array.from({ length: B }, () => new Set<number>());
+        for (let changed = true; changed; ) {
+          changed = false;
+          for (let b = B - 1; b >= 0; b--) {
+            for (const s of prog.succs[b]!) {
+              const liveIn = new Set([...ue[s]!, ...[...out[s]!].filter((v) => !kill[s]!.has(v))]);
+              for (const v of liveIn) if (!out[b]!.has(v)) (out[b]!.add(v), (changed = true));
+            }
+          }
+        }
+        for (let b = 0; b < B; b++) expect([...nodes.subarray(start[b]!, start[b + 1]!)]).toEqual([...out[b]!].sort((x, y) => x - y));
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+
+  test("intervalOrder sorts by start, ties by node, as a comparison sort does", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 1, max: 50 }), fc.array(fc.tuple(fc.nat(1000), fc.boolean()), { maxLength: 300 }), (P, numItems, raw) => {
+        const N = P + raw.length;
+        const start = new Int32Array(N).fill(0x7fffffff);
+        const end = new Int32Array(N).fill(-1);
+        raw.forEach(([x, has], k) => {
+          if (!has) return;
+          start[P + k] = x % (4 * numItems + 4); // points run to the start of the item after the last
+          end[P + k] = start[P + k]! + (x % 7);
+        });
+        const expected: number[] = [];
+        for (let n = P; n < N; n++) if (end[n]! >= 0) expected.push(n);
+        expected.sort((a, b) => start[a]! - start[b]! || a - b);
+        expect([...intervalOrder(start, end, P, N, numItems)]).toEqual(expected);
+      }),
+      { numRuns: 500, seed: 11 },
     );
   });
 });

@@ -96,16 +96,19 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
   // Build.
   const liveOut = liveOutSets(prog);
   const live = new SparseSet(N);
+  // The item's uses and defs: the first nu and nd entries (counts, not `length = 0`: that is a slow call per item).
   const us: number[] = [];
   const ds: number[] = [];
+  let nu = 0;
+  let nd = 0;
   const { itemOps, opNode, opFlags } = prog;
   for (let b = 0; b < prog.numBlocks; b++) {
     const weight = 10 ** Math.min(prog.loopDepth[b]!, MAX_LOOP_WEIGHT_DEPTH);
     live.clear();
-    for (const n of liveOut[b]!) live.add(n);
+    for (let k = liveOut.start[b]!; k < liveOut.start[b + 1]!; k++) live.add(liveOut.nodes[k]!);
     for (let i = prog.blockStart[b + 1]! - 1; i >= prog.blockStart[b]!; i--) {
-      us.length = 0;
-      ds.length = 0;
+      nu = 0;
+      nd = 0;
       const o0 = itemOps[i]!;
       const o1 = itemOps[i + 1]!;
       for (let o = o0; o < o1; o++) {
@@ -113,10 +116,10 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
         if (n < 0) continue;
         present[n] = 1;
         cost[n]! += weight;
-        if (opFlags[o]! & OP_DEF) ds.push(n);
-        else us.push(n);
+        if (opFlags[o]! & OP_DEF) ds[nd++] = n;
+        else us[nu++] = n;
       }
-      if (prog.itemCopy[i] && us.length === 1 && ds.length === 1) {
+      if (prog.itemCopy[i] && nu === 1 && nd === 1) {
         const src = us[0]!;
         const dst = ds[0]!;
         live.delete(src);
@@ -131,22 +134,32 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
       }
       const clobbers = prog.itemKind[i] === ITEM_INST ? prog.clobbers[prog.itemOrigin[i]!]! : undefined;
       const dense = live.dense;
-      if (clobbers) for (const c of clobbers) for (let k = 0; k < live.size; k++) if (!ds.includes(dense[k]!)) addEdge(c, dense[k]!);
-      for (const d of ds) {
+      if (clobbers) {
+        for (const c of clobbers) {
+          for (let k = 0; k < live.size; k++) {
+            const v = dense[k]!;
+            let defined = false;
+            for (let x = 0; x < nd; x++) if (ds[x] === v) defined = true;
+            if (!defined) addEdge(c, v);
+          }
+        }
+      }
+      for (let x = 0; x < nd; x++) {
+        const d = ds[x]!;
         for (let k = 0; k < live.size; k++) addEdge(d, dense[k]!);
-        for (const e of ds) addEdge(d, e);
+        for (let y = 0; y < nd; y++) addEdge(d, ds[y]!);
       }
       for (let o = o0; o < o1; o++) {
-        if ((opFlags[o]! & (OP_DEF | OP_EARLY)) === (OP_DEF | OP_EARLY) && opNode[o]! >= 0) for (const u of us) addEdge(opNode[o]!, u);
+        if ((opFlags[o]! & (OP_DEF | OP_EARLY)) === (OP_DEF | OP_EARLY) && opNode[o]! >= 0) for (let x = 0; x < nu; x++) addEdge(opNode[o]!, us[x]!);
       }
-      for (const d of ds) live.delete(d);
+      for (let x = 0; x < nd; x++) live.delete(ds[x]!);
       if (clobbers) for (const c of clobbers) live.delete(c);
-      for (const u of us) live.add(u);
+      for (let x = 0; x < nu; x++) live.add(us[x]!);
     }
     // Values live into the entry block (incoming registers) interfere with each other.
     if (b === 0) {
-      const l = Array.from(live.dense.subarray(0, live.size));
-      for (let i = 0; i < l.length; i++) for (let j = i + 1; j < l.length; j++) addEdge(l[i]!, l[j]!);
+      const l = live.dense; // (addEdge does not change the set)
+      for (let i = 0; i < live.size; i++) for (let j = i + 1; j < live.size; j++) addEdge(l[i]!, l[j]!);
     }
   }
   for (let n = 0; n < N; n++) if (prog.noSpill[n]) cost[n] = Infinity;

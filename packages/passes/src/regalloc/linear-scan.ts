@@ -28,16 +28,16 @@
  * are never spilled. There is no coalescing and no move bias beyond the partner's register.
  *
  * Cost: liveness by variable (linear, `program.ts`), one pass over the operands, a sort of
- * the intervals (n log n) and, per interval, a binary search in the segments of each
- * candidate register: O(items + n log n) with no per-edge term, where graph colouring's
+ * the intervals (a radix sort, linear) and, per interval, a binary search in the segments of each
+ * candidate register: O(items + n) with no per-edge term, where graph colouring's
  * build is proportional to the interference edges (~30 per instruction when many values
  * are live) and is repeated in each round.
  */
 import type { RegAllocTarget } from "./interface.js";
 import type { ColouringResult } from "./irc.js";
-import { ITEM_INST, OP_DEF, OP_EARLY, liveOutSets, type Node, type Program } from "./program.js";
+import { ITEM_INST, OP_DEF, OP_EARLY, liveOutSets, type LiveOutSets, type Node, type Program } from "./program.js";
 import { IntVec, LinkedLists } from "./structures.js";
-import { int32s, float64s, uint8s } from "./scratch.js";
+import { int32s, uint8s } from "./scratch.js";
 
 /** Point offsets within an item (see the file comment). */
 const AT_USE = 0;
@@ -96,7 +96,8 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
   const liveOut = liveOutSets(prog);
   for (let b = 0; b < prog.numBlocks; b++) {
     const last = blockLast(b);
-    for (const n of liveOut[b]!) {
+    for (let k = liveOut.start[b]!; k < liveOut.start[b + 1]!; k++) {
+      const n = liveOut.nodes[k]!;
       if (n < P) continue;
       cover(n, last);
       for (const s of prog.succs[b]!) cover(n, blockFirst(s));
@@ -120,14 +121,8 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
     return at >= 0 && maxEnds[at]! >= s;
   };
 
-  // Intervals by start, ties by node: keys start * N + node, exact in a double.
-  if ((POINTS_PER_ITEM * prog.numItems + POINTS_PER_ITEM) * N >= 2 ** 53) throw new Error(`regalloc: linear scan: ${prog.numItems} items and ${N} nodes are too many`);
-  let count = 0;
-  for (let n = P; n < N; n++) if (end[n]! >= 0) count++;
-  const order = float64s(count);
-  count = 0;
-  for (let n = P; n < N; n++) if (end[n]! >= 0) order[count++] = start[n]! * N + n;
-  order.sort();
+  const order = intervalOrder(start, end, P, N, prog.numItems);
+  const count = order.length;
 
   const colour = int32s(N, -1);
   for (let p = 0; p < P; p++) colour[p] = p;
@@ -139,7 +134,7 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
   /** Register r is free for [s, e]: allocatable, its holder's interval over, no busy segment in it. */
   const free = (r: number, s: number, e: number): boolean => isAllocatable[r] === 1 && holderEnd[r]! < s && !isBusy(r, s, e);
   for (let k = 0; k < count; k++) {
-    const n = order[k]! % N;
+    const n = order[k]!;
     const s = start[n]!;
     const e = end[n]!;
     let choice = -1;
@@ -180,11 +175,39 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
 }
 
 /**
+ * The virtual nodes (`P` to `N - 1`) that have an interval (`end[n] >= 0`), by start
+ * (`start[n]`, a point of one of `numItems` items), ties by node: a radix sort in two
+ * stable counting passes, by the point within its item and then by the item, over the
+ * nodes taken in increasing order. Linear in the nodes and items.
+ */
+export function intervalOrder(start: Int32Array, end: Int32Array, P: number, N: number, numItems: number): Int32Array {
+  let count = 0;
+  for (let n = P; n < N; n++) if (end[n]! >= 0) count++;
+  // Pass 1: by point within the item (POINTS_PER_ITEM buckets).
+  const byPoint = int32s(count);
+  const offsets = int32s(POINTS_PER_ITEM + 1);
+  for (let n = P; n < N; n++) if (end[n]! >= 0) offsets[(start[n]! % POINTS_PER_ITEM) + 1]!++;
+  for (let p = 0; p < POINTS_PER_ITEM; p++) offsets[p + 1]! += offsets[p]!;
+  for (let n = P; n < N; n++) if (end[n]! >= 0) byPoint[offsets[start[n]! % POINTS_PER_ITEM]!++] = n;
+  // Pass 2: by item (points run to the item after the last: a block's end is covered there).
+  const items = numItems + 2;
+  const itemOffsets = int32s(items + 1);
+  for (let k = 0; k < count; k++) itemOffsets[Math.floor(start[byPoint[k]!]! / POINTS_PER_ITEM) + 1]!++;
+  for (let i = 0; i < items; i++) itemOffsets[i + 1]! += itemOffsets[i]!;
+  const order = int32s(count);
+  for (let k = 0; k < count; k++) {
+    const n = byPoint[k]!;
+    order[itemOffsets[Math.floor(start[n]! / POINTS_PER_ITEM)]!++] = n;
+  }
+  return order;
+}
+
+/**
  * The segments in which each physical register is busy: holding a value (from its def, or
  * the block's start when live in, to its last use, or the block's end when live out) or
  * being written (a clobber; a def nobody reads). A backward walk over each block.
  */
-function physicalSegments(prog: Program, liveOut: readonly (readonly number[])[]): Segments[] {
+function physicalSegments(prog: Program, liveOut: LiveOutSets): Segments[] {
   const P = prog.numRegs;
   const { itemOps, opNode, opFlags, itemKind, itemOrigin, clobbers, blockStart } = prog;
   const segStart: IntVec[] = Array.from({ length: P }, () => new IntVec(16));
@@ -202,7 +225,10 @@ function physicalSegments(prog: Program, liveOut: readonly (readonly number[])[]
     for (let p = 0; p < P; p++) first[p] = segStart[p]!.length;
     liveUntil.fill(-1);
     const last = POINTS_PER_ITEM * blockStart[b + 1]! - 1;
-    for (const n of liveOut[b]!) if (n < P) liveUntil[n] = last;
+    for (let k = liveOut.start[b]!; k < liveOut.start[b + 1]!; k++) {
+      const n = liveOut.nodes[k]!;
+      if (n < P) liveUntil[n] = last;
+    }
     for (let i = blockStart[b + 1]! - 1; i >= blockStart[b]!; i--) {
       const base = POINTS_PER_ITEM * i;
       const o0 = itemOps[i]!;

@@ -200,14 +200,18 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
   // Scratch per instruction: operand nodes and flags after constraint lowering.
   let nodes: number[] = [];
   let flags: number[] = [];
-  const after: number[] = []; // (src, dst) pairs of after-moves
+  const after: number[] = []; // (src, dst) pairs of after-moves: the first nAfter entries
+  let nAfter = 0;
   let id = 0;
-  for (let bi = 0; bi < numBlocks; bi++) {
+  // The instruction being lowered, for messages (one closure, not one per instruction).
+  let bi = 0;
+  let k = 0;
+  const where = (): string => `block ${bi} inst ${k}`;
+  for (bi = 0; bi < numBlocks; bi++) {
     const b = fn.blocks[bi]!;
     w.blockStart.push(w.kind.length);
-    for (let k = 0; k < b.numInsts; k++) {
+    for (k = 0; k < b.numInsts; k++) {
       const origin = id++;
-      const where = (): string => `block ${bi} inst ${k}`;
       const o0 = instOps[origin]!;
       const n = instOps[origin + 1]! - o0;
       const copy = instCopy[origin] === 1;
@@ -228,7 +232,7 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
           nodes[j] = P + r;
         }
       }
-      after.length = 0;
+      nAfter = 0;
       for (let j = 0; j < n; j++) {
         const f = inFlags[o0 + j]!;
         if (!(f & PACKED_FIXED) || f & PACKED_PHYSICAL) continue;
@@ -236,7 +240,10 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
         const v = nodes[j]!;
         nodes[j] = p;
         if (!(f & PACKED_DEF)) w.move(origin, POS_BEFORE, v, p);
-        else after.push(p, v);
+        else {
+          after[nAfter++] = p;
+          after[nAfter++] = v;
+        }
       }
       for (let j = 0; j < n; j++) {
         const f = inFlags[o0 + j]!;
@@ -251,7 +258,8 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
         if (u < P) {
           // The tied use is in a fixed register: so is the def.
           nodes[j] = u;
-          after.push(u, d);
+          after[nAfter++] = u;
+          after[nAfter++] = d;
           continue;
         }
         let readsD = false;
@@ -262,7 +270,8 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
           w.move(origin, POS_BEFORE, u, t);
           nodes[r] = t;
           nodes[j] = t;
-          after.push(t, d);
+          after[nAfter++] = t;
+          after[nAfter++] = d;
         } else {
           w.move(origin, POS_BEFORE, u, d);
           nodes[r] = d;
@@ -273,7 +282,7 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
       const cl = fn.clobbers[origin]!;
       for (const c of cl) checkPreg(c, where);
       clobbers[origin] = cl.length > 0 ? cl : NO_CLOBBERS;
-      for (let j = 0; j < after.length; j += 2) w.move(origin, POS_AFTER, after[j]!, after[j + 1]!);
+      for (let j = 0; j < nAfter; j += 2) w.move(origin, POS_AFTER, after[j]!, after[j + 1]!);
     }
     if (b.numInsts > 0) prog.lastInst[id - 1] = 1;
   }
@@ -285,13 +294,25 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
 }
 
 /**
+ * Per-block live-out sets of nodes, each sorted by node, in one array: block b's nodes are
+ * `nodes[start[b]]` up to `nodes[start[b + 1]]` (typed arrays, so no array per block in
+ * each round of a huge function's allocation).
+ */
+export interface LiveOutSets {
+  start: Int32Array;
+  nodes: Int32Array;
+}
+
+/**
  * Per-block live-out sets of nodes, each sorted by node. Computed one node at a time by
  * exploring backwards from its upward-exposed uses until its definitions ("liveness by
  * variable": Appel, "Modern Compiler Implementation", 10.1; Brandner et al. 2011), so the
  * cost is the size of the result plus the number of operands — no fixpoint iteration, and
- * no per-block bit sets over all nodes (which would be quadratic for huge functions).
+ * no per-block bit sets over all nodes (which would be quadratic for huge functions). The
+ * (block, node) pairs are found in node order, then placed by block with a counting sort,
+ * which keeps each block's nodes in that order.
  */
-export function liveOutSets(prog: Program): number[][] {
+export function liveOutSets(prog: Program): LiveOutSets {
   const B = prog.numBlocks;
   const N = prog.numNodes;
   // Upward-exposed uses and kills per node, as linked lists of blocks.
@@ -334,7 +355,8 @@ export function liveOutSets(prog: Program): number[][] {
       }
     }
   }
-  const liveOut: number[][] = Array.from({ length: B }, () => []);
+  const pairBlock = new IntVec(Math.max(16, 2 * B));
+  const pairNode = new IntVec(Math.max(16, 2 * B));
   const defMark = int32s(B, -1);
   const inMark = int32s(B, -1);
   const outMark = int32s(B, -1);
@@ -352,7 +374,8 @@ export function liveOutSets(prog: Program): number[][] {
       for (const p of prog.preds[b]!) {
         if (outMark[p] !== n) {
           outMark[p] = n;
-          liveOut[p]!.push(n);
+          pairBlock.push(p);
+          pairNode.push(n);
         }
         if (defMark[p] !== n && inMark[p] !== n) {
           inMark[p] = n;
@@ -361,7 +384,15 @@ export function liveOutSets(prog: Program): number[][] {
       }
     }
   }
-  return liveOut;
+  const start = int32s(B + 1);
+  const pairs = pairBlock.length;
+  for (let k = 0; k < pairs; k++) start[pairBlock.data[k]! + 1]!++;
+  for (let b = 0; b < B; b++) start[b + 1]! += start[b]!;
+  const nodes = int32s(pairs);
+  const next = outMark; // reused: where block b's next node goes
+  for (let b = 0; b < B; b++) next[b] = start[b]!;
+  for (let k = 0; k < pairs; k++) nodes[next[pairBlock.data[k]!]!++] = pairNode.data[k]!;
+  return { start, nodes };
 }
 
 /**
@@ -385,8 +416,13 @@ export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
     temps.push(t);
     return t;
   };
-  const tempNode: number[] = []; // spilled node → temp, per item
+  const tempNode: number[] = []; // spilled node → temp, per item: the first nTemps entries
   const tempFor: number[] = [];
+  let nTemps = 0;
+  const tempOf = (n: number): number => {
+    for (let k = 0; k < nTemps; k++) if (tempNode[k] === n) return k;
+    return -1;
+  };
   for (let b = 0; b < prog.numBlocks; b++) {
     w.blockStart.push(w.kind.length);
     for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
@@ -425,16 +461,15 @@ export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
         w.op(dstNode, dstSlot, opFlags[o0 + 1]!);
         continue;
       }
-      tempNode.length = 0;
-      tempFor.length = 0;
+      nTemps = 0;
       for (let o = o0; o < o1; o++) {
         const n = opNode[o]!;
-        if (spilled(n) && !tempNode.includes(n)) {
-          tempNode.push(n);
-          tempFor.push(newTemp());
+        if (spilled(n) && tempOf(n) < 0) {
+          tempNode[nTemps] = n;
+          tempFor[nTemps++] = newTemp();
         }
       }
-      for (let k = 0; k < tempNode.length; k++) {
+      for (let k = 0; k < nTemps; k++) {
         const n = tempNode[k]!;
         let used = false;
         for (let o = o0; o < o1; o++) if (opNode[o] === n && !(opFlags[o]! & OP_DEF)) used = true;
@@ -446,9 +481,9 @@ export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
       w.item(kind, origin, pos, copy);
       for (let o = o0; o < o1; o++) {
         const n = opNode[o]!;
-        w.op(spilled(n) ? tempFor[tempNode.indexOf(n)]! : n, opSlot[o]!, opFlags[o]!);
+        w.op(spilled(n) ? tempFor[tempOf(n)]! : n, opSlot[o]!, opFlags[o]!);
       }
-      for (let k = 0; k < tempNode.length; k++) {
+      for (let k = 0; k < nTemps; k++) {
         const n = tempNode[k]!;
         let defined = false;
         for (let o = o0; o < o1; o++) if (opNode[o] === n && opFlags[o]! & OP_DEF) defined = true;

@@ -22,18 +22,21 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
   const B = prog.numBlocks;
   const { itemKind, itemSlot, itemOps, opSlot, opFlags } = prog;
   // Slots read (reloads, copies from a slot) and written (spills, copies into a slot) by item i.
+  // (The first nReads and nWrites entries: counts, not `length = 0`, a slow call per item.)
   const reads: number[] = [];
   const writes: number[] = [];
+  let nReads = 0;
+  let nWrites = 0;
   const access = (i: number): void => {
-    reads.length = 0;
-    writes.length = 0;
-    if (itemKind[i] === ITEM_RELOAD) reads.push(itemSlot[i]!);
-    if (itemKind[i] === ITEM_SPILL) writes.push(itemSlot[i]!);
+    nReads = 0;
+    nWrites = 0;
+    if (itemKind[i] === ITEM_RELOAD) reads[nReads++] = itemSlot[i]!;
+    if (itemKind[i] === ITEM_SPILL) writes[nWrites++] = itemSlot[i]!;
     for (let o = itemOps[i]!; o < itemOps[i + 1]!; o++) {
       const s = opSlot[o]!;
       if (s < 0) continue;
-      if (opFlags[o]! & OP_DEF) writes.push(s);
-      else reads.push(s);
+      if (opFlags[o]! & OP_DEF) writes[nWrites++] = s;
+      else reads[nReads++] = s;
     }
   };
 
@@ -51,13 +54,15 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
   for (let b = 0; b < B; b++) {
     for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
       access(i);
-      for (const s of reads) {
+      for (let x = 0; x < nReads; x++) {
+        const s = reads[x]!;
         if (written[s] === b || seen[s] === b) continue;
         seen[s] = b;
         linkBlock.push(b);
         ueHead[s] = link.push(ueHead[s]!);
       }
-      for (const s of writes) {
+      for (let x = 0; x < nWrites; x++) {
+        const s = writes[x]!;
         if (written[s] === b) continue;
         written[s] = b;
         linkBlock.push(b);
@@ -107,14 +112,17 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
     for (const s of liveOut[b]!) live.add(s);
     for (let i = prog.blockStart[b + 1]! - 1; i >= prog.blockStart[b]!; i--) {
       access(i);
-      for (const d of writes) {
+      for (let x = 0; x < nWrites; x++) {
+        const d = writes[x]!;
         for (let k = 0; k < live.size; k++) {
           const l = live.dense[k]!;
-          if (l !== d && !reads.includes(l)) addEdge(d, l);
+          let read = false;
+          for (let y = 0; y < nReads; y++) if (reads[y] === l) read = true;
+          if (l !== d && !read) addEdge(d, l);
         }
         live.delete(d);
       }
-      for (const u of reads) live.add(u);
+      for (let x = 0; x < nReads; x++) live.add(reads[x]!);
     }
     // Slots live into the entry (read on some path before any store) interfere with all.
     if (b === 0) for (let k = 0; k < live.size; k++) for (let t = 0; t < S; t++) addEdge(live.dense[k]!, t);
