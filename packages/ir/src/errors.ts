@@ -7,12 +7,16 @@
  *   "internal error" and asks for a report.
  */
 
-/** A position in a source file (1-based line and column). */
 import { LuabpfError } from "@luabpf/platform/errors";
+
+/**
+ * A position in a source file (1-based line and column). Immutable: the front end hands one
+ * object to every instruction and diagnostic made at the same offset.
+ */
 export interface SourceLocation {
-  file: string;
-  line: number;
-  column: number;
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
 }
 
 /** One user-facing message about the input program. */
