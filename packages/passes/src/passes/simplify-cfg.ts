@@ -239,6 +239,22 @@ function conditionFrom(bb: BasicBlock, pred: BasicBlock): bigint | undefined {
   return undefined;
 }
 
+const KEEP = 0;
+const REJECT = 1;
+const PLACE = 2;
+
+/**
+ * What threading through `bb` means for use `u` of one of `bb`'s phis: KEEP when it needs
+ * nothing (an instruction of `bb`, or a successor's phi receiving the value from `bb`),
+ * REJECT when `bb` cannot be threaded (another phi of `bb` reads it), PLACE when a
+ * successor must dominate it ({@link escapingUses}).
+ */
+function phiUse(u: Use, bb: BasicBlock): typeof KEEP | typeof REJECT | typeof PLACE {
+  const user = u.user;
+  if (user.block === bb) return user.isPhi ? REJECT : KEEP;
+  return user.isPhi && user.incoming[u.index] === bb ? KEEP : PLACE;
+}
+
 /**
  * Where `bb`'s phis are used outside `bb` other than as the value a successor's phi receives
  * from `bb`: per phi, the uses each successor S dominates, S having `bb` as its only
@@ -261,12 +277,10 @@ function escapingUses(bb: BasicBlock, dt: DominanceOnDemand): Map<Instruction, M
   const out = new Map<Instruction, Map<BasicBlock, Use[]>>();
   for (let i = bb.first; i && i.isPhi; i = i.next) {
     for (const u of i.uses) {
+      const use = phiUse(u, bb);
+      if (use === REJECT) return undefined;
+      if (use === KEEP) continue;
       const user = u.user;
-      if (user.block === bb) {
-        if (user.isPhi) return undefined;
-        continue;
-      }
-      if (user.isPhi && user.incoming[u.index] === bb) continue;
       const at = user.isPhi ? user.incoming[u.index]! : user.block!;
       const s = term.targets.find((t) => t !== bb && t.preds.length === 1 && dt.tree().dominates(t, at));
       if (!s) return undefined;
@@ -287,13 +301,9 @@ function escapingUses(bb: BasicBlock, dt: DominanceOnDemand): Map<Instruction, M
 function wouldAskDominance(bb: BasicBlock, term: Instruction): boolean {
   for (let i = bb.first; i && i.isPhi; i = i.next) {
     for (const u of i.uses) {
-      const user = u.user;
-      if (user.block === bb) {
-        if (user.isPhi) return false;
-        continue;
-      }
-      if (user.isPhi && user.incoming[u.index] === bb) continue;
-      return term.targets.some((t) => t !== bb && t.preds.length === 1);
+      const use = phiUse(u, bb);
+      if (use === REJECT) return false;
+      if (use === PLACE) return term.targets.some((t) => t !== bb && t.preds.length === 1);
     }
   }
   return false;
