@@ -81,14 +81,16 @@ function expressionKey(i: Instruction): string {
 export class NumberedKeys {
   private readonly heads = new Map<string, Map<Type, Map<Type, number>>>();
   private readonly headIds = new Map<string, number>();
-  private mask = 1023;
-  private keyH = new Int32Array(1024);
-  private keyA = new Int32Array(1024);
-  private keyB = new Int32Array(1024);
+  // Small to start (a run on one of the examples' functions numbers a few dozen keys; tables
+  // of 1,024 slots were a third of gvn's time there); it doubles as it fills.
+  private mask = 31;
+  private keyH = new Int32Array(32);
+  private keyA = new Int32Array(32);
+  private keyB = new Int32Array(32);
   /** Slot → value, undefined when empty. */
-  private values: (Value | undefined)[] = new Array<Value | undefined>(1024);
+  private values: (Value | undefined)[] = new Array<Value | undefined>(32);
   /** The occupied slots, in the order they were filled. */
-  private added = new Int32Array(512);
+  private added = new Int32Array(16);
   private size = 0;
 
   /** The head number of `i`, or -1 when `i` takes the string path. */
