@@ -490,21 +490,46 @@ function mergeMaskedTests(fn: Function, ctx: FunctionPassContext): boolean {
   return changed;
 }
 
+function removeUnreachable(fn: Function, ctx: FunctionPassContext): boolean {
+  const removed = removeUnreachableBlocks(fn);
+  if (removed) ctx.stat("blocks-unreachable", removed);
+  return removed > 0;
+}
+
+/**
+ * The steps of a round, in order (see the file note); each says whether it changed anything.
+ *
+ * @internal Exported for its test.
+ */
+export const STEPS: readonly ((fn: Function, ctx: FunctionPassContext) => boolean)[] = [
+  foldBranches,
+  removeUnreachable,
+  removeTrivialPhis,
+  mergeBlocks,
+  removeForwardingBlocks,
+  threadJumps,
+  shareReturns,
+  mergeMaskedTests,
+];
+
 export const simplifyCfg = defineFunctionPass({
   name: "simplify-cfg",
   description: "fold constant branches, remove unreachable/forwarding blocks and trivial phis, merge straight-line blocks, thread jumps, share return blocks, merge masked tests",
   run(fn, ctx) {
     let changed = false;
+    // Each step is a function of the IR alone: one that changed nothing finds nothing again
+    // until another step changes something. So once every step has run in a row without a
+    // change (the last round's tail and this round's head), the rest of this round — which
+    // the loop used to run, and then stop — would change nothing either.
+    let quiet = 0;
     for (let round = 0; round < 1000; round++) {
-      let c = foldBranches(fn, ctx);
-      const removed = removeUnreachableBlocks(fn);
-      if (removed) ctx.stat("blocks-unreachable", removed);
-      c = removeTrivialPhis(fn, ctx) || removed > 0 || c;
-      c = mergeBlocks(fn, ctx) || c;
-      c = removeForwardingBlocks(fn, ctx) || c;
-      c = threadJumps(fn, ctx) || c;
-      c = shareReturns(fn, ctx) || c;
-      c = mergeMaskedTests(fn, ctx) || c;
+      let c = false;
+      for (let s = 0; s < STEPS.length; s++) {
+        if (STEPS[s]!(fn, ctx)) {
+          c = true;
+          quiet = 0;
+        } else if (++quiet === STEPS.length) break;
+      }
       if (!c) break;
       changed = true;
     }
