@@ -445,7 +445,11 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     for (const o of i.operands) if (narrowedAt[o.id]! > since) return true;
     return false;
   };
-  for (let round = 0; round < NARROWING_ROUNDS; round++) {
+  for (let round = 0, before = -1; round < NARROWING_ROUNDS; round++) {
+    // A round that narrowed nothing left every range as it found it: the next one would
+    // evaluate the same operands to the same results, and so would every later one.
+    if (sweepClock === before) break;
+    before = sweepClock;
     for (const bb of rpo) {
       if (!executable[bb.id]) continue;
       for (let i = bb.first; i; i = i.next) {
