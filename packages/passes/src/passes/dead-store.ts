@@ -36,7 +36,7 @@
  * objects live in a state); a state keeps only the objects not entirely dead.
  */
 import { BPF_FUNC, helperFills } from "@luabpf/platform";
-import { isConstant, isInstruction, type BasicBlock, type Constant, type Instruction, type Value } from "@luabpf/ir";
+import { isConstant, isInstruction, type BasicBlock, type Constant, type Function, type Instruction, type Value } from "@luabpf/ir";
 import { Preserved } from "../analysis-manager.js";
 import { blockOrderAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
@@ -115,89 +115,119 @@ export const deadStore = defineFunctionPass({
   preserves: Preserved.cfg(),
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0,
   run(fn, ctx) {
-    const { objects, index } = privateObjects(fn);
-    if (objects.length === 0) return false;
+    const { postOrder, cyclic } = ctx.analyses.get(blockOrderAnalysis);
+    const dead = deadStores(fn, postOrder, cyclic);
+    for (const store of dead) {
+      const value = store.operands[0]!;
+      store.erase();
+      if (isInstruction(value)) eraseDeadTree(value);
+      ctx.stat("stores-removed");
+    }
+    return dead.length > 0;
+  },
+});
 
-    // The object and bytes a pointer `p` reaches `size` bytes from `offset` on (undefined: no object).
-    const accessOf = (p: Value, offset: number, size: number): Access | undefined => {
-      let v = p;
-      let known = true;
-      let off = offset;
-      while (isInstruction(v, "ptradd")) {
-        const n = v.operands[1]!;
-        if (isConstant(n)) off += Number(BigInt.asIntN(64, n.value));
-        else known = false;
-        v = v.operands[0]!;
-      }
-      const object = isInstruction(v) ? index.get(v) : undefined;
-      if (object === undefined) return undefined;
-      if (!known || off < 0 || off + size > objects[object]!.size) return { object, bytes: undefined };
-      return { object, bytes: ((1n << BigInt(size)) - 1n) << BigInt(off) };
-    };
-    const deadOf = (s: DeadBytes, k: number): bigint => s.get(k) ?? objects[k]!.full;
-    const setDead = (s: DeadBytes, k: number, bytes: bigint): void => {
-      if (bytes === objects[k]!.full) s.delete(k);
-      else s.set(k, bytes);
-    };
+/**
+ * The dead stores of `fn` (see the file note), in the order they are found: `order` is the
+ * postorder of its reachable blocks, `cyclic` whether an edge goes back in it (the block
+ * order analysis's). Without a cycle every successor of a block comes before it in
+ * postorder: one sweep reaches the fixed point, and each transfer in it already sees the
+ * final states — the sweep that would confirm nothing changes and the one that collects the
+ * dead stores would step over the same states again.
+ *
+ * @internal Exported for its test (`cyclic` true on an acyclic function takes the iterated way).
+ */
+export function deadStores(fn: Function, order: readonly BasicBlock[], cyclic: boolean): Instruction[] {
+  const { objects, index } = privateObjects(fn);
+  if (objects.length === 0) return [];
 
-    /** Steps backwards over `inst`; for a store, returns whether it is dead. */
-    const transfer = (s: DeadBytes, inst: Instruction): boolean => {
-      switch (inst.info.shape) {
-        case "store": {
-          const a = accessOf(inst.operands[1]!, inst.offset ?? 0, inst.typeParam.size);
-          if (!a || a.bytes === undefined) return false;
-          const dead = deadOf(s, a.object);
-          if ((dead & a.bytes) === a.bytes) return true;
-          setDead(s, a.object, dead | a.bytes);
-          return false;
-        }
-        case "load":
-        case "atomic": {
-          const p = inst.operands[0]!;
-          const a = accessOf(p, inst.offset ?? 0, (inst.opcode === "load" ? inst.type : inst.typeParam).size);
-          if (a) setDead(s, a.object, a.bytes === undefined ? 0n : deadOf(s, a.object) & ~a.bytes);
-          return false;
-        }
-        case "call": {
-          // Backwards over the call: first what it writes (the buffer it fills whole), then
-          // what it may read (everything any other pointer argument reaches).
-          const fills = inst.callee === undefined ? helperFills(inst.helper) : undefined;
-          const size = fills ? inst.operands[fills.size] : undefined;
-          const buffer = fills && size && isConstant(size) && size.value <= 1n << 20n ? inst.operands[fills.buffer] : undefined;
-          if (buffer) {
-            const a = accessOf(buffer, 0, Number((size as Constant).value));
-            if (a?.bytes !== undefined) setDead(s, a.object, deadOf(s, a.object) | a.bytes);
-          }
-          inst.operands.forEach((arg, k) => {
-            const a = arg.type.kind === "ptr" && (k !== fills?.buffer || !buffer) ? accessOf(arg, 0, 0) : undefined;
-            if (a) s.set(a.object, 0n);
-          });
-          return false;
-        }
-        case "ret":
-        case "unreachable":
-          s.clear();
-          return false;
-        case "pktload":
-          return false; // reads the packet; its abort leaves the program (every object dead)
-        default:
-          if (inst.info.memory !== "none") for (let k = 0; k < objects.length; k++) s.set(k, 0n); // unknown: may read anything
-          return false;
-      }
-    };
+  // The object and bytes a pointer `p` reaches `size` bytes from `offset` on (undefined: no object).
+  const accessOf = (p: Value, offset: number, size: number): Access | undefined => {
+    let v = p;
+    let known = true;
+    let off = offset;
+    while (isInstruction(v, "ptradd")) {
+      const n = v.operands[1]!;
+      if (isConstant(n)) off += Number(BigInt.asIntN(64, n.value));
+      else known = false;
+      v = v.operands[0]!;
+    }
+    const object = isInstruction(v) ? index.get(v) : undefined;
+    if (object === undefined) return undefined;
+    if (!known || off < 0 || off + size > objects[object]!.size) return { object, bytes: undefined };
+    return { object, bytes: ((1n << BigInt(size)) - 1n) << BigInt(off) };
+  };
+  const deadOf = (s: DeadBytes, k: number): bigint => s.get(k) ?? objects[k]!.full;
+  const setDead = (s: DeadBytes, k: number, bytes: bigint): void => {
+    if (bytes === objects[k]!.full) s.delete(k);
+    else s.set(k, bytes);
+  };
 
-    // Dead bytes at each block's end: the intersection over its successors' entry states.
-    const entryState = new Map<BasicBlock, DeadBytes>(); // absent: not computed yet (everything dead)
-    const exitState = (bb: BasicBlock): DeadBytes => {
-      const out: DeadBytes = new Map();
-      for (const succ of bb.succs) {
-        const e = entryState.get(succ);
-        if (!e) continue;
-        for (const [k, bytes] of e) setDead(out, k, deadOf(out, k) & bytes);
+  /** Steps backwards over `inst`; for a store, returns whether it is dead. */
+  const transfer = (s: DeadBytes, inst: Instruction): boolean => {
+    switch (inst.info.shape) {
+      case "store": {
+        const a = accessOf(inst.operands[1]!, inst.offset ?? 0, inst.typeParam.size);
+        if (!a || a.bytes === undefined) return false;
+        const dead = deadOf(s, a.object);
+        if ((dead & a.bytes) === a.bytes) return true;
+        setDead(s, a.object, dead | a.bytes);
+        return false;
       }
-      return out;
-    };
-    const order = ctx.analyses.get(blockOrderAnalysis).postOrder;
+      case "load":
+      case "atomic": {
+        const p = inst.operands[0]!;
+        const a = accessOf(p, inst.offset ?? 0, (inst.opcode === "load" ? inst.type : inst.typeParam).size);
+        if (a) setDead(s, a.object, a.bytes === undefined ? 0n : deadOf(s, a.object) & ~a.bytes);
+        return false;
+      }
+      case "call": {
+        // Backwards over the call: first what it writes (the buffer it fills whole), then
+        // what it may read (everything any other pointer argument reaches).
+        const fills = inst.callee === undefined ? helperFills(inst.helper) : undefined;
+        const size = fills ? inst.operands[fills.size] : undefined;
+        const buffer = fills && size && isConstant(size) && size.value <= 1n << 20n ? inst.operands[fills.buffer] : undefined;
+        if (buffer) {
+          const a = accessOf(buffer, 0, Number((size as Constant).value));
+          if (a?.bytes !== undefined) setDead(s, a.object, deadOf(s, a.object) | a.bytes);
+        }
+        inst.operands.forEach((arg, k) => {
+          const a = arg.type.kind === "ptr" && (k !== fills?.buffer || !buffer) ? accessOf(arg, 0, 0) : undefined;
+          if (a) s.set(a.object, 0n);
+        });
+        return false;
+      }
+      case "ret":
+      case "unreachable":
+        s.clear();
+        return false;
+      case "pktload":
+        return false; // reads the packet; its abort leaves the program (every object dead)
+      default:
+        if (inst.info.memory !== "none") for (let k = 0; k < objects.length; k++) s.set(k, 0n); // unknown: may read anything
+        return false;
+    }
+  };
+
+  // Dead bytes at each block's end: the intersection over its successors' entry states.
+  const entryState = new Map<BasicBlock, DeadBytes>(); // absent: not computed yet (everything dead)
+  const exitState = (bb: BasicBlock): DeadBytes => {
+    const out: DeadBytes = new Map();
+    for (const succ of bb.succs) {
+      const e = entryState.get(succ);
+      if (!e) continue;
+      for (const [k, bytes] of e) setDead(out, k, deadOf(out, k) & bytes);
+    }
+    return out;
+  };
+  const dead: Instruction[] = [];
+  if (!cyclic) {
+    for (const bb of order) {
+      const s = exitState(bb);
+      for (let i = bb.last; i; i = i.prev) if (transfer(s, i)) dead.push(i);
+      entryState.set(bb, s);
+    }
+  } else {
     for (let changed = true; changed; ) {
       changed = false;
       for (const bb of order) {
@@ -210,18 +240,11 @@ export const deadStore = defineFunctionPass({
         }
       }
     }
-
-    const dead: Instruction[] = [];
     for (const bb of order) {
       const s = exitState(bb);
       for (let i = bb.last; i; i = i.prev) if (transfer(s, i)) dead.push(i);
     }
-    for (const store of dead) {
-      const value = store.operands[0]!;
-      store.erase();
-      if (isInstruction(value)) eraseDeadTree(value);
-      ctx.stat("stores-removed");
-    }
-    return dead.length > 0;
-  },
-});
+  }
+  return dead;
+}
+
