@@ -29,7 +29,8 @@
  * Cost: a scan of each block that walks a trie of the rules' windows (one level per
  * instruction text) from each instruction, printing the window's instructions in canonical
  * form one at a time and only while some rule's window goes on (printed texts are
- * remembered by a number made of the fields a text is printed from); liveness (one
+ * remembered by a number made of the fields a text is printed from; an instruction with an
+ * immediate no rule's window has stops the walk unprinted); liveness (one
  * backward pass per function) and a
  * block's known widths only when a window matches some rule, and again only after a rewrite.
  * A rule's rewrite is parsed when a window first matches it, so a process pays only for the
