@@ -114,7 +114,7 @@ export abstract class CTypeTranslator {
  * than per compile). Within an object a shared type is one BTF type and one DWARF type, as
  * before: the writers deduplicate by object identity.
  */
-const sharedInts = new Map<string, BtfType>();
+const sharedInts = new Map<string, Map<number, BtfType>>();
 const sharedContexts = new Map<string, BtfType>();
 
 /** `t` and every object it holds, frozen (a shared type must not be changed by any object's user). */
@@ -129,11 +129,14 @@ function deepFreeze<T extends object>(t: T): T {
 export class BtfTypes extends CTypeTranslator {
   /** An integer type, shared by name (and by every object: see `sharedInts`). */
   int(name: string, size: number, signed: boolean, flags: { char?: boolean; bool?: boolean } = {}): BtfType {
-    const key = `${name}/${size}/${signed}/${flags.char ?? false}/${flags.bool ?? false}`;
-    let t = sharedInts.get(key);
+    // By name, then by a number of the other fields (no key string per call).
+    let byFields = sharedInts.get(name);
+    if (!byFields) sharedInts.set(name, (byFields = new Map()));
+    const key = size * 8 + (signed ? 1 : 0) + (flags.char ? 2 : 0) + (flags.bool ? 4 : 0);
+    let t = byFields.get(key);
     if (!t) {
       t = deepFreeze<BtfType>({ kind: "int", name, size, signed, ...(flags.char ? { char: true } : {}), ...(flags.bool ? { bool: true } : {}) });
-      sharedInts.set(key, t);
+      byFields.set(key, t);
     }
     return t;
   }

@@ -29,7 +29,8 @@
  * Cost: a scan of each block that walks a trie of the rules' windows (one level per
  * instruction text) from each instruction, printing the window's instructions in canonical
  * form one at a time and only while some rule's window goes on (printed texts are
- * remembered by a number made of the fields a text is printed from); liveness (one
+ * remembered by a number made of the fields a text is printed from; an instruction with an
+ * immediate no rule's window has stops the walk unprinted); liveness (one
  * backward pass per function) and a
  * block's known widths only when a window matches some rule, and again only after a rewrite.
  * A rule's rewrite is parsed when a window first matches it, so a process pays only for the
@@ -422,7 +423,7 @@ function rewriteAt(b: MBlock, bi: number, k: number, index: RuleTrie, cpu: CpuVe
   // A window: up to MAX_WINDOW window instructions, a conditional jump only as the last.
   for (let n = 0; n < MAX_WINDOW && k + n < b.insts.length; n++) {
     const i = b.insts[k + n]!;
-    if (!isWindowInst(i) || (n > 0 && b.insts[k + n - 1]!.k === "jcc")) break;
+    if (!isWindowInst(i) || (n > 0 && b.insts[k + n - 1]!.k === "jcc") || unmatchedImmediate(i, index.imms)) break;
     // The instruction's canonical text, remembered by a number made of the fields it is
     // printed from (kind, operation, width, pattern registers, immediate): no instruction is
     // made to print it again.
@@ -475,6 +476,13 @@ function rewriteAt(b: MBlock, bi: number, k: number, index: RuleTrie, cpu: CpuVe
 interface RuleTrie {
   next: Map<string, RuleTrie>;
   rules: ParsedRule[];
+  /**
+   * At the root: every number in the rules' window texts as a 32-bit integer (see
+   * {@link ruleNumbers}). A window instruction whose 32-bit immediate is not among them prints
+   * as no rule's instruction: the walk stops there without printing it (at scale most
+   * instructions carry a constant no rule names).
+   */
+  imms?: ReadonlySet<number>;
 }
 
 /** Canonical texts of window instructions by {@link windowKey} (emptied when it grows large). */
@@ -535,7 +543,32 @@ function indexRules(list: readonly SuperoptRule[]): RuleTrie {
     }
     node.rules.push({ rule });
   }
+  root.imms = ruleNumbers(list);
   return root;
+}
+
+/**
+ * Every number written in the rules' windows (immediates, and jump offsets), as a 32-bit
+ * integer: `printInsn` writes an instruction's immediate as a number equal to it modulo 2^32
+ * (`0x…`, `-0x…`), so an instruction whose text is a rule's has its immediate here. Read off
+ * the texts, not parsed (parsing loads the instruction parser: ~25 ms in a process).
+ */
+export function ruleNumbers(list: readonly SuperoptRule[]): ReadonlySet<number> {
+  const numbers = new Set<number>();
+  for (const rule of list) {
+    for (const m of rule.find.matchAll(/(?<![\w])(-?)(0[xX][0-9a-fA-F]+|[0-9]+)/g)) {
+      const value = BigInt(m[2]!);
+      numbers.add(Number(BigInt.asIntN(32, m[1] ? -value : value)));
+    }
+  }
+  return numbers;
+}
+
+/** Whether window instruction `i` has a 32-bit immediate that no rule's window instruction has (see {@link RuleTrie.imms}). */
+export function unmatchedImmediate(i: WindowInst, imms: ReadonlySet<number> | undefined): boolean {
+  if (imms === undefined) return false;
+  const imm = i.k === "alu" ? (i.src === undefined ? i.imm : undefined) : i.k === "jcc" && i.b === undefined ? i.imm : undefined;
+  return imm !== undefined && imm === (imm | 0) && !imms.has(imm);
 }
 
 /** A window of emitted code with what is live after it, as the offline search harvests it. */

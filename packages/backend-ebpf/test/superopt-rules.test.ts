@@ -7,9 +7,9 @@
 // a rule only where its dead registers are dead and its preconditions are known.
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { asmInsn, asmJump, asmLabel, assemble, exit, fromInsn, lddw, ldxMem, mov64Reg, parseInsn, type AsmItem } from "../src/index.js";
+import { asmInsn, asmJump, asmLabel, assemble, exit, fromInsn, lddw, ldxMem, mov64Reg, parseInsn, printInsn, type AsmItem } from "../src/index.js";
 import type { MBlock, MFunction, MInst } from "../src/mir.js";
-import { readsWrites, scalarInputs, superoptimize, type WindowInst } from "../src/superopt.js";
+import { readsWrites, ruleNumbers, scalarInputs, superoptimize, toInsn, unmatchedImmediate, type WindowInst } from "../src/superopt.js";
 import { SUPEROPT_RULES, type SuperoptRule } from "../src/superopt-rules.js";
 import { runVm } from "./vm.js";
 
@@ -120,5 +120,34 @@ describe("superoptimizer matcher", () => {
     expect(known.blocks[0]!.insts[1]).toEqual(alu("rsh", 2, 8));
     const unknown = fn([{ k: "ldx", size: "W", dst: 2, addr: { base: 1, off: 0 } }, alu("rsh", 2, 8), alu("and", 2, 0xff), ...tail]);
     expect(superoptimize(unknown, { rules: [narrowRule] })).toBe(0);
+  });
+});
+
+describe("superoptimizer matcher: immediates no rule names", () => {
+  const numbers = ruleNumbers(SUPEROPT_RULES);
+  const texts = new Set(SUPEROPT_RULES.flatMap((r) => r.find.split("; ")));
+
+  test("every immediate of a rule's window instruction is among the rules' numbers", () => {
+    for (const text of texts) expect(numbers.has(parseInsn(text).imm | 0), text).toBe(true);
+  });
+
+  test("a window instruction whose immediate is not among them prints as no rule's instruction (the walk may stop there)", () => {
+    const ruleImms = [...numbers];
+    const imm = fc.oneof(fc.integer({ min: -0x80000000, max: 0x7fffffff }), fc.constantFrom(...ruleImms), fc.constantFrom(...ruleImms).map((v) => (v + 1) | 0));
+    const reg = fc.integer({ min: 1, max: 3 });
+    const inst: fc.Arbitrary<WindowInst> = fc.oneof(
+      fc.record({ k: fc.constant("alu" as const), op: fc.constantFrom("mov", "add", "sub", "mul", "and", "or", "xor", "lsh", "rsh", "arsh"), w: fc.constantFrom(32 as const, 64 as const), dst: reg, imm }),
+      fc.record({ k: fc.constant("jcc" as const), op: fc.constantFrom("jeq", "jne", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle", "jset"), w: fc.constantFrom(32 as const, 64 as const), a: reg, imm, target: fc.constant(0) }),
+    );
+    let unmatched = 0;
+    fc.assert(
+      fc.property(inst, (i) => {
+        if (!unmatchedImmediate(i, numbers)) return;
+        unmatched++;
+        expect(texts.has(printInsn(toInsn(i, (r) => r)))).toBe(false);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(unmatched).toBeGreaterThan(500);
   });
 });

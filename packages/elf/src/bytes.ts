@@ -196,6 +196,12 @@ export class ByteWriter {
     while (this.length % alignment !== 0) this.u8(0);
     return this;
   }
+  /** Overwrites a byte written earlier. */
+  patchU8(offset: number, value: number): void {
+    if (this.finished) throw new ElfError("internal: a ByteWriter written after finish()");
+    if (!(offset >= 0 && offset < this.length)) throw new ElfError(`internal: patch at ${offset} outside the ${this.length} bytes written`);
+    this.buffer[offset] = value;
+  }
   /** Overwrites a u32 written earlier (used for back-patched lengths). */
   patchU32(offset: number, value: number): void {
     if (this.finished) throw new ElfError("internal: a ByteWriter written after finish()");

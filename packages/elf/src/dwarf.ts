@@ -214,7 +214,59 @@ interface Die {
   offset?: number;
   /** Its abbreviation code, set when laid out. */
   abbrev?: number;
+  /** This entry stands for a run of shared type DIEs (its other fields unused but `offset`). */
+  block?: DieBlock;
+  /** The abbreviation code of each of the block template's shapes, set when laid out from the template. */
+  blockCodes?: number[];
 }
+
+/**
+ * The type DIEs of a frozen struct or union and of every type it reaches, as one translation
+ * made them — the context structs the backend shares between objects (`struct __sk_buff`: 35
+ * members, a third of a small object's writing time). Kept per process ({@link sharedBlocks}):
+ * a later unit in which that type and all it reaches are still untranslated, where translating
+ * them would make this same run of DIEs, takes the run as it is, and writes it from a byte
+ * template with the unit's abbreviation codes, string offsets and DIE offsets filled in.
+ */
+interface DieBlock {
+  /** The types the run translates, the root first. */
+  readonly types: readonly BtfType[];
+  /** The DIE of each of {@link types}. */
+  readonly typeDies: readonly Die[];
+  /** Whether one of {@link types} is an array (whose DIE refers to the unit's array index type). */
+  readonly arrays: boolean;
+  /** The run: the unit's type list entries from the root's DIE on (the array index type's among them when made there). */
+  readonly dies: readonly Die[];
+  /** The array index type's DIE when the run made it. */
+  readonly arrayIndex: Die | undefined;
+  /** Built when the run is first written from a block: null when it has a form the template does not take. */
+  template?: DieTemplate | null;
+}
+
+/** A run's bytes as {@link writeUnit} writes them, but for the values that depend on the unit (placeholders). */
+interface DieTemplate {
+  readonly bytes: Uint8Array;
+  /** The run's top-level DIEs and their offsets from its start. */
+  readonly top: readonly Die[];
+  readonly topOffsets: readonly number[];
+  /** A DIE of each distinct abbreviation in the run, in the order of first use. */
+  readonly shapes: readonly Die[];
+  /** Where each DIE's abbreviation code goes (one byte: codes up to 127) and which shape it is. */
+  readonly codeAt: readonly number[];
+  readonly codeShape: readonly number[];
+  /** Where each string offset goes, and its string, in writing order. */
+  readonly strpAt: readonly number[];
+  readonly strpText: readonly string[];
+  /** Where each reference goes, and its target's offset from the run's start. */
+  readonly refAt: readonly number[];
+  readonly refTo: readonly number[];
+}
+
+/**
+ * The runs of shared type DIEs, by root type; null for a frozen root that reaches a type not
+ * frozen (only a type that cannot change may keep its DIEs across objects).
+ */
+const sharedBlocks = new WeakMap<BtfType, DieBlock | null>();
 
 const FORM_CODE: Record<AttrValue["form"], number> = {
   strp: Dwarf.form.strp,
@@ -291,11 +343,46 @@ class TypeDies {
     if (type.kind === "void") return undefined;
     const known = this.dies.get(type);
     if (known !== undefined) return known ?? undefined;
+    if ((type.kind === "struct" || type.kind === "union") && Object.isFrozen(type)) return this.shared(type);
+    return this.translate(type);
+  }
+
+  private translate(type: BtfType): Die {
     const d = die(0);
     this.dies.set(type, d);
     this.list.push(d);
     this.fill(d, type);
     return d;
+  }
+
+  /** The DIE of a frozen struct or union: its run of DIEs as a block when one is kept and fits this unit, else translated (and the run kept). */
+  private shared(type: BtfType): Die {
+    const block = sharedBlocks.get(type);
+    if (block === undefined) {
+      const reached = frozenReach(type);
+      if (!reached) {
+        sharedBlocks.set(type, null);
+        return this.translate(type);
+      }
+      if (!this.untranslated(reached.types, reached.arrays)) return this.translate(type);
+      const start = this.list.length;
+      const arrayIndex = this.arrayIndex;
+      const d = this.translate(type);
+      const typeDies = reached.types.map((t) => this.dies.get(t)!);
+      sharedBlocks.set(type, { ...reached, typeDies, dies: this.list.slice(start), arrayIndex: this.arrayIndex !== arrayIndex ? this.arrayIndex : undefined });
+      return d;
+    }
+    if (block === null || !this.untranslated(block.types, block.arrays)) return this.translate(type);
+    for (let i = 0; i < block.types.length; i++) this.dies.set(block.types[i]!, block.typeDies[i]!);
+    if (block.arrayIndex) this.arrayIndex = block.arrayIndex;
+    this.list.push({ tag: 0, attrs: [], children: [], block });
+    return block.typeDies[0]!;
+  }
+
+  /** Whether translating `types` here would make new DIEs only, as when their run was kept. */
+  private untranslated(types: readonly BtfType[], arrays: boolean): boolean {
+    for (let i = 0; i < types.length; i++) if (this.dies.has(types[i]!)) return false;
+    return !arrays || this.arrayIndex === undefined;
   }
 
   private typed(d: Die, target: BtfType): void {
@@ -407,6 +494,142 @@ class TypeDies {
   }
 }
 
+/** For tests: whether a run of DIEs is kept for `root`, and whether it is written from a template. */
+export function sharedDieRun(root: BtfType): "none" | "kept" | "template" {
+  const block = sharedBlocks.get(root);
+  return !block ? "none" : block.template ? "template" : "kept";
+}
+
+/**
+ * The types {@link TypeDies} translates for `root` (root first, void left out), each frozen with
+ * what it holds, and whether one is an array; undefined when one is not frozen.
+ */
+function frozenReach(root: BtfType): { types: BtfType[]; arrays: boolean } | undefined {
+  const types: BtfType[] = [];
+  const seen = new Set<BtfType>();
+  let arrays = false;
+  let frozen = true;
+  const visit = (t: BtfType): void => {
+    if (t.kind === "void" || seen.has(t)) return;
+    seen.add(t);
+    types.push(t);
+    if (!Object.isFrozen(t)) frozen = false;
+    switch (t.kind) {
+      case "struct":
+      case "union":
+        if (!Object.isFrozen(t.members)) frozen = false;
+        for (const m of t.members) {
+          if (!Object.isFrozen(m)) frozen = false;
+          visit(m.type);
+        }
+        return;
+      case "enum":
+      case "enum64":
+        if (!Object.isFrozen(t.values) || !t.values.every((v) => Object.isFrozen(v))) frozen = false;
+        return;
+      case "ptr":
+      case "typedef":
+      case "const":
+      case "volatile":
+      case "restrict":
+      case "type_tag":
+        visit(t.target);
+        return;
+      case "array":
+        arrays = true;
+        visit(t.elem);
+        return;
+      case "func_proto":
+        if (!Object.isFrozen(t.params)) frozen = false;
+        visit(t.ret);
+        for (const p of t.params) {
+          if (!Object.isFrozen(p)) frozen = false;
+          visit(p.type);
+        }
+        return;
+      default:
+        return;
+    }
+  };
+  visit(root);
+  return frozen ? { types, arrays } : undefined;
+}
+
+/**
+ * The template of a run of DIEs (see {@link DieTemplate}), laid out and written as
+ * {@link writeUnit} does with one-byte abbreviation codes; null when a DIE in it has an address
+ * or a section offset, or refers outside the run.
+ */
+function dieTemplate(block: DieBlock): DieTemplate | null {
+  const top: Die[] = [];
+  const flatten = (dies: readonly Die[]): void => {
+    for (const d of dies) {
+      if (d.block) flatten(d.block.dies);
+      else top.push(d);
+    }
+  };
+  flatten(block.dies);
+  const offsets = new Map<Die, number>();
+  let plain = true;
+  const lay = (d: Die, at: number): number => {
+    offsets.set(d, at);
+    at += 1;
+    for (let k = 0; k < d.attrs.length; k++) {
+      const v = d.attrs[k]![1];
+      if (v.form === "addr" || v.form === "data_addr" || v.form === "sec_offset") plain = false;
+      at += valueSize(v);
+    }
+    if (d.children.length > 0) {
+      for (const c of d.children) at = lay(c, at);
+      at += 1;
+    }
+    return at;
+  };
+  let size = 0;
+  const topOffsets = top.map((d) => {
+    const at = size;
+    size = lay(d, at);
+    return at;
+  });
+  if (!plain) return null;
+  // Shapes are numbered as a fresh abbreviation table numbers them: in the order of first use.
+  const shapeCodes = new AbbrevTable();
+  const shapes: Die[] = [];
+  const out = new ByteWriter(size);
+  const t = { codeAt: [] as number[], codeShape: [] as number[], strpAt: [] as number[], strpText: [] as string[], refAt: [] as number[], refTo: [] as number[] };
+  let closed = true;
+  const write = (d: Die): void => {
+    const shape = shapeCodes.codeOf(d) - 1;
+    if (shape === shapes.length) shapes.push(d);
+    t.codeAt.push(out.size);
+    t.codeShape.push(shape);
+    out.u8(0);
+    for (let k = 0; k < d.attrs.length; k++) {
+      const v = d.attrs[k]![1];
+      if (v.form === "strp") {
+        t.strpAt.push(out.size);
+        t.strpText.push(v.text);
+        out.u32(0);
+      } else if (v.form === "ref4") {
+        const to = offsets.get(v.die);
+        if (to === undefined) closed = false;
+        t.refAt.push(out.size);
+        t.refTo.push(to ?? 0);
+        out.u32(0);
+      } else if (v.form === "addr" || v.form === "sec_offset") throw new ElfError("internal: DWARF template of a DIE with a relocated value");
+      else writeConstant(out, v);
+    }
+    if (d.children.length > 0) {
+      for (const c of d.children) write(c);
+      out.u8(0);
+    }
+  };
+  for (const d of top) write(d);
+  if (!closed) return null;
+  if (out.size !== size) throw new ElfError(`DWARF: template laid out as ${size} bytes, written as ${out.size}`);
+  return { bytes: out.finish().slice(), top, topOffsets, shapes, ...t };
+}
+
 // ---- the encoder ----
 
 /** The files of a unit's line table, numbered from 1 in first-appearance order. */
@@ -497,6 +720,7 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
   // Lay out: header is 11 bytes (length 4, version 2, abbrev offset 4, address size 1).
   const place = (d: Die, offset: number): number => {
     d.offset = offset;
+    if (d.block) return placeBlock(d, d.block, offset);
     d.abbrev = abbrevs.codeOf(d);
     let at = offset + ulebSize(d.abbrev);
     const attrs = d.attrs;
@@ -507,6 +731,22 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
     }
     return at;
   };
+  /** A block from its template when its codes fit a byte (else each of its DIEs): its DIEs' offsets and its codes. */
+  const placeBlock = (d: Die, block: DieBlock, offset: number): number => {
+    d.blockCodes = undefined;
+    if (block.template === undefined) block.template = dieTemplate(block);
+    const t = block.template;
+    if (t) {
+      const codes = t.shapes.map((shape) => abbrevs.codeOf(shape));
+      if (codes.every((code) => code < 128)) {
+        d.blockCodes = codes;
+        for (let k = 0; k < t.top.length; k++) t.top[k]!.offset = offset + t.topOffsets[k]!;
+        return offset + t.bytes.length;
+      }
+    }
+    for (const c of block.dies) offset = place(c, offset);
+    return offset;
+  };
   const end = place(root, 11);
   out.u32(end - 4);
   out.u16(Dwarf.version);
@@ -514,6 +754,7 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
   out.u32(0);
   out.u8(8);
   const write = (d: Die): void => {
+    if (d.block) return writeBlock(d, d.block);
     uleb(out, d.abbrev!);
     const attrs = d.attrs;
     for (let k = 0; k < attrs.length; k++) {
@@ -523,23 +764,8 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
           relocations.push({ offset: out.size, size: 4, section: ".debug_str" });
           out.u32(strings.add(v.text));
           break;
-        case "udata":
-          uleb(out, v.value);
-          break;
-        case "data1":
-          out.u8(v.value);
-          break;
-        case "data4":
-          out.u32(v.value);
-          break;
-        case "sdata":
-          sleb(out, v.value);
-          break;
         case "addr":
           relocations.push({ offset: out.size, size: 8, section: v.section });
-          out.u64(v.value);
-          break;
-        case "data_addr":
           out.u64(v.value);
           break;
         case "ref4":
@@ -550,10 +776,8 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
           relocations.push({ offset: out.size, size: 4, section: v.section });
           out.u32(v.value);
           break;
-        case "flag_present":
-          break;
         default:
-          assertNever(v, "DWARF form");
+          writeConstant(out, v);
       }
     }
     if (d.children.length > 0) {
@@ -561,8 +785,49 @@ function writeUnit(out: ByteWriter, relocations: DebugRelocation[], root: Die, a
       out.u8(0);
     }
   };
+  const writeBlock = (d: Die, block: DieBlock): void => {
+    const codes = d.blockCodes;
+    if (!codes) {
+      for (const c of block.dies) write(c);
+      return;
+    }
+    const t = block.template!;
+    const at = out.size;
+    out.bytes(t.bytes);
+    for (let k = 0; k < t.codeAt.length; k++) out.patchU8(at + t.codeAt[k]!, codes[t.codeShape[k]!]!);
+    for (let k = 0; k < t.strpAt.length; k++) {
+      relocations.push({ offset: at + t.strpAt[k]!, size: 4, section: ".debug_str" });
+      out.patchU32(at + t.strpAt[k]!, strings.add(t.strpText[k]!));
+    }
+    for (let k = 0; k < t.refAt.length; k++) out.patchU32(at + t.refAt[k]!, d.offset! + t.refTo[k]!);
+  };
   write(root);
   if (out.size - unitStart !== end) throw new ElfError(`DWARF: unit laid out as ${end} bytes, written as ${out.size - unitStart}`);
+}
+
+/** A value that needs neither a string, a relocation nor a DIE offset. */
+function writeConstant(out: ByteWriter, v: Extract<AttrValue, { form: "udata" | "data1" | "data4" | "sdata" | "data_addr" | "flag_present" }>): void {
+  switch (v.form) {
+    case "udata":
+      uleb(out, v.value);
+      return;
+    case "data1":
+      out.u8(v.value);
+      return;
+    case "data4":
+      out.u32(v.value);
+      return;
+    case "sdata":
+      sleb(out, v.value);
+      return;
+    case "data_addr":
+      out.u64(v.value);
+      return;
+    case "flag_present":
+      return;
+    default:
+      assertNever(v, "DWARF form");
+  }
 }
 
 function valueSize(v: AttrValue): number {

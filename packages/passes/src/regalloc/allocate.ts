@@ -175,32 +175,39 @@ function allocateInScope(
   return withAllocs({ numSpillSlots: numSlots, stats, locations: { operandStart, codes }, packedEdits });
 }
 
-/** `out` with `allocs` and `edits` built from their packed forms on first read. */
+/**
+ * `out` with `allocs` and `edits` built from their packed forms on first read: own enumerable
+ * accessors, as an object literal makes them (`Object.defineProperty` on the finished object
+ * turned it into a dictionary, ~1 % of a warm code generation).
+ */
 function withAllocs(out: Omit<RegAllocOutput, "allocs" | "edits"> & { locations: PackedLocations; packedEdits: PackedEdits }): RegAllocOutput {
   let allocs: Allocation[][] | undefined;
   let edits: Edit[] | undefined;
-  const { operandStart, codes } = out.locations;
-  const { inst, after, from, to } = out.packedEdits;
-  Object.defineProperty(out, "allocs", {
-    enumerable: true,
-    get: () =>
-      (allocs ??= Array.from({ length: operandStart.length - 1 }, (_, k) => {
+  const { numSpillSlots, stats, locations, packedEdits } = out;
+  const { operandStart, codes } = locations;
+  const { inst, after, from, to } = packedEdits;
+  return {
+    numSpillSlots,
+    stats,
+    locations,
+    packedEdits,
+    get allocs(): Allocation[][] {
+      return (allocs ??= Array.from({ length: operandStart.length - 1 }, (_, k) => {
         const a: Allocation[] = [];
         for (let c = operandStart[k]!; c < operandStart[k + 1]!; c++) a.push(locationOf(codes[c]!));
         return a;
-      })),
-  });
-  return Object.defineProperty(out as RegAllocOutput, "edits", {
-    enumerable: true,
-    get: () =>
-      (edits ??= Array.from({ length: inst.length }, (_, e): Edit => ({
+      }));
+    },
+    get edits(): Edit[] {
+      return (edits ??= Array.from({ length: inst.length }, (_, e): Edit => ({
         inst: inst[e]!,
         pos: after[e] ? "after" : "before",
         from: locationOf(from[e]!),
         to: locationOf(to[e]!),
         reason: to[e]! < 0 ? "spill" : from[e]! < 0 ? "reload" : "constraint",
-      }))),
-  });
+      })));
+    },
+  };
 }
 
 /** {@link allocateIrc} as a {@link RegisterAllocator}. */
