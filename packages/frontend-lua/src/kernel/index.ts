@@ -6,7 +6,8 @@
  *
  * The front end does no I/O: the caller (the CLI's `--btf FILE`, default
  * /sys/kernel/btf/vmlinux) passes the BTF and a function that reads tracefs formats.
- * The C types translated from a BTF index are shared by every compile given that index.
+ * The C types translated from a BTF index are shared by every compile given that index,
+ * and a tracefs format text parsed before is not parsed again (KernelTypes.tracepoint).
  */
 import type { BtfIndex } from "@luabpf/elf";
 import type { CRecord, CType } from "@luabpf/ir";
