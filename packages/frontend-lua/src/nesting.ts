@@ -48,6 +48,20 @@ const EXPRESSION_START_KEYWORDS = new Set(["return", "and", "or", "not", "if", "
 /** The longest keyword ("function"): a longer word is a name. */
 const MAX_KEYWORD_LENGTH = 8;
 
+/** The words {@link scanTokens} treats as more than a name (its `switch` and {@link EXPRESSION_START_KEYWORDS}). */
+const SCAN_WORDS = ["function", "while", "for", "do", "if", "repeat", "end", "until", "not", ...EXPRESSION_START_KEYWORDS];
+
+/**
+ * By character code: 1 when a word of {@link SCAN_WORDS} starts with it. A word starting
+ * otherwise (`sum`, `x1`, `_t`), or of one character, is a name: the scan makes no string
+ * of it (most names of a huge generated program, whose scan is linear in its length).
+ */
+const WORD_INITIALS = (() => {
+  const t = new Uint8Array(128);
+  for (const w of SCAN_WORDS) t[w.charCodeAt(0)] = 1;
+  return t;
+})();
+
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -88,7 +102,9 @@ export function scanNesting(text: string, file: string): void {
  * {@link scanNesting}'s scan: one pass over the UTF-16 code units (a table of ASCII
  * character classes; no string is made except for words short enough to be keywords).
  */
-export function scanTokens(text: string, file: string): void {
+export function scanTokens(text: string, file: string, options: { readonly everyWord?: boolean } = {}): void {
+  /** `everyWord`: look every word of up to {@link MAX_KEYWORD_LENGTH} characters up (test/parse-robustness.test.ts compares the two). */
+  const everyWord = options.everyWord ?? false;
   const stack: { opener: Opener; pendingDo: boolean }[] = [];
   let unaryRun = 0;
   let concatRun = 0;
@@ -187,7 +203,7 @@ export function scanTokens(text: string, file: string): void {
     if (cls & NAME_START) {
       const start = i;
       while (isClass(text, i, NAME_PART)) i++;
-      const word = i - start <= MAX_KEYWORD_LENGTH ? text.slice(start, i) : "";
+      const word = i - start <= MAX_KEYWORD_LENGTH && (everyWord || (i - start > 1 && WORD_INITIALS[c] === 1)) ? text.slice(start, i) : "";
       switch (word) {
         case "function":
           open(start, "function");

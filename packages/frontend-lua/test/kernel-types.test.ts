@@ -6,10 +6,10 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { readBtfFile, type BtfComposite } from "@luabpf/elf";
-import { cFindMember, cResolve, cSizeof, describeCType, type CRecord } from "@luabpf/ir";
+import { cFindMember, cResolve, cSizeof, describeCType, type CRecord, type CType } from "@luabpf/ir";
 import { describe, expect, it } from "vitest";
 import { builtinCScope, parseCTypeName } from "../src/ctypes/index.js";
-import { KernelTypes, parseTracepointFormat, TracepointFormatError } from "../src/kernel/index.js";
+import { KernelTypes, parseTracepointFormat, TracepointFormatError, type KernelTypeSource, type TracepointFormat } from "../src/kernel/index.js";
 
 const SCHED_SWITCH = `name: sched_switch
 ID: 372
@@ -65,6 +65,50 @@ describe("tracefs format files", () => {
   });
 });
 
+/** A format file of event `test_event` with these field lines (`decl;\toffset:N;\tsize:N;\tsigned:N`). */
+function formatText(fields: string[]): string {
+  return `name: test_event\nID: 7\nformat:\n${fields.map((f) => `\tfield:${f};\n`).join("")}\nprint fmt: ""\n`;
+}
+
+/** The parts of a record a compile reads, for comparing a kept record with a fresh parse. */
+function describeFormat(f: TracepointFormat): unknown {
+  return { id: f.id, size: cSizeof(f.record), fields: f.fields.map((x) => [x.name, x.offset, x.size, x.signed, x.common, describeCType(x.type), x.dataLoc && describeCType(x.dataLoc)]) };
+}
+
+describe("tracefs format texts parsed before", () => {
+  it("gives a text parsed before its record again, and a changed text a new one", () => {
+    let text = formatText(["int common_pid;\toffset:4;\tsize:4;\tsigned:1", "char comm[16];\toffset:8;\tsize:16;\tsigned:0", "pid_t pid;\toffset:24;\tsize:4;\tsigned:1"]);
+    const source = { tracepointFormat: () => text };
+    const first = new KernelTypes(source).tracepoint("test", "kept_alone")!;
+    const second = new KernelTypes(source).tracepoint("test", "kept_alone")!;
+    expect(second).toBe(first);
+    expect(describeFormat(second)).toEqual(describeFormat(parseTracepointFormat(text, "test", "kept_alone", new KernelTypes({}).scope())));
+    // The same text under another event's name is that event's record.
+    expect(new KernelTypes(source).tracepoint("test", "kept_other")!.name).toBe("kept_other");
+    text = text.replace("offset:24", "offset:28");
+    const changed = new KernelTypes(source).tracepoint("test", "kept_alone")!;
+    expect(changed).not.toBe(first);
+    expect(changed.fields.find((f) => f.name === "pid")!.offset).toBe(28);
+    expect(describeFormat(changed)).toEqual(describeFormat(parseTracepointFormat(text, "test", "kept_alone", new KernelTypes({}).scope())));
+  });
+
+  it("keeps no record that holds a struct each compile makes itself", () => {
+    const texts: Record<string, string> = {
+      a: formatText(["int common_pid;\toffset:4;\tsize:4;\tsigned:1", "struct luabpf_unknown * p;\toffset:8;\tsize:8;\tsigned:0"]),
+      b: formatText(["int common_pid;\toffset:4;\tsize:4;\tsigned:1", "int x;\toffset:8;\tsize:4;\tsigned:1", "struct luabpf_unknown * q;\toffset:16;\tsize:8;\tsigned:0"]),
+    };
+    const source = { tracepointFormat: (_c: string, n: string) => texts[n] };
+    const target = (k: KernelTypes, n: string, field: string) => (cResolve(k.tracepoint("unknown", n)!.fields.find((f) => f.name === field)!.type) as { target: CType }).target;
+    const one = new KernelTypes(source);
+    const two = new KernelTypes(source);
+    // Within a compile both events point at one `struct luabpf_unknown`, as without the table; each compile has its own.
+    expect(target(one, "a", "p")).toBe(target(one, "b", "q"));
+    expect(target(two, "a", "p")).toBe(target(two, "b", "q"));
+    expect(target(two, "a", "p")).not.toBe(target(one, "a", "p"));
+    expect(two.tracepoint("unknown", "a")).not.toBe(one.tracepoint("unknown", "a"));
+  });
+});
+
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 const TRACEFS = "/sys/kernel/tracing";
 
@@ -103,6 +147,38 @@ describe.skipIf(!existsSync(VMLINUX))("the running kernel's types", () => {
     expect(kernel.func("luabpf_no_such_function")).toBeUndefined();
     const sw = kernel.rawTracepoint("sched_switch")!;
     expect(sw.map((p) => describeCType(p.type))).toEqual(["bool", "struct task_struct *", "struct task_struct *", "unsigned int"]);
+  });
+
+  it("keeps a record whose parse asked the kernel's types by their BTF, and reads the BTF when it did before", () => {
+    const text = formatText(["int common_pid;\toffset:4;\tsize:4;\tsigned:1", "umode_t mode;\toffset:8;\tsize:2;\tsigned:0"]);
+    const alone = formatText(["int common_pid;\toffset:4;\tsize:4;\tsigned:1", "pid_t pid;\toffset:8;\tsize:4;\tsigned:1"]);
+    let reads = 0;
+    const source = (withBtf: boolean): KernelTypeSource => ({
+      get btf() {
+        reads++;
+        return withBtf ? btf : undefined;
+      },
+      tracepointFormat: (_c: string, n: string) => (n === "mode" ? text : alone),
+    });
+    const mode = (k: KernelTypes) => k.tracepoint("test", "mode")!;
+    // Without BTF `umode_t` is unknown: the recorded size's integer; with it, the kernel's typedef.
+    const bare = mode(new KernelTypes(source(false)));
+    expect(describeCType(bare.fields[1]!.type)).toBe("unsigned short");
+    expect(mode(new KernelTypes(source(false)))).toBe(bare);
+    reads = 0;
+    const typed = mode(new KernelTypes(source(true)));
+    expect(reads).toBe(1);
+    expect(describeCType(typed.fields[1]!.type)).toBe("umode_t");
+    expect(describeFormat(typed)).toEqual(describeFormat(parseTracepointFormat(text, "test", "mode", new KernelTypes({ btf }).scope())));
+    reads = 0;
+    expect(mode(new KernelTypes(source(true)))).toBe(typed);
+    expect(reads).toBe(1);
+    expect(mode(new KernelTypes(source(false)))).toBe(bare);
+    // A text whose parse needs nothing of the kernel's: its record is kept alone, and no compile reads the BTF for it.
+    reads = 0;
+    const first = new KernelTypes(source(true)).tracepoint("test", "alone");
+    expect(new KernelTypes(source(true)).tracepoint("test", "alone")).toBe(first);
+    expect(reads).toBe(0);
   });
 
   it.skipIf(!mountTracefs())("tracefs and BTF agree on every event with its own trace_event_raw struct", () => {

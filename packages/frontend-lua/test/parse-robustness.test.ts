@@ -243,4 +243,46 @@ describe("the nesting scan is skipped where too few tokens could open a level (n
     expect(outcomes.get(true)).toBeGreaterThan(20);
     expect(outcomes.get(false)).toBeGreaterThan(20);
   });
+
+  // Every keyword, names one letter away from one, and names of other initials and lengths.
+  // What a word decides: whether the `-` after it is unary (a level) or binary.
+  const WORDS = ["and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+    "a", "an", "andy", "d", "doo", "e", "els", "elseiff", "en", "f", "fo", "functio", "functions", "i", "iff", "l", "n", "no", "nott", "o", "r", "ret", "returns", "t", "the", "u", "w", "whil",
+    "sum", "x1", "_t", "Z", "count", "verylongname", "q"];
+
+  it("treats a word as every word is looked up, whether or not it makes a string of it", () => {
+    const outcomes = new Map<boolean, number>();
+    fc.assert(
+      fc.property(fc.integer(), (seed) => {
+        let state = seed >>> 0 || 1;
+        const pick = (n: number): number => {
+          state ^= state << 13;
+          state ^= state >>> 17;
+          state ^= state << 5;
+          return (state >>> 0) % n;
+        };
+        // Parentheses to just below the limit, then words each followed by a run of `-`:
+        // whether a run passes the limit depends on how the word before it was read.
+        const tokens: string[] = ["(".repeat(190 + pick(8))];
+        for (let n = 1 + pick(6); n > 0; n--) tokens.push(WORDS[pick(WORDS.length)]!, "- ".repeat(1 + pick(12)), "x");
+        const text = tokens.join(" ");
+        const outcome = (everyWord: boolean): string => {
+          try {
+            scanTokens(text, "t.lua", { everyWord });
+            return "ok";
+          } catch (e) {
+            if (!(e instanceof CompileError)) throw e;
+            return e.message;
+          }
+        };
+        const full = outcome(true);
+        expect(outcome(false)).toBe(full);
+        outcomes.set(full === "ok", (outcomes.get(full === "ok") ?? 0) + 1);
+        return true;
+      }),
+      { numRuns: 400 },
+    );
+    expect(outcomes.get(true)).toBeGreaterThan(20);
+    expect(outcomes.get(false)).toBeGreaterThan(20);
+  });
 });
