@@ -183,9 +183,13 @@ if (isEntry) {
     }
     return process.stdout;
   };
+  let stderrUsed = false;
   const io: CliIo = {
     stdout: (s) => stdout().write(s),
-    stderr: (s) => process.stderr.write(s),
+    stderr: (s) => {
+      stderrUsed = true;
+      return process.stderr.write(s);
+    },
     stdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -202,6 +206,13 @@ if (isEntry) {
   void (async () => {
     // (The bundle is CommonJS: its own `require`; dynamic import() does not work there.)
     if (typeof process.getBuiltinModule !== "function") legacyRequire = typeof require === "function" ? require : (await import("node:module")).createRequire(import.meta.url);
-    process.exitCode = await main(process.argv.slice(2), io);
+    const code = await main(process.argv.slice(2), io);
+    // A command that wrote nothing to standard output or error (`compile -o x.o`) ends here:
+    // back in the event loop, Node would first run what V8 scheduled for idle time — a
+    // scavenge, when the young generation is four-fifths full — and then tear the heap down,
+    // work for nobody. (With output, the event loop ends the process: a pipe is asynchronous
+    // on some systems, and process.exit could cut it short.)
+    if (!stdoutReady && !stderrUsed) process.exit(code);
+    process.exitCode = code;
   })();
 }
