@@ -2,14 +2,14 @@
  * The compiler driver, usable in process: Lua source → IR → passes → eBPF → ELF object.
  * The command line is a thin shell around it; benchmarks and tests call it directly.
  */
-import { compileModule, packageObject, printObjdump, type CompiledProgram, type CpuVersion } from "@luabpf/backend-ebpf";
+import { allocationProblem, compileModule, EBPF_TARGET, packageObject, printObjdump, type CompiledProgram, type CpuVersion } from "@luabpf/backend-ebpf";
 import { writeObject, type BpfObject } from "@luabpf/elf";
 import { luabpfVersion } from "./version.js";
 import { compileLua, type KernelTypeSource } from "@luabpf/frontend-lua";
 import { kernelTypeSource } from "./kernel-types.js";
 import { CompileError, formatVerifierErrors, InternalError, printModule, timePhase, verifyModule, type Diagnostic, type Module, type PhaseTimes } from "@luabpf/ir";
 import { cfgToDot } from "@luabpf/ir";
-import { defaultRegistry, inline, formatStatistics, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport, type RegAllocKind } from "@luabpf/passes";
+import { allocateIrc, allocationOfVRegs, defaultRegistry, inline, formatStatistics, interferenceGraph, interferenceToDot, PassError, PassManager, PassVerificationError, PipelineError, pipelineForLevel, type PassRegistry, type PipelineReport, type RegAllocKind } from "@luabpf/passes";
 
 export interface DriverOptions {
   /** Source file name used in diagnostics and listings. */
@@ -254,8 +254,6 @@ export async function formatCfgDot(module: Module): Promise<string> {
  * selection hands it to the register allocator, with the register each value got.
  */
 export async function formatInterferenceDot(module: Module): Promise<string> {
-  const { allocationProblem, EBPF_TARGET } = await import("@luabpf/backend-ebpf");
-  const { allocateIrc, allocationOfVRegs, interferenceGraph, interferenceToDot } = await import("@luabpf/passes");
   let out = "";
   for (const fn of module.functions) {
     const described = allocationProblem(fn);

@@ -109,7 +109,7 @@ export async function runExperiment(req: ExperimentRequest): Promise<ExperimentR
   const b = pipelineText(req.candidate);
   let load: ((object: Compiled["object"]) => Map<string, number | "rejected">) | undefined;
   if (req.kernel ?? true) {
-    const loader = await import("@luabpf/loader");
+    const loader = await import("./lazy/loader.js");
     const available = loader.bpfAvailable();
     if (!available.ok) notes.push(`verified: not measured, bpf(2) is unavailable here (${available.reason})`);
     else

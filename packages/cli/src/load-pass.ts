@@ -52,6 +52,6 @@ function shareLuabpfModules(): void {
 /** Loads the passes of the module at `path` (relative to the working directory) into `registry`. */
 export async function loadPasses(path: string, registry: PassRegistry): Promise<string[]> {
   shareLuabpfModules();
-  const { loadPassModule } = await import("@luabpf/passes");
+  const { loadPassModule } = await import("./lazy/passes.js");
   return loadPassModule(path, registry);
 }

@@ -84,7 +84,7 @@ export async function runOpt(req: OptRequest): Promise<OptResult> {
       output = shown.length === module.functions.length ? printModule(module) : shown.map(printFunction).join("\n");
       break;
     case "dot": {
-      const { cfgToDot } = await import("@luabpf/ir");
+      const { cfgToDot } = await import("./lazy/ir.js");
       output = shown.map((fn) => cfgToDot(fn, { instructions: true })).join("");
       break;
     }
@@ -93,7 +93,7 @@ export async function runOpt(req: OptRequest): Promise<OptResult> {
       const { programs, object } = codegen(module, reproduce);
       if (req.stats) req.log(formatStats({ report, programs }));
       if (req.emit === "asm") output = formatAssembly(req.file.replace(/^.*\//, "").replace(/\.(lua|ir)$/, "") + ".o", programs);
-      else output = (await import("@luabpf/elf")).writeObject(object);
+      else output = (await import("./lazy/elf.js")).writeObject(object);
       break;
     }
   }

@@ -124,7 +124,7 @@ export function explainRejection(error: unknown, object: BpfObject): unknown {
  * attached or run) and closes it again. Throws {@link VerifierRejection} on a rejection.
  */
 export async function verifyObject(object: BpfObject): Promise<void> {
-  const { bpfAvailable, loadObject } = await import("@luabpf/loader");
+  const { bpfAvailable, loadObject } = await import("./lazy/loader.js");
   const available = bpfAvailable();
   if (!available.ok) throw new KernelUnavailableError(`--verify: cannot use bpf(2) here: ${available.reason}`);
   try {

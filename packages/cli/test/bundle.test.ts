@@ -87,3 +87,13 @@ describe("the bundled command", () => {
     expect(bundled(["compile", example("proto-count.lua"), "--passes", "dce(aggressive=3)", "-o", "-"]).stderr).toMatch(/option 'aggressive': .*expected boolean/);
   });
 });
+
+test("the commands load a package on demand through src/lazy/, never the package itself", () => {
+  // `await import("@luabpf/ir")` would make the bundle build ir's whole namespace object (a
+  // getter per export) at every start (src/lazy/elf.ts says why).
+  const src = join(ROOT, "packages/cli/src");
+  const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
+  expect(files.length).toBeGreaterThan(20);
+  const offenders = files.filter((f) => /\bimport\(\s*["']@luabpf\//.test(readFileSync(join(src, f), "utf8").replace(/import\("@luabpf\/[\w-]+"\)\.[A-Z]\w*/g, "")));
+  expect(offenders).toEqual([]);
+});

@@ -311,8 +311,6 @@ export const HELPERS = [
 /** A helper name: `map_lookup_elem`, `ktime_get_ns`, ... */
 export type HelperName = (typeof HELPERS)[number]["name"];
 
-const BY_NAME = new Map<string, HelperInfo>(HELPERS.map((h) => [h.name, h]));
-
 /** `BPF_FUNC_*`: helper ids by name (`BPF_FUNC.map_lookup_elem` is 1). */
 export const BPF_FUNC: Readonly<Record<HelperName, number>> = Object.freeze(
   Object.fromEntries(HELPERS.map((h) => [h.name, h.id])) as Record<HelperName, number>,
@@ -320,12 +318,12 @@ export const BPF_FUNC: Readonly<Record<HelperName, number>> = Object.freeze(
 
 /** Is `name` a helper name? */
 export function isHelperName(name: string): name is HelperName {
-  return BY_NAME.has(name);
+  return Object.hasOwn(BPF_FUNC, name);
 }
 
-/** The helper called `name`. */
+/** The helper called `name` ({@link HELPERS} is indexed by id). */
 export function helper(name: HelperName): HelperInfo {
-  return BY_NAME.get(name)!;
+  return HELPERS[BPF_FUNC[name]]!;
 }
 
 /** The helper with id `id`, or undefined for an id the kernel does not define. */

@@ -1,6 +1,6 @@
 // Questions readers ask the tables: section rules, map type properties.
 import { describe, expect, test } from "vitest";
-import { AttachType, BPF_FUNC, helperResultMax, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, SECTION_RULES, helperAllowed, mapTypeById, programHelpers, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
+import { AttachType, BPF_FUNC, HELPERS, helper, helperResultMax, isHelperName, KNOWN_SECTIONS, MAP_TYPES, MapType, PROGRAM_TYPES, ProgramType, SECTION_RULES, helperAllowed, mapTypeById, programHelpers, programTypeById, programTypeForSection, sectionRule } from "../src/index.js";
 
 describe("section rules", () => {
   test.each([
@@ -132,6 +132,23 @@ describe("helpers per program type", () => {
       expect(programHelpers(r.type), r.prefix).toBeDefined();
       expect(programHelpers(r.type)!.has("map_lookup_elem"), r.prefix).toBe(true);
     }
+  });
+});
+
+describe("helpers by name", () => {
+  test("every helper by its name, and nothing else is a helper name", () => {
+    for (const h of HELPERS) {
+      expect(isHelperName(h.name)).toBe(true);
+      expect(helper(h.name)).toBe(h);
+    }
+    for (const name of ["toString", "__proto__", "constructor", "hasOwnProperty", "bpf_map_lookup_elem", ""]) expect(isHelperName(name), name).toBe(false);
+  });
+
+  test("a row's set is made once and then the same", () => {
+    const row = programHelpers("socket_filter")!;
+    expect(programHelpers("socket_filter")).toBe(row);
+    expect(programHelpers("tracing", "trace_fexit")).toBe(programHelpers("tracing", "trace_fexit"));
+    expect(programHelpers("tracing", "trace_fexit")).not.toBe(programHelpers("tracing", "trace_fentry"));
   });
 });
 

@@ -137,11 +137,11 @@ async function runCompile(ctx: CommandContext): Promise<number> {
       // A repeated front end (to name a stage that broke the IR) warns no more.
       onWarning = undefined;
       const report = driver.optimize(module, { ...pipeline, log: io.stderr, passTimes: pipeline.timePasses || values.stats === true });
-      if (pipeline.timePasses) io.stderr((await import("@luabpf/passes")).formatPassTimes(report));
+      if (pipeline.timePasses) io.stderr((await import("../lazy/passes.js")).formatPassTimes(report));
       let data: string | Uint8Array;
       if (emit === "ir" || emit === "dot" || emit === "dot=cfg") {
         if (values.stats) io.stderr(driver.formatPassStats(report));
-        data = emit === "ir" ? (await import("@luabpf/ir")).printModule(module) : await driver.formatCfgDot(module);
+        data = emit === "ir" ? (await import("../lazy/ir.js")).printModule(module) : await driver.formatCfgDot(module);
       } else if (emit === "dot=interference") {
         if (values.stats) io.stderr(driver.formatPassStats(report));
         data = await driver.formatInterferenceDot(module);
@@ -155,7 +155,7 @@ async function runCompile(ctx: CommandContext): Promise<number> {
           // The banner names the object the listing is of, as llvm-objdump does: the input's .o.
           const objectName = unit.path === "-" ? "stdin.o" : unit.path.replace(/^.*\//, "").replace(/\.lua$/, "") + ".o";
           data = driver.formatAssembly(objectName, programs, values.source === false ? undefined : ctx.sources);
-        } else data = (await import("@luabpf/elf")).writeObject(object);
+        } else data = (await import("../lazy/elf.js")).writeObject(object);
       }
       writeOutput(destinations[k]!, data, io);
     } catch (e) {

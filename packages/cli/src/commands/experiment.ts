@@ -45,7 +45,7 @@ async function runExperimentCommand(ctx: CommandContext): Promise<number> {
   const repeat = Number(stringOption(values, "repeat"));
   if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError("--repeat takes a positive integer", "experiment");
   const { pipelineText, runExperiment, formatExperiment } = await import("../experiment.js");
-  const { defaultRegistry, PipelineError } = await import("@luabpf/passes");
+  const { defaultRegistry, PipelineError } = await import("../lazy/passes.js");
   let registry = defaultRegistry;
   const modules = listOption(values, "load-pass");
   if (modules.length > 0) {
@@ -61,7 +61,7 @@ async function runExperimentCommand(ctx: CommandContext): Promise<number> {
       throw e;
     }
   }
-  const packet = (await import("@luabpf/loader")).buildPacket(stringOption(values, "packet")!);
+  const packet = (await import("../lazy/loader.js")).buildPacket(stringOption(values, "packet")!);
   const inputs = await readInputs(ctx.operands, io);
   const decoder = new TextDecoder();
   const files = inputs.map((i) => {

@@ -32,8 +32,8 @@ examples:
 
 async function runMaps(ctx: CommandContext): Promise<number> {
   const { io, values } = ctx;
-  const loader = await import("@luabpf/loader");
-  const { describeBtfType } = await import("@luabpf/elf");
+  const loader = await import("../lazy/loader.js");
+  const { describeBtfType } = await import("../lazy/elf.js");
   const { mapJson, mapShape, renderMap } = await import("../map-view.js");
   const available = loader.bpfAvailable();
   if (!available.ok) {
@@ -50,7 +50,7 @@ async function runMaps(ctx: CommandContext): Promise<number> {
     }
     paths.push(...(isDirectory ? loader.pinnedPaths(operand) : [operand]));
   }
-  const { mapTypeById } = await import("@luabpf/platform");
+  const { mapTypeById } = await import("../lazy/platform.js");
   const typeName = (value: number): string => mapTypeById(value)?.name ?? `type ${value}`;
   let status = 0;
   for (const path of paths) {

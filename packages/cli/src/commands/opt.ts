@@ -58,7 +58,7 @@ async function runOptCommand(ctx: CommandContext): Promise<number> {
   const pipeline = await pipelineChoice(values, "opt");
   const optLevel = stringOption(values, "O");
   const packetSpec = stringOption(values, "packet");
-  const packet = packetSpec !== undefined ? (await import("@luabpf/loader")).buildPacket(packetSpec) : undefined;
+  const packet = packetSpec !== undefined ? (await import("../lazy/loader.js")).buildPacket(packetSpec) : undefined;
   const [input] = await readInputs([file!], io);
   const text = new TextDecoder().decode(input!.bytes);
   ctx.sources.set(input!.name, text);

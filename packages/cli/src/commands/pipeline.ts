@@ -28,7 +28,7 @@ export type PipelineChoice = Pick<
  * (default: the built-in passes, plus those of `--load-pass`).
  */
 export async function pipelineChoice(values: OptionValues, command: string, registry?: PassRegistry): Promise<PipelineChoice> {
-  const { defaultRegistry, PipelineError } = await import("@luabpf/passes");
+  const { defaultRegistry, PipelineError } = await import("../lazy/passes.js");
   let reg = registry ?? defaultRegistry;
   const modules = listOption(values, "load-pass");
   if (modules.length > 0) {

@@ -92,7 +92,7 @@ async function runRun(ctx: CommandContext): Promise<number> {
   const pipeline = await pipelineChoice(values, "run");
   const [input] = await readInputs(ctx.operands, io);
 
-  const elf = await import("@luabpf/elf");
+  const elf = await import("../lazy/elf.js");
   let bytes: Uint8Array;
   let object;
   if (input!.path.endsWith(".o")) {
@@ -107,7 +107,7 @@ async function runRun(ctx: CommandContext): Promise<number> {
     const driver = await import("../driver.js");
     const result = driver.compileSource(source, { file: input!.name, ...pipeline, discardIr: true, passTimes: pipeline.timePasses || values.stats === true, log: io.stderr, onWarning: (d) => ctx.diagnostics.print({ ...d, category: "compile" }) });
     if (values.stats) io.stderr(driver.formatStats(result));
-    if (pipeline.timePasses) io.stderr((await import("@luabpf/passes")).formatPassTimes(result.report));
+    if (pipeline.timePasses) io.stderr((await import("../lazy/passes.js")).formatPassTimes(result.report));
     object = result.object;
     bytes = elf.writeObject(object);
   }
