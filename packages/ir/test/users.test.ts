@@ -253,7 +253,7 @@ describe("users and predecessor lists under random mutations", () => {
         if (!inst) return;
         const v = inst.operands[0]!;
         // Drop the Use entry behind setOperand's back.
-        v.detachUse(v.uses.find((u) => u.user === inst && u.index === 0) as never);
+        v.detachUse(inst, 0);
         const errors = consistencyErrors(fn);
         expect(errors.map((e) => e.check)).toEqual(["users"]);
         expect(errors[0]!.instruction).toBe(inst.id);
