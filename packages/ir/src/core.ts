@@ -58,21 +58,19 @@ export abstract class Value {
    */
   get uses(): Use[] {
     const l = this.useList;
-    if (!Array.isArray(l)) return [{ user: l, index: this.useIndex }];
+    if (!Array.isArray(l)) return [{ user: l, index: this.bareIndex(l) }];
     const n = l.length;
     const out = new Array<Use>(n >> 1);
     for (let p = 0; p < n; p += 2) out[p >> 1] = { user: l[p] as Instruction, index: l[p + 1] as number };
     return out;
   }
   /**
-   * @internal The users list: `NO_USES`; the user itself when there is exactly one (most
-   * values: no array, no entry object), the slot being {@link useIndex}; else the
-   * value's own {@link UsePairs} (never shared; down to one pair it becomes the user
-   * alone again).
+   * @internal The users list: `NO_USES`; the user itself when it is the only one and
+   * uses this value in its slot 0 or 1 (most values: no array, no entry object, and the
+   * slot is the one of the two that holds this value, see {@link bareIndex}); else the
+   * value's own {@link UsePairs} (never shared).
    */
   private useList: Instruction | UsePairs = NO_USES;
-  /** @internal The operand slot of the only user (when `useList` is that user). */
-  private useIndex = 0;
   constructor(
     /** Dense id, unique within the function; printed as `%id` for params and instructions. */
     public readonly id: number,
@@ -94,31 +92,32 @@ export abstract class Value {
     if (other === this) return;
     for (;;) {
       const l = this.useList;
-      if (!Array.isArray(l)) l.setOperand(this.useIndex, other);
+      if (!Array.isArray(l)) l.setOperand(this.bareIndex(l), other);
       else if (l.length === 0) return;
       else (l[l.length - 2] as Instruction).setOperand(l[l.length - 1] as number, other);
     }
   }
 
-  /** @internal Adds the entry of slot `index` of `user` to the users list. */
+  /** The slot of `user`, the only user, kept alone in the users list: 0 or 1, whichever holds this value (-1 for neither: broken IR). */
+  private bareIndex(user: Instruction): number {
+    const ops = user.operands;
+    return ops[0] === this ? 0 : ops[1] === this ? 1 : -1;
+  }
+  /** @internal Adds the entry of slot `index` of `user` (which already holds this value there) to the users list. */
   attachUse(user: Instruction, index: number): void {
     const l = this.useList;
     if (!Array.isArray(l)) {
       user.setUsePos(index, 1);
-      this.useList = [l, this.useIndex, user, index];
+      // The user kept alone may be this one, now holding the value in both slots 0 and 1.
+      this.useList = [l, l === user && index < 2 ? 1 - index : this.bareIndex(l), user, index];
       return;
     }
     const n = l.length;
-    if (n === 0) {
-      user.setUsePos(index, 0);
-      this.useList = user;
-      this.useIndex = index;
-      return;
-    }
     user.setUsePos(index, n >> 1);
+    if (n === 0) this.useList = index < 2 && this.bareIndex(user) === index ? user : [user, index];
     // Copied while small (exact size: a push onto a short array reserves 16 more slots),
     // pushed onto (amortised growth) once larger.
-    if (n < 2 * SMALL_USES) this.useList = [...l, user, index];
+    else if (n < 2 * SMALL_USES) this.useList = [...l, user, index];
     else l.push(user, index);
   }
   /** @internal The user of the entry at position `pos` of the users list (see {@link Instruction.usePos}). */
@@ -129,34 +128,37 @@ export abstract class Value {
   /** @internal The operand slot of the entry at position `pos` (-1 when there is none). */
   useIndexAt(pos: number): number {
     const l = this.useList;
-    return Array.isArray(l) ? ((l[2 * pos + 1] as number | undefined) ?? -1) : pos === 0 ? this.useIndex : -1;
+    return Array.isArray(l) ? ((l[2 * pos + 1] as number | undefined) ?? -1) : pos === 0 ? this.bareIndex(l) : -1;
   }
   /** @internal Is the entry at position `pos` that of slot `index` of `user`? */
   hasUseAt(pos: number, user: Instruction, index: number): boolean {
     const l = this.useList;
-    return Array.isArray(l) ? l[2 * pos] === user && l[2 * pos + 1] === index : pos === 0 && l === user && this.useIndex === index;
+    return Array.isArray(l) ? l[2 * pos] === user && l[2 * pos + 1] === index : pos === 0 && l === user && this.bareIndex(user) === index;
   }
   /** @internal Forgets every user at once (see {@link Function.discardBody}); the users keep their operands. */
   forgetUses(): void {
     this.useList = NO_USES;
   }
-  /** @internal Removes the entry of slot `index` of `user` in O(1). */
+  /** @internal Removes the entry of slot `index` of `user` (which still holds this value there) in O(1). */
   detachUse(user: Instruction, index: number): void {
     const l = this.useList;
     const pos = user.usePos(index);
     if (!this.hasUseAt(pos, user, index)) throw new InternalError(`users list of %${this.id} lacks (%${user.id}, ${index})`);
-    if (!Array.isArray(l)) {
+    if (!Array.isArray(l) || l.length === 2) {
       this.useList = NO_USES;
       return;
     }
     const n = l.length;
     if (n === 4) {
-      // Down to one user: the user alone again.
+      // Down to one user: alone again when that is in its slot 0 or 1 (and the slot is the one `bareIndex` finds).
       const q = 2 - 2 * pos;
-      this.useList = l[q] as Instruction;
-      this.useIndex = l[q + 1] as number;
-      (l[q] as Instruction).setUsePos(l[q + 1] as number, 0);
-      return;
+      const rest = l[q] as Instruction;
+      const k = l[q + 1] as number;
+      if (k < 2 && this.bareIndex(rest) === k) {
+        this.useList = rest;
+        rest.setUsePos(k, 0);
+        return;
+      }
     }
     const lastUser = l[n - 2] as Instruction;
     const lastIndex = l[n - 1] as number;
@@ -167,13 +169,13 @@ export abstract class Value {
     }
     l.length = n - 2;
   }
-  /** @internal Operand slot `from` of `user` became slot `to` (see {@link Instruction.removeOperand}). */
+  /** @internal Operand slot `from` of `user` becomes slot `to` (see {@link Instruction.removeOperand}). */
   renumberUse(user: Instruction, from: number, to: number): void {
     const pos = user.usePos(from);
     if (!this.hasUseAt(pos, user, from)) throw new InternalError(`users list of %${this.id} lacks (%${user.id}, ${from})`);
     const l = this.useList;
     if (Array.isArray(l)) l[2 * pos + 1] = to;
-    else this.useIndex = to;
+    // A user kept alone: its slot is where the value is, once the operands have moved.
   }
 }
 
