@@ -303,7 +303,8 @@ describe("users and predecessor lists under random mutations", () => {
     // operands 0 and 1: these sequences move a value between those slots of one instruction.
     for (let seq = 0; seq < 3 ** 5; seq++) {
       const fn = new Function("f", [i64, i64], i64);
-      const [a, b] = fn.params as [Value, Value];
+      const a: Value = fn.params[0]!;
+      const b: Value = fn.params[1]!;
       const bb = fn.createBlock();
       const B = new Builder(fn);
       B.atEnd(bb);
