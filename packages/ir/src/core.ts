@@ -109,7 +109,7 @@ export abstract class Value {
     if (!Array.isArray(l)) {
       user.setUsePos(index, 1);
       // The user kept alone may be this one, now holding the value in both slots 0 and 1.
-      this.useList = [l, l === user && index < 2 ? 1 - index : this.bareIndex(l), user, index];
+      this.useList = [l, l === user && index < 2 && user.operands[1 - index] === this ? 1 - index : this.bareIndex(l), user, index];
       return;
     }
     const n = l.length;
