@@ -120,12 +120,16 @@ export abstract class Value {
     else if (n < 2 * SMALL_USES) this.useList = [...l, user, index];
     else l.push(user, index);
   }
-  /** @internal The user of the entry at position `pos` of the users list (see {@link Instruction.usePos}). */
+  /**
+   * The user of entry `pos` of the users list (0 ≤ pos < {@link useCount}), without
+   * making `uses`' snapshot: `for (let p = 0; p < v.useCount; p++) v.useUserAt(p)` walks
+   * the users (in `uses`' order) and may stop early at no cost for the rest.
+   */
   useUserAt(pos: number): Instruction | undefined {
     const l = this.useList;
     return Array.isArray(l) ? (l[2 * pos] as Instruction | undefined) : pos === 0 ? l : undefined;
   }
-  /** @internal The operand slot of the entry at position `pos` (-1 when there is none). */
+  /** The operand slot of entry `pos` of the users list (see {@link useUserAt}; -1 when there is none). */
   useIndexAt(pos: number): number {
     const l = this.useList;
     return Array.isArray(l) ? ((l[2 * pos + 1] as number | undefined) ?? -1) : pos === 0 ? this.bareIndex(l) : -1;
