@@ -34,7 +34,7 @@ export interface Combines {
   absorbed: Set<Instruction>;
 }
 
-const single = (v: Value): v is Instruction => isInstruction(v) && v.uses.length === 1;
+const single = (v: Value): v is Instruction => isInstruction(v) && v.useCount === 1;
 const intBits = (v: Value): number => (v.type.kind === "int" ? v.type.bits : 64);
 
 /** `zext (bswap iN x)` (or the swap itself when the `or` is N bits wide, never here) with one use each: x and the chain. */

@@ -226,7 +226,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   // Compares used only as conditions of branches and selects fuse into each of them (the
   // jump recomputes the compare from its operands; nothing materialises the 0/1 value).
   for (const c of all) {
-    if (c.info.shape !== "compare" || c.uses.length === 0) continue;
+    if (c.info.shape !== "compare" || !c.hasUses) continue;
     if (c.uses.every((u) => u.index === 0 && (u.user.opcode === "condbr" || u.user.opcode === "select"))) folded.add(c);
   }
   // A store of N bytes reads only the low N bytes of its register: a trunc or low mask whose
@@ -236,7 +236,7 @@ export function selectFunction(fn: IrFunction, loops?: LoopInfo, options: Select
   for (let k = all.length - 1; k >= 0; k--) {
     const n = all[k]!;
     const keep = keptBits(n);
-    if (keep === undefined || n.uses.length === 0) continue;
+    if (keep === undefined || !n.hasUses) continue;
     const ok = n.uses.every(({ user, index }) => {
       if (user.opcode === "store") return index === 0 && user.typeParam.size * 8 <= keep;
       return narrowed.has(user) && keptBits(user)! <= keep;

@@ -25,28 +25,25 @@ export interface Use {
 }
 
 /**
- * The users-list entry of one operand slot. The user keeps the entry's position in the
- * value's users list ({@link Instruction.usePos}), so removing it is O(1) (swap with the
- * last entry) instead of a scan of the list: a value with a million users (a packet
- * length, the constant 0) is no longer a quadratic hazard. The order of a users list is
- * therefore not insertion order.
+ * A users list of two or more entries: `(user, index)` pairs laid out flat, the user at
+ * `2p` and the slot's index at `2p + 1` for the entry at position `p` (no object per
+ * entry: a million-instruction function has a million and a half operand slots). The
+ * user keeps each entry's position ({@link Instruction.usePos}), so removing one is O(1)
+ * (the last pair moves into its place) instead of a scan: a value with a million users (a
+ * packet length, the constant 0) is no longer a quadratic hazard. The order of a users
+ * list is therefore not insertion order.
  */
-class UseEntry implements Use {
-  constructor(
-    readonly user: Instruction,
-    public index: number,
-  ) {}
-}
+type UsePairs = (Instruction | number)[];
 
-/** The users list of a value without users (shared; never pushed onto: {@link Value.attachUse} replaces it). */
-const NO_USES: UseEntry[] = Object.freeze([]) as unknown as UseEntry[];
+/** The users list of a value without users (shared; never written: {@link Value.attachUse} replaces it). */
+const NO_USES: UsePairs = Object.freeze([]) as unknown as UsePairs;
 /** The targets of a non-terminator and the incoming blocks of a non-phi (shared, never written). */
 const NO_BLOCKS: readonly BasicBlock[] = Object.freeze([]);
 /** The predecessors of a block that has none yet (shared, never written: {@link BasicBlock.addPred} replaces it). */
 const NO_PREDS: BasicBlock[] = Object.freeze([]) as unknown as BasicBlock[];
 /** The attributes of an instruction that has none (shared). */
 const NO_ATTRS: Readonly<InstructionAttrs> = Object.freeze({});
-/** Users lists shorter than this are copied to exact size on attach. */
+/** Users lists of fewer entries than this are copied to exact size when one is added. */
 const SMALL_USES = 4;
 /** Operand, incoming-block and predecessor lists shorter than this are copied to exact size when one is added (see `appended`). */
 const SMALL_LIST = 4;
@@ -55,22 +52,25 @@ const SMALL_LIST = 4;
 export abstract class Value {
   abstract readonly kind: "constant" | "param" | "instruction";
   /**
-   * Users of this value, one entry per operand slot. Maintained by the mutation methods.
-   * Read it, never keep it across a mutation, and never change it: a value with one user
-   * keeps that entry alone, without an array (most values have exactly one user: an array
-   * of one is ~56 bytes per value of a million-instruction function), and this returns a
-   * new array of one for it; larger lists are the value's own array, kept exactly sized
-   * while small (a pushed-to empty array reserves 17 slots).
+   * Users of this value, one entry per operand slot: a new array of new `Use` records,
+   * made on each read (a snapshot: the value's users may change while it is walked).
+   * Counting or testing users is cheaper through {@link useCount} and {@link hasUses}.
    */
   get uses(): Use[] {
     const l = this.useList;
-    return l instanceof UseEntry ? [l] : l;
+    if (!Array.isArray(l)) return [{ user: l, index: this.bareIndex(l) }];
+    const n = l.length;
+    const out = new Array<Use>(n >> 1);
+    for (let p = 0; p < n; p += 2) out[p >> 1] = { user: l[p] as Instruction, index: l[p + 1] as number };
+    return out;
   }
   /**
-   * @internal The users list: `NO_USES`, the one entry of a value with one user, or
-   * an array (never shared; it may be down to one entry or empty after detaches).
+   * @internal The users list: `NO_USES`; the user itself when it is the only one and
+   * uses this value in its slot 0 or 1 (most values: no array, no entry object, and the
+   * slot is the one of the two that holds this value, see {@link bareIndex}); else the
+   * value's own {@link UsePairs} (never shared).
    */
-  private useList: UseEntry | UseEntry[] = NO_USES;
+  private useList: Instruction | UsePairs = NO_USES;
   constructor(
     /** Dense id, unique within the function; printed as `%id` for params and instructions. */
     public readonly id: number,
@@ -79,12 +79,12 @@ export abstract class Value {
 
   get hasUses(): boolean {
     const l = this.useList;
-    return l instanceof UseEntry || l.length > 0;
+    return !Array.isArray(l) || l.length > 0;
   }
   /** The number of users (operand slots that refer to this value), without making an array. */
   get useCount(): number {
     const l = this.useList;
-    return l instanceof UseEntry ? 1 : l.length;
+    return Array.isArray(l) ? l.length >> 1 : 1;
   }
 
   /** Makes every user of this value use `other` instead. O(number of uses). */
@@ -92,54 +92,94 @@ export abstract class Value {
     if (other === this) return;
     for (;;) {
       const l = this.useList;
-      const u = l instanceof UseEntry ? l : l[l.length - 1];
-      if (u === undefined) return;
-      u.user.setOperand(u.index, other);
+      if (!Array.isArray(l)) l.setOperand(this.bareIndex(l), other);
+      else if (l.length === 0) return;
+      else (l[l.length - 2] as Instruction).setOperand(l[l.length - 1] as number, other);
     }
   }
 
-  /** @internal Appends `u` to the users list. */
-  attachUse(u: UseEntry): void {
+  /** The slot of `user`, the only user, kept alone in the users list: 0 or 1, whichever holds this value (-1 for neither: broken IR). */
+  private bareIndex(user: Instruction): number {
+    const ops = user.operands;
+    return ops[0] === this ? 0 : ops[1] === this ? 1 : -1;
+  }
+  /** @internal Adds the entry of slot `index` of `user` (which already holds this value there) to the users list. */
+  attachUse(user: Instruction, index: number): void {
     const l = this.useList;
-    if (l instanceof UseEntry) {
-      u.user.setUsePos(u.index, 1);
-      this.useList = [l, u];
+    if (!Array.isArray(l)) {
+      user.setUsePos(index, 1);
+      // The user kept alone may be this one, now holding the value in both slots 0 and 1.
+      this.useList = [l, l === user && index < 2 && user.operands[1 - index] === this ? 1 - index : this.bareIndex(l), user, index];
       return;
     }
     const n = l.length;
-    u.user.setUsePos(u.index, n);
-    // The entry alone while it is the only one; then copied while small (exact size),
+    user.setUsePos(index, n >> 1);
+    if (n === 0) this.useList = index < 2 && this.bareIndex(user) === index ? user : [user, index];
+    // Copied while small (exact size: a push onto a short array reserves 16 more slots),
     // pushed onto (amortised growth) once larger.
-    if (n === 0) this.useList = u;
-    else if (n < SMALL_USES) this.useList = n === 1 ? [l[0]!, u] : [...l, u];
-    else l.push(u);
+    else if (n < 2 * SMALL_USES) this.useList = [...l, user, index];
+    else l.push(user, index);
   }
-  /** @internal The users-list entry at position `pos` (see {@link Instruction.usePos}). */
-  useAt(pos: number): UseEntry | undefined {
+  /**
+   * The user of entry `pos` of the users list (0 ≤ pos < {@link useCount}), without
+   * making `uses`' snapshot: `for (let p = 0; p < v.useCount; p++) v.useUserAt(p)` walks
+   * the users (in `uses`' order) and may stop early at no cost for the rest.
+   */
+  useUserAt(pos: number): Instruction | undefined {
     const l = this.useList;
-    return l instanceof UseEntry ? (pos === 0 ? l : undefined) : l[pos];
+    return Array.isArray(l) ? (l[2 * pos] as Instruction | undefined) : pos === 0 ? l : undefined;
+  }
+  /** The operand slot of entry `pos` of the users list (see {@link useUserAt}; -1 when there is none). */
+  useIndexAt(pos: number): number {
+    const l = this.useList;
+    return Array.isArray(l) ? ((l[2 * pos + 1] as number | undefined) ?? -1) : pos === 0 ? this.bareIndex(l) : -1;
+  }
+  /** @internal Is the entry at position `pos` that of slot `index` of `user`? */
+  hasUseAt(pos: number, user: Instruction, index: number): boolean {
+    const l = this.useList;
+    return Array.isArray(l) ? l[2 * pos] === user && l[2 * pos + 1] === index : pos === 0 && l === user && this.bareIndex(user) === index;
   }
   /** @internal Forgets every user at once (see {@link Function.discardBody}); the users keep their operands. */
   forgetUses(): void {
     this.useList = NO_USES;
   }
-  /** @internal Removes `u` from the users list in O(1). */
-  detachUse(u: UseEntry): void {
+  /** @internal Removes the entry of slot `index` of `user` (which still holds this value there) in O(1). */
+  detachUse(user: Instruction, index: number): void {
     const l = this.useList;
-    if (l === u) {
+    const pos = user.usePos(index);
+    if (!this.hasUseAt(pos, user, index)) throw new InternalError(`users list of %${this.id} lacks (%${user.id}, ${index})`);
+    if (!Array.isArray(l) || l.length === 2) {
       this.useList = NO_USES;
       return;
     }
-    const pos = u.user.usePos(u.index);
-    if (l instanceof UseEntry || l[pos] !== u) throw new InternalError(`users list of %${this.id} lacks (%${u.user.id}, ${u.index})`);
-    const last = l.pop()!;
-    if (last !== u) {
-      l[pos] = last;
-      last.user.setUsePos(last.index, pos);
+    const n = l.length;
+    if (n === 4) {
+      // Down to one user: alone again when that is in its slot 0 or 1 (and the slot is the one `bareIndex` finds).
+      const q = 2 - 2 * pos;
+      const rest = l[q] as Instruction;
+      const k = l[q + 1] as number;
+      if (k < 2 && this.bareIndex(rest) === k) {
+        this.useList = rest;
+        rest.setUsePos(k, 0);
+        return;
+      }
     }
-    // Down to one user: the entry alone again (a reader that holds the array still sees it
-    // as detaching left it, as before).
-    if (l.length === 1) this.useList = l[0]!;
+    const lastUser = l[n - 2] as Instruction;
+    const lastIndex = l[n - 1] as number;
+    if (2 * pos !== n - 2) {
+      l[2 * pos] = lastUser;
+      l[2 * pos + 1] = lastIndex;
+      lastUser.setUsePos(lastIndex, pos);
+    }
+    l.length = n - 2;
+  }
+  /** @internal Operand slot `from` of `user` becomes slot `to` (see {@link Instruction.removeOperand}). */
+  renumberUse(user: Instruction, from: number, to: number): void {
+    const pos = user.usePos(from);
+    if (!this.hasUseAt(pos, user, from)) throw new InternalError(`users list of %${this.id} lacks (%${user.id}, ${from})`);
+    const l = this.useList;
+    if (Array.isArray(l)) l[2 * pos + 1] = to;
+    // A user kept alone: its slot is where the value is, once the operands have moved.
   }
 }
 
@@ -201,7 +241,7 @@ export class Instruction extends Value {
   readonly operands: Value[];
   /**
    * Where the users-list entry of each operand slot is in that operand's users list
-   * (see {@link Value.useAt}): slots 0 and 1 in fields of their own (small integers, no
+   * (see {@link Value.useUserAt}): slots 0 and 1 in fields of their own (small integers, no
    * object), the rest (calls, phis) in an array made only for them. Most instructions
    * have at most two operands.
    */
@@ -252,7 +292,7 @@ export class Instruction extends Value {
     this.operands = operands.slice();
     const n = this.operands.length;
     if (n > 2) this.posFrom2 = new Array<number>(n - 2).fill(0);
-    for (let k = 0; k < n; k++) this.operands[k]!.attachUse(new UseEntry(this, k));
+    for (let k = 0; k < n; k++) this.operands[k]!.attachUse(this, k);
     this.attrs =
       attrs.offset === undefined && attrs.size === undefined && attrs.align === undefined && attrs.helper === undefined && attrs.callee === undefined && attrs.map === undefined && attrs.core === undefined
         ? NO_ATTRS
@@ -359,12 +399,6 @@ export class Instruction extends Value {
     else if (i === 1) this.pos1 = pos;
     else this.posFrom2![i - 2] = pos;
   }
-  /** The users-list entry of operand slot `i`. */
-  private operandUse(i: number): UseEntry {
-    const u = this.operands[i]?.useAt(this.usePos(i));
-    if (!u || u.user !== this || u.index !== i) throw new InternalError(`%${this.id} (${this.opcode}) has no use entry for operand ${i}`);
-    return u;
-  }
 
   operand(i: number): Value {
     const v = this.operands[i];
@@ -377,10 +411,9 @@ export class Instruction extends Value {
     const old = this.operands[i];
     assert(old !== undefined, `setOperand: %${this.id} has no operand ${i}`);
     if (old === v) return;
-    const u = this.operandUse(i);
-    old.detachUse(u);
+    old.detachUse(this, i);
     this.operands[i] = v;
-    v.attachUse(u);
+    v.attachUse(this, i);
   }
 
   /** Appends an operand (calls, phis, ret). */
@@ -388,18 +421,17 @@ export class Instruction extends Value {
     const n = this.operands.length;
     if (n >= 2) this.posFrom2 = appended(this.posFrom2 ?? [], 0);
     (this as { operands: Value[] }).operands = appended(this.operands, v);
-    v.attachUse(new UseEntry(this, n));
+    v.attachUse(this, n);
   }
 
   /** Removes operand `i`, renumbering the uses of later operands. O(operands). */
   removeOperand(i: number): void {
     const n = this.operands.length;
     assert(i >= 0 && i < n, `removeOperand: %${this.id} has no operand ${i}`);
-    this.operands[i]!.detachUse(this.operandUse(i));
+    this.operands[i]!.detachUse(this, i);
     // Later slots move down by one: their entries' indices and positions with them.
     for (let k = i; k < n - 1; k++) {
-      const u = this.operandUse(k + 1);
-      u.index = k;
+      this.operands[k + 1]!.renumberUse(this, k + 1, k);
       this.setUsePos(k, this.usePos(k + 1));
     }
     this.operands.splice(i, 1);
@@ -410,7 +442,7 @@ export class Instruction extends Value {
 
   /** Drops every operand reference (so that mutually dependent dead code can be erased). */
   dropOperands(): void {
-    for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.detachUse(this.operandUse(k));
+    for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.detachUse(this, k);
     this.operands.length = 0;
     this.posFrom2 = undefined;
     if (this.opcode === "phi" && this.edges.length > 0) this.edges.length = 0;

@@ -681,7 +681,7 @@ const users: VerifierCheck = {
     const checkUsers = (v: Value, ownValue: boolean): void => {
       // By position, not through `uses` (which makes an array for a value with one user).
       for (let p = 0, n = v.useCount; p < n; p++) {
-        const u = v.useAt(p)!;
+        const u = { user: v.useUserAt(p)!, index: v.useIndexAt(p) };
         const k = cx.indexOf(u.user);
         if (k < 0) {
           // A user outside this function: stale when the value is ours (the user was erased,
@@ -866,10 +866,7 @@ function sameBlocks(a: readonly BasicBlock[], b: readonly BasicBlock[]): boolean
 
 /** Does `v`'s users list hold the entry of operand slot `k` of `user` (anywhere: the screen's slower path when the user's recorded position is wrong, which no check looks at)? */
 function listsUse(v: Value, user: Instruction, k: number): boolean {
-  for (let p = 0, n = v.useCount; p < n; p++) {
-    const u = v.useAt(p)!;
-    if (u.user === user && u.index === k) return true;
-  }
+  for (let p = 0, n = v.useCount; p < n; p++) if (v.hasUseAt(p, user, k)) return true;
   return false;
 }
 
@@ -941,8 +938,7 @@ function screen(cx: VerifyContext): boolean {
       for (let k = 0; k < count; k++) {
         const v = operands[k]!;
         // users: the slot's entry where the user says it is
-        const u = v.useAt(inst.usePos(k));
-        if ((u === undefined || u.user !== inst || u.index !== k) && !listsUse(v, inst, k)) return false;
+        if (!v.hasUseAt(inst.usePos(k), inst, k) && !listsUse(v, inst, k)) return false;
         // foreign-values
         if (v.kind !== "instruction") {
           if (!cx.isOwn(v)) return false;

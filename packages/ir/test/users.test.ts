@@ -208,6 +208,29 @@ function consistencyErrors(fn: Function): VerifierError[] {
   return verifyFunction(fn).filter((e) => !SSA_ONLY.has(e.check));
 }
 
+/**
+ * Every value's `uses`, as sorted `user:index` strings, against a recomputation from the
+ * linked instructions' operands (independently of the verifier, which reads the lists
+ * through the same internal accessors); "" when they agree.
+ */
+function usesDiffer(fn: Function): string {
+  const want = new Map<Value, string[]>();
+  const values = new Set<Value>([...fn.params, ...fn.allConstants()]);
+  for (const i of fn.instructions()) {
+    values.add(i);
+    i.operands.forEach((v, k) => {
+      values.add(v);
+      want.set(v, [...(want.get(v) ?? []), `${i.id}:${k}`]);
+    });
+  }
+  for (const v of values) {
+    const got = v.uses.map((u) => `${u.user.id}:${u.index}`).sort();
+    const exp = (want.get(v) ?? []).sort();
+    if (got.join() !== exp.join() || v.useCount !== exp.length || v.hasUses !== exp.length > 0) return `%${v.id}: uses ${got.join()} (count ${v.useCount}), operands say ${exp.join()}`;
+  }
+  return "";
+}
+
 describe("users and predecessor lists under random mutations", () => {
   it("stay equal to a recomputation after every step", () => {
     const seen = new Set<string>();
@@ -220,6 +243,8 @@ describe("users and predecessor lists under random mutations", () => {
           seen.add(what);
           const errors = consistencyErrors(fn);
           if (errors.length > 0) throw new Error(`after ${what}: ${JSON.stringify(errors, null, 1)}`);
+          const differ = usesDiffer(fn);
+          if (differ) throw new Error(`after ${what}: ${differ}`);
         }
       }),
       { numRuns: 400 },
@@ -253,13 +278,52 @@ describe("users and predecessor lists under random mutations", () => {
         if (!inst) return;
         const v = inst.operands[0]!;
         // Drop the Use entry behind setOperand's back.
-        v.detachUse(v.uses.find((u) => u.user === inst && u.index === 0) as never);
+        v.detachUse(inst, 0);
         const errors = consistencyErrors(fn);
         expect(errors.map((e) => e.check)).toEqual(["users"]);
         expect(errors[0]!.instruction).toBe(inst.id);
       }),
       { numRuns: 100 },
     );
+  });
+
+  it("the recomputation can fail: an entry detached behind setOperand's back is seen", () => {
+    const fn = new Function("f", [i64, i64], i64);
+    const B = new Builder(fn);
+    B.atEnd(fn.createBlock());
+    const x = B.add(fn.params[0]!, fn.params[1]!);
+    B.ret(x);
+    expect(usesDiffer(fn)).toBe("");
+    fn.params[1]!.detachUse(x, 1);
+    expect(usesDiffer(fn)).toMatch(/^%1: uses {2}\(count 0\)/);
+  });
+
+  it("one instruction holding a value in several slots: every order of replacing and removing them", () => {
+    // The users list keeps a value's only user alone, its slot found from the user's
+    // operands 0 and 1: these sequences move a value between those slots of one instruction.
+    for (let seq = 0; seq < 3 ** 5; seq++) {
+      const fn = new Function("f", [i64, i64], i64);
+      const a: Value = fn.params[0]!;
+      const b: Value = fn.params[1]!;
+      const bb = fn.createBlock();
+      const B = new Builder(fn);
+      B.atEnd(bb);
+      const call = fn.createInstruction("call", i64, i64, [b, a, a], { helper: 1 });
+      bb.append(call);
+      B.ret(call);
+      for (let s = seq, k = 0; k < 5; k++, s = Math.floor(s / 3)) {
+        const slot = (s + k) % call.operands.length;
+        if (s % 3 === 0) call.setOperand(slot, call.operands[slot] === a ? b : a);
+        else if (s % 3 === 1 && call.operands.length > 1) call.removeOperand(slot);
+        else if (call.operands.length < 5) call.appendOperand(k % 2 ? a : b);
+        else call.setOperand(slot, b);
+        expect(usesDiffer(fn)).toBe("");
+        expect(consistencyErrors(fn)).toEqual([]);
+      }
+      a.replaceAllUsesWith(b);
+      expect(a.hasUses).toBe(false);
+      expect(usesDiffer(fn)).toBe("");
+    }
   });
 
   it("the property can fail: a stale predecessor is caught at once", () => {

@@ -236,7 +236,7 @@ function breakIt(r: Rng, fn: Function, other: Function): void {
       if (inst && inst.operands.length > 0) {
         const v = inst.operands[0]!;
         if (r.int(2)) v.forgetUses();
-        else r.pick(values())!.attachUse(v.useAt(0) as never);
+        else r.pick(values())!.attachUse(v.useUserAt(0)!, v.useIndexAt(0));
       }
       break;
     case 19: // program metadata

@@ -436,7 +436,7 @@ describe("one broken function per check", () => {
     it("a stale entry", () => {
       const { fn, a, r } = diamond();
       // Behind the users list's back: an entry no operand slot has.
-      a.attachUse({ user: r, index: 0, pos: 0 } as never);
+      a.attachUse(r, 0);
       const errors = verifyFunction(fn);
       onlyCheck(errors, "users");
       expect(errors).toHaveLength(1);
@@ -446,12 +446,12 @@ describe("one broken function per check", () => {
     it("a missing entry on a constant", () => {
       const { fn, x } = diamond();
       const one = x.operand(1);
-      one.detachUse(one.uses.find((u) => u.user === x && u.index === 1) as never);
+      one.detachUse(x, 1);
       expectOneAt(verifyFunction(fn), "users", x, `users list of 1 lacks the entry for operand 1 of %${x.id}`);
     });
     it("a duplicate entry", () => {
       const { fn, x, phi } = diamond();
-      x.attachUse({ user: phi, index: 0, pos: 0 } as never);
+      x.attachUse(phi, 0);
       expectOneAt(verifyFunction(fn), "users", x, `users list of %${x.id} holds (%${phi.id}, 0) twice`);
     });
     it("an entry for an instruction unlinked but not erased", () => {

@@ -234,9 +234,9 @@ function instantiate(L: BodyLowering, f: FunctionValue, plans: readonly ArgPlan[
   fn.cReturnType = RESULT_CTYPES[result];
   callee.finish();
   // Drop the trailing parameters the body did not use (the tag slot first, then the context).
-  const takesTagSlot = tagSlot.uses.length > 0;
+  const takesTagSlot = tagSlot.hasUses;
   if (!takesTagSlot) fn.params.pop();
-  const takesContext = takesTagSlot || ctx.uses.length > 0;
+  const takesContext = takesTagSlot || ctx.hasUses;
   if (!takesContext) fn.params.pop();
   let packed: number[] = [];
   if (fn.params.length > MAX_CALL_ARGS) {

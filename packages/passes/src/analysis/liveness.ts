@@ -80,7 +80,7 @@ export class Liveness {
   liveRange(v: Value): LiveRange {
     const segments: LiveSegment[] = [];
     if (v.kind === "constant") return { value: v, segments };
-    if (v.kind === "param" && v.uses.length === 0) return { value: v, segments };
+    if (v.kind === "param" && !v.hasUses) return { value: v, segments };
     const def = v.kind === "instruction" ? (v as Instruction) : undefined;
     for (const bb of this.blocks) {
       const { start: bs, end: be } = this.span(bb);

@@ -120,7 +120,7 @@ function forward(fn: Function, call: Instruction): boolean {
   // The load of exactly the filled bytes, right after (pure instructions aside).
   let i = call.next;
   for (; i && i.info.pure; i = i.next);
-  if (!i || i.opcode !== "load" || i.type.kind !== "int" || i.type.size !== n || i.uses.length !== 1) return false;
+  if (!i || i.opcode !== "load" || i.type.kind !== "int" || i.type.size !== n || i.useCount !== 1) return false;
   const from = frameSlot(i.operands[0]!);
   if (!from || from.alloca !== tmp.alloca || from.off + i.offset !== tmp.off) return false;
   const load = i;

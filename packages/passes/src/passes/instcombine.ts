@@ -143,7 +143,7 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
         return inst;
       }
       const scale = booleanScale(inst);
-      if (scale !== undefined && isCompare(a) && a.uses.length === 1) {
+      if (scale !== undefined && isCompare(a) && a.useCount === 1) {
         const sel = fn.createInstruction("select", inst.type, T, [a, fn.constant(T, scale), zero()]);
         sel.loc = inst.loc;
         sel.insertBefore(inst);
@@ -290,13 +290,13 @@ function compareSwapped(inst: Instruction, fn: Function, ctx: FunctionPassContex
   if (k === undefined || a.kind !== "instruction") return undefined;
   let swap = a as Instruction;
   let ext: Instruction | undefined;
-  if (swap.opcode === "zext" && swap.uses.length === 1) {
+  if (swap.opcode === "zext" && swap.useCount === 1) {
     ext = swap;
     const src = swap.operands[0]!;
     if (src.kind !== "instruction") return undefined;
     swap = src as Instruction;
   }
-  if (swap.opcode !== "bswap" || swap.uses.length !== 1) return undefined;
+  if (swap.opcode !== "bswap" || swap.useCount !== 1) return undefined;
   const width = bitsOf(swap.type);
   if (k < 0n || k !== BigInt.asUintN(width, k)) return undefined;
   let swapped = 0n;

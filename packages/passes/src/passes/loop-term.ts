@@ -128,7 +128,7 @@ function rewriteLoop(fn: Function, loop: Loop): boolean {
   test.loc = cmp.loc;
   test.insertBefore(term);
   term.setOperand(0, test);
-  if (cmp.uses.length === 0) cmp.erase();
+  if (!cmp.hasUses) cmp.erase();
   return true;
 }
 

@@ -86,7 +86,7 @@ function foldOffsetCompare(fn: Function, cmp: Instruction, ranges: ValueRanges, 
     [a, b] = [b, a];
     op = SWAPPED_COMPARE[op];
   }
-  if (!isConstant(b) || !isInstruction(a) || a.uses.length !== 1) return undefined;
+  if (!isConstant(b) || !isInstruction(a) || a.useCount !== 1) return undefined;
   if (a.opcode !== "add" && a.opcode !== "sub") return undefined;
   const [x, cv] = [a.operands[0]!, a.operands[1]!];
   if (!isConstant(cv) || isConstant(x)) return undefined;
@@ -157,7 +157,7 @@ function simplify(fn: Function, inst: Instruction, ranges: ValueRanges, ctx: Fun
     }
     case "xor": {
       // `xor (cmp a, b), 1` (a negated condition) is the inverted compare.
-      if (isInstruction(a!) && a.info.shape === "compare" && a.uses.length === 1 && rb && constantOf(rb) === 1n) {
+      if (isInstruction(a!) && a.info.shape === "compare" && a.useCount === 1 && rb && constantOf(rb) === 1n) {
         ctx.stat("compares-inverted");
         const cmp = a;
         const repl = fn.createInstruction(INVERTED_COMPARE[cmp.opcode as CompareOpcode], inst.type, cmp.typeParam, [...cmp.operands]);
@@ -173,7 +173,7 @@ function simplify(fn: Function, inst: Instruction, ranges: ValueRanges, ctx: Fun
     case "lshr": {
       // The sign of a difference that cannot overflow is an unsigned compare (both are
       // non-negative), worth it only where the 0/1 is scaled into a select.
-      if (!isInstruction(a!, "sub") || a.uses.length !== 1 || !rb || constantOf(rb) !== 63n || bitsOf(inst.type) !== 64) return false;
+      if (!isInstruction(a!, "sub") || a.useCount !== 1 || !rb || constantOf(rb) !== 63n || bitsOf(inst.type) !== 64) return false;
       if (!inst.uses.every((u) => u.index === 0 && booleanScale(u.user) !== undefined)) return false;
       const [y, x] = [a.operands[0]!, a.operands[1]!];
       const [ry, rx] = [at(y), at(x)];

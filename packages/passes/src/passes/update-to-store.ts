@@ -142,7 +142,7 @@ export const updateToStore = defineFunctionPass({
     const updates: Instruction[] = [];
     const lookups: Instruction[] = [];
     for (const i of fn.instructions()) {
-      if (isHelperCall(i, BPF_FUNC.map_update_elem) && i.operands.length === 4 && i.uses.length === 0) updates.push(i);
+      if (isHelperCall(i, BPF_FUNC.map_update_elem) && i.operands.length === 4 && !i.hasUses) updates.push(i);
       else if (isHelperCall(i, BPF_FUNC.map_lookup_elem) && i.operands.length === 2) lookups.push(i);
     }
     if (updates.length === 0 || lookups.length === 0) return false;

@@ -14,7 +14,7 @@ export function isRemovableWhenUnused(inst: Instruction): boolean {
 
 /** Erases `inst` if it is in a block, unused and removable; returns whether it did. */
 export function eraseIfDead(inst: Instruction): boolean {
-  if (!inst.block || inst.uses.length > 0 || !isRemovableWhenUnused(inst)) return false;
+  if (!inst.block || inst.hasUses || !isRemovableWhenUnused(inst)) return false;
   inst.erase();
   return true;
 }
@@ -34,7 +34,7 @@ export function eraseDeadTree(inst: Instruction): number {
   const stack = [inst];
   while (stack.length > 0) {
     const i = stack.pop()!;
-    if (!i.block || i.uses.length > 0 || !isRemovableWhenUnused(i)) continue;
+    if (!i.block || i.hasUses || !isRemovableWhenUnused(i)) continue;
     const ops = i.operands.filter((o): o is Instruction => o.kind === "instruction" && o !== i);
     i.erase();
     n++;
