@@ -252,7 +252,21 @@ function threadJumps(fn: Function, ranges: ValueRanges, dt: DominatorTree, ctx: 
     }
     if (sides[0].length + sides[1].length > 0) plans.push({ bb, sides, single: targets.map((t) => t.preds.length === 1) });
   }
+  // Every plan was decided on the CFG before any redirection, and applying one changes what
+  // another may rest on: a block whose predecessors jump past it no longer dominates the
+  // targets they now reach (nor their regions, where a plan places merges), a target gains
+  // merge phis (phis the plan of that block never saw), a predecessor's branch now goes
+  // elsewhere. A plan that meets an applied one that way is left to the pass's next run.
+  const bypassed = new Set<BasicBlock>();
+  const merged = new Set<BasicBlock>();
+  const redirected = new Set<BasicBlock>();
+  let applied = false;
   for (const { bb, sides, single } of plans) {
+    if (merged.has(bb) || redirected.has(bb) || bb.terminator!.targets.some((t) => bypassed.has(t))) continue;
+    if (sides.some((preds) => preds.some((p) => redirected.has(p)))) continue;
+    bypassed.add(bb);
+    for (const preds of sides) for (const p of preds) redirected.add(p);
+    applied = true;
     const phis = bb.phis();
     sides.forEach((preds, side) => {
       if (preds.length === 0) return;
@@ -278,11 +292,12 @@ function threadJumps(fn: Function, ranges: ValueRanges, dt: DominatorTree, ctx: 
           merge.addIncoming(k >= 0 ? through(phi, k) : phi, from);
         }
         target.prepend(merge);
+        merged.add(target);
         for (const u of outside) if (u.user !== merge) u.user.setOperand(u.index, merge);
       }
     });
   }
-  return plans.length > 0;
+  return applied;
 }
 
 /** The block a use reads its value in (a phi reads it at the end of the incoming block). */
