@@ -198,6 +198,28 @@ describe("the depth check from the parser's heights (nesting.ts) against a walk 
   });
 });
 
+/** A xorshift stream of choices from `seed`: pick(n) is in [0, n). */
+function picker(seed: number): (n: number) => number {
+  let state = seed >>> 0 || 1;
+  return (n) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+}
+
+/** "ok", or the message of the compile error `scan` throws. */
+function scanOutcome(scan: () => void): string {
+  try {
+    scan();
+    return "ok";
+  } catch (e) {
+    if (!(e instanceof CompileError)) throw e;
+    return e.message;
+  }
+}
+
 describe("the nesting scan is skipped where too few tokens could open a level (nesting.ts)", () => {
   // Tokens that open levels, close them, or only look as if they did (in strings, comments, numbers).
   // One level each, and one token of the shortcut's count each (where the count is tight).
@@ -209,13 +231,7 @@ describe("the nesting scan is skipped where too few tokens could open a level (n
     const outcomes = new Map<boolean, number>();
     fc.assert(
       fc.property(fc.integer(), (seed) => {
-        let state = seed >>> 0 || 1;
-        const pick = (n: number): number => {
-          state ^= state << 13;
-          state ^= state >>> 17;
-          state ^= state << 5;
-          return (state >>> 0) % n;
-        };
+        const pick = picker(seed);
         // 210-270 tokens, mostly openers: some sequences nest too deeply, some just not (a
         // token kind the shortcut failed to count would show as a skipped scan that fails).
         const tokens: string[] = [];
@@ -224,17 +240,8 @@ describe("the nesting scan is skipped where too few tokens could open a level (n
           tokens.push(kind < 17 ? OPENERS[pick(OPENERS.length)]! : kind < 19 ? UNARY[pick(UNARY.length)]! : OTHERS[pick(OTHERS.length)]!);
         }
         const text = tokens.join(" ");
-        const outcome = (scan: (text: string, file: string) => void): string => {
-          try {
-            scan(text, "t.lua");
-            return "ok";
-          } catch (e) {
-            if (!(e instanceof CompileError)) throw e;
-            return e.message;
-          }
-        };
-        const full = outcome(scanTokens);
-        expect(outcome(scanNesting)).toBe(full);
+        const full = scanOutcome(() => scanTokens(text, "t.lua"));
+        expect(scanOutcome(() => scanNesting(text, "t.lua"))).toBe(full);
         outcomes.set(full === "ok", (outcomes.get(full === "ok") ?? 0) + 1);
         return true;
       }),
@@ -254,29 +261,14 @@ describe("the nesting scan is skipped where too few tokens could open a level (n
     const outcomes = new Map<boolean, number>();
     fc.assert(
       fc.property(fc.integer(), (seed) => {
-        let state = seed >>> 0 || 1;
-        const pick = (n: number): number => {
-          state ^= state << 13;
-          state ^= state >>> 17;
-          state ^= state << 5;
-          return (state >>> 0) % n;
-        };
+        const pick = picker(seed);
         // Parentheses to just below the limit, then words each followed by a run of `-`:
         // whether a run passes the limit depends on how the word before it was read.
         const tokens: string[] = ["(".repeat(190 + pick(8))];
         for (let n = 1 + pick(6); n > 0; n--) tokens.push(WORDS[pick(WORDS.length)]!, "- ".repeat(1 + pick(12)), "x");
         const text = tokens.join(" ");
-        const outcome = (everyWord: boolean): string => {
-          try {
-            scanTokens(text, "t.lua", { everyWord });
-            return "ok";
-          } catch (e) {
-            if (!(e instanceof CompileError)) throw e;
-            return e.message;
-          }
-        };
-        const full = outcome(true);
-        expect(outcome(false)).toBe(full);
+        const full = scanOutcome(() => scanTokens(text, "t.lua", { everyWord: true }));
+        expect(scanOutcome(() => scanTokens(text, "t.lua", { everyWord: false }))).toBe(full);
         outcomes.set(full === "ok", (outcomes.get(full === "ok") ?? 0) + 1);
         return true;
       }),
