@@ -347,7 +347,10 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     values[inst.id] = next;
     changes[inst.id]!++;
     changedAt[inst.id] = ++clock;
-    for (const u of inst.uses) if (u.user.block && executable[u.user.block.id]) revisit(u.user);
+    for (let p = 0, n = inst.useCount; p < n; p++) {
+      const user = inst.useUserAt(p)!;
+      if (user.block && executable[user.block.id]) revisit(user);
+    }
   };
   const markEdge = (from: BasicBlock, slot: number): void => {
     const key = edgeKey(from, slot);

@@ -103,7 +103,11 @@ export const loopDelete = defineFunctionPass({
       for (const bb of loop.blocks) {
         for (let i = bb.first; i && effectFree; i = i.next) {
           if (!(i.info.pure || i.isPhi || i.opcode === "br" || i.opcode === "condbr")) effectFree = false;
-          else for (const u of i.uses) if (!loop.contains(u.user.block!) && u.user.block !== exit) effectFree = false;
+          else
+            for (let p = 0, n = i.useCount; p < n && effectFree; p++) {
+              const user = i.useUserAt(p)!;
+              if (!loop.contains(user.block!) && user.block !== exit) effectFree = false;
+            }
         }
       }
       if (!effectFree) continue;
@@ -111,7 +115,12 @@ export const loopDelete = defineFunctionPass({
       if (!values) continue;
       // Uses in the exit block other than its phis' loop edges would lose their definition.
       let usedOutside = false;
-      for (const bb of loop.blocks) for (let i = bb.first; i; i = i.next) for (const u of i.uses) if (u.user.block === exit && !(u.user.isPhi && values.has(u.user))) usedOutside = true;
+      for (const bb of loop.blocks)
+        for (let i = bb.first; i && !usedOutside; i = i.next)
+          for (let p = 0, n = i.useCount; p < n && !usedOutside; p++) {
+            const user = i.useUserAt(p)!;
+            if (user.block === exit && !(user.isPhi && values.has(user))) usedOutside = true;
+          }
       if (usedOutside) continue;
       const exiting = loop.blocks.filter((bb) => bb.terminator?.opcode === "condbr" && bb.succs.includes(exit) && dt.dominates(bb, latch));
       if (!endsWithin(loop, entering, latch, exiting, options["max-trip"])) continue;

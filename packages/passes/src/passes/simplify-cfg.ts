@@ -269,7 +269,7 @@ function escapingUses(bb: BasicBlock, dt: DominanceOnDemand): Map<Instruction, M
   // this was written, and asked for the tree (computed then, as the CFG stood) on the first
   // use it had to place: `dt.owe()` records that moment without computing it.
   for (let i = bb.firstNonPhi(); i && i !== term; i = i.next) {
-    if (!isFoldable(i.opcode) || i.uses.some((u) => u.user.block !== bb || u.user.isPhi)) {
+    if (!isFoldable(i.opcode) || !usedOnlyIn(i, bb)) {
       if (wouldAskDominance(bb, term)) dt.owe();
       return undefined;
     }
@@ -292,6 +292,15 @@ function escapingUses(bb: BasicBlock, dt: DominanceOnDemand): Map<Instruction, M
     }
   }
   return out;
+}
+
+/** Is every user of `v` a non-phi instruction of `bb`? (Walks the users list in place: no `uses` snapshot.) */
+function usedOnlyIn(v: Value, bb: BasicBlock): boolean {
+  for (let p = 0, n = v.useCount; p < n; p++) {
+    const user = v.useUserAt(p)!;
+    if (user.block !== bb || user.isPhi) return false;
+  }
+  return true;
 }
 
 /**
@@ -466,7 +475,7 @@ function mergeMaskedTests(fn: Function, ctx: FunctionPassContext): boolean {
       const t2 = maskedTest(tb.operands[0]!, cont === 0);
       if (!t1 || !t2 || t1.y !== t2.y || (t1.value & t2.mask) !== (t2.value & t1.mask)) continue;
       let pure = true;
-      for (let i = b.first; i && i !== tb && pure; i = i.next) pure = !i.isPhi && isFoldable(i.opcode) && i.uses.every((u) => u.user.block === b && !u.user.isPhi);
+      for (let i = b.first; i && i !== tb && pure; i = i.next) pure = !i.isPhi && isFoldable(i.opcode) && usedOnlyIn(i, b);
       if (!pure || [...e.phis()].some((phi) => phi.incomingValue(a) !== phi.incomingValue(b))) continue;
       if (c.first?.isPhi && c.preds.includes(a)) continue;
       const T = ta.operands[0]!.kind === "instruction" ? (ta.operands[0] as Instruction).typeParam : t1.y.type;
