@@ -220,30 +220,26 @@ export function deadStores(fn: Function, order: readonly BasicBlock[], cyclic: b
     }
     return out;
   };
-  const dead: Instruction[] = [];
-  if (!cyclic) {
+  // With a cycle, iterate to the fixed point first. Then one sweep collects the dead stores;
+  // the states it records are those already there (with a cycle) or, without one, the final
+  // states the first time (every successor is done before its block).
+  for (let changed = cyclic; changed; ) {
+    changed = false;
     for (const bb of order) {
       const s = exitState(bb);
-      for (let i = bb.last; i; i = i.prev) if (transfer(s, i)) dead.push(i);
-      entryState.set(bb, s);
-    }
-  } else {
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const bb of order) {
-        const s = exitState(bb);
-        for (let i = bb.last; i; i = i.prev) transfer(s, i);
-        const old = entryState.get(bb);
-        if (!old || !sameBytes(old, s)) {
-          entryState.set(bb, s);
-          changed = true;
-        }
+      for (let i = bb.last; i; i = i.prev) transfer(s, i);
+      const old = entryState.get(bb);
+      if (!old || !sameBytes(old, s)) {
+        entryState.set(bb, s);
+        changed = true;
       }
     }
-    for (const bb of order) {
-      const s = exitState(bb);
-      for (let i = bb.last; i; i = i.prev) if (transfer(s, i)) dead.push(i);
-    }
+  }
+  const dead: Instruction[] = [];
+  for (const bb of order) {
+    const s = exitState(bb);
+    for (let i = bb.last; i; i = i.prev) if (transfer(s, i)) dead.push(i);
+    entryState.set(bb, s);
   }
   return dead;
 }
