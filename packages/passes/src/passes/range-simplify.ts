@@ -51,7 +51,7 @@ import { blockOrderAnalysis, dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { transferRange, valueRangesAnalysis, type ValueRanges } from "../analysis/value-ranges.js";
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable } from "../util/fold.js";
-import { booleanScale, eraseDeadTree } from "../util/ir.js";
+import { booleanScale, eraseDeadTree, usedOnlyIn } from "../util/ir.js";
 import { constantOf, refineByCompare, constantRange, type Range } from "../util/range-lattice.js";
 
 const UNSIGNED_OF: Partial<Record<CompareOpcode, CompareOpcode>> = { slt: "ult", sle: "ule", sgt: "ugt", sge: "uge" };
@@ -234,7 +234,7 @@ function threadJumps(fn: Function, ranges: ValueRanges, dt: DominatorTree, ctx: 
             : (u.user.isPhi && targets.includes(u.user.block!) && u.user.incoming[u.index] === bb) ||
               targets.some((t) => t.preds.length === 1 && dt.dominates(t, useBlock(u))),
         );
-      else ok = isFoldable(i.opcode) && i.uses.every((u) => u.user.block === bb && !u.user.isPhi);
+      else ok = isFoldable(i.opcode) && usedOnlyIn(i, bb);
     }
     if (!ok) continue;
     // Into a loop header only from outside the loop, and only to a block the header alone

@@ -55,7 +55,7 @@ import {
 import { defineFunctionPass, type FunctionPassContext } from "../pass.js";
 import { isFoldable, evaluate } from "../util/fold.js";
 import { compareDecided, isCompare } from "../util/conditions.js";
-import { constValue } from "../util/ir.js";
+import { constValue, usedOnlyIn } from "../util/ir.js";
 
 function foldBranches(fn: Function, ctx: FunctionPassContext): boolean {
   let changed = false;
@@ -292,15 +292,6 @@ function escapingUses(bb: BasicBlock, dt: DominanceOnDemand): Map<Instruction, M
     }
   }
   return out;
-}
-
-/** Is every user of `v` a non-phi instruction of `bb`? (Walks the users list in place: no `uses` snapshot.) */
-function usedOnlyIn(v: Value, bb: BasicBlock): boolean {
-  for (let p = 0, n = v.useCount; p < n; p++) {
-    const user = v.useUserAt(p)!;
-    if (user.block !== bb || user.isPhi) return false;
-  }
-  return true;
 }
 
 /**

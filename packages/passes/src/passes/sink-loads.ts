@@ -38,6 +38,7 @@ import { Preserved } from "../analysis-manager.js";
 import { dominatorTreeAnalysis } from "../analysis/cfg.js";
 import { defineFunctionPass } from "../pass.js";
 import { factsOf, type FactTable } from "../util/conditions.js";
+import { usedOnlyIn } from "../util/ir.js";
 import { mayClobberLoad } from "../util/memory.js";
 import { walkDominatorTree } from "../util/scoped-walk.js";
 import { censusAnalysis } from "../analysis/census.js";
@@ -178,7 +179,7 @@ function sinkPhiValues(fn: Function, dt: ReturnType<typeof dominatorTreeAnalysis
       changed = true;
       continue;
     }
-    if (!isInstruction(value) || phi.uses.some((u) => u.user.block !== block || u.user.isPhi)) continue;
+    if (!isInstruction(value) || !usedOnlyIn(phi, block)) continue;
     const moves = movable(value, first, dominates, phi);
     if (!moves) continue;
     for (const inst of moves) inst.moveBefore(first);

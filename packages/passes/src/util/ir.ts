@@ -1,7 +1,7 @@
 /**
  * Small IR helpers shared by the passes (passes never import each other).
  */
-import { bitsOf, isConstant, type Function, type Instruction, type Value } from "@luabpf/ir";
+import { bitsOf, isConstant, type BasicBlock, type Function, type Instruction, type Value } from "@luabpf/ir";
 
 /**
  * Is `inst` removable when its result is unused? True for instructions without side
@@ -10,6 +10,15 @@ import { bitsOf, isConstant, type Function, type Instruction, type Value } from 
 export function isRemovableWhenUnused(inst: Instruction): boolean {
   const info = inst.info;
   return !info.sideEffects && !info.terminator;
+}
+
+/** Is every user of `v` a non-phi instruction of `bb`? (Walks the users list in place: no `uses` snapshot.) */
+export function usedOnlyIn(v: Value, bb: BasicBlock): boolean {
+  for (let p = 0, n = v.useCount; p < n; p++) {
+    const user = v.useUserAt(p)!;
+    if (user.block !== bb || user.isPhi) return false;
+  }
+  return true;
 }
 
 /** Erases `inst` if it is in a block, unused and removable; returns whether it did. */
