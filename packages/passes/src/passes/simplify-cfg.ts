@@ -268,11 +268,9 @@ function escapingUses(bb: BasicBlock, dt: DominanceOnDemand): Map<Instruction, M
   // update is used after the loop is rejected here). The phis' walk below came first when
   // this was written, and asked for the tree (computed then, as the CFG stood) on the first
   // use it had to place: `dt.owe()` records that moment without computing it.
-  for (let i = bb.firstNonPhi(); i && i !== term; i = i.next) {
-    if (!isFoldable(i.opcode) || !usedOnlyIn(i, bb)) {
-      if (wouldAskDominance(bb, term)) dt.owe();
-      return undefined;
-    }
+  if (!othersStayIn(bb, term)) {
+    if (wouldAskDominance(bb, term)) dt.owe();
+    return undefined;
   }
   const out = new Map<Instruction, Map<BasicBlock, Use[]>>();
   for (let i = bb.first; i && i.isPhi; i = i.next) {
@@ -292,6 +290,12 @@ function escapingUses(bb: BasicBlock, dt: DominanceOnDemand): Map<Instruction, M
     }
   }
   return out;
+}
+
+/** Are `bb`'s instructions other than its phis and `term` foldable and used only inside `bb` (by non-phis)? */
+function othersStayIn(bb: BasicBlock, term: Instruction): boolean {
+  for (let i = bb.firstNonPhi(); i && i !== term; i = i.next) if (!isFoldable(i.opcode) || !usedOnlyIn(i, bb)) return false;
+  return true;
 }
 
 /**
@@ -325,26 +329,59 @@ class DominanceOnDemand {
   owe(): void {
     this.owed = true;
   }
+  /** Owed or computed: owing it again changes nothing. */
+  get pinned(): boolean {
+    return this.owed || this.computed !== undefined;
+  }
   /** Before the CFG changes. */
   settle(): void {
     if (this.owed) this.tree();
   }
 }
 
-function threadJumps(fn: Function, ctx: FunctionPassContext): boolean {
+/** Is `preds[k]` the only occurrence of that block in `preds`? */
+function onlyOnce(preds: readonly BasicBlock[], k: number): boolean {
+  const p = preds[k]!;
+  for (let j = 0; j < preds.length; j++) if (j !== k && preds[j] === p) return false;
+  return true;
+}
+
+/**
+ * Step 6 (see the file comment). `bb`'s threads are the edges from predecessors whose
+ * condition {@link conditionFrom} decides; {@link escapingUses} then says whether `bb` can be
+ * threaded, and its first test does not depend on the threads: when it fails (a loop header
+ * whose counter update is used outside it), no thread is taken and the threads matter only
+ * to whether there is one (then escapingUses would have owed the dominator tree). So such a
+ * block is evaluated only until its first thread, and not at all when the tree would not be
+ * owed or already is (owing it again changes nothing) — the same steps as evaluating every
+ * edge first (`filtered` false: the tests' reference).
+ */
+function threadJumpsWith(fn: Function, ctx: FunctionPassContext, filtered: boolean): boolean {
   let changed = false;
   const dt = new DominanceOnDemand(fn);
   for (const bb of [...fn.blocks]) {
     if (bb.parent !== fn || bb === fn.entry || bb.terminator?.opcode !== "condbr") continue;
+    const term = bb.terminator;
+    // Whether escapingUses' first test fails, and then whether it would owe the tree.
+    const blocked = filtered && !othersStayIn(bb, term);
+    if (blocked && (dt.pinned || !wouldAskDominance(bb, term))) continue;
     const threads: [BasicBlock, BasicBlock][] = [];
-    for (const p of new Set(bb.preds)) {
-      if (p === bb || bb.preds.filter((x) => x === p).length !== 1) continue;
+    const preds = bb.preds;
+    // Each predecessor with one edge into bb, in the order of the predecessors.
+    for (let j = 0; j < preds.length; j++) {
+      const p = preds[j]!;
+      if (p === bb || !onlyOnce(preds, j)) continue;
       const k = conditionFrom(bb, p);
       if (k === undefined) continue;
-      const target = bb.terminator!.targets[k !== 0n ? 0 : 1]!;
+      const target = term.targets[k !== 0n ? 0 : 1]!;
       if (target !== bb) threads.push([p, target]);
+      if (blocked && threads.length > 0) break;
     }
     if (threads.length === 0) continue;
+    if (blocked) {
+      dt.owe();
+      continue;
+    }
     const escaping = escapingUses(bb, dt);
     if (!escaping) continue;
     const repairs = new Map<BasicBlock, Map<Instruction, Instruction>>();
@@ -378,6 +415,11 @@ function threadJumps(fn: Function, ctx: FunctionPassContext): boolean {
   }
   return changed;
 }
+
+const threadJumps = (fn: Function, ctx: FunctionPassContext): boolean => threadJumpsWith(fn, ctx, true);
+
+/** @internal Step 6 evaluating every edge before asking whether the block can be threaded (its test's reference). */
+export const threadJumpsUnfiltered = (fn: Function, ctx: FunctionPassContext): boolean => threadJumpsWith(fn, ctx, false);
 
 /** The key of a block made only of a `ret` (see step 7), or undefined. */
 function returnKey(bb: BasicBlock): string | undefined {
