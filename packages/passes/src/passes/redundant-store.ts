@@ -12,7 +12,8 @@
  * the bytes already hold the value and are already initialised (the earlier store wrote
  * them, or the earlier load read them without fault).
  *
- * The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × table size).
+ * The CFG is untouched: preserves the CFG analyses. Cost: O(instructions × table size) per
+ * sweep; one sweep on a function without a cycle (see {@link redundantStores}).
  */
 import type { BasicBlock, Function, Instruction, Value } from "@luabpf/ir";
 import { isInstruction, typeToString } from "@luabpf/ir";
@@ -125,50 +126,72 @@ function hasCandidate(fn: Function): boolean {
   return false;
 }
 
+/**
+ * The stores of `fn` that write the value memory already holds, in the order of `order` (the
+ * reverse postorder) and of their blocks. The dataflow iterates in reverse postorder to a
+ * fixed point, then one more sweep collects the stores; on a function without a cycle
+ * (`cyclic` false) every predecessor's table is final when a block is reached, so the first
+ * sweep is the fixed point and collects them itself. A store found so leaves the table as it
+ * was (it writes what the table holds), so finding it, erasing it then or after the sweep
+ * is the same.
+ *
+ * @internal Exported for its test (`cyclic` true on an acyclic function: the iterated sweeps).
+ */
+export function redundantStores(fn: Function, order: readonly BasicBlock[], cyclic: boolean): Instruction[] {
+  // Available memory on entry to each block: the meet over all predecessors (a forward
+  // "must" dataflow; a block not yet reached contributes nothing to the meet), iterated
+  // in reverse postorder to a fixed point. Entries only leave tables as it iterates.
+  const out = new Map<BasicBlock, Available>();
+  const keys = new Map<Instruction, string>();
+  const entryOf = (bb: BasicBlock): Available => {
+    if (bb === fn.entry) return new Map();
+    let acc: Available | undefined;
+    for (const p of bb.preds) {
+      const o = out.get(p);
+      if (o) acc = acc ? intersect(acc, o) : new Map(o);
+    }
+    return acc ?? new Map();
+  };
+  const found: Instruction[] = [];
+  if (!cyclic) {
+    for (const bb of order) {
+      const avail = entryOf(bb);
+      for (let i = bb.first; i; i = i.next) if (transfer(avail, i, keys)) found.push(i);
+      out.set(bb, avail);
+    }
+    return found;
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const bb of order) {
+      const avail = entryOf(bb);
+      for (let i = bb.first; i; i = i.next) transfer(avail, i, keys);
+      const old = out.get(bb);
+      if (!old || !sameValues(old, avail)) {
+        out.set(bb, avail);
+        changed = true;
+      }
+    }
+  }
+  for (const bb of order) {
+    const avail = entryOf(bb);
+    for (let i = bb.first; i; i = i.next) if (transfer(avail, i, keys)) found.push(i);
+  }
+  return found;
+}
+
 export const redundantStore = defineFunctionPass({
   name: "redundant-store",
   description: "remove stores of the value memory already holds (same value, address, offset and type as an earlier store or load)",
   preserves: Preserved.cfg(),
   applies: (fn, ctx) => ctx.analyses.get(censusAnalysis).count("store") > 0 && hasCandidate(fn),
   run(fn, ctx) {
-    // Available memory on entry to each block: the meet over all predecessors (a forward
-    // "must" dataflow; a block not yet reached contributes nothing to the meet), iterated
-    // in reverse postorder to a fixed point. Entries only leave tables as it iterates.
-    const order = ctx.analyses.get(blockOrderAnalysis).rpo;
-    const out = new Map<BasicBlock, Available>();
-    const keys = new Map<Instruction, string>();
-    const entryOf = (bb: BasicBlock): Available => {
-      if (bb === fn.entry) return new Map();
-      let acc: Available | undefined;
-      for (const p of bb.preds) {
-        const o = out.get(p);
-        if (o) acc = acc ? intersect(acc, o) : new Map(o);
-      }
-      return acc ?? new Map();
-    };
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const bb of order) {
-        const avail = entryOf(bb);
-        for (let i = bb.first; i; i = i.next) transfer(avail, i, keys);
-        const old = out.get(bb);
-        if (!old || !sameValues(old, avail)) {
-          out.set(bb, avail);
-          changed = true;
-        }
-      }
+    const { rpo, cyclic } = ctx.analyses.get(blockOrderAnalysis);
+    const found = redundantStores(fn, rpo, cyclic);
+    for (const store of found) {
+      store.erase();
+      ctx.stat("stores-removed");
     }
-    let removed = false;
-    for (const bb of order) {
-      const avail = entryOf(bb);
-      for (const inst of [...bb.instructions()]) {
-        if (transfer(avail, inst, keys)) {
-          inst.erase();
-          ctx.stat("stores-removed");
-          removed = true;
-        }
-      }
-    }
-    return removed;
+    return found.length > 0;
   },
 });
