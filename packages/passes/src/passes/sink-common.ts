@@ -342,7 +342,8 @@ function mergeRegions(fn: Function, t: BasicBlock, f: BasicBlock, regionOf: (ent
   if (sharePredecessor(t, f)) return false;
   const tRegion = regionOf(t);
   const fRegion = tRegion && regionOf(f);
-  if (!tRegion || !fRegion) return false;
+  // matchArms' first test, before the tests that walk the regions.
+  if (!tRegion || !fRegion || tRegion.size !== fRegion.size) return false;
   for (const b of tRegion) if (fRegion.has(b)) return false;
   if (f.preds.some((p) => tRegion.has(p)) || t.preds.some((p) => fRegion.has(p))) return false;
   if (entriesDiffer(t, f, fRegion)) return false;
@@ -411,7 +412,8 @@ function mergeLookAlikes(fn: Function): number {
   };
   for (const bb of [...fn.blocks]) {
     if (bb.parent !== fn || bb === fn.entry || bb.preds.length === 0 || bb.first?.isPhi) continue;
-    const key = bb.instructions().map((i) => `${i.opcode}:${i.typeParam.kind}`).join(",");
+    let key = "";
+    for (let i = bb.first; i; i = i.next) key += (i === bb.first ? "" : ",") + i.opcode + ":" + i.typeParam.kind;
     let earlier = seen.get(key);
     if (!earlier) seen.set(key, (earlier = []));
     if (earlier.some((t) => t.parent === fn && mergeRegions(fn, t, bb, regionOf))) {
