@@ -251,11 +251,19 @@ export function solveOrderFor(fn: Function): SolveOrder {
  * by size, {@link ORDERED_ABOVE}); both give sound ranges.
  */
 export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOrder = solveOrderFor(fn)): ValueRanges {
-  const values: (Range | undefined)[] = new Array(fn.valueIdBound);
-  const changes = new Uint16Array(fn.valueIdBound);
-  const executable = new Uint8Array(fn.blockIdBound);
-  // Executable edges, by source block and successor slot (a terminator has at most two).
-  const edges = new Uint8Array(2 * fn.blockIdBound);
+  const n = fn.valueIdBound;
+  // The ranges by value id: an instruction's (what it has been computed to so far) and a
+  // constant's (built when first read).
+  const values: (Range | undefined)[] = new Array(n);
+  // The solver's counters by value id, in one allocation (a solve of a small function is
+  // mostly its set-up): changes of each value, then the clocks' stamps below.
+  const counters = new Uint32Array(5 * n);
+  const changes = counters.subarray(0, n);
+  // Executable blocks, then executable edges by source block and successor slot (a
+  // terminator has at most two), in one allocation.
+  const flags = new Uint8Array(3 * fn.blockIdBound);
+  const executable = flags.subarray(0, fn.blockIdBound);
+  const edges = flags.subarray(fn.blockIdBound);
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
   const work = order === "rpo" ? new OrderedWork(fn, dt) : undefined;
@@ -265,27 +273,26 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   // Branch facts, by the block they hold in (its only way in) and by the id of the value they are about.
   // (The tables by id are allocated at their full length: writing far past the end of an
   // empty array turns it into a dictionary.)
-  const factsByValue: ({ block: BasicBlock; fact: Fact }[] | undefined)[] = new Array(fn.valueIdBound);
+  const factsByValue: ({ block: BasicBlock; fact: Fact }[] | undefined)[] = new Array(n);
   for (const bb of fn.blocks) {
     if (bb === fn.entry || bb.preds.length !== 1 || bb.preds[0] === bb) continue;
     for (const fact of edgeFacts(bb.preds[0]!, bb)) (factsByValue[fact.value.id] ??= []).push({ block: bb, fact });
   }
 
-  const constants: (Range | undefined)[] = new Array(fn.valueIdBound); // by value id
   const rangeOf = (v: Value): Range | undefined => {
-    if (isConstant(v)) return (constants[v.id] ??= constantRange(bitsOf(v.type) || 64, v.value));
+    if (isConstant(v)) return (values[v.id] ??= constantRange(bitsOf(v.type) || 64, v.value));
     if (v.kind === "param") return typeRange(v);
     return values[v.id];
   };
   // A value tested by many branches (`x == 1`, `x == 2`, ... down a chain) has its
   // dominating facts found through an index of them in the dominator tree's preorder.
-  const factIndexes: (DominatingFacts | undefined)[] = new Array(fn.valueIdBound);
+  let factIndexes: (DominatingFacts | undefined)[] | undefined;
   const rangeAt = (v: Value, bb: BasicBlock): Range | undefined => {
     let r = rangeOf(v);
     const facts = factsByValue[v.id];
     if (!r || !facts) return r;
     if (facts.length > FACT_SCAN_LIMIT && dt.isReachable(bb)) {
-      const index = (factIndexes[v.id] ??= new DominatingFacts(facts.map((f) => f.block), dt));
+      const index = ((factIndexes ??= new Array(n))[v.id] ??= new DominatingFacts(facts.map((f) => f.block), dt));
       for (const k of index.dominating(bb)) {
         r = narrowBy(r, facts[k]!.fact);
         if (!r) break;
@@ -327,13 +334,13 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   };
 
   /** The range each instruction's last evaluation gave (what `set` was called with). */
-  const lastEval: (Range | undefined)[] = new Array(fn.valueIdBound);
+  const lastEval: (Range | undefined)[] = new Array(n);
   // A clock stamps each change of a value and each evaluation of an instruction: an
   // instruction none of whose operands changed since its last evaluation would evaluate
   // to the same range again, so it is not evaluated again (a block's walk and the work
   // list often visit an instruction twice with the same operands).
-  const changedAt = new Uint32Array(fn.valueIdBound);
-  const evaluatedAt = new Uint32Array(fn.valueIdBound);
+  const changedAt = counters.subarray(n, 2 * n);
+  const evaluatedAt = counters.subarray(2 * n, 3 * n);
   let clock = 0;
   const set = (inst: Instruction, r: Range | undefined): void => {
     lastEval[inst.id] = r;
@@ -439,9 +446,20 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   // their last evaluation (stamps of a clock), and intersects only where that gives
   // something new: the same result as evaluating everything, without its cost (most
   // functions have no loop and nothing to narrow).
-  const rpo = dt.reversePostOrder();
-  const narrowedAt = new Uint32Array(fn.valueIdBound);
-  const sweptAt = new Uint32Array(fn.valueIdBound);
+  //
+  // A sweep changes nothing when every value is settled and equal to its last evaluation
+  // (the common case: no loop, no join of different ranges): that is checked on the tables
+  // by id first, without walking the blocks.
+  let settledAll = true;
+  for (let id = 0; id < n && settledAll; id++) {
+    if (changes[id] === 0) continue; // not an instruction's value (a constant's, or never computed)
+    const v = values[id]!;
+    const r = lastEval[id];
+    settledAll = r !== undefined && (r === v || rangesEqual(v, r)) && isSettled(v);
+  }
+  const rpo = settledAll ? [] : dt.reversePostOrder();
+  const narrowedAt = counters.subarray(3 * n, 4 * n);
+  const sweptAt = counters.subarray(4 * n, 5 * n);
   let sweepClock = 0;
   const operandNarrowed = (i: Instruction): boolean => {
     const since = sweptAt[i.id]!;

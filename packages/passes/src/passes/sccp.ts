@@ -36,9 +36,12 @@ export interface SccpResult {
 /** Runs the Wegman–Zadeck fixed point on `fn` without changing it. */
 export function solveSccp(fn: Function): SccpResult {
   const values: LatticeValue[] = new Array(fn.valueIdBound);
-  const executable = new Uint8Array(fn.blockIdBound);
+  // Executable blocks, then executable edges (one allocation: a typed array costs far more
+  // to make than its few bytes on a small function).
+  const flags = new Uint8Array(3 * fn.blockIdBound);
+  const executable = flags.subarray(0, fn.blockIdBound);
   /** Executable edges: index `2 * from.id + slot` (a condbr may target one block twice; terminators have at most two slots). */
-  const edges = new Uint8Array(2 * fn.blockIdBound);
+  const edges = flags.subarray(fn.blockIdBound);
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
 
@@ -52,7 +55,10 @@ export function solveSccp(fn: Function): SccpResult {
     const next = meet(old, lv); // monotone: only ever lowers
     if (next === old) return;
     values[inst.id] = next;
-    for (const u of inst.uses) if (u.user.block && executable[u.user.block.id]) valueWork.push(u.user);
+    for (let p = 0, n = inst.useCount; p < n; p++) {
+      const user = inst.useUserAt(p)!;
+      if (user.block && executable[user.block.id]) valueWork.push(user);
+    }
   };
   const markEdge = (from: BasicBlock, slot: number) => {
     const to = from.succs[slot]!;

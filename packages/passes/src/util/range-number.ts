@@ -249,6 +249,31 @@ export function widenNumber(prev: LatticeRange, next: LatticeRange): LatticeRang
 /** Every N-bit value, one object per width (set by range-lattice.ts; {@link fromBig} returns it for a full range). */
 export const FULL: LatticeRange[] = [];
 
+/**
+ * The full 64-bit range (FULL[64]): bigint form, its number fields the stand-ins of the file
+ * note (umax 2^64, smax 2^63; smin -2^63 and umin 0 are exact), which {@link decideNumber}
+ * may compare with a number form's bounds: every one is below 2^53, far from the stand-ins,
+ * so each comparison has the exact bound's answer.
+ */
+export const FULL_64 = new LatticeRange(64, false, 0, ALL_UNKNOWN_64, 0, MAXU[64]!, SMIN[64]!, SMAX[64]!, true, {
+  bits: 64,
+  value: 0n,
+  mask: (1n << 64n) - 1n,
+  umin: 0n,
+  umax: (1n << 64n) - 1n,
+  smin: -(1n << 63n),
+  smax: (1n << 63n) - 1n,
+  settled: true,
+});
+
+/** The full 64-bit range shifted right by `k` (0 ≤ k < 64) where the result has a number form (k ≥ 11); null otherwise. */
+export function lshrFull64(k: number): LatticeRange | null {
+  if (k === 0) return FULL_64;
+  if (k < 11) return null;
+  // range-bigint.ts shiftByConstant's lshr of [0, 2^64 - 1] with every bit unknown.
+  return build(64, 0, ONES[64 - k]!, 0, ONES[64 - k]!, SMIN[64]!, SMAX[64]!);
+}
+
 /** {@link makeNumber} where the bigint code falls back to the full range. */
 function build(bits: number, value: number, mask: number, umin: number, umax: number, smin: number, smax: number): LatticeRange | null {
   const r = makeNumber(bits, value, mask, umin, umax, smin, smax);
