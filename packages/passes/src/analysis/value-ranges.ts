@@ -215,9 +215,19 @@ export function transferRange(inst: Instruction, ops: readonly Range[]): Range |
 function callRange(inst: Instruction): Range | undefined {
   const bits = bitsOf(inst.type);
   if (!bits || inst.type.kind !== "int") return typeRange(inst);
-  const max = helperResultMax(inst.helper);
-  return max === undefined || max >= (1n << BigInt(bits)) - 1n ? fullRange(bits) : unsignedRange(bits, 0n, max);
+  const id = inst.helper;
+  if (id === undefined) return fullRange(bits);
+  // Worked out once per width and helper (the helper table is fixed; ranges are immutable).
+  const byHelper = (CALL_RANGES[bits] ??= new Map());
+  let r = byHelper.get(id);
+  if (!r) {
+    const max = helperResultMax(id);
+    r = max === undefined || max >= (1n << BigInt(bits)) - 1n ? fullRange(bits) : unsignedRange(bits, 0n, max);
+    byHelper.set(id, r);
+  }
+  return r;
 }
+const CALL_RANGES: Map<number, Range>[] = [];
 
 const BOOLEAN = joinRanges(FALSE, TRUE);
 

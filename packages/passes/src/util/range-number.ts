@@ -286,7 +286,16 @@ function made(bits: number, value: number, mask: number, umin: number, umax: num
 
 export function joinNumber(a: LatticeRange, b: LatticeRange): LatticeRange | null {
   const mu = or53(or53(a.m, b.m), xor53(a.v, b.v));
-  return made(a.bits, andNot53(a.v, mu), mu, Math.min(a.ul, b.ul), Math.max(a.uh, b.uh), Math.min(a.sl, b.sl), Math.max(a.sh, b.sh));
+  const v = andNot53(a.v, mu);
+  const ul = Math.min(a.ul, b.ul);
+  const uh = Math.max(a.uh, b.uh);
+  const sl = Math.min(a.sl, b.sl);
+  const sh = Math.max(a.sh, b.sh);
+  // One holds the other (a value joined again with what it already holds): a settled range
+  // is its own reduction, so it is the result.
+  if (b.settled && v === b.v && mu === b.m && ul === b.ul && uh === b.uh && sl === b.sl && sh === b.sh) return b;
+  if (a.settled && v === a.v && mu === a.m && ul === a.ul && uh === a.uh && sl === a.sl && sh === a.sh) return a;
+  return made(a.bits, v, mu, ul, uh, sl, sh);
 }
 
 export function intersectNumber(a: LatticeRange, b: LatticeRange): LatticeRange | undefined | null {
@@ -502,7 +511,10 @@ export function refineNumber(x: LatticeRange, op: CompareOpcode, y: LatticeRange
   const SMAXB = SMAX[bits]!;
   const clamp = (ulo: number, uhi: number, slo: number, shi: number): LatticeRange | undefined | null => {
     if (ulo > uhi || slo > shi) return undefined;
-    return makeNumber(bits, x.v, x.m, Math.max(x.ul, ulo), Math.min(x.uh, uhi), Math.max(x.sl, slo), Math.min(x.sh, shi));
+    const [ul, uh, sl, sh] = [Math.max(x.ul, ulo), Math.min(x.uh, uhi), Math.max(x.sl, slo), Math.min(x.sh, shi)];
+    // Nothing cut off: a settled range is its own reduction.
+    if (x.settled && ul === x.ul && uh === x.uh && sl === x.sl && sh === x.sh) return x;
+    return makeNumber(bits, x.v, x.m, ul, uh, sl, sh);
   };
   switch (op) {
     case "eq":
