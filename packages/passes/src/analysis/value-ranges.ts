@@ -265,15 +265,16 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   // The ranges by value id: an instruction's (what it has been computed to so far) and a
   // constant's (built when first read).
   const values: (Range | undefined)[] = new Array(n);
-  // The solver's counters by value id, in one allocation (a solve of a small function is
-  // mostly its set-up): changes of each value, then the clocks' stamps below.
+  // The solver's counters by value id in one typed array (a typed array costs far more to
+  // make than a small function's few slots; views of one would each cost as much): at `id`
+  // the number of changes of the value, at CHANGED + id, EVALUATED + id, NARROWED + id and
+  // SWEPT + id the clocks' stamps below.
   const counters = new Uint32Array(5 * n);
-  const changes = counters.subarray(0, n);
-  // Executable blocks, then executable edges by source block and successor slot (a
-  // terminator has at most two), in one allocation.
+  const [CHANGED, EVALUATED, NARROWED, SWEPT] = [n, 2 * n, 3 * n, 4 * n];
+  // Executable blocks (at the block id), then executable edges (at EDGES + source block id
+  // * 2 + successor slot: a terminator has at most two), in one typed array.
   const flags = new Uint8Array(3 * fn.blockIdBound);
-  const executable = flags.subarray(0, fn.blockIdBound);
-  const edges = flags.subarray(fn.blockIdBound);
+  const EDGES = fn.blockIdBound;
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
   const work = order === "rpo" ? new OrderedWork(fn, dt) : undefined;
@@ -328,7 +329,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   const incomingRange = (phi: Instruction, k: number, facts = edgeFacts): Range | undefined => {
     const from = phi.incoming[k]!;
     const slot = pairSlot(phi, k);
-    if (slot < 0 || !edges[edgeKey(from, slot)]) return undefined;
+    if (slot < 0 || !flags[EDGES + edgeKey(from, slot)]) return undefined;
     const v = phi.operands[k]!;
     const r = rangeAt(v, from);
     return r && narrow(r, facts(from, phi.block!), v);
@@ -349,33 +350,31 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   // instruction none of whose operands changed since its last evaluation would evaluate
   // to the same range again, so it is not evaluated again (a block's walk and the work
   // list often visit an instruction twice with the same operands).
-  const changedAt = counters.subarray(n, 2 * n);
-  const evaluatedAt = counters.subarray(2 * n, 3 * n);
   let clock = 0;
   const set = (inst: Instruction, r: Range | undefined): void => {
     lastEval[inst.id] = r;
     if (!r) return;
     const old = values[inst.id];
     // Joining a settled range with itself gives it back (the common revisit): nothing changes.
-    if (old && changes[inst.id]! < WIDEN_AFTER && rangesEqual(old, r) && isSettled(old)) return;
+    if (old && counters[inst.id]! < WIDEN_AFTER && rangesEqual(old, r) && isSettled(old)) return;
     let next = old ? joinRanges(old, r) : r;
-    if (old && inst.isPhi && changes[inst.id]! >= WIDEN_AFTER) next = widenRange(old, next);
+    if (old && inst.isPhi && counters[inst.id]! >= WIDEN_AFTER) next = widenRange(old, next);
     if (old && rangesEqual(old, next)) return;
     values[inst.id] = next;
-    changes[inst.id]!++;
-    changedAt[inst.id] = ++clock;
+    counters[inst.id]!++;
+    counters[CHANGED + inst.id] = ++clock;
     for (let p = 0, n = inst.useCount; p < n; p++) {
       const user = inst.useUserAt(p)!;
-      if (user.block && executable[user.block.id]) revisit(user);
+      if (user.block && flags[user.block.id]) revisit(user);
     }
   };
   const markEdge = (from: BasicBlock, slot: number): void => {
     const key = edgeKey(from, slot);
-    if (edges[key]) return;
-    edges[key] = 1;
+    if (flags[EDGES + key]) return;
+    flags[EDGES + key] = 1;
     const to = from.succs[slot]!;
-    if (!executable[to.id]) {
-      executable[to.id] = 1;
+    if (!flags[to.id]) {
+      flags[to.id] = 1;
       if (work) work.addBlock(to);
       else blockWork.push(to);
     } else for (const phi of to.phis()) revisit(phi);
@@ -424,16 +423,16 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     }
     if (inst.type.kind === "void") return;
     const last = lastEval[inst.id];
-    if (last !== undefined && !operandChangedSince(inst, evaluatedAt[inst.id]!)) return set(inst, last);
-    evaluatedAt[inst.id] = clock;
+    if (last !== undefined && !operandChangedSince(inst, counters[EVALUATED + inst.id]!)) return set(inst, last);
+    counters[EVALUATED + inst.id] = clock;
     set(inst, evaluate(inst));
   };
   const operandChangedSince = (i: Instruction, since: number): boolean => {
-    for (const o of i.operands) if (changedAt[o.id]! > since) return true;
+    for (const o of i.operands) if (counters[CHANGED + o.id]! > since) return true;
     return false;
   };
 
-  executable[fn.entry.id] = 1;
+  flags[fn.entry.id] = 1;
   if (work) {
     work.addBlock(fn.entry);
     work.run(visit);
@@ -441,7 +440,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   while (blockWork.length > 0 || valueWork.length > 0) {
     while (valueWork.length > 0) {
       const inst = valueWork.pop()!;
-      if (inst.block && executable[inst.block.id]) visit(inst);
+      if (inst.block && flags[inst.block.id]) visit(inst);
     }
     const bb = blockWork.pop();
     if (bb) for (let i = bb.first; i; i = i.next) visit(i);
@@ -462,18 +461,16 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   // by id first, without walking the blocks.
   let settledAll = true;
   for (let id = 0; id < n && settledAll; id++) {
-    if (changes[id] === 0) continue; // not an instruction's value (a constant's, or never computed)
+    if (counters[id] === 0) continue; // not an instruction's value (a constant's, or never computed)
     const v = values[id]!;
     const r = lastEval[id];
     settledAll = r !== undefined && (r === v || rangesEqual(v, r)) && isSettled(v);
   }
   const rpo = settledAll ? [] : dt.reversePostOrder();
-  const narrowedAt = counters.subarray(3 * n, 4 * n);
-  const sweptAt = counters.subarray(4 * n, 5 * n);
   let sweepClock = 0;
   const operandNarrowed = (i: Instruction): boolean => {
-    const since = sweptAt[i.id]!;
-    for (const o of i.operands) if (narrowedAt[o.id]! > since) return true;
+    const since = counters[SWEPT + i.id]!;
+    for (const o of i.operands) if (counters[NARROWED + o.id]! > since) return true;
     return false;
   };
   for (let round = 0, before = -1; round < NARROWING_ROUNDS; round++) {
@@ -482,7 +479,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     if (sweepClock === before) break;
     before = sweepClock;
     for (const bb of rpo) {
-      if (!executable[bb.id]) continue;
+      if (!flags[bb.id]) continue;
       for (let i = bb.first; i; i = i.next) {
         const old = values[i.id];
         if (!old) continue;
@@ -496,12 +493,12 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
             }
           } else r = evaluate(i);
           lastEval[i.id] = r;
-          sweptAt[i.id] = sweepClock;
+          counters[SWEPT + i.id] = sweepClock;
         }
         if (!r || (rangesEqual(old, r) && isSettled(old))) continue; // intersecting gives old again
         const narrowed = intersectRanges(old, r);
         if (!narrowed) continue;
-        if (!rangesEqual(narrowed, old)) narrowedAt[i.id] = ++sweepClock;
+        if (!rangesEqual(narrowed, old)) counters[NARROWED + i.id] = ++sweepClock;
         values[i.id] = narrowed;
       }
     }
@@ -522,8 +519,8 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
         return r && narrow(r, facts, v);
       };
     },
-    isExecutable: (bb) => executable[bb.id] === 1,
-    isEdgeExecutable: (from, slot) => slot >= 0 && slot < 2 && edges[edgeKey(from, slot)] === 1,
+    isExecutable: (bb) => flags[bb.id] === 1,
+    isEdgeExecutable: (from, slot) => slot >= 0 && slot < 2 && flags[EDGES + edgeKey(from, slot)] === 1,
   };
 }
 

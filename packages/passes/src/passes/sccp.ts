@@ -36,12 +36,9 @@ export interface SccpResult {
 /** Runs the Wegman–Zadeck fixed point on `fn` without changing it. */
 export function solveSccp(fn: Function): SccpResult {
   const values: LatticeValue[] = new Array(fn.valueIdBound);
-  // Executable blocks, then executable edges (one allocation: a typed array costs far more
-  // to make than its few bytes on a small function).
-  const flags = new Uint8Array(3 * fn.blockIdBound);
-  const executable = flags.subarray(0, fn.blockIdBound);
+  const executable = new Uint8Array(fn.blockIdBound);
   /** Executable edges: index `2 * from.id + slot` (a condbr may target one block twice; terminators have at most two slots). */
-  const edges = flags.subarray(fn.blockIdBound);
+  const edges = new Uint8Array(2 * fn.blockIdBound);
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
 
