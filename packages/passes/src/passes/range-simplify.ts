@@ -124,15 +124,15 @@ function simplify(fn: Function, inst: Instruction, ranges: ValueRanges, ctx: Fun
     return true;
   };
 
+  const info = inst.info; // (a lookup by opcode name: read once)
   // A value the ranges pin down.
-  if (bitsOf(inst.type) && inst.type.kind === "int" && (inst.info.pure || inst.isPhi) && !inst.info.sideEffects) {
+  if (bitsOf(inst.type) && inst.type.kind === "int" && (info.pure || inst.isPhi) && !info.sideEffects) {
     const r = ranges.rangeOf(inst);
     const k = r && constantOf(r);
     if (k !== undefined) return replace(fn.constant(inst.type, k), "constants-folded");
   }
 
-  const shape = inst.info.shape;
-  if (shape === "compare" && inst.typeParam.kind === "int") {
+  if (info.shape === "compare" && inst.typeParam.kind === "int") {
     const folded = foldOffsetCompare(fn, inst, ranges, ctx);
     if (folded) return folded;
     const unsigned = UNSIGNED_OF[op as CompareOpcode];

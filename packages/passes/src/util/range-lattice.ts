@@ -51,7 +51,7 @@ import {
   FULL,
   FULL_64,
   fromBig,
-  lshrFull64,
+  lshrFull64By,
   hasNumberForm,
   intersectNumber,
   joinNumber,
@@ -211,9 +211,10 @@ export function binaryRange(op: BinaryOpcode, a: Range, b: Range): Range {
   const y = R(b);
   // x + y, x - y and x ^ y take every value when either operand does (each is a bijection in the other).
   if ((op === "add" || op === "sub" || op === "xor") && (isFullOf(x, y) || isFullOf(y, x))) return FULL[x.bits]!;
-  // Every 64-bit value shifted right by a constant (a loaded u64's high word, a hash's top bits).
-  if (op === "lshr" && x === FULL_64 && y.small && y.m === 0) {
-    const r = lshrFull64(y.v % 64);
+  // Every 64-bit value shifted right (a loaded u64's high word, a hash's top bits, a loop's
+  // shift by its counter): no bigint shift per amount.
+  if (op === "lshr" && x === FULL_64 && y.small) {
+    const r = lshrFull64By(y, lshrFullBig);
     if (r) return r;
   }
   if (bothSmall(x, y)) {
@@ -222,6 +223,10 @@ export function binaryRange(op: BinaryOpcode, a: Range, b: Range): Range {
   }
   return wrapBig(bigBinary(op, toBig(x), toBig(y)), x, y);
 }
+
+/** The full 64-bit range shifted right by k (k < 64) in the bigint form, once per k (a function of k alone). */
+const LSHR_FULL_BIG: LatticeRange[] = [];
+const lshrFullBig = (k: number): LatticeRange => (LSHR_FULL_BIG[k] ??= wrapBig(bigBinary("lshr", FULL_64.big!, bigConstant(64, BigInt(k))), FULL_64));
 
 /** The result range of unary `op`. */
 export function unaryRange(op: UnaryOpcode, a: Range): Range {
