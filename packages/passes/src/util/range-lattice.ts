@@ -22,9 +22,10 @@
  * (util/range-bigint.ts), exact at every width; a range whose components all fit in a
  * double — every range of up to 32 bits and the 64-bit ranges within [0, 2^53), most of
  * what a program computes — is kept as numbers, and the common operations on such ranges
- * (join, intersection, refinement, compares, add, sub, bitwise, shifts, casts) run on
+ * (join, intersection, refinement, compares, arithmetic, bitwise, shifts, casts) run on
  * numbers (util/range-number.ts), falling back to the bigint form where a result leaves
- * that domain. Both forms give the same ranges (test/range-lattice.test.ts compares them on
+ * that domain. The full 64-bit range (one shared object) is shifted right, truncated and
+ * compared on numbers too. Both forms give the same ranges (test/range-lattice.test.ts compares them on
  * random ranges); the number form costs no allocation beyond the result.
  */
 import type { BinaryOpcode, CastOpcode, CompareOpcode, UnaryOpcode } from "@luabpf/ir";

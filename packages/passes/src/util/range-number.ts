@@ -353,7 +353,7 @@ function tnumSub(bits: number, av: number, am: number, bv: number, bm: number): 
   return true;
 }
 
-/** range-bigint.ts bigBinary on numbers (null: ask the bigint form; so for mul and the divisions). */
+/** range-bigint.ts bigBinary on numbers (null: ask the bigint form; so for the signed divisions of a negative operand). */
 export function binaryNumber(op: BinaryOpcode, a: LatticeRange, b: LatticeRange): LatticeRange | null {
   const bits = a.bits;
   const wide = bits > 32;
