@@ -228,6 +228,28 @@ describe("range lattice: the number form gives the bigint form's ranges", () => 
       );
     });
   }
+  test("the full 64-bit range's shortcuts (shifted right by a constant, truncated, compared) give the bigint form's answers", () => {
+    const full = fullRange(64);
+    for (let k = 0n; k < 70n; k++) {
+      const amount = constantRange(64, k);
+      for (const op of ["shl", "lshr", "ashr"] as const) same(`${op} by ${k}`, binaryRange(op, full, amount), bigintLattice.binaryRange(op, full, amount));
+    }
+    // Shifted right by every interval of amounts, and by amounts with known bits.
+    for (let lo = 0n; lo < 66n; lo++)
+      for (let hi = lo; hi < 66n; hi++) {
+        const amounts = unsignedRange(64, lo, hi);
+        same(`lshr by ${formatRange(amounts)}`, binaryRange("lshr", full, amounts), bigintLattice.binaryRange("lshr", full, amounts));
+        const even = binaryRange("and", amounts, constantRange(64, -2n));
+        same(`lshr by ${formatRange(even)}`, binaryRange("lshr", full, even), bigintLattice.binaryRange("lshr", full, even));
+      }
+    for (const to of [1, 8, 16, 32]) same(`trunc to ${to}`, castRange("trunc", full, to), bigintLattice.castRange("trunc", full, to));
+    const others = [full, constantRange(64, 0n), constantRange(64, 1n), constantRange(64, -1n), unsignedRange(64, 0n, 1n), unsignedRange(64, 0n, (1n << 53n) - 1n), constantRange(64, (1n << 53n) - 1n), unsignedRange(64, 1n << 53n, 1n << 60n), unsignedRange(64, 5n, 9n)];
+    for (const y of others)
+      for (const op of COMPARES) {
+        expect(decideCompare(op, full, y), `${op} full, ${formatRange(y)}`).toBe(bigintLattice.decideCompare(op, full, y));
+        expect(decideCompare(op, y, full), `${op} ${formatRange(y)}, full`).toBe(bigintLattice.decideCompare(op, y, full));
+      }
+  });
   test("ranges within [0, 2^53) at 64 bits and every range up to 32 bits are numbers; others are bigints", () => {
     expect(bigintLattice.isNumberForm(castRange("zext", fullRange(32), 64))).toBe(true);
     expect(bigintLattice.isNumberForm(unsignedRange(64, 0n, (1n << 53n) - 1n))).toBe(true);

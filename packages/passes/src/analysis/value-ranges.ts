@@ -215,9 +215,19 @@ export function transferRange(inst: Instruction, ops: readonly Range[]): Range |
 function callRange(inst: Instruction): Range | undefined {
   const bits = bitsOf(inst.type);
   if (!bits || inst.type.kind !== "int") return typeRange(inst);
-  const max = helperResultMax(inst.helper);
-  return max === undefined || max >= (1n << BigInt(bits)) - 1n ? fullRange(bits) : unsignedRange(bits, 0n, max);
+  const id = inst.helper;
+  if (id === undefined) return fullRange(bits);
+  // Worked out once per width and helper (the helper table is fixed; ranges are immutable).
+  const byHelper = (CALL_RANGES[bits] ??= new Map());
+  let r = byHelper.get(id);
+  if (!r) {
+    const max = helperResultMax(id);
+    r = max === undefined || max >= (1n << BigInt(bits)) - 1n ? fullRange(bits) : unsignedRange(bits, 0n, max);
+    byHelper.set(id, r);
+  }
+  return r;
 }
+const CALL_RANGES: Map<number, Range>[] = [];
 
 const BOOLEAN = joinRanges(FALSE, TRUE);
 
@@ -251,11 +261,20 @@ export function solveOrderFor(fn: Function): SolveOrder {
  * by size, {@link ORDERED_ABOVE}); both give sound ranges.
  */
 export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOrder = solveOrderFor(fn)): ValueRanges {
-  const values: (Range | undefined)[] = new Array(fn.valueIdBound);
-  const changes = new Uint16Array(fn.valueIdBound);
-  const executable = new Uint8Array(fn.blockIdBound);
-  // Executable edges, by source block and successor slot (a terminator has at most two).
-  const edges = new Uint8Array(2 * fn.blockIdBound);
+  const n = fn.valueIdBound;
+  // The ranges by value id: an instruction's (what it has been computed to so far) and a
+  // constant's (built when first read).
+  const values: (Range | undefined)[] = new Array(n);
+  // The solver's counters by value id in one typed array (a typed array costs far more to
+  // make than a small function's few slots; views of one would each cost as much): at `id`
+  // the number of changes of the value, at CHANGED + id, EVALUATED + id, NARROWED + id and
+  // SWEPT + id the clocks' stamps below.
+  const counters = new Uint32Array(5 * n);
+  const [CHANGED, EVALUATED, NARROWED, SWEPT] = [n, 2 * n, 3 * n, 4 * n];
+  // Executable blocks (at the block id), then executable edges (at EDGES + source block id
+  // * 2 + successor slot: a terminator has at most two), in one typed array.
+  const flags = new Uint8Array(3 * fn.blockIdBound);
+  const EDGES = fn.blockIdBound;
   const blockWork: BasicBlock[] = [];
   const valueWork: Instruction[] = [];
   const work = order === "rpo" ? new OrderedWork(fn, dt) : undefined;
@@ -265,27 +284,26 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   // Branch facts, by the block they hold in (its only way in) and by the id of the value they are about.
   // (The tables by id are allocated at their full length: writing far past the end of an
   // empty array turns it into a dictionary.)
-  const factsByValue: ({ block: BasicBlock; fact: Fact }[] | undefined)[] = new Array(fn.valueIdBound);
+  const factsByValue: ({ block: BasicBlock; fact: Fact }[] | undefined)[] = new Array(n);
   for (const bb of fn.blocks) {
     if (bb === fn.entry || bb.preds.length !== 1 || bb.preds[0] === bb) continue;
     for (const fact of edgeFacts(bb.preds[0]!, bb)) (factsByValue[fact.value.id] ??= []).push({ block: bb, fact });
   }
 
-  const constants: (Range | undefined)[] = new Array(fn.valueIdBound); // by value id
   const rangeOf = (v: Value): Range | undefined => {
-    if (isConstant(v)) return (constants[v.id] ??= constantRange(bitsOf(v.type) || 64, v.value));
+    if (isConstant(v)) return (values[v.id] ??= constantRange(bitsOf(v.type) || 64, v.value));
     if (v.kind === "param") return typeRange(v);
     return values[v.id];
   };
   // A value tested by many branches (`x == 1`, `x == 2`, ... down a chain) has its
   // dominating facts found through an index of them in the dominator tree's preorder.
-  const factIndexes: (DominatingFacts | undefined)[] = new Array(fn.valueIdBound);
+  let factIndexes: (DominatingFacts | undefined)[] | undefined;
   const rangeAt = (v: Value, bb: BasicBlock): Range | undefined => {
     let r = rangeOf(v);
     const facts = factsByValue[v.id];
     if (!r || !facts) return r;
     if (facts.length > FACT_SCAN_LIMIT && dt.isReachable(bb)) {
-      const index = (factIndexes[v.id] ??= new DominatingFacts(facts.map((f) => f.block), dt));
+      const index = ((factIndexes ??= new Array(n))[v.id] ??= new DominatingFacts(facts.map((f) => f.block), dt));
       for (const k of index.dominating(bb)) {
         r = narrowBy(r, facts[k]!.fact);
         if (!r) break;
@@ -311,7 +329,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   const incomingRange = (phi: Instruction, k: number, facts = edgeFacts): Range | undefined => {
     const from = phi.incoming[k]!;
     const slot = pairSlot(phi, k);
-    if (slot < 0 || !edges[edgeKey(from, slot)]) return undefined;
+    if (slot < 0 || !flags[EDGES + edgeKey(from, slot)]) return undefined;
     const v = phi.operands[k]!;
     const r = rangeAt(v, from);
     return r && narrow(r, facts(from, phi.block!), v);
@@ -327,38 +345,36 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   };
 
   /** The range each instruction's last evaluation gave (what `set` was called with). */
-  const lastEval: (Range | undefined)[] = new Array(fn.valueIdBound);
+  const lastEval: (Range | undefined)[] = new Array(n);
   // A clock stamps each change of a value and each evaluation of an instruction: an
   // instruction none of whose operands changed since its last evaluation would evaluate
   // to the same range again, so it is not evaluated again (a block's walk and the work
   // list often visit an instruction twice with the same operands).
-  const changedAt = new Uint32Array(fn.valueIdBound);
-  const evaluatedAt = new Uint32Array(fn.valueIdBound);
   let clock = 0;
   const set = (inst: Instruction, r: Range | undefined): void => {
     lastEval[inst.id] = r;
     if (!r) return;
     const old = values[inst.id];
     // Joining a settled range with itself gives it back (the common revisit): nothing changes.
-    if (old && changes[inst.id]! < WIDEN_AFTER && rangesEqual(old, r) && isSettled(old)) return;
+    if (old && counters[inst.id]! < WIDEN_AFTER && rangesEqual(old, r) && isSettled(old)) return;
     let next = old ? joinRanges(old, r) : r;
-    if (old && inst.isPhi && changes[inst.id]! >= WIDEN_AFTER) next = widenRange(old, next);
+    if (old && inst.isPhi && counters[inst.id]! >= WIDEN_AFTER) next = widenRange(old, next);
     if (old && rangesEqual(old, next)) return;
     values[inst.id] = next;
-    changes[inst.id]!++;
-    changedAt[inst.id] = ++clock;
+    counters[inst.id]!++;
+    counters[CHANGED + inst.id] = ++clock;
     for (let p = 0, n = inst.useCount; p < n; p++) {
       const user = inst.useUserAt(p)!;
-      if (user.block && executable[user.block.id]) revisit(user);
+      if (user.block && flags[user.block.id]) revisit(user);
     }
   };
   const markEdge = (from: BasicBlock, slot: number): void => {
     const key = edgeKey(from, slot);
-    if (edges[key]) return;
-    edges[key] = 1;
+    if (flags[EDGES + key]) return;
+    flags[EDGES + key] = 1;
     const to = from.succs[slot]!;
-    if (!executable[to.id]) {
-      executable[to.id] = 1;
+    if (!flags[to.id]) {
+      flags[to.id] = 1;
       if (work) work.addBlock(to);
       else blockWork.push(to);
     } else for (const phi of to.phis()) revisit(phi);
@@ -407,16 +423,16 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     }
     if (inst.type.kind === "void") return;
     const last = lastEval[inst.id];
-    if (last !== undefined && !operandChangedSince(inst, evaluatedAt[inst.id]!)) return set(inst, last);
-    evaluatedAt[inst.id] = clock;
+    if (last !== undefined && !operandChangedSince(inst, counters[EVALUATED + inst.id]!)) return set(inst, last);
+    counters[EVALUATED + inst.id] = clock;
     set(inst, evaluate(inst));
   };
   const operandChangedSince = (i: Instruction, since: number): boolean => {
-    for (const o of i.operands) if (changedAt[o.id]! > since) return true;
+    for (const o of i.operands) if (counters[CHANGED + o.id]! > since) return true;
     return false;
   };
 
-  executable[fn.entry.id] = 1;
+  flags[fn.entry.id] = 1;
   if (work) {
     work.addBlock(fn.entry);
     work.run(visit);
@@ -424,7 +440,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   while (blockWork.length > 0 || valueWork.length > 0) {
     while (valueWork.length > 0) {
       const inst = valueWork.pop()!;
-      if (inst.block && executable[inst.block.id]) visit(inst);
+      if (inst.block && flags[inst.block.id]) visit(inst);
     }
     const bb = blockWork.pop();
     if (bb) for (let i = bb.first; i; i = i.next) visit(i);
@@ -439,13 +455,22 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
   // their last evaluation (stamps of a clock), and intersects only where that gives
   // something new: the same result as evaluating everything, without its cost (most
   // functions have no loop and nothing to narrow).
-  const rpo = dt.reversePostOrder();
-  const narrowedAt = new Uint32Array(fn.valueIdBound);
-  const sweptAt = new Uint32Array(fn.valueIdBound);
+  //
+  // A sweep changes nothing when every value is settled and equal to its last evaluation
+  // (the common case: no loop, no join of different ranges): that is checked on the tables
+  // by id first, without walking the blocks.
+  let settledAll = true;
+  for (let id = 0; id < n && settledAll; id++) {
+    if (counters[id] === 0) continue; // not an instruction's value (a constant's, or never computed)
+    const v = values[id]!;
+    const r = lastEval[id];
+    settledAll = r !== undefined && (r === v || rangesEqual(v, r)) && isSettled(v);
+  }
+  const rpo = settledAll ? [] : dt.reversePostOrder();
   let sweepClock = 0;
   const operandNarrowed = (i: Instruction): boolean => {
-    const since = sweptAt[i.id]!;
-    for (const o of i.operands) if (narrowedAt[o.id]! > since) return true;
+    const since = counters[SWEPT + i.id]!;
+    for (const o of i.operands) if (counters[NARROWED + o.id]! > since) return true;
     return false;
   };
   for (let round = 0, before = -1; round < NARROWING_ROUNDS; round++) {
@@ -454,7 +479,7 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
     if (sweepClock === before) break;
     before = sweepClock;
     for (const bb of rpo) {
-      if (!executable[bb.id]) continue;
+      if (!flags[bb.id]) continue;
       for (let i = bb.first; i; i = i.next) {
         const old = values[i.id];
         if (!old) continue;
@@ -468,12 +493,12 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
             }
           } else r = evaluate(i);
           lastEval[i.id] = r;
-          sweptAt[i.id] = sweepClock;
+          counters[SWEPT + i.id] = sweepClock;
         }
         if (!r || (rangesEqual(old, r) && isSettled(old))) continue; // intersecting gives old again
         const narrowed = intersectRanges(old, r);
         if (!narrowed) continue;
-        if (!rangesEqual(narrowed, old)) narrowedAt[i.id] = ++sweepClock;
+        if (!rangesEqual(narrowed, old)) counters[NARROWED + i.id] = ++sweepClock;
         values[i.id] = narrowed;
       }
     }
@@ -494,8 +519,8 @@ export function solveValueRanges(fn: Function, dt: DominatorTree, order: SolveOr
         return r && narrow(r, facts, v);
       };
     },
-    isExecutable: (bb) => executable[bb.id] === 1,
-    isEdgeExecutable: (from, slot) => slot >= 0 && slot < 2 && edges[edgeKey(from, slot)] === 1,
+    isExecutable: (bb) => flags[bb.id] === 1,
+    isEdgeExecutable: (from, slot) => slot >= 0 && slot < 2 && flags[EDGES + edgeKey(from, slot)] === 1,
   };
 }
 

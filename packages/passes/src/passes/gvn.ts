@@ -83,15 +83,14 @@ export class NumberedKeys {
   private readonly headIds = new Map<string, number>();
   // Small to start (a run on one of the examples' functions numbers a few dozen keys; tables
   // of 1,024 slots were a third of gvn's time there); it doubles as it fills.
+  // (A typed array costs far more to allocate than its few slots: the keys of all slots are
+  // one array, slot s's head, a and b at 3s, 3s + 1 and 3s + 2.)
   private mask = 31;
-  private keyH = new Int32Array(32);
-  private keyA = new Int32Array(32);
-  private keyB = new Int32Array(32);
+  private keys = new Int32Array(3 * 32);
   /** Slot → value, undefined when empty. */
   private values: (Value | undefined)[] = new Array<Value | undefined>(32);
-  /** The occupied slots, in the order they were filled. */
-  private added = new Int32Array(16);
-  private size = 0;
+  /** The occupied slots, in the order they were filled (its length is the number of entries). */
+  private added: number[] = [];
 
   /** The head number of `i`, or -1 when `i` takes the string path. */
   headOf(i: Instruction): number {
@@ -120,7 +119,8 @@ export class NumberedKeys {
     x = Math.imul(x, 0x2c1b3c6d);
     x ^= x >>> 12;
     let slot = x & this.mask;
-    while (this.values[slot] !== undefined && !(this.keyH[slot] === h && this.keyA[slot] === a && this.keyB[slot] === b)) slot = (slot + 1) & this.mask;
+    const keys = this.keys;
+    while (this.values[slot] !== undefined && !(keys[3 * slot] === h && keys[3 * slot + 1] === a && keys[3 * slot + 2] === b)) slot = (slot + 1) & this.mask;
     return slot;
   }
 
@@ -140,50 +140,43 @@ export class NumberedKeys {
 
   /** Numbers `i` (head `h`, its key absent). */
   add(i: Instruction, h: number): void {
-    if (2 * (this.size + 1) > this.mask + 1) this.grow();
+    if (2 * (this.added.length + 1) > this.mask + 1) this.grow();
     const slot = this.slotFor(i, h);
     const ops = i.operands;
     let a = ops[0]!.id;
     let b = ops.length === 1 ? -1 : ops[1]!.id;
     if (ops.length === 2 && i.info.commutative && a > b) [a, b] = [b, a];
-    this.keyH[slot] = h;
-    this.keyA[slot] = a;
-    this.keyB[slot] = b;
+    this.keys[3 * slot] = h;
+    this.keys[3 * slot + 1] = a;
+    this.keys[3 * slot + 2] = b;
     this.values[slot] = i;
-    if (this.size === this.added.length) {
-      const grown = new Int32Array(this.added.length * 2);
-      grown.set(this.added);
-      this.added = grown;
-    }
-    this.added[this.size++] = slot;
+    this.added.push(slot);
   }
 
   /** How many entries there are (a mark for {@link undoTo}). */
   get mark(): number {
-    return this.size;
+    return this.added.length;
   }
 
   /** Removes the entries added since `mark`. */
   undoTo(mark: number): void {
-    while (this.size > mark) this.values[this.added[--this.size]!] = undefined;
+    while (this.added.length > mark) this.values[this.added.pop()!] = undefined;
   }
 
   private grow(): void {
-    const [h0, a0, b0, v0, order] = [this.keyH, this.keyA, this.keyB, this.values, this.added.slice(0, this.size)];
+    const [k0, v0, order] = [this.keys, this.values, this.added];
     const capacity = 2 * (this.mask + 1);
     this.mask = capacity - 1;
-    this.keyH = new Int32Array(capacity);
-    this.keyA = new Int32Array(capacity);
-    this.keyB = new Int32Array(capacity);
+    const keys = (this.keys = new Int32Array(3 * capacity));
     this.values = new Array<Value | undefined>(capacity);
     for (let k = 0; k < order.length; k++) {
       const from = order[k]!;
-      const slot = this.slotOf(h0[from]!, a0[from]!, b0[from]!);
-      this.keyH[slot] = h0[from]!;
-      this.keyA[slot] = a0[from]!;
-      this.keyB[slot] = b0[from]!;
+      const slot = this.slotOf(k0[3 * from]!, k0[3 * from + 1]!, k0[3 * from + 2]!);
+      keys[3 * slot] = k0[3 * from]!;
+      keys[3 * slot + 1] = k0[3 * from + 1]!;
+      keys[3 * slot + 2] = k0[3 * from + 2]!;
       this.values[slot] = v0[from];
-      this.added[k] = slot;
+      order[k] = slot;
     }
   }
 }

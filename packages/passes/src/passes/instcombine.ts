@@ -46,6 +46,8 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
   const T = inst.typeParam;
   const bits = bitsOf(T) || 64;
   const zero = () => fn.constant(inst.type, 0n);
+  // The opcode table's row, read once (each `info` is a lookup by opcode name).
+  const info = inst.info;
 
   if (isFoldable(op) && ops.every((v) => v.kind === "constant")) {
     ctx.stat("folded");
@@ -58,14 +60,14 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
     if (c !== undefined) return ops[c !== 0n ? 1 : 2];
     return ops[1] === ops[2] ? ops[1] : undefined;
   }
-  if (inst.info.shape === "unary") {
+  if (info.shape === "unary") {
     const x = ops[0]!;
     if ((op === "neg" || op === "not" || op === "bswap") && x.kind === "instruction" && (x as Instruction).opcode === op) return (x as Instruction).operands[0];
     return op === "bswap" ? swapOfHighByte(inst, fn, ctx) : undefined;
   }
   if (op === "trunc") return simplifyTrunc(inst, fn, ctx);
   if (op === "zext") return zextOfMasked(inst);
-  if (inst.info.shape === "compare") {
+  if (info.shape === "compare") {
     const [a, b] = [ops[0]!, ops[1]!];
     if (a === b) return fn.constant(inst.type, TRUE_ON_EQUAL.has(op) ? 1n : 0n);
     if (a.kind === "constant" && b.kind !== "constant") {
@@ -78,10 +80,10 @@ function simplify(inst: Instruction, fn: Function, ctx: FunctionPassContext): Re
     if (op !== "eq" && op !== "ne") return undefined;
     return compareBoolean(inst, fn, ctx) ?? compareHighBits(inst, fn, ctx) ?? compareSwapped(inst, fn, ctx);
   }
-  if (inst.info.shape !== "binary") return undefined;
+  if (info.shape !== "binary") return undefined;
 
   let [a, b] = [ops[0]!, ops[1]!];
-  if (inst.info.commutative && a.kind === "constant" && b.kind !== "constant") {
+  if (info.commutative && a.kind === "constant" && b.kind !== "constant") {
     inst.setOperand(0, b);
     inst.setOperand(1, a);
     [a, b] = [b, a];

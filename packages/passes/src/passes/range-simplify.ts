@@ -56,6 +56,8 @@ import { constantOf, refineByCompare, constantRange, type Range } from "../util/
 
 const UNSIGNED_OF: Partial<Record<CompareOpcode, CompareOpcode>> = { slt: "ult", sle: "ule", sgt: "ugt", sge: "uge" };
 const UNSIGNED = new Set<CompareOpcode>(["ult", "ule", "ugt", "uge"]);
+/** The opcodes of {@link simplify}'s rules after the compares (the ones that read their operands' ranges). */
+const RANGE_RULES = new Set<Opcode>(["and", "or", "xor", "urem", "lshr", "zext", "select", "sext", "ashr", "sdiv", "srem"]);
 const ones = (bits: number): bigint => (1n << BigInt(bits)) - 1n;
 
 /** Replaces `inst` by a new instruction `op T operands` placed before it. */
@@ -122,25 +124,29 @@ function simplify(fn: Function, inst: Instruction, ranges: ValueRanges, ctx: Fun
     return true;
   };
 
+  const info = inst.info; // (a lookup by opcode name: read once)
   // A value the ranges pin down.
-  if (bitsOf(inst.type) && inst.type.kind === "int" && (inst.info.pure || inst.isPhi) && !inst.info.sideEffects) {
+  if (bitsOf(inst.type) && inst.type.kind === "int" && (info.pure || inst.isPhi) && !info.sideEffects) {
     const r = ranges.rangeOf(inst);
     const k = r && constantOf(r);
     if (k !== undefined) return replace(fn.constant(inst.type, k), "constants-folded");
   }
 
-  const shape = inst.info.shape;
-  if (shape === "compare" && inst.typeParam.kind === "int") {
+  if (info.shape === "compare" && inst.typeParam.kind === "int") {
     const folded = foldOffsetCompare(fn, inst, ranges, ctx);
     if (folded) return folded;
-    const [ra, rb] = [at(inst.operands[0]!), at(inst.operands[1]!)];
     const unsigned = UNSIGNED_OF[op as CompareOpcode];
-    if (unsigned && ra && rb && ra.smin >= 0n && rb.smin >= 0n) {
+    if (!unsigned) return false;
+    const [ra, rb] = [at(inst.operands[0]!), at(inst.operands[1]!)];
+    if (ra && rb && ra.smin >= 0n && rb.smin >= 0n) {
       ctx.stat("compares-unsigned");
       return rebuild(fn, inst, unsigned, [...inst.operands]);
     }
     return false;
   }
+  // Only the rules below that read an operand's range ask for it (each is narrowed by the
+  // dominating branches: not free).
+  if (!RANGE_RULES.has(op)) return false;
   const [a, b] = [inst.operands[0], inst.operands[1]];
   const ra = a && at(a);
   const rb = b && at(b);

@@ -52,7 +52,10 @@ export function solveSccp(fn: Function): SccpResult {
     const next = meet(old, lv); // monotone: only ever lowers
     if (next === old) return;
     values[inst.id] = next;
-    for (const u of inst.uses) if (u.user.block && executable[u.user.block.id]) valueWork.push(u.user);
+    for (let p = 0, n = inst.useCount; p < n; p++) {
+      const user = inst.useUserAt(p)!;
+      if (user.block && executable[user.block.id]) valueWork.push(user);
+    }
   };
   const markEdge = (from: BasicBlock, slot: number) => {
     const to = from.succs[slot]!;

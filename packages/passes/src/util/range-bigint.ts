@@ -27,14 +27,18 @@ export interface BigRange extends Range {
 // Per-width constants, computed once (bigint shifts allocate).
 const ONES: bigint[] = [];
 const SIGN_BITS: bigint[] = [];
+const SMINS: bigint[] = [];
+const SMAXS: bigint[] = [];
 for (let b = 0; b <= 64; b++) {
   ONES.push((1n << BigInt(b)) - 1n);
   SIGN_BITS.push(b === 0 ? 0n : 1n << BigInt(b - 1));
+  SMINS.push(-SIGN_BITS[b]!);
+  SMAXS.push(SIGN_BITS[b]! - 1n);
 }
 const ones = (bits: number): bigint => ONES[bits]!;
 const signBit = (bits: number): bigint => SIGN_BITS[bits]!;
-const sMinOf = (bits: number): bigint => -SIGN_BITS[bits]!;
-const sMaxOf = (bits: number): bigint => SIGN_BITS[bits]! - 1n;
+const sMinOf = (bits: number): bigint => SMINS[bits]!;
+const sMaxOf = (bits: number): bigint => SMAXS[bits]!;
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 /** The number of bits needed to write `x` (x ≥ 0). */
@@ -49,7 +53,7 @@ function bitLength(x: bigint): number {
 
 /** Every N-bit value. */
 export function bigFull(bits: number): BigRange {
-  return { bits, value: 0n, mask: ONES[bits]!, umin: 0n, umax: ONES[bits]!, smin: -SIGN_BITS[bits]!, smax: SIGN_BITS[bits]! - 1n, settled: true };
+  return { bits, value: 0n, mask: ONES[bits]!, umin: 0n, umax: ONES[bits]!, smin: SMINS[bits]!, smax: SMAXS[bits]!, settled: true };
 }
 
 /** The one value `v` (any bigint; read modulo 2^N). */

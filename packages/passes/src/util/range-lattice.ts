@@ -22,9 +22,10 @@
  * (util/range-bigint.ts), exact at every width; a range whose components all fit in a
  * double — every range of up to 32 bits and the 64-bit ranges within [0, 2^53), most of
  * what a program computes — is kept as numbers, and the common operations on such ranges
- * (join, intersection, refinement, compares, add, sub, bitwise, shifts, casts) run on
+ * (join, intersection, refinement, compares, arithmetic, bitwise, shifts, casts) run on
  * numbers (util/range-number.ts), falling back to the bigint form where a result leaves
- * that domain. Both forms give the same ranges (test/range-lattice.test.ts compares them on
+ * that domain. The full 64-bit range (one shared object) is shifted right, truncated and
+ * compared on numbers too. Both forms give the same ranges (test/range-lattice.test.ts compares them on
  * random ranges); the number form costs no allocation beyond the result.
  */
 import type { BinaryOpcode, CastOpcode, CompareOpcode, UnaryOpcode } from "@luabpf/ir";
@@ -49,7 +50,9 @@ import {
   constantNumber,
   decideNumber,
   FULL,
+  FULL_64,
   fromBig,
+  lshrFull64By,
   hasNumberForm,
   intersectNumber,
   joinNumber,
@@ -85,7 +88,11 @@ const bothSmall = (a: LatticeRange, b: LatticeRange): boolean => a.small && b.sm
 const isFullOf = (r: LatticeRange, other: LatticeRange): boolean => r === FULL[other.bits];
 
 // Every N-bit value, per width (ranges are immutable, so one object serves every use).
-for (let b = 0; b <= 64; b++) FULL.push(fromBig(bigFull(b)));
+for (let b = 0; b < 64; b++) FULL.push(fromBig(bigFull(b)));
+// The full 64-bit range is in bigint form, with number stand-ins for its bounds (see range-number.ts FULL_64).
+FULL.push(FULL_64);
+/** Is `r` in number form or the full 64-bit range (whose bounds range-number.ts compares exactly with a number form's)? */
+const numberOrFull = (r: LatticeRange): boolean => r.small || r === FULL_64;
 
 /** Every N-bit value. */
 export function fullRange(bits: number): Range {
@@ -205,12 +212,22 @@ export function binaryRange(op: BinaryOpcode, a: Range, b: Range): Range {
   const y = R(b);
   // x + y, x - y and x ^ y take every value when either operand does (each is a bijection in the other).
   if ((op === "add" || op === "sub" || op === "xor") && (isFullOf(x, y) || isFullOf(y, x))) return FULL[x.bits]!;
+  // Every 64-bit value shifted right (a loaded u64's high word, a hash's top bits, a loop's
+  // shift by its counter): no bigint shift per amount.
+  if (op === "lshr" && x === FULL_64 && y.small) {
+    const r = lshrFull64By(y, lshrFullBig);
+    if (r) return r;
+  }
   if (bothSmall(x, y)) {
     const r = binaryNumber(op, x, y);
     if (r) return r;
   }
   return wrapBig(bigBinary(op, toBig(x), toBig(y)), x, y);
 }
+
+/** The full 64-bit range shifted right by k (k < 64) in the bigint form, once per k (a function of k alone). */
+const LSHR_FULL_BIG: LatticeRange[] = [];
+const lshrFullBig = (k: number): LatticeRange => (LSHR_FULL_BIG[k] ??= wrapBig(bigBinary("lshr", FULL_64.big!, bigConstant(64, BigInt(k))), FULL_64));
 
 /** The result range of unary `op`. */
 export function unaryRange(op: UnaryOpcode, a: Range): Range {
@@ -230,6 +247,8 @@ export function castRange(op: CastOpcode, a: Range, toBits: number): Range {
     const r = castNumber(op, x, toBits);
     if (r) return r;
   }
+  // Truncating every 64-bit value gives every value of the narrower width.
+  if (x === FULL_64 && op === "trunc" && toBits <= 32) return FULL[toBits]!;
   return wrapBig(bigCast(op, toBig(x), toBits), x);
 }
 
@@ -237,7 +256,12 @@ export function castRange(op: CastOpcode, a: Range, toBits: number): Range {
 export function decideCompare(op: CompareOpcode, a: Range, b: Range): boolean | undefined {
   const x = R(a);
   const y = R(b);
-  return bothSmall(x, y) ? decideNumber(op, x, y) : bigDecide(op, toBig(x), toBig(y));
+  if (bothSmall(x, y)) return decideNumber(op, x, y);
+  // The full 64-bit range against a number form or itself: it is no constant and meets every
+  // range (eq/ne undecided), and its bounds' stand-ins compare with a number form's bounds
+  // (all below 2^53) as the exact bounds do.
+  if ((x === FULL_64 || y === FULL_64) && numberOrFull(x) && numberOrFull(y) && x.bits === y.bits) return op === "eq" || op === "ne" ? undefined : decideNumber(op, x, y);
+  return bigDecide(op, toBig(x), toBig(y));
 }
 
 /**

@@ -249,6 +249,48 @@ export function widenNumber(prev: LatticeRange, next: LatticeRange): LatticeRang
 /** Every N-bit value, one object per width (set by range-lattice.ts; {@link fromBig} returns it for a full range). */
 export const FULL: LatticeRange[] = [];
 
+/**
+ * The full 64-bit range (FULL[64]): bigint form, its number fields the stand-ins of the file
+ * note (umax 2^64, smax 2^63; smin -2^63 and umin 0 are exact), which {@link decideNumber}
+ * may compare with a number form's bounds: every one is below 2^53, far from the stand-ins,
+ * so each comparison has the exact bound's answer.
+ */
+export const FULL_64 = new LatticeRange(64, false, 0, ALL_UNKNOWN_64, 0, MAXU[64]!, SMIN[64]!, SMAX[64]!, true, {
+  bits: 64,
+  value: 0n,
+  mask: (1n << 64n) - 1n,
+  umin: 0n,
+  umax: (1n << 64n) - 1n,
+  smin: -(1n << 63n),
+  smax: (1n << 63n) - 1n,
+  settled: true,
+});
+
+/** The full 64-bit range shifted right by `k` (0 ≤ k < 64) where the result has a number form (k ≥ 11); null otherwise. */
+export function lshrFull64(k: number): LatticeRange | null {
+  if (k === 0) return FULL_64;
+  if (k < 11) return null;
+  // range-bigint.ts shiftByConstant's lshr of [0, 2^64 - 1] with every bit unknown.
+  return build(64, 0, ONES[64 - k]!, 0, ONES[64 - k]!, SMIN[64]!, SMAX[64]!);
+}
+
+/**
+ * The full 64-bit range shifted right by a number-form range of amounts `b` — range-bigint.ts
+ * bigBinary's join of the shifts by each amount `b` holds: the full range for amounts
+ * reaching 64, else the shift by the smallest amount, which holds every other one (a larger
+ * amount keeps fewer low bits: test/range-lattice.test.ts checks every interval of amounts).
+ * `byBigint(k)` gives the shift by a k below 11 (a bigint form). Null when `b` holds no amount.
+ */
+export function lshrFull64By(b: LatticeRange, byBigint: (k: number) => LatticeRange): LatticeRange | null {
+  if (b.m === 0) return lshrFull64(b.v % 64) ?? byBigint(b.v % 64);
+  if (b.uh >= 64) return FULL_64;
+  for (let x = b.ul; x <= b.uh; x++) {
+    if (andNot53(x, b.m) !== b.v || x < b.sl || x > b.sh) continue;
+    return lshrFull64(x) ?? byBigint(x);
+  }
+  return null;
+}
+
 /** {@link makeNumber} where the bigint code falls back to the full range. */
 function build(bits: number, value: number, mask: number, umin: number, umax: number, smin: number, smax: number): LatticeRange | null {
   const r = makeNumber(bits, value, mask, umin, umax, smin, smax);
@@ -261,7 +303,16 @@ function made(bits: number, value: number, mask: number, umin: number, umax: num
 
 export function joinNumber(a: LatticeRange, b: LatticeRange): LatticeRange | null {
   const mu = or53(or53(a.m, b.m), xor53(a.v, b.v));
-  return made(a.bits, andNot53(a.v, mu), mu, Math.min(a.ul, b.ul), Math.max(a.uh, b.uh), Math.min(a.sl, b.sl), Math.max(a.sh, b.sh));
+  const v = andNot53(a.v, mu);
+  const ul = Math.min(a.ul, b.ul);
+  const uh = Math.max(a.uh, b.uh);
+  const sl = Math.min(a.sl, b.sl);
+  const sh = Math.max(a.sh, b.sh);
+  // One holds the other (a value joined again with what it already holds): a settled range
+  // is its own reduction, so it is the result.
+  if (b.settled && v === b.v && mu === b.m && ul === b.ul && uh === b.uh && sl === b.sl && sh === b.sh) return b;
+  if (a.settled && v === a.v && mu === a.m && ul === a.ul && uh === a.uh && sl === a.sl && sh === a.sh) return a;
+  return made(a.bits, v, mu, ul, uh, sl, sh);
 }
 
 export function intersectNumber(a: LatticeRange, b: LatticeRange): LatticeRange | undefined | null {
@@ -302,7 +353,7 @@ function tnumSub(bits: number, av: number, am: number, bv: number, bm: number): 
   return true;
 }
 
-/** range-bigint.ts bigBinary on numbers (null: ask the bigint form; so for mul and the divisions). */
+/** range-bigint.ts bigBinary on numbers (null: ask the bigint form; so for the signed divisions of a negative operand). */
 export function binaryNumber(op: BinaryOpcode, a: LatticeRange, b: LatticeRange): LatticeRange | null {
   const bits = a.bits;
   const wide = bits > 32;
@@ -371,9 +422,79 @@ export function binaryNumber(op: BinaryOpcode, a: LatticeRange, b: LatticeRange)
       }
       return out;
     }
+    case "mul":
+      return mulNumber(a, b);
+    case "udiv":
+    case "urem":
+      return divNumber(op, a, b);
+    case "sdiv":
+    case "srem":
+      // range-bigint.ts: non-negative operands divide as unsigned; the rest asks the bigint form.
+      return a.sl >= 0 && b.sl >= 0 ? divNumber(op === "sdiv" ? "udiv" : "urem", a, b) : null;
     default:
       return null;
   }
+}
+
+/** Products below this are exact, and so is every sum the tristate multiplication makes of its partial products (each at most twice the product). */
+const MUL_LIMIT = 2 ** 51;
+
+/**
+ * range-bigint.ts bigBinary's `mul` on numbers, when the operands' largest bit patterns
+ * (value | mask) multiply to less than {@link MUL_LIMIT} (so does every bound, corner and
+ * partial product); null otherwise.
+ */
+function mulNumber(a: LatticeRange, b: LatticeRange): LatticeRange | null {
+  const bits = a.bits;
+  let A = or53(a.v, a.m);
+  let B = or53(b.v, b.m);
+  if (A * B >= MUL_LIMIT) return null;
+  const wide = bits > 32;
+  const M = MAXU[bits]!;
+  const mod = (x: number): number => (wide ? x : wrap(bits, x));
+  // tnumMul: walk the shorter operand's bits.
+  let [av, am, bv, bm] = A > B ? [b.v, b.m, a.v, a.m] : [a.v, a.m, b.v, b.m];
+  if (A > B) [A, B] = [B, A];
+  const accV = mod(av * bv);
+  let accMv = 0;
+  let accMm = 0;
+  while (av !== 0 || am !== 0) {
+    if (av % 2 === 1) {
+      tnumAdd(bits, accMv, accMm, 0, bm);
+      [accMv, accMm] = [TV, TM];
+    } else if (am % 2 === 1) {
+      tnumAdd(bits, accMv, accMm, 0, or53(bv, bm));
+      [accMv, accMm] = [TV, TM];
+    }
+    av = Math.floor(av / 2);
+    am = Math.floor(am / 2);
+    bv = mod(bv * 2);
+    bm = mod(bm * 2);
+  }
+  tnumAdd(bits, accV, 0, accMv, accMm);
+  const [tv, tm] = [TV, TM];
+  const [ulo, uhi] = a.uh * b.uh <= M ? [a.ul * b.ul, a.uh * b.uh] : [0, M];
+  const c0 = a.sl * b.sl;
+  const c1 = a.sl * b.sh;
+  const c2 = a.sh * b.sl;
+  const c3 = a.sh * b.sh;
+  let slo = Math.min(c0, c1, c2, c3);
+  let shi = Math.max(c0, c1, c2, c3);
+  if (!(slo >= SMIN[bits]! && shi <= SMAX[bits]!)) [slo, shi] = [SMIN[bits]!, SMAX[bits]!];
+  return build(bits, tv, tm, ulo, uhi, slo, shi);
+}
+
+/** Quotients of operands below this are exact (Math.floor of the rounded quotient is the integer quotient). */
+const DIV_LIMIT = 2 ** 52;
+
+/** range-bigint.ts bigBinary's `udiv` and `urem` on numbers (operands below {@link DIV_LIMIT}); null otherwise. */
+function divNumber(op: "udiv" | "urem", a: LatticeRange, b: LatticeRange): LatticeRange | null {
+  if (a.uh >= DIV_LIMIT || b.uh >= DIV_LIMIT) return null;
+  const bits = a.bits;
+  const unsigned = (lo: number, hi: number): LatticeRange | null => made(bits, 0, bits > 32 ? ALL_UNKNOWN_64 : MAXU[bits]!, lo, hi, SMIN[bits]!, SMAX[bits]!);
+  if (op === "udiv") return b.ul > 0 ? unsigned(Math.floor(a.ul / b.uh), Math.floor(a.uh / b.ul)) : unsigned(0, a.uh);
+  if (b.ul > 0) return a.uh < b.ul ? a : unsigned(0, Math.min(a.uh, b.uh - 1));
+  return unsigned(0, a.uh);
 }
 
 function shiftByConstant(op: "shl" | "lshr" | "ashr", a: LatticeRange, k: number): LatticeRange | null {
@@ -477,7 +598,10 @@ export function refineNumber(x: LatticeRange, op: CompareOpcode, y: LatticeRange
   const SMAXB = SMAX[bits]!;
   const clamp = (ulo: number, uhi: number, slo: number, shi: number): LatticeRange | undefined | null => {
     if (ulo > uhi || slo > shi) return undefined;
-    return makeNumber(bits, x.v, x.m, Math.max(x.ul, ulo), Math.min(x.uh, uhi), Math.max(x.sl, slo), Math.min(x.sh, shi));
+    const [ul, uh, sl, sh] = [Math.max(x.ul, ulo), Math.min(x.uh, uhi), Math.max(x.sl, slo), Math.min(x.sh, shi)];
+    // Nothing cut off: a settled range is its own reduction.
+    if (x.settled && ul === x.ul && uh === x.uh && sl === x.sl && sh === x.sh) return x;
+    return makeNumber(bits, x.v, x.m, ul, uh, sl, sh);
   };
   switch (op) {
     case "eq":
