@@ -639,12 +639,14 @@ export class BasicBlock {
     if (next) next.prev = inst;
     else this.last = inst;
     this.size++;
-    if (inst.targets.length > 0) for (const t of inst.targets) t.addPred(this);
+    const targets = inst.targets;
+    for (let k = 0; k < targets.length; k++) targets[k]!.addPred(this);
   }
   /** @internal */
   unlinkInstruction(inst: Instruction): void {
     assert(inst.block === this, "unlink: instruction not in this block");
-    if (inst.targets.length > 0) for (const t of inst.targets) removeOne(t.preds, this);
+    const targets = inst.targets;
+    for (let k = 0; k < targets.length; k++) removeOne(targets[k]!.preds, this);
     if (inst.prev) inst.prev.next = inst.next;
     else this.first = inst.next;
     if (inst.next) inst.next.prev = inst.prev;
@@ -849,12 +851,16 @@ export class Function {
   removeBlock(bb: BasicBlock): void {
     assert(bb.parent === this, "removeBlock: block not in this function");
     assert(bb.preds.length === 0, () => `removeBlock: @bb${bb.id} still has predecessors`);
-    for (const s of bb.succs) for (const phi of s.phis()) if (phi.incomingIndex(bb) >= 0) phi.removeIncoming(bb);
-    const insts = bb.instructions();
-    for (const i of insts) i.dropOperands();
-    for (const i of insts.reverse()) {
+    // Walked in place, without arrays of the successors' phis or of the block's instructions.
+    const succs = bb.succs;
+    for (let k = 0; k < succs.length; k++)
+      for (let phi = succs[k]!.first; phi && phi.opcode === "phi"; phi = phi.next) if (phi.incomingIndex(bb) >= 0) phi.removeIncoming(bb);
+    for (let i = bb.first; i; i = i.next) i.dropOperands();
+    for (let i = bb.last; i; ) {
+      const prev = i.prev;
       if (i.hasUses) throw new InternalError(`removeBlock: %${i.id} in @bb${bb.id} is used elsewhere`);
       i.unlink();
+      i = prev;
     }
     bb.parent = undefined;
     this.blocksDirty = true;
@@ -879,15 +885,23 @@ export class Function {
     this.lastConstantType = this.lastConstantMap = undefined;
   }
 
-  /** All instructions in block order. */
-  *instructions(): IterableIterator<Instruction> {
-    for (const bb of this.blocks) for (let i = bb.first; i; i = i.next) yield i;
+  /**
+   * All instructions in block order, as an array (a snapshot: safe to change the function
+   * while walking it). An array, not a generator: a generator makes an iterator result
+   * object per instruction, which V8 cannot optimise away.
+   */
+  instructions(): Instruction[] {
+    const out: Instruction[] = [];
+    const blocks = this.blocks;
+    for (let k = 0; k < blocks.length; k++) for (let i = blocks[k]!.first; i; i = i.next) out.push(i);
+    return out;
   }
 
-  /** Number of linked instructions. */
+  /** Number of linked instructions (the blocks' sizes summed: O(blocks), no allocation). */
   get instructionCount(): number {
     let n = 0;
-    for (const bb of this.blocks) n += bb.size;
+    const blocks = this.blocks;
+    for (let k = 0; k < blocks.length; k++) n += blocks[k]!.size;
     return n;
   }
 }
