@@ -271,7 +271,12 @@ function reachableMarks(fn: Function): Uint8Array {
   marks[fn.entry.id] = 1;
   while (stack.length > 0) {
     const t = stack.pop()!.terminator;
-    if (t) for (const s of t.targets) if (marks[s.id] === 0) (marks[s.id] = 1), stack.push(s);
+    if (t === undefined) continue;
+    const targets = t.targets;
+    for (let k = 0; k < targets.length; k++) {
+      const s = targets[k]!;
+      if (marks[s.id] === 0) (marks[s.id] = 1), stack.push(s);
+    }
   }
   return marks;
 }

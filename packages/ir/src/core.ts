@@ -43,6 +43,8 @@ const NO_BLOCKS: readonly BasicBlock[] = Object.freeze([]);
 const NO_PREDS: BasicBlock[] = Object.freeze([]) as unknown as BasicBlock[];
 /** The attributes of an instruction that has none (shared). */
 const NO_ATTRS: Readonly<InstructionAttrs> = Object.freeze({});
+/** The operands of an instruction that has none (shared, never written: {@link Instruction.appendOperand} replaces it). */
+const NO_OPERANDS: readonly Value[] = Object.freeze([]);
 /** Users lists of fewer entries than this are copied to exact size when one is added. */
 const SMALL_USES = 4;
 /** Operand, incoming-block and predecessor lists shorter than this are copied to exact size when one is added (see `appended`). */
@@ -234,6 +236,77 @@ export interface InstructionAttrs {
   core?: string;
 }
 
+/**
+ * @internal What an instruction is apart from its id, result type, operands, edges, place
+ * and location: its opcode, the opcode's table row, the type parameter and the attributes.
+ * Instructions that agree on all four share one record (interned per function,
+ * {@link Function.formOf}): an instruction holds one field for the four, the opcode's row is
+ * a field read (not a string-keyed table lookup), and loads, stores, calls and allocas share
+ * their attributes instead of a record each. Never changed: a setter gives the instruction
+ * another form.
+ */
+export class InstructionForm {
+  readonly info: OpInfo;
+  readonly isPhi: boolean;
+  readonly isTerminator: boolean;
+  constructor(
+    readonly opcode: Opcode,
+    readonly typeParam: Type,
+    readonly attrs: Readonly<InstructionAttrs>,
+  ) {
+    this.info = OPCODES[opcode];
+    this.isPhi = opcode === "phi";
+    this.isTerminator = this.info.terminator;
+  }
+}
+
+/** The attributes of `attrs` as a record of its own, or {@link NO_ATTRS} when there are none. */
+function ownAttrs(attrs: InstructionAttrs): Readonly<InstructionAttrs> {
+  return attrs.offset === undefined && attrs.size === undefined && attrs.align === undefined && attrs.helper === undefined && attrs.callee === undefined && attrs.map === undefined && attrs.core === undefined
+    ? NO_ATTRS
+    : Object.freeze({ offset: attrs.offset, size: attrs.size, align: attrs.align, helper: attrs.helper, callee: attrs.callee, map: attrs.map, core: attrs.core });
+}
+
+/** A key naming the attributes of a record that has some (names quoted: any string may be a name). */
+function attrsKey(a: Readonly<InstructionAttrs>): string {
+  const name = (x: string | undefined) => (x === undefined ? "" : JSON.stringify(x));
+  return `${a.offset},${a.size},${a.align},${a.helper},${name(a.callee)},${name(a.map)},${name(a.core)}`;
+}
+
+/**
+ * The forms of a function's instructions (see {@link InstructionForm}): one per opcode and
+ * type parameter without attributes, and one per distinct attributes beside it.
+ */
+class FormTable {
+  private readonly plain = new Map<Opcode, Map<Type, InstructionForm>>();
+  private withAttrs: Map<InstructionForm, Map<string, InstructionForm>> | undefined;
+  /** The last opcode asked for and its map (runs of one opcode are common: a block of adds). */
+  private lastOpcode: Opcode | undefined;
+  private lastMap: Map<Type, InstructionForm> | undefined;
+
+  get(opcode: Opcode, typeParam: Type, attrs: InstructionAttrs): InstructionForm {
+    let byType = this.lastMap;
+    if (opcode !== this.lastOpcode || byType === undefined) {
+      byType = this.plain.get(opcode);
+      if (byType === undefined) this.plain.set(opcode, (byType = new Map()));
+      this.lastOpcode = opcode;
+      this.lastMap = byType;
+    }
+    let plain = byType.get(typeParam);
+    if (plain === undefined) byType.set(typeParam, (plain = new InstructionForm(opcode, typeParam, NO_ATTRS)));
+    if (attrs === NO_ATTRS) return plain;
+    const own = ownAttrs(attrs);
+    if (own === NO_ATTRS) return plain;
+    this.withAttrs ??= new Map();
+    let byKey = this.withAttrs.get(plain);
+    if (byKey === undefined) this.withAttrs.set(plain, (byKey = new Map()));
+    const key = attrsKey(own);
+    let form = byKey.get(key);
+    if (form === undefined) byKey.set(key, (form = new InstructionForm(opcode, typeParam, own)));
+    return form;
+  }
+}
+
 /** An instruction; also the value of its result (`type` is void when there is none). */
 export class Instruction extends Value {
   /** On the prototype, not a field of every value. */
@@ -259,11 +332,11 @@ export class Instruction extends Value {
   prev: Instruction | undefined;
   next: Instruction | undefined;
   /**
-   * The opcode's attributes (see {@link InstructionAttrs}), read through the getters
-   * below; instructions without any share one frozen empty record (most instructions:
-   * seven fields less per instruction).
+   * The opcode, its table row, the type parameter and the attributes, shared with every
+   * instruction of the function that agrees on them (see {@link InstructionForm}); read
+   * through {@link opcode}, {@link info}, {@link typeParam} and the attributes' getters.
    */
-  private attrs: Readonly<InstructionAttrs>;
+  private form: InstructionForm;
   /**
    * Where in the source this instruction comes from. Front ends set it through
    * `Builder.loc`; an instruction linked into a block without one inherits the
@@ -274,115 +347,127 @@ export class Instruction extends Value {
    */
   loc: SourceLocation | undefined;
 
+  /** @internal Made by {@link Function.createInstruction} and {@link Function.cloneInstruction} only. */
   constructor(
     id: number,
-    public readonly opcode: Opcode,
+    form: InstructionForm,
     /** The result type (void when the instruction produces no value). */
     type: Type,
-    /** The printed type parameter `T` (see opcodes.ts). */
-    public typeParam: Type,
-    operands: readonly Value[] = [],
-    attrs: InstructionAttrs = {},
+    operands: readonly Value[],
   ) {
     super(id, type);
+    this.form = form;
     // Phis: replaced as pairs are added (see addIncoming).
-    this.edges = OPCODES[opcode].terminator ? [] : (NO_BLOCKS as BasicBlock[]);
+    this.edges = form.isTerminator ? [] : (NO_BLOCKS as BasicBlock[]);
     // Exactly sized arrays (a push onto an empty array reserves 17 slots): most
     // instructions never change their operand count, and a big function has millions.
-    this.operands = operands.slice();
-    const n = this.operands.length;
+    // Without operands (`br`, `mapref`, `alloca`), one shared frozen empty array.
+    const n = operands.length;
+    this.operands = n === 0 ? (NO_OPERANDS as Value[]) : operands.slice();
     if (n > 2) this.posFrom2 = new Array<number>(n - 2).fill(0);
     for (let k = 0; k < n; k++) this.operands[k]!.attachUse(this, k);
-    this.attrs =
-      attrs.offset === undefined && attrs.size === undefined && attrs.align === undefined && attrs.helper === undefined && attrs.callee === undefined && attrs.map === undefined && attrs.core === undefined
-        ? NO_ATTRS
-        : { offset: attrs.offset, size: attrs.size, align: attrs.align, helper: attrs.helper, callee: attrs.callee, map: attrs.map, core: attrs.core };
+  }
+
+  /** The opcode. */
+  get opcode(): Opcode {
+    return this.form.opcode;
+  }
+  /** The printed type parameter `T` (see opcodes.ts). */
+  get typeParam(): Type {
+    return this.form.typeParam;
+  }
+  set typeParam(t: Type) {
+    this.reform(this.form.opcode, t, this.form.attrs);
+  }
+  /** Gives this instruction the form of `opcode`, `typeParam` and `attrs` (from its function's table when it is in one). */
+  private reform(opcode: Opcode, typeParam: Type, attrs: InstructionAttrs): void {
+    const fn = this.block?.parent;
+    this.form = fn ? fn.formOf(opcode, typeParam, attrs) : new InstructionForm(opcode, typeParam, ownAttrs(attrs));
   }
 
   /** Byte offset for load, store, atomic and pktload (0 when none). */
   get offset(): number {
-    return this.attrs.offset ?? 0;
+    return this.form.attrs.offset ?? 0;
   }
   set offset(value: number) {
     this.setAttr("offset", value);
   }
   /** Bytes of an alloca (0 when none). */
   get size(): number {
-    return this.attrs.size ?? 0;
+    return this.form.attrs.size ?? 0;
   }
   set size(value: number) {
     this.setAttr("size", value);
   }
   /** Alignment of an alloca (0 when none). */
   get align(): number {
-    return this.attrs.align ?? 0;
+    return this.form.attrs.align ?? 0;
   }
   set align(value: number) {
     this.setAttr("align", value);
   }
   /** Helper id of `call T helper N`. */
   get helper(): number | undefined {
-    return this.attrs.helper;
+    return this.form.attrs.helper;
   }
   set helper(value: number | undefined) {
     this.setAttr("helper", value);
   }
   /** Callee name of `call T @f` (settable: the linker renames functions). */
   get callee(): string | undefined {
-    return this.attrs.callee;
+    return this.form.attrs.callee;
   }
   set callee(name: string | undefined) {
     this.setAttr("callee", name);
   }
-  /** Attributes are rarely written (the linker, tests): a fresh record each time, never a shared one mutated. */
+  /** Attributes are rarely written (the linker, tests): another form, never a shared one changed. */
   private setAttr<K extends keyof InstructionAttrs>(key: K, value: InstructionAttrs[K]): void {
-    const a = this.attrs;
+    const a = this.form.attrs;
     const next: InstructionAttrs = { offset: a.offset, size: a.size, align: a.align, helper: a.helper, callee: a.callee, map: a.map, core: a.core };
     next[key] = value;
-    this.attrs = next;
+    this.reform(this.form.opcode, this.form.typeParam, next);
   }
   /**
    * All of the opcode's attributes as one read-only record: what a copy of this
    * instruction passes to {@link Function.createInstruction} (see {@link Function.cloneInstruction}).
    */
   get attributes(): Readonly<InstructionAttrs> {
-    return this.attrs;
+    return this.form.attrs;
   }
   /** Map name of mapref. */
   get map(): string | undefined {
-    return this.attrs.map;
+    return this.form.attrs.map;
   }
   set map(value: string | undefined) {
     this.setAttr("map", value);
   }
   /** CO-RE relocation name of coreval. */
   get core(): string | undefined {
-    return this.attrs.core;
+    return this.form.attrs.core;
   }
   set core(value: string | undefined) {
     this.setAttr("core", value);
   }
 
   get info(): OpInfo {
-    return OPCODES[this.opcode];
+    return this.form.info;
   }
   /**
    * Branch targets (br: 1, condbr: 2 — true then false); empty for a non-terminator. Read
    * it; change it only through {@link setTarget} (and {@link initTargets}).
    */
   get targets(): BasicBlock[] {
-    return this.opcode === "phi" ? (NO_BLOCKS as BasicBlock[]) : this.edges;
+    return this.form.isPhi ? (NO_BLOCKS as BasicBlock[]) : this.edges;
   }
   /** Phi only: `incoming[i]` is the predecessor that operand i flows in from (empty for others). */
   get incoming(): BasicBlock[] {
-    return this.opcode === "phi" ? this.edges : (NO_BLOCKS as BasicBlock[]);
+    return this.form.isPhi ? this.edges : (NO_BLOCKS as BasicBlock[]);
   }
   get isTerminator(): boolean {
-    // Only terminators and phis have an edges array of their own (see the constructor).
-    return this.edges !== NO_BLOCKS && this.opcode !== "phi";
+    return this.form.isTerminator;
   }
   get isPhi(): boolean {
-    return this.opcode === "phi";
+    return this.form.isPhi;
   }
   /** The function this instruction belongs to (through its block). */
   get parentFunction(): Function | undefined {
@@ -443,7 +528,7 @@ export class Instruction extends Value {
   /** Drops every operand reference (so that mutually dependent dead code can be erased). */
   dropOperands(): void {
     for (let k = this.operands.length - 1; k >= 0; k--) this.operands[k]!.detachUse(this, k);
-    this.operands.length = 0;
+    (this as { operands: Value[] }).operands = NO_OPERANDS as Value[];
     this.posFrom2 = undefined;
     if (this.opcode === "phi" && this.edges.length > 0) this.edges.length = 0;
   }
@@ -639,12 +724,14 @@ export class BasicBlock {
     if (next) next.prev = inst;
     else this.last = inst;
     this.size++;
-    if (inst.targets.length > 0) for (const t of inst.targets) t.addPred(this);
+    const targets = inst.targets;
+    for (let k = 0; k < targets.length; k++) targets[k]!.addPred(this);
   }
   /** @internal */
   unlinkInstruction(inst: Instruction): void {
     assert(inst.block === this, "unlink: instruction not in this block");
-    if (inst.targets.length > 0) for (const t of inst.targets) removeOne(t.preds, this);
+    const targets = inst.targets;
+    for (let k = 0; k < targets.length; k++) removeOne(targets[k]!.preds, this);
     if (inst.prev) inst.prev.next = inst.next;
     else this.first = inst.next;
     if (inst.next) inst.next.prev = inst.prev;
@@ -700,6 +787,8 @@ export class Function {
   /** The last type {@link constant} was asked for and its map (most runs of lookups share one type). */
   private lastConstantType: Type | undefined;
   private lastConstantMap: Map<number | bigint, Constant> | undefined;
+  /** The instructions' shared forms (see {@link InstructionForm}), made on the first instruction. */
+  private forms: FormTable | undefined;
 
   constructor(
     public name: string,
@@ -822,10 +911,15 @@ export class Function {
     type: Type,
     typeParam: Type,
     operands: readonly Value[] = [],
-    attrs: InstructionAttrs = {},
+    attrs: InstructionAttrs = NO_ATTRS,
     id?: number,
   ): Instruction {
-    return new Instruction(this.newValueId(id), opcode, type, typeParam, operands, attrs);
+    return new Instruction(this.newValueId(id), this.formOf(opcode, typeParam, attrs), type, operands);
+  }
+
+  /** @internal The form of this function's instructions of `opcode`, `typeParam` and `attrs` (see {@link InstructionForm}). */
+  formOf(opcode: Opcode, typeParam: Type, attrs: InstructionAttrs): InstructionForm {
+    return (this.forms ??= new FormTable()).get(opcode, typeParam, attrs);
   }
 
   /**
@@ -836,7 +930,7 @@ export class Function {
    * attribute added to {@link InstructionAttrs} is never lost in a copy.
    */
   cloneInstruction(inst: Instruction, operands: readonly Value[]): Instruction {
-    const clone = new Instruction(this.newValueId(), inst.opcode, inst.type, inst.typeParam, operands, inst.attributes);
+    const clone = new Instruction(this.newValueId(), this.formOf(inst.opcode, inst.typeParam, inst.attributes), inst.type, operands);
     if (inst.loc) clone.loc = inst.loc;
     return clone;
   }
@@ -849,12 +943,16 @@ export class Function {
   removeBlock(bb: BasicBlock): void {
     assert(bb.parent === this, "removeBlock: block not in this function");
     assert(bb.preds.length === 0, () => `removeBlock: @bb${bb.id} still has predecessors`);
-    for (const s of bb.succs) for (const phi of s.phis()) if (phi.incomingIndex(bb) >= 0) phi.removeIncoming(bb);
-    const insts = bb.instructions();
-    for (const i of insts) i.dropOperands();
-    for (const i of insts.reverse()) {
+    // Walked in place, without arrays of the successors' phis or of the block's instructions.
+    const succs = bb.succs;
+    for (let k = 0; k < succs.length; k++)
+      for (let phi = succs[k]!.first; phi && phi.opcode === "phi"; phi = phi.next) if (phi.incomingIndex(bb) >= 0) phi.removeIncoming(bb);
+    for (let i = bb.first; i; i = i.next) i.dropOperands();
+    for (let i = bb.last; i; ) {
+      const prev = i.prev;
       if (i.hasUses) throw new InternalError(`removeBlock: %${i.id} in @bb${bb.id} is used elsewhere`);
       i.unlink();
+      i = prev;
     }
     bb.parent = undefined;
     this.blocksDirty = true;
@@ -877,17 +975,24 @@ export class Function {
     this.constantList.length = 0;
     this.constantsByType.clear();
     this.lastConstantType = this.lastConstantMap = undefined;
+    this.forms = undefined;
   }
 
-  /** All instructions in block order. */
+  /**
+   * All instructions in block order. A generator (an iterator result per instruction, young
+   * garbage), not an array: an array pushed to a huge function's length costs ~9× as much on
+   * V8 here (fresh large-object pages at every growth: 18 ms against 2 ms for 100k).
+   */
   *instructions(): IterableIterator<Instruction> {
-    for (const bb of this.blocks) for (let i = bb.first; i; i = i.next) yield i;
+    const blocks = this.blocks;
+    for (let k = 0; k < blocks.length; k++) for (let i = blocks[k]!.first; i; i = i.next) yield i;
   }
 
-  /** Number of linked instructions. */
+  /** Number of linked instructions (the blocks' sizes summed: O(blocks), no allocation). */
   get instructionCount(): number {
     let n = 0;
-    for (const bb of this.blocks) n += bb.size;
+    const blocks = this.blocks;
+    for (let k = 0; k < blocks.length; k++) n += blocks[k]!.size;
     return n;
   }
 }
