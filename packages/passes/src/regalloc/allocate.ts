@@ -157,11 +157,9 @@ function allocateInScope(
     }
     // Items around an instruction are before it (POS_BEFORE) or after it (POS_AFTER).
     const after = prog.itemPos[i] === POS_AFTER;
-    let from: number;
-    let to: number;
-    if (kind === ITEM_RELOAD) [from, to] = [-1 - slotColour[prog.itemSlot[i]!]!, code(o0)];
-    else if (kind === ITEM_SPILL) [from, to] = [code(o0), -1 - slotColour[prog.itemSlot[i]!]!];
-    else [from, to] = [code(o0), code(o0 + 1)];
+    // (No array destructuring: an array per item at a million items.)
+    const from = kind === ITEM_RELOAD ? -1 - slotColour[prog.itemSlot[i]!]! : code(o0);
+    const to = kind === ITEM_RELOAD ? code(o0) : kind === ITEM_SPILL ? -1 - slotColour[prog.itemSlot[i]!]! : code(o0 + 1);
     if (from === to) continue;
     if (after && prog.lastInst[origin]) throw new RegAllocError(`internal: an edit after the last instruction of a block (#${origin})`);
     if (to < 0) stats.spills++;
