@@ -83,7 +83,8 @@ describe("adapter and checker", () => {
     expect(checkAllocation(d, EBPF_TARGET, out)).toBeGreaterThan(0);
     expect(out.stats.spilledVRegs).toBeGreaterThan(0);
     // Corrupt it: a use of a call-crossing value reads the neighbouring preserved register.
-    const bad = structuredClone(out);
+    // (The object forms, read off the packed output: a clone of the output itself does not carry its getters.)
+    const bad = structuredClone({ numSpillSlots: out.numSpillSlots, stats: out.stats, allocs: out.allocs, edits: out.edits });
     const k = insts.findIndex((i, n) => !i.copy && i.operands.some((o, j) => o.kind === "use" && "vreg" in o && (out.allocs[n]![j] as { reg?: number }).reg! >= 6));
     expect(k).toBeGreaterThanOrEqual(0);
     const j = insts[k]!.operands.findIndex((o, j2) => o.kind === "use" && "vreg" in o && (out.allocs[k]![j2] as { reg?: number }).reg! >= 6);

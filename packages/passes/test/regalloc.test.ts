@@ -25,7 +25,9 @@ import {
   type RegAllocTarget,
 } from "../src/regalloc/index.js";
 import { intervalOrder } from "../src/regalloc/linear-scan.js";
-import { buildProgram, ITEM_INST, liveOutSets, OP_DEF } from "../src/regalloc/program.js";
+import { colourSpillSlots } from "../src/regalloc/spill-slots.js";
+import { IntVec, LinkedLists, SparseSet } from "../src/regalloc/structures.js";
+import { buildProgram, ITEM_INST, ITEM_RELOAD, ITEM_SPILL, ItemWriter, liveOutSets, OP_DEF, POS_AFTER, POS_BEFORE, POS_INST, programLiveOut, rewriteSpills, type Program } from "../src/regalloc/program.js";
 
 /** A toy machine: `n` registers; calls take arguments in p0, p1, return in p0 and clobber p0, p1. */
 const toy = (n: number): RegAllocTarget => ({
@@ -51,6 +53,9 @@ const konst = (dst: number): RegAllocInst => inst([def(dst)]);
 const branch = (...vs: number[]): RegAllocInst => inst(vs.map(use));
 const ret = (v: number): RegAllocInst => inst([fixedUse(v, 0)]);
 const block = (insts: RegAllocInst[], succs: number[] = [], loopDepth = 0): RegAllocBlock => ({ insts, succs, loopDepth });
+
+/** An output's object form as a plain object (to corrupt; the allocators' outputs build it on first read). */
+const plain = (out: RegAllocOutput): RegAllocOutput => ({ numSpillSlots: out.numSpillSlots, stats: out.stats, allocs: out.allocs, edits: out.edits });
 
 /** Allocates and checks; returns the output. */
 function allocate(fn: RegAllocFunction, target: RegAllocTarget): RegAllocOutput {
@@ -199,7 +204,7 @@ describe("checker", () => {
   test("refutes a use reading the wrong register", () => {
     const fn: RegAllocFunction = { numVRegs: 2, blocks: [block([konst(0), konst(1), twoAddr(0, 1), ret(0)])] };
     const out = allocate(fn, toy(3));
-    const bad = structuredClone(out);
+    const bad = structuredClone(plain(out));
     const src = bad.allocs[2]![1]!;
     bad.allocs[2]![1] = src.kind === "reg" ? { kind: "reg", reg: (src.reg + 1) % 3 } : src;
     expect(() => checkAllocation(fn, toy(3), bad)).toThrow(RegAllocCheckError);
@@ -211,7 +216,7 @@ describe("checker", () => {
     const out = allocate(fn, toy(3));
     const k = out.edits.findIndex((e) => e.reason === "reload");
     expect(k).toBeGreaterThanOrEqual(0);
-    const bad = { ...out, edits: out.edits.filter((_, i) => i !== k) };
+    const bad = { ...plain(out), edits: out.edits.filter((_, i) => i !== k) };
     expect(() => checkAllocation(fn, toy(3), bad)).toThrow(RegAllocCheckError);
   });
 
@@ -220,7 +225,7 @@ describe("checker", () => {
     const out = allocate(fn, toy(3));
     const slots = new Set(out.edits.flatMap((e) => [e.from, e.to]).filter((a) => a.kind === "stack").map((a) => (a as { slot: number }).slot));
     if (slots.size < 2) return; // nothing to merge
-    const bad = structuredClone(out);
+    const bad = structuredClone(plain(out));
     for (const e of bad.edits) for (const a of [e.from, e.to]) if (a.kind === "stack") a.slot = 0;
     expect(() => checkAllocation(fn, toy(3), bad)).toThrow(RegAllocCheckError);
   });
@@ -228,7 +233,7 @@ describe("checker", () => {
   test("refutes a value kept in a register clobbered by a call", () => {
     const fn: RegAllocFunction = { numVRegs: 1, blocks: [block([konst(0), inst([pDef(0)], [1]), ret(0)])] };
     const out = allocate(fn, toy(3));
-    const bad = structuredClone(out);
+    const bad = structuredClone(plain(out));
     bad.allocs[0]![0] = { kind: "reg", reg: 1 };
     bad.edits = [{ inst: 2, pos: "before", from: { kind: "reg", reg: 1 }, to: { kind: "reg", reg: 0 }, reason: "constraint" }];
     expect(() => checkAllocation(fn, toy(3), bad)).toThrow(/reads v0/);
@@ -237,10 +242,10 @@ describe("checker", () => {
   test("refutes a broken constraint and an early def sharing a use's register", () => {
     const fn: RegAllocFunction = { numVRegs: 3, blocks: [block([konst(0), konst(1), inst([use(0), use(1), def(2, true)]), ret(2)])] };
     const out = allocate(fn, toy(3));
-    const bad = structuredClone(out);
+    const bad = structuredClone(plain(out));
     bad.allocs[2]![2] = bad.allocs[2]![0]!;
     expect(() => checkAllocation(fn, toy(3), bad)).toThrow(/early def/);
-    const bad2 = structuredClone(out);
+    const bad2 = structuredClone(plain(out));
     bad2.allocs[3]![0] = { kind: "reg", reg: 2 };
     expect(() => checkAllocation(fn, toy(3), bad2)).toThrow(/must be in p0/);
   });
@@ -252,7 +257,7 @@ describe("checker", () => {
       blocks: [block([inst([pUse(0), pUse(1), def(0), def(1)]), copy(2, 0), copy(0, 1), copy(1, 2), inst([use(0), use(1)]), inst([])])],
     };
     const out = allocate(fn, toy(3));
-    const bad = structuredClone(out);
+    const bad = structuredClone(plain(out));
     // Put the temporary v2 where v1 lives: the third copy then reads a clobbered value.
     bad.allocs[1]![1] = bad.allocs[2]![1]!;
     bad.allocs[3]![0] = bad.allocs[2]![1]!;
@@ -525,5 +530,323 @@ describe("liveness and interval order (the linear-time forms)", () => {
       }),
       { numRuns: 500, seed: 11 },
     );
+  });
+});
+
+/**
+ * The spill rewrite as it was written before it worked in place: a forward sweep into fresh
+ * vectors, each item copied or replaced by its reloads, itself and its stores.
+ */
+function rewriteSpillsReference(prog: Program, slotOf: Int32Array): void {
+  const { itemOps, opNode, opSlot, opFlags } = prog;
+  const spilled = (n: number): boolean => n >= 0 && n < slotOf.length && slotOf[n]! >= 0;
+  const w = new ItemWriter(prog.numBlocks, prog.numItems, opNode.length);
+  const temps: number[] = [];
+  const newTemp = (): number => {
+    temps.push(prog.numNodes);
+    return prog.numNodes++;
+  };
+  for (let b = 0; b < prog.numBlocks; b++) {
+    w.blockStart.push(w.kind.length);
+    for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
+      const [kind, origin, pos, copy] = [prog.itemKind[i]!, prog.itemOrigin[i]!, prog.itemPos[i]!, prog.itemCopy[i] === 1];
+      const ops = [];
+      for (let o = itemOps[i]!; o < itemOps[i + 1]!; o++) ops.push(o);
+      if (!ops.some((o) => spilled(opNode[o]!))) {
+        w.item(kind, origin, pos, copy, prog.itemSlot[i]!);
+        for (const o of ops) w.op(opNode[o]!, opSlot[o]!, opFlags[o]!);
+        continue;
+      }
+      if (kind === ITEM_RELOAD || kind === ITEM_SPILL) throw new Error("regalloc: a spill temporary was spilled");
+      const before = pos === POS_INST ? POS_BEFORE : pos;
+      const afterPos = pos === POS_INST ? POS_AFTER : pos;
+      if (copy) {
+        const [s, d] = ops as [number, number];
+        let [srcNode, srcSlot, dstNode, dstSlot] = [opNode[s]!, opSlot[s]!, opNode[d]!, opSlot[d]!];
+        if (spilled(srcNode)) [srcSlot, srcNode] = [slotOf[srcNode]!, -1];
+        if (spilled(dstNode)) [dstSlot, dstNode] = [slotOf[dstNode]!, -1];
+        if (srcSlot >= 0 && dstSlot >= 0 && srcSlot !== dstSlot) {
+          const t = newTemp();
+          w.item(ITEM_RELOAD, origin, before, false, srcSlot);
+          w.op(t, -1, OP_DEF);
+          [srcSlot, srcNode] = [-1, t];
+        }
+        w.item(kind, origin, pos, true);
+        w.op(srcNode, srcSlot, opFlags[s]!);
+        w.op(dstNode, dstSlot, opFlags[d]!);
+        continue;
+      }
+      const temp = new Map<number, number>();
+      for (const o of ops) if (spilled(opNode[o]!) && !temp.has(opNode[o]!)) temp.set(opNode[o]!, newTemp());
+      for (const [n, t] of temp) {
+        if (!ops.some((o) => opNode[o] === n && !(opFlags[o]! & OP_DEF))) continue;
+        w.item(ITEM_RELOAD, origin, before, false, slotOf[n]!);
+        w.op(t, -1, OP_DEF);
+      }
+      w.item(kind, origin, pos, copy);
+      for (const o of ops) w.op(temp.get(opNode[o]!) ?? opNode[o]!, opSlot[o]!, opFlags[o]!);
+      for (const [n, t] of temp) {
+        if (!ops.some((o) => opNode[o] === n && opFlags[o]! & OP_DEF)) continue;
+        w.item(ITEM_SPILL, origin, afterPos, false, slotOf[n]!);
+        w.op(t, -1, 0);
+      }
+    }
+  }
+  w.blockStart.push(w.kind.length);
+  w.finish(prog);
+  const noSpill = new Uint8Array(prog.numNodes);
+  noSpill.set(prog.noSpill);
+  for (const t of temps) noSpill[t] = 1;
+  prog.noSpill = noSpill;
+}
+
+/** One long block of ALU, tied, copy and constant instructions over a few vregs. */
+function straightFunction(choices: number[]): RegAllocFunction {
+  let pos = 0;
+  const below = (n: number): number => (choices[pos++] ?? 0) % n;
+  const V = 2 + below(8);
+  const insts: RegAllocInst[] = [];
+  for (let v = 0; v < V; v++) insts.push(konst(v));
+  for (let k = 20 + below(80); k > 0; k--) {
+    const [a, c] = [below(V), below(V)];
+    insts.push([twoAddr(a, c), copy(a, c), konst(a), inst([use(a)])][below(4)]!);
+  }
+  insts.push(ret(below(V)), inst([]));
+  return { numVRegs: V, blocks: [block(insts)] };
+}
+
+/** A program's content (what a rewrite must produce), as plain arrays. */
+function programContent(prog: Program): unknown {
+  return {
+    numNodes: prog.numNodes,
+    numItems: prog.numItems,
+    arrays: [prog.blockStart, prog.itemKind, prog.itemOrigin, prog.itemPos, prog.itemCopy, prog.itemSlot, prog.itemOps, prog.opNode, prog.opSlot, prog.opFlags, prog.noSpill].map((a) => [...a]),
+  };
+}
+
+describe("spill rewriting in place", () => {
+  test("rewriteSpills gives the program and live-out sets of the forward rewrite into fresh vectors, round after round", () => {
+    let moved = 0;
+    fc.assert(
+      fc.property(fc.array(fc.nat(1000), { maxLength: 200 }), fc.integer({ min: 2, max: 4 }), fc.array(fc.nat(1000), { minLength: 1, maxLength: 60 }), fc.boolean(), (choices, regs, picks, long) => {
+        // Long blocks too: runs of untouched items long enough to be moved as a block.
+        const fn = long ? straightFunction(choices) : randomFunction(choices, regs);
+        const prog = buildProgram(fn, toy(regs));
+        const ref = buildProgram(fn, toy(regs));
+        programLiveOut(prog); // kept through the rewrites: compared with a fresh computation below
+        let p = 0;
+        const pick = (n: number): number => picks[p++ % picks.length]! % n;
+        for (let round = 0; round < 1 + pick(3); round++) {
+          // Spill a few virtual nodes (now and then a temporary: both must refuse), sharing a few slots.
+          const slotOf = new Int32Array(prog.numNodes + pick(2)).fill(-1);
+          const slots = 1 + pick(3);
+          for (let k = pick(6); k >= 0; k--) {
+            const n = prog.firstVirtual + pick(prog.numNodes - prog.firstVirtual);
+            slotOf[n] = prog.numSlots + pick(slots);
+          }
+          prog.numSlots = ref.numSlots = prog.numSlots + slots;
+          let refError: unknown;
+          let error: unknown;
+          try {
+            rewriteSpillsReference(ref, slotOf);
+          } catch (e) {
+            refError = e;
+          }
+          try {
+            rewriteSpills(prog, slotOf);
+          } catch (e) {
+            error = e;
+          }
+          expect(error).toEqual(refError);
+          if (refError) return;
+          expect(programContent(prog)).toEqual(programContent(ref));
+          const fresh = liveOutSets(prog);
+          expect([...prog.liveOut!.start]).toEqual([...fresh.start]);
+          expect([...prog.liveOut!.nodes]).toEqual([...fresh.nodes]);
+          moved += ref.numItems;
+        }
+      }),
+      { numRuns: 500, seed: 13 },
+    );
+    expect(moved).toBeGreaterThan(0);
+  });
+});
+
+/** Spill-slot colouring as it was written before its edges were counted and placed: lists grown per edge. */
+function colourSpillSlotsReference(prog: Program): { slotColour: number[]; numSlots: number } {
+  const S = prog.numSlots;
+  if (S === 0) return { slotColour: [], numSlots: 0 };
+  const B = prog.numBlocks;
+  const { itemKind, itemSlot, itemOps, opSlot, opFlags } = prog;
+  // Slots read (reloads, copies from a slot) and written (spills, copies into a slot) by item i.
+  // (The first nReads and nWrites entries: counts, not `length = 0`, a slow call per item.)
+  const reads: number[] = [];
+  const writes: number[] = [];
+  let nReads = 0;
+  let nWrites = 0;
+  const access = (i: number): void => {
+    nReads = 0;
+    nWrites = 0;
+    if (itemKind[i] === ITEM_RELOAD) reads[nReads++] = itemSlot[i]!;
+    if (itemKind[i] === ITEM_SPILL) writes[nWrites++] = itemSlot[i]!;
+    for (let o = itemOps[i]!; o < itemOps[i + 1]!; o++) {
+      const s = opSlot[o]!;
+      if (s < 0) continue;
+      if (opFlags[o]! & OP_DEF) writes[nWrites++] = s;
+      else reads[nReads++] = s;
+    }
+  };
+
+  // Upward-exposed reads and writes per slot, as linked lists of blocks.
+  const ueHead = new Int32Array(S).fill(-1);
+  const defHead = new Int32Array(S).fill(-1);
+  // At most one entry per slot access: sized for them at once.
+  let accesses = 64;
+  for (let i = 0; i < prog.numItems; i++) if (itemKind[i] === ITEM_RELOAD || itemKind[i] === ITEM_SPILL) accesses++;
+  for (let o = 0; o < opSlot.length; o++) if (opSlot[o]! >= 0) accesses++;
+  const link = new IntVec(accesses);
+  const linkBlock = new IntVec(accesses);
+  const seen = new Int32Array(S).fill(-1);
+  const written = new Int32Array(S).fill(-1);
+  for (let b = 0; b < B; b++) {
+    for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
+      access(i);
+      for (let x = 0; x < nReads; x++) {
+        const s = reads[x]!;
+        if (written[s] === b || seen[s] === b) continue;
+        seen[s] = b;
+        linkBlock.push(b);
+        ueHead[s] = link.push(ueHead[s]!);
+      }
+      for (let x = 0; x < nWrites; x++) {
+        const s = writes[x]!;
+        if (written[s] === b) continue;
+        written[s] = b;
+        linkBlock.push(b);
+        defHead[s] = link.push(defHead[s]!);
+      }
+    }
+  }
+  const liveOut: number[][] = Array.from({ length: B }, () => []);
+  const defMark = new Int32Array(B).fill(-1);
+  const inMark = new Int32Array(B).fill(-1);
+  const outMark = new Int32Array(B).fill(-1);
+  const work: number[] = [];
+  for (let s = 0; s < S; s++) {
+    for (let e = defHead[s]!; e >= 0; e = link.get(e)) defMark[linkBlock.get(e)] = s;
+    for (let e = ueHead[s]!; e >= 0; e = link.get(e)) {
+      const b = linkBlock.get(e);
+      inMark[b] = s;
+      work.push(b);
+    }
+    while (work.length > 0) {
+      const b = work.pop()!;
+      for (const p of prog.preds[b]!) {
+        if (outMark[p] !== s) {
+          outMark[p] = s;
+          liveOut[p]!.push(s);
+        }
+        if (defMark[p] !== s && inMark[p] !== s) {
+          inMark[p] = s;
+          work.push(p);
+        }
+      }
+    }
+  }
+
+  // Interference: a write interferes with every other slot live after it (a copy's own source
+  // excepted). The greedy colouring below goes in slot order and only marks the colours of
+  // the neighbours coloured before, so each edge is kept at its higher slot only, and a
+  // neighbour listed twice changes nothing (no edge set is needed).
+  const adj = new LinkedLists(S);
+  const addEdge = (a: number, b: number): void => {
+    if (a < b) adj.append(b, a);
+    else if (b < a) adj.append(a, b);
+  };
+  const live = new SparseSet(S);
+  for (let b = 0; b < B; b++) {
+    live.clear();
+    for (const s of liveOut[b]!) live.add(s);
+    for (let i = prog.blockStart[b + 1]! - 1; i >= prog.blockStart[b]!; i--) {
+      access(i);
+      for (let x = 0; x < nWrites; x++) {
+        const d = writes[x]!;
+        for (let k = 0; k < live.size; k++) {
+          const l = live.dense[k]!;
+          let read = false;
+          for (let y = 0; y < nReads; y++) if (reads[y] === l) read = true;
+          if (l !== d && !read) addEdge(d, l);
+        }
+        live.delete(d);
+      }
+      for (let x = 0; x < nReads; x++) live.add(reads[x]!);
+    }
+    // Slots live into the entry (read on some path before any store) interfere with all.
+    if (b === 0) for (let k = 0; k < live.size; k++) for (let t = 0; t < S; t++) addEdge(live.dense[k]!, t);
+  }
+
+  // Affinities: `reload t ← a; copy b ← t`.
+  const affinity = new LinkedLists(S);
+  const { opNode, itemCopy } = prog;
+  for (let b = 0; b < B; b++) {
+    for (let i = prog.blockStart[b]! + 1; i < prog.blockStart[b + 1]!; i++) {
+      if (!itemCopy[i] || itemKind[i - 1] !== ITEM_RELOAD) continue;
+      const o = itemOps[i]!;
+      const dstSlot = opSlot[o + 1]!;
+      const a = itemSlot[i - 1]!;
+      if (dstSlot >= 0 && opNode[o] === opNode[itemOps[i - 1]!]) {
+        affinity.append(dstSlot, a);
+        affinity.append(a, dstSlot);
+      }
+    }
+  }
+
+  const slotColour: number[] = new Array<number>(S).fill(-1);
+  const forbidden = new Int32Array(S).fill(-1);
+  let numSlots = 0;
+  for (let s = 0; s < S; s++) {
+    for (let e = adj.head[s]!; e >= 0; e = adj.nextOf(e)) {
+      const c = slotColour[adj.valueOf(e)]!;
+      if (c >= 0) forbidden[c] = s;
+    }
+    let c = -1;
+    for (let e = affinity.head[s]!; e >= 0; e = affinity.nextOf(e)) {
+      const x = slotColour[affinity.valueOf(e)]!;
+      if (x >= 0 && forbidden[x] !== s) {
+        c = x;
+        break;
+      }
+    }
+    if (c < 0) for (c = 0; forbidden[c] === s; c++);
+    slotColour[s] = c;
+    numSlots = Math.max(numSlots, c + 1);
+  }
+  return { slotColour, numSlots };
+}
+
+describe("spill-slot colouring", () => {
+  test("colourSpillSlots colours as the edge-list form did, on programs after random spill rounds", () => {
+    let slotsShared = 0;
+    fc.assert(
+      fc.property(fc.array(fc.nat(1000), { maxLength: 200 }), fc.integer({ min: 2, max: 4 }), fc.array(fc.nat(1000), { minLength: 1, maxLength: 60 }), (choices, regs, picks) => {
+        const prog = buildProgram(randomFunction(choices, regs), toy(regs));
+        let p = 0;
+        const pick = (n: number): number => picks[p++ % picks.length]! % n;
+        for (let round = 0; round < 1 + pick(3); round++) {
+          const slotOf = new Int32Array(prog.numNodes).fill(-1);
+          for (let k = pick(8); k >= 0; k--) {
+            const n = prog.firstVirtual + pick(prog.numNodes - prog.firstVirtual);
+            if (!prog.noSpill[n]) slotOf[n] = prog.numSlots + pick(4);
+          }
+          prog.numSlots += 4;
+          rewriteSpills(prog, slotOf);
+        }
+        const got = colourSpillSlots(prog);
+        expect(got).toEqual(colourSpillSlotsReference(prog));
+        slotsShared += prog.numSlots - got.numSlots;
+      }),
+      { numRuns: 500, seed: 17 },
+    );
+    expect(slotsShared).toBeGreaterThan(0);
   });
 });

@@ -135,6 +135,8 @@ export interface RegAllocOutput {
   edits: Edit[];
   /** The same edits packed (the built-in allocators give them): see {@link PackedEdits}. */
   packedEdits?: PackedEdits;
+  // (The built-in allocators' `allocs` and `edits` are getters of the output's class: a spread
+  // or `structuredClone` of the output does not carry them; read them to copy them.)
   numSpillSlots: number;
   stats: RegAllocStats;
 }

@@ -30,7 +30,7 @@
  * edges (see above).
  */
 import type { RegAllocTarget } from "./interface.js";
-import { ITEM_INST, OP_DEF, OP_EARLY, liveOutSets, type Node, type Program } from "./program.js";
+import { ITEM_INST, OP_DEF, OP_EARLY, programLiveOut, type Node, type Program } from "./program.js";
 import { IntVec, LinkedLists, PairSet, ScoreHeap, SparseSet } from "./structures.js";
 import { int32s, float64s, uint8s } from "./scratch.js";
 
@@ -94,7 +94,7 @@ export function colourGraph(prog: Program, target: RegAllocTarget): ColouringRes
   };
 
   // Build.
-  const liveOut = liveOutSets(prog);
+  const liveOut = programLiveOut(prog);
   const live = new SparseSet(N);
   // The item's uses and defs: the first nu and nd entries (counts, not `length = 0`: that is a slow call per item).
   const us: number[] = [];

@@ -35,7 +35,7 @@
  */
 import type { RegAllocTarget } from "./interface.js";
 import type { ColouringResult } from "./irc.js";
-import { ITEM_INST, OP_DEF, OP_EARLY, liveOutSets, type LiveOutSets, type Node, type Program } from "./program.js";
+import { ITEM_INST, OP_DEF, OP_EARLY, programLiveOut, type LiveOutSets, type Node, type Program } from "./program.js";
 import { IntVec, LinkedLists } from "./structures.js";
 import { int32s, uint8s } from "./scratch.js";
 
@@ -93,7 +93,7 @@ export function colourLinearScan(prog: Program, target: RegAllocTarget): Colouri
       }
     }
   }
-  const liveOut = liveOutSets(prog);
+  const liveOut = programLiveOut(prog);
   for (let b = 0; b < prog.numBlocks; b++) {
     const last = blockLast(b);
     for (let k = liveOut.start[b]!; k < liveOut.start[b + 1]!; k++) {

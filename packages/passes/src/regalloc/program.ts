@@ -40,6 +40,9 @@ export const OP_DEF = 1;
 export const OP_EARLY = 2;
 
 const NO_CLOBBERS: readonly PReg[] = [];
+/** Placeholders of a program's arrays until its items are written (shared: never written). */
+const NO_INTS = new Int32Array(0);
+const NO_BYTES = new Uint8Array(0);
 
 export interface Program {
   numRegs: number;
@@ -75,12 +78,13 @@ export interface Program {
   numSlots: number;
   /** Last input instruction of each block (after-edits there would be unreachable): `lastInst[id] === 1`. */
   lastInst: Uint8Array;
+  /** The vectors the item and operand arrays are views of (a spill round rewrites them in place). */
+  vectors?: { current: ItemWriter };
   /**
-   * The vectors the item and operand arrays are views of, and those of the program before
-   * the last rewrite: the next rewrite writes into them (spill rounds of a huge function
-   * would otherwise each leave a copy of the program as garbage).
+   * The live-out sets once computed ({@link programLiveOut}); {@link rewriteSpills} keeps them
+   * true (a spilled node leaves them, and its temporaries never live past their block).
    */
-  vectors?: { current: ItemWriter; spare?: ItemWriter };
+  liveOut?: LiveOutSets;
 }
 
 /** Appends items to growing arrays; `finish` installs them in a program. */
@@ -109,13 +113,30 @@ export class ItemWriter {
     this.opFlags = new IntVec(ops);
   }
 
-  /** Empties the writer for another program of about the given size, keeping its storage. */
-  reset(blocks: number, items: number, ops: number): this {
-    for (const [v, n] of [[this.blockStart, blocks + 1], [this.kind, items], [this.origin, items], [this.pos, items], [this.copy, items], [this.slot, items], [this.ops, items + 1], [this.opNode, ops], [this.opSlot, ops], [this.opFlags, ops]] as const) {
-      v.clear();
-      v.grow(n);
+  /** A writer holding copies of `prog`'s arrays (for a program built without one). */
+  static adopt(prog: Program): ItemWriter {
+    const w = new ItemWriter(prog.numBlocks, prog.numItems, prog.opNode.length);
+    const pairs = [[w.blockStart, prog.blockStart], [w.kind, prog.itemKind], [w.origin, prog.itemOrigin], [w.pos, prog.itemPos], [w.copy, prog.itemCopy], [w.slot, prog.itemSlot], [w.ops, prog.itemOps], [w.opNode, prog.opNode], [w.opSlot, prog.opSlot], [w.opFlags, prog.opFlags]] as const;
+    for (const [v, a] of pairs) {
+      v.grow(a.length);
+      v.data.set(a);
+      v.length = a.length;
     }
-    return this;
+    return w;
+  }
+
+  /** Sets the sizes to `items` items (and their operand starts, one more) and `ops` operands, growing the storage once; new entries are unset. */
+  resize(items: number, ops: number): void {
+    for (const v of [this.kind, this.origin, this.pos, this.copy, this.slot]) {
+      v.grow(items);
+      v.length = items;
+    }
+    this.ops.grow(items + 1);
+    this.ops.length = items + 1;
+    for (const v of [this.opNode, this.opSlot, this.opFlags]) {
+      v.grow(ops);
+      v.length = ops;
+    }
   }
 
   item(kind: number, origin: number, pos: number, copy: boolean, slot = -1): void {
@@ -138,6 +159,10 @@ export class ItemWriter {
   }
   finish(prog: Program): void {
     this.ops.push(this.opNode.length);
+    this.install(prog);
+  }
+  /** Makes `prog`'s item and operand arrays views of the vectors. */
+  install(prog: Program): void {
     prog.blockStart = this.blockStart.view();
     prog.numItems = this.kind.length;
     prog.itemKind = this.kind.view();
@@ -157,13 +182,15 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
   const fn = isPacked(input) ? input : packFunction(input);
   const P = target.numRegs;
   const numBlocks = fn.blocks.length;
-  const preds: number[][] = Array.from({ length: numBlocks }, () => []);
-  fn.blocks.forEach((b, bi) => {
-    for (const s of b.succs) {
+  // (A loop: `Array.from` with a length object takes V8's generic path, ~40 % of building an example's program.)
+  const preds: number[][] = new Array<number[]>(numBlocks);
+  for (let bi = 0; bi < numBlocks; bi++) preds[bi] = [];
+  for (let bi = 0; bi < numBlocks; bi++) {
+    for (const s of fn.blocks[bi]!.succs) {
       if (!(s >= 0 && s < numBlocks)) throw new Error(`regalloc: block ${bi}: successor ${s} out of range`);
       preds[s]!.push(bi);
     }
-  });
+  }
   const numInsts = fn.instCopy.length;
   const prog: Program = {
     numRegs: P,
@@ -173,19 +200,19 @@ export function buildProgram(input: RegAllocFunction | PackedRegAllocFunction, t
     succs: fn.blocks.map((b) => b.succs),
     preds,
     loopDepth: fn.blocks.map((b) => b.loopDepth),
-    blockStart: new Int32Array(0),
+    blockStart: NO_INTS,
     numItems: 0,
-    itemKind: new Int32Array(0),
-    itemOrigin: new Int32Array(0),
-    itemPos: new Int32Array(0),
-    itemCopy: new Int32Array(0),
-    itemSlot: new Int32Array(0),
-    itemOps: new Int32Array(0),
-    opNode: new Int32Array(0),
-    opSlot: new Int32Array(0),
-    opFlags: new Int32Array(0),
+    itemKind: NO_INTS,
+    itemOrigin: NO_INTS,
+    itemPos: NO_INTS,
+    itemCopy: NO_INTS,
+    itemSlot: NO_INTS,
+    itemOps: NO_INTS,
+    opNode: NO_INTS,
+    opSlot: NO_INTS,
+    opFlags: NO_INTS,
     clobbers: new Array<readonly PReg[]>(numInsts),
-    noSpill: new Uint8Array(0),
+    noSpill: NO_BYTES,
     numSlots: 0,
     lastInst: uint8s(numInsts),
   };
@@ -396,109 +423,253 @@ export function liveOutSets(prog: Program): LiveOutSets {
 }
 
 /**
+ * The program's live-out sets ({@link liveOutSets}), computed on the first call and kept
+ * for the spill rounds after it.
+ */
+export function programLiveOut(prog: Program): LiveOutSets {
+  return (prog.liveOut ??= liveOutSets(prog));
+}
+
+/**
+ * Live-out sets after a rewrite that spilled the nodes with `slotOf[n] >= 0`, in place:
+ * those nodes no longer appear in the program, every other node keeps its operands (so its
+ * liveness), and the temporaries the rewrite adds are defined and read within one block —
+ * so the sets are the old ones without the spilled nodes (no liveness to recompute in a
+ * spill round).
+ */
+function dropSpilled(live: LiveOutSets, slotOf: Int32Array): void {
+  const { start, nodes } = live;
+  let w = 0;
+  let from = 0;
+  for (let b = 0; b + 1 < start.length; b++) {
+    const to = start[b + 1]!;
+    start[b] = w;
+    for (let k = from; k < to; k++) {
+      const n = nodes[k]!;
+      if (!(n < slotOf.length && slotOf[n]! >= 0)) nodes[w++] = n;
+    }
+    from = to;
+  }
+  start[start.length - 1] = w;
+  live.nodes = nodes.subarray(0, w);
+}
+
+/**
  * Rewrites the program so that no spilled node is a register operand any more;
  * `slotOf[n]` is the (virtual) spill slot of spilled node n, -1 for the others.
+ *
+ * In place: a first sweep counts the items, operands and temporaries the rewrite adds (each
+ * added item, a reload or a store, has one operand), the vectors grow once to the new sizes,
+ * and a second sweep from the end moves every item to its new position — an item never
+ * moves down, so nothing is overwritten before it is read. A run of items that touch no
+ * spilled node moves as a block (`copyWithin`), and the items before the first one touched
+ * stay where they are. The spill rounds of a huge function then make no copy of the program
+ * (V8 answers each 64 MB of typed arrays with a full collection).
  */
 export function rewriteSpills(prog: Program, slotOf: Int32Array): void {
-  const { itemOps, opNode, opSlot, opFlags } = prog;
   const spilled = (n: number): boolean => n >= 0 && n < slotOf.length && slotOf[n]! >= 0;
-  // Each operand of a spilled node adds at most one item (a reload or a store) with one
-  // operand: sized for that at once (growing huge vectors by doubling makes garbage, and
-  // V8 answers each 64 MB of typed arrays with a full collection).
-  let extra = 16;
-  for (let o = 0; o < opNode.length; o++) if (spilled(opNode[o]!)) extra++;
-  // Written into the vectors of the program before the last rewrite, if any (nothing reads them now).
-  const spare = prog.vectors?.spare;
-  const w = spare ? spare.reset(prog.numBlocks, prog.numItems + extra, opNode.length + extra) : new ItemWriter(prog.numBlocks, prog.numItems + extra, opNode.length + extra);
-  const temps: number[] = [];
-  const newTemp = (): Node => {
-    const t = prog.numNodes++;
-    temps.push(t);
-    return t;
+  const { numItems, itemKind, itemCopy } = prog;
+  let { itemOps, opNode, opSlot, opFlags } = prog;
+  const touches = (i: number): boolean => {
+    for (let o = itemOps[i]!; o < itemOps[i + 1]!; o++) if (spilled(opNode[o]!)) return true;
+    return false;
   };
-  const tempNode: number[] = []; // spilled node → temp, per item: the first nTemps entries
-  const tempFor: number[] = [];
-  let nTemps = 0;
-  const tempOf = (n: number): number => {
-    for (let k = 0; k < nTemps; k++) if (tempNode[k] === n) return k;
-    return -1;
-  };
-  for (let b = 0; b < prog.numBlocks; b++) {
-    w.blockStart.push(w.kind.length);
-    for (let i = prog.blockStart[b]!; i < prog.blockStart[b + 1]!; i++) {
-      const kind = prog.itemKind[i]!;
-      const origin = prog.itemOrigin[i]!;
-      const pos = prog.itemPos[i]!;
-      const copy = prog.itemCopy[i] === 1;
-      const o0 = itemOps[i]!;
-      const o1 = itemOps[i + 1]!;
-      let touches = false;
-      for (let o = o0; o < o1; o++) if (spilled(opNode[o]!)) touches = true;
-      if (!touches) {
-        w.item(kind, origin, pos, copy, prog.itemSlot[i]!);
-        for (let o = o0; o < o1; o++) w.op(opNode[o]!, opSlot[o]!, opFlags[o]!);
-        continue;
-      }
-      if (kind === ITEM_RELOAD || kind === ITEM_SPILL) throw new Error("regalloc: a spill temporary was spilled");
-      const before = pos === POS_INST ? POS_BEFORE : pos;
-      const afterPos = pos === POS_INST ? POS_AFTER : pos;
-      if (copy) {
-        // Copies read or write the slot directly.
-        let srcNode = opNode[o0]!;
-        let srcSlot = opSlot[o0]!;
-        let dstNode = opNode[o0 + 1]!;
-        let dstSlot = opSlot[o0 + 1]!;
-        if (spilled(srcNode)) [srcSlot, srcNode] = [slotOf[srcNode]!, -1];
-        if (spilled(dstNode)) [dstSlot, dstNode] = [slotOf[dstNode]!, -1];
-        if (srcSlot >= 0 && dstSlot >= 0 && srcSlot !== dstSlot) {
-          const t = newTemp();
-          w.item(ITEM_RELOAD, origin, before, false, srcSlot);
-          w.op(t, -1, OP_DEF);
-          [srcSlot, srcNode] = [-1, t];
-        }
-        w.item(kind, origin, pos, true);
-        w.op(srcNode, srcSlot, opFlags[o0]!);
-        w.op(dstNode, dstSlot, opFlags[o0 + 1]!);
-        continue;
-      }
-      nTemps = 0;
-      for (let o = o0; o < o1; o++) {
-        const n = opNode[o]!;
-        if (spilled(n) && tempOf(n) < 0) {
-          tempNode[nTemps] = n;
-          tempFor[nTemps++] = newTemp();
-        }
-      }
-      for (let k = 0; k < nTemps; k++) {
-        const n = tempNode[k]!;
-        let used = false;
-        for (let o = o0; o < o1; o++) if (opNode[o] === n && !(opFlags[o]! & OP_DEF)) used = true;
-        if (used) {
-          w.item(ITEM_RELOAD, origin, before, false, slotOf[n]!);
-          w.op(tempFor[k]!, -1, OP_DEF);
-        }
-      }
-      w.item(kind, origin, pos, copy);
-      for (let o = o0; o < o1; o++) {
-        const n = opNode[o]!;
-        w.op(spilled(n) ? tempFor[tempOf(n)]! : n, opSlot[o]!, opFlags[o]!);
-      }
-      for (let k = 0; k < nTemps; k++) {
-        const n = tempNode[k]!;
-        let defined = false;
-        for (let o = o0; o < o1; o++) if (opNode[o] === n && opFlags[o]! & OP_DEF) defined = true;
-        if (defined) {
-          w.item(ITEM_SPILL, origin, afterPos, false, slotOf[n]!);
-          w.op(tempFor[k]!, -1, 0);
-        }
-      }
+  // The operands of the item being rewritten (read before its new items overwrite them).
+  const nodes: number[] = [];
+  const slots: number[] = [];
+  const flags: number[] = [];
+  let n = 0;
+  const readOps = (o0: number, o1: number): void => {
+    n = o1 - o0;
+    for (let k = 0; k < n; k++) {
+      nodes[k] = opNode[o0 + k]!;
+      slots[k] = opSlot[o0 + k]!;
+      flags[k] = opFlags[o0 + k]!;
     }
+  };
+  // Its spilled nodes in the order of their first operand (the order of their temporaries),
+  // and whether it reads and writes each.
+  const tempNode: number[] = [];
+  const reads: boolean[] = [];
+  const writes: boolean[] = [];
+  let nTemps = 0;
+  let nReads = 0;
+  let nWrites = 0;
+  const collectTemps = (): void => {
+    nTemps = nReads = nWrites = 0;
+    for (let j = 0; j < n; j++) {
+      const x = nodes[j]!;
+      if (!spilled(x)) continue;
+      let k = 0;
+      while (k < nTemps && tempNode[k] !== x) k++;
+      if (k === nTemps) {
+        tempNode[nTemps++] = x;
+        reads[k] = writes[k] = false;
+      }
+      if (flags[j]! & OP_DEF) writes[k] = true;
+      else reads[k] = true;
+    }
+    for (let k = 0; k < nTemps; k++) {
+      if (reads[k]) nReads++;
+      if (writes[k]) nWrites++;
+    }
+  };
+  const tempOf = (x: number): number => {
+    let k = 0;
+    while (tempNode[k] !== x) k++;
+    return k;
+  };
+  // A copy's ends once spilled nodes are their slots.
+  let srcNode = 0;
+  let srcSlot = 0;
+  let dstNode = 0;
+  let dstSlot = 0;
+  const copyEnds = (): boolean => {
+    [srcNode, srcSlot, dstNode, dstSlot] = [nodes[0]!, slots[0]!, nodes[1]!, slots[1]!];
+    if (spilled(srcNode)) [srcSlot, srcNode] = [slotOf[srcNode]!, -1];
+    if (spilled(dstNode)) [dstSlot, dstNode] = [slotOf[dstNode]!, -1];
+    // Between two different slots: through a temporary.
+    return srcSlot >= 0 && dstSlot >= 0 && srcSlot !== dstSlot;
+  };
+
+  // Sweep 1: what the rewrite adds, and the first item it touches.
+  let added = 0;
+  let temps = 0;
+  let firstTouched = numItems;
+  for (let i = 0; i < numItems; i++) {
+    if (!touches(i)) continue;
+    if (firstTouched === numItems) firstTouched = i;
+    const kind = itemKind[i]!;
+    if (kind === ITEM_RELOAD || kind === ITEM_SPILL) throw new Error("regalloc: a spill temporary was spilled");
+    readOps(itemOps[i]!, itemOps[i + 1]!);
+    if (itemCopy[i]) {
+      if (copyEnds()) (added++, temps++);
+      continue;
+    }
+    collectTemps();
+    temps += nTemps;
+    added += nReads + nWrites;
   }
-  w.blockStart.push(w.kind.length);
-  w.finish(prog);
-  prog.vectors = { current: w, ...(prog.vectors ? { spare: prog.vectors.current } : {}) };
+  const firstTemp = prog.numNodes;
+  prog.numNodes += temps;
   const noSpill = uint8s(prog.numNodes);
   noSpill.set(prog.noSpill);
-  for (const t of temps) noSpill[t] = 1;
+  noSpill.fill(1, firstTemp);
   prog.noSpill = noSpill;
+  if (prog.liveOut) dropSpilled(prog.liveOut, slotOf);
+  if (firstTouched === numItems) return;
+
+  // Grow the vectors once (a program built without them gets its own).
+  const numOps = opNode.length;
+  const w = (prog.vectors ??= { current: ItemWriter.adopt(prog) }).current;
+  w.resize(numItems + added, numOps + added);
+  w.install(prog);
+  ({ itemOps, opNode, opSlot, opFlags } = prog);
+  const { itemOrigin, itemPos, itemSlot, blockStart } = prog;
+  const kinds = prog.itemKind;
+  const copies = prog.itemCopy;
+  itemOps[numItems + added] = numOps + added;
+  const put = (at: number, o: number, kind: number, origin: number, pos: number, copy: number, slot: number): void => {
+    kinds[at] = kind;
+    itemOrigin[at] = origin;
+    itemPos[at] = pos;
+    copies[at] = copy;
+    itemSlot[at] = slot;
+    itemOps[at] = o;
+  };
+  const putOp = (at: number, node: number, slot: number, f: number): void => {
+    opNode[at] = node;
+    opSlot[at] = slot;
+    opFlags[at] = f;
+  };
+
+  // Sweep 2, from the end: the items and operands from wi and wo on are placed; oEnd is where
+  // the operands of the item after i began before the rewrite. Every item moves up by what
+  // the rewrite adds before it (each added item has one operand: operands move as much).
+  let wi = numItems + added;
+  let wo = numOps + added;
+  let oEnd = numOps;
+  let nextTemp = firstTemp + temps;
+  let end = numItems; // where block b ended before the rewrite
+  for (let b = prog.numBlocks - 1; b >= 0 && end > firstTouched; b--) {
+    const first = blockStart[b]!;
+    blockStart[b + 1] = wi;
+    const low = Math.max(first, firstTouched);
+    let i = end - 1;
+    while (i >= low) {
+      if (!touches(i)) {
+        // A run j..i of untouched items: moved as a block.
+        let j = i;
+        while (j > low && !touches(j - 1)) j--;
+        const d = wi - (i + 1);
+        const o0 = itemOps[j]!;
+        if (i - j < 16) {
+          for (let k = i; k >= j; k--) put(k + d, itemOps[k]! + d, kinds[k]!, itemOrigin[k]!, itemPos[k]!, copies[k]!, itemSlot[k]!);
+          for (let o = oEnd - 1; o >= o0; o--) putOp(o + d, opNode[o]!, opSlot[o]!, opFlags[o]!);
+        } else {
+          for (let k = i; k >= j; k--) itemOps[k + d] = itemOps[k]! + d;
+          kinds.copyWithin(j + d, j, i + 1);
+          itemOrigin.copyWithin(j + d, j, i + 1);
+          itemPos.copyWithin(j + d, j, i + 1);
+          copies.copyWithin(j + d, j, i + 1);
+          itemSlot.copyWithin(j + d, j, i + 1);
+          opNode.copyWithin(o0 + d, o0, oEnd);
+          opSlot.copyWithin(o0 + d, o0, oEnd);
+          opFlags.copyWithin(o0 + d, o0, oEnd);
+        }
+        wi = j + d;
+        wo = o0 + d;
+        oEnd = o0;
+        i = j - 1;
+        continue;
+      }
+      const kind = kinds[i]!;
+      const origin = itemOrigin[i]!;
+      const pos = itemPos[i]!;
+      const o0 = itemOps[i]!;
+      readOps(o0, oEnd);
+      const before = pos === POS_INST ? POS_BEFORE : pos;
+      const afterPos = pos === POS_INST ? POS_AFTER : pos;
+      if (copies[i]) {
+        // Copies read or write the slot directly.
+        const viaTemp = copyEnds();
+        wi -= viaTemp ? 2 : 1;
+        wo -= viaTemp ? 3 : 2;
+        let at = wi;
+        let o = wo;
+        if (viaTemp) {
+          const t = --nextTemp;
+          put(at++, o, ITEM_RELOAD, origin, before, 0, srcSlot);
+          putOp(o++, t, -1, OP_DEF);
+          [srcSlot, srcNode] = [-1, t];
+        }
+        put(at, o, kind, origin, pos, 1, -1);
+        putOp(o, srcNode, srcSlot, flags[0]!);
+        putOp(o + 1, dstNode, dstSlot, flags[1]!);
+      } else {
+        // A fresh temporary per spilled node, reloaded before and stored after.
+        collectTemps();
+        const base = (nextTemp -= nTemps);
+        wi -= nReads + 1 + nWrites;
+        wo -= nReads + n + nWrites;
+        let at = wi;
+        let o = wo;
+        for (let k = 0; k < nTemps; k++) {
+          if (!reads[k]) continue;
+          put(at++, o, ITEM_RELOAD, origin, before, 0, slotOf[tempNode[k]!]!);
+          putOp(o++, base + k, -1, OP_DEF);
+        }
+        put(at++, o, kind, origin, pos, 0, -1);
+        for (let j = 0; j < n; j++) putOp(o++, spilled(nodes[j]!) ? base + tempOf(nodes[j]!) : nodes[j]!, slots[j]!, flags[j]!);
+        for (let k = 0; k < nTemps; k++) {
+          if (!writes[k]) continue;
+          put(at++, o, ITEM_SPILL, origin, afterPos, 0, slotOf[tempNode[k]!]!);
+          putOp(o++, base + k, -1, 0);
+        }
+      }
+      oEnd = o0;
+      i--;
+    }
+    end = first;
+  }
 }

@@ -100,33 +100,48 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
   // Interference: a write interferes with every other slot live after it (a copy's own source
   // excepted). The greedy colouring below goes in slot order and only marks the colours of
   // the neighbours coloured before, so each edge is kept at its higher slot only, and a
-  // neighbour listed twice changes nothing (no edge set is needed).
-  const adj = new LinkedLists(S);
+  // neighbour listed twice changes nothing (no edge set is needed). The edges are found by
+  // a sweep run twice, to count each slot's and then to place them (`lower[start[s]..]`):
+  // arrays of their exact size, where lists grown by doubling made garbage in proportion to
+  // the edges (millions in a huge function with many spilled values live at once).
+  const start = int32s(S + 1);
+  let lower: Int32Array | undefined;
+  let next = start;
   const addEdge = (a: number, b: number): void => {
-    if (a < b) adj.append(b, a);
-    else if (b < a) adj.append(a, b);
+    if (a === b) return;
+    const hi = a < b ? b : a;
+    if (lower) lower[next[hi]!++] = a < b ? a : b;
+    else start[hi + 1]!++;
   };
   const live = new SparseSet(S);
-  for (let b = 0; b < B; b++) {
-    live.clear();
-    for (const s of liveOut[b]!) live.add(s);
-    for (let i = prog.blockStart[b + 1]! - 1; i >= prog.blockStart[b]!; i--) {
-      access(i);
-      for (let x = 0; x < nWrites; x++) {
-        const d = writes[x]!;
-        for (let k = 0; k < live.size; k++) {
-          const l = live.dense[k]!;
-          let read = false;
-          for (let y = 0; y < nReads; y++) if (reads[y] === l) read = true;
-          if (l !== d && !read) addEdge(d, l);
+  const sweep = (): void => {
+    for (let b = 0; b < B; b++) {
+      live.clear();
+      for (const s of liveOut[b]!) live.add(s);
+      for (let i = prog.blockStart[b + 1]! - 1; i >= prog.blockStart[b]!; i--) {
+        access(i);
+        for (let x = 0; x < nWrites; x++) {
+          const d = writes[x]!;
+          for (let k = 0; k < live.size; k++) {
+            const l = live.dense[k]!;
+            let read = false;
+            for (let y = 0; y < nReads; y++) if (reads[y] === l) read = true;
+            if (l !== d && !read) addEdge(d, l);
+          }
+          live.delete(d);
         }
-        live.delete(d);
+        for (let x = 0; x < nReads; x++) live.add(reads[x]!);
       }
-      for (let x = 0; x < nReads; x++) live.add(reads[x]!);
+      // Slots live into the entry (read on some path before any store) interfere with all.
+      if (b === 0) for (let k = 0; k < live.size; k++) for (let t = 0; t < S; t++) addEdge(live.dense[k]!, t);
     }
-    // Slots live into the entry (read on some path before any store) interfere with all.
-    if (b === 0) for (let k = 0; k < live.size; k++) for (let t = 0; t < S; t++) addEdge(live.dense[k]!, t);
-  }
+  };
+  sweep();
+  for (let s = 0; s < S; s++) start[s + 1]! += start[s]!;
+  lower = int32s(start[S]!);
+  next = int32s(S);
+  next.set(start.subarray(0, S));
+  sweep();
 
   // Affinities: `reload t ← a; copy b ← t`.
   const affinity = new LinkedLists(S);
@@ -148,8 +163,8 @@ export function colourSpillSlots(prog: Program): { slotColour: number[]; numSlot
   const forbidden = int32s(S, -1);
   let numSlots = 0;
   for (let s = 0; s < S; s++) {
-    for (let e = adj.head[s]!; e >= 0; e = adj.nextOf(e)) {
-      const c = slotColour[adj.valueOf(e)]!;
+    for (let e = start[s]!; e < start[s + 1]!; e++) {
+      const c = slotColour[lower[e]!]!;
       if (c >= 0) forbidden[c] = s;
     }
     let c = -1;
