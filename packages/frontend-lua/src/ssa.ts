@@ -37,16 +37,16 @@
  *
  * Cost: each read is O(1) when the block defines the variable, otherwise proportional to
  * the blocks walked back to a definition (each gets the definition recorded). The
- * definitions are kept per block (a short list, a Map for a block defining many
- * variables) in an array indexed by block id, not in a Map per variable keyed by block:
- * a read looks at the few entries of blocks it just made, where a variable's Map grew to
- * one entry per block of the function. The builder's other tables (its phis' variables,
+ * definitions are one hash table keyed by (block, variable) (def-table.ts), not a Map
+ * per variable keyed by block, which grew to one entry per block of the function, nor a
+ * list per block, tens of thousands of young objects at scale. The builder's other tables (its phis' variables,
  * the phis being filled, the replacements of removed phis, the incomplete phis of
  * unsealed blocks, `read`'s chain) are arrays by value or block id, not Maps keyed by
  * objects: at a million instructions their hashing, and the shrinking of a Map that a read
  * fills and empties again, were most of `read` and `seal`.
  */
 import { assert, BasicBlock, Builder, Function, type Instruction, type Type, type Value } from "@luabpf/ir";
+import { DefTable } from "./def-table.js";
 
 /** A source variable, by number. */
 export type SsaVariable = number;
@@ -58,16 +58,6 @@ type Frame =
   /** `phi` of a sealed block collects one operand per predecessor; `next` is the next one. */
   | { readonly kind: "phi"; readonly phi: Instruction; readonly block: BasicBlock; next: number };
 
-/**
- * The definitions of one block: `[variable, value, variable, value, ...]`, scanned (most
- * blocks define a few variables), or a Map once the block defines more than
- * {@link LIST_LIMIT}.
- */
-type BlockDefs = (SsaVariable | Value)[] | Map<SsaVariable, Value>;
-
-/** Variables a block's definition list holds before it becomes a Map. */
-const LIST_LIMIT = 8;
-
 /** Single-predecessor blocks `joinValues` walks through per predecessor before it leaves the join to `read`'s walk. */
 const CHAIN_LIMIT = 16;
 
@@ -75,8 +65,8 @@ export class SsaBuilder {
   private readonly types: Type[] = [];
   private readonly names: (string | undefined)[] = [];
   private readonly undefinedValues: (Value | undefined)[] = [];
-  /** currentDef, by block id: the values of the variables the block defines (see {@link BlockDefs}). */
-  private readonly defs: (BlockDefs | undefined)[] = [];
+  /** currentDef: the value of each variable at the end of each block that defines it (def-table.ts). */
+  private readonly defs = new DefTable<Value>();
   /** By block id: 1 once sealed. */
   private sealed = new Uint8Array(64);
   /** block id → variable → its incomplete phi. */
@@ -133,33 +123,12 @@ export class SsaBuilder {
   /** The value of `variable` is `value` at the end of `block` (so far). */
   write(variable: SsaVariable, block: BasicBlock, value: Value): void {
     assert(value.type === this.types[variable], () => `ssa: variable ${this.names[variable] ?? variable} written with a value of another type`);
-    const id = block.id;
-    const defs = this.defs[id];
-    if (defs === undefined) this.defs[id] = [variable, value];
-    else if (!Array.isArray(defs)) defs.set(variable, value);
-    else {
-      for (let i = 0; i < defs.length; i += 2) {
-        if (defs[i] === variable) {
-          defs[i + 1] = value;
-          return;
-        }
-      }
-      if (defs.length < 2 * LIST_LIMIT) defs.push(variable, value);
-      else {
-        const map = new Map<SsaVariable, Value>();
-        for (let i = 0; i < defs.length; i += 2) map.set(defs[i] as SsaVariable, defs[i + 1] as Value);
-        this.defs[id] = map.set(variable, value);
-      }
-    }
+    this.defs.set(block.id, variable, value);
   }
 
   /** The value `variable` was last given in block `id`, if any (not resolved). */
   private lookup(variable: SsaVariable, id: number): Value | undefined {
-    const defs = this.defs[id];
-    if (defs === undefined) return undefined;
-    if (!Array.isArray(defs)) return defs.get(variable);
-    for (let i = 0; i < defs.length; i += 2) if (defs[i] === variable) return defs[i + 1] as Value;
-    return undefined;
+    return this.defs.get(id, variable);
   }
 
   /** The value of `variable` at the current end of `block`. */
