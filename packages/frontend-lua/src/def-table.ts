@@ -1,18 +1,90 @@
 /**
  * The SSA builder's definitions (ssa.ts's `currentDef`): the value of variable `v` at the
- * end of block `b`, for every pair the builder has written. One open-addressing hash table
- * (linear probing, at most half full) keyed by the pair: the keys in a typed array, the
- * values in one array beside it. Entries are set and overwritten, never removed.
+ * end of block `b`, for every pair the builder has written. Entries are set and
+ * overwritten, never removed.
+ *
+ * Each block that defines anything gets a chunk of {@link CHUNK} slots, taken in the order
+ * blocks are first written (the blocks a read walks through are the ones just made, so
+ * their chunks sit together); a slot is a variable in a typed array and a value in one
+ * array beside it. A block's variables past its chunk go to a hash table keyed by the
+ * pair ({@link PairTable}), as a block defining many variables would otherwise be scanned.
  *
  * Why not a short list per block (what it replaced): a read walks back through the blocks
  * and records its value in each, so at scale every block holds a few variables — at 100k
  * IR instructions of `branches` ~40k lists of 4 pairs, ~8 MB, 14 % of the heap while a
  * function is lowered, each list a young object the collector copied twice (to the
- * survivor space, then to the old generation). Here the keys are outside V8's heap and the
- * values sit in one array, which the collector copies at most a few times as it grows and
- * not at all once it is large.
+ * survivor space, then to the old generation). Here the variables are outside V8's heap
+ * and the values sit in one array.
  */
 export class DefTable<V> {
+  /** By block id: 1 + the block's chunk (0: none yet). */
+  private chunkOf = new Int32Array(64);
+  /** By slot: 1 + the variable (0: the slot is free; a chunk's slots fill in order). */
+  private variables = new Int32Array(4 * CHUNK);
+  /** By slot: the value. */
+  private readonly values: (V | undefined)[] = [];
+  private chunks = 0;
+  /** The pairs of blocks whose chunk is full. */
+  private overflow: PairTable<V> | undefined;
+
+  /** The value of `variable` in block `block`, if any was set. */
+  get(block: number, variable: number): V | undefined {
+    if (block >= this.chunkOf.length) return undefined;
+    const chunk = this.chunkOf[block]!;
+    if (chunk === 0) return undefined;
+    const variables = this.variables;
+    const v = variable + 1;
+    for (let slot = (chunk - 1) * CHUNK, end = slot + CHUNK; slot < end; slot++) {
+      const w = variables[slot]!;
+      if (w === v) return this.values[slot];
+      if (w === 0) return undefined;
+    }
+    return this.overflow?.get(block, variable);
+  }
+
+  /** Sets (or overwrites) the value of `variable` in block `block`. */
+  set(block: number, variable: number, value: V): void {
+    if (block >= this.chunkOf.length) {
+      const grown = new Int32Array(Math.max(2 * this.chunkOf.length, block + 1));
+      grown.set(this.chunkOf);
+      this.chunkOf = grown;
+    }
+    let chunk = this.chunkOf[block]!;
+    if (chunk === 0) chunk = this.chunkOf[block] = this.newChunk();
+    const variables = this.variables;
+    const v = variable + 1;
+    for (let slot = (chunk - 1) * CHUNK, end = slot + CHUNK; slot < end; slot++) {
+      const w = variables[slot]!;
+      if (w === v || w === 0) {
+        variables[slot] = v;
+        this.values[slot] = value;
+        return;
+      }
+    }
+    (this.overflow ??= new PairTable<V>()).set(block, variable, value);
+  }
+
+  /** 1 + a new chunk's index. */
+  private newChunk(): number {
+    const slot = this.chunks * CHUNK;
+    if (slot + CHUNK > this.variables.length) {
+      const grown = new Int32Array(2 * this.variables.length);
+      grown.set(this.variables);
+      this.variables = grown;
+    }
+    for (let k = 0; k < CHUNK; k++) this.values.push(undefined);
+    return ++this.chunks;
+  }
+}
+
+/** Slots of a block's chunk: most blocks define a few variables (the bench shapes' 3–4). */
+const CHUNK = 4;
+
+/**
+ * A map from (block, variable) pairs to values: open addressing with linear probing, at
+ * most half full; the keys in a typed array, the values in one array beside it.
+ */
+export class PairTable<V> {
   /** Two per slot: block id + 1 (0: the slot is empty), variable. */
   private keys: Int32Array;
   private values: (V | undefined)[];
