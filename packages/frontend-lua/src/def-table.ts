@@ -18,7 +18,7 @@
  */
 export class DefTable<V> {
   /** By block id: 1 + the block's chunk (0: none yet). */
-  private chunkOf = new Int32Array(64);
+  private chunkOf = new Int32Array(16);
   /** By slot: 1 + the variable (0: the slot is free; a chunk's slots fill in order). */
   private variables = new Int32Array(4 * CHUNK);
   /** By slot: the value. */
