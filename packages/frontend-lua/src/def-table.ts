@@ -14,15 +14,18 @@
  * IR instructions of `branches` ~40k lists of 4 pairs, ~8 MB, 14 % of the heap while a
  * function is lowered, each list a young object the collector copied twice (to the
  * survivor space, then to the old generation). Here the variables are outside V8's heap
- * and the values sit in one array.
+ * and the values sit in pages of a fixed size.
  */
 export class DefTable<V> {
   /** By block id: 1 + the block's chunk (0: none yet). */
   private chunkOf = new Int32Array(16);
   /** By slot: 1 + the variable (0: the slot is free; a chunk's slots fill in order). */
   private variables = new Int32Array(4 * CHUNK);
-  /** By slot: the value. */
-  private readonly values: (V | undefined)[] = [];
+  /**
+   * By slot: the value, in pages of {@link PAGE} slots (each made at its size; one array
+   * grown by `push` cost more than the rest of the table at scale).
+   */
+  private readonly pages: (V | undefined)[][] = [];
   private chunks = 0;
   /** The pairs of blocks whose chunk is full. */
   private overflow: PairTable<V> | undefined;
@@ -36,7 +39,7 @@ export class DefTable<V> {
     const v = variable + 1;
     for (let slot = (chunk - 1) * CHUNK, end = slot + CHUNK; slot < end; slot++) {
       const w = variables[slot]!;
-      if (w === v) return this.values[slot];
+      if (w === v) return this.pages[slot >> PAGE_BITS]![slot & (PAGE - 1)];
       if (w === 0) return undefined;
     }
     return this.overflow?.get(block, variable);
@@ -57,7 +60,7 @@ export class DefTable<V> {
       const w = variables[slot]!;
       if (w === v || w === 0) {
         variables[slot] = v;
-        this.values[slot] = value;
+        this.pages[slot >> PAGE_BITS]![slot & (PAGE - 1)] = value;
         return;
       }
     }
@@ -72,13 +75,17 @@ export class DefTable<V> {
       grown.set(this.variables);
       this.variables = grown;
     }
-    for (let k = 0; k < CHUNK; k++) this.values.push(undefined);
+    if ((slot & (PAGE - 1)) === 0) this.pages.push(new Array<V | undefined>(PAGE).fill(undefined));
     return ++this.chunks;
   }
 }
 
-/** Slots of a block's chunk: most blocks define a few variables (the bench shapes' 3–4). */
-const CHUNK = 4;
+/** Slots of a block's chunk: most blocks define a few variables (the bench shapes' 3–7). */
+const CHUNK = 8;
+
+/** Slots of a page of values (a power of two, a multiple of {@link CHUNK}). */
+const PAGE_BITS = 8;
+const PAGE = 1 << PAGE_BITS;
 
 /**
  * A map from (block, variable) pairs to values: open addressing with linear probing, at
@@ -162,4 +169,28 @@ function slotOf(block: number, variable: number): number {
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
   return h ^ (h >>> 13);
+}
+
+/**
+ * A table by non-negative integer id (a value or block id), `undefined` where nothing was
+ * set, in pages of {@link PAGE} entries made as ids reach them. At scale a single array
+ * grown to an id bound of hundreds of thousands cost ~50× the pages (V8 makes each larger
+ * backing store in the young large-object space: 300k ids, ~100 ms against ~2 ms in a
+ * micro-benchmark, whether grown by `push` or by doubling), and it was most of
+ * `tryRemoveTrivialPhi` in a profile of 100k-IR `loops`.
+ */
+export class IdTable<V> {
+  private readonly pages: (V | undefined)[][] = [];
+
+  get(id: number): V | undefined {
+    const k = id >> PAGE_BITS;
+    return k < this.pages.length ? this.pages[k]![id & (PAGE - 1)] : undefined;
+  }
+
+  set(id: number, value: V | undefined): void {
+    const k = id >> PAGE_BITS;
+    const pages = this.pages;
+    while (pages.length <= k) pages.push(new Array<V | undefined>(PAGE).fill(undefined));
+    pages[k]![id & (PAGE - 1)] = value;
+  }
 }

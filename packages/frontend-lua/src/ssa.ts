@@ -46,7 +46,7 @@
  * fills and empties again, were most of `read` and `seal`.
  */
 import { assert, BasicBlock, Builder, Function, type Instruction, type Type, type Value } from "@luabpf/ir";
-import { DefTable } from "./def-table.js";
+import { DefTable, IdTable } from "./def-table.js";
 
 /** A source variable, by number. */
 export type SsaVariable = number;
@@ -70,7 +70,7 @@ export class SsaBuilder {
   /** By block id: 1 once sealed. */
   private sealed = new Uint8Array(64);
   /** block id → variable → its incomplete phi. */
-  private readonly incompletePhis: ((SsaVariable | Instruction)[] | undefined)[] = [];
+  private readonly incompletePhis = new IdTable<(SsaVariable | Instruction)[]>();
   /**
    * By value id (every value of `fn` has a distinct one): 1 + the variable of a phi this
    * builder placed and has not removed, 0 for any other value (others are never judged here).
@@ -79,7 +79,7 @@ export class SsaBuilder {
   /** By value id: 1 for a phi whose operands are being collected. */
   private inProgress = new Uint8Array(64);
   /** By value id: what replaced a removed trivial phi (`fn`'s values only). */
-  private readonly replaced: (Value | undefined)[] = [];
+  private readonly replaced = new IdTable<Value>();
   /** How many phis `replaced` holds (bounds `resolve`'s walk). */
   private replacedCount = 0;
   private readonly phiBuilder: Builder;
@@ -92,10 +92,12 @@ export class SsaBuilder {
   private chainCount = new Int32Array(64);
   private chainRead = new Uint32Array(64);
   private reads = 0;
-  /** `joinValues`' findings: the value at the end of each predecessor, in order. */
+  /** `joinValues`' findings: the value at the end of each predecessor, in order (the first `joinOperandCount` entries). */
   private readonly joinOperands: Value[] = [];
-  /** `joinValues`' findings: each single-predecessor block walked through, with the index of its operand. */
+  private joinOperandCount = 0;
+  /** `joinValues`' findings: each single-predecessor block walked through, with the index of its operand (the first `joinChainLength` entries). */
   private readonly joinChain: (BasicBlock | number)[] = [];
+  private joinChainLength = 0;
 
   constructor(
     readonly fn: Function,
@@ -145,7 +147,8 @@ export class SsaBuilder {
      * blocks without a definition; across a phi frame it is not (the phi is the value).
      */
     // Left empty by every read that returned (a throw on the way would leave it dirty).
-    stack.length = 0;
+    // (Set only when needed: setting an array's length is a call into the runtime, and to 0 drops its backing store.)
+    if (stack.length !== 0) stack.length = 0;
     const read = ++this.reads;
     if (this.chainRead.length < this.fn.blockIdBound) {
       const size = Math.max(2 * this.chainRead.length, this.fn.blockIdBound);
@@ -167,10 +170,8 @@ export class SsaBuilder {
         } else if (this.sealed[at.id] !== 1) {
           const phi = this.newPhi(variable, at);
           // `[variable, phi, ...]`: a variable at most once (its phi is its definition here from now on).
-          const incomplete = this.incompletePhis;
-          while (incomplete.length <= at.id) incomplete.push(undefined); // kept packed: no holes
-          const pending = incomplete[at.id];
-          if (pending === undefined) incomplete[at.id] = [variable, phi];
+          const pending = this.incompletePhis.get(at.id);
+          if (pending === undefined) this.incompletePhis.set(at.id, [variable, phi]);
           else pending.push(variable, phi);
           this.write(variable, at, phi);
           value = phi;
@@ -200,8 +201,9 @@ export class SsaBuilder {
       }
       // Hand the value to the frames waiting for it.
       while (at === undefined) {
-        const top = stack[stack.length - 1];
-        if (top === undefined) return this.resolve(value);
+        // (Not `stack[stack.length - 1]` of an empty stack: `stack[-1]` is a named property, looked up along the prototype chain.)
+        if (stack.length === 0) return this.resolve(value);
+        const top = stack[stack.length - 1]!;
         if (top.kind === "single") {
           stack.pop();
           if (top.outer === undefined) chainRead[top.block.id] = 0;
@@ -236,20 +238,24 @@ export class SsaBuilder {
   private joinValues(variable: SsaVariable, block: BasicBlock): boolean {
     const operands = this.joinOperands;
     const chain = this.joinChain;
-    operands.length = 0;
-    chain.length = 0;
+    // The arrays are reused: entries past the counts are stale (no `length = 0`, which drops their backing stores).
+    let count = 0;
+    let chainLength = 0;
     for (const pred of block.preds) {
       for (let at = pred, steps = 0; ; steps++) {
         const def = this.lookup(variable, at.id);
         if (def !== undefined) {
-          operands.push(this.resolve(def));
+          operands[count++] = this.resolve(def);
           break;
         }
         if (steps === CHAIN_LIMIT || this.sealed[at.id] !== 1 || at.preds.length !== 1) return false;
-        chain.push(at, operands.length);
+        chain[chainLength++] = at;
+        chain[chainLength++] = count;
         at = at.preds[0]!;
       }
     }
+    this.joinOperandCount = count;
+    this.joinChainLength = chainLength;
     return true;
   }
 
@@ -263,15 +269,18 @@ export class SsaBuilder {
   private placeJoin(variable: SsaVariable, block: BasicBlock): Value {
     const operands = this.joinOperands;
     const chain = this.joinChain;
+    const count = this.joinOperandCount;
     let value: Value = operands[0]!;
-    if (operands.every((v) => v === value)) {
+    let same = true;
+    for (let i = 1; i < count; i++) if (operands[i] !== value) same = false;
+    if (same) {
       this.fn.newValueId();
     } else {
       const phi = this.newPhi(variable, block);
       block.preds.forEach((pred, i) => phi.addIncoming(operands[i]!, pred));
       value = phi;
     }
-    for (let k = 0; k < chain.length; k += 2) this.write(variable, chain[k] as BasicBlock, operands[chain[k + 1] as number]!);
+    for (let k = 0; k < this.joinChainLength; k += 2) this.write(variable, chain[k] as BasicBlock, operands[chain[k + 1] as number]!);
     this.write(variable, block, value);
     return value;
   }
@@ -289,9 +298,9 @@ export class SsaBuilder {
       this.sealed = grown;
     }
     this.sealed[block.id] = 1;
-    const pending = this.incompletePhis[block.id];
+    const pending = this.incompletePhis.get(block.id);
     if (pending === undefined) return;
-    this.incompletePhis[block.id] = undefined;
+    this.incompletePhis.set(block.id, undefined);
     // Collect every operand first: completing one phi may cascade into another of the same block.
     for (let i = 1; i < pending.length; i += 2) this.inProgress[(pending[i] as Instruction).id] = 1;
     for (let i = 0; i < pending.length; i += 2) {
@@ -313,12 +322,12 @@ export class SsaBuilder {
   resolve(v: Value): Value {
     const replaced = this.replaced;
     let r = v;
-    for (let steps = 0, next = replaced[r.id]; next !== undefined; next = replaced[r.id]) {
+    for (let steps = 0, next = replaced.get(r.id); next !== undefined; next = replaced.get(r.id)) {
       r = next;
       assert(++steps <= this.replacedCount, () => "ssa: cycle in the phi replacement table");
     }
     // Path compression: later lookups of `v` take one step.
-    if (r !== v) replaced[v.id] = r;
+    if (r !== v) replaced.set(v.id, r);
     return r;
   }
 
@@ -379,9 +388,7 @@ export class SsaBuilder {
       p.replaceAllUsesWith(replacement);
       p.erase();
       this.phiVariable[p.id] = 0;
-      const replaced = this.replaced;
-      while (replaced.length <= p.id) replaced.push(undefined); // kept packed: no holes
-      replaced[p.id] = replacement;
+      this.replaced.set(p.id, replacement);
       this.replacedCount++;
     }
     return this.resolve(phi);

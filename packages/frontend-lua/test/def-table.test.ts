@@ -1,12 +1,12 @@
 /**
  * The SSA builder's definition table (def-table.ts) and its overflow hash table against a
- * Map of Maps: random sets, overwrites and lookups of (block, variable) pairs, past several
+ * Map of Maps, and its tables by id against a Map: random sets, overwrites and lookups of (block, variable) pairs, past several
  * growths of the tables and past a block's chunk, with block ids and variables drawn from
  * small ranges (many collisions and overwrites) and from large ones.
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { DefTable, PairTable } from "../src/def-table.js";
+import { DefTable, IdTable, PairTable } from "../src/def-table.js";
 
 type Op = { set: boolean; block: number; variable: number };
 
@@ -61,5 +61,28 @@ describe("PairTable (the overflow of full chunks)", () => {
   test("agrees with a Map of Maps on large ids", () => {
     const op = fc.record({ set: fc.boolean(), block: fc.nat(0x7ffffffe), variable: fc.nat(0x7fffffff) });
     fc.assert(fc.property(fc.array(op, { maxLength: 300 }), (ops) => check(ops, new PairTable<number>(2))), { numRuns: 100 });
+  });
+});
+
+describe("IdTable (the SSA builder's tables by value or block id)", () => {
+  test("agrees with a Map on random sets, clears and lookups, across pages", () => {
+    const op = fc.record({ kind: fc.constantFrom("set", "clear", "get"), id: fc.oneof(fc.nat(600), fc.nat(100_000)) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
+        const table = new IdTable<number>();
+        const reference = new Map<number, number>();
+        ops.forEach(({ kind, id }, n) => {
+          if (kind === "set") {
+            table.set(id, n);
+            reference.set(id, n);
+          } else if (kind === "clear") {
+            table.set(id, undefined);
+            reference.delete(id);
+          } else expect(table.get(id)).toBe(reference.get(id));
+        });
+        for (const [id, value] of reference) expect(table.get(id)).toBe(value);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
