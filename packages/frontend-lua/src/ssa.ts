@@ -37,16 +37,16 @@
  *
  * Cost: each read is O(1) when the block defines the variable, otherwise proportional to
  * the blocks walked back to a definition (each gets the definition recorded). The
- * definitions are kept per block (a short list, a Map for a block defining many
- * variables) in an array indexed by block id, not in a Map per variable keyed by block:
- * a read looks at the few entries of blocks it just made, where a variable's Map grew to
- * one entry per block of the function. The builder's other tables (its phis' variables,
+ * definitions are one hash table keyed by (block, variable) (def-table.ts), not a Map
+ * per variable keyed by block, which grew to one entry per block of the function, nor a
+ * list per block, tens of thousands of young objects at scale. The builder's other tables (its phis' variables,
  * the phis being filled, the replacements of removed phis, the incomplete phis of
  * unsealed blocks, `read`'s chain) are arrays by value or block id, not Maps keyed by
  * objects: at a million instructions their hashing, and the shrinking of a Map that a read
  * fills and empties again, were most of `read` and `seal`.
  */
 import { assert, BasicBlock, Builder, Function, type Instruction, type Type, type Value } from "@luabpf/ir";
+import { DefTable, IdTable } from "./def-table.js";
 
 /** A source variable, by number. */
 export type SsaVariable = number;
@@ -58,16 +58,6 @@ type Frame =
   /** `phi` of a sealed block collects one operand per predecessor; `next` is the next one. */
   | { readonly kind: "phi"; readonly phi: Instruction; readonly block: BasicBlock; next: number };
 
-/**
- * The definitions of one block: `[variable, value, variable, value, ...]`, scanned (most
- * blocks define a few variables), or a Map once the block defines more than
- * {@link LIST_LIMIT}.
- */
-type BlockDefs = (SsaVariable | Value)[] | Map<SsaVariable, Value>;
-
-/** Variables a block's definition list holds before it becomes a Map. */
-const LIST_LIMIT = 8;
-
 /** Single-predecessor blocks `joinValues` walks through per predecessor before it leaves the join to `read`'s walk. */
 const CHAIN_LIMIT = 16;
 
@@ -75,12 +65,12 @@ export class SsaBuilder {
   private readonly types: Type[] = [];
   private readonly names: (string | undefined)[] = [];
   private readonly undefinedValues: (Value | undefined)[] = [];
-  /** currentDef, by block id: the values of the variables the block defines (see {@link BlockDefs}). */
-  private readonly defs: (BlockDefs | undefined)[] = [];
+  /** currentDef: the value of each variable at the end of each block that defines it (def-table.ts). */
+  private readonly defs = new DefTable<Value>();
   /** By block id: 1 once sealed. */
   private sealed = new Uint8Array(64);
   /** block id → variable → its incomplete phi. */
-  private readonly incompletePhis: ((SsaVariable | Instruction)[] | undefined)[] = [];
+  private readonly incompletePhis = new IdTable<(SsaVariable | Instruction)[]>();
   /**
    * By value id (every value of `fn` has a distinct one): 1 + the variable of a phi this
    * builder placed and has not removed, 0 for any other value (others are never judged here).
@@ -89,7 +79,7 @@ export class SsaBuilder {
   /** By value id: 1 for a phi whose operands are being collected. */
   private inProgress = new Uint8Array(64);
   /** By value id: what replaced a removed trivial phi (`fn`'s values only). */
-  private readonly replaced: (Value | undefined)[] = [];
+  private readonly replaced = new IdTable<Value>();
   /** How many phis `replaced` holds (bounds `resolve`'s walk). */
   private replacedCount = 0;
   private readonly phiBuilder: Builder;
@@ -102,10 +92,12 @@ export class SsaBuilder {
   private chainCount = new Int32Array(64);
   private chainRead = new Uint32Array(64);
   private reads = 0;
-  /** `joinValues`' findings: the value at the end of each predecessor, in order. */
+  /** `joinValues`' findings: the value at the end of each predecessor, in order (the first `joinOperandCount` entries). */
   private readonly joinOperands: Value[] = [];
-  /** `joinValues`' findings: each single-predecessor block walked through, with the index of its operand. */
+  private joinOperandCount = 0;
+  /** `joinValues`' findings: each single-predecessor block walked through, with the index of its operand (the first `joinChainLength` entries). */
   private readonly joinChain: (BasicBlock | number)[] = [];
+  private joinChainLength = 0;
 
   constructor(
     readonly fn: Function,
@@ -133,33 +125,12 @@ export class SsaBuilder {
   /** The value of `variable` is `value` at the end of `block` (so far). */
   write(variable: SsaVariable, block: BasicBlock, value: Value): void {
     assert(value.type === this.types[variable], () => `ssa: variable ${this.names[variable] ?? variable} written with a value of another type`);
-    const id = block.id;
-    const defs = this.defs[id];
-    if (defs === undefined) this.defs[id] = [variable, value];
-    else if (!Array.isArray(defs)) defs.set(variable, value);
-    else {
-      for (let i = 0; i < defs.length; i += 2) {
-        if (defs[i] === variable) {
-          defs[i + 1] = value;
-          return;
-        }
-      }
-      if (defs.length < 2 * LIST_LIMIT) defs.push(variable, value);
-      else {
-        const map = new Map<SsaVariable, Value>();
-        for (let i = 0; i < defs.length; i += 2) map.set(defs[i] as SsaVariable, defs[i + 1] as Value);
-        this.defs[id] = map.set(variable, value);
-      }
-    }
+    this.defs.set(block.id, variable, value);
   }
 
   /** The value `variable` was last given in block `id`, if any (not resolved). */
   private lookup(variable: SsaVariable, id: number): Value | undefined {
-    const defs = this.defs[id];
-    if (defs === undefined) return undefined;
-    if (!Array.isArray(defs)) return defs.get(variable);
-    for (let i = 0; i < defs.length; i += 2) if (defs[i] === variable) return defs[i + 1] as Value;
-    return undefined;
+    return this.defs.get(id, variable);
   }
 
   /** The value of `variable` at the current end of `block`. */
@@ -176,7 +147,8 @@ export class SsaBuilder {
      * blocks without a definition; across a phi frame it is not (the phi is the value).
      */
     // Left empty by every read that returned (a throw on the way would leave it dirty).
-    stack.length = 0;
+    // (Set only when needed: setting an array's length is a call into the runtime, and to 0 drops its backing store.)
+    if (stack.length !== 0) stack.length = 0;
     const read = ++this.reads;
     if (this.chainRead.length < this.fn.blockIdBound) {
       const size = Math.max(2 * this.chainRead.length, this.fn.blockIdBound);
@@ -198,10 +170,8 @@ export class SsaBuilder {
         } else if (this.sealed[at.id] !== 1) {
           const phi = this.newPhi(variable, at);
           // `[variable, phi, ...]`: a variable at most once (its phi is its definition here from now on).
-          const incomplete = this.incompletePhis;
-          while (incomplete.length <= at.id) incomplete.push(undefined); // kept packed: no holes
-          const pending = incomplete[at.id];
-          if (pending === undefined) incomplete[at.id] = [variable, phi];
+          const pending = this.incompletePhis.get(at.id);
+          if (pending === undefined) this.incompletePhis.set(at.id, [variable, phi]);
           else pending.push(variable, phi);
           this.write(variable, at, phi);
           value = phi;
@@ -231,8 +201,9 @@ export class SsaBuilder {
       }
       // Hand the value to the frames waiting for it.
       while (at === undefined) {
-        const top = stack[stack.length - 1];
-        if (top === undefined) return this.resolve(value);
+        // (Not `stack[stack.length - 1]` of an empty stack: `stack[-1]` is a named property, looked up along the prototype chain.)
+        if (stack.length === 0) return this.resolve(value);
+        const top = stack[stack.length - 1]!;
         if (top.kind === "single") {
           stack.pop();
           if (top.outer === undefined) chainRead[top.block.id] = 0;
@@ -267,20 +238,24 @@ export class SsaBuilder {
   private joinValues(variable: SsaVariable, block: BasicBlock): boolean {
     const operands = this.joinOperands;
     const chain = this.joinChain;
-    operands.length = 0;
-    chain.length = 0;
+    // The arrays are reused: entries past the counts are stale (no `length = 0`, which drops their backing stores).
+    let count = 0;
+    let chainLength = 0;
     for (const pred of block.preds) {
       for (let at = pred, steps = 0; ; steps++) {
         const def = this.lookup(variable, at.id);
         if (def !== undefined) {
-          operands.push(this.resolve(def));
+          operands[count++] = this.resolve(def);
           break;
         }
         if (steps === CHAIN_LIMIT || this.sealed[at.id] !== 1 || at.preds.length !== 1) return false;
-        chain.push(at, operands.length);
+        chain[chainLength++] = at;
+        chain[chainLength++] = count;
         at = at.preds[0]!;
       }
     }
+    this.joinOperandCount = count;
+    this.joinChainLength = chainLength;
     return true;
   }
 
@@ -294,15 +269,18 @@ export class SsaBuilder {
   private placeJoin(variable: SsaVariable, block: BasicBlock): Value {
     const operands = this.joinOperands;
     const chain = this.joinChain;
+    const count = this.joinOperandCount;
     let value: Value = operands[0]!;
-    if (operands.every((v) => v === value)) {
+    let same = true;
+    for (let i = 1; i < count; i++) if (operands[i] !== value) same = false;
+    if (same) {
       this.fn.newValueId();
     } else {
       const phi = this.newPhi(variable, block);
       block.preds.forEach((pred, i) => phi.addIncoming(operands[i]!, pred));
       value = phi;
     }
-    for (let k = 0; k < chain.length; k += 2) this.write(variable, chain[k] as BasicBlock, operands[chain[k + 1] as number]!);
+    for (let k = 0; k < this.joinChainLength; k += 2) this.write(variable, chain[k] as BasicBlock, operands[chain[k + 1] as number]!);
     this.write(variable, block, value);
     return value;
   }
@@ -320,9 +298,9 @@ export class SsaBuilder {
       this.sealed = grown;
     }
     this.sealed[block.id] = 1;
-    const pending = this.incompletePhis[block.id];
+    const pending = this.incompletePhis.get(block.id);
     if (pending === undefined) return;
-    this.incompletePhis[block.id] = undefined;
+    this.incompletePhis.set(block.id, undefined);
     // Collect every operand first: completing one phi may cascade into another of the same block.
     for (let i = 1; i < pending.length; i += 2) this.inProgress[(pending[i] as Instruction).id] = 1;
     for (let i = 0; i < pending.length; i += 2) {
@@ -344,12 +322,12 @@ export class SsaBuilder {
   resolve(v: Value): Value {
     const replaced = this.replaced;
     let r = v;
-    for (let steps = 0, next = replaced[r.id]; next !== undefined; next = replaced[r.id]) {
+    for (let steps = 0, next = replaced.get(r.id); next !== undefined; next = replaced.get(r.id)) {
       r = next;
       assert(++steps <= this.replacedCount, () => "ssa: cycle in the phi replacement table");
     }
     // Path compression: later lookups of `v` take one step.
-    if (r !== v) replaced[v.id] = r;
+    if (r !== v) replaced.set(v.id, r);
     return r;
   }
 
@@ -410,9 +388,7 @@ export class SsaBuilder {
       p.replaceAllUsesWith(replacement);
       p.erase();
       this.phiVariable[p.id] = 0;
-      const replaced = this.replaced;
-      while (replaced.length <= p.id) replaced.push(undefined); // kept packed: no holes
-      replaced[p.id] = replacement;
+      this.replaced.set(p.id, replacement);
       this.replacedCount++;
     }
     return this.resolve(phi);
