@@ -806,21 +806,32 @@ export class Function {
 
   private settleBlocks(): void {
     this.blocksDirty = false;
-    const old = this.blockList.slice();
     const pending = this.pendingAfter;
     this.pendingAfter = undefined;
+    // Written over the list in place, then cut to length: emptied and pushed to again, a huge
+    // function's list would be reallocated, growth after growth (fresh large-object pages),
+    // on every settle.
     const list = this.blockList;
-    list.length = 0;
-    // An explicit stack: blocks inserted after a block, the latest first (as repeated
-    // `splice(i + 1, 0, bb)` would place them), then recursively what was inserted after those.
-    const stack: BasicBlock[] = [];
-    for (let k = old.length - 1; k >= 0; k--) stack.push(old[k]!);
-    while (stack.length > 0) {
-      const bb = stack.pop()!;
-      if (bb.parent === this) list.push(bb);
-      const after = pending?.get(bb);
-      if (after) for (const x of after) stack.push(x);
+    let n = 0;
+    if (pending === undefined) {
+      // Removals only: kept blocks move down.
+      for (let k = 0; k < list.length; k++) {
+        const bb = list[k]!;
+        if (bb.parent === this) list[n++] = bb;
+      }
+    } else {
+      // An explicit stack (the old list reversed: one copy of its size): blocks inserted after
+      // a block, the latest first (as repeated `splice(i + 1, 0, bb)` would place them), then
+      // recursively what was inserted after those.
+      const stack = list.slice().reverse();
+      while (stack.length > 0) {
+        const bb = stack.pop()!;
+        if (bb.parent === this) list[n++] = bb;
+        const after = pending.get(bb);
+        if (after) for (const x of after) stack.push(x);
+      }
     }
+    list.length = n;
   }
 
   get entry(): BasicBlock {

@@ -98,11 +98,11 @@ export class VerifyContext {
   /** The distinct blocks of `fn.blocks`, in order. */
   readonly blocks: BasicBlock[] = [];
   /** Every walked instruction in layout order (the `next` links of each block, with a cycle guard). */
-  readonly insts: Instruction[] = [];
+  readonly insts: Instruction[];
   /** The block whose list holds `insts[k]` (what counts when `inst.block` is wrong). */
-  readonly instBlocks: BasicBlock[] = [];
+  readonly instBlocks: BasicBlock[];
   /** Block k's instructions are `insts[blockStart[k]]` up to `insts[blockStart[k + 1]]`. */
-  readonly blockStart: number[] = [];
+  readonly blockStart: number[];
   /** The function's parameters and interned constants (in this order: `own` positions index it). */
   readonly ownList: Value[];
   /** The constants of `fn` (a snapshot of `fn.allConstants()`). */
@@ -161,16 +161,26 @@ export class VerifyContext {
         this.valueIdsClash = true;
       }
     }
-    const { insts, instBlocks, blockStart } = this;
+    // The walk's lists are made at their size (the blocks' sizes summed: exact for valid IR, a
+    // hint for broken IR, which may walk more or fewer), not pushed to it: an array pushed to a
+    // huge function's length takes fresh large-object pages at every growth (~3× the cost of
+    // one allocation of the final size here).
+    let expected = 0;
+    for (let b = 0; b < this.blocks.length; b++) expected += Math.min(Math.max(this.blocks[b]!.size, 0), MAX_BLOCK_LENGTH) | 0;
+    expected = Math.min(expected, vb);
+    const insts = (this.insts = new Array<Instruction>(expected));
+    const instBlocks = (this.instBlocks = new Array<BasicBlock>(expected));
+    const blockStart = (this.blockStart = new Array<number>(this.blocks.length + 1));
+    let n = 0;
     for (let b = 0; b < this.blocks.length; b++) {
       const bb = this.blocks[b]!;
-      const start = insts.length;
-      blockStart.push(start);
+      const start = n;
+      blockStart[b] = start;
       // Cycle guard: an instruction already walked in this block ends the walk.
-      for (let i = bb.first; i && this.blockOf(i) !== bb && insts.length - start < MAX_BLOCK_LENGTH; i = i.next) {
-        const k = insts.length;
-        insts.push(i);
-        instBlocks.push(bb);
+      for (let i = bb.first; i && this.blockOf(i) !== bb && n - start < MAX_BLOCK_LENGTH; i = i.next) {
+        const k = n++;
+        insts[k] = i;
+        instBlocks[k] = bb;
         const id = i.id;
         const slot = slotted(id, vb) ? this.byValueId[id]! : 0;
         if (slotted(id, vb) && (slot === 0 || (slot > 0 && insts[slot - 1] === i))) {
@@ -184,7 +194,9 @@ export class VerifyContext {
         }
       }
     }
-    blockStart.push(insts.length);
+    insts.length = n;
+    instBlocks.length = n;
+    blockStart[this.blocks.length] = n;
   }
 
   /** @internal Gives the tables back (after the last check). */
