@@ -5,8 +5,8 @@
  *
  * Each block that defines anything gets a chunk of {@link CHUNK} slots, taken in the order
  * blocks are first written (the blocks a read walks through are the ones just made, so
- * their chunks sit together); a slot is a variable in a typed array and a value in one
- * array beside it. A block's variables past its chunk go to a hash table keyed by the
+ * their chunks sit together); a slot is a variable in a typed array and a value in a
+ * page of values beside it. A block's variables past its chunk go to a hash table keyed by the
  * pair ({@link PairTable}), as a block defining many variables would otherwise be scanned.
  *
  * Why not a short list per block (what it replaced): a read walks back through the blocks
@@ -14,7 +14,7 @@
  * IR instructions of `branches` ~40k lists of 4 pairs, ~8 MB, 14 % of the heap while a
  * function is lowered, each list a young object the collector copied twice (to the
  * survivor space, then to the old generation). Here the variables are outside V8's heap
- * and the values sit in pages of a fixed size.
+ * (but for the first few) and the values sit in pages of a fixed size.
  */
 export class DefTable<V> {
   /** By block id: 1 + the block's chunk (0: none yet). */
