@@ -110,7 +110,11 @@ describe.skipIf(!kernel)("the differential tester", () => {
       let changed = false;
       for (const inst of [...fn.instructions()]) {
         if (inst.opcode !== "add") continue;
-        (inst as { opcode: string }).opcode = "sub";
+        const sub = fn.createInstruction("sub", inst.type, inst.typeParam, [...inst.operands]);
+        sub.loc = inst.loc;
+        sub.insertBefore(inst);
+        inst.replaceAllUsesWith(sub);
+        inst.erase();
         changed = true;
       }
       return changed;
