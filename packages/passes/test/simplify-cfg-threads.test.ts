@@ -12,29 +12,14 @@ import { DominatorTree, parseFunction, printFunction, printModule, type Function
 import { addEdgePhis, arbValidCfg, buildProgram, cfg, tapeArb } from "@luabpf/test-support";
 import { expect, test, vi } from "vitest";
 import { PassManager, pipelineForLevel, simplifyCfg, type FunctionPass, type FunctionPassContext } from "../src/index.js";
-import { STEPS, threadJumpsUnfiltered } from "../src/passes/simplify-cfg.js";
+import { runRounds, STEPS, threadJumpsUnfiltered } from "../src/passes/simplify-cfg.js";
 
 const SCALE = Number(process.env.LUABPF_PROPERTY_RUNS ?? 1);
 
 const REFERENCE = STEPS.map((step) => (step.name === "threadJumps" ? threadJumpsUnfiltered : step));
 
 /** The pass's loop (rounds until every step has run in a row without a change) over the reference steps. */
-function reference(fn: Function, ctx: FunctionPassContext): boolean {
-  let changed = false;
-  let quiet = 0;
-  for (let round = 0; round < 1000; round++) {
-    let c = false;
-    for (const step of REFERENCE) {
-      if (step(fn, ctx)) {
-        c = true;
-        quiet = 0;
-      } else if (++quiet === REFERENCE.length) break;
-    }
-    if (!c) break;
-    changed = true;
-  }
-  return changed;
-}
+const reference = (fn: Function, ctx: FunctionPassContext): boolean => runRounds(REFERENCE, fn, ctx);
 
 /** The IR each dominator tree was computed on, while a side runs. */
 let trees: string[] | undefined;

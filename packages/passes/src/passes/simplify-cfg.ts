@@ -554,27 +554,36 @@ export const STEPS: readonly ((fn: Function, ctx: FunctionPassContext) => boolea
   mergeMaskedTests,
 ];
 
+/**
+ * Runs `steps` in rounds on `fn` until a round changes nothing, and says whether any step
+ * changed something. Each step is a function of the IR alone: one that changed nothing finds
+ * nothing again until another step changes something. So once every step has run in a row
+ * without a change (the last round's tail and this round's head), the rest of the round
+ * would change nothing either, and the loop stops there.
+ *
+ * @internal Exported for its test (which runs it over a reference step).
+ */
+export function runRounds(steps: readonly ((fn: Function, ctx: FunctionPassContext) => boolean)[], fn: Function, ctx: FunctionPassContext): boolean {
+  let changed = false;
+  let quiet = 0;
+  for (let round = 0; round < 1000; round++) {
+    let c = false;
+    for (let s = 0; s < steps.length; s++) {
+      if (steps[s]!(fn, ctx)) {
+        c = true;
+        quiet = 0;
+      } else if (++quiet === steps.length) break;
+    }
+    if (!c) break;
+    changed = true;
+  }
+  return changed;
+}
+
 export const simplifyCfg = defineFunctionPass({
   name: "simplify-cfg",
   description: "fold constant branches, remove unreachable/forwarding blocks and trivial phis, merge straight-line blocks, thread jumps, share return blocks, merge masked tests",
   run(fn, ctx) {
-    let changed = false;
-    // Each step is a function of the IR alone: one that changed nothing finds nothing again
-    // until another step changes something. So once every step has run in a row without a
-    // change (the last round's tail and this round's head), the rest of this round — which
-    // the loop used to run, and then stop — would change nothing either.
-    let quiet = 0;
-    for (let round = 0; round < 1000; round++) {
-      let c = false;
-      for (let s = 0; s < STEPS.length; s++) {
-        if (STEPS[s]!(fn, ctx)) {
-          c = true;
-          quiet = 0;
-        } else if (++quiet === STEPS.length) break;
-      }
-      if (!c) break;
-      changed = true;
-    }
-    return changed;
+    return runRounds(STEPS, fn, ctx);
   },
 });
