@@ -152,16 +152,10 @@ export function redundantStores(fn: Function, order: readonly BasicBlock[], cycl
     }
     return acc ?? new Map();
   };
-  const found: Instruction[] = [];
-  if (!cyclic) {
-    for (const bb of order) {
-      const avail = entryOf(bb);
-      for (let i = bb.first; i; i = i.next) if (transfer(avail, i, keys)) found.push(i);
-      out.set(bb, avail);
-    }
-    return found;
-  }
-  for (let changed = true; changed; ) {
+  // With a cycle, iterate to the fixed point first. Then one sweep collects the stores; the
+  // tables it records are those already there (with a cycle) or, without one, the final
+  // tables the first time (every predecessor is done before its block).
+  for (let changed = cyclic; changed; ) {
     changed = false;
     for (const bb of order) {
       const avail = entryOf(bb);
@@ -173,9 +167,11 @@ export function redundantStores(fn: Function, order: readonly BasicBlock[], cycl
       }
     }
   }
+  const found: Instruction[] = [];
   for (const bb of order) {
     const avail = entryOf(bb);
     for (let i = bb.first; i; i = i.next) if (transfer(avail, i, keys)) found.push(i);
+    out.set(bb, avail);
   }
   return found;
 }
